@@ -1,0 +1,104 @@
+"""Austria (APG): regulatory treatment rule sets.
+
+aFRR: the first bid at least 1 MW, each further one at least 5 MW (APG). Storage grid-fee
+exemptions and the draft ElWG (July 2025, not in force) are uncertain. Versions:
+
+- 2023.1 (2023-01-01): base set.
+"""
+
+from datetime import date
+
+from regulatory.assets.base import BalancingProduct
+from regulatory.countries._common import fcr
+from regulatory.rules import (
+    BaselineRule,
+    ChargingCharge,
+    Confidence,
+    CountryRules,
+    DatedNegativePriceRule,
+    NegativePriceRule,
+    PoolingScope,
+    ProductRule,
+    RuleSet,
+    SupportBand,
+    SupportScheme,
+)
+
+C, G, U = Confidence.CONFIRMED, Confidence.GENERAL, Confidence.UNCERTAIN
+WITHDRAWING = ("battery", "ev_fleet", "flexible_load", "heat_pump")
+
+
+def _afrr(product: BalancingProduct) -> ProductRule:
+    return ProductRule(
+        product=product,
+        min_offer_mw=1.0,
+        pooling=PoolingScope.COUNTRY,
+        energy_reservoir_h=None,
+        source="APG: first bid >= 1 MW, further bids >= 5 MW, <= prequalified MW",
+        confidence=C,
+        note="pooling scope is one control area (APG), i.e. the country",
+    )
+
+
+EAG = SupportScheme(
+    name="EAG market premium",
+    kinds=("pv", "wind"),
+    bands=(
+        SupportBand(
+            rules=(
+                DatedNegativePriceRule(
+                    rule=NegativePriceRule(
+                        kind="every_period",
+                        source="reference section 7.2: AT (EAG) limits support at negative "
+                        "prices [G/U: not researched]",
+                        confidence=U,
+                    )
+                ),
+            ),
+            source="EAG [U]",
+            confidence=U,
+        ),
+    ),
+    source="Erneuerbaren-Ausbau-Gesetz (EAG) [U]",
+    confidence=U,
+)
+
+_2023 = RuleSet(
+    country="AT",
+    version="2023.1",
+    valid_from=date(2023, 1, 1),
+    change="base rule set",
+    timezone="Europe/Vienna",
+    bidding_zones=("AT",),
+    control_areas=("APG",),
+    products=(
+        fcr(
+            pooling=PoolingScope.COUNTRY,
+            reservoir_h=0.25,
+            reservoir_source="SO GL Art. 156 allows 15-30 min [U: APG's choice not found]",
+            confidence=U,
+        ),
+        _afrr(BalancingProduct.AFRR_POS),
+        _afrr(BalancingProduct.AFRR_NEG),
+    ),
+    support_schemes=(EAG,),
+    charging=(
+        ChargingCharge(
+            name="grid usage and loss charges on withdrawal",
+            kinds=WITHDRAWING,
+            site_tariff=True,
+            source="E-Control SNE-VO [G]; storage exemptions [U]",
+            confidence=U,
+        ),
+    ),
+    baselines=(
+        BaselineRule(
+            method="bsp_schedule",
+            description="delivered flexibility against the BSP's schedule",
+            source="not researched [U]",
+            confidence=U,
+        ),
+    ),
+)
+
+RULES = CountryRules(country="AT", name="Austria", versions=(_2023,))

@@ -1,0 +1,95 @@
+"""Belgium (Elia): regulatory treatment rule sets.
+
+Storage grid fees and support at negative prices were not researched (reference section
+9, open point 6): they are left out rather than guessed, and said so in `change`.
+Versions:
+
+- 2023.1 (2023-01-01): base set.
+- 2024.1 (2024-01-01, start date uncertain): Elia adds a real-time baseline option.
+"""
+
+from datetime import date
+
+from regulatory.assets.base import BalancingProduct
+from regulatory.countries._common import fcr
+from regulatory.rules import (
+    BaselineRule,
+    ChargingCharge,
+    Confidence,
+    CountryRules,
+    PoolingScope,
+    ProductRule,
+    RuleSet,
+)
+
+C, G, U = Confidence.CONFIRMED, Confidence.GENERAL, Confidence.UNCERTAIN
+WITHDRAWING = ("battery", "ev_fleet", "flexible_load", "heat_pump")
+
+
+def _afrr(product: BalancingProduct) -> ProductRule:
+    return ProductRule(
+        product=product,
+        min_offer_mw=1.0,
+        pooling=PoolingScope.COUNTRY,
+        energy_reservoir_h=None,
+        source="Elia aFRR: up and down bought together (CREG exemption B2299) [C]; "
+        "min offer and blocks [U]",
+        confidence=U,
+    )
+
+
+GRID_FEE = ChargingCharge(
+    name="grid fee on withdrawal",
+    kinds=WITHDRAWING,
+    site_tariff=True,
+    source="CREG/Elia tariff methodology and regional DSO tariffs [U: storage not researched]",
+    confidence=U,
+)
+
+_BASELINE_SOURCE = "Elia: supplied power = measured - baseline per delivery point and 4 s step"
+
+_2023 = RuleSet(
+    country="BE",
+    version="2023.1",
+    valid_from=date(2023, 1, 1),
+    change="base rule set; storage fee exemptions and support schemes not researched [U]",
+    timezone="Europe/Brussels",
+    bidding_zones=("BE",),
+    control_areas=("Elia",),
+    products=(
+        fcr(
+            pooling=PoolingScope.COUNTRY,
+            reservoir_h=0.25,
+            reservoir_source="SO GL Art. 156 allows 15-30 min [U: Elia's choice not found]",
+            confidence=U,
+        ),
+        _afrr(BalancingProduct.AFRR_POS),
+        _afrr(BalancingProduct.AFRR_NEG),
+    ),
+    charging=(GRID_FEE,),
+    baselines=(
+        BaselineRule(
+            method="measured_minus_baseline",
+            description="supplied power = measured power minus a baseline, per 4 s step",
+            source=_BASELINE_SOURCE,
+            confidence=C,
+        ),
+    ),
+)
+
+RULES = CountryRules(country="BE", name="Belgium", versions=(_2023,))
+RULES = RULES.amend(
+    version="2024.1",
+    valid_from=date(2024, 1, 1),
+    valid_from_confidence=U,
+    change="Elia adds a real-time baseline option (2024; exact start date not found)",
+    baselines=(
+        BaselineRule(
+            method="measured_minus_baseline_or_realtime",
+            description="measured minus baseline per 4 s step; or a real-time baseline "
+            "sent by the BSP",
+            source=_BASELINE_SOURCE + "; real-time option added in 2024",
+            confidence=C,
+        ),
+    ),
+)

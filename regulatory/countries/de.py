@@ -1,0 +1,301 @@
+"""Germany (DE-LU bidding zone): regulatory treatment rule sets.
+
+Facts from market-rules-reference.md sections 4, 5 and 7; each carries its source and a
+confidence mark. Versions:
+
+- 2023.1 (2023-01-01): EEG 2023 negative-price bands, storage grid-fee waiver to 2026-08-04.
+- 2025.1 (2025-02-25): Solarspitzengesetz, premium lost in every negative period.
+- 2025.2 (2025-04-01): KWKG 2025, no CHP bonus at prices <= 0 for all sizes.
+- 2025.3 (2025-12-01, start date uncertain): storage waiver extended to 2029-08-04.
+"""
+
+from datetime import date
+
+from regulatory.assets.base import BalancingProduct
+from regulatory.countries._common import fcr
+from regulatory.rules import (
+    BaselineRule,
+    ChargingCharge,
+    Confidence,
+    CountryRules,
+    DatedNegativePriceRule,
+    Exemption,
+    NegativePriceRule,
+    PoolingScope,
+    ProductRule,
+    RuleSet,
+    SupportBand,
+    SupportScheme,
+)
+
+C, G, U = Confidence.CONFIRMED, Confidence.GENERAL, Confidence.UNCERTAIN
+CONTROL_AREAS = ("50Hertz", "Amprion", "TenneT DE", "TransnetBW")
+REGELLEISTUNG = "regelleistung.net (BSP prequalification, connecting TSO)"
+
+
+def _afrr(product: BalancingProduct) -> ProductRule:
+    return ProductRule(
+        product=product,
+        min_offer_mw=1.0,
+        pooling=PoolingScope.CONTROL_AREA,
+        energy_reservoir_h=0.25,
+        source=f"{REGELLEISTUNG}; pooling per connecting TSO; min bid 1 MW [G]; "
+        "reservoir 15 min per a secondary source, PQ conditions 'Arbeitsvermoegen' v1.04",
+        confidence=U,
+        note="the aFRR energy-reservoir rule is uncertain (reference section 4.4)",
+    )
+
+
+def _hours(hours: float, source: str = "Dr. Kauch; energieundrecht") -> NegativePriceRule:
+    return NegativePriceRule(kind="consecutive_hours", hours=hours, source=source, confidence=C)
+
+
+NOT_AFFECTED = NegativePriceRule(kind="not_affected", source="Dr. Kauch", confidence=C)
+
+EEG_BANDS_2023 = (
+    SupportBand(
+        commissioned_before=date(2016, 1, 1),
+        rules=(DatedNegativePriceRule(rule=NOT_AFFECTED),),
+        source="§ 51 EEG, plants commissioned before 2016 (Dr. Kauch)",
+        confidence=C,
+    ),
+    SupportBand(
+        commissioned_from=date(2016, 1, 1),
+        commissioned_before=date(2021, 1, 1),
+        rules=(DatedNegativePriceRule(rule=_hours(6)),),
+        source="§ 51 EEG 2014/2017, commissioned 2016-2020: 6 consecutive hours",
+        confidence=C,
+    ),
+    SupportBand(
+        commissioned_from=date(2021, 1, 1),
+        commissioned_before=date(2023, 1, 1),
+        rules=(DatedNegativePriceRule(rule=_hours(4)),),
+        source="§ 51 EEG 2021, commissioned 2021-2022: 4 consecutive hours",
+        confidence=C,
+    ),
+    SupportBand(
+        commissioned_from=date(2023, 1, 1),
+        min_rating_mw=0.4,
+        rules=(
+            DatedNegativePriceRule(applies_from=date(2023, 1, 1), rule=_hours(4)),
+            DatedNegativePriceRule(applies_from=date(2024, 1, 1), rule=_hours(3)),
+            DatedNegativePriceRule(applies_from=date(2026, 1, 1), rule=_hours(2)),
+            DatedNegativePriceRule(applies_from=date(2027, 1, 1), rule=_hours(1)),
+        ),
+        source="§ 51 EEG 2023, >= 400 kW: 4 h (2023), 3 h (2024-25), 2 h (2026), 1 h (2027 on)",
+        confidence=C,
+    ),
+    SupportBand(
+        commissioned_from=date(2023, 1, 1),
+        rules=(DatedNegativePriceRule(rule=NOT_AFFECTED),),
+        source="§ 51 EEG 2023 threshold of 400 kW: smaller plants not covered [G]",
+        confidence=G,
+    ),
+)
+
+SOLARSPITZEN_BAND = SupportBand(
+    commissioned_from=date(2025, 2, 25),
+    min_rating_mw=0.002,
+    rules=(
+        DatedNegativePriceRule(
+            rule=NegativePriceRule(
+                kind="every_period",
+                source="§ 51 EEG as amended by the Solarspitzengesetz (Grant Thornton, SFV)",
+                confidence=C,
+                note="lost periods are appended after the support term (§ 51a EEG)",
+            )
+        ),
+    ),
+    source="Solarspitzengesetz, commissioned from 2025-02-25, >= 2 kW",
+    confidence=C,
+)
+
+
+def _eeg(bands: tuple[SupportBand, ...]) -> SupportScheme:
+    return SupportScheme(
+        name="EEG market premium",
+        kinds=("pv", "wind"),
+        bands=bands,
+        source="EEG direct marketing, market premium = anzulegender Wert - market value [G]",
+        confidence=G,
+    )
+
+
+def _kwkg(*, small_exempt_before: date | None) -> SupportScheme:
+    """KWKG bonus: lapses at prices <= 0; plants <= 50 kW were exempt.
+
+    `small_exempt_before`: the <= 50 kW exemption only covers plants commissioned before
+    this date (KWKG 2025); None = all small plants.
+    """
+    non_positive = NegativePriceRule(
+        kind="non_positive_period",
+        source="KWKG: no bonus when the day-ahead price is zero or negative (netztransparenz)",
+        confidence=C,
+        note="hours without a bonus do not use up the 30,000 / 60,000 full-load-hour budget",
+    )
+    small = SupportBand(
+        max_rating_mw=0.05,
+        commissioned_before=small_exempt_before,
+        rules=(DatedNegativePriceRule(rule=NOT_AFFECTED),),
+        source="KWKG: plants <= 50 kW exempt"
+        + (" if commissioned before 2025-04-01 (KWKG 2025)" if small_exempt_before else ""),
+        confidence=C,
+    )
+    others = SupportBand(
+        rules=(DatedNegativePriceRule(rule=non_positive),),
+        source="KWKG (Steinkamp, energierechtinderpraxis)",
+        confidence=C,
+    )
+    return SupportScheme(
+        name="KWKG CHP bonus",
+        kinds=("chp",),
+        bands=(small, others),
+        source="KWKG (netztransparenz)",
+        confidence=C,
+    )
+
+
+def _storage_grid_fee(deadline: date, confidence: Confidence) -> ChargingCharge:
+    return ChargingCharge(
+        name="grid fee on withdrawal (Netzentgelt)",
+        kinds=("battery", "ev_fleet", "flexible_load", "heat_pump"),
+        site_tariff=True,
+        source="site DSO/TSO tariff",
+        confidence=C,
+        exemptions=(
+            Exemption(
+                description=f"§ 118(6) EnWG: storage commissioned before {deadline.isoformat()} "
+                "pays no grid fee for 20 years",
+                kinds=("battery",),
+                commissioned_before=deadline,
+                duration_years=20,
+                source="§ 118(6) EnWG (erneuerbareenergien.de, Roedl & Partner)",
+                confidence=confidence,
+            ),
+        ),
+    )
+
+
+def _levy(name: str, eur_per_mwh: float, year: int) -> ChargingCharge:
+    return ChargingCharge(
+        name=name,
+        kinds=("battery", "ev_fleet", "flexible_load", "heat_pump"),
+        eur_per_mwh=eur_per_mwh,
+        source=f"published {year} rate [G]",
+        confidence=G,
+        note="rates change every January; later years not researched",
+        exemptions=(
+            Exemption(
+                description="EnFG: no levy on energy stored and fed back to the grid",
+                kinds=("battery",),
+                source="EnFG relief for re-fed storage energy [G]",
+                confidence=G,
+            ),
+        ),
+    )
+
+
+ELECTRICITY_TAX = ChargingCharge(
+    name="electricity tax (Stromsteuer)",
+    kinds=("battery", "ev_fleet", "flexible_load", "heat_pump"),
+    eur_per_mwh=20.50,
+    source="StromStG general rate 2.05 ct/kWh [G]",
+    confidence=G,
+    exemptions=(
+        Exemption(
+            description="§ 5(4) StromStG: storage withdrawal for re-injection is untaxed",
+            kinds=("battery",),
+            source="StromStG [G]",
+            confidence=G,
+        ),
+    ),
+)
+
+BASELINE = BaselineRule(
+    method="bsp_schedule",
+    description="delivered flexibility = deviation from a schedule / operating point the BSP "
+    "supplies",
+    source="reference section 4.4: DE uses a schedule or operating point supplied by the BSP",
+    confidence=U,
+)
+
+_2023 = RuleSet(
+    country="DE",
+    version="2023.1",
+    valid_from=date(2023, 1, 1),
+    change="EEG 2023 negative-price bands; levies as of 2023 [G]",
+    timezone="Europe/Berlin",
+    bidding_zones=("DE_LU",),
+    control_areas=CONTROL_AREAS,
+    products=(
+        fcr(
+            pooling=PoolingScope.CONTROL_AREA,
+            reservoir_h=0.25,
+            reservoir_source="15-min LER rule, BNetzA BK6-17-234 (2019-05-02)",
+        ),
+        _afrr(BalancingProduct.AFRR_POS),
+        _afrr(BalancingProduct.AFRR_NEG),
+    ),
+    support_schemes=(_eeg(EEG_BANDS_2023), _kwkg(small_exempt_before=None)),
+    charging=(
+        _storage_grid_fee(date(2026, 8, 4), C),
+        ELECTRICITY_TAX,
+        _levy("KWKG levy", 3.57, 2023),
+        _levy("offshore grid levy", 5.91, 2023),
+        _levy("§ 19 StromNEV levy", 4.17, 2023),
+    ),
+    baselines=(BASELINE,),
+)
+
+RULES = CountryRules(country="DE", name="Germany", versions=(_2023,))
+RULES = RULES.amend(
+    version="2024.1",
+    valid_from=date(2024, 1, 1),
+    change="levy rates for 2024 [G]",
+    charging=(
+        _storage_grid_fee(date(2026, 8, 4), C),
+        ELECTRICITY_TAX,
+        _levy("KWKG levy", 2.75, 2024),
+        _levy("offshore grid levy", 6.56, 2024),
+        _levy("§ 19 StromNEV levy", 6.43, 2024),
+    ),
+)
+RULES = RULES.amend(
+    version="2025.1",
+    valid_from=date(2025, 2, 25),
+    change="Solarspitzengesetz: premium lost in every negative period for new plants",
+    support_schemes=(
+        _eeg((SOLARSPITZEN_BAND, *EEG_BANDS_2023)),
+        _kwkg(small_exempt_before=None),
+    ),
+    charging=(
+        _storage_grid_fee(date(2026, 8, 4), C),
+        ELECTRICITY_TAX,
+        _levy("KWKG levy", 2.77, 2025),
+        _levy("offshore grid levy", 8.16, 2025),
+        _levy("§ 19 StromNEV levy", 15.58, 2025),
+    ),
+)
+RULES = RULES.amend(
+    version="2025.2",
+    valid_from=date(2025, 4, 1),
+    change="KWKG 2025 in force: the <= 50 kW exemption ends for new plants",
+    support_schemes=(
+        _eeg((SOLARSPITZEN_BAND, *EEG_BANDS_2023)),
+        _kwkg(small_exempt_before=date(2025, 4, 1)),
+    ),
+)
+RULES = RULES.amend(
+    version="2025.3",
+    valid_from=date(2025, 12, 1),
+    valid_from_confidence=U,
+    change="§ 118(6) EnWG storage grid-fee waiver extended to storage commissioned by "
+    "2029-08-04; the date the extension took effect was not found, 2025-12-01 is assumed",
+    charging=(
+        _storage_grid_fee(date(2029, 8, 5), C),
+        ELECTRICITY_TAX,
+        _levy("KWKG levy", 2.77, 2025),
+        _levy("offshore grid levy", 8.16, 2025),
+        _levy("§ 19 StromNEV levy", 15.58, 2025),
+    ),
+)

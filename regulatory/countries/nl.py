@@ -1,0 +1,141 @@
+"""The Netherlands: regulatory treatment rule sets.
+
+Facts from market-rules-reference.md; NL aFRR capacity rules were not found there, so the
+aFRR products below are marked uncertain. Versions:
+
+- 2023.1 (2023-01-01): base set.
+- 2024.1 (2024-07-16): ACM decision on alternative transport rights (ATR85 on TenneT grids,
+  100 % discount on contracted kW).
+"""
+
+from datetime import date
+
+from regulatory.assets.base import BalancingProduct
+from regulatory.countries._common import fcr
+from regulatory.rules import (
+    BaselineRule,
+    ChargingCharge,
+    Confidence,
+    CountryRules,
+    DatedNegativePriceRule,
+    Exemption,
+    NegativePriceRule,
+    PoolingScope,
+    ProductRule,
+    RuleSet,
+    SupportBand,
+    SupportScheme,
+)
+
+C, G, U = Confidence.CONFIRMED, Confidence.GENERAL, Confidence.UNCERTAIN
+WITHDRAWING = ("battery", "ev_fleet", "flexible_load", "heat_pump")
+
+
+def _afrr(product: BalancingProduct) -> ProductRule:
+    return ProductRule(
+        product=product,
+        min_offer_mw=1.0,
+        pooling=PoolingScope.COUNTRY,
+        energy_reservoir_h=None,
+        source="TenneT NL aFRR: rules not found (reference section 9, open point 1)",
+        confidence=U,
+        note="min offer, pooling and reservoir assumed; verify against TenneT's product spec",
+    )
+
+
+SDE = SupportScheme(
+    name="SDE++ operating subsidy",
+    kinds=("pv", "wind"),
+    bands=(
+        SupportBand(
+            rules=(
+                DatedNegativePriceRule(
+                    rule=NegativePriceRule(
+                        kind="every_period",
+                        source="SDE++ limits support at negative prices [G/U: not researched]",
+                        confidence=U,
+                        note="the hour count depends on the award round; not researched",
+                    )
+                ),
+            ),
+            source="reference section 7.2: NL (SDE++) limits support at negative prices",
+            confidence=U,
+        ),
+    ),
+    source="SDE++ (RVO) [U]",
+    confidence=U,
+)
+
+
+def _transport_tariff(with_atr85: bool) -> ChargingCharge:
+    exemptions = (
+        (
+            Exemption(
+                description="ACM ATR85 time-duration transport right: 100 % discount on "
+                "contracted kW (transport in >= 85 % of hours)",
+                kinds=WITHDRAWING,
+                grid_contracts=("atr85",),
+                source="ACM decision 2024-07-16, Staatscourant 2024/23593 and 23594",
+                confidence=C,
+                note="the date from which grid operators apply the discount was not found",
+            ),
+        )
+        if with_atr85
+        else ()
+    )
+    return ChargingCharge(
+        name="transport tariff on offtake (kW contracted and kW max)",
+        kinds=WITHDRAWING,
+        unit="EUR/kW/year",
+        source="Dutch tariff structure: offtake charged per kW; injection pays none [G]",
+        confidence=G,
+        exemptions=exemptions,
+    )
+
+
+ENERGY_TAX = ChargingCharge(
+    name="energy tax (energiebelasting) on net withdrawal",
+    kinds=WITHDRAWING,
+    eur_per_mwh=None,
+    source="Wet belastingen op milieugrondslag [U: storage treatment not researched]",
+    confidence=U,
+    note="rate depends on the yearly consumption band; not recorded",
+)
+
+_2023 = RuleSet(
+    country="NL",
+    version="2023.1",
+    valid_from=date(2023, 1, 1),
+    change="base rule set",
+    timezone="Europe/Amsterdam",
+    bidding_zones=("NL",),
+    control_areas=("TenneT NL",),
+    products=(
+        fcr(
+            pooling=PoolingScope.COUNTRY,
+            reservoir_h=0.25,
+            reservoir_source="SO GL Art. 156 allows 15-30 min [U: TenneT's choice not found]",
+            confidence=U,
+        ),
+        _afrr(BalancingProduct.AFRR_POS),
+        _afrr(BalancingProduct.AFRR_NEG),
+    ),
+    support_schemes=(SDE,),
+    charging=(_transport_tariff(with_atr85=False), ENERGY_TAX),
+    baselines=(
+        BaselineRule(
+            method="metered_minus_baseline",
+            description="aggregator pilot (TenneT 2021): measured power against a baseline",
+            source="TenneT independent-aggregator pilot 2021 [U: method not researched]",
+            confidence=U,
+        ),
+    ),
+)
+
+RULES = CountryRules(country="NL", name="Netherlands", versions=(_2023,))
+RULES = RULES.amend(
+    version="2024.1",
+    valid_from=date(2024, 7, 16),
+    change="ACM decision of 2024-07-16: alternative transport rights (ATR85, time-block)",
+    charging=(_transport_tariff(with_atr85=True), ENERGY_TAX),
+)

@@ -1,0 +1,243 @@
+"""Read portfolio files (YAML or JSON) and report every problem at once.
+
+Each site and asset is validated on its own, so one bad asset never hides another; then
+the cross-object rules run over everything that validated. A malformed file gets a single
+problem naming the line and column.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from regulatory.assets import AssetBase, asset_adapter
+from regulatory.portfolio import Lines, Portfolio, cross_problems
+from regulatory.problems import Problem, ProblemsError, problems_from_validation_error
+from regulatory.registry import CountryRegistry
+from regulatory.site import Site
+
+_site_adapter = TypeAdapter(Site)
+SECTIONS = ("sites", "assets")
+TOP_LEVEL = {"$schema", "id", "name", "tenant", "owner", *SECTIONS}
+
+
+def read_portfolio(path: str | Path, *, registry: CountryRegistry | None = None) -> Portfolio:
+    """Load a portfolio from a ``.yaml``/``.yml`` or ``.json`` file.
+
+    Raises `ProblemsError` listing every problem found; `FileNotFoundError` if absent.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
+    return parse_portfolio(text, fmt=fmt, source=str(path), registry=registry)
+
+
+def parse_portfolio(
+    text: str,
+    *,
+    fmt: str = "yaml",
+    source: str = "<portfolio>",
+    registry: CountryRegistry | None = None,
+) -> Portfolio:
+    """Load a portfolio from YAML or JSON text; see `read_portfolio`."""
+    if fmt == "json":
+        data, lines, problems = _parse_json(text, source)
+    else:
+        data, lines, problems = _parse_yaml(text, source)
+    if problems:
+        raise ProblemsError(problems, source)
+    return validate_portfolio_data(data, source=source, lines=lines, registry=registry)
+
+
+def validate_portfolio_data(
+    data: Any,
+    *,
+    source: str | None = None,
+    lines: Lines | None = None,
+    registry: CountryRegistry | None = None,
+) -> Portfolio:
+    """Validate already-parsed data; raises `ProblemsError` with every problem."""
+    lines = lines or {}
+    if not isinstance(data, Mapping):
+        raise ProblemsError(
+            [
+                Problem(
+                    source or "portfolio",
+                    "",
+                    None,
+                    f"must be a mapping with keys {', '.join(sorted(TOP_LEVEL))}",
+                )
+            ],
+            source,
+        )
+    problems: list[Problem] = []
+    for key in sorted(set(data) - TOP_LEVEL, key=str):
+        problems.append(
+            Problem(
+                "portfolio",
+                str(key),
+                data[key],
+                "is not a known top-level key (check the spelling)",
+            )
+        )
+    header = {k: v for k, v in data.items() if k in TOP_LEVEL - set(SECTIONS)}
+    for field in ("id", "tenant"):
+        if field not in header:
+            problems.append(Problem("portfolio", field, None, "is required but missing"))
+    sites: list[Site] = []
+    assets: list[AssetBase] = []
+    good_lines: dict[tuple[str, int], int] = {}
+    for section, adapter, keep in (
+        ("sites", _site_adapter, sites),
+        ("assets", asset_adapter, assets),
+    ):
+        items = data.get(section)
+        if not isinstance(items, list) or not items:
+            problems.append(
+                Problem("portfolio", section, _short(items), "must be a non-empty list")
+            )
+            continue
+        for index, item in enumerate(items):
+            line = lines.get((section, index))
+            subject = _subject(section, index, item)
+            try:
+                keep.append(adapter.validate_python(item))
+            except ValidationError as exc:
+                problems.extend(problems_from_validation_error(exc, subject, line))
+            else:
+                good_lines[(section, len(keep) - 1)] = line  # type: ignore[assignment]
+    problems.extend(
+        cross_problems(
+            sites,
+            assets,
+            registry=registry,
+            lines={k: v for k, v in good_lines.items() if v is not None},
+        )
+    )
+    if problems:
+        raise ProblemsError(problems, source)
+    try:
+        return Portfolio.model_validate({**header, "sites": sites, "assets": assets})
+    except ValidationError as exc:  # header fields (id, tenant ...)
+        raise ProblemsError(problems_from_validation_error(exc, "portfolio"), source) from None
+
+
+def _subject(section: str, index: int, item: object) -> str:
+    kind = section[:-1]
+    if isinstance(item, Mapping) and isinstance(item.get("id"), str) and item["id"]:
+        return f"{kind} {item['id']}"
+    return f"{kind} #{index + 1}"
+
+
+def _short(value: object) -> object:
+    return value if not isinstance(value, dict | list) else type(value).__name__
+
+
+# --- YAML -------------------------------------------------------------------------------
+
+
+class _PortfolioYamlLoader(yaml.SafeLoader):
+    """SafeLoader without YAML 1.1's base-60 numbers, so ``18:00`` stays a time string."""
+
+
+_PortfolioYamlLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_PortfolioYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+_PortfolioYamlLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)"
+        r"(?:[eE][-+]?[0-9]+)|\.[0-9_]+(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def _parse_yaml(text: str, source: str) -> tuple[Any, Lines, list[Problem]]:
+    loader = _PortfolioYamlLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}, [Problem(source, "", None, "is empty: expected a portfolio mapping")]
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = f", column {mark.column + 1}" if mark else ""
+        what = exc.problem or exc.context or "malformed YAML"
+        return None, {}, [Problem(source, "", None, f"malformed YAML{column}: {what}", line)]
+    except yaml.YAMLError as exc:
+        return None, {}, [Problem(source, "", None, f"malformed YAML: {exc}")]
+    finally:
+        loader.dispose()
+    lines, problems = _walk_yaml(node, source)
+    return data, lines, problems
+
+
+def _walk_yaml(root: yaml.Node, source: str) -> tuple[Lines, list[Problem]]:
+    """Lines of each site and asset, and duplicate keys anywhere (YAML keeps only the last)."""
+    lines: dict[tuple[str, int], int] = {}
+    problems: list[Problem] = []
+
+    def visit(node: yaml.Node) -> None:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[object] = set()
+            for key_node, value_node in node.value:
+                key = key_node.value
+                if key in seen:
+                    problems.append(
+                        Problem(
+                            source,
+                            str(key),
+                            None,
+                            "appears twice in the same mapping; YAML would silently keep the last",
+                            key_node.start_mark.line + 1,
+                        )
+                    )
+                seen.add(key)
+                visit(value_node)
+        elif isinstance(node, yaml.SequenceNode):
+            for item in node.value:
+                visit(item)
+
+    visit(root)
+    if isinstance(root, yaml.MappingNode):
+        for key_node, value_node in root.value:
+            if key_node.value in SECTIONS and isinstance(value_node, yaml.SequenceNode):
+                for index, item in enumerate(value_node.value):
+                    lines[(key_node.value, index)] = item.start_mark.line + 1
+    return lines, problems
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+
+def _parse_json(text: str, source: str) -> tuple[Any, Lines, list[Problem]]:
+    try:
+        return json.loads(text), {}, []
+    except json.JSONDecodeError as exc:
+        return (
+            None,
+            {},
+            [
+                Problem(
+                    source, "", None, f"malformed JSON, column {exc.colno}: {exc.msg}", exc.lineno
+                )
+            ],
+        )

@@ -1,0 +1,153 @@
+"""A portfolio: the sites and assets one tenant trades as a virtual power plant.
+
+Cross-object rules live here (unique ids, sites that exist, countries with rules, ratings
+inside connection limits); single-object rules live on the models themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from regulatory.assets import Asset, AssetBase
+from regulatory.assets.base import AssetId
+from regulatory.problems import Problem
+from regulatory.registry import CountryRegistry, default_registry
+from regulatory.resolve import treatment_for
+from regulatory.site import Site
+from regulatory.treatment import Treatment
+
+Lines = Mapping[tuple[str, int], int]
+"""(section, index) -> 1-based line of that item in the source file, where known."""
+
+
+class Portfolio(BaseModel):
+    """Sites and assets of one tenant; every asset sits behind one of the sites."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    schema_uri: str | None = Field(
+        default=None, alias="$schema", description="optional JSON Schema reference for editors"
+    )
+    id: AssetId
+    name: str | None = None
+    tenant: str = Field(min_length=1, description="the trading tenant that owns the bids")
+    owner: str | None = Field(default=None, description="legal owner / asset operator")
+    sites: tuple[Site, ...] = Field(min_length=1)
+    assets: tuple[Asset, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Portfolio:
+        problems = list(cross_problems(self.sites, self.assets))
+        if problems:
+            raise ValueError("; ".join(str(p) for p in problems))
+        return self
+
+    def site_of(self, asset: AssetBase) -> Site:
+        """The site `asset` sits behind."""
+        return next(s for s in self.sites if s.id == asset.site)
+
+    def asset(self, asset_id: str) -> AssetBase:
+        """The asset with id `asset_id`; KeyError names it if absent."""
+        for asset in self.assets:
+            if asset.id == asset_id:
+                return asset
+        raise KeyError(f"portfolio {self.id} has no asset {asset_id!r}")
+
+    def treatment(self, asset: AssetBase, on: date) -> Treatment:
+        """The regulatory treatment of `asset` at its site on day `on`."""
+        return treatment_for(asset, site=self.site_of(asset), on=on)
+
+    def treatments(self, on: date) -> list[tuple[AssetBase, Site, Treatment]]:
+        """Every asset with its site and treatment on day `on`, in file order."""
+        return [(a, self.site_of(a), self.treatment(a, on)) for a in self.assets]
+
+
+def cross_problems(
+    sites: Iterable[Site],
+    assets: Iterable[AssetBase],
+    *,
+    registry: CountryRegistry | None = None,
+    lines: Lines | None = None,
+) -> Iterator[Problem]:
+    """Every rule that spans objects: ids, site references, countries, connection limits."""
+    registry = registry or default_registry()
+    lines = lines or {}
+    sites, assets = list(sites), list(assets)
+    yield from _duplicates("site", [s.id for s in sites], lines)
+    yield from _duplicates("asset", [a.id for a in assets], lines)
+    for index, site in enumerate(sites):
+        yield from _site_problems(site, registry, lines.get(("sites", index)))
+    by_id = {s.id: s for s in sites}
+    for index, asset in enumerate(assets):
+        line = lines.get(("assets", index))
+        site = by_id.get(asset.site)
+        if site is None:
+            known = ", ".join(sorted(by_id)) or "none"
+            yield Problem(
+                f"asset {asset.id}",
+                "site",
+                asset.site,
+                f"is not a site of this portfolio (sites: {known})",
+                line,
+            )
+            continue
+        if asset.rating_mw() > site.grid_connection_mw + 1e-9:
+            yield Problem(
+                f"asset {asset.id}",
+                asset.rating_field(),
+                asset.rating_mw(),
+                f"exceeds grid_connection_mw={site.grid_connection_mw:g} of site {site.id}",
+                line,
+            )
+
+
+def _duplicates(section: str, ids: list[str], lines: Lines) -> Iterator[Problem]:
+    first_seen: dict[str, int] = {}
+    for index, item_id in enumerate(ids):
+        if item_id in first_seen:
+            first = first_seen[item_id]
+            where = lines.get((f"{section}s", first))
+            at = f" at line {where}" if where else f" (entry {first + 1})"
+            yield Problem(
+                f"{section} {item_id}",
+                "id",
+                item_id,
+                f"is used by another {section}{at}; ids must be unique",
+                lines.get((f"{section}s", index)),
+            )
+        else:
+            first_seen[item_id] = index
+
+
+def _site_problems(site: Site, registry: CountryRegistry, line: int | None) -> Iterator[Problem]:
+    subject = f"site {site.id}"
+    if site.country not in registry:
+        known = ", ".join(registry.countries())
+        yield Problem(
+            subject, "country", site.country, f"is not a known country (known: {known})", line
+        )
+        return
+    rules = registry.get(site.country).latest
+    if site.bidding_zone not in rules.bidding_zones:
+        yield Problem(
+            subject,
+            "bidding_zone",
+            site.bidding_zone,
+            f"is not a bidding zone of {site.country} (expected {', '.join(rules.bidding_zones)})",
+            line,
+        )
+    if site.control_area not in rules.control_areas:
+        yield Problem(
+            subject,
+            "control_area",
+            site.control_area,
+            f"is not a control area of {site.country} "
+            f"(expected one of {', '.join(rules.control_areas)})",
+            line,
+        )
+
+
+__all__ = ["Portfolio", "cross_problems"]

@@ -1,0 +1,43 @@
+"""The `vpp` command line: one entry point, one sub-app per area."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+import typer
+
+from trading.cli.demo import demo
+from trading.cli.portfolio import portfolio_app
+
+app = typer.Typer(
+    name="vpp",
+    help="vpp-engine: trade and dispatch a multi-country virtual power plant.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(portfolio_app, name="portfolio")
+app.command("demo")(demo)
+
+
+def _version(value: bool) -> None:
+    if value:
+        try:
+            typer.echo(version("vpp-engine"))
+        except PackageNotFoundError:
+            typer.echo("vpp-engine (not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """vpp-engine command line."""
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

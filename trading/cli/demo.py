@@ -1,0 +1,95 @@
+"""`vpp demo`: the main job on the embedded defaults.
+
+For now it loads the sample portfolio and shows each asset's regulatory treatment, and how
+the same physical asset is treated in different countries. Later parts (markets,
+optimiser, dispatcher) add their steps here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from regulatory import Portfolio
+from regulatory.assets import AssetBase
+from trading.cli.output import console, parse_day
+from trading.cli.portfolio import (
+    balancing_summary,
+    charging_summary,
+    load_or_exit,
+    support_summary,
+    treatment_table,
+)
+from trading.samples import sample_portfolio_path
+
+
+def demo(
+    on: Annotated[
+        str | None, typer.Option("--on", help="day to show, YYYY-MM-DD (default today, UTC)")
+    ] = None,
+) -> None:
+    """Run the demo on the sample portfolio: each asset's treatment, and twins compared."""
+    day = parse_day(on)
+    path = sample_portfolio_path()
+    portfolio = load_or_exit(path)
+    out = console()
+    countries = sorted({s.country for s in portfolio.sites})
+    out.print(
+        f"vpp demo: portfolio {portfolio.id!r} from {path}\n"
+        f"{len(portfolio.assets)} assets on {len(portfolio.sites)} sites in "
+        f"{', '.join(countries)}; regulatory treatment on {day}",
+        markup=False,
+    )
+    out.print(treatment_table(portfolio.treatments(day), title="Assets and their treatment"))
+    for twins in physical_twins(portfolio):
+        out.print(twin_table(portfolio, twins, day))
+
+
+def physical_twins(portfolio: Portfolio) -> list[list[AssetBase]]:
+    """Groups of assets with identical physics placed in more than one country."""
+    groups: dict[str, list[AssetBase]] = defaultdict(list)
+    for asset in portfolio.assets:
+        signature = asset.model_dump_json(exclude={"id", "name", "site"})
+        groups[signature].append(asset)
+    return [
+        group for group in groups.values() if len({portfolio.site_of(a).country for a in group}) > 1
+    ]
+
+
+def twin_table(portfolio: Portfolio, twins: list[AssetBase], day: date) -> Table:
+    """The same physical asset side by side in each country it sits in."""
+    first = twins[0]
+    table = Table(
+        title=f"Same {first.kind}, different countries: {', '.join(a.id for a in twins)}",
+        title_justify="left",
+    )
+    table.add_column("")
+    treatments = [portfolio.treatment(a, day) for a in twins]
+    for asset, treatment in zip(twins, treatments, strict=True):
+        table.add_column(f"{asset.id} ({treatment.country})", overflow="fold")
+    rows = {
+        "rule set": [
+            f"{t.country} {t.rule_set_version} (from {t.rule_set_valid_from})" for t in treatments
+        ],
+        "balancing (MW)": [balancing_summary(t) for t in treatments],
+        "pooling": [
+            ", ".join(sorted({f"{b.pooling.value}={b.pool_key}" for b in t.balancing})) or "-"
+            for t in treatments
+        ],
+        "charges on withdrawal": [
+            "; ".join(f"{c.name}: {'exempt' if c.exempt else c.reason}" for c in t.charges) or "-"
+            for t in treatments
+        ],
+        "charging EUR/MWh": [
+            charging_summary(a, t) for a, t in zip(twins, treatments, strict=True)
+        ],
+        "support": [support_summary(t) for t in treatments],
+        "uncertain facts": [str(len(t.uncertain)) for t in treatments],
+    }
+    for label, cells in rows.items():
+        table.add_row(label, *cells)
+    return table

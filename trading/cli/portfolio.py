@@ -1,0 +1,213 @@
+"""`vpp portfolio ...`: validate, show and describe portfolio files."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from regulatory import Portfolio, ProblemsError, read_portfolio
+from regulatory.assets import AssetBase, Battery, EVFleet
+from regulatory.schema import portfolio_json_schema_text
+from regulatory.site import Site
+from regulatory.treatment import Treatment
+from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
+
+portfolio_app = typer.Typer(help="Validate and inspect portfolio files.", no_args_is_help=True)
+
+FileArg = Annotated[Path, typer.Argument(help="portfolio file (.yaml, .yml or .json)")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
+OnOpt = Annotated[
+    str | None,
+    typer.Option("--on", help="day the treatment applies to, YYYY-MM-DD (default today, UTC)"),
+]
+
+
+def load_or_exit(path: Path, as_json: bool = False) -> Portfolio:
+    """Load a portfolio; on any problem print all of them and exit with code 2."""
+    try:
+        return read_portfolio(path)
+    except FileNotFoundError:
+        _fail([f"{path}: no such file"], as_json, [{"message": f"{path}: no such file"}])
+    except IsADirectoryError:
+        _fail([f"{path}: is a directory, not a portfolio file"], as_json, [])
+    except UnicodeDecodeError as exc:
+        _fail([f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})"], as_json, [])
+    except ProblemsError as exc:
+        _fail(
+            [str(p) for p in exc.problems],
+            as_json,
+            [p.as_dict() for p in exc.problems],
+            header=f"{path}: {len(exc.problems)} problem(s)",
+        )
+    raise AssertionError("unreachable")
+
+
+def _fail(
+    lines: list[str], as_json: bool, items: list[dict[str, Any]], header: str | None = None
+) -> None:
+    if as_json:
+        print_json({"valid": False, "problems": items or [{"message": m} for m in lines]})
+    else:
+        out = console()
+        if header:
+            out.print(header, markup=False)
+        for line in lines:
+            out.print(f"  {line}" if header else line, markup=False)
+    raise typer.Exit(EXIT_INVALID_INPUT)
+
+
+@portfolio_app.command("validate")
+def validate(path: FileArg, as_json: JsonOpt = False) -> None:
+    """Check a portfolio file; list every problem at once (exit 2) or confirm it (exit 0)."""
+    portfolio = load_or_exit(path, as_json)
+    countries = sorted({s.country for s in portfolio.sites})
+    if as_json:
+        print_json(
+            {
+                "valid": True,
+                "portfolio": portfolio.id,
+                "sites": len(portfolio.sites),
+                "assets": len(portfolio.assets),
+                "countries": countries,
+                "problems": [],
+            }
+        )
+        return
+    console().print(
+        f"{path}: valid portfolio {portfolio.id!r}: {len(portfolio.assets)} assets on "
+        f"{len(portfolio.sites)} sites in {', '.join(countries)}",
+        markup=False,
+    )
+
+
+@portfolio_app.command("show")
+def show(path: FileArg, as_json: JsonOpt = False, on: OnOpt = None) -> None:
+    """List each asset with its kind, site, ratings and the treatment in force on `--on`."""
+    day = parse_day(on)
+    portfolio = load_or_exit(path, as_json)
+    rows = portfolio.treatments(day)
+    if as_json:
+        print_json(portfolio_report(portfolio, day))
+        return
+    console().print(treatment_table(rows, title=f"{portfolio.id}: treatments on {day}"))
+
+
+@portfolio_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of portfolio files."""
+    typer.echo(portfolio_json_schema_text(), nl=False)
+
+
+def ratings(asset: AssetBase) -> dict[str, float]:
+    """Headline physical figures of an asset [MW, MWh]; negative injection = withdrawal."""
+    low, high = asset.injection_bounds_mw()
+    figures = {"injection_min_mw": low, "injection_max_mw": high}
+    if isinstance(asset, Battery | EVFleet):
+        figures["energy_mwh"] = asset.energy_mwh
+    return figures
+
+
+def portfolio_report(portfolio: Portfolio, day: date) -> dict[str, Any]:
+    """JSON-ready report: every asset with site, ratings and treatment on `day`."""
+    return {
+        "portfolio": portfolio.id,
+        "tenant": portfolio.tenant,
+        "on": day.isoformat(),
+        "assets": [
+            {
+                "id": asset.id,
+                "kind": asset.kind,
+                "site": site.model_dump(mode="json", exclude_none=True),
+                "ratings": ratings(asset),
+                "treatment": treatment.model_dump(mode="json"),
+            }
+            for asset, site, treatment in portfolio.treatments(day)
+        ],
+    }
+
+
+def treatment_table(rows: list[tuple[AssetBase, Site, Treatment]], title: str) -> Table:
+    """A table with one asset per row and its treatment in short."""
+    table = Table(title=title, show_lines=False, title_justify="left")
+    for column in (
+        "asset",
+        "kind",
+        "site",
+        "zone / area",
+        "MW (min..max)",
+        "rules",
+        "balancing (MW)",
+        "support at negative prices",
+        "charging EUR/MWh",
+        "baseline",
+        "uncertain",
+    ):
+        table.add_column(column, overflow="fold")
+    for asset, site, treatment in rows:
+        low, high = asset.injection_bounds_mw()
+        table.add_row(
+            asset.id,
+            asset.kind,
+            site.id,
+            f"{site.bidding_zone} / {site.control_area}",
+            f"{low:g}..{high:g}",
+            f"{treatment.country} {treatment.rule_set_version}",
+            balancing_summary(treatment),
+            support_summary(treatment),
+            charging_summary(asset, treatment),
+            treatment.baseline_method or "-",
+            str(len(treatment.uncertain)) if treatment.uncertain else "-",
+        )
+    return table
+
+
+def balancing_summary(treatment: Treatment) -> str:
+    """``fcr 5, afrr_pos 10`` or the reason an asset may not offer."""
+    parts = []
+    for item in treatment.balancing:
+        if item.eligible:
+            parts.append(
+                f"{item.product.value} {item.prequalified_mw:g}"
+                + (" (pool)" if item.pool_only else "")
+            )
+        else:
+            parts.append(f"{item.product.value}: no ({item.reason})")
+    return ", ".join(parts) or "-"
+
+
+def support_summary(treatment: Treatment) -> str:
+    """Short text of the support rule at negative prices."""
+    if treatment.support is None:
+        return treatment.support_note or "-"
+    rule = treatment.support.negative_prices
+    if rule.kind == "consecutive_hours":
+        text = f"lost after {rule.hours:g} h negative"
+    else:
+        text = {
+            "not_affected": "paid anyway",
+            "every_period": "lost each negative period",
+            "non_positive_period": "lost each period <= 0",
+        }[rule.kind]
+    return f"{treatment.support.scheme}: {text}"
+
+
+def charging_summary(asset: AssetBase, treatment: Treatment) -> str:
+    """Per-MWh charges on withdrawal, with exemptions and unknown site tariffs marked."""
+    if not asset.withdraws_energy:
+        return "-"
+    exempt = [c.name.split(" (")[0] for c in treatment.charges if c.exempt]
+    unknown = [
+        c
+        for c in treatment.charges
+        if not c.exempt and c.eur_per_mwh is None and c.unit == "EUR/MWh"
+    ]
+    text = f"{treatment.charging_cost_eur_per_mwh:g}"
+    if exempt:
+        text += f" ({len(exempt)} exempt)"
+    if unknown:
+        text += f" + {len(unknown)} unknown"
+    return text

@@ -1,0 +1,24 @@
+"""Where the project's own sample inputs are, installed or in a source checkout."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+SAMPLE_PORTFOLIO = "sample_portfolio.yaml"
+
+
+def sample_portfolio_path() -> Path:
+    """Path of the sample portfolio shipped with vpp-engine.
+
+    A wheel carries it as ``trading/sample_data/``; an editable install or a source checkout
+    reads ``data/`` at the repository root.
+    """
+    packaged = Path(str(files("trading"))) / "sample_data" / SAMPLE_PORTFOLIO
+    checkout = Path(__file__).resolve().parents[1] / "data" / SAMPLE_PORTFOLIO
+    for candidate in (packaged, checkout):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"sample portfolio not found at {packaged} or {checkout}; reinstall vpp-engine"
+    )
