@@ -9,20 +9,20 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from regulatory.assets import AssetBase, asset_adapter
-from regulatory.portfolio import Lines, Portfolio, cross_problems
+from regulatory.assets import ASSET_MODELS, AssetBase
+from regulatory.portfolio import Lines, Portfolio, cross_problems, duplicate_id_problem
 from regulatory.problems import Problem, ProblemsError, problems_from_validation_error
 from regulatory.registry import CountryRegistry
 from regulatory.site import Site
 
-_site_adapter = TypeAdapter(Site)
 SECTIONS = ("sites", "assets")
 TOP_LEVEL = {"$schema", "id", "name", "tenant", "owner", *SECTIONS}
 
@@ -93,32 +93,28 @@ def validate_portfolio_data(
     sites: list[Site] = []
     assets: list[AssetBase] = []
     good_lines: dict[tuple[str, int], int] = {}
-    for section, adapter, keep in (
-        ("sites", _site_adapter, sites),
-        ("assets", asset_adapter, assets),
-    ):
+    for section, keep in (("sites", sites), ("assets", assets)):
         items = data.get(section)
         if not isinstance(items, list) or not items:
             problems.append(
                 Problem("portfolio", section, _short(items), "must be a non-empty list")
             )
             continue
+        problems.extend(_duplicate_ids(section, items, lines))
         for index, item in enumerate(items):
             line = lines.get((section, index))
-            subject = _subject(section, index, item)
             try:
-                keep.append(adapter.validate_python(item))
+                keep.append(_validate_item(section, item))
             except ValidationError as exc:
+                subject = _subject(section, index, item)
                 problems.extend(problems_from_validation_error(exc, subject, line))
+            except _ItemError as exc:
+                problems.append(replace(exc.problem, line=line))
             else:
-                good_lines[(section, len(keep) - 1)] = line  # type: ignore[assignment]
+                if line is not None:
+                    good_lines[(section, len(keep) - 1)] = line
     problems.extend(
-        cross_problems(
-            sites,
-            assets,
-            registry=registry,
-            lines={k: v for k, v in good_lines.items() if v is not None},
-        )
+        cross_problems(sites, assets, registry=registry, lines=good_lines, check_ids=False)
     )
     if problems:
         raise ProblemsError(problems, source)
@@ -126,6 +122,39 @@ def validate_portfolio_data(
         return Portfolio.model_validate({**header, "sites": sites, "assets": assets})
     except ValidationError as exc:  # header fields (id, tenant ...)
         raise ProblemsError(problems_from_validation_error(exc, "portfolio"), source) from None
+
+
+class _ItemError(Exception):
+    def __init__(self, problem: Problem) -> None:
+        self.problem = problem
+
+
+def _validate_item(section: str, item: object) -> Site | AssetBase:
+    """Validate one site or asset; an asset's model is chosen by its `kind`."""
+    if section == "sites":
+        return Site.model_validate(item)
+    if not isinstance(item, Mapping):
+        raise _ItemError(Problem("asset", "", _short(item), "must be a mapping of fields"))
+    kind = item.get("kind")
+    subject = _subject(section, 0, item)
+    known = ", ".join(ASSET_MODELS)
+    if kind is None:
+        raise _ItemError(Problem(subject, "kind", None, f"is required: one of {known}"))
+    if kind not in ASSET_MODELS:
+        raise _ItemError(Problem(subject, "kind", kind, f"is not a known kind; one of {known}"))
+    return ASSET_MODELS[kind].model_validate(item)
+
+
+def _duplicate_ids(section: str, items: list[object], lines: Lines) -> Iterator[Problem]:
+    ids = [item.get("id") if isinstance(item, Mapping) else None for item in items]
+    first_seen: dict[object, int] = {}
+    for index, item_id in enumerate(ids):
+        if not isinstance(item_id, str):
+            continue
+        if item_id not in first_seen:
+            first_seen[item_id] = index
+            continue
+        yield duplicate_id_problem(section, item_id, first_seen[item_id], index, lines)
 
 
 def _subject(section: str, index: int, item: object) -> str:

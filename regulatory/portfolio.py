@@ -71,13 +71,18 @@ def cross_problems(
     *,
     registry: CountryRegistry | None = None,
     lines: Lines | None = None,
+    check_ids: bool = True,
 ) -> Iterator[Problem]:
-    """Every rule that spans objects: ids, site references, countries, connection limits."""
+    """Every rule that spans objects: ids, site references, countries, connection limits.
+
+    `check_ids=False` skips the unique-id rule, for callers that checked raw ids already.
+    """
     registry = registry or default_registry()
     lines = lines or {}
     sites, assets = list(sites), list(assets)
-    yield from _duplicates("site", [s.id for s in sites], lines)
-    yield from _duplicates("asset", [a.id for a in assets], lines)
+    if check_ids:
+        yield from _duplicates("sites", [s.id for s in sites], lines)
+        yield from _duplicates("assets", [a.id for a in assets], lines)
     for index, site in enumerate(sites):
         yield from _site_problems(site, registry, lines.get(("sites", index)))
     by_id = {s.id: s for s in sites}
@@ -108,18 +113,25 @@ def _duplicates(section: str, ids: list[str], lines: Lines) -> Iterator[Problem]
     first_seen: dict[str, int] = {}
     for index, item_id in enumerate(ids):
         if item_id in first_seen:
-            first = first_seen[item_id]
-            where = lines.get((f"{section}s", first))
-            at = f" at line {where}" if where else f" (entry {first + 1})"
-            yield Problem(
-                f"{section} {item_id}",
-                "id",
-                item_id,
-                f"is used by another {section}{at}; ids must be unique",
-                lines.get((f"{section}s", index)),
-            )
+            yield duplicate_id_problem(section, item_id, first_seen[item_id], index, lines)
         else:
             first_seen[item_id] = index
+
+
+def duplicate_id_problem(
+    section: str, item_id: str, first: int, index: int, lines: Lines
+) -> Problem:
+    """Item `index` of `section` ('sites' or 'assets') repeats the id of item `first`."""
+    kind = section[:-1]
+    where = lines.get((section, first))
+    at = f" at line {where}" if where else f" (entry {first + 1})"
+    return Problem(
+        f"{kind} {item_id}",
+        "id",
+        item_id,
+        f"is used by another {kind}{at}; ids must be unique",
+        lines.get((section, index)),
+    )
 
 
 def _site_problems(site: Site, registry: CountryRegistry, line: int | None) -> Iterator[Problem]:
@@ -150,4 +162,4 @@ def _site_problems(site: Site, registry: CountryRegistry, line: int | None) -> I
         )
 
 
-__all__ = ["Portfolio", "cross_problems"]
+__all__ = ["Portfolio", "cross_problems", "duplicate_id_problem"]

@@ -132,51 +132,47 @@ def portfolio_report(portfolio: Portfolio, day: date) -> dict[str, Any]:
 
 def treatment_table(rows: list[tuple[AssetBase, Site, Treatment]], title: str) -> Table:
     """A table with one asset per row and its treatment in short."""
-    table = Table(title=title, show_lines=False, title_justify="left")
-    for column in (
-        "asset",
-        "kind",
-        "site",
-        "zone / area",
-        "MW (min..max)",
-        "rules",
-        "balancing (MW)",
-        "support at negative prices",
-        "charging EUR/MWh",
-        "baseline",
-        "uncertain",
-    ):
-        table.add_column(column, overflow="fold")
+    table = Table(title=title, title_justify="left")
+    table.add_column("asset", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("site (zone, control area)", overflow="fold")
+    table.add_column("MW min..max", no_wrap=True)
+    table.add_column("rules", no_wrap=True)
+    table.add_column("balancing MW", overflow="fold")
+    table.add_column("support at negative prices", overflow="fold")
+    table.add_column("charging EUR/MWh", overflow="fold")
+    table.add_column("DR baseline", overflow="fold")
+    table.add_column("uncertain", justify="right")
     for asset, site, treatment in rows:
         low, high = asset.injection_bounds_mw()
         table.add_row(
             asset.id,
             asset.kind,
-            site.id,
-            f"{site.bidding_zone} / {site.control_area}",
+            f"{site.id} ({site.bidding_zone}, {site.control_area})",
             f"{low:g}..{high:g}",
             f"{treatment.country} {treatment.rule_set_version}",
             balancing_summary(treatment),
             support_summary(treatment),
             charging_summary(asset, treatment),
             treatment.baseline_method or "-",
-            str(len(treatment.uncertain)) if treatment.uncertain else "-",
+            str(len(treatment.uncertain)),
         )
     return table
 
 
 def balancing_summary(treatment: Treatment) -> str:
-    """``fcr 5, afrr_pos 10`` or the reason an asset may not offer."""
-    parts = []
+    """``fcr 5, afrr_pos 10`` and, grouped by reason, the products the asset may not offer."""
+    parts = [
+        f"{item.product.value} {item.prequalified_mw:g}" + (" (pool)" if item.pool_only else "")
+        for item in treatment.balancing
+        if item.eligible
+    ]
+    refused: dict[str, list[str]] = {}
     for item in treatment.balancing:
-        if item.eligible:
-            parts.append(
-                f"{item.product.value} {item.prequalified_mw:g}"
-                + (" (pool)" if item.pool_only else "")
-            )
-        else:
-            parts.append(f"{item.product.value}: no ({item.reason})")
-    return ", ".join(parts) or "-"
+        if not item.eligible:
+            refused.setdefault(item.reason, []).append(item.product.value)
+    parts += [f"{', '.join(products)} no: {reason}" for reason, products in refused.items()]
+    return "; ".join(parts) or "-"
 
 
 def support_summary(treatment: Treatment) -> str:
@@ -185,11 +181,11 @@ def support_summary(treatment: Treatment) -> str:
         return treatment.support_note or "-"
     rule = treatment.support.negative_prices
     if rule.kind == "consecutive_hours":
-        text = f"lost after {rule.hours:g} h negative"
+        text = f"lost after {rule.hours:g} h < 0"
     else:
         text = {
             "not_affected": "paid anyway",
-            "every_period": "lost each negative period",
+            "every_period": "lost each period < 0",
             "non_positive_period": "lost each period <= 0",
         }[rule.kind]
     return f"{treatment.support.scheme}: {text}"
