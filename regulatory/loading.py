@@ -18,7 +18,13 @@ import yaml
 from pydantic import ValidationError
 
 from regulatory.assets import ASSET_MODELS, AssetBase
-from regulatory.portfolio import Lines, Portfolio, cross_problems, duplicate_id_problem
+from regulatory.portfolio import (
+    Lines,
+    Portfolio,
+    PortfolioHeader,
+    cross_problems,
+    duplicate_id_problem,
+)
 from regulatory.problems import Problem, ProblemsError, problems_from_validation_error
 from regulatory.registry import CountryRegistry
 from regulatory.site import Site
@@ -87,9 +93,11 @@ def validate_portfolio_data(
             )
         )
     header = {k: v for k, v in data.items() if k in TOP_LEVEL - set(SECTIONS)}
-    for field in ("id", "tenant"):
-        if field not in header:
-            problems.append(Problem("portfolio", field, None, "is required but missing"))
+    validated_header = None
+    try:
+        validated_header = PortfolioHeader.model_validate(header)
+    except ValidationError as exc:
+        problems.extend(problems_from_validation_error(exc, "portfolio"))
     sites: list[Site] = []
     assets: list[AssetBase] = []
     good_lines: dict[tuple[str, int], int] = {}
@@ -116,12 +124,13 @@ def validate_portfolio_data(
     problems.extend(
         cross_problems(sites, assets, registry=registry, lines=good_lines, check_ids=False)
     )
-    if problems:
+    if problems or validated_header is None:
         raise ProblemsError(problems, source)
-    try:
-        return Portfolio.model_validate({**header, "sites": sites, "assets": assets})
-    except ValidationError as exc:  # header fields (id, tenant ...)
-        raise ProblemsError(problems_from_validation_error(exc, "portfolio"), source) from None
+    # Every part is validated and cross-checked against `registry` above; constructing
+    # without re-validation keeps a custom registry's countries valid.
+    return Portfolio.model_construct(
+        **dict(validated_header), sites=tuple(sites), assets=tuple(assets)
+    )
 
 
 class _ItemError(Exception):

@@ -23,8 +23,8 @@ Lines = Mapping[tuple[str, int], int]
 """(section, index) -> 1-based line of that item in the source file, where known."""
 
 
-class Portfolio(BaseModel):
-    """Sites and assets of one tenant; every asset sits behind one of the sites."""
+class PortfolioHeader(BaseModel):
+    """Who a portfolio belongs to: the fields beside its sites and assets."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -35,6 +35,11 @@ class Portfolio(BaseModel):
     name: str | None = None
     tenant: str = Field(min_length=1, description="the trading tenant that owns the bids")
     owner: str | None = Field(default=None, description="legal owner / asset operator")
+
+
+class Portfolio(PortfolioHeader):
+    """Sites and assets of one tenant; every asset sits behind one of the sites."""
+
     sites: tuple[Site, ...] = Field(min_length=1)
     assets: tuple[Asset, ...] = Field(min_length=1)
 
@@ -162,4 +167,4 @@ def _site_problems(site: Site, registry: CountryRegistry, line: int | None) -> I
         )
 
 
-__all__ = ["Portfolio", "cross_problems", "duplicate_id_problem"]
+__all__ = ["Portfolio", "PortfolioHeader", "cross_problems", "duplicate_id_problem"]

@@ -3,7 +3,7 @@
 aFRR: the first bid at least 1 MW, each further one at least 5 MW (APG). Storage grid-fee
 exemptions and the draft ElWG (July 2025, not in force) are uncertain. Versions:
 
-- 2023.1 (2023-01-01): base set.
+- 2022.1 (2022-01-01): base set.
 """
 
 from datetime import date
@@ -63,10 +63,10 @@ EAG = SupportScheme(
     confidence=U,
 )
 
-_2023 = RuleSet(
+_BASE = RuleSet(
     country="AT",
-    version="2023.1",
-    valid_from=date(2023, 1, 1),
+    version="2022.1",
+    valid_from=date(2022, 1, 1),
     change="base rule set",
     timezone="Europe/Vienna",
     bidding_zones=("AT",),
@@ -101,4 +101,4 @@ _2023 = RuleSet(
     ),
 )
 
-RULES = CountryRules(country="AT", name="Austria", versions=(_2023,))
+RULES = CountryRules(country="AT", name="Austria", versions=(_BASE,))

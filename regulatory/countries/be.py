@@ -4,7 +4,7 @@ Storage grid fees and support at negative prices were not researched (reference 
 9, open point 6): they are left out rather than guessed, and said so in `change`.
 Versions:
 
-- 2023.1 (2023-01-01): base set.
+- 2022.1 (2022-01-01): base set.
 - 2024.1 (2024-01-01, start date uncertain): Elia adds a real-time baseline option.
 """
 
@@ -48,10 +48,10 @@ GRID_FEE = ChargingCharge(
 
 _BASELINE_SOURCE = "Elia: supplied power = measured - baseline per delivery point and 4 s step"
 
-_2023 = RuleSet(
+_BASE = RuleSet(
     country="BE",
-    version="2023.1",
-    valid_from=date(2023, 1, 1),
+    version="2022.1",
+    valid_from=date(2022, 1, 1),
     change="base rule set; storage fee exemptions and support schemes not researched [U]",
     timezone="Europe/Brussels",
     bidding_zones=("BE",),
@@ -77,7 +77,7 @@ _2023 = RuleSet(
     ),
 )
 
-RULES = CountryRules(country="BE", name="Belgium", versions=(_2023,))
+RULES = CountryRules(country="BE", name="Belgium", versions=(_BASE,))
 RULES = RULES.amend(
     version="2024.1",
     valid_from=date(2024, 1, 1),

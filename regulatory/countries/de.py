@@ -3,7 +3,9 @@
 Facts from market-rules-reference.md sections 4, 5 and 7; each carries its source and a
 confidence mark. Versions:
 
-- 2023.1 (2023-01-01): EEG 2023 negative-price bands, storage grid-fee waiver to 2026-08-04.
+- 2022.1 (2022-01-01): EEG 2021 bands, KWKG, storage grid-fee waiver to 2026-08-04.
+- 2022.2 (2022-07-01): EEG levy at zero.
+- 2023.1 (2023-01-01): EEG 2023 negative-price bands for new plants; 2023 levies.
 - 2025.1 (2025-02-25): Solarspitzengesetz, premium lost in every negative period.
 - 2025.2 (2025-04-01): KWKG 2025, no CHP bonus at prices <= 0 for all sizes.
 - 2025.3 (2025-12-01, start date uncertain): storage waiver extended to 2029-08-04.
@@ -177,6 +179,11 @@ def _storage_grid_fee(deadline: date, confidence: Confidence) -> ChargingCharge:
 
 
 def _levy(name: str, eur_per_mwh: float, year: int) -> ChargingCharge:
+    relief = (
+        ("§ 61l EEG 2021: no levy on energy stored and fed back to the grid", "EEG 2021 [G]")
+        if year < 2023
+        else ("EnFG: no levy on energy stored and fed back to the grid", "EnFG [G]")
+    )
     return ChargingCharge(
         name=name,
         kinds=("battery", "ev_fleet", "flexible_load", "heat_pump"),
@@ -186,9 +193,9 @@ def _levy(name: str, eur_per_mwh: float, year: int) -> ChargingCharge:
         note="rates change every January; later years not researched",
         exemptions=(
             Exemption(
-                description="EnFG: no levy on energy stored and fed back to the grid",
+                description=relief[0],
                 kinds=("battery",),
-                source="EnFG relief for re-fed storage energy [G]",
+                source=relief[1],
                 confidence=G,
             ),
         ),
@@ -219,11 +226,11 @@ BASELINE = BaselineRule(
     confidence=U,
 )
 
-_2023 = RuleSet(
+_2022 = RuleSet(
     country="DE",
-    version="2023.1",
-    valid_from=date(2023, 1, 1),
-    change="EEG 2023 negative-price bands; levies as of 2023 [G]",
+    version="2022.1",
+    valid_from=date(2022, 1, 1),
+    change="base rule set: EEG 2021, KWKG, § 118(6) EnWG; levies as of 2022 [G]",
     timezone="Europe/Berlin",
     bidding_zones=("DE_LU",),
     control_areas=CONTROL_AREAS,
@@ -236,6 +243,35 @@ _2023 = RuleSet(
         _afrr(BalancingProduct.AFRR_POS),
         _afrr(BalancingProduct.AFRR_NEG),
     ),
+    support_schemes=(_eeg(EEG_BANDS_2023[:3]), _kwkg(small_exempt_before=None)),
+    charging=(
+        _storage_grid_fee(date(2026, 8, 4), C),
+        ELECTRICITY_TAX,
+        _levy("EEG levy", 37.23, 2022),
+        _levy("KWKG levy", 3.78, 2022),
+        _levy("offshore grid levy", 4.19, 2022),
+        _levy("§ 19 StromNEV levy", 4.37, 2022),
+    ),
+    baselines=(BASELINE,),
+)
+
+RULES = CountryRules(country="DE", name="Germany", versions=(_2022,))
+RULES = RULES.amend(
+    version="2022.2",
+    valid_from=date(2022, 7, 1),
+    change="EEG levy set to zero from 2022-07-01 [G]",
+    charging=(
+        _storage_grid_fee(date(2026, 8, 4), C),
+        ELECTRICITY_TAX,
+        _levy("KWKG levy", 3.78, 2022),
+        _levy("offshore grid levy", 4.19, 2022),
+        _levy("§ 19 StromNEV levy", 4.37, 2022),
+    ),
+)
+RULES = RULES.amend(
+    version="2023.1",
+    valid_from=date(2023, 1, 1),
+    change="EEG 2023 negative-price bands for new plants; levies as of 2023 [G]",
     support_schemes=(_eeg(EEG_BANDS_2023), _kwkg(small_exempt_before=None)),
     charging=(
         _storage_grid_fee(date(2026, 8, 4), C),
@@ -244,10 +280,7 @@ _2023 = RuleSet(
         _levy("offshore grid levy", 5.91, 2023),
         _levy("§ 19 StromNEV levy", 4.17, 2023),
     ),
-    baselines=(BASELINE,),
 )
-
-RULES = CountryRules(country="DE", name="Germany", versions=(_2023,))
 RULES = RULES.amend(
     version="2024.1",
     valid_from=date(2024, 1, 1),

@@ -2,7 +2,7 @@
 
 Versions:
 
-- 2023.1 (2023-01-01): base set (TURPE 6).
+- 2022.1 (2022-01-01): base set (TURPE 6).
 - 2025.1 (2025-08-01): TURPE 7 HTB.
 - 2026.1 (2026-08-01): optional location-based injection-withdrawal component for storage.
 """
@@ -74,10 +74,10 @@ COMPLEMENT = SupportScheme(
     confidence=U,
 )
 
-_2023 = RuleSet(
+_BASE = RuleSet(
     country="FR",
-    version="2023.1",
-    valid_from=date(2023, 1, 1),
+    version="2022.1",
+    valid_from=date(2022, 1, 1),
     change="base rule set (TURPE 6)",
     timezone="Europe/Paris",
     bidding_zones=("FR",),
@@ -106,7 +106,7 @@ _2023 = RuleSet(
     ),
 )
 
-RULES = CountryRules(country="FR", name="France", versions=(_2023,))
+RULES = CountryRules(country="FR", name="France", versions=(_BASE,))
 RULES = RULES.amend(
     version="2025.1",
     valid_from=date(2025, 8, 1),

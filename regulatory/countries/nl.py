@@ -3,7 +3,7 @@
 Facts from market-rules-reference.md; NL aFRR capacity rules were not found there, so the
 aFRR products below are marked uncertain. Versions:
 
-- 2023.1 (2023-01-01): base set.
+- 2022.1 (2022-01-01): base set.
 - 2024.1 (2024-07-16): ACM decision on alternative transport rights (ATR85 on TenneT grids,
   100 % discount on contracted kW).
 """
@@ -102,10 +102,10 @@ ENERGY_TAX = ChargingCharge(
     note="rate depends on the yearly consumption band; not recorded",
 )
 
-_2023 = RuleSet(
+_BASE = RuleSet(
     country="NL",
-    version="2023.1",
-    valid_from=date(2023, 1, 1),
+    version="2022.1",
+    valid_from=date(2022, 1, 1),
     change="base rule set",
     timezone="Europe/Amsterdam",
     bidding_zones=("NL",),
@@ -132,7 +132,7 @@ _2023 = RuleSet(
     ),
 )
 
-RULES = CountryRules(country="NL", name="Netherlands", versions=(_2023,))
+RULES = CountryRules(country="NL", name="Netherlands", versions=(_BASE,))
 RULES = RULES.amend(
     version="2024.1",
     valid_from=date(2024, 7, 16),

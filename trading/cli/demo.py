@@ -23,6 +23,7 @@ from trading.cli.portfolio import (
     load_or_exit,
     support_summary,
     treatment_table,
+    treatments_or_exit,
 )
 from trading.samples import sample_portfolio_path
 
@@ -44,7 +45,8 @@ def demo(
         f"{', '.join(countries)}; regulatory treatment on {day}",
         markup=False,
     )
-    out.print(treatment_table(portfolio.treatments(day), title="Assets and their treatment"))
+    rows = treatments_or_exit(portfolio, day)
+    out.print(treatment_table(rows, title="Assets and their treatment"))
     for twins in physical_twins(portfolio):
         out.print(twin_table(portfolio, twins, day))
 

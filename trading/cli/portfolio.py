@@ -89,11 +89,22 @@ def show(path: FileArg, as_json: JsonOpt = False, on: OnOpt = None) -> None:
     """List each asset with its kind, site, ratings and the treatment in force on `--on`."""
     day = parse_day(on)
     portfolio = load_or_exit(path, as_json)
-    rows = portfolio.treatments(day)
+    rows = treatments_or_exit(portfolio, day, as_json)
     if as_json:
-        print_json(portfolio_report(portfolio, day))
+        print_json(portfolio_report(portfolio, rows, day))
         return
     console().print(treatment_table(rows, title=f"{portfolio.id}: treatments on {day}"))
+
+
+def treatments_or_exit(
+    portfolio: Portfolio, day: date, as_json: bool = False
+) -> list[tuple[AssetBase, Site, Treatment]]:
+    """Every asset's treatment on `day`; exit 2 naming the country with no rules then."""
+    try:
+        return portfolio.treatments(day)
+    except LookupError as exc:  # NoRuleSetError, UnknownCountryError
+        _fail([f"--on {day}: {exc}"], as_json, [])
+        raise AssertionError("unreachable") from exc
 
 
 @portfolio_app.command("schema")
@@ -111,7 +122,9 @@ def ratings(asset: AssetBase) -> dict[str, float]:
     return figures
 
 
-def portfolio_report(portfolio: Portfolio, day: date) -> dict[str, Any]:
+def portfolio_report(
+    portfolio: Portfolio, rows: list[tuple[AssetBase, Site, Treatment]], day: date
+) -> dict[str, Any]:
     """JSON-ready report: every asset with site, ratings and treatment on `day`."""
     return {
         "portfolio": portfolio.id,
@@ -125,7 +138,7 @@ def portfolio_report(portfolio: Portfolio, day: date) -> dict[str, Any]:
                 "ratings": ratings(asset),
                 "treatment": treatment.model_dump(mode="json"),
             }
-            for asset, site, treatment in portfolio.treatments(day)
+            for asset, site, treatment in rows
         ],
     }
 
