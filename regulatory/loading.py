@@ -24,6 +24,7 @@ from regulatory.portfolio import (
     PortfolioHeader,
     cross_problems,
     duplicate_id_problem,
+    unknown_site_problem,
 )
 from regulatory.problems import Problem, ProblemsError, problems_from_validation_error
 from regulatory.registry import CountryRegistry
@@ -97,7 +98,10 @@ def validate_portfolio_data(
     try:
         validated_header = PortfolioHeader.model_validate(header)
     except ValidationError as exc:
-        problems.extend(problems_from_validation_error(exc, "portfolio"))
+        problems.extend(
+            _at_field_line(problem, "portfolio", 0, lines)
+            for problem in problems_from_validation_error(exc, "portfolio")
+        )
     sites: list[Site] = []
     assets: list[AssetBase] = []
     good_lines: dict[tuple[str, int], int] = {}
@@ -109,23 +113,28 @@ def validate_portfolio_data(
             )
             continue
         problems.extend(_duplicate_ids(section, items, lines))
+        if section == "assets":
+            problems.extend(_unknown_sites(items, data.get("sites"), lines))
         for index, item in enumerate(items):
             line = lines.get((section, index))
             try:
                 keep.append(_validate_item(section, item))
             except ValidationError as exc:
                 subject = _subject(section, index, item)
-                problems.extend(problems_from_validation_error(exc, subject, line))
+                problems.extend(
+                    _at_field_line(problem, section, index, lines)
+                    for problem in problems_from_validation_error(exc, subject, line)
+                )
             except _ItemError as exc:
                 problems.append(replace(exc.problem, line=line))
             else:
                 if line is not None:
                     good_lines[(section, len(keep) - 1)] = line
     problems.extend(
-        cross_problems(sites, assets, registry=registry, lines=good_lines, check_ids=False)
+        cross_problems(sites, assets, registry=registry, lines=good_lines, check_references=False)
     )
     if problems or validated_header is None:
-        raise ProblemsError(problems, source)
+        raise ProblemsError(sorted(problems, key=lambda p: p.line or 0), source)
     # Every part is validated and cross-checked against `registry` above; constructing
     # without re-validation keeps a custom registry's countries valid.
     return Portfolio.model_construct(
@@ -166,6 +175,29 @@ def _duplicate_ids(section: str, items: list[object], lines: Lines) -> Iterator[
         yield duplicate_id_problem(section, item_id, first_seen[item_id], index, lines)
 
 
+def _at_field_line(problem: Problem, section: str, index: int, lines: Lines) -> Problem:
+    """Point the problem at the line of its top-level field, where the file says."""
+    top = problem.field.split(".")[0].split("[")[0]
+    line = lines.get((section, index, top))  # type: ignore[arg-type]
+    return replace(problem, line=line) if line is not None else problem
+
+
+def _unknown_sites(assets: list[object], sites: object, lines: Lines) -> Iterator[Problem]:
+    site_ids = {
+        site["id"]
+        for site in (sites if isinstance(sites, list) else [])
+        if isinstance(site, Mapping) and isinstance(site.get("id"), str)
+    }
+    for index, asset in enumerate(assets):
+        if not isinstance(asset, Mapping) or not isinstance(asset.get("site"), str):
+            continue  # a missing or mistyped site is reported by the asset's own validation
+        if asset["site"] not in site_ids:
+            subject_id = _subject("assets", index, asset).removeprefix("asset ")
+            yield unknown_site_problem(
+                subject_id, asset["site"], site_ids, lines.get(("assets", index))
+            )
+
+
 def _subject(section: str, index: int, item: object) -> str:
     kind = section[:-1]
     if isinstance(item, Mapping) and isinstance(item.get("id"), str) and item["id"]:
@@ -181,15 +213,20 @@ def _short(value: object) -> object:
 
 
 class _PortfolioYamlLoader(yaml.SafeLoader):
-    """SafeLoader without YAML 1.1's base-60 numbers, so ``18:00`` stays a time string."""
+    """SafeLoader that leaves times and dates to the models.
+
+    YAML 1.1 reads ``18:00`` as the base-60 number 1080 and ``2024-13-01`` as a broken
+    date; here both stay strings, and pydantic parses and reports them by field.
+    """
 
 
+_REPLACED_RESOLVERS = {
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp",
+}
 _PortfolioYamlLoader.yaml_implicit_resolvers = {
-    first: [
-        (tag, regexp)
-        for tag, regexp in resolvers
-        if tag not in {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
-    ]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _REPLACED_RESOLVERS]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _PortfolioYamlLoader.add_implicit_resolver(
@@ -220,7 +257,7 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, Lines, list[Problem]]:
         column = f", column {mark.column + 1}" if mark else ""
         what = exc.problem or exc.context or "malformed YAML"
         return None, {}, [Problem(source, "", None, f"malformed YAML{column}: {what}", line)]
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, TypeError) as exc:
         return None, {}, [Problem(source, "", None, f"malformed YAML: {exc}")]
     finally:
         loader.dispose()
@@ -230,7 +267,7 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, Lines, list[Problem]]:
 
 def _walk_yaml(root: yaml.Node, source: str) -> tuple[Lines, list[Problem]]:
     """Lines of each site and asset, and duplicate keys anywhere (YAML keeps only the last)."""
-    lines: dict[tuple[str, int], int] = {}
+    lines: dict[tuple[str, int] | tuple[str, int, str], int] = {}
     problems: list[Problem] = []
 
     def visit(node: yaml.Node) -> None:
@@ -257,9 +294,14 @@ def _walk_yaml(root: yaml.Node, source: str) -> tuple[Lines, list[Problem]]:
     visit(root)
     if isinstance(root, yaml.MappingNode):
         for key_node, value_node in root.value:
+            lines[("portfolio", 0, str(key_node.value))] = key_node.start_mark.line + 1
             if key_node.value in SECTIONS and isinstance(value_node, yaml.SequenceNode):
                 for index, item in enumerate(value_node.value):
                     lines[(key_node.value, index)] = item.start_mark.line + 1
+                    if isinstance(item, yaml.MappingNode):
+                        for field_node, _ in item.value:
+                            field_key = (key_node.value, index, str(field_node.value))
+                            lines[field_key] = field_node.start_mark.line + 1
     return lines, problems
 
 

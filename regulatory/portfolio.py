@@ -19,8 +19,9 @@ from regulatory.resolve import treatment_for
 from regulatory.site import Site
 from regulatory.treatment import Treatment
 
-Lines = Mapping[tuple[str, int], int]
-"""(section, index) -> 1-based line of that item in the source file, where known."""
+Lines = Mapping[tuple[str, int] | tuple[str, int, str], int]
+"""1-based lines in the source file, where known: (section, index) -> line of that item;
+(section, index, field) -> line of that field of the item."""
 
 
 class PortfolioHeader(BaseModel):
@@ -76,16 +77,17 @@ def cross_problems(
     *,
     registry: CountryRegistry | None = None,
     lines: Lines | None = None,
-    check_ids: bool = True,
+    check_references: bool = True,
 ) -> Iterator[Problem]:
     """Every rule that spans objects: ids, site references, countries, connection limits.
 
-    `check_ids=False` skips the unique-id rule, for callers that checked raw ids already.
+    `check_references=False` skips unique ids and site references, for a loader that
+    checked them on the raw file already (where invalid items cannot hide them).
     """
     registry = registry or default_registry()
     lines = lines or {}
     sites, assets = list(sites), list(assets)
-    if check_ids:
+    if check_references:
         yield from _duplicates("sites", [s.id for s in sites], lines)
         yield from _duplicates("assets", [a.id for a in assets], lines)
     for index, site in enumerate(sites):
@@ -95,14 +97,8 @@ def cross_problems(
         line = lines.get(("assets", index))
         site = by_id.get(asset.site)
         if site is None:
-            known = ", ".join(sorted(by_id)) or "none"
-            yield Problem(
-                f"asset {asset.id}",
-                "site",
-                asset.site,
-                f"is not a site of this portfolio (sites: {known})",
-                line,
-            )
+            if check_references:
+                yield unknown_site_problem(asset.id, asset.site, by_id, line)
             continue
         if asset.rating_mw() > site.grid_connection_mw + 1e-9:
             yield Problem(
@@ -112,6 +108,20 @@ def cross_problems(
                 f"exceeds grid_connection_mw={site.grid_connection_mw:g} of site {site.id}",
                 line,
             )
+
+
+def unknown_site_problem(
+    asset_id: str, site_id: object, known_sites: Iterable[str], line: int | None
+) -> Problem:
+    """Asset `asset_id` refers to a site the portfolio does not have."""
+    known = ", ".join(sorted(known_sites)) or "none"
+    return Problem(
+        f"asset {asset_id}",
+        "site",
+        site_id,
+        f"is not a site of this portfolio (sites: {known})",
+        line,
+    )
 
 
 def _duplicates(section: str, ids: list[str], lines: Lines) -> Iterator[Problem]:
@@ -167,4 +177,10 @@ def _site_problems(site: Site, registry: CountryRegistry, line: int | None) -> I
         )
 
 
-__all__ = ["Portfolio", "PortfolioHeader", "cross_problems", "duplicate_id_problem"]
+__all__ = [
+    "Portfolio",
+    "PortfolioHeader",
+    "cross_problems",
+    "duplicate_id_problem",
+    "unknown_site_problem",
+]

@@ -139,9 +139,15 @@ def _rule_text(err: Any) -> str:
         return f"is not a known kind; expected one of {expected}"
     if kind == "union_tag_not_found":
         return "is required: every asset needs a kind"
-    for lead in ("Input should be ", "Value should be "):
+    for lead, replacement in (
+        ("Input should be ", "must be "),
+        ("Value should be ", "must be "),
+        ("String should ", "must "),
+        ("List should ", "must "),
+        ("Tuple should ", "must "),
+    ):
         if msg.startswith(lead):
-            return "must be " + msg[len(lead) :]
+            return replacement + msg[len(lead) :]
     if msg.startswith("Value error, "):
         return msg[len("Value error, ") :]
     return msg[0].lower() + msg[1:] if msg else kind
