@@ -1,7 +1,18 @@
 """Facts shared by several countries, each with its source."""
 
-from regulatory.assets.base import BalancingProduct
-from regulatory.rules import Confidence, PoolingScope, ProductRule
+from regulatory.assets.base import AssetKind, BalancingProduct
+from regulatory.rules import (
+    Confidence,
+    DatedNegativePriceRule,
+    NegativePriceRule,
+    PoolingScope,
+    ProductRule,
+    SupportBand,
+    SupportScheme,
+)
+
+WITHDRAWING: tuple[AssetKind, ...] = ("battery", "ev_fleet", "flexible_load", "heat_pump")
+"""Asset kinds that draw energy from the grid and so may pay charges on withdrawal."""
 
 FCR_COOPERATION = (
     "FCR Cooperation (regelleistung.net, ENTSO-E): members AT BE CH CZ DE DK1 FR NL SI"
@@ -26,4 +37,50 @@ def fcr(
         energy_reservoir_h=reservoir_h,
         source=source,
         confidence=confidence,
+    )
+
+
+def afrr(
+    *,
+    pooling: PoolingScope,
+    source: str,
+    confidence: Confidence,
+    reservoir_h: float | None = None,
+    note: str | None = None,
+) -> tuple[ProductRule, ProductRule]:
+    """aFRR upward and downward, bought as separate products with a 1 MW minimum offer."""
+    return tuple(  # type: ignore[return-value]
+        ProductRule(
+            product=product,
+            min_offer_mw=1.0,
+            pooling=pooling,
+            energy_reservoir_h=reservoir_h,
+            source=source,
+            confidence=confidence,
+            note=note,
+        )
+        for product in (BalancingProduct.AFRR_POS, BalancingProduct.AFRR_NEG)
+    )
+
+
+def premium_lost_every_negative_period(
+    name: str, source: str, note: str | None = None
+) -> SupportScheme:
+    """An unresearched premium scheme for pv and wind, assumed lost in each negative period.
+
+    Marked uncertain throughout: the reference only says the scheme limits support at
+    negative prices.
+    """
+    uncertain = Confidence.UNCERTAIN
+    rule = NegativePriceRule(kind="every_period", source=source, confidence=uncertain, note=note)
+    return SupportScheme(
+        name=name,
+        kinds=("pv", "wind"),
+        bands=(
+            SupportBand(
+                rules=(DatedNegativePriceRule(rule=rule),), source=source, confidence=uncertain
+            ),
+        ),
+        source=source,
+        confidence=uncertain,
     )

@@ -8,60 +8,22 @@ exemptions and the draft ElWG (July 2025, not in force) are uncertain. Versions:
 
 from datetime import date
 
-from regulatory.assets.base import BalancingProduct
-from regulatory.countries._common import fcr
+from regulatory.countries._common import (
+    WITHDRAWING,
+    afrr,
+    fcr,
+    premium_lost_every_negative_period,
+)
 from regulatory.rules import (
     BaselineRule,
     ChargingCharge,
     Confidence,
     CountryRules,
-    DatedNegativePriceRule,
-    NegativePriceRule,
     PoolingScope,
-    ProductRule,
     RuleSet,
-    SupportBand,
-    SupportScheme,
 )
 
 C, G, U = Confidence.CONFIRMED, Confidence.GENERAL, Confidence.UNCERTAIN
-WITHDRAWING = ("battery", "ev_fleet", "flexible_load", "heat_pump")
-
-
-def _afrr(product: BalancingProduct) -> ProductRule:
-    return ProductRule(
-        product=product,
-        min_offer_mw=1.0,
-        pooling=PoolingScope.COUNTRY,
-        energy_reservoir_h=None,
-        source="APG: first bid >= 1 MW, further bids >= 5 MW, <= prequalified MW",
-        confidence=C,
-        note="pooling scope is one control area (APG), i.e. the country",
-    )
-
-
-EAG = SupportScheme(
-    name="EAG market premium",
-    kinds=("pv", "wind"),
-    bands=(
-        SupportBand(
-            rules=(
-                DatedNegativePriceRule(
-                    rule=NegativePriceRule(
-                        kind="every_period",
-                        source="reference section 7.2: AT (EAG) limits support at negative "
-                        "prices [G/U: not researched]",
-                        confidence=U,
-                    )
-                ),
-            ),
-            source="EAG [U]",
-            confidence=U,
-        ),
-    ),
-    source="Erneuerbaren-Ausbau-Gesetz (EAG) [U]",
-    confidence=U,
-)
 
 _BASE = RuleSet(
     country="AT",
@@ -78,10 +40,20 @@ _BASE = RuleSet(
             reservoir_source="SO GL Art. 156 allows 15-30 min [U: APG's choice not found]",
             confidence=U,
         ),
-        _afrr(BalancingProduct.AFRR_POS),
-        _afrr(BalancingProduct.AFRR_NEG),
+        *afrr(
+            pooling=PoolingScope.COUNTRY,
+            source="APG: first bid >= 1 MW, further bids >= 5 MW, <= prequalified MW",
+            confidence=C,
+            note="pooling scope is one control area (APG), i.e. the country",
+        ),
     ),
-    support_schemes=(EAG,),
+    support_schemes=(
+        premium_lost_every_negative_period(
+            "EAG market premium",
+            "reference section 7.2: AT (EAG) limits support at negative prices "
+            "[G/U: not researched]",
+        ),
+    ),
     charging=(
         ChargingCharge(
             name="grid usage and loss charges on withdrawal",

@@ -10,32 +10,17 @@ Versions:
 
 from datetime import date
 
-from regulatory.assets.base import BalancingProduct
-from regulatory.countries._common import fcr
+from regulatory.countries._common import WITHDRAWING, afrr, fcr
 from regulatory.rules import (
     BaselineRule,
     ChargingCharge,
     Confidence,
     CountryRules,
     PoolingScope,
-    ProductRule,
     RuleSet,
 )
 
 C, G, U = Confidence.CONFIRMED, Confidence.GENERAL, Confidence.UNCERTAIN
-WITHDRAWING = ("battery", "ev_fleet", "flexible_load", "heat_pump")
-
-
-def _afrr(product: BalancingProduct) -> ProductRule:
-    return ProductRule(
-        product=product,
-        min_offer_mw=1.0,
-        pooling=PoolingScope.COUNTRY,
-        energy_reservoir_h=None,
-        source="Elia aFRR: up and down bought together (CREG exemption B2299) [C]; "
-        "min offer and blocks [U]",
-        confidence=U,
-    )
 
 
 GRID_FEE = ChargingCharge(
@@ -63,8 +48,12 @@ _BASE = RuleSet(
             reservoir_source="SO GL Art. 156 allows 15-30 min [U: Elia's choice not found]",
             confidence=U,
         ),
-        _afrr(BalancingProduct.AFRR_POS),
-        _afrr(BalancingProduct.AFRR_NEG),
+        *afrr(
+            pooling=PoolingScope.COUNTRY,
+            source="Elia aFRR: up and down bought together (CREG exemption B2299) [C]; "
+            "min offer and blocks [U]",
+            confidence=U,
+        ),
     ),
     charging=(GRID_FEE,),
     baselines=(

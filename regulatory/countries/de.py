@@ -11,10 +11,9 @@ confidence mark. Versions:
 - 2025.3 (2025-12-01, start date uncertain): storage waiver extended to 2029-08-04.
 """
 
-from datetime import date
+from datetime import date, timedelta
 
-from regulatory.assets.base import BalancingProduct
-from regulatory.countries._common import fcr
+from regulatory.countries._common import WITHDRAWING, afrr, fcr
 from regulatory.rules import (
     BaselineRule,
     ChargingCharge,
@@ -24,7 +23,6 @@ from regulatory.rules import (
     Exemption,
     NegativePriceRule,
     PoolingScope,
-    ProductRule,
     RuleSet,
     SupportBand,
     SupportScheme,
@@ -35,17 +33,14 @@ CONTROL_AREAS = ("50Hertz", "Amprion", "TenneT DE", "TransnetBW")
 REGELLEISTUNG = "regelleistung.net (BSP prequalification, connecting TSO)"
 
 
-def _afrr(product: BalancingProduct) -> ProductRule:
-    return ProductRule(
-        product=product,
-        min_offer_mw=1.0,
-        pooling=PoolingScope.CONTROL_AREA,
-        energy_reservoir_h=0.25,
-        source=f"{REGELLEISTUNG}; pooling per connecting TSO; min bid 1 MW [G]; "
-        "reservoir 15 min per a secondary source, PQ conditions 'Arbeitsvermoegen' v1.04",
-        confidence=U,
-        note="the aFRR energy-reservoir rule is uncertain (reference section 4.4)",
-    )
+AFRR = afrr(
+    pooling=PoolingScope.CONTROL_AREA,
+    reservoir_h=0.25,
+    source=f"{REGELLEISTUNG}; pooling per connecting TSO; min bid 1 MW [G]; "
+    "reservoir 15 min per a secondary source, PQ conditions 'Arbeitsvermoegen' v1.04",
+    confidence=U,
+    note="the aFRR energy-reservoir rule is uncertain (reference section 4.4)",
+)
 
 
 def _hours(hours: float, source: str = "Dr. Kauch; energieundrecht") -> NegativePriceRule:
@@ -157,54 +152,82 @@ def _kwkg(*, small_exempt_before: date | None) -> SupportScheme:
     )
 
 
-def _storage_grid_fee(deadline: date, confidence: Confidence) -> ChargingCharge:
+def _storage_grid_fee(commissioned_by: date) -> ChargingCharge:
+    """Grid fee at the site tariff; § 118(6) EnWG waives it for storage built by a deadline."""
     return ChargingCharge(
         name="grid fee on withdrawal (Netzentgelt)",
-        kinds=("battery", "ev_fleet", "flexible_load", "heat_pump"),
+        kinds=WITHDRAWING,
         site_tariff=True,
         source="site DSO/TSO tariff",
         confidence=C,
         exemptions=(
             Exemption(
-                description=f"§ 118(6) EnWG: storage commissioned before {deadline.isoformat()} "
+                description=f"§ 118(6) EnWG: storage commissioned by {commissioned_by.isoformat()} "
                 "pays no grid fee for 20 years",
                 kinds=("battery",),
-                commissioned_before=deadline,
+                commissioned_before=commissioned_by + timedelta(days=1),
                 duration_years=20,
                 source="§ 118(6) EnWG (erneuerbareenergien.de, Roedl & Partner)",
-                confidence=confidence,
+                confidence=C,
             ),
         ),
     )
 
 
-def _levy(name: str, eur_per_mwh: float, year: int) -> ChargingCharge:
+LEVY_RATES_EUR_PER_MWH: dict[str, dict[str, float]] = {
+    "2022-H1": {
+        "EEG levy": 37.23,
+        "KWKG levy": 3.78,
+        "offshore grid levy": 4.19,
+        "§ 19 StromNEV levy": 4.37,
+    },
+    "2022-H2": {"KWKG levy": 3.78, "offshore grid levy": 4.19, "§ 19 StromNEV levy": 4.37},
+    "2023": {"KWKG levy": 3.57, "offshore grid levy": 5.91, "§ 19 StromNEV levy": 4.17},
+    "2024": {"KWKG levy": 2.75, "offshore grid levy": 6.56, "§ 19 StromNEV levy": 6.43},
+    "2025": {"KWKG levy": 2.77, "offshore grid levy": 8.16, "§ 19 StromNEV levy": 15.58},
+}
+"""Published levy rates on grid withdrawal per period [EUR/MWh], general knowledge [G]."""
+
+
+def _levies(period: str) -> tuple[ChargingCharge, ...]:
+    """The levies of `period` (a key of LEVY_RATES_EUR_PER_MWH), with storage relief."""
     relief = (
         ("§ 61l EEG 2021: no levy on energy stored and fed back to the grid", "EEG 2021 [G]")
-        if year < 2023
+        if period.startswith("2022")
         else ("EnFG: no levy on energy stored and fed back to the grid", "EnFG [G]")
     )
-    return ChargingCharge(
-        name=name,
-        kinds=("battery", "ev_fleet", "flexible_load", "heat_pump"),
-        eur_per_mwh=eur_per_mwh,
-        source=f"published {year} rate [G]",
-        confidence=G,
-        note="rates change every January; later years not researched",
-        exemptions=(
-            Exemption(
-                description=relief[0],
-                kinds=("battery",),
-                source=relief[1],
-                confidence=G,
+    return tuple(
+        ChargingCharge(
+            name=name,
+            kinds=WITHDRAWING,
+            eur_per_mwh=rate,
+            source=f"published {period} rate [G]",
+            confidence=G,
+            note="rates change every January; years after 2025 not researched",
+            exemptions=(
+                Exemption(
+                    description=relief[0], kinds=("battery",), source=relief[1], confidence=G
+                ),
             ),
-        ),
+        )
+        for name, rate in LEVY_RATES_EUR_PER_MWH[period].items()
+    )
+
+
+def _charges(
+    period: str, storage_commissioned_by: date = date(2026, 8, 4)
+) -> tuple[ChargingCharge, ...]:
+    """Everything charged on withdrawal: grid fee, electricity tax and `period`'s levies."""
+    return (
+        _storage_grid_fee(storage_commissioned_by),
+        ELECTRICITY_TAX,
+        *_levies(period),
     )
 
 
 ELECTRICITY_TAX = ChargingCharge(
     name="electricity tax (Stromsteuer)",
-    kinds=("battery", "ev_fleet", "flexible_load", "heat_pump"),
+    kinds=WITHDRAWING,
     eur_per_mwh=20.50,
     source="StromStG general rate 2.05 ct/kWh [G]",
     confidence=G,
@@ -240,18 +263,10 @@ _2022 = RuleSet(
             reservoir_h=0.25,
             reservoir_source="15-min LER rule, BNetzA BK6-17-234 (2019-05-02)",
         ),
-        _afrr(BalancingProduct.AFRR_POS),
-        _afrr(BalancingProduct.AFRR_NEG),
+        *AFRR,
     ),
     support_schemes=(_eeg(EEG_BANDS_2023[:3]), _kwkg(small_exempt_before=None)),
-    charging=(
-        _storage_grid_fee(date(2026, 8, 4), C),
-        ELECTRICITY_TAX,
-        _levy("EEG levy", 37.23, 2022),
-        _levy("KWKG levy", 3.78, 2022),
-        _levy("offshore grid levy", 4.19, 2022),
-        _levy("§ 19 StromNEV levy", 4.37, 2022),
-    ),
+    charging=_charges("2022-H1"),
     baselines=(BASELINE,),
 )
 
@@ -260,38 +275,20 @@ RULES = RULES.amend(
     version="2022.2",
     valid_from=date(2022, 7, 1),
     change="EEG levy set to zero from 2022-07-01 [G]",
-    charging=(
-        _storage_grid_fee(date(2026, 8, 4), C),
-        ELECTRICITY_TAX,
-        _levy("KWKG levy", 3.78, 2022),
-        _levy("offshore grid levy", 4.19, 2022),
-        _levy("§ 19 StromNEV levy", 4.37, 2022),
-    ),
+    charging=_charges("2022-H2"),
 )
 RULES = RULES.amend(
     version="2023.1",
     valid_from=date(2023, 1, 1),
     change="EEG 2023 negative-price bands for new plants; levies as of 2023 [G]",
     support_schemes=(_eeg(EEG_BANDS_2023), _kwkg(small_exempt_before=None)),
-    charging=(
-        _storage_grid_fee(date(2026, 8, 4), C),
-        ELECTRICITY_TAX,
-        _levy("KWKG levy", 3.57, 2023),
-        _levy("offshore grid levy", 5.91, 2023),
-        _levy("§ 19 StromNEV levy", 4.17, 2023),
-    ),
+    charging=_charges("2023"),
 )
 RULES = RULES.amend(
     version="2024.1",
     valid_from=date(2024, 1, 1),
     change="levy rates for 2024 [G]",
-    charging=(
-        _storage_grid_fee(date(2026, 8, 4), C),
-        ELECTRICITY_TAX,
-        _levy("KWKG levy", 2.75, 2024),
-        _levy("offshore grid levy", 6.56, 2024),
-        _levy("§ 19 StromNEV levy", 6.43, 2024),
-    ),
+    charging=_charges("2024"),
 )
 RULES = RULES.amend(
     version="2025.1",
@@ -301,13 +298,7 @@ RULES = RULES.amend(
         _eeg((SOLARSPITZEN_BAND, *EEG_BANDS_2023)),
         _kwkg(small_exempt_before=None),
     ),
-    charging=(
-        _storage_grid_fee(date(2026, 8, 4), C),
-        ELECTRICITY_TAX,
-        _levy("KWKG levy", 2.77, 2025),
-        _levy("offshore grid levy", 8.16, 2025),
-        _levy("§ 19 StromNEV levy", 15.58, 2025),
-    ),
+    charging=_charges("2025"),
 )
 RULES = RULES.amend(
     version="2025.2",
@@ -324,11 +315,5 @@ RULES = RULES.amend(
     valid_from_confidence=U,
     change="§ 118(6) EnWG storage grid-fee waiver extended to storage commissioned by "
     "2029-08-04; the date the extension took effect was not found, 2025-12-01 is assumed",
-    charging=(
-        _storage_grid_fee(date(2029, 8, 5), C),
-        ELECTRICITY_TAX,
-        _levy("KWKG levy", 2.77, 2025),
-        _levy("offshore grid levy", 8.16, 2025),
-        _levy("§ 19 StromNEV levy", 15.58, 2025),
-    ),
+    charging=_charges("2025", storage_commissioned_by=date(2029, 8, 4)),
 )

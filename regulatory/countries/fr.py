@@ -9,35 +9,22 @@ Versions:
 
 from datetime import date
 
-from regulatory.assets.base import BalancingProduct
-from regulatory.countries._common import fcr
+from regulatory.countries._common import (
+    WITHDRAWING,
+    afrr,
+    fcr,
+    premium_lost_every_negative_period,
+)
 from regulatory.rules import (
     BaselineRule,
     ChargingCharge,
     Confidence,
     CountryRules,
-    DatedNegativePriceRule,
-    NegativePriceRule,
     PoolingScope,
-    ProductRule,
     RuleSet,
-    SupportBand,
-    SupportScheme,
 )
 
 C, G, U = Confidence.CONFIRMED, Confidence.GENERAL, Confidence.UNCERTAIN
-WITHDRAWING = ("battery", "ev_fleet", "flexible_load", "heat_pump")
-
-
-def _afrr(product: BalancingProduct) -> ProductRule:
-    return ProductRule(
-        product=product,
-        min_offer_mw=1.0,
-        pooling=PoolingScope.COUNTRY,
-        energy_reservoir_h=None,
-        source="RTE aFRR capacity market since 2021-11-03 [C]; min offer and pooling [U]",
-        confidence=U,
-    )
 
 
 def _turpe(name: str, source: str, note: str | None = None) -> ChargingCharge:
@@ -50,29 +37,6 @@ def _turpe(name: str, source: str, note: str | None = None) -> ChargingCharge:
         note=note,
     )
 
-
-COMPLEMENT = SupportScheme(
-    name="complément de rémunération",
-    kinds=("pv", "wind"),
-    bands=(
-        SupportBand(
-            rules=(
-                DatedNegativePriceRule(
-                    rule=NegativePriceRule(
-                        kind="every_period",
-                        source="reference section 7.2: FR limits support at negative prices",
-                        confidence=U,
-                        note="contract-specific; not researched",
-                    )
-                ),
-            ),
-            source="CRE contracts [U]",
-            confidence=U,
-        ),
-    ),
-    source="complément de rémunération [U]",
-    confidence=U,
-)
 
 _BASE = RuleSet(
     country="FR",
@@ -89,10 +53,19 @@ _BASE = RuleSet(
             reservoir_source="SO GL Art. 156 allows 15-30 min [U: RTE's choice not found]",
             confidence=U,
         ),
-        _afrr(BalancingProduct.AFRR_POS),
-        _afrr(BalancingProduct.AFRR_NEG),
+        *afrr(
+            pooling=PoolingScope.COUNTRY,
+            source="RTE aFRR capacity market since 2021-11-03 [C]; min offer and pooling [U]",
+            confidence=U,
+        ),
     ),
-    support_schemes=(COMPLEMENT,),
+    support_schemes=(
+        premium_lost_every_negative_period(
+            "complément de rémunération",
+            "reference section 7.2: FR limits support at negative prices [U]",
+            note="contract-specific; not researched",
+        ),
+    ),
     charging=(
         _turpe("TURPE 6 withdrawal component", "TURPE: storage pays injection and withdrawal [G]"),
     ),

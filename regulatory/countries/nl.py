@@ -10,61 +10,23 @@ aFRR products below are marked uncertain. Versions:
 
 from datetime import date
 
-from regulatory.assets.base import BalancingProduct
-from regulatory.countries._common import fcr
+from regulatory.countries._common import (
+    WITHDRAWING,
+    afrr,
+    fcr,
+    premium_lost_every_negative_period,
+)
 from regulatory.rules import (
     BaselineRule,
     ChargingCharge,
     Confidence,
     CountryRules,
-    DatedNegativePriceRule,
     Exemption,
-    NegativePriceRule,
     PoolingScope,
-    ProductRule,
     RuleSet,
-    SupportBand,
-    SupportScheme,
 )
 
 C, G, U = Confidence.CONFIRMED, Confidence.GENERAL, Confidence.UNCERTAIN
-WITHDRAWING = ("battery", "ev_fleet", "flexible_load", "heat_pump")
-
-
-def _afrr(product: BalancingProduct) -> ProductRule:
-    return ProductRule(
-        product=product,
-        min_offer_mw=1.0,
-        pooling=PoolingScope.COUNTRY,
-        energy_reservoir_h=None,
-        source="TenneT NL aFRR: rules not found (reference section 9, open point 1)",
-        confidence=U,
-        note="min offer, pooling and reservoir assumed; verify against TenneT's product spec",
-    )
-
-
-SDE = SupportScheme(
-    name="SDE++ operating subsidy",
-    kinds=("pv", "wind"),
-    bands=(
-        SupportBand(
-            rules=(
-                DatedNegativePriceRule(
-                    rule=NegativePriceRule(
-                        kind="every_period",
-                        source="SDE++ limits support at negative prices [G/U: not researched]",
-                        confidence=U,
-                        note="the hour count depends on the award round; not researched",
-                    )
-                ),
-            ),
-            source="reference section 7.2: NL (SDE++) limits support at negative prices",
-            confidence=U,
-        ),
-    ),
-    source="SDE++ (RVO) [U]",
-    confidence=U,
-)
 
 
 def _transport_tariff(with_atr85: bool) -> ChargingCharge:
@@ -117,10 +79,20 @@ _BASE = RuleSet(
             reservoir_source="SO GL Art. 156 allows 15-30 min [U: TenneT's choice not found]",
             confidence=U,
         ),
-        _afrr(BalancingProduct.AFRR_POS),
-        _afrr(BalancingProduct.AFRR_NEG),
+        *afrr(
+            pooling=PoolingScope.COUNTRY,
+            source="TenneT NL aFRR: rules not found (reference section 9, open point 1)",
+            confidence=U,
+            note="min offer, pooling and reservoir assumed; verify against TenneT's product spec",
+        ),
     ),
-    support_schemes=(SDE,),
+    support_schemes=(
+        premium_lost_every_negative_period(
+            "SDE++ operating subsidy",
+            "reference section 7.2: NL (SDE++) limits support at negative prices [U]",
+            note="the hour count depends on the award round; not researched",
+        ),
+    ),
     charging=(_transport_tariff(with_atr85=False), ENERGY_TAX),
     baselines=(
         BaselineRule(
