@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from regulatory.assets import ASSET_MODELS, AssetBase
+from regulatory.assets import ASSET_MODELS, AssetBase, validate_asset
 from regulatory.portfolio import (
     Lines,
     Portfolio,
@@ -118,7 +118,7 @@ def validate_portfolio_data(
         for index, item in enumerate(items):
             line = lines.get((section, index))
             try:
-                keep.append(_validate_item(section, item))
+                keep.append(_validate_item(section, index, item))
             except ValidationError as exc:
                 subject = _subject(section, index, item)
                 problems.extend(
@@ -147,20 +147,20 @@ class _ItemError(Exception):
         self.problem = problem
 
 
-def _validate_item(section: str, item: object) -> Site | AssetBase:
+def _validate_item(section: str, index: int, item: object) -> Site | AssetBase:
     """Validate one site or asset; an asset's model is chosen by its `kind`."""
     if section == "sites":
         return Site.model_validate(item)
+    subject = _subject(section, index, item)
     if not isinstance(item, Mapping):
-        raise _ItemError(Problem("asset", "", _short(item), "must be a mapping of fields"))
+        raise _ItemError(Problem(subject, "", _short(item), "must be a mapping of fields"))
     kind = item.get("kind")
-    subject = _subject(section, 0, item)
     known = ", ".join(ASSET_MODELS)
     if kind is None:
         raise _ItemError(Problem(subject, "kind", None, f"is required: one of {known}"))
-    if kind not in ASSET_MODELS:
+    if not isinstance(kind, str) or kind not in ASSET_MODELS:
         raise _ItemError(Problem(subject, "kind", kind, f"is not a known kind; one of {known}"))
-    return ASSET_MODELS[kind].model_validate(item)
+    return validate_asset(dict(item))
 
 
 def _duplicate_ids(section: str, items: list[object], lines: Lines) -> Iterator[Problem]:

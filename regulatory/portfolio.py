@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from regulatory.assets import Asset, AssetBase
 from regulatory.assets.base import AssetId
-from regulatory.problems import Problem
+from regulatory.problems import Problem, format_value
 from regulatory.registry import CountryRegistry, default_registry
 from regulatory.resolve import treatment_for
 from regulatory.site import Site
@@ -105,7 +105,8 @@ def cross_problems(
                 f"asset {asset.id}",
                 asset.rating_field(),
                 asset.rating_mw(),
-                f"exceeds grid_connection_mw={site.grid_connection_mw:g} of site {site.id}",
+                f"exceeds grid_connection_mw={format_value(site.grid_connection_mw)} "
+                f"of site {site.id}",
                 line,
             )
 

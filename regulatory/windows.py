@@ -42,6 +42,15 @@ class DailyWindow(BaseModel):
             raise ValueError("must be a wall-clock time written as 'HH:MM'")
         return value
 
+    @field_validator("start_local", "end_local")
+    @classmethod
+    def _whole_minutes(cls, value: time) -> time:
+        if value.second or value.microsecond:
+            raise ValueError("must be a whole minute, written as 'HH:MM'")
+        if value.tzinfo is not None:
+            raise ValueError("must be a local wall-clock time without a UTC offset")
+        return value
+
     @field_validator("weekdays")
     @classmethod
     def _weekdays_unique(cls, days: tuple[int, ...]) -> tuple[int, ...]:

@@ -28,8 +28,21 @@ ASSET_MODELS: dict[str, type[AssetBase]] = {
 }
 """Asset kind -> model class."""
 
-asset_adapter: TypeAdapter[Asset] = TypeAdapter(Asset)
-"""Validates one asset from plain data (dicts from YAML/JSON)."""
+_union_adapter: TypeAdapter[Asset] = TypeAdapter(Asset)
+
+
+def validate_asset(data: object) -> AssetBase:
+    """Validate one asset from plain data (a dict from YAML/JSON), choosing the model by kind.
+
+    Errors come from the kind's own model, so their locations are plain field paths
+    (``soc_min_mwh``, not ``battery.soc_min_mwh``); data without a known string `kind` gets
+    the union's error listing the known kinds.
+    """
+    kind = data.get("kind") if isinstance(data, dict) else None
+    if isinstance(kind, str) and kind in ASSET_MODELS:
+        return ASSET_MODELS[kind].model_validate(data)
+    return _union_adapter.validate_python(data)
+
 
 __all__ = [
     "ASSET_MODELS",
@@ -47,5 +60,5 @@ __all__ = [
     "Prequalification",
     "SupportContract",
     "Wind",
-    "asset_adapter",
+    "validate_asset",
 ]

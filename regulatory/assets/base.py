@@ -15,7 +15,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from regulatory.problems import FieldIssue, raise_if_inconsistent
+from regulatory.problems import FieldIssue, format_value, raise_if_inconsistent
 from regulatory.windows import AvailabilityWindow, EnergyRequirement
 
 AssetId = Annotated[
@@ -162,11 +162,12 @@ def energy_requirement_issues(
     for index, req in enumerate(requirements):
         reachable = max_withdrawal_mw * req.duration_h
         if req.energy_mwh > reachable + 1e-9:
+            power = f"{power_field}={format_value(max_withdrawal_mw)}"
             yield FieldIssue(
                 f"energy_requirements[{index}].energy_mwh",
                 req.energy_mwh,
-                f"exceeds the {reachable:g} MWh that {power_field}={max_withdrawal_mw:g} "
-                f"can draw in the {req.duration_h:g} h window {req.label()}",
+                f"exceeds the {reachable:g} MWh that {power} can draw "
+                f"in the {req.duration_h:g} h window {req.label()}",
             )
 
 
@@ -175,7 +176,7 @@ def min_not_above_max(
 ) -> Iterator[FieldIssue]:
     """`low` must not exceed `high`."""
     if low > high + 1e-9:
-        yield FieldIssue(low_field, low, f"exceeds {high_field}={high:g}")
+        yield FieldIssue(low_field, low, f"exceeds {high_field}={format_value(high)}")
 
 
 AssetKind = Literal["battery", "pv", "wind", "chp", "flexible_load", "heat_pump", "ev_fleet"]

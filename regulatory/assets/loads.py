@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from regulatory.assets.base import AssetBase, energy_requirement_issues, min_not_above_max
-from regulatory.problems import FieldIssue
+from regulatory.problems import FieldIssue, format_value
 from regulatory.windows import EnergyRequirement
 
 
@@ -121,5 +121,5 @@ class EVFleet(_Consumer):
                 yield FieldIssue(
                     f"energy_requirements[{index}].energy_mwh",
                     req.energy_mwh,
-                    f"exceeds the fleet's energy_mwh={self.energy_mwh:g}",
+                    f"exceeds the fleet's energy_mwh={format_value(self.energy_mwh)}",
                 )

@@ -83,10 +83,10 @@ def test_validate_reports_five_distinct_mistakes_at_once(tmp_path: Path) -> None
     code, out = run("portfolio", "validate", str(path))
     assert code == 2
     assert "5 problem(s)" in out
-    assert "asset bat-07: soc_min_mwh=5.0 exceeds energy_mwh=4 (line 26)" in out
+    assert "asset bat-07: soc_min_mwh=5.0 exceeds energy_mwh=4.0 (line 26)" in out
     assert "asset bat-07: id='bat-07' is used by another asset at line 19" in out
     assert "site xx-1: country='XX' is not a known country (known: AT, BE, DE, FR, NL)" in out
-    assert "asset pv-big: rated_power_mw=5.0 exceeds grid_connection_mw=2 of site de-1" in out
+    assert "asset pv-big: rated_power_mw=5.0 exceeds grid_connection_mw=2.0 of site de-1" in out
     assert "asset weird-1: kind='batery' is not a known kind" in out
     assert "Traceback" not in out
 
