@@ -114,9 +114,6 @@ def _field_path(loc: tuple[int | str, ...], prefix: str = "") -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif "[" in str(part) or part in {"function-after", "function-before"}:
-            # Discriminated unions and validators add tags to the location; skip them.
-            continue
         else:
             path = f"{path}.{part}" if path else str(part)
     return path

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -40,15 +40,7 @@ class Fact(BaseModel):
     note: str | None = None
 
 
-DISPATCHABLE_KINDS: tuple[AssetKind, ...] = (
-    "battery",
-    "pv",
-    "wind",
-    "chp",
-    "flexible_load",
-    "heat_pump",
-    "ev_fleet",
-)
+DISPATCHABLE_KINDS: tuple[AssetKind, ...] = get_args(AssetKind)
 DEMAND_RESPONSE_KINDS: tuple[AssetKind, ...] = ("flexible_load", "heat_pump", "ev_fleet")
 
 

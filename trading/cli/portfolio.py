@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.table import Table
@@ -31,7 +31,7 @@ def load_or_exit(path: Path, as_json: bool = False) -> Portfolio:
     try:
         return read_portfolio(path)
     except FileNotFoundError:
-        _fail([f"{path}: no such file"], as_json, [{"message": f"{path}: no such file"}])
+        _fail([f"{path}: no such file"], as_json, [])
     except IsADirectoryError:
         _fail([f"{path}: is a directory, not a portfolio file"], as_json, [])
     except UnicodeDecodeError as exc:
@@ -43,12 +43,12 @@ def load_or_exit(path: Path, as_json: bool = False) -> Portfolio:
             [p.as_dict() for p in exc.problems],
             header=f"{path}: {len(exc.problems)} problem(s)",
         )
-    raise AssertionError("unreachable")
 
 
 def _fail(
     lines: list[str], as_json: bool, items: list[dict[str, Any]], header: str | None = None
-) -> None:
+) -> NoReturn:
+    """Print the problems (as JSON `items`, or `lines` when empty) and exit with code 2."""
     if as_json:
         print_json({"valid": False, "problems": items or [{"message": m} for m in lines]})
     else:
@@ -104,7 +104,6 @@ def treatments_or_exit(
         return portfolio.treatments(day)
     except LookupError as exc:  # NoRuleSetError, UnknownCountryError
         _fail([f"--on {day}: {exc}"], as_json, [])
-        raise AssertionError("unreachable") from exc
 
 
 @portfolio_app.command("schema")
