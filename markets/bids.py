@@ -1,0 +1,128 @@
+"""Bids, as a trader or the optimiser writes them, before any market rule is checked.
+
+One model per bid shape, told apart by `type`:
+
+- `SingleBid`: one volume at one limit price for one product (continuous intraday, or a
+  one-step order in an auction).
+- `CurveBid`: a price-volume step curve for one MTU of an auction (day-ahead).
+- `BlockBid`: one price for several consecutive MTUs of an auction, with a volume per MTU.
+- `BalancingCapacityBid`: MW of reserve in one direction for one block, at a capacity price.
+- `BalancingEnergyBid`: MW of balancing energy in one direction for one MTU.
+
+Sign convention for energy volumes: positive = sell (injection), negative = buy
+(withdrawal). Balancing volumes are positive; the `direction` says up or down. This module
+checks only the shape of a bid (types, finite numbers); whether it obeys a market's rules is
+`MarketPlugin.validate`'s job, which reports every broken rule at once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from markets.products import Direction
+
+_CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+class _Bid(BaseModel):
+    model_config = _CONFIG
+
+    bid_id: str | None = Field(default=None, description="the submitter's own reference")
+
+
+class SingleBid(_Bid):
+    """Sell (volume > 0) or buy (volume < 0) `volume_mw` at `price_eur_per_mwh` or better."""
+
+    type: Literal["single"] = "single"
+    product_id: str
+    volume_mw: float = Field(description="[MW]; positive = sell, negative = buy")
+    price_eur_per_mwh: float = Field(description="limit price [EUR/MWh]")
+    cross_border: bool = Field(
+        default=False,
+        description="continuous intraday: must be matchable across borders, so it must "
+        "arrive before the cross-border gate closure",
+    )
+
+
+class CurvePoint(BaseModel):
+    """At `price_eur_per_mwh`, sell (> 0) or buy (< 0) `volume_mw`."""
+
+    model_config = _CONFIG
+
+    price_eur_per_mwh: float
+    volume_mw: float = Field(description="[MW]; positive = sell, negative = buy")
+
+
+class CurveBid(_Bid):
+    """A step curve for one MTU: net volume per price, prices ascending.
+
+    The volume offered must not fall as the price rises (a supply curve: sell more, or buy
+    less, at higher prices).
+    """
+
+    type: Literal["curve"] = "curve"
+    product_id: str
+    points: tuple[CurvePoint, ...] = Field(min_length=1)
+
+
+class BlockBid(_Bid):
+    """One limit price for consecutive MTUs, accepted together (or not at all).
+
+    `volumes_mw` gives the volume of each product in `product_ids` (a regular block repeats
+    one value; a profiled block varies it). `min_acceptance_ratio` below 1 lets the auction
+    accept the block partly; `linked_to` names a parent block that must be accepted first.
+    """
+
+    type: Literal["block"] = "block"
+    product_ids: tuple[str, ...] = Field(min_length=1, description="consecutive MTU products")
+    volumes_mw: tuple[float, ...] = Field(min_length=1, description="[MW] one per product")
+    price_eur_per_mwh: float
+    min_acceptance_ratio: float = Field(default=1.0, gt=0, le=1)
+    linked_to: str | None = None
+
+
+class BalancingCapacityBid(_Bid):
+    """Hold `capacity_mw` of reserve in `direction` for one block, at a capacity price."""
+
+    type: Literal["balancing_capacity"] = "balancing_capacity"
+    product_id: str
+    direction: Direction
+    capacity_mw: float = Field(description="[MW], positive")
+    capacity_price_eur_per_mw_h: float = Field(description="[EUR/MW/h]")
+    energy_price_eur_per_mwh: float | None = Field(
+        default=None,
+        description="energy price carried into the energy market, where the market allows it",
+    )
+    divisible: bool = Field(default=True, description="may be accepted in part")
+
+
+class BalancingEnergyBid(_Bid):
+    """Deliver up to `volume_mw` of balancing energy in `direction` for one MTU."""
+
+    type: Literal["balancing_energy"] = "balancing_energy"
+    product_id: str
+    direction: Direction
+    volume_mw: float = Field(description="[MW], positive")
+    energy_price_eur_per_mwh: float = Field(description="[EUR/MWh]")
+
+
+Bid = Annotated[
+    SingleBid | CurveBid | BlockBid | BalancingCapacityBid | BalancingEnergyBid,
+    Field(discriminator="type"),
+]
+"""Any bid; pydantic tells the shapes apart by `type`."""
+
+BID_ADAPTER: TypeAdapter[Bid] = TypeAdapter(Bid)
+BIDS_ADAPTER: TypeAdapter[list[Bid]] = TypeAdapter(list[Bid])
+
+
+def product_ids_of(bid: Bid) -> tuple[str, ...]:
+    """The products a bid is for, in order."""
+    return bid.product_ids if isinstance(bid, BlockBid) else (bid.product_id,)
+
+
+def parse_bid(data: object) -> Bid:
+    """A bid from JSON-like data; `pydantic.ValidationError` names the bad field."""
+    return BID_ADAPTER.validate_python(data)

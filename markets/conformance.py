@@ -1,0 +1,366 @@
+"""The conformance kit every market plugin must pass, for vpp-engine and for plugin authors.
+
+Checks, per delivery day (DST days included):
+
+- ``products``: the rules in force resolve into products without error;
+- ``tiling``: each family of products (a session, a contract length, a block grid, per
+  direction) covers exactly the window its rules name, without gap or overlap, in units of
+  one length (a DST day has 92 or 100 quarter hours);
+- ``gates``: gate opening < gate closure <= delivery start (cross-border closure no later
+  than the local one);
+- ``bounds``: a bid at each price and volume bound passes, and one tick or one step outside
+  fails with a violation that names the rule;
+- ``gate_closure``: a bid one second after gate closure (and one before gate opening) fails
+  with a violation naming the gate;
+
+and once per plugin, ``rules``: every rule has a source and a valid-from date, and each
+history is in date order.
+
+Use it from the command line (``vpp markets check CC``) or in a plugin's own tests::
+
+    from markets.conformance import assert_conformant
+    def test_my_plugin_conforms():
+        assert_conformant(PLUGIN)
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from markets.bids import (
+    BalancingCapacityBid,
+    BalancingEnergyBid,
+    Bid,
+    CurveBid,
+    CurvePoint,
+    SingleBid,
+)
+from markets.calendar import day_hours, iso_z
+from markets.plugin import MarketPlugin
+from markets.products import OrderType, Product, ProductKind
+
+ONE_SECOND = timedelta(seconds=1)
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one check; `detail` says what was found."""
+
+    name: str
+    passed: bool
+    detail: str
+    day: date | None = None
+    market: str | None = None
+
+    def __str__(self) -> str:
+        where = " ".join(str(x) for x in (self.day, self.market) if x is not None)
+        mark = "ok  " if self.passed else "FAIL"
+        return f"{mark} {self.name:<13} {where}: {self.detail}"
+
+
+@dataclass
+class ConformanceReport:
+    """All checks of one plugin over some delivery days."""
+
+    country: str
+    days: tuple[date, ...]
+    checks: list[Check] = field(default_factory=list)
+    uncertain_rules: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """Whether every check passed."""
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        """The checks that failed."""
+        return [c for c in self.checks if not c.passed]
+
+    def summary(self) -> str:
+        """One line: passed or how many failed."""
+        days = ", ".join(d.isoformat() for d in self.days)
+        if self.passed:
+            return f"{self.country}: all {len(self.checks)} checks passed on {days}"
+        return f"{self.country}: {len(self.failures)} of {len(self.checks)} checks failed on {days}"
+
+
+def dst_days(timezone_days: Iterable[date], timezone: str) -> list[date]:
+    """Those of `timezone_days` that are not 24 hours long in `timezone`."""
+    return [d for d in timezone_days if day_hours(d, timezone) != 24]
+
+
+def default_days(plugin: MarketPlugin, year: int) -> tuple[date, ...]:
+    """Both DST days of `year` in the plugin's time zone (if any) and 15 June."""
+    days = [date(year, 1, 1) + timedelta(days=n) for n in range(366)]
+    special = dst_days((d for d in days if d.year == year), plugin.timezone)
+    return tuple(sorted({*special, date(year, 6, 15)}))
+
+
+def check_plugin(plugin: MarketPlugin, days: Sequence[date]) -> ConformanceReport:
+    """Run every check on `plugin` for each of `days`."""
+    report = ConformanceReport(country=plugin.country, days=tuple(days))
+    report.checks.append(_check_rules(plugin, report))
+    for day in days:
+        report.checks.extend(_check_day(plugin, day))
+    return report
+
+
+def assert_conformant(
+    plugin: MarketPlugin, days: Sequence[date] | None = None
+) -> ConformanceReport:
+    """`check_plugin`, raising `AssertionError` that lists every failed check.
+
+    Without `days`, checks the DST days and mid-June of the current and next year.
+    """
+    if days is None:
+        this_year = date.today().year
+        days = [*default_days(plugin, this_year), *default_days(plugin, this_year + 1)]
+    report = check_plugin(plugin, days)
+    if not report.passed:
+        lines = "\n".join(str(c) for c in report.failures)
+        raise AssertionError(f"{report.summary()}\n{lines}")
+    return report
+
+
+def _check_rules(plugin: MarketPlugin, report: ConformanceReport) -> Check:
+    problems = []
+    count = 0
+    for spec in plugin.markets:
+        for name, history in spec.histories():
+            dates = [r.valid_from for r in history]
+            if dates != sorted(dates) or len(set(dates)) != len(dates):
+                problems.append(f"{spec.market}.{name}: valid_from dates out of order or repeated")
+            for entry in history:
+                count += 1
+                if not entry.source.strip():
+                    problems.append(f"{spec.market}.{name} from {entry.valid_from}: no source")
+                if entry.uncertain:
+                    report.uncertain_rules.append(
+                        f"{spec.market}.{name} from {entry.valid_from}: {entry.value!r} "
+                        f"({entry.source}; {entry.note or 'no note'})"
+                    )
+    if problems:
+        return Check("rules", False, "; ".join(problems))
+    return Check(
+        "rules",
+        True,
+        f"{count} rules, each with a source and a valid-from date "
+        f"({len(report.uncertain_rules)} marked uncertain)",
+    )
+
+
+def _check_day(plugin: MarketPlugin, day: date) -> list[Check]:
+    checks = []
+    for spec in plugin.markets:
+        market = spec.market.value
+        try:
+            products = spec.products(day)
+            expected = spec.expected_families(day)
+        except Exception as exc:  # a plugin's data error must become a named failure
+            checks.append(Check("products", False, f"{type(exc).__name__}: {exc}", day, market))
+            continue
+        if not spec.offered_on(day):
+            checks.append(Check("products", True, "not offered on this day", day, market))
+            continue
+        checks.append(Check("products", True, f"{len(products)} products", day, market))
+        checks.append(_tiling(products, expected, day, market))
+        checks.append(_gates(products, day, market))
+        for family_products in _families(products).values():
+            checks.extend(_bounds(plugin, family_products[0], day))
+            checks.append(_gate_enforced(plugin, family_products[0], day))
+    return checks
+
+
+def _families(products: list[Product]) -> dict[tuple[str, object], list[Product]]:
+    groups: dict[tuple[str, object], list[Product]] = defaultdict(list)
+    for product in products:
+        groups[(product.family, product.direction)].append(product)
+    return {key: sorted(group, key=lambda p: p.delivery_start) for key, group in groups.items()}
+
+
+def _tiling(
+    products: list[Product],
+    expected: dict[tuple[str, object], tuple[datetime, datetime]],
+    day: date,
+    market: str,
+) -> Check:
+    groups = _families(products)
+    problems = []
+    if set(groups) != set(expected):
+        found, wanted = sorted(map(str, groups)), sorted(map(str, expected))
+        problems.append(f"families {found} differ from the rules' {wanted}")
+    counts = []
+    for key, group in groups.items():
+        window = expected.get(key)
+        name = "/".join(str(k.value if hasattr(k, "value") else k) for k in key if k is not None)
+        counts.append(f"{name}: {len(group)}")
+        if window is None:
+            continue
+        if group[0].delivery_start != window[0]:
+            problems.append(
+                f"{name} starts {iso_z(group[0].delivery_start)}, not {iso_z(window[0])}"
+            )
+        if group[-1].delivery_end != window[1]:
+            problems.append(f"{name} ends {iso_z(group[-1].delivery_end)}, not {iso_z(window[1])}")
+        for earlier, later in itertools.pairwise(group):
+            if later.delivery_start > earlier.delivery_end:
+                problems.append(
+                    f"{name} gap {iso_z(earlier.delivery_end)}-{iso_z(later.delivery_start)}"
+                )
+            elif later.delivery_start < earlier.delivery_end:
+                problems.append(f"{name} overlap at {iso_z(later.delivery_start)}")
+        if group[0].kind is not ProductKind.BALANCING_CAPACITY:
+            lengths = {p.duration_minutes for p in group}
+            if len(lengths) != 1:
+                problems.append(f"{name} mixes lengths {sorted(lengths)} min")
+    if problems:
+        return Check("tiling", False, "; ".join(problems[:5]), day, market)
+    return Check("tiling", True, ", ".join(counts), day, market)
+
+
+def _gates(products: list[Product], day: date, market: str) -> Check:
+    problems = []
+    for p in products:
+        if p.gate_closure > p.delivery_start:
+            problems.append(f"{p.product_id}: closes {iso_z(p.gate_closure)} after delivery starts")
+        if p.gate_opening is not None and p.gate_opening >= p.gate_closure:
+            problems.append(f"{p.product_id}: opens {iso_z(p.gate_opening)}, not before it closes")
+        xb = p.cross_border_gate_closure
+        if xb is not None and xb > p.gate_closure:
+            problems.append(f"{p.product_id}: cross-border closure after the local one")
+    if problems:
+        return Check("gates", False, "; ".join(problems[:5]), day, market)
+    earliest = min(p.gate_closure for p in products)
+    return Check(
+        "gates", True, f"all close before delivery; first at {iso_z(earliest)}", day, market
+    )
+
+
+def sample_bid(product: Product, *, price: float, volume: float) -> Bid:
+    """A bid of the simplest shape `product` accepts, at `price` and `volume`."""
+    types = product.order_types
+    if OrderType.SINGLE in types:
+        return SingleBid(product_id=product.product_id, volume_mw=volume, price_eur_per_mwh=price)
+    if OrderType.CURVE in types:
+        return CurveBid(
+            product_id=product.product_id,
+            points=(CurvePoint(price_eur_per_mwh=price, volume_mw=volume),),
+        )
+    direction = product.direction
+    assert direction is not None, f"{product.product_id}: a balancing product needs a direction"
+    if OrderType.BALANCING_CAPACITY in types:
+        return BalancingCapacityBid(
+            product_id=product.product_id,
+            direction=direction,
+            capacity_mw=volume,
+            capacity_price_eur_per_mw_h=price,
+        )
+    if OrderType.BALANCING_ENERGY in types:
+        return BalancingEnergyBid(
+            product_id=product.product_id,
+            direction=direction,
+            volume_mw=volume,
+            energy_price_eur_per_mwh=price,
+        )
+    raise ValueError(f"{product.product_id}: no order type the kit can build ({types})")
+
+
+def _step(value: float, by: float, times: int) -> float:
+    return float(Decimal(repr(value)) + times * Decimal(repr(by)))
+
+
+def _bounds(plugin: MarketPlugin, product: Product, day: date) -> list[Check]:
+    """At each bound: passes. One tick or step outside: fails, naming the rule."""
+    now = product.gate_closure - ONE_SECOND
+    market = product.market.value
+    inside_price = next(
+        x for x in (0.0, product.price_min, product.price_max) if x is not None and _in(product, x)
+    )
+    volume = product.volume_min_mw
+    passing = [("price_min", product.price_min, volume), ("price_max", product.price_max, volume)]
+    passing.append(("volume_min_mw", inside_price, volume))
+    if product.volume_max_mw is not None:
+        passing.append(("volume_max_mw", inside_price, product.volume_max_mw))
+    failing = [
+        ("price_min", product.price_min, -1, volume, "price"),
+        ("price_max", product.price_max, +1, volume, "price"),
+        ("volume_min_mw", volume, -1, None, "volume"),
+        ("volume_max_mw", product.volume_max_mw, +1, None, "volume"),
+    ]
+    checks = []
+    label = f"{product.family}{'/' + product.direction.value if product.direction else ''}"
+    for rule, price, vol in passing:
+        if price is None:
+            continue
+        found = plugin.validate(sample_bid(product, price=price, volume=vol), now=now)
+        checks.append(
+            Check(
+                "bounds",
+                not found,
+                f"{label} at {rule} (price {price:g}, {vol:g} MW) "
+                + ("passes" if not found else f"fails: {'; '.join(map(str, found))}"),
+                day,
+                market,
+            )
+        )
+    for rule, bound, direction, vol, what in failing:
+        if bound is None:
+            continue
+        if what == "price":
+            bid = sample_bid(product, price=_step(bound, product.price_tick, direction), volume=vol)
+        else:
+            bid = sample_bid(
+                product, price=inside_price, volume=_step(bound, product.volume_step_mw, direction)
+            )
+        found = plugin.validate(bid, now=now)
+        named = [v for v in found if v.rule == f"{market}.{rule}"]
+        checks.append(
+            Check(
+                "bounds",
+                bool(named),
+                f"{label} one {'tick' if what == 'price' else 'step'} past {rule} "
+                + (f"fails: {named[0]}" if named else f"is not refused by {rule} ({found})"),
+                day,
+                market,
+            )
+        )
+    return checks
+
+
+def _in(product: Product, price: float) -> bool:
+    low = product.price_min if product.price_min is not None else price
+    high = product.price_max if product.price_max is not None else price
+    return low <= price <= high
+
+
+def _gate_enforced(plugin: MarketPlugin, product: Product, day: date) -> Check:
+    market = product.market.value
+    price = next(
+        x for x in (0.0, product.price_min, product.price_max) if x is not None and _in(product, x)
+    )
+    bid = sample_bid(product, price=price, volume=product.volume_min_mw)
+    late = plugin.validate(bid, now=product.gate_closure + ONE_SECOND)
+    problems = []
+    if not any(v.rule == f"{market}.gate_closure" for v in late):
+        problems.append(f"a bid 1 s after gate closure {iso_z(product.gate_closure)} is accepted")
+    if product.gate_opening is not None:
+        early = plugin.validate(bid, now=product.gate_opening - ONE_SECOND)
+        if not any(v.rule == f"{market}.gate_opening" for v in early):
+            problems.append(
+                f"a bid 1 s before gate opening {iso_z(product.gate_opening)} is accepted"
+            )
+    if problems:
+        return Check("gate_closure", False, "; ".join(problems), day, market)
+    return Check(
+        "gate_closure",
+        True,
+        f"{product.family} refused 1 s after {iso_z(product.gate_closure)}",
+        day,
+        market,
+    )

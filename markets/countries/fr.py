@@ -1,0 +1,98 @@
+"""France (bidding zone FR, TSO RTE): markets and their dated rules."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from markets.eu import (
+    C,
+    G,
+    U,
+    afrr_capacity,
+    contract,
+    fcr_cooperation,
+    picasso_afrr_energy,
+    sdac_day_ahead,
+    sidc_continuous,
+    sidc_intraday_auctions,
+    since_start,
+)
+from markets.gates import DailyGate, OffsetGate
+from markets.plugin import MarketPlugin
+from markets.products import Direction, Pricing
+from markets.rules import rule
+
+COUNTRY, ZONE, TZ = "FR", "FR", "Europe/Paris"
+
+PLUGIN = MarketPlugin(
+    country=COUNTRY,
+    name="France",
+    timezone=TZ,
+    markets=(
+        sdac_day_ahead(COUNTRY, ZONE, TZ),
+        sidc_intraday_auctions(COUNTRY, ZONE, TZ),
+        sidc_continuous(
+            COUNTRY,
+            ZONE,
+            TZ,
+            contracts=(
+                since_start(
+                    (contract(60, 15), contract(30, 15), contract(15, 15)),
+                    "ACER Decision 04/2018; Amprion (BE-FR 30-min products)",
+                    G,
+                    "cross-zonal gate opening 15:00 D-1 [confirmed] applied to every contract",
+                ),
+            ),
+            local_gate_closure=(
+                since_start(
+                    OffsetGate(minutes_before=30),
+                    "general knowledge (historical)",
+                    U,
+                    "the FR local gate closure was not confirmed; 30 min historically",
+                ),
+            ),
+        ),
+        afrr_capacity(
+            COUNTRY,
+            ZONE,
+            TZ,
+            operator="RTE",
+            in_operation=(
+                since_start(True, "RTE", C, "daily procurement since delivery 2021-11-03"),
+            ),
+            block_hours=(since_start(4, "assumption", U, "RTE block length not found"),),
+            directions=(since_start((Direction.POS, Direction.NEG), "RTE", G),),
+            gate_opening=(
+                since_start(DailyGate(days_before=8, local_time=time(9)), "RTE", C, "opens D-8"),
+            ),
+            gate_closure=(
+                since_start(
+                    DailyGate(days_before=1, local_time=time(9)), "RTE", C, "results by 09:30"
+                ),
+            ),
+            volume_min_mw=(since_start(1.0, "assumption", U, "RTE minimum bid not found"),),
+            volume_step_mw=(since_start(1.0, "general practice (1 MW steps)", G),),
+            price_min=(since_start(0.0, "capacity prices are not negative", G),),
+            price_max=(since_start(None, "no cap found", G),),
+            price_tick=(since_start(0.01, "general practice", G),),
+            pricing=(
+                since_start(Pricing.PAY_AS_BID, "assumption", U, "RTE pricing rule not found"),
+            ),
+        ),
+        picasso_afrr_energy(
+            COUNTRY,
+            ZONE,
+            TZ,
+            operator="RTE",
+            accession=rule(
+                True,
+                "2025-04-01",
+                "ENTSO-E; RTE",
+                U,
+                "RTE joined PICASSO in April 2025 [confirmed]; the day was not found; RTE has "
+                "paid the marginal price since 2023-11-21",
+            ),
+        ),
+        fcr_cooperation(COUNTRY, ZONE, TZ),
+    ),
+)

@@ -1,0 +1,90 @@
+"""The Netherlands (bidding zone NL, TSO TenneT NL): markets and their dated rules.
+
+The NL aFRR capacity rules were not found (open point 1 of the market-rules reference):
+every value there is a German-like working assumption, marked uncertain.
+"""
+
+from __future__ import annotations
+
+from datetime import time
+
+from markets.eu import (
+    C,
+    G,
+    U,
+    afrr_capacity,
+    contract,
+    fcr_cooperation,
+    picasso_afrr_energy,
+    sdac_day_ahead,
+    sidc_continuous,
+    sidc_intraday_auctions,
+    since_start,
+)
+from markets.gates import DailyGate, OffsetGate
+from markets.plugin import MarketPlugin
+from markets.products import Direction, Pricing
+from markets.rules import rule
+
+COUNTRY, ZONE, TZ = "NL", "NL", "Europe/Amsterdam"
+NOT_FOUND = "TenneT NL rules not found; working assumption like DE"
+
+PLUGIN = MarketPlugin(
+    country=COUNTRY,
+    name="Netherlands",
+    timezone=TZ,
+    markets=(
+        sdac_day_ahead(COUNTRY, ZONE, TZ),
+        sidc_intraday_auctions(COUNTRY, ZONE, TZ),
+        sidc_continuous(
+            COUNTRY,
+            ZONE,
+            TZ,
+            contracts=(
+                since_start(
+                    (contract(60, 15), contract(30, 15), contract(15, 15)),
+                    "ACER Decision 04/2018; Amprion (NL-DE, BE-NL 15/30-min products)",
+                    G,
+                    "cross-zonal gate opening 15:00 D-1 [confirmed] applied to every contract",
+                ),
+            ),
+            local_gate_closure=(
+                since_start(OffsetGate(minutes_before=5), "APX/EPEX SPOT NL (older page)", C),
+            ),
+        ),
+        afrr_capacity(
+            COUNTRY,
+            ZONE,
+            TZ,
+            operator="TenneT NL",
+            in_operation=(since_start(True, "TenneT NL", U, NOT_FOUND),),
+            block_hours=(since_start(4, "assumption", U, NOT_FOUND),),
+            directions=(since_start((Direction.POS, Direction.NEG), "assumption", U, NOT_FOUND),),
+            gate_closure=(
+                since_start(
+                    DailyGate(days_before=1, local_time=time(9)), "assumption", U, NOT_FOUND
+                ),
+            ),
+            volume_min_mw=(since_start(1.0, "assumption", U, NOT_FOUND),),
+            volume_step_mw=(since_start(1.0, "general practice (1 MW steps)", G),),
+            price_min=(since_start(0.0, "capacity prices are not negative", G),),
+            price_max=(since_start(None, "no cap found", G),),
+            price_tick=(since_start(0.01, "general practice", G),),
+            pricing=(since_start(Pricing.PAY_AS_BID, "assumption", U, NOT_FOUND),),
+        ),
+        picasso_afrr_energy(
+            COUNTRY,
+            ZONE,
+            TZ,
+            operator="TenneT NL",
+            accession=rule(
+                True,
+                "2024-01-01",
+                "ENTSO-E (PICASSO members)",
+                U,
+                "NL was connected 'by 2024'; the exact accession date was not found",
+            ),
+        ),
+        fcr_cooperation(COUNTRY, ZONE, TZ),
+    ),
+)

@@ -1,0 +1,362 @@
+"""Building blocks for the pan-European markets that most countries share.
+
+SDAC (day-ahead), SIDC (continuous intraday and its auctions), PICASSO (aFRR energy) and the
+FCR Cooperation run under common rules, so their facts live here once; a country plugin
+calls these with its own zone and time zone and overrides what differs locally (its local
+intraday gate closure, say). Plugin packages outside vpp-engine use them the same way.
+
+Facts come from ``market-rules-reference.md`` (December 2025), which tags each one
+confirmed, general or uncertain; the tags carry over into each `Rule`. Histories start on
+`HISTORY_START`: a value in force before then is dated `HISTORY_START` with a note saying so.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Any
+
+from markets.gates import DailyGate, OffsetGate
+from markets.kinds import (
+    Auction,
+    AuctionSession,
+    BalancingCapacity,
+    BalancingEnergy,
+    Continuous,
+    ContinuousContract,
+)
+from markets.products import Direction, MarketId, OrderType, Pricing, Reserve
+from markets.rules import Confidence, Rule, rule
+
+HISTORY_START = date(2022, 1, 1)
+"""First delivery day the built-in market histories cover."""
+
+BEFORE = "in force before 2022-01-01, where this history starts"
+
+C = Confidence.CONFIRMED
+G = Confidence.GENERAL
+U = Confidence.UNCERTAIN
+
+
+def since_start(value: Any, source: str, confidence: Confidence = C, note: str = BEFORE) -> Rule:
+    """A rule already in force when the history starts."""
+    return rule(value, HISTORY_START, source, confidence, note)
+
+
+def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
+    """Single day-ahead coupling: one auction at 12:00 D-1 for the whole delivery day."""
+    return Auction(
+        market=MarketId.DAY_AHEAD,
+        country=country,
+        bidding_zone=zone,
+        timezone=timezone,
+        operator="SDAC (EPEX SPOT, Nord Pool and other NEMOs)",
+        in_operation=(since_start(True, "Nord Pool; NEMO Committee"),),
+        mtu_minutes=(
+            since_start(60, "Nord Pool"),
+            rule(
+                15,
+                "2025-10-01",
+                "Nord Pool, OKTE, Argus",
+                C,
+                "first 15-minute auction on 2025-09-30; the 11 June 2025 go-live was postponed",
+            ),
+        ),
+        sessions=(
+            since_start(
+                (
+                    AuctionSession(
+                        name="SDAC", gate_closure=DailyGate(days_before=1, local_time=time(12))
+                    ),
+                ),
+                "Nord Pool",
+                note="12:00 D-1, one auction for 00-24 D; long-standing",
+            ),
+        ),
+        volume_min_mw=(since_start(0.1, "Nord Pool, EPEX SPOT", note="one volume step"),),
+        volume_step_mw=(since_start(0.1, "Nord Pool, EPEX SPOT"),),
+        price_min=(
+            since_start(
+                -500.0,
+                "SEMOpx 2023; Nord Pool (HMMCP)",
+                note="the amended HMMCP (2023-01-11) lowers it by 100 after a trigger; "
+                "no change since was found",
+            ),
+        ),
+        price_max=(
+            since_start(3000.0, "EXAA, Eurelectric"),
+            rule(
+                4000.0,
+                "2022-05-10",
+                "EXAA, Eurelectric",
+                G,
+                "the raise to +4,000 in 2022 is confirmed; its first delivery day (2022-05-10) "
+                "is general knowledge, not checked; the planned +5,000 step was cancelled",
+            ),
+        ),
+        price_tick=(
+            since_start(
+                0.01,
+                "Nord Pool",
+                U,
+                "0.01 at Nord Pool; an older EPEX sheet says one decimal (a NEMO parameter)",
+            ),
+        ),
+        pricing=(since_start(Pricing.PAY_AS_CLEARED, "Euphemia marginal pricing", G),),
+        order_types=(
+            since_start(
+                (OrderType.CURVE, OrderType.SINGLE, OrderType.BLOCK),
+                "Nord Pool, ALPEX, EPEX SPOT",
+                note="curve and block orders; a single bid is a one-step curve",
+            ),
+        ),
+        curve_points_max=(since_start(256, "EPEX SPOT", note="EPEX: 2-256 price/quantity pairs"),),
+    )
+
+
+def _ida_session(name: str, days_before: int, closes: int, delivery_from: int) -> AuctionSession:
+    return AuctionSession(
+        name=name,
+        gate_closure=DailyGate(days_before=days_before, local_time=time(closes)),
+        delivery_from=time(delivery_from),
+    )
+
+
+def sidc_intraday_auctions(country: str, zone: str, timezone: str) -> Auction:
+    """The three pan-European intraday auctions (IDA1-3), live since 2024-06-13."""
+    return Auction(
+        market=MarketId.INTRADAY_AUCTION,
+        country=country,
+        bidding_zone=zone,
+        timezone=timezone,
+        operator="SIDC intraday auctions (NEMOs, Euphemia)",
+        in_operation=(
+            rule(False, HISTORY_START, "NEMO Committee", C, "no pan-European IDA before 2024-06"),
+            rule(
+                True,
+                "2024-06-14",
+                "NEMO Committee, ENTSO-E, OTE",
+                G,
+                "live since 2024-06-13; 2024-06-14 taken as the first delivery day "
+                "served by all three auctions",
+            ),
+        ),
+        mtu_minutes=(rule(15, "2024-06-14", "NEMO Committee, BSP SouthPool"),),
+        sessions=(
+            rule(
+                (
+                    _ida_session("IDA1", 1, 15, 0),
+                    _ida_session("IDA2", 1, 22, 0),
+                    _ida_session("IDA3", 0, 10, 12),
+                ),
+                "2024-06-14",
+                "NEMO Committee, ENTSO-E, OTE",
+                note="IDA1 D-1 15:00 and IDA2 D-1 22:00 for 00-24 D; IDA3 D 10:00 for 12-24 D",
+            ),
+        ),
+        volume_min_mw=(rule(0.1, "2024-06-14", "as SDAC (NEMO Committee)", G),),
+        volume_step_mw=(rule(0.1, "2024-06-14", "as SDAC (NEMO Committee)", G),),
+        price_min=(
+            rule(-9999.0, "2024-06-14", "working assumption", U, "IDA limits not yet in HMMCP"),
+        ),
+        price_max=(
+            rule(9999.0, "2024-06-14", "working assumption", U, "IDA limits not yet in HMMCP"),
+        ),
+        price_tick=(rule(0.01, "2024-06-14", "as SDAC (Nord Pool)", U),),
+        pricing=(rule(Pricing.PAY_AS_CLEARED, "2024-06-14", "Euphemia marginal pricing", G),),
+        order_types=(
+            rule(
+                (OrderType.CURVE, OrderType.SINGLE, OrderType.BLOCK),
+                "2024-06-14",
+                "NEMO Committee, BSP SouthPool",
+                note="product set as in SDAC; one resolution of simple orders per zone",
+            ),
+        ),
+        curve_points_max=(rule(256, "2024-06-14", "as SDAC (EPEX SPOT)", G),),
+    )
+
+
+def contract(minutes: int, opens_at: int) -> ContinuousContract:
+    """A continuous contract of `minutes`, open from `opens_at`:00 D-1."""
+    return ContinuousContract(
+        minutes=minutes, gate_opening=DailyGate(days_before=1, local_time=time(opens_at))
+    )
+
+
+def sidc_continuous(
+    country: str,
+    zone: str,
+    timezone: str,
+    *,
+    contracts: tuple[Rule[tuple[ContinuousContract, ...]], ...],
+    local_gate_closure: tuple[Rule[OffsetGate], ...],
+) -> Continuous:
+    """Continuous intraday (SIDC): cross-border closure 60 min before delivery, local later."""
+    return Continuous(
+        market=MarketId.INTRADAY_CONTINUOUS,
+        country=country,
+        bidding_zone=zone,
+        timezone=timezone,
+        operator="SIDC continuous intraday (EPEX SPOT, Nord Pool)",
+        in_operation=(since_start(True, "ACER Decision 04/2018"),),
+        contracts=contracts,
+        cross_border_gate_closure=(
+            since_start(
+                OffsetGate(minutes_before=60),
+                "ACER Decision 04/2018",
+                note="ACER approved 30 min in December 2025, optional per border from "
+                "2026-01-01 with 60 min the mandatory default; per-border 30 min is not modelled",
+            ),
+        ),
+        local_gate_closure=local_gate_closure,
+        volume_min_mw=(since_start(0.1, "EPEX SPOT", note="one volume step"),),
+        volume_step_mw=(since_start(0.1, "EPEX SPOT"),),
+        price_min=(since_start(-9999.99, "EPEX SPOT (BE, AT sheets)"),),
+        price_max=(since_start(9999.99, "EPEX SPOT (BE, AT sheets)"),),
+        price_tick=(
+            since_start(0.01, "EPEX SPOT", U, "older EPEX sheets say 0.1; now probably 0.01"),
+        ),
+        pricing=(
+            since_start(
+                Pricing.PAY_AS_BID, "Modo Energy", note="trade at the resting order's price"
+            ),
+        ),
+        order_types=(since_start((OrderType.SINGLE,), "EPEX SPOT (AT)", note="limit orders"),),
+    )
+
+
+def picasso_afrr_energy(
+    country: str,
+    zone: str,
+    timezone: str,
+    *,
+    operator: str,
+    accession: Rule[bool],
+) -> BalancingEnergy:
+    """aFRR energy bids on PICASSO: per quarter hour and direction, cleared at the margin.
+
+    `accession` is the rule that switches the market on: the day the country's TSO joined
+    PICASSO. A local energy market before that is not modelled.
+    """
+    start = accession.valid_from
+    return BalancingEnergy(
+        market=MarketId.AFRR_ENERGY,
+        country=country,
+        bidding_zone=zone,
+        timezone=timezone,
+        operator=operator,
+        reserve=Reserve.AFRR,
+        in_operation=_accession_history(accession),
+        mtu_minutes=(rule(15, start, "regelleistung.net, 50Hertz, Elia"),),
+        directions=(rule((Direction.POS, Direction.NEG), start, "regelleistung.net, Elia"),),
+        gate_closure=(
+            rule(
+                OffsetGate(minutes_before=25),
+                start,
+                "batterydata.info (secondary); aFRR implementation framework",
+                G,
+                "a secondary source confirms 25 min; the primary framework was not read",
+            ),
+        ),
+        volume_min_mw=(rule(1.0, start, "market-rules reference (balancing: 1 MW)", G),),
+        volume_step_mw=(rule(1.0, start, "market-rules reference (balancing: 1 MW)", G),),
+        price_min=_picasso_limits(start, -1),
+        price_max=_picasso_limits(start, +1),
+        price_tick=(rule(0.01, start, "general practice", G),),
+        pricing=(
+            rule(
+                Pricing.PAY_AS_CLEARED,
+                start,
+                "Elia, RTE (cross-border marginal price)",
+                note="priced per 4-second optimisation cycle [general]",
+            ),
+        ),
+        order_types=(rule((OrderType.BALANCING_ENERGY,), start, "regelleistung.net"),),
+    )
+
+
+def _accession_history(accession: Rule[bool]) -> tuple[Rule[bool], ...]:
+    if accession.valid_from <= HISTORY_START:
+        return (accession,)
+    before = rule(
+        False,
+        HISTORY_START,
+        "ENTSO-E (PICASSO)",
+        C,
+        "the local market before PICASSO is not modelled",
+    )
+    return (before, accession)
+
+
+def _picasso_limits(start: date, sign: int) -> tuple[Rule[float | None], ...]:
+    return (
+        rule(
+            sign * 15000.0,
+            start,
+            "ACER Decision 03/2022",
+            C,
+            "transitional limit until July 2026; technical limit +/-99,999",
+        ),
+        rule(
+            sign * 15000.0,
+            max(start, date(2026, 7, 1)),
+            "ACER 2024 amendment; TSO proposal of February 2024",
+            U,
+            "after July 2026 the TSOs proposed +/-10,000 transitional and +/-15,000 technical; "
+            "final values and start dates were not found, so +/-15,000 is kept",
+        ),
+    )
+
+
+def fcr_cooperation(country: str, zone: str, timezone: str) -> BalancingCapacity:
+    """FCR Cooperation: daily auction, 6 x 4 h symmetric blocks, pay-as-cleared."""
+    source = "regelleistung.net"
+    return BalancingCapacity(
+        market=MarketId.FCR_CAPACITY,
+        country=country,
+        bidding_zone=zone,
+        timezone=timezone,
+        operator="FCR Cooperation (regelleistung.net)",
+        reserve=Reserve.FCR,
+        in_operation=(since_start(True, "ENTSO-E, APG", note="member since before 2022"),),
+        block_hours=(since_start(4, source, note="6 x 4 h since 2020-07-01"),),
+        directions=(since_start((Direction.SYMMETRIC,), source),),
+        gate_opening=(
+            since_start(
+                DailyGate(days_before=14, local_time=time(11)),
+                source,
+                G,
+                "D-14 before 2022-09-07; the 11:00 time is assumed the same as for D-7",
+            ),
+            rule(DailyGate(days_before=7, local_time=time(11)), "2022-09-07", source),
+        ),
+        gate_closure=(since_start(DailyGate(days_before=1, local_time=time(8)), source),),
+        volume_min_mw=(since_start(1.0, "regelleistung.net, Energinet"),),
+        volume_step_mw=(since_start(1.0, "general practice (1 MW in balancing)", G),),
+        price_min=(since_start(0.0, "capacity prices are not negative", G),),
+        price_max=(since_start(None, "no cap found", G),),
+        price_tick=(since_start(0.01, "general practice", G),),
+        pricing=(since_start(Pricing.PAY_AS_CLEARED, "RTE, Swissgrid", note="since 2019-06-27"),),
+        order_types=(since_start((OrderType.BALANCING_CAPACITY,), source),),
+        indivisible_allowed=(since_start(True, "regelleistung.net, Energinet"),),
+    )
+
+
+def afrr_capacity(
+    country: str,
+    zone: str,
+    timezone: str,
+    *,
+    operator: str,
+    **rules: tuple[Rule[Any], ...],
+) -> BalancingCapacity:
+    """aFRR capacity of one TSO: POS and NEG blocks; every local rule is passed in `rules`."""
+    return BalancingCapacity(
+        market=MarketId.AFRR_CAPACITY,
+        country=country,
+        bidding_zone=zone,
+        timezone=timezone,
+        operator=operator,
+        reserve=Reserve.AFRR,
+        order_types=(since_start((OrderType.BALANCING_CAPACITY,), operator),),
+        **rules,
+    )

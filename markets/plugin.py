@@ -1,0 +1,106 @@
+"""`MarketPlugin`: one country's markets, their products per delivery day, and bid checks.
+
+A plugin is data: a country code, a time zone and a tuple of market definitions (see
+`markets.kinds`). The five built-in countries are plugins like any other, found through the
+``vpp.markets`` entry-point group (see `markets.registry`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from markets.bids import Bid
+from markets.calendar import delivery_day_of
+from markets.kinds import Market
+from markets.products import MarketId, Product
+from markets.rules import Rule
+from markets.validation import check_further_bids, validate_bid
+from markets.violations import Violation
+
+_CACHED_DAYS = 64
+PRODUCT_ID = re.compile(
+    r"(?P<country>[A-Z]{2}):(?P<market>[a-z_]+):(?P<family>[A-Za-z0-9_]+)"
+    r"(?::(?P<direction>pos|neg|symmetric))?:(?P<start>\d{4}-\d\d-\d\dT\d\d:\d\dZ)"
+)
+"""Product ids: ``<country>:<market>:<family>[:<direction>]:<UTC start>``."""
+
+
+class MarketPlugin(BaseModel):
+    """A country's market rules: `products(day)` and `validate(bid, now=...)`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    name: str
+    timezone: str = Field(description="IANA zone of the country's delivery days")
+    markets: tuple[Market, ...] = Field(min_length=1)
+
+    _products: dict[date, dict[str, Product]] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _markets_belong_here(self) -> MarketPlugin:
+        seen: set[MarketId] = set()
+        for spec in self.markets:
+            if spec.country != self.country:
+                raise ValueError(f"market {spec.market} is declared for {spec.country}")
+            if spec.market in seen:
+                raise ValueError(f"market {spec.market} is declared twice")
+            seen.add(spec.market)
+        return self
+
+    def market(self, market: MarketId | str) -> Market:
+        """The definition of `market`; `KeyError` names the markets this plugin has."""
+        for spec in self.markets:
+            if spec.market == market:
+                return spec
+        names = ", ".join(s.market.value for s in self.markets)
+        raise KeyError(f"{self.country} has no market {market!r}; it has {names}")
+
+    def _day(self, day: date) -> dict[str, Product]:
+        cached = self._products.get(day)
+        if cached is None:
+            cached = {p.product_id: p for spec in self.markets for p in spec.products(day)}
+            if len(self._products) >= _CACHED_DAYS:
+                self._products.pop(next(iter(self._products)))
+            self._products[day] = cached
+        return cached
+
+    def products(self, day: date, market: MarketId | str | None = None) -> list[Product]:
+        """Products of delivery day `day` (market-local calendar day), optionally one market."""
+        if market is not None:
+            self.market(market)  # raises for a market the plugin does not have
+        return [p for p in self._day(day).values() if market is None or p.market == market]
+
+    def product(self, product_id: str) -> Product | None:
+        """The product with `product_id`, or None if the id names no product of ours."""
+        match = PRODUCT_ID.fullmatch(product_id)
+        if match is None or match["country"] != self.country:
+            return None
+        try:
+            start = datetime.strptime(match["start"], "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        return self._day(delivery_day_of(start, self.timezone)).get(product_id)
+
+    def validate(self, bid: Bid, *, now: datetime) -> list[Violation]:
+        """Every rule `bid` breaks if it is submitted at `now` (timezone-aware); [] = valid."""
+        return validate_bid(bid, self.product, now)
+
+    def validate_all(self, bids: Sequence[Bid], *, now: datetime) -> list[list[Violation]]:
+        """Violations of each bid, plus rules across bids (minimum size of further bids)."""
+        found = [self.validate(bid, now=now) for bid in bids]
+        for index, extra in check_further_bids(list(bids), self.product).items():
+            found[index].extend(extra)
+        return found
+
+    def rules(self) -> Iterator[tuple[MarketId, str, Rule[Any]]]:
+        """Every dated rule of every market: (market, parameter, rule)."""
+        for spec in self.markets:
+            for name, history in spec.histories():
+                for entry in history:
+                    yield spec.market, name, entry

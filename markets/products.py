@@ -1,0 +1,205 @@
+"""The concrete things one can bid for: `Product`, and the vocabulary that describes it.
+
+A market's rules (see `markets.kinds`) expand, for one delivery day, into products: one per
+market time unit, contract, or balancing block and direction. A product carries the rule
+values in force that day, already resolved, together with references to their sources.
+Products are keyed by their UTC delivery start; the local label is for display only.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from regulatory.assets.base import BalancingProduct
+from regulatory.rules import Confidence
+from regulatory.treatment import Treatment
+
+
+class MarketId(StrEnum):
+    """The markets a plugin may declare."""
+
+    DAY_AHEAD = "day_ahead"
+    INTRADAY_AUCTION = "intraday_auction"
+    INTRADAY_CONTINUOUS = "intraday_continuous"
+    AFRR_CAPACITY = "afrr_capacity"
+    AFRR_ENERGY = "afrr_energy"
+    FCR_CAPACITY = "fcr_capacity"
+
+
+class ProductKind(StrEnum):
+    """The generic product kinds; each market is one of them with its own parameters."""
+
+    AUCTION = "auction"
+    CONTINUOUS = "continuous"
+    BALANCING_CAPACITY = "balancing_capacity"
+    BALANCING_ENERGY = "balancing_energy"
+
+
+class Direction(StrEnum):
+    """Direction of a balancing product: upward (POS), downward (NEG) or both (SYMMETRIC)."""
+
+    POS = "pos"
+    NEG = "neg"
+    SYMMETRIC = "symmetric"
+
+
+class Pricing(StrEnum):
+    """How accepted bids are paid."""
+
+    PAY_AS_BID = "pay_as_bid"
+    PAY_AS_CLEARED = "pay_as_cleared"
+
+
+class OrderType(StrEnum):
+    """Bid shapes; a market accepts some of them (see `markets.bids`)."""
+
+    SINGLE = "single"
+    CURVE = "curve"
+    BLOCK = "block"
+    BALANCING_CAPACITY = "balancing_capacity"
+    BALANCING_ENERGY = "balancing_energy"
+
+
+class Reserve(StrEnum):
+    """The balancing reserve a product belongs to, for prequalification."""
+
+    FCR = "fcr"
+    AFRR = "afrr"
+
+
+def prequalification_for(reserve: Reserve, direction: Direction) -> BalancingProduct:
+    """The regulatory prequalification an asset needs for `reserve` in `direction`."""
+    if reserve is Reserve.FCR:
+        return "fcr"
+    return "afrr_neg" if direction is Direction.NEG else "afrr_pos"
+
+
+class Eligibility(BaseModel):
+    """Which assets may take part in a product, judged from their regulatory treatment.
+
+    Energy products admit any asset whose site is in the product's bidding zone. Balancing
+    products also need the asset to be prequalified (by its country's connecting TSO) for
+    `prequalification`, and offer at most its prequalified MW.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    country: str
+    bidding_zone: str
+    prequalification: BalancingProduct | None = None
+
+    def admits(self, treatment: Treatment, *, bidding_zone: str) -> bool:
+        """Whether an asset with `treatment`, sited in `bidding_zone`, may take part."""
+        if bidding_zone != self.bidding_zone:
+            return False
+        if self.prequalification is None:
+            return True
+        return treatment.country == self.country and self.max_mw(treatment) > 0
+
+    def max_mw(self, treatment: Treatment) -> float | None:
+        """MW the asset may offer [MW]; None when the product sets no prequalified limit."""
+        if self.prequalification is None:
+            return None
+        if treatment.country != self.country:
+            return 0.0
+        return treatment.prequalified_mw(self.prequalification)
+
+    def describe(self) -> str:
+        """One line for people."""
+        if self.prequalification is None:
+            return f"any asset in bidding zone {self.bidding_zone}"
+        return (
+            f"assets in {self.bidding_zone} prequalified for {self.prequalification} "
+            f"by a {self.country} TSO, up to their prequalified MW"
+        )
+
+
+class RuleRef(BaseModel):
+    """Where a resolved product parameter came from."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    value: str
+    valid_from: date
+    source: str
+    confidence: Confidence
+    note: str | None = None
+
+
+class Product(BaseModel):
+    """One tradable product of one delivery day, with every rule value resolved.
+
+    Times are UTC. Volumes in MW (a bid's sign says sell/buy for energy products); prices
+    in `price_unit`: EUR/MWh for energy, EUR/MW/h for balancing capacity.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    product_id: str
+    country: str
+    market: MarketId
+    kind: ProductKind
+    family: str = Field(
+        description="products of one family tile their delivery window: a session (SDAC, "
+        "IDA1), a contract length (PT15M) or a block grid (4h)"
+    )
+    direction: Direction | None = None
+    bidding_zone: str
+    timezone: str
+    delivery_day: date = Field(description="delivery day in the market's time zone")
+    delivery_start: AwareDatetime
+    delivery_end: AwareDatetime
+    label: str = Field(description="market-local label, for display only")
+    gate_opening: AwareDatetime | None = None
+    gate_closure: AwareDatetime = Field(description="last instant a bid is accepted (exclusive)")
+    gate_closure_rule: str
+    cross_border_gate_closure: AwareDatetime | None = Field(
+        default=None, description="continuous intraday: last instant for cross-border matching"
+    )
+    volume_min_mw: float
+    volume_step_mw: float
+    volume_max_mw: float | None = None
+    further_bid_min_mw: float | None = Field(
+        default=None, description="minimum of each bid after the first on the same product [MW]"
+    )
+    price_min: float | None
+    price_max: float | None
+    price_tick: float
+    price_unit: str
+    pricing: Pricing
+    order_types: tuple[OrderType, ...]
+    curve_points_max: int | None = None
+    indivisible_allowed: bool = False
+    energy_price_attachable: bool = False
+    eligibility: Eligibility
+    rules: dict[str, RuleRef] = Field(description="each resolved parameter and its source")
+
+    @property
+    def duration_minutes(self) -> int:
+        """Delivery length in minutes."""
+        return int((self.delivery_end - self.delivery_start).total_seconds() // 60)
+
+    @property
+    def valid_from(self) -> date:
+        """The latest `valid_from` among the rules that define this product."""
+        return max(ref.valid_from for ref in self.rules.values())
+
+    @property
+    def source(self) -> str:
+        """The distinct sources of this product's rules, joined."""
+        return "; ".join(dict.fromkeys(ref.source for ref in self.rules.values()))
+
+    @property
+    def uncertain_rules(self) -> tuple[str, ...]:
+        """Names of the parameters whose value is uncertain."""
+        return tuple(
+            name for name, ref in self.rules.items() if ref.confidence is Confidence.UNCERTAIN
+        )
+
+    def is_open(self, now: datetime) -> bool:
+        """Whether a bid submitted at `now` is inside the gate."""
+        opened = self.gate_opening is None or now >= self.gate_opening
+        return opened and now < self.gate_closure

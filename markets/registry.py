@@ -1,0 +1,110 @@
+"""Which countries' market rules are known: built-ins plus installed plugin packages.
+
+A market plugin is any distribution that declares, in the entry-point group ``vpp.markets``,
+a name equal to the ISO country code pointing at a `MarketPlugin`. vpp-engine's own five
+countries are declared there too; they are also imported directly, so that a source
+checkout without an install still knows them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from importlib.metadata import entry_points
+
+from markets import ENTRY_POINT_GROUP
+from markets.plugin import MarketPlugin
+
+BUILTIN_COUNTRIES = ("DE", "NL", "BE", "FR", "AT")
+BUILTIN_ORIGIN = "vpp-engine (built-in)"
+
+
+class UnknownMarketCountryError(LookupError):
+    """A country code for which no market plugin is installed."""
+
+
+class MarketPluginError(RuntimeError):
+    """A market plugin that cannot be loaded or contradicts another."""
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A plugin and the distribution it came from."""
+
+    plugin: MarketPlugin
+    origin: str
+
+
+class MarketRegistry:
+    """Country code -> `MarketPlugin`."""
+
+    def __init__(self, plugins: Iterable[Registered]) -> None:
+        self._plugins: dict[str, Registered] = {}
+        for registered in plugins:
+            country = registered.plugin.country
+            known = self._plugins.get(country)
+            if known is not None and known.plugin is not registered.plugin:
+                raise MarketPluginError(
+                    f"two market plugins claim {country}: {known.origin} and {registered.origin}"
+                )
+            if known is None or known.origin == BUILTIN_ORIGIN:
+                self._plugins[country] = registered
+
+    def get(self, country: str) -> MarketPlugin:
+        """The plugin of `country`; `UnknownMarketCountryError` names the known ones."""
+        try:
+            return self._plugins[country.upper()].plugin
+        except KeyError:
+            raise UnknownMarketCountryError(
+                f"no market plugin for country {country!r}; known: {', '.join(self.countries())}"
+            ) from None
+
+    def origin(self, country: str) -> str:
+        """The distribution that provides `country`'s plugin."""
+        self.get(country)
+        return self._plugins[country.upper()].origin
+
+    def countries(self) -> tuple[str, ...]:
+        """Known country codes, sorted."""
+        return tuple(sorted(self._plugins))
+
+    def __contains__(self, country: object) -> bool:
+        return isinstance(country, str) and country.upper() in self._plugins
+
+
+def _builtin_plugins() -> list[Registered]:
+    return [
+        Registered(
+            importlib.import_module(f"markets.countries.{cc.lower()}").PLUGIN, BUILTIN_ORIGIN
+        )
+        for cc in BUILTIN_COUNTRIES
+    ]
+
+
+def load_entry_point_plugins() -> list[Registered]:
+    """Every plugin declared in the ``vpp.markets`` group, checked for type and country."""
+    found = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        where = f"market plugin {entry.name} ({entry.value})"
+        try:
+            plugin = entry.load()
+        except Exception as exc:  # a broken plugin must say which one it is
+            raise MarketPluginError(f"{where} cannot be loaded: {exc}") from exc
+        if not isinstance(plugin, MarketPlugin):
+            raise MarketPluginError(f"{where} is a {type(plugin).__name__}, not a MarketPlugin")
+        if plugin.country != entry.name:
+            raise MarketPluginError(f"{where} declares country {plugin.country}")
+        dist = entry.dist
+        origin = f"{dist.name} {dist.version}" if dist is not None else entry.value
+        if entry.value.startswith("markets.countries."):
+            origin = BUILTIN_ORIGIN
+        found.append(Registered(plugin, origin))
+    return found
+
+
+@cache
+def default_registry() -> MarketRegistry:
+    """Built-in countries plus every installed ``vpp.markets`` plugin (loaded once)."""
+    return MarketRegistry([*_builtin_plugins(), *load_entry_point_plugins()])

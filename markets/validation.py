@@ -1,0 +1,357 @@
+"""Check one bid against the rules of its products; report every broken rule at once.
+
+Used through `MarketPlugin.validate`. Numbers are compared exactly in decimal (a price of
+12.34 is on a 0.01 tick), so a bid one tick or one step past a bound always fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from itertools import pairwise
+
+from markets.bids import (
+    BalancingCapacityBid,
+    BalancingEnergyBid,
+    Bid,
+    BlockBid,
+    CurveBid,
+    SingleBid,
+    product_ids_of,
+)
+from markets.calendar import iso_z, local_label, to_utc
+from markets.products import OrderType, Product
+from markets.violations import Violation
+
+ProductLookup = Callable[[str], Product | None]
+
+
+def _decimal(value: float) -> Decimal:
+    return Decimal(repr(value))
+
+
+def on_grid(value: float, step: float) -> bool:
+    """Whether `value` is a whole multiple of `step`, compared in decimal."""
+    try:
+        return _decimal(value) % _decimal(step) == 0
+    except InvalidOperation:
+        return False
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}" if abs(value) < 1e15 else repr(value)
+
+
+class _Checker:
+    """Collects the violations of one bid against one product's rules."""
+
+    def __init__(self, product: Product) -> None:
+        self.product = product
+        self.found: list[Violation] = []
+
+    def fail(self, name: str, field: str, limit: str, value: str, message: str) -> None:
+        ref = self.product.rules.get(name)
+        self.found.append(
+            Violation(
+                rule=f"{self.product.market}.{name}",
+                field=field,
+                limit=limit,
+                value=value,
+                message=message,
+                product_id=self.product.product_id,
+                source=ref.source if ref else None,
+                valid_from=ref.valid_from if ref else None,
+                confidence=ref.confidence if ref else None,
+            )
+        )
+
+    def order_type(self, bid: Bid) -> bool:
+        allowed = self.product.order_types
+        if OrderType(bid.type) in allowed:
+            return True
+        names = ", ".join(t.value for t in allowed)
+        self.fail(
+            "order_types",
+            "type",
+            names,
+            bid.type,
+            f"{self.product.market} accepts {names} bids, not {bid.type}",
+        )
+        return False
+
+    def gates(self, now: datetime, *, cross_border: bool = False) -> None:
+        p = self.product
+        if p.gate_opening is not None and now < p.gate_opening:
+            self.fail(
+                "gate_opening",
+                "now",
+                f"{iso_z(p.gate_opening)} ({local_label(p.gate_opening, p.timezone)})",
+                iso_z(now),
+                f"submitted before the gate opens at {iso_z(p.gate_opening)} "
+                f"({local_label(p.gate_opening, p.timezone)})",
+            )
+        if now >= p.gate_closure:
+            self.fail(
+                "gate_closure",
+                "now",
+                f"{iso_z(p.gate_closure)} ({local_label(p.gate_closure, p.timezone)})",
+                iso_z(now),
+                f"submitted at or after gate closure {iso_z(p.gate_closure)} "
+                f"({local_label(p.gate_closure, p.timezone)}; {p.gate_closure_rule})",
+            )
+        elif (
+            cross_border
+            and p.cross_border_gate_closure is not None
+            and now >= p.cross_border_gate_closure
+        ):
+            gc = p.cross_border_gate_closure
+            self.fail(
+                "cross_border_gate_closure",
+                "cross_border",
+                f"{iso_z(gc)} ({local_label(gc, p.timezone)})",
+                iso_z(now),
+                f"cross-border matching closed at {iso_z(gc)} ({local_label(gc, p.timezone)}); "
+                "the bid can still be placed for local matching only",
+            )
+
+    def price(self, field: str, value: float) -> None:
+        p = self.product
+        unit = p.price_unit
+        if p.price_min is not None and value < p.price_min:
+            self.fail(
+                "price_min",
+                field,
+                f">= {_fmt(p.price_min)} {unit}",
+                _fmt(value),
+                "price below the market's minimum",
+            )
+        if p.price_max is not None and value > p.price_max:
+            self.fail(
+                "price_max",
+                field,
+                f"<= {_fmt(p.price_max)} {unit}",
+                _fmt(value),
+                "price above the market's maximum",
+            )
+        if not on_grid(value, p.price_tick):
+            self.fail(
+                "price_tick",
+                field,
+                f"multiple of {_fmt(p.price_tick)} {unit}",
+                _fmt(value),
+                "price is not on the market's tick",
+            )
+
+    def volume(self, field: str, value: float, *, zero_allowed: bool = False) -> None:
+        p = self.product
+        size = abs(value)
+        if not (zero_allowed and size == 0) and size < p.volume_min_mw:
+            self.fail(
+                "volume_min_mw",
+                field,
+                f">= {_fmt(p.volume_min_mw)} MW",
+                _fmt(value),
+                "volume below the market's minimum bid",
+            )
+        if p.volume_max_mw is not None and size > p.volume_max_mw:
+            self.fail(
+                "volume_max_mw",
+                field,
+                f"<= {_fmt(p.volume_max_mw)} MW",
+                _fmt(value),
+                "volume above the market's maximum bid",
+            )
+        if not on_grid(value, p.volume_step_mw):
+            self.fail(
+                "volume_step_mw",
+                field,
+                f"multiple of {_fmt(p.volume_step_mw)} MW",
+                _fmt(value),
+                "volume is not a whole number of volume steps",
+            )
+
+
+def validate_bid(bid: Bid, lookup: ProductLookup, now: datetime) -> list[Violation]:
+    """Every rule `bid` breaks if submitted at `now` (timezone-aware)."""
+    now = to_utc(now)
+    ids = product_ids_of(bid)
+    products = [lookup(pid) for pid in ids]
+    missing = [
+        Violation(
+            rule="product.exists",
+            field="product_ids" if isinstance(bid, BlockBid) else "product_id",
+            limit="a product offered by the market on its delivery day",
+            value=pid,
+            message="no such product: check the id against `vpp markets products`",
+            product_id=pid,
+        )
+        for pid, product in zip(ids, products, strict=True)
+        if product is None
+    ]
+    if missing:
+        return missing
+    first = products[0]
+    assert first is not None
+    check = _Checker(first)
+    if not check.order_type(bid):
+        return check.found
+    match bid:
+        case SingleBid():
+            check.gates(now, cross_border=bid.cross_border)
+            check.volume("volume_mw", bid.volume_mw)
+            check.price("price_eur_per_mwh", bid.price_eur_per_mwh)
+        case CurveBid():
+            check.gates(now)
+            _check_curve(check, bid)
+        case BlockBid():
+            check.gates(now)
+            _check_block(check, bid, [p for p in products if p is not None])
+        case BalancingCapacityBid():
+            check.gates(now)
+            _check_direction(check, bid.direction.value)
+            check.volume("capacity_mw", bid.capacity_mw)
+            check.price("capacity_price_eur_per_mw_h", bid.capacity_price_eur_per_mw_h)
+            if bid.energy_price_eur_per_mwh is not None and not first.energy_price_attachable:
+                check.fail(
+                    "energy_price_attachable",
+                    "energy_price_eur_per_mwh",
+                    "not accepted in this market",
+                    _fmt(bid.energy_price_eur_per_mwh),
+                    "this market does not carry an energy price with a capacity bid",
+                )
+            if not bid.divisible and not first.indivisible_allowed:
+                check.fail(
+                    "indivisible_allowed",
+                    "divisible",
+                    "divisible bids only",
+                    "false",
+                    "this market does not accept indivisible capacity bids",
+                )
+        case BalancingEnergyBid():
+            check.gates(now)
+            _check_direction(check, bid.direction.value)
+            check.volume("volume_mw", bid.volume_mw)
+            check.price("energy_price_eur_per_mwh", bid.energy_price_eur_per_mwh)
+    return check.found
+
+
+def _check_direction(check: _Checker, direction: str) -> None:
+    expected = check.product.direction
+    if expected is not None and direction != expected.value:
+        check.fail(
+            "directions",
+            "direction",
+            expected.value,
+            direction,
+            f"product {check.product.product_id} is for direction {expected.value}",
+        )
+
+
+def _check_curve(check: _Checker, bid: CurveBid) -> None:
+    limit = check.product.curve_points_max
+    if limit is not None and len(bid.points) > limit:
+        check.fail(
+            "curve_points_max",
+            "points",
+            f"<= {limit} points",
+            str(len(bid.points)),
+            "curve has too many price-volume points",
+        )
+    for i, point in enumerate(bid.points):
+        check.price(f"points[{i}].price_eur_per_mwh", point.price_eur_per_mwh)
+        check.volume(f"points[{i}].volume_mw", point.volume_mw, zero_allowed=True)
+    if all(point.volume_mw == 0 for point in bid.points):
+        check.fail(
+            "volume_min_mw",
+            "points",
+            f">= {_fmt(check.product.volume_min_mw)} MW at some price",
+            "0",
+            "the curve offers no volume at any price",
+        )
+    for i, (low, high) in enumerate(pairwise(bid.points)):
+        if high.price_eur_per_mwh <= low.price_eur_per_mwh:
+            check.fail(
+                "curve_price_order",
+                f"points[{i + 1}].price_eur_per_mwh",
+                f"> {_fmt(low.price_eur_per_mwh)} (the previous point's price)",
+                _fmt(high.price_eur_per_mwh),
+                "curve prices must rise strictly from point to point",
+            )
+        elif high.volume_mw < low.volume_mw:
+            check.fail(
+                "curve_monotonic",
+                f"points[{i + 1}].volume_mw",
+                f">= {_fmt(low.volume_mw)} MW (the previous point's volume)",
+                _fmt(high.volume_mw),
+                "net volume offered must not fall as the price rises",
+            )
+
+
+def _check_block(check: _Checker, bid: BlockBid, products: list[Product]) -> None:
+    if len(bid.volumes_mw) != len(products):
+        check.fail(
+            "block_profile",
+            "volumes_mw",
+            f"{len(products)} volumes, one per product",
+            str(len(bid.volumes_mw)),
+            "a block needs one volume per product",
+        )
+    first = products[0]
+    for i, (earlier, later) in enumerate(pairwise(products)):
+        same_family = (later.market, later.family) == (earlier.market, earlier.family)
+        if not same_family or later.delivery_start != earlier.delivery_end:
+            check.fail(
+                "block_contiguous",
+                f"product_ids[{i + 1}]",
+                f"the product starting {iso_z(earlier.delivery_end)} in {first.family}",
+                later.product_id,
+                "block products must be consecutive MTUs of one auction",
+            )
+    signs = {v > 0 for v in bid.volumes_mw if v != 0}
+    if len(signs) > 1:
+        check.fail(
+            "block_direction",
+            "volumes_mw",
+            "all volumes sell (> 0) or all buy (< 0)",
+            ", ".join(_fmt(v) for v in bid.volumes_mw),
+            "a block either sells or buys in every MTU",
+        )
+    for i, volume in enumerate(bid.volumes_mw):
+        check.volume(f"volumes_mw[{i}]", volume, zero_allowed=True)
+    if all(v == 0 for v in bid.volumes_mw):
+        check.fail(
+            "volume_min_mw",
+            "volumes_mw",
+            f">= {_fmt(first.volume_min_mw)} MW in some MTU",
+            "0",
+            "the block offers no volume",
+        )
+    check.price("price_eur_per_mwh", bid.price_eur_per_mwh)
+
+
+def check_further_bids(bids: list[Bid], lookup: ProductLookup) -> dict[int, list[Violation]]:
+    """Rules across bids: after the first bid on a product, each must reach `further_bid_min_mw`.
+
+    Returns violations by index into `bids`.
+    """
+    seen: set[str] = set()
+    found: dict[int, list[Violation]] = {}
+    for index, bid in enumerate(bids):
+        if not isinstance(bid, BalancingCapacityBid):
+            continue
+        product = lookup(bid.product_id)
+        if product is None or product.further_bid_min_mw is None:
+            continue
+        if bid.product_id in seen and bid.capacity_mw < product.further_bid_min_mw:
+            check = _Checker(product)
+            check.fail(
+                "further_bid_min_mw",
+                "capacity_mw",
+                f">= {_fmt(product.further_bid_min_mw)} MW for each bid after the first",
+                _fmt(bid.capacity_mw),
+                "a further bid on the same product is below the minimum for further bids",
+            )
+            found[index] = check.found
+        seen.add(bid.product_id)
+    return found
