@@ -31,9 +31,9 @@ class DailyGate(BaseModel):
         )
 
     def describe(self) -> str:
-        """E.g. ``12:00 D-1 (market-local)``."""
+        """E.g. ``12:00 D-1 market-local time``."""
         day = "D" if self.days_before == 0 else f"D-{self.days_before}"
-        return f"{self.local_time.strftime('%H:%M')} {day} (market-local)"
+        return f"{self.local_time.strftime('%H:%M')} {day} market-local time"
 
 
 class OffsetGate(BaseModel):

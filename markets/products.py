@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from markets.calendar import iso_z, local_label
 from regulatory.assets.base import BalancingProduct
 from regulatory.rules import Confidence
 from regulatory.treatment import Treatment
@@ -198,6 +200,41 @@ class Product(BaseModel):
         return tuple(
             name for name, ref in self.rules.items() if ref.confidence is Confidence.UNCERTAIN
         )
+
+    def as_record(self) -> dict[str, Any]:
+        """A flat, JSON-ready description; times in ISO 8601 UTC ending in ``Z``."""
+        return {
+            "product_id": self.product_id,
+            "country": self.country,
+            "market": self.market.value,
+            "kind": self.kind.value,
+            "family": self.family,
+            "direction": None if self.direction is None else self.direction.value,
+            "bidding_zone": self.bidding_zone,
+            "delivery_start": iso_z(self.delivery_start),
+            "delivery_end": iso_z(self.delivery_end),
+            "label": self.label,
+            "gate_opening": None if self.gate_opening is None else iso_z(self.gate_opening),
+            "gate_closure": iso_z(self.gate_closure),
+            "gate_closure_local": local_label(self.gate_closure, self.timezone),
+            "cross_border_gate_closure": (
+                None
+                if self.cross_border_gate_closure is None
+                else iso_z(self.cross_border_gate_closure)
+            ),
+            "volume_min_mw": self.volume_min_mw,
+            "volume_step_mw": self.volume_step_mw,
+            "volume_max_mw": self.volume_max_mw,
+            "price_min": self.price_min,
+            "price_max": self.price_max,
+            "price_tick": self.price_tick,
+            "price_unit": self.price_unit,
+            "pricing": self.pricing.value,
+            "order_types": [t.value for t in self.order_types],
+            "source": self.source,
+            "valid_from": self.valid_from.isoformat(),
+            "uncertain_rules": list(self.uncertain_rules),
+        }
 
     def is_open(self, now: datetime) -> bool:
         """Whether a bid submitted at `now` is inside the gate."""

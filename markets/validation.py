@@ -40,7 +40,9 @@ def on_grid(value: float, step: float) -> bool:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:g}" if abs(value) < 1e15 else repr(value)
+    """A number as written, without float noise or a trailing ``.0``: 4000.001, 1, -0.5."""
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
 
 
 class _Checker:
@@ -88,8 +90,7 @@ class _Checker:
                 "now",
                 f"{iso_z(p.gate_opening)} ({local_label(p.gate_opening, p.timezone)})",
                 iso_z(now),
-                f"submitted before the gate opens at {iso_z(p.gate_opening)} "
-                f"({local_label(p.gate_opening, p.timezone)})",
+                "too early: the gate has not opened yet",
             )
         if now >= p.gate_closure:
             self.fail(
@@ -97,8 +98,7 @@ class _Checker:
                 "now",
                 f"{iso_z(p.gate_closure)} ({local_label(p.gate_closure, p.timezone)})",
                 iso_z(now),
-                f"submitted at or after gate closure {iso_z(p.gate_closure)} "
-                f"({local_label(p.gate_closure, p.timezone)}; {p.gate_closure_rule})",
+                f"too late: the gate closed ({p.gate_closure_rule})",
             )
         elif (
             cross_border
@@ -111,8 +111,8 @@ class _Checker:
                 "cross_border",
                 f"{iso_z(gc)} ({local_label(gc, p.timezone)})",
                 iso_z(now),
-                f"cross-border matching closed at {iso_z(gc)} ({local_label(gc, p.timezone)}); "
-                "the bid can still be placed for local matching only",
+                "too late for cross-border matching; the bid can still go in for local "
+                "matching only (cross_border=false)",
             )
 
     def price(self, field: str, value: float) -> None:

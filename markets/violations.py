@@ -25,4 +25,4 @@ class Violation(BaseModel):
     confidence: Confidence | None = None
 
     def __str__(self) -> str:
-        return f"{self.rule}: {self.field}={self.value} ({self.message}; limit {self.limit})"
+        return f"{self.rule}: {self.field}={self.value}, limit {self.limit}: {self.message}"

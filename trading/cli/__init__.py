@@ -7,6 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 from trading.cli.demo import demo
+from trading.cli.markets import markets_app
 from trading.cli.portfolio import portfolio_app
 
 app = typer.Typer(
@@ -17,6 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(portfolio_app, name="portfolio")
+app.add_typer(markets_app, name="markets")
 app.command("demo")(demo)
 
 

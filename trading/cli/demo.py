@@ -1,8 +1,9 @@
 """`vpp demo`: the main job on the embedded defaults.
 
-For now it loads the sample portfolio and shows each asset's regulatory treatment, and how
-the same physical asset is treated in different countries. Later parts (markets,
-optimiser, dispatcher) add their steps here.
+It loads the sample portfolio and shows each asset's regulatory treatment, how the same
+physical asset is treated in different countries, what each country's markets offer for the
+next delivery day (and which assets may take part), and bids checked against the market
+rules. Later parts (optimiser, dispatcher) add their steps here.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from regulatory import Portfolio
 from regulatory.assets import AssetBase
+from trading.cli.demo_markets import show_markets
 from trading.cli.output import console, parse_day
 from trading.cli.portfolio import (
     balancing_summary,
@@ -49,6 +51,7 @@ def demo(
     out.print(treatment_table(rows, title="Assets and their treatment"))
     for twins in physical_twins(portfolio):
         out.print(twin_table(portfolio, twins, day))
+    show_markets(out, portfolio, {asset.id: treatment for asset, _, treatment in rows}, day)
 
 
 def physical_twins(portfolio: Portfolio) -> list[list[AssetBase]]:

@@ -1,0 +1,391 @@
+"""`vpp markets ...`: list market plugins, show products, validate bids, check conformance."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import pendulum
+import typer
+from pydantic import ValidationError
+from rich.table import Table
+
+from markets.bids import BID_ADAPTER, Bid, product_ids_of
+from markets.conformance import check_plugin, default_days
+from markets.plugin import MarketPlugin
+from markets.products import MarketId, OrderType, Product
+from markets.registry import MarketPluginError, UnknownMarketCountryError, default_registry
+from markets.violations import Violation
+from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
+
+BID_TYPES = {t.value for t in OrderType}
+
+EXIT_NONCONFORMANT = 1
+"""`vpp markets check`: at least one conformance check failed."""
+
+markets_app = typer.Typer(
+    help="Market rule plugins: products, bid validation and conformance.", no_args_is_help=True
+)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
+CountryArg = Annotated[str, typer.Argument(help="ISO country code, e.g. DE")]
+
+
+def _exit(message: str, code: int = EXIT_INVALID_INPUT) -> NoReturn:
+    console(stderr=True).print(message, markup=False)
+    raise typer.Exit(code)
+
+
+def plugin_or_exit(country: str) -> MarketPlugin:
+    """The plugin of `country`, or exit 2 naming the known countries."""
+    try:
+        return default_registry().get(country)
+    except UnknownMarketCountryError as exc:
+        _exit(str(exc.args[0]))
+    except MarketPluginError as exc:
+        _exit(f"a market plugin is broken: {exc}")
+
+
+def _day(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _exit(f"{option}={value!r} is not a date of the form YYYY-MM-DD")
+
+
+def parse_now(value: str | None) -> datetime:
+    """``--now``: an ISO 8601 instant with an offset or ``Z``; default: the current time."""
+    if value is None:
+        return pendulum.now("UTC")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        _exit(f"--now={value!r} is not an ISO 8601 time such as 2026-03-28T10:59:00Z")
+    if moment.tzinfo is None:
+        _exit(f"--now={value!r} has no time zone; add Z or an offset such as +01:00")
+    return moment
+
+
+@markets_app.command("list")
+def list_plugins(as_json: JsonOpt = False) -> None:
+    """List the installed market plugins (built-in and external packages)."""
+    try:
+        registry = default_registry()
+    except MarketPluginError as exc:
+        _exit(f"a market plugin is broken: {exc}")
+    today = pendulum.now("UTC").date()
+    rows = []
+    for country in registry.countries():
+        plugin = registry.get(country)
+        rows.append(
+            {
+                "country": country,
+                "name": plugin.name,
+                "timezone": plugin.timezone,
+                "origin": registry.origin(country),
+                "markets": [m.market.value for m in plugin.markets],
+                "markets_today": [m.market.value for m in plugin.markets if m.offered_on(today)],
+            }
+        )
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title="Market plugins", title_justify="left")
+    for column in ("country", "name", "time zone", "origin", f"markets on {today}"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(
+            row["country"],
+            row["name"],
+            row["timezone"],
+            row["origin"],
+            ", ".join(row["markets_today"]),
+        )
+    console().print(table)
+
+
+@markets_app.command("products")
+def products(
+    country: CountryArg,
+    day: Annotated[str, typer.Argument(help="delivery day, YYYY-MM-DD (market-local)")],
+    market: Annotated[
+        MarketId | None, typer.Option("--market", help="only this market", case_sensitive=False)
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the products of a delivery day, with gate closures and bid limits."""
+    plugin = plugin_or_exit(country)
+    delivery_day = _day(day, "DAY")
+    try:
+        found = plugin.products(delivery_day, market)
+    except KeyError as exc:
+        _exit(str(exc.args[0]))
+    except Exception as exc:  # a plugin data error must name itself, not crash
+        _exit(f"{plugin.country} cannot list products for {delivery_day}: {exc}")
+    if as_json:
+        print_json([p.as_record() for p in found])
+        return
+    console().print(products_table(plugin, delivery_day, found))
+
+
+def products_table(plugin: MarketPlugin, day: date, found: list[Product]) -> Table:
+    """One row per product family: how many products, the first gate closure, the limits."""
+    table = Table(
+        title=f"{plugin.name} ({plugin.country}) products for delivery {day}",
+        title_justify="left",
+    )
+    for column in (
+        "market",
+        "family",
+        "dir",
+        "products",
+        "first delivery (local)",
+        "first gate closure UTC (local)",
+        "volume MW min/step",
+        "price min..max",
+        "pricing",
+        "uncertain",
+    ):
+        table.add_column(column, overflow="fold")
+    groups: dict[tuple[str, str, str], list[Product]] = defaultdict(list)
+    for product in found:
+        direction = product.direction.value if product.direction else "-"
+        groups[(product.market.value, product.family, direction)].append(product)
+    for (market, family, direction), group in groups.items():
+        first = min(group, key=lambda p: p.delivery_start)
+        record = first.as_record()
+        low = "-" if first.price_min is None else f"{first.price_min:g}"
+        high = "-" if first.price_max is None else f"{first.price_max:g}"
+        table.add_row(
+            market,
+            family,
+            direction,
+            str(len(group)),
+            first.label,
+            f"{record['gate_closure']} ({record['gate_closure_local']})",
+            f"{first.volume_min_mw:g}/{first.volume_step_mw:g}",
+            f"{low}..{high} {first.price_unit}",
+            first.pricing.value,
+            ", ".join(first.uncertain_rules) or "-",
+        )
+    return table
+
+
+def _load_bid_items(path: Path) -> list[Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        _exit(f"{path}: no such file")
+    except IsADirectoryError:
+        _exit(f"{path}: is a directory, not a bids file")
+    except UnicodeDecodeError as exc:
+        _exit(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+    except json.JSONDecodeError as exc:
+        _exit(f"{path}: not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+    if isinstance(data, dict) and "bids" in data:
+        data = data["bids"]
+    if isinstance(data, dict):
+        data = [data]
+    if not isinstance(data, list):
+        _exit(f"{path}: expected a JSON list of bids or an object with a 'bids' list")
+    return data
+
+
+def shape_violations(error: ValidationError) -> list[Violation]:
+    """Pydantic's complaints about a bid's shape, as violations naming field and value."""
+    found = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"]]
+        if loc and loc[0] in BID_TYPES:  # pydantic puts the union tag first
+            loc = loc[1:]
+        missing = item["type"] == "missing"
+        found.append(
+            Violation(
+                rule="bid.shape",
+                field=".".join(loc) or "bid",
+                limit=item["type"],
+                value="(missing)" if missing else json.dumps(item.get("input"), default=str)[:80],
+                message=item["msg"],
+            )
+        )
+    return found
+
+
+def validate_bids(items: list[Any], now: datetime) -> list[list[Violation]]:
+    """Violations of each bid in `items` (JSON-like), by position; [] means valid."""
+    results: list[list[Violation]] = [[] for _ in items]
+    by_country: dict[str, list[tuple[int, Bid]]] = defaultdict(list)
+    registry = default_registry()
+    for index, item in enumerate(items):
+        try:
+            bid = BID_ADAPTER.validate_python(item)
+        except ValidationError as exc:
+            results[index] = shape_violations(exc)
+            continue
+        first_id = product_ids_of(bid)[0]
+        country = first_id.split(":", 1)[0]
+        if country not in registry:
+            results[index] = [
+                Violation(
+                    rule="product.exists",
+                    field="product_id",
+                    limit=f"a product of a known country ({', '.join(registry.countries())})",
+                    value=first_id,
+                    message=f"no market plugin for country {country!r}",
+                    product_id=first_id,
+                )
+            ]
+            continue
+        by_country[country].append((index, bid))
+    for country, indexed in by_country.items():
+        plugin = registry.get(country)
+        found = plugin.validate_all([bid for _, bid in indexed], now=now)
+        for (index, _), violations in zip(indexed, found, strict=True):
+            results[index] = violations
+    return results
+
+
+@markets_app.command("validate")
+def validate(
+    path: Annotated[Path, typer.Argument(help="JSON file: a list of bids, or {'bids': [...]}")],
+    now: Annotated[
+        str | None,
+        typer.Option("--now", help="submission time, ISO 8601 with Z or offset (default: now)"),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check bids against their markets' rules; exit 2 listing every violation if any fails."""
+    moment = parse_now(now)
+    items = _load_bid_items(path)
+    results = validate_bids(items, moment)
+    failed = sum(1 for found in results if found)
+    if as_json:
+        print_json(
+            {
+                "valid": failed == 0,
+                "now": moment.astimezone(pendulum.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "bids": [
+                    {
+                        "index": i,
+                        "bid_id": item.get("bid_id") if isinstance(item, dict) else None,
+                        "valid": not found,
+                        "violations": [v.model_dump(mode="json") for v in found],
+                    }
+                    for i, (item, found) in enumerate(zip(items, results, strict=True))
+                ],
+            }
+        )
+    else:
+        out = console()
+        for i, (item, found) in enumerate(zip(items, results, strict=True)):
+            ref = _bid_ref(i, item)
+            if not found:
+                out.print(f"{ref}: valid", markup=False)
+                continue
+            out.print(f"{ref}: {len(found)} violation(s)", markup=False)
+            for violation in found:
+                out.print(f"  {violation}", markup=False)
+        out.print(f"{len(items) - failed} of {len(items)} bid(s) valid", markup=False)
+    if failed:
+        raise typer.Exit(EXIT_INVALID_INPUT)
+
+
+def _bid_ref(index: int, item: Any) -> str:
+    if isinstance(item, dict):
+        label = (
+            item.get("bid_id") or item.get("product_id") or ", ".join(item.get("product_ids", []))
+        )
+        if label:
+            return f"bid #{index} ({label})"
+    return f"bid #{index}"
+
+
+@markets_app.command("check")
+def check(
+    country: CountryArg,
+    day: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--day", help="delivery day to check (repeatable); default: DST days + 15 June"
+        ),
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="check the DST days and 15 June of this year")
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="show passing checks too")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the conformance kit on a plugin; exit 1 if any check fails."""
+    plugin = plugin_or_exit(country)
+    if day:
+        days = tuple(_day(d, "--day") for d in day)
+    else:
+        days = default_days(plugin, year or pendulum.now("UTC").year)
+    report = check_plugin(plugin, days)
+    if as_json:
+        print_json(
+            {
+                "country": report.country,
+                "passed": report.passed,
+                "days": [d.isoformat() for d in report.days],
+                "checks": len(report.checks),
+                "failures": [
+                    {
+                        "check": c.name,
+                        "day": c.day.isoformat() if c.day else None,
+                        "market": c.market,
+                        "detail": c.detail,
+                    }
+                    for c in report.failures
+                ],
+                "uncertain_rules": report.uncertain_rules,
+            }
+        )
+    else:
+        out = console()
+        for item in report.checks if verbose else report.failures:
+            out.print(str(item), markup=False)
+        out.print(report.summary(), markup=False)
+        if report.uncertain_rules:
+            out.print(
+                f"{len(report.uncertain_rules)} rule(s) marked uncertain (--verbose lists them)",
+                markup=False,
+            )
+            if verbose:
+                for line in report.uncertain_rules:
+                    out.print(f"  uncertain: {line}", markup=False)
+    if not report.passed:
+        raise typer.Exit(EXIT_NONCONFORMANT)
+
+
+@markets_app.command("new")
+def new(
+    country: CountryArg,
+    path: Annotated[Path, typer.Option("--path", help="directory to create the package in")],
+    name: Annotated[str | None, typer.Option("--name", help="country name")] = None,
+    timezone: Annotated[
+        str, typer.Option("--timezone", help="IANA time zone of delivery days")
+    ] = "Europe/Berlin",
+    zone: Annotated[str | None, typer.Option("--zone", help="bidding zone (default: CC)")] = None,
+) -> None:
+    """Write the skeleton of a market plugin package for a new country."""
+    from markets.skeleton import SkeletonError, write_skeleton
+
+    try:
+        written = write_skeleton(country, path, name=name, timezone=timezone, bidding_zone=zone)
+    except SkeletonError as exc:
+        _exit(str(exc))
+    out = console()
+    out.print(f"wrote the {country} market plugin package in {path}:", markup=False)
+    for file in written:
+        out.print(f"  {file}", markup=False)
+    out.print(
+        f"next: pip install -e {path} && vpp markets check {country}  "
+        "(see docs/adding-a-country.md)",
+        markup=False,
+    )
