@@ -137,25 +137,16 @@ def products_table(plugin: MarketPlugin, day: date, found: list[Product]) -> Tab
         title=f"{plugin.name} ({plugin.country}) products for delivery {day}",
         title_justify="left",
     )
-    for column in (
-        "market",
-        "family",
-        "dir",
-        "products",
-        "first delivery (local)",
-        "first gate closure UTC (local)",
-        "volume MW min/step",
-        "price min..max",
-        "pricing",
-        "uncertain",
-    ):
+    for column in ("market", "family", "dir", "products", "first gate closure UTC", "local time"):
+        table.add_column(column, no_wrap=True)
+    for column in ("volume MW min/step", "price min..max", "pricing", "uncertain rules"):
         table.add_column(column, overflow="fold")
     groups: dict[tuple[str, str, str], list[Product]] = defaultdict(list)
     for product in found:
         direction = product.direction.value if product.direction else "-"
         groups[(product.market.value, product.family, direction)].append(product)
     for (market, family, direction), group in groups.items():
-        first = min(group, key=lambda p: p.delivery_start)
+        first = min(group, key=lambda p: p.gate_closure)
         record = first.as_record()
         low = "-" if first.price_min is None else f"{first.price_min:g}"
         high = "-" if first.price_max is None else f"{first.price_max:g}"
@@ -164,8 +155,8 @@ def products_table(plugin: MarketPlugin, day: date, found: list[Product]) -> Tab
             family,
             direction,
             str(len(group)),
-            first.label,
-            f"{record['gate_closure']} ({record['gate_closure_local']})",
+            record["gate_closure"],
+            record["gate_closure_local"],
             f"{first.volume_min_mw:g}/{first.volume_step_mw:g}",
             f"{low}..{high} {first.price_unit}",
             first.pricing.value,
