@@ -102,11 +102,16 @@ def local_boundaries(day: date, timezone: str, every_hours: int) -> list[datetim
     """UTC instants of local wall-clock hours 0, n, 2n, ... of `day`, plus the day's end.
 
     Balancing blocks (4 h from 00:00) follow local wall-clock hours, so on a DST day the
-    block that contains the change lasts 3 or 5 hours.
+    block that contains the change lasts 3 or 5 hours. A boundary hour that does not exist
+    (inside the spring-forward gap) merges with the next one rather than making an empty block.
     """
     if every_hours <= 0 or 24 % every_hours:
         raise ValueError(f"block length {every_hours} h must divide 24 h")
-    bounds = [local_to_utc(day, time(hour), timezone) for hour in range(0, 24, every_hours)]
+    bounds: list[datetime] = []
+    for hour in range(0, 24, every_hours):
+        moment = local_to_utc(day, time(hour), timezone)
+        if not bounds or moment > bounds[-1]:  # an hour inside the spring gap adds nothing
+            bounds.append(moment)
     return [*bounds, day_end(day, timezone)]
 
 

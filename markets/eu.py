@@ -161,7 +161,9 @@ def sidc_intraday_auctions(country: str, zone: str, timezone: str) -> Auction:
         price_max=(
             rule(9999.0, "2024-06-14", "working assumption", U, "IDA limits not yet in HMMCP"),
         ),
-        price_tick=(rule(0.01, "2024-06-14", "as SDAC (Nord Pool)", U),),
+        price_tick=(
+            rule(0.01, "2024-06-14", "as SDAC (Nord Pool)", U, "as SDAC: the EPEX tick is unclear"),
+        ),
         pricing=(rule(Pricing.PAY_AS_CLEARED, "2024-06-14", "Euphemia marginal pricing", G),),
         order_types=(
             rule(

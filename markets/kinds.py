@@ -104,7 +104,7 @@ class _Resolver:
                 f"{self.day.isoformat()} (earliest from {history[0].valid_from.isoformat()})"
             )
         self.refs[name] = RuleRef(
-            value=_show(entry.value),
+            value=describe_value(entry.value),
             valid_from=entry.valid_from,
             source=entry.source,
             confidence=entry.confidence,
@@ -113,9 +113,10 @@ class _Resolver:
         return entry.value
 
 
-def _show(value: object) -> str:
+def describe_value(value: object) -> str:
+    """A rule value for people: gates and sessions in words, enums by value."""
     if isinstance(value, tuple):
-        return ", ".join(_show(v) for v in value)
+        return ", ".join(describe_value(v) for v in value)
     if isinstance(value, (DailyGate, OffsetGate)):
         return value.describe()
     if isinstance(value, AuctionSession):

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from markets.bids import BID_ADAPTER, Bid, product_ids_of
 from markets.conformance import check_plugin, default_days
+from markets.kinds import describe_value
 from markets.plugin import MarketPlugin
 from markets.products import MarketId, OrderType, Product
 from markets.registry import MarketPluginError, UnknownMarketCountryError, default_registry
@@ -380,3 +381,40 @@ def new(
         "(see docs/adding-a-country.md)",
         markup=False,
     )
+
+
+@markets_app.command("rules")
+def rules(
+    country: CountryArg,
+    market: Annotated[
+        MarketId | None, typer.Option("--market", help="only this market", case_sensitive=False)
+    ] = None,
+    uncertain: Annotated[
+        bool, typer.Option("--uncertain", help="only the rules marked uncertain")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """List a plugin's dated rules with their sources: what compliance staff audit."""
+    plugin = plugin_or_exit(country)
+    rows = [
+        {
+            "market": spec_market.value,
+            "parameter": name,
+            "valid_from": entry.valid_from.isoformat(),
+            "value": describe_value(entry.value),
+            "confidence": entry.confidence.value,
+            "source": entry.source,
+            "note": entry.note,
+        }
+        for spec_market, name, entry in plugin.rules()
+        if (market is None or spec_market == market) and (entry.uncertain or not uncertain)
+    ]
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(title=f"{plugin.name} ({plugin.country}) market rules", title_justify="left")
+    for column in ("market", "parameter", "from", "value", "confidence", "source", "note"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        table.add_row(*(row[key] or "" for key in row))
+    console().print(table)

@@ -17,10 +17,14 @@ EXIT_INVALID_INPUT = 2
 
 
 def console(stderr: bool = False) -> Console:
-    """A rich console; wide enough for tables when output is not a terminal."""
+    """A rich console; wide enough for tables when output is not a terminal.
+
+    Markup is off: text from files and rule data (``[confirmed]``, an asset id with
+    brackets) is printed as written, never read as styling.
+    """
     stream = sys.stderr if stderr else sys.stdout
     width = None if stream.isatty() else 160
-    return Console(file=stream, width=width, soft_wrap=False, highlight=False)
+    return Console(file=stream, width=width, soft_wrap=False, highlight=False, markup=False)
 
 
 def print_json(data: Any) -> None:
