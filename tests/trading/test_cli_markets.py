@@ -30,6 +30,11 @@ PRODUCT_KEYS = {
 }
 
 
+@pytest.fixture
+def sample_bids_path() -> Path:
+    return Path(__file__).resolve().parents[2] / "data" / "sample_bids.json"
+
+
 def _bids_file(tmp_path: Path, bids: object) -> Path:
     path = tmp_path / "bids.json"
     path.write_text(json.dumps(bids), encoding="utf-8")
@@ -214,3 +219,16 @@ def test_check_lists_uncertain_rules_verbosely() -> None:
     assert result.exit_code == 0, result.output
     assert "uncertain: afrr_capacity" in result.output
     assert "NL: all" in result.output
+
+
+def test_sample_bids_file_has_one_late_bid(sample_bids_path: Path) -> None:
+    result = runner.invoke(
+        app, ["markets", "validate", str(sample_bids_path), "--now", "2026-03-28T10:59:00Z"]
+    )
+    assert result.exit_code == 2
+    assert "3 of 4 bid(s) valid" in result.output
+    assert "nl-afrr-up-night): 1 violation(s)" in result.output
+    early = runner.invoke(
+        app, ["markets", "validate", str(sample_bids_path), "--now", "2026-03-28T07:59:59Z"]
+    )
+    assert early.exit_code == 0, early.output
