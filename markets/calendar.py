@@ -18,7 +18,10 @@ import pendulum
 @lru_cache(maxsize=64)
 def zone(timezone: str) -> pendulum.Timezone:
     """The pendulum time zone named `timezone` (loaded once: loading reads tzdata)."""
-    tz = pendulum.timezone(timezone)
+    try:
+        tz = pendulum.timezone(timezone)
+    except Exception as exc:  # pendulum raises its own error types for unknown names
+        raise ValueError(f"timezone={timezone!r} is not an IANA time zone name") from exc
     if not isinstance(tz, pendulum.Timezone):
         raise ValueError(f"timezone={timezone!r} is a fixed offset; use an IANA zone name")
     return tz

@@ -172,8 +172,12 @@ def _check_day(plugin: MarketPlugin, day: date) -> list[Check]:
         checks.append(_tiling(products, expected, day, market))
         checks.append(_gates(products, day, market))
         for family_products in _families(products).values():
-            checks.extend(_bounds(plugin, family_products[0], day))
-            checks.append(_gate_enforced(plugin, family_products[0], day))
+            try:
+                checks.extend(_bounds(plugin, family_products[0], day))
+                checks.append(_gate_enforced(plugin, family_products[0], day))
+            except Exception as exc:  # validation must not crash on the plugin's own bids
+                detail = f"validating {family_products[0].product_id}: {type(exc).__name__}: {exc}"
+                checks.append(Check("bounds", False, detail, day, market))
     return checks
 
 
@@ -196,6 +200,13 @@ def _tiling(
         found, wanted = sorted(map(str, groups)), sorted(map(str, expected))
         problems.append(f"families {found} differ from the rules' {wanted}")
     counts = []
+    ids = [p.product_id for p in products]
+    if len(set(ids)) != len(ids):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        problems.append(f"product ids repeat: {', '.join(repeated[:3])}")
+    empty = [p.product_id for p in products if p.delivery_end <= p.delivery_start]
+    if empty:
+        problems.append(f"products without delivery time: {', '.join(empty[:3])}")
     for key, group in groups.items():
         window = expected.get(key)
         name = "/".join(str(k.value if hasattr(k, "value") else k) for k in key if k is not None)

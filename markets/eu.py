@@ -6,7 +6,12 @@ calls these with its own zone and time zone and overrides what differs locally (
 intraday gate closure, say). Plugin packages outside vpp-engine use them the same way.
 
 Facts come from ``market-rules-reference.md`` (December 2025), which tags each one
-confirmed, general or uncertain; the tags carry over into each `Rule`. Histories start on
+confirmed, general or uncertain; the tags carry over into each `Rule`.
+
+Each block states its gates in the `timezone` it is given and cuts that zone's calendar
+days. SDAC and SIDC define delivery days and gate times in CET/CEST for every zone, so
+this is right for the five built-in countries; a plugin for a zone on another clock must
+pass a CET/CEST zone (``Europe/Brussels``) as its market time zone. Histories start on
 `HISTORY_START`: a value in force before then is dated `HISTORY_START` with a note saying so.
 """
 

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import pairwise
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -148,6 +148,17 @@ class MarketSpec(BaseModel):
     price_tick: tuple[Rule[float], ...] = Field(min_length=1)
     pricing: tuple[Rule[Pricing], ...] = Field(min_length=1)
     order_types: tuple[Rule[tuple[OrderType, ...]], ...] = Field(min_length=1)
+
+    def with_rules(self, **histories: tuple[Rule[Any], ...]) -> Self:
+        """A copy with some parameters' histories replaced, validated like the original.
+
+        For plugin data: ``sdac_day_ahead(...).with_rules(in_operation=(...,))`` for a
+        country that joined later. Raises `pydantic.ValidationError` naming a bad field.
+        """
+        unknown = sorted(set(histories) - set(type(self).model_fields))
+        if unknown:
+            raise ValueError(f"{type(self).__name__} has no parameter(s) {', '.join(unknown)}")
+        return type(self).model_validate({**dict(self), **histories})
 
     def offered_on(self, day: date) -> bool:
         """Whether the market runs for delivery day `day`."""

@@ -8,9 +8,9 @@ A plugin is data: a country code, a time zone and a tuple of market definitions 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -22,7 +22,7 @@ from markets.rules import Rule
 from markets.validation import check_further_bids, validate_bid
 from markets.violations import Violation
 
-_CACHED_DAYS = 64
+_CACHED_MARKET_DAYS = 512
 PRODUCT_ID = re.compile(
     r"(?P<country>[A-Z]{2}):(?P<market>[a-z_]+):(?P<family>[A-Za-z0-9_]+)"
     r"(?::(?P<direction>pos|neg|symmetric))?:(?P<start>\d{4}-\d\d-\d\dT\d\d:\d\dZ)"
@@ -40,7 +40,7 @@ class MarketPlugin(BaseModel):
     timezone: str = Field(description="IANA zone of the country's delivery days")
     markets: tuple[Market, ...] = Field(min_length=1)
 
-    _products: dict[date, dict[str, Product]] = PrivateAttr(default_factory=dict)
+    _products: dict[tuple[date, MarketId], dict[str, Product]] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _markets_belong_here(self) -> MarketPlugin:
@@ -53,6 +53,11 @@ class MarketPlugin(BaseModel):
             seen.add(spec.market)
         return self
 
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with `update` applied, validated, and with its own empty product cache."""
+        data = {**dict(self), **(update or {})}
+        return type(self).model_validate(data)
+
     def market(self, market: MarketId | str) -> Market:
         """The definition of `market`; `KeyError` names the markets this plugin has."""
         for spec in self.markets:
@@ -61,20 +66,23 @@ class MarketPlugin(BaseModel):
         names = ", ".join(s.market.value for s in self.markets)
         raise KeyError(f"{self.country} has no market {market!r}; it has {names}")
 
-    def _day(self, day: date) -> dict[str, Product]:
-        cached = self._products.get(day)
+    def _market_day(self, day: date, market: MarketId) -> dict[str, Product]:
+        """One market's products of `day` by id, cached (a broken market breaks only itself)."""
+        key = (day, market)
+        cached = self._products.get(key)
         if cached is None:
-            cached = {p.product_id: p for spec in self.markets for p in spec.products(day)}
-            if len(self._products) >= _CACHED_DAYS:
+            cached = {p.product_id: p for p in self.market(market).products(day)}
+            if len(self._products) >= _CACHED_MARKET_DAYS:
                 self._products.pop(next(iter(self._products)))
-            self._products[day] = cached
+            self._products[key] = cached
         return cached
 
     def products(self, day: date, market: MarketId | str | None = None) -> list[Product]:
         """Products of delivery day `day` (market-local calendar day), optionally one market."""
         if market is not None:
-            self.market(market)  # raises for a market the plugin does not have
-        return [p for p in self._day(day).values() if market is None or p.market == market]
+            spec = self.market(market)  # raises for a market the plugin does not have
+            return list(self._market_day(day, spec.market).values())
+        return [p for spec in self.markets for p in self._market_day(day, spec.market).values()]
 
     def product(self, product_id: str) -> Product | None:
         """The product with `product_id`, or None if the id names no product of ours."""
@@ -82,10 +90,13 @@ class MarketPlugin(BaseModel):
         if match is None or match["country"] != self.country:
             return None
         try:
+            market = MarketId(match["market"])
+            self.market(market)
             start = datetime.strptime(match["start"], "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
-        except ValueError:
+        except (ValueError, KeyError):
             return None
-        return self._day(delivery_day_of(start, self.timezone)).get(product_id)
+        day = delivery_day_of(start, self.timezone)
+        return self._market_day(day, market).get(product_id)
 
     def validate(self, bid: Bid, *, now: datetime) -> list[Violation]:
         """Every rule `bid` breaks if it is submitted at `now` (timezone-aware); [] = valid."""

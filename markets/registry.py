@@ -12,7 +12,7 @@ import importlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from markets import ENTRY_POINT_GROUP
 from markets.plugin import MarketPlugin
@@ -40,7 +40,9 @@ class Registered:
 class MarketRegistry:
     """Country code -> `MarketPlugin`."""
 
-    def __init__(self, plugins: Iterable[Registered]) -> None:
+    def __init__(self, plugins: Iterable[Registered], broken: dict[str, str] | None = None) -> None:
+        self.broken: dict[str, str] = dict(broken or {})
+        """Entry-point name -> why that plugin could not be loaded."""
         self._plugins: dict[str, Registered] = {}
         for registered in plugins:
             country = registered.plugin.country
@@ -57,6 +59,8 @@ class MarketRegistry:
         try:
             return self._plugins[country.upper()].plugin
         except KeyError:
+            if country.upper() in self.broken:
+                raise MarketPluginError(self.broken[country.upper()]) from None
             raise UnknownMarketCountryError(
                 f"no market plugin for country {country!r}; known: {', '.join(self.countries())}"
             ) from None
@@ -83,28 +87,58 @@ def _builtin_plugins() -> list[Registered]:
     ]
 
 
+def _load(entry: EntryPoint) -> Registered:
+    """One entry point's plugin, checked for type and country; `MarketPluginError` if broken."""
+    where = f"market plugin {entry.name} ({entry.value})"
+    try:
+        plugin = entry.load()
+    except Exception as exc:  # a broken plugin must say which one it is
+        raise MarketPluginError(f"{where} cannot be loaded: {exc}") from exc
+    if not isinstance(plugin, MarketPlugin):
+        raise MarketPluginError(f"{where} is a {type(plugin).__name__}, not a MarketPlugin")
+    if plugin.country != entry.name:
+        raise MarketPluginError(f"{where} declares country {plugin.country}")
+    dist = entry.dist
+    origin = f"{dist.name} {dist.version}" if dist is not None else entry.value
+    if entry.value.startswith("markets.countries."):
+        origin = BUILTIN_ORIGIN
+    return Registered(plugin, origin)
+
+
 def load_entry_point_plugins() -> list[Registered]:
-    """Every plugin declared in the ``vpp.markets`` group, checked for type and country."""
-    found = []
+    """Every plugin declared in the ``vpp.markets`` group; the first broken one raises."""
+    return [_load(entry) for entry in entry_points(group=ENTRY_POINT_GROUP)]
+
+
+def _load_each() -> tuple[list[Registered], dict[str, str]]:
+    """Every loadable plugin, and for each broken entry point the reason, by its name."""
+    found: list[Registered] = []
+    broken: dict[str, str] = {}
+    builtins = {r.plugin.country: r.plugin for r in _builtin_plugins()}
     for entry in entry_points(group=ENTRY_POINT_GROUP):
-        where = f"market plugin {entry.name} ({entry.value})"
         try:
-            plugin = entry.load()
-        except Exception as exc:  # a broken plugin must say which one it is
-            raise MarketPluginError(f"{where} cannot be loaded: {exc}") from exc
-        if not isinstance(plugin, MarketPlugin):
-            raise MarketPluginError(f"{where} is a {type(plugin).__name__}, not a MarketPlugin")
-        if plugin.country != entry.name:
-            raise MarketPluginError(f"{where} declares country {plugin.country}")
-        dist = entry.dist
-        origin = f"{dist.name} {dist.version}" if dist is not None else entry.value
-        if entry.value.startswith("markets.countries."):
-            origin = BUILTIN_ORIGIN
-        found.append(Registered(plugin, origin))
-    return found
+            registered = _load(entry)
+        except MarketPluginError as exc:
+            broken[entry.name] = str(exc)
+            continue
+        builtin = builtins.get(registered.plugin.country)
+        if builtin is not None and builtin is not registered.plugin:
+            broken[entry.name] = (
+                f"market plugin {entry.name} ({entry.value}) from {registered.origin} claims "
+                f"{entry.name}, which vpp-engine has built in; it is ignored"
+            )
+            continue
+        found.append(registered)
+    return found, broken
 
 
 @cache
 def default_registry() -> MarketRegistry:
-    """Built-in countries plus every installed ``vpp.markets`` plugin (loaded once)."""
-    return MarketRegistry([*_builtin_plugins(), *load_entry_point_plugins()])
+    """Built-in countries plus every installed ``vpp.markets`` plugin (loaded once).
+
+    A plugin package that cannot be loaded does not take the others down: it is listed in
+    `MarketRegistry.broken`, and asking for its country raises `MarketPluginError` with
+    the reason.
+    """
+    found, broken = _load_each()
+    return MarketRegistry([*_builtin_plugins(), *found], broken=broken)

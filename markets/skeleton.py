@@ -221,8 +221,6 @@ confirm. Replace each with the confirmed value, its source and confidence (see R
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 from markets.eu import (
     HISTORY_START,
     C,
@@ -234,28 +232,18 @@ from markets.eu import (
     since_start,
 )
 from markets.gates import OffsetGate
-from markets.kinds import MarketSpec
 from markets.plugin import MarketPlugin
-from markets.rules import Rule, rule
+from markets.rules import rule
 
 COUNTRY, ZONE, TZ = "$country", "$zone", "$timezone"
 TO_CONFIRM = "skeleton placeholder (vpp markets new), not yet checked against a local source"
-
-Market = TypeVar("Market", bound=MarketSpec)
-
-
-def with_local(market: Market, **histories: tuple[Rule[Any], ...]) -> Market:
-    """`market` with the named rule histories replaced by local ones, validated again."""
-    return type(market).model_validate({**dict(market), **histories})
-
 
 PLUGIN = MarketPlugin(
     country=COUNTRY,
     name="$name",
     timezone=TZ,
     markets=(
-        with_local(
-            sdac_day_ahead(COUNTRY, ZONE, TZ),
+        sdac_day_ahead(COUNTRY, ZONE, TZ).with_rules(
             in_operation=(
                 since_start(
                     True,
@@ -265,8 +253,7 @@ PLUGIN = MarketPlugin(
                 ),
             ),
         ),
-        with_local(
-            sidc_intraday_auctions(COUNTRY, ZONE, TZ),
+        sidc_intraday_auctions(COUNTRY, ZONE, TZ).with_rules(
             in_operation=(
                 rule(
                     False, HISTORY_START, "NEMO Committee", C, "no pan-European IDA before 2024-06"

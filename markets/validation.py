@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from itertools import pairwise
 
 from markets.bids import (
@@ -33,16 +33,31 @@ def _decimal(value: float) -> Decimal:
 
 def on_grid(value: float, step: float) -> bool:
     """Whether `value` is a whole multiple of `step`, compared in decimal."""
-    try:
-        return _decimal(value) % _decimal(step) == 0
-    except InvalidOperation:
-        return False
+    with localcontext() as exact:
+        exact.prec = 400  # enough digits for any float over any positive step
+        try:
+            return _decimal(value) % _decimal(step) == 0
+        except InvalidOperation:
+            return False
 
 
 def _fmt(value: float) -> str:
     """A number as written, without float noise or a trailing ``.0``: 4000.001, 1, -0.5."""
     text = repr(float(value))
     return text[:-2] if text.endswith(".0") else text
+
+
+_DEFINED_BY: dict[str, tuple[str, ...]] = {
+    "gate_closure": ("gate_closure", "sessions", "local_gate_closure"),
+    "gate_opening": ("gate_opening", "sessions", "contracts"),
+    "curve_points_max": ("curve_points_max",),
+    "block_contiguous": ("sessions",),
+    "block_profile": ("order_types",),
+    "block_direction": ("order_types",),
+    "curve_price_order": ("order_types",),
+    "curve_monotonic": ("order_types",),
+}
+"""Checks whose limit comes from a differently named parameter: where to find its source."""
 
 
 class _Checker:
@@ -53,7 +68,8 @@ class _Checker:
         self.found: list[Violation] = []
 
     def fail(self, name: str, field: str, limit: str, value: str, message: str) -> None:
-        ref = self.product.rules.get(name)
+        refs = self.product.rules
+        ref = next((refs[r] for r in _DEFINED_BY.get(name, (name,)) if r in refs), None)
         self.found.append(
             Violation(
                 rule=f"{self.product.market}.{name}",
@@ -143,9 +159,12 @@ class _Checker:
                 "price is not on the market's tick",
             )
 
-    def volume(self, field: str, value: float, *, zero_allowed: bool = False) -> None:
+    def volume(
+        self, field: str, value: float, *, zero_allowed: bool = False, signed: bool = True
+    ) -> None:
+        """Volume rules; `signed` volumes (energy) count by size, others must be positive."""
         p = self.product
-        size = abs(value)
+        size = abs(value) if signed else value
         if not (zero_allowed and size == 0) and size < p.volume_min_mw:
             self.fail(
                 "volume_min_mw",
@@ -210,8 +229,18 @@ def validate_bid(bid: Bid, lookup: ProductLookup, now: datetime) -> list[Violati
         case BalancingCapacityBid():
             check.gates(now)
             _check_direction(check, bid.direction.value)
-            check.volume("capacity_mw", bid.capacity_mw)
+            check.volume("capacity_mw", bid.capacity_mw, signed=False)
             check.price("capacity_price_eur_per_mw_h", bid.capacity_price_eur_per_mw_h)
+            attached = bid.energy_price_eur_per_mwh
+            attachable = attached is not None and first.energy_price_attachable
+            if attachable and not on_grid(attached, first.price_tick):
+                check.fail(
+                    "price_tick",
+                    "energy_price_eur_per_mwh",
+                    f"multiple of {_fmt(first.price_tick)} EUR/MWh",
+                    _fmt(attached),
+                    "attached energy price is not on the tick",
+                )
             if bid.energy_price_eur_per_mwh is not None and not first.energy_price_attachable:
                 check.fail(
                     "energy_price_attachable",
@@ -231,7 +260,7 @@ def validate_bid(bid: Bid, lookup: ProductLookup, now: datetime) -> list[Violati
         case BalancingEnergyBid():
             check.gates(now)
             _check_direction(check, bid.direction.value)
-            check.volume("volume_mw", bid.volume_mw)
+            check.volume("volume_mw", bid.volume_mw, signed=False)
             check.price("energy_price_eur_per_mwh", bid.energy_price_eur_per_mwh)
     return check.found
 
@@ -299,14 +328,19 @@ def _check_block(check: _Checker, bid: BlockBid, products: list[Product]) -> Non
         )
     first = products[0]
     for i, (earlier, later) in enumerate(pairwise(products)):
-        same_family = (later.market, later.family) == (earlier.market, earlier.family)
-        if not same_family or later.delivery_start != earlier.delivery_end:
+        same_auction = (later.market, later.family, later.delivery_day, later.gate_closure) == (
+            earlier.market,
+            earlier.family,
+            earlier.delivery_day,
+            earlier.gate_closure,
+        )
+        if not same_auction or later.delivery_start != earlier.delivery_end:
             check.fail(
                 "block_contiguous",
                 f"product_ids[{i + 1}]",
                 f"the product starting {iso_z(earlier.delivery_end)} in {first.family}",
                 later.product_id,
-                "block products must be consecutive MTUs of one auction",
+                "block products must be consecutive MTUs of one auction and delivery day",
             )
     signs = {v > 0 for v in bid.volumes_mw if v != 0}
     if len(signs) > 1:

@@ -198,12 +198,6 @@ class ZeroLengthBlock(BalancingCapacity):
         return [slots[0], empty, *slots[1:]]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: conformance._tiling does not check balancing-capacity lengths or unique "
-    "product ids, so a family with a zero-length block (whose id duplicates the next "
-    "block's) passes the tiling check",
-)
 def test_a_zero_length_block_with_a_duplicate_id_fails_the_kit():
     broken = ZeroLengthBlock(**dict(fcr_cooperation("DE", "DE_LU", TZ)))
     products = broken.products(NORMAL)
@@ -212,12 +206,6 @@ def test_a_zero_length_block_with_a_duplicate_id_fails_the_kit():
     assert not check_plugin(plugin_of(broken), [NORMAL]).passed
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: MarketPlugin.model_copy shares the private _products cache with the original "
-    "plugin, so a copy with different markets returns (and validates against) the original's "
-    "products for any day the original already expanded",
-)
 def test_a_plugin_copied_with_other_markets_uses_its_own_rules():
     original = plugin_of(day_ahead())
     assert original.products(NORMAL, "day_ahead")[0].price_max == 4000.0

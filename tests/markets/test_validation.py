@@ -364,12 +364,6 @@ def test_a_block_offering_nothing_fails(day_ahead):
     assert only(found, "day_ahead.volume_min_mw").field == "volumes_mw"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: validation._check_block only compares market and family, so a block from "
-    "the last quarter hour of one delivery day into the first of the next (two separate "
-    "SDAC auctions with different gate closures) is accepted as contiguous",
-)
 def test_a_block_spanning_two_delivery_days_is_not_one_auction():
     last_today = max(DE.products(NORMAL, "day_ahead"), key=lambda p: p.delivery_start)
     first_tomorrow = min(
@@ -556,32 +550,16 @@ def test_de_has_no_minimum_for_further_afrr_bids(afrr_pos):
 # --- balancing volumes -------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _Checker.volume compares abs(capacity_mw) with the minimum and bids.py has "
-    "no positivity constraint, so a negative balancing capacity of -5 MW passes validation",
-)
 def test_a_negative_balancing_capacity_is_refused(afrr_pos):
     found = DE.validate(capacity_bid(afrr_pos, capacity_mw=-5.0), now=in_time(afrr_pos))
     assert found != []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _Checker.volume uses abs(volume_mw), so a negative balancing energy volume "
-    "of -5 MW passes validation although balancing volumes must be positive",
-)
 def test_a_negative_balancing_energy_volume_is_refused():
     p = product(DE, "afrr_energy", direction=Direction.POS)
     assert DE.validate(energy_bid(p, volume_mw=-5.0), now=in_time(p)) != []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: validation.on_grid computes Decimal % Decimal in the default 28-digit "
-    "context; for a price of 1e27 the quotient needs 30 digits, InvalidOperation is caught "
-    "and the price is reported off the 0.01 tick although it is a whole multiple of it",
-)
 def test_a_very_large_whole_capacity_price_is_on_the_tick(afrr_pos):
     bid = capacity_bid(afrr_pos, capacity_price_eur_per_mw_h=1e27)
     assert DE.validate(bid, now=in_time(afrr_pos)) == []
