@@ -338,14 +338,25 @@ def fcr_cooperation(country: str, zone: str, timezone: str) -> BalancingCapacity
         ),
         gate_closure=(since_start(DailyGate(days_before=1, local_time=time(8)), source),),
         volume_min_mw=(since_start(1.0, "regelleistung.net, Energinet"),),
-        volume_step_mw=(since_start(1.0, "general practice (1 MW in balancing)", G),),
-        price_min=(since_start(0.0, "capacity prices are not negative", G),),
-        price_max=(since_start(None, "no cap found", G),),
-        price_tick=(since_start(0.01, "general practice", G),),
+        **capacity_bid_rules(),
         pricing=(since_start(Pricing.PAY_AS_CLEARED, "RTE, Swissgrid", note="since 2019-06-27"),),
         order_types=(since_start((OrderType.BALANCING_CAPACITY,), source),),
         indivisible_allowed=(since_start(True, "regelleistung.net, Energinet"),),
     )
+
+
+def capacity_bid_rules() -> dict[str, tuple[Rule[Any], ...]]:
+    """Bid limits common to balancing capacity auctions, from general practice [G].
+
+    1 MW volume steps, capacity prices of at least 0 EUR/MW/h with no cap and a 0.01 tick.
+    A plugin overrides any of them with a sourced local rule.
+    """
+    return {
+        "volume_step_mw": (since_start(1.0, "general practice (1 MW steps in balancing)", G),),
+        "price_min": (since_start(0.0, "capacity prices are not negative", G),),
+        "price_max": (since_start(None, "no cap found", G),),
+        "price_tick": (since_start(0.01, "general practice", G),),
+    }
 
 
 def afrr_capacity(
@@ -356,7 +367,11 @@ def afrr_capacity(
     operator: str,
     **rules: tuple[Rule[Any], ...],
 ) -> BalancingCapacity:
-    """aFRR capacity of one TSO: POS and NEG blocks; every local rule is passed in `rules`."""
+    """aFRR capacity of one TSO: POS and NEG blocks; every local rule is passed in `rules`.
+
+    Rules not given for the volume step and the price bounds and tick come from
+    `capacity_bid_rules`.
+    """
     return BalancingCapacity(
         market=MarketId.AFRR_CAPACITY,
         country=country,
@@ -365,5 +380,23 @@ def afrr_capacity(
         operator=operator,
         reserve=Reserve.AFRR,
         order_types=(since_start((OrderType.BALANCING_CAPACITY,), operator),),
-        **rules,
+        **{**capacity_bid_rules(), **rules},
+    )
+
+
+def coupled_markets(
+    country: str,
+    zone: str,
+    timezone: str,
+    *,
+    contracts: tuple[Rule[tuple[ContinuousContract, ...]], ...],
+    local_gate_closure: tuple[Rule[OffsetGate], ...],
+) -> tuple[Auction, Auction, Continuous]:
+    """Day-ahead, the intraday auctions and continuous intraday of a zone in SDAC and SIDC."""
+    return (
+        sdac_day_ahead(country, zone, timezone),
+        sidc_intraday_auctions(country, zone, timezone),
+        sidc_continuous(
+            country, zone, timezone, contracts=contracts, local_gate_closure=local_gate_closure
+        ),
     )

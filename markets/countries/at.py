@@ -9,11 +9,9 @@ from markets.eu import (
     G,
     afrr_capacity,
     contract,
+    coupled_markets,
     fcr_cooperation,
     picasso_afrr_energy,
-    sdac_day_ahead,
-    sidc_continuous,
-    sidc_intraday_auctions,
     since_start,
 )
 from markets.gates import DailyGate, OffsetGate
@@ -28,9 +26,7 @@ PLUGIN = MarketPlugin(
     name="Austria",
     timezone=TZ,
     markets=(
-        sdac_day_ahead(COUNTRY, ZONE, TZ),
-        sidc_intraday_auctions(COUNTRY, ZONE, TZ),
-        sidc_continuous(
+        *coupled_markets(
             COUNTRY,
             ZONE,
             TZ,
@@ -68,9 +64,6 @@ PLUGIN = MarketPlugin(
             volume_min_mw=(since_start(1.0, "APG", note="first bid >= 1 MW"),),
             further_bid_min_mw=(since_start(5.0, "APG", note="each further bid >= 5 MW"),),
             volume_step_mw=(since_start(1.0, "APG"),),
-            price_min=(since_start(0.0, "capacity prices are not negative", G),),
-            price_max=(since_start(None, "no cap found", G),),
-            price_tick=(since_start(0.01, "general practice", G),),
             pricing=(
                 since_start(
                     Pricing.PAY_AS_BID, "APG", G, "ranked by capacity price; pay-as-bid assumed"

@@ -10,11 +10,9 @@ from markets.eu import (
     U,
     afrr_capacity,
     contract,
+    coupled_markets,
     fcr_cooperation,
     picasso_afrr_energy,
-    sdac_day_ahead,
-    sidc_continuous,
-    sidc_intraday_auctions,
     since_start,
 )
 from markets.gates import DailyGate, OffsetGate
@@ -29,9 +27,7 @@ PLUGIN = MarketPlugin(
     name="Belgium",
     timezone=TZ,
     markets=(
-        sdac_day_ahead(COUNTRY, ZONE, TZ),
-        sidc_intraday_auctions(COUNTRY, ZONE, TZ),
-        sidc_continuous(
+        *coupled_markets(
             COUNTRY,
             ZONE,
             TZ,
@@ -79,10 +75,6 @@ PLUGIN = MarketPlugin(
                 ),
             ),
             volume_min_mw=(since_start(1.0, "assumption", U, "Elia minimum bid not found"),),
-            volume_step_mw=(since_start(1.0, "general practice (1 MW steps)", G),),
-            price_min=(since_start(0.0, "capacity prices are not negative", G),),
-            price_max=(since_start(None, "no cap found", G),),
-            price_tick=(since_start(0.01, "general practice", G),),
             pricing=(
                 since_start(
                     Pricing.PAY_AS_BID,

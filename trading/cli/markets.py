@@ -73,10 +73,7 @@ def parse_now(value: str | None) -> datetime:
 @markets_app.command("list")
 def list_plugins(as_json: JsonOpt = False) -> None:
     """List the installed market plugins (built-in and external packages)."""
-    try:
-        registry = default_registry()
-    except MarketPluginError as exc:
-        _exit(f"a market plugin is broken: {exc}")
+    registry = default_registry()
     today = pendulum.now("UTC").date()
     rows = []
     for country in registry.countries():
@@ -91,8 +88,9 @@ def list_plugins(as_json: JsonOpt = False) -> None:
                 "markets_today": [m.market.value for m in plugin.markets if m.offered_on(today)],
             }
         )
+    broken = [{"country": name, "error": reason} for name, reason in registry.broken.items()]
     if as_json:
-        print_json(rows)
+        print_json(rows if not broken else [*rows, *broken])
         return
     table = Table(title="Market plugins", title_justify="left")
     for column in ("country", "name", "time zone", "origin", f"markets on {today}"):
@@ -105,7 +103,10 @@ def list_plugins(as_json: JsonOpt = False) -> None:
             row["origin"],
             ", ".join(row["markets_today"]),
         )
-    console().print(table)
+    out = console()
+    out.print(table)
+    for item in broken:
+        out.print(f"broken plugin {item['country']}: {item['error']}")
 
 
 @markets_app.command("products")
