@@ -294,3 +294,31 @@ def test_skeleton_refuses_a_file_as_path(tmp_path: Path) -> None:
     target.write_text("", encoding="utf-8")
     with pytest.raises(SkeletonError, match=r"path=.*is a file"):
         write_skeleton("CZ", target)
+
+
+# --- the sixth country written from docs/adding-a-country.md alone ------------------------
+
+
+def test_the_slovenia_example_package_is_listed_checked_and_trades_92_quarter_hours(
+    tmp_path: Path,
+) -> None:
+    site = tmp_path / "site"
+    _pip_install(REPO_ROOT / "examples" / "vpp-markets-si", site)
+    listed = _vpp(site, "markets", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    by_country = {row["country"]: row for row in json.loads(listed.stdout)}
+    assert by_country["SI"]["origin"] == "vpp-markets-si 0.1.0"
+    assert "fcr_capacity" in by_country["SI"]["markets"]
+    for year in ("2026", "2027"):
+        checked = _vpp(site, "markets", "check", "SI", "--year", year)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        assert "SI: all" in checked.stdout
+    products = _vpp(site, "markets", "products", "SI", "2026-03-29", "--market", "day_ahead")
+    assert products.returncode == 0, products.stderr
+    day_ahead = json.loads(
+        _vpp(
+            site, "markets", "products", "SI", "2026-03-29", "--market", "day_ahead", "--json"
+        ).stdout
+    )
+    assert len(day_ahead) == 92
+    assert {p["gate_closure"] for p in day_ahead} == {"2026-03-28T11:00:00Z"}
