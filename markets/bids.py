@@ -19,27 +19,34 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter
 
 from markets.products import Direction
 
 _CONFIG = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
+Number = Annotated[float, Strict()]
+"""A JSON number: an int or a float, never a string or a boolean that looks like one."""
+Flag = Annotated[bool, Strict()]
+"""A JSON boolean: true or false, never "yes" or 1."""
+Text = Annotated[str, Strict()]
+"""A JSON string, never a number."""
+
 
 class _Bid(BaseModel):
     model_config = _CONFIG
 
-    bid_id: str | None = Field(default=None, description="the submitter's own reference")
+    bid_id: Text | None = Field(default=None, description="the submitter's own reference")
 
 
 class SingleBid(_Bid):
     """Sell (volume > 0) or buy (volume < 0) `volume_mw` at `price_eur_per_mwh` or better."""
 
     type: Literal["single"] = "single"
-    product_id: str
-    volume_mw: float = Field(description="[MW]; positive = sell, negative = buy")
-    price_eur_per_mwh: float = Field(description="limit price [EUR/MWh]")
-    cross_border: bool = Field(
+    product_id: Text
+    volume_mw: Number = Field(description="[MW]; positive = sell, negative = buy")
+    price_eur_per_mwh: Number = Field(description="limit price [EUR/MWh]")
+    cross_border: Flag = Field(
         default=False,
         description="continuous intraday: must be matchable across borders, so it must "
         "arrive before the cross-border gate closure",
@@ -51,8 +58,8 @@ class CurvePoint(BaseModel):
 
     model_config = _CONFIG
 
-    price_eur_per_mwh: float
-    volume_mw: float = Field(description="[MW]; positive = sell, negative = buy")
+    price_eur_per_mwh: Number
+    volume_mw: Number = Field(description="[MW]; positive = sell, negative = buy")
 
 
 class CurveBid(_Bid):
@@ -63,8 +70,8 @@ class CurveBid(_Bid):
     """
 
     type: Literal["curve"] = "curve"
-    product_id: str
-    points: tuple[CurvePoint, ...] = Field(min_length=1)
+    product_id: Text
+    points: tuple[CurvePoint, ...] = Field(min_length=1, description="see curve_points_min/max")
 
 
 class BlockBid(_Bid):
@@ -76,36 +83,36 @@ class BlockBid(_Bid):
     """
 
     type: Literal["block"] = "block"
-    product_ids: tuple[str, ...] = Field(min_length=1, description="consecutive MTU products")
-    volumes_mw: tuple[float, ...] = Field(min_length=1, description="[MW] one per product")
-    price_eur_per_mwh: float
-    min_acceptance_ratio: float = Field(default=1.0, gt=0, le=1)
-    linked_to: str | None = None
+    product_ids: tuple[Text, ...] = Field(min_length=1, description="consecutive MTU products")
+    volumes_mw: tuple[Number, ...] = Field(min_length=1, description="[MW] one per product")
+    price_eur_per_mwh: Number
+    min_acceptance_ratio: Number = Field(default=1.0, gt=0, le=1)
+    linked_to: Text | None = None
 
 
 class BalancingCapacityBid(_Bid):
     """Hold `capacity_mw` of reserve in `direction` for one block, at a capacity price."""
 
     type: Literal["balancing_capacity"] = "balancing_capacity"
-    product_id: str
+    product_id: Text
     direction: Direction
-    capacity_mw: float = Field(description="[MW], positive")
-    capacity_price_eur_per_mw_h: float = Field(description="[EUR/MW/h]")
-    energy_price_eur_per_mwh: float | None = Field(
+    capacity_mw: Number = Field(description="[MW], positive")
+    capacity_price_eur_per_mw_h: Number = Field(description="[EUR/MW/h]")
+    energy_price_eur_per_mwh: Number | None = Field(
         default=None,
         description="energy price carried into the energy market, where the market allows it",
     )
-    divisible: bool = Field(default=True, description="may be accepted in part")
+    divisible: Flag = Field(default=True, description="may be accepted in part")
 
 
 class BalancingEnergyBid(_Bid):
     """Deliver up to `volume_mw` of balancing energy in `direction` for one MTU."""
 
     type: Literal["balancing_energy"] = "balancing_energy"
-    product_id: str
+    product_id: Text
     direction: Direction
-    volume_mw: float = Field(description="[MW], positive")
-    energy_price_eur_per_mwh: float = Field(description="[EUR/MWh]")
+    volume_mw: Number = Field(description="[MW], positive")
+    energy_price_eur_per_mwh: Number = Field(description="[EUR/MWh]")
 
 
 Bid = Annotated[

@@ -96,7 +96,12 @@ def dst_days(timezone_days: Iterable[date], timezone: str) -> list[date]:
 
 
 def default_days(plugin: MarketPlugin, year: int) -> tuple[date, ...]:
-    """Both DST days of `year` in the plugin's time zone (if any) and 15 June."""
+    """Both DST days of `year` in the plugin's time zone (if any) and 15 June.
+
+    `year` must be between 1900 and 9998 (`ValueError` otherwise).
+    """
+    if not 1900 <= year <= 9998:
+        raise ValueError(f"year={year} is outside 1900..9998")
     days = [date(year, 1, 1) + timedelta(days=n) for n in range(366)]
     special = dst_days((d for d in days if d.year == year), plugin.timezone)
     return tuple(sorted({*special, date(year, 6, 15)}))
@@ -156,6 +161,9 @@ def _check_rules(plugin: MarketPlugin, report: ConformanceReport) -> Check:
 
 
 def _check_day(plugin: MarketPlugin, day: date) -> list[Check]:
+    if not any(spec.offered_on(day) for spec in plugin.markets):
+        detail = "no market is offered on this day, so nothing could be checked"
+        return [Check("products", False, detail, day)]
     checks = []
     for spec in plugin.markets:
         market = spec.market.value
@@ -259,10 +267,11 @@ def sample_bid(product: Product, *, price: float, volume: float) -> Bid:
     if OrderType.SINGLE in types:
         return SingleBid(product_id=product.product_id, volume_mw=volume, price_eur_per_mwh=price)
     if OrderType.CURVE in types:
-        return CurveBid(
-            product_id=product.product_id,
-            points=(CurvePoint(price_eur_per_mwh=price, volume_mw=volume),),
-        )
+        tick = product.price_tick
+        top = product.price_max is not None and _step(price, tick, 1) > product.price_max
+        prices = (_step(price, tick, -1), price) if top else (price, _step(price, tick, 1))
+        points = tuple(CurvePoint(price_eur_per_mwh=p, volume_mw=volume) for p in prices)
+        return CurveBid(product_id=product.product_id, points=points)
     direction = product.direction
     assert direction is not None, f"{product.product_id}: a balancing product needs a direction"
     if OrderType.BALANCING_CAPACITY in types:

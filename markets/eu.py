@@ -77,25 +77,39 @@ def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
                 note="12:00 D-1, one auction for 00-24 D; long-standing",
             ),
         ),
-        volume_min_mw=(since_start(0.1, "Nord Pool, EPEX SPOT", note="one volume step"),),
+        volume_min_mw=(
+            since_start(0.1, "Nord Pool, EPEX SPOT (volume step)", G, "taken as one volume step"),
+        ),
         volume_step_mw=(since_start(0.1, "Nord Pool, EPEX SPOT"),),
         price_min=(
-            since_start(
+            since_start(-500.0, "SEMOpx 2023; Nord Pool (HMMCP)"),
+            rule(
                 -500.0,
-                "SEMOpx 2023; Nord Pool (HMMCP)",
-                note="the amended HMMCP (2023-01-11) lowers it by 100 after a trigger; "
-                "no change since was found",
+                "2023-01-11",
+                "Nord Pool, SEMOpx (amended HMMCP)",
+                U,
+                "the amended HMMCP lowers the minimum by 100 after a trigger (a window opened "
+                "2023-11-24); no change since was found",
             ),
         ),
         price_max=(
             since_start(3000.0, "EXAA, Eurelectric"),
             rule(
                 4000.0,
-                "2022-05-10",
-                "EXAA, Eurelectric",
+                "2022-05-11",
+                "EXAA, Eurelectric; SDAC notices (BSP SouthPool)",
                 G,
-                "the raise to +4,000 in 2022 is confirmed; its first delivery day (2022-05-10) "
-                "is general knowledge, not checked; the planned +5,000 step was cancelled",
+                "raised to +4,000 in 2022 [confirmed]; applied from the trading session of "
+                "2022-05-10, so first delivery day 2022-05-11 [general]; the planned +5,000 "
+                "step was cancelled",
+            ),
+            rule(
+                4000.0,
+                "2023-01-11",
+                "Nord Pool, SEMOpx (amended HMMCP)",
+                U,
+                "the amended HMMCP can raise the maximum after a trigger; its rule and any "
+                "change since were not found",
             ),
         ),
         price_tick=(
@@ -114,7 +128,12 @@ def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
                 note="curve and block orders; a single bid is a one-step curve",
             ),
         ),
-        curve_points_max=(since_start(256, "EPEX SPOT", note="EPEX: 2-256 price/quantity pairs"),),
+        curve_points_min=(
+            since_start(2, "EPEX SPOT", G, "EPEX: 2-256 price/quantity pairs; a NEMO parameter"),
+        ),
+        curve_points_max=(
+            since_start(256, "EPEX SPOT", G, "EPEX: 2-256 price/quantity pairs; a NEMO parameter"),
+        ),
     )
 
 
@@ -178,6 +197,7 @@ def sidc_intraday_auctions(country: str, zone: str, timezone: str) -> Auction:
                 note="product set as in SDAC; one resolution of simple orders per zone",
             ),
         ),
+        curve_points_min=(rule(2, "2024-06-14", "as SDAC (EPEX SPOT)", G),),
         curve_points_max=(rule(256, "2024-06-14", "as SDAC (EPEX SPOT)", G),),
     )
 
@@ -287,9 +307,9 @@ def _accession_history(accession: Rule[bool]) -> tuple[Rule[bool], ...]:
     before = rule(
         False,
         HISTORY_START,
-        "ENTSO-E (PICASSO)",
-        C,
-        "the local market before PICASSO is not modelled",
+        "modelling choice (ENTSO-E: PICASSO accession dates)",
+        G,
+        "local aFRR energy markets before PICASSO accession did run; they are not modelled",
     )
     return (before, accession)
 
@@ -334,7 +354,14 @@ def fcr_cooperation(country: str, zone: str, timezone: str) -> BalancingCapacity
                 G,
                 "D-14 before 2022-09-07; the 11:00 time is assumed the same as for D-7",
             ),
-            rule(DailyGate(days_before=7, local_time=time(11)), "2022-09-07", source),
+            rule(
+                DailyGate(days_before=7, local_time=time(11)),
+                "2022-09-14",
+                source,
+                G,
+                "the opening moved to D-7 on 2022-09-07 [confirmed]; the first delivery day "
+                "opened at D-7 is taken as 2022-09-14 (days before had opened at D-14)",
+            ),
         ),
         gate_closure=(since_start(DailyGate(days_before=1, local_time=time(8)), source),),
         volume_min_mw=(since_start(1.0, "regelleistung.net, Energinet"),),

@@ -120,7 +120,11 @@ def describe_value(value: object) -> str:
     if isinstance(value, (DailyGate, OffsetGate)):
         return value.describe()
     if isinstance(value, AuctionSession):
-        return f"{value.name} closes {value.gate_closure.describe()}"
+        until = "24:00" if value.delivery_to is None else value.delivery_to.strftime("%H:%M")
+        return (
+            f"{value.name} closes {value.gate_closure.describe()}, delivers "
+            f"{value.delivery_from.strftime('%H:%M')}-{until}"
+        )
     if isinstance(value, ContinuousContract):
         return f"{value.minutes} min from {value.gate_opening.describe()}"
     return str(value.value if hasattr(value, "value") else value)
@@ -286,10 +290,14 @@ class Auction(MarketSpec):
     kind: Literal["auction"] = "auction"
     mtu_minutes: tuple[Rule[int], ...] = Field(min_length=1)
     sessions: tuple[Rule[tuple[AuctionSession, ...]], ...] = Field(min_length=1)
+    curve_points_min: tuple[Rule[int], ...] = ()
     curve_points_max: tuple[Rule[int], ...] = ()
 
     def _extra(self, rules: _Resolver) -> dict[str, Any]:
-        return {"curve_points_max": rules.get("curve_points_max")}
+        return {
+            "curve_points_min": rules.get("curve_points_min"),
+            "curve_points_max": rules.get("curve_points_max"),
+        }
 
     def _windows(self, day: date, rules: _Resolver, full_day: Window) -> dict[str, Window]:
         return {

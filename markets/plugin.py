@@ -19,7 +19,7 @@ from markets.calendar import delivery_day_of
 from markets.kinds import Market
 from markets.products import MarketId, Product
 from markets.rules import Rule
-from markets.validation import check_further_bids, validate_bid
+from markets.validation import check_across_bids, validate_bid
 from markets.violations import Violation
 
 _CACHED_MARKET_DAYS = 512
@@ -95,19 +95,39 @@ class MarketPlugin(BaseModel):
             start = datetime.strptime(match["start"], "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
         except (ValueError, KeyError):
             return None
-        day = delivery_day_of(start, self.timezone)
+        try:
+            day = delivery_day_of(start, self.timezone)
+        except (OverflowError, ValueError):  # an id at the very end of the calendar
+            return None
         return self._market_day(day, market).get(product_id)
 
     def validate(self, bid: Bid, *, now: datetime) -> list[Violation]:
         """Every rule `bid` breaks if it is submitted at `now` (timezone-aware); [] = valid."""
-        return validate_bid(bid, self.product, now)
+        return validate_bid(bid, self.product, now, self.energy_product_for)
 
     def validate_all(self, bids: Sequence[Bid], *, now: datetime) -> list[list[Violation]]:
-        """Violations of each bid, plus rules across bids (minimum size of further bids)."""
+        """Violations of each bid, plus rules across bids (further bids, linked blocks)."""
         found = [self.validate(bid, now=now) for bid in bids]
-        for index, extra in check_further_bids(list(bids), self.product).items():
+        valid = [not violations for violations in found]
+        for index, extra in check_across_bids(list(bids), self.product, valid).items():
             found[index].extend(extra)
         return found
+
+    def energy_product_for(self, capacity: Product) -> Product | None:
+        """The aFRR energy product of the first MTU of a capacity block, same direction."""
+        if capacity.market is not MarketId.AFRR_CAPACITY or not any(
+            spec.market is MarketId.AFRR_ENERGY for spec in self.markets
+        ):
+            return None
+        products = self._market_day(capacity.delivery_day, MarketId.AFRR_ENERGY).values()
+        return next(
+            (
+                p
+                for p in products
+                if p.direction == capacity.direction and p.delivery_start == capacity.delivery_start
+            ),
+            None,
+        )
 
     def rules(self) -> Iterator[tuple[MarketId, str, Rule[Any]]]:
         """Every dated rule of every market: (market, parameter, rule)."""

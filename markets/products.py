@@ -173,6 +173,7 @@ class Product(BaseModel):
     price_unit: str
     pricing: Pricing
     order_types: tuple[OrderType, ...]
+    curve_points_min: int | None = None
     curve_points_max: int | None = None
     indivisible_allowed: bool = False
     energy_price_attachable: bool = False

@@ -129,6 +129,15 @@ def _load_each() -> tuple[list[Registered], dict[str, str]]:
             )
             continue
         found.append(registered)
+    claims: dict[str, list[Registered]] = {}
+    for registered in found:
+        if registered.origin != BUILTIN_ORIGIN:
+            claims.setdefault(registered.plugin.country, []).append(registered)
+    for country, rivals in claims.items():
+        if len({id(r.plugin) for r in rivals}) > 1:
+            origins = " and ".join(sorted(r.origin for r in rivals))
+            broken[country] = f"two market plugins claim {country}: {origins}; both are ignored"
+    found = [r for r in found if r.plugin.country not in broken or r.origin == BUILTIN_ORIGIN]
     return found, broken
 
 

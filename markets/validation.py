@@ -7,7 +7,7 @@ Used through `MarketPlugin.validate`. Numbers are compared exactly in decimal (a
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from itertools import pairwise
 
@@ -21,10 +21,12 @@ from markets.bids import (
     product_ids_of,
 )
 from markets.calendar import iso_z, local_label, to_utc
-from markets.products import OrderType, Product
+from markets.products import OrderType, Product, RuleRef
 from markets.violations import Violation
+from regulatory.rules import Confidence
 
 ProductLookup = Callable[[str], Product | None]
+EnergyLookup = Callable[[Product], Product | None]
 
 
 def _decimal(value: float) -> Decimal:
@@ -59,6 +61,17 @@ _DEFINED_BY: dict[str, tuple[str, ...]] = {
 }
 """Checks whose limit comes from a differently named parameter: where to find its source."""
 
+_DEFAULTS: dict[str, RuleRef] = {
+    name: RuleRef(
+        value="false",
+        valid_from=date(1900, 1, 1),
+        source="vpp-engine default: the plugin declares no such rule, so it is refused",
+        confidence=Confidence.GENERAL,
+    )
+    for name in ("energy_price_attachable", "indivisible_allowed")
+}
+"""Where a refusal comes from when the plugin's data is silent on an optional rule."""
+
 
 class _Checker:
     """Collects the violations of one bid against one product's rules."""
@@ -70,6 +83,8 @@ class _Checker:
     def fail(self, name: str, field: str, limit: str, value: str, message: str) -> None:
         refs = self.product.rules
         ref = next((refs[r] for r in _DEFINED_BY.get(name, (name,)) if r in refs), None)
+        if ref is None and name in _DEFAULTS:
+            ref = _DEFAULTS[name]
         self.found.append(
             Violation(
                 rule=f"{self.product.market}.{name}",
@@ -124,7 +139,7 @@ class _Checker:
             gc = p.cross_border_gate_closure
             self.fail(
                 "cross_border_gate_closure",
-                "cross_border",
+                "now",
                 f"{iso_z(gc)} ({local_label(gc, p.timezone)})",
                 iso_z(now),
                 "too late for cross-border matching; the bid can still go in for local "
@@ -191,8 +206,14 @@ class _Checker:
             )
 
 
-def validate_bid(bid: Bid, lookup: ProductLookup, now: datetime) -> list[Violation]:
-    """Every rule `bid` breaks if submitted at `now` (timezone-aware)."""
+def validate_bid(
+    bid: Bid, lookup: ProductLookup, now: datetime, energy: EnergyLookup | None = None
+) -> list[Violation]:
+    """Every rule `bid` breaks if submitted at `now` (timezone-aware).
+
+    `energy` finds the balancing-energy product an energy price attached to a capacity bid
+    is carried into; that price is held to the energy market's bounds and tick.
+    """
     now = to_utc(now)
     ids = product_ids_of(bid)
     products = [lookup(pid) for pid in ids]
@@ -232,15 +253,12 @@ def validate_bid(bid: Bid, lookup: ProductLookup, now: datetime) -> list[Violati
             check.volume("capacity_mw", bid.capacity_mw, signed=False)
             check.price("capacity_price_eur_per_mw_h", bid.capacity_price_eur_per_mw_h)
             attached = bid.energy_price_eur_per_mwh
-            attachable = attached is not None and first.energy_price_attachable
-            if attachable and not on_grid(attached, first.price_tick):
-                check.fail(
-                    "price_tick",
-                    "energy_price_eur_per_mwh",
-                    f"multiple of {_fmt(first.price_tick)} EUR/MWh",
-                    _fmt(attached),
-                    "attached energy price is not on the tick",
-                )
+            if attached is not None and first.energy_price_attachable and energy is not None:
+                energy_product = energy(first)
+                if energy_product is not None:
+                    held = _Checker(energy_product)
+                    held.price("energy_price_eur_per_mwh", attached)
+                    check.found.extend(held.found)
             if bid.energy_price_eur_per_mwh is not None and not first.energy_price_attachable:
                 check.fail(
                     "energy_price_attachable",
@@ -278,6 +296,15 @@ def _check_direction(check: _Checker, direction: str) -> None:
 
 
 def _check_curve(check: _Checker, bid: CurveBid) -> None:
+    least = check.product.curve_points_min
+    if least is not None and len(bid.points) < least:
+        check.fail(
+            "curve_points_min",
+            "points",
+            f">= {least} points",
+            str(len(bid.points)),
+            "curve has too few price-volume points (a single price is a `single` bid)",
+        )
     limit = check.product.curve_points_max
     if limit is not None and len(bid.points) > limit:
         check.fail(
@@ -323,7 +350,7 @@ def _check_block(check: _Checker, bid: BlockBid, products: list[Product]) -> Non
             "block_profile",
             "volumes_mw",
             f"{len(products)} volumes, one per product",
-            str(len(bid.volumes_mw)),
+            f"{len(bid.volumes_mw)} volumes",
             "a block needs one volume per product",
         )
     first = products[0]
@@ -364,28 +391,52 @@ def _check_block(check: _Checker, bid: BlockBid, products: list[Product]) -> Non
     check.price("price_eur_per_mwh", bid.price_eur_per_mwh)
 
 
-def check_further_bids(bids: list[Bid], lookup: ProductLookup) -> dict[int, list[Violation]]:
-    """Rules across bids: after the first bid on a product, each must reach `further_bid_min_mw`.
+def check_across_bids(
+    bids: list[Bid], lookup: ProductLookup, valid: list[bool]
+) -> dict[int, list[Violation]]:
+    """Rules that look at several bids of one submission; violations by index into `bids`.
 
-    Returns violations by index into `bids`.
+    - `further_bid_min_mw`: per product and direction at most one bid may be below the
+      minimum for further bids (the first bid's smaller minimum applies to one bid only),
+      whatever the order; only bids valid on their own count.
+    - `linked_to`: a block's parent must be another block of the same submission.
     """
-    seen: set[str] = set()
     found: dict[int, list[Violation]] = {}
+    small: dict[str, list[tuple[int, float, Product]]] = {}
     for index, bid in enumerate(bids):
-        if not isinstance(bid, BalancingCapacityBid):
+        if not (valid[index] and isinstance(bid, BalancingCapacityBid)):
             continue
         product = lookup(bid.product_id)
         if product is None or product.further_bid_min_mw is None:
             continue
-        if bid.product_id in seen and bid.capacity_mw < product.further_bid_min_mw:
+        if bid.capacity_mw < product.further_bid_min_mw:
+            entry = (index, bid.capacity_mw, product)
+            small.setdefault(bid.product_id, []).append(entry)
+    for entries in small.values():
+        first = entries[0][0]
+        for index, capacity_mw, product in entries[1:]:
             check = _Checker(product)
             check.fail(
                 "further_bid_min_mw",
                 "capacity_mw",
-                f">= {_fmt(product.further_bid_min_mw)} MW for each bid after the first",
-                _fmt(bid.capacity_mw),
-                "a further bid on the same product is below the minimum for further bids",
+                f">= {_fmt(product.further_bid_min_mw or 0)} MW for all but one bid per product",
+                _fmt(capacity_mw),
+                f"bid #{first} already uses the smaller minimum on this product",
             )
-            found[index] = check.found
-        seen.add(bid.product_id)
+            found.setdefault(index, []).extend(check.found)
+    blocks = {b.bid_id for b in bids if isinstance(b, BlockBid) and b.bid_id}
+    for index, bid in enumerate(bids):
+        if not isinstance(bid, BlockBid) or bid.linked_to is None:
+            continue
+        if bid.linked_to == bid.bid_id or bid.linked_to not in blocks:
+            found.setdefault(index, []).append(
+                Violation(
+                    rule="block.linked_to",
+                    field="linked_to",
+                    limit="the bid_id of another block in the same submission",
+                    value=bid.linked_to,
+                    message="a linked block needs its parent block in the same submission",
+                    product_id=bid.product_ids[0],
+                )
+            )
     return found

@@ -25,4 +25,8 @@ class Violation(BaseModel):
     confidence: Confidence | None = None
 
     def __str__(self) -> str:
-        return f"{self.rule}: {self.field}={self.value}, limit {self.limit}: {self.message}"
+        text = f"{self.rule}: {self.field}={self.value}, limit {self.limit}: {self.message}"
+        if self.source is None:
+            return text
+        since = f", from {self.valid_from.isoformat()}" if self.valid_from else ""
+        return f"{text} [{self.source}{since}, {self.confidence or 'unknown confidence'}]"

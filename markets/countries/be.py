@@ -55,7 +55,16 @@ PLUGIN = MarketPlugin(
                     (Direction.POS, Direction.NEG),
                     "Elia consultations (CREG exemption B2299)",
                     C,
-                    "up and down are bought together in one auction",
+                    "up and down are bought together in one auction under the exemption; "
+                    "a combined up-and-down bid is not modelled: bid each direction",
+                ),
+                rule(
+                    (Direction.POS, Direction.NEG),
+                    "2024-12-15",
+                    "Elia consultations (CREG exemption B2299, extension consulted Sep 2024)",
+                    U,
+                    "the exemption for joint up/down procurement ran to 2024-12-15; whether it "
+                    "was extended, and the product set after it, were not found",
                 ),
             ),
             gate_closure=(
@@ -75,6 +84,7 @@ PLUGIN = MarketPlugin(
                 ),
             ),
             volume_min_mw=(since_start(1.0, "assumption", U, "Elia minimum bid not found"),),
+            volume_step_mw=(since_start(1.0, "assumption", U, "Elia bid step not found"),),
             pricing=(
                 since_start(
                     Pricing.PAY_AS_BID,

@@ -6,7 +6,6 @@ from datetime import time
 
 from markets.eu import (
     C,
-    G,
     U,
     afrr_capacity,
     contract,
@@ -35,8 +34,9 @@ PLUGIN = MarketPlugin(
                 since_start(
                     (contract(60, 15), contract(30, 15), contract(15, 15)),
                     "ACER Decision 04/2018; Amprion (BE-FR 30-min products)",
-                    G,
-                    "cross-zonal gate opening 15:00 D-1 [confirmed] applied to every contract",
+                    U,
+                    "hourly and BE-FR 30-min products are confirmed; local 15-min products "
+                    "in FR are assumed; cross-zonal gate opening 15:00 D-1 for every contract",
                 ),
             ),
             local_gate_closure=(
@@ -57,7 +57,11 @@ PLUGIN = MarketPlugin(
                 since_start(True, "RTE", C, "daily procurement since delivery 2021-11-03"),
             ),
             block_hours=(since_start(4, "assumption", U, "RTE block length not found"),),
-            directions=(since_start((Direction.POS, Direction.NEG), "RTE", G),),
+            directions=(
+                since_start(
+                    (Direction.POS, Direction.NEG), "assumption", U, "RTE products not found"
+                ),
+            ),
             gate_opening=(
                 since_start(DailyGate(days_before=8, local_time=time(9)), "RTE", C, "opens D-8"),
             ),
@@ -67,6 +71,7 @@ PLUGIN = MarketPlugin(
                 ),
             ),
             volume_min_mw=(since_start(1.0, "assumption", U, "RTE minimum bid not found"),),
+            volume_step_mw=(since_start(1.0, "assumption", U, "RTE bid step not found"),),
             pricing=(
                 since_start(Pricing.PAY_AS_BID, "assumption", U, "RTE pricing rule not found"),
             ),

@@ -62,6 +62,7 @@ PLUGIN = MarketPlugin(
                 ),
             ),
             volume_min_mw=(since_start(1.0, "assumption", U, NOT_FOUND),),
+            volume_step_mw=(since_start(1.0, "assumption", U, NOT_FOUND),),
             pricing=(since_start(Pricing.PAY_AS_BID, "assumption", U, NOT_FOUND),),
         ),
         picasso_afrr_energy(

@@ -77,7 +77,10 @@ def test_gate_violations_name_the_rule_that_sets_the_gate() -> None:
     product = DE.products(date(2026, 6, 15), MarketId.DAY_AHEAD)[0]
     bid = CurveBid(
         product_id=product.product_id,
-        points=(CurvePoint(price_eur_per_mwh=50.0, volume_mw=1.0),),
+        points=(
+            CurvePoint(price_eur_per_mwh=50.0, volume_mw=0.0),
+            CurvePoint(price_eur_per_mwh=60.0, volume_mw=1.0),
+        ),
     )
     late = DE.validate(bid, now=datetime(2026, 6, 14, 10, 0, tzinfo=UTC))
     assert [v.rule for v in late] == ["day_ahead.gate_closure"]
@@ -88,16 +91,143 @@ def test_gate_violations_name_the_rule_that_sets_the_gate() -> None:
     assert too_late[0].source == "Next Kraftwerke"
 
 
-def test_an_attached_energy_price_must_be_on_the_tick() -> None:
+@pytest.mark.parametrize(
+    ("energy_price", "rule"),
+    [(120.005, "afrr_energy.price_tick"), (1e9, "afrr_energy.price_max")],
+)
+def test_an_attached_energy_price_is_held_to_the_energy_markets_rules(
+    energy_price: float, rule: str
+) -> None:
     product = DE.products(date(2026, 6, 15), MarketId.AFRR_CAPACITY)[0]
     bid = BalancingCapacityBid(
         product_id=product.product_id,
         direction=Direction.POS,
         capacity_mw=5,
         capacity_price_eur_per_mw_h=4.0,
-        energy_price_eur_per_mwh=120.005,
+        energy_price_eur_per_mwh=energy_price,
     )
     found = DE.validate(bid, now=datetime(2026, 6, 14, 6, 0, tzinfo=UTC))
-    assert [(v.rule, v.field) for v in found] == [
-        ("afrr_capacity.price_tick", "energy_price_eur_per_mwh")
+    assert [(v.rule, v.field) for v in found] == [(rule, "energy_price_eur_per_mwh")]
+    assert found[0].source is not None
+
+
+def test_numbers_and_flags_must_be_json_numbers_and_booleans_not_look_alikes() -> None:
+    from pydantic import ValidationError
+
+    from markets.bids import parse_bid
+
+    with pytest.raises(ValidationError) as caught:
+        parse_bid(
+            {
+                "type": "balancing_capacity",
+                "product_id": "DE:afrr_capacity:4h:pos:2026-06-14T22:00Z",
+                "direction": "pos",
+                "capacity_mw": "5",
+                "capacity_price_eur_per_mw_h": True,
+                "divisible": "yes",
+            }
+        )
+    fields = {error["loc"][-1] for error in caught.value.errors()}
+    assert fields == {"capacity_mw", "capacity_price_eur_per_mw_h", "divisible"}
+    whole = parse_bid(
+        {
+            "type": "balancing_capacity",
+            "product_id": "DE:afrr_capacity:4h:pos:2026-06-14T22:00Z",
+            "direction": "pos",
+            "capacity_mw": 5,
+            "capacity_price_eur_per_mw_h": 12,
+        }
+    )
+    assert whole.capacity_mw == 5.0
+
+
+def _at_capacity(mw: float) -> BalancingCapacityBid:
+    from markets.countries.at import PLUGIN as AT
+
+    product = AT.products(date(2026, 6, 15), MarketId.AFRR_CAPACITY)[0]
+    return BalancingCapacityBid(
+        product_id=product.product_id,
+        direction=Direction.POS,
+        capacity_mw=mw,
+        capacity_price_eur_per_mw_h=3.0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("sizes", "refused"),
+    [((5, 1), []), ((1, 5), []), ((1, 1), [1]), ((2, 5, 3), [2])],
+)
+def test_at_allows_one_small_bid_per_product_whatever_the_order(sizes, refused) -> None:
+    from markets.countries.at import PLUGIN as AT
+
+    found = AT.validate_all(
+        [_at_capacity(mw) for mw in sizes], now=datetime(2026, 6, 14, 6, 0, tzinfo=UTC)
+    )
+    assert [i for i, violations in enumerate(found) if violations] == refused
+    for index in refused:
+        assert [v.rule for v in found[index]] == ["afrr_capacity.further_bid_min_mw"]
+
+
+def test_a_linked_block_needs_its_parent_in_the_same_submission() -> None:
+    from markets.bids import BlockBid
+
+    day_ahead = DE.products(date(2026, 6, 15), MarketId.DAY_AHEAD)
+    parent = BlockBid(
+        bid_id="parent",
+        product_ids=tuple(p.product_id for p in day_ahead[40:44]),
+        volumes_mw=(2.0, 2.0, 2.0, 2.0),
+        price_eur_per_mwh=90.0,
+    )
+    child = parent.model_copy(update={"bid_id": "child", "linked_to": "parent"})
+    orphan = parent.model_copy(update={"bid_id": "orphan", "linked_to": "nobody"})
+    selfish = parent.model_copy(update={"bid_id": "selfish", "linked_to": "selfish"})
+    found = DE.validate_all(
+        [parent, child, orphan, selfish], now=datetime(2026, 6, 14, 9, 0, tzinfo=UTC)
+    )
+    assert [[v.rule for v in f] for f in found] == [
+        [],
+        [],
+        ["block.linked_to"],
+        ["block.linked_to"],
     ]
+
+
+def test_a_curve_needs_two_points_where_the_exchange_says_so() -> None:
+    product = DE.products(date(2026, 6, 15), MarketId.DAY_AHEAD)[0]
+    one = CurveBid(
+        product_id=product.product_id,
+        points=(CurvePoint(price_eur_per_mwh=50.0, volume_mw=1.0),),
+    )
+    found = DE.validate(one, now=datetime(2026, 6, 14, 9, 0, tzinfo=UTC))
+    assert [(v.rule, v.limit, v.value) for v in found] == [
+        ("day_ahead.curve_points_min", ">= 2 points", "1")
+    ]
+
+
+def test_an_id_at_the_end_of_the_calendar_is_just_an_unknown_product() -> None:
+    assert DE.product("DE:day_ahead:SDAC:9999-12-31T23:00Z") is None
+
+
+def test_two_outside_packages_claiming_one_country_are_both_set_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("first_xx", "second_xx"):
+        (tmp_path / f"{name}.py").write_text(
+            "from markets.countries.nl import PLUGIN as NL\n"
+            "PLUGIN = NL.model_copy(update={'country': 'XX', 'markets': tuple(\n"
+            "    m.model_copy(update={'country': 'XX'}) for m in NL.markets)})\n"
+        )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    entries = [
+        EntryPoint(name="XX", value="first_xx:PLUGIN", group="vpp.markets"),
+        EntryPoint(name="XX", value="second_xx:PLUGIN", group="vpp.markets"),
+    ]
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: entries)
+    registry_module.default_registry.cache_clear()
+    try:
+        registry = registry_module.default_registry()
+        assert "two market plugins claim XX" in registry.broken["XX"]
+        assert "XX" not in registry
+        assert registry.get("DE") is DE
+    finally:
+        registry_module.default_registry.cache_clear()

@@ -20,8 +20,6 @@ from markets.bids import (
     BalancingCapacityBid,
     BalancingEnergyBid,
     BlockBid,
-    CurveBid,
-    CurvePoint,
     SingleBid,
 )
 from markets.conformance import check_plugin
@@ -156,9 +154,6 @@ def bid_of(order_type: OrderType, product, price: float, volume: float):
     match order_type:
         case OrderType.SINGLE:
             return SingleBid(product_id=pid, volume_mw=volume, price_eur_per_mwh=price)
-        case OrderType.CURVE:
-            point = CurvePoint(price_eur_per_mwh=price, volume_mw=volume)
-            return CurveBid(product_id=pid, points=(point,))
         case OrderType.BLOCK:
             return BlockBid(product_ids=(pid,), volumes_mw=(volume,), price_eur_per_mwh=price)
         case OrderType.BALANCING_CAPACITY:
@@ -185,7 +180,9 @@ def test_a_bound_violation_appears_if_and_only_if_the_oracle_says_the_value_brea
     products = plugin.products(day)
     market = data.draw(st.sampled_from(sorted({p.market for p in products})), label="market")
     product = data.draw(st.sampled_from([p for p in products if p.market == market]))
-    order_type = data.draw(st.sampled_from(product.order_types), label="order type")
+    # a curve needs two or more points, so its bounds are tested with explicit cases
+    shapes = [t for t in product.order_types if t is not OrderType.CURVE]
+    order_type = data.draw(st.sampled_from(shapes), label="order type")
     price = data.draw(prices(product), label="price")
     volume = data.draw(volumes(product), label="volume")
 

@@ -100,10 +100,13 @@ def test_every_country_has_the_same_sdac_day_ahead_rules(country):
 
 
 def test_the_day_ahead_price_cap_follows_its_history():
-    assert DE.products(date(2022, 5, 9), "day_ahead")[0].price_max == 3000.0
-    after = DE.products(date(2022, 5, 10), "day_ahead")[0]
+    assert DE.products(date(2022, 5, 10), "day_ahead")[0].price_max == 3000.0
+    after = DE.products(date(2022, 5, 11), "day_ahead")[0]
     assert after.price_max == 4000.0
-    assert after.rules["price_max"].valid_from == date(2022, 5, 10)
+    assert after.rules["price_max"].valid_from == date(2022, 5, 11)
+    hmmcp = DE.products(date(2023, 1, 11), "day_ahead")[0]
+    assert hmmcp.price_max == 4000.0
+    assert "price_max" in hmmcp.uncertain_rules
 
 
 # --- balancing capacity ------------------------------------------------------------------
@@ -168,8 +171,9 @@ def test_fcr_has_six_symmetric_blocks_closing_at_8_the_day_before_and_opening_a_
 
 
 def test_fcr_opened_two_weeks_ahead_before_september_2022():
-    assert DE.products(date(2022, 9, 6), "fcr_capacity")[0].gate_opening == utc(2022, 8, 23, 9)
-    assert DE.products(date(2022, 9, 7), "fcr_capacity")[0].gate_opening == utc(2022, 8, 31, 9)
+    # the opening moved to D-7 on 2022-09-07: delivery days up to 09-13 had opened at D-14
+    assert DE.products(date(2022, 9, 13), "fcr_capacity")[0].gate_opening == utc(2022, 8, 30, 9)
+    assert DE.products(date(2022, 9, 14), "fcr_capacity")[0].gate_opening == utc(2022, 9, 7, 9)
 
 
 # --- intraday auctions -------------------------------------------------------------------
@@ -316,7 +320,7 @@ def test_every_product_says_where_its_rules_come_from_and_since_when(country):
 
 def test_uncertain_rules_are_visible_on_the_products_that_use_them():
     de_day_ahead = DE.products(NORMAL, "day_ahead")[0]
-    assert de_day_ahead.uncertain_rules == ("price_tick",)
+    assert set(de_day_ahead.uncertain_rules) == {"price_min", "price_max", "price_tick"}
     assert DE.products(NORMAL, "afrr_capacity")[0].uncertain_rules == ()
     nl_afrr = PLUGINS["NL"].products(NORMAL, "afrr_capacity")[0]
     assert {"in_operation", "block_hours", "gate_closure", "volume_min_mw"} <= set(

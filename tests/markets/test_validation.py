@@ -190,9 +190,10 @@ def test_a_price_violation_carries_the_source_and_start_of_its_rule(day_ahead):
     violation = only(
         DE.validate(single_bid(p, price_eur_per_mwh=4500.0), now=in_time(p)), "day_ahead.price_max"
     )
-    assert violation.source == "EXAA, Eurelectric"
-    assert violation.valid_from == date(2022, 5, 10)
-    assert violation.confidence is Confidence.GENERAL
+    assert violation.source == "Nord Pool, SEMOpx (amended HMMCP)"
+    assert violation.valid_from == date(2023, 1, 11)
+    assert violation.confidence is Confidence.UNCERTAIN
+    assert "[Nord Pool, SEMOpx (amended HMMCP), from 2023-01-11, uncertain]" in str(violation)
 
 
 def test_a_bid_one_second_after_gate_closure_fails_naming_the_closure_in_utc_and_local_time(
@@ -356,7 +357,7 @@ def test_a_block_needs_one_volume_per_product(day_ahead):
     found = DE.validate(block(day_ahead[32:35], [5.0, 5.0]), now=in_time(day_ahead[32]))
     violation = only(found, "day_ahead.block_profile")
     assert violation.field == "volumes_mw"
-    assert violation.value == "2"
+    assert violation.value == "2 volumes"
 
 
 def test_a_block_offering_nothing_fails(day_ahead):
@@ -447,7 +448,7 @@ def test_a_cross_border_bid_after_the_cross_border_closure_fails_but_a_local_one
     found = DE.validate(single_bid(p, cross_border=True), now=between)
     assert rules_of(found) == {"intraday_continuous.cross_border_gate_closure"}
     violation = found[0]
-    assert violation.field == "cross_border"
+    assert violation.field == "now"
     assert violation.limit == "2026-06-15T09:00:00Z (2026-06-15 11:00 CEST)"
     assert DE.validate(single_bid(p, cross_border=False), now=between) == []
     assert DE.validate(single_bid(p, cross_border=True), now=utc(2026, 6, 15, 8, 59, 59)) == []

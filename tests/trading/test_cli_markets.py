@@ -232,3 +232,35 @@ def test_sample_bids_file_has_one_late_bid(sample_bids_path: Path) -> None:
         app, ["markets", "validate", str(sample_bids_path), "--now", "2026-03-28T07:59:59Z"]
     )
     assert early.exit_code == 0, early.output
+
+
+def test_an_empty_bids_file_and_a_day_without_markets_are_explained(tmp_path: Path) -> None:
+    empty = runner.invoke(app, ["markets", "validate", str(_bids_file(tmp_path, []))])
+    assert empty.exit_code == 2
+    assert "holds no bids" in empty.output
+    before = runner.invoke(app, ["markets", "products", "DE", "2021-12-31"])
+    assert before.exit_code == 0
+    assert "offers no market products for delivery 2021-12-31" in before.output
+    nothing = runner.invoke(app, ["markets", "check", "DE", "--day", "2021-06-01"])
+    assert nothing.exit_code == 1
+    assert "nothing could be checked" in nothing.output
+
+
+def test_a_bid_with_a_string_for_a_number_is_refused_naming_the_field(tmp_path: Path) -> None:
+    path = _bids_file(
+        tmp_path,
+        [
+            {
+                "type": "balancing_capacity",
+                "product_id": "DE:afrr_capacity:4h:pos:2026-03-28T23:00Z",
+                "direction": "pos",
+                "capacity_mw": "5",
+                "capacity_price_eur_per_mw_h": 12.5,
+            },
+            {"type": "block", "product_ids": [1, 2], "volumes_mw": [1], "price_eur_per_mwh": 1},
+        ],
+    )
+    result = runner.invoke(app, ["markets", "validate", str(path), "--now", "2026-03-27T07:00Z"])
+    assert result.exit_code == 2
+    assert 'capacity_mw="5"' in result.output
+    assert "Traceback" not in result.output

@@ -10,7 +10,7 @@ from rich.table import Table
 from markets.bids import BalancingCapacityBid, BalancingEnergyBid, Bid, CurveBid, CurvePoint
 from markets.calendar import iso_z, local_label
 from markets.plugin import MarketPlugin
-from markets.products import MarketId, Product
+from markets.products import Direction, MarketId, Product
 from markets.registry import default_registry
 from regulatory import Portfolio
 from regulatory.treatment import Treatment
@@ -94,7 +94,8 @@ def demo_bids(plugin: MarketPlugin, delivery: date) -> tuple[datetime, list[tupl
     now = day_ahead[0].gate_closure - timedelta(minutes=30)
     bids: list[tuple[str, Bid]] = [
         (
-            "battery sells 4 MW above 80 EUR/MWh, buys 4 MW below 20 in the first quarter hour",
+            "battery sells 4 MW above 80 EUR/MWh, buys 4 MW below 20 in the first "
+            f"{day_ahead[0].duration_minutes}-minute product",
             CurveBid(
                 product_id=day_ahead[0].product_id,
                 points=(
@@ -102,26 +103,32 @@ def demo_bids(plugin: MarketPlugin, delivery: date) -> tuple[datetime, list[tupl
                     CurvePoint(price_eur_per_mwh=80.0, volume_mw=4.0),
                 ),
             ),
-        ),
-        (
-            "0.9 MW of positive aFRR capacity, sent after the 09:00 D-1 gate",
-            BalancingCapacityBid(
-                product_id=afrr[0].product_id,
-                direction=afrr[0].direction,
-                capacity_mw=0.9,
-                capacity_price_eur_per_mw_h=12.5,
-            ),
-        ),
-        (
-            "aFRR energy offered one cent above the price limit",
-            BalancingEnergyBid(
-                product_id=energy[-1].product_id,
-                direction=energy[-1].direction,
-                volume_mw=2.0,
-                energy_price_eur_per_mwh=(energy[-1].price_max or 0) + 0.01,
-            ),
-        ),
+        )
     ]
+    if afrr:
+        bids.append(
+            (
+                "0.9 MW of positive aFRR capacity, sent after the 09:00 D-1 gate",
+                BalancingCapacityBid(
+                    product_id=afrr[0].product_id,
+                    direction=afrr[0].direction or Direction.POS,
+                    capacity_mw=0.9,
+                    capacity_price_eur_per_mw_h=12.5,
+                ),
+            )
+        )
+    if energy:
+        bids.append(
+            (
+                "aFRR energy offered one cent above the price limit",
+                BalancingEnergyBid(
+                    product_id=energy[-1].product_id,
+                    direction=energy[-1].direction or Direction.POS,
+                    volume_mw=2.0,
+                    energy_price_eur_per_mwh=(energy[-1].price_max or 0) + 0.01,
+                ),
+            )
+        )
     return now, bids
 
 

@@ -23,6 +23,17 @@ from markets.violations import Violation
 from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
 
 BID_TYPES = {t.value for t in OrderType}
+SHAPE_LIMITS = {
+    "missing": "a value: the field is required",
+    "float_type": "a JSON number",
+    "float_parsing": "a JSON number",
+    "finite_number": "a finite number",
+    "bool_type": "true or false",
+    "string_type": "a JSON string",
+    "extra_forbidden": "no such field in this bid type",
+    "enum": "one of the listed values",
+}
+"""What a bid field must be, for pydantic's error types that are not self-explanatory."""
 
 EXIT_NONCONFORMANT = 1
 """`vpp markets check`: at least one conformance check failed."""
@@ -67,6 +78,10 @@ def parse_now(value: str | None) -> datetime:
         _exit(f"--now={value!r} is not an ISO 8601 time such as 2026-03-28T10:59:00Z")
     if moment.tzinfo is None:
         _exit(f"--now={value!r} has no time zone; add Z or an offset such as +01:00")
+    try:
+        moment.astimezone(pendulum.UTC)
+    except (OverflowError, ValueError):
+        _exit(f"--now={value!r} is outside the range of representable UTC times")
     return moment
 
 
@@ -90,7 +105,9 @@ def list_plugins(as_json: JsonOpt = False) -> None:
         )
     broken = [{"country": name, "error": reason} for name, reason in registry.broken.items()]
     if as_json:
-        print_json(rows if not broken else [*rows, *broken])
+        print_json(rows)
+        for item in broken:
+            console(stderr=True).print(f"broken plugin {item['country']}: {item['error']}")
         return
     table = Table(title="Market plugins", title_justify="left")
     for column in ("country", "name", "time zone", "origin", f"markets on {today}"):
@@ -127,10 +144,18 @@ def products(
         _exit(str(exc.args[0]))
     except Exception as exc:  # a plugin data error must name itself, not crash
         _exit(f"{plugin.country} cannot list products for {delivery_day}: {exc}")
+    if not found:
+        what = f"market {market.value}" if market is not None else "market"
+        console(stderr=True).print(
+            f"{plugin.country} offers no {what} products for delivery {delivery_day}: no rules "
+            "are in force then, or the market is not modelled before that day "
+            f"(vpp markets rules {plugin.country} shows each rule's first day)"
+        )
     if as_json:
         print_json([p.as_record() for p in found])
         return
-    console().print(products_table(plugin, delivery_day, found))
+    if found:
+        console().print(products_table(plugin, delivery_day, found))
 
 
 def products_table(plugin: MarketPlugin, day: date, found: list[Product]) -> Table:
@@ -178,12 +203,18 @@ def _load_bid_items(path: Path) -> list[Any]:
         _exit(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
     except json.JSONDecodeError as exc:
         _exit(f"{path}: not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+    except RecursionError:
+        _exit(f"{path}: JSON nested too deeply to be a bids file")
+    except OSError as exc:
+        _exit(f"{path}: cannot be read ({exc.strerror or exc})")
     if isinstance(data, dict) and "bids" in data:
         data = data["bids"]
     if isinstance(data, dict):
         data = [data]
     if not isinstance(data, list):
         _exit(f"{path}: expected a JSON list of bids or an object with a 'bids' list")
+    if not data:
+        _exit(f"{path}: holds no bids")
     return data
 
 
@@ -199,7 +230,7 @@ def shape_violations(error: ValidationError) -> list[Violation]:
             Violation(
                 rule="bid.shape",
                 field=".".join(loc) or "bid",
-                limit=item["type"],
+                limit=SHAPE_LIMITS.get(item["type"], item["msg"]),
                 value="(missing)" if missing else json.dumps(item.get("input"), default=str)[:80],
                 message=item["msg"],
             )
@@ -288,9 +319,9 @@ def validate(
 
 def _bid_ref(index: int, item: Any) -> str:
     if isinstance(item, dict):
-        label = (
-            item.get("bid_id") or item.get("product_id") or ", ".join(item.get("product_ids", []))
-        )
+        label = item.get("bid_id") or item.get("product_id") or item.get("product_ids")
+        if isinstance(label, list):
+            label = ", ".join(map(str, label))
         if label:
             return f"bid #{index} ({label})"
     return f"bid #{index}"
@@ -306,7 +337,10 @@ def check(
         ),
     ] = None,
     year: Annotated[
-        int | None, typer.Option("--year", help="check the DST days and 15 June of this year")
+        int | None,
+        typer.Option(
+            "--year", min=1900, max=9998, help="check the DST days and 15 June of this year"
+        ),
     ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="show passing checks too")
@@ -318,7 +352,7 @@ def check(
     if day:
         days = tuple(_day(d, "--day") for d in day)
     else:
-        days = default_days(plugin, year or pendulum.now("UTC").year)
+        days = default_days(plugin, pendulum.now("UTC").year if year is None else year)
     report = check_plugin(plugin, days)
     if as_json:
         print_json(
@@ -373,6 +407,8 @@ def new(
         written = write_skeleton(country, path, name=name, timezone=timezone, bidding_zone=zone)
     except SkeletonError as exc:
         _exit(str(exc))
+    except OSError as exc:
+        _exit(f"--path={path}: cannot write there ({exc.strerror or exc})")
     out = console()
     out.print(f"wrote the {country} market plugin package in {path}:", markup=False)
     for file in written:
