@@ -115,11 +115,14 @@ def test_cli_lists_cz_with_its_package_as_origin(installed: tuple[Path, Path]) -
 
 
 def test_cli_check_passes_on_the_generated_package(installed: tuple[Path, Path]) -> None:
-    checked = _vpp(installed[1], "markets", "check", "CZ")
+    checked = _vpp(installed[1], "markets", "check", "CZ", "--year", "2026")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "CZ: all" in checked.stdout
     assert "checks passed" in checked.stdout
     assert "marked uncertain" in checked.stdout
+    guide = (REPO_ROOT / "docs" / "adding-a-country.md").read_text(encoding="utf-8")
+    for line in checked.stdout.strip().splitlines():
+        assert line in guide, f"docs/adding-a-country.md no longer shows {line!r}"
 
 
 def test_cli_check_fails_and_names_the_check_when_a_rule_is_wrong(tmp_path: Path) -> None:
