@@ -100,6 +100,13 @@ class Schedule(BaseModel):
         default_factory=dict,
         description="bidding zone -> product -> balancing capacity sold [MW], >= 0",
     )
+    position_tolerance_mw: float = Field(
+        default=TOLERANCE_MW,
+        ge=0,
+        description="largest accepted gap between a zone's positions and its planned "
+        "injection [MW]: positions are sold in whole volume steps (0.1 MW), so a plan may "
+        "accept a rounding imbalance of up to half a step",
+    )
 
     @field_validator("created_at", "start", "end")
     @classmethod
@@ -160,6 +167,7 @@ class Schedule(BaseModel):
         created_at: datetime | None = None,
         source: str | None = None,
         portfolio: Portfolio | None = None,
+        position_tolerance_mw: float = TOLERANCE_MW,
     ) -> Schedule:
         """A schedule from the frames `injection_frame`, `bands_frame`, ... return.
 
@@ -195,6 +203,7 @@ class Schedule(BaseModel):
             "plan_id": plan_id,
             "created_at": created_at or datetime.now(UTC),
             "source": source,
+            "position_tolerance_mw": position_tolerance_mw,
             "start": first,
             "end": last + QUARTER_HOUR,
             "index": stamps,
@@ -414,7 +423,7 @@ class Schedule(BaseModel):
             markets = self.positions_mw.get(zone, {})
             sold = sum((np.asarray(v, dtype=float) for v in markets.values()), np.zeros(n))
             planned = planned_in.get(zone, np.zeros(n))
-            mismatch = np.abs(sold - planned) > TOLERANCE_MW
+            mismatch = np.abs(sold - planned) > max(TOLERANCE_MW, self.position_tolerance_mw)
             if mismatch.any():
                 i = int(np.argmax(mismatch))
                 rule = (

@@ -173,7 +173,7 @@ def test_json_round_trip_keeps_every_value_and_writes_utc_with_z():
     data = json.loads(text)
     stamps = [data["created_at"], data["start"], data["end"], *data["index"]]
     assert all(s.endswith("Z") for s in stamps)
-    assert data == plain()
+    assert data == {**plain(), "position_tolerance_mw": 1e-06}
 
 
 def test_file_round_trip_replaces_the_file_without_leaving_temporaries(tmp_path):

@@ -1,0 +1,482 @@
+"""Constraint blocks of each asset kind: physics, costs, and the headroom it can reserve.
+
+Each block adds its own variables and rows to the `LinearModel` and returns `AssetTerms`:
+the asset's net injection per quarter hour (MW, positive = injection), its costs and
+regulatory costs (EUR, as objective terms), and the rows that keep reserved balancing
+capacity physically deliverable (power headroom, and stored energy for limited-energy
+assets). Time is the horizon's quarter hours; `DT` is their length in hours.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import numpy as np
+import pandas as pd
+
+from regulatory.assets import CHP, PV, AssetBase, Battery, EVFleet, FlexibleLoad, HeatPump, Wind
+from regulatory.assets.base import BalancingProduct
+from regulatory.site import Site
+from regulatory.treatment import Treatment
+from regulatory.windows import DailyWindow
+from trading.optimiser.inputs import QUARTER_HOUR_H, Horizon, Profiles
+from trading.optimiser.linear import Expr, FloatArray, LinearModel, Var, total
+
+DT = QUARTER_HOUR_H
+UP: tuple[BalancingProduct, ...] = ("fcr", "afrr_pos")
+DOWN: tuple[BalancingProduct, ...] = ("fcr", "afrr_neg")
+DEFAULT_RESERVOIR_H = DT
+"""Energy a limited-energy asset keeps per reserved MW when its rule names none [h]."""
+
+
+@dataclass
+class AssetContext:
+    """Everything an asset block needs besides the model."""
+
+    asset: AssetBase
+    site: Site
+    treatment: Treatment
+    horizon: Horizon
+    timezone: str
+    profiles: Profiles
+    day_ahead_prices: FloatArray | None
+    reserves: dict[BalancingProduct, Var] = field(default_factory=dict)
+    final_soc_mwh: float | None = None
+
+
+@dataclass
+class AssetTerms:
+    """What the rest of the model needs to know about one asset."""
+
+    asset_id: str
+    injection: Expr
+    """Net injection per quarter hour [MW]; negative = withdrawal."""
+    value: Expr
+    """The asset's own objective terms [EUR]: costs negative, support premiums positive."""
+    withdrawal: Expr | None = None
+    """Energy drawn from the grid per quarter hour [MW], which levies and fees apply to."""
+    soc: Var | None = None
+    """State of charge at the end of each quarter hour [MWh], for storage."""
+    variables: dict[str, Var] = field(default_factory=dict)
+
+
+def availability_mask(asset: AssetBase, horizon: Horizon, timezone: str) -> FloatArray:
+    """1.0 where the asset may run (inside an availability window, or always), else 0.0."""
+    if not asset.availability:
+        return np.ones(horizon.n)
+    mask = np.zeros(horizon.n)
+    for window in asset.availability:
+        mask = np.maximum(mask, window_mask(window, horizon, timezone))
+    return mask
+
+
+def window_mask(window: DailyWindow, horizon: Horizon, timezone: str) -> FloatArray:
+    """1.0 on the quarter hours inside `window` (site-local wall-clock time), else 0.0."""
+    local = horizon.periods.tz_convert(timezone)
+    mask = np.zeros(horizon.n)
+    for start_day in (horizon.day - timedelta(days=1), horizon.day):
+        if start_day.isoweekday() not in window.weekdays:
+            continue
+        start = pd.Timestamp(
+            year=start_day.year,
+            month=start_day.month,
+            day=start_day.day,
+            hour=window.start_local.hour,
+            minute=window.start_local.minute,
+        ).tz_localize(timezone, nonexistent="shift_forward", ambiguous=True)
+        end = start + pd.Timedelta(hours=window.duration_h)
+        mask = np.maximum(mask, ((local >= start) & (local < end)).astype(float))
+    return mask
+
+
+def _headroom(
+    model: LinearModel,
+    ctx: AssetContext,
+    injection: Expr,
+    upper: Expr | FloatArray,
+    lower: Expr | FloatArray,
+) -> None:
+    """Reserved capacity fits between the planned injection and the asset's limits."""
+    up = [ctx.reserves[p] for p in UP if p in ctx.reserves]
+    down = [ctx.reserves[p] for p in DOWN if p in ctx.reserves]
+    subject = ctx.asset.id
+    if up:
+        model.add(
+            "headroom up",
+            injection + total(up) - upper,
+            "<=",
+            0.0,
+            subjects=subject,
+            description="planned injection plus upward reserve within the asset's maximum",
+        )
+    if down:
+        model.add(
+            "headroom down",
+            injection - total(down) - lower,
+            ">=",
+            0.0,
+            subjects=subject,
+            description="planned injection minus downward reserve within the asset's minimum",
+        )
+
+
+def _reservoir_h(ctx: AssetContext, product: BalancingProduct) -> float:
+    for item in ctx.treatment.balancing:
+        if item.product == product and item.energy_reservoir_h is not None:
+            return item.energy_reservoir_h
+    return DEFAULT_RESERVOIR_H
+
+
+def _energy_for_reserves(
+    model: LinearModel, ctx: AssetContext, soc: Var, low: float, high: float
+) -> None:
+    """A storage keeps the energy its reserves may call for (LER rule of the country)."""
+    up = [ctx.reserves[p] * _reservoir_h(ctx, p) for p in UP if p in ctx.reserves]
+    down = [ctx.reserves[p] * _reservoir_h(ctx, p) for p in DOWN if p in ctx.reserves]
+    if up:
+        model.add(
+            "reserve energy up",
+            soc - total(up),
+            ">=",
+            low,
+            subjects=ctx.asset.id,
+            description="stored energy to deliver the upward reserve for its required duration",
+        )
+    if down:
+        model.add(
+            "reserve energy down",
+            soc + total(down),
+            "<=",
+            high,
+            subjects=ctx.asset.id,
+            description="free storage to absorb the downward reserve for its required duration",
+        )
+
+
+def _charging_cost(ctx: AssetContext) -> float:
+    return ctx.treatment.charging_cost_eur_per_mwh
+
+
+def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
+    """Battery: SoC dynamics, efficiencies, no simultaneous charge and discharge.
+
+    Charge and discharge may only overlap where a binary forbids it; binaries are placed
+    on the quarter hours where overlap could pay (day-ahead price <= 0, see
+    `binary_periods`), and `repair_overlaps` adds more if a solution still overlaps.
+    """
+    a = ctx.asset
+    assert isinstance(a, Battery)
+    n = ctx.horizon.n
+    on = availability_mask(a, ctx.horizon, ctx.timezone)
+    charge = model.var(f"{a.id}.charge", n, 0.0, a.power_charge_mw * on)
+    discharge = model.var(f"{a.id}.discharge", n, 0.0, a.power_discharge_mw * on)
+    low, high = a.soc_bounds_mwh()
+    soc = model.var(f"{a.id}.soc", n, low, high)
+    initial = a.soc_initial_mwh if a.soc_initial_mwh is not None else (low + high) / 2
+    initial = min(max(initial, low), high)
+    flow = charge * (DT * a.efficiency_charge) - discharge * (DT / a.efficiency_discharge)
+    previous = lag(soc, 1) + np.r_[initial, np.zeros(n - 1)]
+    model.add(
+        "battery energy balance",
+        soc - previous - flow,
+        "==",
+        0.0,
+        subjects=a.id,
+        description="state of charge follows charging and discharging with their efficiencies",
+    )
+    target = initial if ctx.final_soc_mwh is None else ctx.final_soc_mwh
+    model.add(
+        "battery final soc",
+        soc[n - 1].expr(),
+        ">=",
+        target,
+        subjects=a.id,
+        description="state of charge at the end of the day reaches its target",
+    )
+    if a.max_cycles_per_day is not None:
+        model.add(
+            "battery cycles",
+            discharge.sum(DT),
+            "<=",
+            a.max_cycles_per_day * (high - low),
+            subjects=a.id,
+            description="discharged energy within the warranty's cycles per day",
+        )
+    overlap_at = binary_periods(ctx)
+    terms = AssetTerms(
+        a.id,
+        injection=discharge - charge,
+        value=charge.sum(-DT * (a.degradation_cost_eur_per_mwh + _charging_cost(ctx)))
+        + discharge.sum(-DT * a.degradation_cost_eur_per_mwh),
+        withdrawal=charge.expr(),
+        soc=soc,
+        variables={"charge": charge, "discharge": discharge},
+    )
+    forbid_overlap(model, terms, a, overlap_at)
+    _headroom(
+        model,
+        ctx,
+        terms.injection,
+        a.power_discharge_mw * on,
+        -a.power_charge_mw * on,
+    )
+    _energy_for_reserves(model, ctx, soc, low, high)
+    return terms
+
+
+def binary_periods(ctx: AssetContext) -> FloatArray:
+    """Quarter hours where simultaneous charge and discharge could pay: price <= 0."""
+    if ctx.day_ahead_prices is None:
+        return np.ones(ctx.horizon.n, dtype=bool)
+    return ctx.day_ahead_prices <= 0.0
+
+
+def forbid_overlap(
+    model: LinearModel, terms: AssetTerms, asset: Battery | EVFleet, where: FloatArray
+) -> None:
+    """Charge and discharge not both on in the quarter hours `where` (a binary each)."""
+    idx = np.flatnonzero(where)
+    if len(idx) == 0:
+        return
+    charge, discharge = terms.variables["charge"], terms.variables["discharge"]
+    p_charge, p_discharge = _powers(asset)
+    mode = model.binary(f"{asset.id}.charging", len(idx))
+    model.add(
+        "no simultaneous charge",
+        charge[idx] - mode.expr(p_charge),
+        "<=",
+        0.0,
+        subjects=asset.id,
+        description="charge only in quarter hours set to charging",
+    )
+    model.add(
+        "no simultaneous discharge",
+        discharge[idx] + mode.expr(p_discharge),
+        "<=",
+        p_discharge,
+        subjects=asset.id,
+        description="discharge only in quarter hours not set to charging",
+    )
+    terms.variables.setdefault("overlap_binaries", mode)
+
+
+def _powers(asset: Battery | EVFleet) -> tuple[float, float]:
+    if isinstance(asset, Battery):
+        return asset.power_charge_mw, asset.power_discharge_mw
+    return asset.charge_power_max_mw, max(asset.discharge_power_max_mw, 1e-9)
+
+
+def renewable_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
+    """PV or wind: inject up to the available power; curtail if allowed; support premium.
+
+    The premium (the support contract's reference value minus the day's average day-ahead
+    price, at least 0 EUR/MWh: a sliding market premium with the month's market value
+    approximated by the day's) is earned on injected energy except in the quarter hours
+    the country's treatment says it is lost at negative prices.
+    """
+    a = ctx.asset
+    assert isinstance(a, PV | Wind)
+    n = ctx.horizon.n
+    available = ctx.profiles.quarter_hourly(a.id, ctx.horizon, a.rated_power_mw)
+    available = available * availability_mask(a, ctx.horizon, ctx.timezone)
+    lower = np.zeros(n) if a.curtailable else available
+    output = model.var(f"{a.id}.output", n, lower, available)
+    premium = premium_per_mwh(ctx)
+    value = output.sum(DT * premium) if premium.any() else Expr.zeros(1)
+    _headroom(model, ctx, output.expr(), available, lower)
+    return AssetTerms(a.id, injection=output.expr(), value=value, variables={"output": output})
+
+
+def premium_per_mwh(ctx: AssetContext) -> FloatArray:
+    """Support premium per quarter hour [EUR/MWh]; 0 where lost at negative prices."""
+    n = ctx.horizon.n
+    support = ctx.treatment.support
+    prices = ctx.day_ahead_prices
+    if support is None or prices is None:
+        return np.zeros(n)
+    level = max(0.0, support.reference_value_eur_per_mwh - float(np.mean(prices)))
+    return np.where(
+        premium_lost(support.negative_prices.kind, support.negative_prices.hours, prices),
+        0.0,
+        level,
+    )
+
+
+def premium_lost(kind: str, hours: float | None, prices: FloatArray) -> np.ndarray:
+    """Quarter hours in which a negative-price rule withholds the premium."""
+    if kind == "not_affected":
+        return np.zeros(len(prices), dtype=bool)
+    if kind == "every_period":
+        return prices < 0
+    if kind == "non_positive_period":
+        return prices <= 0
+    assert hours is not None
+    negative = prices < 0
+    lost = np.zeros(len(prices), dtype=bool)
+    start = None
+    for i, flag in enumerate([*negative, False]):
+        if flag and start is None:
+            start = i
+        elif not flag and start is not None:
+            if (i - start) * DT >= hours - 1e-9:
+                lost[start:i] = True
+            start = None
+    return lost
+
+
+def chp_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
+    """CHP: on/off with minimum stable load, minimum up and down times, start and fuel cost.
+
+    The unit is taken to be off, and free to start, before the horizon.
+    """
+    a = ctx.asset
+    assert isinstance(a, CHP)
+    n = ctx.horizon.n
+    avail = availability_mask(a, ctx.horizon, ctx.timezone)
+    on = model.var(f"{a.id}.on", n, 0.0, avail, integer=True)
+    start = model.var(f"{a.id}.start", n, 0.0, 1.0)
+    output = model.var(f"{a.id}.output", n, 0.0, a.power_max_mw * avail)
+    model.add(
+        "chp max output",
+        output - on.expr(a.power_max_mw),
+        "<=",
+        0.0,
+        subjects=a.id,
+        description="output only while running, up to the maximum",
+    )
+    model.add(
+        "chp min stable load",
+        output - on.expr(a.power_min_stable_mw),
+        ">=",
+        0.0,
+        subjects=a.id,
+        description="output at least the minimum stable load while running",
+    )
+    shifted = lag(on, 1)
+    model.add(
+        "chp start",
+        start - on + shifted,
+        ">=",
+        0.0,
+        subjects=a.id,
+        description="a start wherever the unit goes from off to on",
+    )
+    up = round(a.min_up_time_h / DT)
+    down = round(a.min_down_time_h / DT)
+    if up > 1:
+        model.add(
+            "chp min up time",
+            _window_sum(start, up) - on,
+            "<=",
+            0.0,
+            subjects=a.id,
+            description="once started, the unit runs for its minimum up time",
+        )
+    if down > 1:
+        model.add(
+            "chp min down time",
+            _window_sum(start, down) + lag(on, down),
+            "<=",
+            1.0,
+            subjects=a.id,
+            description="once stopped, the unit rests for its minimum down time",
+        )
+    value = output.sum(-DT * a.fuel_cost_eur_per_mwh) + start.sum(-a.start_cost_eur)
+    premium = premium_per_mwh(ctx)
+    if premium.any():
+        value = value + output.sum(DT * premium)
+    _headroom(model, ctx, output.expr(), on.expr(a.power_max_mw), on.expr(a.power_min_stable_mw))
+    return AssetTerms(
+        a.id,
+        injection=output.expr(),
+        value=value,
+        variables={"output": output, "on": on, "start": start},
+    )
+
+
+def lag(var: Var, k: int) -> Expr:
+    """Rows t: var[t-k], or nothing (0) for t < k: the value k quarter hours earlier."""
+    n = len(var)
+    k = min(k, n)
+    cols = np.r_[np.full(k, var.cols[0]), var.cols[: n - k]]
+    coefs = np.r_[np.zeros(k), np.ones(n - k)]
+    return Expr([(cols, coefs)], np.zeros(n))
+
+
+def _window_sum(var: Var, width: int) -> Expr:
+    """Rows t: sum of var[max(0, t-width+1) .. t]."""
+    n = len(var)
+    terms = []
+    for lag in range(width):
+        cols = np.r_[np.full(lag, var.cols[0]), var.cols[: n - lag]][:n]
+        coefs = np.r_[np.zeros(lag), np.ones(n - lag)][:n]
+        terms.append((cols, coefs))
+    return Expr(terms, np.zeros(n))
+
+
+def consumer_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
+    """Flexible load, heat pump or EV fleet: power bounds and energy needed in windows."""
+    a = ctx.asset
+    assert isinstance(a, FlexibleLoad | HeatPump | EVFleet)
+    n = ctx.horizon.n
+    avail = availability_mask(a, ctx.horizon, ctx.timezone)
+    if isinstance(a, EVFleet):
+        charge = model.var(f"{a.id}.charge", n, 0.0, a.charge_power_max_mw * avail)
+        discharge = model.var(f"{a.id}.discharge", n, 0.0, a.discharge_power_max_mw * avail)
+        injection = discharge - charge
+        stored = charge * (DT * a.efficiency_charge) - discharge * (DT / a.efficiency_discharge)
+        variables = {"charge": charge, "discharge": discharge}
+        upper, lower = a.discharge_power_max_mw * avail, -a.charge_power_max_mw * avail
+        withdrawal = charge.expr()
+    else:
+        high = a.consumption_max_mw if isinstance(a, FlexibleLoad) else a.power_max_mw
+        low = a.consumption_min_mw if isinstance(a, FlexibleLoad) else 0.0
+        consumption = model.var(f"{a.id}.consumption", n, low * avail, high * avail)
+        injection = -consumption
+        stored = consumption * DT
+        variables = {"consumption": consumption}
+        upper, lower = -low * avail, -high * avail
+        withdrawal = consumption.expr()
+    for req in a.energy_requirements:
+        mask = window_mask(req, ctx.horizon, ctx.timezone)
+        if mask.sum() * DT + 1e-9 < req.duration_h:
+            continue  # the window reaches beyond this delivery day: not required here
+        idx = np.flatnonzero(mask)
+        model.add(
+            "energy requirement",
+            _select(stored, idx).sum(),
+            ">=",
+            req.energy_mwh,
+            subjects=a.id,
+            description=f"energy delivered within {req.label()}",
+        )
+    terms = AssetTerms(
+        a.id,
+        injection=injection,
+        value=withdrawal * (-DT * _charging_cost(ctx)),
+        withdrawal=withdrawal,
+        variables=variables,
+    )
+    if isinstance(a, EVFleet) and a.discharge_power_max_mw > 0:
+        forbid_overlap(model, terms, a, binary_periods(ctx))
+    _headroom(model, ctx, injection, upper, lower)
+    return terms
+
+
+def _select(expr: Expr, idx: np.ndarray) -> Expr:
+    """The rows `idx` of `expr`."""
+    return Expr([(c[idx], v[idx]) for c, v in expr.terms], expr.const[idx])
+
+
+BLOCKS: dict[str, Callable[[LinearModel, AssetContext], AssetTerms]] = {
+    "battery": battery_block,
+    "pv": renewable_block,
+    "wind": renewable_block,
+    "chp": chp_block,
+    "flexible_load": consumer_block,
+    "heat_pump": consumer_block,
+    "ev_fleet": consumer_block,
+}
+"""The block that models each asset kind."""

@@ -1,0 +1,495 @@
+"""Build the co-optimisation model: assets, market positions, reserves and their links.
+
+`build_model` turns (portfolio, delivery day, prices, products declared by the market
+plugins) into a `BuiltModel`. Steps, each a separate function so that custom constraints
+can go in between build and solve through `ModelView` (see `trading.optimiser.hooks`):
+
+1. treatments of every asset on the day, and the products each may take part in;
+2. reserve variables per asset and balancing product (within prequalified MW);
+3. one block per asset (physics, costs, headroom and stored energy behind its reserves);
+4. market positions per bidding zone and product (whole volume steps, constant over the
+   product's MTU), pool reserves per block (whole MW, zero or at least the minimum);
+5. links: each zone's net injection equals its positions; each pool's reserve is covered
+   by its prequalified assets; each site stays within its grid connection;
+6. the objective: energy and capacity revenue minus fuel, starts, degradation and
+   regulatory costs, plus support premiums not lost at negative prices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from markets.products import Direction, MarketId, Product
+from markets.registry import default_registry
+from regulatory import Portfolio
+from regulatory.assets import AssetBase
+from regulatory.assets.base import BalancingProduct
+from regulatory.registry import default_registry as regulatory_registry
+from regulatory.site import Site
+from regulatory.treatment import Treatment
+from trading.optimiser.assets import BLOCKS, DT, AssetContext, AssetTerms
+from trading.optimiser.inputs import Horizon, PriceInputs, Profiles
+from trading.optimiser.linear import Expr, FloatArray, LinearModel, Var, total
+from trading.optimiser.solver import SolverOptions
+
+ENERGY_MARKETS = {"day_ahead": MarketId.DAY_AHEAD, "intraday": MarketId.INTRADAY_AUCTION}
+RESERVE_MARKETS = {"afrr_capacity": MarketId.AFRR_CAPACITY, "fcr_capacity": MarketId.FCR_CAPACITY}
+MARKET_CHOICES = (*ENERGY_MARKETS, *RESERVE_MARKETS)
+INTEGER_POSITIONS = True
+INTRADAY_SESSION = "IDA1"
+"""The intraday auction whose products the plan trades (it covers the whole day)."""
+
+
+class OptimiserOptions(BaseModel):
+    """What to optimise and how hard to try."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    markets: tuple[str, ...] = Field(default=("day_ahead",), description=f"of {MARKET_CHOICES}")
+    solver: SolverOptions = SolverOptions()
+    final_soc_mwh: dict[str, float] = Field(
+        default_factory=dict, description="per battery: SoC to reach by the end of the day"
+    )
+    commitments: dict[str, float] = Field(
+        default_factory=dict,
+        description="product id -> MW already sold (positive) or bought, held fixed",
+    )
+
+
+class InputError(ValueError):
+    """The inputs cannot make a model (unknown market, product, zone or asset)."""
+
+
+@dataclass
+class PositionBlock:
+    """Positions of one zone in one energy market: one per product, in whole steps."""
+
+    market: str
+    zone: str
+    products: list[Product]
+    steps: Var
+    step_mw: float
+    period_of: np.ndarray
+    """Index of the product covering each quarter hour."""
+    prices: FloatArray
+    """Forecast price on each quarter hour [EUR/MWh]."""
+
+    def mw(self) -> Expr:
+        """Position per quarter hour [MW]; positive = sold."""
+        return Expr(
+            [(self.steps.cols[self.period_of], np.full(len(self.period_of), self.step_mw))],
+            np.zeros(len(self.period_of)),
+        )
+
+
+@dataclass
+class ReservePool:
+    """Capacity of one balancing product offered by one pool, per block."""
+
+    market: str
+    product: BalancingProduct
+    direction: Direction
+    pool_key: str
+    zone: str
+    products: list[Product]
+    steps: Var
+    step_mw: float
+    block_of: np.ndarray
+    prices: FloatArray
+    """Capacity price per block [EUR/MW/h]."""
+    hours: FloatArray
+    """Length of each block [h]."""
+    assets: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BuiltModel:
+    """A model ready to solve, with everything needed to read its solution back."""
+
+    model: LinearModel
+    portfolio: Portfolio
+    horizon: Horizon
+    options: OptimiserOptions
+    treatments: dict[str, Treatment]
+    assets: dict[str, AssetTerms]
+    reserves: dict[tuple[str, BalancingProduct], Var]
+    positions: list[PositionBlock]
+    pools: list[ReservePool]
+    imbalances: dict[str, tuple[Var, Var]] = field(default_factory=dict)
+    """Per zone: (long, short) rounding imbalance [MW], held at 0 until positions are rounded."""
+    build_s: float = 0.0
+
+
+def build_model(
+    portfolio: Portfolio,
+    day: date,
+    prices: PriceInputs,
+    *,
+    profiles: Profiles | None = None,
+    options: OptimiserOptions | None = None,
+) -> BuiltModel:
+    """The co-optimisation model of `portfolio` for delivery day `day`."""
+    started = time.perf_counter()
+    options = options or OptimiserOptions()
+    unknown = sorted(set(options.markets) - set(MARKET_CHOICES))
+    if unknown:
+        raise InputError(
+            f"markets={','.join(unknown)} unknown; choose from {', '.join(MARKET_CHOICES)}"
+        )
+    timezones = {
+        regulatory_registry().get(site.country).in_force(day).timezone for site in portfolio.sites
+    }
+    timezone = sorted(timezones)[0] if len(timezones) == 1 else "Europe/Berlin"
+    horizon = Horizon.of(day, timezone)
+    model = LinearModel()
+    treatments = {a.id: t for a, _, t in portfolio.treatments(day)}
+    sites = {s.id: s for s in portfolio.sites}
+    zone_prices = {
+        zone: prices.quarter_hourly("day_ahead", zone, horizon)
+        for zone in {s.bidding_zone for s in portfolio.sites}
+        if zone in prices.day_ahead
+    }
+
+    pools, reserve_vars = _reserve_pools(
+        model, portfolio, day, horizon, prices, options, treatments
+    )
+    assets: dict[str, AssetTerms] = {}
+    for asset in portfolio.assets:
+        site = sites[asset.site]
+        ctx = AssetContext(
+            asset=asset,
+            site=site,
+            treatment=treatments[asset.id],
+            horizon=horizon,
+            timezone=regulatory_registry().get(site.country).in_force(day).timezone,
+            profiles=profiles or Profiles(),
+            day_ahead_prices=zone_prices.get(site.bidding_zone),
+            reserves={p: v for (aid, p), v in reserve_vars.items() if aid == asset.id},
+            final_soc_mwh=options.final_soc_mwh.get(asset.id),
+        )
+        assets[asset.id] = BLOCKS[asset.kind](model, ctx)
+    positions = _positions(model, portfolio, day, horizon, prices, options)
+    imbalances: dict[str, tuple[Var, Var]] = {}
+    _link_zones(model, portfolio, assets, positions, horizon, imbalances)
+    _link_sites(model, portfolio, assets, reserve_vars)
+    _link_pools(model, pools, reserve_vars)
+    _commitments(model, options, positions, pools)
+    _objective(model, assets, positions, pools)
+    built = BuiltModel(
+        model,
+        portfolio,
+        horizon,
+        options,
+        treatments,
+        assets,
+        reserve_vars,
+        positions,
+        pools,
+        imbalances,
+    )
+    built.build_s = time.perf_counter() - started
+    return built
+
+
+def _plugin_products(country: str, day: date, market: MarketId) -> list[Product]:
+    plugin = default_registry().get(country)
+    try:
+        plugin.market(market)
+    except KeyError:
+        return []
+    return plugin.products(day, market)
+
+
+def _positions(
+    model: LinearModel,
+    portfolio: Portfolio,
+    day: date,
+    horizon: Horizon,
+    prices: PriceInputs,
+    options: OptimiserOptions,
+) -> list[PositionBlock]:
+    blocks = []
+    zones: dict[str, tuple[str, float]] = {}
+    for site in portfolio.sites:
+        rating = sum(a.rating_mw() for a in portfolio.assets if a.site == site.id)
+        country, mw = zones.get(site.bidding_zone, (site.country, 0.0))
+        zones[site.bidding_zone] = (country, mw + min(rating, site.grid_connection_mw))
+    for market in options.markets:
+        market_id = ENERGY_MARKETS.get(market)
+        if market_id is None:
+            continue
+        for zone, (country, limit_mw) in sorted(zones.items()):
+            products = [
+                p
+                for p in _plugin_products(country, day, market_id)
+                if p.bidding_zone == zone
+                and (market_id is MarketId.DAY_AHEAD or p.family == INTRADAY_SESSION)
+            ]
+            if not products:
+                raise InputError(f"{country} offers no {market} products for delivery {day}")
+            quarter = prices.quarter_hourly(market, zone, horizon)
+            step = products[0].volume_step_mw
+            k = int(np.floor(limit_mw / step + 1e-9))
+            steps = model.var(
+                f"{market}.{zone}.steps", len(products), -k, k, integer=INTEGER_POSITIONS
+            )
+            starts = np.array([p.delivery_start.timestamp() for p in products])
+            period_of = np.searchsorted(starts, horizon.periods.asi8 / 1e9, side="right") - 1
+            blocks.append(PositionBlock(market, zone, products, steps, step, period_of, quarter))
+    return blocks
+
+
+def _reserve_pools(
+    model: LinearModel,
+    portfolio: Portfolio,
+    day: date,
+    horizon: Horizon,
+    prices: PriceInputs,
+    options: OptimiserOptions,
+    treatments: dict[str, Treatment],
+) -> tuple[list[ReservePool], dict[tuple[str, BalancingProduct], Var]]:
+    pools: list[ReservePool] = []
+    reserve_vars: dict[tuple[str, BalancingProduct], Var] = {}
+    sites = {s.id: s for s in portfolio.sites}
+    for market in options.markets:
+        market_id = RESERVE_MARKETS.get(market)
+        if market_id is None:
+            continue
+        by_pool: dict[tuple[str, Direction, str, str], list[AssetBase]] = defaultdict(list)
+        products_of: dict[tuple[str, Direction], list[Product]] = {}
+        for asset in portfolio.assets:
+            site = sites[asset.site]
+            for product in _plugin_products(site.country, day, market_id):
+                if product.bidding_zone != site.bidding_zone or product.direction is None:
+                    continue
+                products_of.setdefault((site.country, product.direction), [])
+                if product not in products_of[(site.country, product.direction)]:
+                    products_of[(site.country, product.direction)].append(product)
+            treatment = treatments[asset.id]
+            for direction in (Direction.POS, Direction.NEG, Direction.SYMMETRIC):
+                offered = products_of.get((site.country, direction))
+                if not offered:
+                    continue
+                eligibility = offered[0].eligibility
+                if not eligibility.admits(treatment, bidding_zone=site.bidding_zone):
+                    continue
+                assert eligibility.prequalification is not None
+                key = next(
+                    b.pool_key
+                    for b in treatment.balancing
+                    if b.product == eligibility.prequalification
+                )
+                by_pool[(site.country, direction, key, site.bidding_zone)].append(asset)
+        for (country, direction, key, zone), members in sorted(
+            by_pool.items(), key=lambda kv: (kv[0][0], kv[0][1].value, kv[0][2])
+        ):
+            products = sorted(products_of[(country, direction)], key=lambda p: p.delivery_start)
+            product_kind = products[0].eligibility.prequalification
+            assert product_kind is not None
+            price_key: tuple[str, str] | str = (
+                (zone, direction.value) if market == "afrr_capacity" else zone
+            )
+            quarter = prices.quarter_hourly(market, price_key, horizon)
+            starts = np.array([p.delivery_start.timestamp() for p in products])
+            block_of = np.searchsorted(starts, horizon.periods.asi8 / 1e9, side="right") - 1
+            first_q = [int(np.argmax(block_of == b)) for b in range(len(products))]
+            block_prices = quarter[first_q]
+            hours = np.array([p.duration_minutes / 60 for p in products])
+            for asset in members:
+                if (asset.id, product_kind) not in reserve_vars:
+                    limit = treatments[asset.id].prequalified_mw(product_kind)
+                    reserve_vars[(asset.id, product_kind)] = model.var(
+                        f"{asset.id}.reserve.{product_kind}", horizon.n, 0.0, limit
+                    )
+            step = products[0].volume_step_mw
+            total_mw = sum(treatments[a.id].prequalified_mw(product_kind) for a in members)
+            k = int(np.floor(total_mw / step + 1e-9))
+            steps = model.var(
+                f"{market}.{key}.{direction.value}", len(products), 0, k, integer=True
+            )
+            pool = ReservePool(
+                market,
+                product_kind,
+                direction,
+                key,
+                zone,
+                products,
+                steps,
+                step,
+                block_of,
+                block_prices,
+                hours,
+                [a.id for a in members],
+            )
+            minimum = products[0].volume_min_mw
+            if minimum > step + 1e-9:
+                chosen = model.binary(f"{market}.{key}.{direction.value}.offered", len(products))
+                model.add(
+                    "reserve minimum bid",
+                    steps.expr(step) - chosen.expr(minimum),
+                    ">=",
+                    0.0,
+                    subjects=f"{key} {direction.value}",
+                    description=f"{market}: nothing, or at least the minimum bid",
+                )
+                model.add(
+                    "reserve offered",
+                    steps.expr(step) - chosen.expr(max(total_mw, minimum)),
+                    "<=",
+                    0.0,
+                    subjects=f"{key} {direction.value}",
+                    description=f"{market}: capacity only in blocks chosen to be offered",
+                )
+            pools.append(pool)
+    return pools, reserve_vars
+
+
+def _link_zones(
+    model: LinearModel,
+    portfolio: Portfolio,
+    assets: dict[str, AssetTerms],
+    positions: list[PositionBlock],
+    horizon: Horizon,
+    imbalances: dict[str, tuple[Var, Var]],
+) -> None:
+    """Net injection per zone = positions (+ the rounding imbalance, 0 until rounding)."""
+    sites = {s.id: s for s in portfolio.sites}
+    by_zone: dict[str, list[AssetTerms]] = defaultdict(list)
+    for asset in portfolio.assets:
+        by_zone[sites[asset.site].bidding_zone].append(assets[asset.id])
+    for zone, members in sorted(by_zone.items()):
+        zone_positions = [p.mw() for p in positions if p.zone == zone]
+        injection = total(m.injection for m in members)
+        if zone_positions:
+            injection = injection - total(zone_positions)
+            short = model.var(f"{zone}.rounding short", horizon.n, 0.0, 0.0)
+            long = model.var(f"{zone}.rounding long", horizon.n, 0.0, 0.0)
+            imbalances[zone] = (long, short)
+            injection = injection - long + short
+        model.add(
+            "zone balance",
+            injection,
+            "==",
+            0.0,
+            subjects=zone,
+            description="the fleet's net injection in the zone equals its market positions",
+        )
+
+
+def _link_sites(
+    model: LinearModel,
+    portfolio: Portfolio,
+    assets: dict[str, AssetTerms],
+    reserve_vars: dict[tuple[str, BalancingProduct], Var],
+) -> None:
+    for site in portfolio.sites:
+        members = [a for a in portfolio.assets if a.site == site.id]
+        if not members:
+            continue
+        injection = total(assets[a.id].injection for a in members)
+        up = [
+            v
+            for (aid, p), v in reserve_vars.items()
+            if p in ("fcr", "afrr_pos") and aid in {a.id for a in members}
+        ]
+        down = [
+            v
+            for (aid, p), v in reserve_vars.items()
+            if p in ("fcr", "afrr_neg") and aid in {a.id for a in members}
+        ]
+        limit = site.grid_connection_mw
+        model.add(
+            "grid connection",
+            injection + total(up) if up else injection,
+            "<=",
+            limit,
+            subjects=site.id,
+            description="injection plus upward reserve within the connection",
+        )
+        model.add(
+            "grid connection",
+            injection - total(down) if down else injection,
+            ">=",
+            -limit,
+            subjects=site.id,
+            description="withdrawal plus downward reserve within the connection",
+        )
+
+
+def _link_pools(
+    model: LinearModel,
+    pools: list[ReservePool],
+    reserve_vars: dict[tuple[str, BalancingProduct], Var],
+) -> None:
+    for pool in pools:
+        covered = total(reserve_vars[(aid, pool.product)] for aid in pool.assets)
+        sold = Expr(
+            [(pool.steps.cols[pool.block_of], np.full(len(pool.block_of), pool.step_mw))],
+            np.zeros(len(pool.block_of)),
+        )
+        model.add(
+            "reserve covered",
+            covered - sold,
+            ">=",
+            0.0,
+            subjects=f"{pool.market} {pool.pool_key} {pool.direction.value}",
+            description="reserve sold by a pool is covered by its prequalified assets",
+        )
+
+
+def _commitments(
+    model: LinearModel,
+    options: OptimiserOptions,
+    positions: list[PositionBlock],
+    pools: list[ReservePool],
+) -> None:
+    remaining = dict(options.commitments)
+    for block in [*positions, *pools]:
+        for i, product in enumerate(block.products):
+            mw = remaining.pop(product.product_id, None)
+            if mw is None:
+                continue
+            steps = mw / block.step_mw
+            if abs(steps - round(steps)) > 1e-6:
+                raise InputError(
+                    f"commitment {product.product_id}={mw} MW is not a whole number of "
+                    f"{block.step_mw} MW steps"
+                )
+            subject = getattr(block, "pool_key", None) or getattr(block, "zone", "")
+            model.add(
+                "commitment",
+                block.steps[i].expr(block.step_mw),
+                "==",
+                mw,
+                subjects=f"{product.product_id} ({subject})",
+                description="a position already sold or bought is held",
+            )
+    if remaining:
+        first = sorted(remaining)[0]
+        raise InputError(f"commitment {first}: no such product among the markets optimised")
+
+
+def _objective(
+    model: LinearModel,
+    assets: dict[str, AssetTerms],
+    positions: list[PositionBlock],
+    pools: list[ReservePool],
+) -> None:
+    terms = [a.value for a in assets.values()]
+    for block in positions:
+        terms.append((block.mw() * (block.prices * DT)).sum())
+    for pool in pools:
+        terms.append(pool.steps.sum(pool.step_mw * pool.prices * pool.hours))
+    model.maximise(total(t.sum() if t.n > 1 else t for t in terms))
+
+
+def site_map(portfolio: Portfolio) -> dict[str, Site]:
+    """Site of every asset id."""
+    sites = {s.id: s for s in portfolio.sites}
+    return {a.id: sites[a.site] for a in portfolio.assets}
