@@ -239,8 +239,7 @@ def _positions(
             steps = model.var(
                 f"{market}.{zone}.steps", len(products), -k, k, integer=INTEGER_POSITIONS
             )
-            starts = np.array([p.delivery_start.timestamp() for p in products])
-            period_of = np.searchsorted(starts, horizon.periods.asi8 / 1e9, side="right") - 1
+            period_of = horizon.covering([p.delivery_start for p in products])
             blocks.append(PositionBlock(market, zone, products, steps, step, period_of, quarter))
     return blocks
 
@@ -296,8 +295,7 @@ def _reserve_pools(
                 (zone, direction.value) if market == "afrr_capacity" else zone
             )
             quarter = prices.quarter_hourly(market, price_key, horizon)
-            starts = np.array([p.delivery_start.timestamp() for p in products])
-            block_of = np.searchsorted(starts, horizon.periods.asi8 / 1e9, side="right") - 1
+            block_of = horizon.covering([p.delivery_start for p in products])
             first_q = [int(np.argmax(block_of == b)) for b in range(len(products))]
             block_prices = quarter[first_q]
             hours = np.array([p.duration_minutes / 60 for p in products])

@@ -47,6 +47,16 @@ class Horizon:
         """Number of quarter hours."""
         return len(self.periods)
 
+    @property
+    def seconds(self) -> np.ndarray:
+        """Each quarter hour's start in seconds since the epoch (whatever the index unit)."""
+        return np.array([t.timestamp() for t in self.periods])
+
+    def covering(self, starts: list[datetime]) -> np.ndarray:
+        """For each quarter hour, the index of the last of `starts` at or before it."""
+        edges = np.array([s.timestamp() for s in starts])
+        return np.searchsorted(edges, self.seconds, side="right") - 1
+
     def position(self, moment: datetime) -> int:
         """Index of the quarter hour that starts at `moment` (UTC)."""
         return int(self.periods.get_loc(pd.Timestamp(moment)))
