@@ -22,3 +22,20 @@ def sample_portfolio_path() -> Path:
     raise FileNotFoundError(
         f"sample portfolio not found at {packaged} or {checkout}; reinstall vpp-engine"
     )
+
+
+SAMPLE_PRICES = "sample_prices"
+SAMPLE_PRICE_DAY = "2026-06-13"
+"""A Saturday inside the sample prices, with negative midday quarter hours."""
+
+
+def sample_prices_dir() -> Path:
+    """Folder of the project's generated sample prices (see its README.md)."""
+    packaged = Path(str(files("trading"))) / "sample_data" / SAMPLE_PRICES
+    checkout = Path(__file__).resolve().parents[1] / "data" / SAMPLE_PRICES
+    for candidate in (packaged, checkout):
+        if (candidate / "day_ahead.csv").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"sample prices not found at {packaged} or {checkout}; reinstall vpp-engine"
+    )

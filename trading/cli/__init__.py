@@ -8,6 +8,7 @@ import typer
 
 from trading.cli.demo import demo
 from trading.cli.markets import markets_app
+from trading.cli.optimise import optimise_command
 from trading.cli.portfolio import portfolio_app
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(markets_app, name="markets")
+app.command("optimise")(optimise_command)
 app.command("demo")(demo)
 
 

@@ -13,11 +13,13 @@ from datetime import date
 from typing import Annotated
 
 import typer
+from rich.console import Console
 from rich.table import Table
 
 from regulatory import Portfolio
 from regulatory.assets import AssetBase
 from trading.cli.demo_markets import show_markets
+from trading.cli.optimise import load_prices, show_plan
 from trading.cli.output import console, parse_day
 from trading.cli.portfolio import (
     balancing_summary,
@@ -27,7 +29,12 @@ from trading.cli.portfolio import (
     treatment_table,
     treatments_or_exit,
 )
-from trading.samples import sample_portfolio_path
+from trading.optimiser.build import OptimiserOptions
+from trading.optimiser.inputs import Horizon
+from trading.optimiser.plan import optimise
+from trading.optimiser.profiles import proxy_profiles
+from trading.optimiser.solver import SolverOptions
+from trading.samples import SAMPLE_PRICE_DAY, sample_portfolio_path, sample_prices_dir
 
 
 def demo(
@@ -52,6 +59,7 @@ def demo(
     for twins in physical_twins(portfolio):
         out.print(twin_table(portfolio, twins, day))
     show_markets(out, portfolio, {asset.id: treatment for asset, _, treatment in rows}, day)
+    show_optimisation(out, portfolio)
 
 
 def physical_twins(portfolio: Portfolio) -> list[list[AssetBase]]:
@@ -98,3 +106,25 @@ def twin_table(portfolio: Portfolio, twins: list[AssetBase], day: date) -> Table
     for label, cells in rows.items():
         table.add_row(label, *cells)
     return table
+
+
+def show_optimisation(out: Console, portfolio: Portfolio) -> None:
+    """Co-optimise a day of the sample prices: day-ahead, aFRR capacity, then intraday."""
+    folder = sample_prices_dir()
+    day = date.fromisoformat(SAMPLE_PRICE_DAY)
+    zones = {s.bidding_zone for s in portfolio.sites}
+    prices = load_prices(
+        folder / "day_ahead.csv", folder / "intraday.csv", folder / "afrr.csv", zones
+    )
+    out.print(f"\nOptimising delivery {day} on the project's generated sample prices ({folder}):")
+    plan = optimise(
+        portfolio,
+        day,
+        prices,
+        profiles=proxy_profiles(portfolio, Horizon.of(day)),
+        options=OptimiserOptions(
+            markets=("day_ahead", "afrr_capacity", "intraday"),
+            solver=SolverOptions(time_limit_s=60),
+        ),
+    )
+    show_plan(plan, portfolio)

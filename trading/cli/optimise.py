@@ -1,0 +1,214 @@
+"""`vpp optimise`: one delivery day of a portfolio, co-optimised over the chosen markets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from markets.calendar import iso_z
+from regulatory import Portfolio
+from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
+from trading.cli.portfolio import load_or_exit
+from trading.optimiser.build import MARKET_CHOICES, InputError, OptimiserOptions
+from trading.optimiser.diagnose import InfeasibleError
+from trading.optimiser.inputs import Horizon, MissingPriceError, MissingProfileError, PriceInputs
+from trading.optimiser.plan import Plan, optimise
+from trading.optimiser.profiles import proxy_profiles
+from trading.optimiser.solver import SolverOptions
+from trading.prices import PriceDataError, read_balancing_prices, read_day_ahead_prices
+
+EXIT_INFEASIBLE = 3
+"""`vpp optimise`: the inputs admit no plan (the diagnosis is printed)."""
+
+NEEDS = {
+    "day_ahead": "--prices (day-ahead prices, long CSV: timestamp_utc, zone, price_eur_mwh)",
+    "intraday": "--intraday-prices (long CSV like --prices)",
+    "afrr_capacity": "--balancing-prices (aFRR capacity prices per direction)",
+    "fcr_capacity": "FCR capacity prices, which no file option reads yet",
+}
+
+
+def _fail(message: str, code: int = EXIT_INVALID_INPUT) -> NoReturn:
+    console(stderr=True).print(message)
+    raise typer.Exit(code)
+
+
+def _series(frame: pd.DataFrame, column: str, zone: str) -> pd.Series:
+    rows = frame[frame["zone"] == zone]
+    return rows[column].astype(float)
+
+
+def load_prices(
+    day_ahead: Path | None, intraday: Path | None, balancing: Path | None, zones: set[str]
+) -> PriceInputs:
+    """Read the price files given; each zone of the portfolio gets its series."""
+    prices = PriceInputs()
+    try:
+        if day_ahead is not None:
+            frame = read_day_ahead_prices(day_ahead)
+            prices.day_ahead = {z: _series(frame, "price_eur_mwh", z) for z in zones}
+        if intraday is not None:
+            frame = read_day_ahead_prices(intraday)
+            prices.intraday = {z: _series(frame, "price_eur_mwh", z) for z in zones}
+        if balancing is not None:
+            frame = read_balancing_prices(balancing)
+            prices.afrr_capacity = {
+                (z, d): _series(frame, f"afrr_capacity_{d}_eur_per_mw_h", z)
+                for z in zones
+                for d in ("pos", "neg")
+            }
+    except PriceDataError as exc:
+        _fail(str(exc))
+    except FileNotFoundError as exc:
+        _fail(f"{exc.filename}: no such file")
+    for table in (prices.day_ahead, prices.intraday, prices.afrr_capacity):
+        for key in [k for k, series in table.items() if series.empty]:
+            del table[key]
+    return prices
+
+
+def optimise_command(
+    portfolio_file: Annotated[Path, typer.Option("--portfolio", help="portfolio file")],
+    day: Annotated[str, typer.Option("--day", help="delivery day, YYYY-MM-DD")],
+    prices_file: Annotated[
+        Path | None, typer.Option("--prices", help="day-ahead prices (long CSV)")
+    ] = None,
+    balancing_file: Annotated[
+        Path | None,
+        typer.Option("--balancing-prices", help="aFRR capacity and energy prices (CSV)"),
+    ] = None,
+    intraday_file: Annotated[
+        Path | None, typer.Option("--intraday-prices", help="intraday prices (long CSV)")
+    ] = None,
+    markets: Annotated[
+        str, typer.Option("--markets", help=f"comma-separated, of {','.join(MARKET_CHOICES)}")
+    ] = "day_ahead",
+    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="[s]")] = 60.0,
+    gap: Annotated[float, typer.Option("--gap", min=0.0, max=1.0, help="relative MIP gap")] = 0.005,
+    zones_option: Annotated[
+        str | None,
+        typer.Option("--zones", help="only sites in these bidding zones (comma-separated)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Co-optimise one delivery day; print bids, revenue by market and solver figures."""
+    from trading.cli.output import parse_day
+
+    delivery = parse_day(day)
+    chosen = tuple(m.strip() for m in markets.split(",") if m.strip())
+    unknown = [m for m in chosen if m not in MARKET_CHOICES]
+    if unknown or not chosen:
+        _fail(f"--markets={markets!r}: choose from {', '.join(MARKET_CHOICES)}")
+    files = {"day_ahead": prices_file, "intraday": intraday_file, "afrr_capacity": balancing_file}
+    missing = [m for m in chosen if files.get(m) is None]
+    if missing:
+        _fail("; ".join(f"--markets {m} needs {NEEDS[m]}" for m in missing))
+    portfolio = load_or_exit(portfolio_file, as_json)
+    if zones_option:
+        portfolio = only_zones(portfolio, {z.strip() for z in zones_option.split(",")})
+    zones = {s.bidding_zone for s in portfolio.sites}
+    prices = load_prices(prices_file, intraday_file, balancing_file, zones)
+    options = OptimiserOptions(
+        markets=chosen, solver=SolverOptions(time_limit_s=time_limit, mip_gap=gap)
+    )
+    horizon = Horizon.of(delivery)
+    try:
+        plan = optimise(
+            portfolio,
+            delivery,
+            prices,
+            profiles=proxy_profiles(portfolio, horizon),
+            options=options,
+        )
+    except (MissingPriceError, MissingProfileError, InputError) as exc:
+        _fail(str(exc))
+    except InfeasibleError as exc:
+        _fail(str(exc), EXIT_INFEASIBLE)
+    if as_json:
+        print_json(plan_record(plan))
+        return
+    show_plan(plan, portfolio)
+
+
+def only_zones(portfolio: Portfolio, zones: set[str]) -> Portfolio:
+    """The part of `portfolio` whose sites are in `zones`; exit 2 if that is nothing."""
+    sites = tuple(s for s in portfolio.sites if s.bidding_zone in zones)
+    if not sites:
+        known = ", ".join(sorted({s.bidding_zone for s in portfolio.sites}))
+        _fail(
+            f"--zones={','.join(sorted(zones))}: no site of {portfolio.id} there (zones: {known})"
+        )
+    ids = {s.id for s in sites}
+    assets = tuple(a for a in portfolio.assets if a.site in ids)
+    return portfolio.model_copy(update={"sites": sites, "assets": assets})
+
+
+def plan_record(plan: Plan) -> dict[str, Any]:
+    """The JSON answer of `vpp optimise`."""
+    return {
+        "plan_id": plan.plan_id,
+        "portfolio": plan.portfolio_id,
+        "day": plan.day.isoformat(),
+        "objective_eur": round(plan.objective_eur, 2),
+        "revenue_by_market": plan.revenue_by_market,
+        "revenue_by_asset": plan.revenue_by_asset,
+        "bids": [bid.model_dump(mode="json") for bid in plan.bids],
+        "schedule": {
+            "quarter_hours": [iso_z(t) for t in plan.schedule.index],
+            "injection_mw": {k: list(v) for k, v in plan.schedule.injection_mw.items()},
+        },
+        "solver": {
+            "status": plan.solver.status,
+            "gap": plan.solver.gap,
+            "build_s": round(plan.solver.build_s, 3),
+            "solve_s": round(plan.solver.solve_s, 3),
+            "variables": plan.solver.variables,
+            "constraints": plan.solver.constraints,
+        },
+        "notes": [
+            "pv and wind availability is a clear-sky / constant proxy (no forecast given)",
+        ],
+    }
+
+
+def show_plan(plan: Plan, portfolio: Portfolio) -> None:
+    """Print the plan: revenue by market, bids per market, solver figures."""
+    out = console()
+    out.print(
+        f"plan {plan.plan_id} for {portfolio.id}, delivery {plan.day}: expected "
+        f"{plan.objective_eur:,.2f} EUR (pv/wind: clear-sky/constant proxy, no forecast given)"
+    )
+    table = Table(title="Expected revenue by market", title_justify="left")
+    table.add_column("market")
+    table.add_column("EUR", justify="right")
+    for market, eur in plan.revenue_by_market.items():
+        table.add_row(market, f"{eur:,.2f}")
+    out.print(table)
+    bids = Table(
+        title=f"{len(plan.bids)} bids, each valid under its market's rules", title_justify="left"
+    )
+    for column in ("market", "bids", "sold MW (sum)", "bought MW (sum)", "first product"):
+        bids.add_column(column)
+    groups: dict[str, list[Any]] = {}
+    for bid in plan.bids:
+        groups.setdefault(bid.product_id.split(":")[1], []).append(bid)  # type: ignore[union-attr]
+    for market, items in groups.items():
+        volumes = [getattr(b, "volume_mw", None) or getattr(b, "capacity_mw", 0.0) for b in items]
+        bids.add_row(
+            market,
+            str(len(items)),
+            f"{sum(v for v in volumes if v > 0):,.1f}",
+            f"{-sum(v for v in volumes if v < 0):,.1f}",
+            items[0].product_id,  # type: ignore[union-attr]
+        )
+    out.print(bids)
+    s = plan.solver
+    out.print(
+        f"solver: {s.status}, gap {0 if s.gap is None else s.gap:.4%}, {s.variables} variables "
+        f"({s.integer_variables} integer), {s.constraints} constraints, build {s.build_s:.2f} s, "
+        f"solve {s.solve_s:.2f} s"
+    )
