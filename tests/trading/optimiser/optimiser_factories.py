@@ -1,0 +1,105 @@
+"""Builders of tiny portfolios and price inputs for the optimiser tests."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from regulatory import Portfolio
+from regulatory.loading import validate_portfolio_data
+from trading.optimiser.inputs import Horizon, PriceInputs
+
+DAY = date(2027, 6, 15)
+"""A summer Tuesday: 96 quarter hours in Europe/Berlin."""
+
+
+def site(**overrides: Any) -> dict[str, Any]:
+    """A 50 MW DE site ``s1``."""
+    data: dict[str, Any] = {
+        "id": "s1",
+        "country": "DE",
+        "bidding_zone": "DE_LU",
+        "control_area": "Amprion",
+        "grid_connection_mw": 50.0,
+        "metering_point": "DE0001",
+        "balancing_group": "BG-1",
+    }
+    return {**data, **overrides}
+
+
+def battery(**overrides: Any) -> dict[str, Any]:
+    """A lossless 1 MW / 1 MWh battery, empty at the start, without wear cost."""
+    data: dict[str, Any] = {
+        "kind": "battery",
+        "id": "bat-1",
+        "site": "s1",
+        "commissioning_date": "2024-03-15",
+        "power_charge_mw": 1.0,
+        "power_discharge_mw": 1.0,
+        "energy_mwh": 1.0,
+        "efficiency_charge": 1.0,
+        "efficiency_discharge": 1.0,
+        "soc_initial_mwh": 0.0,
+        "degradation_cost_eur_per_mwh": 0.0,
+    }
+    return {**data, **overrides}
+
+
+def chp(**overrides: Any) -> dict[str, Any]:
+    """A 2 MW CHP, 1 MW minimum stable load, fuel at 50 EUR/MWh, no start cost."""
+    data: dict[str, Any] = {
+        "kind": "chp",
+        "id": "chp-1",
+        "site": "s1",
+        "commissioning_date": "2018-01-01",
+        "power_max_mw": 2.0,
+        "power_min_stable_mw": 1.0,
+        "fuel_cost_eur_per_mwh": 50.0,
+    }
+    return {**data, **overrides}
+
+
+def portfolio(*assets: dict[str, Any], sites: list[dict[str, Any]] | None = None) -> Portfolio:
+    """A portfolio of `assets` on `sites` (default: one DE site)."""
+    data = {
+        "id": "p-test",
+        "tenant": "test",
+        "sites": sites or [site()],
+        "assets": list(assets),
+    }
+    # dates as strings, as a YAML file would hold them
+    return validate_portfolio_data(yaml.safe_load(yaml.safe_dump(data)))
+
+
+def periods(day: date = DAY) -> pd.DatetimeIndex:
+    """The quarter hours of `day` in UTC."""
+    return Horizon.of(day).periods
+
+
+def series(values: Any, day: date = DAY) -> pd.Series:
+    """Quarter-hourly values on `day`."""
+    return pd.Series(list(values), index=periods(day), dtype=float)
+
+
+def constant(value: float, day: date = DAY) -> pd.Series:
+    """The same value in every quarter hour of `day`."""
+    return series([value] * len(periods(day)), day)
+
+
+def day_ahead(values: Any, day: date = DAY, **extra: Any) -> PriceInputs:
+    """Day-ahead prices in DE_LU (and any other price table in `extra`)."""
+    return PriceInputs(day_ahead={"DE_LU": series(values, day)}, **extra)
+
+
+class Capture:
+    """The built model and final solution of the last `optimise` call."""
+
+    built: Any = None
+    solved: Any = None
+
+    def __call__(self, var: Any) -> np.ndarray:
+        return self.solved(var)
