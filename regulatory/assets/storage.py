@@ -35,7 +35,9 @@ class Battery(AssetBase):
     efficiency_charge: float = Efficiency
     efficiency_discharge: float = Efficiency
     degradation_cost_eur_per_mwh: float = Field(
-        default=0.0, ge=0, description="wear cost per MWh discharged [EUR/MWh]"
+        default=0.0,
+        ge=0,
+        description="wear cost per MWh of throughput, charged plus discharged [EUR/MWh]",
     )
     max_cycles_per_day: float | None = Field(
         default=None, gt=0, description="warranty limit on full equivalent cycles per day"

@@ -59,6 +59,8 @@ class AssetTerms:
     """Energy drawn from the grid per quarter hour [MW], which levies and fees apply to."""
     soc: Var | None = None
     """State of charge at the end of each quarter hour [MWh], for storage."""
+    overlap_forbidden: np.ndarray | None = None
+    """Quarter hours in which a binary forbids simultaneous charge and discharge."""
     variables: dict[str, Var] = field(default_factory=dict)
 
 
@@ -164,7 +166,9 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
 
     Charge and discharge may only overlap where a binary forbids it; binaries are placed
     on the quarter hours where overlap could pay (day-ahead price <= 0, see
-    `binary_periods`), and `repair_overlaps` adds more if a solution still overlaps.
+    `binary_periods`), and `plan._repair_overlaps` adds more if a solution still overlaps.
+    Wear (`degradation_cost_eur_per_mwh`) is charged on throughput: charged plus
+    discharged energy.
     """
     a = ctx.asset
     assert isinstance(a, Battery)
@@ -237,6 +241,11 @@ def forbid_overlap(
     model: LinearModel, terms: AssetTerms, asset: Battery | EVFleet, where: FloatArray
 ) -> None:
     """Charge and discharge not both on in the quarter hours `where` (a binary each)."""
+    where = np.asarray(where, dtype=bool)
+    done = terms.overlap_forbidden
+    terms.overlap_forbidden = where if done is None else (done | where)
+    if done is not None:
+        where = where & ~done
     idx = np.flatnonzero(where)
     if len(idx) == 0:
         return

@@ -25,12 +25,15 @@ from markets.calendar import iso_z
 from markets.products import Direction
 from markets.registry import default_registry
 from regulatory import Portfolio
-from trading.optimiser.assets import DT
+from trading.optimiser.assets import DT, forbid_overlap
 from trading.optimiser.build import BuiltModel, OptimiserOptions, build_model
 from trading.optimiser.diagnose import InfeasibleError, diagnose
 from trading.optimiser.hooks import ModelView
 from trading.optimiser.inputs import PriceInputs, Profiles
 from trading.optimiser.solver import Solved, SolverReport, solve
+
+OVERLAP_MW = 1e-6
+"""Charge and discharge both above this in one quarter hour count as simultaneous [MW]."""
 
 ROUNDING_PENALTY = 500.0
 """Cost of a rounding imbalance [EUR/MWh]: high enough that the fleet follows positions."""
@@ -140,7 +143,39 @@ def _optimise_once(
     if not first.report.has_solution:
         raise InfeasibleError(first.report.status, diagnose(built.model, options.solver))
     solved, rounded = _round_positions(built, first)
+    solved = _repair_overlaps(built, solved)
     return _write_back(built, solved, rounded)
+
+
+def _repair_overlaps(built: BuiltModel, solved: Solved, rounds: int = 8) -> Solved:
+    """Forbid simultaneous charge and discharge wherever a solution still has it.
+
+    Binaries sit first only where the price makes overlap pay (<= 0); a rounding penalty or
+    a custom constraint can make burning energy through losses pay elsewhere, so a storage
+    that still overlaps gets a binary on every quarter hour and the model is solved again.
+    """
+    for _ in range(rounds):
+        added = False
+        for asset in built.portfolio.assets:
+            terms = built.assets[asset.id]
+            if "charge" not in terms.variables or "discharge" not in terms.variables:
+                continue
+            both = (solved(terms.variables["charge"]) > OVERLAP_MW) & (
+                solved(terms.variables["discharge"]) > OVERLAP_MW
+            )
+            if both.any():
+                # overlap moves to the next free quarter hour if only these get a binary:
+                # forbid it wherever it is still allowed
+                free = ~terms.overlap_forbidden if terms.overlap_forbidden is not None else both
+                forbid_overlap(built.model, terms, asset, free)  # type: ignore[arg-type]
+                added = True
+        if not added:
+            return solved
+        again = solve(built.model, built.options.solver, build_s=built.build_s)
+        if not again.report.has_solution:
+            raise InfeasibleError(again.report.status, diagnose(built.model, built.options.solver))
+        solved = _merge(solved, again)
+    return solved
 
 
 def _round_positions(built: BuiltModel, first: Solved) -> tuple[Solved, bool]:

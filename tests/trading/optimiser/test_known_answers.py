@@ -170,15 +170,6 @@ def test_negative_prices_do_not_charge_and_discharge_at_once(captured: Capture) 
     assert plan.objective_eur > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: battery_block's docstring promises `repair_overlaps` (no such function exists); "
-        "binaries sit only on quarter hours with price <= 0, and after positions are rounded "
-        "to 0.1 MW the re-solve charges and discharges at once at a positive price to burn "
-        "energy (q36 at 30 EUR/MWh: 0.026 MW both ways with efficiencies 0.9)"
-    ),
-)
 def test_no_simultaneous_charge_and_discharge_anywhere(captured: Capture) -> None:
     """The same lossy battery as above: not even the rounding re-solve may overlap."""
     prices = [30.0] * 96
