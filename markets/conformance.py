@@ -299,9 +299,7 @@ def _bounds(plugin: MarketPlugin, product: Product, day: date) -> list[Check]:
     """At each bound: passes. One tick or step outside: fails, naming the rule."""
     now = product.gate_closure - ONE_SECOND
     market = product.market.value
-    inside_price = next(
-        x for x in (0.0, product.price_min, product.price_max) if x is not None and _in(product, x)
-    )
+    inside_price = _price_inside(product)
     volume = product.volume_min_mw
     passing = [("price_min", product.price_min, volume), ("price_max", product.price_max, volume)]
     passing.append(("volume_min_mw", inside_price, volume))
@@ -353,6 +351,13 @@ def _bounds(plugin: MarketPlugin, product: Product, day: date) -> list[Check]:
     return checks
 
 
+def _price_inside(product: Product) -> float:
+    """A price within the product's bounds: 0, else the floor, else the cap."""
+    return next(
+        x for x in (0.0, product.price_min, product.price_max) if x is not None and _in(product, x)
+    )
+
+
 def _in(product: Product, price: float) -> bool:
     low = product.price_min if product.price_min is not None else price
     high = product.price_max if product.price_max is not None else price
@@ -361,9 +366,7 @@ def _in(product: Product, price: float) -> bool:
 
 def _gate_enforced(plugin: MarketPlugin, product: Product, day: date) -> Check:
     market = product.market.value
-    price = next(
-        x for x in (0.0, product.price_min, product.price_max) if x is not None and _in(product, x)
-    )
+    price = _price_inside(product)
     bid = sample_bid(product, price=price, volume=product.volume_min_mw)
     late = plugin.validate(bid, now=product.gate_closure + ONE_SECOND)
     problems = []

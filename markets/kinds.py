@@ -15,6 +15,7 @@ day into `Product`s. A market is offered on a day only if `in_operation` says so
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -130,8 +131,12 @@ def describe_value(value: object) -> str:
     return str(value.value if hasattr(value, "value") else value)
 
 
-class MarketSpec(BaseModel):
-    """Parameters shared by every kind. Each is a history of dated, sourced rules."""
+class MarketSpec(BaseModel, ABC):
+    """Parameters shared by every kind. Each is a history of dated, sourced rules.
+
+    A kind says how its rules cut a day into products (`_slots`) and which windows those
+    products must tile (`_windows`); both are abstract here.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -244,8 +249,9 @@ class MarketSpec(BaseModel):
             for direction in (directions or (None,))
         }
 
+    @abstractmethod
     def _windows(self, day: date, rules: _Resolver, full_day: Window) -> dict[str, Window]:
-        raise NotImplementedError
+        """Each product family's delivery window on `day`, from the rules alone."""
 
     def _eligibility(self, direction: Direction | None) -> Eligibility:
         return Eligibility(country=self.country, bidding_zone=self.bidding_zone)
@@ -253,8 +259,9 @@ class MarketSpec(BaseModel):
     def _extra(self, rules: _Resolver) -> dict[str, Any]:
         return {}
 
+    @abstractmethod
     def _slots(self, day: date, rules: _Resolver) -> list[_Slot]:
-        raise NotImplementedError
+        """The products of `day` before their shared parameters are attached."""
 
 
 Window = tuple[datetime, datetime]

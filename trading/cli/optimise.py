@@ -11,7 +11,7 @@ from rich.table import Table
 
 from markets.calendar import iso_z
 from regulatory import Portfolio
-from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
+from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
 from trading.cli.portfolio import load_or_exit
 from trading.optimiser.build import MARKET_CHOICES, InputError, OptimiserOptions
 from trading.optimiser.diagnose import InfeasibleError
@@ -96,8 +96,6 @@ def optimise_command(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Co-optimise one delivery day; print bids, revenue by market and solver figures."""
-    from trading.cli.output import parse_day
-
     delivery = parse_day(day)
     chosen = tuple(m.strip() for m in markets.split(",") if m.strip())
     unknown = [m for m in chosen if m not in MARKET_CHOICES]

@@ -157,10 +157,6 @@ def _energy_for_reserves(
         )
 
 
-def _charging_cost(ctx: AssetContext) -> float:
-    return ctx.treatment.charging_cost_eur_per_mwh
-
-
 def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     """Battery: SoC dynamics, efficiencies, no simultaneous charge and discharge.
 
@@ -212,7 +208,9 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     terms = AssetTerms(
         a.id,
         injection=discharge - charge,
-        value=charge.sum(-DT * (a.degradation_cost_eur_per_mwh + _charging_cost(ctx)))
+        value=charge.sum(
+            -DT * (a.degradation_cost_eur_per_mwh + ctx.treatment.charging_cost_eur_per_mwh)
+        )
         + discharge.sum(-DT * a.degradation_cost_eur_per_mwh),
         withdrawal=charge.expr(),
         soc=soc,
@@ -464,7 +462,7 @@ def consumer_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     terms = AssetTerms(
         a.id,
         injection=injection,
-        value=withdrawal * (-DT * _charging_cost(ctx)),
+        value=withdrawal * (-DT * ctx.treatment.charging_cost_eur_per_mwh),
         withdrawal=withdrawal,
         variables=variables,
     )

@@ -33,7 +33,7 @@ from regulatory.assets.base import BalancingProduct
 from regulatory.registry import default_registry as regulatory_registry
 from regulatory.site import Site
 from regulatory.treatment import Treatment
-from trading.optimiser.assets import BLOCKS, DT, AssetContext, AssetTerms
+from trading.optimiser.assets import BLOCKS, DOWN, DT, UP, AssetContext, AssetTerms
 from trading.optimiser.inputs import Horizon, PriceInputs, Profiles
 from trading.optimiser.linear import Expr, FloatArray, LinearModel, Var, total
 from trading.optimiser.solver import SolverOptions
@@ -82,10 +82,7 @@ class PositionBlock:
 
     def mw(self) -> Expr:
         """Position per quarter hour [MW]; positive = sold."""
-        return Expr(
-            [(self.steps.cols[self.period_of], np.full(len(self.period_of), self.step_mw))],
-            np.zeros(len(self.period_of)),
-        )
+        return self.steps.at(self.period_of, self.step_mw)
 
 
 @dataclass
@@ -387,20 +384,12 @@ def _link_sites(
     reserve_vars: dict[tuple[str, BalancingProduct], Var],
 ) -> None:
     for site in portfolio.sites:
-        members = [a for a in portfolio.assets if a.site == site.id]
+        members = {a.id for a in portfolio.assets if a.site == site.id}
         if not members:
             continue
-        injection = total(assets[a.id].injection for a in members)
-        up = [
-            v
-            for (aid, p), v in reserve_vars.items()
-            if p in ("fcr", "afrr_pos") and aid in {a.id for a in members}
-        ]
-        down = [
-            v
-            for (aid, p), v in reserve_vars.items()
-            if p in ("fcr", "afrr_neg") and aid in {a.id for a in members}
-        ]
+        injection = total(assets[aid].injection for aid in sorted(members))
+        up = [v for (aid, p), v in reserve_vars.items() if p in UP and aid in members]
+        down = [v for (aid, p), v in reserve_vars.items() if p in DOWN and aid in members]
         limit = site.grid_connection_mw
         model.add(
             "grid connection",
@@ -427,10 +416,7 @@ def _link_pools(
 ) -> None:
     for pool in pools:
         covered = total(reserve_vars[(aid, pool.product)] for aid in pool.assets)
-        sold = Expr(
-            [(pool.steps.cols[pool.block_of], np.full(len(pool.block_of), pool.step_mw))],
-            np.zeros(len(pool.block_of)),
-        )
+        sold = pool.steps.at(pool.block_of, pool.step_mw)
         model.add(
             "reserve covered",
             covered - sold,

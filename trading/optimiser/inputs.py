@@ -110,8 +110,7 @@ def _utc(series: pd.Series, market: str, label: str) -> pd.Series:
         raise MissingPriceError(
             f"{market}: prices for {label} must be indexed by timezone-aware UTC timestamps"
         )
-    series = series.sort_index()
-    series.index = index.tz_convert("UTC").sort_values()
+    series = series.set_axis(index.tz_convert("UTC")).sort_index()
     return series[~series.index.duplicated(keep="first")]
 
 

@@ -65,6 +65,10 @@ class Var:
         """One row: the (weighted) sum of all columns."""
         return self.expr(coef).sum()
 
+    def at(self, index: IntArray, coef: float = 1.0) -> Expr:
+        """Rows ``coef * x[index[i]]``: one column repeated over several rows."""
+        return Expr([(self.cols[index], np.full(len(index), coef))], np.zeros(len(index)))
+
 
 @dataclass
 class Expr:
@@ -132,6 +136,13 @@ class Expr:
         cols = np.concatenate([c for c, _ in self.terms])
         vals = np.concatenate([v for _, v in self.terms])
         return Expr([(cols, vals)], np.array([self.const.sum()]))  # one row, many terms
+
+    def evaluate(self, values: FloatArray) -> FloatArray:
+        """The value of each row for column values `values`."""
+        out = self.const.copy()
+        for cols, coefs in self.terms:
+            out = out + coefs * values[cols]
+        return out
 
     def rows(self) -> tuple[IntArray, IntArray, FloatArray]:
         """(row, column, coefficient) triplets, rows numbered from 0; zeros dropped."""

@@ -20,7 +20,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.schedule import Schedule
-from markets.bids import BalancingCapacityBid, Bid, SingleBid
+from markets.bids import BalancingCapacityBid, Bid, SingleBid, product_ids_of
 from markets.calendar import iso_z
 from markets.products import Direction
 from markets.registry import default_registry
@@ -260,7 +260,7 @@ def _write_back(built: BuiltModel, solved: Solved, rounded: bool) -> Plan:
         for q, block in enumerate(pool.block_of):
             capacity_rows.append((horizon.periods[q], pool.zone, pool.product, float(mw[block])))
     injection = pd.DataFrame(
-        {aid: _values(solved, terms.injection) for aid, terms in built.assets.items()},
+        {aid: terms.injection.evaluate(solved.values) for aid, terms in built.assets.items()},
         index=horizon.periods,
     )
     band_rows = []
@@ -301,16 +301,6 @@ def whole_steps(steps: np.ndarray, step_mw: float) -> np.ndarray:
     return np.array([float(round(k) * unit) for k in steps])
 
 
-def _values(solved: Solved, expr: object) -> np.ndarray:
-    from trading.optimiser.linear import Expr
-
-    assert isinstance(expr, Expr)
-    out = expr.const.copy()
-    for cols, coefs in expr.terms:
-        out = out + coefs * solved.values[cols]
-    return out
-
-
 def _long(rows: list[tuple], keys: tuple[str, str]) -> pd.DataFrame | None:
     if not rows:
         return None
@@ -338,7 +328,7 @@ def _revenue_by_asset(
     for asset in built.portfolio.assets:
         zone = sites[asset.site].bidding_zone
         price = zone_price.get(zone, np.zeros(built.horizon.n))
-        own = float(_values(solved, built.assets[asset.id].value).sum())
+        own = float(built.assets[asset.id].value.evaluate(solved.values).sum())
         revenue[asset.id] = float((injection[asset.id].to_numpy() * price * DT).sum()) + own
     for pool in built.pools:
         sold = whole_steps(solved(pool.steps), pool.step_mw)
@@ -414,7 +404,7 @@ def closed_gates(plan: Plan, now: datetime | None = None) -> list[str]:
     registry = default_registry()
     closed = []
     for bid in plan.bids:
-        product_id = bid.product_id if hasattr(bid, "product_id") else bid.product_ids[0]
+        product_id = product_ids_of(bid)[0]
         product = registry.get(product_id.split(":", 1)[0]).product(product_id)
         if product is not None and moment >= product.gate_closure:
             closed.append(f"{product_id} (closed {iso_z(product.gate_closure)})")
