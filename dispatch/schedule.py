@@ -105,7 +105,7 @@ class Schedule(BaseModel):
         ge=0,
         description="largest accepted gap between a zone's positions and its planned "
         "injection [MW]: positions are sold in whole volume steps (0.1 MW), so a plan may "
-        "accept a rounding imbalance of up to half a step",
+        "accept a rounding imbalance of less than one step",
     )
 
     @field_validator("created_at", "start", "end")

@@ -420,6 +420,84 @@ def test_afrr_empty_activation_price_needs_quality_missing(tmp_path) -> None:
     assert frame["afrr_energy_pos_eur_mwh"].isna().sum() == 1
 
 
+FCR_HEADER = AFRR_HEADER + ",fcr_capacity_price_eur_mw"
+
+
+def _fcr_rows(stamps: list[str], fcr: list[str]) -> str:
+    return "".join(
+        f"{t},DE_LU,100.5,-20.25,8.00,4.00,{f}\n" for t, f in zip(stamps, fcr, strict=True)
+    )
+
+
+def test_fcr_capacity_column_is_converted_to_eur_per_mw_h_per_block_hours(tmp_path) -> None:
+    # Spring: local 00-04 is 3 h (2026-03-28T23:00Z .. 2026-03-29T02:00Z), then 4-h blocks;
+    # the third block is left blank by the publisher, which is allowed for a whole block.
+    stamps = _quarters("2026-03-28T23:00Z", 44)
+    fcr = ["45.00"] * 12 + ["60.00"] * 16 + [""] * 16
+    frame = read_balancing_prices(_write(tmp_path, FCR_HEADER + "\n" + _fcr_rows(stamps, fcr)))
+    assert list(frame.columns) == [
+        "zone",
+        "afrr_capacity_pos_eur_per_mw_h",
+        "afrr_capacity_neg_eur_per_mw_h",
+        "afrr_energy_pos_eur_mwh",
+        "afrr_energy_neg_eur_mwh",
+        "fcr_capacity_eur_per_mw_h",
+    ]
+    fcr_per_h = frame["fcr_capacity_eur_per_mw_h"]
+    assert fcr_per_h.loc[pd.Timestamp("2026-03-28T23:00Z")] == 45.0 / 3  # 3-h block
+    assert fcr_per_h.loc[pd.Timestamp("2026-03-29T01:45Z")] == 45.0 / 3
+    assert fcr_per_h.loc[pd.Timestamp("2026-03-29T02:00Z")] == 60.0 / 4
+    assert fcr_per_h.iloc[28:].isna().all()  # a whole unpublished block stays NaN
+    # The aFRR columns are read as before, next to it.
+    assert frame["afrr_capacity_pos_eur_per_mw_h"].iloc[0] == 8.0 / 3
+    assert frame["afrr_capacity_pos_eur_per_mw_h"].iloc[12] == 8.0 / 4
+
+
+@pytest.mark.parametrize(
+    ("fcr", "line", "value", "problem"),
+    [
+        pytest.param(
+            ["48.00"] * 5 + ["50.00"] + ["48.00"] * 2,
+            7,
+            "50.00",
+            "differs from the value on the block's first row",
+            id="changes-inside-block",
+        ),
+        pytest.param(
+            ["48.00"] * 3 + [""] + ["48.00"] * 4,
+            5,
+            "",
+            "empty while other quarter hours of its block are not",
+            id="partly-empty-block",
+        ),
+    ],
+)
+def test_fcr_block_errors_name_file_line_column_and_value(
+    tmp_path, fcr: list[str], line: int, value: str, problem: str
+) -> None:
+    path = _write(tmp_path, FCR_HEADER + "\n" + _fcr_rows(_quarters("2022-01-01T03:00Z", 8), fcr))
+    with pytest.raises(PriceDataError) as caught:
+        read_balancing_prices(path)
+    error = caught.value
+    assert (error.path, error.line, error.column, error.value) == (
+        path,
+        line,
+        "fcr_capacity_price_eur_mw",
+        value,
+    )
+    assert str(error).startswith(f"{path}, line {line}, column 'fcr_capacity_price_eur_mw'")
+    assert problem in str(error)
+    assert "this one starts 2022-01-01T03:00:00Z and lasts 4 h" in str(error)
+
+
+def test_balancing_file_without_fcr_column_has_no_fcr_output_column(tmp_path) -> None:
+    rows = _afrr_rows(_quarters("2022-01-01T03:00Z", 16), [("8.00", "4.00")] * 16)
+    frame = read_balancing_prices(_write(tmp_path, AFRR_HEADER + "\n" + rows))
+    assert "fcr_capacity_eur_per_mw_h" not in frame.columns
+    assert "fcr_capacity_price_eur_mw" not in frame.columns
+    assert (frame["afrr_capacity_pos_eur_per_mw_h"] == 2.0).all()
+
+
 def test_afrr_missing_capacity_column_is_named(tmp_path) -> None:
     header = AFRR_HEADER.replace(",capacity_price_neg_eur_mw", "")
     with pytest.raises(PriceDataError) as caught:
@@ -490,12 +568,24 @@ def test_sample_shapes_resemble_a_market(committed) -> None:
     assert len(capacity) == COMMITTED_DAYS * 6 * 5
 
 
+def test_sample_fcr_capacity_is_one_price_for_all_zones_at_fcr_levels(committed) -> None:
+    fcr = committed.fcr_capacity
+    assert len(fcr) == COMMITTED_DAYS * 6 * 5
+    assert set(fcr["block_hours"]) == {4}
+    per_block = fcr.groupby(fcr.index)["fcr_capacity_eur_per_mw_h"]
+    assert (per_block.nunique() == 1).all()  # the FCR Cooperation's common price
+    assert fcr["fcr_capacity_eur_per_mw_h"].between(5.0, 25.0).all()
+    assert fcr["fcr_capacity_eur_per_mw_h"].std() > 1.0  # it moves from block to block
+    published = pd.read_csv(SAMPLE_DIR / "afrr.csv")["fcr_capacity_price_eur_mw"]
+    assert published.between(20.0, 100.0).all()  # EUR/MW per 4-hour block
+
+
 # --- the generator ---------------------------------------------------------------------------
 
 
 def test_generator_is_deterministic_and_window_independent(committed) -> None:
     again = generate_sample_prices(COMMITTED_START, COMMITTED_DAYS)
-    for name in ("day_ahead", "intraday", "afrr_capacity", "afrr_energy"):
+    for name in ("day_ahead", "intraday", "afrr_capacity", "afrr_energy", "fcr_capacity"):
         pd.testing.assert_frame_equal(getattr(again, name), getattr(committed, name))
     one_day = generate_sample_prices(date(2026, 6, 13), 1, zones=("NL",))
     window = committed.day_ahead
@@ -539,6 +629,9 @@ def test_generator_follows_the_mtu_and_dst_of_each_delivery_day(
     first = balancing[balancing["zone"] == "DE_LU"].iloc[0]
     assert first["afrr_capacity_pos_eur_per_mw_h"] == pytest.approx(
         published["capacity_price_pos_eur_mw"] / first_block_hours
+    )
+    assert first["fcr_capacity_eur_per_mw_h"] == pytest.approx(
+        published["fcr_capacity_price_eur_mw"] / first_block_hours
     )
 
 

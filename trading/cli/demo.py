@@ -19,7 +19,7 @@ from rich.table import Table
 from regulatory import Portfolio
 from regulatory.assets import AssetBase
 from trading.cli.demo_markets import show_markets
-from trading.cli.optimise import load_prices, show_plan
+from trading.cli.optimise import availability, load_prices, show_plan
 from trading.cli.output import console, parse_day
 from trading.cli.portfolio import (
     balancing_summary,
@@ -32,7 +32,6 @@ from trading.cli.portfolio import (
 from trading.optimiser.build import OptimiserOptions
 from trading.optimiser.inputs import Horizon
 from trading.optimiser.plan import optimise
-from trading.optimiser.profiles import proxy_profiles
 from trading.optimiser.solver import SolverOptions
 from trading.samples import SAMPLE_PRICE_DAY, sample_portfolio_path, sample_prices_dir
 
@@ -109,7 +108,8 @@ def twin_table(portfolio: Portfolio, twins: list[AssetBase], day: date) -> Table
 
 
 def show_optimisation(out: Console, portfolio: Portfolio) -> None:
-    """Co-optimise a day of the sample prices: day-ahead, aFRR capacity, then intraday."""
+    """Co-optimise a day of the sample prices: day-ahead, aFRR and FCR capacity, then
+    intraday."""
     folder = sample_prices_dir()
     day = date.fromisoformat(SAMPLE_PRICE_DAY)
     zones = {s.bidding_zone for s in portfolio.sites}
@@ -117,14 +117,15 @@ def show_optimisation(out: Console, portfolio: Portfolio) -> None:
         folder / "day_ahead.csv", folder / "intraday.csv", folder / "afrr.csv", zones
     )
     out.print(f"\nOptimising delivery {day} on the project's generated sample prices ({folder}):")
+    profiles, note = availability(portfolio, Horizon.of(day), None)
     plan = optimise(
         portfolio,
         day,
         prices,
-        profiles=proxy_profiles(portfolio, Horizon.of(day)),
+        profiles=profiles,
         options=OptimiserOptions(
-            markets=("day_ahead", "afrr_capacity", "intraday"),
+            markets=("day_ahead", "afrr_capacity", "fcr_capacity", "intraday"),
             solver=SolverOptions(time_limit_s=60),
         ),
     )
-    show_plan(plan, portfolio)
+    show_plan(plan, portfolio, note)

@@ -15,9 +15,15 @@ from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_jso
 from trading.cli.portfolio import load_or_exit
 from trading.optimiser.build import MARKET_CHOICES, InputError, OptimiserOptions
 from trading.optimiser.diagnose import InfeasibleError
-from trading.optimiser.inputs import Horizon, MissingPriceError, MissingProfileError, PriceInputs
+from trading.optimiser.inputs import (
+    Horizon,
+    MissingPriceError,
+    MissingProfileError,
+    PriceInputs,
+    Profiles,
+)
 from trading.optimiser.plan import Plan, optimise
-from trading.optimiser.profiles import proxy_profiles
+from trading.optimiser.profiles import ProfileFileError, proxy_profiles, read_profiles
 from trading.optimiser.solver import SolverOptions
 from trading.prices import PriceDataError, read_balancing_prices, read_day_ahead_prices
 
@@ -28,7 +34,8 @@ NEEDS = {
     "day_ahead": "--prices (day-ahead prices, long CSV: timestamp_utc, zone, price_eur_mwh)",
     "intraday": "--intraday-prices (long CSV like --prices)",
     "afrr_capacity": "--balancing-prices (aFRR capacity prices per direction)",
-    "fcr_capacity": "FCR capacity prices, which no file option reads yet",
+    "fcr_capacity": "--balancing-prices with a fcr_capacity_price_eur_mw column "
+    "(FCR capacity, EUR/MW per 4-hour block)",
 }
 
 
@@ -43,9 +50,17 @@ def _series(frame: pd.DataFrame, column: str, zone: str) -> pd.Series:
 
 
 def load_prices(
-    day_ahead: Path | None, intraday: Path | None, balancing: Path | None, zones: set[str]
+    day_ahead: Path | None,
+    intraday: Path | None,
+    balancing: Path | None,
+    zones: set[str],
+    markets: tuple[str, ...] = (),
 ) -> PriceInputs:
-    """Read the price files given; each zone of the portfolio gets its series."""
+    """Read the price files given; each zone of the portfolio gets its series.
+
+    FCR capacity comes from the balancing file's optional ``fcr_capacity_price_eur_mw``
+    column; if `markets` holds ``fcr_capacity`` and that column is absent, exit 2.
+    """
     prices = PriceInputs()
     try:
         if day_ahead is not None:
@@ -61,11 +76,20 @@ def load_prices(
                 for z in zones
                 for d in ("pos", "neg")
             }
+            if "fcr_capacity_eur_per_mw_h" in frame.columns:
+                prices.fcr_capacity = {
+                    z: _series(frame, "fcr_capacity_eur_per_mw_h", z) for z in zones
+                }
+            elif "fcr_capacity" in markets:
+                _fail(
+                    f"{balancing}: no column 'fcr_capacity_price_eur_mw', which --markets "
+                    "fcr_capacity needs (FCR capacity prices, EUR/MW per 4-hour block)"
+                )
     except PriceDataError as exc:
         _fail(str(exc))
     except FileNotFoundError as exc:
         _fail(f"{exc.filename}: no such file")
-    for table in (prices.day_ahead, prices.intraday, prices.afrr_capacity):
+    for table in (prices.day_ahead, prices.intraday, prices.afrr_capacity, prices.fcr_capacity):
         for key in [k for k, series in table.items() if series.empty]:
             del table[key]
     return prices
@@ -93,6 +117,13 @@ def optimise_command(
         str | None,
         typer.Option("--zones", help="only sites in these bidding zones (comma-separated)"),
     ] = None,
+    profiles_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--profiles",
+            help="pv/wind available power forecast (CSV: timestamp_utc, asset_id, available_mw)",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Co-optimise one delivery day; print bids, revenue by market and solver figures."""
@@ -101,7 +132,12 @@ def optimise_command(
     unknown = [m for m in chosen if m not in MARKET_CHOICES]
     if unknown or not chosen:
         _fail(f"--markets={markets!r}: choose from {', '.join(MARKET_CHOICES)}")
-    files = {"day_ahead": prices_file, "intraday": intraday_file, "afrr_capacity": balancing_file}
+    files = {
+        "day_ahead": prices_file,
+        "intraday": intraday_file,
+        "afrr_capacity": balancing_file,
+        "fcr_capacity": balancing_file,
+    }
     missing = [m for m in chosen if files.get(m) is None]
     if missing:
         _fail("; ".join(f"--markets {m} needs {NEEDS[m]}" for m in missing))
@@ -109,27 +145,45 @@ def optimise_command(
     if zones_option:
         portfolio = only_zones(portfolio, {z.strip() for z in zones_option.split(",")})
     zones = {s.bidding_zone for s in portfolio.sites}
-    prices = load_prices(prices_file, intraday_file, balancing_file, zones)
+    prices = load_prices(prices_file, intraday_file, balancing_file, zones, chosen)
     options = OptimiserOptions(
         markets=chosen, solver=SolverOptions(time_limit_s=time_limit, mip_gap=gap)
     )
-    horizon = Horizon.of(delivery)
+    profiles, note = availability(portfolio, Horizon.of(delivery), profiles_file)
     try:
-        plan = optimise(
-            portfolio,
-            delivery,
-            prices,
-            profiles=proxy_profiles(portfolio, horizon),
-            options=options,
-        )
+        plan = optimise(portfolio, delivery, prices, profiles=profiles, options=options)
     except (MissingPriceError, MissingProfileError, InputError) as exc:
         _fail(str(exc))
     except InfeasibleError as exc:
         _fail(str(exc), EXIT_INFEASIBLE)
     if as_json:
-        print_json(plan_record(plan))
+        print_json(plan_record(plan, [note] if note else []))
         return
-    show_plan(plan, portfolio)
+    show_plan(plan, portfolio, note)
+
+
+def availability(
+    portfolio: Portfolio, horizon: Horizon, path: Path | None
+) -> tuple[Profiles, str | None]:
+    """pv/wind profiles from the forecast file where it has them, the proxy elsewhere, and
+    a note naming the assets on the proxy (None if there are none)."""
+    proxy = proxy_profiles(portfolio, horizon)
+    forecast = Profiles()
+    if path is not None:
+        try:
+            forecast = read_profiles(path)
+        except FileNotFoundError:
+            _fail(f"--profiles {path}: no such file")
+        except ProfileFileError as exc:
+            _fail(str(exc))
+    on_proxy = sorted(set(proxy.available_mw) - set(forecast.available_mw))
+    merged = Profiles({**proxy.available_mw, **forecast.available_mw})
+    if not on_proxy:
+        return merged, None
+    return merged, (
+        "pv/wind availability is a clear-sky / constant proxy (no forecast given) for "
+        + ", ".join(on_proxy)
+    )
 
 
 def only_zones(portfolio: Portfolio, zones: set[str]) -> Portfolio:
@@ -145,7 +199,7 @@ def only_zones(portfolio: Portfolio, zones: set[str]) -> Portfolio:
     return portfolio.model_copy(update={"sites": sites, "assets": assets})
 
 
-def plan_record(plan: Plan) -> dict[str, Any]:
+def plan_record(plan: Plan, notes: list[str] | None = None) -> dict[str, Any]:
     """The JSON answer of `vpp optimise`."""
     return {
         "plan_id": plan.plan_id,
@@ -166,20 +220,26 @@ def plan_record(plan: Plan) -> dict[str, Any]:
             "solve_s": round(plan.solver.solve_s, 3),
             "variables": plan.solver.variables,
             "constraints": plan.solver.constraints,
+            "integer_variables": plan.solver.integer_variables,
+            "highs_calls": plan.solver.parts,
         },
-        "notes": [
-            "pv and wind availability is a clear-sky / constant proxy (no forecast given)",
-        ],
+        "rounding": {
+            "cost_eur": plan.rounding_cost_eur,
+            "imbalance_mwh": plan.rounding_imbalance_mwh,
+        },
+        "notes": list(notes or []),
     }
 
 
-def show_plan(plan: Plan, portfolio: Portfolio) -> None:
+def show_plan(plan: Plan, portfolio: Portfolio, note: str | None = None) -> None:
     """Print the plan: revenue by market, bids per market, solver figures."""
     out = console()
     out.print(
         f"plan {plan.plan_id} for {portfolio.id}, delivery {plan.day}: expected "
-        f"{plan.objective_eur:,.2f} EUR (pv/wind: clear-sky/constant proxy, no forecast given)"
+        f"{plan.objective_eur:,.2f} EUR"
     )
+    if note:
+        out.print(f"note: {note}")
     table = Table(title="Expected revenue by market", title_justify="left")
     table.add_column("market")
     table.add_column("EUR", justify="right")
@@ -204,9 +264,15 @@ def show_plan(plan: Plan, portfolio: Portfolio) -> None:
             items[0].product_id,  # type: ignore[union-attr]
         )
     out.print(bids)
+    if plan.rounding_imbalance_mwh:
+        missed = ", ".join(f"{z} {mwh:.3f} MWh" for z, mwh in plan.rounding_imbalance_mwh.items())
+        out.print(
+            f"whole-step positions cost {plan.rounding_cost_eur:,.2f} EUR; no asset could "
+            f"follow them to the MW in: {missed}"
+        )
     s = plan.solver
     out.print(
         f"solver: {s.status}, gap {0 if s.gap is None else s.gap:.4%}, {s.variables} variables "
         f"({s.integer_variables} integer), {s.constraints} constraints, build {s.build_s:.2f} s, "
-        f"solve {s.solve_s:.2f} s"
+        f"solve {s.solve_s:.2f} s in {s.parts} HiGHS call(s) over independent parts"
     )

@@ -42,6 +42,8 @@ class AssetContext:
     timezone: str
     profiles: Profiles
     day_ahead_prices: FloatArray | None
+    lowest_energy_prices: FloatArray | None = None
+    """Lowest price of the energy markets traded, per quarter hour [EUR/MWh]."""
     reserves: dict[BalancingProduct, Var] = field(default_factory=dict)
     final_soc_mwh: float | None = None
 
@@ -62,6 +64,22 @@ class AssetTerms:
     overlap_forbidden: np.ndarray | None = None
     """Quarter hours in which a binary forbids simultaneous charge and discharge."""
     variables: dict[str, Var] = field(default_factory=dict)
+    columns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Every column the asset's block and its reserves own (set by `build_model`)."""
+    mode_columns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """The binaries that forbid simultaneous charge and discharge, wherever placed."""
+
+
+def injection_rows_range(
+    injection: Expr, lower: FloatArray, upper: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Lowest and highest value of each row of `injection` within column bounds [MW]."""
+    low = injection.const.copy()
+    high = injection.const.copy()
+    for cols, coefs in injection.terms:
+        low = low + np.where(coefs > 0, coefs * lower[cols], coefs * upper[cols])
+        high = high + np.where(coefs > 0, coefs * upper[cols], coefs * lower[cols])
+    return low, high
 
 
 def availability_mask(asset: AssetBase, horizon: Horizon, timezone: str) -> FloatArray:
@@ -132,11 +150,23 @@ def _reservoir_h(ctx: AssetContext, product: BalancingProduct) -> float:
 
 
 def _energy_for_reserves(
-    model: LinearModel, ctx: AssetContext, soc: Var, low: float, high: float
+    model: LinearModel,
+    ctx: AssetContext,
+    soc: Var,
+    low: float,
+    high: float,
+    efficiency: tuple[float, float],
 ) -> None:
-    """A storage keeps the energy its reserves may call for (LER rule of the country)."""
-    up = [ctx.reserves[p] * _reservoir_h(ctx, p) for p in UP if p in ctx.reserves]
-    down = [ctx.reserves[p] * _reservoir_h(ctx, p) for p in DOWN if p in ctx.reserves]
+    """A storage keeps the energy its reserves may call for (LER rule of the country).
+
+    Delivering r MW upward for h hours draws r * h / eta_discharge MWh from storage;
+    absorbing r MW downward for h hours stores r * h * eta_charge MWh.
+    """
+    eta_charge, eta_discharge = efficiency
+    up = [ctx.reserves[p] * (_reservoir_h(ctx, p) / eta_discharge) for p in UP if p in ctx.reserves]
+    down = [
+        ctx.reserves[p] * (_reservoir_h(ctx, p) * eta_charge) for p in DOWN if p in ctx.reserves
+    ]
     if up:
         model.add(
             "reserve energy up",
@@ -160,11 +190,10 @@ def _energy_for_reserves(
 def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     """Battery: SoC dynamics, efficiencies, no simultaneous charge and discharge.
 
-    Charge and discharge may only overlap where a binary forbids it; binaries are placed
-    on the quarter hours where overlap could pay (day-ahead price <= 0, see
-    `binary_periods`), and `plan._repair_overlaps` adds more if a solution still overlaps.
-    Wear (`degradation_cost_eur_per_mwh`) is charged on throughput: charged plus
-    discharged energy.
+    A binary forbids charging and discharging at once in the quarter hours where that
+    could pay (see `binary_periods`); `plan._repair_overlaps` adds more if a solution
+    still overlaps elsewhere. Wear (`degradation_cost_eur_per_mwh`) is charged on
+    throughput: charged plus discharged energy.
     """
     a = ctx.asset
     assert isinstance(a, Battery)
@@ -204,7 +233,12 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
             subjects=a.id,
             description="discharged energy within the warranty's cycles per day",
         )
-    overlap_at = binary_periods(ctx)
+    overlap_at = binary_periods(
+        ctx,
+        a.efficiency_charge * a.efficiency_discharge,
+        ctx.treatment.charging_cost_eur_per_mwh,
+        a.degradation_cost_eur_per_mwh,
+    )
     terms = AssetTerms(
         a.id,
         injection=discharge - charge,
@@ -216,6 +250,7 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
         soc=soc,
         variables={"charge": charge, "discharge": discharge},
     )
+    share_converter(model, terms, a)
     forbid_overlap(model, terms, a, overlap_at)
     _headroom(
         model,
@@ -224,15 +259,51 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
         a.power_discharge_mw * on,
         -a.power_charge_mw * on,
     )
-    _energy_for_reserves(model, ctx, soc, low, high)
+    _energy_for_reserves(model, ctx, soc, low, high, (a.efficiency_charge, a.efficiency_discharge))
     return terms
 
 
-def binary_periods(ctx: AssetContext) -> FloatArray:
-    """Quarter hours where simultaneous charge and discharge could pay: price <= 0."""
-    if ctx.day_ahead_prices is None:
+def binary_periods(
+    ctx: AssetContext, round_trip: float, charging_cost: float, wear: float
+) -> np.ndarray:
+    """Quarter hours where simultaneous charge and discharge could pay, at the lowest
+    price of the energy markets traded.
+
+    Charging and discharging at once with the stored energy unchanged draws an extra
+    (1 - eta) / eta MWh from the grid per MWh discharged (eta the round-trip efficiency),
+    and costs the charging levies and wear on both flows. It pays only where the price
+    paid for that withdrawal beats them: price <= -(levies + wear * (1 + eta)) / (1 - eta)
+    [EUR/MWh]. A lossless storage gains nothing from it and gets binaries at prices <= 0
+    only, against ties. Elsewhere an optimum never overlaps; `plan._repair_overlaps`
+    catches the cases other constraints make it pay (positions held, custom rows).
+    """
+    prices = ctx.lowest_energy_prices
+    if prices is None:
         return np.ones(ctx.horizon.n, dtype=bool)
-    return ctx.day_ahead_prices <= 0.0
+    if round_trip >= 1.0 - 1e-9:
+        return prices <= 0.0
+    threshold = -(charging_cost + wear * (1.0 + round_trip)) / (1.0 - round_trip)
+    return prices <= min(threshold, 0.0)
+
+
+def share_converter(model: LinearModel, terms: AssetTerms, asset: Battery | EVFleet) -> None:
+    """charge / max charge + discharge / max discharge <= 1 in every quarter hour.
+
+    True of any storage without binaries (its powers are those of one converter), and
+    the tightest linear form of "not both at once": it keeps the LP relaxation from
+    discharging at full power while charging a little to fake upward headroom, so fewer
+    binaries are needed and the search is shorter.
+    """
+    charge, discharge = terms.variables["charge"], terms.variables["discharge"]
+    p_charge, p_discharge = _powers(asset)
+    model.add(
+        "converter shared",
+        charge * (1.0 / p_charge) + discharge * (1.0 / p_discharge),
+        "<=",
+        1.0,
+        subjects=asset.id,
+        description="charging and discharging share one converter's power",
+    )
 
 
 def forbid_overlap(
@@ -267,6 +338,8 @@ def forbid_overlap(
         description="discharge only in quarter hours not set to charging",
     )
     terms.variables.setdefault("overlap_binaries", mode)
+    terms.columns = np.concatenate([terms.columns, mode.cols])
+    terms.mode_columns = np.concatenate([terms.mode_columns, mode.cols])
 
 
 def _powers(asset: Battery | EVFleet) -> tuple[float, float]:
@@ -467,7 +540,18 @@ def consumer_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
         variables=variables,
     )
     if isinstance(a, EVFleet) and a.discharge_power_max_mw > 0:
-        forbid_overlap(model, terms, a, binary_periods(ctx))
+        share_converter(model, terms, a)
+        forbid_overlap(
+            model,
+            terms,
+            a,
+            binary_periods(
+                ctx,
+                a.efficiency_charge * a.efficiency_discharge,
+                ctx.treatment.charging_cost_eur_per_mwh,
+                0.0,
+            ),
+        )
     _headroom(model, ctx, injection, upper, lower)
     return terms
 

@@ -33,7 +33,15 @@ from regulatory.assets.base import BalancingProduct
 from regulatory.registry import default_registry as regulatory_registry
 from regulatory.site import Site
 from regulatory.treatment import Treatment
-from trading.optimiser.assets import BLOCKS, DOWN, DT, UP, AssetContext, AssetTerms
+from trading.optimiser.assets import (
+    BLOCKS,
+    DOWN,
+    DT,
+    UP,
+    AssetContext,
+    AssetTerms,
+    injection_rows_range,
+)
 from trading.optimiser.inputs import Horizon, PriceInputs, Profiles
 from trading.optimiser.linear import Expr, FloatArray, LinearModel, Var, total
 from trading.optimiser.solver import SolverOptions
@@ -58,7 +66,10 @@ class OptimiserOptions(BaseModel):
     )
     commitments: dict[str, float] = Field(
         default_factory=dict,
-        description="product id -> MW already sold (positive) or bought, held fixed",
+        description=(
+            "MW already sold (positive) or bought, held fixed, by product id; capacity of "
+            "one reserve pool by 'product id#pool' (the plain id if one pool offers it)"
+        ),
     )
 
 
@@ -121,6 +132,8 @@ class BuiltModel:
     imbalances: dict[str, tuple[Var, Var]] = field(default_factory=dict)
     """Per zone: (long, short) rounding imbalance [MW], held at 0 until positions are rounded."""
     build_s: float = 0.0
+    deadline: float | None = None
+    """`time.monotonic()` by which the whole plan should be solved, if any."""
 
 
 def build_model(
@@ -152,6 +165,7 @@ def build_model(
         for zone in {s.bidding_zone for s in portfolio.sites}
         if zone in prices.day_ahead
     }
+    lowest_prices = _lowest_energy_prices(portfolio, prices, options, horizon)
 
     pools, reserve_vars = _reserve_pools(
         model, portfolio, day, horizon, prices, options, treatments
@@ -167,11 +181,16 @@ def build_model(
             timezone=regulatory_registry().get(site.country).in_force(day).timezone,
             profiles=profiles or Profiles(),
             day_ahead_prices=zone_prices.get(site.bidding_zone),
+            lowest_energy_prices=lowest_prices.get(site.bidding_zone),
             reserves={p: v for (aid, p), v in reserve_vars.items() if aid == asset.id},
             final_soc_mwh=options.final_soc_mwh.get(asset.id),
         )
-        assets[asset.id] = BLOCKS[asset.kind](model, ctx)
-    positions = _positions(model, portfolio, day, horizon, prices, options)
+        first_col = model.num_cols
+        terms = BLOCKS[asset.kind](model, ctx)
+        own = [v.cols for (aid, _), v in reserve_vars.items() if aid == asset.id]
+        terms.columns = np.concatenate([np.arange(first_col, model.num_cols), *own])
+        assets[asset.id] = terms
+    positions = _positions(model, portfolio, day, horizon, prices, options, assets)
     imbalances: dict[str, tuple[Var, Var]] = {}
     _link_zones(model, portfolio, assets, positions, horizon, imbalances)
     _link_sites(model, portfolio, assets, reserve_vars)
@@ -194,6 +213,22 @@ def build_model(
     return built
 
 
+def _lowest_energy_prices(
+    portfolio: Portfolio, prices: PriceInputs, options: OptimiserOptions, horizon: Horizon
+) -> dict[str, FloatArray]:
+    """Per zone: the lowest forecast price of the energy markets traded, per quarter hour."""
+    lowest: dict[str, FloatArray] = {}
+    for market in options.markets:
+        if market not in ENERGY_MARKETS:
+            continue
+        table = getattr(prices, market)
+        for zone in {s.bidding_zone for s in portfolio.sites}:
+            if zone in table:
+                found = prices.quarter_hourly(market, zone, horizon)
+                lowest[zone] = np.minimum(lowest[zone], found) if zone in lowest else found
+    return lowest
+
+
 def _plugin_products(country: str, day: date, market: MarketId) -> list[Product]:
     plugin = default_registry().get(country)
     try:
@@ -210,13 +245,24 @@ def _positions(
     horizon: Horizon,
     prices: PriceInputs,
     options: OptimiserOptions,
+    assets: dict[str, AssetTerms],
 ) -> list[PositionBlock]:
+    """Positions in whole volume steps, bounded by what the fleet could ever inject.
+
+    The bounds never bind: a zone's day-ahead position within the largest net injection
+    or withdrawal its assets' own limits allow, an intraday position within twice that
+    (it may reverse a day-ahead one). That is what lets `split` see a position as a mere
+    record of the fleet's injection and solve the sites apart.
+    """
     blocks = []
     zones: dict[str, tuple[str, float]] = {}
-    for site in portfolio.sites:
-        rating = sum(a.rating_mw() for a in portfolio.assets if a.site == site.id)
+    lower, upper, *_ = model.bounds()
+    sites = {s.id: s for s in portfolio.sites}
+    for asset in portfolio.assets:
+        site = sites[asset.site]
+        low, high = injection_rows_range(assets[asset.id].injection, lower, upper)
         country, mw = zones.get(site.bidding_zone, (site.country, 0.0))
-        zones[site.bidding_zone] = (country, mw + min(rating, site.grid_connection_mw))
+        zones[site.bidding_zone] = (country, mw + max(abs(low.min()), abs(high.max())))
     for market in options.markets:
         market_id = ENERGY_MARKETS.get(market)
         if market_id is None:
@@ -232,7 +278,8 @@ def _positions(
                 raise InputError(f"{country} offers no {market} products for delivery {day}")
             quarter = prices.quarter_hourly(market, zone, horizon)
             step = products[0].volume_step_mw
-            k = int(np.floor(limit_mw / step + 1e-9))
+            reach = 2.0 if market == "intraday" else 1.0
+            k = int(np.ceil(reach * limit_mw / step - 1e-9))
             steps = model.var(
                 f"{market}.{zone}.steps", len(products), -k, k, integer=INTEGER_POSITIONS
             )
@@ -427,6 +474,11 @@ def _link_pools(
         )
 
 
+def commitment_key(product_id: str, pool: str | None = None) -> str:
+    """Key of a held position in `OptimiserOptions.commitments`."""
+    return product_id if pool is None else f"{product_id}#{pool}"
+
+
 def _commitments(
     model: LinearModel,
     options: OptimiserOptions,
@@ -434,24 +486,36 @@ def _commitments(
     pools: list[ReservePool],
 ) -> None:
     remaining = dict(options.commitments)
+    offered_by: dict[str, list[str]] = defaultdict(list)
+    for pool in pools:
+        for product in pool.products:
+            offered_by[product.product_id].append(pool.pool_key)
     for block in [*positions, *pools]:
+        pool_key = block.pool_key if isinstance(block, ReservePool) else None
         for i, product in enumerate(block.products):
-            mw = remaining.pop(product.product_id, None)
+            pid = product.product_id
+            mw = remaining.pop(commitment_key(pid, pool_key), None)
+            if mw is None and pool_key is not None and pid in remaining:
+                if len(offered_by[pid]) > 1:
+                    raise InputError(
+                        f"commitment {pid}: offered by pools {', '.join(offered_by[pid])}; "
+                        f"name one as '{pid}#POOL'"
+                    )
+                mw = remaining.pop(pid)
             if mw is None:
                 continue
             steps = mw / block.step_mw
             if abs(steps - round(steps)) > 1e-6:
                 raise InputError(
-                    f"commitment {product.product_id}={mw} MW is not a whole number of "
-                    f"{block.step_mw} MW steps"
+                    f"commitment {pid}={mw} MW is not a whole number of {block.step_mw} MW steps"
                 )
-            subject = getattr(block, "pool_key", None) or getattr(block, "zone", "")
+            subject = pool_key or getattr(block, "zone", "")
             model.add(
                 "commitment",
                 block.steps[i].expr(block.step_mw),
                 "==",
                 mw,
-                subjects=f"{product.product_id} ({subject})",
+                subjects=f"{pid} ({subject})",
                 description="a position already sold or bought is held",
             )
     if remaining:

@@ -1,9 +1,9 @@
-"""Read day-ahead, intraday and aFRR price files into tidy frames for the optimiser.
+"""Read day-ahead, intraday and balancing (aFRR, FCR) price files into tidy frames.
 
 The files follow the long CSV layout of the shared market data (see ``data/README.md`` in
 the shared data folder and ``data/sample_prices/README.md``): one row per zone and period,
 ``timestamp_utc`` the **start** of the period in ISO 8601 with ``Z`` or an explicit offset,
-prices in EUR/MWh (aFRR capacity as published: EUR/MW per 4-hour block).
+prices in EUR/MWh (aFRR and FCR capacity as published: EUR/MW per 4-hour block).
 
 Every frame returned here has a timezone-aware UTC `DatetimeIndex` named ``timestamp_utc``
 (start of the period, ``datetime64[ns, UTC]``), sorted by time and then zone. Inside the
@@ -14,8 +14,8 @@ header = line 1), the column and the value. The checks are: missing required col
 unparsable timestamp, naive timestamp (no ``Z``/offset), timestamp off its MTU grid,
 duplicate timestamp per zone, gap (the first missing timestamp is named), spacing shorter
 than the resolution, non-numeric value. An empty value is kept as NaN only where the row's
-``quality`` column says ``missing`` (and, in aFRR files, in the capacity columns that the
-publisher leaves blank for whole blocks); the optimiser refuses missing prices itself.
+``quality`` column says ``missing`` (and, in balancing files, in the capacity columns that
+the publisher leaves blank for whole blocks); the optimiser refuses missing prices itself.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ import pandas as pd
 from markets.calendar import local_boundaries
 
 BLOCK_TIMEZONE = "Europe/Berlin"
-"""Time zone whose wall clock cuts aFRR capacity blocks (00, 04, ..., 20 local)."""
+"""Time zone whose wall clock cuts aFRR and FCR capacity blocks (00, 04, ..., 20 local)."""
 
 BLOCK_HOURS = 4
-"""Nominal length of an aFRR capacity block in hours (3 or 5 on a DST day)."""
+"""Nominal length of an aFRR or FCR capacity block in hours (3 or 5 on a DST day)."""
 
 TIMESTAMP = "timestamp_utc"
 ZONE = "zone"
@@ -48,6 +48,10 @@ AFRR_CAPACITY_POS = "afrr_capacity_pos_eur_per_mw_h"
 AFRR_CAPACITY_NEG = "afrr_capacity_neg_eur_per_mw_h"
 AFRR_ENERGY_POS = "afrr_energy_pos_eur_mwh"
 AFRR_ENERGY_NEG = "afrr_energy_neg_eur_mwh"
+FCR_CAPACITY = "fcr_capacity_eur_per_mw_h"
+
+FCR_CAPACITY_COLUMN = "fcr_capacity_price_eur_mw"
+"""Optional balancing-file column: FCR capacity in EUR/MW per 4-hour block, as published."""
 
 # aFRR file columns (as in the SMARD export of the shared data) -> engine column.
 _AFRR_CAPACITY_COLUMNS = {
@@ -575,18 +579,22 @@ def _check_blocks(
 
 
 def read_balancing_prices(path: StrPath, *, zone: str | None = None) -> pd.DataFrame:
-    """aFRR capacity and energy prices from a SMARD-style 15-minute CSV file.
+    """aFRR capacity and energy prices, and optionally FCR capacity, from a 15-minute CSV.
 
     Needs ``timestamp_utc``, ``zone``, ``capacity_price_pos_eur_mw``,
-    ``capacity_price_neg_eur_mw`` (EUR/MW **per 4-hour product, as published**, the value
-    repeated on every quarter hour of its block), ``activation_price_pos_eur_mwh`` and
-    ``activation_price_neg_eur_mwh`` (EUR/MWh). Kept when present: activated volumes
+    ``capacity_price_neg_eur_mw`` (aFRR, EUR/MW **per 4-hour product, as published**, the
+    value repeated on every quarter hour of its block), ``activation_price_pos_eur_mwh`` and
+    ``activation_price_neg_eur_mwh`` (EUR/MWh), as in the SMARD export. Optional:
+    ``fcr_capacity_price_eur_mw``, the FCR capacity price in EUR/MW per 4-hour product as
+    published (FCR is symmetric: one price, no direction), under the same block convention
+    and checks as the aFRR capacity columns. Kept when present: activated volumes
     ``activated_volume_pos_mwh``/``_neg_mwh`` (MWh per period) and procured capacity
     ``procured_capacity_pos_mw``/``_neg_mw`` (MW).
 
-    Capacity prices are converted to EUR/MW/h: the published EUR/MW is divided by the hours
-    of the block the timestamp belongs to. Blocks start at local 00, 04, ..., 20
-    Europe/Berlin, so on a DST day the first block lasts 3 h (spring) or 5 h (autumn).
+    Capacity prices (aFRR and FCR) are converted to EUR/MW/h: the published EUR/MW is
+    divided by the hours of the block the timestamp belongs to. Blocks start at local 00,
+    04, ..., 20 Europe/Berlin, so on a DST day the first block lasts 3 h (spring) or 5 h
+    (autumn). A capacity price must be the same on every quarter hour of its block.
     Capacity and procured-capacity cells may be empty for whole blocks (the publisher
     leaves blocks blank); other empty cells need ``quality`` = ``missing``.
 
@@ -602,12 +610,13 @@ def read_balancing_prices(path: StrPath, *, zone: str | None = None) -> pd.DataF
         Index ``timestamp_utc`` (UTC, tz-aware, start of the quarter hour); columns
         ``zone``, ``afrr_capacity_pos_eur_per_mw_h``, ``afrr_capacity_neg_eur_per_mw_h``
         (EUR/MW/h, NaN where unpublished), ``afrr_energy_pos_eur_mwh``,
-        ``afrr_energy_neg_eur_mwh`` (EUR/MWh), then the optional columns present, under
-        their file names; sorted by time, then zone.
+        ``afrr_energy_neg_eur_mwh`` (EUR/MWh), ``fcr_capacity_eur_per_mw_h`` (EUR/MW/h,
+        NaN where unpublished) only if the file has ``fcr_capacity_price_eur_mw``, then the
+        other optional columns present, under their file names; sorted by time, then zone.
 
     Raises:
         PriceDataError: naming file, line, column and value of the first problem, including
-            a capacity price that changes inside its block.
+            a capacity price (aFRR or FCR) that changes inside its block.
     """
     required = (TIMESTAMP, ZONE, *_AFRR_CAPACITY_COLUMNS, *_AFRR_ENERGY_COLUMNS)
     raw = _select_zone(_read_raw(path, required), zone, path)
@@ -625,14 +634,21 @@ def read_balancing_prices(path: StrPath, *, zone: str | None = None) -> pd.DataF
     block_rule = "for a whole capacity block"
     blocks = _blocks(times, BLOCK_TIMEZONE)
     columns: dict[str, object] = {ZONE: pd.Series(list(zones), dtype=str)}
-    for name, target in _AFRR_CAPACITY_COLUMNS.items():
+
+    def per_mw_h(name: str) -> np.ndarray:
+        """A capacity column published in EUR/MW per block, checked, in EUR/MW/h."""
         published = _numbers(raw, name, path, empty_ok=anywhere, why_empty_ok=block_rule)
         _check_blocks(raw, zones, published, name, blocks, path)
-        columns[target] = published.to_numpy() / blocks[1]
+        return published.to_numpy() / blocks[1]
+
+    for name, target in _AFRR_CAPACITY_COLUMNS.items():
+        columns[target] = per_mw_h(name)
     for name, target in _AFRR_ENERGY_COLUMNS.items():
         columns[target] = _numbers(
             raw, name, path, empty_ok=by_quality, why_empty_ok=quality_rule
         ).to_numpy()
+    if FCR_CAPACITY_COLUMN in raw.columns:
+        columns[FCR_CAPACITY] = per_mw_h(FCR_CAPACITY_COLUMN)
     for name in _AFRR_VOLUME_COLUMNS:
         if name in raw.columns:
             columns[name] = _numbers(

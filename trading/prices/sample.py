@@ -24,6 +24,15 @@ so that examples, demos and tests have plausible inputs without licence question
 - **aFRR energy** (EUR/MWh) per zone, quarter hour and direction: the day-ahead price plus
   a premium (positive direction) or minus a discount (negative direction), with rare
   activation spikes.
+- **FCR capacity** (EUR/MW/h) per 4-hour block, symmetric (one price, no direction), on
+  the same blocks as aFRR capacity. FCR is bought in one common auction of the FCR
+  Cooperation, which mostly clears at a single price, so every zone gets the **same**
+  price (no country-specific prices from export limits are modelled). The price is a level
+  of 12 EUR/MW/h times a day factor (log-normal, s.d. 0.25; 1.15x at weekends) times a
+  block shape (dearest at night and in the midday solar block, cheapest in the morning and
+  evening ramps) times block noise (log-normal, s.d. 0.15), kept within 5-25 EUR/MW/h,
+  i.e. 20-100 EUR/MW per 4-hour block as published. Its draws come from their own
+  stream keyed by (seed, delivery day) only, so adding FCR changed no other price.
 
 Sign conventions: prices are EUR/MWh or EUR/MW/h paid to the seller. For aFRR energy in
 the negative direction a positive price is paid by the provider to the TSO and a
@@ -61,6 +70,8 @@ from trading.prices.readers import (
     AFRR_CAPACITY_POS,
     AFRR_ENERGY_NEG,
     AFRR_ENERGY_POS,
+    FCR_CAPACITY,
+    FCR_CAPACITY_COLUMN,
     PRICE,
     RESOLUTION,
     TIMESTAMP,
@@ -113,6 +124,10 @@ _WEEKDAY_LEVEL = (0.98, 1.0, 1.0, 1.0, 0.99, 0.85, 0.76)  # Monday ... Sunday
 # aFRR capacity price by 4-hour block (00-04, ..., 20-24 local) relative to the zone's mean.
 _CAPACITY_POS_SHAPE = (0.85, 1.15, 0.95, 0.80, 1.30, 1.05)
 _CAPACITY_NEG_SHAPE = (1.15, 0.85, 1.15, 1.35, 0.80, 0.95)
+# FCR capacity (common to all zones of the FCR Cooperation), EUR/MW/h, by 4-hour block.
+_FCR_LEVEL = 12.0
+_FCR_SHAPE = (1.15, 0.85, 1.00, 1.10, 0.90, 1.00)
+_FCR_RANGE = (5.0, 25.0)
 
 # Purposes of the random streams (part of each stream's seed; never renumber).
 _DAY = 0
@@ -123,6 +138,7 @@ _INTRADAY = 4
 _AFRR_ENERGY = 5
 _AFRR_CAPACITY = 6
 _WEATHER = 7
+_FCR_CAPACITY = 8
 
 
 class _Draws:
@@ -361,6 +377,26 @@ def _zone_day(shared: _Day, zone: str, seed: int) -> _ZoneDay:
     )
 
 
+def _fcr_day(day: date, seed: int) -> np.ndarray:
+    """FCR capacity of `day` in EUR/MW per block, as published; the same in every zone.
+
+    One stream keyed by (seed, day) alone: 1 draw for the day level, then 1 per block.
+    """
+    bounds = local_boundaries(day, TIMEZONE, 4)
+    hours = np.array(
+        [round((end - start).total_seconds() / 3600) for start, end in pairwise(bounds)]
+    )
+    draws = _Draws(seed, day, None, _FCR_CAPACITY)
+    day_level = math.exp(0.25 * draws.normal(1)[0] - 0.03) * (1.0 if day.weekday() < 5 else 1.15)
+    per_hour = (
+        _FCR_LEVEL
+        * day_level
+        * np.array(_FCR_SHAPE)
+        * np.exp(0.15 * draws.normal(len(hours)) - 0.01)
+    )
+    return _price(np.clip(per_hour, *_FCR_RANGE) * hours)
+
+
 @dataclass(frozen=True)
 class SamplePrices:
     """Generated prices for some delivery days and zones (see the module docstring).
@@ -376,6 +412,9 @@ class SamplePrices:
             ``afrr_capacity_neg_eur_per_mw_h`` (EUR/MW/h).
         afrr_energy: one row per zone and quarter hour: ``zone``,
             ``afrr_energy_pos_eur_mwh`` and ``afrr_energy_neg_eur_mwh`` (EUR/MWh).
+        fcr_capacity: one row per zone and 4-hour block (index = block start): ``zone``,
+            ``block_hours`` and ``fcr_capacity_eur_per_mw_h`` (EUR/MW/h, symmetric; the
+            same in every zone).
         start_day, days, zones, seed: the arguments they were generated with.
     """
 
@@ -383,17 +422,19 @@ class SamplePrices:
     intraday: pd.DataFrame
     afrr_capacity: pd.DataFrame
     afrr_energy: pd.DataFrame
+    fcr_capacity: pd.DataFrame
     start_day: date
     days: int
     zones: tuple[str, ...]
     seed: int
 
     def balancing(self) -> pd.DataFrame:
-        """aFRR prices per quarter hour, as `read_balancing_prices` returns them.
+        """aFRR and FCR prices per quarter hour, as `read_balancing_prices` returns them.
 
         Columns ``zone``, ``afrr_capacity_pos_eur_per_mw_h``,
         ``afrr_capacity_neg_eur_per_mw_h`` (EUR/MW/h, the block's price on each of its
-        quarter hours), ``afrr_energy_pos_eur_mwh``, ``afrr_energy_neg_eur_mwh`` (EUR/MWh).
+        quarter hours), ``afrr_energy_pos_eur_mwh``, ``afrr_energy_neg_eur_mwh`` (EUR/MWh),
+        ``fcr_capacity_eur_per_mw_h`` (EUR/MW/h, the block's price on each quarter hour).
         """
         return _per_quarter(self).drop(columns=BLOCK_HOURS)
 
@@ -401,11 +442,14 @@ class SamplePrices:
 def _per_quarter(prices: SamplePrices) -> pd.DataFrame:
     """aFRR energy rows with their block's capacity prices and ``block_hours`` joined."""
     capacity = prices.afrr_capacity.reset_index().sort_values(TIMESTAMP, kind="stable")
+    fcr = prices.fcr_capacity.drop(columns=BLOCK_HOURS).reset_index()
     energy = prices.afrr_energy.reset_index().sort_values(TIMESTAMP, kind="stable")
     merged = pd.merge_asof(energy, capacity, on=TIMESTAMP, by=ZONE, direction="backward")
+    fcr = fcr.sort_values(TIMESTAMP, kind="stable")
+    merged = pd.merge_asof(merged, fcr, on=TIMESTAMP, by=ZONE, direction="backward")
     merged = merged.sort_values([TIMESTAMP, ZONE], kind="stable").set_index(TIMESTAMP)
     columns = [ZONE, AFRR_CAPACITY_POS, AFRR_CAPACITY_NEG, AFRR_ENERGY_POS, AFRR_ENERGY_NEG]
-    return merged[[*columns, BLOCK_HOURS]]
+    return merged[[*columns, FCR_CAPACITY, BLOCK_HOURS]]
 
 
 def _check_arguments(start_day: date, days: int, zones: Sequence[str], seed: int) -> None:
@@ -458,10 +502,12 @@ def generate_sample_prices(
         AFRR_CAPACITY_POS: [],
         AFRR_CAPACITY_NEG: [],
     }
+    fcr: dict[str, list] = {TIMESTAMP: [], ZONE: [], BLOCK_HOURS: [], FCR_CAPACITY: []}
     for offset in range(days):
         day = date.fromordinal(start_day.toordinal() + offset)
         shared = _shared(day, seed)
         quarters = len(shared.quarters)
+        fcr_published = _fcr_day(day, seed)  # EUR/MW per block, one price for every zone
         for zone in zones:
             prices = _zone_day(shared, zone, seed)
             count = len(prices.day_ahead_starts)
@@ -483,6 +529,10 @@ def generate_sample_prices(
             # What a reader of the published EUR/MW figure gets: published / block hours.
             capacity[AFRR_CAPACITY_POS].extend(prices.capacity_pos_published / hours)
             capacity[AFRR_CAPACITY_NEG].extend(prices.capacity_neg_published / hours)
+            fcr[TIMESTAMP].extend(prices.block_starts)
+            fcr[ZONE].extend([zone] * len(hours))
+            fcr[BLOCK_HOURS].extend(prices.block_hours)
+            fcr[FCR_CAPACITY].extend(fcr_published / hours)
     return SamplePrices(
         day_ahead=long_price_frame(da[TIMESTAMP], da[ZONE], da[PRICE], da[RESOLUTION]),
         intraday=long_price_frame(
@@ -493,6 +543,7 @@ def generate_sample_prices(
         ),
         afrr_capacity=_indexed(capacity),
         afrr_energy=_indexed(energy),
+        fcr_capacity=_indexed(fcr),
         start_day=start_day,
         days=days,
         zones=zones,
@@ -536,21 +587,23 @@ def _long_csv(frame: pd.DataFrame, zones: Sequence[str]) -> str:
 
 
 def _afrr_csv(prices: SamplePrices) -> str:
-    """Columns like the real SMARD-derived file; capacity in EUR/MW per block, as published."""
+    """Columns like the real SMARD-derived file plus FCR; capacity in EUR/MW per block."""
     rows = _zone_major(_per_quarter(prices), prices.zones)
     lines = [
         f"{TIMESTAMP},{ZONE},activation_price_pos_eur_mwh,activation_price_neg_eur_mwh,"
-        "capacity_price_pos_eur_mw,capacity_price_neg_eur_mw"
+        f"capacity_price_pos_eur_mw,capacity_price_neg_eur_mw,{FCR_CAPACITY_COLUMN}"
     ]
     lines += [
-        f"{stamp},{zone},{pos:.2f},{neg:.2f},{cap_pos * hours:.2f},{cap_neg * hours:.2f}"
-        for stamp, zone, pos, neg, cap_pos, cap_neg, hours in zip(
+        f"{stamp},{zone},{pos:.2f},{neg:.2f},{cap_pos * hours:.2f},{cap_neg * hours:.2f},"
+        f"{fcr * hours:.2f}"
+        for stamp, zone, pos, neg, cap_pos, cap_neg, fcr, hours in zip(
             _iso(rows.index),
             rows[ZONE],
             rows[AFRR_ENERGY_POS],
             rows[AFRR_ENERGY_NEG],
             rows[AFRR_CAPACITY_POS],
             rows[AFRR_CAPACITY_NEG],
+            rows[FCR_CAPACITY],
             rows[BLOCK_HOURS],
             strict=True,
         )
@@ -593,15 +646,17 @@ starts at 22:00Z in summer and 23:00Z in winter, and a DST day has 92 or 100 qua
 - `{INTRADAY_FILE}`: the same columns. Intraday prices in EUR/MWh, always 15-minute; a
   **proxy**, see below.
 - `{AFRR_FILE}`: `timestamp_utc,zone,activation_price_pos_eur_mwh,activation_price_neg_eur_mwh,`
-  `capacity_price_pos_eur_mw,capacity_price_neg_eur_mw`, one row per quarter hour. aFRR
-  activation (energy) prices in EUR/MWh; aFRR capacity prices in **EUR/MW per 4-hour
-  block, as a market publishes them**, repeated on every quarter hour of the block (the
-  columns of the real SMARD-derived aFRR file, without its volumes).
+  `capacity_price_pos_eur_mw,capacity_price_neg_eur_mw,{FCR_CAPACITY_COLUMN}`, one row per
+  quarter hour. aFRR activation (energy) prices in EUR/MWh; aFRR capacity prices and the
+  symmetric FCR capacity price in **EUR/MW per 4-hour block, as a market publishes
+  them**, repeated on every quarter hour of the block (the columns of the real
+  SMARD-derived aFRR file, without its volumes, plus `{FCR_CAPACITY_COLUMN}`, which that
+  file does not have).
 
 Read them with `trading.prices.read_day_ahead_prices`, `read_intraday_prices` and
-`read_balancing_prices`; the last converts capacity prices to EUR/MW/h by dividing by the
-block's hours. Blocks start at local 00, 04, ..., 20 (Europe/Berlin), so on a DST day the
-first block lasts 3 or 5 hours.
+`read_balancing_prices`; the last converts capacity prices (aFRR and FCR) to EUR/MW/h by
+dividing by the block's hours. Blocks start at local 00, 04, ..., 20 (Europe/Berlin), so
+on a DST day the first block lasts 3 or 5 hours.
 
 Signs: prices are paid to the seller; negative day-ahead and intraday prices are meant.
 For negative-direction aFRR energy a positive price is paid by the provider to the TSO and
@@ -624,6 +679,11 @@ a negative one to the provider (the German/PICASSO convention).
   (negative direction), with rare activation spikes.
 - aFRR capacity: a zone level per direction times a block shape (positive dearest in the
   evening block, negative around midday and at night), with noise.
+- FCR capacity: one price for **all zones** (the FCR Cooperation's common auction mostly
+  clears at a single price; country-specific prices are not modelled): 12 EUR/MW/h times
+  a day factor (higher at weekends) times a block shape (dearest at night and in the
+  midday block) with noise, kept within 5-25 EUR/MW/h (20-100 EUR/MW per 4-hour block).
+  Its draws have their own stream, so the other prices are as they were without it.
 
 Every random draw comes from PCG64 seeded by (seed, delivery day, zone, purpose), so a
 day's prices do not depend on the window generated. Public holidays are not modelled.
