@@ -1,0 +1,268 @@
+"""What callers hand the store: who acts (`Actor`) and new bids (`NewBid`), and their checks.
+
+A batch of bids is checked whole: every problem (subject ``bid #n``, field, value, rule)
+of every bid is collected and raised together as one `InvalidInputError`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import ValidationError
+
+from markets.bids import (
+    BID_ADAPTER,
+    BalancingCapacityBid,
+    BalancingEnergyBid,
+    Bid,
+    BlockBid,
+    CurveBid,
+    SingleBid,
+    parse_bid,
+    product_ids_of,
+)
+from markets.plugin import PRODUCT_ID
+from markets.products import MarketId, Product
+from regulatory.problems import Problem, problems_from_validation_error
+from trading.store.checks import aware_problems, is_aware, json_problems, short
+from trading.store.errors import invalid, raise_problems
+from trading.store.timestamps import as_utc
+from trading.store.vocabulary import INITIAL_BID_STATUSES, BidStatus, Role
+
+MAX_BIDS_PER_CALL = 5000
+"""The most bids one `add_bids` call may store."""
+
+BID_TYPES = (SingleBid, CurveBid, BlockBid, BalancingCapacityBid, BalancingEnergyBid)
+"""The bid models of `markets.bids`."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an API key of a tenant with a role, or the engine itself (no key, no role)."""
+
+    tenant_id: str
+    key_id: str | None = None
+    role: Role | None = None
+
+    @classmethod
+    def system(cls, tenant_id: str) -> Actor:
+        """The engine acting for `tenant_id` (a plan run, an exchange's clearing report)."""
+        return cls(tenant_id=tenant_id)
+
+
+@dataclass(frozen=True)
+class NewBid:
+    """A bid to store, with what the market plugin resolved for its (first) product.
+
+    `bid` is a `markets.bids` model or its JSON form. `delivery_day` is the market-local
+    delivery day; `delivery_start` and `gate_closure` are aware datetimes (stored in UTC).
+    `rule_version` and `validation` record which rule set validated the bid (they go to
+    the bid's first lifecycle event and the audit log).
+    """
+
+    bid: Bid | Mapping[str, Any]
+    market: str
+    country: str
+    delivery_day: date
+    delivery_start: datetime
+    gate_closure: datetime
+    status: BidStatus = BidStatus.DRAFT
+    plan_id: str | None = None
+    rule_version: str | None = None
+    validation: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_product(
+        cls,
+        bid: Bid,
+        product: Product,
+        *,
+        status: BidStatus = BidStatus.DRAFT,
+        plan_id: str | None = None,
+    ) -> NewBid:
+        """A new bid for `product` (its first product), the rule version taken from it."""
+        return cls(
+            bid=bid,
+            market=product.market.value,
+            country=product.country,
+            delivery_day=product.delivery_day,
+            delivery_start=product.delivery_start,
+            gate_closure=product.gate_closure,
+            status=status,
+            plan_id=plan_id,
+            rule_version=product.valid_from.isoformat(),
+            validation={
+                "product_id": product.product_id,
+                "rules_valid_from": product.valid_from.isoformat(),
+                "source": product.source,
+                "uncertain_rules": list(product.uncertain_rules),
+            },
+        )
+
+
+@dataclass(frozen=True)
+class PreparedBid:
+    """A `NewBid` that passed every check, in the form the store writes (times in UTC)."""
+
+    bid: Bid
+    document: dict[str, Any]
+    product_id: str
+    market: str
+    country: str
+    delivery_day: date
+    delivery_start: datetime
+    gate_closure: datetime
+    status: BidStatus
+    plan_id: str | None
+    rule_version: str | None
+    validation: dict[str, Any] | None
+
+    def canonical(self) -> dict[str, Any]:
+        """Everything that makes this bid what it is, as JSON data (for request hashes)."""
+        return {
+            "bid": self.document,
+            "market": self.market,
+            "country": self.country,
+            "delivery_day": self.delivery_day.isoformat(),
+            "delivery_start": self.delivery_start.timestamp(),
+            "gate_closure": self.gate_closure.timestamp(),
+            "status": self.status.value,
+            "plan_id": self.plan_id,
+            "rule_version": self.rule_version,
+            "validation": self.validation,
+        }
+
+
+def prepare_bids(bids: Sequence[NewBid]) -> list[PreparedBid]:
+    """Check every bid of a batch; `InvalidInputError` lists every problem of every bid."""
+    if isinstance(bids, str | bytes) or not isinstance(bids, Sequence) or not bids:
+        raise invalid("bids", "bids", short(bids), "must be a non-empty list of NewBid")
+    if len(bids) > MAX_BIDS_PER_CALL:
+        raise invalid("bids", "bids", len(bids), f"must hold at most {MAX_BIDS_PER_CALL} bids")
+    problems: list[Problem] = []
+    prepared: list[PreparedBid] = []
+    for index, new in enumerate(bids):
+        subject = f"bid #{index + 1}"
+        if not isinstance(new, NewBid):
+            problems.append(Problem(subject, "", short(new), "must be a NewBid"))
+            continue
+        found = list(_bid_problems(new, subject))
+        if found:
+            problems.extend(found)
+            continue
+        prepared.append(_prepare(new))
+    raise_problems(problems)
+    return prepared
+
+
+def _bid_problems(new: NewBid, subject: str) -> Iterator[Problem]:
+    bid: Bid | None = None
+    if isinstance(new.bid, Mapping):
+        try:
+            bid = parse_bid(dict(new.bid))
+        except ValidationError as exc:
+            yield from _shape_problems(exc, subject)
+    elif isinstance(new.bid, BID_TYPES):
+        bid = new.bid
+    else:
+        yield Problem(subject, "bid", short(new.bid), "must be a bid of markets.bids or its JSON")
+    where = list(_market_problems(new, subject))
+    yield from where
+    yield from _time_problems(new, subject)
+    yield from _record_problems(new, subject)
+    if bid is not None and not where:
+        yield from _product_problems(subject, bid, new.market, new.country)
+
+
+def _shape_problems(error: ValidationError, subject: str) -> Iterator[Problem]:
+    """Pydantic's complaints about a bid's shape, without the union tag it puts first."""
+    tags = {model.model_fields["type"].default for model in BID_TYPES}
+    for problem in problems_from_validation_error(error, subject, prefix="bid"):
+        head, _, rest = problem.field.removeprefix("bid.").partition(".")
+        if head in tags and rest:
+            problem = replace(problem, field=f"bid.{rest}")
+        yield problem
+
+
+def _market_problems(new: NewBid, subject: str) -> Iterator[Problem]:
+    markets = [m.value for m in MarketId]
+    if not isinstance(new.market, str) or new.market not in markets:
+        rule = f"is not a known market; one of {', '.join(markets)}"
+        yield Problem(subject, "market", short(new.market), rule)
+    if not isinstance(new.country, str) or not re.fullmatch(r"[A-Z]{2}", new.country):
+        rule = "must be an ISO 3166-1 alpha-2 code, e.g. 'DE'"
+        yield Problem(subject, "country", short(new.country), rule)
+
+
+def _time_problems(new: NewBid, subject: str) -> Iterator[Problem]:
+    day_ok = isinstance(new.delivery_day, date) and not isinstance(new.delivery_day, datetime)
+    if not day_ok:
+        yield Problem(subject, "delivery_day", short(new.delivery_day), "must be a date")
+    yield from aware_problems(subject, "delivery_start", new.delivery_start)
+    yield from aware_problems(subject, "gate_closure", new.gate_closure)
+    if not (is_aware(new.delivery_start) and is_aware(new.gate_closure)):
+        return
+    start = new.delivery_start.isoformat()
+    if new.gate_closure >= new.delivery_start:
+        rule = f"must be before delivery_start={start}"
+        yield Problem(subject, "gate_closure", new.gate_closure.isoformat(), rule)
+    if day_ok and abs((new.delivery_start.date() - new.delivery_day).days) > 1:
+        rule = f"must be within a day of delivery_start={start}"
+        yield Problem(subject, "delivery_day", new.delivery_day.isoformat(), rule)
+
+
+def _record_problems(new: NewBid, subject: str) -> Iterator[Problem]:
+    if new.status not in INITIAL_BID_STATUSES:
+        allowed = ", ".join(sorted(INITIAL_BID_STATUSES))
+        rule = f"a new bid's status must be one of {allowed}"
+        yield Problem(subject, "status", short(new.status), rule)
+    if new.plan_id is not None and not isinstance(new.plan_id, str):
+        yield Problem(subject, "plan_id", short(new.plan_id), "must be a plan id (text) or None")
+    version = new.rule_version
+    if version is not None and not (isinstance(version, str) and 0 < len(version) <= 64):
+        rule = "must be text of 1 to 64 characters, or None"
+        yield Problem(subject, "rule_version", short(version), rule)
+    yield from json_problems(subject, "validation", new.validation)
+
+
+def _product_problems(subject: str, bid: Bid, market: str, country: str) -> Iterator[Problem]:
+    """The bid's product ids must be well formed and of `market` in `country`."""
+    for index, product_id in enumerate(product_ids_of(bid)):
+        field = f"bid.product_ids[{index}]" if isinstance(bid, BlockBid) else "bid.product_id"
+        match = PRODUCT_ID.fullmatch(product_id)
+        if match is None:
+            yield Problem(
+                subject,
+                field,
+                product_id,
+                "is not a product id <country>:<market>:<family>[:<direction>]:<UTC start>",
+            )
+        elif (match["country"], match["market"]) != (country, market):
+            yield Problem(
+                subject,
+                field,
+                product_id,
+                f"is not a product of market={market!r} in country={country!r}",
+            )
+
+
+def _prepare(new: NewBid) -> PreparedBid:
+    bid = parse_bid(dict(new.bid)) if isinstance(new.bid, Mapping) else new.bid
+    return PreparedBid(
+        bid=bid,
+        document=BID_ADAPTER.dump_python(bid, mode="json"),
+        product_id=product_ids_of(bid)[0],
+        market=new.market,
+        country=new.country,
+        delivery_day=new.delivery_day,
+        delivery_start=as_utc(new.delivery_start, "delivery_start"),
+        gate_closure=as_utc(new.gate_closure, "gate_closure"),
+        status=BidStatus(new.status),
+        plan_id=new.plan_id,
+        rule_version=new.rule_version,
+        validation=dict(new.validation) if new.validation is not None else None,
+    )

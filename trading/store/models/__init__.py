@@ -1,0 +1,19 @@
+"""The store's tables, one module per area; importing this package registers them all."""
+
+from trading.store.models.accounts import ApiKeyRow, AuditRow, TenantRow
+from trading.store.models.bids import BidEventRow, BidRow, BidSubmissionRow, ClearingRow
+from trading.store.models.plans import PlanRow
+from trading.store.models.portfolios import AssetRow, PortfolioRow
+
+__all__ = [
+    "ApiKeyRow",
+    "AssetRow",
+    "AuditRow",
+    "BidEventRow",
+    "BidRow",
+    "BidSubmissionRow",
+    "ClearingRow",
+    "PlanRow",
+    "PortfolioRow",
+    "TenantRow",
+]

@@ -1,0 +1,123 @@
+"""Bids, the submissions that created them, their lifecycle events and clearing results."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trading.store.base import Base, EventId
+from trading.store.vocabulary import BidStatus, ClearingStatus, check_values
+
+BID_STATUS_CHECK = f"IN ({check_values(BidStatus)})"
+
+
+class BidSubmissionRow(Base):
+    """One `add_bids` call: the idempotency key, unique per tenant, and the request's hash.
+
+    The unique constraint on (tenant_id, idempotency_key) is what makes a replay, or two
+    racing calls with the same key, store one copy of the bids.
+    """
+
+    __tablename__ = "bid_submissions"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_bid_submissions_tenant_key"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
+    created_at: Mapped[datetime]
+
+
+class BidRow(Base):
+    """A bid: the `markets.bids` document as JSON plus the columns one filters by.
+
+    `product_id`, `delivery_start` and `gate_closure` are those of the bid's first product
+    (a block bid spans several); `delivery_day` is the market-local delivery day.
+    """
+
+    __tablename__ = "bids"
+    __table_args__ = (
+        CheckConstraint(f"status {BID_STATUS_CHECK}", name="status"),
+        UniqueConstraint("submission_id", "position", name="uq_bids_submission_position"),
+        Index("ix_bids_tenant_id_created_at", "tenant_id", "created_at"),
+        Index("ix_bids_tenant_id_status", "tenant_id", "status"),
+        Index("ix_bids_tenant_id_delivery_day", "tenant_id", "delivery_day"),
+        Index("ix_bids_tenant_id_market", "tenant_id", "market"),
+        Index("ix_bids_tenant_id_product_id", "tenant_id", "product_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    submission_id: Mapped[str] = mapped_column(ForeignKey("bid_submissions.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    product_id: Mapped[str] = mapped_column(String(128))
+    market: Mapped[str] = mapped_column(String(32))
+    country: Mapped[str] = mapped_column(String(2))
+    delivery_day: Mapped[date]
+    delivery_start: Mapped[datetime]
+    gate_closure: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    document: Mapped[dict[str, Any]]
+    plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id"), index=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class BidEventRow(Base):
+    """One step of a bid's lifecycle; `from_status` is NULL for the step that created it."""
+
+    __tablename__ = "bid_events"
+    __table_args__ = (
+        CheckConstraint(
+            f"from_status IS NULL OR from_status {BID_STATUS_CHECK}", name="from_status"
+        ),
+        CheckConstraint(f"to_status {BID_STATUS_CHECK}", name="to_status"),
+    )
+
+    id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
+    bid_id: Mapped[str] = mapped_column(ForeignKey("bids.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime]
+    key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    rule_version: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None]
+
+
+class ClearingRow(Base):
+    """A market's result for one bid (at most one per bid).
+
+    Prices are in the product's unit: EUR/MWh for energy, EUR/MW/h for balancing capacity.
+    `clearing_price` is the market's price, `remuneration_price` what this bid is paid
+    (the clearing price under pay-as-cleared, the bid's own price under pay-as-bid).
+    """
+
+    __tablename__ = "clearing_results"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({check_values(ClearingStatus)})", name="status"),
+    )
+
+    bid_id: Mapped[str] = mapped_column(ForeignKey("bids.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    cleared_volume_mw: Mapped[float] = mapped_column(Double)
+    clearing_price: Mapped[float | None] = mapped_column(Double)
+    remuneration_price: Mapped[float | None] = mapped_column(Double)
+    cleared_at: Mapped[datetime]
+    recorded_at: Mapped[datetime]
+    details: Mapped[dict[str, Any] | None]
