@@ -7,9 +7,11 @@ from importlib.metadata import PackageNotFoundError, version
 import typer
 
 from trading.cli.demo import demo
+from trading.cli.keys import keys_app
 from trading.cli.markets import markets_app
 from trading.cli.optimise import optimise_command
 from trading.cli.portfolio import portfolio_app
+from trading.cli.serve import serve_command
 
 app = typer.Typer(
     name="vpp",
@@ -20,8 +22,10 @@ app = typer.Typer(
 )
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(markets_app, name="markets")
+app.add_typer(keys_app, name="keys")
 app.command("optimise")(optimise_command)
 app.command("demo")(demo)
+app.command("serve")(serve_command)
 
 
 def _version(value: bool) -> None:

@@ -1,0 +1,74 @@
+"""`create_app`: the API over a repository, a clock and the market plugins."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Response
+
+from markets.registry import MarketRegistry, default_registry
+from trading.api import bids, markets, plans, portfolio
+from trading.api.deps import ApiServices, Services
+from trading.api.errors import install_error_handlers
+from trading.api.jobs import FolderPrices, JobRunner, PriceSource
+from trading.api.metrics import ApiMetrics
+from trading.api.schemas import Health
+from trading.exchange.clock import Clock
+from trading.store import Repository
+
+DESCRIPTION = """
+The traders' API of vpp-engine. Authenticate with an API key (`X-API-Key: <key>` or
+`Authorization: Bearer <key>`; create one with `vpp keys create`). A trader or admin key
+submits and withdraws bids; analyst and compliance keys read. A tenant sees only its own
+bids. Volumes in MW (positive = sell), prices in EUR/MWh (EUR/MW/h for balancing
+capacity), times in UTC.
+"""
+
+
+def create_app(
+    repository: Repository,
+    clock: Clock,
+    registry: MarketRegistry | None = None,
+    *,
+    prices: PriceSource | None = None,
+    jobs: JobRunner | None = None,
+) -> FastAPI:
+    """The FastAPI app; `clock` decides gate closures, `registry` the market plugins.
+
+    `prices` feeds plan runs (default: the project's sample prices, read when a plan
+    runs); `jobs` runs them in the background (default: a new `JobRunner`).
+    """
+    app = FastAPI(title="vpp-engine trading API", version="1", description=DESCRIPTION)
+    metrics = ApiMetrics()
+    app.state.services = ApiServices(
+        repository=repository,
+        clock=clock,
+        registry=registry if registry is not None else default_registry(),
+        metrics=metrics,
+    )
+    app.state.plan_services = plans.PlanServices(
+        prices=prices if prices is not None else FolderPrices(),
+        jobs=jobs if jobs is not None else JobRunner(),
+    )
+    install_error_handlers(app)
+    metrics.install(app)
+    app.include_router(bids.router)
+    app.include_router(markets.router)
+    app.include_router(plans.router)
+    app.include_router(portfolio.router)
+
+    @app.get("/healthz", tags=["service"], summary="Liveness")
+    def healthz(services: Services) -> Health:
+        """ok, and the API's current time."""
+        return Health(status="ok", now=services.clock.now())
+
+    @app.get(
+        "/metrics",
+        tags=["service"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}}},
+    )
+    def prometheus_metrics(services: Services) -> Response:
+        """Requests by route and status, latency, bids by status and market."""
+        return services.metrics.exposition()
+
+    return app

@@ -1,0 +1,219 @@
+"""Routes of bids: submit (idempotent), list, read with history, withdraw before the gate."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Query, Response
+
+from markets.bids import Bid
+from markets.calendar import iso_z, local_label
+from trading.api.deps import IdempotencyKey, Reader, Services, Writer
+from trading.api.errors import ApiError
+from trading.api.schemas import (
+    EXAMPLE_BID,
+    BidEventPublic,
+    BidPage,
+    BidPublic,
+    BidViolations,
+    BidWithHistory,
+    ErrorBody,
+    SubmissionPublic,
+    ViolationsBody,
+    WithdrawRequest,
+)
+from trading.api.submission import (
+    describe,
+    earlier_submission,
+    market_violations,
+    resolve_products,
+)
+from trading.store import AddBidsResult, BidRecord, BidStatus, NewBid
+from trading.store.checks import MAX_PAGE_SIZE
+from trading.store.inputs import MAX_BIDS_PER_CALL
+
+router = APIRouter(prefix="/v1/bids", tags=["bids"])
+
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing, unknown or revoked API key"},
+    422: {"model": ErrorBody, "description": "a parameter names a bad value"},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "no such bid for the caller's tenant"}
+}
+
+SubmittedBids = Annotated[
+    Bid | list[Bid],
+    Body(
+        openapi_examples={
+            "one bid": {"summary": "a single day-ahead bid", "value": EXAMPLE_BID},
+            "a batch": {
+                "summary": "several bids, stored together or not at all",
+                "value": [EXAMPLE_BID, {**EXAMPLE_BID, "bid_id": "desk-1/0002"}],
+            },
+        }
+    ),
+]
+
+
+def _answer(result: AddBidsResult) -> SubmissionPublic:
+    return SubmissionPublic(
+        submission_id=result.submission_id,
+        idempotency_key=result.idempotency_key,
+        replayed=not result.created,
+        bids=[BidPublic.of(b) for b in result.bids],
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Submit one bid or a batch",
+    responses={
+        200: {"model": SubmissionPublic, "description": "a replay: the first call's answer"},
+        403: {"model": ErrorBody, "description": "the key's role may not submit"},
+        409: {"model": ErrorBody, "description": "Idempotency-Key reused for other bids"},
+        **_AUTH_ERRORS,
+        422: {"model": ViolationsBody, "description": "every market rule every bid breaks"},
+    },
+)
+def submit_bids(
+    services: Services,
+    actor: Writer,
+    body: SubmittedBids,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> SubmissionPublic:
+    """Validate each bid by its market plugin at the current time and store them as submitted.
+
+    All or nothing: if any bid breaks a rule, none is stored and the 422 lists every
+    violation of every bid (rule, limit, value). A bid after its gate closure is refused
+    with the ``<market>.gate_closure`` violation naming the closure time. With an
+    ``Idempotency-Key``, a retry of the same bids returns the first answer (200,
+    ``replayed``) and stores nothing twice.
+    """
+    bids = body if isinstance(body, list) else [body]
+    if not 1 <= len(bids) <= MAX_BIDS_PER_CALL:
+        raise ApiError(
+            422,
+            "InvalidRequest",
+            f"body holds {len(bids)} bids; send 1 to {MAX_BIDS_PER_CALL}",
+        )
+    resolved, refused = resolve_products(services.registry, bids)
+    if refused:
+        raise _refusal(refused, len(bids))
+    new_bids: list[NewBid] = [b for b in resolved if b is not None]
+    if idempotency_key is not None:
+        earlier = earlier_submission(
+            services.repository, actor.tenant_id, idempotency_key, new_bids
+        )
+        if earlier is not None:
+            response.status_code = 200
+            return _answer(earlier)
+    now = services.clock.now()
+    refused = market_violations(services.registry, bids, [b.country for b in new_bids], now)
+    if refused:
+        raise _refusal(refused, len(bids))
+    key = idempotency_key or f"auto-{uuid.uuid4()}"
+    result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key)
+    if result.created:
+        for record in result.bids:
+            services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()
+    else:
+        response.status_code = 200
+    return _answer(result)
+
+
+def _refusal(refused: list[BidViolations], total: int) -> ApiError:
+    body = {"bids": [r.model_dump(mode="json") for r in refused]}
+    return ApiError(422, "BidViolations", describe(refused, total), body)
+
+
+@router.get("", summary="List the tenant's bids", responses=_AUTH_ERRORS)
+def list_bids(
+    services: Services,
+    actor: Reader,
+    market: Annotated[str | None, Query(examples=["day_ahead"])] = None,
+    product: Annotated[str | None, Query(examples=["DE:day_ahead:SDAC:2026-06-14T22:00Z"])] = None,
+    status: BidStatus | None = None,
+    delivery_day: Annotated[date | None, Query(description="market-local, YYYY-MM-DD")] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+) -> BidPage:
+    """A page of the caller's tenant's bids matching every filter, oldest first."""
+    found = services.repository.list_bids(
+        actor.tenant_id,
+        market=market,
+        product_id=product,
+        status=status,
+        delivery_day=delivery_day,
+        page=page,
+        limit=limit,
+    )
+    return BidPage(
+        items=[BidPublic.of(b) for b in found.items],
+        page=found.page,
+        limit=found.limit,
+        total=found.total,
+    )
+
+
+BidId = Annotated[str, Path(max_length=100, examples=["b-01J..."])]
+
+
+def _own_bid(services: Services, tenant_id: str, bid_id: str) -> BidRecord:
+    record = services.repository.get_bid(tenant_id, bid_id)
+    if record is None:
+        raise ApiError(404, "NotFound", f"bid_id={bid_id!r} does not exist")
+    return record
+
+
+@router.get("/{bid_id}", summary="One bid with its history", responses=_AUTH_ERRORS | _NOT_FOUND)
+def get_bid(services: Services, actor: Reader, bid_id: BidId) -> BidWithHistory:
+    """The bid and every lifecycle step, oldest first (another tenant's bid: 404)."""
+    record = _own_bid(services, actor.tenant_id, bid_id)
+    history = services.repository.bid_history(actor.tenant_id, bid_id) or []
+    return BidWithHistory(
+        **BidPublic.of(record).model_dump(), history=[BidEventPublic.of(e) for e in history]
+    )
+
+
+@router.post(
+    "/{bid_id}/withdraw",
+    summary="Withdraw a submitted bid before its gate closure",
+    responses={
+        403: {"model": ErrorBody, "description": "the key's role may not withdraw"},
+        409: {"model": ErrorBody, "description": "the gate has closed, or the bid is final"},
+        **_AUTH_ERRORS,
+        **_NOT_FOUND,
+    },
+)
+def withdraw_bid(
+    services: Services,
+    actor: Writer,
+    bid_id: BidId,
+    body: Annotated[WithdrawRequest | None, Body()] = None,
+) -> BidPublic:
+    """Move a submitted bid to withdrawn; refused (409) at or after its gate closure."""
+    record = _own_bid(services, actor.tenant_id, bid_id)
+    now = services.clock.now()
+    if now >= record.gate_closure:
+        closure = iso_z(record.gate_closure)
+        if record.country in services.registry:
+            zone = services.registry.get(record.country).timezone
+            closure = f"{closure} ({local_label(record.gate_closure, zone)})"
+        raise ApiError(
+            409,
+            "GateClosed",
+            f"bid {bid_id!r} can no longer be withdrawn: gate closure {closure} has passed "
+            f"(now {iso_z(now)})",
+            {"gate_closure": iso_z(record.gate_closure), "now": iso_z(now)},
+        )
+    reason = body.reason if body is not None else None
+    changed = services.repository.transition(
+        bid_id, BidStatus.WITHDRAWN, actor, reason or "withdrawn through the API"
+    )
+    services.metrics.bids.labels(BidStatus.WITHDRAWN.value, changed.market).inc()
+    return BidPublic.of(changed)

@@ -1,0 +1,87 @@
+"""Dependencies every route shares: the services, the caller, and what its role may do.
+
+Routes take `Services`, `Reader` or `Writer` as ``Annotated`` aliases, so that a route
+reads as domain code. Roles: every role may read its tenant's data; trader and admin may
+submit and withdraw bids; analyst and compliance only read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from markets.registry import MarketRegistry
+from trading.api.errors import ApiError
+from trading.api.metrics import ApiMetrics
+from trading.exchange.clock import Clock
+from trading.store import Actor, Repository, Role
+
+WRITE_ROLES = frozenset({Role.TRADER, Role.ADMIN})
+"""Roles that may submit and withdraw bids."""
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    """What the routes work with, built once by `create_app`."""
+
+    repository: Repository
+    clock: Clock
+    registry: MarketRegistry
+    metrics: ApiMetrics
+
+
+def _services(request: Request) -> ApiServices:
+    return request.app.state.services
+
+
+Services = Annotated[ApiServices, Depends(_services)]
+
+_api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API key")
+_bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
+
+
+def _caller(
+    services: Services,
+    api_key: Annotated[str | None, Depends(_api_key)],
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    """The actor behind the request's key; 401 if the key is missing, unknown or revoked."""
+    plaintext = api_key or (bearer.credentials if bearer is not None else None)
+    if not plaintext:
+        raise ApiError(
+            401, "Unauthorized", "missing API key: send X-API-Key or Authorization: Bearer"
+        )
+    record = services.repository.verify_api_key(plaintext)
+    if record is None:
+        raise ApiError(401, "Unauthorized", "the API key is unknown or revoked")
+    return Actor(tenant_id=record.tenant_id, key_id=record.id, role=record.role)
+
+
+def _writer(actor: Annotated[Actor, Depends(_caller)]) -> Actor:
+    """The caller, if its role may change bids; else 403 naming the role."""
+    if actor.role not in WRITE_ROLES:
+        allowed = ", ".join(sorted(WRITE_ROLES))
+        raise ApiError(
+            403, "Forbidden", f"role={actor.role} may only read; submitting needs {allowed}"
+        )
+    return actor
+
+
+Reader = Annotated[Actor, Depends(_caller)]
+"""Any authenticated caller."""
+
+Writer = Annotated[Actor, Depends(_writer)]
+"""An authenticated caller whose role may submit and withdraw bids."""
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="a retry with the same key and body returns the first answer",
+        examples=["desk-1-2026-06-13-0001"],
+    ),
+]

@@ -1,0 +1,288 @@
+"""Routes of plans: run the optimiser in the background, read the result, submit its bids.
+
+``POST /v1/plans`` queues a plan (202) and a `JobRunner` thread moves it queued -> running
+-> done (with objective, revenue by market and the proposed bids) or failed (with the
+reason, e.g. the optimiser's missing-price message). ``POST /v1/plans/{id}/submit`` turns
+the proposed bids into submitted bids, validated as ``POST /v1/bids`` validates them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import TypeAdapter, ValidationError
+
+from markets.bids import Bid
+from trading.api.deps import Reader, Services, Writer
+from trading.api.errors import ApiError
+from trading.api.jobs import JobRunner, PriceSource
+from trading.api.schemas import (
+    BidPublic,
+    BidViolations,
+    ErrorBody,
+    PlanAccepted,
+    PlanPublic,
+    PlanRequest,
+    SubmissionPublic,
+    ViolationsBody,
+)
+from trading.api.submission import (
+    describe,
+    earlier_submission,
+    market_violations,
+    resolve_products,
+)
+from trading.store import (
+    Actor,
+    AddBidsResult,
+    BidStatus,
+    PlanRecord,
+    PlanStatus,
+    Repository,
+)
+from trading.store.inputs import MAX_BIDS_PER_CALL
+
+router = APIRouter(prefix="/v1/plans", tags=["plans"])
+
+_BIDS = TypeAdapter(list[Bid])
+
+
+@dataclass(frozen=True)
+class PlanServices:
+    """What plan runs need besides the store: forecast prices and a job runner."""
+
+    prices: PriceSource
+    jobs: JobRunner
+
+
+def _plan_services(request: Request) -> PlanServices:
+    return request.app.state.plan_services
+
+
+PlanDeps = Annotated[PlanServices, Depends(_plan_services)]
+
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "missing, unknown or revoked API key"},
+    422: {"model": ErrorBody, "description": "a parameter names a bad value"},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "no such plan for the caller's tenant"}
+}
+_FORBIDDEN: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorBody, "description": "the key's role may not plan or submit"}
+}
+
+
+def run_plan(
+    repository: Repository,
+    actor: Actor,
+    plan_id: str,
+    markets: Sequence[str],
+    prices: PriceSource,
+) -> PlanRecord:
+    """Run a queued plan to done or failed; every failure is stored with its reason."""
+    from trading.cli.optimise import availability
+    from trading.optimiser.build import OptimiserOptions
+    from trading.optimiser.inputs import Horizon
+    from trading.optimiser.plan import optimise
+
+    plan = repository.set_plan_status(plan_id, PlanStatus.RUNNING, actor)
+    try:
+        stored = repository.get_portfolio(actor.tenant_id, plan.portfolio_id)
+        if stored is None:
+            raise LookupError(f"portfolio {plan.portfolio_id!r} no longer exists")
+        portfolio = stored.portfolio()
+        zones = {s.bidding_zone for s in portfolio.sites}
+        inputs = prices.prices(zones, markets)
+        profiles, note = availability(portfolio, Horizon.of(plan.day), None)
+        result = optimise(
+            portfolio,
+            plan.day,
+            inputs,
+            profiles=profiles,
+            options=OptimiserOptions(markets=tuple(markets)),
+        )
+    except Exception as exc:  # every failure ends the plan as failed, with its message
+        message = str(exc).strip() or type(exc).__name__
+        return repository.set_plan_status(plan_id, PlanStatus.FAILED, actor, error=message)
+    document = {
+        "markets": list(markets),
+        "optimiser_plan_id": result.plan_id,
+        "objective_eur": round(result.objective_eur, 2),
+        "revenue_by_market": {k: round(v, 2) for k, v in result.revenue_by_market.items()},
+        "bids": [bid.model_dump(mode="json", exclude_none=True) for bid in result.bids],
+        "solver": {
+            "status": result.solver.status,
+            "gap": result.solver.gap,
+            "build_s": round(result.solver.build_s, 3),
+            "solve_s": round(result.solver.solve_s, 3),
+        },
+        "notes": [note] if note else [],
+    }
+    return repository.set_plan_status(plan_id, PlanStatus.DONE, actor, result=document)
+
+
+def _public(plan: PlanRecord) -> PlanPublic:
+    result = plan.result or {}
+    return PlanPublic(
+        id=plan.id,
+        portfolio_id=plan.portfolio_id,
+        day=plan.day,
+        status=plan.status.value,
+        markets=result.get("markets", []),
+        error=plan.error,
+        objective_eur=result.get("objective_eur"),
+        revenue_by_market=result.get("revenue_by_market"),
+        bids=result.get("bids"),
+        solver=result.get("solver"),
+        created_at=plan.created_at,
+        started_at=plan.started_at,
+        finished_at=plan.finished_at,
+    )
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Run the optimiser for a portfolio and day, in the background",
+    responses={
+        **_FORBIDDEN,
+        404: {"model": ErrorBody, "description": "no such portfolio for the caller's tenant"},
+        **_AUTH_ERRORS,
+    },
+)
+def create_plan(
+    services: Services,
+    plan_services: PlanDeps,
+    actor: Writer,
+    body: PlanRequest,
+    response: Response,
+) -> PlanAccepted:
+    """Queue a plan; poll ``GET /v1/plans/{id}`` (queued, running, done or failed)."""
+    from trading.optimiser.build import MARKET_CHOICES
+
+    unknown = [m for m in body.markets if m not in MARKET_CHOICES]
+    if unknown or len(set(body.markets)) != len(body.markets):
+        raise ApiError(
+            422,
+            "InvalidRequest",
+            f"markets={body.markets}: choose distinct markets of {', '.join(MARKET_CHOICES)}",
+            {
+                "problems": [
+                    {
+                        "subject": "request",
+                        "field": "body.markets",
+                        "value": ",".join(body.markets),
+                        "rule": f"distinct markets of {', '.join(MARKET_CHOICES)}",
+                    }
+                ]
+            },
+        )
+    if services.repository.get_portfolio(actor.tenant_id, body.portfolio_id) is None:
+        raise ApiError(404, "NotFound", f"portfolio_id={body.portfolio_id!r} does not exist")
+    plan = services.repository.create_plan(actor, body.portfolio_id, body.day)
+    markets = tuple(body.markets)
+    repository, prices = services.repository, plan_services.prices
+    plan_services.jobs.submit(
+        lambda: run_plan(repository, actor, plan.id, markets, prices), f"plan {plan.id}"
+    )
+    location = f"/v1/plans/{plan.id}"
+    response.headers["Location"] = location
+    return PlanAccepted(id=plan.id, status=plan.status.value, location=location)
+
+
+PlanId = Annotated[str, Path(max_length=100)]
+
+
+def _own_plan(services: Services, tenant_id: str, plan_id: str) -> PlanRecord:
+    plan = services.repository.get_plan(tenant_id, plan_id)
+    if plan is None:
+        raise ApiError(404, "NotFound", f"plan_id={plan_id!r} does not exist")
+    return plan
+
+
+@router.get("/{plan_id}", summary="A plan's status and result", responses=_AUTH_ERRORS | _NOT_FOUND)
+def get_plan(services: Services, actor: Reader, plan_id: PlanId) -> PlanPublic:
+    """Status; when done, objective, revenue by market and the proposed bids."""
+    return _public(_own_plan(services, actor.tenant_id, plan_id))
+
+
+@router.post(
+    "/{plan_id}/submit",
+    status_code=201,
+    summary="Submit a done plan's proposed bids",
+    responses={
+        200: {"model": SubmissionPublic, "description": "already submitted: the first answer"},
+        **_FORBIDDEN,
+        409: {"model": ErrorBody, "description": "the plan is not done"},
+        **_AUTH_ERRORS,
+        **_NOT_FOUND,
+        422: {"model": ViolationsBody, "description": "every market rule every bid breaks"},
+    },
+)
+def submit_plan(
+    services: Services, actor: Writer, plan_id: PlanId, response: Response
+) -> SubmissionPublic:
+    """Validate the plan's bids at the current time and store them as submitted, linked to it.
+
+    All or nothing, as ``POST /v1/bids``. Submitting the plan again returns the first
+    answer (200, ``replayed``).
+    """
+    plan = _own_plan(services, actor.tenant_id, plan_id)
+    if plan.status is not PlanStatus.DONE:
+        raise ApiError(
+            409,
+            "PlanNotDone",
+            f"plan {plan_id!r} is {plan.status.value}; only a done plan's bids can be submitted",
+            {"status": plan.status.value},
+        )
+    try:
+        bids = _BIDS.validate_python((plan.result or {}).get("bids", []))
+    except ValidationError as exc:
+        raise ApiError(409, "PlanUnreadable", f"plan {plan_id!r}: stored bids: {exc}") from None
+    if not bids:
+        raise ApiError(409, "PlanEmpty", f"plan {plan_id!r} proposes no bids")
+    if len(bids) > MAX_BIDS_PER_CALL:
+        raise ApiError(
+            409,
+            "PlanTooLarge",
+            f"plan {plan_id!r} proposes {len(bids)} bids, over {MAX_BIDS_PER_CALL}",
+        )
+    resolved, refused = resolve_products(services.registry, bids)
+    if refused:
+        raise _refusal(refused, len(bids))
+    new_bids = [replace(b, plan_id=plan.id) for b in resolved if b is not None]
+    key = f"plan-{plan.id}"
+    earlier = earlier_submission(services.repository, actor.tenant_id, key, new_bids)
+    if earlier is not None:
+        response.status_code = 200
+        return _answer(earlier)
+    refused = market_violations(
+        services.registry, bids, [b.country for b in new_bids], services.clock.now()
+    )
+    if refused:
+        raise _refusal(refused, len(bids))
+    result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key)
+    if result.created:
+        for record in result.bids:
+            services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()
+    else:
+        response.status_code = 200
+    return _answer(result)
+
+
+def _answer(result: AddBidsResult) -> SubmissionPublic:
+    return SubmissionPublic(
+        submission_id=result.submission_id,
+        idempotency_key=result.idempotency_key,
+        replayed=not result.created,
+        bids=[BidPublic.of(b) for b in result.bids],
+    )
+
+
+def _refusal(refused: list[BidViolations], total: int) -> ApiError:
+    body = {"bids": [r.model_dump(mode="json") for r in refused]}
+    return ApiError(422, "BidViolations", describe(refused, total), body)

@@ -1,0 +1,182 @@
+"""The API as a service: the app, a simulated exchange on the same prices, a clearing loop.
+
+`ClearingLoop` is what ties the store to the `SimulatedExchange` while the server runs:
+every few seconds it hands the store's newly submitted bids to the exchange (each under
+its store id, so that outcomes map back), withdraws there what was withdrawn through the
+API, calls `clear_due()` and records every outcome in the store
+(`Repository.record_clearing`, which moves the bid to accepted or rejected).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import structlog
+from pydantic import TypeAdapter
+from sqlalchemy import select
+
+from markets.bids import Bid
+from trading.api.app import create_app
+from trading.api.jobs import FolderPrices, JobRunner
+from trading.exchange.clock import Clock, SystemClock
+from trading.exchange.errors import ExchangeError
+from trading.exchange.records import Clearing
+from trading.exchange.simulated import SimulatedExchange
+from trading.optimiser.inputs import PriceInputs
+from trading.store import Actor, BidStatus, Repository, StoreError, session_factory, upgrade
+from trading.store.models import BidRow
+
+DEFAULT_INTERVAL_S = 3.0
+"""Seconds between two rounds of the clearing loop."""
+
+_BID = TypeAdapter(Bid)
+
+PRICE_FILES = ("day_ahead.csv", "intraday.csv", "afrr.csv")
+
+
+def zones_of(folder: Path) -> set[str]:
+    """Every bidding zone any price file of `folder` names."""
+    zones: set[str] = set()
+    for name in PRICE_FILES:
+        path = folder / name
+        if path.is_file():
+            zones |= set(pd.read_csv(path, usecols=["zone"])["zone"].astype(str))
+    return zones
+
+
+def exchange_prices(prices: FolderPrices) -> PriceInputs:
+    """The folder's prices of every zone it holds, for the simulated exchange."""
+    return prices.prices(zones_of(prices.folder), ())
+
+
+@dataclass
+class ClearingLoop:
+    """Forwards submitted bids to the exchange, clears what is due, records the outcomes."""
+
+    repository: Repository
+    exchange: SimulatedExchange
+    interval_s: float = DEFAULT_INTERVAL_S
+    forwarded: dict[str, str] = field(default_factory=dict)
+    """Store bid id -> tenant, for every bid the exchange holds or has cleared."""
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self._log = structlog.get_logger(__name__).bind(component="clearing_loop")
+
+    def run_once(self) -> list[Clearing]:
+        """One round: forward, withdraw, clear, record; the outcomes recorded."""
+        self._forward_and_withdraw()
+        recorded = []
+        for clearing in self.exchange.clear_due():
+            tenant = self.forwarded.get(clearing.bid_key)
+            if tenant is None:
+                continue
+            try:
+                self._record(tenant, clearing)
+                recorded.append(clearing)
+            except StoreError as exc:
+                self._log.warning("clearing_not_recorded", bid_id=clearing.bid_key, error=str(exc))
+        return recorded
+
+    def _forward_and_withdraw(self) -> None:
+        pending = set(self.exchange.pending())
+        with session_factory(self.repository.engine)() as session:
+            submitted = session.execute(
+                select(BidRow.id, BidRow.tenant_id, BidRow.document).where(
+                    BidRow.status == BidStatus.SUBMITTED.value
+                )
+            ).all()
+            withdrawn = session.scalars(
+                select(BidRow.id).where(
+                    BidRow.status == BidStatus.WITHDRAWN.value, BidRow.id.in_(pending)
+                )
+            ).all()
+        for bid_id in withdrawn:
+            try:
+                self.exchange.withdraw(bid_id)
+            except ExchangeError as exc:  # the gate passed meanwhile
+                self._log.warning("withdraw_not_forwarded", bid_id=bid_id, error=str(exc))
+        for bid_id, tenant, document in submitted:
+            if bid_id in self.forwarded:
+                continue
+            self.forwarded[bid_id] = tenant
+            try:
+                bid = _BID.validate_python(document).model_copy(update={"bid_id": bid_id})
+                self.exchange.submit([bid])
+            except (ExchangeError, ValueError) as exc:
+                self._log.warning("bid_not_forwarded", bid_id=bid_id, error=str(exc))
+
+    def _record(self, tenant: str, clearing: Clearing) -> None:
+        volumes = clearing.cleared_volumes_mw
+        volume = volumes[0] if len(volumes) == 1 else sum(volumes) / len(volumes)
+        accepted = clearing.accepted and volume != 0
+        price = clearing.clearing_price_eur_per_mwh
+        if price is None:
+            price = clearing.capacity_price_eur_per_mw_h
+        remuneration = clearing.remuneration_eur_per_mwh
+        if remuneration is None:
+            remuneration = clearing.remuneration_eur_per_mw_h
+        self.repository.record_clearing(
+            clearing.bid_key,
+            Actor.system(tenant),
+            status="accepted" if accepted else "rejected",
+            cleared_volume_mw=float(volume) if accepted else 0.0,
+            clearing_price=price,
+            remuneration_price=remuneration if accepted else None,
+            cleared_at=clearing.cleared_at,
+            details=clearing.model_dump(
+                mode="json",
+                include={"market", "pricing", "product_ids", "cleared_volumes_mw", "reason"},
+            ),
+        )
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.run_once()
+            except Exception:
+                self._log.exception("clearing_round_failed")
+
+    def start(self) -> None:
+        """Run rounds every `interval_s` in a daemon thread until `stop`."""
+        self._thread = threading.Thread(target=self._loop, name="vpp-clearing", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the loop after the current round."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+def serve(
+    db_url: str | None,
+    host: str,
+    port: int,
+    prices_dir: Path | None = None,
+    *,
+    interval_s: float = DEFAULT_INTERVAL_S,
+    clock: Clock | None = None,
+) -> None:
+    """Upgrade the database to head and serve the API with uvicorn until interrupted."""
+    import uvicorn
+
+    upgrade(db_url)
+    repository = Repository.from_url(db_url)
+    clock = clock if clock is not None else SystemClock()
+    prices = FolderPrices(prices_dir)
+    exchange = SimulatedExchange(exchange_prices(prices), clock)
+    jobs = JobRunner()
+    app = create_app(repository, clock, prices=prices, jobs=jobs)
+    loop = ClearingLoop(repository, exchange, interval_s)
+    loop.start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="info")
+    finally:
+        loop.stop()
+        jobs.shutdown()
+        repository.close()

@@ -1,0 +1,98 @@
+"""From submitted bids to `NewBid`s: each bid validated by its country's plugin at `now`.
+
+Pure of HTTP: `resolve_products` finds each bid's product (which does not depend on the
+time), `market_violations` checks every rule at `now`, both collecting every problem of
+every bid. `earlier_submission` reads back a stored answer for an idempotency key.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+
+from markets.bids import Bid, BlockBid, product_ids_of
+from markets.plugin import PRODUCT_ID
+from markets.registry import MarketRegistry
+from markets.violations import Violation
+from trading.api.schemas import BidViolations
+from trading.store import AddBidsResult, BidStatus, NewBid, Repository, session_factory
+from trading.store.inputs import prepare_bids
+from trading.store.ops.bids import find_submission, request_digest
+
+
+def _unknown_product(bid: Bid, product_id: str, registry: MarketRegistry) -> Violation:
+    known = ", ".join(registry.countries())
+    return Violation(
+        rule="product.exists",
+        field="product_ids" if isinstance(bid, BlockBid) else "product_id",
+        limit=f"a product offered on its delivery day by a market of {known}",
+        value=product_id,
+        message="no such product: check the id against GET /v1/markets/{country}/products",
+        product_id=product_id,
+    )
+
+
+def resolve_products(
+    registry: MarketRegistry, bids: Sequence[Bid]
+) -> tuple[list[NewBid | None], list[BidViolations]]:
+    """Each bid as a submitted `NewBid` of its first product, or the unknown-product problem."""
+    resolved: list[NewBid | None] = []
+    refused: list[BidViolations] = []
+    for index, bid in enumerate(bids):
+        product_id = product_ids_of(bid)[0]
+        match = PRODUCT_ID.fullmatch(product_id)
+        product = None
+        if match is not None and match["country"] in registry:
+            product = registry.get(match["country"]).product(product_id)
+        if product is None:
+            violation = _unknown_product(bid, product_id, registry)
+            refused.append(BidViolations(index=index, bid_id=bid.bid_id, violations=[violation]))
+            resolved.append(None)
+            continue
+        resolved.append(NewBid.from_product(bid, product, status=BidStatus.SUBMITTED))
+    return resolved, refused
+
+
+def market_violations(
+    registry: MarketRegistry, bids: Sequence[Bid], countries: Sequence[str], now: datetime
+) -> list[BidViolations]:
+    """Every market rule each bid breaks if submitted at `now`, across bids of one country too."""
+    by_country: dict[str, list[int]] = defaultdict(list)
+    for index, country in enumerate(countries):
+        by_country[country].append(index)
+    found: dict[int, list[Violation]] = {}
+    for country, indices in by_country.items():
+        plugin = registry.get(country)
+        checked = plugin.validate_all([bids[i] for i in indices], now=now)
+        for index, violations in zip(indices, checked, strict=True):
+            if violations:
+                found[index] = violations
+    return [
+        BidViolations(index=index, bid_id=bids[index].bid_id, violations=found[index])
+        for index in sorted(found)
+    ]
+
+
+def earlier_submission(
+    repository: Repository, tenant_id: str, idempotency_key: str, bids: Sequence[NewBid]
+) -> AddBidsResult | None:
+    """The stored answer to an earlier call with this key and these bids, or None.
+
+    `IdempotencyKeyReusedError` if the key was used for other bids. Read before the bids
+    are validated at the current time, so a retry after gate closure still gets its answer.
+    """
+    digest = request_digest(prepare_bids(bids))
+    with session_factory(repository.engine)() as session, session.begin():
+        return find_submission(session, tenant_id, idempotency_key, digest)
+
+
+def describe(refused: Sequence[BidViolations], total: int) -> str:
+    """One line: how many bids break rules, and the first violation in full."""
+    first = refused[0].violations[0]
+    count = sum(len(r.violations) for r in refused)
+    return (
+        f"{len(refused)} of {total} bids break {count} market rule(s); "
+        f"bid #{refused[0].index}: {first.rule}: {first.field}={first.value}, "
+        f"limit {first.limit}: {first.message}"
+    )
