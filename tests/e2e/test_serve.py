@@ -7,19 +7,15 @@ is handed to the simulated exchange, cleared at its gate and its outcome recorde
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from serve_process import create_key, quarter_hour, start_server
 
+from markets.registry import MarketRegistry, Registered, default_registry
 from trading.api import create_app
 from trading.api.jobs import FolderPrices
 from trading.api.server import ClearingLoop, exchange_prices
@@ -27,75 +23,22 @@ from trading.exchange.clock import ManualClock
 from trading.exchange.simulated import SimulatedExchange
 from trading.store import Repository, Role, upgrade
 
-BERLIN = ZoneInfo("Europe/Berlin")
-STARTUP_S = 60.0
-
-
-def first_quarter_hour(day: date) -> str:
-    """The DE day-ahead product of the first quarter hour of market-local `day`."""
-    start = datetime(day.year, day.month, day.day, tzinfo=BERLIN).astimezone(UTC)
-    return f"DE:day_ahead:SDAC:{start:%Y-%m-%dT%H:%M}Z"
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def vpp(*args: str) -> list[str]:
-    return [sys.executable, "-m", "trading.cli", *args]
-
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A running `vpp serve` on a temp SQLite file, and a trader key of tenant acme."""
     url = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
-    port = free_port()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    log = (tmp_path / "serve.log").open("w")
-    process = subprocess.Popen(
-        vpp("serve", "--db", url, "--host", "127.0.0.1", "--port", str(port)),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    key = create_key(url)
+    running = start_server(url, tmp_path / "serve.log")
     try:
-        created = subprocess.run(
-            vpp("keys", "create", "--tenant", "acme", "--role", "trader", "--db", url),
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=True,
-        )
-        key = created.stdout.strip().splitlines()[-1]
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + STARTUP_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"vpp serve exited {process.returncode}: {_read(tmp_path)}")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"vpp serve did not answer in {STARTUP_S} s: {_read(tmp_path)}")
-            time.sleep(0.2)
-        yield base, key
+        yield running.base, key
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
+        running.stop()
 
 
-def _read(tmp_path: Path) -> str:
-    return (tmp_path / "serve.log").read_text(encoding="utf-8")[-3000:]
+def first_quarter_hour(day: date) -> str:
+    """The DE day-ahead product of the first quarter hour of market-local `day`."""
+    return quarter_hour(day, 0)
 
 
 def test_serve_answers_health_and_keeps_a_submitted_bid(server: tuple[str, str]) -> None:
@@ -167,6 +110,77 @@ def test_the_clearing_loop_records_outcomes_at_the_gate(tmp_path: Path) -> None:
         assert clearing.cleared_volume_mw == 2.0
         assert clearing.clearing_price is not None
         assert loop.run_once() == []
+    finally:
+        repository.close()
+
+
+def test_bids_whose_gate_passed_while_the_server_was_down_clear_at_that_gate(
+    tmp_path: Path,
+) -> None:
+    """Accepted before the gate, server down over it: the next process clears them there."""
+    url = f"sqlite:///{tmp_path / 'down.sqlite3'}"
+    upgrade(url)
+    repository = Repository.from_url(url)
+    try:
+        repository.create_tenant("acme", "Acme")
+        key = repository.create_api_key("acme", Role.TRADER, "desk").plaintext
+        clock = ManualClock(datetime(2026, 6, 14, 9, 59, tzinfo=UTC))
+        prices = FolderPrices()
+        app = create_app(repository, clock, prices=prices)
+        product = first_quarter_hour(date(2026, 6, 15))
+        bid = {"type": "single", "product_id": product, "volume_mw": 2.0, "price_eur_per_mwh": 1}
+        answer = asyncio.run(post(app, "/v1/bids", [bid], key))
+        assert answer.status_code == 201, answer.text
+        (bid_id,) = [b["id"] for b in answer.json()["bids"]]
+
+        # No loop ran before the gate (12:00 Berlin); the restarted server's loop starts later.
+        clock.advance_to(datetime(2026, 6, 14, 11, 30, tzinfo=UTC))
+        restarted = ClearingLoop(repository, SimulatedExchange(exchange_prices(prices), clock))
+        (clearing,) = restarted.run_once()
+        assert clearing.bid_key == bid_id
+        assert clearing.gate_closure == datetime(2026, 6, 14, 10, 0, tzinfo=UTC)
+        stored = repository.get_bid("acme", bid_id)
+        assert stored is not None
+        assert stored.status == "accepted"
+        recorded = repository.get_clearing("acme", bid_id)
+        assert recorded is not None
+        assert recorded.clearing_price == clearing.clearing_price_eur_per_mwh
+    finally:
+        repository.close()
+
+
+def test_a_stored_bid_the_exchange_refuses_is_rejected_with_the_reason(tmp_path: Path) -> None:
+    """Never left submitted for ever: the exchange's refusal is recorded on the bid."""
+    url = f"sqlite:///{tmp_path / 'refused.sqlite3'}"
+    upgrade(url)
+    repository = Repository.from_url(url)
+    try:
+        repository.create_tenant("acme", "Acme")
+        key = repository.create_api_key("acme", Role.TRADER, "desk").plaintext
+        clock = ManualClock(datetime(2026, 6, 14, 8, 0, tzinfo=UTC))
+        prices = FolderPrices()
+        app = create_app(repository, clock, prices=prices)
+        product = first_quarter_hour(date(2026, 6, 15))
+        bid = {"type": "single", "product_id": product, "volume_mw": 2.0, "price_eur_per_mwh": 1}
+        answer = asyncio.run(post(app, "/v1/bids", [bid], key))
+        assert answer.status_code == 201, answer.text
+        (bid_id,) = [b["id"] for b in answer.json()["bids"]]
+
+        full = default_registry()
+        no_germany = MarketRegistry(
+            Registered(full.get(cc), full.origin(cc)) for cc in full.countries() if cc != "DE"
+        )
+        exchange = SimulatedExchange(exchange_prices(prices), clock, no_germany)
+        assert ClearingLoop(repository, exchange).run_once() == []
+        stored = repository.get_bid("acme", bid_id)
+        assert stored is not None
+        assert stored.status == "rejected"
+        clearing = repository.get_clearing("acme", bid_id)
+        assert clearing is not None
+        assert clearing.cleared_volume_mw == 0
+        reason = (clearing.details or {})["reason"]
+        assert reason.startswith("refused by the exchange")
+        assert "'DE'" in reason or "DE" in reason.split(":", 1)[1]
     finally:
         repository.close()
 

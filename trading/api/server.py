@@ -21,6 +21,7 @@ from sqlalchemy import select
 from markets.bids import Bid
 from trading.api.app import create_app
 from trading.api.jobs import FolderPrices, JobRunner
+from trading.api.plans import recover_plans
 from trading.exchange.clock import Clock, SystemClock
 from trading.exchange.errors import ExchangeError
 from trading.exchange.records import Clearing
@@ -33,6 +34,9 @@ DEFAULT_INTERVAL_S = 3.0
 """Seconds between two rounds of the clearing loop."""
 
 _BID = TypeAdapter(Bid)
+_LOG = structlog.get_logger(__name__)
+_CHUNK = 500
+"""Bids read per query when forwarding (bounded IN lists)."""
 
 PRICE_FILES = ("day_ahead.csv", "intraday.csv", "afrr.csv")
 
@@ -85,11 +89,19 @@ class ClearingLoop:
     def _forward_and_withdraw(self) -> None:
         pending = set(self.exchange.pending())
         with session_factory(self.repository.engine)() as session:
-            submitted = session.execute(
-                select(BidRow.id, BidRow.tenant_id, BidRow.document).where(
-                    BidRow.status == BidStatus.SUBMITTED.value
-                )
+            waiting = session.scalars(
+                select(BidRow.id)
+                .where(BidRow.status == BidStatus.SUBMITTED.value)
+                .order_by(BidRow.created_at, BidRow.submission_id, BidRow.position)
             ).all()
+            new = [bid_id for bid_id in waiting if bid_id not in self.forwarded]
+            submitted = []
+            for start in range(0, len(new), _CHUNK):  # documents of new bids only
+                submitted += session.execute(
+                    select(BidRow.id, BidRow.tenant_id, BidRow.document, BidRow.created_at)
+                    .where(BidRow.id.in_(new[start : start + _CHUNK]))
+                    .order_by(BidRow.created_at, BidRow.submission_id, BidRow.position)
+                ).all()
             withdrawn = session.scalars(
                 select(BidRow.id).where(
                     BidRow.status == BidStatus.WITHDRAWN.value, BidRow.id.in_(pending)
@@ -100,15 +112,34 @@ class ClearingLoop:
                 self.exchange.withdraw(bid_id)
             except ExchangeError as exc:  # the gate passed meanwhile
                 self._log.warning("withdraw_not_forwarded", bid_id=bid_id, error=str(exc))
-        for bid_id, tenant, document in submitted:
+        for bid_id, tenant, document, accepted_at in submitted:
             if bid_id in self.forwarded:
                 continue
             self.forwarded[bid_id] = tenant
             try:
                 bid = _BID.validate_python(document).model_copy(update={"bid_id": bid_id})
-                self.exchange.submit([bid])
+                # As of the instant the API accepted it: a bid whose gate passed before this
+                # round (or while the server was down) still clears at that gate.
+                self.exchange.submit_as_of([bid], accepted_at)
             except (ExchangeError, ValueError) as exc:
-                self._log.warning("bid_not_forwarded", bid_id=bid_id, error=str(exc))
+                self._refuse(bid_id, tenant, str(exc))
+
+    def _refuse(self, bid_id: str, tenant: str, reason: str) -> None:
+        """The exchange will not hold a stored bid: record it rejected, with the reason."""
+        self._log.warning("bid_not_forwarded", bid_id=bid_id, error=reason)
+        try:
+            self.repository.record_clearing(
+                bid_id,
+                Actor.system(tenant),
+                status="rejected",
+                cleared_volume_mw=0.0,
+                clearing_price=None,
+                remuneration_price=None,
+                cleared_at=self.exchange.now(),
+                details={"reason": f"refused by the exchange: {reason}"},
+            )
+        except StoreError as exc:
+            self._log.warning("refusal_not_recorded", bid_id=bid_id, error=str(exc))
 
     def _record(self, tenant: str, clearing: Clearing) -> None:
         volumes = clearing.cleared_volumes_mw
@@ -172,6 +203,9 @@ def serve(
     exchange = SimulatedExchange(exchange_prices(prices), clock)
     jobs = JobRunner()
     app = create_app(repository, clock, prices=prices, jobs=jobs)
+    queued, failed = recover_plans(repository, app.state.plan_services)
+    if queued or failed:
+        _LOG.info("plans_recovered", queued_again=queued, failed_interrupted=failed)
     loop = ClearingLoop(repository, exchange, interval_s)
     loop.start()
     try:
