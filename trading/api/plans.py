@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
-from pydantic import TypeAdapter, ValidationError
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from markets.bids import Bid
-from trading.api.deps import Reader, Services, Writer
+from trading.api.deps import PageNumber, Reader, Services, Writer
 from trading.api.errors import ApiError
 from trading.api.jobs import JobRunner, PriceSource
 from trading.api.schemas import (
@@ -43,6 +44,7 @@ from trading.store import (
     PlanStatus,
     Repository,
 )
+from trading.store.checks import MAX_PAGE_SIZE
 from trading.store.inputs import MAX_BIDS_PER_CALL
 
 router = APIRouter(prefix="/v1/plans", tags=["plans"])
@@ -125,6 +127,45 @@ def run_plan(
     return repository.set_plan_status(plan_id, PlanStatus.DONE, actor, result=document)
 
 
+def queue_plan(
+    repository: Repository,
+    plan_services: PlanServices,
+    actor: Actor,
+    plan_id: str,
+    markets: Sequence[str],
+) -> None:
+    """Run the queued plan `plan_id` in the background (see `run_plan`)."""
+    prices = plan_services.prices
+    plan_services.jobs.submit(
+        lambda: run_plan(repository, actor, plan_id, markets, prices), f"plan {plan_id}"
+    )
+
+
+INTERRUPTED = "the server stopped while this plan ran; POST /v1/plans to run it again"
+"""The error of a plan that was running when its server stopped."""
+
+
+def recover_plans(repository: Repository, plan_services: PlanServices) -> tuple[int, int]:
+    """Take up what a stopped server left: run its queued plans, fail its running ones.
+
+    A queued plan runs with the markets it was asked for (day-ahead only if it predates
+    stored requests); a running one is failed with `INTERRUPTED` rather than silently
+    re-run, so that a plan that crashed the server is not run into the crash again.
+    Returns (queued again, failed).
+    """
+    queued = failed = 0
+    for plan in repository.unfinished_plans():
+        actor = Actor.system(plan.tenant_id)
+        if plan.status is PlanStatus.RUNNING:
+            repository.set_plan_status(plan.id, PlanStatus.FAILED, actor, error=INTERRUPTED)
+            failed += 1
+            continue
+        markets = (plan.request or {}).get("markets") or ["day_ahead"]
+        queue_plan(repository, plan_services, actor, plan.id, tuple(markets))
+        queued += 1
+    return queued, failed
+
+
 def _public(plan: PlanRecord) -> PlanPublic:
     result = plan.result or {}
     return PlanPublic(
@@ -132,7 +173,7 @@ def _public(plan: PlanRecord) -> PlanPublic:
         portfolio_id=plan.portfolio_id,
         day=plan.day,
         status=plan.status.value,
-        markets=result.get("markets", []),
+        markets=result.get("markets") or (plan.request or {}).get("markets", []),
         error=plan.error,
         objective_eur=result.get("objective_eur"),
         revenue_by_market=result.get("revenue_by_market"),
@@ -183,12 +224,11 @@ def create_plan(
         )
     if services.repository.get_portfolio(actor.tenant_id, body.portfolio_id) is None:
         raise ApiError(404, "NotFound", f"portfolio_id={body.portfolio_id!r} does not exist")
-    plan = services.repository.create_plan(actor, body.portfolio_id, body.day)
     markets = tuple(body.markets)
-    repository, prices = services.repository, plan_services.prices
-    plan_services.jobs.submit(
-        lambda: run_plan(repository, actor, plan.id, markets, prices), f"plan {plan.id}"
+    plan = services.repository.create_plan(
+        actor, body.portfolio_id, body.day, request={"markets": list(markets)}
     )
+    queue_plan(services.repository, plan_services, actor, plan.id, markets)
     location = f"/v1/plans/{plan.id}"
     response.headers["Location"] = location
     return PlanAccepted(id=plan.id, status=plan.status.value, location=location)
@@ -202,6 +242,39 @@ def _own_plan(services: Services, tenant_id: str, plan_id: str) -> PlanRecord:
     if plan is None:
         raise ApiError(404, "NotFound", f"plan_id={plan_id!r} does not exist")
     return plan
+
+
+class PlanPage(BaseModel):
+    """One page of plans, oldest first."""
+
+    model_config = ConfigDict(frozen=True)
+
+    items: list[PlanPublic]
+    page: int
+    limit: int
+    total: int
+
+
+@router.get("", summary="List the tenant's plans", responses=_AUTH_ERRORS)
+def list_plans(
+    services: Services,
+    actor: Reader,
+    portfolio_id: Annotated[str | None, Query(max_length=200, examples=["sample-vpp"])] = None,
+    day: Annotated[date | None, Query(description="market-local delivery day, YYYY-MM-DD")] = None,
+    status: PlanStatus | None = None,
+    page: PageNumber = 1,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+) -> PlanPage:
+    """A page of the caller's tenant's plans matching every filter, oldest first."""
+    found = services.repository.list_plans(
+        actor.tenant_id, portfolio_id=portfolio_id, day=day, status=status, page=page, limit=limit
+    )
+    return PlanPage(
+        items=[_public(p) for p in found.items],
+        page=found.page,
+        limit=found.limit,
+        total=found.total,
+    )
 
 
 @router.get("/{plan_id}", summary="A plan's status and result", responses=_AUTH_ERRORS | _NOT_FOUND)
@@ -260,12 +333,11 @@ def submit_plan(
     if earlier is not None:
         response.status_code = 200
         return _answer(earlier)
-    refused = market_violations(
-        services.registry, bids, [b.country for b in new_bids], services.clock.now()
-    )
+    now = services.clock.now()
+    refused = market_violations(services.registry, bids, [b.country for b in new_bids], now)
     if refused:
         raise _refusal(refused, len(bids))
-    result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key)
+    result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key, at=now)
     if result.created:
         for record in result.bids:
             services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()

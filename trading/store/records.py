@@ -270,6 +270,8 @@ class PlanRecord:
     portfolio_id: str
     day: date
     status: PlanStatus
+    request: dict[str, Any] | None
+    """What was asked of the plan (e.g. ``{"markets": ["day_ahead"]}``), None if not kept."""
     result: dict[str, Any] | None
     error: str | None
     created_at: datetime
@@ -286,6 +288,7 @@ class PlanRecord:
             portfolio_id=row.portfolio_id,
             day=row.day,
             status=PlanStatus(row.status),
+            request=row.request,
             result=row.result,
             error=row.error,
             created_at=row.created_at,

@@ -14,6 +14,7 @@ from api_fixtures import DAY, GATE, AsgiClient, Keys
 
 from trading.api import create_app
 from trading.api.jobs import JobRunner
+from trading.api.plans import INTERRUPTED, recover_plans
 from trading.exchange.clock import ManualClock
 from trading.samples import sample_portfolio_path
 from trading.store import Actor, Repository, Role
@@ -155,3 +156,64 @@ def test_unknown_markets_and_bad_days_are_refused(planning: Planning) -> None:
     assert answer.json()["problems"][0]["field"] == "body.markets"
     assert planning.create(day="2026-13-01").status_code == 422
     assert planning.client.get("/v1/plans/nope").status_code == 404
+
+
+def test_plans_are_listed_per_tenant_with_filters(planning: Planning) -> None:
+    first = planning.create().json()["id"]
+    planning.finished(first)
+    second = planning.create(day="2099-01-01").json()["id"]  # no prices that day: fails
+    planning.finished(second)
+    listed = planning.client.get("/v1/plans").json()
+    assert [p["id"] for p in listed["items"]] == [first, second]
+    assert listed["total"] == 2
+    done = planning.client.get("/v1/plans", params={"status": "done"}).json()
+    assert [p["id"] for p in done["items"]] == [first]
+    assert done["items"][0]["bids"]
+    on_day = planning.client.get("/v1/plans", params={"day": DAY}).json()
+    assert [p["id"] for p in on_day["items"]] == [first]
+    page = planning.client.get("/v1/plans", params={"limit": 1, "page": 2}).json()
+    assert [p["id"] for p in page["items"]] == [second]
+    other = planning.client.with_key(planning.keys.other_trader).get("/v1/plans").json()
+    assert other["items"] == []
+    assert other["total"] == 0
+    bad = planning.client.get("/v1/plans", params={"status": "finished"})
+    assert bad.status_code == 422
+    assert "finished" in bad.text
+
+
+class NeverRuns(JobRunner):
+    """A job runner of a server that dies before it runs anything it was given."""
+
+    def submit(self, job: Any, name: str) -> Any:
+        return None
+
+
+def test_a_restarted_server_runs_queued_plans_and_fails_interrupted_ones(
+    repo: Repository, clock: ManualClock, keys: Keys
+) -> None:
+    admin = repo.create_api_key("acme", Role.ADMIN, "ops")
+    repo.save_portfolio(
+        Actor(tenant_id="acme", key_id=admin.record.id, role=Role.ADMIN), small_portfolio("acme")
+    )
+    dying = AsgiClient(create_app(repo, clock, jobs=NeverRuns()), keys.trader)
+    body = {"portfolio_id": "essen", "day": DAY, "markets": ["day_ahead", "intraday"]}
+    queued = dying.post("/v1/plans", json=body).json()["id"]
+    interrupted = dying.post("/v1/plans", json=body).json()["id"]
+    repo.set_plan_status(interrupted, "running", Actor.system("acme"))  # then the server died
+
+    jobs = JobRunner()
+    try:
+        app = create_app(repo, clock, jobs=jobs)
+        assert recover_plans(repo, app.state.plan_services) == (1, 1)
+        jobs.wait(timeout_s=120)
+        client = AsgiClient(app, keys.trader)
+        done = client.get(f"/v1/plans/{queued}").json()
+        assert done["status"] == "done", done
+        assert done["markets"] == ["day_ahead", "intraday"]  # as asked, not the default
+        assert set(done["revenue_by_market"]) <= {"day_ahead", "intraday"}
+        failed = client.get(f"/v1/plans/{interrupted}").json()
+        assert failed["status"] == "failed"
+        assert failed["error"] == INTERRUPTED
+        assert recover_plans(repo, app.state.plan_services) == (0, 0)
+    finally:
+        jobs.shutdown()

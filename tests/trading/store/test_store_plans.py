@@ -109,3 +109,34 @@ def test_deleting_a_plan(repo: Repository, actor: Actor) -> None:
     repo.set_plan_status(running.id, "running", actor)
     with pytest.raises(ConflictError, match="is running"):
         repo.delete_plan(running.id, actor)
+
+
+def test_a_plan_keeps_what_was_asked_and_refuses_what_is_not_json(
+    repo: Repository, actor: Actor
+) -> None:
+    plan = repo.create_plan(actor, "sample-vpp", DAY, request={"markets": ["day_ahead"]})
+    assert repo.get_plan(actor.tenant_id, plan.id).request == {"markets": ["day_ahead"]}
+    assert repo.create_plan(actor, "sample-vpp", DAY).request is None
+    with pytest.raises(InvalidInputError, match="request"):
+        repo.create_plan(actor, "sample-vpp", DAY, request={"markets": {1, 2}})
+
+
+def test_unfinished_plans_are_every_tenants_queued_and_running_ones(
+    repo: Repository, actor: Actor
+) -> None:
+    other = Actor.system("other")
+    repo.create_tenant("other", "Other Trading")
+    repo.save_portfolio(other, portfolio_document("other"))
+    queued = repo.create_plan(actor, "sample-vpp", DAY)
+    running = repo.create_plan(other, "sample-vpp", DAY)
+    repo.set_plan_status(running.id, "running", other)
+    done = repo.create_plan(actor, "sample-vpp", DAY)
+    repo.set_plan_status(done.id, "running", actor)
+    repo.set_plan_status(done.id, "done", actor, result={})
+    failed = repo.create_plan(actor, "sample-vpp", DAY)
+    repo.set_plan_status(failed.id, "failed", actor, error="no prices")
+    found = repo.unfinished_plans()
+    assert [(p.id, p.tenant_id, p.status) for p in found] == [
+        (queued.id, actor.tenant_id, PlanStatus.QUEUED),
+        (running.id, "other", PlanStatus.RUNNING),
+    ]

@@ -30,6 +30,8 @@ class PlanRow(Base):
     portfolio_id: Mapped[str] = mapped_column(String(64))
     day: Mapped[date]
     status: Mapped[str] = mapped_column(String(16))
+    request: Mapped[dict[str, Any] | None]
+    """What was asked (``{"markets": [...]}``); None on plans from before revision 0002."""
     result: Mapped[dict[str, Any] | None]
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime]

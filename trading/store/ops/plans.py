@@ -28,8 +28,16 @@ from trading.store.timestamps import utc_now
 from trading.store.vocabulary import PLAN_TRANSITIONS, AuditAction, PlanStatus
 
 
-def create_plan(session: Session, actor: Actor, portfolio_id: str, day: date) -> PlanRecord:
-    """Queue a plan of the tenant's portfolio `portfolio_id` for delivery day `day`."""
+def create_plan(
+    session: Session,
+    actor: Actor,
+    portfolio_id: str,
+    day: date,
+    request: Mapping[str, Any] | None = None,
+) -> PlanRecord:
+    """Queue a plan of the tenant's portfolio `portfolio_id` for delivery day `day`;
+    `request` (JSON data) keeps what was asked, for a run after a restart."""
+    raise_problems(json_problems("plan", "request", request))
     tenant_id = actor.tenant_id
     require_tenant(session, tenant_id)
     actor = key_actor(session, tenant_id, actor.key_id, "plan")
@@ -44,6 +52,7 @@ def create_plan(session: Session, actor: Actor, portfolio_id: str, day: date) ->
         portfolio_id=portfolio_id,
         day=day,
         status=PlanStatus.QUEUED.value,
+        request=dict(request) if request is not None else None,
         result=None,
         error=None,
         created_at=now,
@@ -148,6 +157,16 @@ def list_plans(
         query.order_by(PlanRow.created_at, PlanRow.id).offset((page - 1) * limit).limit(limit)
     )
     return Page(tuple(PlanRecord.of(r) for r in rows), page, limit, total)
+
+
+def unfinished_plans(session: Session) -> list[PlanRecord]:
+    """Every tenant's queued or running plans, oldest first: what a restart must take up."""
+    rows = session.scalars(
+        select(PlanRow)
+        .where(PlanRow.status.in_([PlanStatus.QUEUED.value, PlanStatus.RUNNING.value]))
+        .order_by(PlanRow.created_at, PlanRow.id)
+    )
+    return [PlanRecord.of(r) for r in rows]
 
 
 def delete_plan(session: Session, plan_id: str, actor: Actor) -> None:
