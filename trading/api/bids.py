@@ -10,7 +10,7 @@ from fastapi import APIRouter, Body, Path, Query, Response
 
 from markets.bids import Bid
 from markets.calendar import iso_z, local_label
-from trading.api.deps import IdempotencyKey, Reader, Services, Writer
+from trading.api.deps import IdempotencyKey, PageNumber, Reader, Services, Writer
 from trading.api.errors import ApiError
 from trading.api.schemas import (
     EXAMPLE_BID,
@@ -117,7 +117,7 @@ def submit_bids(
     if refused:
         raise _refusal(refused, len(bids))
     key = idempotency_key or f"auto-{uuid.uuid4()}"
-    result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key)
+    result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key, at=now)
     if result.created:
         for record in result.bids:
             services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()
@@ -139,7 +139,7 @@ def list_bids(
     product: Annotated[str | None, Query(examples=["DE:day_ahead:SDAC:2026-06-14T22:00Z"])] = None,
     status: BidStatus | None = None,
     delivery_day: Annotated[date | None, Query(description="market-local, YYYY-MM-DD")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: PageNumber = 1,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
 ) -> BidPage:
     """A page of the caller's tenant's bids matching every filter, oldest first."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from markets.registry import MarketRegistry
@@ -21,6 +21,10 @@ from trading.store import Actor, Repository, Role
 
 WRITE_ROLES = frozenset({Role.TRADER, Role.ADMIN})
 """Roles that may submit and withdraw bids."""
+
+MAX_PAGE = 1_000_000
+"""The highest page number a list accepts: its offset, (page - 1) x limit, must stay within
+the database's 64-bit integers (a larger page is a 422 naming it, not a 500)."""
 
 
 @dataclass(frozen=True)
@@ -85,3 +89,9 @@ IdempotencyKey = Annotated[
         examples=["desk-1-2026-06-13-0001"],
     ),
 ]
+
+PageNumber = Annotated[
+    int,
+    Query(ge=1, le=MAX_PAGE, description=f"page of the list, from 1 to {MAX_PAGE}"),
+]
+"""The ``page`` query parameter of a list, bounded so that its offset fits the database."""

@@ -71,12 +71,20 @@ def check_idempotency_key(key: object) -> str:
     return key
 
 
+MAX_OFFSET = 2**62
+"""The largest row offset a list query takes (databases count rows in 64-bit integers)."""
+
+
 def check_page(page: object, limit: object) -> tuple[int, int]:
     """(page, limit) if page >= 1 and 1 <= limit <= `MAX_PAGE_SIZE`."""
     if isinstance(page, bool) or not isinstance(page, int) or page < 1:
         raise invalid("page", "page", page, "must be a whole number >= 1")
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise invalid("page", "limit", limit, f"must be a whole number from 1 to {MAX_PAGE_SIZE}")
+    if (page - 1) * limit > MAX_OFFSET:
+        raise invalid(
+            "page", "page", page, f"puts the offset past {MAX_OFFSET} rows at limit {limit}"
+        )
     return page, limit
 
 

@@ -103,20 +103,24 @@ def test_a_lost_race_on_the_unique_key_returns_the_winner(
     # The winner's submission is committed, but this call's lookup misses it (as a lookup
     # racing with the winner's commit does): the insert hits the unique constraint.
     winner = repo.add_bids(tenant, None, batch(2), "req-1")
-    calls = []
-    real = bid_ops.find_submission
+    lookups: list[str] = []
+    real_group, real_one = bid_ops._earlier_submissions, bid_ops.find_submission
 
     def stale_first(*args, **kwargs):
-        calls.append(args[2])
-        return None if len(calls) == 1 else real(*args, **kwargs)
+        lookups.append("group")
+        return {} if len(lookups) == 1 else real_group(*args, **kwargs)
 
-    monkeypatch.setattr(bid_ops, "find_submission", stale_first)
+    def read_back(*args, **kwargs):
+        lookups.append("read-back")
+        return real_one(*args, **kwargs)
+
+    monkeypatch.setattr(bid_ops, "_earlier_submissions", stale_first)
+    monkeypatch.setattr(bid_ops, "find_submission", read_back)
     loser = repo.add_bids(tenant, None, batch(2), "req-1")
-    assert len(calls) == 2  # the stale lookup, then the read-back after IntegrityError
+    assert lookups == ["group", "read-back"]  # missed, then read after IntegrityError
     assert loser.bid_ids == winner.bid_ids
     assert not loser.created
     assert _count(repo, "bids") == 2
-    calls.clear()
     with pytest.raises(IdempotencyKeyReusedError):
         repo.add_bids(tenant, None, batch(3), "req-1")
 
@@ -131,26 +135,30 @@ def test_lookups_racing_past_each_other_still_store_one_copy(
     try:
         repo.create_tenant("acme", "Acme")
         barrier = threading.Barrier(2)
-        real = bid_ops.find_submission
+        real_group, real_one = bid_ops._earlier_submissions, bid_ops.find_submission
         passed = threading.local()
-
-        calls = []
+        calls: list[str] = []
 
         def both_miss(*args, **kwargs):
-            calls.append(args[2])
-            found = real(*args, **kwargs)
+            calls.append("group")
+            found = real_group(*args, **kwargs)
             if not getattr(passed, "done", False):
                 passed.done = True
                 barrier.wait(timeout=10)
             return found
 
-        monkeypatch.setattr(bid_ops, "find_submission", both_miss)
+        def read_back(*args, **kwargs):
+            calls.append("read-back")
+            return real_one(*args, **kwargs)
+
+        monkeypatch.setattr(bid_ops, "_earlier_submissions", both_miss)
+        monkeypatch.setattr(bid_ops, "find_submission", read_back)
         with ThreadPoolExecutor(2) as pool:
             results = list(pool.map(lambda _: repo.add_bids("acme", None, batch(3), "k"), [0, 1]))
         assert results[0].bid_ids == results[1].bid_ids
         assert sorted(r.created for r in results) == [False, True]
         assert _count(repo, "bids") == 3
-        assert len(calls) == 3  # two lookups that missed, the loser's read-back
+        assert calls == ["group", "group", "read-back"]  # both missed; the loser read back
     finally:
         repo.close()
 
@@ -274,6 +282,8 @@ def test_pages_are_stable_and_never_overlap(repo: Repository, tenant: str) -> No
         repo.list_bids(tenant, limit=0)
     with pytest.raises(InvalidInputError, match="page=0 must be a whole number >= 1"):
         repo.list_bids(tenant, page=0)
+    with pytest.raises(InvalidInputError, match="page=92233720368547760 puts the offset past"):
+        repo.list_bids(tenant, page=92233720368547760, limit=100)
 
 
 def test_bids_may_belong_to_a_plan_of_the_tenant(repo: Repository, tenant: str) -> None:
@@ -306,3 +316,29 @@ def test_raw_rows_hold_json_documents(repo: Repository, tenant: str) -> None:
         ).scalar()
     assert document["type"] == "block"
     assert len(document["product_ids"]) == 4
+
+
+def test_a_submission_keeps_the_instant_it_was_accepted_at(repo: Repository, tenant: str) -> None:
+    # The API's clock decides the gates; the store records that same instant, not its own.
+    accepted = datetime(2026, 6, 14, 9, 59, 30, tzinfo=UTC)
+    result = repo.add_bids(tenant, None, batch(2), "req-at", at=accepted)
+    assert [b.created_at for b in result.bids] == [accepted, accepted]
+    history = repo.bid_history(tenant, result.bid_ids[0])
+    assert history is not None
+    assert history[0].at == accepted
+    with pytest.raises(InvalidInputError, match=r"at=.*timezone-aware"):
+        repo.add_bids(tenant, None, batch(1), "req-naive", at=datetime(2026, 6, 14, 9, 59))
+
+
+def test_find_submission_reads_an_earlier_answer_and_nothing_else(
+    repo: Repository, tenant: str
+) -> None:
+    assert repo.find_submission(tenant, "req-1", batch(3)) is None
+    first = repo.add_bids(tenant, None, batch(3), "req-1")
+    found = repo.find_submission(tenant, "req-1", batch(3))
+    assert found is not None
+    assert found.bid_ids == first.bid_ids
+    assert not found.created
+    with pytest.raises(IdempotencyKeyReusedError):
+        repo.find_submission(tenant, "req-1", batch(2))
+    assert repo.find_submission("other-tenant", "req-1", batch(3)) is None
