@@ -16,9 +16,7 @@ from markets.plugin import PRODUCT_ID
 from markets.registry import MarketRegistry
 from markets.violations import Violation
 from trading.api.schemas import BidViolations
-from trading.store import AddBidsResult, BidStatus, NewBid, Repository, session_factory
-from trading.store.inputs import prepare_bids
-from trading.store.ops.bids import find_submission, request_digest
+from trading.store import AddBidsResult, BidStatus, NewBid, Repository
 
 
 def _unknown_product(bid: Bid, product_id: str, registry: MarketRegistry) -> Violation:
@@ -82,9 +80,7 @@ def earlier_submission(
     `IdempotencyKeyReusedError` if the key was used for other bids. Read before the bids
     are validated at the current time, so a retry after gate closure still gets its answer.
     """
-    digest = request_digest(prepare_bids(bids))
-    with session_factory(repository.engine)() as session, session.begin():
-        return find_submission(session, tenant_id, idempotency_key, digest)
+    return repository.find_submission(tenant_id, idempotency_key, bids)
 
 
 def describe(refused: Sequence[BidViolations], total: int) -> str:

@@ -57,6 +57,7 @@ from trading.store.vocabulary import (
     PlanStatus,
     Role,
 )
+from trading.store.writer import SubmissionWriter, WriterClosedError
 
 __all__ = [
     "BID_TRANSITIONS",
@@ -86,8 +87,10 @@ __all__ = [
     "Repository",
     "Role",
     "StoreError",
+    "SubmissionWriter",
     "TenantRecord",
     "TransitionError",
+    "WriterClosedError",
     "create_engine_for",
     "current_revision",
     "database_url",

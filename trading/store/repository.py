@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from markets.products import MarketId
 from trading.store.checks import check_enum, check_idempotency_key, check_page
 from trading.store.engine import WRITE, create_engine_for, session_factory
-from trading.store.errors import invalid
+from trading.store.errors import StoreError, invalid
 from trading.store.inputs import Actor, NewBid, prepare_bids
 from trading.store.ops import audit as audit_ops
 from trading.store.ops import bids as bid_ops
@@ -47,9 +47,31 @@ from trading.store.records import (
     PortfolioRecord,
     TenantRecord,
 )
+from trading.store.timestamps import as_utc
 from trading.store.vocabulary import AuditAction, BidStatus, ClearingStatus, PlanStatus, Role
 
 T = TypeVar("T")
+
+
+def prepare_submission(
+    tenant_id: str,
+    key_id: str | None,
+    bids: Sequence[NewBid],
+    idempotency_key: str,
+    at: datetime | None = None,
+) -> bid_ops.Submission:
+    """Check an `add_bids` call's bids, key and time, and hash its request.
+
+    `InvalidInputError` lists every problem; nothing is read or written.
+    """
+    key = check_idempotency_key(idempotency_key)
+    if at is not None and at.utcoffset() is None:
+        raise invalid("submission", "at", at.isoformat(), "must be timezone-aware (UTC)")
+    prepared = tuple(prepare_bids(bids))
+    digest = bid_ops.request_digest(prepared)
+    return bid_ops.Submission(
+        tenant_id, key_id, prepared, key, digest, None if at is None else as_utc(at, "at")
+    )
 
 
 class Repository:
@@ -182,26 +204,63 @@ class Repository:
         key_id: str | None,
         bids: Sequence[NewBid],
         idempotency_key: str,
+        *,
+        at: datetime | None = None,
     ) -> AddBidsResult:
         """Store `bids` for the tenant, once per `idempotency_key`.
 
         The same key with the same bids returns the first call's result (``created`` is
         False), also when calls race; the same key with other bids raises
         `IdempotencyKeyReusedError`. `key_id` is the acting API key (None: the engine).
-        `InvalidInputError` lists every problem of every bid.
+        `at` [UTC, aware] is the instant the submission was accepted, the one its market
+        rules were checked at (the API's clock); default now. `InvalidInputError` lists
+        every problem of every bid.
         """
-        key = check_idempotency_key(idempotency_key)
-        prepared = prepare_bids(bids)
-        digest = bid_ops.request_digest(prepared)
+        (outcome,) = self.add_submissions(
+            [prepare_submission(tenant_id, key_id, bids, idempotency_key, at)]
+        )
+        if isinstance(outcome, StoreError):
+            raise outcome
+        return outcome
+
+    def add_submissions(
+        self, submissions: Sequence[bid_ops.Submission]
+    ) -> list[AddBidsResult | StoreError]:
+        """Store many checked submissions (`prepare_submission`) in one transaction.
+
+        Each gets its result or the `StoreError` that refused it, as `add_bids` would;
+        a refused one writes nothing and leaves the others be. If another process took
+        one of the idempotency keys meanwhile (the unique constraint fails the group),
+        each submission is stored on its own, and the one that lost gets the winner's
+        result. Any other failure of the transaction raises: nothing of it was stored.
+        """
         try:
             with self._write() as session:
-                return bid_ops.add_bids(session, tenant_id, key_id, prepared, key, digest)
+                return bid_ops.add_submissions(session, submissions)
         except IntegrityError:
+            if len(submissions) > 1:
+                return [self.add_submissions([s])[0] for s in submissions]
+            (submission,) = submissions
             with self._read() as session:
-                earlier = bid_ops.find_submission(session, tenant_id, key, digest)
+                earlier = bid_ops.find_submission(
+                    session, submission.tenant_id, submission.idempotency_key, submission.digest
+                )
             if earlier is None:
                 raise
-            return earlier
+            return [earlier]
+
+    def find_submission(
+        self, tenant_id: str, idempotency_key: str, bids: Sequence[NewBid]
+    ) -> AddBidsResult | None:
+        """The stored result of an earlier `add_bids` with this key and these bids, or None.
+
+        `IdempotencyKeyReusedError` if the key was used for other bids. Reads only, so a
+        retry can get its answer even when the bids would no longer pass their rules.
+        """
+        key = check_idempotency_key(idempotency_key)
+        digest = bid_ops.request_digest(prepare_bids(bids))
+        with self._read() as session:
+            return bid_ops.find_submission(session, tenant_id, key, digest)
 
     def get_bid(self, tenant_id: str, bid_id: str) -> BidRecord | None:
         """The tenant's bid, or None (also when the id is another tenant's bid)."""
@@ -296,10 +355,23 @@ class Repository:
 
     # --- plans --------------------------------------------------------------------------
 
-    def create_plan(self, actor: Actor, portfolio_id: str, day: date) -> PlanRecord:
-        """Queue a plan of a portfolio of `actor`'s tenant for delivery day `day`."""
+    def create_plan(
+        self,
+        actor: Actor,
+        portfolio_id: str,
+        day: date,
+        *,
+        request: Mapping[str, Any] | None = None,
+    ) -> PlanRecord:
+        """Queue a plan of a portfolio of `actor`'s tenant for delivery day `day`; `request`
+        (JSON data, e.g. ``{"markets": [...]}``) keeps what was asked."""
         with self._write() as session:
-            return plans.create_plan(session, actor, portfolio_id, day)
+            return plans.create_plan(session, actor, portfolio_id, day, request)
+
+    def unfinished_plans(self) -> list[PlanRecord]:
+        """Every tenant's queued or running plans, oldest first (for a restart)."""
+        with self._read() as session:
+            return plans.unfinished_plans(session)
 
     def set_plan_status(
         self,

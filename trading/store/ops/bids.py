@@ -2,9 +2,10 @@
 
 Idempotency: a batch is one `BidSubmissionRow`, unique per (tenant, idempotency key), and
 holds the SHA-256 of the request. A replay with the same request returns the bids stored
-the first time; the same key with a different request is refused. The submission row is
-flushed before any bid, so a second writer racing with the same key fails on the unique
-constraint before writing anything else (see `Repository.add_bids` for the retry).
+the first time; the same key with a different request is refused. A group of submissions
+is checked with a few queries and inserted with one multi-row INSERT per table; a writer
+racing in another process with the same key fails on the unique constraint (see
+`Repository.add_bids` for the retry).
 """
 
 from __future__ import annotations
@@ -13,21 +14,35 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from regulatory.problems import Problem
-from trading.store.errors import IdempotencyKeyReusedError, raise_problems
+from trading.store.errors import (
+    IdempotencyKeyReusedError,
+    NotFoundError,
+    StoreError,
+    invalid,
+    raise_problems,
+)
 from trading.store.inputs import Actor, PreparedBid
-from trading.store.models import BidEventRow, BidRow, BidSubmissionRow, PlanRow
-from trading.store.ops.audit import audit, count
-from trading.store.ops.keys import key_actor
-from trading.store.ops.tenants import require_tenant
+from trading.store.models import (
+    ApiKeyRow,
+    AuditRow,
+    BidEventRow,
+    BidRow,
+    BidSubmissionRow,
+    PlanRow,
+    TenantRow,
+)
+from trading.store.ops.audit import count
 from trading.store.records import AddBidsResult, BidEventRecord, BidRecord, Page
 from trading.store.timestamps import utc_now
-from trading.store.vocabulary import AuditAction, BidStatus
+from trading.store.vocabulary import AuditAction, BidStatus, Role
 
 
 def request_digest(bids: Sequence[PreparedBid]) -> str:
@@ -61,6 +76,19 @@ def find_submission(
     return AddBidsResult(submission.id, idempotency_key, bids, created=False)
 
 
+@dataclass(frozen=True)
+class Submission:
+    """One `add_bids` call, checked and hashed, waiting to be written."""
+
+    tenant_id: str
+    key_id: str | None
+    bids: tuple[PreparedBid, ...]
+    idempotency_key: str
+    digest: str
+    at: datetime | None = None
+    """When it was accepted [UTC]; None: when written."""
+
+
 def add_bids(
     session: Session,
     tenant_id: str,
@@ -68,41 +96,186 @@ def add_bids(
     bids: Sequence[PreparedBid],
     idempotency_key: str,
     digest: str,
+    at: datetime | None = None,
 ) -> AddBidsResult:
-    """Store `bids` as one submission, or return the earlier result for this key."""
-    require_tenant(session, tenant_id)
-    actor = key_actor(session, tenant_id, key_id, "bids")
-    earlier = find_submission(session, tenant_id, idempotency_key, digest)
-    if earlier is not None:
-        return earlier
-    _check_plans(session, tenant_id, bids)
+    """Store `bids` as one submission accepted at `at` (default: now), or return the
+    earlier result for this key."""
+    (outcome,) = add_submissions(
+        session, [Submission(tenant_id, key_id, tuple(bids), idempotency_key, digest, at)]
+    )
+    if isinstance(outcome, StoreError):
+        raise outcome
+    return outcome
+
+
+def add_submissions(
+    session: Session, submissions: Sequence[Submission]
+) -> list[AddBidsResult | StoreError]:
+    """Store many submissions in `session`'s transaction: each one's result or its error.
+
+    The checks of `add_bids` run for each (tenant exists, key may act, plan ids are the
+    tenant's, a reused idempotency key carries the same request), with a handful of
+    queries for the whole group; the rows of every stored submission (submission, bids,
+    creation events, audit entries) are then inserted with one multi-row INSERT per table.
+    A key given twice in one group is stored once: the later call gets the earlier's
+    result, as a replay. A refused submission writes nothing and does not affect the
+    others. `IntegrityError` (a racing writer in another process took a key first) fails
+    the whole group; the caller retries each submission on its own.
+    """
     now = utc_now()
-    submission = BidSubmissionRow(
-        id=str(uuid.uuid4()),
-        tenant_id=tenant_id,
-        idempotency_key=idempotency_key,
-        request_sha256=digest,
-        key_id=actor.key_id,
-        created_at=now,
+    tenants = _existing_tenants(session, {s.tenant_id for s in submissions})
+    keys = _keys(session, {s.key_id for s in submissions if s.key_id is not None})
+    earlier = _earlier_submissions(session, submissions)
+    plans = _plans_of(session, submissions)
+    outcomes: list[AddBidsResult | StoreError] = []
+    in_group: dict[tuple[str, str], tuple[str, AddBidsResult]] = {}
+    rows = _Rows()
+    for submission in submissions:
+        try:
+            actor = _actor(submission, tenants, keys)
+            pair = (submission.tenant_id, submission.idempotency_key)
+            found = earlier.get(pair) or in_group.get(pair)
+            if found is not None:
+                digest, result = found
+                if digest != submission.digest:
+                    raise IdempotencyKeyReusedError(*pair)
+                outcomes.append(replace(result, created=False))
+                continue
+            _check_plan_ids(submission, plans)
+        except StoreError as refused:
+            outcomes.append(refused)
+            continue
+        result = rows.add(submission, actor, submission.at or now)
+        in_group[pair] = (submission.digest, result)
+        outcomes.append(result)
+    rows.insert(session)
+    return outcomes
+
+
+@dataclass
+class _Rows:
+    """The rows a group of submissions inserts, table by table."""
+
+    submissions: list[dict[str, Any]] = field(default_factory=list)
+    bids: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, submission: Submission, actor: Actor, at: datetime) -> AddBidsResult:
+        submission_id = str(uuid.uuid4())
+        self.submissions.append(
+            {
+                "id": submission_id,
+                "tenant_id": submission.tenant_id,
+                "idempotency_key": submission.idempotency_key,
+                "request_sha256": submission.digest,
+                "key_id": actor.key_id,
+                "created_at": at,
+            }
+        )
+        records = []
+        for position, bid in enumerate(submission.bids):
+            record = _bid_record(submission.tenant_id, submission_id, position, bid, at)
+            records.append(record)
+            self.bids.append(_bid_values(record))
+            self.events.append(_creation_event(record, bid, actor))
+            self.audit.append(_creation_audit(record, bid, actor, submission.idempotency_key))
+        return AddBidsResult(submission_id, submission.idempotency_key, tuple(records), True)
+
+    def insert(self, session: Session) -> None:
+        for model, values in (
+            (BidSubmissionRow, self.submissions),
+            (BidRow, self.bids),
+            (BidEventRow, self.events),
+            (AuditRow, self.audit),
+        ):
+            if values:
+                session.execute(insert(model), values)
+
+
+def _existing_tenants(session: Session, wanted: set[str]) -> set[str]:
+    return set(session.scalars(select(TenantRow.id).where(TenantRow.id.in_(wanted))))
+
+
+def _keys(session: Session, wanted: set[str]) -> dict[str, Any]:
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(ApiKeyRow.id, ApiKeyRow.tenant_id, ApiKeyRow.role, ApiKeyRow.revoked_at).where(
+            ApiKeyRow.id.in_(wanted)
+        )
     )
-    session.add(submission)
-    session.flush()  # a racing twin fails here, before anything else is written
-    rows = [
-        _bid_row(tenant_id, submission.id, position, bid, now) for position, bid in enumerate(bids)
-    ]
-    session.add_all(rows)
-    session.flush()
-    for row, bid in zip(rows, bids, strict=True):
-        _record_creation(session, actor, row, bid, idempotency_key)
-    return AddBidsResult(
-        submission.id, idempotency_key, tuple(BidRecord.of(r) for r in rows), created=True
+    return {row.id: row for row in rows}
+
+
+def _actor(submission: Submission, tenants: set[str], keys: dict[str, Any]) -> Actor:
+    """As `key_actor`, on keys read for the whole group."""
+    tenant_id, key_id = submission.tenant_id, submission.key_id
+    if tenant_id not in tenants:
+        raise NotFoundError("tenant", str(tenant_id))
+    if key_id is None:
+        return Actor.system(tenant_id)
+    row = keys.get(key_id)
+    if row is None or row.tenant_id != tenant_id:
+        raise invalid("bids", "key_id", key_id, f"is not an API key of tenant {tenant_id!r}")
+    if row.revoked_at is not None:
+        raise invalid("bids", "key_id", key_id, "was revoked and may no longer act")
+    return Actor(tenant_id=tenant_id, key_id=key_id, role=Role(row.role))
+
+
+def _earlier_submissions(
+    session: Session, submissions: Sequence[Submission]
+) -> dict[tuple[str, str], tuple[str, AddBidsResult]]:
+    """Stored submissions under the group's (tenant, idempotency key) pairs, with their bids."""
+    by_tenant: dict[str, set[str]] = {}
+    for submission in submissions:
+        by_tenant.setdefault(submission.tenant_id, set()).add(submission.idempotency_key)
+    found: dict[str, BidSubmissionRow] = {}
+    for tenant_id, wanted in by_tenant.items():
+        for row in session.scalars(
+            select(BidSubmissionRow).where(
+                BidSubmissionRow.tenant_id == tenant_id,
+                BidSubmissionRow.idempotency_key.in_(wanted),
+            )
+        ):
+            found[row.id] = row
+    if not found:
+        return {}
+    bids: dict[str, list[BidRecord]] = {submission_id: [] for submission_id in found}
+    for bid in session.scalars(
+        select(BidRow).where(BidRow.submission_id.in_(found)).order_by(BidRow.position)
+    ):
+        bids[bid.submission_id].append(BidRecord.of(bid))
+    return {
+        (row.tenant_id, row.idempotency_key): (
+            row.request_sha256,
+            AddBidsResult(row.id, row.idempotency_key, tuple(bids[row.id]), created=False),
+        )
+        for row in found.values()
+    }
+
+
+def _plans_of(session: Session, submissions: Sequence[Submission]) -> set[tuple[str, str]]:
+    wanted = {bid.plan_id for s in submissions for bid in s.bids if bid.plan_id is not None}
+    if not wanted:
+        return set()
+    rows = session.execute(select(PlanRow.tenant_id, PlanRow.id).where(PlanRow.id.in_(wanted)))
+    return {(row.tenant_id, row.id) for row in rows}
+
+
+def _check_plan_ids(submission: Submission, plans: set[tuple[str, str]]) -> None:
+    tenant_id = submission.tenant_id
+    raise_problems(
+        Problem(f"bid #{index + 1}", "plan_id", bid.plan_id, f"is not a plan of {tenant_id!r}")
+        for index, bid in enumerate(submission.bids)
+        if bid.plan_id is not None and (tenant_id, bid.plan_id) not in plans
     )
 
 
-def _bid_row(
-    tenant_id: str, submission_id: str, position: int, bid: PreparedBid, now: datetime
-) -> BidRow:
-    return BidRow(
+def _bid_record(
+    tenant_id: str, submission_id: str, position: int, bid: PreparedBid, at: datetime
+) -> BidRecord:
+    return BidRecord(
         id=str(uuid.uuid4()),
         tenant_id=tenant_id,
         submission_id=submission_id,
@@ -113,60 +286,71 @@ def _bid_row(
         delivery_day=bid.delivery_day,
         delivery_start=bid.delivery_start,
         gate_closure=bid.gate_closure,
-        status=bid.status.value,
+        status=bid.status,
         document=bid.document,
         plan_id=bid.plan_id,
-        created_at=now,
-        updated_at=now,
+        created_at=at,
+        updated_at=at,
     )
 
 
-def _record_creation(
-    session: Session, actor: Actor, row: BidRow, bid: PreparedBid, idempotency_key: str
-) -> None:
-    session.add(
-        BidEventRow(
-            bid_id=row.id,
-            from_status=None,
-            to_status=row.status,
-            at=row.created_at,
-            key_id=actor.key_id,
-            reason="created",
-            rule_version=bid.rule_version,
-            details=bid.validation,
-        )
-    )
-    audit(
-        session,
-        actor,
-        AuditAction.BID_CREATE,
-        f"bid {row.id}",
-        {
-            "submission_id": row.submission_id,
+def _bid_values(record: BidRecord) -> dict[str, Any]:
+    values = {name: getattr(record, name) for name in _BID_COLUMNS}
+    values["status"] = record.status.value
+    return values
+
+
+_BID_COLUMNS = (
+    "id",
+    "tenant_id",
+    "submission_id",
+    "position",
+    "product_id",
+    "market",
+    "country",
+    "delivery_day",
+    "delivery_start",
+    "gate_closure",
+    "status",
+    "document",
+    "plan_id",
+    "created_at",
+    "updated_at",
+)
+
+
+def _creation_event(record: BidRecord, bid: PreparedBid, actor: Actor) -> dict[str, Any]:
+    return {
+        "bid_id": record.id,
+        "from_status": None,
+        "to_status": record.status.value,
+        "at": record.created_at,
+        "key_id": actor.key_id,
+        "reason": "created",
+        "rule_version": bid.rule_version,
+        "details": bid.validation,
+    }
+
+
+def _creation_audit(
+    record: BidRecord, bid: PreparedBid, actor: Actor, idempotency_key: str
+) -> dict[str, Any]:
+    return {
+        "at": record.created_at,
+        "tenant_id": actor.tenant_id,
+        "key_id": actor.key_id,
+        "role": actor.role.value if actor.role else None,
+        "action": AuditAction.BID_CREATE.value,
+        "subject": f"bid {record.id}",
+        "details": {
+            "submission_id": record.submission_id,
             "idempotency_key": idempotency_key,
-            "product_id": row.product_id,
-            "status": row.status,
+            "product_id": record.product_id,
+            "status": record.status.value,
             "rule_version": bid.rule_version,
             "validation": bid.validation,
         },
-        at=row.created_at,
-    )
-
-
-def _check_plans(session: Session, tenant_id: str, bids: Sequence[PreparedBid]) -> None:
-    wanted = {bid.plan_id for bid in bids if bid.plan_id is not None}
-    if not wanted:
-        return
-    found = set(
-        session.scalars(
-            select(PlanRow.id).where(PlanRow.tenant_id == tenant_id, PlanRow.id.in_(wanted))
-        )
-    )
-    raise_problems(
-        Problem(f"bid #{index + 1}", "plan_id", bid.plan_id, f"is not a plan of {tenant_id!r}")
-        for index, bid in enumerate(bids)
-        if bid.plan_id is not None and bid.plan_id not in found
-    )
+    }
 
 
 def get_bid(session: Session, tenant_id: str, bid_id: str) -> BidRecord | None:

@@ -1,0 +1,145 @@
+"""Group commit: many threads' submissions written together, each answered as add_bids would."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from prometheus_client import CollectorRegistry
+from store_factories import batch, single
+from store_fixtures import *  # noqa: F403 - the store's fixtures: db_url, pg_url, repo, tenant
+
+from trading.store import (
+    IdempotencyKeyReusedError,
+    InvalidInputError,
+    NotFoundError,
+    Repository,
+    SubmissionWriter,
+    WriterClosedError,
+)
+from trading.store.repository import prepare_submission
+
+
+@pytest.fixture
+def writer(repo: Repository) -> Iterator[SubmissionWriter]:
+    writer = SubmissionWriter(repo, metrics_registry=CollectorRegistry())
+    yield writer
+    writer.close()
+
+
+def _count(repo: Repository, table: str) -> int:
+    with repo.engine.connect() as connection:
+        return connection.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar()
+
+
+def test_concurrent_submissions_are_all_stored_once_and_answered(
+    repo: Repository, tenant: str, writer: SubmissionWriter
+) -> None:
+    with ThreadPoolExecutor(16) as pool:
+        results = list(
+            pool.map(lambda n: writer.add_bids(tenant, None, batch(2), f"req-{n}"), range(200))
+        )
+    assert all(r.created for r in results)
+    assert len({r.submission_id for r in results}) == 200
+    stored = {b.id for b in repo.list_bids(tenant, limit=1000).items}
+    assert stored == {bid_id for r in results for bid_id in r.bid_ids}
+    assert _count(repo, "bids") == 400
+    assert _count(repo, "bid_events") == 400
+    assert _count(repo, "audit_log") >= 400
+
+
+def test_a_refused_submission_leaves_its_group_be(
+    repo: Repository, tenant: str, writer: SubmissionWriter
+) -> None:
+    first = writer.add_bids(tenant, None, batch(3), "taken")
+    # Queued at once, these are mostly written as one group.
+    blocker = writer.submit(tenant, None, batch(1), "blocker")
+    futures = {
+        "good-1": writer.submit(tenant, None, batch(1), "good-1"),
+        "reused": writer.submit(tenant, None, batch(2), "taken"),
+        "replay": writer.submit(tenant, None, batch(3), "taken"),
+        "no-tenant": writer.submit("nobody", None, batch(1), "x"),
+        "good-2": writer.submit(tenant, None, batch(1), "good-2"),
+    }
+    assert blocker.result(timeout=30).created
+    assert futures["good-1"].result(timeout=30).created
+    assert futures["good-2"].result(timeout=30).created
+    with pytest.raises(IdempotencyKeyReusedError):
+        futures["reused"].result(timeout=30)
+    with pytest.raises(NotFoundError, match="nobody"):
+        futures["no-tenant"].result(timeout=30)
+    replay = futures["replay"].result(timeout=30)
+    assert not replay.created
+    assert replay.bid_ids == first.bid_ids
+    assert _count(repo, "bids") == 3 + 1 + 1 + 1
+
+
+def test_one_key_twice_in_a_group_is_stored_once(
+    repo: Repository, tenant: str, writer: SubmissionWriter
+) -> None:
+    futures = [writer.submit(tenant, None, batch(2), "same") for _ in range(20)]
+    results = [f.result(timeout=30) for f in futures]
+    assert sum(r.created for r in results) == 1
+    assert len({r.bid_ids for r in results}) == 1
+    assert _count(repo, "bids") == 2
+
+
+def test_bad_bids_are_refused_before_they_are_queued(tenant: str, writer: SubmissionWriter) -> None:
+    with pytest.raises(InvalidInputError, match="bids"):
+        writer.submit(tenant, None, [], "empty")
+    with pytest.raises(InvalidInputError, match="idempotency_key"):
+        writer.submit(tenant, None, [single(1)], "")
+
+
+def test_a_closed_writer_writes_what_it_had_and_takes_nothing_more(
+    repo: Repository, tenant: str
+) -> None:
+    writer = SubmissionWriter(repo, metrics_registry=CollectorRegistry())
+    futures = [writer.submit(tenant, None, batch(1), f"req-{n}") for n in range(50)]
+    writer.close()
+    assert all(f.result(timeout=1).created for f in futures)
+    with pytest.raises(WriterClosedError):
+        writer.submit(tenant, None, batch(1), "late")
+    assert _count(repo, "bids") == 50
+
+
+def test_groups_are_counted_in_the_metrics(repo: Repository, tenant: str) -> None:
+    registry = CollectorRegistry()
+    writer = SubmissionWriter(repo, metrics_registry=registry)
+    try:
+        for n in range(5):
+            writer.add_bids(tenant, None, batch(1), f"req-{n}")
+    finally:
+        writer.close()
+    assert registry.get_sample_value("vpp_store_write_group_size_sum") == 5
+    assert registry.get_sample_value("vpp_store_write_group_size_count") == 5
+
+
+def test_one_group_holds_replays_refusals_and_new_bids_each_answered(
+    repo: Repository, tenant: str
+) -> None:
+    # Deterministically one transaction: the repository's group write itself.
+    first = repo.add_bids(tenant, None, batch(3), "taken")
+    outcomes = repo.add_submissions(
+        [
+            prepare_submission(tenant, None, batch(1), "new"),
+            prepare_submission(tenant, None, batch(1), "new"),  # twice in the group
+            prepare_submission(tenant, None, batch(3), "taken"),  # replay of a stored one
+            prepare_submission(tenant, None, batch(2), "taken"),  # key reused for other bids
+            prepare_submission("nobody", None, batch(1), "x"),
+            prepare_submission(tenant, "no-such-key", batch(1), "y"),
+        ]
+    )
+    new, again, replay, reused, no_tenant, bad_key = outcomes
+    assert new.created
+    assert not again.created
+    assert again.bid_ids == new.bid_ids
+    assert not replay.created
+    assert replay.bid_ids == first.bid_ids
+    assert isinstance(reused, IdempotencyKeyReusedError)
+    assert isinstance(no_tenant, NotFoundError)
+    assert isinstance(bad_key, InvalidInputError)
+    assert "no-such-key" in str(bad_key)
+    assert _count(repo, "bids") == 4
+    assert _count(repo, "bid_submissions") == 2

@@ -1,0 +1,163 @@
+"""Group commit of bid submissions: one writer thread, many submissions per transaction.
+
+Every `Repository.add_bids` call is its own transaction, and on SQLite every transaction
+ends in an fsync (``synchronous=FULL``) under the one write lock: concurrent API requests
+would queue for that lock one fsync at a time. A `SubmissionWriter` owns the writes of a
+process instead. Callers hand it a submission and wait on a future; its thread takes
+whatever has queued up meanwhile (up to `max_group`), checks and inserts the whole group
+in one transaction (`trading.store.ops.bids.add_submissions`), commits once, and only
+then resolves each future. A future resolves only after its rows are durable, so an
+acknowledged submission survives a crash the instant after; one refused submission does
+not affect the others of its group.
+
+    writer = SubmissionWriter(repository)
+    result = writer.add_bids("acme", key_id, bids, "req-1", at=now)   # blocks until durable
+    future = writer.submit("acme", key_id, bids, "req-2")             # or wait elsewhere
+    writer.close()
+
+The group is written by `Repository.add_submissions` (which retries each submission on its
+own if another process took one of the idempotency keys first); any other failure of the
+transaction fails every future of the group with that error, and nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from prometheus_client import REGISTRY, CollectorRegistry, Histogram
+
+from trading.store.errors import StoreError
+from trading.store.inputs import NewBid
+from trading.store.ops import bids as bid_ops
+from trading.store.records import AddBidsResult
+from trading.store.repository import Repository, prepare_submission
+
+DEFAULT_MAX_GROUP = 256
+"""Most submissions written in one transaction."""
+
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class _Queued:
+    submission: bid_ops.Submission
+    future: Future[AddBidsResult]
+
+
+class WriterClosedError(RuntimeError):
+    """The writer was closed; the submission was not taken."""
+
+
+class SubmissionWriter:
+    """Writes the submissions of every caller thread in groups, from one thread of its own.
+
+    `metrics_registry`: where the group-size histogram goes (default: the process-wide
+    Prometheus registry; pass a fresh `CollectorRegistry` for more than one writer).
+    """
+
+    def __init__(
+        self,
+        repository: Repository,
+        *,
+        max_group: int = DEFAULT_MAX_GROUP,
+        metrics_registry: CollectorRegistry | None = None,
+    ) -> None:
+        if max_group < 1:
+            raise ValueError(f"max_group={max_group} must be at least 1")
+        self._repository = repository
+        self._max_group = max_group
+        self._queue: queue.SimpleQueue[_Queued | object] = queue.SimpleQueue()
+        self._closed = threading.Event()
+        self._log = structlog.get_logger(__name__).bind(component="submission_writer")
+        self._group_size = Histogram(
+            "vpp_store_write_group_size",
+            "Bid submissions committed together in one transaction",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+            registry=metrics_registry if metrics_registry is not None else REGISTRY,
+        )
+        self._thread = threading.Thread(target=self._run, name="vpp-store-writer", daemon=True)
+        self._thread.start()
+
+    def submit(
+        self,
+        tenant_id: str,
+        key_id: str | None,
+        bids: Sequence[NewBid],
+        idempotency_key: str,
+        *,
+        at: datetime | None = None,
+    ) -> Future[AddBidsResult]:
+        """Queue a submission; its future gives what `Repository.add_bids` would return.
+
+        The bids are checked here, in the caller's thread: `InvalidInputError` is raised
+        at once and nothing is queued. Tenant, key, plan and idempotency checks happen in
+        the writer; their errors come out of the future.
+        """
+        if self._closed.is_set():
+            raise WriterClosedError("the submission writer is closed")
+        submission = prepare_submission(tenant_id, key_id, bids, idempotency_key, at)
+        future: Future[AddBidsResult] = Future()
+        self._queue.put(_Queued(submission, future))
+        return future
+
+    def add_bids(
+        self,
+        tenant_id: str,
+        key_id: str | None,
+        bids: Sequence[NewBid],
+        idempotency_key: str,
+        *,
+        at: datetime | None = None,
+    ) -> AddBidsResult:
+        """`submit` and wait until the submission is durable (or refused)."""
+        return self.submit(tenant_id, key_id, bids, idempotency_key, at=at).result()
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Write what is queued, then stop the thread; later submissions are refused."""
+        if not self._closed.is_set():
+            self._closed.set()
+            self._queue.put(_STOP)
+        self._thread.join(timeout=timeout_s)
+
+    # --- the writer thread ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            group = [first]
+            stop = False
+            while len(group) < self._max_group:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                    break
+                group.append(item)
+            self._write([g for g in group if isinstance(g, _Queued)])
+            if stop:
+                return
+
+    def _write(self, group: list[_Queued]) -> None:
+        self._group_size.observe(len(group))
+        try:
+            outcomes = self._repository.add_submissions([q.submission for q in group])
+        except Exception as exc:  # the transaction failed: nothing of the group is stored
+            self._log.exception("group_not_written", submissions=len(group))
+            for queued in group:
+                queued.future.set_exception(exc)
+            return
+        for queued, outcome in zip(group, outcomes, strict=True):
+            if isinstance(outcome, StoreError):
+                queued.future.set_exception(outcome)
+            else:
+                queued.future.set_result(outcome)
