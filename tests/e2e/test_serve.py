@@ -90,11 +90,10 @@ def test_the_clearing_loop_records_outcomes_at_the_gate(tmp_path: Path) -> None:
 
         loop = ClearingLoop(repository, exchange)
         assert loop.run_once() == []
-        assert set(exchange.pending()) == {*ids, withdrawn}
+        assert exchange.pending() == {}  # the store holds bids until their gate
         gone = asyncio.run(post(app, f"/v1/bids/{withdrawn}/withdraw", {}, key))
         assert gone.status_code == 200, gone.text
         assert loop.run_once() == []
-        assert set(exchange.pending()) == set(ids)
 
         clock.advance_to(datetime(2026, 6, 14, 10, 0, tzinfo=UTC))
         recorded = loop.run_once()
@@ -109,7 +108,12 @@ def test_the_clearing_loop_records_outcomes_at_the_gate(tmp_path: Path) -> None:
         assert clearing is not None
         assert clearing.cleared_volume_mw == 2.0
         assert clearing.clearing_price is not None
+        assert withdrawn not in exchange.results()  # never handed over
+        stored = repository.get_bid("acme", withdrawn)
+        assert stored is not None
+        assert stored.status == "withdrawn"
         assert loop.run_once() == []
+        assert loop.forwarded == {}
     finally:
         repository.close()
 
@@ -171,7 +175,10 @@ def test_a_stored_bid_the_exchange_refuses_is_rejected_with_the_reason(tmp_path:
             Registered(full.get(cc), full.origin(cc)) for cc in full.countries() if cc != "DE"
         )
         exchange = SimulatedExchange(exchange_prices(prices), clock, no_germany)
-        assert ClearingLoop(repository, exchange).run_once() == []
+        clock.advance_to(datetime(2026, 6, 14, 10, 0, tzinfo=UTC))  # the gate: bids are due
+        loop = ClearingLoop(repository, exchange)
+        assert loop.run_once() == []
+        assert loop.forwarded == {}
         stored = repository.get_bid("acme", bid_id)
         assert stored is not None
         assert stored.status == "rejected"

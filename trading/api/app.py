@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Response
 
 from markets.registry import MarketRegistry, default_registry
@@ -9,10 +12,11 @@ from trading.api import bids, markets, plans, portfolio
 from trading.api.deps import ApiServices, Services
 from trading.api.errors import install_error_handlers
 from trading.api.jobs import FolderPrices, JobRunner, PriceSource
+from trading.api.key_cache import DEFAULT_TTL_S, KeyCache
 from trading.api.metrics import ApiMetrics
 from trading.api.schemas import Health
 from trading.exchange.clock import Clock
-from trading.store import Repository
+from trading.store import Repository, SubmissionWriter
 
 DESCRIPTION = """
 The traders' API of vpp-engine. Authenticate with an API key (`X-API-Key: <key>` or
@@ -30,23 +34,41 @@ def create_app(
     *,
     prices: PriceSource | None = None,
     jobs: JobRunner | None = None,
+    key_ttl_s: float = DEFAULT_TTL_S,
 ) -> FastAPI:
     """The FastAPI app; `clock` decides gate closures, `registry` the market plugins.
 
     `prices` feeds plan runs (default: the project's sample prices, read when a plan
-    runs); `jobs` runs them in the background (default: a new `JobRunner`).
+    runs); `jobs` runs them in the background (default: a new `JobRunner`). A verified
+    API key is trusted for `key_ttl_s` seconds without a look-up (see `KeyCache`; 0: look
+    up every request).
     """
-    app = FastAPI(title="vpp-engine trading API", version="1", description=DESCRIPTION)
     metrics = ApiMetrics()
+    writer = SubmissionWriter(repository, metrics_registry=metrics.registry)
+    runner = jobs if jobs is not None else JobRunner()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        writer.open()
+        yield
+        writer.close()  # what was accepted is written before the process ends
+        if jobs is None:  # a runner given by the caller is the caller's to shut down
+            runner.shutdown()
+
+    app = FastAPI(
+        title="vpp-engine trading API", version="1", description=DESCRIPTION, lifespan=lifespan
+    )
     app.state.services = ApiServices(
         repository=repository,
         clock=clock,
         registry=registry if registry is not None else default_registry(),
         metrics=metrics,
+        writer=writer,
+        keys=KeyCache(repository.verify_api_key, ttl_s=key_ttl_s),
     )
     app.state.plan_services = plans.PlanServices(
         prices=prices if prices is not None else FolderPrices(),
-        jobs=jobs if jobs is not None else JobRunner(),
+        jobs=runner,
     )
     install_error_handlers(app)
     metrics.install(app)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from markets.bids import Bid
 from markets.calendar import iso_z, local_label
@@ -17,7 +19,6 @@ from trading.api.schemas import (
     BidEventPublic,
     BidPage,
     BidPublic,
-    BidViolations,
     BidWithHistory,
     ErrorBody,
     SubmissionPublic,
@@ -25,9 +26,9 @@ from trading.api.schemas import (
     WithdrawRequest,
 )
 from trading.api.submission import (
-    describe,
     earlier_submission,
     market_violations,
+    refusal,
     resolve_products,
 )
 from trading.store import AddBidsResult, BidRecord, BidStatus, NewBid
@@ -79,7 +80,7 @@ def _answer(result: AddBidsResult) -> SubmissionPublic:
         422: {"model": ViolationsBody, "description": "every market rule every bid breaks"},
     },
 )
-def submit_bids(
+async def submit_bids(
     services: Services,
     actor: Writer,
     body: SubmittedBids,
@@ -92,7 +93,8 @@ def submit_bids(
     violation of every bid (rule, limit, value). A bid after its gate closure is refused
     with the ``<market>.gate_closure`` violation naming the closure time. With an
     ``Idempotency-Key``, a retry of the same bids returns the first answer (200,
-    ``replayed``) and stores nothing twice.
+    ``replayed``) and stores nothing twice, also once the bids would no longer pass.
+    The answer comes once the bids are durably stored.
     """
     bids = body if isinstance(body, list) else [body]
     if not 1 <= len(bids) <= MAX_BIDS_PER_CALL:
@@ -103,32 +105,28 @@ def submit_bids(
         )
     resolved, refused = resolve_products(services.registry, bids)
     if refused:
-        raise _refusal(refused, len(bids))
+        raise refusal(refused, len(bids))
     new_bids: list[NewBid] = [b for b in resolved if b is not None]
-    if idempotency_key is not None:
-        earlier = earlier_submission(
-            services.repository, actor.tenant_id, idempotency_key, new_bids
-        )
-        if earlier is not None:
-            response.status_code = 200
-            return _answer(earlier)
     now = services.clock.now()
     refused = market_violations(services.registry, bids, [b.country for b in new_bids], now)
     if refused:
-        raise _refusal(refused, len(bids))
+        if idempotency_key is not None:  # a retry after the gate still gets its first answer
+            earlier = await run_in_threadpool(
+                earlier_submission, services.repository, actor.tenant_id, idempotency_key, new_bids
+            )
+            if earlier is not None:
+                response.status_code = 200
+                return _answer(earlier)
+        raise refusal(refused, len(bids))
     key = idempotency_key or f"auto-{uuid.uuid4()}"
-    result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key, at=now)
+    queued = services.writer.submit(actor.tenant_id, actor.key_id, new_bids, key, at=now)
+    result = await asyncio.wrap_future(queued)
     if result.created:
         for record in result.bids:
             services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()
     else:
         response.status_code = 200
     return _answer(result)
-
-
-def _refusal(refused: list[BidViolations], total: int) -> ApiError:
-    body = {"bids": [r.model_dump(mode="json") for r in refused]}
-    return ApiError(422, "BidViolations", describe(refused, total), body)
 
 
 @router.get("", summary="List the tenant's bids", responses=_AUTH_ERRORS)

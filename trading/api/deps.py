@@ -12,12 +12,14 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from markets.registry import MarketRegistry
 from trading.api.errors import ApiError
+from trading.api.key_cache import KeyCache
 from trading.api.metrics import ApiMetrics
 from trading.exchange.clock import Clock
-from trading.store import Actor, Repository, Role
+from trading.store import Actor, Repository, Role, SubmissionWriter
 
 WRITE_ROLES = frozenset({Role.TRADER, Role.ADMIN})
 """Roles that may submit and withdraw bids."""
@@ -35,9 +37,13 @@ class ApiServices:
     clock: Clock
     registry: MarketRegistry
     metrics: ApiMetrics
+    writer: SubmissionWriter
+    """Stores submitted bids, many requests' per transaction."""
+    keys: KeyCache
+    """Verified API keys, remembered for a few seconds."""
 
 
-def _services(request: Request) -> ApiServices:
+async def _services(request: Request) -> ApiServices:
     return request.app.state.services
 
 
@@ -47,7 +53,7 @@ _api_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="an API 
 _bearer = HTTPBearer(auto_error=False, description="an API key as a bearer token")
 
 
-def _caller(
+async def _caller(
     services: Services,
     api_key: Annotated[str | None, Depends(_api_key)],
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -58,13 +64,15 @@ def _caller(
         raise ApiError(
             401, "Unauthorized", "missing API key: send X-API-Key or Authorization: Bearer"
         )
-    record = services.repository.verify_api_key(plaintext)
+    record = services.keys.cached(plaintext)
+    if record is None:  # a database read: off the event loop
+        record = await run_in_threadpool(services.keys.verify, plaintext)
     if record is None:
         raise ApiError(401, "Unauthorized", "the API key is unknown or revoked")
     return Actor(tenant_id=record.tenant_id, key_id=record.id, role=record.role)
 
 
-def _writer(actor: Annotated[Actor, Depends(_caller)]) -> Actor:
+async def _writer(actor: Annotated[Actor, Depends(_caller)]) -> Actor:
     """The caller, if its role may change bids; else 403 naming the role."""
     if actor.role not in WRITE_ROLES:
         allowed = ", ".join(sorted(WRITE_ROLES))

@@ -22,6 +22,7 @@ from trading.store import (
     NotFoundError,
     StoreError,
     TransitionError,
+    WriterClosedError,
 )
 
 
@@ -131,6 +132,13 @@ def install_error_handlers(app: FastAPI) -> None:
         body.pop("error", None)
         body.pop("message", None)
         return ApiError(status, name, str(exc), body).response()
+
+    @app.exception_handler(WriterClosedError)
+    async def _shutting_down(request: Request, exc: WriterClosedError) -> JSONResponse:
+        message = "the server is shutting down and stores nothing more; retry shortly"
+        answer = ApiError(503, "ServiceUnavailable", message).response()
+        answer.headers["Retry-After"] = "5"
+        return answer
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

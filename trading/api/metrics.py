@@ -10,11 +10,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client.exposition import generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 UNMATCHED_ROUTE = "unmatched"
 """The route label of a request that matched no endpoint."""
@@ -49,20 +49,35 @@ class ApiMetrics:
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
     def install(self, app: FastAPI) -> None:
-        """Count and time every request `app` answers."""
+        """Count and time every request `app` answers (a plain ASGI middleware: no extra
+        task or stream per request, as ``@app.middleware("http")`` would add)."""
+        app.add_middleware(_Measure, metrics=self)
 
-        @app.middleware("http")
-        async def _measure(
-            request: Request, call_next: Callable[[Request], Awaitable[Response]]
-        ) -> Response:
-            started = time.perf_counter()
-            status = 500
-            try:
-                response = await call_next(request)
-                status = response.status_code
-                return response
-            finally:
-                route = request.scope.get("route")
-                label = getattr(route, "path_format", None) or UNMATCHED_ROUTE
-                self.latency.labels(request.method, label).observe(time.perf_counter() - started)
-                self.requests.labels(request.method, label, str(status)).inc()
+
+class _Measure:
+    """ASGI middleware: latency and count of each HTTP request, by route template."""
+
+    def __init__(self, app: ASGIApp, metrics: ApiMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            route = scope.get("route")  # set by the router once a route matched
+            label = getattr(route, "path_format", None) or UNMATCHED_ROUTE
+            method = scope["method"]
+            self.metrics.latency.labels(method, label).observe(time.perf_counter() - started)
+            self.metrics.requests.labels(method, label, str(status)).inc()

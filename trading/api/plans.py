@@ -22,7 +22,6 @@ from trading.api.errors import ApiError
 from trading.api.jobs import JobRunner, PriceSource
 from trading.api.schemas import (
     BidPublic,
-    BidViolations,
     ErrorBody,
     PlanAccepted,
     PlanPublic,
@@ -31,9 +30,9 @@ from trading.api.schemas import (
     ViolationsBody,
 )
 from trading.api.submission import (
-    describe,
     earlier_submission,
     market_violations,
+    refusal,
     resolve_products,
 )
 from trading.store import (
@@ -326,7 +325,7 @@ def submit_plan(
         )
     resolved, refused = resolve_products(services.registry, bids)
     if refused:
-        raise _refusal(refused, len(bids))
+        raise refusal(refused, len(bids))
     new_bids = [replace(b, plan_id=plan.id) for b in resolved if b is not None]
     key = f"plan-{plan.id}"
     earlier = earlier_submission(services.repository, actor.tenant_id, key, new_bids)
@@ -336,7 +335,7 @@ def submit_plan(
     now = services.clock.now()
     refused = market_violations(services.registry, bids, [b.country for b in new_bids], now)
     if refused:
-        raise _refusal(refused, len(bids))
+        raise refusal(refused, len(bids))
     result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key, at=now)
     if result.created:
         for record in result.bids:
@@ -353,8 +352,3 @@ def _answer(result: AddBidsResult) -> SubmissionPublic:
         replayed=not result.created,
         bids=[BidPublic.of(b) for b in result.bids],
     )
-
-
-def _refusal(refused: list[BidViolations], total: int) -> ApiError:
-    body = {"bids": [r.model_dump(mode="json") for r in refused]}
-    return ApiError(422, "BidViolations", describe(refused, total), body)

@@ -1,10 +1,13 @@
 """The API as a service: the app, a simulated exchange on the same prices, a clearing loop.
 
-`ClearingLoop` is what ties the store to the `SimulatedExchange` while the server runs:
-every few seconds it hands the store's newly submitted bids to the exchange (each under
-its store id, so that outcomes map back), withdraws there what was withdrawn through the
-API, calls `clear_due()` and records every outcome in the store
-(`Repository.record_clearing`, which moves the bid to accepted or rejected).
+`ClearingLoop` is what ties the store to the `SimulatedExchange` while the server runs.
+The store is the order book: until a bid's gate closes it can be withdrawn there, and the
+exchange need not hold it. Every few seconds the loop hands the exchange the submitted bids
+whose gate has closed (each under its store id, so that outcomes map back, and as of the
+instant the API accepted it), calls `clear_due()` and records every outcome in the store
+(`Repository.record_clearing`, which moves the bid to accepted or rejected). So the loop
+costs nothing while bids pour in, and a server that was down over a gate clears that
+gate's bids when it is back.
 """
 
 from __future__ import annotations
@@ -35,8 +38,6 @@ DEFAULT_INTERVAL_S = 3.0
 
 _BID = TypeAdapter(Bid)
 _LOG = structlog.get_logger(__name__)
-_CHUNK = 500
-"""Bids read per query when forwarding (bounded IN lists)."""
 
 PRICE_FILES = ("day_ahead.csv", "intraday.csv", "afrr.csv")
 
@@ -64,7 +65,8 @@ class ClearingLoop:
     exchange: SimulatedExchange
     interval_s: float = DEFAULT_INTERVAL_S
     forwarded: dict[str, str] = field(default_factory=dict)
-    """Store bid id -> tenant, for every bid the exchange holds or has cleared."""
+    """Store bid id -> tenant, for every bid the exchange holds and the store has not yet
+    settled."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -72,8 +74,8 @@ class ClearingLoop:
         self._log = structlog.get_logger(__name__).bind(component="clearing_loop")
 
     def run_once(self) -> list[Clearing]:
-        """One round: forward, withdraw, clear, record; the outcomes recorded."""
-        self._forward_and_withdraw()
+        """One round: forward the bids due, clear, record; the outcomes recorded."""
+        self._forward_due()
         recorded = []
         for clearing in self.exchange.clear_due():
             tenant = self.forwarded.get(clearing.bid_key)
@@ -82,47 +84,32 @@ class ClearingLoop:
             try:
                 self._record(tenant, clearing)
                 recorded.append(clearing)
+                del self.forwarded[clearing.bid_key]  # settled: no longer selected
             except StoreError as exc:
                 self._log.warning("clearing_not_recorded", bid_id=clearing.bid_key, error=str(exc))
         return recorded
 
-    def _forward_and_withdraw(self) -> None:
-        pending = set(self.exchange.pending())
+    def _forward_due(self) -> None:
+        """Hand the exchange every submitted bid whose gate closed, oldest first."""
         with session_factory(self.repository.engine)() as session:
-            waiting = session.scalars(
-                select(BidRow.id)
-                .where(BidRow.status == BidStatus.SUBMITTED.value)
+            due = session.execute(
+                select(BidRow.id, BidRow.tenant_id, BidRow.document, BidRow.created_at)
+                .where(
+                    BidRow.status == BidStatus.SUBMITTED.value,
+                    BidRow.gate_closure <= self.exchange.now(),
+                )
                 .order_by(BidRow.created_at, BidRow.submission_id, BidRow.position)
             ).all()
-            new = [bid_id for bid_id in waiting if bid_id not in self.forwarded]
-            submitted = []
-            for start in range(0, len(new), _CHUNK):  # documents of new bids only
-                submitted += session.execute(
-                    select(BidRow.id, BidRow.tenant_id, BidRow.document, BidRow.created_at)
-                    .where(BidRow.id.in_(new[start : start + _CHUNK]))
-                    .order_by(BidRow.created_at, BidRow.submission_id, BidRow.position)
-                ).all()
-            withdrawn = session.scalars(
-                select(BidRow.id).where(
-                    BidRow.status == BidStatus.WITHDRAWN.value, BidRow.id.in_(pending)
-                )
-            ).all()
-        for bid_id in withdrawn:
-            try:
-                self.exchange.withdraw(bid_id)
-            except ExchangeError as exc:  # the gate passed meanwhile
-                self._log.warning("withdraw_not_forwarded", bid_id=bid_id, error=str(exc))
-        for bid_id, tenant, document, accepted_at in submitted:
+        for bid_id, tenant, document, accepted_at in due:
             if bid_id in self.forwarded:
                 continue
             self.forwarded[bid_id] = tenant
             try:
                 bid = _BID.validate_python(document).model_copy(update={"bid_id": bid_id})
-                # As of the instant the API accepted it: a bid whose gate passed before this
-                # round (or while the server was down) still clears at that gate.
                 self.exchange.submit_as_of([bid], accepted_at)
             except (ExchangeError, ValueError) as exc:
                 self._refuse(bid_id, tenant, str(exc))
+                del self.forwarded[bid_id]
 
     def _refuse(self, bid_id: str, tenant: str, reason: str) -> None:
         """The exchange will not hold a stored bid: record it rejected, with the reason."""

@@ -15,6 +15,7 @@ from markets.bids import Bid, BlockBid, product_ids_of
 from markets.plugin import PRODUCT_ID
 from markets.registry import MarketRegistry
 from markets.violations import Violation
+from trading.api.errors import ApiError
 from trading.api.schemas import BidViolations
 from trading.store import AddBidsResult, BidStatus, NewBid, Repository
 
@@ -92,3 +93,9 @@ def describe(refused: Sequence[BidViolations], total: int) -> str:
         f"bid #{refused[0].index}: {first.rule}: {first.field}={first.value}, "
         f"limit {first.limit}: {first.message}"
     )
+
+
+def refusal(refused: list[BidViolations], total: int) -> ApiError:
+    """The 422 of a submission whose bids break market rules: every violation of every bid."""
+    body = {"bids": [r.model_dump(mode="json") for r in refused]}
+    return ApiError(422, "BidViolations", describe(refused, total), body)

@@ -81,6 +81,16 @@ class SubmissionWriter:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=metrics_registry if metrics_registry is not None else REGISTRY,
         )
+        self._thread: threading.Thread | None = None
+        self.open()
+
+    def open(self) -> None:
+        """Start taking submissions (again, after `close`); a no-op while open."""
+        if self._thread is not None and self._thread.is_alive() and not self._closed.is_set():
+            return
+        if self._thread is not None:
+            self._thread.join()
+        self._closed.clear()
         self._thread = threading.Thread(target=self._run, name="vpp-store-writer", daemon=True)
         self._thread.start()
 
@@ -119,11 +129,13 @@ class SubmissionWriter:
         return self.submit(tenant_id, key_id, bids, idempotency_key, at=at).result()
 
     def close(self, timeout_s: float = 30.0) -> None:
-        """Write what is queued, then stop the thread; later submissions are refused."""
+        """Write what is queued, then stop the thread; later submissions are refused
+        until `open`."""
         if not self._closed.is_set():
             self._closed.set()
             self._queue.put(_STOP)
-        self._thread.join(timeout=timeout_s)
+        if self._thread is not None:
+            self._thread.join(timeout=timeout_s)
 
     # --- the writer thread ---------------------------------------------------------------
 

@@ -6,6 +6,8 @@ import pytest
 from api_fixtures import *  # noqa: F403 - the API fixtures: api, clock, keys, repo
 from api_fixtures import AsgiClient, Keys, single
 
+from trading.api import create_app
+from trading.exchange.clock import ManualClock
 from trading.store import Repository
 
 ENDPOINTS = [
@@ -29,11 +31,27 @@ def test_a_missing_or_wrong_key_is_a_401(
     assert answer.headers["www-authenticate"] == "Bearer"
 
 
-def test_a_revoked_key_is_a_401(api: AsgiClient, repo: Repository) -> None:
+def test_a_revoked_key_is_a_401(repo: Repository, clock: ManualClock, keys: Keys) -> None:
+    api = AsgiClient(create_app(repo, clock, key_ttl_s=0), keys.trader)
     new = repo.create_api_key("acme", "trader", "temp")
     assert api.with_key(new.plaintext).get("/v1/bids").status_code == 200
     repo.revoke_api_key("acme", new.record.id)
     assert api.with_key(new.plaintext).get("/v1/bids").status_code == 401
+    assert api.with_key(new.plaintext).post("/v1/bids", json=single(0)).status_code == 401
+
+
+def test_a_key_revoked_elsewhere_can_no_longer_submit_even_while_remembered(
+    api: AsgiClient, repo: Repository
+) -> None:
+    # Keys are remembered for a few seconds (reads may pass meanwhile); the store checks
+    # the key again on every write, so a revoked key's bid is refused at once.
+    new = repo.create_api_key("acme", "trader", "temp")
+    assert api.with_key(new.plaintext).get("/v1/bids").status_code == 200
+    repo.revoke_api_key("acme", new.record.id)
+    answer = api.with_key(new.plaintext).post("/v1/bids", json=single(0))
+    assert answer.status_code == 422
+    assert "was revoked" in answer.text
+    assert repo.list_bids("acme").total == 0
 
 
 def test_a_bearer_token_works_like_the_header(api: AsgiClient, keys: Keys) -> None:

@@ -75,6 +75,18 @@ def test_metrics_count_requests_latency_and_bids(api: AsgiClient, keys: object) 
     assert "vpp_api_request_duration_seconds_bucket" in text
     assert 'vpp_api_bids_total{market="day_ahead",status="submitted"} 2.0' in text
     assert 'vpp_api_bids_total{market="day_ahead",status="withdrawn"} 1.0' in text
+    assert "vpp_store_write_group_size_count 2.0" in text  # two submissions written
+
+
+def test_a_server_shutting_down_answers_503_and_stores_nothing(
+    api: AsgiClient, repo: object
+) -> None:
+    api.app.state.services.writer.close()
+    answer = api.post("/v1/bids", json=single(0))
+    assert answer.status_code == 503
+    assert answer.headers["retry-after"] == "5"
+    assert "shutting down" in answer.json()["message"]
+    assert api.get("/v1/bids").json()["total"] == 0
 
 
 def test_openapi_documents_the_endpoints_with_examples(api: AsgiClient) -> None:

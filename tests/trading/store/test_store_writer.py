@@ -143,3 +143,13 @@ def test_one_group_holds_replays_refusals_and_new_bids_each_answered(
     assert "no-such-key" in str(bad_key)
     assert _count(repo, "bids") == 4
     assert _count(repo, "bid_submissions") == 2
+
+
+def test_a_closed_writer_can_be_opened_again(repo: Repository, tenant: str) -> None:
+    writer = SubmissionWriter(repo, metrics_registry=CollectorRegistry())
+    writer.close()
+    writer.open()
+    try:
+        assert writer.add_bids(tenant, None, batch(1), "after-reopen").created
+    finally:
+        writer.close()

@@ -59,6 +59,7 @@ class BidRow(Base):
         Index("ix_bids_tenant_id_delivery_day", "tenant_id", "delivery_day"),
         Index("ix_bids_tenant_id_market", "tenant_id", "market"),
         Index("ix_bids_tenant_id_product_id", "tenant_id", "product_id"),
+        Index("ix_bids_status_gate_closure", "status", "gate_closure"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

@@ -1,0 +1,446 @@
+"""Bid-submission throughput and latency of a real `vpp serve` on loopback.
+
+Starts ``vpp serve`` as a subprocess on a free loopback port (a temp SQLite file by default,
+or ``--db URL``, e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``), creates a
+trader key of a fresh tenant, waits for ``GET /healthz``, then runs ``--clients``
+concurrent HTTP clients, spread over ``--processes`` load-generator processes (asyncio
+and ``httpx.AsyncClient``, one connection per client), each posting one request after the
+other to ``POST /v1/bids`` for ``--duration`` seconds. A request holds ``--batch`` day-ahead
+single bids (one per quarter hour of a delivery day a few days ahead, so no gate has
+passed). Requests during the first ``--warmup`` seconds are sent but not measured.
+
+Prints the machine's core count and the options, then: requests/s and bids/s persisted
+(only 201 answers count), latency p50/p95/p99/max [ms] of measured requests, answers by
+status, and a persistence check: the bids the tenant holds (``GET /v1/bids`` total, and a
+direct count on SQLite) must equal the bids of every 201 answer, warm-up included.
+
+The load generator shares the machine with the server: on 2 cores its own CPU time counts
+against the server's, which makes the figures conservative.
+
+Run: ``python benchmarks/api.py`` (options: ``--help``). ``--profile FILE`` attaches
+``py-spy record`` (if installed) to the server for the run and writes its raw
+(collapsed-stack) output to FILE: wall time of every busy thread, or with ``--profile-gil``
+only the thread holding the GIL (where the server's Python CPU time goes). Sampling slows
+the server; measure without it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+
+BERLIN = ZoneInfo("Europe/Berlin")
+STARTUP_S = 60.0
+DAYS_AHEAD = 3
+QUARTER_HOURS = 92  # fewer than every day has (92 on the spring DST day), all valid
+TARGET_BIDS_PER_S = 500.0
+TARGET_P99_MS = 100.0
+SERVE_EXTRA: tuple[str, ...] = tuple(os.environ.get("VPP_BENCH_SERVE_ARGS", "").split())
+
+
+@dataclass
+class Options:
+    """What the run does; see `_parse`."""
+
+    clients: int
+    processes: int
+    batch: int
+    duration_s: float
+    warmup_s: float
+    db: str | None
+    idempotency: bool
+    profile: Path | None
+    profile_gil: bool
+    keep: bool
+
+
+@dataclass
+class WorkerResult:
+    """What one load-generator process saw."""
+
+    latencies_s: list[float] = field(default_factory=list)
+    """Latency of each measured request [s]."""
+    statuses: Counter[str] = field(default_factory=Counter)
+    """Measured answers by status (or exception name)."""
+    measured_requests: int = 0
+    measured_bids_created: int = 0
+    """Bids of measured 201 answers."""
+    bids_created: int = 0
+    """Bids of every 201 answer, warm-up included."""
+
+
+def _day_products(day: date, count: int) -> list[str]:
+    """The DE day-ahead products of the first `count` quarter hours of market-local `day`."""
+    start = datetime(day.year, day.month, day.day, tzinfo=BERLIN).astimezone(UTC)
+    return [
+        f"DE:day_ahead:SDAC:{start + timedelta(minutes=15 * i):%Y-%m-%dT%H:%M}Z"
+        for i in range(count)
+    ]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _vpp(*args: str) -> list[str]:
+    return [sys.executable, "-m", "trading.cli", *args]
+
+
+async def _client(
+    http: httpx.AsyncClient,
+    name: str,
+    products: list[str],
+    options: Options,
+    measure_from: float,
+    stop_at: float,
+    result: WorkerResult,
+) -> None:
+    sent = 0
+    while time.perf_counter() < stop_at:
+        body = [
+            {
+                "type": "single",
+                "product_id": products[(sent + i) % len(products)],
+                "volume_mw": 1.5,
+                "price_eur_per_mwh": 42.0 + (sent % 50),
+                "bid_id": f"{name}/{sent}/{i}",
+            }
+            for i in range(options.batch)
+        ]
+        headers = {"Idempotency-Key": f"{name}/{sent}"} if options.idempotency else {}
+        sent += 1
+        started = time.perf_counter()
+        try:
+            answer = await http.post(
+                "/v1/bids", json=body[0] if options.batch == 1 else body, headers=headers
+            )
+            status = str(answer.status_code)
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+        elapsed = time.perf_counter() - started
+        created = options.batch if status == "201" else 0
+        result.bids_created += created
+        if started >= measure_from:
+            result.measured_requests += 1
+            result.measured_bids_created += created
+            result.latencies_s.append(elapsed)
+            result.statuses[status] += 1
+
+
+async def _load(
+    worker: int, clients: int, base: str, key: str, options: Options, start_at: float
+) -> WorkerResult:
+    result = WorkerResult()
+    day = datetime.now(BERLIN).date() + timedelta(days=DAYS_AHEAD)
+    products = _day_products(day, QUARTER_HOURS)
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    timeout = httpx.Timeout(60.0)
+    headers = {"X-API-Key": key}
+    async with httpx.AsyncClient(
+        base_url=base, headers=headers, limits=limits, timeout=timeout
+    ) as http:
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        now = time.perf_counter()
+        measure_from = now + options.warmup_s
+        stop_at = measure_from + options.duration_s
+        await asyncio.gather(
+            *(
+                _client(http, f"w{worker}c{c}", products, options, measure_from, stop_at, result)
+                for c in range(clients)
+            )
+        )
+    return result
+
+
+def _worker(
+    worker: int, clients: int, base: str, key: str, options: Options, start_at: float
+) -> WorkerResult:
+    return asyncio.run(_load(worker, clients, base, key, options, start_at))
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while True:
+        if process.poll() is not None:
+            raise SystemExit(f"vpp serve exited {process.returncode}: {_tail(log)}")
+        try:
+            if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"vpp serve did not answer in {STARTUP_S} s: {_tail(log)}")
+        time.sleep(0.2)
+
+
+def _tail(log: Path) -> str:
+    return log.read_text(encoding="utf-8", errors="replace")[-3000:]
+
+
+def _stored_bids(base: str, key: str) -> int:
+    """The tenant's bids, as `GET /v1/bids` counts them (walking every page)."""
+    headers = {"X-API-Key": key}
+    limit = 1000
+    page = 1
+    seen = 0
+    while True:
+        answer = httpx.get(
+            f"{base}/v1/bids",
+            params={"page": page, "limit": limit},
+            headers=headers,
+            timeout=120,
+        )
+        answer.raise_for_status()
+        data = answer.json()
+        seen += len(data["items"])
+        if len(data["items"]) < limit:
+            if seen != data["total"]:
+                raise SystemExit(f"pages hold {seen} bids but total says {data['total']}")
+            return seen
+        page += 1
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    """The nearest-rank `q`-quantile (0 < q <= 1) of ascending `sorted_values`."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), round(q * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+def _start_profiler(pid: int, options: Options) -> subprocess.Popen[bytes] | None:
+    if options.profile is None:
+        return None
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    if not Path(spy).exists():
+        print("py-spy not found: running without --profile")
+        return None
+    seconds = int(options.warmup_s + options.duration_s + 1)
+    return subprocess.Popen(
+        [
+            spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(seconds),
+            "--rate",
+            "100",
+            *(["--gil"] if options.profile_gil else ["--threads"]),
+            "--format",
+            "raw",
+            "--output",
+            str(options.profile),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def _own_schema(url: str) -> tuple[str, str]:
+    """A new PostgreSQL schema for the run, and `url` with its search_path set to it."""
+    import sqlalchemy as sa
+
+    schema = f"vpp_bench_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(sa.make_url(url).set(drivername="postgresql+psycopg"))
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    finally:
+        admin.dispose()
+    scoped = sa.make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
+    return schema, scoped.render_as_string(hide_password=False)
+
+
+def _drop_schema(url: str, schema: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(sa.make_url(url).set(drivername="postgresql+psycopg"))
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        admin.dispose()
+
+
+def run(options: Options) -> bool:
+    """Run the benchmark; True if every check passed and the target was met."""
+    workdir = Path(tempfile.mkdtemp(prefix="vpp-bench-api-"))
+    sqlite_file = workdir / "bench.sqlite3"
+    url = options.db or f"sqlite:///{sqlite_file}"
+    schema = None
+    if options.db is not None and options.db.startswith("postgres"):
+        schema, url = _own_schema(options.db)  # dropped afterwards: the database stays clean
+    tenant = f"bench-{uuid.uuid4().hex[:8]}"
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    log = workdir / "serve.log"
+    print(f"cores: {os.cpu_count()}  python: {sys.version.split()[0]}")
+    shown_db = url if options.db is None else url.split("@")[-1]
+    print(
+        f"options: clients={options.clients} processes={options.processes} "
+        f"batch={options.batch} duration={options.duration_s:g} s "
+        f"warmup={options.warmup_s:g} s idempotency={options.idempotency} db={shown_db}"
+    )
+    with log.open("w") as log_file:
+        server = subprocess.Popen(
+            _vpp("serve", "--db", url, "--host", "127.0.0.1", "--port", str(port), *SERVE_EXTRA),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    try:
+        _wait_healthy(server, base, log)
+        created = subprocess.run(
+            _vpp("keys", "create", "--tenant", tenant, "--role", "trader", "--db", url),
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=True,
+        )
+        key = created.stdout.strip().splitlines()[-1]
+        profiler = _start_profiler(server.pid, options)
+        results = _generate_load(base, key, options)
+        if profiler is not None:
+            profiler.wait(timeout=120)
+            print(f"profile: {options.profile}")
+        return _report(results, options, base, key, sqlite_file if options.db is None else None)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        if schema is not None and not options.keep:
+            _drop_schema(options.db or "", schema)
+        if options.keep:
+            print(f"kept: {workdir} (server log: {log})" + (f", schema {schema}" if schema else ""))
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _generate_load(base: str, key: str, options: Options) -> list[WorkerResult]:
+    shares = [
+        options.clients // options.processes + (1 if w < options.clients % options.processes else 0)
+        for w in range(options.processes)
+    ]
+    start_at = time.time() + 1.0  # every process starts at once, after importing
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(options.processes) as pool:
+        pending = [
+            pool.apply_async(_worker, (w, n, base, key, options, start_at))
+            for w, n in enumerate(shares)
+            if n > 0
+        ]
+        return [p.get() for p in pending]
+
+
+def _report(
+    results: list[WorkerResult], options: Options, base: str, key: str, sqlite_file: Path | None
+) -> bool:
+    latencies = sorted(t for r in results for t in r.latencies_s)
+    statuses: Counter[str] = Counter()
+    for r in results:
+        statuses.update(r.statuses)
+    requests = sum(r.measured_requests for r in results)
+    bids = sum(r.measured_bids_created for r in results)
+    created_total = sum(r.bids_created for r in results)
+    requests_per_s = requests / options.duration_s
+    bids_per_s = bids / options.duration_s
+    p50, p95, p99 = (_percentile(latencies, q) * 1000 for q in (0.50, 0.95, 0.99))
+    top = (latencies[-1] * 1000) if latencies else float("nan")
+    mean = statistics.fmean(latencies) * 1000 if latencies else float("nan")
+    print(f"requests: {requests} in {options.duration_s:g} s = {requests_per_s:.1f} requests/s")
+    print(f"bids persisted (201): {bids} = {bids_per_s:.1f} bids/s")
+    print(
+        f"latency [ms]: mean {mean:.1f}  p50 {p50:.1f}  p95 {p95:.1f}  p99 {p99:.1f}  max {top:.1f}"
+    )
+    print("answers by status: " + ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items())))
+    stored = _stored_bids(base, key)
+    direct = None
+    if sqlite_file is not None:
+        with sqlite3.connect(sqlite_file) as db:
+            (direct,) = db.execute("SELECT count(*) FROM bids").fetchone()
+    print(
+        f"persistence: 201 answers carried {created_total} bids (warm-up included); "
+        f"GET /v1/bids holds {stored}" + ("" if direct is None else f"; SQLite holds {direct}")
+    )
+    persisted = stored == created_total and (direct is None or direct == created_total)
+    if not persisted:
+        print("PERSISTENCE MISMATCH")
+    met = bids_per_s >= TARGET_BIDS_PER_S and p99 <= TARGET_P99_MS
+    print(
+        f"target >= {TARGET_BIDS_PER_S:g} bids/s with p99 <= {TARGET_P99_MS:g} ms: "
+        + ("met" if met else "NOT met")
+    )
+    return persisted and met
+
+
+def _parse(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
+    parser.add_argument("--processes", type=int, default=2, help="load-generator processes (2)")
+    parser.add_argument("--batch", type=int, default=1, help="bids per request (1)")
+    parser.add_argument("--duration", type=float, default=20.0, help="measured seconds (20)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first (2)")
+    parser.add_argument("--db", default=None, help="database URL (default: a temp SQLite file)")
+    parser.add_argument(
+        "--idempotency", action="store_true", help="send an Idempotency-Key with each request"
+    )
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy raw profile of the server to FILE"
+    )
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="profile only the thread holding the GIL (where CPU goes), not wall time",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the temp folder and log")
+    args = parser.parse_args(argv)
+    if args.clients < 1 or args.processes < 1 or args.batch < 1 or args.duration <= 0:
+        parser.error("--clients, --processes, --batch and --duration must be positive")
+    return Options(
+        clients=args.clients,
+        processes=min(args.processes, args.clients),
+        batch=args.batch,
+        duration_s=args.duration,
+        warmup_s=max(0.0, args.warmup),
+        db=args.db,
+        idempotency=args.idempotency,
+        profile=args.profile,
+        profile_gil=args.profile_gil,
+        keep=args.keep,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run with the command line's options; exit 1 if a check failed or the target was missed."""
+    ok = run(_parse(argv))
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
