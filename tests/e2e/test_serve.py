@@ -7,6 +7,7 @@ is handed to the simulated exchange, cleared at its gate and its outcome recorde
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -197,3 +198,55 @@ async def post(app: object, path: str, body: object, key: str) -> httpx.Response
     transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         return await client.post(path, json=body, headers={"X-API-Key": key})
+
+
+def test_a_server_on_simulated_time_clears_bids_at_their_gate(tmp_path: Path) -> None:
+    """A real `vpp serve` whose clock runs 60 times as fast: submit, then see the gate clear."""
+    url = f"sqlite:///{tmp_path / 'sim.sqlite3'}"
+    key = create_key(url)
+    running = start_server(
+        url,
+        tmp_path / "serve.log",
+        "--clock-start",
+        "2026-06-14T09:45:00Z",  # the day-ahead gate of 2026-06-15 is 10:00Z
+        "--clock-speed",
+        "60",
+        "--clearing-interval",
+        "0.5",
+    )
+    try:
+        headers = {"X-API-Key": key}
+        now = datetime.fromisoformat(httpx.get(f"{running.base}/healthz").json()["now"])
+        assert now < datetime(2026, 6, 14, 10, 0, tzinfo=UTC), running.tail()
+        product = first_quarter_hour(date(2026, 6, 15))
+        sell_cheap = {"type": "single", "product_id": product, "volume_mw": 2.0}
+        bids = [
+            {**sell_cheap, "price_eur_per_mwh": -100.0},  # clears: below any clearing price
+            {**sell_cheap, "price_eur_per_mwh": 3000.0},  # does not clear
+        ]
+        answer = httpx.post(f"{running.base}/v1/bids", json=bids, headers=headers, timeout=30)
+        assert answer.status_code == 201, answer.text
+        accepted_id, rejected_id = [b["id"] for b in answer.json()["bids"]]
+
+        deadline = time.monotonic() + 60
+        while True:
+            listed = httpx.get(
+                f"{running.base}/v1/bids", params={"status": "submitted"}, headers=headers
+            ).json()
+            if listed["total"] == 0:
+                break
+            assert time.monotonic() < deadline, f"not cleared: {running.tail()}"
+            time.sleep(0.5)
+        accepted = httpx.get(f"{running.base}/v1/bids/{accepted_id}", headers=headers).json()
+        rejected = httpx.get(f"{running.base}/v1/bids/{rejected_id}", headers=headers).json()
+        assert accepted["status"] == "accepted"
+        assert rejected["status"] == "rejected"
+        cleared = accepted["history"][-1]
+        assert cleared["to_status"] == "accepted"
+        assert accepted["clearing"]["clearing_price"] is not None
+        assert accepted["clearing"]["cleared_volume_mw"] == 2.0
+        too_late = httpx.post(f"{running.base}/v1/bids", json=bids[0], headers=headers)
+        assert too_late.status_code == 422
+        assert "gate" in too_late.text
+    finally:
+        running.stop()

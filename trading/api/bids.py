@@ -20,6 +20,7 @@ from trading.api.schemas import (
     BidPage,
     BidPublic,
     BidWithHistory,
+    ClearingPublic,
     ErrorBody,
     SubmissionPublic,
     ViolationsBody,
@@ -173,8 +174,11 @@ def get_bid(services: Services, actor: Reader, bid_id: BidId) -> BidWithHistory:
     """The bid and every lifecycle step, oldest first (another tenant's bid: 404)."""
     record = _own_bid(services, actor.tenant_id, bid_id)
     history = services.repository.bid_history(actor.tenant_id, bid_id) or []
+    clearing = services.repository.get_clearing(actor.tenant_id, bid_id)
     return BidWithHistory(
-        **BidPublic.of(record).model_dump(), history=[BidEventPublic.of(e) for e in history]
+        **BidPublic.of(record).model_dump(),
+        history=[BidEventPublic.of(e) for e in history],
+        clearing=None if clearing is None else ClearingPublic.of(clearing),
     )
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from markets.violations import Violation
-from trading.store import BidEventRecord, BidRecord, BidStatus
+from trading.store import BidEventRecord, BidRecord, BidStatus, ClearingRecord
 
 EXAMPLE_BID: dict[str, Any] = {
     "type": "single",
@@ -119,10 +119,43 @@ class BidEventPublic(_Public):
         )
 
 
+class ClearingPublic(_Public):
+    """The market's result for a bid: accepted or rejected, volume and prices."""
+
+    status: str = Field(examples=["accepted"])
+    cleared_volume_mw: float = Field(
+        description="cleared volume [MW], the bid's sign; 0 if rejected"
+    )
+    clearing_price: float | None = Field(
+        description="the market's clearing price [EUR/MWh; EUR/MW/h for capacity]"
+    )
+    remuneration_price: float | None = Field(
+        description="what the bid is paid per unit: the clearing price, or its own under "
+        "pay-as-bid [EUR/MWh; EUR/MW/h]"
+    )
+    cleared_at: datetime
+    details: dict[str, Any] | None = Field(
+        default=None, description="market, pricing rule, products; a rejection's reason"
+    )
+
+    @classmethod
+    def of(cls, record: ClearingRecord) -> ClearingPublic:
+        """The public form of a stored clearing result."""
+        return cls(
+            status=record.status.value,
+            cleared_volume_mw=record.cleared_volume_mw,
+            clearing_price=record.clearing_price,
+            remuneration_price=record.remuneration_price,
+            cleared_at=record.cleared_at,
+            details=record.details,
+        )
+
+
 class BidWithHistory(BidPublic):
-    """A bid and every lifecycle step, oldest first."""
+    """A bid, every lifecycle step (oldest first) and, once cleared, the market's result."""
 
     history: list[BidEventPublic]
+    clearing: ClearingPublic | None = None
 
 
 class SubmissionPublic(_Public):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from trading.api.server import DEFAULT_INTERVAL_S, serve
+from trading.cli.output import EXIT_INVALID_INPUT
+from trading.exchange.clock import Clock, ScaledClock
 
 
 def serve_command(
@@ -27,9 +30,40 @@ def serve_command(
     interval: Annotated[
         float, typer.Option("--clearing-interval", min=0.1, help="seconds between clearings")
     ] = DEFAULT_INTERVAL_S,
+    clock_start: Annotated[
+        str | None,
+        typer.Option(
+            "--clock-start",
+            help="simulated time: start the server's clock at this instant "
+            "(ISO 8601 with offset, e.g. 2026-06-14T09:55:00Z) instead of now",
+        ),
+    ] = None,
+    clock_speed: Annotated[
+        float,
+        typer.Option(
+            "--clock-speed", min=0.001, help="with --clock-start: simulated seconds per real one"
+        ),
+    ] = 1.0,
 ) -> None:
     """Upgrade the database, then serve the API; bids clear at their gate on the prices."""
     if prices is not None and not prices.is_dir():
         typer.echo(f"error: --prices {prices}: no such folder", err=True)
-        raise typer.Exit(2)
-    serve(db, host, port, prices, interval_s=interval)
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    clock: Clock | None = None
+    if clock_start is not None:
+        try:
+            start = datetime.fromisoformat(clock_start.replace("Z", "+00:00"))
+        except ValueError:
+            start = None
+        if start is None or start.utcoffset() is None:
+            typer.echo(
+                f"error: --clock-start={clock_start!r} is not an ISO 8601 instant with an "
+                "offset (e.g. 2026-06-14T09:55:00Z)",
+                err=True,
+            )
+            raise typer.Exit(EXIT_INVALID_INPUT)
+        clock = ScaledClock(start, clock_speed)
+    elif clock_speed != 1.0:
+        typer.echo("error: --clock-speed needs --clock-start", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    serve(db, host, port, prices, interval_s=interval, clock=clock)

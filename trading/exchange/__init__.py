@@ -3,7 +3,8 @@
 - `gateway`: `MarketGateway`, the interface every exchange connection offers.
 - `simulated`: `SimulatedExchange`, the embedded default, clearing auctions and balancing
   capacity against price series at each gate closure (backtests, the end-to-end run).
-- `clock`: `Clock`, `SystemClock`, `ManualClock` (tests walk a delivery day in milliseconds).
+- `clock`: `Clock`, `SystemClock`, `ManualClock` (tests walk a delivery day in milliseconds),
+  `ScaledClock` (a day in minutes, for a running server).
 - `records`: `Clearing` and `PendingBid`, what a trader reads back.
 - `admission`: whether a submission may be held (keys, market rules, linked blocks).
 - `price_book`, `clearing_rules`, `clearing`: which price clears a product, the arithmetic
@@ -11,7 +12,7 @@
 - `errors`, `metrics`: what a gateway refuses; its Prometheus counters.
 """
 
-from trading.exchange.clock import Clock, ManualClock, SystemClock
+from trading.exchange.clock import Clock, ManualClock, ScaledClock, SystemClock
 from trading.exchange.errors import (
     ExchangeError,
     GateClosedError,
@@ -39,6 +40,7 @@ __all__ = [
     "PendingBid",
     "PriceBook",
     "Refusal",
+    "ScaledClock",
     "SimulatedExchange",
     "SubmissionRefusedError",
     "SystemClock",

@@ -2,11 +2,15 @@
 
 Every clock answers `now()` with a timezone-aware UTC `datetime`. A `ManualClock` only moves
 when told to, and only forwards, so a test can walk a whole delivery day through its gate
-closures in milliseconds.
+closures in milliseconds. A `ScaledClock` runs by itself from a chosen instant at a chosen
+speed: a server on it (``vpp serve --clock-start ... --clock-speed ...``) lives through a
+trading day in minutes, with real requests.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol, runtime_checkable
 
@@ -61,3 +65,31 @@ class ManualClock:
             )
         self._now = target
         return self._now
+
+
+class ScaledClock:
+    """Time that starts at `start` and runs `speed` times as fast as the machine's.
+
+    `start` must be timezone-aware; `speed` > 0 (1: real time from `start`; 60: an hour
+    a minute). `monotonic` is the real clock it follows [s] (injectable for tests); it
+    never runs backwards, so neither does this clock.
+    """
+
+    def __init__(
+        self,
+        start: datetime,
+        speed: float = 1.0,
+        *,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed={speed} must be > 0")
+        self._start = to_utc(start)
+        self._speed = speed
+        self._monotonic = monotonic
+        self._origin = monotonic()
+
+    def now(self) -> datetime:
+        """`start` plus the real time elapsed since construction, times `speed` [UTC]."""
+        elapsed = (self._monotonic() - self._origin) * self._speed
+        return self._start + timedelta(seconds=elapsed)
