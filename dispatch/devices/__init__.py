@@ -1,0 +1,1 @@
+"""Simulated devices: clock-free physics and pymodbus servers exposing it over Modbus TCP."""

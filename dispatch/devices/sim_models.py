@@ -1,0 +1,226 @@
+"""What each simulated device model does with its registers: physics in, setpoints out.
+
+A `SimModel` owns a register image (`sim_registers`) and a physics object (`physics`). The
+Modbus server (`modbus_sim`) asks it to `refresh()` the image before answering a read, to
+`check_write()` a write (a Modbus exception code or None), and to `setpoint_mw()` after a
+write (the setpoint the registers now command, in our MW and sign, or None if the write did
+not touch it). Device-side units and quirks (W vs kW, scale factors, the 2.x sign flip) live
+here, typed in by hand and independent of the adapter's map files.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from dispatch.devices import sim_registers as sr
+from dispatch.devices.physics import Battery, Chp, Pv
+
+ILLEGAL_VALUE = 3
+
+
+def _signed(reg: int) -> int:
+    return reg - 0x10000 if reg >= 0x8000 else reg
+
+
+class Physics(Protocol):
+    """What the server needs from a physics object."""
+
+    power_mw: float
+    ramp_mw_per_s: float
+
+    def set_setpoint(self, setpoint_mw: float) -> None:
+        """Command a setpoint [MW, + injection]."""
+        ...
+
+    def step(self, dt: float) -> None:
+        """Advance dt [s]."""
+        ...
+
+
+class SimModel(Protocol):
+    """One simulated device model (see module docstring)."""
+
+    vendor: str
+    model: str
+    firmware: str
+    image: sr.Image
+    physics: Physics
+    block_size: int
+
+    def set_firmware(self, version: str) -> None:
+        """Switch to the register layout of another firmware (image rebuilt)."""
+        ...
+
+    def refresh(self) -> None:
+        """Copy the physics state into the register image."""
+        ...
+
+    def check_write(self, address: int, values: list[int]) -> int | None:
+        """Modbus exception code for an unacceptable value, else None."""
+        ...
+
+    def setpoint_mw(self) -> float | None:
+        """The setpoint the registers command now [MW, + injection]."""
+        ...
+
+    def fc43(self) -> dict[str, str] | None:
+        """FC43/14 identification objects, None if the device has none."""
+        ...
+
+
+class VoltaStorSim:
+    """Voltaris VoltaStor BX-500 (3 kW / 5 kWh). fw 1.x: chain 1,103,124, W_SF 0.
+    fw 2.x: chain 1,64999,124,103, W_SF -1, and W reported with the opposite sign."""
+
+    vendor = "Voltaris"
+    model = "VoltaStor BX-500"
+    block_size = 200
+    WCHAMAX_W = 3000
+
+    def __init__(self, serial: str, firmware: str = "1.4.2", physics: Battery | None = None):
+        self.serial = serial
+        self.physics: Battery = physics or Battery(
+            max_mw=0.003, min_mw=-0.003, capacity_mwh=0.005, ramp_mw_per_s=0.005
+        )
+        self.firmware = firmware
+        self.set_firmware(firmware)
+
+    def set_firmware(self, version: str) -> None:
+        """Rebuild the image for `version` (major 1 or 2)."""
+        self.firmware = version
+        v2 = version.startswith("2.")
+        chain = [1, 64999, 124, 103] if v2 else [1, 103, 124]
+        common = (self.vendor, self.model, version, self.serial)
+        self.image = sr.sunspec_image(common, chain, wchamax_w=self.WCHAMAX_W)
+        self._w_sf, self._w_sign = (-1, -1) if v2 else (0, 1)
+        self.image.put(self.image.bodies[103] + sr.M103_W_SF, sr.s16(self._w_sf))
+        self.refresh()
+
+    def refresh(self) -> None:
+        """W [W * 10**-W_SF, device sign], ChaState [0.1 %]."""
+        inv, sto = self.image.bodies[103], self.image.bodies[124]
+        watts = self.physics.power_mw * 1e6 * self._w_sign
+        raw = max(-32767, min(32767, round(watts / 10.0**self._w_sf)))
+        self.image.put(inv + sr.M103_W, sr.s16(raw))
+        self.image.put(sto + sr.M124_CHASTATE, round(self.physics.soc * 1000))
+
+    def check_write(self, address: int, values: list[int]) -> int | None:
+        """Rates within +-100 %, StorCtl_Mod within 0..3."""
+        sto = self.image.bodies[124]
+        for i, value in enumerate(values):
+            offset = address + i - sto
+            if offset in (sr.M124_OUTWRTE, sr.M124_INWRTE) and abs(_signed(value)) > 10000:
+                return ILLEGAL_VALUE
+            if offset == sr.M124_STORCTL_MOD and value > 3:
+                return ILLEGAL_VALUE
+        return None
+
+    def setpoint_mw(self) -> float | None:
+        """((OutWRte if discharge bit) - (InWRte if charge bit)) % of WChaMax."""
+        sto = self.image.bodies[124]
+        mode = self.image.get(sto + sr.M124_STORCTL_MOD)
+        out = _signed(self.image.get(sto + sr.M124_OUTWRTE)) / 100.0
+        inp = _signed(self.image.get(sto + sr.M124_INWRTE)) / 100.0
+        pct = (out if mode & 2 else 0.0) - (inp if mode & 1 else 0.0)
+        return pct / 100.0 * self.WCHAMAX_W * 1e-6
+
+    def fc43(self) -> dict[str, str] | None:
+        """No FC43 identification."""
+        return None
+
+
+class HelioMaxSim:
+    """Helion HelioMax 60 (60 kW): chain 1,103,123; W_SF 1; curtailment by WMaxLimPct."""
+
+    vendor = "Helion"
+    model = "HelioMax 60"
+    block_size = 200
+    RATED_W = 60000
+
+    def __init__(self, serial: str, firmware: str = "1.2.0", physics: Pv | None = None):
+        self.serial = serial
+        self.physics: Pv = physics or Pv(rated_mw=0.06, profile=lambda _t: 0.8, ramp_mw_per_s=0.06)
+        self.set_firmware(firmware)
+
+    def set_firmware(self, version: str) -> None:
+        """Rebuild the image (one layout for all versions)."""
+        self.firmware = version
+        common = (self.vendor, self.model, version, self.serial)
+        self.image = sr.sunspec_image(common, [1, 103, 123])
+        self.image.put(self.image.bodies[103] + sr.M103_W_SF, 1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """W in 10 W steps."""
+        raw = round(self.physics.power_mw * 1e6 / 10.0)
+        self.image.put(self.image.bodies[103] + sr.M103_W, sr.s16(raw))
+
+    def check_write(self, address: int, values: list[int]) -> int | None:
+        """WMaxLimPct <= 100.0 %, WMaxLim_Ena 0 or 1."""
+        ctl = self.image.bodies[123]
+        for i, value in enumerate(values):
+            offset = address + i - ctl
+            if offset == sr.M123_WMAXLIMPCT and value > 1000:
+                return ILLEGAL_VALUE
+            if offset == sr.M123_WMAXLIM_ENA and value > 1:
+                return ILLEGAL_VALUE
+        return None
+
+    def setpoint_mw(self) -> float | None:
+        """The limit in MW (rated if disabled)."""
+        ctl = self.image.bodies[123]
+        if self.image.get(ctl + sr.M123_WMAXLIM_ENA) != 1:
+            return self.RATED_W * 1e-6
+        return self.image.get(ctl + sr.M123_WMAXLIMPCT) / 1000.0 * self.RATED_W * 1e-6
+
+    def fc43(self) -> dict[str, str] | None:
+        """No FC43 identification."""
+        return None
+
+
+class KwkControlSim:
+    """Thermogen KWK-Control 2 CHP (50 kW, min load 25 kW): fixed registers, FC43 identity."""
+
+    vendor = "Thermogen"
+    model = "KWK-Control 2"
+    block_size = 8
+    MIN_LOAD_KW, MAX_KW = 25, 50
+
+    def __init__(self, serial: int, firmware: str = "2.3.1", physics: Chp | None = None):
+        self.serial = serial
+        self.physics: Chp = physics or Chp(max_mw=0.05, min_load_mw=0.025, ramp_mw_per_s=0.05)
+        self.set_firmware(firmware)
+
+    def set_firmware(self, version: str) -> None:
+        """Rebuild the image; the firmware register holds major * 256 + minor."""
+        self.firmware = version
+        major, minor = (int(part) for part in version.split(".")[:2])
+        self.image = sr.chp_image(self.MIN_LOAD_KW, self.MAX_KW, major * 256 + minor, self.serial)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Power [kW] and status."""
+        self.image.put(sr.CHP_POWER_KW, sr.s16(round(self.physics.power_mw * 1000)))
+        status = sr.CHP_RUNNING if self.physics.on else sr.CHP_OFF
+        self.image.put(sr.CHP_STATUS, status)
+
+    def check_write(self, address: int, values: list[int]) -> int | None:
+        """Setpoint 0 (stop) or within [min load, max]."""
+        for i, value in enumerate(values):
+            if address + i == sr.CHP_SETPOINT_KW:
+                kw = _signed(value)
+                if kw != 0 and not self.MIN_LOAD_KW <= kw <= self.MAX_KW:
+                    return ILLEGAL_VALUE
+        return None
+
+    def setpoint_mw(self) -> float | None:
+        """The setpoint register in MW."""
+        return _signed(self.image.get(sr.CHP_SETPOINT_KW)) / 1000.0
+
+    def fc43(self) -> dict[str, str] | None:
+        """VendorName, ProductCode, MajorMinorRevision."""
+        return {
+            "VendorName": self.vendor,
+            "ProductCode": self.model,
+            "MajorMinorRevision": self.firmware,
+        }

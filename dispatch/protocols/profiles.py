@@ -1,0 +1,159 @@
+"""Control profiles: how a kind of device turns map points into telemetry and setpoints.
+
+A map names its profile; the profile names the points it needs. Units out of a profile are
+the dispatcher's: MW, + injection (battery discharge, generation), - consumption.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from dispatch.protocols.points import LocalRefusalError, PointIO, Value, to_mw
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A profile's reading [MW, + injection; soc 0..1]."""
+
+    power_mw: float
+    setpoint_mw: float | None
+    soc: float | None
+    max_mw: float | None
+    min_mw: float | None
+
+
+class Profile(Protocol):
+    """Read telemetry and write a setpoint for one kind of device."""
+
+    async def read(self, io: PointIO) -> Reading:
+        """Measured power, held setpoint, SoC and limits."""
+        ...
+
+    async def write(self, io: PointIO, setpoint_mw: float) -> None:
+        """Write the setpoint [MW, + injection]; LocalRefusalError if it cannot be expressed."""
+        ...
+
+
+def _num(values: dict[str, Value], name: str) -> float | None:
+    value = values[name]
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _power(io: PointIO, values: dict[str, Value], name: str) -> float:
+    power = to_mw(io.negotiated.point(name), _num(values, name))
+    if power is None:
+        raise LocalRefusalError(io.transport.asset_id, f"{name} not implemented by the device")
+    return power
+
+
+STORCTL_CHARGE = 1
+STORCTL_DISCHARGE = 2
+
+
+class Storage124:
+    """Battery via SunSpec 124 (our simulator's reading, see the map file).
+
+    Setpoint P [MW]: StorCtl_Mod = charge|discharge, OutWRte = P / WChaMax * 100 % if P > 0,
+    InWRte = -P / WChaMax * 100 % if P < 0 (the other rate 0). Two FC16 writes: the rates,
+    then the mode.
+    """
+
+    POINTS = ("W", "WChaMax", "ChaState", "StorCtl_Mod", "OutWRte", "InWRte")
+
+    async def read(self, io: PointIO) -> Reading:
+        """See class docstring; max/min = +/- WChaMax [MW]."""
+        values = await io.read(list(self.POINTS))
+        wcha = to_mw(io.negotiated.point("WChaMax"), _num(values, "WChaMax"))
+        soc = _num(values, "ChaState")
+        return Reading(
+            power_mw=_power(io, values, "W"),
+            setpoint_mw=self._setpoint(values, wcha),
+            soc=None if soc is None else soc / 100.0,
+            max_mw=wcha,
+            min_mw=None if wcha is None else -wcha,
+        )
+
+    @staticmethod
+    def _setpoint(values: dict[str, Value], wcha_mw: float | None) -> float | None:
+        mode, out, inp = values["StorCtl_Mod"], _num(values, "OutWRte"), _num(values, "InWRte")
+        if wcha_mw is None or not isinstance(mode, int) or out is None or inp is None:
+            return None
+        pct = (out if mode & STORCTL_DISCHARGE else 0.0) - (inp if mode & STORCTL_CHARGE else 0.0)
+        return pct / 100.0 * wcha_mw
+
+    async def write(self, io: PointIO, setpoint_mw: float) -> None:
+        """See class docstring; refuses |P| > WChaMax locally."""
+        values = await io.read(["WChaMax", "OutWRte"])  # brings WChaMax_SF and InOutWRte_SF
+        wcha = to_mw(io.negotiated.point("WChaMax"), _num(values, "WChaMax"))
+        if not wcha:
+            raise LocalRefusalError(io.transport.asset_id, "WChaMax unknown: cannot scale rate")
+        pct = round(abs(setpoint_mw) / wcha * 100.0, 6)
+        rates = {
+            "OutWRte": pct if setpoint_mw > 0 else 0.0,
+            "InWRte": pct if setpoint_mw < 0 else 0.0,
+        }
+        for name, value in rates.items():  # check both before sending either
+            io.encode(name, value, values)
+        await io.write(rates, values)
+        await io.write({"StorCtl_Mod": STORCTL_CHARGE | STORCTL_DISCHARGE}, values)
+
+
+class Pv123:
+    """PV via SunSpec 123 curtailment: setpoint P [MW] -> WMaxLimPct = P / rated * 100 %.
+
+    The setpoint is an upper limit: P >= rated writes 100 %; P < 0 is refused locally.
+    Telemetry: setpoint = the limit (rated when WMaxLim_Ena = 0); max = rated, min = 0.
+    """
+
+    async def read(self, io: PointIO) -> Reading:
+        """See class docstring."""
+        values = await io.read(["W", "WMaxLimPct", "WMaxLim_Ena"])
+        rated = io.negotiated.register_map.constants["rated_w"] * 1e-6
+        pct = _num(values, "WMaxLimPct")
+        enabled = values["WMaxLim_Ena"] == 1
+        setpoint = (pct / 100.0 * rated if pct is not None else None) if enabled else rated
+        return Reading(_power(io, values, "W"), setpoint, None, rated, 0.0)
+
+    async def write(self, io: PointIO, setpoint_mw: float) -> None:
+        """See class docstring."""
+        if setpoint_mw < 0:
+            raise LocalRefusalError(io.transport.asset_id, "a PV limit cannot be negative")
+        rated = io.negotiated.register_map.constants["rated_w"] * 1e-6
+        pct = round(min(setpoint_mw / rated * 100.0, 100.0), 6)
+        scales = await io.read(["WMaxLimPct"])
+        await io.write({"WMaxLimPct": pct}, scales)
+        await io.write({"WMaxLim_Ena": 1}, scales)
+
+
+class ChpKw:
+    """CHP with a kW setpoint register: 0 = stop, else within [min load, max] [kW]."""
+
+    async def read(self, io: PointIO) -> Reading:
+        """Measured power, setpoint, max = max_kw, min = 0 (off) [MW]."""
+        values = await io.read(["power_kw", "setpoint_kw", "min_load_kw", "max_kw", "status"])
+        setpoint = _num(values, "setpoint_kw")
+        max_kw = _num(values, "max_kw")
+        return Reading(
+            power_mw=_power(io, values, "power_kw"),
+            setpoint_mw=None if setpoint is None else setpoint / 1000.0,
+            soc=None,
+            max_mw=None if max_kw is None else max_kw / 1000.0,
+            min_mw=0.0,
+        )
+
+    async def write(self, io: PointIO, setpoint_mw: float) -> None:
+        """Round to whole kW; refuse 0 < P < minimum stable load locally."""
+        kw = round(setpoint_mw * 1000.0)
+        limits = await io.read(["min_load_kw", "max_kw"])
+        min_load, max_kw = _num(limits, "min_load_kw"), _num(limits, "max_kw")
+        if kw != 0 and min_load is not None and kw < min_load:
+            raise LocalRefusalError(
+                io.transport.asset_id, f"{kw} kW below minimum stable load {min_load:g} kW"
+            )
+        if max_kw is not None and kw > max_kw:
+            raise LocalRefusalError(io.transport.asset_id, f"{kw} kW above maximum {max_kw:g} kW")
+        await io.write({"setpoint_kw": float(kw)}, limits)
+
+
+PROFILES: dict[str, Profile] = {"storage_124": Storage124(), "pv_123": Pv123(), "chp_kw": ChpKw()}
