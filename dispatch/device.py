@@ -129,3 +129,6 @@ class DeviceLimits:
     ramp_mw_per_s: float
     response_s: float = field(default=2.0)
     """How long a setpoint may take to be reached, from the write [s]."""
+    setpoint_is_limit: bool = False
+    """The setpoint caps the power rather than fixing it (PV curtailment): the device
+    produces min(setpoint, what the weather allows)."""

@@ -12,6 +12,7 @@ from trading.cli.markets import markets_app
 from trading.cli.optimise import optimise_command
 from trading.cli.portfolio import portfolio_app
 from trading.cli.serve import serve_command
+from trading.cli.simulate import simulate_command
 
 app = typer.Typer(
     name="vpp",
@@ -26,6 +27,7 @@ app.add_typer(keys_app, name="keys")
 app.command("optimise")(optimise_command)
 app.command("demo")(demo)
 app.command("serve")(serve_command)
+app.command("simulate")(simulate_command)
 
 
 def _version(value: bool) -> None:

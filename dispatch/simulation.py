@@ -1,0 +1,319 @@
+"""A dispatcher run against simulated devices: the fleet, its schedule, faults, the KPIs.
+
+`run_simulation(options)` builds a mixed fleet (6 in 10 batteries, 3 PV plants, 1 CHP),
+a schedule for it (each asset's plan within its limits, changing every quarter hour), a
+simulated TSO aFRR signal, one actor per asset and the pool controller, injects the faults
+of `options.faults` at their times and returns the KPI report of `dispatch.kpi`.
+
+In process (default) the devices are physics models on a `VirtualClock`: the run takes as
+long as the computation, not the simulated time. `fleet` lets a caller bring its own
+devices (e.g. Modbus adapters to simulated servers, on a `RealClock`).
+
+Fault specifications, comma-separated: ``KIND:AMOUNT@TIMEs`` with KIND one of ``outage``
+(the device stops answering), ``silence`` (same), ``ack_no_exec``, ``partial``,
+``slow_ramp``, ``firmware``; AMOUNT a share of the fleet (0 < x < 1) or a number of assets
+(a whole number >= 1); TIME the second of the run, e.g. ``outage:0.3@20s,ack_no_exec:1@10s``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry
+
+from dispatch.activation import ActivationSource, SimulatedTsoSignal
+from dispatch.actor import ActorConfig, ActorContext, AssetActor
+from dispatch.board import TelemetryBoard
+from dispatch.clock import DispatchClock, RealClock, ScaledClock, VirtualClock
+from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.control.confirmation import ConfirmationPolicy
+from dispatch.device import DeviceAdapter, DeviceLimits
+from dispatch.devices.physics import Battery, Chp, Pv
+from dispatch.inproc import Fault, InProcessDevice, limits_of
+from dispatch.kpi import KpiRecorder
+from dispatch.observability import DispatchMetrics
+from dispatch.pool import PoolConfig, PoolController
+from dispatch.schedule import Schedule
+
+FAULT_KINDS = ("outage", "silence", "ack_no_exec", "partial", "slow_ramp", "firmware")
+_FAULT = re.compile(r"^(?P<kind>[a-z_]+):(?P<amount>[0-9.]+)@(?P<at>[0-9.]+)s?$")
+START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
+"""Default start of a simulated run (UTC): a June morning, PV producing."""
+
+
+class FaultSpecError(ValueError):
+    """A fault specification that cannot be read; the message names the part and the rule."""
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """`kind` injected at `at_s` [s] into a share (< 1) or a number (>= 1) of assets."""
+
+    kind: str
+    amount: float
+    at_s: float
+    asset_kind: str | None = None
+    """Only assets of this kind ("battery", "pv", "chp"); None: any."""
+
+    def count(self, fleet: int) -> int:
+        """How many of `fleet` assets it hits (at least one)."""
+        if self.amount < 1:
+            return max(1, round(self.amount * fleet))
+        return min(fleet, int(self.amount))
+
+
+def parse_faults(text: str | None) -> list[FaultSpec]:
+    """``KIND:AMOUNT@TIMEs,...`` (see the module docstring); `FaultSpecError` names the part."""
+    specs: list[FaultSpec] = []
+    for part in (p.strip() for p in (text or "").split(",")):
+        if not part:
+            continue
+        match = _FAULT.match(part)
+        if match is None:
+            raise FaultSpecError(f"fault {part!r} is not KIND:AMOUNT@TIMEs (e.g. outage:0.3@20s)")
+        kind, amount, at = match["kind"], float(match["amount"]), float(match["at"])
+        if kind not in FAULT_KINDS:
+            raise FaultSpecError(f"fault {part!r}: kind {kind!r} is not one of {FAULT_KINDS}")
+        if amount <= 0 or (amount >= 1 and amount != int(amount)):
+            raise FaultSpecError(
+                f"fault {part!r}: amount {match['amount']} must be a share in (0, 1) "
+                "or a whole number of assets"
+            )
+        specs.append(FaultSpec(kind, amount, at))
+    return specs
+
+
+class Injectable(Protocol):
+    """A simulated device that faults can be injected into."""
+
+    asset_id: str
+
+    def inject(self, fault: Fault | str) -> None:
+        """Give the device a fault from now on."""
+        ...
+
+
+@dataclass
+class FleetMember:
+    """One asset of a simulated fleet: its adapter, limits, kind and plan [MW]."""
+
+    adapter: DeviceAdapter
+    limits: DeviceLimits
+    kind: str
+    energy_mwh: float | None
+    plan_mw: Callable[[int], float]
+    """Planned injection [MW] in quarter hour `k` of the run."""
+    device: Injectable
+
+
+@dataclass
+class SimulationOptions:
+    """What to simulate."""
+
+    assets: int = 20
+    duration_s: float = 60.0
+    faults: list[FaultSpec] = field(default_factory=list)
+    seed: int = 1
+    start: datetime = START
+    pool: str = "pool-1"
+    activation_share: float = 0.1
+    """The aFRR band as a share of the fleet's rated power."""
+    response_s: float = 3.0
+    """Every asset's response time: from the write to measured power in band [s]."""
+
+
+def physics_fleet(n: int, seed: int) -> list[tuple[str, Battery | Pv | Chp, str, float | None]]:
+    """`n` physics models: (asset id, model, kind, energy [MWh] or None)."""
+    rng = random.Random(seed)
+    fleet: list[tuple[str, Battery | Pv | Chp, str, float | None]] = []
+    for i in range(n):
+        slot = i % 10
+        if slot < 6:
+            energy = 2.0
+            physics: Battery | Pv | Chp = Battery(
+                1.0, -1.0, energy, soc=rng.uniform(0.35, 0.65), ramp_mw_per_s=0.5
+            )
+            fleet.append((f"bat-{i:05d}", physics, "battery", energy))
+        elif slot < 9:
+            fleet.append((f"pv-{i:05d}", Pv(0.5, ramp_mw_per_s=1.0), "pv", None))
+        else:
+            chp = Chp(1.0, 0.3, ramp_mw_per_s=0.05)
+            chp.power_mw = chp.target_mw = 0.6  # running at its plan when the run starts
+            chp.on = True
+            fleet.append((f"chp-{i:05d}", chp, "chp", None))
+    return fleet
+
+
+def plan_for(kind: str, limits: DeviceLimits, phase: int) -> Callable[[int], float]:
+    """A plan within the asset's limits: batteries alternate at 40 % of their power, PV sells
+    half its rated power, CHP runs at 60 %."""
+    if kind == "battery":
+        return lambda k: 0.4 * limits.max_mw * (1 if (k + phase) % 2 == 0 else -1)
+    if kind == "pv":
+        return lambda k: 0.5 * limits.max_mw
+    return lambda k: 0.6 * limits.max_mw
+
+
+def inproc_fleet(options: SimulationOptions, clock: DispatchClock) -> list[FleetMember]:
+    """`options.assets` in-process devices on `clock`."""
+    members = []
+    for i, (asset_id, physics, kind, energy) in enumerate(
+        physics_fleet(options.assets, options.seed)
+    ):
+        device = InProcessDevice(asset_id, physics, clock, kind)
+        limits = limits_of(physics, options.response_s)
+        members.append(FleetMember(device, limits, kind, energy, plan_for(kind, limits, i), device))
+    return members
+
+
+def schedule_of(fleet: Sequence[FleetMember], start: datetime, duration_s: float) -> Schedule:
+    """Each member's plan over the quarter hours covering [start, start + duration)."""
+    first = start.replace(minute=start.minute - start.minute % 15, second=0, microsecond=0)
+    quarters = max(1, -(-int((start - first).total_seconds() + duration_s) // 900))
+    index = tuple(first + timedelta(minutes=15 * k) for k in range(quarters))
+    return Schedule(
+        portfolio_id="simulation",
+        plan_id=f"sim-{len(fleet)}",
+        created_at=start,
+        source="dispatch.simulation",
+        start=index[0],
+        end=index[-1] + timedelta(minutes=15),
+        index=index,
+        injection_mw={
+            m.adapter.asset_id: tuple(m.plan_mw(k) for k in range(quarters)) for m in fleet
+        },
+    )
+
+
+async def run_fleet(
+    options: SimulationOptions,
+    fleet: Sequence[FleetMember],
+    clock: DispatchClock,
+    *,
+    activation: ActivationSource | None = None,
+    metrics: DispatchMetrics | None = None,
+) -> dict[str, Any]:
+    """Dispatch `fleet` for `options.duration_s` on `clock`; the KPI report."""
+    rated = sum(m.limits.max_mw for m in fleet)
+    board = TelemetryBoard()
+    metrics = metrics if metrics is not None else DispatchMetrics(CollectorRegistry())
+    kpi = KpiRecorder(tolerance_mw=max(0.001, 0.02 * rated))
+    budgets = RetryBudgets(
+        BucketConfig(rate_per_s=max(5.0, 0.05 * len(fleet)), burst=max(10.0, 0.1 * len(fleet))),
+        BucketConfig(rate_per_s=max(5.0, 0.05 * len(fleet)), burst=max(10.0, 0.1 * len(fleet))),
+    )
+    context = ActorContext(options.pool, clock, board, budgets, metrics, kpi)
+    rng = random.Random(options.seed)
+    actors = []
+    for i, member in enumerate(fleet):
+        rating = max(abs(member.limits.max_mw), abs(member.limits.min_mw))
+        tolerance = max(0.0001, 0.02 * rating)
+        policy = ConfirmationPolicy(
+            ack_timeout_s=1.0,
+            response_s=member.limits.response_s,
+            dwell_s=0.0,
+            tolerance_mw=tolerance,
+            deviation_dwell_s=2.0,
+        )
+        config = ActorConfig(phase_s=0.05 + 0.8 * i / max(1, len(fleet)), policy=policy)
+        breaker = CircuitBreaker(BreakerConfig(failure_threshold=2), rng=rng.random)
+        actors.append(
+            AssetActor(
+                member.adapter,
+                member.limits,
+                context,
+                config,
+                breaker,
+                energy_mwh=member.energy_mwh,
+            )
+        )
+    if activation is None:
+        band = options.activation_share * rated
+        activation = SimulatedTsoSignal(band, band, seed=options.seed)
+    schedule = schedule_of(fleet, clock.utc(), options.duration_s)
+    pool = PoolController(
+        options.pool,
+        schedule,
+        activation,
+        actors,
+        board,
+        clock,
+        metrics,
+        kpi,
+        PoolConfig(correction_limit_mw=max(1.0, 0.2 * rated)),
+    )
+    start = clock.now()
+    until = start + options.duration_s
+    kpi.started(start)
+
+    async def inject_faults() -> None:
+        chosen: set[str] = set()
+        for spec in sorted(options.faults, key=lambda s: s.at_s):
+            await clock.sleep_until(start + spec.at_s)
+            candidates = [
+                m
+                for m in fleet
+                if m.adapter.asset_id not in chosen
+                and (spec.asset_kind is None or m.kind == spec.asset_kind)
+            ]
+            hit = rng.sample(candidates, min(len(candidates), spec.count(len(fleet))))
+            kind = Fault.SILENCE if spec.kind == "outage" else Fault(spec.kind)
+            for member in hit:
+                chosen.add(member.adapter.asset_id)
+                member.device.inject(kind)
+                kpi.fault_injected(member.adapter.asset_id, spec.kind, clock.now())
+
+    async def control() -> None:
+        # Ticks start once every actor has had its first turn (connect, first reading).
+        await clock.sleep_until(start + pool.config.tick_s)
+        await pool.run(until)
+
+    tasks: list[Awaitable[None]] = [control(), inject_faults()]
+    tasks += [actor.run(until) for actor in actors]
+    await asyncio.gather(*tasks)
+    report = kpi.report(len(fleet))
+    counters = budgets.counters.values()
+    report["retries"] = {
+        "granted": sum(c.granted for c in counters),
+        "denied": sum(c.denied for c in counters),
+    }
+    report["states"] = _state_counts(actors)
+    return report
+
+
+def _state_counts(actors: Sequence[AssetActor]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for actor in actors:
+        counts[actor.state.state.value] = counts.get(actor.state.state.value, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def run_simulation(options: SimulationOptions, *, speed: float | None = None) -> dict[str, Any]:
+    """Simulate `options` with in-process devices; the KPI report. On a virtual clock (as
+    fast as it computes) unless `speed` asks for simulated seconds per real one."""
+
+    async def main() -> dict[str, Any]:
+        clock: DispatchClock = (
+            VirtualClock(options.start) if speed is None else ScaledClock(options.start, speed)
+        )
+        return await run_fleet(options, inproc_fleet(options, clock), clock)
+
+    return asyncio.run(main())
+
+
+__all__ = [
+    "FaultSpec",
+    "FaultSpecError",
+    "FleetMember",
+    "RealClock",
+    "SimulationOptions",
+    "parse_faults",
+    "run_fleet",
+    "run_simulation",
+]
