@@ -84,13 +84,15 @@ async def run_on_modbus(
                 member.asset_id, member.host, member.port, timeout_s=0.5, identity_check_s=5.0
             )
             energy = physics.capacity_mwh if isinstance(physics, Battery) else None
+            plan = plan_for(kind, limits, index)
+            physics.power_mw = physics.target_mw = plan(0)  # a running fleet, at its plan
             fleet.append(
                 FleetMember(
                     adapter,
                     limits,
                     kind,
                     energy,
-                    plan_for(kind, limits, index),
+                    plan,
                     ModbusFaults(member.asset_id, device, kind, tasks),
                 )
             )

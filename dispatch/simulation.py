@@ -144,7 +144,6 @@ def physics_fleet(n: int, seed: int) -> list[tuple[str, Battery | Pv | Chp, str,
             fleet.append((f"pv-{i:05d}", Pv(0.5, ramp_mw_per_s=1.0), "pv", None))
         else:
             chp = Chp(1.0, 0.3, ramp_mw_per_s=0.05)
-            chp.power_mw = chp.target_mw = 0.6  # running at its plan when the run starts
             chp.on = True
             fleet.append((f"chp-{i:05d}", chp, "chp", None))
     return fleet
@@ -168,7 +167,9 @@ def inproc_fleet(options: SimulationOptions, clock: DispatchClock) -> list[Fleet
     ):
         device = InProcessDevice(asset_id, physics, clock, kind)
         limits = limits_of(physics, options.response_s)
-        members.append(FleetMember(device, limits, kind, energy, plan_for(kind, limits, i), device))
+        plan = plan_for(kind, limits, i)
+        physics.power_mw = physics.target_mw = plan(0)  # a running fleet, at its plan
+        members.append(FleetMember(device, limits, kind, energy, plan, device))
     return members
 
 

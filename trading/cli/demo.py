@@ -18,6 +18,7 @@ from rich.table import Table
 
 from regulatory import Portfolio
 from regulatory.assets import AssetBase
+from trading.cli.demo_dispatch import show_dispatch
 from trading.cli.demo_markets import show_markets
 from trading.cli.optimise import availability, load_prices, show_plan
 from trading.cli.output import console, parse_day
@@ -31,7 +32,7 @@ from trading.cli.portfolio import (
 )
 from trading.optimiser.build import OptimiserOptions
 from trading.optimiser.inputs import Horizon
-from trading.optimiser.plan import optimise
+from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.solver import SolverOptions
 from trading.samples import SAMPLE_PRICE_DAY, sample_portfolio_path, sample_prices_dir
 
@@ -58,7 +59,8 @@ def demo(
     for twins in physical_twins(portfolio):
         out.print(twin_table(portfolio, twins, day))
     show_markets(out, portfolio, {asset.id: treatment for asset, _, treatment in rows}, day)
-    show_optimisation(out, portfolio)
+    plan = show_optimisation(out, portfolio)
+    show_dispatch(out, portfolio, plan)
 
 
 def physical_twins(portfolio: Portfolio) -> list[list[AssetBase]]:
@@ -107,7 +109,7 @@ def twin_table(portfolio: Portfolio, twins: list[AssetBase], day: date) -> Table
     return table
 
 
-def show_optimisation(out: Console, portfolio: Portfolio) -> None:
+def show_optimisation(out: Console, portfolio: Portfolio) -> Plan:
     """Co-optimise a day of the sample prices: day-ahead, aFRR and FCR capacity, then
     intraday."""
     folder = sample_prices_dir()
@@ -129,3 +131,4 @@ def show_optimisation(out: Console, portfolio: Portfolio) -> None:
         ),
     )
     show_plan(plan, portfolio, note)
+    return plan

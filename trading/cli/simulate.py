@@ -108,7 +108,19 @@ def show_report(report: dict[str, Any]) -> None:
     out.print(table)
     summary = report.get("fault_summary")
     if summary:
-        out.print(f"detection and recovery [s]: {summary}", markup=False)
+        parts = []
+        for name, label in (("detected_s", "detected"), ("recovered_s", "pool back")):
+            entry = summary[name]
+            text = (
+                f"{label} p50 {entry['p50']:.2f} s, p95 {entry['p95']:.2f} s, "
+                f"max {entry['max']:.2f} s"
+                if "p50" in entry
+                else f"{label}: none"
+            )
+            if entry["missing"]:
+                text += f" ({entry['missing']} never)"
+            parts.append(text)
+        out.print("over all faults: " + "; ".join(parts), markup=False)
 
 
 def _p50_max(values: list[float | None]) -> str:
