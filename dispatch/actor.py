@@ -183,6 +183,7 @@ class AssetActor:
         self._failed_reads = 0
         self._drift_since = None
         self.command_now = None
+        self.context.metrics.breaker_open.labels(self.asset_id).set(0)
         self._enter(AssetState.AVAILABLE, t, "health check passed")
 
     def _healthy(self, reading: Telemetry) -> bool:

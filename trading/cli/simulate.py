@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Annotated, Any
 
 import structlog
@@ -43,7 +44,9 @@ def simulate_command(
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="random seed of fleet, signal, faults")] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="one JSON object")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", help="print every event")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="print every event as a JSON line on stderr")
+    ] = False,
 ) -> None:
     """Dispatch a simulated fleet following its schedule and an aFRR signal; print KPIs."""
     try:
@@ -54,8 +57,7 @@ def simulate_command(
     if modbus and speed not in (None, 1.0):
         typer.echo("error: --speed: Modbus devices run in real time; leave --speed out", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT)
-    level = logging.DEBUG if verbose else logging.ERROR
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
+    configure_events(verbose)
     options = SimulationOptions(assets=assets, duration_s=duration, faults=specs, seed=seed)
     if modbus:
         from dispatch.modbus_fleet import run_modbus_simulation
@@ -67,6 +69,22 @@ def simulate_command(
         print_json(report)
         return
     show_report(report)
+
+
+def configure_events(verbose: bool) -> None:
+    """Events as JSON lines on stderr (every one with `verbose`, else errors only), so that
+    one incident can be followed by its dispatch id, asset, product and protocol."""
+    structlog.configure(
+        processors=[
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(
+            logging.DEBUG if verbose else logging.ERROR
+        ),
+        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+    )
 
 
 def show_report(report: dict[str, Any]) -> None:
