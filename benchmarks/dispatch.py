@@ -25,15 +25,11 @@ import sys
 import time
 from typing import Any
 
+import _no_shadowing  # noqa: F401 - first: this file's name would shadow the package
 import structlog
 
-# Run as a script, this file's folder comes first on sys.path and its name would shadow the
-# `dispatch` package: take the folder off before importing it.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-from dispatch.modbus_fleet import run_modbus_simulation  # noqa: E402
-from dispatch.simulation import SimulationOptions, parse_faults, run_simulation  # noqa: E402
+from dispatch.modbus_fleet import run_modbus_simulation
+from dispatch.simulation import SimulationOptions, parse_faults, run_simulation
 
 TICK_P99_TARGET_MS = 100.0
 DETECTION_TARGET_S = 3.0

@@ -13,6 +13,8 @@ import statistics
 import time
 from datetime import date, timedelta
 
+import _no_shadowing  # noqa: F401 - first: benchmarks/dispatch.py shadows the package
+
 from markets.bids import BalancingCapacityBid, Bid, CurveBid, CurvePoint, SingleBid
 from markets.products import MarketId
 from markets.registry import default_registry

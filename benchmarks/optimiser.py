@@ -26,6 +26,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+import _no_shadowing  # noqa: F401 - first: benchmarks/dispatch.py shadows the package
 import numpy as np
 import pandas as pd
 from direct_highspy import Fleet, solve_direct  # type: ignore[import-not-found]
