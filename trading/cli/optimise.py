@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
-import pandas as pd
 import typer
 from rich.table import Table
 
@@ -25,7 +24,8 @@ from trading.optimiser.inputs import (
 from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.profiles import ProfileFileError, proxy_profiles, read_profiles
 from trading.optimiser.solver import SolverOptions
-from trading.prices import PriceDataError, read_balancing_prices, read_day_ahead_prices
+from trading.prices import PriceDataError
+from trading.prices.inputs import read_price_inputs
 
 EXIT_INFEASIBLE = 3
 """`vpp optimise`: the inputs admit no plan (the diagnosis is printed)."""
@@ -44,11 +44,6 @@ def _fail(message: str, code: int = EXIT_INVALID_INPUT) -> NoReturn:
     raise typer.Exit(code)
 
 
-def _series(frame: pd.DataFrame, column: str, zone: str) -> pd.Series:
-    rows = frame[frame["zone"] == zone]
-    return rows[column].astype(float)
-
-
 def load_prices(
     day_ahead: Path | None,
     intraday: Path | None,
@@ -56,43 +51,13 @@ def load_prices(
     zones: set[str],
     markets: tuple[str, ...] = (),
 ) -> PriceInputs:
-    """Read the price files given; each zone of the portfolio gets its series.
-
-    FCR capacity comes from the balancing file's optional ``fcr_capacity_price_eur_mw``
-    column; if `markets` holds ``fcr_capacity`` and that column is absent, exit 2.
-    """
-    prices = PriceInputs()
+    """Read the price files given (`read_price_inputs`); exit 2 naming a bad file."""
     try:
-        if day_ahead is not None:
-            frame = read_day_ahead_prices(day_ahead)
-            prices.day_ahead = {z: _series(frame, "price_eur_mwh", z) for z in zones}
-        if intraday is not None:
-            frame = read_day_ahead_prices(intraday)
-            prices.intraday = {z: _series(frame, "price_eur_mwh", z) for z in zones}
-        if balancing is not None:
-            frame = read_balancing_prices(balancing)
-            prices.afrr_capacity = {
-                (z, d): _series(frame, f"afrr_capacity_{d}_eur_per_mw_h", z)
-                for z in zones
-                for d in ("pos", "neg")
-            }
-            if "fcr_capacity_eur_per_mw_h" in frame.columns:
-                prices.fcr_capacity = {
-                    z: _series(frame, "fcr_capacity_eur_per_mw_h", z) for z in zones
-                }
-            elif "fcr_capacity" in markets:
-                _fail(
-                    f"{balancing}: no column 'fcr_capacity_price_eur_mw', which --markets "
-                    "fcr_capacity needs (FCR capacity prices, EUR/MW per 4-hour block)"
-                )
+        return read_price_inputs(day_ahead, intraday, balancing, zones, markets)
     except PriceDataError as exc:
         _fail(str(exc))
     except FileNotFoundError as exc:
         _fail(f"{exc.filename}: no such file")
-    for table in (prices.day_ahead, prices.intraday, prices.afrr_capacity, prices.fcr_capacity):
-        for key in [k for k, series in table.items() if series.empty]:
-            del table[key]
-    return prices
 
 
 def optimise_command(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from trading.prices.entsoe import read_entsoe_day_ahead
 from trading.prices.readers import (
     PriceDataError,
     day_ahead_series,
@@ -20,6 +21,7 @@ from trading.prices.readers import (
     read_day_ahead_prices,
     read_intraday_prices,
 )
+from trading.prices.resample import to_hours, to_quarter_hours
 
 if TYPE_CHECKING:
     from trading.prices.sample import SamplePrices, generate_sample_prices, write_sample_prices
@@ -32,7 +34,10 @@ __all__ = [
     "long_price_frame",
     "read_balancing_prices",
     "read_day_ahead_prices",
+    "read_entsoe_day_ahead",
     "read_intraday_prices",
+    "to_hours",
+    "to_quarter_hours",
     "write_sample_prices",
 ]
 
