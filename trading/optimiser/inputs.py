@@ -93,7 +93,12 @@ class PriceInputs:
                 f"{horizon.day} ({iso_z(horizon.periods[0])} to {iso_z(horizon.periods[-1])})"
             )
         series = _utc(series, market, label)
-        aligned = series.reindex(horizon.periods, method="ffill", tolerance=pd.Timedelta("45min"))
+        # An hourly price holds for its four quarter hours; a quarter-hourly series is
+        # taken as it is, so a missing quarter hour is named rather than filled.
+        steps = series.index.to_series().diff().dropna()
+        hourly = steps.empty or steps.median() >= pd.Timedelta("1h")
+        tolerance = pd.Timedelta("45min") if hourly else pd.Timedelta(0)
+        aligned = series.reindex(horizon.periods, method="ffill", tolerance=tolerance)
         missing = aligned.isna().to_numpy()
         if missing.any():
             first = horizon.periods[int(np.argmax(missing))]

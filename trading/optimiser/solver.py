@@ -7,7 +7,9 @@ it. Infeasible and unbounded models are diagnosed by `trading.optimiser.diagnose
 
 from __future__ import annotations
 
+import ctypes
 import os
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +21,31 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from trading.optimiser.linear import FloatArray, IntArray, LinearModel, Var
 from trading.optimiser.split import InconsistentError, MatrixModel, Part, Split, split
+
+_BANNER_LOCK = threading.Lock()
+_banner_muted = False
+
+
+def new_highs() -> highspy.Highs:
+    """A `highspy.Highs`. The first one of a process prints HiGHS's banner from C straight to
+    file descriptor 1, where it would corrupt a command's JSON output: it is made with fd 1
+    pointing at stderr (C buffers flushed before and after; POSIX only)."""
+    global _banner_muted
+    with _BANNER_LOCK:
+        if _banner_muted or sys.platform == "win32":
+            return highspy.Highs()
+        _banner_muted = True
+        libc = ctypes.CDLL(None)
+        sys.stdout.flush()
+        libc.fflush(None)
+        saved = os.dup(1)
+        try:
+            os.dup2(2, 1)
+            return highspy.Highs()
+        finally:
+            libc.fflush(None)
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 class SolverOptions(BaseModel):
@@ -125,7 +152,7 @@ def _highs(
             highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
             for flag in m.integer
         ]
-    highs = highspy.Highs()
+    highs = new_highs()
     highs.setOptionValue("output_flag", options.log)
     highs.setOptionValue("time_limit", max(float(time_limit_s), 1e-3))
     highs.setOptionValue("mip_rel_gap", float(options.mip_gap))
