@@ -333,21 +333,31 @@ class AssetActor:
             return
         if not self.state.can(to_state):
             return
+        before = self.state.state
         self.state.transition(to_state, t, reason)
         self.context.metrics.asset_states.labels(to_state.value).inc()
+        self._log.debug(
+            "asset_state", from_state=before.value, to_state=to_state.value, reason=reason, t=t
+        )
 
     def _fail(
         self, to_state: AssetState, t: float, reason: str, *, deadline: float | None = None
     ) -> None:
         if self.state.state is to_state or not self.state.can(to_state):
             return
+        before = self.state.state
         self.state.transition(to_state, t, reason)
         self.context.metrics.asset_states.labels(to_state.value).inc()
         self.context.metrics.breaker_open.labels(self.asset_id).set(1)
         self.context.kpi.asset_failed(self.asset_id, t, deadline)
         dispatch_id = self._wanted[1] if self._wanted else None
         self._log.warning(
-            "asset_left_pool", state=to_state.value, reason=reason, dispatch_id=dispatch_id
+            "asset_left_pool",
+            from_state=before.value,
+            state=to_state.value,
+            reason=reason,
+            dispatch_id=dispatch_id,
+            t=t,
         )
 
     def _quarantine(self, t: float, reason: str) -> None:
