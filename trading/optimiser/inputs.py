@@ -93,10 +93,11 @@ class PriceInputs:
                 f"{horizon.day} ({iso_z(horizon.periods[0])} to {iso_z(horizon.periods[-1])})"
             )
         series = _utc(series, market, label)
-        # An hourly price holds for its four quarter hours; a quarter-hourly series is
-        # taken as it is, so a missing quarter hour is named rather than filled.
-        steps = series.index.to_series().diff().dropna()
-        hourly = steps.empty or steps.median() >= pd.Timedelta("1h")
+        # An hourly price holds for its four quarter hours; a day priced per quarter hour
+        # is taken as it is, so a missing quarter hour is named rather than filled.
+        start, end = horizon.periods[0], horizon.periods[-1] + pd.Timedelta("15min")
+        points = int(((series.index >= start) & (series.index < end)).sum())
+        hourly = points <= horizon.n // 4 + 1
         tolerance = pd.Timedelta("45min") if hourly else pd.Timedelta(0)
         aligned = series.reindex(horizon.periods, method="ffill", tolerance=tolerance)
         missing = aligned.isna().to_numpy()
