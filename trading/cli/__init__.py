@@ -6,6 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import typer
 
+from trading.cli.backtest import backtest_command
 from trading.cli.demo import demo
 from trading.cli.keys import keys_app
 from trading.cli.markets import markets_app
@@ -28,6 +29,7 @@ app.command("optimise")(optimise_command)
 app.command("demo")(demo)
 app.command("serve")(serve_command)
 app.command("simulate")(simulate_command)
+app.command("backtest")(backtest_command)
 
 
 def _version(value: bool) -> None:

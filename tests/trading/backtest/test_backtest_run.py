@@ -1,0 +1,128 @@
+"""Rolling backtests: they reconcile with the daily optimiser, carry SoC, live through DST
+days, and name the day and period a price is missing for."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from datetime import date, timedelta
+
+import pandas as pd
+import pytest
+import structlog
+import yaml
+
+from regulatory.portfolio import Portfolio
+from trading.backtest import BacktestConfig, BacktestError, run_backtest
+from trading.optimiser.build import OptimiserOptions
+from trading.optimiser.inputs import PriceInputs
+from trading.optimiser.plan import optimise
+from trading.prices.sample import generate_sample_prices
+from trading.samples import sample_portfolio_path
+
+structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+def one_battery(asset_id: str = "bat-de-essen-01") -> Portfolio:
+    """The sample portfolio cut down to one battery and its site."""
+    document = yaml.safe_load(sample_portfolio_path().read_text(encoding="utf-8"))
+    (battery,) = [a for a in document["assets"] if a["id"] == asset_id]
+    document["assets"] = [battery]
+    document["sites"] = [s for s in document["sites"] if s["id"] == battery["site"]]
+    return Portfolio.model_validate(document)
+
+
+def generated(start: date, days: int, zone: str = "DE_LU") -> PriceInputs:
+    """The project's generated day-ahead prices, a day either side of the window."""
+    frame = generate_sample_prices(start - timedelta(days=8), days + 9, zones=(zone,)).day_ahead
+    return PriceInputs(day_ahead={zone: frame.loc[frame["zone"] == zone, "price_eur_mwh"]})
+
+
+def test_a_perfect_foresight_run_equals_the_daily_optima_with_soc_carried() -> None:
+    portfolio = one_battery()
+    start = date(2026, 5, 4)
+    prices = generated(start, 7)
+    result = run_backtest(portfolio, prices, BacktestConfig(start, start + timedelta(days=6)))
+    expected = 0.0
+    state = portfolio
+    for day in BacktestConfig(start, start + timedelta(days=6)).days():
+        plan = optimise(state, day, prices, options=OptimiserOptions(markets=("day_ahead",)))
+        expected += plan.objective_eur
+        local_day = result.soc["timestamp_utc"].dt.tz_convert("Europe/Berlin").dt.date
+        soc = float(result.soc[local_day == day]["soc_mwh"].iloc[-1])
+        (battery,) = state.assets
+        state = state.model_copy(
+            update={"assets": [battery.model_copy(update={"soc_initial_mwh": soc})]}
+        )
+    days = result.days
+    realised = float((days["revenue_eur"] - days["costs_eur"]).sum())
+    assert realised == pytest.approx(expected, rel=1e-6)
+    assert float(days["forecast_objective_eur"].sum()) == pytest.approx(expected, rel=1e-6)
+    assert len(days) == 7
+    assert result.summary()["revenue_by_market"].keys() == {"day_ahead"}
+
+
+def test_state_of_charge_is_carried_from_one_day_into_the_next() -> None:
+    portfolio = one_battery()
+    start = date(2026, 5, 4)
+    result = run_backtest(
+        portfolio, generated(start, 3), BacktestConfig(start, start + timedelta(days=2))
+    )
+    soc = result.soc.set_index("timestamp_utc")["soc_mwh"]
+    assert soc.min() >= -1e-6
+    assert soc.max() <= 20 + 1e-6
+    # Each day ends at least where it started (the optimiser's final-SoC rule, 10 MWh on
+    # the first day), and the next day's plan starts from there.
+    local_day = result.soc["timestamp_utc"].dt.tz_convert("Europe/Berlin").dt.date
+    ends = result.soc.groupby(local_day)["soc_mwh"].last().to_numpy()
+    assert ends[0] >= 10.0 - 1e-6
+    assert all(later >= earlier - 1e-6 for earlier, later in itertools.pairwise(ends))
+    assert ends[-1] < 10.5
+    cycles = result.assets["cycles"]
+    assert (cycles > 0).all()
+
+
+def test_dst_days_have_92_and_100_quarter_hours_in_the_tables() -> None:
+    portfolio = one_battery()
+    spring, autumn = date(2026, 3, 29), date(2026, 10, 25)
+    for day, quarters in ((spring, 92), (autumn, 100)):
+        result = run_backtest(portfolio, generated(day, 1), BacktestConfig(day, day))
+        assert len(result.soc) == quarters
+        assert len(result.imbalance) == quarters
+        assert result.days["revenue_eur"].iloc[0] != 0
+
+
+def test_a_gap_in_the_prices_names_the_day_and_the_first_missing_period() -> None:
+    portfolio = one_battery()
+    start = date(2026, 5, 4)
+    prices = generated(start, 3)
+    series = prices.day_ahead["DE_LU"]
+    hole = pd.Timestamp("2026-05-05T09:00Z")
+    prices.day_ahead["DE_LU"] = series[
+        (series.index < hole) | (series.index >= hole + pd.Timedelta("2h"))
+    ]
+    with pytest.raises(BacktestError, match=r"delivery day 2026-05-05: .*2026-05-05T09:00"):
+        run_backtest(portfolio, prices, BacktestConfig(start, start + timedelta(days=2)))
+
+
+def test_a_naive_forecast_earns_no_more_than_perfect_foresight() -> None:
+    portfolio = one_battery()
+    start = date(2026, 5, 11)
+    prices = generated(start, 5)
+    config = BacktestConfig(start, start + timedelta(days=4))
+    perfect = run_backtest(portfolio, prices, config)
+    naive = run_backtest(
+        portfolio, prices, BacktestConfig(config.start, config.end, forecast="naive")
+    )
+    net = lambda r: float((r.days["revenue_eur"] - r.days["costs_eur"]).sum())  # noqa: E731
+    assert net(naive) <= net(perfect) + 1e-6
+    assert "forecast: naive" in naive.notes
+
+
+def test_bad_configurations_are_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match="end=2026-05-01 is before start=2026-05-02"):
+        BacktestConfig(date(2026, 5, 2), date(2026, 5, 1))
+    with pytest.raises(ValueError, match="markets=\\['spot'\\]"):
+        BacktestConfig(date(2026, 5, 2), date(2026, 5, 3), markets=("spot",))
+    with pytest.raises(ValueError, match="forecast='oracle' is not one of perfect, naive"):
+        BacktestConfig(date(2026, 5, 2), date(2026, 5, 3), forecast="oracle")

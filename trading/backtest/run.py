@@ -1,0 +1,314 @@
+"""Day-by-day rolling backtests: forecast, optimise the day before, clear, settle, carry on.
+
+For each delivery day D from `start` to `end` (market-local, inclusive):
+
+1. the forecast (`trading.backtest.forecast`) gives the prices the optimiser sees for D;
+2. the optimiser plans D on the portfolio as it stands (batteries at the state of charge
+   the previous day ended with), with the documented proxy availability of PV and wind
+   (`trading.optimiser.profiles.proxy_profiles`);
+3. the plan's bids go to a `SimulatedExchange` holding the actual prices and clear at
+   their gates (`trading.backtest.settle`): the same market rules as live trading;
+4. what the zones inject beyond (or short of) the energy sold is settled at imbalance
+   prices (`trading.backtest.imbalance`: real where given, a named proxy elsewhere);
+5. each battery's state of charge is followed through the day from its planned injection
+   (charging at its charge efficiency, discharging at its discharge efficiency) and
+   carried into D + 1.
+
+CHP units start each day without on/off history: the optimiser takes no initial
+commitment yet (said in the result's notes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from regulatory.assets.storage import Battery
+from regulatory.portfolio import Portfolio
+from trading.backtest.forecast import PriceForecast, forecast_named
+from trading.backtest.imbalance import ImbalancePrices
+from trading.backtest.result import BacktestResult
+from trading.backtest.settle import QUARTER_H, ClearedProduct, clear_plan, imbalance_of
+from trading.optimiser.build import MARKET_CHOICES, OptimiserOptions
+from trading.optimiser.inputs import Horizon, MissingPriceError, PriceInputs
+from trading.optimiser.plan import Plan, optimise
+from trading.optimiser.profiles import proxy_profiles
+from trading.optimiser.solver import SolverOptions
+
+
+class BacktestError(ValueError):
+    """A backtest cannot go on; the message names the day and the reason."""
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    """What to backtest: days (market-local, inclusive), markets, forecast, solver limits."""
+
+    start: date
+    end: date
+    markets: tuple[str, ...] = ("day_ahead",)
+    forecast: str = "perfect"
+    time_limit_s: float = 60.0
+    gap: float = 0.005
+
+    def __post_init__(self) -> None:
+        if self.end < self.start:
+            raise ValueError(f"end={self.end} is before start={self.start}")
+        unknown = [m for m in self.markets if m not in MARKET_CHOICES]
+        if unknown or not self.markets:
+            raise ValueError(
+                f"markets={list(self.markets)}: choose from {', '.join(MARKET_CHOICES)}"
+            )
+        forecast_named(self.forecast)  # raises naming the choices
+
+    def days(self) -> list[date]:
+        """Every delivery day of the run."""
+        return [self.start + timedelta(days=k) for k in range((self.end - self.start).days + 1)]
+
+
+def run_backtest(
+    portfolio: Portfolio,
+    prices: PriceInputs,
+    config: BacktestConfig,
+    *,
+    imbalance: ImbalancePrices | None = None,
+    forecast: PriceForecast | None = None,
+    progress: bool = False,
+) -> BacktestResult:
+    """Run `config` on `portfolio` against the actual `prices` (see the module docstring).
+
+    `BacktestError` names the first day that cannot be planned (e.g. a price missing).
+    """
+    forecaster = forecast if forecast is not None else forecast_named(config.forecast)
+    imbalance = imbalance if imbalance is not None else ImbalancePrices()
+    zone_of = {a.id: portfolio.site_of(a).bidding_zone for a in portfolio.assets}
+    options = OptimiserOptions(
+        markets=config.markets,
+        solver=SolverOptions(time_limit_s=config.time_limit_s, mip_gap=config.gap),
+    )
+    tables: dict[str, list[pd.DataFrame | dict[str, Any]]] = {
+        "days": [],
+        "revenue": [],
+        "assets": [],
+        "positions": [],
+        "soc": [],
+        "imbalance": [],
+    }
+    state = portfolio
+    for day in _days(config, progress):
+        horizon = Horizon.of(day)
+        try:
+            plan = optimise(
+                state,
+                day,
+                forecaster.forecast(prices, day),
+                profiles=proxy_profiles(state, horizon),
+                options=options,
+            )
+            cleared = clear_plan(plan, prices)
+        except MissingPriceError as exc:
+            raise BacktestError(f"delivery day {day}: {exc}") from None
+        revenue = _revenue_rows(day, cleared)
+        settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance)
+        soc, assets, state = _batteries(state, plan, day)
+        imbalance_cost = -float((settled["imbalance_mwh"] * settled["price_eur_mwh"]).sum())
+        revenue_eur = float(revenue["revenue_eur"].sum()) if not revenue.empty else 0.0
+        costs = sum(plan.revenue_by_market.values()) - plan.objective_eur
+        tables["days"].append(
+            {
+                "day": day,
+                "revenue_eur": round(revenue_eur, 2),
+                "imbalance_cost_eur": round(imbalance_cost, 2),
+                "costs_eur": round(costs, 2),
+                "net_eur": round(revenue_eur - imbalance_cost - costs, 2),
+                "forecast_objective_eur": round(plan.objective_eur, 2),
+                "status": plan.solver.status,
+                "gap": plan.solver.gap,
+                "build_s": plan.solver.build_s,
+                "solve_s": plan.solver.solve_s,
+            }
+        )
+        tables["revenue"].append(revenue)
+        tables["assets"].append(assets)
+        tables["positions"].append(_position_rows(day, cleared))
+        tables["soc"].append(soc)
+        tables["imbalance"].append(settled)
+    notes = [
+        f"forecast: {forecaster.name}",
+        "PV and wind availability: the optimiser's documented proxy profiles",
+        "CHP units start each day without on/off history (no initial commitment input yet)",
+    ]
+    if any(
+        (frame["price_source"] != "real").any()
+        for frame in tables["imbalance"]
+        if isinstance(frame, pd.DataFrame) and not frame.empty
+    ):
+        notes.append(
+            "imbalance prices: a dual-price proxy around day-ahead where no real series "
+            "was given (see trading.backtest.imbalance)"
+        )
+    return BacktestResult(
+        days=pd.DataFrame(tables["days"]),
+        revenue=_concat(tables["revenue"], ["day", "market", "zone", "revenue_eur", "volume_mwh"]),
+        assets=_concat(
+            tables["assets"], ["day", "asset", "kind", "revenue_eur", "throughput_mwh", "cycles"]
+        ),
+        positions=_concat(
+            tables["positions"],
+            [
+                "timestamp_utc",
+                "day",
+                "market",
+                "zone",
+                "direction",
+                "mw",
+                "cleared_mw",
+                "price_eur",
+            ],
+        ),
+        soc=_concat(tables["soc"], ["timestamp_utc", "asset", "soc_mwh"]),
+        imbalance=_concat(
+            tables["imbalance"],
+            ["timestamp_utc", "zone", "imbalance_mwh", "price_eur_mwh", "cost_eur", "price_source"],
+        ),
+        notes=notes,
+    )
+
+
+def _days(config: BacktestConfig, progress: bool) -> Iterator[date]:
+    days = config.days()
+    if not progress:
+        yield from days
+        return
+    from tqdm import tqdm
+
+    yield from tqdm(days, desc="backtest", unit="day")
+
+
+def _concat(frames: list[Any], columns: list[str]) -> pd.DataFrame:
+    present = [f for f in frames if isinstance(f, pd.DataFrame) and not f.empty]
+    if not present:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(present, ignore_index=True)[columns]
+
+
+def _revenue_rows(day: date, cleared: list[ClearedProduct]) -> pd.DataFrame:
+    rows: dict[tuple[str, str], list[float]] = {}
+    for product in cleared:
+        entry = rows.setdefault((product.market, product.zone), [0.0, 0.0])
+        entry[0] += product.revenue_eur
+        entry[1] += product.cleared_mw * product.hours
+    return pd.DataFrame(
+        [
+            {
+                "day": day,
+                "market": market,
+                "zone": zone,
+                "revenue_eur": round(revenue, 2),
+                "volume_mwh": round(volume, 4),
+            }
+            for (market, zone), (revenue, volume) in sorted(rows.items())
+        ]
+    )
+
+
+def _position_rows(day: date, cleared: list[ClearedProduct]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "timestamp_utc": p.start,
+                "day": day,
+                "market": p.market,
+                "zone": p.zone,
+                "direction": p.direction,
+                "mw": p.bid_mw,
+                "cleared_mw": p.cleared_mw,
+                "price_eur": p.price,
+            }
+            for p in cleared
+        ]
+    )
+
+
+def _imbalance_rows(
+    plan: Plan,
+    cleared: list[ClearedProduct],
+    day: date,
+    zone_of: dict[str, str],
+    actual: PriceInputs,
+    imbalance: ImbalancePrices,
+) -> pd.DataFrame:
+    frame = imbalance_of(plan, cleared, day, zone_of)
+    horizon = Horizon.of(day)
+    parts = []
+    for zone, rows in frame.groupby("zone", sort=True):
+        try:
+            day_ahead = actual.quarter_hourly("day_ahead", str(zone), horizon)
+        except MissingPriceError:
+            day_ahead = np.zeros(horizon.n)
+        volumes = rows["imbalance_mwh"].to_numpy()
+        prices, sources = imbalance.settle(str(zone), horizon.periods, volumes, day_ahead)
+        rows = rows.assign(price_eur_mwh=prices, cost_eur=-(volumes * prices), price_source=sources)
+        parts.append(rows)
+    return pd.concat(parts, ignore_index=True) if parts else frame
+
+
+def _batteries(
+    portfolio: Portfolio, plan: Plan, day: date
+) -> tuple[pd.DataFrame, pd.DataFrame, Portfolio]:
+    """The day's SoC path and asset rows; the portfolio with each battery's end SoC."""
+    injection = plan.schedule.injection_frame()
+    soc_rows = []
+    asset_rows = []
+    carried = []
+    for asset in portfolio.assets:
+        revenue = plan.revenue_by_asset.get(asset.id, 0.0)
+        if not isinstance(asset, Battery) or asset.id not in injection.columns:
+            asset_rows.append(
+                {
+                    "day": day,
+                    "asset": asset.id,
+                    "kind": asset.kind,
+                    "revenue_eur": revenue,
+                    "throughput_mwh": 0.0,
+                    "cycles": 0.0,
+                }
+            )
+            carried.append(asset)
+            continue
+        power = injection[asset.id].to_numpy()
+        discharge = np.clip(power, 0, None) * QUARTER_H
+        charge = np.clip(-power, 0, None) * QUARTER_H
+        start = asset.soc_initial_mwh
+        if start is None:
+            high = asset.soc_max_mwh if asset.soc_max_mwh is not None else asset.energy_mwh
+            start = (asset.soc_min_mwh + high) / 2
+        path = start + np.cumsum(
+            charge * asset.efficiency_charge - discharge / asset.efficiency_discharge
+        )
+        low = asset.soc_min_mwh
+        high = asset.soc_max_mwh if asset.soc_max_mwh is not None else asset.energy_mwh
+        end = float(np.clip(path[-1], low, high)) if len(path) else start
+        soc_rows.append(
+            pd.DataFrame({"timestamp_utc": injection.index, "asset": asset.id, "soc_mwh": path})
+        )
+        throughput = float(discharge.sum())
+        usable = high - low
+        asset_rows.append(
+            {
+                "day": day,
+                "asset": asset.id,
+                "kind": asset.kind,
+                "revenue_eur": revenue,
+                "throughput_mwh": round(throughput, 4),
+                "cycles": round(throughput / usable, 4) if usable > 0 else 0.0,
+            }
+        )
+        carried.append(asset.model_copy(update={"soc_initial_mwh": end}))
+    soc = pd.concat(soc_rows, ignore_index=True) if soc_rows else pd.DataFrame()
+    return soc, pd.DataFrame(asset_rows), portfolio.model_copy(update={"assets": carried})
