@@ -1,0 +1,290 @@
+"""Write the notebooks of this folder from the cell sources below, without outputs.
+
+    python notebooks/make_notebooks.py
+
+Edit the cells here, not in Jupyter, and regenerate: the stored notebooks carry no outputs
+and no execution counts (a test checks both, and that they match this script).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+HERE = Path(__file__).resolve().parent
+
+SETUP = """\
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from IPython.display import Image, display
+
+from notebook_data import PORTFOLIOS, notebook_days, quiet_logs
+from regulatory import read_portfolio
+from trading.backtest import BacktestConfig, load_price_inputs, run_backtest
+from trading.backtest.report import write_figures
+
+quiet_logs()
+DAYS = notebook_days(default=30)  # VPP_NOTEBOOK_DAYS; CI runs 2
+"""
+
+QUICKSTART = [
+    new_markdown_cell(
+        """\
+# Quickstart: backtest a German battery with rooftop PV
+
+One month of day-by-day backtesting: each day the live optimiser plans the next delivery
+day on the prices it is given (here *perfect foresight*: the actual prices), the plan's bids
+clear at the actual prices under the market rules, imbalances are settled, and the
+battery's state of charge is carried into the next day.
+
+**Data.** Real DE_LU 15-minute day-ahead prices from `../shared/data` (June 2026) when that
+folder is present (or `VPP_SHARED_DATA` names it); otherwise the project's *generated*
+sample prices (four days in June 2026, all markets), which show how it works but say
+nothing about a strategy. `VPP_NOTEBOOK_DAYS` sets the window (default 30).
+
+**Signs and units.** Positive MW = injection / sale; revenue and costs in EUR."""
+    ),
+    new_code_cell(SETUP + "from notebook_data import german_prices\n"),
+    new_code_cell(
+        """\
+files = german_prices(DAYS)
+portfolio = read_portfolio(PORTFOLIOS / "de_battery_pv.yaml")
+print(f"prices: {files.source}, {files.start} to {files.end}, markets {files.markets}")
+pd.DataFrame(
+    [
+        {"asset": a.id, "kind": a.kind, "site": a.site, "MW min..max": a.injection_bounds_mw()}
+        for a in portfolio.assets
+    ]
+)"""
+    ),
+    new_code_cell(
+        """\
+zones = {site.bidding_zone for site in portfolio.sites}
+prices = load_price_inputs(files.day_ahead, files.intraday, files.balancing, zones, files.markets)
+config = BacktestConfig(start=files.start, end=files.end, markets=files.markets)
+result = run_backtest(portfolio, prices, config)
+summary = result.summary()
+summary"""
+    ),
+    new_markdown_cell(
+        "One row per delivery day: revenue at the actual prices, imbalance cost (>= 0 is a "
+        "cost), the plan's costs (wear, levies, lost support) and the net result, in EUR."
+    ),
+    new_code_cell(
+        """\
+result.days[["day", "revenue_eur", "imbalance_cost_eur", "costs_eur", "net_eur", "status"]]"""
+    ),
+    new_code_cell(
+        """\
+out_dir = Path(tempfile.gettempdir()) / "vpp-notebooks" / "01_quickstart"
+figures = write_figures(result, out_dir)  # the day figure shows the day of largest revenue
+for path in figures:
+    print(path)
+    display(Image(filename=str(path)))"""
+    ),
+    new_markdown_cell(
+        """\
+**Read with care.** `result.notes` lists what the run assumed: the forecast, the proxy
+availability of PV, and whether imbalance prices were real or a proxy. Perfect foresight is
+an upper bound; `BacktestConfig(forecast="naive")` plans on the same day a week earlier
+(it needs a week of prices before `start`)."""
+    ),
+    new_code_cell("result.notes"),
+]
+
+COMPARISON = [
+    new_markdown_cell(
+        """\
+# The same battery in Germany, the Netherlands and France
+
+One 10 MW / 20 MWh battery, placed at three sites with identical ratings
+(`portfolios/battery_de_nl_fr.yaml`). What differs is the bidding zone's prices and each
+country's regulatory treatment: which balancing products it may offer, and which levies
+and fees it pays on the energy it charges. The optimiser takes both into account.
+
+**Data.** Real hourly day-ahead prices of DE_LU, NL and FR from June 2023
+(`../shared/data`) when present, otherwise the generated sample prices.
+`VPP_NOTEBOOK_DAYS` sets the window (default 30)."""
+    ),
+    new_code_cell(
+        SETUP
+        + """\
+from notebook_data import de_nl_fr_prices
+from trading.cli.portfolio import balancing_summary, charging_summary
+"""
+    ),
+    new_code_cell(
+        """\
+files = de_nl_fr_prices(DAYS)
+portfolio = read_portfolio(PORTFOLIOS / "battery_de_nl_fr.yaml")
+print(f"prices: {files.source}, {files.start} to {files.end}, markets {files.markets}")"""
+    ),
+    new_markdown_cell(
+        "The treatment each country's rule set gives the battery on the first day "
+        "(as `vpp portfolio show --on` prints it)."
+    ),
+    new_code_cell(
+        """\
+treatments = pd.DataFrame(
+    [
+        {
+            "asset": asset.id,
+            "country": treatment.country,
+            "zone": site.bidding_zone,
+            "rule set": treatment.rule_set_version,
+            "balancing MW": balancing_summary(treatment),
+            "charging EUR/MWh": charging_summary(asset, treatment),
+            "uncertain rules": len(treatment.uncertain),
+        }
+        for asset, site, treatment in portfolio.treatments(files.start)
+    ]
+)
+treatments"""
+    ),
+    new_code_cell(
+        """\
+zones = {site.bidding_zone for site in portfolio.sites}
+prices = load_price_inputs(files.day_ahead, files.intraday, files.balancing, zones, files.markets)
+config = BacktestConfig(start=files.start, end=files.end, markets=files.markets)
+result = run_backtest(portfolio, prices, config)
+result.summary()"""
+    ),
+    new_markdown_cell(
+        "Revenue by zone (cleared at the actual prices) and by battery (the plan's "
+        "attribution, net of wear and charging levies), with full equivalent cycles."
+    ),
+    new_code_cell(
+        """\
+by_zone = result.revenue.groupby("zone")[["revenue_eur", "volume_mwh"]].sum()
+by_asset = result.assets.groupby("asset")[["revenue_eur", "throughput_mwh", "cycles"]].sum()
+display(by_zone.round(2))
+by_asset.round(2)"""
+    ),
+    new_code_cell(
+        """\
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(7, 4))
+ax.bar(by_asset.index, by_asset["revenue_eur"], color=["tab:blue", "tab:orange", "tab:green"])
+ax.set_title(f"Same battery, three countries ({files.start} to {files.end})")
+ax.set_xlabel("battery")
+ax.set_ylabel("plan revenue net of wear and levies [EUR]")
+ax.grid(True, axis="y", alpha=0.3)
+plt.show()"""
+    ),
+    new_code_cell(
+        """\
+out_dir = Path(tempfile.gettempdir()) / "vpp-notebooks" / "02_market_comparison"
+for path in write_figures(result, out_dir):
+    display(Image(filename=str(path)))"""
+    ),
+]
+
+SWEEP = [
+    new_markdown_cell(
+        """\
+# Battery duration: 1 h, 2 h or 4 h?
+
+The same 10 MW German battery with 10, 20 and 40 MWh of energy, each a scenario of a
+sweep (`trading.backtest.sweep`): the scenarios run in parallel on a local Dask cluster of
+worker processes (give `address="tcp://scheduler:8786"` to use an existing cluster whose
+workers see the same files). A scenario changes the portfolio file's assets through
+explicit, validated `overrides`; a failed scenario is a row with its error.
+
+**Data.** Real DE_LU 15-minute day-ahead prices from June 2026 when `../shared/data` is
+present, else the generated sample prices. `VPP_NOTEBOOK_DAYS` sets the window."""
+    ),
+    new_code_cell(
+        SETUP
+        + """\
+from notebook_data import german_prices
+from trading.backtest.sweep import Scenario, sweep
+"""
+    ),
+    new_code_cell(
+        """\
+files = german_prices(DAYS)
+config = BacktestConfig(start=files.start, end=files.end, markets=files.markets)
+POWER_MW = 10.0
+scenarios = [
+    Scenario(
+        name=f"{hours} h",
+        portfolio_path=PORTFOLIOS / "battery_de.yaml",
+        config=config,
+        day_ahead=files.day_ahead,
+        intraday=files.intraday,
+        balancing=files.balancing,
+        overrides={"bat-de": {"energy_mwh": POWER_MW * hours}},
+    )
+    for hours in (1, 2, 4)
+]
+print(f"prices: {files.source}, {files.start} to {files.end}, markets {files.markets}")"""
+    ),
+    new_code_cell(
+        """\
+table = sweep(scenarios, n_workers=2, threads_per_worker=1)
+assert (table["status"] == "ok").all(), table[["name", "error"]]
+table"""
+    ),
+    new_markdown_cell(
+        "Net result per scenario [EUR], and per MWh of installed energy [EUR/MWh]: more "
+        "energy earns more, but each added MWh earns less."
+    ),
+    new_code_cell(
+        """\
+import matplotlib.pyplot as plt
+
+energy = table["bat-de.energy_mwh"]
+fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+left.bar(table["name"], table["net_eur"], color="tab:blue")
+left.set_title("Net result over the window")
+left.set_xlabel("battery duration")
+left.set_ylabel("net result [EUR]")
+right.bar(table["name"], table["net_eur"] / energy, color="tab:orange")
+right.set_title("Net result per MWh of energy content")
+right.set_xlabel("battery duration")
+right.set_ylabel("net result / energy [EUR/MWh]")
+for ax in (left, right):
+    ax.grid(True, axis="y", alpha=0.3)
+plt.show()"""
+    ),
+]
+
+NOTEBOOKS = {
+    "01_quickstart_backtest.ipynb": QUICKSTART,
+    "02_market_comparison.ipynb": COMPARISON,
+    "03_duration_sweep.ipynb": SWEEP,
+}
+
+
+def build(cells: list) -> nbformat.NotebookNode:
+    """A v4 notebook of `cells` for the python3 kernel, without outputs."""
+    notebook = new_notebook(cells=cells)
+    notebook.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{index:02d}"  # stable ids: regenerating changes nothing
+    return notebook
+
+
+def write(folder: Path = HERE) -> list[Path]:
+    """Write every notebook into `folder`; return their paths."""
+    paths = []
+    for name, cells in NOTEBOOKS.items():
+        path = folder / name
+        nbformat.validate(notebook := build(cells))
+        nbformat.write(notebook, path)
+        paths.append(path)
+    return paths
+
+
+if __name__ == "__main__":
+    for written in write(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE):
+        print(written)
