@@ -40,12 +40,12 @@ def generated(start: date, days: int, zone: str = "DE_LU") -> PriceInputs:
 
 def test_a_perfect_foresight_run_equals_the_daily_optima_with_soc_carried() -> None:
     portfolio = one_battery()
-    start = date(2026, 5, 4)
-    prices = generated(start, 7)
-    result = run_backtest(portfolio, prices, BacktestConfig(start, start + timedelta(days=6)))
+    start = date(2026, 5, 1)
+    prices = generated(start, 31)
+    result = run_backtest(portfolio, prices, BacktestConfig(start, start + timedelta(days=30)))
     expected = 0.0
     state = portfolio
-    for day in BacktestConfig(start, start + timedelta(days=6)).days():
+    for day in BacktestConfig(start, start + timedelta(days=30)).days():
         plan = optimise(state, day, prices, options=OptimiserOptions(markets=("day_ahead",)))
         expected += plan.objective_eur
         local_day = result.soc["timestamp_utc"].dt.tz_convert("Europe/Berlin").dt.date
@@ -58,7 +58,7 @@ def test_a_perfect_foresight_run_equals_the_daily_optima_with_soc_carried() -> N
     realised = float((days["revenue_eur"] - days["costs_eur"]).sum())
     assert realised == pytest.approx(expected, rel=1e-6)
     assert float(days["forecast_objective_eur"].sum()) == pytest.approx(expected, rel=1e-6)
-    assert len(days) == 7
+    assert len(days) == 31
     assert result.summary()["revenue_by_market"].keys() == {"day_ahead"}
 
 
