@@ -12,10 +12,8 @@ For each delivery day D from `start` to `end` (market-local, inclusive):
    prices (`trading.backtest.imbalance`: real where given, a named proxy elsewhere);
 5. each battery's state of charge is followed through the day from its planned injection
    (charging at its charge efficiency, discharging at its discharge efficiency) and
-   carried into D + 1.
-
-CHP units start each day without on/off history: the optimiser takes no initial
-commitment yet (said in the result's notes).
+   carried into D + 1; so is each CHP's commitment (running or not at midnight, and for
+   how long), so that D + 1 neither restarts a running unit nor starts one still resting.
 """
 
 from __future__ import annotations
@@ -28,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from regulatory.assets.generation import CHP
 from regulatory.assets.storage import Battery
 from regulatory.portfolio import Portfolio
 from trading.backtest.forecast import PriceForecast, forecast_named
@@ -35,7 +34,7 @@ from trading.backtest.imbalance import ImbalancePrices
 from trading.backtest.result import BacktestResult
 from trading.backtest.settle import QUARTER_H, ClearedProduct, clear_plan, imbalance_of
 from trading.optimiser.build import MARKET_CHOICES, OptimiserOptions
-from trading.optimiser.inputs import Horizon, MissingPriceError, PriceInputs
+from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, PriceInputs
 from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.profiles import proxy_profiles
 from trading.optimiser.solver import SolverOptions
@@ -100,6 +99,7 @@ def run_backtest(
         "imbalance": [],
     }
     state = portfolio
+    chp_states: dict[str, ChpState] = {}
     for day in _days(config, progress):
         horizon = Horizon.of(day)
         try:
@@ -108,7 +108,7 @@ def run_backtest(
                 day,
                 forecaster.forecast(prices, day),
                 profiles=proxy_profiles(state, horizon),
-                options=options,
+                options=options.model_copy(update={"chp_initial": dict(chp_states)}),
             )
             cleared = clear_plan(plan, prices)
         except MissingPriceError as exc:
@@ -116,6 +116,7 @@ def run_backtest(
         revenue = _revenue_rows(day, cleared)
         settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance)
         soc, assets, state = _batteries(state, plan, day)
+        chp_states = chp_states_after(state, plan, chp_states)
         imbalance_cost = -float((settled["imbalance_mwh"] * settled["price_eur_mwh"]).sum())
         revenue_eur = float(revenue["revenue_eur"].sum()) if not revenue.empty else 0.0
         costs = sum(plan.revenue_by_market.values()) - plan.objective_eur
@@ -141,7 +142,6 @@ def run_backtest(
     notes = [
         f"forecast: {forecaster.name}",
         "PV and wind availability: the optimiser's documented proxy profiles",
-        "CHP units start each day without on/off history (no initial commitment input yet)",
     ]
     if any(
         (frame["price_source"] != "real").any()
@@ -312,3 +312,27 @@ def _batteries(
         carried.append(asset.model_copy(update={"soc_initial_mwh": end}))
     soc = pd.concat(soc_rows, ignore_index=True) if soc_rows else pd.DataFrame()
     return soc, pd.DataFrame(asset_rows), portfolio.model_copy(update={"assets": carried})
+
+
+def chp_states_after(
+    portfolio: Portfolio, plan: Plan, before: dict[str, ChpState]
+) -> dict[str, ChpState]:
+    """Each CHP's commitment at the end of the plan's day: running or not in its last
+    quarter hour, and for how long [h] (the day before's hours added if it never changed)."""
+    injection = plan.schedule.injection_frame()
+    states = {}
+    for asset in portfolio.assets:
+        if not isinstance(asset, CHP) or asset.id not in injection.columns:
+            continue
+        running = injection[asset.id].to_numpy() > 1e-9
+        if len(running) == 0:
+            continue
+        last = bool(running[-1])
+        changed = np.flatnonzero(running != last)
+        quarters = len(running) - (int(changed[-1]) + 1 if len(changed) else 0)
+        hours = quarters * QUARTER_H
+        earlier = before.get(asset.id)
+        if not len(changed) and earlier is not None and earlier.on == last:
+            hours += earlier.hours
+        states[asset.id] = ChpState(on=last, hours=hours)
+    return states

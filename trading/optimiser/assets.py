@@ -21,7 +21,7 @@ from regulatory.assets.base import BalancingProduct
 from regulatory.site import Site
 from regulatory.treatment import Treatment
 from regulatory.windows import DailyWindow
-from trading.optimiser.inputs import QUARTER_HOUR_H, Horizon, Profiles
+from trading.optimiser.inputs import QUARTER_HOUR_H, ChpState, Horizon, Profiles
 from trading.optimiser.linear import Expr, FloatArray, LinearModel, Var, total
 
 DT = QUARTER_HOUR_H
@@ -46,6 +46,8 @@ class AssetContext:
     """Lowest price of the energy markets traded, per quarter hour [EUR/MWh]."""
     reserves: dict[BalancingProduct, Var] = field(default_factory=dict)
     final_soc_mwh: float | None = None
+    chp_initial: ChpState | None = None
+    """A CHP's state when the day starts; None: off and free to start."""
 
 
 @dataclass
@@ -409,13 +411,27 @@ def premium_lost(kind: str, hours: float | None, prices: FloatArray) -> np.ndarr
 def chp_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     """CHP: on/off with minimum stable load, minimum up and down times, start and fuel cost.
 
-    The unit is taken to be off, and free to start, before the horizon.
+    Before the horizon the unit is in `ctx.chp_initial` (running or not, for so many hours);
+    without it, off and free to start. A unit running at the start is not started again,
+    runs out what is left of its minimum up time, and one that stopped rests out what is
+    left of its minimum down time.
     """
     a = ctx.asset
     assert isinstance(a, CHP)
     n = ctx.horizon.n
     avail = availability_mask(a, ctx.horizon, ctx.timezone)
-    on = model.var(f"{a.id}.on", n, 0.0, avail, integer=True)
+    was_on = 1.0 if ctx.chp_initial is not None and ctx.chp_initial.on else 0.0
+    lower = np.zeros(n)
+    upper = np.asarray(avail, float).copy()
+    if ctx.chp_initial is not None:
+        held = ctx.chp_initial.hours
+        if ctx.chp_initial.on:
+            keep = min(n, max(0, round((a.min_up_time_h - held) / DT)))
+            lower[:keep] = np.minimum(1.0, upper[:keep])  # unless the window closes it
+        else:
+            rest = min(n, max(0, round((a.min_down_time_h - held) / DT)))
+            upper[:rest] = 0.0
+    on = model.var(f"{a.id}.on", n, lower, upper, integer=True)
     start = model.var(f"{a.id}.start", n, 0.0, 1.0)
     output = model.var(f"{a.id}.output", n, 0.0, a.power_max_mw * avail)
     model.add(
@@ -434,7 +450,7 @@ def chp_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
         subjects=a.id,
         description="output at least the minimum stable load while running",
     )
-    shifted = lag(on, 1)
+    shifted = lag(on, 1) + np.r_[was_on, np.zeros(n - 1)]
     model.add(
         "chp start",
         start - on + shifted,
@@ -457,7 +473,7 @@ def chp_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     if down > 1:
         model.add(
             "chp min down time",
-            _window_sum(start, down) + lag(on, down),
+            _window_sum(start, down) + lag(on, down) + _on_before(ctx, down, n),
             "<=",
             1.0,
             subjects=a.id,
@@ -474,6 +490,20 @@ def chp_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
         value=value,
         variables={"output": output, "on": on, "start": start},
     )
+
+
+def _on_before(ctx: AssetContext, k: int, n: int) -> FloatArray:
+    """Rows t < k: whether the unit ran k quarter hours before t (before the horizon), from
+    its initial state: in that state for its hours, in the other one before; 0 elsewhere."""
+    values = np.zeros(n)
+    if ctx.chp_initial is None:
+        return values
+    held = round(ctx.chp_initial.hours / DT)
+    state = 1.0 if ctx.chp_initial.on else 0.0
+    for t in range(min(k, n)):
+        back = k - t  # quarter hours before the horizon's start
+        values[t] = state if back <= held else 1.0 - state
+    return values
 
 
 def lag(var: Var, k: int) -> Expr:

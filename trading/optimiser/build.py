@@ -42,7 +42,7 @@ from trading.optimiser.assets import (
     AssetTerms,
     injection_rows_range,
 )
-from trading.optimiser.inputs import Horizon, PriceInputs, Profiles
+from trading.optimiser.inputs import ChpState, Horizon, PriceInputs, Profiles
 from trading.optimiser.linear import Expr, FloatArray, LinearModel, Var, total
 from trading.optimiser.solver import SolverOptions
 
@@ -70,6 +70,10 @@ class OptimiserOptions(BaseModel):
             "MW already sold (positive) or bought, held fixed, by product id; capacity of "
             "one reserve pool by 'product id#pool' (the plain id if one pool offers it)"
         ),
+    )
+    chp_initial: dict[str, ChpState] = Field(
+        default_factory=dict,
+        description="per CHP: its state when the day starts (default: off, free to start)",
     )
 
 
@@ -184,6 +188,7 @@ def build_model(
             lowest_energy_prices=lowest_prices.get(site.bidding_zone),
             reserves={p: v for (aid, p), v in reserve_vars.items() if aid == asset.id},
             final_soc_mwh=options.final_soc_mwh.get(asset.id),
+            chp_initial=options.chp_initial.get(asset.id),
         )
         first_col = model.num_cols
         terms = BLOCKS[asset.kind](model, ctx)

@@ -13,6 +13,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
 
 from markets.calendar import iso_z, mtu_index
 from trading.optimiser.linear import FloatArray
@@ -142,3 +143,12 @@ class Profiles:
                 f"asset {asset_id}: no available power for the period starting {iso_z(first)}"
             )
         return np.clip(aligned.to_numpy(dtype=float), 0.0, rated_mw)
+
+
+class ChpState(BaseModel):
+    """A CHP unit's commitment when the day starts: running or not, and for how long [h]."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on: bool = Field(description="running at the end of the day before")
+    hours: float = Field(ge=0, description="how long it had been in that state by then [h]")

@@ -126,3 +126,28 @@ def test_bad_configurations_are_refused_naming_the_field() -> None:
         BacktestConfig(date(2026, 5, 2), date(2026, 5, 3), markets=("spot",))
     with pytest.raises(ValueError, match="forecast='oracle' is not one of perfect, naive"):
         BacktestConfig(date(2026, 5, 2), date(2026, 5, 3), forecast="oracle")
+
+
+def test_a_chp_running_at_midnight_is_carried_as_running_with_its_hours() -> None:
+    from trading.backtest.run import chp_states_after
+    from trading.optimiser.inputs import ChpState
+
+    document = yaml.safe_load(sample_portfolio_path().read_text(encoding="utf-8"))
+    (unit,) = [a for a in document["assets"] if a["id"] == "chp-de-stuttgart"]
+    document["assets"] = [unit]
+    document["sites"] = [s for s in document["sites"] if s["id"] == unit["site"]]
+    portfolio = Portfolio.model_validate(document)
+    day = date(2026, 5, 4)
+    prices = generated(day, 2)
+    flat = prices.day_ahead["DE_LU"] * 0 + 500.0  # dear all day: the unit runs throughout
+    prices.day_ahead["DE_LU"] = flat
+    result = run_backtest(portfolio, prices, BacktestConfig(day, day + timedelta(days=1)))
+    plan_day = optimise(portfolio, day, prices, options=OptimiserOptions())
+    after = chp_states_after(portfolio, plan_day, {})
+    assert after == {"chp-de-stuttgart": ChpState(on=True, hours=24.0)}
+    again = chp_states_after(portfolio, plan_day, after)
+    assert again["chp-de-stuttgart"].hours == 48.0
+    # Day two starts running: its 180 EUR start is not paid again.
+    costs = result.days["costs_eur"].to_numpy()
+    assert unit["start_cost_eur"] == 180
+    assert costs[0] - costs[1] == pytest.approx(180.0, abs=0.01)

@@ -182,3 +182,37 @@ def test_no_simultaneous_charge_and_discharge_anywhere(captured: Capture) -> Non
     variables = captured.built.assets["bat-1"].variables
     charge, discharge = captured(variables["charge"]), captured(variables["discharge"])
     assert (np.minimum(charge, discharge) <= 1e-6).all()
+
+
+def test_a_chp_running_at_midnight_runs_out_its_minimum_up_time_without_a_new_start() -> None:
+    """2 MW CHP, 1 MW minimum stable load, fuel 50 EUR/MWh, minimum up time 2 h, start cost
+    1000 EUR, started 30 minutes before midnight (ChpState on, 0.5 h).
+
+    Prices 20 EUR/MWh all day: running loses money, so the unit stops as soon as it may,
+    after the 1.5 h left of its minimum up time, at the minimum stable load: 6 quarter hours
+    x 0.25 h x 1 MW x (20 - 50) = -45 EUR, and no start cost (it was already running).
+    """
+    from trading.optimiser.inputs import ChpState
+
+    unit = chp(min_up_time_h=2.0, start_cost_eur=1000.0)
+    options = DA_ONLY.model_copy(update={"chp_initial": {"chp-1": ChpState(on=True, hours=0.5)}})
+    plan = optimise(portfolio(unit), DAY, day_ahead([20.0] * 96), options=options)
+    expected = np.zeros(96)
+    expected[:6] = 1.0
+    np.testing.assert_allclose(injection(plan, "chp-1"), expected, atol=1e-6)
+    assert plan.objective_eur == pytest.approx(-45.0, abs=1e-6)
+
+
+def test_a_chp_that_just_stopped_rests_out_its_minimum_down_time() -> None:
+    """The same unit with a minimum down time of 2 h, stopped 1 h before midnight, no start
+    cost. Prices 200 EUR/MWh all day: it runs at full power as soon as it may, after the
+    1 h of rest left: 4 quarter hours off, then 92 x 0.25 h x 2 MW x (200 - 50) EUR."""
+    from trading.optimiser.inputs import ChpState
+
+    unit = chp(min_down_time_h=2.0)
+    options = DA_ONLY.model_copy(update={"chp_initial": {"chp-1": ChpState(on=False, hours=1.0)}})
+    plan = optimise(portfolio(unit), DAY, day_ahead([200.0] * 96), options=options)
+    expected = np.full(96, 2.0)
+    expected[:4] = 0.0
+    np.testing.assert_allclose(injection(plan, "chp-1"), expected, atol=1e-6)
+    assert plan.objective_eur == pytest.approx(92 * 0.25 * 2.0 * 150.0, abs=1e-6)
