@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from markets.products import MarketId
 from trading.store.checks import check_enum, check_idempotency_key, check_page
 from trading.store.engine import WRITE, create_engine_for, session_factory
-from trading.store.errors import StoreError, invalid
+from trading.store.errors import invalid
 from trading.store.inputs import Actor, NewBid, prepare_bids
 from trading.store.ops import audit as audit_ops
 from trading.store.ops import bids as bid_ops
@@ -219,27 +219,29 @@ class Repository:
         (outcome,) = self.add_submissions(
             [prepare_submission(tenant_id, key_id, bids, idempotency_key, at)]
         )
-        if isinstance(outcome, StoreError):
+        if isinstance(outcome, Exception):
             raise outcome
         return outcome
 
     def add_submissions(
         self, submissions: Sequence[bid_ops.Submission]
-    ) -> list[AddBidsResult | StoreError]:
+    ) -> list[AddBidsResult | Exception]:
         """Store many checked submissions (`prepare_submission`) in one transaction.
 
         Each gets its result or the `StoreError` that refused it, as `add_bids` would;
         a refused one writes nothing and leaves the others be. If another process took
         one of the idempotency keys meanwhile (the unique constraint fails the group),
-        each submission is stored on its own, and the one that lost gets the winner's
-        result. Any other failure of the transaction raises: nothing of it was stored.
+        each submission is stored on its own transaction, and each gets its own outcome
+        (the one that lost gets the winner's result; any error of its own is its outcome
+        alone, never its neighbours'). Any other failure of the group's transaction
+        raises: nothing of it was stored.
         """
         try:
             with self._write() as session:
                 return bid_ops.add_submissions(session, submissions)
         except IntegrityError:
             if len(submissions) > 1:
-                return [self.add_submissions([s])[0] for s in submissions]
+                return [self._add_alone(s) for s in submissions]
             (submission,) = submissions
             with self._read() as session:
                 earlier = bid_ops.find_submission(
@@ -248,6 +250,12 @@ class Repository:
             if earlier is None:
                 raise
             return [earlier]
+
+    def _add_alone(self, submission: bid_ops.Submission) -> AddBidsResult | Exception:
+        try:
+            return self.add_submissions([submission])[0]
+        except Exception as exc:  # this submission's own failure, reported as its outcome
+            return exc
 
     def find_submission(
         self, tenant_id: str, idempotency_key: str, bids: Sequence[NewBid]

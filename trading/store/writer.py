@@ -32,7 +32,6 @@ from datetime import datetime
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 
-from trading.store.errors import StoreError
 from trading.store.inputs import NewBid
 from trading.store.ops import bids as bid_ops
 from trading.store.records import AddBidsResult
@@ -74,6 +73,7 @@ class SubmissionWriter:
         self._max_group = max_group
         self._queue: queue.SimpleQueue[_Queued | object] = queue.SimpleQueue()
         self._closed = threading.Event()
+        self._gate = threading.Lock()
         self._log = structlog.get_logger(__name__).bind(component="submission_writer")
         self._group_size = Histogram(
             "vpp_store_write_group_size",
@@ -109,11 +109,12 @@ class SubmissionWriter:
         at once and nothing is queued. Tenant, key, plan and idempotency checks happen in
         the writer; their errors come out of the future.
         """
-        if self._closed.is_set():
-            raise WriterClosedError("the submission writer is closed")
         submission = prepare_submission(tenant_id, key_id, bids, idempotency_key, at)
         future: Future[AddBidsResult] = Future()
-        self._queue.put(_Queued(submission, future))
+        with self._gate:  # never behind the stop marker: written, or refused here
+            if self._closed.is_set():
+                raise WriterClosedError("the submission writer is closed")
+            self._queue.put(_Queued(submission, future))
         return future
 
     def add_bids(
@@ -131,15 +132,23 @@ class SubmissionWriter:
     def close(self, timeout_s: float = 30.0) -> None:
         """Write what is queued, then stop the thread; later submissions are refused
         until `open`."""
-        if not self._closed.is_set():
-            self._closed.set()
-            self._queue.put(_STOP)
+        with self._gate:
+            if not self._closed.is_set():
+                self._closed.set()
+                self._queue.put(_STOP)
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
 
     # --- the writer thread ---------------------------------------------------------------
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        except Exception:  # never expected; logged so that a dead writer is never silent
+            self._log.exception("writer_stopped")
+            self._closed.set()
+
+    def _serve(self) -> None:
         while True:
             first = self._queue.get()
             if first is _STOP:
@@ -160,6 +169,11 @@ class SubmissionWriter:
                 return
 
     def _write(self, group: list[_Queued]) -> None:
+        # A caller that gave up (e.g. its request was cancelled) got no answer: its
+        # submission is not written, and a retry with the same key stores it once.
+        group = [q for q in group if q.future.set_running_or_notify_cancel()]
+        if not group:
+            return
         self._group_size.observe(len(group))
         try:
             outcomes = self._repository.add_submissions([q.submission for q in group])
@@ -169,7 +183,7 @@ class SubmissionWriter:
                 queued.future.set_exception(exc)
             return
         for queued, outcome in zip(group, outcomes, strict=True):
-            if isinstance(outcome, StoreError):
+            if isinstance(outcome, Exception):
                 queued.future.set_exception(outcome)
             else:
                 queued.future.set_result(outcome)

@@ -153,3 +153,55 @@ def test_a_closed_writer_can_be_opened_again(repo: Repository, tenant: str) -> N
         assert writer.add_bids(tenant, None, batch(1), "after-reopen").created
     finally:
         writer.close()
+
+
+def test_a_caller_that_gave_up_does_not_stop_the_writer(repo: Repository, tenant: str) -> None:
+    # An API request cancelled while its submission waited (a client gone) cancels the
+    # future; the writer skips it and goes on serving everyone else.
+    writer = SubmissionWriter(repo, metrics_registry=CollectorRegistry())
+    try:
+        abandoned = [writer.submit(tenant, None, batch(1), f"gone-{n}") for n in range(20)]
+        for future in abandoned:
+            future.cancel()
+        later = writer.submit(tenant, None, batch(1), "after").result(timeout=10)
+        assert later.created
+        assert writer.submit(tenant, None, batch(1), "after-2").result(timeout=10).created
+    finally:
+        writer.close()
+    written = _count(repo, "bids")
+    assert 2 <= written <= 22  # the cancelled ones that were already running were written
+
+
+def test_one_failing_submission_in_a_raced_group_fails_alone(
+    repo: Repository, tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The group hits the unique constraint (another process took a key), so each is
+    # written on its own; one of them then fails for its own reason: only it fails.
+    from sqlalchemy.exc import IntegrityError
+
+    from trading.store.ops import bids as bid_ops
+
+    real = bid_ops.add_submissions
+    calls = {"n": 0}
+
+    def racing(session, submissions):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if len(submissions) > 1:
+            raise IntegrityError("INSERT", {}, Exception("unique constraint"))
+        if submissions[0].idempotency_key == "poisoned":
+            raise RuntimeError("disk full")
+        return real(session, submissions)
+
+    monkeypatch.setattr(bid_ops, "add_submissions", racing)
+    outcomes = repo.add_submissions(
+        [
+            prepare_submission(tenant, None, batch(1), "fine-1"),
+            prepare_submission(tenant, None, batch(1), "poisoned"),
+            prepare_submission(tenant, None, batch(1), "fine-2"),
+        ]
+    )
+    fine_1, poisoned, fine_2 = outcomes
+    assert fine_1.created
+    assert fine_2.created
+    assert isinstance(poisoned, RuntimeError)
+    assert _count(repo, "bids") == 2
