@@ -250,3 +250,75 @@ def test_a_server_on_simulated_time_clears_bids_at_their_gate(tmp_path: Path) ->
         assert "gate" in too_late.text
     finally:
         running.stop()
+
+
+def _loop_fixture(tmp_path: Path, name: str) -> tuple[Repository, str, ManualClock, object]:
+    url = f"sqlite:///{tmp_path / name}"
+    upgrade(url)
+    repository = Repository.from_url(url)
+    repository.create_tenant("acme", "Acme")
+    key = repository.create_api_key("acme", Role.TRADER, "desk").plaintext
+    clock = ManualClock(datetime(2026, 6, 14, 8, 0, tzinfo=UTC))
+    return repository, key, clock, FolderPrices()
+
+
+def test_a_linked_block_clears_with_its_parent(tmp_path: Path) -> None:
+    """The loop forwards a submission whole and re-points `linked_to` to store ids."""
+    repository, key, clock, prices = _loop_fixture(tmp_path, "linked.sqlite3")
+    try:
+        app = create_app(repository, clock, prices=prices)
+        day = date(2026, 6, 15)
+        parent = {
+            "type": "block",
+            "product_ids": [quarter_hour(day, i) for i in range(4)],
+            "volumes_mw": [1.0] * 4,
+            "price_eur_per_mwh": -500.0,
+            "bid_id": "parent",
+        }
+        child = {**parent, "product_ids": [quarter_hour(day, i) for i in range(4, 8)]}
+        child |= {"bid_id": "child", "linked_to": "parent"}
+        answer = asyncio.run(post(app, "/v1/bids", [parent, child], key))
+        assert answer.status_code == 201, answer.text
+        ids = [b["id"] for b in answer.json()["bids"]]
+        clock.advance_to(datetime(2026, 6, 14, 10, 0, tzinfo=UTC))
+        loop = ClearingLoop(repository, SimulatedExchange(exchange_prices(prices), clock))
+        recorded = loop.run_once()
+        assert {c.bid_key for c in recorded} == set(ids)
+        statuses = [repository.get_bid("acme", i).status for i in ids]  # type: ignore[union-attr]
+        assert statuses == ["accepted", "accepted"]
+    finally:
+        repository.close()
+
+
+def test_an_outcome_the_store_could_not_take_is_recorded_next_round(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repository, key, clock, prices = _loop_fixture(tmp_path, "retry.sqlite3")
+    try:
+        app = create_app(repository, clock, prices=prices)
+        bid = {
+            "type": "single",
+            "product_id": first_quarter_hour(date(2026, 6, 15)),
+            "volume_mw": 2.0,
+            "price_eur_per_mwh": 1,
+        }
+        answer = asyncio.run(post(app, "/v1/bids", [bid], key))
+        (bid_id,) = [b["id"] for b in answer.json()["bids"]]
+        clock.advance_to(datetime(2026, 6, 14, 10, 0, tzinfo=UTC))
+        loop = ClearingLoop(repository, SimulatedExchange(exchange_prices(prices), clock))
+        real = repository.record_clearing
+        failures = iter([True])
+
+        def busy_once(*args: object, **kwargs: object) -> object:
+            if next(failures, False):
+                raise RuntimeError("database is locked")
+            return real(*args, **kwargs)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(repository, "record_clearing", busy_once)
+        assert loop.run_once() == []
+        assert repository.get_bid("acme", bid_id).status == "submitted"  # type: ignore[union-attr]
+        (again,) = loop.run_once()
+        assert again.bid_key == bid_id
+        assert repository.get_bid("acme", bid_id).status == "accepted"  # type: ignore[union-attr]
+    finally:
+        repository.close()

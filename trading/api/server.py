@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import structlog
@@ -74,42 +75,75 @@ class ClearingLoop:
         self._log = structlog.get_logger(__name__).bind(component="clearing_loop")
 
     def run_once(self) -> list[Clearing]:
-        """One round: forward the bids due, clear, record; the outcomes recorded."""
+        """One round: forward the bids due, clear, record; the outcomes recorded.
+
+        An outcome the store could not take (e.g. the database was busy) is tried again
+        every round from the exchange's results until it is recorded, so no clearing is
+        lost and no bid stays submitted for ever.
+        """
         self._forward_due()
+        self.exchange.clear_due()
+        results = self.exchange.results()
         recorded = []
-        for clearing in self.exchange.clear_due():
-            tenant = self.forwarded.get(clearing.bid_key)
-            if tenant is None:
-                continue
+        for bid_id, tenant in list(self.forwarded.items()):
+            clearing = results.get(bid_id)
+            if clearing is None:
+                continue  # still held: its gate (or a later product's) is ahead
             try:
                 self._record(tenant, clearing)
-                recorded.append(clearing)
-                del self.forwarded[clearing.bid_key]  # settled: no longer selected
-            except StoreError as exc:
-                self._log.warning("clearing_not_recorded", bid_id=clearing.bid_key, error=str(exc))
+            except Exception as exc:  # retried next round
+                self._log.warning("clearing_not_recorded", bid_id=bid_id, error=str(exc))
+                continue
+            recorded.append(clearing)
+            del self.forwarded[bid_id]  # settled: no longer selected
         return recorded
 
     def _forward_due(self) -> None:
-        """Hand the exchange every submitted bid whose gate closed, oldest first."""
+        """Hand the exchange every submitted bid whose gate closed, oldest first, each
+        submission whole (so that linked blocks travel with their parents)."""
         with session_factory(self.repository.engine)() as session:
             due = session.execute(
-                select(BidRow.id, BidRow.tenant_id, BidRow.document, BidRow.created_at)
+                select(
+                    BidRow.id,
+                    BidRow.tenant_id,
+                    BidRow.submission_id,
+                    BidRow.document,
+                    BidRow.created_at,
+                )
                 .where(
                     BidRow.status == BidStatus.SUBMITTED.value,
                     BidRow.gate_closure <= self.exchange.now(),
                 )
                 .order_by(BidRow.created_at, BidRow.submission_id, BidRow.position)
             ).all()
-        for bid_id, tenant, document, accepted_at in due:
-            if bid_id in self.forwarded:
-                continue
-            self.forwarded[bid_id] = tenant
-            try:
-                bid = _BID.validate_python(document).model_copy(update={"bid_id": bid_id})
-                self.exchange.submit_as_of([bid], accepted_at)
-            except (ExchangeError, ValueError) as exc:
-                self._refuse(bid_id, tenant, str(exc))
-                del self.forwarded[bid_id]
+        submissions: dict[str, list[Any]] = {}
+        for row in due:
+            if row.id not in self.forwarded:
+                submissions.setdefault(row.submission_id, []).append(row)
+        for rows in submissions.values():
+            self._forward_submission(rows)
+
+    def _forward_submission(self, rows: list[Any]) -> None:
+        """One submission's due bids, under their store ids, linked blocks re-pointed."""
+        store_id = {
+            row.document.get("bid_id"): row.id for row in rows if row.document.get("bid_id")
+        }
+        try:
+            bids = []
+            for row in rows:
+                bid = _BID.validate_python(row.document)
+                update: dict[str, Any] = {"bid_id": row.id}
+                parent = getattr(bid, "linked_to", None)
+                if parent is not None and parent in store_id:
+                    update["linked_to"] = store_id[parent]
+                bids.append(bid.model_copy(update=update))
+            self.exchange.submit_as_of(bids, min(row.created_at for row in rows))
+        except (ExchangeError, ValueError) as exc:
+            for row in rows:
+                self._refuse(row.id, row.tenant_id, str(exc))
+            return
+        for row in rows:
+            self.forwarded[row.id] = row.tenant_id
 
     def _refuse(self, bid_id: str, tenant: str, reason: str) -> None:
         """The exchange will not hold a stored bid: record it rejected, with the reason."""
