@@ -22,6 +22,7 @@ and never written to again in this run.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -103,6 +104,8 @@ class AssetActor:
         self._identified = False
         self._failed_reads = 0
         self._drift_since: float | None = None
+        self._acked: deque[tuple[float, float]] = deque()
+        """(acknowledged at [s], setpoint [MW]) of recent commands, oldest first."""
         self._log = event_log(pool=context.pool, asset=self.asset_id, protocol=adapter.protocol)
 
     # --- from the pool controller --------------------------------------------------------
@@ -182,15 +185,21 @@ class AssetActor:
         self.breaker.record_success(t)
         self._failed_reads = 0
         self._drift_since = None
+        self._acked.clear()
         self.command_now = None
         self.context.metrics.breaker_open.labels(self.asset_id).set(0)
         self._enter(AssetState.AVAILABLE, t, "health check passed")
 
     def _healthy(self, reading: Telemetry) -> bool:
         """A degraded asset is healthy again once it sits at what it was last told."""
-        if self.command_now is None:
+        command = self.command_now
+        if command is None:
             return True
-        return self.command_now.in_band(reading.power_mw)
+        if self.limits.setpoint_is_limit:  # a cap: at or below it is obeying
+            return reading.power_mw <= command.setpoint_mw + command.policy.band_mw(
+                command.setpoint_mw
+            )
+        return command.in_band(reading.power_mw)
 
     async def _read(self, t: float) -> None:
         try:
@@ -239,7 +248,7 @@ class AssetActor:
         drifting = after is CommandState.EXEC_TIMEOUT or (
             self._drift_since is not None
             and t - self._drift_since >= self.config.policy.response_s
-            and not command.in_band(measured_mw)
+            and not self._on_its_way(t, command, measured_mw)
         )
         if drifting:
             self.context.metrics.executions.labels(self.asset_id, protocol, "exec_timeout").inc()
@@ -252,6 +261,19 @@ class AssetActor:
                 f"{measured_mw:.3f} MW after {self.config.policy.response_s:g} s",
                 deadline=deadline,
             )
+
+    def _on_its_way(self, t: float, command: Command, measured_mw: float) -> bool:
+        """True if the measured power is where a device that follows could be: between the
+        setpoint it acknowledged one response time ago and the current one (band added).
+
+        A device that lags a moving setpoint by less than its response time passes; one
+        that does not move, or moves slower than it should, falls behind that interval."""
+        band = command.policy.band_mw(command.setpoint_mw)
+        earlier = [sp for acked_t, sp in self._acked if acked_t <= t - command.policy.response_s]
+        reference = earlier[-1] if earlier else command.setpoint_mw
+        low = min(reference, command.setpoint_mw) - band
+        high = max(reference, command.setpoint_mw) + band
+        return low <= measured_mw <= high
 
     async def _write_wanted(self, t: float) -> None:
         if self._wanted is None:
@@ -292,6 +314,7 @@ class AssetActor:
             log.warning("command_refused", setpoint_mw=setpoint, reason=exc.reason)
             self.breaker.record_failure(t)
             self._fail(AssetState.DEGRADED, t, f"refused {setpoint:.3f} MW: {exc.reason}")
+            self.command_now = None  # a refused setpoint is no test of health
             return
         except (DeviceTimeoutError, DeviceError) as exc:
             self.context.metrics.acks.labels(self.asset_id, protocol, "timeout").inc()
@@ -304,11 +327,16 @@ class AssetActor:
         if command.state is CommandState.NACKED:
             self.context.metrics.acks.labels(self.asset_id, protocol, "refused").inc()
             self._fail(AssetState.DEGRADED, acked_at, "read back another setpoint")
+            self.command_now = None
             return
         self.context.metrics.acks.labels(self.asset_id, protocol, "acknowledged").inc()
         self.context.metrics.ack_latency.labels(protocol).observe(ack.latency_s)
         if self._drift_since is None:
             self._drift_since = acked_at
+        self._acked.append((acked_at, setpoint))
+        horizon = acked_at - 2 * self.config.policy.response_s
+        while len(self._acked) > 1 and self._acked[1][0] <= horizon:
+            self._acked.popleft()
         self._enter(AssetState.ACKNOWLEDGED, acked_at, "write acknowledged")
         log.debug("command_acknowledged", setpoint_mw=setpoint, latency_s=ack.latency_s)
 

@@ -1,0 +1,133 @@
+"""One actor, turn by turn, on a hand-driven clock: refusals, lag, rejoining."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from prometheus_client import CollectorRegistry
+
+from dispatch.actor import ActorConfig, ActorContext, AssetActor
+from dispatch.board import TelemetryBoard
+from dispatch.control.asset_state import AssetState
+from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.control.confirmation import ConfirmationPolicy
+from dispatch.device import DeviceLimits, DeviceRefusedError, Identity, Telemetry, WriteAck
+from dispatch.kpi import KpiRecorder
+from dispatch.observability import DispatchMetrics
+
+START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
+
+
+class HandClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def utc(self) -> datetime:
+        return START + timedelta(seconds=self.t)
+
+    async def sleep_until(self, t: float) -> None:
+        self.t = max(self.t, t)
+
+
+class LaggingDevice:
+    """Measured power is the setpoint written `lag_s` earlier; refuses the first
+    `refusals` writes."""
+
+    protocol = "test"
+
+    def __init__(self, clock: HandClock, lag_s: float = 1.0, refusals: int = 0) -> None:
+        self.asset_id = "bat-1"
+        self.clock = clock
+        self.lag_s = lag_s
+        self.refusals = refusals
+        self.history: list[tuple[float, float]] = [(-1e9, 0.0)]
+
+    async def identify(self) -> Identity:
+        return Identity("test", "lagging", "1", "1.0")
+
+    async def read(self) -> Telemetry:
+        seen = [sp for at, sp in self.history if at <= self.clock.t - self.lag_s]
+        return Telemetry(self.clock.utc(), seen[-1], self.history[-1][1])
+
+    async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
+        if self.refusals:
+            self.refusals -= 1
+            raise DeviceRefusedError(self.asset_id, "exception 3: illegal value")
+        self.history.append((self.clock.t, setpoint_mw))
+        return WriteAck(self.clock.utc(), setpoint_mw, setpoint_mw, 0.001)
+
+    async def close(self) -> None:
+        pass
+
+
+def actor_for(device: LaggingDevice, clock: HandClock) -> AssetActor:
+    context = ActorContext(
+        "pool",
+        clock,
+        TelemetryBoard(),
+        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
+        DispatchMetrics(CollectorRegistry()),
+        KpiRecorder(tolerance_mw=0.1),
+    )
+    policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.01)
+    return AssetActor(
+        device,
+        DeviceLimits(10, -10, 5, 3),
+        context,
+        ActorConfig(policy=policy),
+        CircuitBreaker(BreakerConfig(failure_threshold=1, base_cooldown_s=1), rng=lambda: 0.5),
+    )
+
+
+def test_a_device_lagging_a_ramp_within_its_response_time_stays_in_the_pool() -> None:
+    async def run() -> list[str]:
+        clock = HandClock()
+        device = LaggingDevice(clock, lag_s=1.5)
+        actor = actor_for(device, clock)
+        states = []
+        for second in range(30):
+            clock.t = float(second)
+            actor.command(0.1 * second, f"d{second}", "afrr")  # a steady ramp, 0.1 MW/s
+            await actor.turn()
+            states.append(actor.state.state.value)
+        return states
+
+    states = asyncio.run(run())
+    assert "degraded" not in states
+    assert states[-1] in ("acknowledged", "executing", "commanded")
+
+
+def test_a_device_that_does_not_move_on_a_ramp_is_degraded() -> None:
+    async def run() -> AssetState:
+        clock = HandClock()
+        device = LaggingDevice(clock, lag_s=1e6)  # never executes anything
+        actor = actor_for(device, clock)
+        for second in range(15):
+            clock.t = float(second)
+            actor.command(0.1 * second, f"d{second}", "afrr")
+            await actor.turn()
+        return actor.state.state
+
+    assert asyncio.run(run()) is AssetState.DEGRADED
+
+
+def test_a_refused_setpoint_degrades_until_a_health_check_then_the_asset_rejoins() -> None:
+    async def run() -> list[str]:
+        clock = HandClock()
+        device = LaggingDevice(clock, lag_s=0.0, refusals=1)
+        actor = actor_for(device, clock)
+        seen = []
+        for second in range(8):
+            clock.t = float(second)
+            actor.command(2.0, f"d{second}", "schedule")
+            await actor.turn()
+            seen.append(actor.state.state.value)
+        return seen
+
+    seen = asyncio.run(run())
+    assert "degraded" in seen
+    assert seen[-1] != "degraded"  # back in the pool after its breaker let a probe through
