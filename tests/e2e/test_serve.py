@@ -22,7 +22,7 @@ from trading.api.jobs import FolderPrices
 from trading.api.server import ClearingLoop, exchange_prices
 from trading.exchange.clock import ManualClock
 from trading.exchange.simulated import SimulatedExchange
-from trading.store import Repository, Role, upgrade
+from trading.store import Actor, Repository, Role, upgrade
 
 
 @pytest.fixture
@@ -320,5 +320,30 @@ def test_an_outcome_the_store_could_not_take_is_recorded_next_round(
         (again,) = loop.run_once()
         assert again.bid_key == bid_id
         assert repository.get_bid("acme", bid_id).status == "accepted"  # type: ignore[union-attr]
+    finally:
+        repository.close()
+
+
+def test_a_bid_withdrawn_as_its_gate_closed_keeps_its_withdrawal(tmp_path: Path) -> None:
+    """The loop forwarded it, then the withdrawal committed: the store's state stands and
+    the loop lets the clearing go instead of retrying it for ever."""
+    repository, key, clock, prices = _loop_fixture(tmp_path, "race.sqlite3")
+    try:
+        app = create_app(repository, clock, prices=prices)
+        bid = {
+            "type": "single",
+            "product_id": first_quarter_hour(date(2026, 6, 15)),
+            "volume_mw": 2.0,
+            "price_eur_per_mwh": 1,
+        }
+        answer = asyncio.run(post(app, "/v1/bids", [bid], key))
+        (bid_id,) = [b["id"] for b in answer.json()["bids"]]
+        clock.advance_to(datetime(2026, 6, 14, 10, 0, tzinfo=UTC))
+        loop = ClearingLoop(repository, SimulatedExchange(exchange_prices(prices), clock))
+        loop._forward_due()  # the loop saw it submitted at the gate ...
+        repository.transition(bid_id, "withdrawn", Actor.system("acme"))  # ... and then this
+        assert loop.run_once() == []
+        assert loop.forwarded == {}
+        assert repository.get_bid("acme", bid_id).status == "withdrawn"  # type: ignore[union-attr]
     finally:
         repository.close()

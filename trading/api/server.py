@@ -79,7 +79,8 @@ class ClearingLoop:
 
         An outcome the store could not take (e.g. the database was busy) is tried again
         every round from the exchange's results until it is recorded, so no clearing is
-        lost and no bid stays submitted for ever.
+        lost and no bid stays submitted for ever. One the store refuses (a bid withdrawn
+        in the same instant its gate closed) is dropped: the store's state stands.
         """
         self._forward_due()
         self.exchange.clear_due()
@@ -91,7 +92,11 @@ class ClearingLoop:
                 continue  # still held: its gate (or a later product's) is ahead
             try:
                 self._record(tenant, clearing)
-            except Exception as exc:  # retried next round
+            except StoreError as exc:  # the store's state wins (e.g. withdrawn just before)
+                self._log.warning("clearing_refused_by_store", bid_id=bid_id, error=str(exc))
+                del self.forwarded[bid_id]
+                continue
+            except Exception as exc:  # e.g. the database was busy: retried next round
                 self._log.warning("clearing_not_recorded", bid_id=bid_id, error=str(exc))
                 continue
             recorded.append(clearing)
