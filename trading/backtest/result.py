@@ -15,7 +15,8 @@ Tables (one row per observation, columns named with their units):
 - `positions`: ``timestamp_utc``, ``day``, ``market``, ``zone``, ``direction`` (capacity
   only), ``mw`` (planned and bid), ``cleared_mw``, ``price_eur`` (the actual clearing
   price; EUR/MWh energy, EUR/MW/h capacity).
-- `soc`: ``timestamp_utc``, ``asset``, ``soc_mwh`` at the end of each quarter hour.
+- `soc`: ``timestamp_utc`` (start of the quarter hour, like every table), ``asset``,
+  ``soc_mwh`` (the state of charge at the end of that quarter hour).
 - `imbalance`: ``timestamp_utc``, ``zone``, ``imbalance_mwh`` (+ long: injected more than
   sold), ``price_eur_mwh``, ``cost_eur``, ``price_source`` (``real`` or the proxy's name).
 """
