@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -123,21 +124,8 @@ def test_bids_whose_gate_passed_while_the_server_was_down_clear_at_that_gate(
     tmp_path: Path,
 ) -> None:
     """Accepted before the gate, server down over it: the next process clears them there."""
-    url = f"sqlite:///{tmp_path / 'down.sqlite3'}"
-    upgrade(url)
-    repository = Repository.from_url(url)
-    try:
-        repository.create_tenant("acme", "Acme")
-        key = repository.create_api_key("acme", Role.TRADER, "desk").plaintext
-        clock = ManualClock(datetime(2026, 6, 14, 9, 59, tzinfo=UTC))
-        prices = FolderPrices()
-        app = create_app(repository, clock, prices=prices)
-        product = first_quarter_hour(date(2026, 6, 15))
-        bid = {"type": "single", "product_id": product, "volume_mw": 2.0, "price_eur_per_mwh": 1}
-        answer = asyncio.run(post(app, "/v1/bids", [bid], key))
-        assert answer.status_code == 201, answer.text
-        (bid_id,) = [b["id"] for b in answer.json()["bids"]]
-
+    start = datetime(2026, 6, 14, 9, 59, tzinfo=UTC)
+    with one_stored_bid(tmp_path, start) as (repository, clock, prices, bid_id):
         # No loop ran before the gate (12:00 Berlin); the restarted server's loop starts later.
         clock.advance_to(datetime(2026, 6, 14, 11, 30, tzinfo=UTC))
         restarted = ClearingLoop(repository, SimulatedExchange(exchange_prices(prices), clock))
@@ -150,27 +138,12 @@ def test_bids_whose_gate_passed_while_the_server_was_down_clear_at_that_gate(
         recorded = repository.get_clearing("acme", bid_id)
         assert recorded is not None
         assert recorded.clearing_price == clearing.clearing_price_eur_per_mwh
-    finally:
-        repository.close()
 
 
 def test_a_stored_bid_the_exchange_refuses_is_rejected_with_the_reason(tmp_path: Path) -> None:
     """Never left submitted for ever: the exchange's refusal is recorded on the bid."""
-    url = f"sqlite:///{tmp_path / 'refused.sqlite3'}"
-    upgrade(url)
-    repository = Repository.from_url(url)
-    try:
-        repository.create_tenant("acme", "Acme")
-        key = repository.create_api_key("acme", Role.TRADER, "desk").plaintext
-        clock = ManualClock(datetime(2026, 6, 14, 8, 0, tzinfo=UTC))
-        prices = FolderPrices()
-        app = create_app(repository, clock, prices=prices)
-        product = first_quarter_hour(date(2026, 6, 15))
-        bid = {"type": "single", "product_id": product, "volume_mw": 2.0, "price_eur_per_mwh": 1}
-        answer = asyncio.run(post(app, "/v1/bids", [bid], key))
-        assert answer.status_code == 201, answer.text
-        (bid_id,) = [b["id"] for b in answer.json()["bids"]]
-
+    start = datetime(2026, 6, 14, 8, 0, tzinfo=UTC)
+    with one_stored_bid(tmp_path, start) as (repository, clock, prices, bid_id):
         full = default_registry()
         no_germany = MarketRegistry(
             Registered(full.get(cc), full.origin(cc)) for cc in full.countries() if cc != "DE"
@@ -189,8 +162,6 @@ def test_a_stored_bid_the_exchange_refuses_is_rejected_with_the_reason(tmp_path:
         reason = (clearing.details or {})["reason"]
         assert reason.startswith("refused by the exchange")
         assert "'DE'" in reason or "DE" in reason.split(":", 1)[1]
-    finally:
-        repository.close()
 
 
 async def post(app: object, path: str, body: object, key: str) -> httpx.Response:
@@ -252,14 +223,36 @@ def test_a_server_on_simulated_time_clears_bids_at_their_gate(tmp_path: Path) ->
         running.stop()
 
 
-def _loop_fixture(tmp_path: Path, name: str) -> tuple[Repository, str, ManualClock, object]:
+def _loop_fixture(
+    tmp_path: Path, name: str, start: datetime = datetime(2026, 6, 14, 8, 0, tzinfo=UTC)
+) -> tuple[Repository, str, ManualClock, FolderPrices]:
+    """A store at head with tenant acme, a trader key, a hand-driven clock at `start`."""
     url = f"sqlite:///{tmp_path / name}"
     upgrade(url)
     repository = Repository.from_url(url)
     repository.create_tenant("acme", "Acme")
     key = repository.create_api_key("acme", Role.TRADER, "desk").plaintext
-    clock = ManualClock(datetime(2026, 6, 14, 8, 0, tzinfo=UTC))
+    clock = ManualClock(start)
     return repository, key, clock, FolderPrices()
+
+
+@contextmanager
+def one_stored_bid(
+    tmp_path: Path, start: datetime
+) -> Iterator[tuple[Repository, ManualClock, FolderPrices, str]]:
+    """A store with acme's cheap sale in the first quarter hour of 2026-06-15, accepted
+    through the API at `start`: (repository, clock, prices, bid id)."""
+    repository, key, clock, prices = _loop_fixture(tmp_path, "one.sqlite3", start)
+    try:
+        app = create_app(repository, clock, prices=prices)
+        product = first_quarter_hour(date(2026, 6, 15))
+        bid = {"type": "single", "product_id": product, "volume_mw": 2.0, "price_eur_per_mwh": 1}
+        answer = asyncio.run(post(app, "/v1/bids", [bid], key))
+        assert answer.status_code == 201, answer.text
+        (bid_id,) = [b["id"] for b in answer.json()["bids"]]
+        yield repository, clock, prices, bid_id
+    finally:
+        repository.close()
 
 
 def test_a_linked_block_clears_with_its_parent(tmp_path: Path) -> None:
@@ -293,17 +286,8 @@ def test_a_linked_block_clears_with_its_parent(tmp_path: Path) -> None:
 def test_an_outcome_the_store_could_not_take_is_recorded_next_round(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repository, key, clock, prices = _loop_fixture(tmp_path, "retry.sqlite3")
-    try:
-        app = create_app(repository, clock, prices=prices)
-        bid = {
-            "type": "single",
-            "product_id": first_quarter_hour(date(2026, 6, 15)),
-            "volume_mw": 2.0,
-            "price_eur_per_mwh": 1,
-        }
-        answer = asyncio.run(post(app, "/v1/bids", [bid], key))
-        (bid_id,) = [b["id"] for b in answer.json()["bids"]]
+    start = datetime(2026, 6, 14, 8, 0, tzinfo=UTC)
+    with one_stored_bid(tmp_path, start) as (repository, clock, prices, bid_id):
         clock.advance_to(datetime(2026, 6, 14, 10, 0, tzinfo=UTC))
         loop = ClearingLoop(repository, SimulatedExchange(exchange_prices(prices), clock))
         real = repository.record_clearing
@@ -320,24 +304,13 @@ def test_an_outcome_the_store_could_not_take_is_recorded_next_round(
         (again,) = loop.run_once()
         assert again.bid_key == bid_id
         assert repository.get_bid("acme", bid_id).status == "accepted"  # type: ignore[union-attr]
-    finally:
-        repository.close()
 
 
 def test_a_bid_withdrawn_as_its_gate_closed_keeps_its_withdrawal(tmp_path: Path) -> None:
     """The loop forwarded it, then the withdrawal committed: the store's state stands and
     the loop lets the clearing go instead of retrying it for ever."""
-    repository, key, clock, prices = _loop_fixture(tmp_path, "race.sqlite3")
-    try:
-        app = create_app(repository, clock, prices=prices)
-        bid = {
-            "type": "single",
-            "product_id": first_quarter_hour(date(2026, 6, 15)),
-            "volume_mw": 2.0,
-            "price_eur_per_mwh": 1,
-        }
-        answer = asyncio.run(post(app, "/v1/bids", [bid], key))
-        (bid_id,) = [b["id"] for b in answer.json()["bids"]]
+    start = datetime(2026, 6, 14, 8, 0, tzinfo=UTC)
+    with one_stored_bid(tmp_path, start) as (repository, clock, prices, bid_id):
         clock.advance_to(datetime(2026, 6, 14, 10, 0, tzinfo=UTC))
         loop = ClearingLoop(repository, SimulatedExchange(exchange_prices(prices), clock))
         loop._forward_due()  # the loop saw it submitted at the gate ...
@@ -345,5 +318,3 @@ def test_a_bid_withdrawn_as_its_gate_closed_keeps_its_withdrawal(tmp_path: Path)
         assert loop.run_once() == []
         assert loop.forwarded == {}
         assert repository.get_bid("acme", bid_id).status == "withdrawn"  # type: ignore[union-attr]
-    finally:
-        repository.close()
