@@ -32,7 +32,7 @@ from trading.api.submission import (
     refusal,
     resolve_products,
 )
-from trading.store import AddBidsResult, BidRecord, BidStatus, NewBid
+from trading.store import BidRecord, BidStatus, NewBid
 from trading.store.checks import MAX_PAGE_SIZE
 from trading.store.inputs import MAX_BIDS_PER_CALL
 
@@ -58,15 +58,6 @@ SubmittedBids = Annotated[
         }
     ),
 ]
-
-
-def _answer(result: AddBidsResult) -> SubmissionPublic:
-    return SubmissionPublic(
-        submission_id=result.submission_id,
-        idempotency_key=result.idempotency_key,
-        replayed=not result.created,
-        bids=[BidPublic.of(b) for b in result.bids],
-    )
 
 
 @router.post(
@@ -117,7 +108,7 @@ async def submit_bids(
             )
             if earlier is not None:
                 response.status_code = 200
-                return _answer(earlier)
+                return SubmissionPublic.of(earlier)
         raise refusal(refused, len(bids))
     key = idempotency_key or f"auto-{uuid.uuid4()}"
     queued = services.writer.submit(actor.tenant_id, actor.key_id, new_bids, key, at=now)
@@ -127,7 +118,7 @@ async def submit_bids(
             services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()
     else:
         response.status_code = 200
-    return _answer(result)
+    return SubmissionPublic.of(result)
 
 
 @router.get("", summary="List the tenant's bids", responses=_AUTH_ERRORS)

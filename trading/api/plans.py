@@ -21,7 +21,6 @@ from trading.api.deps import PageNumber, Reader, Services, Writer
 from trading.api.errors import ApiError
 from trading.api.jobs import JobRunner, PriceSource
 from trading.api.schemas import (
-    BidPublic,
     ErrorBody,
     PlanAccepted,
     PlanPublic,
@@ -37,7 +36,6 @@ from trading.api.submission import (
 )
 from trading.store import (
     Actor,
-    AddBidsResult,
     BidStatus,
     PlanRecord,
     PlanStatus,
@@ -331,7 +329,7 @@ def submit_plan(
     earlier = earlier_submission(services.repository, actor.tenant_id, key, new_bids)
     if earlier is not None:
         response.status_code = 200
-        return _answer(earlier)
+        return SubmissionPublic.of(earlier)
     now = services.clock.now()
     refused = market_violations(services.registry, bids, [b.country for b in new_bids], now)
     if refused:
@@ -342,13 +340,4 @@ def submit_plan(
             services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()
     else:
         response.status_code = 200
-    return _answer(result)
-
-
-def _answer(result: AddBidsResult) -> SubmissionPublic:
-    return SubmissionPublic(
-        submission_id=result.submission_id,
-        idempotency_key=result.idempotency_key,
-        replayed=not result.created,
-        bids=[BidPublic.of(b) for b in result.bids],
-    )
+    return SubmissionPublic.of(result)

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from markets.violations import Violation
-from trading.store import BidEventRecord, BidRecord, BidStatus, ClearingRecord
+from trading.store import AddBidsResult, BidEventRecord, BidRecord, BidStatus, ClearingRecord
 
 EXAMPLE_BID: dict[str, Any] = {
     "type": "single",
@@ -165,6 +165,16 @@ class SubmissionPublic(_Public):
     idempotency_key: str
     replayed: bool = Field(description="true when this is the stored answer to an earlier call")
     bids: list[BidPublic]
+
+    @classmethod
+    def of(cls, result: AddBidsResult) -> SubmissionPublic:
+        """The public form of what the store did with a submission."""
+        return cls(
+            submission_id=result.submission_id,
+            idempotency_key=result.idempotency_key,
+            replayed=not result.created,
+            bids=[BidPublic.of(b) for b in result.bids],
+        )
 
 
 class BidPage(_Public):
