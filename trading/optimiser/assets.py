@@ -21,6 +21,7 @@ from regulatory.assets.base import BalancingProduct
 from regulatory.site import Site
 from regulatory.treatment import Treatment
 from regulatory.windows import DailyWindow
+from trading.optimiser import accounts
 from trading.optimiser.inputs import QUARTER_HOUR_H, ChpState, Horizon, Profiles
 from trading.optimiser.linear import Expr, FloatArray, LinearModel, Var, total
 
@@ -57,8 +58,10 @@ class AssetTerms:
     asset_id: str
     injection: Expr
     """Net injection per quarter hour [MW]; negative = withdrawal."""
-    value: Expr
-    """The asset's own objective terms [EUR]: costs negative, support premiums positive."""
+    costs: dict[str, Expr] = field(default_factory=dict)
+    """The asset's own costs by kind (`accounts.COST_KINDS`) [EUR, positive = cost]."""
+    revenue: dict[str, Expr] = field(default_factory=dict)
+    """The asset's own revenue besides the markets (`accounts.SUPPORT_PREMIUM`) [EUR]."""
     withdrawal: Expr | None = None
     """Energy drawn from the grid per quarter hour [MW], which levies and fees apply to."""
     soc: Var | None = None
@@ -70,6 +73,18 @@ class AssetTerms:
     """Every column the asset's block and its reserves own (set by `build_model`)."""
     mode_columns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """The binaries that forbid simultaneous charge and discharge, wherever placed."""
+
+    def value(self) -> Expr:
+        """The asset's own objective terms [EUR]: revenue minus costs, one row."""
+        rows = [e.sum() for e in self.revenue.values()]
+        rows += [-(e.sum()) for e in self.costs.values()]
+        return total(rows) if rows else Expr.zeros(1)
+
+
+def add_cost(terms: dict[str, Expr], kind: str, expr: Expr) -> None:
+    """Add `expr` [EUR] to the term of `kind` in `terms` (costs or revenue)."""
+    expr = expr.sum() if expr.n > 1 else expr
+    terms[kind] = terms[kind] + expr if kind in terms else expr
 
 
 def injection_rows_range(
@@ -244,10 +259,12 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     terms = AssetTerms(
         a.id,
         injection=discharge - charge,
-        value=charge.sum(
-            -DT * (a.degradation_cost_eur_per_mwh + ctx.treatment.charging_cost_eur_per_mwh)
-        )
-        + discharge.sum(-DT * a.degradation_cost_eur_per_mwh),
+        costs=_storage_costs(
+            charge,
+            discharge,
+            a.degradation_cost_eur_per_mwh,
+            ctx.treatment.charging_cost_eur_per_mwh,
+        ),
         withdrawal=charge.expr(),
         soc=soc,
         variables={"charge": charge, "discharge": discharge},
@@ -263,6 +280,19 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     )
     _energy_for_reserves(model, ctx, soc, low, high, (a.efficiency_charge, a.efficiency_discharge))
     return terms
+
+
+def _storage_costs(
+    charge: Var, discharge: Var, wear_eur_per_mwh: float, charging_cost_eur_per_mwh: float
+) -> dict[str, Expr]:
+    """Wear on throughput (charged plus discharged MWh) and levies and fees on charging."""
+    costs: dict[str, Expr] = {}
+    if wear_eur_per_mwh:
+        add_cost(costs, accounts.WEAR, charge.sum(DT * wear_eur_per_mwh))
+        add_cost(costs, accounts.WEAR, discharge.sum(DT * wear_eur_per_mwh))
+    if charging_cost_eur_per_mwh:
+        add_cost(costs, accounts.LEVIES_AND_GRID_FEES, charge.sum(DT * charging_cost_eur_per_mwh))
+    return costs
 
 
 def binary_periods(
@@ -365,25 +395,44 @@ def renewable_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     available = available * availability_mask(a, ctx.horizon, ctx.timezone)
     lower = np.zeros(n) if a.curtailable else available
     output = model.var(f"{a.id}.output", n, lower, available)
-    premium = premium_per_mwh(ctx)
-    value = output.sum(DT * premium) if premium.any() else Expr.zeros(1)
+    terms = AssetTerms(a.id, injection=output.expr(), variables={"output": output})
+    _support(ctx, output, terms)
     _headroom(model, ctx, output.expr(), available, lower)
-    return AssetTerms(a.id, injection=output.expr(), value=value, variables={"output": output})
+    return terms
 
 
-def premium_per_mwh(ctx: AssetContext) -> FloatArray:
-    """Support premium per quarter hour [EUR/MWh]; 0 where lost at negative prices."""
+def _support(ctx: AssetContext, output: Var, terms: AssetTerms) -> None:
+    """The support premium on every MWh injected, and what a negative-price rule withholds."""
+    level, lost = premium_level(ctx)
+    if level <= 0:
+        return
+    add_cost(terms.revenue, accounts.SUPPORT_PREMIUM, output.sum(DT * level))
+    if lost.any():
+        add_cost(
+            terms.costs, accounts.LOST_SUPPORT_PREMIUM, output.sum(DT * level * lost.astype(float))
+        )
+
+
+def premium_level(ctx: AssetContext) -> tuple[float, np.ndarray]:
+    """The support premium [EUR/MWh] and the quarter hours a negative-price rule withholds it.
+
+    A sliding market premium: the contract's reference value minus the day's average
+    day-ahead price (the month's market value, approximated by the day's), at least 0.
+    """
     n = ctx.horizon.n
     support = ctx.treatment.support
     prices = ctx.day_ahead_prices
     if support is None or prices is None:
-        return np.zeros(n)
+        return 0.0, np.zeros(n, dtype=bool)
     level = max(0.0, support.reference_value_eur_per_mwh - float(np.mean(prices)))
-    return np.where(
-        premium_lost(support.negative_prices.kind, support.negative_prices.hours, prices),
-        0.0,
-        level,
-    )
+    lost = premium_lost(support.negative_prices.kind, support.negative_prices.hours, prices)
+    return level, lost
+
+
+def premium_per_mwh(ctx: AssetContext) -> FloatArray:
+    """Support premium per quarter hour [EUR/MWh]; 0 where lost at negative prices."""
+    level, lost = premium_level(ctx)
+    return np.where(lost, 0.0, level)
 
 
 def premium_lost(kind: str, hours: float | None, prices: FloatArray) -> np.ndarray:
@@ -479,17 +528,18 @@ def chp_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
             subjects=a.id,
             description="once stopped, the unit rests for its minimum down time",
         )
-    value = output.sum(-DT * a.fuel_cost_eur_per_mwh) + start.sum(-a.start_cost_eur)
-    premium = premium_per_mwh(ctx)
-    if premium.any():
-        value = value + output.sum(DT * premium)
-    _headroom(model, ctx, output.expr(), on.expr(a.power_max_mw), on.expr(a.power_min_stable_mw))
-    return AssetTerms(
+    terms = AssetTerms(
         a.id,
         injection=output.expr(),
-        value=value,
         variables={"output": output, "on": on, "start": start},
     )
+    if a.fuel_cost_eur_per_mwh:
+        add_cost(terms.costs, accounts.FUEL, output.sum(DT * a.fuel_cost_eur_per_mwh))
+    if a.start_cost_eur:
+        add_cost(terms.costs, accounts.STARTS, start.sum(a.start_cost_eur))
+    _support(ctx, output, terms)
+    _headroom(model, ctx, output.expr(), on.expr(a.power_max_mw), on.expr(a.power_min_stable_mw))
+    return terms
 
 
 def _on_before(ctx: AssetContext, k: int, n: int) -> FloatArray:
@@ -562,13 +612,13 @@ def consumer_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
             subjects=a.id,
             description=f"energy delivered within {req.label()}",
         )
-    terms = AssetTerms(
-        a.id,
-        injection=injection,
-        value=withdrawal * (-DT * ctx.treatment.charging_cost_eur_per_mwh),
-        withdrawal=withdrawal,
-        variables=variables,
-    )
+    terms = AssetTerms(a.id, injection=injection, withdrawal=withdrawal, variables=variables)
+    if ctx.treatment.charging_cost_eur_per_mwh:
+        add_cost(
+            terms.costs,
+            accounts.LEVIES_AND_GRID_FEES,
+            withdrawal * (DT * ctx.treatment.charging_cost_eur_per_mwh),
+        )
     if isinstance(a, EVFleet) and a.discharge_power_max_mw > 0:
         share_converter(model, terms, a)
         forbid_overlap(

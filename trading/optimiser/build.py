@@ -534,7 +534,7 @@ def _objective(
     positions: list[PositionBlock],
     pools: list[ReservePool],
 ) -> None:
-    terms = [a.value for a in assets.values()]
+    terms = [a.value() for a in assets.values()]
     for block in positions:
         terms.append((block.mw() * (block.prices * DT)).sum())
     for pool in pools:

@@ -575,7 +575,7 @@ def _revenue_by_asset(
     for asset in built.portfolio.assets:
         zone = sites[asset.site].bidding_zone
         price = zone_price.get(zone, np.zeros(built.horizon.n))
-        own = float(built.assets[asset.id].value.evaluate(solved.values).sum())
+        own = float(built.assets[asset.id].value().evaluate(solved.values).sum())
         revenue[asset.id] = float((injection[asset.id].to_numpy() * price * DT).sum()) + own
     for pool in built.pools:
         sold = whole_steps(solved(pool.steps), pool.step_mw)
