@@ -7,18 +7,25 @@ and efficiencies; a PV plant's or wind farm's rated power (available power held 
 `available_share` of rated, or at the plan where the plan asks for more); a CHP's maximum
 and minimum stable output. Loads (flexible loads, heat pumps, EV fleets) are not simulated:
 their planned consumption is left out of the pool's target, which the caller should say.
+
+Assets out of service on the day dispatched (before their commissioning date, from their
+decommissioning date on; rule G1 of `docs/plan-rules.md`) get no device, whatever the
+schedule holds; each one left out is logged as ``fleet.asset_out_of_service`` with the
+reason.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from dispatch.clock import DispatchClock
 from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.inproc import InProcessDevice, limits_of
+from dispatch.observability import event_log
 from dispatch.schedule import Schedule
 from dispatch.simulation import FleetMember
+from regulatory.assets.base import AssetBase
 from regulatory.assets.generation import CHP, PV, Wind
 from regulatory.assets.storage import Battery as BatteryAsset
 from regulatory.portfolio import Portfolio
@@ -33,11 +40,14 @@ def portfolio_fleet(
     *,
     response_s: float = 3.0,
     available_share: float = 0.8,
+    on: date | None = None,
 ) -> list[FleetMember]:
-    """The simulated devices of `portfolio`'s batteries, PV, wind and CHP in `schedule`."""
+    """The simulated devices of `portfolio`'s batteries, PV, wind and CHP in `schedule`
+    that are in service on day `on` (default: the clock's UTC date at the start)."""
     start = clock.utc()
+    in_service = _in_service(portfolio, on or start.date())
     members = []
-    for asset in portfolio.assets:
+    for asset in in_service:
         if asset.kind not in SIMULATED_KINDS or asset.id not in schedule.injection_mw:
             continue
         plan = _plan(schedule, asset.id, start)
@@ -77,6 +87,14 @@ def portfolio_fleet(
             FleetMember(device, limits_of(physics, response_s), asset.kind, energy, plan, device)
         )
     return members
+
+
+def _in_service(portfolio: Portfolio, day: date) -> list[AssetBase]:
+    """The assets of `portfolio` in service on `day`; logs each one left out and why."""
+    log = event_log(pool=portfolio.id)
+    for asset_id, reason in portfolio.out_of_service(day).items():
+        log.warning("fleet.asset_out_of_service", asset=asset_id, reason=reason)
+    return [asset for asset in portfolio.assets if asset.in_service(day)]
 
 
 def _plan(schedule: Schedule, asset_id: str, start: datetime) -> Callable[[int], float]:

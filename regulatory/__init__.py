@@ -20,7 +20,7 @@ from regulatory.assets import (
     Wind,
 )
 from regulatory.loading import parse_portfolio, read_portfolio, validate_portfolio_data
-from regulatory.portfolio import Portfolio
+from regulatory.portfolio import NothingInServiceError, Portfolio
 from regulatory.problems import Problem, ProblemsError
 from regulatory.registry import CountryRegistry, UnknownCountryError, default_registry
 from regulatory.resolve import treatment_for
@@ -42,6 +42,7 @@ __all__ = [
     "FlexibleLoad",
     "HeatPump",
     "NoRuleSetError",
+    "NothingInServiceError",
     "Portfolio",
     "Prequalification",
     "Problem",

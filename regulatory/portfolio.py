@@ -12,7 +12,7 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from regulatory.assets import Asset, AssetBase
-from regulatory.assets.base import AssetId
+from regulatory.assets.base import AssetId, out_of_service_cause
 from regulatory.problems import Problem, format_value
 from regulatory.registry import CountryRegistry, default_registry
 from regulatory.resolve import treatment_for
@@ -36,6 +36,29 @@ class PortfolioHeader(BaseModel):
     name: str | None = None
     tenant: str = Field(min_length=1, description="the trading tenant that owns the bids")
     owner: str | None = Field(default=None, description="legal owner / asset operator")
+
+
+class NothingInServiceError(ValueError):
+    """No asset of a portfolio is in service on a day (rule G1 of `docs/plan-rules.md`).
+
+    `day` is that day; `causes` maps every asset id to the date that rules it out
+    (``commissioned 2027-02-01``, ``decommissioned 2026-01-01``).
+    """
+
+    SHOWN = 5
+    """Assets named in the message; the rest are counted."""
+
+    def __init__(self, portfolio_id: str, day: date, causes: Mapping[str, str]) -> None:
+        self.portfolio_id = portfolio_id
+        self.day = day
+        self.causes = dict(causes)
+        named = [f"{a}: {c}" for a, c in list(self.causes.items())[: self.SHOWN]]
+        if len(self.causes) > len(named):
+            named.append(f"and {len(self.causes) - len(named)} more")
+        super().__init__(
+            f"portfolio {portfolio_id} has no asset in service on {day.isoformat()} "
+            f"({'; '.join(named)})"
+        )
 
 
 class Portfolio(PortfolioHeader):
@@ -62,6 +85,30 @@ class Portfolio(PortfolioHeader):
                 return asset
         raise KeyError(f"portfolio {self.id} has no asset {asset_id!r}")
 
+    def out_of_service(self, day: date) -> dict[str, str]:
+        """Asset id -> why it is out of service on `day`, for each such asset, in file order.
+
+        Empty when every asset is in service. Works whatever the day, also when no asset
+        is in service at all, so reports can always say what is left out.
+        """
+        notes = {asset.id: asset.service_note(day) for asset in self.assets}
+        return {asset_id: note for asset_id, note in notes.items() if note is not None}
+
+    def in_service(self, day: date) -> Portfolio:
+        """This portfolio with only the assets in service on `day`; every site is kept.
+
+        Returns the portfolio itself when every asset is in service. Raises
+        `NothingInServiceError` (naming the day and each asset's date) when none is: a
+        portfolio holds at least one asset, so "nothing to trade" is an error to handle,
+        not an empty portfolio.
+        """
+        kept = tuple(asset for asset in self.assets if asset.in_service(day))
+        if len(kept) == len(self.assets):
+            return self
+        if not kept:
+            raise NothingInServiceError(self.id, day, _causes(self.assets, day))
+        return self.model_copy(update={"assets": kept})
+
     def treatment(self, asset: AssetBase, on: date) -> Treatment:
         """The regulatory treatment of `asset` at its site on day `on`."""
         return treatment_for(asset, site=self.site_of(asset), on=on)
@@ -69,6 +116,15 @@ class Portfolio(PortfolioHeader):
     def treatments(self, on: date) -> list[tuple[AssetBase, Site, Treatment]]:
         """Every asset with its site and treatment on day `on`, in file order."""
         return [(a, self.site_of(a), self.treatment(a, on)) for a in self.assets]
+
+
+def _causes(assets: Iterable[AssetBase], day: date) -> dict[str, str]:
+    """Asset id -> the date that puts it out of service on `day`, for those out of it."""
+    found = {
+        a.id: out_of_service_cause(day, a.commissioning_date, a.decommissioning_date)
+        for a in assets
+    }
+    return {asset_id: cause for asset_id, cause in found.items() if cause is not None}
 
 
 def cross_problems(
@@ -179,6 +235,7 @@ def _site_problems(site: Site, registry: CountryRegistry, line: int | None) -> I
 
 
 __all__ = [
+    "NothingInServiceError",
     "Portfolio",
     "PortfolioHeader",
     "cross_problems",

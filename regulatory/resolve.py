@@ -117,12 +117,14 @@ def _not_offered(pq: Prequalification, rules: RuleSet) -> BalancingEligibility:
 def _ineligibility(
     asset: AssetBase, pq: Prequalification, rule: ProductRule, on: date
 ) -> str | None:
+    """Why `asset` may not offer `pq` on `on`; None when it may. Out of service comes first."""
+    out_of_service = asset.service_note(on)
+    if out_of_service is not None:
+        return out_of_service
     if asset.kind not in rule.eligible_kinds:
         return f"{asset.kind} may not offer {rule.product.value} here"
     if rule.requires_interval_metering and asset.metering is not Metering.INTERVAL:
         return f"{rule.product.value} needs interval metering, asset has {asset.metering.value}"
-    if asset.commissioning_date > on:
-        return f"not commissioned until {asset.commissioning_date.isoformat()}"
     if pq.certified_on is not None and pq.certified_on > on:
         return f"prequalification takes effect on {pq.certified_on.isoformat()}"
     return None

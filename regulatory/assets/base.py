@@ -85,7 +85,11 @@ class AssetBase(BaseModel, ABC):
     name: str | None = None
     site: AssetId = Field(description="id of the site (grid connection) the asset sits behind")
     commissioning_date: date = Field(
-        description="first operation; several countries' rules key on it (fees, support)"
+        description="first day in service; several countries' rules key on it (fees, support)"
+    )
+    decommissioning_date: date | None = Field(
+        default=None,
+        description="first day out of service, after commissioning_date; None = no end date",
     )
     metering: Metering = Metering.INTERVAL
     prequalifications: tuple[Prequalification, ...] = ()
@@ -122,6 +126,18 @@ class AssetBase(BaseModel, ABC):
         low, high = self.injection_bounds_mw()
         return high - low
 
+    def service_note(self, day: date) -> str | None:
+        """Why the asset is out of service on `day`, or None when it is in service.
+
+        In service means ``commissioning_date <= day < decommissioning_date`` (no upper
+        bound without a decommissioning date); see `docs/plan-rules.md`, rule G1.
+        """
+        return service_note(day, self.commissioning_date, self.decommissioning_date)
+
+    def in_service(self, day: date) -> bool:
+        """Whether the asset may be traded and dispatched on `day` (rule G1)."""
+        return self.service_note(day) is None
+
     def _consistency_issues(self) -> Iterator[FieldIssue]:
         """Cross-field checks of this kind; overridden by kinds that have them."""
         return iter(())
@@ -132,6 +148,22 @@ class AssetBase(BaseModel, ABC):
         return self
 
     def _common_issues(self) -> Iterator[FieldIssue]:
+        yield from self._service_date_issues()
+        yield from self._prequalification_issues()
+
+    def _service_date_issues(self) -> Iterator[FieldIssue]:
+        """The decommissioning date, if any, must come after the commissioning date."""
+        end = self.decommissioning_date
+        if end is not None and end <= self.commissioning_date:
+            yield FieldIssue(
+                "decommissioning_date",
+                end.isoformat(),
+                f"is not after commissioning_date={self.commissioning_date.isoformat()} "
+                "(it is the first day out of service)",
+            )
+
+    def _prequalification_issues(self) -> Iterator[FieldIssue]:
+        """Each product once, within the flexible range, certified while in service."""
         seen: set[BalancingProduct] = set()
         span = self.flexible_range_mw()
         for index, pq in enumerate(self.prequalifications):
@@ -153,6 +185,36 @@ class AssetBase(BaseModel, ABC):
                     pq.certified_on.isoformat(),
                     f"is before commissioning_date={self.commissioning_date.isoformat()}",
                 )
+            end = self.decommissioning_date
+            if pq.certified_on is not None and end is not None and pq.certified_on >= end:
+                yield FieldIssue(
+                    f"{where}.certified_on",
+                    pq.certified_on.isoformat(),
+                    f"is not before decommissioning_date={end.isoformat()}",
+                )
+
+
+def service_note(day: date, commissioning: date, decommissioning: date | None) -> str | None:
+    """Why an asset with these dates is out of service on `day`; None when in service.
+
+    `decommissioning` is the first day out of service (None = no end). The text names the
+    day and the date that rules it out, e.g. ``not in service on 2026-06-13: commissioned
+    2027-02-01``.
+    """
+    cause = out_of_service_cause(day, commissioning, decommissioning)
+    return None if cause is None else f"not in service on {day.isoformat()}: {cause}"
+
+
+def out_of_service_cause(
+    day: date, commissioning: date, decommissioning: date | None
+) -> str | None:
+    """The date that puts `day` outside ``[commissioning, decommissioning)``, as text
+    (``commissioned 2027-02-01`` or ``decommissioned 2026-01-01``); None when inside."""
+    if day < commissioning:
+        return f"commissioned {commissioning.isoformat()}"
+    if decommissioning is not None and day >= decommissioning:
+        return f"decommissioned {decommissioning.isoformat()}"
+    return None
 
 
 def energy_requirement_issues(

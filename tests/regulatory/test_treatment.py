@@ -159,7 +159,7 @@ def test_asset_not_yet_commissioned_is_not_eligible():
     before = treat(asset, DE_SITE, date(2025, 12, 31))
     for entry in before.balancing:
         assert (entry.eligible, entry.prequalified_mw) == (False, 0.0)
-        assert entry.reason == "not commissioned until 2026-01-01"
+        assert entry.reason == "not in service on 2025-12-31: commissioned 2026-01-01"
     assert before.prequalified_mw(BalancingProduct.FCR) == 0.0
     on_day = treat(asset, DE_SITE, date(2026, 1, 1))
     assert all(entry.eligible for entry in on_day.balancing)

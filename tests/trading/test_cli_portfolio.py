@@ -190,3 +190,80 @@ def test_json_portfolio_file_is_accepted(tmp_path: Path, sample_portfolio_path: 
     path.write_text(json.dumps(data, default=str, indent=1))
     code, out = run("portfolio", "validate", str(path))
     assert code == 0, out
+
+
+# --- assets out of service on the day shown ------------------------------------------------
+
+LAUSITZ_NOTE = "not in service on 2026-06-13: commissioned 2027-02-01"
+
+
+def test_show_marks_the_asset_not_yet_commissioned(sample_portfolio_path: Path) -> None:
+    code, out = run("portfolio", "show", str(sample_portfolio_path), "--on", "2026-06-13")
+    assert code == 0, out
+    assert (
+        "Not in service on 2026-06-13 (not traded or dispatched that day): "
+        "bat-de-lausitz (commissioned 2027-02-01)"
+    ) in out
+    assert "not in service:" in out  # the mark in its table row
+
+
+def test_show_on_the_commissioning_day_marks_nothing(sample_portfolio_path: Path) -> None:
+    code, out = run("portfolio", "show", str(sample_portfolio_path), "--on", "2027-02-01")
+    assert code == 0, out
+    assert "Not in service" not in out
+    assert "not in service" not in out
+
+
+def test_show_json_gives_each_asset_its_dates_and_in_service_flag(
+    sample_portfolio_path: Path,
+) -> None:
+    code, out = run("portfolio", "show", str(sample_portfolio_path), "--json", "--on", "2026-06-13")
+    assert code == 0, out
+    report = json.loads(out)
+    assert report["out_of_service"] == {"bat-de-lausitz": LAUSITZ_NOTE}
+    by_id = {a["id"]: a for a in report["assets"]}
+    lausitz = by_id.pop("bat-de-lausitz")
+    assert lausitz["commissioning_date"] == "2027-02-01"
+    assert lausitz["decommissioning_date"] is None
+    assert (lausitz["in_service"], lausitz["service_note"]) == (False, LAUSITZ_NOTE)
+    assert {b["eligible"] for b in lausitz["treatment"]["balancing"]} == {False}
+    assert all(a["in_service"] and a["service_note"] is None for a in by_id.values())
+
+
+def test_show_a_portfolio_with_nothing_in_service_still_reports(
+    tmp_path: Path, sample_portfolio_path: Path
+) -> None:
+    document = yaml.safe_load(sample_portfolio_path.read_text())
+    for asset in document["assets"]:
+        asset["decommissioning_date"] = "2026-01-01"
+        for pq in asset.get("prequalifications", []):
+            pq.pop("certified_on", None)
+    document["assets"] = [a for a in document["assets"] if a["id"] != "bat-de-lausitz"]
+    path = tmp_path / "retired.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    code, out = run("portfolio", "show", str(path), "--json", "--on", "2026-06-13")
+    assert code == 0, out
+    report = json.loads(out)
+    assert len(report["out_of_service"]) == len(document["assets"])
+    assert not any(a["in_service"] for a in report["assets"])
+    assert set(report["out_of_service"].values()) == {
+        "not in service on 2026-06-13: decommissioned 2026-01-01"
+    }
+
+
+def test_validate_names_a_decommissioning_date_before_commissioning(tmp_path: Path) -> None:
+    path = tmp_path / "dates.yaml"
+    path.write_text(
+        "id: p\ntenant: t\nsites:\n  - id: de-1\n    country: DE\n    bidding_zone: DE_LU\n"
+        "    control_area: Amprion\n    grid_connection_mw: 2\n    metering_point: M1\n"
+        "    balancing_group: BG1\nassets:\n  - id: bat-07\n    kind: battery\n    site: de-1\n"
+        "    commissioning_date: 2024-01-01\n    decommissioning_date: 2023-06-30\n"
+        "    power_charge_mw: 1\n    power_discharge_mw: 1\n    energy_mwh: 2\n"
+        "    efficiency_charge: 0.95\n    efficiency_discharge: 0.95\n"
+    )
+    code, out = run("portfolio", "validate", str(path))
+    assert code == 2
+    assert (
+        "asset bat-07: decommissioning_date='2023-06-30' is not after "
+        "commissioning_date=2024-01-01 (it is the first day out of service) (line 16)"
+    ) in out

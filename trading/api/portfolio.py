@@ -6,10 +6,12 @@ lists every problem naming asset, field, value and rule.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 
+from regulatory.assets.base import service_note
 from trading.api.deps import Reader, Services
 from trading.api.errors import ApiError
 from trading.api.schemas import AssetList, AssetPublic, ErrorBody, PortfolioPublic
@@ -34,14 +36,28 @@ def _portfolio_writer(actor: Reader) -> Actor:
 PortfolioWriter = Annotated[Actor, Depends(_portfolio_writer)]
 
 
-def _asset(record: AssetRecord) -> AssetPublic:
+def _asset(record: AssetRecord, on: date | None = None) -> AssetPublic:
+    """The public view of `record`, with whether it is in service on `on` when given."""
+    note = _service_note(record, on)
     return AssetPublic(
         portfolio_id=record.portfolio_id,
         id=record.id,
         kind=record.kind,
         site_id=record.site_id,
         country=record.country,
+        commissioning_date=record.commissioning_date,
+        decommissioning_date=record.decommissioning_date,
+        in_service=None if on is None or record.commissioning_date is None else note is None,
+        service_note=note,
     )
+
+
+def _service_note(record: AssetRecord, on: date | None) -> str | None:
+    """Why the asset is out of service on `on` (rule G1); None if it is in service, or if no
+    day or no commissioning date is known."""
+    if on is None or record.commissioning_date is None:
+        return None
+    return service_note(on, record.commissioning_date, record.decommissioning_date)
 
 
 @router.get(
@@ -55,12 +71,17 @@ def list_assets(
     portfolio_id: str | None = None,
     kind: Annotated[str | None, Query(examples=["battery"])] = None,
     country: Annotated[str | None, Query(examples=["DE"])] = None,
+    on: Annotated[
+        date | None,
+        Query(description="say for each asset whether it is in service on this day, YYYY-MM-DD"),
+    ] = None,
 ) -> AssetList:
-    """Every asset of the caller's tenant matching every filter given."""
+    """Every asset of the caller's tenant matching every filter given, with its
+    commissioning and decommissioning dates; with `on`, whether it is in service that day."""
     found = services.repository.list_assets(
         actor.tenant_id, portfolio_id=portfolio_id, kind=kind, country=country
     )
-    return AssetList(items=[_asset(a) for a in found], total=len(found))
+    return AssetList(items=[_asset(a, on) for a in found], total=len(found), on=on)
 
 
 @router.post(

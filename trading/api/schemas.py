@@ -277,20 +277,36 @@ class PlanPublic(_Public):
 
 
 class AssetPublic(_Public):
-    """An asset of a stored portfolio, by the fields one searches on."""
+    """An asset of a stored portfolio, by the fields one searches on, its service dates, and
+    whether it is in service on the day asked for."""
 
     portfolio_id: str
     id: str
     kind: str
     site_id: str
     country: str
+    commissioning_date: date | None = Field(description="first day in service")
+    decommissioning_date: date | None = Field(
+        description="first day out of service; null = no end date"
+    )
+    in_service: bool | None = Field(
+        default=None,
+        description="in service on the day `on` of the request (commissioning_date <= on < "
+        "decommissioning_date); null when no day was asked for",
+    )
+    service_note: str | None = Field(
+        default=None,
+        description="why the asset is not in service on `on`, naming the date that rules it out",
+        examples=["not in service on 2026-06-13: commissioned 2027-02-01"],
+    )
 
 
 class AssetList(_Public):
-    """The tenant's assets."""
+    """The tenant's assets; `in_service` refers to `on` when given."""
 
     items: list[AssetPublic]
     total: int
+    on: date | None = Field(default=None, description="the day `in_service` refers to")
 
 
 class PortfolioPublic(_Public):

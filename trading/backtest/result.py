@@ -6,12 +6,16 @@ Tables (one row per observation, columns named with their units):
   prices, all markets), ``imbalance_cost_eur`` (>= 0 is a cost), ``costs_eur`` (fuel,
   starts, wear, levies and lost premiums of the plan), ``net_eur`` (revenue - imbalance -
   costs), ``forecast_objective_eur`` (what the optimiser expected on its forecast),
-  ``status``, ``gap``, ``build_s``, ``solve_s``.
+  ``status`` (the solver's, or ``nothing_in_service`` on a day no asset is in service:
+  nothing planned, every figure 0), ``gap``, ``build_s``, ``solve_s``.
 - `revenue`: ``day``, ``market``, ``zone``, ``revenue_eur``, ``volume_mwh`` (energy: net
   MWh sold, + sale; capacity: MW x h held).
 - `assets`: ``day``, ``asset``, ``kind``, ``revenue_eur`` (the plan's attribution at the
   forecast prices), ``throughput_mwh`` and ``cycles`` (batteries: discharged energy over
-  usable energy; 0 for other kinds).
+  usable energy; 0 for other kinds), ``note`` (``commissioned D: joins the run today`` on
+  the first row of an asset commissioned mid-run, ``decommissioned D: last day in
+  service`` on the last row of one leaving it, else empty). Only assets in service on
+  the day have a row (rule G1 of `docs/plan-rules.md`); so in `soc`.
 - `positions`: ``timestamp_utc``, ``day``, ``market``, ``zone``, ``direction`` (capacity
   only), ``mw`` (planned and bid), ``cleared_mw``, ``price_eur`` (the actual clearing
   price; EUR/MWh energy, EUR/MW/h capacity).

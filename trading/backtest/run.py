@@ -3,9 +3,12 @@
 For each delivery day D from `start` to `end` (market-local, inclusive):
 
 1. the forecast (`trading.backtest.forecast`) gives the prices the optimiser sees for D;
-2. the optimiser plans D on the portfolio as it stands (batteries at the state of charge
-   the previous day ended with), with the documented proxy availability of PV and wind
-   (`trading.optimiser.profiles.proxy_profiles`);
+2. the optimiser plans D on the assets in service on D (`Portfolio.in_service`, rule G1
+   of `docs/plan-rules.md`: an asset commissioned mid-run joins on its commissioning day,
+   a decommissioned one leaves on its decommissioning day) as they stand (batteries at the
+   state of charge the previous day ended with), with the documented proxy availability
+   of PV and wind (`trading.optimiser.profiles.proxy_profiles`); a day on which no asset
+   is in service is recorded with status ``nothing_in_service`` and nothing traded;
 3. the plan's bids go to a `SimulatedExchange` holding the actual prices and clear at
    their gates (`trading.backtest.settle`): the same market rules as live trading;
 4. what the zones inject beyond (or short of) the energy sold is settled at imbalance
@@ -14,6 +17,9 @@ For each delivery day D from `start` to `end` (market-local, inclusive):
    (charging at its charge efficiency, discharging at its discharge efficiency) and
    carried into D + 1; so is each CHP's commitment (running or not at midnight, and for
    how long), so that D + 1 neither restarts a running unit nor starts one still resting.
+   An asset out of service on D gets no row in the per-asset tables (``assets``, ``soc``)
+   for D, and its state waits unchanged for the day it joins; the ``note`` of its first
+   and last row says when it joins or leaves, and the run's notes list such assets.
 """
 
 from __future__ import annotations
@@ -26,9 +32,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from regulatory.assets.base import AssetBase
 from regulatory.assets.generation import CHP
 from regulatory.assets.storage import Battery
-from regulatory.portfolio import Portfolio
+from regulatory.portfolio import NothingInServiceError, Portfolio
 from trading.backtest.forecast import PriceForecast, forecast_named
 from trading.backtest.imbalance import ImbalancePrices
 from trading.backtest.result import BacktestResult
@@ -38,6 +45,9 @@ from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, Price
 from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.profiles import proxy_profiles
 from trading.optimiser.solver import SolverOptions
+
+NOTHING_IN_SERVICE = "nothing_in_service"
+"""`days` status of a day on which no asset of the portfolio is in service."""
 
 
 class BacktestError(ValueError):
@@ -103,12 +113,19 @@ def run_backtest(
     for day in _days(config, progress):
         horizon = Horizon.of(day)
         try:
+            today = state.in_service(day)
+        except NothingInServiceError:
+            tables["days"].append(_idle_day(day))
+            continue
+        try:
             plan = optimise(
-                state,
+                today,
                 day,
                 forecaster.forecast(prices, day),
-                profiles=proxy_profiles(state, horizon),
-                options=options.model_copy(update={"chp_initial": dict(chp_states)}),
+                profiles=proxy_profiles(today, horizon),
+                options=options.model_copy(
+                    update={"chp_initial": _in_service_states(chp_states, today)}
+                ),
             )
             cleared = clear_plan(plan, prices)
         except MissingPriceError as exc:
@@ -116,6 +133,7 @@ def run_backtest(
         revenue = _revenue_rows(day, cleared)
         settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance)
         soc, assets, state = _batteries(state, plan, day)
+        assets = _with_service_notes(assets, state, config)
         chp_states = chp_states_after(state, plan, chp_states)
         imbalance_cost = -float((settled["imbalance_mwh"] * settled["price_eur_mwh"]).sum())
         revenue_eur = float(revenue["revenue_eur"].sum()) if not revenue.empty else 0.0
@@ -142,6 +160,7 @@ def run_backtest(
     notes = [
         f"forecast: {forecaster.name}",
         "PV and wind availability: the optimiser's documented proxy profiles",
+        *service_notes(portfolio, config),
     ]
     if any(
         (frame["price_source"] != "real").any()
@@ -156,7 +175,8 @@ def run_backtest(
         days=pd.DataFrame(tables["days"]),
         revenue=_concat(tables["revenue"], ["day", "market", "zone", "revenue_eur", "volume_mwh"]),
         assets=_concat(
-            tables["assets"], ["day", "asset", "kind", "revenue_eur", "throughput_mwh", "cycles"]
+            tables["assets"],
+            ["day", "asset", "kind", "revenue_eur", "throughput_mwh", "cycles", "note"],
         ),
         positions=_concat(
             tables["positions"],
@@ -178,6 +198,80 @@ def run_backtest(
         ),
         notes=notes,
     )
+
+
+def _idle_day(day: date) -> dict[str, Any]:
+    """The `days` row of a day on which no asset is in service: nothing planned or traded."""
+    return {
+        "day": day,
+        "revenue_eur": 0.0,
+        "imbalance_cost_eur": 0.0,
+        "costs_eur": 0.0,
+        "net_eur": 0.0,
+        "forecast_objective_eur": 0.0,
+        "status": NOTHING_IN_SERVICE,
+        "gap": None,
+        "build_s": 0.0,
+        "solve_s": 0.0,
+    }
+
+
+def _in_service_states(states: dict[str, ChpState], today: Portfolio) -> dict[str, ChpState]:
+    """The carried CHP states of the units in `today`'s portfolio."""
+    ids = {asset.id for asset in today.assets}
+    return {asset_id: state for asset_id, state in states.items() if asset_id in ids}
+
+
+def service_notes(portfolio: Portfolio, config: BacktestConfig) -> list[str]:
+    """One note per asset out of service on some day of the run: which days, and why."""
+    notes = []
+    days = config.days()
+    for asset in portfolio.assets:
+        out = [day for day in days if not asset.in_service(day)]
+        if not out:
+            continue
+        dates = f"commissioned {asset.commissioning_date}"
+        if asset.decommissioning_date is not None:
+            dates += f", decommissioned {asset.decommissioning_date}"
+        notes.append(
+            f"{asset.id} not in service on {len(out)} of {len(days)} days ({dates}): "
+            f"not planned and no rows on {_span(out)}"
+        )
+    return notes
+
+
+def _span(days: list[date]) -> str:
+    """``2026-03-01`` or ``2026-03-01..2026-03-14`` or, if not contiguous, the first and
+    last with a count."""
+    first, last = days[0], days[-1]
+    if first == last:
+        return first.isoformat()
+    if (last - first).days + 1 == len(days):
+        return f"{first}..{last}"
+    return f"{len(days)} days from {first} to {last}"
+
+
+def _with_service_notes(
+    assets: pd.DataFrame, portfolio: Portfolio, config: BacktestConfig
+) -> pd.DataFrame:
+    """`assets` rows with a ``note`` saying when an asset joins or leaves the run that day."""
+    by_id = {asset.id: asset for asset in portfolio.assets}
+    notes = [
+        joins_or_leaves(by_id[str(row.asset)], row.day, config)
+        for row in assets.itertuples(index=False)
+    ]
+    return assets.assign(note=notes)
+
+
+def joins_or_leaves(asset: AssetBase, day: date, config: BacktestConfig) -> str:
+    """What an asset's row on `day` says about its service dates: joining the run on its
+    commissioning day, leaving it after its last day in service; '' otherwise."""
+    if day == asset.commissioning_date and day > config.start:
+        return f"commissioned {day}: joins the run today"
+    end = asset.decommissioning_date
+    if end is not None and day == end - timedelta(days=1) and day < config.end:
+        return f"decommissioned {end}: last day in service"
+    return ""
 
 
 def _days(config: BacktestConfig, progress: bool) -> Iterator[date]:
@@ -261,12 +355,16 @@ def _imbalance_rows(
 def _batteries(
     portfolio: Portfolio, plan: Plan, day: date
 ) -> tuple[pd.DataFrame, pd.DataFrame, Portfolio]:
-    """The day's SoC path and asset rows; the portfolio with each battery's end SoC."""
+    """The day's SoC path and rows of the assets in service on `day`; the whole portfolio
+    with each of those batteries' end SoC (assets out of service are carried unchanged)."""
     injection = plan.schedule.injection_frame()
     soc_rows = []
     asset_rows = []
     carried = []
     for asset in portfolio.assets:
+        if not asset.in_service(day):
+            carried.append(asset)
+            continue
         revenue = plan.revenue_by_asset.get(asset.id, 0.0)
         if not isinstance(asset, Battery) or asset.id not in injection.columns:
             asset_rows.append(

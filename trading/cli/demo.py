@@ -26,6 +26,7 @@ from trading.cli.portfolio import (
     balancing_summary,
     charging_summary,
     load_or_exit,
+    out_of_service_line,
     support_summary,
     treatment_table,
     treatments_or_exit,
@@ -56,11 +57,19 @@ def demo(
     )
     rows = treatments_or_exit(portfolio, day)
     out.print(treatment_table(rows, title="Assets and their treatment"))
+    say_out_of_service(out, portfolio, day)
     for twins in physical_twins(portfolio):
         out.print(twin_table(portfolio, twins, day))
     show_markets(out, portfolio, {asset.id: treatment for asset, _, treatment in rows}, day)
     plan = show_optimisation(out, portfolio)
     show_dispatch(out, portfolio, plan)
+
+
+def say_out_of_service(out: Console, portfolio: Portfolio, day: date) -> None:
+    """Print which sample assets are not in service on `day` and why, if any."""
+    line = out_of_service_line(portfolio, day)
+    if line:
+        out.print(line, markup=False)
 
 
 def physical_twins(portfolio: Portfolio) -> list[list[AssetBase]]:
@@ -119,9 +128,11 @@ def show_optimisation(out: Console, portfolio: Portfolio) -> Plan:
         folder / "day_ahead.csv", folder / "intraday.csv", folder / "afrr.csv", zones
     )
     out.print(f"\nOptimising delivery {day} on the project's generated sample prices ({folder}):")
-    profiles, note = availability(portfolio, Horizon.of(day), None)
+    say_out_of_service(out, portfolio, day)
+    in_service = portfolio.in_service(day)
+    profiles, note = availability(in_service, Horizon.of(day), None)
     plan = optimise(
-        portfolio,
+        in_service,
         day,
         prices,
         profiles=profiles,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,7 +33,7 @@ def dispatch_plan(portfolio: Portfolio, plan: Plan, start: datetime) -> dict[str
 
     async def run() -> dict[str, Any]:
         clock = VirtualClock(start)
-        fleet = portfolio_fleet(portfolio, plan.schedule, clock)
+        fleet = portfolio_fleet(portfolio, plan.schedule, clock, on=plan.day)
         return await run_fleet(options, fleet, clock)
 
     return asyncio.run(run())
@@ -43,7 +43,9 @@ def show_dispatch(out: Console, portfolio: Portfolio, plan: Plan) -> None:
     """Print the KPIs of dispatching the plan from noon (Europe/Berlin) of its day."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     noon = datetime.combine(plan.day, time(12, 0), ZoneInfo("Europe/Berlin")).astimezone(UTC)
-    dispatched = [a for a in portfolio.assets if a.kind in SIMULATED_KINDS]
+    dispatched = [
+        a for a in portfolio.assets if a.kind in SIMULATED_KINDS and a.in_service(plan.day)
+    ]
     out.print(
         f"\nDispatching the plan for {DEMO_SECONDS / 60:g} simulated minutes from "
         f"{noon:%Y-%m-%d %H:%M} UTC: {len(dispatched)} batteries, PV, wind and CHP as "
@@ -51,4 +53,17 @@ def show_dispatch(out: Console, portfolio: Portfolio, plan: Plan) -> None:
         f"and one battery going silent at {FAULT_AT_S:g} s:",
         markup=False,
     )
+    left_out = left_out_of_fleet(portfolio, plan.day)
+    if left_out:
+        out.print(f"Left out of the fleet: {left_out}", markup=False)
     show_report(dispatch_plan(portfolio, plan, noon))
+
+
+def left_out_of_fleet(portfolio: Portfolio, day: date) -> str:
+    """The simulated kinds' assets out of service on `day`, with why, or '' if none."""
+    notes = portfolio.out_of_service(day)
+    return "; ".join(
+        f"{a.id} ({notes[a.id]})"
+        for a in portfolio.assets
+        if a.kind in SIMULATED_KINDS and a.id in notes
+    )

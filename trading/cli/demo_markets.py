@@ -57,15 +57,16 @@ def market_table(portfolio: Portfolio, treatments: dict[str, Treatment], deliver
                 str(len(products)),
                 f"{iso_z(first.gate_closure)} ({local_label(first.gate_closure, first.timezone)})",
                 first.pricing.value,
-                _eligible(portfolio, treatments, products),
+                _eligible(portfolio, treatments, products, delivery),
                 str(len(first.uncertain_rules)),
             )
     return table
 
 
 def _eligible(
-    portfolio: Portfolio, treatments: dict[str, Treatment], products: list[Product]
+    portfolio: Portfolio, treatments: dict[str, Treatment], products: list[Product], delivery: date
 ) -> str:
+    """Per direction: how many assets in service on `delivery` the products admit (and MW)."""
     parts = []
     seen: set[object] = set()
     for product in products:
@@ -75,7 +76,8 @@ def _eligible(
         admitted = [
             a
             for a in portfolio.assets
-            if product.eligibility.admits(
+            if a.in_service(delivery)
+            and product.eligibility.admits(
                 treatments[a.id], bidding_zone=portfolio.site_of(a).bidding_zone
             )
         ]

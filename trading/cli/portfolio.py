@@ -11,6 +11,7 @@ from rich.table import Table
 
 from regulatory import Portfolio, ProblemsError, read_portfolio
 from regulatory.assets import AssetBase, Battery, EVFleet
+from regulatory.assets.base import out_of_service_cause
 from regulatory.schema import portfolio_json_schema_text
 from regulatory.site import Site
 from regulatory.treatment import Treatment
@@ -93,7 +94,26 @@ def show(path: FileArg, as_json: JsonOpt = False, on: OnOpt = None) -> None:
     if as_json:
         print_json(portfolio_report(portfolio, rows, day))
         return
-    console().print(treatment_table(rows, title=f"{portfolio.id}: treatments on {day}"))
+    out = console()
+    out.print(treatment_table(rows, title=f"{portfolio.id}: treatments on {day}"))
+    note = out_of_service_line(portfolio, day)
+    if note:
+        out.print(note, markup=False)
+
+
+def out_of_service_line(portfolio: Portfolio, day: date) -> str | None:
+    """One sentence naming the assets out of service on `day` and why; None if there are none."""
+    assets = [a for a in portfolio.assets if not a.in_service(day)]
+    if not assets:
+        return None
+    named = ", ".join(f"{a.id} ({service_cause(a, day)})" for a in assets)
+    return f"Not in service on {day} (not traded or dispatched that day): {named}"
+
+
+def service_cause(asset: AssetBase, day: date) -> str | None:
+    """``commissioned 2027-02-01`` / ``decommissioned 2026-01-01`` when `asset` is out of
+    service on `day`; None when it is in service."""
+    return out_of_service_cause(day, asset.commissioning_date, asset.decommissioning_date)
 
 
 def treatments_or_exit(
@@ -124,15 +144,18 @@ def ratings(asset: AssetBase) -> dict[str, float]:
 def portfolio_report(
     portfolio: Portfolio, rows: list[tuple[AssetBase, Site, Treatment]], day: date
 ) -> dict[str, Any]:
-    """JSON-ready report: every asset with site, ratings and treatment on `day`."""
+    """JSON-ready report: every asset with its service dates, site, ratings and treatment
+    on `day`, and the assets out of service that day (id -> why)."""
     return {
         "portfolio": portfolio.id,
         "tenant": portfolio.tenant,
         "on": day.isoformat(),
+        "out_of_service": portfolio.out_of_service(day),
         "assets": [
             {
                 "id": asset.id,
                 "kind": asset.kind,
+                **service_report(asset, day),
                 "site": site.model_dump(mode="json", exclude_none=True),
                 "ratings": ratings(asset),
                 "treatment": treatment.model_dump(mode="json"),
@@ -142,8 +165,20 @@ def portfolio_report(
     }
 
 
+def service_report(asset: AssetBase, day: date) -> dict[str, Any]:
+    """The asset's service dates and whether it is in service on `day`, as JSON fields."""
+    end = asset.decommissioning_date
+    return {
+        "commissioning_date": asset.commissioning_date.isoformat(),
+        "decommissioning_date": end.isoformat() if end is not None else None,
+        "in_service": asset.in_service(day),
+        "service_note": asset.service_note(day),
+    }
+
+
 def treatment_table(rows: list[tuple[AssetBase, Site, Treatment]], title: str) -> Table:
-    """A table with one asset per row and its treatment in short."""
+    """A table with one asset per row and its treatment in short; an asset out of service
+    on the treatment's day is marked with the date that rules it out."""
     table = Table(title=title, title_justify="left")
     table.add_column("asset", no_wrap=True)
     table.add_column("kind", no_wrap=True)
@@ -158,7 +193,7 @@ def treatment_table(rows: list[tuple[AssetBase, Site, Treatment]], title: str) -
     for asset, site, treatment in rows:
         low, high = asset.injection_bounds_mw()
         table.add_row(
-            asset.id,
+            _asset_cell(asset, treatment.on),
             asset.kind,
             f"{site.id} ({site.bidding_zone}, {site.control_area})",
             f"{low:g}..{high:g}",
@@ -170,6 +205,12 @@ def treatment_table(rows: list[tuple[AssetBase, Site, Treatment]], title: str) -
             str(len(treatment.uncertain)),
         )
     return table
+
+
+def _asset_cell(asset: AssetBase, day: date) -> str:
+    """The asset id, marked when the asset is out of service on `day`."""
+    cause = service_cause(asset, day)
+    return asset.id if cause is None else f"{asset.id}\nnot in service:\n{cause}"
 
 
 def balancing_summary(treatment: Treatment) -> str:

@@ -126,7 +126,8 @@ class PortfolioRecord:
 
 @dataclass(frozen=True)
 class AssetRecord:
-    """An asset of a stored portfolio, by the fields one searches on."""
+    """An asset of a stored portfolio, by the fields one searches on, and its service dates
+    (from the portfolio's document; None where the document does not say)."""
 
     tenant_id: str
     portfolio_id: str
@@ -134,11 +135,45 @@ class AssetRecord:
     kind: str
     site_id: str
     country: str
+    commissioning_date: date | None = None
+    decommissioning_date: date | None = None
+    """The first day out of service; None = no end date."""
 
     @classmethod
-    def of(cls, row: AssetRow) -> AssetRecord:
-        """Snapshot of `row`."""
-        return cls(row.tenant_id, row.portfolio_id, row.id, row.kind, row.site_id, row.country)
+    def of(cls, row: AssetRow, dates: ServiceDates | None = None) -> AssetRecord:
+        """Snapshot of `row`, with the asset's service `dates` where known."""
+        commissioning, decommissioning = dates if dates is not None else (None, None)
+        return cls(
+            row.tenant_id,
+            row.portfolio_id,
+            row.id,
+            row.kind,
+            row.site_id,
+            row.country,
+            commissioning,
+            decommissioning,
+        )
+
+
+ServiceDates = tuple[date | None, date | None]
+"""An asset's (commissioning_date, decommissioning_date)."""
+
+
+def service_dates(document: dict[str, Any]) -> dict[str, ServiceDates]:
+    """Asset id -> (commissioning_date, decommissioning_date) of a stored portfolio document
+    (validated when saved, dates as ISO text)."""
+    return {
+        str(asset["id"]): (
+            _day(asset.get("commissioning_date")),
+            _day(asset.get("decommissioning_date")),
+        )
+        for asset in document.get("assets", [])
+    }
+
+
+def _day(value: Any) -> date | None:
+    """An ISO date from a stored document; None when absent."""
+    return date.fromisoformat(value) if isinstance(value, str) else None
 
 
 @dataclass(frozen=True)

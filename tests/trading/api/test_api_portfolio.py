@@ -83,5 +83,48 @@ def test_traders_and_analysts_may_not_save(api: AsgiClient, keys: Keys) -> None:
 def test_tenants_see_only_their_own_assets(api: AsgiClient, repo: Repository, keys: Keys) -> None:
     compliance(api, repo).post("/v1/portfolio/assets", json=small_portfolio("acme"))
     other = api.with_key(keys.other_trader).get("/v1/portfolio/assets").json()
-    assert other == {"items": [], "total": 0}
+    assert other == {"items": [], "total": 0, "on": None}
     assert api.with_key(None).get("/v1/portfolio/assets").status_code == 401
+
+
+def test_the_listing_shows_both_dates_and_whether_each_asset_is_in_service_on_a_day(
+    api: AsgiClient, repo: Repository
+) -> None:
+    document = small_portfolio("acme")
+    battery, pv = document["assets"]
+    battery["commissioning_date"] = "2027-02-01"
+    for pq in battery["prequalifications"]:
+        pq.pop("certified_on", None)
+    pv["decommissioning_date"] = "2026-07-01"
+    assert compliance(api, repo).post("/v1/portfolio/assets", json=document).status_code == 201
+
+    def listed(**params: str) -> dict[str, dict[str, object]]:
+        body = api.get("/v1/portfolio/assets", params=params).json()
+        assert body["on"] == params.get("on")
+        return {a["id"]: a for a in body["items"]}
+
+    plain = listed()
+    assert plain[battery["id"]]["commissioning_date"] == "2027-02-01"
+    assert plain[battery["id"]]["decommissioning_date"] is None
+    assert plain[pv["id"]]["decommissioning_date"] == "2026-07-01"
+    assert {a["in_service"] for a in plain.values()} == {None}
+
+    june = listed(on="2026-06-13")
+    assert (june[battery["id"]]["in_service"], june[battery["id"]]["service_note"]) == (
+        False,
+        "not in service on 2026-06-13: commissioned 2027-02-01",
+    )
+    assert (june[pv["id"]]["in_service"], june[pv["id"]]["service_note"]) == (True, None)
+
+    july = listed(on="2026-07-01")
+    assert july[pv["id"]]["in_service"] is False
+    assert july[pv["id"]]["service_note"] == (
+        "not in service on 2026-07-01: decommissioned 2026-07-01"
+    )
+    assert listed(on="2027-02-01")[battery["id"]]["in_service"] is True
+
+
+def test_a_day_that_is_not_a_date_is_refused_naming_it(api: AsgiClient) -> None:
+    answer = api.get("/v1/portfolio/assets", params={"on": "13.06.2026"})
+    assert answer.status_code == 422
+    assert "13.06.2026" in answer.text

@@ -151,3 +151,79 @@ def test_a_chp_running_at_midnight_is_carried_as_running_with_its_hours() -> Non
     costs = result.days["costs_eur"].to_numpy()
     assert unit["start_cost_eur"] == 180
     assert costs[0] - costs[1] == pytest.approx(180.0, abs=0.01)
+
+
+# --- assets commissioned or decommissioned during the run ---------------------------------
+
+
+def two_batteries(**lausitz: object) -> Portfolio:
+    """bat-de-essen-01 and bat-de-lausitz with their sites; `lausitz` overrides the latter."""
+    document = yaml.safe_load(sample_portfolio_path().read_text(encoding="utf-8"))
+    ids = ("bat-de-essen-01", "bat-de-lausitz")
+    assets = [a | (lausitz if a["id"] == "bat-de-lausitz" else {}) for a in document["assets"]]
+    document["assets"] = [a for a in assets if a["id"] in ids]
+    sites = {a["site"] for a in document["assets"]}
+    document["sites"] = [s for s in document["sites"] if s["id"] in sites]
+    return Portfolio.model_validate(document)
+
+
+def local_days(frame: pd.DataFrame, asset_id: str) -> list[date]:
+    """The delivery days (Europe/Berlin) of `frame`'s rows for `asset_id`."""
+    rows = frame[frame["asset"] == asset_id]
+    return sorted(set(rows["timestamp_utc"].dt.tz_convert("Europe/Berlin").dt.date))
+
+
+WINDOW = (date(2026, 5, 4), date(2026, 5, 8))
+JOINS = date(2026, 5, 6)
+
+
+def test_an_asset_commissioned_mid_run_has_rows_only_from_its_day_and_says_so() -> None:
+    start, end = WINDOW
+    portfolio = two_batteries(commissioning_date=JOINS)
+    result = run_backtest(portfolio, generated(start, 5), BacktestConfig(start, end))
+    rows = result.assets[result.assets["asset"] == "bat-de-lausitz"]
+    assert list(rows["day"]) == [JOINS, date(2026, 5, 7), date(2026, 5, 8)]
+    assert list(rows["note"]) == ["commissioned 2026-05-06: joins the run today", "", ""]
+    assert local_days(result.soc, "bat-de-lausitz") == list(rows["day"])
+    essen = result.assets[result.assets["asset"] == "bat-de-essen-01"]
+    assert list(essen["day"]) == BacktestConfig(start, end).days()
+    assert (
+        "bat-de-lausitz not in service on 2 of 5 days (commissioned 2026-05-06): "
+        "not planned and no rows on 2026-05-04..2026-05-05"
+    ) in result.notes
+
+
+def test_an_asset_not_yet_in_service_is_not_traded() -> None:
+    start, end = WINDOW
+    prices = generated(start, 5)
+    both = run_backtest(two_batteries(commissioning_date=JOINS), prices, BacktestConfig(start, end))
+    alone = run_backtest(one_battery(), prices, BacktestConfig(start, end))
+    before = both.days["day"] < JOINS
+    assert both.days["revenue_eur"][before].to_list() == pytest.approx(
+        alone.days["revenue_eur"][before].to_list(), abs=0.01
+    )
+    assert both.days["revenue_eur"][~before].sum() > alone.days["revenue_eur"][~before].sum()
+
+
+def test_a_decommissioned_asset_leaves_the_run_on_its_day() -> None:
+    start, end = WINDOW
+    portfolio = two_batteries(commissioning_date=date(2026, 1, 1), decommissioning_date=JOINS)
+    result = run_backtest(portfolio, generated(start, 5), BacktestConfig(start, end))
+    rows = result.assets[result.assets["asset"] == "bat-de-lausitz"]
+    assert list(rows["day"]) == [start, date(2026, 5, 5)]
+    assert list(rows["note"]) == ["", "decommissioned 2026-05-06: last day in service"]
+    assert local_days(result.soc, "bat-de-lausitz") == [start, date(2026, 5, 5)]
+    assert set(result.summary()["cycles"]) == {"bat-de-essen-01", "bat-de-lausitz"}
+
+
+def test_days_with_nothing_in_service_are_recorded_as_such_with_nothing_traded() -> None:
+    start = date(2026, 5, 4)
+    portfolio = two_batteries(commissioning_date=JOINS)
+    only_lausitz = portfolio.model_copy(update={"assets": (portfolio.asset("bat-de-lausitz"),)})
+    result = run_backtest(
+        only_lausitz, generated(start, 3), BacktestConfig(start, start + timedelta(days=2))
+    )
+    assert list(result.days["status"])[:2] == ["nothing_in_service"] * 2
+    assert list(result.days["net_eur"])[:2] == [0.0, 0.0]
+    assert list(result.assets["day"]) == [JOINS]
+    assert result.positions["day"].min() == JOINS

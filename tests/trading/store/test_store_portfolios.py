@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from store_factories import SAMPLE_PORTFOLIO, portfolio_document
 from store_fixtures import *  # noqa: F403 - the store's fixtures: db_url, pg_url, repo, tenant
@@ -69,3 +71,19 @@ def test_portfolios_are_per_tenant(repo: Repository, tenant: str) -> None:
     repo.save_portfolio(Actor.system(other.id), portfolio_document(other.id))
     assert repo.get_portfolio(other.id, "sample-vpp").version == 1
     assert len(repo.list_assets(other.id)) == len(repo.list_assets(tenant))
+
+
+def test_listed_assets_carry_the_service_dates_of_their_document(
+    repo: Repository, tenant: str
+) -> None:
+    document = portfolio_document(tenant)
+    (retiring,) = [a for a in document["assets"] if a["id"] == "pv-de-essen-roof"]
+    retiring["decommissioning_date"] = "2030-01-01"
+    repo.save_portfolio(Actor.system(tenant), document)
+    by_id = {a.id: a for a in repo.list_assets(tenant)}
+    sample = {a.id: a for a in read_portfolio(SAMPLE_PORTFOLIO).assets}
+    assert {i: a.commissioning_date for i, a in by_id.items()} == {
+        i: a.commissioning_date for i, a in sample.items()
+    }
+    assert by_id["pv-de-essen-roof"].decommissioning_date == date(2030, 1, 1)
+    assert by_id["bat-de-lausitz"].decommissioning_date is None

@@ -16,7 +16,7 @@ from trading.store.models import AssetRow, PortfolioRow
 from trading.store.ops.audit import audit
 from trading.store.ops.keys import key_actor
 from trading.store.ops.tenants import require_tenant
-from trading.store.records import AssetRecord, PortfolioRecord
+from trading.store.records import AssetRecord, PortfolioRecord, ServiceDates, service_dates
 from trading.store.timestamps import utc_now
 from trading.store.vocabulary import AuditAction
 
@@ -118,7 +118,8 @@ def list_assets(
     site_id: str | None = None,
     country: str | None = None,
 ) -> list[AssetRecord]:
-    """The tenant's assets matching every filter given, by portfolio and asset id."""
+    """The tenant's assets matching every filter given, by portfolio and asset id, with
+    their service dates read from their portfolio's document."""
     query = select(AssetRow).where(AssetRow.tenant_id == tenant_id)
     if portfolio_id is not None:
         query = query.where(AssetRow.portfolio_id == portfolio_id)
@@ -128,5 +129,24 @@ def list_assets(
         query = query.where(AssetRow.site_id == site_id)
     if country is not None:
         query = query.where(AssetRow.country == country)
-    rows = session.scalars(query.order_by(AssetRow.portfolio_id, AssetRow.id))
-    return [AssetRecord.of(r) for r in rows]
+    rows = list(session.scalars(query.order_by(AssetRow.portfolio_id, AssetRow.id)))
+    dates = _service_dates(session, tenant_id, {r.portfolio_id for r in rows})
+    return [AssetRecord.of(r, dates.get((r.portfolio_id, r.id))) for r in rows]
+
+
+def _service_dates(
+    session: Session, tenant_id: str, portfolio_ids: set[str]
+) -> dict[tuple[str, str], ServiceDates]:
+    """(portfolio id, asset id) -> the asset's service dates, from the stored documents."""
+    if not portfolio_ids:
+        return {}
+    found = session.execute(
+        select(PortfolioRow.id, PortfolioRow.document).where(
+            PortfolioRow.tenant_id == tenant_id, PortfolioRow.id.in_(portfolio_ids)
+        )
+    )
+    return {
+        (portfolio_id, asset_id): dates
+        for portfolio_id, document in found
+        for asset_id, dates in service_dates(document).items()
+    }
