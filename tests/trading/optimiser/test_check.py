@@ -10,9 +10,11 @@ below are worked out by hand from the asset data in `assets()`.
 
 from __future__ import annotations
 
+import ast
 import copy
 import json
 from collections.abc import Callable
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +24,12 @@ import yaml
 from optimiser_factories import DAY, battery, chp, portfolio, site
 from typer.testing import CliRunner
 
+import trading.optimiser.check as check_package
 from markets.calendar import iso_z, mtu_index
 from markets.registry import default_registry
 from regulatory import Portfolio
 from regulatory.assets import FlexibleLoad, HeatPump
+from regulatory.windows import DailyWindow
 from trading.cli import app
 from trading.optimiser.check import (
     PlanFormatError,
@@ -34,6 +38,7 @@ from trading.optimiser.check import (
     check_plan_files,
 )
 from trading.optimiser.check import rules as R  # noqa: N812
+from trading.optimiser.check.windows import occurrences
 
 N = 96
 QH = [iso_z(t) for t in mtu_index(DAY, "Europe/Berlin", 15)]
@@ -639,6 +644,38 @@ def test_asset_in_service_left_out_of_the_plan() -> None:
     assert "switched off" in v.detail
 
 
+def test_chp_running_at_midnight_stopped_before_its_minimum_up_time() -> None:
+    plan = valid_plan()
+    plan["inputs"]["unit_initial"]["chp-1"] = {"on": True, "hours": 0.5}  # 1 h minimum
+    v = only(found(plan), R.C2, "chp-1", 0)
+    assert v.amount == pytest.approx(0.5)
+    assert "after 0.5 h before the day" in v.detail
+
+
+def test_load_running_outside_its_availability() -> None:
+    window = [{"start_local": "07:00", "end_local": "12:00"}]  # it runs 06:00-07:00
+    v = only(found(valid_plan(), changed("load-1", availability=window)), R.G2, "load-1", 24)
+    assert v.amount == pytest.approx(1.0)
+    assert v.until == QH[28]
+
+
+def test_load_run_shorter_than_its_minimum_up_time() -> None:
+    v = only(found(valid_plan(), changed("load-1", min_up_time_h=2.0)), R.L2, "load-1", 24)
+    assert v.amount == pytest.approx(1.0)
+
+
+def test_battery_cycling_more_than_its_warranty() -> None:
+    # discharges 7 x 0.9 MW x 0.25 h = 1.575 MWh; half a cycle of 3 MWh allows 1.5
+    v = only(found(valid_plan(), changed("bat-1", max_cycles_per_day=0.5)), R.B5, "bat-1", None)
+    assert v.amount == pytest.approx(0.075)
+
+
+def test_ev_fleet_charging_above_its_power() -> None:
+    v = only(found(valid_plan(), changed("ev-1", charge_power_max_mw=0.8)), R.E1, "ev-1", 0)
+    assert v.amount == pytest.approx(0.2)
+    assert v.until == QH[5]
+
+
 # --- fields other branches add (skipped where the data model lacks them) ------------------
 
 
@@ -675,9 +712,7 @@ def test_flexible_load_shift_cost_against_its_baseline() -> None:
 
 
 def test_asset_scheduled_on_its_decommissioning_date() -> None:
-    from regulatory.assets import HeatPump as Model
-
-    if "decommissioning_date" not in Model.model_fields:
+    if "decommissioning_date" not in HeatPump.model_fields:
         pytest.skip("decommissioning_date is not in this branch's asset data model")
     v = only(
         found(valid_plan(), changed("hp-1", decommissioning_date=DAY.isoformat())),
@@ -731,6 +766,41 @@ def test_wrong_format_is_named() -> None:
     plan = valid_plan()
     plan["format"] = "vpp-plan/1"
     assert format_error(plan).field == "format"
+
+
+def test_position_recorded_in_another_market_than_its_product() -> None:
+    plan = valid_plan()
+    plan["positions"][0]["market"] = "intraday"
+    error = format_error(plan)
+    assert (error.field, error.value) == ("positions[0].market", "intraday")
+
+
+# --- windows and independence ------------------------------------------------------------
+
+
+def test_a_night_window_on_the_spring_clock_change() -> None:
+    day = date(2027, 3, 28)  # 23 hours: 02:00 local does not exist
+    periods = mtu_index(day, "Europe/Berlin", 15)
+    night = DailyWindow(start_local=time(18), end_local=time(7))
+    before, after = occurrences(night, day, periods, "Europe/Berlin")
+    assert (before.hours, before.inside_hours, before.share) == (12.0, 6.0, 0.5)
+    assert (after.hours, after.inside_hours, after.hours_after) == (13.0, 6.0, 7.0)
+    assert before.starts_before
+    assert after.ends_after
+    assert after.indices()[0] == len(periods) - 24  # 18:00 local, six hours before the end
+
+
+def test_the_checker_imports_no_optimiser_model_code() -> None:
+    folder = Path(check_package.__file__).parent
+    for path in folder.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                inside = name.startswith("trading.optimiser.check")
+                assert inside or not name.startswith("trading.optimiser"), f"{path}: {name}"
+                assert not name.startswith("trading.") or inside, f"{path}: {name}"
 
 
 # --- the command line --------------------------------------------------------------------

@@ -131,6 +131,7 @@ def resolve_positions(plan: PlanData, registry: MarketRegistry) -> list[Held]:
                 position.product_id,
                 f"is a {product.kind.value} product; a plan holds energy and capacity only",
             )
+        _agrees(position, product)
         mask = _delivery(plan, product)
         if not mask.any():
             raise PlanFormatError(
@@ -140,6 +141,23 @@ def resolve_positions(plan: PlanData, registry: MarketRegistry) -> list[Held]:
             )
         held.append(Held(position, product, mask, _prices(plan, position, product)))
     return held
+
+
+def _agrees(position: PlanPosition, product: Product) -> None:
+    """The position's own record of market, zone and direction is its product's."""
+    markets = {product.market.value, PRICE_TABLES.get(product.market, product.market.value)}
+    direction = None if product.direction is None else product.direction.value
+    for name, given, expected in (
+        ("market", position.market, sorted(markets)),
+        ("zone", position.zone, [product.bidding_zone]),
+        ("direction", position.direction, [direction]),
+    ):
+        if given not in expected:
+            raise PlanFormatError(
+                f"{position.field}.{name}",
+                given,
+                f"{position.product_id} is a product of {' or '.join(map(str, expected))}",
+            )
 
 
 def _delivery(plan: PlanData, product: Product) -> np.ndarray:
@@ -286,7 +304,11 @@ def check_zones(
 ) -> None:
     """M4: each zone's net injection = its energy positions + a residual that is below one
     step and only where the zone's fleet cannot reach one."""
-    zones = sorted({s.bidding_zone for s in portfolio.sites} | set(plan.residual_mw))
+    zones = sorted(
+        {s.bidding_zone for s in portfolio.sites}
+        | set(plan.residual_mw)
+        | {h.product.bidding_zone for h in held if not h.capacity}
+    )
     for zone in zones:
         members = [v for v in views.values() if v.site.bidding_zone == zone]
         energy = [h for h in held if not h.capacity and h.product.bidding_zone == zone]
