@@ -72,10 +72,6 @@ class AssetView:
         """The occurrences of one of the asset's windows on the day."""
         return occurrences(window, self.plan.day, self.plan.quarter_hours, self.timezone)
 
-    def at(self, t: int) -> str:
-        """Quarter hour t's UTC start, ISO Z."""
-        return self.plan.labels[t]
-
 
 @dataclass
 class AssetOutcome:

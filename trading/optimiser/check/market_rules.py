@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 
@@ -449,7 +449,7 @@ def check_bid_rules(
 ) -> None:
     """M6: each bid passes its plugin one second before its gate closes (rules across bids
     included); M7: its price is on the right side of the forecast."""
-    groups: dict[tuple[str, object], list[int]] = defaultdict(list)
+    groups: dict[tuple[str, datetime | None], list[int]] = defaultdict(list)
     for index, bid in enumerate(bids):
         product = product_of(registry, product_ids_of(bid)[0])
         gate = product.gate_closure if product is not None else None
@@ -466,7 +466,7 @@ def _validate_group(
     bids: Sequence[Bid],
     indices: list[int],
     country: str,
-    gate: object,
+    gate: datetime | None,
     registry: MarketRegistry,
     findings: Findings,
 ) -> None:
@@ -477,7 +477,7 @@ def _validate_group(
             _bid_violation(plan, index, bids[index], [f"no market plugin: {exc}"], findings)
         return
     now = gate - GATE_MARGIN if gate is not None else plan.quarter_hours[0].to_pydatetime()
-    found = plugin.validate_all([bids[i] for i in indices], now=now)  # type: ignore[operator]
+    found = plugin.validate_all([bids[i] for i in indices], now=now)
     for index, broken in zip(indices, found, strict=True):
         if broken:
             messages = [

@@ -97,6 +97,8 @@ class PlanFormatError(ValueError):
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready fields."""
         value = self.value if _json_scalar(self.value) else _short(self.value)
+        if isinstance(value, float) and not math.isfinite(value):
+            value = str(value)  # JSON has no NaN or Infinity
         if self.value is MISSING:
             value = None
         return {"file": self.file, "field": self.field, "value": value, "message": self.message}
@@ -474,7 +476,10 @@ def _bids(value: object) -> list[Bid]:
             bids.append(parse_bid(item))
         except ValidationError as exc:
             error = exc.errors()[0]
-            where = ".".join(str(part) for part in error["loc"])
+            loc = list(error["loc"])
+            if loc and loc[0] == (item.get("type") if isinstance(item, dict) else None):
+                loc = loc[1:]  # pydantic names the bid type first; the plan's field follows
+            where = ".".join(str(part) for part in loc)
             path = f"bids[{index}].{where}" if where else f"bids[{index}]"
             raise PlanFormatError(path, error.get("input"), error["msg"]) from None
     return bids
