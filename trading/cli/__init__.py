@@ -11,6 +11,7 @@ from trading.cli.demo import demo
 from trading.cli.keys import keys_app
 from trading.cli.markets import markets_app
 from trading.cli.optimise import optimise_command
+from trading.cli.plan import plan_app
 from trading.cli.portfolio import portfolio_app
 from trading.cli.serve import serve_command
 from trading.cli.simulate import simulate_command
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(markets_app, name="markets")
 app.add_typer(keys_app, name="keys")
+app.add_typer(plan_app, name="plan")
 app.command("optimise")(optimise_command)
 app.command("demo")(demo)
 app.command("serve")(serve_command)
