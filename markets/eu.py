@@ -369,6 +369,14 @@ def fcr_cooperation(country: str, zone: str, timezone: str) -> BalancingCapacity
         pricing=(since_start(Pricing.PAY_AS_CLEARED, "RTE, Swissgrid", note="since 2019-06-27"),),
         order_types=(since_start((OrderType.BALANCING_CAPACITY,), source),),
         indivisible_allowed=(since_start(True, "regelleistung.net, Energinet"),),
+        price_per_block=(
+            since_start(
+                True,
+                "regelleistung.net FCR results (settlement capacity price in EUR/MW per product)",
+                C,
+                "a price per MW for the whole 4-hour product; bounds and tick in EUR/MW",
+            ),
+        ),
     )
 
 

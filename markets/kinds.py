@@ -49,6 +49,8 @@ from markets.rules import MissingRuleError, Rule, in_force
 
 ENERGY_PRICE_UNIT = "EUR/MWh"
 CAPACITY_PRICE_UNIT = "EUR/MW/h"
+BLOCK_PRICE_UNIT = "EUR/MW"
+"""A capacity price per MW for a whole block, as some exchanges quote it."""
 
 
 class AuctionSession(BaseModel):
@@ -387,8 +389,9 @@ class _Balancing(MarketSpec):
 class BalancingCapacity(_Balancing):
     """aFRR and FCR capacity: blocks of local hours, one product per block and direction.
 
-    Prices are capacity prices in EUR/MW/h (a price per MW for the whole block, as some
-    TSOs publish it, is this times the block's hours).
+    Bids carry capacity prices in EUR/MW/h. Where the exchange quotes a price per MW for
+    the whole block (`price_per_block`), the price bounds and tick are in that unit
+    (EUR/MW) and a bid's price is checked as its EUR/MW/h times the block's hours.
     """
 
     kind_id: ClassVar[ProductKind] = ProductKind.BALANCING_CAPACITY
@@ -400,9 +403,15 @@ class BalancingCapacity(_Balancing):
     further_bid_min_mw: tuple[Rule[float | None], ...] = ()
     indivisible_allowed: tuple[Rule[bool], ...] = ()
     energy_price_attachable: tuple[Rule[bool], ...] = ()
+    price_per_block: tuple[Rule[bool], ...] = ()
+    """Whether the exchange quotes capacity prices per MW for the whole block (EUR/MW)
+    rather than per MW and hour; unset = per hour."""
 
     def _extra(self, rules: _Resolver) -> dict[str, Any]:
+        per_block = bool(rules.get("price_per_block"))
         return {
+            "price_per_block": per_block,
+            "price_unit": BLOCK_PRICE_UNIT if per_block else CAPACITY_PRICE_UNIT,
             "further_bid_min_mw": rules.get("further_bid_min_mw"),
             "indivisible_allowed": bool(rules.get("indivisible_allowed")),
             "energy_price_attachable": bool(rules.get("energy_price_attachable")),

@@ -9,6 +9,7 @@ Products are keyed by their UTC delivery start; the local label is for display o
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -177,6 +178,11 @@ class Product(BaseModel):
     curve_points_max: int | None = None
     indivisible_allowed: bool = False
     energy_price_attachable: bool = False
+    price_per_block: bool = Field(
+        default=False,
+        description="balancing capacity: the exchange quotes EUR/MW for the whole block; "
+        "price_min, price_max and price_tick are in that unit, bids still carry EUR/MW/h",
+    )
     eligibility: Eligibility
     rules: dict[str, RuleRef] = Field(description="each resolved parameter and its source")
 
@@ -184,6 +190,28 @@ class Product(BaseModel):
     def duration_minutes(self) -> int:
         """Delivery length in minutes."""
         return int((self.delivery_end - self.delivery_start).total_seconds() // 60)
+
+    @property
+    def block_hours(self) -> float:
+        """Delivery length in hours."""
+        return self.duration_minutes / 60
+
+    def quoted_price(self, price_eur_per_mw_h: float) -> Decimal:
+        """A bid's EUR/MW/h price in the unit the exchange quotes and ticks (`price_unit`).
+
+        Exact decimal arithmetic on the number as written: 0.1625 EUR/MW/h over a 4-hour
+        block is 0.65 EUR/MW, not 0.6500000000000001.
+        """
+        value = Decimal(repr(float(price_eur_per_mw_h)))
+        if not self.price_per_block:
+            return value
+        return (value * Decimal(self.duration_minutes) / Decimal(60)).normalize()
+
+    def hourly_price(self, quoted: Decimal) -> float:
+        """The EUR/MW/h price a bid carries for a price `quoted` in the exchange's unit."""
+        if not self.price_per_block:
+            return float(quoted)
+        return float(quoted * Decimal(60) / Decimal(self.duration_minutes))
 
     @property
     def valid_from(self) -> date:
@@ -230,6 +258,7 @@ class Product(BaseModel):
             "price_max": self.price_max,
             "price_tick": self.price_tick,
             "price_unit": self.price_unit,
+            "price_per_block": self.price_per_block,
             "pricing": self.pricing.value,
             "order_types": [t.value for t in self.order_types],
             "source": self.source,

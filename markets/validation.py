@@ -29,11 +29,11 @@ ProductLookup = Callable[[str], Product | None]
 EnergyLookup = Callable[[Product], Product | None]
 
 
-def _decimal(value: float) -> Decimal:
-    return Decimal(repr(value))
+def _decimal(value: float | Decimal) -> Decimal:
+    return value if isinstance(value, Decimal) else Decimal(repr(value))
 
 
-def on_grid(value: float, step: float) -> bool:
+def on_grid(value: float | Decimal, step: float) -> bool:
     """Whether `value` is a whole multiple of `step`, compared in decimal."""
     with localcontext() as exact:
         exact.prec = 400  # enough digits for any float over any positive step
@@ -146,15 +146,25 @@ class _Checker:
                 "matching only (cross_border=false)",
             )
 
-    def price(self, field: str, value: float) -> None:
+    def price(self, field: str, value: float, *, quoted: bool = False) -> None:
+        """Price bounds and tick. `quoted`: a capacity price in EUR/MW/h, checked in the
+        unit the exchange quotes (`Product.quoted_price`: per block where it says so)."""
         p = self.product
         unit = p.price_unit
+        shown = _fmt(value)
+        if quoted and p.price_per_block:
+            exact = p.quoted_price(value)
+            value = float(exact)
+            shown = f"{_fmt(value)} {unit} (= {shown} EUR/MW/h x {_fmt(p.block_hours)} h)"
+            on_tick = on_grid(exact, p.price_tick)
+        else:
+            on_tick = on_grid(value, p.price_tick)
         if p.price_min is not None and value < p.price_min:
             self.fail(
                 "price_min",
                 field,
                 f">= {_fmt(p.price_min)} {unit}",
-                _fmt(value),
+                shown,
                 "price below the market's minimum",
             )
         if p.price_max is not None and value > p.price_max:
@@ -162,15 +172,15 @@ class _Checker:
                 "price_max",
                 field,
                 f"<= {_fmt(p.price_max)} {unit}",
-                _fmt(value),
+                shown,
                 "price above the market's maximum",
             )
-        if not on_grid(value, p.price_tick):
+        if not on_tick:
             self.fail(
                 "price_tick",
                 field,
                 f"multiple of {_fmt(p.price_tick)} {unit}",
-                _fmt(value),
+                shown,
                 "price is not on the market's tick",
             )
 
@@ -251,7 +261,7 @@ def validate_bid(
             check.gates(now)
             _check_direction(check, bid.direction.value)
             check.volume("capacity_mw", bid.capacity_mw, signed=False)
-            check.price("capacity_price_eur_per_mw_h", bid.capacity_price_eur_per_mw_h)
+            check.price("capacity_price_eur_per_mw_h", bid.capacity_price_eur_per_mw_h, quoted=True)
             attached = bid.energy_price_eur_per_mwh
             if attached is not None and first.energy_price_attachable and energy is not None:
                 energy_product = energy(first)

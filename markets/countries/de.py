@@ -8,6 +8,7 @@ from markets.eu import (
     BEFORE,
     C,
     G,
+    U,
     afrr_capacity,
     contract,
     coupled_markets,
@@ -65,6 +66,16 @@ PLUGIN = MarketPlugin(
                 since_start(DailyGate(days_before=1, local_time=time(9)), "regelleistung.net"),
             ),
             volume_min_mw=(since_start(1.0, "regelleistung.net, batterydata.info"),),
+            price_per_block=(
+                since_start(
+                    True,
+                    "SMARD aFRR export (procurement price in EUR/MW per 4-hour product)",
+                    U,
+                    "SMARD publishes the capacity price per MW and product; regelleistung.net "
+                    "result files have also been seen quoting (EUR/MW)/h: which unit the RLM "
+                    "bid format takes is to be checked with the TSOs' bid documentation",
+                ),
+            ),
             pricing=(since_start(Pricing.PAY_AS_BID, "regelleistung.net", note=BEFORE),),
             energy_price_attachable=(
                 since_start(

@@ -58,10 +58,11 @@ def create_app(
     app = FastAPI(
         title="vpp-engine trading API", version="1", description=DESCRIPTION, lifespan=lifespan
     )
+    registry = registry if registry is not None else default_registry()
     app.state.services = ApiServices(
         repository=repository,
         clock=clock,
-        registry=registry if registry is not None else default_registry(),
+        registry=registry,
         metrics=metrics,
         writer=writer,
         keys=KeyCache(repository.verify_api_key, ttl_s=key_ttl_s),
@@ -69,6 +70,7 @@ def create_app(
     app.state.plan_services = plans.PlanServices(
         prices=prices if prices is not None else FolderPrices(),
         jobs=runner,
+        registry=registry,
     )
     install_error_handlers(app)
     metrics.install(app)

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from markets.bids import Bid
+from markets.registry import MarketRegistry
 from trading.api.deps import PageNumber, Reader, Services, Writer
 from trading.api.errors import ApiError
 from trading.api.jobs import JobRunner, PriceSource
@@ -55,6 +56,8 @@ class PlanServices:
 
     prices: PriceSource
     jobs: JobRunner
+    registry: MarketRegistry
+    """The market plugins plans trade on: the same ones that validate and clear bids."""
 
 
 def _plan_services(request: Request) -> PlanServices:
@@ -81,6 +84,7 @@ def run_plan(
     plan_id: str,
     markets: Sequence[str],
     prices: PriceSource,
+    registry: MarketRegistry,
 ) -> PlanRecord:
     """Run a queued plan to done or failed; every failure is stored with its reason."""
     from trading.cli.optimise import availability
@@ -103,6 +107,7 @@ def run_plan(
             inputs,
             profiles=profiles,
             options=OptimiserOptions(markets=tuple(markets)),
+            registry=registry,
         )
     except Exception as exc:  # every failure ends the plan as failed, with its message
         message = str(exc).strip() or type(exc).__name__
@@ -110,16 +115,19 @@ def run_plan(
     document = {
         "markets": list(markets),
         "optimiser_plan_id": result.plan_id,
-        "objective_eur": round(result.objective_eur, 2),
-        "revenue_by_market": {k: round(v, 2) for k, v in result.revenue_by_market.items()},
+        "objective_eur": result.objective_eur,
+        "revenue_by_market": dict(result.revenue_by_market),
+        "costs_by_kind": dict(result.costs_by_kind),
+        "excluded_assets": dict(result.excluded_assets),
         "bids": [bid.model_dump(mode="json", exclude_none=True) for bid in result.bids],
         "solver": {
             "status": result.solver.status,
             "gap": result.solver.gap,
+            "bound_eur": result.solver.bound_eur,
             "build_s": round(result.solver.build_s, 3),
             "solve_s": round(result.solver.solve_s, 3),
         },
-        "notes": [note] if note else [],
+        "notes": [*result.notes, *([note] if note else [])],
     }
     return repository.set_plan_status(plan_id, PlanStatus.DONE, actor, result=document)
 
@@ -132,9 +140,9 @@ def queue_plan(
     markets: Sequence[str],
 ) -> None:
     """Run the queued plan `plan_id` in the background (see `run_plan`)."""
-    prices = plan_services.prices
+    prices, registry = plan_services.prices, plan_services.registry
     plan_services.jobs.submit(
-        lambda: run_plan(repository, actor, plan_id, markets, prices), f"plan {plan_id}"
+        lambda: run_plan(repository, actor, plan_id, markets, prices, registry), f"plan {plan_id}"
     )
 
 
@@ -174,6 +182,9 @@ def _public(plan: PlanRecord) -> PlanPublic:
         error=plan.error,
         objective_eur=result.get("objective_eur"),
         revenue_by_market=result.get("revenue_by_market"),
+        costs_by_kind=result.get("costs_by_kind"),
+        excluded_assets=result.get("excluded_assets"),
+        notes=result.get("notes"),
         bids=result.get("bids"),
         solver=result.get("solver"),
         created_at=plan.created_at,

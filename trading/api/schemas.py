@@ -265,8 +265,17 @@ class PlanPublic(_Public):
     status: str = Field(examples=["done"])
     markets: list[str] = Field(default_factory=list)
     error: str | None = None
-    objective_eur: float | None = None
+    objective_eur: float | None = Field(
+        default=None, description="expected net: revenue by market - costs by kind [EUR]"
+    )
     revenue_by_market: dict[str, float] | None = None
+    costs_by_kind: dict[str, float] | None = Field(
+        default=None, description="levies and grid fees, wear, fuel, starts, ... [EUR]"
+    )
+    excluded_assets: dict[str, str] | None = Field(
+        default=None, description="assets not in service on the day, and why"
+    )
+    notes: list[str] | None = None
     bids: list[dict[str, Any]] | None = Field(
         default=None, description="the proposed bids, as POST /v1/bids takes them"
     )

@@ -3,9 +3,10 @@
 Tables (one row per observation, columns named with their units):
 
 - `days`: one row per delivery day: ``day`` (date), ``revenue_eur`` (cleared at the actual
-  prices, all markets), ``imbalance_cost_eur`` (>= 0 is a cost), ``costs_eur`` (fuel,
-  starts, wear, levies and lost premiums of the plan), ``net_eur`` (revenue - imbalance -
-  costs), ``forecast_objective_eur`` (what the optimiser expected on its forecast),
+  prices, all markets), ``support_eur`` (the plan's support premiums), ``imbalance_cost_eur``
+  (>= 0 is a cost), ``costs_eur`` (the plan's costs by kind: levies and grid fees, wear,
+  fuel, starts, shift, lost premiums), ``net_eur`` (revenue + support - imbalance - costs),
+  ``forecast_objective_eur`` (what the optimiser expected on its forecast),
   ``status`` (the solver's, or ``nothing_in_service`` on a day no asset is in service:
   nothing planned, every figure 0), ``gap``, ``build_s``, ``solve_s``.
 - `revenue`: ``day``, ``market``, ``zone``, ``revenue_eur``, ``volume_mwh`` (energy: net
@@ -66,6 +67,7 @@ class BacktestResult:
             "days": len(self.days),
             "total_revenue_eur": round(float(self.days["revenue_eur"].sum()), 2),
             "revenue_by_market": {str(k): float(v) for k, v in by_market.items()},
+            "support_eur": round(float(self.days["support_eur"].sum()), 2),
             "imbalance_cost_eur": round(float(self.days["imbalance_cost_eur"].sum()), 2),
             "costs_eur": round(float(self.days["costs_eur"].sum()), 2),
             "net_eur": round(float(self.days["net_eur"].sum()), 2),

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from markets.registry import MarketRegistry, default_registry
 from regulatory.assets.base import AssetBase
 from regulatory.assets.generation import CHP
 from regulatory.assets.storage import Battery
@@ -40,6 +41,7 @@ from trading.backtest.forecast import PriceForecast, forecast_named
 from trading.backtest.imbalance import ImbalancePrices
 from trading.backtest.result import BacktestResult
 from trading.backtest.settle import QUARTER_H, ClearedProduct, clear_plan, imbalance_of
+from trading.optimiser.accounts import SUPPORT_PREMIUM
 from trading.optimiser.build import MARKET_CHOICES, OptimiserOptions
 from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, PriceInputs
 from trading.optimiser.plan import Plan, optimise
@@ -88,11 +90,14 @@ def run_backtest(
     imbalance: ImbalancePrices | None = None,
     forecast: PriceForecast | None = None,
     progress: bool = False,
+    registry: MarketRegistry | None = None,
 ) -> BacktestResult:
     """Run `config` on `portfolio` against the actual `prices` (see the module docstring).
 
+    `registry`: the market plugins that plan and clear every day (default: installed).
     `BacktestError` names the first day that cannot be planned (e.g. a price missing).
     """
+    registry = registry if registry is not None else default_registry()
     forecaster = forecast if forecast is not None else forecast_named(config.forecast)
     imbalance = imbalance if imbalance is not None else ImbalancePrices()
     zone_of = {a.id: portfolio.site_of(a).bidding_zone for a in portfolio.assets}
@@ -126,8 +131,9 @@ def run_backtest(
                 options=options.model_copy(
                     update={"chp_initial": _in_service_states(chp_states, today)}
                 ),
+                registry=registry,
             )
-            cleared = clear_plan(plan, prices)
+            cleared = clear_plan(plan, prices, registry)
         except MissingPriceError as exc:
             raise BacktestError(f"delivery day {day}: {exc}") from None
         revenue = _revenue_rows(day, cleared)
@@ -137,14 +143,16 @@ def run_backtest(
         chp_states = chp_states_after(state, plan, chp_states)
         imbalance_cost = -float((settled["imbalance_mwh"] * settled["price_eur_mwh"]).sum())
         revenue_eur = float(revenue["revenue_eur"].sum()) if not revenue.empty else 0.0
-        costs = sum(plan.revenue_by_market.values()) - plan.objective_eur
+        costs = plan.costs_eur
+        support = plan.revenue_by_market.get(SUPPORT_PREMIUM, 0.0)
         tables["days"].append(
             {
                 "day": day,
                 "revenue_eur": round(revenue_eur, 2),
+                "support_eur": round(support, 2),
                 "imbalance_cost_eur": round(imbalance_cost, 2),
                 "costs_eur": round(costs, 2),
-                "net_eur": round(revenue_eur - imbalance_cost - costs, 2),
+                "net_eur": round(revenue_eur + support - imbalance_cost - costs, 2),
                 "forecast_objective_eur": round(plan.objective_eur, 2),
                 "status": plan.solver.status,
                 "gap": plan.solver.gap,
@@ -205,6 +213,7 @@ def _idle_day(day: date) -> dict[str, Any]:
     return {
         "day": day,
         "revenue_eur": 0.0,
+        "support_eur": 0.0,
         "imbalance_cost_eur": 0.0,
         "costs_eur": 0.0,
         "net_eur": 0.0,

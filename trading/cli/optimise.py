@@ -8,7 +8,6 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.table import Table
 
-from markets.calendar import iso_z
 from regulatory import Portfolio
 from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
 from trading.cli.portfolio import load_or_exit
@@ -22,6 +21,7 @@ from trading.optimiser.inputs import (
     Profiles,
 )
 from trading.optimiser.plan import Plan, optimise
+from trading.optimiser.plan_json import plan_record
 from trading.optimiser.profiles import ProfileFileError, proxy_profiles, read_profiles
 from trading.optimiser.solver import SolverOptions
 from trading.prices import PriceDataError
@@ -142,7 +142,10 @@ def availability(
         except ProfileFileError as exc:
             _fail(str(exc))
     on_proxy = sorted(set(proxy.available_mw) - set(forecast.available_mw))
-    merged = Profiles({**proxy.available_mw, **forecast.available_mw})
+    merged = Profiles(
+        {**proxy.available_mw, **forecast.available_mw},
+        sources={**proxy.sources, **dict.fromkeys(forecast.available_mw, "forecast")},
+    )
     if not on_proxy:
         return merged, None
     return merged, (
@@ -164,53 +167,19 @@ def only_zones(portfolio: Portfolio, zones: set[str]) -> Portfolio:
     return portfolio.model_copy(update={"sites": sites, "assets": assets})
 
 
-def plan_record(plan: Plan, notes: list[str] | None = None) -> dict[str, Any]:
-    """The JSON answer of `vpp optimise`."""
-    return {
-        "plan_id": plan.plan_id,
-        "portfolio": plan.portfolio_id,
-        "day": plan.day.isoformat(),
-        "objective_eur": round(plan.objective_eur, 2),
-        "revenue_by_market": plan.revenue_by_market,
-        "revenue_by_asset": plan.revenue_by_asset,
-        "bids": [bid.model_dump(mode="json") for bid in plan.bids],
-        "schedule": {
-            "quarter_hours": [iso_z(t) for t in plan.schedule.index],
-            "injection_mw": {k: list(v) for k, v in plan.schedule.injection_mw.items()},
-        },
-        "solver": {
-            "status": plan.solver.status,
-            "gap": plan.solver.gap,
-            "build_s": round(plan.solver.build_s, 3),
-            "solve_s": round(plan.solver.solve_s, 3),
-            "variables": plan.solver.variables,
-            "constraints": plan.solver.constraints,
-            "integer_variables": plan.solver.integer_variables,
-            "highs_calls": plan.solver.parts,
-        },
-        "rounding": {
-            "cost_eur": plan.rounding_cost_eur,
-            "imbalance_mwh": plan.rounding_imbalance_mwh,
-        },
-        "notes": list(notes or []),
-    }
-
-
 def show_plan(plan: Plan, portfolio: Portfolio, note: str | None = None) -> None:
-    """Print the plan: revenue by market, bids per market, solver figures."""
+    """Print the plan: revenue by market, costs by kind, bids per market, solver figures."""
     out = console()
     out.print(
-        f"plan {plan.plan_id} for {portfolio.id}, delivery {plan.day}: expected "
-        f"{plan.objective_eur:,.2f} EUR"
+        f"plan {plan.plan_id} for {portfolio.id}, delivery {plan.day}: expected net "
+        f"{plan.objective_eur:,.2f} EUR = revenue {plan.revenue_eur:,.2f} - costs "
+        f"{plan.costs_eur:,.2f}"
     )
     if note:
         out.print(f"note: {note}")
-    table = Table(title="Expected revenue by market", title_justify="left")
-    table.add_column("market")
-    table.add_column("EUR", justify="right")
-    for market, eur in plan.revenue_by_market.items():
-        table.add_row(market, f"{eur:,.2f}")
-    out.print(table)
+    for line in plan.notes:
+        out.print(f"note: {line}")
+    out.print(accounts_table(plan))
     bids = Table(
         title=f"{len(plan.bids)} bids, each valid under its market's rules", title_justify="left"
     )
@@ -229,15 +198,34 @@ def show_plan(plan: Plan, portfolio: Portfolio, note: str | None = None) -> None
             items[0].product_id,  # type: ignore[union-attr]
         )
     out.print(bids)
-    if plan.rounding_imbalance_mwh:
-        missed = ", ".join(f"{z} {mwh:.3f} MWh" for z, mwh in plan.rounding_imbalance_mwh.items())
-        out.print(
-            f"whole-step positions cost {plan.rounding_cost_eur:,.2f} EUR; no asset could "
-            f"follow them to the MW in: {missed}"
-        )
+    if plan.residual_mwh:
+        missed = ", ".join(f"{z} {mwh:+.3f} MWh" for z, mwh in plan.residual_mwh.items())
+        out.print(f"residual below one volume step, planned as imbalance: {missed}")
     s = plan.solver
     out.print(
-        f"solver: {s.status}, gap {0 if s.gap is None else s.gap:.4%}, {s.variables} variables "
+        f"solver: {s.status}, gap {_gap(s.gap)} of the plan with whole-step bids against a "
+        f"proven bound of {_eur(s.bound_eur)} EUR; {s.variables} variables "
         f"({s.integer_variables} integer), {s.constraints} constraints, build {s.build_s:.2f} s, "
         f"solve {s.solve_s:.2f} s in {s.parts} HiGHS call(s) over independent parts"
     )
+
+
+def accounts_table(plan: Plan) -> Table:
+    """Revenue by market and costs by kind, adding up to the plan's net [EUR]."""
+    table = Table(title="Expected revenue and costs [EUR]", title_justify="left")
+    table.add_column("")
+    table.add_column("EUR", justify="right")
+    for market, eur in plan.revenue_by_market.items():
+        table.add_row(f"revenue: {market}", f"{eur:,.2f}")
+    for kind, eur in plan.costs_by_kind.items():
+        table.add_row(f"cost: {kind}", f"-{eur:,.2f}")
+    table.add_row("net", f"{plan.objective_eur:,.2f}", style="bold")
+    return table
+
+
+def _gap(gap: float | None) -> str:
+    return "unknown" if gap is None else f"{gap:.4%}"
+
+
+def _eur(value: float | None) -> str:
+    return "unknown" if value is None else f"{value:,.2f}"

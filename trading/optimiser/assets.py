@@ -73,6 +73,16 @@ class AssetTerms:
     """Every column the asset's block and its reserves own (set by `build_model`)."""
     mode_columns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """The binaries that forbid simultaneous charge and discharge, wherever placed."""
+    states: dict[str, Expr] = field(default_factory=dict)
+    """The model's states per quarter hour, by the names of `docs/plan-format.md`
+    (`soc_mwh`, `heat_mwh_th`, `e_mwh` at the end of each quarter hour; `on` 0/1)."""
+    owed_at_end: Expr | None = None
+    """EV fleets: energy still owed to the session running past midnight [MWh, one row]."""
+    initial: dict[str, float] = field(default_factory=dict)
+    """The initial states the block used (`initial_soc_mwh`, `initial_heat_mwh_th`,
+    `ev_owed_mwh`), as the plan reports them."""
+    available_mw: FloatArray | None = None
+    """pv and wind: the available power the block was given per quarter hour [MW]."""
 
     def value(self) -> Expr:
         """The asset's own objective terms [EUR]: revenue minus costs, one row."""
@@ -160,7 +170,13 @@ def _headroom(
 
 
 def _reservoir_h(ctx: AssetContext, product: BalancingProduct) -> float:
-    for item in ctx.treatment.balancing:
+    return reservoir_hours(ctx.treatment, product)
+
+
+def reservoir_hours(treatment: Treatment, product: BalancingProduct | str) -> float:
+    """Hours of full delivery a limited-energy asset keeps energy for, per reserved MW [h]:
+    the treatment's rule for `product`, else `DEFAULT_RESERVOIR_H`."""
+    for item in treatment.balancing:
         if item.product == product and item.energy_reservoir_h is not None:
             return item.energy_reservoir_h
     return DEFAULT_RESERVOIR_H
@@ -268,6 +284,8 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
         withdrawal=charge.expr(),
         soc=soc,
         variables={"charge": charge, "discharge": discharge},
+        states={"soc_mwh": soc.expr()},
+        initial={"initial_soc_mwh": initial, "final_soc_mwh": target},
     )
     share_converter(model, terms, a)
     forbid_overlap(model, terms, a, overlap_at)
@@ -395,7 +413,9 @@ def renewable_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     available = available * availability_mask(a, ctx.horizon, ctx.timezone)
     lower = np.zeros(n) if a.curtailable else available
     output = model.var(f"{a.id}.output", n, lower, available)
-    terms = AssetTerms(a.id, injection=output.expr(), variables={"output": output})
+    terms = AssetTerms(
+        a.id, injection=output.expr(), variables={"output": output}, available_mw=available
+    )
     _support(ctx, output, terms)
     _headroom(model, ctx, output.expr(), available, lower)
     return terms
@@ -532,6 +552,7 @@ def chp_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
         a.id,
         injection=output.expr(),
         variables={"output": output, "on": on, "start": start},
+        states={"on": on.expr()},
     )
     if a.fuel_cost_eur_per_mwh:
         add_cost(terms.costs, accounts.FUEL, output.sum(DT * a.fuel_cost_eur_per_mwh))

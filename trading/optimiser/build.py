@@ -26,13 +26,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from markets.products import Direction, MarketId, Product
-from markets.registry import default_registry
-from regulatory import Portfolio
+from markets.registry import MarketRegistry
+from regulatory import NothingInServiceError, Portfolio
 from regulatory.assets import AssetBase
 from regulatory.assets.base import BalancingProduct
 from regulatory.registry import default_registry as regulatory_registry
 from regulatory.site import Site
 from regulatory.treatment import Treatment
+from trading.optimiser import accounts
 from trading.optimiser.assets import (
     BLOCKS,
     DOWN,
@@ -48,8 +49,11 @@ from trading.optimiser.solver import SolverOptions
 
 ENERGY_MARKETS = {"day_ahead": MarketId.DAY_AHEAD, "intraday": MarketId.INTRADAY_AUCTION}
 RESERVE_MARKETS = {"afrr_capacity": MarketId.AFRR_CAPACITY, "fcr_capacity": MarketId.FCR_CAPACITY}
+RESIDUAL_SPREAD_EUR_PER_MWH = 10.0
+"""Expected cost of a residual imbalance the fleet cannot avoid [EUR/MWh]: settled at an
+imbalance price about this much worse than day-ahead (the spread of the backtest's
+dual-price proxy). It applies only where no asset of a zone can follow a whole step."""
 MARKET_CHOICES = (*ENERGY_MARKETS, *RESERVE_MARKETS)
-INTEGER_POSITIONS = True
 INTRADAY_SESSION = "IDA1"
 """The intraday auction whose products the plan trades (it covers the whole day)."""
 
@@ -94,10 +98,18 @@ class PositionBlock:
     """Index of the product covering each quarter hour."""
     prices: FloatArray
     """Forecast price on each quarter hour [EUR/MWh]."""
+    min_steps: int = 1
+    """Smallest non-zero position in steps (the product's minimum volume)."""
+    traded: tuple[Var, Var] | None = None
+    """(sold, bought) binaries where the minimum volume is above one step, else None."""
 
     def mw(self) -> Expr:
         """Position per quarter hour [MW]; positive = sold."""
         return self.steps.at(self.period_of, self.step_mw)
+
+    def revenue(self) -> Expr:
+        """Expected revenue of the positions at the forecast prices, one row [EUR]."""
+        return (self.mw() * (self.prices * DT)).sum()
 
 
 @dataclass
@@ -119,6 +131,10 @@ class ReservePool:
     """Length of each block [h]."""
     assets: list[str] = field(default_factory=list)
 
+    def revenue(self) -> Expr:
+        """Expected capacity revenue at the forecast prices, one row [EUR]."""
+        return self.steps.sum(self.step_mw * self.prices * self.hours)
+
 
 @dataclass
 class BuiltModel:
@@ -133,8 +149,22 @@ class BuiltModel:
     reserves: dict[tuple[str, BalancingProduct], Var]
     positions: list[PositionBlock]
     pools: list[ReservePool]
-    imbalances: dict[str, tuple[Var, Var]] = field(default_factory=dict)
-    """Per zone: (long, short) rounding imbalance [MW], held at 0 until positions are rounded."""
+    registry: MarketRegistry | None = None
+    """The market plugins the plan's products, bids and checks come from."""
+    residuals: dict[str, tuple[Var, Var]] = field(default_factory=dict)
+    """Per zone: (long, short) residual imbalance [MW], non-zero only in quarter hours where
+    no asset of the zone can follow a whole volume step (0 bounds elsewhere)."""
+    excluded: dict[str, str] = field(default_factory=dict)
+    """Assets of the portfolio not in service on the day, with the reason (rule G1)."""
+    revenue: dict[str, Expr] = field(default_factory=dict)
+    """Objective terms by market [EUR, one row each]: energy and capacity revenue at the
+    forecast prices, support premiums, residual imbalance energy."""
+    costs: dict[str, Expr] = field(default_factory=dict)
+    """Objective terms by cost kind (`accounts.COST_KINDS`) [EUR, positive = cost]."""
+    zone_prices: dict[str, FloatArray] = field(default_factory=dict)
+    """Day-ahead forecast per zone and quarter hour, where given [EUR/MWh]."""
+    profile_sources: dict[str, str] = field(default_factory=dict)
+    """Per pv/wind asset: where its availability profile came from (forecast, proxy)."""
     build_s: float = 0.0
     deadline: float | None = None
     """`time.monotonic()` by which the whole plan should be solved, if any."""
@@ -147,8 +177,14 @@ def build_model(
     *,
     profiles: Profiles | None = None,
     options: OptimiserOptions | None = None,
+    registry: MarketRegistry,
 ) -> BuiltModel:
-    """The co-optimisation model of `portfolio` for delivery day `day`."""
+    """The co-optimisation model of `portfolio` for delivery day `day`.
+
+    Products come from the market plugins of `registry`, the same object that validates
+    the plan's bids and clears them. Assets not in service on `day` (commissioning and
+    decommissioning dates) are left out and listed in `BuiltModel.excluded`.
+    """
     started = time.perf_counter()
     options = options or OptimiserOptions()
     unknown = sorted(set(options.markets) - set(MARKET_CHOICES))
@@ -156,6 +192,11 @@ def build_model(
         raise InputError(
             f"markets={','.join(unknown)} unknown; choose from {', '.join(MARKET_CHOICES)}"
         )
+    excluded = portfolio.out_of_service(day)
+    try:
+        portfolio = portfolio.in_service(day)
+    except NothingInServiceError as exc:
+        raise InputError(str(exc)) from None
     timezones = {
         regulatory_registry().get(site.country).in_force(day).timezone for site in portfolio.sites
     }
@@ -172,7 +213,7 @@ def build_model(
     lowest_prices = _lowest_energy_prices(portfolio, prices, options, horizon)
 
     pools, reserve_vars = _reserve_pools(
-        model, portfolio, day, horizon, prices, options, treatments
+        model, portfolio, day, horizon, prices, options, treatments, registry
     )
     assets: dict[str, AssetTerms] = {}
     for asset in portfolio.assets:
@@ -195,13 +236,7 @@ def build_model(
         own = [v.cols for (aid, _), v in reserve_vars.items() if aid == asset.id]
         terms.columns = np.concatenate([np.arange(first_col, model.num_cols), *own])
         assets[asset.id] = terms
-    positions = _positions(model, portfolio, day, horizon, prices, options, assets)
-    imbalances: dict[str, tuple[Var, Var]] = {}
-    _link_zones(model, portfolio, assets, positions, horizon, imbalances)
-    _link_sites(model, portfolio, assets, reserve_vars)
-    _link_pools(model, pools, reserve_vars)
-    _commitments(model, options, positions, pools)
-    _objective(model, assets, positions, pools)
+    positions = _positions(model, portfolio, day, horizon, prices, options, assets, registry)
     built = BuiltModel(
         model,
         portfolio,
@@ -212,8 +247,16 @@ def build_model(
         reserve_vars,
         positions,
         pools,
-        imbalances,
+        registry=registry,
+        excluded=excluded,
+        zone_prices=zone_prices,
+        profile_sources=dict((profiles or Profiles()).sources),
     )
+    _link_zones(built)
+    _link_sites(model, portfolio, assets, reserve_vars)
+    _link_pools(model, pools, reserve_vars)
+    _commitments(model, options, positions, pools)
+    _objective(built)
     built.build_s = time.perf_counter() - started
     return built
 
@@ -234,8 +277,10 @@ def _lowest_energy_prices(
     return lowest
 
 
-def _plugin_products(country: str, day: date, market: MarketId) -> list[Product]:
-    plugin = default_registry().get(country)
+def _plugin_products(
+    registry: MarketRegistry, country: str, day: date, market: MarketId
+) -> list[Product]:
+    plugin = registry.get(country)
     try:
         plugin.market(market)
     except KeyError:
@@ -251,13 +296,16 @@ def _positions(
     prices: PriceInputs,
     options: OptimiserOptions,
     assets: dict[str, AssetTerms],
+    registry: MarketRegistry,
 ) -> list[PositionBlock]:
-    """Positions in whole volume steps, bounded by what the fleet could ever inject.
+    """Positions in whole volume steps (integer columns), bounded by what the fleet could
+    ever inject, and either zero or at least the product's minimum volume.
 
     The bounds never bind: a zone's day-ahead position within the largest net injection
     or withdrawal its assets' own limits allow, an intraday position within twice that
-    (it may reverse a day-ahead one). That is what lets `split` see a position as a mere
-    record of the fleet's injection and solve the sites apart.
+    (it may reverse a day-ahead one). Relaxed to continuous values, a position is then a
+    mere record of the fleet's injection, which lets `split` solve the sites apart; the
+    solve puts them back on whole steps (`trading.optimiser.whole_steps`).
     """
     blocks = []
     zones: dict[str, tuple[str, float]] = {}
@@ -275,7 +323,7 @@ def _positions(
         for zone, (country, limit_mw) in sorted(zones.items()):
             products = [
                 p
-                for p in _plugin_products(country, day, market_id)
+                for p in _plugin_products(registry, country, day, market_id)
                 if p.bidding_zone == zone
                 and (market_id is MarketId.DAY_AHEAD or p.family == INTRADAY_SESSION)
             ]
@@ -285,12 +333,55 @@ def _positions(
             step = products[0].volume_step_mw
             reach = 2.0 if market == "intraday" else 1.0
             k = int(np.ceil(reach * limit_mw / step - 1e-9))
-            steps = model.var(
-                f"{market}.{zone}.steps", len(products), -k, k, integer=INTEGER_POSITIONS
-            )
+            steps = model.var(f"{market}.{zone}.steps", len(products), -k, k, integer=True)
             period_of = horizon.covering([p.delivery_start for p in products])
-            blocks.append(PositionBlock(market, zone, products, steps, step, period_of, quarter))
+            block = PositionBlock(market, zone, products, steps, step, period_of, quarter)
+            _minimum_volume(model, block, k)
+            blocks.append(block)
     return blocks
+
+
+def _minimum_volume(model: LinearModel, block: PositionBlock, k: int) -> None:
+    """A position is zero or at least the product's minimum volume, sold or bought.
+
+    Only where the minimum is above one step: two binaries per product (sold, bought),
+    at most one of them on, make the steps semi-continuous on both sides of zero.
+    """
+    minimum = block.products[0].volume_min_mw
+    min_steps = max(1, int(np.ceil(minimum / block.step_mw - 1e-9)))
+    block.min_steps = min_steps
+    if min_steps <= 1 or k < min_steps:
+        return
+    n = len(block.products)
+    sold = model.binary(f"{block.market}.{block.zone}.sold", n)
+    bought = model.binary(f"{block.market}.{block.zone}.bought", n)
+    subject = f"{block.market} {block.zone}"
+    unit = f"[steps of {block.step_mw:g} MW]"
+    model.add(
+        "position minimum sold",
+        block.steps - sold.expr(min_steps) + bought.expr(k),
+        ">=",
+        0.0,
+        subjects=subject,
+        description=f"a sale is at least the minimum volume {unit}",
+    )
+    model.add(
+        "position minimum bought",
+        block.steps - sold.expr(k) + bought.expr(min_steps),
+        "<=",
+        0.0,
+        subjects=subject,
+        description=f"a purchase is at least the minimum volume {unit}",
+    )
+    model.add(
+        "position one side",
+        sold + bought,
+        "<=",
+        1.0,
+        subjects=subject,
+        description="a product is sold, bought or not traded [binaries]",
+    )
+    block.traded = (sold, bought)
 
 
 def _reserve_pools(
@@ -301,6 +392,7 @@ def _reserve_pools(
     prices: PriceInputs,
     options: OptimiserOptions,
     treatments: dict[str, Treatment],
+    registry: MarketRegistry,
 ) -> tuple[list[ReservePool], dict[tuple[str, BalancingProduct], Var]]:
     pools: list[ReservePool] = []
     reserve_vars: dict[tuple[str, BalancingProduct], Var] = {}
@@ -313,7 +405,7 @@ def _reserve_pools(
         products_of: dict[tuple[str, Direction], list[Product]] = {}
         for asset in portfolio.assets:
             site = sites[asset.site]
-            for product in _plugin_products(site.country, day, market_id):
+            for product in _plugin_products(registry, site.country, day, market_id):
                 if product.bidding_zone != site.bidding_zone or product.direction is None:
                     continue
                 products_of.setdefault((site.country, product.direction), [])
@@ -397,35 +489,42 @@ def _reserve_pools(
     return pools, reserve_vars
 
 
-def _link_zones(
-    model: LinearModel,
-    portfolio: Portfolio,
-    assets: dict[str, AssetTerms],
-    positions: list[PositionBlock],
-    horizon: Horizon,
-    imbalances: dict[str, tuple[Var, Var]],
-) -> None:
-    """Net injection per zone = positions (+ the rounding imbalance, 0 until rounding)."""
-    sites = {s.id: s for s in portfolio.sites}
+def _link_zones(built: BuiltModel) -> None:
+    """Net injection per zone = its positions, plus a residual only where unavoidable.
+
+    A zone's positions are whole volume steps; its assets follow them continuously and
+    share them. Where the zone's fleet cannot move by one step at all in a quarter hour
+    (every asset fixed: non-curtailable output, nothing available), no whole step may
+    be reachable: there, and only there, a residual below one step is allowed, settled
+    as imbalance (its energy at the day-ahead forecast in `revenue["imbalance"]`, the
+    expected spread `RESIDUAL_SPREAD_EUR_PER_MWH` in `costs["expected_imbalance"]`).
+    """
+    model, horizon = built.model, built.horizon
+    sites = {s.id: s for s in built.portfolio.sites}
     by_zone: dict[str, list[AssetTerms]] = defaultdict(list)
-    for asset in portfolio.assets:
-        by_zone[sites[asset.site].bidding_zone].append(assets[asset.id])
+    for asset in built.portfolio.assets:
+        by_zone[sites[asset.site].bidding_zone].append(built.assets[asset.id])
+    lower, upper, *_ = model.bounds()
     for zone, members in sorted(by_zone.items()):
-        zone_positions = [p.mw() for p in positions if p.zone == zone]
+        zone_positions = [p.mw() for p in built.positions if p.zone == zone]
         injection = total(m.injection for m in members)
         if zone_positions:
             injection = injection - total(zone_positions)
-            short = model.var(f"{zone}.rounding short", horizon.n, 0.0, 0.0)
-            long = model.var(f"{zone}.rounding long", horizon.n, 0.0, 0.0)
-            imbalances[zone] = (long, short)
-            injection = injection - long + short
+            step = min(p.step_mw for p in built.positions if p.zone == zone)
+            low, high = injection_rows_range(total(m.injection for m in members), lower, upper)
+            room = np.where(high - low < step - 1e-9, step * (1 - 1e-6), 0.0)
+            if room.any():
+                long = model.var(f"{zone}.residual long", horizon.n, 0.0, room)
+                short = model.var(f"{zone}.residual short", horizon.n, 0.0, room)
+                built.residuals[zone] = (long, short)
+                injection = injection - long + short
         model.add(
             "zone balance",
             injection,
             "==",
             0.0,
             subjects=zone,
-            description="the fleet's net injection in the zone equals its market positions",
+            description="the fleet's net injection in the zone equals its market positions [MW]",
         )
 
 
@@ -528,18 +627,29 @@ def _commitments(
         raise InputError(f"commitment {first}: no such product among the markets optimised")
 
 
-def _objective(
-    model: LinearModel,
-    assets: dict[str, AssetTerms],
-    positions: list[PositionBlock],
-    pools: list[ReservePool],
-) -> None:
-    terms = [a.value() for a in assets.values()]
-    for block in positions:
-        terms.append((block.mw() * (block.prices * DT)).sum())
-    for pool in pools:
-        terms.append(pool.steps.sum(pool.step_mw * pool.prices * pool.hours))
-    model.maximise(total(t.sum() if t.n > 1 else t for t in terms))
+def _objective(built: BuiltModel) -> None:
+    """Revenue by market minus costs by kind, each kept as its own term for the report."""
+    revenue: dict[str, list[Expr]] = defaultdict(list)
+    costs: dict[str, list[Expr]] = defaultdict(list)
+    for block in built.positions:
+        revenue[block.market].append(block.revenue())
+    for pool in built.pools:
+        revenue[pool.market].append(pool.revenue())
+    for terms in built.assets.values():
+        for kind, expr in terms.revenue.items():
+            revenue[kind].append(expr.sum() if expr.n > 1 else expr)
+        for kind, expr in terms.costs.items():
+            costs[kind].append(expr.sum() if expr.n > 1 else expr)
+    for zone, (long, short) in built.residuals.items():
+        price = next(b.prices for b in built.positions if b.zone == zone)
+        revenue["imbalance"].append((long.expr(price * DT) - short.expr(price * DT)).sum())
+        costs[accounts.EXPECTED_IMBALANCE].append(
+            long.sum(DT * RESIDUAL_SPREAD_EUR_PER_MWH) + short.sum(DT * RESIDUAL_SPREAD_EUR_PER_MWH)
+        )
+    built.revenue = {k: total(v) for k, v in revenue.items()}
+    built.costs = {k: total(v) for k, v in costs.items()}
+    terms = [*built.revenue.values(), *(-c for c in built.costs.values())]
+    built.model.maximise(total(terms) if terms else Expr.zeros(1))
 
 
 def site_map(portfolio: Portfolio) -> dict[str, Site]:

@@ -126,6 +126,8 @@ class Profiles:
     """Available power of variable renewables per asset [MW], per UTC period."""
 
     available_mw: dict[str, pd.Series] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    """Per asset: where its profile comes from (``forecast``, ``proxy``); forecast if unset."""
 
     def quarter_hourly(self, asset_id: str, horizon: Horizon, rated_mw: float) -> FloatArray:
         """Available MW on each quarter hour, clipped to [0, rated]."""

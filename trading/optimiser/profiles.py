@@ -86,4 +86,4 @@ def proxy_profiles(portfolio: Portfolio, horizon: Horizon) -> Profiles:
         else:
             continue
         available[asset.id] = pd.Series(values, index=horizon.periods)
-    return Profiles(available)
+    return Profiles(available, sources=dict.fromkeys(available, "proxy"))

@@ -170,7 +170,8 @@ def split(model: MatrixModel) -> Split:
     reduced.upper[integer] = np.floor(reduced.upper[integer] + 1e-6)
     if (reduced.lower > reduced.upper).any():
         raise InconsistentError("an integer column has no whole value within its bounds")
-    live_rows = np.ones(model.num_rows, dtype=bool)
+    # a row with no finite bound constrains nothing (a rule set aside for a relaxation)
+    live_rows = np.isfinite(model.row_lower) | np.isfinite(model.row_upper)
     _singleton_rows_to_bounds(reduced, live_rows)
     fixed = (
         np.isfinite(reduced.lower)
@@ -199,7 +200,7 @@ def split(model: MatrixModel) -> Split:
 
 def _singleton_rows_to_bounds(m: MatrixModel, live_rows: NDArray[np.bool_]) -> None:
     counts = np.diff(m.matrix.indptr)
-    for row in np.flatnonzero(counts == 1):
+    for row in np.flatnonzero((counts == 1) & live_rows):
         start = m.matrix.indptr[row]
         col, coef = int(m.matrix.indices[start]), float(m.matrix.data[start])
         lo, hi = m.row_lower[row] / coef, m.row_upper[row] / coef
@@ -214,7 +215,7 @@ def _singleton_rows_to_bounds(m: MatrixModel, live_rows: NDArray[np.bool_]) -> N
             raise InconsistentError(f"column {col}: bounds {m.lower[col]} > {m.upper[col]}")
         m.upper[col] = max(m.upper[col], m.lower[col])
         live_rows[row] = False
-    empty = (counts == 0) & ((m.row_lower > TOLERANCE) | (m.row_upper < -TOLERANCE))
+    empty = live_rows & (counts == 0) & ((m.row_lower > TOLERANCE) | (m.row_upper < -TOLERANCE))
     if empty.any():
         raise InconsistentError(f"row {int(np.argmax(empty))} has no columns and cannot hold")
 

@@ -1,0 +1,316 @@
+"""Solve a plan with its market positions on whole volume steps: the bids that are sent.
+
+A zone's position per product is an integer number of the product's volume step (the bid
+must be whole; the zone's assets follow continuously and share it). Integer positions tie
+every site of a zone together, and one branch-and-bound over a whole zone is slow, so the
+model is solved in two stages, and the gap reported is the true one:
+
+1. **Relaxation** (`relax_positions`): positions continuous, minimum-volume rows set
+   aside. A position is then a mere record of its zone's net injection, the sites fall
+   apart into small independent parts, and each is solved within the gap. The sum of
+   their proven bounds bounds the objective of any plan with whole positions.
+2. **Whole steps** (`solve_whole_steps`): every position is held at a whole number of
+   steps (the nearest, or the other side where only that is within reach of the zone's
+   fleet, zero or at least the minimum volume), and a few flexible *followers* per zone
+   (storage, flexible loads, then the rest, largest first) are solved again with all
+   their own decisions free, binaries included, while every other asset keeps its
+   stage-1 dispatch. If the followers cannot follow, the zone's whole flexible fleet
+   follows and the positions may choose either neighbouring step.
+
+The plan's objective is that of stage 2 (the plan that is submitted); its gap is measured
+against stage 1's bound, so `status` says `optimal` only when the plan with whole steps is
+within the requested gap of the best any plan could do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+import numpy as np
+
+from trading.optimiser.assets import forbid_overlap, injection_rows_range
+from trading.optimiser.build import BuiltModel, PositionBlock
+from trading.optimiser.linear import FloatArray
+from trading.optimiser.solver import Solved, SolverOptions, SolverReport, solve
+from trading.optimiser.storage_steps import battery_led_steps
+
+FOLLOWERS_MW = 1.0
+"""Rating per zone, at least, of the assets that re-dispatch to follow whole positions [MW]."""
+
+FOLLOWER_STEPS = 10
+"""... and at least this many volume steps of rating together."""
+
+FOLLOWER_KINDS = ("battery", "ev_fleet", "flexible_load", "heat_pump", "chp", "pv", "wind")
+"""Asset kinds in the order they are asked to follow whole positions."""
+
+HELD, NEIGHBOURS, FREE = "held", "neighbours", "free"
+"""How the whole-step stage treats positions: held at the nearest reachable whole step, free
+to take either whole step next to the relaxed value, or free within their model bounds."""
+
+MINIMUM_FAMILIES = ("position minimum sold", "position minimum bought", "position one side")
+"""Row families of the minimum-volume rule, set aside in the relaxation."""
+
+
+class Relaxed:
+    """The model with positions continuous and minimum-volume rows set aside, for a while.
+
+    Use as a context manager around the relaxed solve; on exit the model is as built.
+    """
+
+    def __init__(self, built: BuiltModel) -> None:
+        self._built = built
+        self._saved: tuple[list[FloatArray], list[FloatArray], list[np.ndarray]] | None = None
+
+    def __enter__(self) -> BuiltModel:
+        model = self._built.model
+        _, _, row_lower, row_upper, integer = model.bounds()
+        self._saved = ([row_lower.copy()], [row_upper.copy()], [integer.copy()])
+        relaxed = integer.copy()
+        for block in self._built.positions:
+            relaxed[block.steps.cols] = False
+            if block.traded is not None:
+                relaxed[np.r_[block.traded[0].cols, block.traded[1].cols]] = False
+        rows = _rows_of(model.row_families(), MINIMUM_FAMILIES)
+        row_lower[rows], row_upper[rows] = -np.inf, np.inf
+        model.row_lower, model.row_upper, model.col_integer = [row_lower], [row_upper], [relaxed]
+        return self._built
+
+    def __exit__(self, *_: object) -> None:
+        """Restore what was set aside; rows and columns added meanwhile keep theirs."""
+        assert self._saved is not None
+        model = self._built.model
+        (old_lower,), (old_upper,), (old_integer,) = self._saved
+        _, _, row_lower, row_upper, integer = model.bounds()
+        row_lower[: len(old_lower)], row_upper[: len(old_upper)] = old_lower, old_upper
+        integer[: len(old_integer)] = old_integer
+        model.row_lower, model.row_upper, model.col_integer = [row_lower], [row_upper], [integer]
+
+
+def _rows_of(families: list[str], names: Iterable[str]) -> np.ndarray:
+    wanted = set(names)
+    return np.array([i for i, f in enumerate(families) if f in wanted], dtype=np.int64)
+
+
+def solve_whole_steps(
+    built: BuiltModel, relaxed: Solved, options: SolverOptions, deadline: float | None
+) -> Solved:
+    """The plan with whole positions, starting from the relaxed solution (module docstring).
+
+    Raises `WholeStepsError` if not even the whole flexible fleet of a zone can follow a
+    whole step (a zone whose fleet is fixed gets a residual instead, see
+    `build._link_zones`, so this means the inputs leave no room at all).
+    """
+    if not built.positions:
+        return relaxed
+    started = time.perf_counter()
+    found = None
+    for wide, steps in ((False, HELD), (True, NEIGHBOURS), (True, FREE)):
+        found = _attempt(built, relaxed, _followers(built, wide=wide), options, deadline, steps)
+        if found is not None:
+            break
+    if found is None:
+        raise WholeStepsError(
+            "no asset of the zone can follow its positions on whole volume steps: "
+            + ", ".join(sorted({b.zone for b in built.positions}))
+        )
+    return _reported(relaxed, found, options, time.perf_counter() - started)
+
+
+class WholeStepsError(RuntimeError):
+    """The zone's fleet cannot follow any whole-step position (names the zones)."""
+
+
+def _attempt(
+    built: BuiltModel,
+    relaxed: Solved,
+    followers: set[str],
+    options: SolverOptions,
+    deadline: float | None,
+    steps: str,
+) -> Solved | None:
+    """Solve with everything but the followers held at the relaxed solution, positions
+    as `steps` says (`HELD`, `NEIGHBOURS`, `FREE`)."""
+    model = built.model
+    _no_overlap(built, followers)
+    lower, upper, _, _, integer = model.bounds()
+    saved = ([lower.copy()], [upper.copy()], [integer.copy()])
+    start = np.zeros(model.num_cols)
+    start[: len(relaxed.values)] = relaxed.values
+    values = np.where(integer, np.round(start), start)
+    free = np.zeros(model.num_cols, dtype=bool)
+    for aid in followers:
+        free[built.assets[aid].columns] = True
+    for long, short in built.residuals.values():
+        free[np.r_[long.cols, short.cols]] = True
+    positions = np.zeros(model.num_cols, dtype=bool)
+    for block in built.positions:
+        positions[block.steps.cols] = True
+        if block.traded is not None:
+            free[np.r_[block.traded[0].cols, block.traded[1].cols]] = True
+    held = ~free & ~positions
+    new_lower, new_upper = lower.copy(), upper.copy()
+    new_lower[held] = new_upper[held] = np.clip(values[held], lower[held], upper[held])
+    for k, block in enumerate(built.positions):
+        if steps != FREE:
+            low, high = _step_choices(built, relaxed, followers, k, choose=steps == NEIGHBOURS)
+            new_lower[block.steps.cols], new_upper[block.steps.cols] = low, high
+    model.col_lower, model.col_upper = [new_lower], [new_upper]
+    try:
+        solved = solve(model, _left(options, deadline), build_s=0.0)
+    finally:
+        model.col_lower, model.col_upper, model.col_integer = saved
+    return solved if solved.report.has_solution else None
+
+
+def _no_overlap(built: BuiltModel, followers: set[str]) -> None:
+    """Storage followers get a charging binary on every quarter hour: following a position
+    must never be done by charging and discharging at once."""
+    assets = {a.id: a for a in built.portfolio.assets}
+    for aid in sorted(followers):
+        terms = built.assets[aid]
+        if "charge" in terms.variables and "discharge" in terms.variables:
+            everywhere = np.ones(built.horizon.n, dtype=bool)
+            forbid_overlap(built.model, terms, assets[aid], everywhere)  # type: ignore[arg-type]
+
+
+def _left(options: SolverOptions, deadline: float | None) -> SolverOptions:
+    if deadline is None:
+        return options
+    left = max(deadline - time.monotonic(), 1.0)
+    return options.model_copy(update={"time_limit_s": min(options.time_limit_s, left)})
+
+
+def _step_choices(
+    built: BuiltModel, relaxed: Solved, followers: set[str], k: int, *, choose: bool
+) -> tuple[FloatArray, FloatArray]:
+    """Bounds on block `k`'s steps: held at one whole value, or the two around it."""
+    block = built.positions[k]
+    continuous = relaxed(block.steps)
+    if not choose:
+        absorber = _absorber(built, block.zone, followers)
+        if absorber is not None:
+            found = battery_led_steps(built, relaxed, block, absorber)
+            if found is not None:
+                return found, found
+    need_low, need_high = _reach(built, relaxed, followers, block)
+    below, above = np.floor(continuous + 1e-9), np.ceil(continuous - 1e-9)
+    below, above = _minimum(block, below, above)
+    if choose:
+        return below, above
+    near = np.where(continuous - below <= above - continuous, below, above)
+    other = np.where(near == below, above, below)
+    near_mw, other_mw = near * block.step_mw, other * block.step_mw
+    near_ok = (near_mw >= need_low - 1e-9) & (near_mw <= need_high + 1e-9)
+    other_ok = (other_mw >= need_low - 1e-9) & (other_mw <= need_high + 1e-9)
+    chosen = np.where(~near_ok & other_ok, other, near)
+    return chosen, chosen
+
+
+def _absorber(built: BuiltModel, zone: str, followers: set[str]) -> str | None:
+    """The zone's largest battery among the followers, to absorb the whole steps."""
+    sites = {s.id: s for s in built.portfolio.sites}
+    batteries = [
+        a
+        for a in built.portfolio.assets
+        if a.id in followers and a.kind == "battery" and sites[a.site].bidding_zone == zone
+    ]
+    if not batteries:
+        return None
+    return max(batteries, key=lambda a: (a.rating_mw(), a.id)).id
+
+
+def _minimum(
+    block: PositionBlock, below: FloatArray, above: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """Neighbouring whole values that honour the minimum volume: 0 or at least `min_steps`."""
+    m = block.min_steps
+    if m <= 1:
+        return below, above
+    below, above = below.copy(), above.copy()
+    inside = (below > -m) & (below < m) & (below != 0)
+    below[inside] = np.where(below[inside] > 0, 0.0, -m)
+    inside = (above > -m) & (above < m) & (above != 0)
+    above[inside] = np.where(above[inside] > 0, m, 0.0)
+    return below, above
+
+
+def _reach(
+    built: BuiltModel, relaxed: Solved, followers: set[str], block: PositionBlock
+) -> tuple[FloatArray, FloatArray]:
+    """Per product of `block`: the lowest and highest position the zone's fleet can follow,
+    its followers anywhere within their limits, the rest at their relaxed dispatch [MW]."""
+    lower, upper, *_ = built.model.bounds()
+    sites = {s.id: s for s in built.portfolio.sites}
+    n = built.horizon.n
+    low, high = np.zeros(n), np.zeros(n)
+    for asset in built.portfolio.assets:
+        if sites[asset.site].bidding_zone != block.zone:
+            continue
+        injection = built.assets[asset.id].injection
+        if asset.id in followers:
+            row_low, row_high = injection_rows_range(injection, lower, upper)
+        else:
+            row_low = row_high = injection.evaluate(relaxed.values)
+        low, high = low + row_low, high + row_high
+    for long, short in (built.residuals.get(block.zone, (None, None)),):
+        if long is not None and short is not None:
+            low, high = low - upper[long.cols], high + upper[short.cols]
+    others = np.zeros(n)
+    for other in built.positions:
+        if other.zone == block.zone and other is not block:
+            others = others + (relaxed(other.steps) * other.step_mw)[other.period_of]
+    need_low = np.full(len(block.products), -np.inf)
+    need_high = np.full(len(block.products), np.inf)
+    np.maximum.at(need_low, block.period_of, low - others)
+    np.minimum.at(need_high, block.period_of, high - others)
+    return need_low, need_high
+
+
+def _followers(built: BuiltModel, *, wide: bool) -> set[str]:
+    """Per zone with positions: its most flexible assets (storage first, largest first);
+    `wide`: every asset of the zone."""
+    sites = {s.id: s for s in built.portfolio.sites}
+    chosen: set[str] = set()
+    for zone in {b.zone for b in built.positions}:
+        step = min(b.step_mw for b in built.positions if b.zone == zone)
+        need = max(FOLLOWERS_MW, FOLLOWER_STEPS * step)
+        candidates = [
+            a
+            for a in built.portfolio.assets
+            if sites[a.site].bidding_zone == zone and a.kind in FOLLOWER_KINDS
+        ]
+        candidates.sort(key=lambda a: (FOLLOWER_KINDS.index(a.kind), -a.rating_mw(), a.id))
+        rated = 0.0
+        for count, asset in enumerate(candidates):
+            if not wide and rated >= need and count >= 2:
+                break
+            chosen.add(asset.id)
+            rated += asset.rating_mw()
+    return chosen
+
+
+def _reported(relaxed: Solved, final: Solved, options: SolverOptions, seconds: float) -> Solved:
+    """`final`'s solution, its gap measured against the relaxation's proven bound."""
+    bound = relaxed.report.bound_eur
+    objective = final.report.objective_eur
+    gap = None
+    status = relaxed.report.status
+    if bound is not None and objective is not None:
+        bound = max(bound, objective)  # a tolerance's worth above the bound is the bound
+        gap = (bound - objective) / max(abs(objective), 1e-9)
+        gap = 0.0 if gap < 1e-12 else gap
+        allowed = options.mip_gap + options.mip_abs_gap_eur / max(abs(objective), 1e-9) + 1e-9
+        if status == "optimal" and gap > allowed:
+            status = "gap_above_target"
+    report: SolverReport = final.report.model_copy(
+        update={
+            "status": status,
+            "gap": gap,
+            "bound_eur": bound,
+            "build_s": relaxed.report.build_s,
+            "solve_s": relaxed.report.solve_s + seconds,
+            "parts": relaxed.report.parts + final.report.parts,
+        }
+    )
+    return Solved(final.values, report)
