@@ -161,17 +161,19 @@ def physical_range(
     asset: Any, capture: Capture, profiles: Any, timezone: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """(lowest, highest) net injection the asset can physically reach per quarter hour,
-    from its data, availability, weather profile and (CHP) on/off state [MW]."""
+    from its data, availability, weather profile and on/off state [MW] (a CHP's from the
+    model; a load or heat pump is on where it consumes, and off it has no range at all)."""
     horizon = capture.built.horizon
     on = availability_mask(asset, horizon, timezone)
     if isinstance(asset, Battery):
         return -asset.power_charge_mw * on, asset.power_discharge_mw * on
     if isinstance(asset, EVFleet):
         return -asset.charge_power_max_mw * on, asset.discharge_power_max_mw * on
-    if isinstance(asset, FlexibleLoad):
-        return -asset.consumption_max_mw * on, -asset.consumption_min_mw * on
-    if isinstance(asset, HeatPump):
-        return -asset.power_max_mw * on, np.zeros(horizon.n)
+    if isinstance(asset, FlexibleLoad | HeatPump):
+        planned = capture.built.assets[asset.id].injection.evaluate(capture.solved.values)
+        running = on * (-planned > 1e-6)
+        low, high = asset.injection_bounds_mw()
+        return low * running, high * running
     if isinstance(asset, PV | Wind):
         available = profiles.quarter_hourly(asset.id, horizon, asset.rated_power_mw) * on
         return (np.zeros(horizon.n) if asset.curtailable else available), available
