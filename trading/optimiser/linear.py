@@ -141,10 +141,8 @@ class Expr:
         """The value of each row for column values `values`."""
         out = self.const.copy()
         for cols, coefs in self.terms:
-            if self.n == 1:  # one row whose terms span many columns
-                out = out + float(coefs @ values[cols])
-            else:
-                out = out + coefs * values[cols]
+            # one row whose terms span many columns, or one term in every row
+            out = out + (float(coefs @ values[cols]) if self.n == 1 else coefs * values[cols])
         return out
 
     def rows(self) -> tuple[IntArray, IntArray, FloatArray]:
