@@ -655,11 +655,12 @@ def premium_lost(kind: str, hours: float | None, prices: FloatArray) -> np.ndarr
 
 @dataclass(frozen=True)
 class Commitment:
-    """On/off decisions of a unit: `on` (binary, 1 = running) and `start` (1 in a quarter
-    hour where it goes from off to on) per quarter hour."""
+    """On/off decisions of a unit: `on` (binary, 1 = running) and, where minimum times or
+    start costs need them, `start` (1 in a quarter hour where it goes from off to on) per
+    quarter hour."""
 
     on: Var
-    start: Var
+    start: Var | None
 
 
 def quarters_of(hours: float) -> int:
@@ -668,9 +669,17 @@ def quarters_of(hours: float) -> int:
 
 
 def commitment(
-    model: LinearModel, ctx: AssetContext, avail: FloatArray, min_up_h: float, min_down_h: float
+    model: LinearModel,
+    ctx: AssetContext,
+    avail: FloatArray,
+    min_up_h: float,
+    min_down_h: float,
+    *,
+    priced_starts: bool = False,
 ) -> Commitment:
     """On/off binaries, starts, minimum up and down times (C2, C3; L2, H2 alike).
+
+    Starts are modelled where minimum times or a start cost (`priced_starts`) need them.
 
     Before the horizon the unit is in `ctx.unit_initial` (running or not, for so many
     hours); without it, off and free to start. A unit running at the start is not started
@@ -683,6 +692,9 @@ def commitment(
     n = ctx.horizon.n
     lower, upper = _initial_on_bounds(ctx.unit_initial, avail, min_up_h, min_down_h)
     on = model.var(f"{a.id}.on", n, lower, upper, integer=True)
+    up, down = quarters_of(min_up_h), quarters_of(min_down_h)
+    if up <= 1 and down <= 1 and not priced_starts:
+        return Commitment(on, None)
     start = model.var(f"{a.id}.start", n, 0.0, 1.0)
     was_on = 1.0 if ctx.unit_initial is not None and ctx.unit_initial.on else 0.0
     model.add(
@@ -693,7 +705,6 @@ def commitment(
         subjects=a.id,
         description="a start wherever a unit goes from off to on [0/1]",
     )
-    up, down = quarters_of(min_up_h), quarters_of(min_down_h)
     if up > 1:
         model.add(
             "min up time",
@@ -787,18 +798,22 @@ def chp_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
     assert isinstance(a, CHP)
     n = ctx.horizon.n
     avail = availability_mask(a, ctx.horizon, ctx.timezone)
-    unit = commitment(model, ctx, avail, a.min_up_time_h, a.min_down_time_h)
+    unit = commitment(
+        model, ctx, avail, a.min_up_time_h, a.min_down_time_h, priced_starts=a.start_cost_eur > 0
+    )
     output = model.var(f"{a.id}.output", n, 0.0, a.power_max_mw * avail)
     power_while_on(model, a.id, output, unit.on, a.power_min_stable_mw, a.power_max_mw)
     terms = AssetTerms(
         a.id,
         injection=output.expr(),
         states={"on": unit.on.expr()},
-        variables={"output": output, "on": unit.on, "start": unit.start},
+        variables={"output": output, "on": unit.on},
     )
+    if unit.start is not None:
+        terms.variables["start"] = unit.start
     if a.fuel_cost_eur_per_mwh:
         add_cost(terms.costs, accounts.FUEL, output.sum(DT * a.fuel_cost_eur_per_mwh))
-    if a.start_cost_eur:
+    if a.start_cost_eur and unit.start is not None:
         add_cost(terms.costs, accounts.STARTS, unit.start.sum(a.start_cost_eur))
     _support(ctx, output, terms)
     _ramp(model, a, terms.injection)
@@ -867,7 +882,9 @@ def _consumer_terms(a: FlexibleLoad | HeatPump, load: Consumption) -> AssetTerms
     variables = {"consumption": load.power}
     states: dict[str, Expr] = {}
     if load.unit is not None:
-        variables |= {"on": load.unit.on, "start": load.unit.start}
+        variables["on"] = load.unit.on
+        if load.unit.start is not None:
+            variables["start"] = load.unit.start
         states["on"] = load.unit.on.expr()
     return AssetTerms(
         a.id,
