@@ -838,10 +838,6 @@ class Consumption:
     power: Var
     unit: Commitment | None
 
-    def on(self) -> Expr | None:
-        """`on` per quarter hour [0/1], if modelled."""
-        return None if self.unit is None else self.unit.on.expr()
-
     def lo(self, high: float, avail: FloatArray) -> Expr | FloatArray:
         """The kind's `lo` [MW]: -on x maximum (L1, H1)."""
         return -avail * high if self.unit is None else self.unit.on.expr(-high)
