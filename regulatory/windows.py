@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 ISO_WEEKDAYS = (1, 2, 3, 4, 5, 6, 7)
 """ISO weekdays: 1 = Monday ... 7 = Sunday."""
 
+DAY_MINUTES = 24 * 60
+WEEK_MINUTES = 7 * DAY_MINUTES
+
 Weekday = Annotated[int, Field(ge=1, le=7, description="ISO weekday, 1 = Monday, 7 = Sunday")]
 
 
@@ -72,6 +75,33 @@ class DailyWindow(BaseModel):
         """Human-readable form such as ``18:00-07:00``."""
         return f"{self.start_local:%H:%M}-{self.end_local:%H:%M}"
 
+    def week_spans(self) -> list[tuple[int, int, int]]:
+        """Each occurrence in a week by wall clock: (weekday, first minute, end minute).
+
+        Minutes count from Monday 00:00; the end is exclusive and may pass the end of the
+        week (a Sunday 22:00-06:00 window ends at minute 10 440), see `overlap_minutes`.
+        """
+        start = self.start_local.hour * 60 + self.start_local.minute
+        length = round(self.duration_h * 60)
+        return [
+            (day, (day - 1) * DAY_MINUTES + start, (day - 1) * DAY_MINUTES + start + length)
+            for day in self.weekdays
+        ]
+
+
+def overlap_minutes(first: tuple[int, int], second: tuple[int, int]) -> int:
+    """Minutes two spans of the weekly cycle (first minute, end minute) share.
+
+    Spans are those of `DailyWindow.week_spans`: an end past the week's end wraps into
+    next Monday, so the second span is compared as it is and shifted by a week each way.
+    """
+    shared = 0
+    for shift in (-WEEK_MINUTES, 0, WEEK_MINUTES):
+        low = max(first[0], second[0] + shift)
+        high = min(first[1], second[1] + shift)
+        shared += max(0, high - low)
+    return shared
+
 
 class AvailabilityWindow(DailyWindow):
     """When the asset may be dispatched; outside all windows it is unavailable."""
@@ -81,3 +111,9 @@ class EnergyRequirement(DailyWindow):
     """Energy the asset must draw from the grid within the window [MWh], e.g. EV charging."""
 
     energy_mwh: float = Field(gt=0, description="energy to be withdrawn within the window [MWh]")
+
+
+class HeatDemand(DailyWindow):
+    """Heat the site draws from a heat pump and its storage within the window [MW_th]."""
+
+    heat_mw_th: float = Field(gt=0, description="heat drawn while the window is open [MW_th]")

@@ -75,9 +75,37 @@ class OptimiserOptions(BaseModel):
             "one reserve pool by 'product id#pool' (the plain id if one pool offers it)"
         ),
     )
+    initial_soc_mwh: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "per battery or EV fleet: stored energy when the day starts [MWh] (default: the "
+            "battery's soc_initial_mwh, else mid-range; the fleet full less what it owes)"
+        ),
+    )
+    initial_heat_mwh_th: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "per heat pump with heat demand: stored heat when the day starts [MWh_th] "
+            "(default: its thermal_storage_initial_mwh_th, else half the storage)"
+        ),
+    )
+    ev_owed_mwh: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "per EV fleet: energy the session in progress at the start of the day still "
+            "needs [MWh] (default: its requirement pro rata of its hours inside the day)"
+        ),
+    )
+    unit_initial: dict[str, ChpState] = Field(
+        default_factory=dict,
+        description=(
+            "per CHP, flexible load or heat pump: its on/off state when the day starts "
+            "(default: off, free to start)"
+        ),
+    )
     chp_initial: dict[str, ChpState] = Field(
         default_factory=dict,
-        description="per CHP: its state when the day starts (default: off, free to start)",
+        description="deprecated: use unit_initial, which wins where both name an asset",
     )
 
 
@@ -229,7 +257,10 @@ def build_model(
             lowest_energy_prices=lowest_prices.get(site.bidding_zone),
             reserves={p: v for (aid, p), v in reserve_vars.items() if aid == asset.id},
             final_soc_mwh=options.final_soc_mwh.get(asset.id),
-            chp_initial=options.chp_initial.get(asset.id),
+            initial_soc_mwh=options.initial_soc_mwh.get(asset.id),
+            initial_heat_mwh_th=options.initial_heat_mwh_th.get(asset.id),
+            ev_owed_mwh=options.ev_owed_mwh.get(asset.id),
+            unit_initial={**options.chp_initial, **options.unit_initial}.get(asset.id),
         )
         first_col = model.num_cols
         terms = BLOCKS[asset.kind](model, ctx)

@@ -30,6 +30,11 @@ class MissingProfileError(ValueError):
     """A variable renewable asset has no availability profile for the horizon."""
 
 
+class InitialStateError(ValueError):
+    """A state the day starts from (stored energy or heat, energy owed) cannot be: the
+    message names the asset, the option, its value and the rule it breaks."""
+
+
 @dataclass(frozen=True)
 class Horizon:
     """The quarter hours of one delivery day in a market time zone, in UTC."""
@@ -148,7 +153,11 @@ class Profiles:
 
 
 class ChpState(BaseModel):
-    """A CHP unit's commitment when the day starts: running or not, and for how long [h]."""
+    """A unit's commitment when the day starts: running or not, and for how long [h].
+
+    For every kind with on/off decisions: CHP, flexible loads and heat pumps
+    (`OptimiserOptions.unit_initial`).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -63,6 +63,62 @@ def chp(**overrides: Any) -> dict[str, Any]:
     return {**data, **overrides}
 
 
+def nl_site(**overrides: Any) -> dict[str, Any]:
+    """A 50 MW NL site ``s1``: consumers there pay no levies or fees in the treatment (no
+    grid fee given), which keeps hand-computed objectives to prices alone."""
+    data = site(
+        country="NL",
+        bidding_zone="NL",
+        control_area="TenneT NL",
+        metering_point="871234567890123458",
+    )
+    return {**data, **overrides}
+
+
+def flexible_load(**overrides: Any) -> dict[str, Any]:
+    """A load of 0-2 MW with no minimum, requirement, shift cost or minimum times."""
+    data: dict[str, Any] = {
+        "kind": "flexible_load",
+        "id": "load-1",
+        "site": "s1",
+        "commissioning_date": "2015-01-01",
+        "consumption_max_mw": 2.0,
+    }
+    return {**data, **overrides}
+
+
+def heat_pump(**overrides: Any) -> dict[str, Any]:
+    """A 0.5-2 MW heat pump, COP 4, 4 MWh_th of storage, no demand or requirement yet."""
+    data: dict[str, Any] = {
+        "kind": "heat_pump",
+        "id": "hp-1",
+        "site": "s1",
+        "commissioning_date": "2023-09-01",
+        "power_max_mw": 2.0,
+        "power_min_mw": 0.5,
+        "cop": 4.0,
+        "thermal_storage_mwh_th": 4.0,
+    }
+    return {**data, **overrides}
+
+
+def ev_fleet(**overrides: Any) -> dict[str, Any]:
+    """A lossless fleet of 10 vehicles: 2 MW charging, 4 MWh plugged in, no V2G, no
+    sessions yet."""
+    data: dict[str, Any] = {
+        "kind": "ev_fleet",
+        "id": "ev-1",
+        "site": "s1",
+        "commissioning_date": "2022-05-01",
+        "vehicle_count": 10,
+        "charge_power_max_mw": 2.0,
+        "energy_mwh": 4.0,
+        "efficiency_charge": 1.0,
+        "efficiency_discharge": 1.0,
+    }
+    return {**data, **overrides}
+
+
 def portfolio(*assets: dict[str, Any], sites: list[dict[str, Any]] | None = None) -> Portfolio:
     """A portfolio of `assets` on `sites` (default: one DE site)."""
     data = {
@@ -90,9 +146,9 @@ def constant(value: float, day: date = DAY) -> pd.Series:
     return series([value] * len(periods(day)), day)
 
 
-def day_ahead(values: Any, day: date = DAY, **extra: Any) -> PriceInputs:
-    """Day-ahead prices in DE_LU (and any other price table in `extra`)."""
-    return PriceInputs(day_ahead={"DE_LU": series(values, day)}, **extra)
+def day_ahead(values: Any, day: date = DAY, zone: str = "DE_LU", **extra: Any) -> PriceInputs:
+    """Day-ahead prices in `zone` (and any other price table in `extra`)."""
+    return PriceInputs(day_ahead={zone: series(values, day)}, **extra)
 
 
 class Capture:
