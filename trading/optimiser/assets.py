@@ -108,6 +108,8 @@ class AssetTerms:
     """Every column the asset's block and its reserves own (set by `build_model`)."""
     mode_columns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     """The binaries that forbid simultaneous charge and discharge, wherever placed."""
+    mode_quarters: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """The quarter hour of each of `mode_columns`."""
     initial: dict[str, float] = field(default_factory=dict)
     """The initial states the block used (`initial_soc_mwh`, `initial_heat_mwh_th`,
     `ev_owed_mwh`), as the plan reports them."""
@@ -519,6 +521,14 @@ def binary_periods(
     return prices <= min(threshold, 0.0)
 
 
+def mode_values(terms: AssetTerms, values: FloatArray) -> FloatArray:
+    """The charging binaries a solution `values` implies: 1 where it charges more than it
+    discharges, in the order of `terms.mode_columns`."""
+    charge = values[terms.variables["charge"].cols][terms.mode_quarters]
+    discharge = values[terms.variables["discharge"].cols][terms.mode_quarters]
+    return (charge > discharge).astype(float)
+
+
 def share_converter(model: LinearModel, terms: AssetTerms, asset: Battery | EVFleet) -> None:
     """charge / max charge + discharge / max discharge <= 1 in every quarter hour.
 
@@ -573,6 +583,7 @@ def forbid_overlap(
     terms.variables.setdefault("overlap_binaries", mode)
     terms.columns = np.concatenate([terms.columns, mode.cols])
     terms.mode_columns = np.concatenate([terms.mode_columns, mode.cols])
+    terms.mode_quarters = np.concatenate([terms.mode_quarters, idx])
 
 
 def _powers(asset: Battery | EVFleet) -> tuple[float, float]:

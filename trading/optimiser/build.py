@@ -128,6 +128,8 @@ class PositionBlock:
     """Forecast price on each quarter hour [EUR/MWh]."""
     min_steps: int = 1
     """Smallest non-zero position in steps (the product's minimum volume)."""
+    held: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    """Per product: whether a commitment holds its position (set by `_commitments`)."""
     traded: tuple[Var, Var] | None = None
     """(sold, bought) binaries where the minimum volume is above one step, else None."""
 
@@ -367,6 +369,7 @@ def _positions(
             steps = model.var(f"{market}.{zone}.steps", len(products), -k, k, integer=True)
             period_of = horizon.covering([p.delivery_start for p in products])
             block = PositionBlock(market, zone, products, steps, step, period_of, quarter)
+            block.held = np.zeros(len(products), dtype=bool)
             _minimum_volume(model, block, k)
             blocks.append(block)
     return blocks
@@ -651,8 +654,10 @@ def _commitments(
                 "==",
                 mw,
                 subjects=f"{pid} ({subject})",
-                description="a position already sold or bought is held",
+                description="a position already sold or bought is held [MW]",
             )
+            if isinstance(block, PositionBlock):
+                block.held[i] = True
     if remaining:
         first = sorted(remaining)[0]
         raise InputError(f"commitment {first}: no such product among the markets optimised")

@@ -179,16 +179,21 @@ def _solve_or_diagnose(
     `SolverOptions.time_limit_s` bounds a whole `optimise` call: each solve gets the time
     left, but at least `MIN_SOLVE_S`, so that a late pass still finds its (easy) answer.
     """
-    options = options or built.options.solver
-    if deadline is not None:
-        left = max(deadline - time.monotonic(), MIN_SOLVE_S)
-        options = options.model_copy(update={"time_limit_s": min(options.time_limit_s, left)})
+    options = _within(options or built.options.solver, deadline)
     solved = solve(built.model, options, build_s=built.build_s)
     if solved.report.status in ("unbounded", "infeasible_or_unbounded"):
         raise InfeasibleError(solved.report.status, [])
     if not solved.report.has_solution:
         raise InfeasibleError(solved.report.status, diagnose(built.model, built.options.solver))
     return solved
+
+
+def _within(options: SolverOptions, deadline: float | None) -> SolverOptions:
+    """`options` with the time left before `deadline`, at least `MIN_SOLVE_S`."""
+    if deadline is None:
+        return options
+    left = max(deadline - time.monotonic(), MIN_SOLVE_S)
+    return options.model_copy(update={"time_limit_s": min(options.time_limit_s, left)})
 
 
 def _overlapping(built: BuiltModel, solved: Solved) -> dict[str, np.ndarray]:
@@ -218,8 +223,10 @@ def _repair_overlaps(
     reserves and custom constraints can make it pay elsewhere too. A storage that still
     overlaps gets a binary on every quarter hour, and the model is solved again with
     every other integer decision held (so a repair inside a large reserve pool is a
-    small search, not the pool's again). The bound stays the first solve's, the
-    tightest proven: the repaired model is a restriction of the same problem.
+    small search, not the pool's again); if those held decisions leave no solution
+    (a pool's capacity the storage could only cover by overlapping), with all of them
+    free. The bound stays the first solve's: the repaired model is a restriction of
+    the same problem.
     """
     assets = {a.id: a for a in built.portfolio.assets}
     for _ in range(rounds):
@@ -242,9 +249,11 @@ def _repair_overlaps(
         fixed_lo[held] = fixed_hi[held] = np.round(solved.values[held])
         model.col_lower, model.col_upper = [fixed_lo], [fixed_hi]
         try:
-            again = _solve_or_diagnose(built, deadline, options)
+            again = solve(model, _within(options, deadline))
         finally:
             model.col_lower, model.col_upper = [lower], [upper]
+        if not again.report.has_solution:  # the held decisions relied on the overlap
+            again = _solve_or_diagnose(built, deadline, options)
         solved = _merge(solved, again)
     return solved
 

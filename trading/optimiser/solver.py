@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 
@@ -160,6 +161,9 @@ def _highs(
     # the feasibility-jump heuristic costs more than it finds on these small, LP-guided
     # parts (measured: a third of a small MIP's time)
     highs.setOptionValue("mip_heuristic_run_feasibility_jump", False)
+    # one thread per solve: parts run side by side on the machine's cores instead, which
+    # measured 1.6x the throughput of HiGHS's own threads on small parts (2 cores)
+    highs.setOptionValue("threads", 1)
     highs.passModel(lp)
     return highs
 
@@ -175,27 +179,38 @@ class _Outcome:
 
 
 def _run(m: MatrixModel, options: SolverOptions, time_limit_s: float) -> _Outcome:
-    """Solve one part: its LP relaxation first, branch and bound only if that is not enough.
-
-    Most parts of a VPP model are integral at the LP optimum (a battery whose relaxed
-    charge/discharge binaries come out 0 or 1); such a part is proven optimal by its LP
-    alone, without the fixed cost of a MIP search. If not, the integer columns are rounded
-    and held, and the LP solved again: a solution within the MIP gap of the relaxation's
-    bound is accepted. Only otherwise does HiGHS run its MIP search; a solution it stops
-    at within the gap is then polished (`_polish`).
-    """
+    """Solve one model alone: its LP relaxation, then `_finish` within the options' gap."""
     started = time.perf_counter()
-    if not m.integer.any():
-        return _outcome(_highs(m, options, time_limit_s, relax=True), m)
     highs = _highs(m, options, time_limit_s, relax=True)
     highs.run()
-    relaxed = _outcome(highs, m)
+    relaxed = _outcome(highs, m, relaxed=True)
+    allowance = max(options.mip_gap * abs(relaxed.objective), options.mip_abs_gap_eur)
+    if not np.isfinite(allowance):
+        allowance = options.mip_abs_gap_eur
+    return _finish(m, relaxed, allowance, options, started, time_limit_s)
+
+
+def _finish(
+    m: MatrixModel,
+    relaxed: _Outcome,
+    allowance_eur: float,
+    options: SolverOptions,
+    started: float,
+    time_limit_s: float,
+    *,
+    start: FloatArray | None = None,
+) -> _Outcome:
+    """An integer part, from its LP relaxation `relaxed`, to within `allowance_eur` of its
+    bound: integral at the LP optimum is proven optimal; otherwise the integer columns
+    are rounded the way that breaks their rows least and the LP solved with them held,
+    which is accepted within the allowance; only then does HiGHS branch, from that
+    rounded solution, and a solution it stops at is polished (`_polish`).
+    """
+    if not m.integer.any() or relaxed.status == "infeasible":
+        return relaxed
     if relaxed.status != "optimal" or relaxed.values is None:
-        if relaxed.status == "infeasible":
-            return relaxed
-        return _polish(
-            m, options, _search(m, options, started, time_limit_s), started, time_limit_s
-        )
+        found = _search(m, options, started, time_limit_s, allowance_eur=allowance_eur)
+        return _polish(m, options, found, started, time_limit_s)
     x = relaxed.values
     integer = np.flatnonzero(m.integer)
     rounded = np.round(x[integer])
@@ -208,16 +223,18 @@ def _run(m: MatrixModel, options: SolverOptions, time_limit_s: float) -> _Outcom
     inside = (rounded >= m.lower[integer] - INTEGRALITY) & (
         rounded <= m.upper[integer] + INTEGRALITY
     )
-    if not inside.all():  # no whole value within some integer column's bounds
-        return _search(m, options, started, time_limit_s)
-    held = replace(m, lower=m.lower.copy(), upper=m.upper.copy())
-    held.lower[integer] = held.upper[integer] = rounded
-    fixed = _highs(held, options, _left(time_limit_s, started), relax=True)
-    fixed.run()
-    attempt = _outcome(fixed, held)
-    if attempt.values is not None and bound - attempt.objective <= _allowed(options, bound):
-        return _Outcome("optimal", attempt.values, attempt.objective, bound)
-    found = _search(m, options, started, time_limit_s, start=attempt.values)
+    hopeless = allowance_eur < 1e-7 * max(1.0, abs(bound))  # only an exact optimum will do
+    if inside.all() and not hopeless and start is None:
+        held = replace(m, lower=m.lower.copy(), upper=m.upper.copy())
+        held.lower[integer] = held.upper[integer] = rounded
+        fixed = _highs(held, options, max(_left(time_limit_s, started), 1e-3), relax=True)
+        fixed.run()
+        attempt = _outcome(fixed, held)
+        start = attempt.values
+        tolerance = 1e-9 * max(1.0, abs(bound))
+        if attempt.values is not None and bound - attempt.objective <= allowance_eur + tolerance:
+            return _Outcome("optimal", attempt.values, attempt.objective, bound)
+    found = _search(m, options, started, time_limit_s, start=start, allowance_eur=allowance_eur)
     return _polish(m, options, found, started, time_limit_s)
 
 
@@ -228,17 +245,31 @@ def _search(
     limit_s: float,
     *,
     start: FloatArray | None = None,
+    allowance_eur: float | None = None,
 ) -> _Outcome:
     """HiGHS's branch and bound, from `start` if given (the rounded LP solution): with a
     good incumbent from the outset it stops at the gap far sooner (measured: 0.4 s instead
-    of 6 s on a pool of three CHPs and two batteries)."""
-    highs = _highs(m, options, _left(limit_s, started))
+    of 6 s on a pool of three CHPs and two batteries). `allowance_eur`: the absolute gap
+    this part may leave (its share of the whole model's gap); without it, the options'.
+
+    Small parts skip HiGHS's presolve: on a battery's day it costs more than the search
+    (measured 30 ms against 13 ms per battery with 22 binaries, same optimum)."""
+    highs = _highs(m, options, max(_left(limit_s, started), 1e-3))
+    if allowance_eur is not None:
+        highs.setOptionValue("mip_rel_gap", 0.0)
+        highs.setOptionValue("mip_abs_gap", max(float(allowance_eur), 1e-9))
+    if m.num_cols <= SMALL_PART_COLUMNS:
+        highs.setOptionValue("presolve", "off")
     if start is not None:
         solution = highspy.HighsSolution()
         solution.col_value = start.tolist()
         solution.value_valid = True
         highs.setSolution(solution)
     return _outcome(highs, m)
+
+
+SMALL_PART_COLUMNS = 2_000
+"""Parts up to this many columns are searched without HiGHS's presolve."""
 
 
 def _polish(
@@ -306,7 +337,8 @@ def _left(limit_s: float, started: float) -> float:
     return limit_s - (time.perf_counter() - started)
 
 
-def _outcome(highs: highspy.Highs, m: MatrixModel) -> _Outcome:
+def _outcome(highs: highspy.Highs, m: MatrixModel, *, relaxed: bool = False) -> _Outcome:
+    """What a HiGHS run found; `relaxed`: it solved `m`'s LP relaxation (bound = value)."""
     if highs.getModelStatus() == highspy.HighsModelStatus.kNotset:
         highs.run()
     status = _STATUS.get(highs.getModelStatus(), str(highs.getModelStatus()))
@@ -315,7 +347,7 @@ def _outcome(highs: highspy.Highs, m: MatrixModel) -> _Outcome:
         return _Outcome(status, None, float("nan"), float("nan"))
     objective = float(info.objective_function_value)
     bound = objective
-    if m.integer.any() and np.isfinite(info.mip_dual_bound):
+    if not relaxed and m.integer.any() and np.isfinite(info.mip_dual_bound):
         bound = max(objective, float(info.mip_dual_bound))
     return _Outcome(status, np.asarray(highs.getSolution().col_value), objective, bound)
 
@@ -337,7 +369,6 @@ def solve(model: LinearModel, options: SolverOptions, *, build_s: float = 0.0) -
         outcomes = [_run(whole, options, options.time_limit_s)]
         offset = 0.0
     else:
-        pieces.parts = _batches(pieces)
         outcomes = _run_parts(pieces, options, started)
         offset = pieces.reduced.offset + pieces.free_objective()
     elapsed = time.perf_counter() - started
@@ -378,32 +409,50 @@ def solve(model: LinearModel, options: SolverOptions, *, build_s: float = 0.0) -
 
 
 LP_BATCH_COLUMNS = 20_000
-"""Continuous parts are solved together up to this many columns (one HiGHS call each)."""
+"""Parts' LP relaxations are solved together up to this many columns (one HiGHS call)."""
 
 
-def _batches(pieces: Split) -> list[Part]:
-    """The parts to hand HiGHS: each part with integers alone, continuous ones in batches.
-
-    A branch-and-bound over unrelated decisions wastes effort, so integer parts stay
-    apart; an LP has no such cost, and batching tiny LPs saves HiGHS's fixed cost per call.
-    """
-    integer = pieces.reduced.integer
-    alone: list[Part] = []
-    batch: list[Part] = []
-    batches: list[Part] = []
+def _relaxations(pieces: Split, options: SolverOptions, started: float) -> list[_Outcome]:
+    """Every part's LP relaxation, parts batched into few HiGHS calls (a tiny LP costs
+    little more than the call itself). A batch that fails is solved part by part, so that
+    each part gets its own status."""
+    parts = pieces.parts
+    found: list[_Outcome | None] = [None] * len(parts)
+    batch: list[int] = []
     size = 0
-    for part in pieces.parts:
-        if integer[part.cols].any():
-            alone.append(part)
-            continue
+
+    def flush() -> None:
+        if not batch:
+            return
+        joined = _joined([parts[k] for k in batch])
+        m = pieces.reduced.part(joined.cols, joined.rows)
+        highs = _highs(m, options, max(_left(options.time_limit_s, started), 1e-3), relax=True)
+        highs.run()
+        whole = _outcome(highs, m, relaxed=True)
+        if whole.values is None or whole.status != "optimal":
+            for k in batch:
+                one = pieces.reduced.part(parts[k].cols, parts[k].rows)
+                left = max(_left(options.time_limit_s, started), 1e-3)
+                single = _highs(one, options, left, relax=True)
+                single.run()
+                found[k] = _outcome(single, one, relaxed=True)
+            return
+        at = 0
+        for k in batch:
+            n = len(parts[k].cols)
+            x = whole.values[at : at + n]
+            value = float(pieces.reduced.cost[parts[k].cols] @ x)
+            found[k] = _Outcome("optimal", x, value, value)
+            at += n
+
+    for k, part in enumerate(parts):
         if size + len(part.cols) > LP_BATCH_COLUMNS and batch:
-            batches.append(_joined(batch))
+            flush()
             batch, size = [], 0
-        batch.append(part)
+        batch.append(k)
         size += len(part.cols)
-    if batch:
-        batches.append(_joined(batch))
-    return alone + batches
+    flush()
+    return [f for f in found if f is not None]
 
 
 def _joined(parts: list[Part]) -> Part:
@@ -412,41 +461,163 @@ def _joined(parts: list[Part]) -> Part:
     return Part(np.concatenate([p.cols for p in parts]), np.concatenate([p.rows for p in parts]))
 
 
-def _run_parts(pieces: Split, options: SolverOptions, started: float) -> list[_Outcome]:
-    """Solve every part, largest first, `options.workers` at a time.
+def _allowances(
+    pieces: Split, relaxed: list[_Outcome], open_parts: list[int], options: SolverOptions
+) -> dict[int, float]:
+    """Each open part's share of the whole model's gap [EUR].
 
-    HiGHS releases the GIL while it solves, so threads use the machine's cores. Each part
-    may take a share of the time left in proportion to its size (times the workers, who
-    share the wall clock); what a part does not use is left to the others. Returns one
-    outcome per entry of `pieces.parts`.
+    The gap is the whole objective's: (bound - objective) / |objective| <= mip_gap. Parts
+    have objectives of either sign (a load's costs, a battery's revenue), so a relative gap
+    per part means little; instead the absolute gap the whole may leave, mip_gap times
+    the relaxation's |objective|, is shared among the parts that are not yet integral in
+    proportion to the size of their objectives."""
+    total = pieces.reduced.offset + pieces.free_objective()
+    total += sum(r.objective for r in relaxed if np.isfinite(r.objective))
+    budget = max(options.mip_gap * abs(total), options.mip_abs_gap_eur)
+    weights = {k: max(abs(relaxed[k].objective), 1.0) for k in open_parts}
+    share = sum(weights.values()) or 1.0
+    return {k: budget * w / share for k, w in weights.items()}
+
+
+def _run_parts(pieces: Split, options: SolverOptions, started: float) -> list[_Outcome]:
+    """Solve every part: LP relaxations in batches, then each part not integral at its LP
+    alone (`_finish`), largest first, `options.workers` at a time, within its share of
+    the gap (`_allowances`).
+
+    Each part may take a share of the time left in proportion to its size (times the
+    workers, who share the wall clock); what a part does not use is left to the others.
+    Returns one outcome per entry of `pieces.parts`.
     """
     parts = pieces.parts
-    sizes = [max(1, len(p.cols) + len(p.rows)) for p in parts]
-    order = sorted(range(len(sizes)), key=lambda k: -sizes[k])
+    relaxed = _relaxations(pieces, options, started)
+    integer = pieces.reduced.integer
+    open_parts = [
+        k
+        for k, part in enumerate(parts)
+        if integer[part.cols].any() and relaxed[k].status == "optimal"
+        if relaxed[k].values is not None and not _integral(integer[part.cols], relaxed[k].values)
+    ]
+    found: dict[int, _Outcome] = {}
+    for k, part in enumerate(parts):
+        if k in open_parts:
+            continue
+        outcome = relaxed[k]
+        if outcome.values is not None and integer[part.cols].any():
+            x = outcome.values.copy()
+            x[integer[part.cols]] = np.round(x[integer[part.cols]])
+            outcome = _Outcome(outcome.status, x, outcome.objective, outcome.bound)
+        elif outcome.status != "optimal" and integer[part.cols].any():
+            m = pieces.reduced.part(part.cols, part.rows)
+            outcome = _finish(
+                m, outcome, options.mip_abs_gap_eur, options, started, options.time_limit_s
+            )
+        found[k] = outcome
+    if open_parts:
+        allowance = _allowances(pieces, relaxed, open_parts, options)
+        found.update(_finish_open(pieces, relaxed, open_parts, allowance, options, started))
+    return [found[k] for k in range(len(parts))]
+
+
+def _integral(flags: np.ndarray, values: FloatArray) -> bool:
+    chosen = values[flags]
+    return bool(np.abs(chosen - np.round(chosen)).max() <= INTEGRALITY) if len(chosen) else True
+
+
+FIRST_ROUND_S = 1.0
+"""Time an open part gets at first [s]; parts that need longer wait for a second round with
+the gap budget the others did not use (`_finish_open`)."""
+
+
+def _finish_open(
+    pieces: Split,
+    relaxed: list[_Outcome],
+    open_parts: list[int],
+    allowance: dict[int, float],
+    options: SolverOptions,
+    started: float,
+) -> dict[int, _Outcome]:
+    """`_finish` for each open part, largest first, on `options.workers` threads, in two
+    rounds: each part first gets up to `FIRST_ROUND_S`; a part that has not met its share
+    of the gap by then gets, in the second round, what the finished parts left unused of
+    theirs (in proportion to its own share) and the rest of the time, from its best
+    solution so far."""
+    parts = pieces.parts
+    sizes = {k: max(1, len(parts[k].cols) + len(parts[k].rows)) for k in open_parts}
+    order = sorted(open_parts, key=lambda k: -sizes[k])
     workers = min(options.workers, len(order)) or 1
-    left = [sum(sizes)]
+
+    def remaining() -> float:
+        return options.time_limit_s - (time.perf_counter() - started)
+
+    def first(k: int) -> _Outcome:
+        m = pieces.reduced.part(parts[k].cols, parts[k].rows)
+        cap = max(min(FIRST_ROUND_S, remaining()), 0.0)
+        return _finish(m, relaxed[k], allowance[k], options, time.perf_counter(), cap)
+
+    found = _each(first, order, workers)
+    done = {k for k in order if _met(found[k], allowance[k])}
+    unused = sum(allowance[k] - _used(found[k]) for k in done)
+    late = [k for k in order if k not in done]
+    weight = sum(allowance[k] for k in late) or 1.0
+    wider = {k: allowance[k] + unused * allowance[k] / weight for k in late}
+    late = [k for k in late if not _met(found[k], wider[k])]
+    left = [sum(sizes[k] for k in late)]
     lock = threading.Lock()
 
-    def run(k: int) -> _Outcome:
-        part = parts[k]
+    def second(k: int) -> _Outcome:
         with lock:
-            remaining = options.time_limit_s - (time.perf_counter() - started)
-            share = min(remaining, remaining * workers * sizes[k] / max(left[0], 1))
+            share = min(remaining(), remaining() * workers * sizes[k] / max(left[0], 1))
             left[0] -= sizes[k]
-        return _run(pieces.reduced.part(part.cols, part.rows), options, max(share, 0.0))
+        m = pieces.reduced.part(parts[k].cols, parts[k].rows)
+        again = _finish(
+            m,
+            relaxed[k],
+            wider[k],
+            options,
+            time.perf_counter(),
+            max(share, 0.0),
+            start=found[k].values,
+        )
+        return again if _better(again, found[k]) else found[k]
 
-    if workers == 1:
-        found = {k: run(k) for k in order}
-    else:
-        with ThreadPoolExecutor(workers, thread_name_prefix="highs-part") as pool:
-            found = dict(zip(order, pool.map(run, order), strict=True))
+    found.update(_each(second, late, workers))
+    for k in order:  # within its share of the gap, a part is solved as asked
+        if found[k].status == "time_limit" and _met(found[k], wider.get(k, allowance[k])):
+            found[k] = replace(found[k], status="optimal")
     # a share is a target, not a cap: a part that found nothing in its share gets the
     # time the others left, one after another
     for k in order:
-        remaining = options.time_limit_s - (time.perf_counter() - started)
-        if found[k].values is None and found[k].status == "time_limit" and remaining > 0:
-            found[k] = _run(pieces.reduced.part(parts[k].cols, parts[k].rows), options, remaining)
-    return [found[k] for k in range(len(sizes))]
+        if found[k].values is None and found[k].status == "time_limit" and remaining() > 0:
+            m = pieces.reduced.part(parts[k].cols, parts[k].rows)
+            found[k] = _finish(
+                m, relaxed[k], wider.get(k, allowance[k]), options, time.perf_counter(), remaining()
+            )
+    return found
+
+
+def _each(run: Callable[[int], _Outcome], order: list[int], workers: int) -> dict[int, _Outcome]:
+    """`run` on each of `order`, on `workers` threads (HiGHS solves outside the GIL)."""
+    if workers == 1 or len(order) <= 1:
+        return {k: run(k) for k in order}
+    with ThreadPoolExecutor(workers, thread_name_prefix="highs-part") as pool:
+        return dict(zip(order, pool.map(run, order), strict=True))
+
+
+def _used(outcome: _Outcome) -> float:
+    """The gap a part's outcome leaves [EUR]; infinite without a solution."""
+    if outcome.values is None:
+        return float("inf")
+    return max(0.0, outcome.bound - outcome.objective)
+
+
+def _met(outcome: _Outcome, allowance_eur: float) -> bool:
+    """Whether a part's outcome is within `allowance_eur` of its bound."""
+    return _used(outcome) <= allowance_eur + 1e-9 * max(1.0, abs(outcome.bound))
+
+
+def _better(candidate: _Outcome, incumbent: _Outcome) -> bool:
+    """Whether `candidate` has a solution and a smaller gap than `incumbent`."""
+    return candidate.values is not None and _used(candidate) <= _used(incumbent)
 
 
 _PRECEDENCE = (

@@ -35,7 +35,7 @@ BUCKETS = 4000
 BUCKET_MIN_MWH = 1e-5
 """Narrowest bucket [MWh]."""
 
-SPREAD = 1
+SPREAD = 2
 """A position may be this many steps below its floor or above its ceiling."""
 
 
@@ -80,7 +80,10 @@ def battery_led_steps(
     prices = block.prices
     continuous = relaxed(block.steps)
     choices = [
-        np.arange(np.floor(c + 1e-9) - SPREAD, np.ceil(c - 1e-9) + SPREAD + 1) for c in continuous
+        np.arange(np.floor(c + 1e-9) - SPREAD, np.ceil(c - 1e-9) + SPREAD + 1)
+        if not held
+        else np.array([np.round(c)])  # a commitment holds it
+        for c, held in zip(continuous, block.held, strict=True)
     ]
     return _walk(block, battery, others, prices, choices)
 
@@ -103,7 +106,10 @@ def _walk(
     later = np.r_[np.cumsum(refill[::-1])[::-1][1:], 0.0]
     for k in order:
         quarters = np.flatnonzero(block.period_of == k)
-        steps, parent = _options(block, battery, others, choices[k], soc, quarters[0])
+        if block.held[k]:
+            steps, parent = np.repeat(choices[k], len(soc)), np.arange(len(soc))
+        else:
+            steps, parent = _options(block, battery, others, choices[k], soc, quarters[0])
         s, v = soc[parent], value[parent]
         alive = np.ones(len(s), dtype=bool)
         for q in quarters:

@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
-from trading.optimiser.assets import forbid_overlap, injection_rows_range
+from trading.optimiser.assets import forbid_overlap, injection_rows_range, mode_values
 from trading.optimiser.build import BuiltModel, PositionBlock
 from trading.optimiser.linear import FloatArray
 from trading.optimiser.solver import Solved, SolverOptions, SolverReport, solve
+from trading.optimiser.split import MatrixModel
 from trading.optimiser.storage_steps import battery_led_steps
 
 FOLLOWERS_MW = 1.0
@@ -97,65 +99,152 @@ def solve_whole_steps(
 ) -> Solved:
     """The plan with whole positions, starting from the relaxed solution (module docstring).
 
-    Raises `WholeStepsError` if not even the whole flexible fleet of a zone can follow a
-    whole step (a zone whose fleet is fixed gets a residual instead, see
-    `build._link_zones`, so this means the inputs leave no room at all).
+    Zone by zone (zones share no row once positions are whole: pools and sites lie in one
+    zone), the rungs of `LADDER` are tried in turn until one gives a plan. Raises
+    `WholeStepsError` naming a zone whose fleet cannot follow any whole step (a zone whose
+    fleet is fixed gets a residual instead, see `build._link_zones`).
     """
     if not built.positions:
         return relaxed
     started = time.perf_counter()
-    found = None
-    for wide, steps in ((False, HELD), (True, NEIGHBOURS), (True, FREE)):
-        found = _attempt(built, relaxed, _followers(built, wide=wide), options, deadline, steps)
-        if found is not None:
-            break
-    if found is None:
-        raise WholeStepsError(
-            "no asset of the zone can follow its positions on whole volume steps: "
-            + ", ".join(sorted({b.zone for b in built.positions}))
-        )
-    return _reported(relaxed, found, options, time.perf_counter() - started)
+    model = built.model
+    values = np.zeros(model.num_cols)
+    values[: len(relaxed.values)] = relaxed.values
+    parts = 0
+    for zone in sorted({b.zone for b in built.positions}):
+        found = None
+        # zones solved so far are held at their whole-step solution, the others as relaxed
+        current = Solved(_padded(values, model.num_cols), relaxed.report)
+        for rung in LADDER:
+            found = _attempt(built, current, zone, rung, options, deadline)
+            if found is not None:
+                break
+        if found is None:
+            raise WholeStepsError(
+                f"no asset of zone {zone} can follow its positions on whole volume steps"
+            )
+        mine = _zone_columns(built, zone)
+        values = _padded(values, model.num_cols)
+        values[mine] = found.values[mine]
+        parts += found.report.parts
+    final = _evaluated(built, values, relaxed, parts)
+    return _reported(relaxed, final, options, time.perf_counter() - started)
 
 
 class WholeStepsError(RuntimeError):
-    """The zone's fleet cannot follow any whole-step position (names the zones)."""
+    """A zone's fleet cannot follow any whole-step position (names the zone)."""
+
+
+@dataclass(frozen=True)
+class Rung:
+    """One way to put a zone's positions on whole steps, tried in `LADDER` order."""
+
+    wide: bool
+    """Every asset of the zone re-dispatches, not only a few followers."""
+    steps: str
+    """How positions are treated: `HELD`, `NEIGHBOURS` or `FREE`."""
+    decide: bool
+    """The re-dispatching assets' integer decisions (on/off, modes) are free, not held."""
+
+
+LADDER = (
+    Rung(wide=False, steps=HELD, decide=True),
+    Rung(wide=True, steps=HELD, decide=False),
+    Rung(wide=True, steps=NEIGHBOURS, decide=False),
+    Rung(wide=True, steps=NEIGHBOURS, decide=True),
+    Rung(wide=True, steps=FREE, decide=True),
+)
+"""Cheapest first: a few followers around fixed positions (a small problem), the whole
+zone as an LP around fixed positions, the whole zone choosing each position's
+neighbouring step with its decisions held, then free, and last any whole position."""
+
+
+def _padded(values: FloatArray, n: int) -> FloatArray:
+    """`values` extended with zeros to `n` columns (columns added since, e.g. binaries)."""
+    if len(values) >= n:
+        return values
+    return np.r_[values, np.zeros(n - len(values))]
+
+
+def _zone_columns(built: BuiltModel, zone: str) -> np.ndarray:
+    """The columns a zone's whole-step solve decides: its assets', positions', residual's."""
+    sites = {s.id: s for s in built.portfolio.sites}
+    cols = [
+        built.assets[a.id].columns
+        for a in built.portfolio.assets
+        if sites[a.site].bidding_zone == zone
+    ]
+    for block in built.positions:
+        if block.zone == zone:
+            cols.append(block.steps.cols)
+            if block.traded is not None:
+                cols += [block.traded[0].cols, block.traded[1].cols]
+    if zone in built.residuals:
+        long, short = built.residuals[zone]
+        cols += [long.cols, short.cols]
+    return np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
+
+
+def _evaluated(built: BuiltModel, values: FloatArray, relaxed: Solved, parts: int) -> Solved:
+    """A solution assembled zone by zone, with its objective [EUR]."""
+    matrix = MatrixModel.of(built.model)
+    objective = float(matrix.cost @ values + matrix.offset)
+    report = relaxed.report.model_copy(
+        update={"objective_eur": objective, "has_solution": True, "parts": parts}
+    )
+    return Solved(values, report)
 
 
 def _attempt(
     built: BuiltModel,
     relaxed: Solved,
-    followers: set[str],
+    zone: str,
+    rung: Rung,
     options: SolverOptions,
     deadline: float | None,
-    steps: str,
 ) -> Solved | None:
-    """Solve with everything but the followers held at the relaxed solution, positions
-    as `steps` says (`HELD`, `NEIGHBOURS`, `FREE`)."""
+    """Solve `zone` with everything but its re-dispatching assets held at the relaxed
+    solution, positions and decisions as `rung` says; None if that leaves no solution."""
     model = built.model
+    followers = _followers(built, zone, wide=rung.wide)
     _no_overlap(built, followers)
     lower, upper, _, _, integer = model.bounds()
     saved = ([lower.copy()], [upper.copy()], [integer.copy()])
-    start = np.zeros(model.num_cols)
-    start[: len(relaxed.values)] = relaxed.values
-    values = np.where(integer, np.round(start), start)
+    start = _padded(relaxed.values, model.num_cols)
+    for aid in followers:  # binaries added since the relaxed solve: as it charges
+        terms = built.assets[aid]
+        if len(terms.mode_columns):
+            start[terms.mode_columns] = mode_values(terms, start)
+    rounded = integer.copy()  # decisions held whole; other zones' positions as relaxed
+    for block in built.positions:
+        rounded[block.steps.cols] = False
+    values = np.where(rounded, np.round(start), start)
     free = np.zeros(model.num_cols, dtype=bool)
     for aid in followers:
         free[built.assets[aid].columns] = True
-    for long, short in built.residuals.values():
+    if not rung.decide:
+        free &= ~integer
+    if zone in built.residuals:
+        long, short = built.residuals[zone]
         free[np.r_[long.cols, short.cols]] = True
     positions = np.zeros(model.num_cols, dtype=bool)
     for block in built.positions:
+        if block.zone != zone:
+            continue
         positions[block.steps.cols] = True
         if block.traded is not None:
             free[np.r_[block.traded[0].cols, block.traded[1].cols]] = True
     held = ~free & ~positions
-    new_lower, new_upper = lower.copy(), upper.copy()
+    new_lower, new_upper, relaxed_integer = lower.copy(), upper.copy(), integer.copy()
     new_lower[held] = new_upper[held] = np.clip(values[held], lower[held], upper[held])
+    relaxed_integer[held] = False  # held columns are constants, whole or not
     for k, block in enumerate(built.positions):
-        if steps != FREE:
-            low, high = _step_choices(built, relaxed, followers, k, choose=steps == NEIGHBOURS)
+        if block.zone == zone and rung.steps != FREE:
+            choose = rung.steps == NEIGHBOURS
+            low, high = _step_choices(built, relaxed, followers, k, choose=choose)
             new_lower[block.steps.cols], new_upper[block.steps.cols] = low, high
     model.col_lower, model.col_upper = [new_lower], [new_upper]
+    model.col_integer = [relaxed_integer]
     try:
         solved = solve(model, _left(options, deadline), build_s=0.0)
     finally:
@@ -187,9 +276,10 @@ def _step_choices(
     """Bounds on block `k`'s steps: held at one whole value, or the two around it."""
     block = built.positions[k]
     continuous = relaxed(block.steps)
+    if block.held.all():
+        return np.round(continuous), np.round(continuous)
     if not choose:
-        absorber = _absorber(built, block.zone, followers)
-        if absorber is not None:
+        for absorber in _absorbers(built, relaxed, block.zone, followers):
             found = battery_led_steps(built, relaxed, block, absorber)
             if found is not None:
                 return found, found
@@ -197,27 +287,37 @@ def _step_choices(
     below, above = np.floor(continuous + 1e-9), np.ceil(continuous - 1e-9)
     below, above = _minimum(block, below, above)
     if choose:
-        return below, above
+        held = np.round(continuous)
+        return np.where(block.held, held, below), np.where(block.held, held, above)
     near = np.where(continuous - below <= above - continuous, below, above)
     other = np.where(near == below, above, below)
     near_mw, other_mw = near * block.step_mw, other * block.step_mw
     near_ok = (near_mw >= need_low - 1e-9) & (near_mw <= need_high + 1e-9)
     other_ok = (other_mw >= need_low - 1e-9) & (other_mw <= need_high + 1e-9)
     chosen = np.where(~near_ok & other_ok, other, near)
+    chosen = np.where(block.held, np.round(continuous), chosen)
     return chosen, chosen
 
 
-def _absorber(built: BuiltModel, zone: str, followers: set[str]) -> str | None:
-    """The zone's largest battery among the followers, to absorb the whole steps."""
+def _absorbers(
+    built: BuiltModel, relaxed: Solved, zone: str, followers: set[str]
+) -> list[str]:
+    """The zone's batteries among the followers, the one with the most room to move
+    around its relaxed dispatch first (the least room in any quarter hour, then rating)."""
     sites = {s.id: s for s in built.portfolio.sites}
-    batteries = [
-        a
-        for a in built.portfolio.assets
-        if a.id in followers and a.kind == "battery" and sites[a.site].bidding_zone == zone
-    ]
-    if not batteries:
-        return None
-    return max(batteries, key=lambda a: (a.rating_mw(), a.id)).id
+    lower, upper, *_ = built.model.bounds()
+    found = []
+    for asset in built.portfolio.assets:
+        if asset.id not in followers or asset.kind != "battery":
+            continue
+        if sites[asset.site].bidding_zone != zone:
+            continue
+        injection = built.assets[asset.id].injection
+        low, high = injection_rows_range(injection, lower, upper)
+        at = injection.evaluate(relaxed.values)
+        room = float(np.minimum(high - at, at - low).min())
+        found.append((room, asset.rating_mw(), asset.id))
+    return [aid for *_, aid in sorted(found, reverse=True)]
 
 
 def _minimum(
@@ -267,26 +367,25 @@ def _reach(
     return need_low, need_high
 
 
-def _followers(built: BuiltModel, *, wide: bool) -> set[str]:
-    """Per zone with positions: its most flexible assets (storage first, largest first);
-    `wide`: every asset of the zone."""
+def _followers(built: BuiltModel, zone: str, *, wide: bool) -> set[str]:
+    """The zone's most flexible assets (storage first, largest first), enough of them to
+    move the zone by `FOLLOWER_STEPS` steps; `wide`: every asset of the zone."""
     sites = {s.id: s for s in built.portfolio.sites}
+    step = min(b.step_mw for b in built.positions if b.zone == zone)
+    need = max(FOLLOWERS_MW, FOLLOWER_STEPS * step)
+    candidates = [
+        a
+        for a in built.portfolio.assets
+        if sites[a.site].bidding_zone == zone and a.kind in FOLLOWER_KINDS
+    ]
+    candidates.sort(key=lambda a: (FOLLOWER_KINDS.index(a.kind), -a.rating_mw(), a.id))
     chosen: set[str] = set()
-    for zone in {b.zone for b in built.positions}:
-        step = min(b.step_mw for b in built.positions if b.zone == zone)
-        need = max(FOLLOWERS_MW, FOLLOWER_STEPS * step)
-        candidates = [
-            a
-            for a in built.portfolio.assets
-            if sites[a.site].bidding_zone == zone and a.kind in FOLLOWER_KINDS
-        ]
-        candidates.sort(key=lambda a: (FOLLOWER_KINDS.index(a.kind), -a.rating_mw(), a.id))
-        rated = 0.0
-        for count, asset in enumerate(candidates):
-            if not wide and rated >= need and count >= 2:
-                break
-            chosen.add(asset.id)
-            rated += asset.rating_mw()
+    rated = 0.0
+    for count, asset in enumerate(candidates):
+        if not wide and rated >= need and count >= 2:
+            break
+        chosen.add(asset.id)
+        rated += asset.rating_mw()
     return chosen
 
 

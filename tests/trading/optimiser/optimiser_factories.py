@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from markets.registry import default_registry
 from regulatory import Portfolio
 from regulatory.loading import validate_portfolio_data
+from trading.optimiser.build import BuiltModel, build_model
 from trading.optimiser.inputs import Horizon, PriceInputs
 
 DAY = date(2027, 6, 15)
@@ -159,3 +161,8 @@ class Capture:
 
     def __call__(self, var: Any) -> np.ndarray:
         return self.solved(var)
+
+
+def build(pf: Portfolio, day: date, prices: PriceInputs, **kwargs: Any) -> BuiltModel:
+    """`build_model` with the installed market plugins, as `optimise` uses by default."""
+    return build_model(pf, day, prices, registry=default_registry(), **kwargs)

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from optimiser_factories import (
     DAY,
+    build,
     chp,
     constant,
     day_ahead,
@@ -29,7 +30,7 @@ from optimiser_factories import (
 
 from regulatory import Portfolio
 from trading.optimiser import accounts
-from trading.optimiser.build import BuiltModel, OptimiserOptions, build_model
+from trading.optimiser.build import BuiltModel, OptimiserOptions
 from trading.optimiser.inputs import ChpState, InitialStateError, PriceInputs
 from trading.optimiser.solver import Solved, SolverOptions, solve
 
@@ -56,7 +57,7 @@ def solve_day(
     pf: Portfolio, prices: PriceInputs, day: date = DAY, **options: Any
 ) -> tuple[BuiltModel, Solved]:
     """The optimum of `pf`'s model on `day`, positions continuous."""
-    built = build_model(
+    built = build(
         pf,
         day,
         prices,
@@ -560,7 +561,7 @@ def test_every_kind_exposes_its_states_per_quarter_hour():
         ev_fleet(energy_requirements=[OVERNIGHT]),
         flexible_load(id="load-free"),
     )
-    built = build_model(pf, DAY, prices_nl([50.0] * 96))
+    built = build(pf, DAY, prices_nl([50.0] * 96))
     keys = {aid: sorted(terms.states) for aid, terms in built.assets.items()}
     assert keys == {
         "bat-1": ["soc_mwh"],

@@ -35,13 +35,13 @@ def captured(monkeypatch: pytest.MonkeyPatch) -> Capture:
     import trading.optimiser.plan as plan_module
 
     capture = Capture()
-    original = plan_module._write_back
+    original = plan_module.write_back
 
-    def spy(built: Any, solved: Any, rounded: bool) -> Any:
+    def spy(built: Any, solved: Any) -> Any:
         capture.built, capture.solved = built, solved
-        return original(built, solved, rounded)
+        return original(built, solved)
 
-    monkeypatch.setattr(plan_module, "_write_back", spy)
+    monkeypatch.setattr(plan_module, "write_back", spy)
     return capture
 
 

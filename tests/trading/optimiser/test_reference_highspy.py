@@ -15,9 +15,9 @@ from __future__ import annotations
 import highspy
 import numpy as np
 import pytest
-from optimiser_factories import DAY, battery, day_ahead, portfolio
+from optimiser_factories import DAY, battery, build, day_ahead, portfolio
 
-from trading.optimiser.build import OptimiserOptions, build_model
+from trading.optimiser.build import OptimiserOptions
 from trading.optimiser.plan import optimise
 from trading.optimiser.solver import SolverOptions, solve
 
@@ -125,7 +125,7 @@ def random_case(seed: int) -> tuple[dict, np.ndarray]:
 def test_first_solve_matches_independent_reference(seed: int) -> None:
     asset, prices = random_case(seed)
     pf = portfolio(asset)
-    built = build_model(pf, DAY, day_ahead(prices), options=OPTIONS)
+    built = build(pf, DAY, day_ahead(prices), options=OPTIONS)
     for block in built.positions:
         built.model.set_integer(block.steps, False)
     ours = solve(built.model, OPTIONS.solver).report.objective_eur

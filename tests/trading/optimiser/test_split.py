@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from optimiser_factories import DAY, battery, day_ahead, portfolio, site
+from optimiser_factories import DAY, battery, build, day_ahead, portfolio, site
 
-from trading.optimiser.build import OptimiserOptions, build_model
+from trading.optimiser.build import OptimiserOptions
 from trading.optimiser.linear import LinearModel
 from trading.optimiser.solver import SolverOptions, solve, to_highs
 from trading.optimiser.split import MatrixModel, split
@@ -32,7 +32,7 @@ def two_site_model(shared_site: bool) -> LinearModel:
     ]
     if shared_site:
         sites = [site(id="s1", grid_connection_mw=2.0)]
-    built = build_model(
+    built = build(
         portfolio(*assets, sites=sites),
         DAY,
         day_ahead(prices),
@@ -89,7 +89,7 @@ def test_continuous_parts_are_batched_into_few_highs_calls() -> None:
         battery(id=f"b{i}", site=f"s{i}", degradation_cost_eur_per_mwh=5.0) for i in range(40)
     ]
     prices = [30.0 + 20 * np.sin(q / 8) for q in range(96)]
-    built = build_model(
+    built = build(
         portfolio(*assets, sites=sites),
         DAY,
         day_ahead(prices),
