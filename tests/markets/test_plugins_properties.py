@@ -110,6 +110,8 @@ def oracle(product, price: float, volume: float) -> set[str]:
     """The bound rules a bid at `price` and `volume` breaks, from the product's fields."""
     broken = set()
     p, v = dec(price), abs(dec(volume))
+    if product.price_per_block:  # quoted and ticked per MW for the whole block
+        p = p * product.duration_minutes / 60
     if product.price_min is not None and p < dec(product.price_min):
         broken.add("price_min")
     if product.price_max is not None and p > dec(product.price_max):

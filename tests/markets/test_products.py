@@ -121,7 +121,8 @@ def test_de_afrr_capacity_has_six_4h_blocks_per_direction_closing_at_9_the_day_b
     assert [local(p.delivery_start).hour for p in pos] == [0, 4, 8, 12, 16, 20]
     first = pos[0]
     assert first.product_id == "DE:afrr_capacity:4h:pos:2026-06-14T22:00Z"
-    assert first.price_unit == "EUR/MW/h"
+    assert first.price_unit == "EUR/MW"  # quoted per MW for the whole block
+    assert first.price_per_block
     assert first.price_max is None
     assert first.pricing is Pricing.PAY_AS_BID
     assert first.order_types == (OrderType.BALANCING_CAPACITY,)
@@ -321,7 +322,7 @@ def test_every_product_says_where_its_rules_come_from_and_since_when(country):
 def test_uncertain_rules_are_visible_on_the_products_that_use_them():
     de_day_ahead = DE.products(NORMAL, "day_ahead")[0]
     assert set(de_day_ahead.uncertain_rules) == {"price_min", "price_max", "price_tick"}
-    assert DE.products(NORMAL, "afrr_capacity")[0].uncertain_rules == ()
+    assert DE.products(NORMAL, "afrr_capacity")[0].uncertain_rules == ("price_per_block",)
     nl_afrr = PLUGINS["NL"].products(NORMAL, "afrr_capacity")[0]
     assert {"in_operation", "block_hours", "gate_closure", "volume_min_mw"} <= set(
         nl_afrr.uncertain_rules

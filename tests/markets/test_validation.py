@@ -236,7 +236,7 @@ def test_a_bid_breaking_several_rules_gets_every_violation_at_once(afrr_pos):
         afrr_pos,
         direction=Direction.NEG,
         capacity_mw=0.5,
-        capacity_price_eur_per_mw_h=-0.005,
+        capacity_price_eur_per_mw_h=-0.001,  # -0.004 EUR/MW per 4-hour block: off the tick
         divisible=False,
     )
     found = DE.validate(bid, now=afrr_pos.gate_closure + timedelta(hours=1))

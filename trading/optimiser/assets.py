@@ -916,6 +916,17 @@ def _consumer_terms(a: FlexibleLoad | HeatPump, load: Consumption) -> AssetTerms
     )
 
 
+def _share_note(occurrence: Occurrence) -> str:
+    """Which part of a window's occurrence lies inside the day, for a diagnosis."""
+    if occurrence.starts_before and occurrence.ends_after:
+        return "the part inside the day"
+    if occurrence.starts_before:
+        return "the part after midnight, begun the day before"
+    if occurrence.ends_after:
+        return "the part before midnight, going on into the next day"
+    return "wholly inside the day"
+
+
 def energy_requirements(
     model: LinearModel,
     ctx: AssetContext,
@@ -937,8 +948,8 @@ def energy_requirements(
                 ">=",
                 need,
                 subjects=ctx.asset.id,
-                description="(L3) energy drawn within a requirement window's quarter hours "
-                "inside the day at least its due [MWh]",
+                description=f"(L3) energy drawn within {req.label()} ({_share_note(occurrence)}) "
+                f"at least {need:.6g} MWh [MWh]",
             )
 
 
@@ -1099,6 +1110,8 @@ class Session:
 
     occurrence: Occurrence
     energy_mwh: float
+    label: str = ""
+    """The window as written, e.g. ``19:00-06:00``."""
 
     @property
     def arrives_today(self) -> bool:
@@ -1109,7 +1122,7 @@ class Session:
 def sessions(fleet: EVFleet, horizon: Horizon, timezone: str) -> list[Session]:
     """The fleet's sessions that share a quarter hour with the day, in time order."""
     found = [
-        Session(occurrence, req.energy_mwh)
+        Session(occurrence, req.energy_mwh, req.label())
         for req in fleet.energy_requirements
         for occurrence in occurrences(req, horizon, timezone)
     ]
@@ -1176,8 +1189,8 @@ def ev_fleet_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
             ">=",
             session_due(a, session, owed),
             subjects=a.id,
-            description="(E3) energy stored within a session's quarter hours inside the day "
-            "at least its due [MWh]",
+            description=f"(E3) energy stored within the session {session.label} "
+            f"({_share_note(session.occurrence)}) at least its due [MWh]",
         )
         if session.occurrence.ends_after:
             base = owed if session.occurrence.starts_before else session.energy_mwh

@@ -523,15 +523,22 @@ def _reserve_pools(
     return pools, reserve_vars
 
 
+def residual_room(step_mw: float) -> float:
+    """The largest residual a zone may plan in a quarter hour: just below one step [MW]."""
+    return step_mw * (1 - 1e-6)
+
+
 def _link_zones(built: BuiltModel) -> None:
     """Net injection per zone = its positions, plus a residual only where unavoidable.
 
     A zone's positions are whole volume steps; its assets follow them continuously and
     share them. Where the zone's fleet cannot move by one step at all in a quarter hour
     (every asset fixed: non-curtailable output, nothing available), no whole step may
-    be reachable: there, and only there, a residual below one step is allowed, settled
-    as imbalance (its energy at the day-ahead forecast in `revenue["imbalance"]`, the
-    expected spread `RESIDUAL_SPREAD_EUR_PER_MWH` in `costs["expected_imbalance"]`).
+    be reachable: there a residual below one step is allowed from the start (elsewhere
+    its bounds are 0, and only the whole-step stage's last resort opens them, for a zone
+    no asset of which can follow whole steps at all), settled as imbalance: its energy
+    at the day-ahead forecast in `revenue["imbalance"]`, the expected spread
+    `RESIDUAL_SPREAD_EUR_PER_MWH` in `costs["expected_imbalance"]`.
     """
     model, horizon = built.model, built.horizon
     sites = {s.id: s for s in built.portfolio.sites}
@@ -546,12 +553,11 @@ def _link_zones(built: BuiltModel) -> None:
             injection = injection - total(zone_positions)
             step = min(p.step_mw for p in built.positions if p.zone == zone)
             low, high = injection_rows_range(total(m.injection for m in members), lower, upper)
-            room = np.where(high - low < step - 1e-9, step * (1 - 1e-6), 0.0)
-            if room.any():
-                long = model.var(f"{zone}.residual long", horizon.n, 0.0, room)
-                short = model.var(f"{zone}.residual short", horizon.n, 0.0, room)
-                built.residuals[zone] = (long, short)
-                injection = injection - long + short
+            room = np.where(high - low < step - 1e-9, residual_room(step), 0.0)
+            long = model.var(f"{zone}.residual long", horizon.n, 0.0, room)
+            short = model.var(f"{zone}.residual short", horizon.n, 0.0, room)
+            built.residuals[zone] = (long, short)
+            injection = injection - long + short
         model.add(
             "zone balance",
             injection,

@@ -181,6 +181,11 @@ class Family:
     first_row: int
     subjects: list[str] = field(default_factory=list)
     """One subject per row (asset id, zone, product id)."""
+    descriptions: list[str] = field(default_factory=list)
+    """One description per row: what it says, with its unit in brackets ([MW], [MWh])."""
+    positions: list[tuple[int, int]] = field(default_factory=list)
+    """Per row: (its index within the `add` call that made it, that call's number of rows),
+    so a diagnosis can tell which quarter hour a row of a per-quarter-hour call is."""
     elastic: bool = True
     """Whether a diagnosis may relax these rows to find what makes a model infeasible."""
 
@@ -284,6 +289,8 @@ class LinearModel:
             fam = Family(family, description or family, self.num_rows, elastic=elastic)
             self.families[family] = fam
         fam.subjects.extend(names)
+        fam.descriptions.extend([description or family] * n)
+        fam.positions.extend((k, n) for k in range(n))
         span = range(self.num_rows, self.num_rows + n)
         self._row_family.extend([family] * n)
         self.num_rows += n
@@ -292,6 +299,17 @@ class LinearModel:
     def row_families(self) -> list[str]:
         """Family name of every row."""
         return self._row_family
+
+    def row_details(self) -> list[tuple[str, str, int, int]]:
+        """Per row, in row order: (subject, description, index in its call, call size)."""
+        details: list[tuple[str, str, int, int]] = [("", "", 0, 1)] * self.num_rows
+        counters: dict[str, int] = {}
+        for i, family in enumerate(self._row_family):
+            k = counters.get(family, 0)
+            fam = self.families[family]
+            details[i] = (fam.subjects[k], fam.descriptions[k], *fam.positions[k])
+            counters[family] = k + 1
+        return details
 
     def row_subjects(self) -> list[str]:
         """Subject of every row, in row order."""

@@ -164,9 +164,7 @@ def _optimise_once(
     try:
         solved = solve_whole_steps(built, relaxed, options.solver, deadline)
     except WholeStepsError as exc:
-        raise InfeasibleError(
-            f"whole_steps ({exc})", diagnose(built.model, options.solver)
-        ) from None
+        raise _infeasible(built, f"whole_steps ({exc})") from None
     plan = write_back(built, solved)
     return plan.model_copy(update={"bids": derive_bids(built, plan.positions)})
 
@@ -184,8 +182,18 @@ def _solve_or_diagnose(
     if solved.report.status in ("unbounded", "infeasible_or_unbounded"):
         raise InfeasibleError(solved.report.status, [])
     if not solved.report.has_solution:
-        raise InfeasibleError(solved.report.status, diagnose(built.model, built.options.solver))
+        raise _infeasible(built, solved.report.status)
     return solved
+
+
+def _infeasible(built: BuiltModel, status: str) -> InfeasibleError:
+    """The diagnosis of `built` as an error: the rules that cannot hold, and the grid
+    connections at their limit at the sites of the assets concerned."""
+    found = diagnose(built.model, built.options.solver, built.horizon)
+    sites = {a.id: a.site for a in built.portfolio.assets}
+    concerned = {sites.get(c.subject, c.subject) for c in found.conflicts}
+    binding = [b for b in found.binding if b.site in concerned]
+    return InfeasibleError(status, found.conflicts, binding)
 
 
 def _within(options: SolverOptions, deadline: float | None) -> SolverOptions:

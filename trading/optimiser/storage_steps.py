@@ -58,6 +58,8 @@ class _Battery:
     """Wear plus levies per MWh charged [EUR/MWh]."""
     discharge_cost: float
     """Wear per MWh discharged [EUR/MWh]."""
+    discharge_limit: float = float("inf")
+    """Energy it may discharge over the day (its warranty's cycles) [MWh]."""
 
 
 def battery_led_steps(
@@ -98,6 +100,7 @@ def _walk(
     """The dynamic programme over products in delivery order (see the module docstring)."""
     soc = np.array([battery.initial])
     value = np.zeros(1)
+    spent = np.zeros(1)  # energy discharged so far [MWh], against the cycle limit
     back: list[tuple[np.ndarray, np.ndarray]] = []
     order = np.argsort([np.flatnonzero(block.period_of == k)[0] for k in range(len(choices))])
     # the most energy the battery can still store after each quarter hour [MWh]
@@ -110,24 +113,26 @@ def _walk(
             steps, parent = np.repeat(choices[k], len(soc)), np.arange(len(soc))
         else:
             steps, parent = _options(block, battery, others, choices[k], soc, quarters[0])
-        s, v = soc[parent], value[parent]
+        s, v, used = soc[parent], value[parent], spent[parent]
         alive = np.ones(len(s), dtype=bool)
         for q in quarters:
             x = steps * block.step_mw - others[q]  # the battery's injection [MW]
             alive &= (x >= battery.low[q] - 1e-9) & (x <= battery.high[q] + 1e-9)
             charge, discharge = np.maximum(-x, 0.0), np.maximum(x, 0.0)
             s = s + (charge * battery.eta_charge - discharge / battery.eta_discharge) * DT
+            used = used + discharge * DT
             alive &= (s >= battery.soc_low[q] - 1e-9) & (s <= battery.soc_high[q] + 1e-9)
             v = v + (steps * block.step_mw * prices[q]) * DT
             v = v - (charge * battery.charge_cost + discharge * battery.discharge_cost) * DT
         alive &= s + later[quarters[-1]] >= battery.target - 1e-9  # the target stays in reach
+        alive &= used <= battery.discharge_limit + 1e-9
         if not alive.any():
             return None
-        s, v, steps, parent = s[alive], v[alive], steps[alive], parent[alive]
+        s, v, used, steps, parent = s[alive], v[alive], used[alive], steps[alive], parent[alive]
         keep = _best_per_bucket(s, v, width)
-        s, v, steps, parent = s[keep], v[keep], steps[keep], parent[keep]
+        s, v, used, steps, parent = s[keep], v[keep], used[keep], steps[keep], parent[keep]
         back.append((steps, parent))
-        soc, value = s, v
+        soc, value, spent = s, v, used
     final = soc >= battery.target - 1e-9
     if not final.any():
         return None
@@ -232,6 +237,11 @@ def _limits(built: BuiltModel, relaxed: Solved, absorber: str) -> _Battery | Non
         eta_discharge=asset.efficiency_discharge,
         charge_cost=wear + levies,
         discharge_cost=wear,
+        discharge_limit=(
+            float("inf")
+            if asset.max_cycles_per_day is None
+            else asset.max_cycles_per_day * (high - low)
+        ),
     )
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trading.optimiser.assets import forbid_overlap, injection_rows_range, mode_values
-from trading.optimiser.build import BuiltModel, PositionBlock
+from trading.optimiser.build import BuiltModel, PositionBlock, residual_room
 from trading.optimiser.linear import FloatArray
 from trading.optimiser.solver import Solved, SolverOptions, SolverReport, solve
 from trading.optimiser.split import MatrixModel
@@ -46,9 +46,15 @@ FOLLOWER_STEPS = 10
 FOLLOWER_KINDS = ("battery", "ev_fleet", "flexible_load", "heat_pump", "chp", "pv", "wind")
 """Asset kinds in the order they are asked to follow whole positions."""
 
-HELD, NEIGHBOURS, FREE = "held", "neighbours", "free"
+HELD, NEIGHBOURS, FREE, ZERO = "held", "neighbours", "free", "zero"
 """How the whole-step stage treats positions: held at the nearest reachable whole step, free
-to take either whole step next to the relaxed value, or free within their model bounds."""
+to take either whole step next to the relaxed value, free within their model bounds, or
+zero where no commitment holds them (with positions held from an earlier pass, trading
+nothing more is always possible)."""
+
+FREE_RUNG_S = 2.0
+"""Time the rung with free positions may take at most [s]: when no whole step can be
+followed, HiGHS may search long without proving it, and the residual rung comes next."""
 
 MINIMUM_FAMILIES = ("position minimum sold", "position minimum bought", "position one side")
 """Row families of the minimum-volume rule, set aside in the relaxation."""
@@ -145,6 +151,8 @@ class Rung:
     """How positions are treated: `HELD`, `NEIGHBOURS` or `FREE`."""
     decide: bool
     """The re-dispatching assets' integer decisions (on/off, modes) are free, not held."""
+    residual: bool = False
+    """The zone's residual may take up to one step in every quarter hour (last resort)."""
 
 
 LADDER = (
@@ -152,11 +160,16 @@ LADDER = (
     Rung(wide=True, steps=HELD, decide=False),
     Rung(wide=True, steps=NEIGHBOURS, decide=False),
     Rung(wide=True, steps=NEIGHBOURS, decide=True),
+    Rung(wide=True, steps=ZERO, decide=True),
     Rung(wide=True, steps=FREE, decide=True),
+    Rung(wide=True, steps=HELD, decide=True, residual=True),
 )
 """Cheapest first: a few followers around fixed positions (a small problem), the whole
 zone as an LP around fixed positions, the whole zone choosing each position's
-neighbouring step with its decisions held, then free, and last any whole position."""
+neighbouring step with its decisions held, then free, then (in a pass after positions
+were held) trading nothing more, then any whole position; and last,
+for a zone no asset of which can follow whole steps (a heat pump without storage whose
+consumption its heat demand fixes), a residual below one step planned as imbalance."""
 
 
 def _padded(values: FloatArray, n: int) -> FloatArray:
@@ -206,6 +219,8 @@ def _attempt(
     """Solve `zone` with everything but its re-dispatching assets held at the relaxed
     solution, positions and decisions as `rung` says; None if that leaves no solution."""
     model = built.model
+    if rung.steps == ZERO and not any(b.held.any() for b in built.positions if b.zone == zone):
+        return None  # nothing held from an earlier pass: no plan to fall back on
     followers = _followers(built, zone, wide=rung.wide)
     _no_overlap(built, followers)
     lower, upper, _, _, integer = model.bounds()
@@ -228,6 +243,10 @@ def _attempt(
         long, short = built.residuals[zone]
         free[np.r_[long.cols, short.cols]] = True
     positions = np.zeros(model.num_cols, dtype=bool)
+    if rung.residual and zone in built.residuals:
+        room = residual_room(min(b.step_mw for b in built.positions if b.zone == zone))
+        for var in built.residuals[zone]:
+            upper[var.cols] = room
     for block in built.positions:
         if block.zone != zone:
             continue
@@ -239,14 +258,23 @@ def _attempt(
     new_lower[held] = new_upper[held] = np.clip(values[held], lower[held], upper[held])
     relaxed_integer[held] = False  # held columns are constants, whole or not
     for k, block in enumerate(built.positions):
-        if block.zone == zone and rung.steps != FREE:
+        if block.zone == zone and rung.steps == ZERO:
+            held = np.round(_padded(relaxed.values, model.num_cols)[block.steps.cols])
+            chosen = np.where(block.held, held, 0.0)
+            new_lower[block.steps.cols], new_upper[block.steps.cols] = chosen, chosen
+        elif block.zone == zone and rung.steps != FREE:
             choose = rung.steps == NEIGHBOURS
             low, high = _step_choices(built, relaxed, followers, k, choose=choose)
             new_lower[block.steps.cols], new_upper[block.steps.cols] = low, high
     model.col_lower, model.col_upper = [new_lower], [new_upper]
     model.col_integer = [relaxed_integer]
+    allowed = _left(options, deadline)
+    if rung.steps == FREE:  # a wide search that may not end: it gets a bounded try
+        allowed = allowed.model_copy(
+            update={"time_limit_s": min(allowed.time_limit_s, FREE_RUNG_S)}
+        )
     try:
-        solved = solve(model, _left(options, deadline), build_s=0.0)
+        solved = solve(model, allowed, build_s=0.0)
     finally:
         model.col_lower, model.col_upper, model.col_integer = saved
     return solved if solved.report.has_solution else None
@@ -299,9 +327,7 @@ def _step_choices(
     return chosen, chosen
 
 
-def _absorbers(
-    built: BuiltModel, relaxed: Solved, zone: str, followers: set[str]
-) -> list[str]:
+def _absorbers(built: BuiltModel, relaxed: Solved, zone: str, followers: set[str]) -> list[str]:
     """The zone's batteries among the followers, the one with the most room to move
     around its relaxed dispatch first (the least room in any quarter hour, then rating)."""
     sites = {s.id: s for s in built.portfolio.sites}

@@ -16,6 +16,7 @@ import pandas as pd
 
 from dispatch.schedule import Schedule
 from markets.calendar import iso_z
+from trading.optimiser.accounts import EXPECTED_IMBALANCE
 from trading.optimiser.assets import DT
 from trading.optimiser.build import RESIDUAL_SPREAD_EUR_PER_MWH, BuiltModel
 from trading.optimiser.result import Plan, PlanInputs, Position
@@ -33,6 +34,9 @@ def write_back(built: BuiltModel, solved: Solved) -> Plan:
     positions = _positions(built, solved)
     revenue = _cents({k: float(e.evaluate(solved.values).sum()) for k, e in built.revenue.items()})
     costs = _cents({k: float(e.evaluate(solved.values).sum()) for k, e in built.costs.items()})
+    for table, kind in ((revenue, "imbalance"), (costs, EXPECTED_IMBALANCE)):
+        if table.get(kind) == 0.0:  # no residual planned: nothing to report
+            del table[kind]
     objective = _cents({"": sum(revenue.values()) - sum(costs.values())})[""]
     injection = pd.DataFrame(
         {aid: terms.injection.evaluate(solved.values) for aid, terms in built.assets.items()},
@@ -71,7 +75,7 @@ def write_back(built: BuiltModel, solved: Solved) -> Plan:
         residual_mw={
             zone: [float(v) for v in r] for zone, r in residual.items() if np.abs(r).max() > 1e-9
         },
-        notes=_notes(built),
+        notes=_notes(built, residual),
     )
 
 
@@ -281,19 +285,20 @@ def _end_state(built: BuiltModel, solved: Solved) -> dict[str, dict[str, float |
     return end
 
 
-def _notes(built: BuiltModel) -> list[str]:
+def _notes(built: BuiltModel, residual: dict[str, np.ndarray]) -> list[str]:
     notes = []
     if built.excluded:
         notes.append(
             "not in service and left out of the plan: "
             + "; ".join(f"{aid} ({why})" for aid, why in sorted(built.excluded.items()))
         )
-    upper = built.model.bounds()[1]
-    where = sorted(zone for zone, (long, _) in built.residuals.items() if upper[long.cols].any())
-    if where:
-        notes.append(
-            f"in {', '.join(where)}, where no asset can follow a whole volume step in some "
-            "quarter hours, a residual below one step is planned as imbalance at an expected "
-            f"spread of {RESIDUAL_SPREAD_EUR_PER_MWH:g} EUR/MWh"
-        )
+    for zone, values in sorted(residual.items()):
+        where = np.abs(values) > 1e-9
+        if where.any():
+            notes.append(
+                f"{zone}: no asset can follow a whole volume step in {int(where.sum())} "
+                "quarter hour(s); the residual below one step "
+                f"({float(values.sum() * DT):+.4f} MWh over the day) is planned as imbalance "
+                f"at an expected spread of {RESIDUAL_SPREAD_EUR_PER_MWH:g} EUR/MWh"
+            )
     return notes
