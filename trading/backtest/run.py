@@ -25,7 +25,7 @@ For each delivery day D from `start` to `end` (market-local, inclusive):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -34,7 +34,6 @@ import pandas as pd
 
 from markets.registry import MarketRegistry, default_registry
 from regulatory.assets.base import AssetBase
-from regulatory.assets.generation import CHP
 from regulatory.assets.storage import Battery
 from regulatory.portfolio import NothingInServiceError, Portfolio
 from trading.backtest.forecast import PriceForecast, forecast_named
@@ -114,7 +113,7 @@ def run_backtest(
         "imbalance": [],
     }
     state = portfolio
-    chp_states: dict[str, ChpState] = {}
+    carried = CarriedState()
     for day in _days(config, progress):
         horizon = Horizon.of(day)
         try:
@@ -128,9 +127,7 @@ def run_backtest(
                 day,
                 forecaster.forecast(prices, day),
                 profiles=proxy_profiles(today, horizon),
-                options=options.model_copy(
-                    update={"chp_initial": _in_service_states(chp_states, today)}
-                ),
+                options=options.model_copy(update=carried.options_for(today)),
                 registry=registry,
             )
             cleared = clear_plan(plan, prices, registry)
@@ -140,7 +137,7 @@ def run_backtest(
         settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance)
         soc, assets, state = _batteries(state, plan, day)
         assets = _with_service_notes(assets, state, config)
-        chp_states = chp_states_after(state, plan, chp_states)
+        carried = carried.after(plan)
         imbalance_cost = -float((settled["imbalance_mwh"] * settled["price_eur_mwh"]).sum())
         revenue_eur = float(revenue["revenue_eur"].sum()) if not revenue.empty else 0.0
         costs = plan.costs_eur
@@ -225,10 +222,40 @@ def _idle_day(day: date) -> dict[str, Any]:
     }
 
 
-def _in_service_states(states: dict[str, ChpState], today: Portfolio) -> dict[str, ChpState]:
-    """The carried CHP states of the units in `today`'s portfolio."""
-    ids = {asset.id for asset in today.assets}
-    return {asset_id: state for asset_id, state in states.items() if asset_id in ids}
+@dataclass(frozen=True)
+class CarriedState:
+    """What one day's plan leaves for the next: units' commitment (CHP, loads, heat
+    pumps), EV fleets' stored energy and what their session still owes, heat stored.
+    Batteries' state of charge is carried in the portfolio itself (`_batteries`)."""
+
+    units: dict[str, ChpState] = field(default_factory=dict)
+    ev_energy_mwh: dict[str, float] = field(default_factory=dict)
+    ev_owed_mwh: dict[str, float] = field(default_factory=dict)
+    heat_mwh_th: dict[str, float] = field(default_factory=dict)
+
+    def options_for(self, today: Portfolio) -> dict[str, Any]:
+        """`OptimiserOptions` fields for the assets of `today`'s portfolio."""
+        ids = {asset.id for asset in today.assets}
+        return {
+            "unit_initial": {k: v for k, v in self.units.items() if k in ids},
+            "initial_soc_mwh": {k: v for k, v in self.ev_energy_mwh.items() if k in ids},
+            "ev_owed_mwh": {k: v for k, v in self.ev_owed_mwh.items() if k in ids},
+            "initial_heat_mwh_th": {k: v for k, v in self.heat_mwh_th.items() if k in ids},
+        }
+
+    def after(self, plan: Plan) -> CarriedState:
+        """The state at the end of `plan`'s day (assets not in its plan keep theirs)."""
+        units, energy = dict(self.units), dict(self.ev_energy_mwh)
+        owed, heat = dict(self.ev_owed_mwh), dict(self.heat_mwh_th)
+        for asset_id, end in plan.end_state.items():
+            if "on" in end:
+                units[asset_id] = ChpState(on=bool(end["on"]), hours=float(end["hours"]))
+            if "e_mwh" in end:
+                energy[asset_id] = max(0.0, float(end["e_mwh"]))
+                owed[asset_id] = max(0.0, float(end.get("owed_mwh", 0.0)))
+            if "heat_mwh_th" in end:
+                heat[asset_id] = max(0.0, float(end["heat_mwh_th"]))
+        return CarriedState(units, energy, owed, heat)
 
 
 def service_notes(portfolio: Portfolio, config: BacktestConfig) -> list[str]:
@@ -419,27 +446,3 @@ def _batteries(
         carried.append(asset.model_copy(update={"soc_initial_mwh": end}))
     soc = pd.concat(soc_rows, ignore_index=True) if soc_rows else pd.DataFrame()
     return soc, pd.DataFrame(asset_rows), portfolio.model_copy(update={"assets": carried})
-
-
-def chp_states_after(
-    portfolio: Portfolio, plan: Plan, before: dict[str, ChpState]
-) -> dict[str, ChpState]:
-    """Each CHP's commitment at the end of the plan's day: running or not in its last
-    quarter hour, and for how long [h] (the day before's hours added if it never changed)."""
-    injection = plan.schedule.injection_frame()
-    states = {}
-    for asset in portfolio.assets:
-        if not isinstance(asset, CHP) or asset.id not in injection.columns:
-            continue
-        running = injection[asset.id].to_numpy() > 1e-9
-        if len(running) == 0:
-            continue
-        last = bool(running[-1])
-        changed = np.flatnonzero(running != last)
-        quarters = len(running) - (int(changed[-1]) + 1 if len(changed) else 0)
-        hours = quarters * QUARTER_H
-        earlier = before.get(asset.id)
-        if not len(changed) and earlier is not None and earlier.on == last:
-            hours += earlier.hours
-        states[asset.id] = ChpState(on=last, hours=hours)
-    return states

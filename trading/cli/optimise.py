@@ -206,7 +206,7 @@ def show_plan(plan: Plan, portfolio: Portfolio, note: str | None = None) -> None
         f"solver: {s.status}, gap {_gap(s.gap)} of the plan with whole-step bids against a "
         f"proven bound of {_eur(s.bound_eur)} EUR; {s.variables} variables "
         f"({s.integer_variables} integer), {s.constraints} constraints, build {s.build_s:.2f} s, "
-        f"solve {s.solve_s:.2f} s in {s.parts} HiGHS call(s) over independent parts"
+        f"solve {s.solve_s:.2f} s: {s.parts} independent parts, {s.highs_calls} HiGHS call(s)"
     )
 
 

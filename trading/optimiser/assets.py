@@ -1137,7 +1137,10 @@ def owed_at_start(fleet: EVFleet, found: list[Session], given: float | None) -> 
         return 0.0
     session = running[0]
     if given is not None:
-        return _in_range(fleet.id, "ev_owed_mwh", given, 0.0, session.energy_mwh)
+        # more than the requirement is owed where the vehicles gave energy back (V2G)
+        # in the session's first part: at most what its hours inside the day can charge
+        most = fleet.charge_power_max_mw * fleet.efficiency_charge * session.occurrence.inside_h
+        return _in_range(fleet.id, "ev_owed_mwh", given, 0.0, max(session.energy_mwh, most))
     return session.occurrence.share(session.energy_mwh)
 
 

@@ -525,7 +525,7 @@ def _reserve_pools(
 
 def residual_room(step_mw: float) -> float:
     """The largest residual a zone may plan in a quarter hour: just below one step [MW]."""
-    return step_mw * (1 - 1e-6)
+    return step_mw * 0.999
 
 
 def _link_zones(built: BuiltModel) -> None:

@@ -114,6 +114,7 @@ def optimise(
                 "solve_s": first.solver.solve_s + second.solver.solve_s,
                 "build_s": first.solver.build_s + second.solver.build_s,
                 "parts": first.solver.parts + second.solver.parts,
+                "highs_calls": first.solver.highs_calls + second.solver.highs_calls,
             }
         )
         note = (
@@ -281,6 +282,7 @@ def _merge(first: Solved, final: Solved) -> Solved:
             "bound_eur": bound,
             "gap": gap,
             "parts": first.report.parts + final.report.parts,
+            "highs_calls": first.report.highs_calls + final.report.highs_calls,
         }
     )
     return Solved(final.values, report)

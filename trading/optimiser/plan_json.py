@@ -52,7 +52,8 @@ def plan_record(plan: Plan, notes: list[str] | None = None) -> dict[str, Any]:
             "variables": plan.solver.variables,
             "constraints": plan.solver.constraints,
             "integer_variables": plan.solver.integer_variables,
-            "highs_calls": plan.solver.parts,
+            "parts": plan.solver.parts,
+            "highs_calls": plan.solver.highs_calls,
         },
         "notes": [*plan.notes, *(notes or [])],
     }

@@ -60,6 +60,9 @@ class PlanInputs(BaseModel):
         default_factory=dict,
         description="forecasts per market and zone (zone/direction for aFRR), per quarter hour",
     )
+    residual_spread_eur_per_mwh: float = Field(
+        default=0.0, description="expected imbalance spread a planned residual is charged [EUR/MWh]"
+    )
 
 
 class Plan(BaseModel):

@@ -7,6 +7,7 @@ it. Infeasible and unbounded models are diagnosed by `trading.optimiser.diagnose
 
 from __future__ import annotations
 
+import contextvars
 import ctypes
 import os
 import sys
@@ -24,6 +25,11 @@ from trading.optimiser.linear import FloatArray, IntArray, LinearModel, Var
 from trading.optimiser.split import InconsistentError, MatrixModel, Part, Split, split
 
 _BANNER_LOCK = threading.Lock()
+_CALLS: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "highs_calls", default=None
+)
+"""HiGHS instances made within the current `solve` (for its report)."""
+_CALLS_LOCK = threading.Lock()
 _banner_muted = False
 
 
@@ -95,7 +101,8 @@ class SolverReport(BaseModel):
     constraints: int
     build_s: float
     solve_s: float
-    parts: int = Field(default=1, description="independent parts solved one by one")
+    parts: int = Field(default=1, description="independent parts the model was solved in")
+    highs_calls: int = Field(default=0, description="HiGHS solves run (LPs batched)")
 
 
 @dataclass
@@ -131,6 +138,10 @@ def _highs(
     m: MatrixModel, options: SolverOptions, time_limit_s: float, *, relax: bool = False
 ) -> highspy.Highs:
     """HiGHS holding `m`; `relax` drops integrality (the LP relaxation)."""
+    counter = _CALLS.get()
+    if counter is not None:
+        with _CALLS_LOCK:
+            counter[0] += 1
     matrix = m.matrix
     lp = highspy.HighsLp()
     lp.num_col_ = m.num_cols
@@ -360,6 +371,17 @@ def solve(model: LinearModel, options: SolverOptions, *, build_s: float = 0.0) -
     of the whole objective: (sum of the parts' proven bounds - objective) / |objective|.
     """
     started = time.perf_counter()
+    calls = [0]
+    token = _CALLS.set(calls)
+    try:
+        return _solve(model, options, build_s, started, calls)
+    finally:
+        _CALLS.reset(token)
+
+
+def _solve(
+    model: LinearModel, options: SolverOptions, build_s: float, started: float, calls: list[int]
+) -> Solved:
     whole = MatrixModel.of(model)
     try:
         pieces: Split | None = split(whole)
@@ -404,6 +426,7 @@ def solve(model: LinearModel, options: SolverOptions, *, build_s: float = 0.0) -
         build_s=build_s,
         solve_s=elapsed,
         parts=len(outcomes),
+        highs_calls=calls[0],
     )
     return Solved(values, report)
 
@@ -599,8 +622,11 @@ def _each(run: Callable[[int], _Outcome], order: list[int], workers: int) -> dic
     """`run` on each of `order`, on `workers` threads (HiGHS solves outside the GIL)."""
     if workers == 1 or len(order) <= 1:
         return {k: run(k) for k in order}
+    # each task runs in a copy of this thread's context, so its HiGHS calls are counted
+    tasks = [(contextvars.copy_context(), k) for k in order]
     with ThreadPoolExecutor(workers, thread_name_prefix="highs-part") as pool:
-        return dict(zip(order, pool.map(run, order), strict=True))
+        found = pool.map(lambda task: task[0].run(run, task[1]), tasks)
+        return dict(zip(order, found, strict=True))
 
 
 def _used(outcome: _Outcome) -> float:

@@ -52,7 +52,7 @@ to take either whole step next to the relaxed value, free within their model bou
 zero where no commitment holds them (with positions held from an earlier pass, trading
 nothing more is always possible)."""
 
-FREE_RUNG_S = 2.0
+FREE_RUNG_S = 1.0
 """Time the rung with free positions may take at most [s]: when no whole step can be
 followed, HiGHS may search long without proving it, and the residual rung comes next."""
 
@@ -116,7 +116,7 @@ def solve_whole_steps(
     model = built.model
     values = np.zeros(model.num_cols)
     values[: len(relaxed.values)] = relaxed.values
-    parts = 0
+    parts = calls = 0
     for zone in sorted({b.zone for b in built.positions}):
         found = None
         # zones solved so far are held at their whole-step solution, the others as relaxed
@@ -124,6 +124,8 @@ def solve_whole_steps(
         for rung in LADDER:
             found = _attempt(built, current, zone, rung, options, deadline)
             if found is not None:
+                if rung.residual:  # the plan holds a residual here: let the model say so
+                    _open_residual(built, zone)
                 break
         if found is None:
             raise WholeStepsError(
@@ -133,7 +135,8 @@ def solve_whole_steps(
         values = _padded(values, model.num_cols)
         values[mine] = found.values[mine]
         parts += found.report.parts
-    final = _evaluated(built, values, relaxed, parts)
+        calls += found.report.highs_calls
+    final = _evaluated(built, values, relaxed, parts, calls)
     return _reported(relaxed, final, options, time.perf_counter() - started)
 
 
@@ -172,6 +175,13 @@ for a zone no asset of which can follow whole steps (a heat pump without storage
 consumption its heat demand fixes), a residual below one step planned as imbalance."""
 
 
+def _open_residual(built: BuiltModel, zone: str) -> None:
+    """Let `zone`'s residual take up to one step in every quarter hour, for good."""
+    room = residual_room(min(b.step_mw for b in built.positions if b.zone == zone))
+    for var in built.residuals[zone]:
+        built.model.set_bounds(var, 0.0, room)
+
+
 def _padded(values: FloatArray, n: int) -> FloatArray:
     """`values` extended with zeros to `n` columns (columns added since, e.g. binaries)."""
     if len(values) >= n:
@@ -198,12 +208,19 @@ def _zone_columns(built: BuiltModel, zone: str) -> np.ndarray:
     return np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
 
 
-def _evaluated(built: BuiltModel, values: FloatArray, relaxed: Solved, parts: int) -> Solved:
+def _evaluated(
+    built: BuiltModel, values: FloatArray, relaxed: Solved, parts: int, calls: int
+) -> Solved:
     """A solution assembled zone by zone, with its objective [EUR]."""
     matrix = MatrixModel.of(built.model)
     objective = float(matrix.cost @ values + matrix.offset)
     report = relaxed.report.model_copy(
-        update={"objective_eur": objective, "has_solution": True, "parts": parts}
+        update={
+            "objective_eur": objective,
+            "has_solution": True,
+            "parts": parts,
+            "highs_calls": calls,
+        }
     )
     return Solved(values, report)
 
@@ -436,6 +453,7 @@ def _reported(relaxed: Solved, final: Solved, options: SolverOptions, seconds: f
             "build_s": relaxed.report.build_s,
             "solve_s": relaxed.report.solve_s + seconds,
             "parts": relaxed.report.parts + final.report.parts,
+            "highs_calls": relaxed.report.highs_calls + final.report.highs_calls,
         }
     )
     return Solved(final.values, report)

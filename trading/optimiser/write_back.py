@@ -231,6 +231,7 @@ def _inputs(built: BuiltModel) -> PlanInputs:
         available_mw=available,
         available_source={aid: sources.get(aid, "forecast") for aid in available},
         prices=_prices(built, n),
+        residual_spread_eur_per_mwh=RESIDUAL_SPREAD_EUR_PER_MWH,
     )
 
 

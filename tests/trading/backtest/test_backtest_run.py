@@ -129,7 +129,7 @@ def test_bad_configurations_are_refused_naming_the_field() -> None:
 
 
 def test_a_chp_running_at_midnight_is_carried_as_running_with_its_hours() -> None:
-    from trading.backtest.run import chp_states_after
+    from trading.backtest.run import CarriedState
     from trading.optimiser.inputs import ChpState
 
     document = yaml.safe_load(sample_portfolio_path().read_text(encoding="utf-8"))
@@ -143,14 +143,43 @@ def test_a_chp_running_at_midnight_is_carried_as_running_with_its_hours() -> Non
     prices.day_ahead["DE_LU"] = flat
     result = run_backtest(portfolio, prices, BacktestConfig(day, day + timedelta(days=1)))
     plan_day = optimise(portfolio, day, prices, options=OptimiserOptions())
-    after = chp_states_after(portfolio, plan_day, {})
-    assert after == {"chp-de-stuttgart": ChpState(on=True, hours=24.0)}
-    again = chp_states_after(portfolio, plan_day, after)
-    assert again["chp-de-stuttgart"].hours == 48.0
+    after = CarriedState().after(plan_day)
+    assert after.units == {"chp-de-stuttgart": ChpState(on=True, hours=24.0)}
+    options = OptimiserOptions(unit_initial=after.units)
+    again = CarriedState(units=after.units).after(optimise(portfolio, day, prices, options=options))
+    assert again.units["chp-de-stuttgart"].hours == 48.0
     # Day two starts running: its 180 EUR start is not paid again.
     costs = result.days["costs_eur"].to_numpy()
     assert unit["start_cost_eur"] == 180
     assert costs[0] - costs[1] == pytest.approx(180.0, abs=0.01)
+
+
+def test_an_ev_fleets_energy_and_debt_are_carried_into_the_next_day() -> None:
+    """The Lyon vans' stored energy and what their overnight session still owes at
+    midnight are the next day's starting point, as the plan's end state says."""
+    from trading.backtest.run import CarriedState
+
+    document = yaml.safe_load(sample_portfolio_path().read_text(encoding="utf-8"))
+    (fleet,) = [a for a in document["assets"] if a["id"] == "ev-fr-lyon-vans"]
+    document["assets"] = [fleet]
+    document["sites"] = [s for s in document["sites"] if s["id"] == fleet["site"]]
+    portfolio = Portfolio.model_validate(document)
+    day = date(2026, 5, 4)  # a Monday: a session starts at 19:00 and runs past midnight
+    prices = generated(day, 2, zone="FR")
+    first = optimise(portfolio, day, prices, options=OptimiserOptions())
+    end = first.end_state["ev-fr-lyon-vans"]
+    carried = CarriedState().after(first).options_for(portfolio)
+    assert carried["initial_soc_mwh"]["ev-fr-lyon-vans"] == pytest.approx(max(0.0, end["e_mwh"]))
+    assert carried["ev_owed_mwh"]["ev-fr-lyon-vans"] == pytest.approx(max(0.0, end["owed_mwh"]))
+    following = optimise(
+        portfolio, day + timedelta(days=1), prices, options=OptimiserOptions(**carried)
+    )
+    assert following.inputs.initial_soc_mwh["ev-fr-lyon-vans"] == pytest.approx(
+        carried["initial_soc_mwh"]["ev-fr-lyon-vans"]
+    )
+    assert following.inputs.ev_owed_mwh["ev-fr-lyon-vans"] == pytest.approx(
+        carried["ev_owed_mwh"]["ev-fr-lyon-vans"]
+    )
 
 
 # --- assets commissioned or decommissioned during the run ---------------------------------

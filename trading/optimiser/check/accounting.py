@@ -3,9 +3,9 @@ objective, recomputed from positions, forecasts and the schedule, against the pl
 
 Revenue [EUR, + earned]: each market's positions at the forecast (`Held.revenue`), plus
 the support premium. Costs [EUR, + paid]: levies and grid fees, wear, fuel, starts,
-shift, lost support premium from the assets' rules; `expected_imbalance` prices a residual
-at an imbalance proxy the plan does not state, so it is taken as reported where the plan
-has a residual and must be 0 where it has none.
+shift, lost support premium from the assets' rules. A planned residual earns its energy at
+the zone's day-ahead forecast (intraday where no day-ahead price is given) under
+``imbalance``, and costs the plan's stated spread on its size under `expected_imbalance`.
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ from trading.optimiser.check.plan_input import PlanData
 from trading.optimiser.check.violations import CENT, TOLERANCE, Findings
 
 SUPPORT_PREMIUM = "support_premium"
+IMBALANCE = "imbalance"
+QUARTER_H = 0.25
+"""Length of a quarter hour [h]."""
 EXPECTED_IMBALANCE = "expected_imbalance"
 COST_KINDS = (
     "levies_and_grid_fees",
@@ -38,15 +41,31 @@ SLACK_EUR = CENT + 1e-6
 """Allowed difference of a figure rounded to the cent from its recomputation [EUR]."""
 
 
-def revenue_by_market(held: Sequence[Held], outcomes: Iterable[AssetOutcome]) -> dict[str, float]:
-    """Recomputed revenue per market (the positions' `market`) and support premium [EUR]."""
+def revenue_by_market(
+    plan: PlanData, held: Sequence[Held], outcomes: Iterable[AssetOutcome]
+) -> dict[str, float]:
+    """Recomputed revenue per market (the positions' `market`), support premium and a
+    planned residual's energy [EUR]."""
     revenue: dict[str, float] = defaultdict(float)
     for h in held:
         revenue[h.position.market] += h.revenue()
     for outcome in outcomes:
         for key, value in outcome.revenue.items():
             revenue[key] += value
+    for zone, residual in plan.residual_mw.items():
+        price = _energy_price(plan, zone)
+        if price is not None and np.abs(residual).max() > TOLERANCE:
+            revenue[IMBALANCE] += float((residual * price).sum() * QUARTER_H)
     return dict(revenue)
+
+
+def _energy_price(plan: PlanData, zone: str) -> np.ndarray | None:
+    """The zone's day-ahead forecast, else its intraday one [EUR/MWh]."""
+    for market in ("day_ahead", "intraday"):
+        found = plan.inputs.prices.get(market, {}).get(zone)
+        if found is not None:
+            return found
+    return None
 
 
 def costs_by_kind(plan: PlanData, outcomes: Iterable[AssetOutcome]) -> dict[str, float]:
@@ -55,8 +74,9 @@ def costs_by_kind(plan: PlanData, outcomes: Iterable[AssetOutcome]) -> dict[str,
     for outcome in outcomes:
         for key, value in outcome.costs.items():
             costs[key] = costs.get(key, 0.0) + value
-    if any(np.abs(r).max() > TOLERANCE for r in plan.residual_mw.values()):
-        costs[EXPECTED_IMBALANCE] = max(0.0, plan.costs_by_kind.get(EXPECTED_IMBALANCE, 0.0))
+    spread = plan.inputs.residual_spread_eur_per_mwh
+    for residual in plan.residual_mw.values():
+        costs[EXPECTED_IMBALANCE] += float(np.abs(residual).sum() * QUARTER_H * spread)
     return costs
 
 
@@ -67,7 +87,8 @@ def check_accounting(
     findings: Findings,
 ) -> None:
     """A1 revenue by market, A2 costs by kind, A3 objective, A4 each position's revenue."""
-    _compare(rules.A1, plan.revenue_by_market, revenue_by_market(held, outcomes.values()), findings)
+    recomputed = revenue_by_market(plan, held, outcomes.values())
+    _compare(rules.A1, plan.revenue_by_market, recomputed, findings)
     _compare(rules.A2, plan.costs_by_kind, costs_by_kind(plan, outcomes.values()), findings)
     own = sum(plan.revenue_by_market.values()) - sum(plan.costs_by_kind.values())
     if abs(plan.objective_eur - own) > SLACK_EUR:

@@ -303,7 +303,8 @@ def check_zones(
     findings: Findings,
 ) -> None:
     """M4: each zone's net injection = its energy positions + a residual that is below one
-    step and only where the zone's fleet cannot reach one."""
+    step, and only where the zone's fleet cannot reach one or where the plan's notes say
+    why the zone holds a residual (no whole-step plan its fleet could follow)."""
     zones = sorted(
         {s.bidding_zone for s in portfolio.sites}
         | set(plan.residual_mw)
@@ -321,7 +322,8 @@ def check_zones(
             np.zeros(plan.n),
         )
         _balance(zone, x, positions, residual, findings)
-        _residual(zone, residual, step, reach, findings)
+        explained = any(zone in note and "residual" in note for note in plan.notes)
+        _residual(zone, residual, step, np.zeros(plan.n) if explained else reach, findings)
 
 
 def _balance(

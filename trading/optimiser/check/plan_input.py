@@ -153,6 +153,8 @@ class PlanInputs:
     available_mw: dict[str, np.ndarray]
     prices: dict[str, dict[str, np.ndarray]]
     """market -> key (zone, or ``zone/pos``, ``zone/neg`` for aFRR) -> price per quarter hour."""
+    residual_spread_eur_per_mwh: float = 0.0
+    """What a planned residual costs beyond its energy's forecast value [EUR/MWh]."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,7 @@ class PlanData:
     residual_mw: dict[str, np.ndarray]
     states: dict[str, dict[str, np.ndarray]]
     end_state: dict[str, dict[str, Any]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -261,6 +264,7 @@ def read_plan(
         residual_mw=_residuals(schedule["residual_mw"], reader, zones),
         states=_states(schedule["states"], reader, injection),
         end_state=_end_state(data["end_state"], assets),
+        notes=[str(note) for note in _list(data["notes"], "notes")],
     )
 
 
@@ -401,6 +405,10 @@ def _inputs(value: object, reader: _Arrays) -> PlanInputs:
             inputs["available_mw"], "inputs.available_mw", RENEWABLE_KINDS
         ),
         prices=_prices(inputs["prices"], reader),
+        residual_spread_eur_per_mwh=_number(
+            inputs.get("residual_spread_eur_per_mwh", 0.0),
+            "inputs.residual_spread_eur_per_mwh",
+        ),
     )
 
 
