@@ -20,7 +20,7 @@ from trading.optimiser.inputs import (
     PriceInputs,
     Profiles,
 )
-from trading.optimiser.plan import Plan, optimise
+from trading.optimiser.plan import NoPlanInTimeError, Plan, optimise
 from trading.optimiser.plan_json import plan_record
 from trading.optimiser.profiles import ProfileFileError, proxy_profiles, read_profiles
 from trading.optimiser.solver import SolverOptions
@@ -29,6 +29,8 @@ from trading.prices.inputs import read_price_inputs
 
 EXIT_INFEASIBLE = 3
 """`vpp optimise`: the inputs admit no plan (the diagnosis is printed)."""
+EXIT_NO_PLAN_IN_TIME = 4
+"""`vpp optimise`: no plan was found within the time limit (none was proven impossible)."""
 
 NEEDS = {
     "day_ahead": "--prices (day-ahead prices, long CSV: timestamp_utc, zone, price_eur_mwh)",
@@ -121,6 +123,8 @@ def optimise_command(
         _fail(str(exc))
     except InfeasibleError as exc:
         _fail(str(exc), EXIT_INFEASIBLE)
+    except NoPlanInTimeError as exc:
+        _fail(str(exc), EXIT_NO_PLAN_IN_TIME)
     if as_json:
         print_json(plan_record(plan, [note] if note else []))
         return

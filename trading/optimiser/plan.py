@@ -35,6 +35,7 @@ from trading.optimiser.write_back import write_back
 __all__ = [
     "BidDerivationError",
     "Hook",
+    "NoPlanInTimeError",
     "Plan",
     "PlanInputs",
     "Position",
@@ -50,6 +51,10 @@ MIN_SOLVE_S = 1.0
 
 Hook = Callable[[ModelView], None]
 """Custom constraints, added between build and solve (see `trading.optimiser.hooks`)."""
+
+
+class NoPlanInTimeError(RuntimeError):
+    """The solver found no plan before the time limit (it did not prove there is none)."""
 
 
 def optimise(
@@ -182,6 +187,12 @@ def _solve_or_diagnose(
     solved = solve(built.model, options, build_s=built.build_s)
     if solved.report.status in ("unbounded", "infeasible_or_unbounded"):
         raise InfeasibleError(solved.report.status, [])
+    if not solved.report.has_solution and solved.report.status != "infeasible":
+        raise NoPlanInTimeError(
+            f"no plan found within the time limit ({options.time_limit_s:.1f} s left of "
+            f"{built.options.solver.time_limit_s:g} s; solver status {solved.report.status}): "
+            "allow more time (--time-limit) or a wider gap (--gap)"
+        )
     if not solved.report.has_solution:
         raise _infeasible(built, solved.report.status)
     return solved
@@ -278,6 +289,7 @@ def _merge(first: Solved, final: Solved) -> Solved:
         gap = 0.0 if gap < 1e-12 else gap
     report = final.report.model_copy(
         update={
+            "build_s": first.report.build_s,
             "solve_s": first.report.solve_s + final.report.solve_s,
             "bound_eur": bound,
             "gap": gap,
