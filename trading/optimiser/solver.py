@@ -271,6 +271,8 @@ def _search(
         highs.setOptionValue("mip_abs_gap", max(float(allowance_eur), 1e-9))
     if m.num_cols <= SMALL_PART_COLUMNS:
         highs.setOptionValue("presolve", "off")
+    else:  # a large pool's search needs a good first plan most: look harder for one
+        highs.setOptionValue("mip_heuristic_effort", LARGE_PART_HEURISTIC_EFFORT)
     if start is not None:
         solution = highspy.HighsSolution()
         solution.col_value = start.tolist()
@@ -281,6 +283,9 @@ def _search(
 
 SMALL_PART_COLUMNS = 2_000
 """Parts up to this many columns are searched without HiGHS's presolve."""
+
+LARGE_PART_HEURISTIC_EFFORT = 0.3
+"""HiGHS's `mip_heuristic_effort` on larger parts (its default is 0.05)."""
 
 
 def _polish(
@@ -437,45 +442,69 @@ LP_BATCH_COLUMNS = 20_000
 
 def _relaxations(pieces: Split, options: SolverOptions, started: float) -> list[_Outcome]:
     """Every part's LP relaxation, parts batched into few HiGHS calls (a tiny LP costs
-    little more than the call itself). A batch that fails is solved part by part, so that
-    each part gets its own status."""
+    little more than the call itself), the batches on `options.workers` threads. A batch
+    that fails is solved part by part, so that each part gets its own status."""
     parts = pieces.parts
-    found: list[_Outcome | None] = [None] * len(parts)
-    batch: list[int] = []
+    batches: list[list[int]] = [[]]
     size = 0
-
-    def flush() -> None:
-        if not batch:
-            return
-        joined = _joined([parts[k] for k in batch])
-        m = pieces.reduced.part(joined.cols, joined.rows)
-        highs = _highs(m, options, max(_left(options.time_limit_s, started), 1e-3), relax=True)
-        highs.run()
-        whole = _outcome(highs, m, relaxed=True)
-        if whole.values is None or whole.status != "optimal":
-            for k in batch:
-                one = pieces.reduced.part(parts[k].cols, parts[k].rows)
-                left = max(_left(options.time_limit_s, started), 1e-3)
-                single = _highs(one, options, left, relax=True)
-                single.run()
-                found[k] = _outcome(single, one, relaxed=True)
-            return
-        at = 0
-        for k in batch:
-            n = len(parts[k].cols)
-            x = whole.values[at : at + n]
-            value = float(pieces.reduced.cost[parts[k].cols] @ x)
-            found[k] = _Outcome("optimal", x, value, value)
-            at += n
-
     for k, part in enumerate(parts):
-        if size + len(part.cols) > LP_BATCH_COLUMNS and batch:
-            flush()
-            batch, size = [], 0
-        batch.append(k)
+        if size + len(part.cols) > LP_BATCH_COLUMNS and batches[-1]:
+            batches.append([])
+            size = 0
+        batches[-1].append(k)
         size += len(part.cols)
-    flush()
-    return [f for f in found if f is not None]
+
+    def relax(b: int) -> dict[int, _Outcome]:
+        return _relax_batch(pieces, batches[b], options, started)
+
+    found: dict[int, _Outcome] = {}
+    workers = min(options.workers, len(batches)) or 1
+    for outcomes in _each_batch(relax, list(range(len(batches))), workers):
+        found.update(outcomes)
+    return [found[k] for k in range(len(parts))]
+
+
+def _relax_batch(
+    pieces: Split, batch: list[int], options: SolverOptions, started: float
+) -> dict[int, _Outcome]:
+    """The LP relaxations of the parts in `batch`, in one HiGHS call where it solves."""
+    parts = pieces.parts
+    if not batch:
+        return {}
+    joined = _joined([parts[k] for k in batch])
+    m = pieces.reduced.part(joined.cols, joined.rows)
+    highs = _highs(m, options, max(_left(options.time_limit_s, started), 1e-3), relax=True)
+    highs.run()
+    whole = _outcome(highs, m, relaxed=True)
+    found: dict[int, _Outcome] = {}
+    if whole.values is None or whole.status != "optimal":
+        for k in batch:
+            one = pieces.reduced.part(parts[k].cols, parts[k].rows)
+            single = _highs(
+                one, options, max(_left(options.time_limit_s, started), 1e-3), relax=True
+            )
+            single.run()
+            found[k] = _outcome(single, one, relaxed=True)
+        return found
+    at = 0
+    for k in batch:
+        n = len(parts[k].cols)
+        x = whole.values[at : at + n]
+        value = float(pieces.reduced.cost[parts[k].cols] @ x)
+        found[k] = _Outcome("optimal", x, value, value)
+        at += n
+    return found
+
+
+def _each_batch(
+    run: Callable[[int], dict[int, _Outcome]], order: list[int], workers: int
+) -> list[dict[int, _Outcome]]:
+    """`run` on each of `order` on `workers` threads, its HiGHS calls counted."""
+    if workers == 1 or len(order) <= 1:
+        return [run(b) for b in order]
+    tasks = [(contextvars.copy_context(), b) for b in order]
+    with ThreadPoolExecutor(workers, thread_name_prefix="highs-lp") as pool:
+        return list(pool.map(lambda task: task[0].run(run, task[1]), tasks))
 
 
 def _joined(parts: list[Part]) -> Part:
@@ -560,10 +589,10 @@ def _finish_open(
     started: float,
 ) -> dict[int, _Outcome]:
     """`_finish` for each open part, largest first, on `options.workers` threads, in two
-    rounds: each part first gets up to `FIRST_ROUND_S`; a part that has not met its share
-    of the gap by then gets, in the second round, what the finished parts left unused of
-    theirs (in proportion to its own share) and the rest of the time, from its best
-    solution so far."""
+    rounds: each part first gets up to `FIRST_ROUND_S`; then the gap budget the finished
+    parts left unused goes to the others in proportion to what each still lacks (its
+    best solution's distance to its bound), which often accepts them at once; a part
+    still short of its share gets the rest of the time, from its best solution so far."""
     parts = pieces.parts
     sizes = {k: max(1, len(parts[k].cols) + len(parts[k].rows)) for k in open_parts}
     order = sorted(open_parts, key=lambda k: -sizes[k])
@@ -578,12 +607,8 @@ def _finish_open(
         return _finish(m, relaxed[k], allowance[k], options, time.perf_counter(), cap)
 
     found = _each(first, order, workers)
-    done = {k for k in order if _met(found[k], allowance[k])}
-    unused = sum(allowance[k] - _used(found[k]) for k in done)
-    late = [k for k in order if k not in done]
-    weight = sum(allowance[k] for k in late) or 1.0
-    wider = {k: allowance[k] + unused * allowance[k] / weight for k in late}
-    late = [k for k in late if not _met(found[k], wider[k])]
+    wider = _shares_left(found, order, allowance)
+    late = [k for k in order if not _met(found[k], wider[k])]
     left = [sum(sizes[k] for k in late)]
     lock = threading.Lock()
 
@@ -616,6 +641,30 @@ def _finish_open(
                 m, relaxed[k], wider.get(k, allowance[k]), options, time.perf_counter(), remaining()
             )
     return found
+
+
+def _shares_left(
+    found: dict[int, _Outcome], order: list[int], allowance: dict[int, float]
+) -> dict[int, float]:
+    """Each part's share of the gap after a first round: a part within its share keeps
+    it; the budget the others have not used (the whole budget less what the parts within
+    their share used) is shared by the rest in proportion to what each still lacks."""
+    done = [k for k in order if _met(found[k], allowance[k])]
+    late = [k for k in order if k not in done]
+    budget = sum(allowance.values()) - sum(_used(found[k]) for k in done)
+    lacking = {k: _used(found[k]) for k in late}
+    need = sum(v for v in lacking.values() if np.isfinite(v))
+    unknown = [k for k in late if not np.isfinite(lacking[k])]
+    # parts that found nothing yet aim at their share of what the others do not need
+    spare = max(budget - need, 0.0) if unknown else 0.0
+    weight = sum(allowance[k] for k in unknown) or 1.0
+    shares = {k: allowance[k] for k in done}
+    for k in late:
+        if k in unknown:
+            shares[k] = max(allowance[k], spare * allowance[k] / weight)
+        else:
+            shares[k] = max(allowance[k], (budget - spare) * lacking[k] / max(need, 1e-9))
+    return shares
 
 
 def _each(run: Callable[[int], _Outcome], order: list[int], workers: int) -> dict[int, _Outcome]:

@@ -62,9 +62,20 @@ class _Battery:
     """Energy it may discharge over the day (its warranty's cycles) [MWh]."""
 
 
+@dataclass(frozen=True)
+class LedSteps:
+    """Whole steps a battery can follow, and the injection it follows them with."""
+
+    steps: FloatArray
+    """Per product of the block: its position in steps."""
+    absorber: str
+    injection_mw: FloatArray
+    """The absorber's net injection per quarter hour on that path [MW]."""
+
+
 def battery_led_steps(
     built: BuiltModel, relaxed: Solved, block: PositionBlock, absorber: str
-) -> FloatArray | None:
+) -> LedSteps | None:
     """Whole steps for `block` that battery `absorber` can follow, the rest of the zone
     held at `relaxed`; None if the programme finds no such path."""
     battery = _limits(built, relaxed, absorber)
@@ -87,7 +98,10 @@ def battery_led_steps(
         else np.array([np.round(c)])  # a commitment holds it
         for c, held in zip(continuous, block.held, strict=True)
     ]
-    return _walk(block, battery, others, prices, choices)
+    steps = _walk(block, battery, others, prices, choices)
+    if steps is None:
+        return None
+    return LedSteps(steps, absorber, (steps * block.step_mw)[block.period_of] - others)
 
 
 def _walk(
