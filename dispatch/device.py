@@ -94,6 +94,12 @@ class MapMismatchError(DeviceError):
     changed firmware. The asset must be quarantined; nothing may be written to it."""
 
 
+class DeviceFaultError(DeviceError):
+    """The device answered, but what it said cannot be true or cannot be decoded (a value
+    out of its register's range, a scale factor other than the map's, a reading that
+    contradicts physics). A device fault: the asset leaves the pool like a drifting one."""
+
+
 @runtime_checkable
 class DeviceAdapter(Protocol):
     """The dispatcher's connection to one device."""

@@ -25,7 +25,15 @@ def ramp_towards(current: float, target: float, max_step: float) -> float:
 class _Follower:
     """Dead time + ramp towards a target [MW]; the part all devices share."""
 
-    __slots__ = ("_pending", "_wait", "dead_time_s", "power_mw", "ramp_mw_per_s", "target_mw")
+    __slots__ = (
+        "_pending",
+        "_wait",
+        "dead_time_s",
+        "power_mw",
+        "ramp_mw_per_s",
+        "target_mw",
+        "tripped",
+    )
 
     def __init__(self, ramp_mw_per_s: float, dead_time_s: float) -> None:
         self.ramp_mw_per_s = ramp_mw_per_s
@@ -34,11 +42,25 @@ class _Follower:
         self.target_mw = 0.0
         self._pending: float | None = None
         self._wait = 0.0
+        self.tripped = False
 
     def set_setpoint(self, setpoint_mw: float) -> None:
-        """Command a new setpoint [MW]; it acts after the dead time."""
+        """Command a new setpoint [MW]; it acts after the dead time (ignored while tripped)."""
+        if self.tripped:
+            return
         self._pending = setpoint_mw
         self._wait = self.dead_time_s
+
+    def trip(self) -> None:
+        """Protection trips: power 0 MW at once, setpoints ignored until `reset`."""
+        self.tripped = True
+        self.power_mw = 0.0
+        self.target_mw = 0.0
+        self._pending = None
+
+    def reset(self) -> None:
+        """Back from a trip, idle at 0 MW until the next setpoint."""
+        self.tripped = False
 
     def _advance(self, dt: float) -> float:
         """Consume the dead time; returns the part of dt [s] left for ramping."""
