@@ -25,7 +25,9 @@ adapter, "does" is the physics (`physical_power_mw`, the truth):
   its REAL power, so reported power against SoC change gives it away; for PV and CHP a site
   meter (`dispatch.devices.site_meter`) does.
 - ``firmware``: identify, read and write raise `MapMismatchError` (another firmware, no map);
-  no write reaches the physics, which runs on.
+  no write reaches the physics. The update rebooted the device, which lost its setpoint and
+  runs idle, as the Modbus simulator's fresh registers command: battery and CHP 0 MW, PV
+  uncurtailed (clearing the fault is another reboot: idle again until written).
 - ``firmware_inplace``: identify answers the unchanged identity; read and write raise
   `DeviceFaultError` naming the changed scale factor (as the Modbus adapter's layout check
   would); no write reaches the physics, which runs on.
@@ -109,6 +111,8 @@ class InProcessDevice:
             self.physics.ramp_mw_per_s *= SLOW_RAMP_FACTOR
         elif kind in _HOLD:
             self.physics.hold()
+        elif kind is Fault.FIRMWARE:
+            self._reboot_idle()
 
     def clear(self) -> None:
         """Remove the fault: a tripped device is reset (idle at 0 MW until told), a held one
@@ -121,7 +125,15 @@ class InProcessDevice:
             self.physics.reset()
         if self.fault in _HOLD:
             self.physics.release()
+        if self.fault is Fault.FIRMWARE:
+            self._reboot_idle()
         self.fault = None
+
+    def _reboot_idle(self) -> None:
+        """After a reboot the setpoint is lost: idle (PV: no curtailment; others: 0 MW)."""
+        idle = self.physics.rated_mw if isinstance(self.physics, Pv) else 0.0
+        self.physics.set_setpoint(idle)
+        self._written_mw = None
 
     # --- the truth -----------------------------------------------------------------------
 

@@ -181,7 +181,7 @@ def test_fake_meter_on_pv_reports_its_limit_as_production() -> None:
     assert device.physical_power_mw() == pytest.approx(0.5)
 
 
-def test_firmware_is_a_map_mismatch_on_every_call() -> None:
+def test_firmware_is_a_map_mismatch_on_every_call_and_the_reboot_leaves_it_idle() -> None:
     clock = StepClock()
     device = battery(clock, 0.3)
     device.inject(Fault.FIRMWARE)
@@ -190,7 +190,14 @@ def test_firmware_is_a_map_mismatch_on_every_call() -> None:
             run(call)
     settle(clock)
     assert device.writes == 0
-    assert device.physical_power_mw() == pytest.approx(0.3)
+    assert device.physical_power_mw() == pytest.approx(0.0)  # setpoint lost in the reboot
+    pv = Pv(rated_mw=1.0, profile=lambda _t: 0.5, dead_time_s=0.0)
+    pv_device = InProcessDevice("pv-1", pv, clock, "pv")
+    run(pv_device.write_setpoint(0.2))
+    settle(clock)
+    pv_device.inject(Fault.FIRMWARE)
+    settle(clock)
+    assert pv_device.physical_power_mw() == pytest.approx(0.5)  # uncurtailed
 
 
 def test_firmware_inplace_keeps_its_identity_but_its_values_cannot_be_decoded() -> None:
@@ -215,7 +222,7 @@ def test_every_fault_can_be_given_before_the_first_contact(kind: Fault) -> None:
     device.inject(kind)  # t = 0, nobody has talked to it yet
     settle(clock, 10.0)
     truth = device.physical_power_mw()
-    assert truth == (0.0 if kind is Fault.TRIP else pytest.approx(0.8))
+    assert truth == (0.0 if kind in (Fault.TRIP, Fault.FIRMWARE) else pytest.approx(0.8))
 
 
 def test_physics_runs_from_creation_not_from_the_first_contact() -> None:
