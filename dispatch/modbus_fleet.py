@@ -47,6 +47,10 @@ class ModbusFaults:
         background)."""
         self.device.inject(fault)
 
+    def physical_power_mw(self) -> float:
+        """What the device really injects now [MW, + injection] (the truth)."""
+        return self.device.physical_power_mw()
+
 
 def _kind(asset_id: str) -> str:
     return asset_id.split("-")[1]
