@@ -64,6 +64,8 @@ FIRMWARE_AFTER_UPDATE = "9.9.9"
 _MUTE = frozenset({Fault.TRIP, Fault.SILENCE})
 _HOLD = frozenset({Fault.STUCK, Fault.FAKE_METER})
 _NO_WRITE = frozenset({Fault.ACK_NO_EXEC, Fault.FIRMWARE, Fault.FIRMWARE_INPLACE}) | _HOLD
+_RESYNC = frozenset({Fault.ACK_NO_EXEC, Fault.PARTIAL}) | _HOLD
+"""Faults after which a healthy device follows the setpoint it holds again."""
 
 
 def parse_fault(fault: Fault | str) -> Fault:
@@ -110,13 +112,16 @@ class InProcessDevice:
             self._normal_ramp = self.physics.ramp_mw_per_s
             self.physics.ramp_mw_per_s *= SLOW_RAMP_FACTOR
         elif kind in _HOLD:
+            if self._written_mw is None:
+                self._written_mw = self.physics.target_mw  # the setpoint it holds now
             self.physics.hold()
         elif kind is Fault.FIRMWARE:
             self._reboot_idle()
 
     def clear(self) -> None:
-        """Remove the fault: a tripped device is reset (idle at 0 MW until told), a held one
-        follows setpoints again, a slow one ramps at its rated rate."""
+        """Remove the fault: a tripped device is reset (idle at 0 MW until told), a firmware
+        one reboots (idle), a slow one ramps at its rated rate, and one that did not execute
+        its setpoint (held, ack_no_exec, partial) now follows the last one written."""
         self._advance()
         if self._normal_ramp is not None:
             self.physics.ramp_mw_per_s = self._normal_ramp
@@ -127,6 +132,8 @@ class InProcessDevice:
             self.physics.release()
         if self.fault is Fault.FIRMWARE:
             self._reboot_idle()
+        elif self.fault in _RESYNC and self._written_mw is not None:
+            self.physics.set_setpoint(self._written_mw)  # healthy: follows what it holds
         self.fault = None
 
     def _reboot_idle(self) -> None:

@@ -257,8 +257,9 @@ class SimulatedDevice:
 
     def clear(self) -> None:
         """Remove any fault: answers again, a tripped device resets (idle at 0 MW until the
-        next write), a held one follows setpoints again, the original firmware and layout
-        come back (a changed firmware with a reboot)."""
+        next write), one that did not execute its registers (held, ack_no_exec, partial)
+        follows them again, the original firmware and layout come back (a changed firmware
+        with a reboot)."""
         self.advance()
         physics = self.model.physics
         if physics.tripped:
@@ -266,6 +267,11 @@ class SimulatedDevice:
         physics.release()
         self.set_ramp_factor(1.0)
         self.set_silent(False)
+        skipped = self.faults.ack_without_execution or self.faults.execution_fraction != 1.0
+        if self.writes and (skipped or self.fault in (Fault.STUCK, Fault.FAKE_METER)):
+            setpoint = self.model.setpoint_mw()  # healthy: follows what its registers hold
+            if setpoint is not None:
+                physics.set_setpoint(setpoint)
         self.faults = Faults()
         self.model.set_inplace(False)
         if self.model.firmware != self._original_firmware:

@@ -257,3 +257,31 @@ def test_a_trip_injects_nothing_whatever_is_written(
             run(device.write_setpoint(setpoint))
         clock.t += gap
         assert device.physical_power_mw() == 0.0
+
+
+@pytest.mark.parametrize("kind", [Fault.ACK_NO_EXEC, Fault.PARTIAL, Fault.STUCK, Fault.FAKE_METER])
+def test_once_cleared_a_device_follows_the_setpoint_it_holds(kind: Fault) -> None:
+    clock = StepClock()
+    device = battery(clock, 0.2)
+    device.inject(kind)
+    run(device.write_setpoint(-0.7))
+    settle(clock)
+    assert device.physical_power_mw() != pytest.approx(-0.7)
+    device.clear()
+    settle(clock)
+    assert device.physical_power_mw() == pytest.approx(-0.7)
+    assert run(device.read()).power_mw == pytest.approx(-0.7)
+
+
+def test_a_pv_held_without_writes_gets_its_limit_back_when_cleared() -> None:
+    clock = StepClock()
+    sun = [0.5]
+    pv = Pv(rated_mw=1.0, profile=lambda _t: sun[0], dead_time_s=0.0)
+    device = InProcessDevice("pv-1", pv, clock, "pv")
+    device.inject(Fault.STUCK)
+    sun[0] = 0.9
+    settle(clock)
+    assert device.physical_power_mw() == pytest.approx(0.5)  # stuck below what the sun allows
+    device.clear()
+    settle(clock)
+    assert device.physical_power_mw() == pytest.approx(0.9)  # uncurtailed again

@@ -15,6 +15,7 @@ from pymodbus.exceptions import ModbusIOException
 from dispatch.devices import sim_registers as sr
 from dispatch.devices.faults import Fault
 from dispatch.devices.modbus_sim import SimulatedDevice, make_model
+from dispatch.devices.site_meter import SiteMeter
 
 GATEWAY_NO_RESPONSE, ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE = 0x0B, 1, 2, 3
 
@@ -330,5 +331,24 @@ def test_clear_after_a_firmware_fault_restores_the_original_firmware() -> None:
             async with client_of(device) as client:
                 assert await sunspec_version(client, device) == "1.4.2"
                 assert device.model.image.bodies[103] < device.model.image.bodies[124]
+
+    run(scenario)
+
+
+def test_once_cleared_a_stuck_device_follows_its_registers_and_a_site_meter_saw_it() -> None:
+    async def scenario() -> None:
+        clock = ManualClock()
+        async with served("battery", 1, clock) as bat, served("chp", 2, clock) as chp:
+            meter = SiteMeter("site-1", [bat, chp])
+            async with client_of(bat) as client:
+                bat.inject(Fault.STUCK)
+                await command_battery(client, bat, 100)
+                clock.now += 5.0
+                assert await battery_w(client, bat) == 0.0
+                assert (await meter.read()).power_mw == 0.0
+                bat.clear()
+                clock.now += 5.0
+                assert await battery_w(client, bat) == pytest.approx(3000.0)
+                assert (await meter.read()).power_mw == pytest.approx(0.003)
 
     run(scenario)
