@@ -285,3 +285,45 @@ def test_a_pv_held_without_writes_gets_its_limit_back_when_cleared() -> None:
     device.clear()
     settle(clock)
     assert device.physical_power_mw() == pytest.approx(0.9)  # uncurtailed again
+
+
+HONEST = (Fault.ACK_NO_EXEC, Fault.PARTIAL, Fault.SLOW_RAMP, Fault.STUCK)
+
+
+@given(
+    kind=st.sampled_from(list(Fault)),
+    kind_of_device=st.sampled_from(["battery", "pv", "chp"]),
+    steps=st.lists(st.tuples(st.floats(-1.0, 1.0), st.floats(0.05, 20.0)), min_size=1, max_size=6),
+)
+def test_what_a_faulty_device_says_against_what_it_does(
+    kind: Fault, kind_of_device: str, steps: list[tuple[float, float]]
+) -> None:
+    """Honest faults report the power they inject; a fake meter reports what it was told;
+    the others do not report at all, and nothing a faulty device does leaves its limits."""
+    clock = StepClock()
+    physics: Battery | Pv | Chp
+    if kind_of_device == "battery":
+        physics = Battery(1.0, -1.0, capacity_mwh=10.0, dead_time_s=0.2)
+    elif kind_of_device == "pv":
+        physics = Pv(rated_mw=1.0, profile=lambda _t: 0.7)
+    else:
+        physics = Chp(max_mw=1.0, min_load_mw=0.4, ramp_mw_per_s=0.2)
+    device = InProcessDevice("dev-1", physics, clock, kind_of_device)
+    device.inject(kind)
+    low = -1.0 if kind_of_device == "battery" else 0.0
+    for setpoint, gap in steps:
+        with contextlib.suppress(DeviceTimeoutError, MapMismatchError, DeviceFaultError):
+            run(device.write_setpoint(setpoint))
+        clock.t += gap
+        truth = device.physical_power_mw()
+        assert low - 1e-9 <= truth <= 1.0 + 1e-9
+        if kind in (Fault.TRIP, Fault.SILENCE, Fault.FIRMWARE, Fault.FIRMWARE_INPLACE):
+            with pytest.raises((DeviceTimeoutError, MapMismatchError, DeviceFaultError)):
+                run(device.read())
+            continue
+        reported = run(device.read()).power_mw
+        if kind is Fault.FAKE_METER:
+            assert reported == pytest.approx(setpoint)
+        else:
+            assert kind in HONEST
+            assert reported == pytest.approx(truth)
