@@ -251,7 +251,7 @@ class SimulatedDevice:
             self.faults.fake_meter = True
         elif kind is Fault.FIRMWARE:
             self._install(self.model.firmware_update())
-            self._in_task(self.reboot())
+            self._reboot_if_serving()
         else:
             self.model.set_inplace(True)
 
@@ -276,7 +276,7 @@ class SimulatedDevice:
         self.model.set_inplace(False)
         if self.model.firmware != self._original_firmware:
             self._install(self._original_firmware)
-            self._in_task(self.reboot())
+            self._reboot_if_serving()
         self.fault = None
 
     def set_silent(self, silent: bool) -> None:
@@ -291,6 +291,12 @@ class SimulatedDevice:
         """Slow (or speed up) the ramp: nominal rate * factor."""
         self.faults.ramp_factor = factor
         self.model.physics.ramp_mw_per_s = self._nominal_ramp * factor
+
+    def _reboot_if_serving(self) -> None:
+        """Reboot in a task if listening (a device not started yet starts with the new
+        firmware)."""
+        if self._server is not None or self._tasks:
+            self._in_task(self.reboot())
 
     def _in_task(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` in a task after any earlier one (reboots never overlap)."""

@@ -352,3 +352,29 @@ def test_once_cleared_a_stuck_device_follows_its_registers_and_a_site_meter_saw_
                 assert (await meter.read()).power_mw == pytest.approx(0.003)
 
     run(scenario)
+
+
+@pytest.mark.parametrize("fault", list(Fault))
+def test_any_fault_can_be_given_before_the_device_is_even_started(fault: Fault) -> None:
+    async def scenario() -> None:
+        clock = ManualClock()
+        device = SimulatedDevice("sim-chp-1", make_model("chp", 1), clock=clock)
+        device.model.physics.power_mw = device.model.physics.target_mw = 0.04
+        device.inject(fault)  # t = 0: nobody has connected, nothing listens yet
+        await device.start()
+        try:
+            await device.settled()
+            async with client_of(device) as client:
+                if fault in (Fault.TRIP, Fault.SILENCE):
+                    with pytest.raises(ModbusIOException):
+                        await client.read_holding_registers(0, count=8, device_id=1)
+                else:
+                    expected = "9.0" if fault is Fault.FIRMWARE else "2.3.1"
+                    assert (await fc43(client))[2] == expected
+            clock.now += 5.0
+            idle = fault in (Fault.TRIP, Fault.FIRMWARE)  # tripped, or rebooted idle
+            assert device.physical_power_mw() == (0.0 if idle else pytest.approx(0.04))
+        finally:
+            await device.stop()
+
+    run(scenario)
