@@ -90,4 +90,21 @@ def test_fake_meter_reading_replaces_power_but_not_soc() -> None:
     model.physics.power_mw, model.physics.soc = 0.001, 0.42
     model.refresh(reported_mw=0.0025)
     assert sunspec_w(model) == pytest.approx(0.0025)
-    assert model.image.get(model.image.bodies[124] + sr.M124_CHASTATE) == 420
+    assert model.image.get(model.image.bodies[124] + sr.M124_CHASTATE) == 4200  # 0.01 % steps
+
+
+def test_chastate_is_fine_enough_to_contradict_a_fake_meter_within_three_seconds() -> None:
+    """A battery held at 0 MW that claims 1.5 kW (half its rating): the SoC that claim
+    implies after 3 s differs from the ChaState register by at least two steps."""
+    model = VoltaStorSim("VB5-1")
+    physics = model.physics
+    physics.hold()
+    model.refresh(reported_mw=0.0015)
+    before = model.image.get(model.image.bodies[124] + sr.M124_CHASTATE)
+    physics.step(3.0)
+    model.refresh(reported_mw=0.0015)
+    after = model.image.get(model.image.bodies[124] + sr.M124_CHASTATE)
+    claimed_drop = 0.0015 * 3.0 / 3600.0 / physics.eta_discharge / physics.capacity_mwh
+    step = 10.0**sr.CHASTATE_SF / 100.0
+    assert after == before
+    assert claimed_drop / step >= 2.0
