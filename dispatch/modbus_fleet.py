@@ -8,7 +8,7 @@ Devices and dispatcher share one event loop, so the figures are conservative: th
 work counts against the dispatcher's.
 
 Faults go to the simulators: ``outage``/``silence`` stop the device answering,
-``ack_no_exec`` makes it store writes without acting on them, ``partial`` act on half,
+``ack_no_exec`` makes it store writes without acting on them, ``partial`` act on 0.6,
 ``slow_ramp`` ramp at a tenth of the rate, ``firmware`` install another firmware (a new
 register layout and a reboot).
 """
@@ -42,22 +42,14 @@ class ModbusFaults:
     _tasks: set[asyncio.Task[None]]
 
     def inject(self, fault: Fault | str) -> None:
-        """Make the device misbehave from now on."""
-        fault = Fault(fault)
-        if fault is Fault.SILENCE:
-            self.device.set_silent(True)
-        elif fault is Fault.ACK_NO_EXEC:
-            self.device.faults.ack_without_execution = True
-        elif fault is Fault.PARTIAL:
-            self.device.faults.execution_fraction = 0.5
-        elif fault is Fault.SLOW_RAMP:
-            self.device.set_ramp_factor(0.1)
-        else:
-            task = asyncio.get_running_loop().create_task(
-                self.device.change_firmware(FIRMWARE_AFTER_UPDATE[self.kind])
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        """Make the device misbehave from now on: any of the nine kinds (or "outage"),
+        with the physics of `SimulatedDevice.inject` (a firmware fault reboots in the
+        background)."""
+        self.device.inject(fault)
+
+    def physical_power_mw(self) -> float:
+        """What the device really injects now [MW, + injection] (the truth)."""
+        return self.device.physical_power_mw()
 
 
 def _kind(asset_id: str) -> str:
