@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,8 @@ def _entry_point_maps(entry: EntryPoint) -> list[RegisterMap]:
     except Exception as exc:  # a plugin's own failure, reported as the plugin's
         raise RegisterMapError(origin, "(entry point)", f"cannot be loaded: {exc!r}") from exc
     if isinstance(loaded, str | Path):
-        return _directory_maps(Path(loaded), origin)
+        found = _directory_maps(Path(loaded), origin)
+        return [replace(m, origin=f"{m.origin} (from {origin})") for m in found]
     if isinstance(loaded, Mapping):
         return [parse_map(dict(loaded), source=origin)]
     if isinstance(loaded, Iterable):
