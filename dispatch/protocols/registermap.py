@@ -319,6 +319,11 @@ def select_map(
     version = parse_firmware(identity.firmware)
     read_as = f" (read as {version})" if version is not None else " (no version in it)"
     hint = f"; ranges tried: {'; '.join(tried)}" if tried else "; no map for this vendor/model"
+    if version is not None and version.is_prerelease and tried:
+        hint += (
+            "; a pre-release is admitted only by a map with 'prereleases: true' or a range "
+            "naming a pre-release"
+        )
     raise MapMismatchError(
         asset_id,
         f"no register map for vendor {identity.vendor!r} model {identity.model!r} "

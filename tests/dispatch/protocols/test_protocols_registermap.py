@@ -49,7 +49,7 @@ def test_select_map_picks_the_map_for_model_and_firmware(identity: Identity, map
             ["Voltaris", "VoltaStor BX-500", "3.0.0", "ranges tried", ">=1.0,<2.0", ">=2.0,<3.0"],
         ),
         (bx("0.9", BX_FW1_CHAIN), ["0.9"]),
-        (bx("1.4.2-rc1", BX_FW1_CHAIN), ["1.4.2-rc1", "read as 1.4.2rc1"]),
+        (bx("1.4.2-rc1", BX_FW1_CHAIN), ["read as 1.4.2rc1", "prereleases: true"]),
         (bx("2.0.0-rc1", BX_FW2_CHAIN), ["2.0.0-rc1"]),
         (bx("beta-7", BX_FW1_CHAIN), ["beta-7", "no version in it"]),
         (Identity("Acme", "Box", "", "1.0"), ["Acme", "Box", "no map for this vendor/model"]),
