@@ -250,12 +250,15 @@ class ModbusAdapter:
         return self._negotiated
 
     async def _reprobe(self) -> None:
-        """Full probe; quarantine and raise if the fingerprint changed."""
+        """Full probe; quarantine and raise if the fingerprint, the SunSpec base or a model's
+        address, or a scale factor changed."""
         assert self._negotiated is not None
         self.reprobes += 1
         old = self._negotiated.identity
+        old_probe = self._negotiated.probe
         try:
-            new = (await probe(self.transport)).identity
+            new_probe = await probe(self.transport)
+            new = new_probe.identity
         except MapMismatchError as exc:
             self._quarantine = f"re-probe failed: {exc.reason}"
             raise MapMismatchError(self.asset_id, self._quarantine) from exc
@@ -264,6 +267,13 @@ class ModbusAdapter:
                 f"identity changed since map {self._negotiated.register_map.map_id} was chosen: "
                 f"{old.vendor} {old.model} fw {old.firmware} {list(old.models)} -> "
                 f"{new.vendor} {new.model} fw {new.firmware} {list(new.models)}"
+            )
+            raise MapMismatchError(self.asset_id, self._quarantine)
+        if (new_probe.base, new_probe.bodies) != (old_probe.base, old_probe.bodies):
+            self._quarantine = (
+                f"SunSpec layout moved since map {self._negotiated.register_map.map_id} was "
+                f"chosen: marker at {old_probe.base}, bodies {old_probe.bodies} -> marker at "
+                f"{new_probe.base}, bodies {new_probe.bodies}"
             )
             raise MapMismatchError(self.asset_id, self._quarantine)
         self._held = {}  # a new session (a reboot?) may legitimately reset setpoints

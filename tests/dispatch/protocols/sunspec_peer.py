@@ -234,3 +234,18 @@ def battery_models(
         "InOutWRte_SF": -2,
     }
     return [(1, common, common_length), (103, inverter, None), (124, storage, None)]
+
+
+def pv_models(
+    firmware: str = "1.2.0", w_raw: int = 3000, w_sf: int = 1, lim_sf: int = 0
+) -> list[tuple[int, dict[str, Any], int | None]]:
+    """A Helion HelioMax 60 PV inverter: models 1, 103, 123; power `w_raw` * 10**`w_sf` W."""
+    common = {"Mn": "Helion", "Md": "HelioMax 60", "Vr": firmware, "SN": "HM60-PEER-1", "DA": 1}
+    inverter = {"W": w_raw, "W_SF": w_sf, "St": 4}
+    controls = {
+        "WMaxLimPct": 100 * 10**-lim_sf,
+        "WMaxLimPct_SF": lim_sf,
+        "WMaxLim_Ena": 0,
+        "WMaxLimPct_RvrtTms": 0,
+    }
+    return [(1, common, None), (103, inverter, None), (123, controls, None)]

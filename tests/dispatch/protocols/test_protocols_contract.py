@@ -28,7 +28,13 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
-from sunspec_peer import Peer, battery_models, start_fc43_peer, start_sunspec_peer
+from sunspec_peer import (
+    Peer,
+    battery_models,
+    pv_models,
+    start_fc43_peer,
+    start_sunspec_peer,
+)
 
 from dispatch.device import DeviceError, DeviceFaultError, MapMismatchError
 from dispatch.devices.modbus_sim import SimulatedDevice, make_model
@@ -367,6 +373,48 @@ def test_a_scale_factor_changed_during_a_reboot_is_caught_by_the_reprobe() -> No
             await adapter.write_setpoint(0.001)
         assert peer.handler.writes() == []
         assert adapter.reconnects == 1
+
+    try:
+        run_adapter(peer, scenario)
+    finally:
+        peer.stop()
+
+
+def test_a_pv_limit_scale_changed_in_place_stops_the_write_before_anything_is_sent() -> None:
+    """The write path reads the limit's scale factor before encoding: with WMaxLimPct_SF
+    0 -> -1 (100 % re-encoded as 1000) nothing is written through the old layout."""
+    peer = start_sunspec_peer(pv_models(lim_sf=0))
+
+    async def scenario(adapter: ModbusAdapter) -> None:
+        await adapter.identify()
+        assert (await adapter.read()).power_mw == pytest.approx(0.030)  # 3000 * 10 W
+        await adapter.write_setpoint(0.03)
+        assert peer.get_point(123, "WMaxLimPct") == [50]
+        writes = len(peer.handler.writes())
+        peer.set_point(123, "WMaxLimPct_SF", -1)
+        peer.set_point(123, "WMaxLimPct", 500)
+        with pytest.raises(MapMismatchError, match=r"WMaxLimPct_SF .* from 0 to -1"):
+            await adapter.write_setpoint(0.045)
+        assert len(peer.handler.writes()) == writes
+        assert peer.get_point(123, "WMaxLimPct") == [500]
+
+    run_adapter(peer, scenario)
+
+
+def test_a_sunspec_map_that_moved_base_after_a_reboot_is_quarantined() -> None:
+    """Same identity and chain, but 'SunS' now at 0: every old address is wrong."""
+    peer = start_sunspec_peer(battery_models(), base=40000)
+    port = peer.port
+
+    async def scenario(adapter: ModbusAdapter) -> None:
+        nonlocal peer
+        await adapter.identify()
+        peer.stop()
+        await adapter.transport.close()
+        peer = start_sunspec_peer(battery_models(), base=0, port=port)
+        with pytest.raises(MapMismatchError, match=r"marker at 40000.* -> marker at 0"):
+            await adapter.write_setpoint(0.001)
+        assert peer.handler.writes() == []
 
     try:
         run_adapter(peer, scenario)
