@@ -46,7 +46,7 @@ from dispatch.device import (
 from dispatch.protocols.negotiation import Negotiated, negotiate, probe, still_same
 from dispatch.protocols.points import PointIO
 from dispatch.protocols.profiles import PROFILES, Profile
-from dispatch.protocols.registermap import RegisterMap
+from dispatch.protocols.registermap import RegisterMap, RegisterMapError
 from dispatch.protocols.transport import ModbusTransport
 
 T = TypeVar("T")
@@ -207,6 +207,8 @@ class ModbusAdapter:
         except DeviceError as exc:
             self._count(exc)
             raise
+        except RegisterMapError:
+            raise  # a bad map file is the operator's configuration error, not the device's
         except ValueError as exc:
             fault = DeviceFaultError(self.asset_id, f"answer cannot be decoded: {exc}")
             self._count(fault)

@@ -40,7 +40,7 @@ from dispatch.device import DeviceError, DeviceFaultError, MapMismatchError
 from dispatch.devices.modbus_sim import SimulatedDevice, make_model
 from dispatch.protocols.mapsources import ENV_VAR, reload
 from dispatch.protocols.modbus import ModbusAdapter
-from dispatch.protocols.registermap import MAPS_DIR
+from dispatch.protocols.registermap import MAPS_DIR, RegisterMapError
 
 T = TypeVar("T")
 MBPOLL = shutil.which("mbpoll")
@@ -522,6 +522,50 @@ def test_a_fixed_scale_device_whose_power_leaves_its_range_is_a_device_fault() -
             await adapter.read()
 
     run_adapter(peer, scenario)
+
+
+def test_a_ten_fold_scale_change_never_written_through_is_caught_against_the_rating() -> None:
+    """No setpoint written yet: 30 kW reported as 300 on a 50 kW CHP cannot be true."""
+    peer = kwk_peer()
+
+    async def scenario(adapter: ModbusAdapter) -> None:
+        await adapter.identify()
+        assert (await adapter.read()).power_mw == pytest.approx(0.030)
+        peer.bank.set_holding_registers(0, [300, 300])
+        with pytest.raises(DeviceFaultError, match=r"power_kw = 300 kW cannot be true .* 50 kW"):
+            await adapter.read()
+
+    run_adapter(peer, scenario)
+
+
+def test_battery_power_beyond_its_rating_is_a_device_fault() -> None:
+    peer = start_sunspec_peer(battery_models(w=15000, w_sf=0))  # 15 kW from a 3 kW battery
+
+    async def scenario(adapter: ModbusAdapter) -> None:
+        await adapter.identify()
+        with pytest.raises(DeviceFaultError, match=r"W = 15 kW cannot be true .* rated 3 kW"):
+            await adapter.read()
+
+    run_adapter(peer, scenario)
+
+
+def test_a_bad_operator_map_is_a_configuration_error_not_a_device_fault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "broken.yaml").write_text("id: broken\n", encoding="utf-8")
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    reload()
+    try:
+
+        async def scenario(adapter: ModbusAdapter) -> None:
+            with pytest.raises(RegisterMapError, match=r"broken\.yaml: field 'vendor'"):
+                await adapter.identify()
+            assert sum(adapter.errors.values()) == 0
+
+        run_adapter(kwk_peer(), scenario)
+    finally:
+        monkeypatch.delenv(ENV_VAR)
+        reload()
 
 
 def test_errors_are_counted_by_kind_for_the_metrics() -> None:
