@@ -283,16 +283,36 @@ class AssetActor:
 
     async def _watch_degraded(self, t: float) -> None:
         """A degraded asset that answers is read every period (its power counts, fresh),
-        and rejoins once its breaker admits a health check and it sits at its setpoint."""
+        and rejoins once its breaker admits a health check and it sits at its setpoint.
+        One whose answers failed is read again only when its breaker admits it."""
+        if self.last_read_failed and not self.untrusted and not self.breaker.allow(t):
+            return
         try:
             reading = await self._io(self.adapter.read())
         except MapMismatchError as exc:
             self._quarantine(t, exc.reason)
             return
-        except DeviceError:
+        except DeviceFaultError:
             self._read_failed()
             self.breaker.record_failure(t)
             return
+        except DeviceError as exc:
+            self._read_failed()
+            self.breaker.record_failure(t)
+            self._failed_reads += 1
+            if self._missed_since is None:
+                self._missed_since = t
+            if self._failed_reads >= self.config.unavailable_after:
+                self._fail(
+                    AssetState.UNAVAILABLE,
+                    t,
+                    f"no answer: {exc.reason}",
+                    MISSED_READS,
+                    self._missed_since,
+                )
+            return
+        self._failed_reads = 0
+        self._missed_since = None
         self._read_ok(t, reading)
         if self.untrusted or not self.breaker.allow(t):
             return

@@ -17,10 +17,11 @@ the tick computes:
    out of the pool measure; each asset in the pool starts from its own planned injection
    (clipped to what it can reach this tick, given its limits, ramp and state of charge),
    and the rest is shared by headroom (`dispatch.control.allocation.water_fill`);
-5. probing: an asset whose setpoint has not moved by more than its execution band for
-   `probe_after_s` is given a small move (`probe_share` of its rating, held
-   `probe_hold_s`), paired with an opposite move of another flat asset so that the pool's
-   total is unchanged, so that a device that does not follow is seen on a flat schedule;
+5. probing: an asset whose setpoint has not moved by more than half a probing move for
+   `probe_after_s` is given a small move (`probe_share` of its rating, held `probe_hold_s`
+   once reached at its ramp), paired with an opposite move of another flat asset so that
+   the pool's total is unchanged, so that a device that does not follow is seen on a flat
+   schedule;
 6. each actor is handed its setpoint (`AssetActor.command`, latest wins, with the tick's
    time so that latencies run from here): the tick never waits on a device;
 7. observers (e.g. the simulation's truth sampler) are called with the tick's time and
@@ -64,7 +65,7 @@ class PoolConfig:
     """Storage is only asked for power it can hold this long [s]."""
     max_reading_age_s: float = 2.5
     """A reading older than this [s] is stale: never counted as delivery."""
-    probe_after_s: float = 8.0
+    probe_after_s: float = 20.0
     """A setpoint flat this long [s] gets a probing move."""
     probe_share: float = 0.15
     """Size of a probing move, as a share of the asset's rating."""
@@ -132,8 +133,9 @@ class PoolController:
         self._rating = np.maximum(np.abs(self._max), np.abs(self._min))
         self._last_sp = np.full(n, np.nan)
         t0 = clock.now()
-        # Stagger the first probes over the probing interval.
-        self._moved_t = t0 - self.config.probe_after_s * (np.arange(n) / max(1, n))
+        # Stagger the first probes over the probing interval, neighbours (one site) apart.
+        spread = (np.arange(n) * 0.6180339887498949) % 1.0
+        self._moved_t = t0 - self.config.probe_after_s * spread
         self._probe = np.zeros(n)
         self._probe_until = np.full(n, -np.inf)
         self.probes = 0
@@ -244,7 +246,9 @@ class PoolController:
         if not include.any():
             return setpoints
         cfg = self.config
-        moved = include & ~(np.abs(setpoints - self._last_sp) <= self._band)
+        # A move counts when it is large enough for every check (execution, site meter).
+        significant = 0.5 * cfg.probe_share * self._rating
+        moved = include & ~(np.abs(setpoints - self._last_sp) <= significant)
         self._moved_t[moved] = t
         self._last_sp[moved] = setpoints[moved]
         running = include & (self._probe_until > t)
@@ -259,14 +263,17 @@ class PoolController:
             room_a = np.minimum(hi[up] - setpoints[up], setpoints[down] - lo[down])
             room_b = np.minimum(setpoints[up] - lo[up], hi[down] - setpoints[down])
             sign = np.where(room_a >= room_b, 1.0, -1.0)
-            step = np.minimum(size, np.maximum(room_a, room_b))
-            useful = step > 2 * np.minimum(self._band[up], self._band[down])
-            up, down, step, sign = up[useful], down[useful], step[useful], sign[useful]
+            # The whole move is kept; a slow asset reaches it over several ticks (clipped to
+            # its reachable interval each tick) and holds it as long as the others.
+            useful = np.maximum(room_a, room_b) > 2 * np.minimum(self._band[up], self._band[down])
+            up, down, step, sign = up[useful], down[useful], size[useful], sign[useful]
             self._probe[up] = sign * step
             self._probe[down] = -sign * step
+            ramp = np.maximum(np.minimum(self._ramp[up], self._ramp[down]), 1e-9)
+            hold = t + cfg.probe_hold_s + np.ceil(step / ramp / cfg.tick_s) * cfg.tick_s
             chosen = np.concatenate((up, down))
-            self._probe_until[chosen] = t + cfg.probe_hold_s
-            self._moved_t[chosen] = t + cfg.probe_hold_s
+            self._probe_until[chosen] = np.concatenate((hold, hold))
+            self._moved_t[chosen] = np.concatenate((hold, hold))
             self.probes += int(chosen.size)
             running = include & (self._probe_until > t)
         self._probe[~running] = 0.0

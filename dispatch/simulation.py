@@ -145,7 +145,7 @@ class SimulationOptions:
     """The aFRR band as a share of the fleet's rated power."""
     response_s: float = 3.0
     """Every asset's response time: from the write to measured power in band [s]."""
-    site_size: int = 5
+    site_size: int = 10
     """Consecutive assets behind one site meter (0: no site meters)."""
     count_stale: bool = False
     """Dispatch the old, wrong way (`PoolConfig.count_stale`), to show what it hides."""

@@ -48,8 +48,9 @@ def _detected_by_own_evidence(report: dict, kind: str) -> None:
 def test_every_fault_kind_is_detected_by_its_own_evidence_within_3_s(
     kind: str, asset_kind: str | None
 ) -> None:
+    # 60 s: a flat schedule probes every asset within 20 s of the fault.
     options = SimulationOptions(
-        assets=40, duration_s=40, faults=[FaultSpec(kind, 4, 12.0, asset_kind)], seed=3
+        assets=40, duration_s=60, faults=[FaultSpec(kind, 4, 12.0, asset_kind)], seed=3
     )
     report = run_simulation(options)
     _detected_by_own_evidence(report, kind)
@@ -68,7 +69,7 @@ def test_every_fault_kind_is_detected_by_its_own_evidence_within_3_s(
 @pytest.mark.parametrize("kind", ["trip", "silence", "firmware", "ack_no_exec"])
 def test_a_fault_before_the_first_contact_is_detected(kind: str) -> None:
     report = run_simulation(
-        SimulationOptions(assets=30, duration_s=20, faults=parse_faults(f"{kind}:3@0s"))
+        SimulationOptions(assets=30, duration_s=40, faults=parse_faults(f"{kind}:3@0s"))
     )
     _detected_by_own_evidence(report, kind)
     for fault in report["faults"]:
