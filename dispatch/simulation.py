@@ -20,6 +20,10 @@ The truth: at every tick the simulation (not the controller) samples what the de
 physically inject (`physical_power_mw()`, 0 for a tripped device) and gives it to the KPIs
 (`KpiRecorder.truth`), so every report has a `truth` view beside the controller's
 `tracking` view (see `dispatch.kpi`).
+
+Sites: every `options.site_size` consecutive assets sit behind one simulated site meter
+(`dispatch.devices.site_meter.SiteMeter`, the sum of their real power), watched by a
+`dispatch.sites.SiteWatch` that catches a device reporting power it does not inject.
 """
 
 from __future__ import annotations
