@@ -2,6 +2,10 @@
 
 A map names its profile; the profile names the points it needs. Units out of a profile are
 the dispatcher's: MW, + injection (battery discharge, generation), - consumption.
+
+Every reading is checked against the device's own rating: measured power or a held setpoint
+beyond `PLAUSIBLE_MARGIN` times the rating cannot be true (a scale changed in place, a
+corrupted register) and raises `DeviceFaultError` naming the point and both values.
 """
 
 from __future__ import annotations
@@ -9,7 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from dispatch.device import DeviceFaultError
 from dispatch.protocols.points import LocalRefusalError, PointIO, Value, to_mw
+from dispatch.protocols.transport import ModbusRefusedError
+
+ILLEGAL_DATA_VALUE = 3
+"""Modbus exception code 3."""
+
+PLAUSIBLE_MARGIN = 1.2
+"""A device may overshoot its rating a little (metering error, transients), not more."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,20 @@ def _power(io: PointIO, values: dict[str, Value], name: str) -> float:
     return power
 
 
+def check_plausible(
+    io: PointIO, what: str, value_mw: float | None, rating_mw: float | None
+) -> None:
+    """DeviceFaultError if |value| exceeds the rating by more than `PLAUSIBLE_MARGIN`."""
+    if value_mw is None or rating_mw is None or rating_mw <= 0:
+        return
+    if abs(value_mw) > PLAUSIBLE_MARGIN * rating_mw:
+        raise DeviceFaultError(
+            io.transport.asset_id,
+            f"{what} = {value_mw * 1000:g} kW cannot be true for a device rated "
+            f"{rating_mw * 1000:g} kW",
+        )
+
+
 STORCTL_CHARGE = 1
 STORCTL_DISCHARGE = 2
 
@@ -66,8 +92,10 @@ class Storage124:
         values = await io.read(list(self.POINTS))
         wcha = to_mw(io.negotiated.point("WChaMax"), _num(values, "WChaMax"))
         soc = _num(values, "ChaState")
+        power = _power(io, values, "W")
+        check_plausible(io, "W", power, wcha)
         return Reading(
-            power_mw=_power(io, values, "W"),
+            power_mw=power,
             setpoint_mw=self._setpoint(values, wcha),
             soc=None if soc is None else soc / 100.0,
             max_mw=wcha,
@@ -113,7 +141,9 @@ class Pv123:
         pct = _num(values, "WMaxLimPct")
         enabled = values["WMaxLim_Ena"] == 1
         setpoint = (pct / 100.0 * rated if pct is not None else None) if enabled else rated
-        return Reading(_power(io, values, "W"), setpoint, None, rated, 0.0)
+        power = _power(io, values, "W")
+        check_plausible(io, "W", power, rated)
+        return Reading(power, setpoint, None, rated, 0.0)
 
     async def write(self, io: PointIO, setpoint_mw: float) -> None:
         """See class docstring."""
@@ -134,16 +164,25 @@ class ChpKw:
         values = await io.read(["power_kw", "setpoint_kw", "min_load_kw", "max_kw", "status"])
         setpoint = _num(values, "setpoint_kw")
         max_kw = _num(values, "max_kw")
+        max_mw = None if max_kw is None else max_kw / 1000.0
+        power = _power(io, values, "power_kw")
+        setpoint_mw = None if setpoint is None else setpoint / 1000.0
+        check_plausible(io, "power_kw", power, max_mw)
+        check_plausible(io, "setpoint_kw", setpoint_mw, max_mw)
         return Reading(
-            power_mw=_power(io, values, "power_kw"),
-            setpoint_mw=None if setpoint is None else setpoint / 1000.0,
+            power_mw=power,
+            setpoint_mw=setpoint_mw,
             soc=None,
-            max_mw=None if max_kw is None else max_kw / 1000.0,
+            max_mw=max_mw,
             min_mw=0.0,
         )
 
     async def write(self, io: PointIO, setpoint_mw: float) -> None:
-        """Round to whole kW; refuse 0 < P < minimum stable load locally."""
+        """Round to whole kW; refuse 0 < P < minimum stable load locally.
+
+        A setpoint inside the limits the device itself declares, refused as an illegal value
+        (exception 3), is a `DeviceFaultError`: the register's meaning changed under us.
+        """
         kw = round(setpoint_mw * 1000.0)
         limits = await io.read(["min_load_kw", "max_kw"])
         min_load, max_kw = _num(limits, "min_load_kw"), _num(limits, "max_kw")
@@ -153,7 +192,16 @@ class ChpKw:
             )
         if max_kw is not None and kw > max_kw:
             raise LocalRefusalError(io.transport.asset_id, f"{kw} kW above maximum {max_kw:g} kW")
-        await io.write({"setpoint_kw": float(kw)}, limits)
+        try:
+            await io.write({"setpoint_kw": float(kw)}, limits)
+        except ModbusRefusedError as exc:
+            if exc.code != ILLEGAL_DATA_VALUE or kw == 0 or min_load is None or max_kw is None:
+                raise
+            raise DeviceFaultError(
+                io.transport.asset_id,
+                f"setpoint_kw = {kw} kW refused as an illegal value although the device "
+                f"declares [{min_load:g}, {max_kw:g}] kW: its register no longer means kW",
+            ) from exc
 
 
 PROFILES: dict[str, Profile] = {"storage_124": Storage124(), "pv_123": Pv123(), "chp_kw": ChpKw()}
