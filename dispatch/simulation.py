@@ -321,7 +321,11 @@ async def run_fleet(
             board,
             clock,
             threshold_mw=2.5 * max(a.watch.band_mw for a in (actors[i] for i in group)),
-            phase_s=max(actors[i].config.phase_s for i in group) + 0.02,
+            # Just before the members' reads; compared once they have all read.
+            phase_s=max(0.0, min(actors[i].config.phase_s for i in group) - 0.01),
+            settle_s=max(actors[i].config.phase_s for i in group)
+            - min(actors[i].config.phase_s for i in group)
+            + 0.3,
         )
         for k, group in enumerate(group_sites(len(fleet), options.site_size))
         if options.site_size > 1
