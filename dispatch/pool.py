@@ -262,10 +262,12 @@ class PoolController:
             # pair among themselves, similar ramps together.
             up_only = candidates[self._up_only[candidates]]
             free = candidates[~self._up_only[candidates]]
-            free = free[np.argsort(self._ramp[free], kind="stable")]
-            k = min(up_only.size, free.size // 2)
+            k = min(up_only.size, free.size)
+            # Their partners are the largest free assets (a probe is sized by the smaller).
+            free = free[np.argsort(-self._rating[free], kind="stable")]
             forced_up, forced_down = up_only[:k], free[:k]
             free = free[k:]
+            free = free[np.argsort(self._ramp[free], kind="stable")]
             if free.size % 2:
                 free = free[:-1]
             up = np.concatenate((forced_up, free[0::2]))
