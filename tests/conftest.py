@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from hypothesis import HealthCheck, settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -22,6 +24,16 @@ settings.register_profile(
 )
 settings.register_profile("dev", max_examples=50, deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+
+@pytest.fixture(autouse=True)
+def _structlog_restored() -> Iterator[None]:
+    """Each test gets back the event configuration it started with: a command run in a test
+    (e.g. `vpp simulate` through the CLI runner) may point events at a stream the runner
+    closes afterwards, and a later test's events must not be written there."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
 
 
 def _postgres_reachable() -> bool:
