@@ -39,7 +39,10 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   error leave tolerance after it), ``left_at_s``, ``recovered`` (True / False),
   ``recovered_s`` (seconds from injection to the first of `recovery_ticks` consecutive
   truth samples within tolerance after leaving it; None when it never recovered or never
-  left), ``why`` in words, ``shortfall_mw`` (true target - delivered at the end of the run);
+  left), ``why`` in words, ``shortfall_mw`` (true target - delivered at the end of the run),
+  ``headroom`` (could the fleet physically meet the target after the fault: ``enough``,
+  ``min_room_mw``, ``max_gap_mw``; faulted assets as they physically are, the rest anywhere
+  within their static limits; None where the simulation did not record it);
 - ``fault_summary``: per fault kind ``injected``, ``detected``, ``max_detected_s``,
   ``p50_detected_s``, ``undetected`` (asset ids, at most 10).
 
@@ -139,6 +142,7 @@ class KpiRecorder:
     _stale_view: list[float] = field(default_factory=list)
     _unknown: list[tuple[int, float]] = field(default_factory=list)
     _truth: list[tuple[float, float, float, float]] = field(default_factory=list)
+    _reachable: list[tuple[float, float, float, float]] = field(default_factory=list)
     _ages: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(_AGE_BINS, np.int64))
     _start: float | None = None
     _by_asset: dict[str, list[FaultRecord]] = field(default_factory=dict)
@@ -178,10 +182,22 @@ class KpiRecorder:
             bins = np.clip((telemetry_ages_s * 1000.0 / _AGE_BIN_MS).astype(np.int64), 0, None)
             self._ages += np.bincount(np.minimum(bins, _AGE_BINS - 1), minlength=_AGE_BINS)
 
-    def truth(self, t: float, utc: datetime, target_mw: float, physical_mw: float) -> None:
+    def truth(
+        self,
+        t: float,
+        utc: datetime,
+        target_mw: float,
+        physical_mw: float,
+        *,
+        reachable_mw: tuple[float, float] | None = None,
+    ) -> None:
         """The simulation's sample at `t` [s]: the pool's target and what the devices
-        physically inject in total [MW] (not what they report)."""
+        physically inject in total [MW] (not what they report); `reachable_mw` the (low,
+        high) range the true total could reach with the faulted assets as they are and the
+        others anywhere within their limits [MW]."""
         self._truth.append((t, utc.timestamp(), target_mw, physical_mw))
+        if reachable_mw is not None:
+            self._reachable.append((t, target_mw, *reachable_mw))
 
     def missed_tick(self) -> None:
         """A tick whose period passed before it could start."""
@@ -371,6 +387,7 @@ class KpiRecorder:
                 "recovered_s": None,
                 "why": "",
                 "shortfall_mw": None,
+                "headroom": None,
             }
             out.append(entry)
             if not samples:
@@ -381,6 +398,7 @@ class KpiRecorder:
                 entry["why"] = "injected after the last truth sample"
                 continue
             entry["shortfall_mw"] = round(after[-1][1], 6)
+            entry["headroom"] = self._headroom(at)
             left = next((i for i, (_, e) in enumerate(after) if abs(e) > self.tolerance_mw), None)
             if left is None:
                 entry["recovered"] = True
@@ -408,6 +426,25 @@ class KpiRecorder:
                     f"(tolerance {self.tolerance_mw:.3f} MW) at the end of the run"
                 )
         return out
+
+    def _headroom(self, at: float) -> dict[str, Any] | None:
+        """Whether the fleet could physically meet the target after the fault at `at`: at
+        every sample from then on the target lies within the reachable range (faulted assets
+        as they are, the rest within their limits) with a margin of the tolerance. None if
+        the simulation did not record the range."""
+        samples = [r for r in self._reachable if r[0] >= at]
+        if not samples:
+            return None
+        margin = self.tolerance_mw
+        gaps = [max(target - high, low - target, 0.0) for _, target, low, high in samples]
+        tight = [
+            min(target - low, high - target) for _, target, low, high in samples
+        ]  # room left on the nearer side [MW]
+        return {
+            "enough": all(room >= margin for room in tight),
+            "min_room_mw": round(min(tight), 6),
+            "max_gap_mw": round(max(gaps), 6),
+        }
 
     def _fault_summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = {}

@@ -13,8 +13,9 @@ Fault specifications, comma-separated: ``KIND:AMOUNT@TIMEs`` with KIND one of
 `dispatch.devices.faults.Fault` (``trip``, ``silence``, ``ack_no_exec``, ``partial``,
 ``slow_ramp``, ``stuck``, ``fake_meter``, ``firmware``, ``firmware_inplace``; ``outage`` is
 the older name of ``silence``); AMOUNT a share of the fleet (0 < x < 1), a
-percentage (``100%``) or a number of assets (a whole number >= 1); TIME the second of the
-run, 0 included (injected before the first contact), e.g. ``trip:0.3@20s,ack_no_exec:1@0s``.
+percentage (``100%``) or a number of assets (a whole number >= 1), optionally of one asset
+kind only (``/battery``, ``/pv``, ``/chp``); TIME the second of the run, 0 included
+(injected before the first contact), e.g. ``trip:0.3@20s,ack_no_exec:1@0s,firmware:15/chp@20s``.
 
 The truth: at every tick the simulation (not the controller) samples what the devices
 physically inject (`physical_power_mw()`, 0 for a tripped device) and gives it to the KPIs
@@ -57,7 +58,11 @@ from dispatch.schedule import Schedule
 from dispatch.sites import SiteWatch, group_sites
 
 FAULT_KINDS = (*(f.value for f in Fault), OUTAGE_ALIAS)
-_FAULT = re.compile(r"^(?P<kind>[a-z_]+):(?P<amount>[0-9.]+)(?P<pct>%?)@(?P<at>[0-9.]+)s?$")
+_FAULT = re.compile(
+    r"^(?P<kind>[a-z_]+):(?P<amount>[0-9.]+)(?P<pct>%?)(?:/(?P<asset_kind>[a-z]+))?"
+    r"@(?P<at>[0-9.]+)s?$"
+)
+ASSET_KINDS = ("battery", "pv", "chp")
 START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
 """Default start of a simulated run (UTC): a June morning, PV producing."""
 
@@ -100,12 +105,18 @@ def parse_faults(text: str | None) -> list[FaultSpec]:
             amount = min(amount / 100.0, 0.999999) if amount < 100 else 0.9999999
         if kind not in FAULT_KINDS:
             raise FaultSpecError(f"fault {part!r}: kind {kind!r} is not one of {FAULT_KINDS}")
+        asset_kind = match["asset_kind"]
+        if asset_kind is not None and asset_kind not in ASSET_KINDS:
+            raise FaultSpecError(
+                f"fault {part!r}: asset kind {asset_kind!r} is not one of {ASSET_KINDS}"
+            )
         if amount <= 0 or (amount >= 1 and amount != int(amount)):
             raise FaultSpecError(
                 f"fault {part!r}: amount {match['amount']} must be a share in (0, 1), "
                 "a percentage (100%) or a whole number of assets"
             )
-        specs.append(FaultSpec(Fault.SILENCE.value if kind == OUTAGE_ALIAS else kind, amount, at))
+        fault = Fault.SILENCE.value if kind == OUTAGE_ALIAS else kind
+        specs.append(FaultSpec(fault, amount, at, asset_kind))
     return specs
 
 
@@ -266,6 +277,7 @@ async def run_fleet(
         band = options.activation_share * rated
         activation = SimulatedTsoSignal(band, band, seed=options.seed)
     schedule = schedule_of(fleet, clock.utc(), options.duration_s)
+    chosen: set[str] = set()
     pool = PoolController(
         options.pool,
         schedule,
@@ -276,12 +288,11 @@ async def run_fleet(
         metrics,
         kpi,
         PoolConfig(correction_limit_mw=max(1.0, 0.2 * rated), count_stale=options.count_stale),
-        observers=[truth_sampler(fleet, kpi, clock)],
+        observers=[truth_sampler(fleet, kpi, clock, chosen)],
     )
     start = clock.now()
     until = start + options.duration_s
     kpi.started(start)
-    chosen: set[str] = set()
 
     def inject(spec: FaultSpec) -> None:
         candidates = [
@@ -352,17 +363,37 @@ async def run_fleet(
 
 
 def truth_sampler(
-    fleet: Sequence[FleetMember], kpi: KpiRecorder, clock: DispatchClock
+    fleet: Sequence[FleetMember],
+    kpi: KpiRecorder,
+    clock: DispatchClock,
+    faulted: set[str] | None = None,
 ) -> Callable[[float, float], None]:
     """A pool observer that records, at each tick, what the devices physically inject in
-    total [MW] against the pool's target: the simulation's view, not the controller's."""
+    total [MW] against the pool's target: the simulation's view, not the controller's.
+
+    With `faulted` (the ids of assets given a fault so far) it also records the range the
+    pool's true total could reach [MW]: faulted assets at what they physically inject now,
+    every other asset anywhere within its static limits. A target outside that range is
+    one no controller could meet; it is what `recovery[].headroom` judges by."""
     devices = [m.device for m in fleet]
+    ids = [m.adapter.asset_id for m in fleet]
+    low = [m.limits.min_mw for m in fleet]
+    high = [m.limits.max_mw for m in fleet]
 
     def sample(t: float, target_mw: float) -> None:
         physical = 0.0
-        for device in devices:
-            physical += device.physical_power_mw()
-        kpi.truth(t, clock.utc(), target_mw, physical)
+        reach_low = reach_high = 0.0
+        hit = faulted or ()
+        for device, asset, lo, hi in zip(devices, ids, low, high, strict=True):
+            power = device.physical_power_mw()
+            physical += power
+            if asset in hit:
+                reach_low += power
+                reach_high += power
+            else:
+                reach_low += lo
+                reach_high += hi
+        kpi.truth(t, clock.utc(), target_mw, physical, reachable_mw=(reach_low, reach_high))
 
     return sample
 

@@ -126,6 +126,7 @@ def test_a_run_is_reproducible_on_the_virtual_clock() -> None:
         ("meltdown:1@2s", "kind 'meltdown' is not one of"),
         ("outage:1.5@2s", "amount 1.5 must be a share in (0, 1), a percentage"),
         ("outage:0@2s", "amount 0 must be"),
+        ("firmware:15/boiler@2s", "asset kind 'boiler' is not one of"),
     ],
 )
 def test_bad_fault_specs_are_refused_naming_the_part(text: str, named: str) -> None:
@@ -138,3 +139,29 @@ def test_fault_specs_read_shares_and_counts() -> None:
     assert specs == [FaultSpec("silence", 0.3, 20.0), FaultSpec("ack_no_exec", 2.0, 5.0)]
     assert specs[0].count(400) == 120
     assert specs[1].count(400) == 2
+
+
+def test_a_fault_on_one_kind_of_asset_hits_only_that_kind() -> None:
+    """``firmware:3/chp`` takes 3 CHPs, never a battery or a PV plant, and exactly 3."""
+    assert parse_faults("firmware:3/chp@1s") == [FaultSpec("firmware", 3.0, 1.0, "chp")]
+    options = SimulationOptions(assets=40, duration_s=4, faults=parse_faults("stuck:3/chp@1s"))
+    report = run_simulation(options)
+    assert sorted(f["asset"].split("-")[0] for f in report["faults"]) == ["chp"] * 3
+
+
+def test_headroom_says_whether_the_rest_of_the_fleet_could_make_up_for_a_fault() -> None:
+    """After 30 % of the fleet trips the rest can still reach the target, and the pool does;
+    after 90 % trips no setpoint could, and the report says the headroom was not there."""
+    small = run_simulation(
+        SimulationOptions(assets=100, duration_s=40, faults=parse_faults("trip:0.3@10s"))
+    )
+    large = run_simulation(
+        SimulationOptions(assets=100, duration_s=40, faults=parse_faults("trip:0.9@10s"))
+    )
+    (after_small,) = small["recovery"]
+    (after_large,) = large["recovery"]
+    assert after_small["headroom"]["enough"] is True
+    assert after_small["recovered"] is True
+    assert after_large["headroom"]["enough"] is False
+    assert after_large["headroom"]["max_gap_mw"] > large["truth"]["tolerance_mw"]
+    assert after_large["recovered"] is False

@@ -16,7 +16,8 @@ from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
 FAULT_HELP = (
     "KIND:AMOUNT@TIMEs,... e.g. trip:0.3@20s,ack_no_exec:1@0s; kinds: trip, silence "
     "(alias outage), ack_no_exec, partial, slow_ramp, stuck, fake_meter, firmware, "
-    "firmware_inplace; AMOUNT a share (0.3), a percentage (100%) or a count (5); TIME from 0"
+    "firmware_inplace; AMOUNT a share (0.3), a percentage (100%) or a count (5), optionally "
+    "of one kind of asset (firmware:15/chp@20s); TIME from 0"
 )
 
 
