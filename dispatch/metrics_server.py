@@ -1,0 +1,80 @@
+"""Serve the process-wide Prometheus registry on ``/metrics`` while the dispatcher runs.
+
+`serve_metrics(port)` starts prometheus_client's HTTP server in a daemon thread (it never
+touches the event loop the dispatcher runs on) and returns a `MetricsServer` that knows the
+port it got (port 0: any free port) and closes it. `metrics_port_from_env()` reads
+``VPP_METRICS_PORT``, the setting every command that dispatches honours.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from wsgiref.simple_server import WSGIServer
+
+from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
+
+METRICS_PORT_ENV = "VPP_METRICS_PORT"
+"""Environment variable: the port to serve ``/metrics`` on (unset or empty: not served)."""
+DEFAULT_ADDRESS = "127.0.0.1"
+"""Loopback by default: exposing metrics beyond the host is the operator's decision."""
+
+
+@dataclass
+class MetricsServer:
+    """A running ``/metrics`` endpoint."""
+
+    address: str
+    port: int
+    _server: WSGIServer
+    _thread: threading.Thread
+
+    @property
+    def url(self) -> str:
+        """Where the metrics are, e.g. ``http://127.0.0.1:9464/metrics``."""
+        return f"http://{self.address}:{self.port}/metrics"
+
+    def close(self) -> None:
+        """Stop serving and free the port."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5.0)
+
+
+def serve_metrics(
+    port: int, address: str = DEFAULT_ADDRESS, registry: CollectorRegistry | None = None
+) -> MetricsServer:
+    """Serve `registry` (default the process registry) on ``http://address:port/metrics``;
+    `port` 0 picks a free one. Raises `OSError` if the port is taken."""
+    server, thread = start_http_server(port, addr=address, registry=registry or REGISTRY)
+    return MetricsServer(address, int(server.server_port), server, thread)
+
+
+def metrics_port_from_env(environ: dict[str, str] | None = None) -> int | None:
+    """The port ``VPP_METRICS_PORT`` asks for, None if unset or empty; `ValueError` names
+    the variable if it is not a port number."""
+    text = (os.environ if environ is None else environ).get(METRICS_PORT_ENV, "").strip()
+    if not text:
+        return None
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise ValueError(f"{METRICS_PORT_ENV}={text!r} is not a port number (0 to 65535)")
+    return int(text)
+
+
+@contextmanager
+def metrics_endpoint(port: int | None) -> Iterator[MetricsServer | None]:
+    """``/metrics`` on `port` for the duration of the block (None: not served); the URL is
+    printed on stderr as ``metrics: http://127.0.0.1:PORT/metrics``."""
+    if port is None:
+        yield None
+        return
+    server = serve_metrics(port)
+    print(f"metrics: {server.url}", file=sys.stderr, flush=True)
+    try:
+        yield server
+    finally:
+        server.close()
