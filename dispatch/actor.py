@@ -42,7 +42,7 @@ from dispatch.device import (
     Telemetry,
 )
 from dispatch.kpi import KpiRecorder
-from dispatch.observability import DispatchMetrics, event_log
+from dispatch.observability import DispatchMetrics, dispatch_fields, event_log
 
 T = TypeVar("T")
 
@@ -297,12 +297,13 @@ class AssetActor:
         if current is not None and not current.is_terminal:
             current.supersede(t)
         self.command_now = command
-        log = self._log.bind(dispatch_id=dispatch_id, product=product)
+        log = self._log.bind(product=product, **dispatch_fields(dispatch_id))
         protocol = self.adapter.protocol
         command.sent(t)
         self._enter(AssetState.COMMANDED, t, f"setpoint {setpoint:.3f} MW")
         self.context.metrics.commands.labels(self.asset_id, product, protocol).inc()
         self.context.kpi.command_sent()
+        log.debug("command_sent", setpoint_mw=setpoint)
         try:
             ack = await self._io(self.adapter.write_setpoint(setpoint))
         except MapMismatchError as exc:
@@ -384,8 +385,8 @@ class AssetActor:
             from_state=before.value,
             state=to_state.value,
             reason=reason,
-            dispatch_id=dispatch_id,
             t=t,
+            **dispatch_fields(dispatch_id),
         )
 
     def _quarantine(self, t: float, reason: str) -> None:
