@@ -19,32 +19,46 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any, Protocol
 
-_lock = threading.Lock()
-_last_ms = -1
-_counter = 0
 _COUNTER_MAX = 0xFFF
 
 
-def uuid7(now_ms: int | None = None) -> uuid.UUID:
-    """A new version 7 UUID (see the module docstring); `now_ms` [ms since 1970-01-01 UTC]
-    replaces the wall clock (tests)."""
-    global _last_ms, _counter
-    ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
-    with _lock:
-        if ms > _last_ms:
-            _last_ms = ms
-            _counter = int.from_bytes(os.urandom(2), "big") & 0x7FF  # room to count up
-        else:
-            _counter += 1
-            if _counter > _COUNTER_MAX:  # 2048+ ids in one millisecond: borrow the next one
-                _last_ms += 1
-                _counter = 0
-        ms, counter = _last_ms, _counter
-    rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
-    value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
-    return uuid.UUID(int=value)
+class Uuid7Source:
+    """Makes version 7 UUIDs in order (see the module docstring); `clock_ms` gives the time
+    [ms since 1970-01-01 UTC] (default the wall clock). One per process is `uuid7`."""
+
+    def __init__(self, clock_ms: Callable[[], int] | None = None) -> None:
+        self._clock_ms = clock_ms if clock_ms is not None else _wall_clock_ms
+        self._lock = threading.Lock()
+        self._last_ms = -1
+        self._counter = 0
+
+    def __call__(self) -> uuid.UUID:
+        """A new id, after every one this source made before."""
+        ms = self._clock_ms()
+        with self._lock:
+            if ms > self._last_ms:
+                self._last_ms = ms
+                self._counter = int.from_bytes(os.urandom(2), "big") & 0x7FF  # room to count
+            else:
+                self._counter += 1
+                if self._counter > _COUNTER_MAX:  # 2048+ ids in 1 ms: borrow the next one
+                    self._last_ms += 1
+                    self._counter = 0
+            ms, counter = self._last_ms, self._counter
+        rand_b = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+        value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
+        return uuid.UUID(int=value)
+
+
+def _wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+uuid7 = Uuid7Source()
+"""The process's source of version 7 UUIDs: ``uuid7()`` is a new one."""
 
 
 def uuid7_time_ms(value: uuid.UUID | str) -> int:

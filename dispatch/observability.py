@@ -48,8 +48,7 @@ time-ordered UUID, `dispatch.ids`), ``schedule_id``, ``plan_id``, ``bid_ids``, `
 from __future__ import annotations
 
 import threading
-import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import structlog
@@ -239,7 +238,8 @@ class DispatchMetrics:
 
     def watch(self, actors: Sequence[WatchedActor]) -> None:
         """Serve the per-asset series of `actors` (see the module docstring) from now on,
-        until they are garbage or another run of this pool is watched."""
+        until another run of this pool is watched (a finished run's last values stay, as
+        any gauge's would)."""
         self.series.fleet.watch(self.pool, actors, self.zones)
 
     def value(self, name: str, **labels: str) -> float | None:
@@ -257,17 +257,11 @@ class WatchedActor(Protocol):
 
 
 class _Watched:
-    """The actors of one pool, held weakly (a finished run's assets fade away)."""
+    """The actors of one pool and their zones."""
 
     def __init__(self, actors: Sequence[WatchedActor], zones: Mapping[str, str]) -> None:
-        self.actors = [weakref.ref(a) for a in actors]
+        self.actors = list(actors)
         self.zones = dict(zones)
-
-    def alive(self) -> Iterator[WatchedActor]:
-        for ref in self.actors:
-            actor = ref()
-            if actor is not None:
-                yield actor
 
 
 class FleetCollector(Collector):
@@ -313,7 +307,7 @@ class FleetCollector(Collector):
             pools = list(self._pools.items())
         for pool, watched in pools:
             in_state: dict[str, int] = {}
-            for actor in watched.alive():
+            for actor in watched.actors:
                 asset = actor.asset_id
                 zone = watched.zones.get(asset, NO_ZONE)
                 protocol = str(getattr(actor.adapter, "protocol", "unknown"))
