@@ -6,7 +6,7 @@ one millisecond (seeded at random each new millisecond, so two processes rarely 
 even there), the variant (0b10) and 62 random bits from `os.urandom`. Ids made in one
 process sort in the order they were made, even when the wall clock steps back (the last
 millisecond is kept until the clock passes it); ids of different processes sort by time
-to the millisecond and never repeat in practice (74 random bits per millisecond).
+to the millisecond and never repeat in practice (73 random bits per millisecond).
 
 `DispatchId` is such an id as text that also names the schedule, plan and bids the
 dispatch serves; `new_dispatch_id(schedule)` makes one per pool decision, and

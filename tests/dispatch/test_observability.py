@@ -9,6 +9,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,6 +24,8 @@ from dispatch.ids import uuid7_time_ms
 from dispatch.inproc import InProcessDevice
 from dispatch.metrics_server import metrics_port_from_env, serve_metrics
 from dispatch.observability import DispatchMetrics, DispatchSeries
+from dispatch.portfolio_fleet import portfolio_fleet
+from dispatch.schedule import Schedule
 from dispatch.simulation import (
     FaultSpec,
     SimulationOptions,
@@ -30,6 +33,7 @@ from dispatch.simulation import (
     run_fleet,
     schedule_of,
 )
+from regulatory import Portfolio
 
 
 @pytest.fixture
@@ -285,3 +289,72 @@ def test_command_events_name_the_schedule_plan_and_bids_they_serve(events: LogCa
     assert left[0]["bid_ids"] == list(bids)
     assert left[0]["schedule_id"] in schedule_ids
     assert uuid.UUID(left[0]["dispatch_id"]).version == 7
+
+
+def _one_site_portfolio() -> Portfolio:
+    """Two 2 MW / 4 MWh batteries behind one site in DE_LU."""
+    battery = {
+        "kind": "battery",
+        "site": "s1",
+        "commissioning_date": date(2024, 3, 15),
+        "power_charge_mw": 2.0,
+        "power_discharge_mw": 2.0,
+        "energy_mwh": 4.0,
+        "efficiency_charge": 0.95,
+        "efficiency_discharge": 0.95,
+    }
+    site = {
+        "id": "s1",
+        "country": "DE",
+        "bidding_zone": "DE_LU",
+        "control_area": "Amprion",
+        "grid_connection_mw": 10.0,
+        "metering_point": "m",
+        "balancing_group": "bg",
+    }
+    assets = [{"id": "bat-a", **battery}, {"id": "bat-b", **battery}]
+    return Portfolio.model_validate(
+        {"id": "p1", "tenant": "demo", "sites": [site], "assets": assets}
+    )
+
+
+def test_a_plan_dispatched_from_its_portfolio_names_its_bids_and_zones(
+    events: LogCapture,
+) -> None:
+    """The demo's path: the plan's own schedule, the portfolio's devices and zones."""
+    portfolio = _one_site_portfolio()
+    start = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
+    index = tuple(start + timedelta(minutes=15 * k) for k in range(4))
+    schedule = Schedule(
+        portfolio_id="p1",
+        plan_id="plan-p1-2026-06-13-0a1b2c3d",
+        created_at=start,
+        start=index[0],
+        end=index[-1] + timedelta(minutes=15),
+        index=index,
+        injection_mw={"bat-a": (1.0, -1.0, 1.0, -1.0), "bat-b": (0.5,) * 4},
+        bid_ids=("p1:DA-DE_LU-2026-06-13-10", "p1:aFRR-pos:DE_LU-2026-06-13-08"),
+    )
+    registry = CollectorRegistry()
+    options = SimulationOptions(duration_s=20, start=start, pool="p1")
+    zones = {a.id: portfolio.site_of(a).bidding_zone for a in portfolio.assets}
+
+    async def main() -> dict[str, Any]:
+        clock = VirtualClock(start)
+        fleet = portfolio_fleet(portfolio, schedule, clock, on=start.date())
+        metrics = DispatchMetrics(registry, pool="p1", zones=zones)
+        return await run_fleet(
+            options, fleet, clock, metrics=metrics, schedule=schedule, zones=zones
+        )
+
+    asyncio.run(main())
+    sent = [e for e in events.entries if e["event"] == "command_sent"]
+    assert {e["asset"] for e in sent} == {"bat-a", "bat-b"}
+    assert {e["schedule_id"] for e in sent} == {schedule.schedule_id}
+    assert {e["plan_id"] for e in sent} == {"plan-p1-2026-06-13-0a1b2c3d"}
+    assert all(e["bid_ids"] == list(schedule.bid_ids) for e in sent)
+    power = _scrape(registry)["vpp_dispatch_asset_power_mw"]
+    assert {(labels["asset"], labels["zone"]) for labels, _ in power} == {
+        ("bat-a", "DE_LU"),
+        ("bat-b", "DE_LU"),
+    }
