@@ -48,27 +48,26 @@ time-ordered UUID, `dispatch.ids`), ``schedule_id``, ``plan_id``, ``bid_ids``, `
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-from prometheus_client.registry import Collector
 
+from dispatch.asset_series import NO_ZONE, AssetSeriesCollector, AssetTable, WatchedActor
 from dispatch.ids import dispatch_fields
 
 LATENCY_BUCKETS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 0.5, 1.0, 2.0, 3.0, 5.0, 10.0)
 _ATTRIBUTE = "_vpp_dispatch_series"
-NO_ZONE = "unknown"
-"""The zone label of an asset whose bidding zone the run was not told."""
 
 __all__ = [
+    "NO_ZONE",
     "DispatchMetrics",
     "DispatchSeries",
     "dispatch_fields",
     "event_log",
     "sample_value",
+    "series_on",
 ]
 
 
@@ -82,23 +81,30 @@ class DispatchSeries:
         on = registry
         self.registry = on
         asset = ["pool", "zone", "asset"]
-        self.commands = Counter(
+        # per-asset families: plain tables, cheap to update and to scrape (asset_series.py)
+        self.commands = AssetTable(
             "vpp_dispatch_commands",
             "Setpoints written, by pool, zone, asset, market product and protocol",
             [*asset, "market", "protocol"],
-            registry=on,
+            "counter",
         )
-        self.acks = Counter(
+        self.acks = AssetTable(
             "vpp_dispatch_acks",
             "Write outcomes: acknowledged, refused or timeout",
             [*asset, "protocol", "outcome"],
-            registry=on,
+            "counter",
         )
-        self.executions = Counter(
+        self.executions = AssetTable(
             "vpp_dispatch_executions",
             "Execution outcomes: executed, exec_timeout or deviated",
             [*asset, "protocol", "outcome"],
-            registry=on,
+            "counter",
+        )
+        self.breaker_open = AssetTable(
+            "vpp_dispatch_breaker_open",
+            "1 while the asset's circuit breaker is open",
+            asset,
+            "gauge",
         )
         self.ack_latency = Histogram(
             "vpp_dispatch_ack_latency_seconds",
@@ -139,19 +145,15 @@ class DispatchSeries:
             ["pool", "protocol", "outcome"],
             registry=on,
         )
-        self.breaker_open = Gauge(
-            "vpp_dispatch_breaker_open",
-            "1 while the asset's circuit breaker is open",
-            asset,
-            registry=on,
-        )
         self.asset_states = Counter(
             "vpp_dispatch_asset_state",
             "Assets entering each state",
             ["pool", "state"],
             registry=on,
         )
-        self.fleet = FleetCollector()
+        self.fleet = AssetSeriesCollector(
+            [self.commands, self.acks, self.executions, self.breaker_open]
+        )
         on.register(self.fleet)
 
     @classmethod
@@ -164,6 +166,12 @@ class DispatchSeries:
                 found = cls(target)
                 setattr(target, _ATTRIBUTE, found)
             return found
+
+
+def series_on(registry: CollectorRegistry) -> DispatchSeries | None:
+    """The dispatch families made on `registry`, if any."""
+    found = getattr(registry, _ATTRIBUTE, None)
+    return found if isinstance(found, DispatchSeries) else None
 
 
 def sample_value(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
@@ -245,109 +253,6 @@ class DispatchMetrics:
     def value(self, name: str, **labels: str) -> float | None:
         """The current value of sample `name` with exactly `labels` (None if absent)."""
         return sample_value(self.registry, name, **labels)
-
-
-class WatchedActor(Protocol):
-    """What the scrape reads of an actor (`dispatch.actor.AssetActor` has it)."""
-
-    asset_id: str
-    adapter: Any
-    telemetry: Any
-    state: Any
-
-
-class _Watched:
-    """The actors of one pool and their zones."""
-
-    def __init__(self, actors: Sequence[WatchedActor], zones: Mapping[str, str]) -> None:
-        self.actors = list(actors)
-        self.zones = dict(zones)
-
-
-class FleetCollector(Collector):
-    """Per-asset series computed at scrape time from the watched pools' actors."""
-
-    def __init__(self) -> None:
-        self._pools: dict[str, _Watched] = {}
-        self._lock = threading.Lock()
-
-    def watch(self, pool: str, actors: Sequence[WatchedActor], zones: Mapping[str, str]) -> None:
-        """Serve `actors` as `pool` (replacing an earlier run of the same pool)."""
-        with self._lock:
-            self._pools[pool] = _Watched(actors, zones)
-
-    def describe(self) -> Iterable[Any]:
-        return []  # computed on each scrape; nothing to check at registration
-
-    def collect(self) -> Iterable[Any]:
-        power = GaugeMetricFamily(
-            "vpp_dispatch_asset_power_mw",
-            "Last measured power of the asset [MW], positive = injection",
-            labels=["pool", "zone", "asset", "protocol"],
-        )
-        state = GaugeMetricFamily(
-            "vpp_dispatch_asset_state",
-            "1, with the asset's current state as the state label",
-            labels=["pool", "zone", "asset", "state"],
-        )
-        counts = GaugeMetricFamily(
-            "vpp_dispatch_assets", "Assets in each state", labels=["pool", "state"]
-        )
-        errors = CounterMetricFamily(
-            "vpp_dispatch_device_errors",
-            "Errors the device adapter counted, by kind",
-            labels=["pool", "zone", "asset", "protocol", "kind"],
-        )
-        reconnects = CounterMetricFamily(
-            "vpp_dispatch_device_reconnects",
-            "Reconnections the device adapter made",
-            labels=["pool", "zone", "asset", "protocol"],
-        )
-        with self._lock:
-            pools = list(self._pools.items())
-        for pool, watched in pools:
-            in_state: dict[str, int] = {}
-            for actor in watched.actors:
-                asset = actor.asset_id
-                zone = watched.zones.get(asset, NO_ZONE)
-                protocol = str(getattr(actor.adapter, "protocol", "unknown"))
-                reading = actor.telemetry
-                if reading is not None:
-                    power.add_metric([pool, zone, asset, protocol], float(reading.power_mw))
-                now = _state_name(actor.state)
-                state.add_metric([pool, zone, asset, now], 1.0)
-                in_state[now] = in_state.get(now, 0) + 1
-                _device_counters(actor.adapter, [pool, zone, asset, protocol], errors, reconnects)
-            for name, count in sorted(in_state.items()):
-                counts.add_metric([pool, name], float(count))
-        return [power, state, counts, errors, reconnects]
-
-
-def _state_name(machine: Any) -> str:
-    """The state of an `AssetStateMachine` (or anything with a ``state`` or a value)."""
-    current = getattr(machine, "state", machine)
-    return str(getattr(current, "value", current))
-
-
-def _device_counters(
-    adapter: Any,
-    labels: list[str],
-    errors: CounterMetricFamily,
-    reconnects: CounterMetricFamily,
-) -> None:
-    """The adapter's ``errors`` and ``reconnects``, where it keeps them (read defensively:
-    another thread may be counting)."""
-    counted = getattr(adapter, "errors", None)
-    if isinstance(counted, Mapping):
-        try:
-            items = list(counted.items())
-        except RuntimeError:  # changed while copied: the next scrape has it
-            items = []
-        for kind, count in items:
-            errors.add_metric([*labels, str(kind)], float(count))
-    made = getattr(adapter, "reconnects", None)
-    if isinstance(made, int | float):
-        reconnects.add_metric(labels, float(made))
 
 
 def event_log(**context: Any) -> Any:

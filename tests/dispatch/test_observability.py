@@ -7,7 +7,7 @@ import asyncio
 import logging
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from dispatch.clock import VirtualClock
 from dispatch.device import Telemetry
 from dispatch.ids import uuid7_time_ms
 from dispatch.inproc import InProcessDevice
-from dispatch.metrics_server import metrics_port_from_env, serve_metrics
+from dispatch.metrics_server import exposition, metrics_port_from_env, serve_metrics
 from dispatch.observability import DispatchMetrics, DispatchSeries
 from dispatch.portfolio_fleet import portfolio_fleet
 from dispatch.schedule import Schedule
@@ -358,3 +358,26 @@ def test_a_plan_dispatched_from_its_portfolio_names_its_bids_and_zones(
         ("bat-a", "DE_LU"),
         ("bat-b", "DE_LU"),
     }
+
+
+def test_the_fast_exposition_says_exactly_what_the_registry_says() -> None:
+    registry = CollectorRegistry()
+    options = SimulationOptions(
+        assets=10, duration_s=20, pool='pool "quoted"', faults=[FaultSpec("outage", 2, 5)]
+    )
+    _run(options, registry=registry, zones={"bat-00000": 'DE\\LU "x"'})
+
+    def samples(families: Iterable[Any]) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
+        return {
+            (s.name, tuple(sorted(s.labels.items())), s.value)
+            for f in families
+            for s in f.samples
+            if s.name.startswith("vpp_dispatch_") and not s.name.endswith("_created")
+        }
+
+    fast = samples(text_string_to_metric_families(exposition(registry).decode()))
+    slow = samples(registry.collect())
+    assert fast == slow
+    assert any(dict(labels).get("zone") == 'DE\\LU "x"' for _, labels, _ in fast)
+    names = {name for name, _, _ in fast}
+    assert {"vpp_dispatch_asset_power_mw", "vpp_dispatch_commands_total"} <= names
