@@ -4,25 +4,36 @@ The pool controller hands an actor its wanted setpoint (`command`: latest wins, 
 waits); the actor runs its own period (1 s by default, at its own phase so that a fleet's
 reads spread over the second) and in each:
 
-1. reads telemetry (with a deadline) and posts it on the `TelemetryBoard`;
-2. feeds the reading to its command's confirmation state machine (acknowledged and
-   executed are two events, each with its deadline) and notices state drift: a device
-   that acknowledged but whose measured power did not reach the band of its setpoint
-   within its response time, across superseding commands, is marked degraded and leaves
-   the pool (the controller re-dispatches its share at the next tick);
-3. writes a new setpoint if the wanted one moved by more than the deadband.
+1. reads telemetry (with a deadline) and posts it on the `TelemetryBoard` with the time it
+   was read; a failed read posts the old reading as stale (the pool never counts it);
+2. checks the reading: against the reference trajectory of the setpoints it was sent
+   (`control.execution.ExecutionWatch`: a device that acknowledged but does not follow,
+   follows only part of the way or too slowly, is degraded and leaves the pool), and, for a
+   battery, its reported power against its reported state-of-charge change
+   (`control.crosscheck.SocCheck`: a meter that reports what it does not inject);
+3. feeds the reading to its command's confirmation state machine (acknowledged and
+   executed are two events; their latencies from the tick that issued the setpoint go to
+   the KPIs);
+4. writes a new setpoint if the wanted one moved by more than the deadband, which is a
+   share of the asset's rating (`ActorConfig.deadband_share`).
 
-Failed assets (no answers: unavailable; drift or refusals: degraded) are probed again only
-when their circuit breaker admits a probe (exponential backoff with jitter) and the pool's
-and protocol's retry budgets grant a token, so a mass outage never multiplies traffic. An
-asset whose device no longer matches its register map (firmware change) is quarantined
-and never written to again in this run.
+Every failure is reported to the KPIs with its evidence and the time it became observable:
+missed reads (from the first one; a failed first contact counts), execution (from the
+first setpoint not followed), cross-check, map mismatch (quarantine) and device fault (a
+`DeviceFaultError`: an answer that cannot be decoded or cannot be true; handled like
+drift: degraded, out of the pool, re-dispatched).
+
+Failed assets are probed again only when their circuit breaker admits a probe (exponential
+backoff with jitter) and the pool's and protocol's retry budgets grant a token, so a mass
+outage never multiplies traffic. An asset that answers again after an outage rejoins only
+if it sits at the last setpoint it acknowledged; otherwise it is degraded (execution
+evidence). An asset whose device no longer matches its register map is quarantined and
+never written to again in this run.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -32,16 +43,26 @@ from dispatch.clock import DispatchClock
 from dispatch.control.asset_state import AssetState, AssetStateMachine
 from dispatch.control.budget import CircuitBreaker, RetryBudgets
 from dispatch.control.confirmation import Command, CommandState, ConfirmationPolicy
+from dispatch.control.crosscheck import SocCheck
+from dispatch.control.execution import ExecutionWatch
 from dispatch.device import (
     DeviceAdapter,
     DeviceError,
+    DeviceFaultError,
     DeviceLimits,
     DeviceRefusedError,
     DeviceTimeoutError,
     MapMismatchError,
     Telemetry,
 )
-from dispatch.kpi import KpiRecorder
+from dispatch.kpi import (
+    CROSS_CHECK,
+    DEVICE_FAULT,
+    EXECUTION,
+    MAP_MISMATCH,
+    MISSED_READS,
+    KpiRecorder,
+)
 from dispatch.observability import DispatchMetrics, dispatch_fields, event_log
 
 T = TypeVar("T")
@@ -51,17 +72,23 @@ FAILED_STATES = frozenset({AssetState.DEGRADED, AssetState.UNAVAILABLE, AssetSta
 
 @dataclass(frozen=True)
 class ActorConfig:
-    """How an actor works [s, MW]."""
+    """How an actor works [s, MW, share of the asset's rating]."""
 
     period_s: float = 1.0
     phase_s: float = 0.0
     """Offset of this actor's reads within the period (spreads a fleet's traffic)."""
     io_timeout_s: float = 0.5
     """Deadline of one read or write."""
-    deadband_mw: float = 0.001
-    """A wanted setpoint closer than this to the commanded one is not sent."""
+    deadband_share: float = 0.005
+    """A wanted setpoint closer than this share of the asset's rating to the commanded one
+    is not sent."""
+    deadband_mw: float | None = None
+    """An absolute deadband [MW] instead of the share (None: use the share)."""
     unavailable_after: int = 2
     """Consecutive failed reads after which the asset is unavailable."""
+    execution_lag_s: float = 1.5
+    """How late an obeying device may follow its reference trajectory [s] (dead time and
+    the timing of reads)."""
     policy: ConfirmationPolicy = field(default_factory=ConfirmationPolicy)
 
 
@@ -99,20 +126,50 @@ class AssetActor:
         self.breaker = breaker
         self.state = AssetStateMachine(self.asset_id, context.clock.now())
         self.telemetry: Telemetry | None = None
+        self.read_t: float | None = None
+        """When `telemetry` was read [s, monotonic]."""
+        self.last_read_failed = False
+        self.untrusted = False
+        """A cross-check proved its readings wrong: they never count, and it does not
+        rejoin by itself in this run (its own meter would vouch for it)."""
         self.command_now: Command | None = None
-        self._wanted: tuple[float, str, str] | None = None  # setpoint, dispatch id, product
+        self._wanted: tuple[float, str, str, float | None] | None = None
+        """setpoint [MW], dispatch id, product, issued at [s]."""
+        self._command_issued_t: float | None = None
         self._identified = False
+        self._contacted = False
         self._failed_reads = 0
-        self._drift_since: float | None = None
-        self._acked: deque[tuple[float, float]] = deque()
-        """(acknowledged at [s], setpoint [MW]) of recent commands, oldest first."""
+        self._missed_since: float | None = None
+        rating = max(abs(limits.max_mw), abs(limits.min_mw))
+        self.rating_mw = rating
+        self.deadband_mw = (
+            config.deadband_mw if config.deadband_mw is not None else config.deadband_share * rating
+        )
+        band = config.policy.band_mw(rating)
+        self.watch = ExecutionWatch(
+            limits.ramp_mw_per_s,
+            band,
+            lag_s=config.execution_lag_s,
+            is_limit=limits.setpoint_is_limit,
+        )
+        self.soc_check = SocCheck(energy_mwh, band) if energy_mwh else None
         self._log = event_log(pool=context.pool, asset=self.asset_id, protocol=adapter.protocol)
+        self._in_process = adapter.protocol == "inproc"
 
     # --- from the pool controller --------------------------------------------------------
 
-    def command(self, setpoint_mw: float, dispatch_id: str, product: str) -> None:
-        """Ask for `setpoint_mw` [MW]; written at this actor's next turn (latest wins)."""
-        self._wanted = (setpoint_mw, dispatch_id, product)
+    def command(
+        self, setpoint_mw: float, dispatch_id: str, product: str, issued_t: float | None = None
+    ) -> None:
+        """Ask for `setpoint_mw` [MW], issued by the tick at `issued_t` [s]; written at this
+        actor's next turn (latest wins)."""
+        self._wanted = (setpoint_mw, dispatch_id, product, issued_t)
+
+    def cross_check_failed(self, t: float, reason: str, since: float) -> None:
+        """Another source (a site meter) proves this asset's readings wrong at `t` [s],
+        observable since `since` [s]: it leaves the pool with cross-check evidence."""
+        self._fail(AssetState.DEGRADED, t, reason, CROSS_CHECK, since)
+        self.untrusted = True
 
     @property
     def in_pool(self) -> bool:
@@ -138,13 +195,19 @@ class AssetActor:
         await self.adapter.close()
 
     async def turn(self) -> None:
-        """One period's work: connect or probe, read, confirm, write, post."""
+        """One period's work: connect or probe, read, check, confirm, write, post."""
         t = self.context.clock.now()
         state = self.state.state
         if state is AssetState.QUARANTINED:
             self._post()
             return
-        if state in FAILED_STATES or not self._identified:
+        if (
+            state is AssetState.DEGRADED
+            and self._identified
+            and (self.untrusted or not self.last_read_failed)
+        ):
+            await self._watch_degraded(t)  # it answers: keep its power known
+        elif state in FAILED_STATES or not self._identified:
             await self._probe(t)
         else:
             await self._read(t)
@@ -156,13 +219,15 @@ class AssetActor:
 
     async def _probe(self, t: float) -> None:
         """A failed or new asset: try again only if its breaker and the budgets allow."""
-        first_contact = not self._identified and not self.state.history
+        first_contact = not self._contacted
+        self._contacted = True
         if not first_contact:
             if not self.breaker.allow(t):
                 return
             if not self._retry_token(t):
                 self.breaker.release_probe()
                 return
+        was = self.state.state
         try:
             if not self._identified:
                 await self._io(self.adapter.identify())
@@ -171,29 +236,107 @@ class AssetActor:
         except MapMismatchError as exc:
             self._quarantine(t, exc.reason)
             return
-        except DeviceError as exc:
+        except DeviceFaultError as exc:
+            self._read_failed()
             self.breaker.record_failure(t)
-            if self.state.state is not AssetState.UNAVAILABLE and self.state.can(
-                AssetState.UNAVAILABLE
-            ):
-                self._fail(AssetState.UNAVAILABLE, t, f"no answer: {exc.reason}")
+            self._fail(AssetState.DEGRADED, t, f"device fault: {exc.reason}", DEVICE_FAULT, t)
             return
-        self.telemetry = reading
-        if self.state.state is AssetState.DEGRADED and not self._healthy(reading):
+        except DeviceError as exc:
+            self._read_failed()
+            self.breaker.record_failure(t)
+            if self._missed_since is None:
+                self._missed_since = t
+            if first_contact:  # starts unavailable: no transition, but a detection
+                self.context.kpi.asset_failed(
+                    self.asset_id,
+                    t,
+                    MISSED_READS,
+                    since=t,
+                    reason=f"no answer at first contact: {exc.reason}",
+                )
+                self._log.warning("first_contact_failed", reason=exc.reason, t=t)
+            elif self.state.state is not AssetState.UNAVAILABLE:
+                self._fail(
+                    AssetState.UNAVAILABLE,
+                    t,
+                    f"no answer: {exc.reason}",
+                    MISSED_READS,
+                    self._missed_since,
+                )
+            return
+        self._read_ok(t, reading)
+        if not self._healthy(reading):
+            self.breaker.record_failure(t)
+            if was is AssetState.UNAVAILABLE:  # answers again, but not where it was told
+                command = self.command_now
+                since = command.sent_t if command is not None else t
+                self._fail(
+                    AssetState.DEGRADED,
+                    t,
+                    f"answers again at {reading.power_mw:.3f} MW, not at its last setpoint",
+                    EXECUTION,
+                    since,
+                )
+            return
+        self.breaker.record_success(t)
+        self._rejoin(t, reading)
+
+    async def _watch_degraded(self, t: float) -> None:
+        """A degraded asset that answers is read every period (its power counts, fresh),
+        and rejoins once its breaker admits a health check and it sits at its setpoint.
+        One whose answers failed is read again only when its breaker admits it."""
+        if self.last_read_failed and not self.untrusted and not self.breaker.allow(t):
+            return
+        try:
+            reading = await self._io(self.adapter.read())
+        except MapMismatchError as exc:
+            self._quarantine(t, exc.reason)
+            return
+        except DeviceFaultError:
+            self._read_failed()
+            self.breaker.record_failure(t)
+            return
+        except DeviceError as exc:
+            self._read_failed()
+            self.breaker.record_failure(t)
+            self._failed_reads += 1
+            if self._missed_since is None:
+                self._missed_since = t
+            if self._failed_reads >= self.config.unavailable_after:
+                self._fail(
+                    AssetState.UNAVAILABLE,
+                    t,
+                    f"no answer: {exc.reason}",
+                    MISSED_READS,
+                    self._missed_since,
+                )
+            return
+        self._failed_reads = 0
+        self._missed_since = None
+        self._read_ok(t, reading)
+        if self.untrusted or not self.breaker.allow(t):
+            return
+        if not self._healthy(reading):
             self.breaker.record_failure(t)
             return
         self.breaker.record_success(t)
+        self._rejoin(t, reading)
+
+    def _rejoin(self, t: float, reading: Telemetry) -> None:
         self._failed_reads = 0
-        self._drift_since = None
-        self._acked.clear()
+        self._missed_since = None
         self.command_now = None
+        self._command_issued_t = None
+        self.watch.reset(t, reading.power_mw)
+        if self.soc_check is not None:
+            self.soc_check.reset()
         self.context.metrics.breaker_open.labels(self.asset_id).set(0)
         self._enter(AssetState.AVAILABLE, t, "health check passed")
 
     def _healthy(self, reading: Telemetry) -> bool:
-        """A degraded asset is healthy again once it sits at what it was last told."""
+        """A failed asset is healthy again once it sits at what it was last told."""
         command = self.command_now
-        if command is None:
+        if command is None or command.acked_t is None:
             return True
         if self.limits.setpoint_is_limit:  # a cap: at or below it is obeying
             return reading.power_mw <= command.setpoint_mw + command.policy.band_mw(
@@ -207,78 +350,97 @@ class AssetActor:
         except MapMismatchError as exc:
             self._quarantine(t, exc.reason)
             return
+        except DeviceFaultError as exc:
+            self._read_failed()
+            self.breaker.record_failure(t)
+            self._fail(AssetState.DEGRADED, t, f"device fault: {exc.reason}", DEVICE_FAULT, t)
+            return
         except DeviceError as exc:
+            self._read_failed()
             self._failed_reads += 1
+            if self._missed_since is None:
+                self._missed_since = t
             self.breaker.record_failure(t)
             if self._failed_reads >= self.config.unavailable_after:
-                self._fail(AssetState.UNAVAILABLE, t, f"no answer: {exc.reason}")
+                self._fail(
+                    AssetState.UNAVAILABLE,
+                    t,
+                    f"no answer: {exc.reason}",
+                    MISSED_READS,
+                    self._missed_since,
+                )
             return
         self._failed_reads = 0
+        self._missed_since = None
         self.breaker.record_success(t)
+        self._read_ok(t, reading)
+        if self._check(t, reading):
+            self._confirm(t, reading.power_mw)
+
+    def _read_ok(self, t: float, reading: Telemetry) -> None:
         self.telemetry = reading
-        self._confirm(t, reading.power_mw)
+        self.read_t = t
+        self.last_read_failed = self.untrusted
+
+    def _read_failed(self) -> None:
+        self.last_read_failed = True
+
+    def _check(self, t: float, reading: Telemetry) -> bool:
+        """The reading against the reference trajectory and, for a battery, its SoC; False
+        (and the asset degraded) if it cannot be an obeying, truthful device."""
+        since = self.watch.observe(t, reading.power_mw, reading.max_mw)
+        if since is not None:
+            lo, hi = self.watch.interval(t)
+            self.context.metrics.executions.labels(
+                self.asset_id, self.adapter.protocol, "exec_timeout"
+            ).inc()
+            self._fail(
+                AssetState.DEGRADED,
+                t,
+                f"state drift: measured {reading.power_mw:.3f} MW, an obeying device would be "
+                f"within [{lo:.3f}, {hi:.3f}] MW",
+                EXECUTION,
+                since,
+            )
+            return False
+        if self.soc_check is not None and reading.soc is not None:
+            since = self.soc_check.observe(t, reading.power_mw, reading.soc)
+            if since is not None:
+                self.cross_check_failed(
+                    t,
+                    f"reported {reading.power_mw:.3f} MW does not match its state-of-charge change",
+                    since,
+                )
+                self.last_read_failed = True
+                return False
+        return True
 
     def _confirm(self, t: float, measured_mw: float) -> None:
-        """Feed the reading to the command; detect execution and state drift."""
+        """Feed the reading to the command: execution confirmed, its latency recorded."""
         command = self.command_now
         if command is None:
             return
         if self.limits.setpoint_is_limit and measured_mw <= command.setpoint_mw:
-            # A cap is obeyed whenever the power is at or below it (less sun is no fault);
-            # only a device that stays above its cap is not executing.
+            # A cap is obeyed whenever the power is at or below it (less sun is no fault).
             measured_mw = command.setpoint_mw
         before = command.state
         command.observe(t, measured_mw)
         command.tick(t)
         after = command.state
-        protocol = self.adapter.protocol
         if after is CommandState.EXECUTED and before is not CommandState.EXECUTED:
-            self._drift_since = None
+            protocol = self.adapter.protocol
             latency = command.execution_latency_s
             if latency is not None:
                 self.context.metrics.execution_latency.labels(protocol).observe(latency)
+            if self._command_issued_t is not None and command.reached_t is not None:
+                self.context.kpi.command_executed(command.reached_t - self._command_issued_t)
             self.context.metrics.executions.labels(self.asset_id, protocol, "executed").inc()
             self._enter(AssetState.EXECUTING, t, "measured power reached the setpoint")
-        elif command.in_band(measured_mw):
-            self._drift_since = None
-        if after is CommandState.DEVIATED and before is not CommandState.DEVIATED:
-            self.context.metrics.executions.labels(self.asset_id, protocol, "deviated").inc()
-            self._fail(AssetState.DEGRADED, t, f"left its setpoint: measured {measured_mw:.3f} MW")
-            return
-        drifting = after is CommandState.EXEC_TIMEOUT or (
-            self._drift_since is not None
-            and t - self._drift_since >= self.config.policy.response_s
-            and not self._on_its_way(t, command, measured_mw)
-        )
-        if drifting:
-            self.context.metrics.executions.labels(self.asset_id, protocol, "exec_timeout").inc()
-            since = self._drift_since if self._drift_since is not None else command.acked_t
-            deadline = None if since is None else since + self.config.policy.response_s
-            self._fail(
-                AssetState.DEGRADED,
-                t,
-                f"state drift: acknowledged {command.setpoint_mw:.3f} MW but measured "
-                f"{measured_mw:.3f} MW after {self.config.policy.response_s:g} s",
-                deadline=deadline,
-            )
-
-    def _on_its_way(self, t: float, command: Command, measured_mw: float) -> bool:
-        """True if the measured power is where a device that follows could be: between the
-        setpoint it acknowledged one response time ago and the current one (band added).
-
-        A device that lags a moving setpoint by less than its response time passes; one
-        that does not move, or moves slower than it should, falls behind that interval."""
-        band = command.policy.band_mw(command.setpoint_mw)
-        earlier = [sp for acked_t, sp in self._acked if acked_t <= t - command.policy.response_s]
-        reference = earlier[-1] if earlier else command.setpoint_mw
-        low = min(reference, command.setpoint_mw) - band
-        high = max(reference, command.setpoint_mw) + band
-        return low <= measured_mw <= high
 
     async def _write_wanted(self, t: float) -> None:
         if self._wanted is None:
             return
-        setpoint, dispatch_id, product = self._wanted
+        setpoint, dispatch_id, product, issued_t = self._wanted
         setpoint = min(self.limits.max_mw, max(self.limits.min_mw, setpoint))
         current = self.command_now
         retry = current is not None and current.state in (
@@ -288,7 +450,7 @@ class AssetActor:
         if (
             current is not None
             and not retry
-            and abs(current.setpoint_mw - setpoint) <= self.config.deadband_mw
+            and abs(current.setpoint_mw - setpoint) <= self.deadband_mw
         ):
             return
         if retry and not self._retry_token(t):
@@ -297,6 +459,7 @@ class AssetActor:
         if current is not None and not current.is_terminal:
             current.supersede(t)
         self.command_now = command
+        self._command_issued_t = issued_t if issued_t is not None else t
         log = self._log.bind(product=product, **dispatch_fields(dispatch_id))
         protocol = self.adapter.protocol
         command.sent(t)
@@ -314,8 +477,14 @@ class AssetActor:
             self.context.metrics.acks.labels(self.asset_id, protocol, "refused").inc()
             log.warning("command_refused", setpoint_mw=setpoint, reason=exc.reason)
             self.breaker.record_failure(t)
-            self._fail(AssetState.DEGRADED, t, f"refused {setpoint:.3f} MW: {exc.reason}")
+            self._fail(
+                AssetState.DEGRADED, t, f"refused {setpoint:.3f} MW: {exc.reason}", EXECUTION, t
+            )
             self.command_now = None  # a refused setpoint is no test of health
+            return
+        except DeviceFaultError as exc:
+            self.breaker.record_failure(t)
+            self._fail(AssetState.DEGRADED, t, f"device fault: {exc.reason}", DEVICE_FAULT, t)
             return
         except (DeviceTimeoutError, DeviceError) as exc:
             self.context.metrics.acks.labels(self.asset_id, protocol, "timeout").inc()
@@ -327,23 +496,27 @@ class AssetActor:
         self.breaker.record_success(acked_at)
         if command.state is CommandState.NACKED:
             self.context.metrics.acks.labels(self.asset_id, protocol, "refused").inc()
-            self._fail(AssetState.DEGRADED, acked_at, "read back another setpoint")
+            self._fail(AssetState.DEGRADED, acked_at, "read back another setpoint", EXECUTION, t)
             self.command_now = None
             return
         self.context.metrics.acks.labels(self.asset_id, protocol, "acknowledged").inc()
         self.context.metrics.ack_latency.labels(protocol).observe(ack.latency_s)
-        if self._drift_since is None:
-            self._drift_since = acked_at
-        self._acked.append((acked_at, setpoint))
-        horizon = acked_at - 2 * self.config.policy.response_s
-        while len(self._acked) > 1 and self._acked[1][0] <= horizon:
-            self._acked.popleft()
+        self.context.kpi.command_acked(acked_at - self._command_issued_t)
+        reading = self.telemetry  # the reference follows it from when it was sent
+        self.watch.commanded(
+            t,
+            setpoint,
+            None if reading is None else reading.min_mw,
+            None if reading is None else reading.max_mw,
+        )
         self._enter(AssetState.ACKNOWLEDGED, acked_at, "write acknowledged")
         log.debug("command_acknowledged", setpoint_mw=setpoint, latency_s=ack.latency_s)
 
     # --- helpers -------------------------------------------------------------------------
 
     async def _io(self, call: Awaitable[T]) -> T:
+        if self._in_process:  # answers or raises at once: no deadline task needed
+            return await call
         try:
             return await asyncio.wait_for(call, self.config.io_timeout_s)
         except TimeoutError:
@@ -370,29 +543,45 @@ class AssetActor:
         )
 
     def _fail(
-        self, to_state: AssetState, t: float, reason: str, *, deadline: float | None = None
+        self,
+        to_state: AssetState,
+        t: float,
+        reason: str,
+        evidence: str,
+        since: float | None = None,
     ) -> None:
+        """Take the asset out of the pool at `t` [s] for `reason`, found by `evidence`
+        (`dispatch.kpi`), observable since `since` [s]."""
         if self.state.state is to_state or not self.state.can(to_state):
             return
         before = self.state.state
         self.state.transition(to_state, t, reason)
         self.context.metrics.asset_states.labels(to_state.value).inc()
         self.context.metrics.breaker_open.labels(self.asset_id).set(1)
-        self.context.kpi.asset_failed(self.asset_id, t, deadline)
+        self.context.kpi.asset_failed(self.asset_id, t, evidence, since=since, reason=reason)
         dispatch_id = self._wanted[1] if self._wanted else None
         self._log.warning(
             "asset_left_pool",
             from_state=before.value,
             state=to_state.value,
             reason=reason,
+            evidence=evidence,
             t=t,
             **dispatch_fields(dispatch_id),
         )
 
     def _quarantine(self, t: float, reason: str) -> None:
-        self._fail(AssetState.QUARANTINED, t, f"quarantined: {reason}")
+        self._read_failed()
+        self._fail(AssetState.QUARANTINED, t, f"quarantined: {reason}", MAP_MISMATCH, t)
 
     def _post(self) -> None:
         self.context.board.post(
-            BoardEntry(self.asset_id, self.telemetry, self.state.state.value, self.in_pool)
+            BoardEntry(
+                self.asset_id,
+                self.telemetry,
+                self.state.state.value,
+                self.in_pool,
+                self.read_t,
+                self.last_read_failed,
+            )
         )

@@ -7,57 +7,24 @@ register maps, firmware checks), and runs `dispatch.simulation.run_fleet` on a `
 Devices and dispatcher share one event loop, so the figures are conservative: the servers'
 work counts against the dispatcher's.
 
-Faults go to the simulators: ``outage``/``silence`` stop the device answering,
-``ack_no_exec`` makes it store writes without acting on them, ``partial`` act on half,
-``slow_ramp`` ramp at a tenth of the rate, ``firmware`` install another firmware (a new
-register layout and a reboot).
+Faults go to the simulators (`SimulatedDevice.inject`, every kind of
+`dispatch.devices.faults.Fault`), which also give the truth the report's `truth` view is
+sampled from (`physical_power_mw()`: what each device really injects, 0 when tripped).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from dispatch.activation import ActivationSource
 from dispatch.clock import RealClock
-from dispatch.devices.modbus_sim import SimulatedDevice, SimulatedFleet
+from dispatch.devices.modbus_sim import SimulatedFleet
 from dispatch.devices.physics import Battery
-from dispatch.inproc import Fault, limits_of
+from dispatch.inproc import limits_of
 from dispatch.protocols.modbus import ModbusAdapter
 from dispatch.simulation import FleetMember, SimulationOptions, plan_for, run_fleet
-
-FIRMWARE_AFTER_UPDATE = {"battery": "2.0.0", "pv": "9.0.0", "chp": "9.0"}
-"""What a `firmware` fault installs, per kind (2.0.0 is a known map; the others unknown)."""
-
-
-@dataclass
-class ModbusFaults:
-    """Injects faults into one simulated Modbus device."""
-
-    asset_id: str
-    device: SimulatedDevice
-    kind: str
-    _tasks: set[asyncio.Task[None]]
-
-    def inject(self, fault: Fault | str) -> None:
-        """Make the device misbehave from now on."""
-        fault = Fault(fault)
-        if fault is Fault.SILENCE:
-            self.device.set_silent(True)
-        elif fault is Fault.ACK_NO_EXEC:
-            self.device.faults.ack_without_execution = True
-        elif fault is Fault.PARTIAL:
-            self.device.faults.execution_fraction = 0.5
-        elif fault is Fault.SLOW_RAMP:
-            self.device.set_ramp_factor(0.1)
-        else:
-            task = asyncio.get_running_loop().create_task(
-                self.device.change_firmware(FIRMWARE_AFTER_UPDATE[self.kind])
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
 
 
 def _kind(asset_id: str) -> str:
@@ -72,7 +39,6 @@ async def run_on_modbus(
         logging.getLogger(noisy).setLevel(logging.CRITICAL)
     simulators = SimulatedFleet(options.assets)
     started = await simulators.start()
-    tasks: set[asyncio.Task[None]] = set()
     try:
         fleet: list[FleetMember] = []
         for index, member in enumerate(started):
@@ -93,7 +59,7 @@ async def run_on_modbus(
                     kind,
                     energy,
                     plan,
-                    ModbusFaults(member.asset_id, device, kind, tasks),
+                    device,
                 )
             )
         return await run_fleet(options, fleet, RealClock(), activation=activation)
@@ -107,4 +73,4 @@ def run_modbus_simulation(options: SimulationOptions) -> dict[str, Any]:
     return {**report, "protocol": "modbus"}
 
 
-__all__ = ["ModbusFaults", "run_modbus_simulation", "run_on_modbus"]
+__all__ = ["run_modbus_simulation", "run_on_modbus"]

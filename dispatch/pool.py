@@ -6,16 +6,26 @@ the tick computes:
 
 1. target [MW] = the schedule's planned pool injection for the quarter hour of now + the
    `ActivationSource`'s activation;
-2. measured [MW] = the sum of every asset's latest measured power (failed assets too: what
-   they inject counts);
+2. measured [MW] = the sum of the FRESH readings only (`BoardEntry.fresh`: the latest read
+   attempt answered and the reading is at most `max_reading_age_s` old). An asset without
+   a fresh reading is *unknown*: it counts as nothing, the tick reports how many assets
+   and how much planned power are unknown, and allocation treats it as lost (its share
+   goes to the others) until it answers again;
 3. a PI correction (anti-windup, rate limit) on target - measured is added, so that assets
    that do less than asked are made up for by the others;
-4. what the assets in the pool must produce = target + correction - what the assets out of
-   the pool measure; each asset in the pool starts from its own planned injection (clipped
-   to what it can reach this tick, given its limits, ramp and state of charge), and the
-   rest is shared by headroom (`dispatch.control.allocation.water_fill`);
-5. each actor is handed its setpoint (`AssetActor.command`, latest wins): the tick never
-   waits on a device.
+4. what the assets in the pool must produce = target + correction - what the fresh assets
+   out of the pool measure; each asset in the pool starts from its own planned injection
+   (clipped to what it can reach this tick, given its limits, ramp and state of charge),
+   and the rest is shared by headroom (`dispatch.control.allocation.water_fill`);
+5. probing: an asset whose setpoint has not moved by more than half a probing move for
+   `probe_after_s` is given a small move (`probe_share` of its rating, held `probe_hold_s`
+   once reached at its ramp), paired with an opposite move of another flat asset so that
+   the pool's total is unchanged, so that a device that does not follow is seen on a flat
+   schedule;
+6. each actor is handed its setpoint (`AssetActor.command`, latest wins, with the tick's
+   time so that latencies run from here): the tick never waits on a device;
+7. observers (e.g. the simulation's truth sampler) are called with the tick's time and
+   target, after the tick's duration was measured.
 
 A tick that starts more than a whole period late counts as missed (the next one runs at
 once, on the then-current snapshot).
@@ -24,7 +34,7 @@ once, on the then-current snapshot).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -54,6 +64,21 @@ class PoolConfig:
     correction_rate_mw_per_s: float = 5.0
     soc_horizon_s: float = 900.0
     """Storage is only asked for power it can hold this long [s]."""
+    max_reading_age_s: float = 2.5
+    """A reading older than this [s] is stale: never counted as delivery."""
+    probe_after_s: float = 20.0
+    """A setpoint flat this long [s] gets a probing move."""
+    probe_share: float = 0.15
+    """Size of a probing move, as a share of the asset's rating."""
+    probe_hold_s: float = 3.0
+    """How long a probing move is held [s]."""
+    count_stale: bool = False
+    """The old, wrong way, kept only to show what it hides: every asset's LAST reading
+    counts as delivery, stale or not (never use it to dispatch)."""
+
+
+TickObserver = Callable[[float, float], None]
+"""Called after each tick with its time [s] and the pool's target [MW]."""
 
 
 class PoolController:
@@ -70,6 +95,7 @@ class PoolController:
         metrics: DispatchMetrics,
         kpi: KpiRecorder,
         config: PoolConfig | None = None,
+        observers: Sequence[TickObserver] = (),
     ) -> None:
         self.pool = pool
         self.schedule = schedule
@@ -102,6 +128,18 @@ class PoolController:
         self._band = np.array([a.config.policy.band_mw(a.limits.max_mw) for a in self.actors])
         self._log = event_log(pool=pool)
         self._plan_cache: tuple[object, np.ndarray] | None = None
+        self.observers = list(observers)
+        self.last_target_mw = 0.0
+        n = len(self.actors)
+        self._rating = np.maximum(np.abs(self._max), np.abs(self._min))
+        self._last_sp = np.full(n, np.nan)
+        t0 = clock.now()
+        # Stagger the first probes over the probing interval, neighbours (one site) apart.
+        spread = (np.arange(n) * 0.6180339887498949) % 1.0
+        self._moved_t = t0 - self.config.probe_after_s * spread
+        self._probe = np.zeros(n)
+        self._probe_until = np.full(n, -np.inf)
+        self.probes = 0
 
     async def run(self, until_s: float) -> None:
         """Tick every `tick_s` until the clock reaches `until_s` [s]."""
@@ -128,15 +166,24 @@ class PoolController:
         snapshot = self.board.snapshot()
         n = len(self.actors)
         measured = np.zeros(n)
+        last_seen = np.zeros(n)
+        ages = np.full(n, np.nan)
         soc = np.full(n, np.nan)
         cap_hi, cap_lo = self._max.copy(), self._min.copy()
         include = np.zeros(n, dtype=bool)
+        fresh = np.zeros(n, dtype=bool)
         planned = self._planned_at(utc)
+        max_age = self.config.max_reading_age_s
         for i, asset_id in enumerate(self._ids):
             entry = snapshot.get(asset_id)
             if entry is None or entry.telemetry is None:
                 continue
             reading = entry.telemetry
+            last_seen[i] = reading.power_mw
+            if not (self.config.count_stale or entry.fresh(t, max_age)):
+                continue  # unknown: counts as nothing, lost for allocation
+            fresh[i] = True
+            ages[i] = t - (entry.read_t if entry.read_t is not None else t)
             measured[i] = reading.power_mw
             if reading.soc is not None:
                 soc[i] = reading.soc
@@ -155,8 +202,8 @@ class PoolController:
         target = float(planned.sum()) + activation
         total_measured = float(measured.sum())
         correction = self.pi.update(t, target, total_measured)
-        setpoints = self._allocate(
-            target + correction - float(measured[~include].sum()),
+        setpoints, lo, hi = self._allocate(
+            target + correction - float(measured[fresh & ~include].sum()),
             planned,
             measured,
             cap_lo,
@@ -164,13 +211,77 @@ class PoolController:
             soc,
             include,
         )
+        setpoints = self._add_probes(t, setpoints, lo, hi, include)
         product = "schedule" if activation == 0 else "afrr"
         for i in np.flatnonzero(include):
-            self.actors[i].command(float(setpoints[i]), dispatch_id, product)
+            self.actors[i].command(float(setpoints[i]), dispatch_id, product, t)
         duration = time.perf_counter() - started
+        unknown = ~fresh
         self.metrics.tick_seconds.labels(self.pool).observe(duration)
         self.metrics.tracking_error.labels(self.pool).set(target - total_measured)
-        self.kpi.tick(t, utc, duration, target, total_measured)
+        self.kpi.tick(
+            t,
+            utc,
+            duration,
+            target,
+            total_measured,
+            unknown_assets=int(unknown.sum()),
+            unknown_planned_mw=float(planned[unknown].sum()),
+            measured_if_stale_mw=float(last_seen.sum()),
+            telemetry_ages_s=ages[fresh],
+        )
+        self.last_target_mw = target
+        for observer in self.observers:
+            observer(t, target)
+
+    def _add_probes(
+        self,
+        t: float,
+        setpoints: np.ndarray,
+        lo: np.ndarray,
+        hi: np.ndarray,
+        include: np.ndarray,
+    ) -> np.ndarray:
+        """Hold running probes; start new ones, in pairs of opposite moves, for assets in
+        the pool whose setpoint has been flat for `probe_after_s` (see the module doc)."""
+        if not include.any():
+            return setpoints
+        cfg = self.config
+        # A move counts when it is large enough for every check (execution, site meter).
+        significant = 0.5 * cfg.probe_share * self._rating
+        moved = include & ~(np.abs(setpoints - self._last_sp) <= significant)
+        self._moved_t[moved] = t
+        self._last_sp[moved] = setpoints[moved]
+        running = include & (self._probe_until > t)
+        due = include & ~running & (t - self._moved_t >= cfg.probe_after_s)
+        candidates = np.flatnonzero(due)
+        if candidates.size >= 2:
+            candidates = candidates[np.argsort(self._ramp[candidates], kind="stable")]
+            if candidates.size % 2:
+                candidates = candidates[:-1]
+            up, down = candidates[0::2], candidates[1::2]
+            size = cfg.probe_share * np.minimum(self._rating[up], self._rating[down])
+            room_a = np.minimum(hi[up] - setpoints[up], setpoints[down] - lo[down])
+            room_b = np.minimum(setpoints[up] - lo[up], hi[down] - setpoints[down])
+            sign = np.where(room_a >= room_b, 1.0, -1.0)
+            # The whole move is kept; a slow asset reaches it over several ticks (clipped to
+            # its reachable interval each tick) and holds it as long as the others.
+            useful = np.maximum(room_a, room_b) > 2 * np.minimum(self._band[up], self._band[down])
+            up, down, step, sign = up[useful], down[useful], size[useful], sign[useful]
+            self._probe[up] = sign * step
+            self._probe[down] = -sign * step
+            ramp = np.maximum(np.minimum(self._ramp[up], self._ramp[down]), 1e-9)
+            hold = t + cfg.probe_hold_s + np.ceil(step / ramp / cfg.tick_s) * cfg.tick_s
+            chosen = np.concatenate((up, down))
+            self._probe_until[chosen] = np.concatenate((hold, hold))
+            self._moved_t[chosen] = np.concatenate((hold, hold))
+            self.probes += int(chosen.size)
+            running = include & (self._probe_until > t)
+        self._probe[~running] = 0.0
+        if running.any():
+            with np.errstate(invalid="ignore"):
+                setpoints = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
+        return setpoints
 
     def _planned_at(self, utc: datetime) -> np.ndarray:
         """Each asset's planned injection [MW] in the quarter hour of `utc` (0 outside the
@@ -194,11 +305,13 @@ class PoolController:
         cap_hi: np.ndarray,
         soc: np.ndarray,
         include: np.ndarray,
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Setpoints [MW] of the assets in the pool summing to `wanted_mw` where they can:
-        each from its plan, the rest by headroom."""
+        each from its plan, the rest by headroom; with each asset's reachable interval
+        (lo, hi) [MW] this tick (NaN outside the pool)."""
+        nan = np.full(len(planned), np.nan)
         if not include.any():
-            return np.full(len(planned), np.nan)
+            return nan, nan, nan
         lo_soc, hi_soc = soc_power_limits(soc, self._energy, self.config.soc_horizon_s)
         storage = ~np.isnan(soc) & ~np.isnan(self._energy)
         lo_cap = np.where(storage, np.maximum(cap_lo, lo_soc), cap_lo)
@@ -215,4 +328,6 @@ class PoolController:
             chosen = base - water_fill(-missing, base - lo, weights)
         setpoints = np.full(len(planned), np.nan)
         setpoints[include] = np.clip(chosen, lo, hi)
-        return setpoints
+        lo_all, hi_all = nan.copy(), nan.copy()
+        lo_all[include], hi_all[include] = lo, hi
+        return setpoints, lo_all, hi_all

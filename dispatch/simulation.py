@@ -9,10 +9,17 @@ In process (default) the devices are physics models on a `VirtualClock`: the run
 long as the computation, not the simulated time. `fleet` lets a caller bring its own
 devices (e.g. Modbus adapters to simulated servers, on a `RealClock`).
 
-Fault specifications, comma-separated: ``KIND:AMOUNT@TIMEs`` with KIND one of ``outage``
-(the device stops answering), ``silence`` (same), ``ack_no_exec``, ``partial``,
-``slow_ramp``, ``firmware``; AMOUNT a share of the fleet (0 < x < 1) or a number of assets
-(a whole number >= 1); TIME the second of the run, e.g. ``outage:0.3@20s,ack_no_exec:1@10s``.
+Fault specifications, comma-separated: ``KIND:AMOUNT@TIMEs`` with KIND one of
+`dispatch.devices.faults.Fault` (``trip``, ``silence``, ``ack_no_exec``, ``partial``,
+``slow_ramp``, ``stuck``, ``fake_meter``, ``firmware``, ``firmware_inplace``; ``outage`` is
+the older name of ``silence``); AMOUNT a share of the fleet (0 < x < 1), a
+percentage (``100%``) or a number of assets (a whole number >= 1); TIME the second of the
+run, 0 included (injected before the first contact), e.g. ``trip:0.3@20s,ack_no_exec:1@0s``.
+
+The truth: at every tick the simulation (not the controller) samples what the devices
+physically inject (`physical_power_mw()`, 0 for a tripped device) and gives it to the KPIs
+(`KpiRecorder.truth`), so every report has a `truth` view beside the controller's
+`tracking` view (see `dispatch.kpi`).
 """
 
 from __future__ import annotations
@@ -32,15 +39,18 @@ from dispatch.clock import DispatchClock, RealClock, ScaledClock, VirtualClock
 from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceAdapter, DeviceLimits
+from dispatch.devices.faults import OUTAGE_ALIAS, Fault
 from dispatch.devices.physics import Battery, Chp, Pv
-from dispatch.inproc import Fault, InProcessDevice, limits_of
+from dispatch.devices.site_meter import SiteMeter
+from dispatch.inproc import InProcessDevice, limits_of
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics
 from dispatch.pool import PoolConfig, PoolController
 from dispatch.schedule import Schedule
+from dispatch.sites import SiteWatch, group_sites
 
-FAULT_KINDS = ("outage", "silence", "ack_no_exec", "partial", "slow_ramp", "firmware")
-_FAULT = re.compile(r"^(?P<kind>[a-z_]+):(?P<amount>[0-9.]+)@(?P<at>[0-9.]+)s?$")
+FAULT_KINDS = (*(f.value for f in Fault), OUTAGE_ALIAS)
+_FAULT = re.compile(r"^(?P<kind>[a-z_]+):(?P<amount>[0-9.]+)(?P<pct>%?)@(?P<at>[0-9.]+)s?$")
 START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
 """Default start of a simulated run (UTC): a June morning, PV producing."""
 
@@ -54,6 +64,7 @@ class FaultSpec:
     """`kind` injected at `at_s` [s] into a share (< 1) or a number (>= 1) of assets."""
 
     kind: str
+    """A `Fault` value (``outage`` is read as ``silence``)."""
     amount: float
     at_s: float
     asset_kind: str | None = None
@@ -76,24 +87,32 @@ def parse_faults(text: str | None) -> list[FaultSpec]:
         if match is None:
             raise FaultSpecError(f"fault {part!r} is not KIND:AMOUNT@TIMEs (e.g. outage:0.3@20s)")
         kind, amount, at = match["kind"], float(match["amount"]), float(match["at"])
+        if match["pct"]:
+            if not 0 < amount <= 100:
+                raise FaultSpecError(f"fault {part!r}: a percentage must be in (0, 100]")
+            amount = min(amount / 100.0, 0.999999) if amount < 100 else 0.9999999
         if kind not in FAULT_KINDS:
             raise FaultSpecError(f"fault {part!r}: kind {kind!r} is not one of {FAULT_KINDS}")
         if amount <= 0 or (amount >= 1 and amount != int(amount)):
             raise FaultSpecError(
-                f"fault {part!r}: amount {match['amount']} must be a share in (0, 1) "
-                "or a whole number of assets"
+                f"fault {part!r}: amount {match['amount']} must be a share in (0, 1), "
+                "a percentage (100%) or a whole number of assets"
             )
-        specs.append(FaultSpec(kind, amount, at))
+        specs.append(FaultSpec(Fault.SILENCE.value if kind == OUTAGE_ALIAS else kind, amount, at))
     return specs
 
 
 class Injectable(Protocol):
-    """A simulated device that faults can be injected into."""
+    """A simulated device: faults can be injected into it, and its real power is known."""
 
     asset_id: str
 
     def inject(self, fault: Fault | str) -> None:
         """Give the device a fault from now on."""
+        ...
+
+    def physical_power_mw(self) -> float:
+        """What it really injects now [MW, + injection] (the truth, not its telemetry)."""
         ...
 
 
@@ -124,6 +143,10 @@ class SimulationOptions:
     """The aFRR band as a share of the fleet's rated power."""
     response_s: float = 3.0
     """Every asset's response time: from the write to measured power in band [s]."""
+    site_size: int = 10
+    """Consecutive assets behind one site meter (0: no site meters)."""
+    count_stale: bool = False
+    """Dispatch the old, wrong way (`PoolConfig.count_stale`), to show what it hides."""
 
 
 def physics_fleet(n: int, seed: int) -> list[tuple[str, Battery | Pv | Chp, str, float | None]]:
@@ -252,36 +275,60 @@ async def run_fleet(
         clock,
         metrics,
         kpi,
-        PoolConfig(correction_limit_mw=max(1.0, 0.2 * rated)),
+        PoolConfig(correction_limit_mw=max(1.0, 0.2 * rated), count_stale=options.count_stale),
+        observers=[truth_sampler(fleet, kpi, clock)],
     )
     start = clock.now()
     until = start + options.duration_s
     kpi.started(start)
+    chosen: set[str] = set()
+
+    def inject(spec: FaultSpec) -> None:
+        candidates = [
+            m
+            for m in fleet
+            if m.adapter.asset_id not in chosen
+            and (spec.asset_kind is None or m.kind == spec.asset_kind)
+        ]
+        hit = rng.sample(candidates, min(len(candidates), spec.count(len(fleet))))
+        kind = Fault.SILENCE if spec.kind == OUTAGE_ALIAS else Fault(spec.kind)
+        at = clock.now()  # one injection: one time, however long injecting takes
+        for member in hit:
+            chosen.add(member.adapter.asset_id)
+            member.device.inject(kind)
+            kpi.fault_injected(member.adapter.asset_id, kind.value, at)
+
+    ordered = sorted(options.faults, key=lambda s: s.at_s)
+    for spec in ordered:
+        if spec.at_s <= 0:  # before the first contact: the fleet starts with it
+            inject(spec)
 
     async def inject_faults() -> None:
-        chosen: set[str] = set()
-        for spec in sorted(options.faults, key=lambda s: s.at_s):
-            await clock.sleep_until(start + spec.at_s)
-            candidates = [
-                m
-                for m in fleet
-                if m.adapter.asset_id not in chosen
-                and (spec.asset_kind is None or m.kind == spec.asset_kind)
-            ]
-            hit = rng.sample(candidates, min(len(candidates), spec.count(len(fleet))))
-            kind = Fault.SILENCE if spec.kind == "outage" else Fault(spec.kind)
-            for member in hit:
-                chosen.add(member.adapter.asset_id)
-                member.device.inject(kind)
-                kpi.fault_injected(member.adapter.asset_id, spec.kind, clock.now())
+        for spec in ordered:
+            if spec.at_s > 0:
+                await clock.sleep_until(start + spec.at_s)
+                inject(spec)
 
     async def control() -> None:
         # Ticks start once every actor has had its first turn (connect, first reading).
         await clock.sleep_until(start + pool.config.tick_s)
         await pool.run(until)
 
+    sites = [
+        SiteWatch(
+            SiteMeter(f"site-{k:05d}", [fleet[i].device for i in group], clock),
+            [actors[i] for i in group],
+            board,
+            clock,
+            threshold_mw=2.5 * max(a.watch.band_mw for a in (actors[i] for i in group)),
+            phase_s=max(actors[i].config.phase_s for i in group) + 0.02,
+        )
+        for k, group in enumerate(group_sites(len(fleet), options.site_size))
+        if options.site_size > 1
+    ]
     tasks: list[Awaitable[None]] = [control(), inject_faults()]
     tasks += [actor.run(until) for actor in actors]
+    tasks += [site.run(until) for site in sites]
     await asyncio.gather(*tasks)
     report = kpi.report(len(fleet))
     counters = budgets.counters.values()
@@ -291,6 +338,22 @@ async def run_fleet(
     }
     report["states"] = _state_counts(actors)
     return report
+
+
+def truth_sampler(
+    fleet: Sequence[FleetMember], kpi: KpiRecorder, clock: DispatchClock
+) -> Callable[[float, float], None]:
+    """A pool observer that records, at each tick, what the devices physically inject in
+    total [MW] against the pool's target: the simulation's view, not the controller's."""
+    devices = [m.device for m in fleet]
+
+    def sample(t: float, target_mw: float) -> None:
+        physical = 0.0
+        for device in devices:
+            physical += device.physical_power_mw()
+        kpi.truth(t, clock.utc(), target_mw, physical)
+
+    return sample
 
 
 def _state_counts(actors: Sequence[AssetActor]) -> dict[str, int]:

@@ -29,6 +29,7 @@ class _Follower:
         "_pending",
         "_wait",
         "dead_time_s",
+        "held",
         "power_mw",
         "ramp_mw_per_s",
         "target_mw",
@@ -43,10 +44,12 @@ class _Follower:
         self._pending: float | None = None
         self._wait = 0.0
         self.tripped = False
+        self.held = False
 
     def set_setpoint(self, setpoint_mw: float) -> None:
-        """Command a new setpoint [MW]; it acts after the dead time (ignored while tripped)."""
-        if self.tripped:
+        """Command a new setpoint [MW]; it acts after the dead time (ignored while tripped
+        or held)."""
+        if self.tripped or self.held:
             return
         self._pending = setpoint_mw
         self._wait = self.dead_time_s
@@ -61,6 +64,22 @@ class _Follower:
     def reset(self) -> None:
         """Back from a trip, idle at 0 MW until the next setpoint."""
         self.tripped = False
+
+    def hold(self) -> None:
+        """Freeze the power where it is: a waiting setpoint is dropped, new ones ignored, no
+        ramping until `release` (a battery still stops at SoC 0 or 1, PV still follows the
+        sun down: those are physics, not control)."""
+        self.held = True
+        self._pending = None
+        self.target_mw = self.power_mw
+
+    def release(self) -> None:
+        """Follow setpoints again (from the power it holds)."""
+        self.held = False
+
+    def _rate(self) -> float:
+        """The ramp rate in force [MW/s]: 0 while held."""
+        return 0.0 if self.held else self.ramp_mw_per_s
 
     def _advance(self, dt: float) -> float:
         """Consume the dead time; returns the part of dt [s] left for ramping."""
@@ -109,7 +128,7 @@ class Battery(_Follower):
         target = min(self.max_mw, max(self.min_mw, self.target_mw))
         if (self.soc <= 0.0 and target > 0.0) or (self.soc >= 1.0 and target < 0.0):
             target = 0.0  # empty: no discharge; full: no charge
-        self.power_mw = ramp_towards(self.power_mw, target, self.ramp_mw_per_s * ramp_dt)
+        self.power_mw = ramp_towards(self.power_mw, target, self._rate() * ramp_dt)
         hours = dt / 3600.0
         if self.power_mw > 0.0:
             energy = -self.power_mw * hours / self.eta_discharge
@@ -169,7 +188,7 @@ class Pv(_Follower):
         if target < self.power_mw and self.available_mw < self.power_mw:
             self.power_mw = target
         else:
-            self.power_mw = ramp_towards(self.power_mw, target, self.ramp_mw_per_s * ramp_dt)
+            self.power_mw = ramp_towards(self.power_mw, target, self._rate() * ramp_dt)
 
 
 class Chp(_Follower):
@@ -198,4 +217,4 @@ class Chp(_Follower):
         ramp_dt = self._advance(dt)
         self.on = self.target_mw > 0.0
         target = min(self.max_mw, max(self.min_load_mw, self.target_mw)) if self.on else 0.0
-        self.power_mw = ramp_towards(self.power_mw, target, self.ramp_mw_per_s * ramp_dt)
+        self.power_mw = ramp_towards(self.power_mw, target, self._rate() * ramp_dt)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from dispatch.activation import NoActivation, SimulatedTsoSignal
 from dispatch.clock import VirtualClock
-from dispatch.kpi import KpiRecorder
+from dispatch.kpi import EXECUTION, MISSED_READS, KpiRecorder
 
 START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
 
@@ -63,19 +63,73 @@ def test_isp_deviation_is_energy_off_schedule_per_quarter_hour_over_scheduled_en
     assert report["ticks"]["count"] == 1800
 
 
-def test_a_fault_is_detected_and_recovered_relative_to_its_injection() -> None:
+def test_detection_runs_from_the_first_missed_read_and_recovery_from_the_truth() -> None:
     kpi = KpiRecorder(tolerance_mw=0.5, recovery_ticks=3)
     kpi.started(0.0)
-    kpi.fault_injected("bat-1", "outage", 10.0)
+    kpi.fault_injected("bat-1", "trip", 10.0)
     for second in range(10, 20):
-        if second == 11:
-            kpi.asset_failed("bat-1", 11.5)
+        if second == 12:
+            kpi.asset_failed("bat-1", 12.0, MISSED_READS, since=10.5, reason="no answer")
         error = 2.0 if second < 14 else 0.1
-        kpi.tick(float(second), START, 0.001, 10.0, 10.0 - error)
+        kpi.tick(float(second), START, 0.001, 10.0, 10.0)  # the controller saw nothing
+        kpi.truth(float(second), START, 10.0, 10.0 - error)
+    report = kpi.report(1)
+    (fault,) = report["faults"]
+    assert fault["detected_s"] == 1.5  # from the first missed read, not the injection
+    assert fault["detected_after_injection_s"] == 2.0
+    assert fault["recovered"] is True
+    assert fault["recovered_s"] == 4.0  # the truth is within tolerance from second 14 on
+    assert report["fault_summary"]["trip"] == {
+        "injected": 1,
+        "detected": 1,
+        "max_detected_s": 1.5,
+        "p50_detected_s": 1.5,
+        "undetected": [],
+    }
+    assert report["tracking"]["rms_mw"] == 0.0
+    assert report["truth"]["rms_mw"] > 1.0
+
+
+def test_evidence_of_another_kind_does_not_count_as_detection() -> None:
+    kpi = KpiRecorder(tolerance_mw=0.5)
+    kpi.started(0.0)
+    kpi.fault_injected("bat-1", "ack_no_exec", 1.0)
+    kpi.asset_failed("bat-1", 3.0, MISSED_READS, since=2.5, reason="a communication gap")
     (fault,) = kpi.report(1)["faults"]
-    assert fault["detected_s"] == 1.5
-    assert fault["recovered_s"] == 4.0  # within tolerance from second 14 on
-    assert kpi.report(1)["fault_summary"]["detected_s"]["max"] == 1.5
+    assert fault["detected_s"] is None
+    assert "missed_reads" in fault["other_evidence"][0]
+    kpi.asset_failed("bat-1", 15.0, EXECUTION, since=14.0, reason="did not follow")
+    (fault,) = kpi.report(1)["faults"]
+    assert fault["detected_s"] == 1.0
+    assert fault["evidence"].startswith("execution")
+
+
+def test_a_pool_that_never_comes_back_says_so_and_one_that_never_left_does_not_invent_a_time() -> (
+    None
+):
+    kpi = KpiRecorder(tolerance_mw=0.5)
+    kpi.started(0.0)
+    kpi.fault_injected("bat-1", "trip", 5.0)
+    kpi.fault_injected("bat-2", "silence", 1.0)
+    for second in range(0, 20):
+        error = 3.0 if second >= 6 else 0.0
+        kpi.tick(float(second), START, 0.001, 10.0, 10.0)
+        kpi.truth(float(second), START, 10.0, 10.0 - error)
+    recovery = {r["injected_at_s"]: r for r in kpi.report(2)["recovery"]}
+    assert recovery[5.0]["recovered"] is False
+    assert recovery[5.0]["recovered_s"] is None
+    assert recovery[5.0]["shortfall_mw"] == 3.0
+    assert "did not recover" in recovery[5.0]["why"]
+    quiet = KpiRecorder(tolerance_mw=0.5)
+    quiet.started(0.0)
+    quiet.fault_injected("pv-1", "silence", 2.0)
+    for second in range(0, 10):
+        quiet.tick(float(second), START, 0.001, 10.0, 10.0)
+        quiet.truth(float(second), START, 10.0, 10.0)
+    (only,) = quiet.report(1)["recovery"]
+    assert only["left_tolerance"] is False
+    assert only["recovered_s"] is None
+    assert "never left tolerance" in only["why"]
 
 
 def test_the_virtual_clock_runs_sleepers_in_time_order_without_waiting() -> None:

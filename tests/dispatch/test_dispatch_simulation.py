@@ -61,14 +61,16 @@ def test_an_asset_that_acknowledges_but_does_not_execute_is_degraded_and_replace
     report, _ = _run(options, StepActivation(at_s=20, mw=2.0))
     (fault,) = report["faults"]
     assert fault["detected_s"] is not None, report
-    assert fault["after_deadline_s"] <= 3.0  # within 3 s of its execution deadline
-    assert fault["recovered_s"] is not None
-    assert fault["recovered_s"] <= 20.0  # the others took its share
+    assert fault["detected_s"] <= 3.0  # within 3 s of the first setpoint it did not follow
+    assert fault["evidence"].startswith("execution")
+    # The others took its share: the true error is back within tolerance (or never left).
+    assert fault["recovered"] is True
+    assert fault["recovered_s"] is None or fault["recovered_s"] <= 20.0
     assert report["states"]["degraded"] == 1
 
 
-def test_a_correlated_outage_is_detected_fast_and_retries_stay_in_budget() -> None:
-    options = SimulationOptions(assets=100, duration_s=60, faults=parse_faults("outage:0.3@20s"))
+def test_a_correlated_trip_is_detected_fast_the_pool_recovers_and_retries_stay_in_budget() -> None:
+    options = SimulationOptions(assets=100, duration_s=60, faults=parse_faults("trip:0.3@20s"))
     report, _ = _run(options)
     faults = report["faults"]
     assert len(faults) == 30
@@ -76,7 +78,9 @@ def test_a_correlated_outage_is_detected_fast_and_retries_stay_in_budget() -> No
     assert report["states"]["unavailable"] == 30
     # Budgets: rate 5/s, burst 10 per pool -> at most 10 + 5 * 40 s of retries after the fault.
     assert report["retries"]["granted"] <= 10 + 5 * 40
-    assert all(f["recovered_s"] is not None and f["recovered_s"] <= 10.0 for f in faults)
+    (recovery,) = report["recovery"]
+    assert recovery["recovered"] is True  # the others have the headroom
+    assert recovery["recovered_s"] is None or recovery["recovered_s"] <= 10.0
 
 
 def test_a_firmware_change_quarantines_before_any_write_goes_out() -> None:
@@ -120,7 +124,7 @@ def test_a_run_is_reproducible_on_the_virtual_clock() -> None:
     [
         ("outage", "is not KIND:AMOUNT@TIMEs"),
         ("meltdown:1@2s", "kind 'meltdown' is not one of"),
-        ("outage:1.5@2s", "amount 1.5 must be a share in (0, 1) or a whole number"),
+        ("outage:1.5@2s", "amount 1.5 must be a share in (0, 1), a percentage"),
         ("outage:0@2s", "amount 0 must be"),
     ],
 )
@@ -131,6 +135,6 @@ def test_bad_fault_specs_are_refused_naming_the_part(text: str, named: str) -> N
 
 def test_fault_specs_read_shares_and_counts() -> None:
     specs = parse_faults("outage:0.3@20s, ack_no_exec:2@5")
-    assert specs == [FaultSpec("outage", 0.3, 20.0), FaultSpec("ack_no_exec", 2.0, 5.0)]
+    assert specs == [FaultSpec("silence", 0.3, 20.0), FaultSpec("ack_no_exec", 2.0, 5.0)]
     assert specs[0].count(400) == 120
     assert specs[1].count(400) == 2

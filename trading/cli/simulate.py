@@ -14,8 +14,11 @@ from dispatch.metrics_server import METRICS_PORT_ENV, metrics_endpoint
 from dispatch.simulation import FaultSpecError, SimulationOptions, parse_faults, run_simulation
 from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
 
-DRIFT = ("ack_no_exec", "partial", "slow_ramp")
-"""Faults the dispatcher sees as state drift: measured power misses an acknowledged setpoint."""
+FAULT_HELP = (
+    "KIND:AMOUNT@TIMEs,... e.g. trip:0.3@20s,ack_no_exec:1@0s; kinds: trip, silence "
+    "(alias outage), ack_no_exec, partial, slow_ramp, stuck, fake_meter, firmware, "
+    "firmware_inplace; AMOUNT a share (0.3), a percentage (100%) or a count (5); TIME from 0"
+)
 
 
 def simulate_command(
@@ -39,8 +42,7 @@ def simulate_command(
         str | None,
         typer.Option(
             "--faults",
-            help="KIND:AMOUNT@TIMEs,... e.g. outage:0.3@20s,ack_no_exec:1@10s "
-            "(kinds: outage, silence, ack_no_exec, partial, slow_ramp, firmware)",
+            help=FAULT_HELP,
         ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="random seed of fleet, signal, faults")] = 1,
@@ -101,63 +103,74 @@ def configure_events(verbose: bool) -> None:
 
 
 def show_report(report: dict[str, Any]) -> None:
-    """The KPIs as a few lines and a table of faults."""
+    """The KPIs as a few lines (both views, latencies) and a table of faults per kind."""
     out = console()
-    ticks, tracking = report["ticks"], report["tracking"]
+    ticks, tracking, truth = report["ticks"], report["tracking"], report.get("truth")
     out.print(
         f"{report['assets']} assets, {report['duration_s']:g} s: "
-        f"{ticks['count']} ticks, p50 {ticks['p50_ms']:.2f} ms, p99 {ticks['p99_ms']:.2f} ms, "
-        f"max {ticks['max_ms']:.2f} ms, {ticks['missed']} missed",
+        f"{ticks['count']} ticks, compute p50 {ticks['p50_ms']:.2f} ms, p99 "
+        f"{ticks['p99_ms']:.2f} ms, max {ticks['max_ms']:.2f} ms, {ticks['missed']} missed",
         markup=False,
     )
+    for name, label in (
+        ("setpoint_to_ack", "setpoint to acknowledgement"),
+        ("setpoint_to_execution", "setpoint to execution"),
+        ("telemetry_age", "age of the telemetry a tick used"),
+    ):
+        entry = report["latency"][name]
+        text = (
+            f"p50 {entry['p50_ms']:.0f} ms, p99 {entry['p99_ms']:.0f} ms, max "
+            f"{entry['max_ms']:.0f} ms ({entry['count']})"
+            if entry["count"]
+            else "none"
+        )
+        out.print(f"{label}: {text}", markup=False)
     out.print(
-        f"tracking: RMS {tracking['rms_mw']:.3f} MW (tolerance {tracking['tolerance_mw']:.3f} "
-        f"MW), energy deviation {tracking['isp_deviation_pct']:.2f} % of scheduled per "
-        f"15-min period; {report['commands_per_s']:.1f} commands/s; retries granted "
-        f"{report['retries']['granted']}, denied {report['retries']['denied']}",
+        f"tracking (what the controller measured): RMS {tracking['rms_mw']:.3f} MW, max "
+        f"{tracking['max_abs_mw']:.3f} MW, {tracking['isp_deviation_pct']:.2f} % of scheduled "
+        f"energy per 15-min period; unknown assets at the end {tracking['unknown_assets']['last']}"
+        f" (max {tracking['unknown_assets']['max']})",
         markup=False,
     )
-    out.print(f"asset states at the end: {report['states']}", markup=False)
+    if truth is not None:
+        verdict = "within" if truth["met"] else "OUT OF"
+        out.print(
+            f"truth (what the fleet physically did): RMS {truth['rms_mw']:.3f} MW, max "
+            f"{truth['max_abs_mw']:.3f} MW, {truth['isp_deviation_pct']:.2f} % per 15-min "
+            f"period: {verdict} tolerance {truth['tolerance_mw']:.3f} MW",
+            markup=False,
+        )
+    out.print(
+        f"{report['commands_per_s']:.1f} commands/s; retries granted "
+        f"{report['retries']['granted']}, denied {report['retries']['denied']}; asset states "
+        f"at the end: {report['states']}",
+        markup=False,
+    )
     if not report["faults"]:
         return
-    table = Table(title="Injected faults [s]: per fault kind and time")
-    columns = ("kind", "at", "assets", "detected after p50/max", "pool back after p50/max")
-    for column in (*columns, "detected after the missed deadline"):
+    table = Table(title="Injected faults: detection from when each became observable [s]")
+    for column in ("kind", "injected", "detected", "detected after p50 / max", "evidence"):
         table.add_column(column)
-    groups: dict[tuple[str, float], list[dict[str, Any]]] = {}
-    for fault in report["faults"]:
-        groups.setdefault((fault["kind"], fault["injected_at_s"]), []).append(fault)
-    for (kind, at), faults in groups.items():
+    for kind, summary in report["fault_summary"].items():
+        evidence = sorted(
+            {
+                f["evidence"].split(":")[0]
+                for f in report["faults"]
+                if f["kind"] == kind and f["evidence"]
+            }
+        )
         table.add_row(
             kind,
-            f"{at:g}",
-            str(len(faults)) if len(faults) > 1 else faults[0]["asset"],
-            _p50_max([f["detected_s"] for f in faults]),
-            _p50_max([f["recovered_s"] for f in faults]),
-            _p50_max([f.get("after_deadline_s") for f in faults]) if kind in DRIFT else "",
+            str(summary["injected"]),
+            str(summary["detected"]),
+            "never"
+            if summary["max_detected_s"] is None
+            else f"{summary['p50_detected_s']:.2f} / {summary['max_detected_s']:.2f}",
+            ", ".join(evidence),
         )
     out.print(table)
-    summary = report.get("fault_summary")
-    if summary:
-        parts = []
-        for name, label in (("detected_s", "detected"), ("recovered_s", "pool back")):
-            entry = summary[name]
-            text = (
-                f"{label} p50 {entry['p50']:.2f} s, p95 {entry['p95']:.2f} s, "
-                f"max {entry['max']:.2f} s"
-                if "p50" in entry
-                else f"{label}: none"
-            )
-            if entry["missing"]:
-                text += f" ({entry['missing']} never)"
-            parts.append(text)
-        out.print("over all faults: " + "; ".join(parts), markup=False)
-
-
-def _p50_max(values: list[float | None]) -> str:
-    known = sorted(v for v in values if v is not None)
-    if not known:
-        return "never"
-    text = f"{known[len(known) // 2]:.2f} / {known[-1]:.2f}"
-    missing = len(values) - len(known)
-    return text + (f" ({missing} never)" if missing else "")
+    for recovery in report["recovery"]:
+        out.print(
+            f"fault at {recovery['injected_at_s']:g} s: {recovery['why']}",
+            markup=False,
+        )

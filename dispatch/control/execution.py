@@ -1,0 +1,183 @@
+"""Does a device follow its setpoints? An envelope of where an obeying device may be,
+checked on every reading, whatever the command's life (no waiting for a deadline that
+superseding setpoints keep pushing back).
+
+From the last consistent reading (the anchor), two followers ramp at the asset's rated
+ramp [MW/s] through the setpoints sent since: a fast one that acts on each setpoint at once,
+and a slow one that acts `lag_s` later (the timing of reads and writes) and stands still
+`pause_s` after each setpoint it receives (a dead time). Each
+target is clamped to what the device said it can do when it was sent (e.g. a PV plant's
+available power). A reading at `t` is consistent when it lies between the two, widened by
+the band [MW]. For a setpoint that is a cap (PV curtailment), below is obeying unless the
+device says the weather allows more.
+
+An inconsistent reading is evidence of an execution fault (``ack_no_exec``, ``stuck``,
+``partial``, ``slow_ramp``): `observe` returns the monotonic time [s] from which it was
+observable, the first setpoint sent since the device last sat on its fast follower. Pure
+logic; times are monotonic seconds given by the caller; MW, + injection.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+
+def _follow(
+    start_t: float,
+    start_mw: float,
+    heading: float | None,
+    targets: list[tuple[float, float]],
+    t: float,
+    ramp: float,
+    pauses: list[tuple[float, float]] = (),  # type: ignore[assignment]
+) -> float:
+    """Position [MW] at `t` of a follower at `start_mw` at `start_t`, heading for `heading`
+    (None: holding), that takes each (time, target) of `targets` from its time on and does
+    not move during `pauses` ((from, to) [s])."""
+    p, now, goal = start_mw, start_t, heading
+
+    def moving(a: float, b: float) -> float:
+        paused = sum(max(0.0, min(b, e) - max(a, s)) for s, e in pauses)
+        return max(0.0, b - a - paused)
+
+    for at, target in targets:
+        if at >= t:
+            break
+        if at > now:
+            if goal is not None:
+                p = _ramp(p, goal, ramp * moving(now, at))
+            now = at
+        goal = target
+    if goal is not None and t > now:
+        p = _ramp(p, goal, ramp * moving(now, t))
+    return p
+
+
+def _ramp(current: float, target: float, step: float) -> float:
+    if target > current:
+        return min(target, current + step)
+    return max(target, current - step)
+
+
+class ExecutionWatch:
+    """The envelope of one asset and the check of each reading against it."""
+
+    __slots__ = (
+        "_anchor",
+        "_caught_up_t",
+        "_commands",
+        "_first_after",
+        "band_mw",
+        "is_limit",
+        "lag_s",
+        "pause_s",
+        "ramp_mw_per_s",
+    )
+
+    def __init__(
+        self,
+        ramp_mw_per_s: float,
+        band_mw: float,
+        *,
+        lag_s: float = 1.5,
+        pause_s: float = 0.5,
+        is_limit: bool = False,
+    ) -> None:
+        """`ramp_mw_per_s` > 0 the rated ramp, `band_mw` the execution band half-width,
+        `lag_s` [s] how late an obeying device may act on a setpoint, `pause_s` [s] how long
+        it may stand still on receiving one (its dead time)."""
+        self.ramp_mw_per_s = max(ramp_mw_per_s, 1e-9)
+        self.band_mw = band_mw
+        self.lag_s = lag_s
+        self.pause_s = pause_s
+        self.is_limit = is_limit
+        self._anchor: tuple[float, float] | None = None
+        self._commands: deque[tuple[float, float]] = deque()
+        self._caught_up_t: float | None = None
+        self._first_after: float | None = None
+
+    @property
+    def started(self) -> bool:
+        """True once the watch has an anchor."""
+        return self._anchor is not None
+
+    def reset(self, t: float, measured_mw: float) -> None:
+        """Anchor at `measured_mw` [MW] at `t` [s], forgetting every setpoint (first
+        reading, rejoining)."""
+        self._anchor = (t, measured_mw)
+        self._commands.clear()
+        self._caught_up_t = t
+        self._first_after = None
+
+    def commanded(
+        self, t: float, setpoint_mw: float, lo_mw: float | None = None, hi_mw: float | None = None
+    ) -> None:
+        """A setpoint [MW] was sent at `t` [s]; `lo_mw`/`hi_mw` what the device can do now."""
+        if self._anchor is None:
+            return
+        target = setpoint_mw
+        if hi_mw is not None:
+            target = min(target, hi_mw)
+        if lo_mw is not None:
+            target = max(target, lo_mw)
+        self._commands.append((t, target))
+        if self._first_after is None:
+            self._first_after = t
+
+    def _followers(self, t: float) -> tuple[float, float]:
+        assert self._anchor is not None
+        t_a, p_a = self._anchor
+        before = [c for c in self._commands if c[0] <= t_a]
+        after = [c for c in self._commands if c[0] > t_a]
+        fast = _follow(t_a, p_a, before[-1][1] if before else None, after, t, self.ramp_mw_per_s)
+        delayed = [(at + self.lag_s, target) for at, target in self._commands]
+        acting = [c for c in delayed if c[0] <= t_a]
+        later = [c for c in delayed if c[0] > t_a]
+        pauses = [(at, at + self.pause_s) for at, _ in self._commands]
+        slow = _follow(
+            t_a, p_a, acting[-1][1] if acting else None, later, t, self.ramp_mw_per_s, pauses
+        )
+        return fast, slow
+
+    def value(self, t: float) -> float:
+        """Where a device that acts at once would be at `t` [s] [MW]."""
+        return self._followers(t)[0]
+
+    def interval(self, t: float) -> tuple[float, float]:
+        """Where an obeying device may be at `t` [s]: [lo, hi] MW, band included."""
+        fast, slow = self._followers(t)
+        return min(fast, slow) - self.band_mw, max(fast, slow) + self.band_mw
+
+    def observe(
+        self, t: float, measured_mw: float, available_mw: float | None = None
+    ) -> float | None:
+        """Check a reading [MW] at `t` [s]; None if consistent (it becomes the anchor),
+        else the time [s] from which the failure was observable: the first setpoint sent
+        since the device last sat on its fast follower (or that moment, if none since).
+
+        For a setpoint that is a cap, `available_mw` [MW] (what the device says the weather
+        allows now) turns the check two-sided: below both the envelope and what is
+        available is not obeying either."""
+        if self._anchor is None:
+            self.reset(t, measured_mw)
+            return None
+        fast, slow = self._followers(t)
+        lo, hi = min(fast, slow) - self.band_mw, max(fast, slow) + self.band_mw
+        if self.is_limit:
+            floor = -float("inf") if available_mw is None else available_mw - self.band_mw
+            ok = min(lo, floor) <= measured_mw <= hi
+        else:
+            ok = lo <= measured_mw <= hi
+        if abs(measured_mw - fast) <= self.band_mw:
+            self._caught_up_t = t
+            self._first_after = None
+        if ok:
+            self._anchor = (t, measured_mw)
+            while self._commands and self._commands[0][0] < t - self.lag_s - 1.0:
+                if len(self._commands) == 1:
+                    break
+                self._commands.popleft()
+            return None
+        if self._first_after is not None:
+            return self._first_after
+        return self._caught_up_t if self._caught_up_t is not None else t

@@ -1,0 +1,126 @@
+"""Site meters against their assets' reports: finding a device whose measurement cannot
+be true (``fake_meter`` on PV or CHP, where no state of charge gives it away).
+
+A `SiteWatch` reads one site's meter each period (its own asyncio task), compares it with
+the sum of the members' fresh readings on the telemetry board (`control.crosscheck.
+site_residual`), read just after the members' own reads (`phase_s`: before their new
+setpoints act) so that all see the same instant, and, when the residual stays beyond
+`threshold_mw`, steady, for `persist` readings,
+locates the culprit: the member whose reported change is mirrored, with the opposite sign,
+by the residual's change since the site last balanced (the meter did not see what that
+member said it did; the pool's probing moves make such changes). The culprit leaves the
+pool with cross-check evidence, observable since the first unbalanced reading. A change no
+single member explains is left undecided until a later one does.
+
+Units: MW, + injection; times monotonic seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from dispatch.actor import AssetActor
+from dispatch.board import TelemetryBoard
+from dispatch.clock import DispatchClock
+from dispatch.control.crosscheck import site_residual
+from dispatch.device import DeviceAdapter, DeviceError
+
+
+class SiteWatch:
+    """The meter of one site and the actors of its members."""
+
+    def __init__(
+        self,
+        meter: DeviceAdapter,
+        members: Sequence[AssetActor],
+        board: TelemetryBoard,
+        clock: DispatchClock,
+        *,
+        threshold_mw: float,
+        persist: int = 2,
+        period_s: float = 1.0,
+        phase_s: float = 0.9,
+        max_age_s: float = 2.5,
+    ) -> None:
+        self.meter = meter
+        self.members = list(members)
+        self.board = board
+        self.clock = clock
+        self.threshold_mw = threshold_mw
+        self.persist = persist
+        self.period_s = period_s
+        self.phase_s = phase_s
+        self.max_age_s = max_age_s
+        self.flagged: list[str] = []
+        self._balanced: tuple[float, dict[str, float]] | None = None
+        """Residual [MW] and members' reports at the last balanced reading."""
+        self._run = 0
+        self._run_start: float | None = None
+        self._last_residual = 0.0
+
+    async def run(self, until_s: float) -> None:
+        """Read the meter once per period until `until_s` [s]."""
+        turn = self.clock.now() + self.phase_s
+        while turn < until_s:
+            await self.clock.sleep_until(turn)
+            await self.check(self.clock.now())
+            turn += self.period_s
+
+    async def check(self, t: float) -> None:
+        """One comparison at `t` [s]."""
+        try:
+            meter_mw = (await self.meter.read()).power_mw
+        except DeviceError:
+            return  # a silent meter proves nothing
+        reports: dict[str, float] = {}
+        for actor in self.members:
+            entry = self.board.get(actor.asset_id)
+            if entry is None or not entry.fresh(t, self.max_age_s) or entry.telemetry is None:
+                self._balanced, self._run = None, 0  # unknown member: no conclusion
+                return
+            reports[actor.asset_id] = entry.telemetry.power_mw
+        residual = site_residual(meter_mw, list(reports.values()))
+        if abs(residual) <= self.threshold_mw:
+            self._balanced = (residual, reports)
+            self._run, self._run_start = 0, None
+            return
+        if self._run == 0 or abs(residual - self._last_residual) > 0.5 * self.threshold_mw:
+            self._run, self._run_start = 0, t  # a moving residual is timing, not a lie
+        self._last_residual = residual
+        self._run += 1
+        if self._run < self.persist or self._balanced is None:
+            return
+        culprit = self._locate(residual, reports)
+        if culprit is None:
+            return
+        actor = next(a for a in self.members if a.asset_id == culprit)
+        since = self._run_start if self._run_start is not None else t
+        actor.cross_check_failed(
+            t,
+            f"site meter {meter_mw:.3f} MW, its assets report {sum(reports.values()):.3f} MW; "
+            f"{culprit}'s reported change is not in the meter",
+            since,
+        )
+        self.flagged.append(culprit)
+        self._balanced, self._run = None, 0
+
+    def _locate(self, residual: float, reports: dict[str, float]) -> str | None:
+        assert self._balanced is not None
+        before_residual, before = self._balanced
+        change = residual - before_residual
+        fits = []
+        for asset, now in reports.items():
+            moved = now - before.get(asset, now)
+            miss = abs(change + moved)
+            if abs(moved) > 0.5 * self.threshold_mw and miss < 0.3 * abs(change):
+                fits.append((miss, asset))
+        return fits[0][1] if len(fits) == 1 else None
+
+
+def group_sites(n: int, size: int) -> list[range]:
+    """Indices of `n` assets grouped into sites of `size` (the last one smaller)."""
+    size = max(1, size)
+    return [range(i, min(n, i + size)) for i in range(0, n, size)] if n else []
+
+
+__all__ = ["SiteWatch", "group_sites"]

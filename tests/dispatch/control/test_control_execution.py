@@ -1,0 +1,82 @@
+"""The execution watch and the state-of-charge cross-check, against devices simulated by
+the physics models: an obeying device is never flagged, one that does not follow is."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dispatch.control.crosscheck import SocCheck
+from dispatch.control.execution import ExecutionWatch
+from dispatch.devices.physics import Battery
+
+BAND = 0.02
+
+
+def _drive(
+    setpoints: list[float], *, follows: bool, ramp: float = 0.5, dead: float = 0.2
+) -> list[float | None]:
+    """A battery read then commanded once per second; the watch's verdict per reading."""
+    battery = Battery(1.0, -1.0, 100.0, soc=0.5, ramp_mw_per_s=ramp, dead_time_s=dead)
+    watch = ExecutionWatch(ramp, BAND, lag_s=1.5)
+    verdicts: list[float | None] = []
+    t = 0.0
+    for setpoint in [*setpoints, setpoints[-1], setpoints[-1], setpoints[-1]]:
+        verdicts.append(watch.observe(t, battery.power_mw))
+        if follows:
+            battery.set_setpoint(setpoint)
+        watch.commanded(t, setpoint)
+        for _ in range(10):
+            battery.step(0.1)
+        t += 1.0
+    return verdicts
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(-1.0, 1.0), min_size=2, max_size=15))
+def test_an_obeying_device_is_never_flagged(setpoints: list[float]) -> None:
+    assert all(v is None for v in _drive(setpoints, follows=True))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-1.0, 1.0), min_size=1, max_size=6),
+    st.floats(0.1, 1.0),
+    st.sampled_from([-1.0, 1.0]),
+)
+def test_a_device_that_does_not_move_is_flagged_within_two_readings_of_the_move(
+    before: list[float], size: float, sign: float
+) -> None:
+    verdicts = _drive([0.0] + [0.0] * len(before) + [sign * size], follows=False)
+    move = len(before) + 1  # the index of the reading just before the moving setpoint
+    assert all(v is None for v in verdicts[: move + 1])
+    flagged = [i for i, v in enumerate(verdicts) if v is not None]
+    assert flagged
+    assert flagged[0] <= move + 2
+    assert verdicts[flagged[0]] == float(move)  # observable since the setpoint it failed
+
+
+def test_a_cap_obeyed_below_is_fine_unless_the_sun_allows_more() -> None:
+    watch = ExecutionWatch(1.0, 0.01, is_limit=True)
+    watch.reset(0.0, 0.4)
+    watch.commanded(0.0, 0.3, hi_mw=0.5)
+    assert watch.observe(3.0, 0.2, available_mw=0.2) is None  # a cloud: all there is
+    assert watch.observe(4.0, 0.18, available_mw=0.5) == 0.0  # sun for 0.3: not obeying
+
+
+def test_a_battery_reporting_power_its_soc_does_not_follow_is_caught() -> None:
+    real = Battery(1.0, -1.0, 2.0, soc=0.5, ramp_mw_per_s=1.0, dead_time_s=0.0)
+    check = SocCheck(2.0, BAND)
+    honest = SocCheck(2.0, BAND)
+    real.set_setpoint(0.4)
+    first = None
+    for second in range(10):
+        reported = real.power_mw if second < 4 else 0.55  # from 4 s on it says 0.55 MW
+        assert honest.observe(float(second), real.power_mw, real.soc) is None
+        verdict = check.observe(float(second), reported, real.soc)
+        if verdict is not None and first is None:
+            first = (second, verdict)
+        real.step(1.0)
+    assert first is not None
+    assert first[0] <= 6  # two unexplained intervals after the lie began
+    assert first[1] >= 3.0  # observable from the interval the lie entered
