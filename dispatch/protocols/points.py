@@ -4,11 +4,24 @@ Reads group the wanted points (and the SF points their scales name) into as few 
 requests as possible (at most 125 registers each, gaps up to `MAX_GAP` registers read and
 ignored). Writes check access and valid range locally first: an out-of-range or read-only
 write is refused before anything goes on the wire.
+
+What a device answers is checked too (the layout check):
+
+- a SunSpec scale factor that differs from the one read when the map was bound (a firmware
+  changed in place, same version string) -> `MapMismatchError` naming the register, the old
+  and the new value: the map no longer fits, the asset is quarantined. Every read carries
+  the SF registers of the points it reads, so this costs nothing extra;
+- a value outside its point's declared `range`, registers that cannot be decoded, or a point
+  written through this `PointIO` that reads back as another value (the read-back of a
+  setpoint write) -> `DeviceFaultError` naming the asset, the point, its register and the
+  value: a device fault, handled like a drifting device.
 """
 
 from __future__ import annotations
 
-from dispatch.device import DeviceRefusedError
+import math
+
+from dispatch.device import DeviceFaultError, DeviceRefusedError, MapMismatchError
 from dispatch.protocols import codec
 from dispatch.protocols.negotiation import Negotiated
 from dispatch.protocols.registermap import UNIT_TO_MW, Point
@@ -34,9 +47,19 @@ def to_mw(point: Point, value: float | None) -> float | None:
 class PointIO:
     """Named point access for one negotiated device."""
 
-    def __init__(self, transport: ModbusTransport, negotiated: Negotiated) -> None:
+    def __init__(
+        self,
+        transport: ModbusTransport,
+        negotiated: Negotiated,
+        held: dict[str, list[int]] | None = None,
+    ) -> None:
         self.transport = transport
         self.negotiated = negotiated
+        self.written: dict[str, list[int]] = {}
+        """Registers written per point through this instance (checked when read back)."""
+        self.held = {} if held is None else held
+        """Registers last written to fixed-scale points, kept by the caller across reads: a
+        device holding something else there (a scale changed in place) is at fault."""
 
     def _with_scales(self, names: list[str]) -> list[str]:
         wanted = dict.fromkeys(names)
@@ -68,14 +91,61 @@ class PointIO:
             regs = await self.transport.read_holding_registers(first, last - first)
             raw.update(zip(range(first, last), regs, strict=True))
         unscaled: dict[str, Value] = {}
-        for name in names:
+        ordered = sorted(names, key=lambda n: self.negotiated.point(n).type != "sunssf")
+        for name in ordered:  # scale factors first: a changed layout is a map mismatch
             point = self.negotiated.point(name)
             regs = [raw[addresses[name] + i] for i in range(point.length)]
+            self._check_read_back(name, regs)
             if point.type == "string":
                 unscaled[name] = codec.decode_string(regs)
-            else:
+                continue
+            try:
                 unscaled[name] = codec.decode(point.type, regs, point.word_order)
-        return {name: self._scaled(name, unscaled) for name in names}
+            except ValueError as exc:
+                raise self._fault(name, regs, str(exc)) from exc
+            if point.type == "sunssf":
+                self._check_scale_factor(name, unscaled[name])
+        values = {name: self._scaled(name, unscaled) for name in names}
+        for name, value in values.items():
+            self._check_range(name, value)
+        return values
+
+    def _fault(self, name: str, regs: list[int], why: str) -> DeviceFaultError:
+        address = self.negotiated.addresses[name]
+        shown = " ".join(f"0x{reg:04X}" for reg in regs)
+        return DeviceFaultError(
+            self.transport.asset_id, f"point {name} at register {address} = [{shown}]: {why}"
+        )
+
+    def _check_read_back(self, name: str, regs: list[int]) -> None:
+        written = self.written.get(name, self.held.get(name))
+        if written is not None and written != regs:
+            shown = " ".join(f"0x{reg:04X}" for reg in written)
+            raise self._fault(name, regs, f"written as [{shown}], reads back otherwise")
+
+    def _check_scale_factor(self, name: str, value: Value) -> None:
+        bound = self.negotiated.scale_factors
+        if name in bound and bound[name] != value:
+            raise MapMismatchError(
+                self.transport.asset_id,
+                f"scale factor {name} at register {self.negotiated.addresses[name]} changed "
+                f"from {bound[name]} to {value} since map {self.negotiated.register_map.map_id} "
+                "was bound (layout changed in place)",
+            )
+
+    def _check_range(self, name: str, value: Value) -> None:
+        point = self.negotiated.point(name)
+        if point.range is None or not isinstance(value, int | float):
+            return
+        low, high = point.range
+        slack = 1e-9 * max(abs(low), abs(high), 1.0)  # decimal steps are not exact in binary
+        if not (low - slack <= value <= high + slack) or math.isnan(value):
+            address = self.negotiated.addresses[name]
+            raise DeviceFaultError(
+                self.transport.asset_id,
+                f"point {name} at register {address} = {value:g} {point.unit} outside its "
+                f"declared range [{low:g}, {high:g}]",
+            )
 
     def _scaled(self, name: str, unscaled: dict[str, Value]) -> Value:
         point = self.negotiated.point(name)
@@ -84,8 +154,17 @@ class PointIO:
             return value
         if isinstance(point.scale, str):
             sf = unscaled[point.scale]
-            return codec.apply_scale(value, sf if isinstance(sf, int) else None)
-        return codec.apply_scale(value, point.scale) if point.scale else value
+            scale: int | None = sf if isinstance(sf, int) else None
+        else:
+            scale = point.scale
+        try:
+            return codec.apply_scale(value, scale) if scale or scale is None else value
+        except ValueError as exc:
+            address = self.negotiated.addresses[name]
+            raise DeviceFaultError(
+                self.transport.asset_id,
+                f"point {name} at register {address} = {value}: {exc}",
+            ) from exc
 
     def encode(self, name: str, value: float, scales: dict[str, Value]) -> list[int]:
         """Registers for writing `value` (device unit and sign) to point `name`.
@@ -115,14 +194,24 @@ class PointIO:
             raise LocalRefusalError(asset, f"{name} = {value}: {exc}") from exc
 
     async def write(self, values: dict[str, float], scales: dict[str, Value]) -> None:
-        """Write points that sit back to back in one FC16 request."""
+        """Write points that sit back to back in one FC16 request.
+
+        Only once the device acknowledged are the registers remembered for the read-back
+        check (a write whose answer was lost may or may not have landed).
+        """
         names = sorted(values, key=lambda n: self.negotiated.addresses[n])
         registers: list[int] = []
+        encoded: dict[str, list[int]] = {}
         first = self.negotiated.addresses[names[0]]
         for name in names:
             if self.negotiated.addresses[name] != first + len(registers):
                 raise LocalRefusalError(
                     self.transport.asset_id, f"points {names} are not contiguous"
                 )
-            registers += self.encode(name, values[name], scales)
+            encoded[name] = self.encode(name, values[name], scales)
+            registers += encoded[name]
         await self.transport.write_registers(first, registers)
+        self.written.update(encoded)
+        for name, regs in encoded.items():
+            if not isinstance(self.negotiated.point(name).scale, str):
+                self.held[name] = regs

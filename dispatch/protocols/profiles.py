@@ -2,6 +2,10 @@
 
 A map names its profile; the profile names the points it needs. Units out of a profile are
 the dispatcher's: MW, + injection (battery discharge, generation), - consumption.
+
+Every reading is checked against the device's own rating: measured power or a held setpoint
+beyond `PLAUSIBLE_MARGIN` times the rating cannot be true (a scale changed in place, a
+corrupted register) and raises `DeviceFaultError` naming the point and both values.
 """
 
 from __future__ import annotations
@@ -9,7 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from dispatch.device import DeviceFaultError
 from dispatch.protocols.points import LocalRefusalError, PointIO, Value, to_mw
+
+PLAUSIBLE_MARGIN = 1.2
+"""A device may overshoot its rating a little (metering error, transients), not more."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +55,20 @@ def _power(io: PointIO, values: dict[str, Value], name: str) -> float:
     return power
 
 
+def check_plausible(
+    io: PointIO, what: str, value_mw: float | None, rating_mw: float | None
+) -> None:
+    """DeviceFaultError if |value| exceeds the rating by more than `PLAUSIBLE_MARGIN`."""
+    if value_mw is None or rating_mw is None or rating_mw <= 0:
+        return
+    if abs(value_mw) > PLAUSIBLE_MARGIN * rating_mw:
+        raise DeviceFaultError(
+            io.transport.asset_id,
+            f"{what} = {value_mw * 1000:g} kW cannot be true for a device rated "
+            f"{rating_mw * 1000:g} kW",
+        )
+
+
 STORCTL_CHARGE = 1
 STORCTL_DISCHARGE = 2
 
@@ -66,8 +88,10 @@ class Storage124:
         values = await io.read(list(self.POINTS))
         wcha = to_mw(io.negotiated.point("WChaMax"), _num(values, "WChaMax"))
         soc = _num(values, "ChaState")
+        power = _power(io, values, "W")
+        check_plausible(io, "W", power, wcha)
         return Reading(
-            power_mw=_power(io, values, "W"),
+            power_mw=power,
             setpoint_mw=self._setpoint(values, wcha),
             soc=None if soc is None else soc / 100.0,
             max_mw=wcha,
@@ -113,7 +137,9 @@ class Pv123:
         pct = _num(values, "WMaxLimPct")
         enabled = values["WMaxLim_Ena"] == 1
         setpoint = (pct / 100.0 * rated if pct is not None else None) if enabled else rated
-        return Reading(_power(io, values, "W"), setpoint, None, rated, 0.0)
+        power = _power(io, values, "W")
+        check_plausible(io, "W", power, rated)
+        return Reading(power, setpoint, None, rated, 0.0)
 
     async def write(self, io: PointIO, setpoint_mw: float) -> None:
         """See class docstring."""
@@ -134,11 +160,16 @@ class ChpKw:
         values = await io.read(["power_kw", "setpoint_kw", "min_load_kw", "max_kw", "status"])
         setpoint = _num(values, "setpoint_kw")
         max_kw = _num(values, "max_kw")
+        max_mw = None if max_kw is None else max_kw / 1000.0
+        power = _power(io, values, "power_kw")
+        setpoint_mw = None if setpoint is None else setpoint / 1000.0
+        check_plausible(io, "power_kw", power, max_mw)
+        check_plausible(io, "setpoint_kw", setpoint_mw, max_mw)
         return Reading(
-            power_mw=_power(io, values, "power_kw"),
-            setpoint_mw=None if setpoint is None else setpoint / 1000.0,
+            power_mw=power,
+            setpoint_mw=setpoint_mw,
             soc=None,
-            max_mw=None if max_kw is None else max_kw / 1000.0,
+            max_mw=max_mw,
             min_mw=0.0,
         )
 

@@ -1,7 +1,11 @@
 """SunSpec discovery over a `ModbusTransport`: the 'SunS' marker, the model chain, model 1.
 
-Addresses are found by walking the chain from the marker at PDU address 40000; nothing here
-(or anywhere) assumes where a model sits. Model lengths are validated the way pysunspec2
+The marker may sit at any of the three base addresses SunSpec allows: PDU addresses 40000,
+0 and 50000 (registers 40001, 1 and 50001 in 1-based numbering), tried in that order - the
+order of the SunSpec Alliance's reference client, pysunspec2 1.3.7
+(`sunspec2/modbus/client.py`, `base_addr_list = [40000, 0, 50000]`), 40000 being the
+preferred base. Addresses are found by walking the chain from the marker; nothing here (or
+anywhere) assumes where a model sits. Model lengths are validated the way pysunspec2
 validates them: a model whose declared length differs from its definition is an error.
 """
 
@@ -9,11 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dispatch.device import MapMismatchError
+from dispatch.device import DeviceRefusedError, MapMismatchError
 from dispatch.protocols import codec
 from dispatch.protocols.transport import ModbusTransport
 
-BASE_ADDRESS = 40000
+BASE_ADDRESSES: tuple[int, ...] = (40000, 0, 50000)
+"""SunSpec base addresses (0-based PDU), in the order they are tried."""
+BASE_ADDRESS = BASE_ADDRESSES[0]
 SUNS_MARKER = (0x5375, 0x6E53)  # "SunS"
 END_MODEL_ID = 0xFFFF
 MAX_MODELS = 64
@@ -46,40 +52,59 @@ COMMON_STRINGS: dict[str, tuple[int, int]] = {
 class SunSpecChain:
     """What a chain walk found: models in device order and where each body starts."""
 
+    base: int
+    """PDU address of the 'SunS' marker."""
     models: tuple[tuple[int, int], ...]
     """(model id, length) pairs in the device's order."""
     bodies: dict[int, int]
     """Model id -> PDU address of its first body register (after ID and L)."""
 
 
-async def has_marker(transport: ModbusTransport) -> bool:
-    """True if the 'SunS' marker sits at 40000 (a refusal there means 'not SunSpec')."""
-    regs = await transport.read_holding_registers(BASE_ADDRESS, 2)
+async def has_marker(transport: ModbusTransport, base: int = BASE_ADDRESS) -> bool:
+    """True if the 'SunS' marker sits at `base` (a refusal there means 'not here')."""
+    try:
+        regs = await transport.read_holding_registers(base, 2)
+    except DeviceRefusedError:
+        return False
     return tuple(regs) == SUNS_MARKER
 
 
-async def walk_chain(transport: ModbusTransport) -> SunSpecChain:
-    """Walk the model chain from 40002; MapMismatchError on a malformed chain.
+async def find_base(transport: ModbusTransport) -> int | None:
+    """The first of `BASE_ADDRESSES` holding 'SunS', None if none does (not SunSpec).
+
+    Cost: one 2-register read per base tried (a device without SunSpec: three).
+    A timeout or lost connection is raised, not taken for 'not SunSpec'.
+    """
+    for base in BASE_ADDRESSES:
+        if await has_marker(transport, base):
+            return base
+    return None
+
+
+async def walk_chain(transport: ModbusTransport, base: int = BASE_ADDRESS) -> SunSpecChain:
+    """Walk the model chain from base + 2; MapMismatchError on a malformed chain.
 
     Cost: one 2-register read per model plus one for the end marker.
     """
     models: list[tuple[int, int]] = []
     bodies: dict[int, int] = {}
-    address = BASE_ADDRESS + 2
+    address = base + 2
     for _ in range(MAX_MODELS):
         model_id, length = await transport.read_holding_registers(address, 2)
         if model_id == END_MODEL_ID:
-            return SunSpecChain(tuple(models), bodies)
+            return SunSpecChain(base, tuple(models), bodies)
         known = KNOWN_MODEL_LENGTHS.get(model_id)
         if known is not None and length not in known:
             raise MapMismatchError(
                 transport.asset_id,
                 f"SunSpec model {model_id} at {address}: length {length}, "
-                f"definition says {sorted(known)}",
+                f"definition says {' or '.join(str(n) for n in sorted(known))}",
             )
         models.append((model_id, length))
         bodies.setdefault(model_id, address + 2)
         address += 2 + length
+        if address + 2 > 0x10000:
+            break
     raise MapMismatchError(transport.asset_id, f"no SunSpec end marker in {MAX_MODELS} models")
 
 

@@ -9,7 +9,7 @@ import yaml
 
 from dispatch.device import Identity, MapMismatchError
 from dispatch.protocols.negotiation import Probe, resolve, select_map
-from dispatch.protocols.registermap import MAPS_DIR, load_maps, parse_map, parse_version
+from dispatch.protocols.registermap import MAPS_DIR, load_maps, parse_map
 
 BX_FW1_CHAIN = ((1, 66), (103, 50), (124, 24))
 BX_FW2_CHAIN = ((1, 66), (64999, 10), (124, 24), (103, 50))
@@ -26,6 +26,10 @@ def bx(firmware: str, chain: tuple[tuple[int, int], ...]) -> Identity:
         (bx("1.0", BX_FW1_CHAIN), "voltaris-bx500-fw1"),
         (bx("2.0.1", BX_FW2_CHAIN), "voltaris-bx500-fw2"),
         (bx("2.99.99", BX_FW2_CHAIN), "voltaris-bx500-fw2"),
+        (bx("V01.04.02", BX_FW1_CHAIN), "voltaris-bx500-fw1"),
+        (bx("v1.4", BX_FW1_CHAIN), "voltaris-bx500-fw1"),
+        (bx("FW 2.0.1 (build 77)", BX_FW2_CHAIN), "voltaris-bx500-fw2"),
+        (bx("1.4.2", ((1, 65), (103, 50), (124, 24))), "voltaris-bx500-fw1"),
         (
             Identity("Helion", "HelioMax 60", "H1", "1.2.0", ((1, 66), (103, 50), (123, 24))),
             "helion-heliomax60-fw1",
@@ -40,9 +44,14 @@ def test_select_map_picks_the_map_for_model_and_firmware(identity: Identity, map
 @pytest.mark.parametrize(
     ("identity", "words"),
     [
-        (bx("3.0.0", BX_FW2_CHAIN), ["Voltaris", "VoltaStor BX-500", "3.0.0", "known"]),
+        (
+            bx("3.0.0", BX_FW2_CHAIN),
+            ["Voltaris", "VoltaStor BX-500", "3.0.0", "ranges tried", ">=1.0,<2.0", ">=2.0,<3.0"],
+        ),
         (bx("0.9", BX_FW1_CHAIN), ["0.9"]),
-        (bx("beta-7", BX_FW1_CHAIN), ["beta-7"]),
+        (bx("1.4.2-rc1", BX_FW1_CHAIN), ["read as 1.4.2rc1", "prereleases: true"]),
+        (bx("2.0.0-rc1", BX_FW2_CHAIN), ["2.0.0-rc1"]),
+        (bx("beta-7", BX_FW1_CHAIN), ["beta-7", "no version in it"]),
         (Identity("Acme", "Box", "", "1.0"), ["Acme", "Box", "no map for this vendor/model"]),
         (Identity("Thermogen", "KWK-Control 2", "", "1.9"), ["KWK-Control 2", "1.9"]),
     ],
@@ -65,7 +74,7 @@ def test_firmware_1_chain_on_firmware_2_is_refused() -> None:
 
 def test_wrong_model_length_is_refused() -> None:
     chain = ((1, 66), (103, 50), (124, 26))
-    with pytest.raises(MapMismatchError, match="model 124 length 24"):
+    with pytest.raises(MapMismatchError, match="model 124 length 24, device says 26"):
         select_map(bx("1.4.2", chain))
 
 
@@ -121,9 +130,3 @@ def test_bad_points_are_named(change: dict[str, object], message: str) -> None:
     data["points"]["W"].update(change)
     with pytest.raises(ValueError, match=message):
         parse_map(data, "test.yaml")
-
-
-def test_parse_version() -> None:
-    assert parse_version("2.1.0") == (2, 1, 0)
-    assert parse_version("v1.4") == (1, 4)
-    assert parse_version("1.x") is None
