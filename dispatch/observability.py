@@ -29,7 +29,9 @@ Series updated as things happen (labels in braces):
 - ``vpp_dispatch_asset_state_total{pool,state}``: assets entering each state.
 
 Series read when scraped, from the pools being dispatched (`DispatchMetrics.watch`; nothing is
-done per tick, so 10,000 assets cost the tick nothing and a scrape some tens of ms):
+done per tick, so 10,000 assets cost the tick nothing and a scrape some tens of ms; the
+per-asset series above and these live in `dispatch.asset_series`, cheap to update and to
+scrape):
 
 - ``vpp_dispatch_asset_power_mw{pool,zone,asset,protocol}``: the asset's last measured
   power [MW], positive = injection (no series before its first reading);
