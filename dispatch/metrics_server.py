@@ -34,6 +34,11 @@ DEFAULT_ADDRESS = "127.0.0.1"
 """Loopback by default: exposing metrics beyond the host is the operator's decision."""
 
 
+class MetricsPortError(OSError):
+    """The ``/metrics`` port cannot be had (taken, or not ours to bind); the message says
+    which and why."""
+
+
 @dataclass
 class MetricsServer:
     """A running ``/metrics`` endpoint."""
@@ -120,11 +125,17 @@ def metrics_port_from_env(environ: dict[str, str] | None = None) -> int | None:
 @contextmanager
 def metrics_endpoint(port: int | None) -> Iterator[MetricsServer | None]:
     """``/metrics`` on `port` for the duration of the block (None: not served); the URL is
-    printed on stderr as ``metrics: http://127.0.0.1:PORT/metrics``."""
+    printed on stderr as ``metrics: http://127.0.0.1:PORT/metrics``. `MetricsPortError` if
+    the port cannot be had (raised on entering, before the block runs)."""
     if port is None:
         yield None
         return
-    server = serve_metrics(port)
+    try:
+        server = serve_metrics(port)
+    except OSError as exc:
+        raise MetricsPortError(
+            f"cannot serve /metrics on {DEFAULT_ADDRESS}:{port}: {exc.strerror or exc}"
+        ) from None
     print(f"metrics: {server.url}", file=sys.stderr, flush=True)
     try:
         yield server

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
+from typer.testing import CliRunner
+
+from trading.cli import app
 
 ASSETS = 20
 
@@ -76,3 +80,17 @@ def test_a_scrape_during_vpp_simulate_shows_ticks_commands_power_and_states() ->
     assert set(states.values()) <= {"available", "commanded", "acknowledged", "executing"}
     counts = {labels["state"]: value for labels, value in scraped["vpp_dispatch_assets"]}
     assert sum(counts.values()) == ASSETS
+
+
+def test_a_taken_metrics_port_is_refused_in_one_line_before_dispatching() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            app, ["simulate", "--assets", "2", "--duration", "5", "--metrics-port", str(port)]
+        )
+    assert result.exit_code == 2
+    assert f"error: --metrics-port: cannot serve /metrics on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+    assert "ticks" not in result.output  # nothing was dispatched

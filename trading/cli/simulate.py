@@ -10,7 +10,7 @@ import structlog
 import typer
 from rich.table import Table
 
-from dispatch.metrics_server import METRICS_PORT_ENV, metrics_endpoint
+from dispatch.metrics_server import METRICS_PORT_ENV, MetricsPortError, metrics_endpoint
 from dispatch.simulation import FaultSpecError, SimulationOptions, parse_faults, run_simulation
 from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
 
@@ -73,13 +73,17 @@ def simulate_command(
         raise typer.Exit(EXIT_INVALID_INPUT)
     configure_events(verbose)
     options = SimulationOptions(assets=assets, duration_s=duration, faults=specs, seed=seed)
-    with metrics_endpoint(metrics_port):
-        if modbus:
-            from dispatch.modbus_fleet import run_modbus_simulation
+    try:
+        with metrics_endpoint(metrics_port):
+            if modbus:
+                from dispatch.modbus_fleet import run_modbus_simulation
 
-            report = run_modbus_simulation(options)
-        else:
-            report = run_simulation(options, speed=speed)
+                report = run_modbus_simulation(options)
+            else:
+                report = run_simulation(options, speed=speed)
+    except MetricsPortError as exc:  # raised only when the endpoint starts
+        typer.echo(f"error: --metrics-port: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
     if json_out:
         print_json(report)
         return
