@@ -138,6 +138,8 @@ class PoolController:
         spread = (np.arange(n) * 0.6180339887498949) % 1.0
         self._moved_t = t0 - self.config.probe_after_s * spread
         self._probe = np.zeros(n)
+        self._up_only = np.isnan(self._energy) & ~self._is_limit & (self._min >= 0)
+        """No storage, not a cap, never below 0 MW: a unit with a minimum stable load."""
         self._probe_until = np.full(n, -np.inf)
         self.probes = 0
 
@@ -256,13 +258,24 @@ class PoolController:
         due = include & ~running & (t - self._moved_t >= cfg.probe_after_s)
         candidates = np.flatnonzero(due)
         if candidates.size >= 2:
-            candidates = candidates[np.argsort(self._ramp[candidates], kind="stable")]
-            if candidates.size % 2:
-                candidates = candidates[:-1]
-            up, down = candidates[0::2], candidates[1::2]
+            # Units with a minimum stable load (no storage, not a cap) are only probed
+            # upwards, each paired with a downward move of a free asset; the free ones left
+            # pair among themselves, similar ramps together.
+            up_only = candidates[self._up_only[candidates]]
+            free = candidates[~self._up_only[candidates]]
+            free = free[np.argsort(self._ramp[free], kind="stable")]
+            k = min(up_only.size, free.size // 2)
+            forced_up, forced_down = up_only[:k], free[:k]
+            free = free[k:]
+            if free.size % 2:
+                free = free[:-1]
+            up = np.concatenate((forced_up, free[0::2]))
+            down = np.concatenate((forced_down, free[1::2]))
+            forced = np.arange(up.size) < k
             size = cfg.probe_share * np.minimum(self._rating[up], self._rating[down])
             room_a = np.minimum(hi[up] - setpoints[up], setpoints[down] - lo[down])
             room_b = np.minimum(setpoints[up] - lo[up], hi[down] - setpoints[down])
+            room_b = np.where(forced, -np.inf, room_b)
             sign = np.where(room_a >= room_b, 1.0, -1.0)
             # The whole move is kept; a slow asset reaches it over several ticks (clipped to
             # its reachable interval each tick) and holds it as long as the others.

@@ -25,6 +25,7 @@ physically inject (`physical_power_mw()`, 0 for a tripped device) and gives it t
 from __future__ import annotations
 
 import asyncio
+import gc
 import random
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -326,10 +327,17 @@ async def run_fleet(
         for k, group in enumerate(group_sites(len(fleet), options.site_size))
         if options.site_size > 1
     ]
+    # Everything built so far lives for the whole run: keep the collector from walking it
+    # again and again (a full collection over 10,000 actors takes a tick's budget).
+    gc.collect()
+    gc.freeze()
     tasks: list[Awaitable[None]] = [control(), inject_faults()]
     tasks += [actor.run(until) for actor in actors]
     tasks += [site.run(until) for site in sites]
-    await asyncio.gather(*tasks)
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        gc.unfreeze()
     report = kpi.report(len(fleet))
     counters = budgets.counters.values()
     report["retries"] = {

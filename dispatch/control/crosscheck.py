@@ -1,11 +1,10 @@
 """Cross-checks of readings that cannot all be true (pure logic, no I/O).
 
 `SocCheck`: a battery's reported power against its reported state-of-charge change. Over
-each interval between two readings, the stored energy must change by about
--P dt / eta (discharging) or -P dt * eta (charging), P the reported power (trapezoid),
-whatever the efficiency eta within [eta_min, 1]. A device reporting a power it does not
-inject (``fake_meter``) shows as a residual of one sign accumulating over consecutive
-intervals. Units: MW, MWh, s, SoC 0..1; + injection (discharge).
+a window of readings, the stored energy must change by about -P dt / eta (discharging) or
+-P dt * eta (charging), P the reported power (trapezoid), whatever the efficiency eta
+within [eta_min, 1]. A device reporting a power it does not inject (``fake_meter``) shows
+as energy the SoC does not account for. Units: MW, MWh, s, SoC 0..1; + injection (discharge).
 
 `site_residual`: a site meter against the sum of its assets' reports [MW].
 """
@@ -14,19 +13,26 @@ from __future__ import annotations
 
 
 class SocCheck:
-    """Consecutive intervals whose SoC change the reported power cannot explain."""
+    """Windows of readings whose SoC change the reported power cannot explain.
+
+    Over every window of recent readings at least `min_window_s` long (up to
+    `max_window_s`), the energy the reported power implies (trapezoid, efficiency anywhere
+    in [eta_min, 1]) must match the SoC change within `noise_mw` per second, half of each
+    reported power change times its interval (a step may fall anywhere in it), plus twice the
+    SoC's resolution (a quantized SoC's error does not grow with the window). A SoC that
+    stood still while power flowed is quantized: its resolution is taken as the smallest
+    change seen. Nothing is judged before two SoC changes were seen."""
 
     __slots__ = (
-        "_last",
-        "_run_excess",
-        "_run_intervals",
-        "_run_sign",
-        "_run_start",
+        "_frozen_seen",
+        "_history",
+        "_resolution",
+        "_steps_seen",
         "energy_mwh",
         "eta_min",
-        "min_intervals",
+        "max_window_s",
+        "min_window_s",
         "noise_mw",
-        "threshold_mw_s",
     )
 
     def __init__(
@@ -35,59 +41,63 @@ class SocCheck:
         noise_mw: float,
         *,
         eta_min: float = 0.9,
-        threshold_mw_s: float | None = None,
-        min_intervals: int = 2,
+        min_window_s: float = 1.5,
+        max_window_s: float = 10.0,
     ) -> None:
-        """`noise_mw` [MW]: the power error tolerated per interval (ramps between readings,
-        SoC resolution); `threshold_mw_s` [MW s]: accumulated unexplained energy that
-        proves a false reading (default 1 s of `noise_mw`)."""
+        """`energy_mwh` the usable energy [MWh], `noise_mw` [MW] the power error tolerated
+        (ramps between readings)."""
         self.energy_mwh = energy_mwh
         self.noise_mw = noise_mw
         self.eta_min = eta_min
-        self.threshold_mw_s = noise_mw if threshold_mw_s is None else threshold_mw_s
-        self.min_intervals = min_intervals
-        self._last: tuple[float, float, float] | None = None
-        self._run_sign = 0
-        self._run_excess = 0.0
-        self._run_intervals = 0
-        self._run_start: float | None = None
+        self.min_window_s = min_window_s
+        self.max_window_s = max_window_s
+        self._history: list[tuple[float, float, float]] = []
+        self._resolution = float("inf")
+        self._steps_seen = 0
+        self._frozen_seen = False
 
     def reset(self) -> None:
         """Forget the history (after a gap, a rejoin)."""
-        self._last = None
-        self._run_sign, self._run_excess, self._run_intervals = 0, 0.0, 0
-        self._run_start = None
+        self._history.clear()
 
     def observe(self, t: float, power_mw: float, soc: float) -> float | None:
-        """A reading at `t` [s]; None while consistent, else the time [s] since which the
-        reported power and the SoC disagree (start of the run of unexplained intervals)."""
-        last = self._last
-        self._last = (t, power_mw, soc)
-        if last is None or t <= last[0]:
+        """A reading at `t` [s]; None while consistent, else the start [s] of the shortest
+        window over which the reported power and the SoC disagree."""
+        history = self._history
+        if history and t <= history[-1][0]:
             return None
-        t0, p0, soc0 = last
-        dt = t - t0
-        power = 0.5 * (p0 + power_mw)
-        # Power [MW] the SoC change implies, for the two ends of the efficiency range.
-        implied = -(soc - soc0) * self.energy_mwh * 3600.0 / dt
-        if power >= 0:  # discharging: implied = P / eta, eta in [eta_min, 1]
-            low, high = power, power / self.eta_min
-        else:  # charging: implied = P * eta
-            low, high = power, power * self.eta_min
-        low, high = min(low, high) - self.noise_mw, max(low, high) + self.noise_mw
-        if low <= implied <= high:
-            self._run_sign, self._run_excess, self._run_intervals = 0, 0.0, 0
-            self._run_start = None
+        if history:
+            step = abs(soc - history[-1][2])
+            if step > 0:
+                self._resolution = min(self._resolution, step)
+                self._steps_seen += 1
+            elif abs(power_mw) > self.noise_mw and abs(history[-1][1]) > self.noise_mw:
+                self._frozen_seen = True  # power flowed, SoC did not move: it is quantized
+        history.append((t, power_mw, soc))
+        while len(history) > 2 and t - history[1][0] >= self.max_window_s:
+            history.pop(0)
+        if self._steps_seen < 2 or len(history) < 2:
             return None
-        sign = 1 if implied > high else -1
-        excess = (implied - high if sign > 0 else low - implied) * dt
-        if sign != self._run_sign:
-            self._run_sign, self._run_excess, self._run_intervals = sign, 0.0, 0
-            self._run_start = t0
-        self._run_excess += excess
-        self._run_intervals += 1
-        if self._run_intervals >= self.min_intervals and self._run_excess >= self.threshold_mw_s:
-            return self._run_start
+        resolution = self._resolution if self._frozen_seen else 0.0
+        quantum = 2.0 * resolution * self.energy_mwh * 3600.0  # [MW s]
+        low = high = ramps = 0.0
+        for j in range(len(history) - 1, 0, -1):
+            t0, p0, _ = history[j - 1]
+            t1, p1, _ = history[j]
+            energy = 0.5 * (p0 + p1) * (t1 - t0)  # [MW s], + discharged
+            ramps += 0.5 * abs(p1 - p0) * (t1 - t0)  # a step anywhere in the interval
+            if energy >= 0:
+                low, high = low + energy, high + energy / self.eta_min
+            else:
+                low, high = low + energy, high + energy * self.eta_min
+            span = t - t0
+            if span < self.min_window_s:
+                continue
+            implied = -(soc - history[j - 1][2]) * self.energy_mwh * 3600.0
+            slack = self.noise_mw * span + quantum + ramps
+            lo_b, hi_b = min(low, high) - slack, max(low, high) + slack
+            if not lo_b <= implied <= hi_b:
+                return t0
         return None
 
 

@@ -26,7 +26,7 @@ def dispatch_plan(portfolio: Portfolio, plan: Plan, start: datetime) -> dict[str
     """Dispatch `plan` from `start` for `DEMO_SECONDS` with one battery going silent."""
     options = SimulationOptions(
         duration_s=DEMO_SECONDS,
-        faults=[FaultSpec("outage", 1, FAULT_AT_S, "battery")],
+        faults=[FaultSpec("silence", 1, FAULT_AT_S, "battery")],
         start=start,
         pool=portfolio.id,
     )
