@@ -61,6 +61,7 @@ from dispatch.kpi import (
     EXECUTION,
     MAP_MISMATCH,
     MISSED_READS,
+    REFUSED,
     KpiRecorder,
 )
 from dispatch.observability import DispatchMetrics, dispatch_fields, event_log
@@ -478,7 +479,7 @@ class AssetActor:
             log.warning("command_refused", setpoint_mw=setpoint, reason=exc.reason)
             self.breaker.record_failure(t)
             self._fail(
-                AssetState.DEGRADED, t, f"refused {setpoint:.3f} MW: {exc.reason}", EXECUTION, t
+                AssetState.DEGRADED, t, f"refused {setpoint:.3f} MW: {exc.reason}", REFUSED, t
             )
             self.command_now = None  # a refused setpoint is no test of health
             return
@@ -496,7 +497,7 @@ class AssetActor:
         self.breaker.record_success(acked_at)
         if command.state is CommandState.NACKED:
             self.context.metrics.acks.labels(self.asset_id, protocol, "refused").inc()
-            self._fail(AssetState.DEGRADED, acked_at, "read back another setpoint", EXECUTION, t)
+            self._fail(AssetState.DEGRADED, acked_at, "read back another setpoint", REFUSED, t)
             self.command_now = None
             return
         self.context.metrics.acks.labels(self.asset_id, protocol, "acknowledged").inc()

@@ -25,7 +25,9 @@ adapter, "does" is the physics (`physical_power_mw`, the truth):
   its REAL power, so reported power against SoC change gives it away; for PV and CHP a site
   meter (`dispatch.devices.site_meter`) does.
 - ``firmware``: identify, read and write raise `MapMismatchError` (another firmware, no map);
-  no write reaches the physics, which runs on.
+  no write reaches the physics. The update rebooted the device, which lost its setpoint and
+  runs idle, as the Modbus simulator's fresh registers command: battery and CHP 0 MW, PV
+  uncurtailed (clearing the fault is another reboot: idle again until written).
 - ``firmware_inplace``: identify answers the unchanged identity; read and write raise
   `DeviceFaultError` naming the changed scale factor (as the Modbus adapter's layout check
   would); no write reaches the physics, which runs on.
@@ -62,6 +64,8 @@ FIRMWARE_AFTER_UPDATE = "9.9.9"
 _MUTE = frozenset({Fault.TRIP, Fault.SILENCE})
 _HOLD = frozenset({Fault.STUCK, Fault.FAKE_METER})
 _NO_WRITE = frozenset({Fault.ACK_NO_EXEC, Fault.FIRMWARE, Fault.FIRMWARE_INPLACE}) | _HOLD
+_RESYNC = frozenset({Fault.ACK_NO_EXEC, Fault.PARTIAL}) | _HOLD
+"""Faults after which a healthy device follows the setpoint it holds again."""
 
 
 def parse_fault(fault: Fault | str) -> Fault:
@@ -108,11 +112,16 @@ class InProcessDevice:
             self._normal_ramp = self.physics.ramp_mw_per_s
             self.physics.ramp_mw_per_s *= SLOW_RAMP_FACTOR
         elif kind in _HOLD:
+            if self._written_mw is None:
+                self._written_mw = self.physics.target_mw  # the setpoint it holds now
             self.physics.hold()
+        elif kind is Fault.FIRMWARE:
+            self._reboot_idle()
 
     def clear(self) -> None:
-        """Remove the fault: a tripped device is reset (idle at 0 MW until told), a held one
-        follows setpoints again, a slow one ramps at its rated rate."""
+        """Remove the fault: a tripped device is reset (idle at 0 MW until told), a firmware
+        one reboots (idle), a slow one ramps at its rated rate, and one that did not execute
+        its setpoint (held, ack_no_exec, partial) now follows the last one written."""
         self._advance()
         if self._normal_ramp is not None:
             self.physics.ramp_mw_per_s = self._normal_ramp
@@ -121,7 +130,17 @@ class InProcessDevice:
             self.physics.reset()
         if self.fault in _HOLD:
             self.physics.release()
+        if self.fault is Fault.FIRMWARE:
+            self._reboot_idle()
+        elif self.fault in _RESYNC and self._written_mw is not None:
+            self.physics.set_setpoint(self._written_mw)  # healthy: follows what it holds
         self.fault = None
+
+    def _reboot_idle(self) -> None:
+        """After a reboot the setpoint is lost: idle (PV: no curtailment; others: 0 MW)."""
+        idle = self.physics.rated_mw if isinstance(self.physics, Pv) else 0.0
+        self.physics.set_setpoint(idle)
+        self._written_mw = None
 
     # --- the truth -----------------------------------------------------------------------
 

@@ -66,6 +66,9 @@ EXECUTION = "execution"
 CROSS_CHECK = "cross_check"
 MAP_MISMATCH = "map_mismatch"
 DEVICE_FAULT = "device_fault"
+REFUSED = "refused"
+"""A write refused or read back as another value: the asset leaves the pool, but a refusal
+proves no particular fault (the setpoint may have been one the device cannot take)."""
 
 EVIDENCE_FOR: dict[str, frozenset[str]] = {
     "trip": frozenset({MISSED_READS}),

@@ -20,6 +20,10 @@ The truth: at every tick the simulation (not the controller) samples what the de
 physically inject (`physical_power_mw()`, 0 for a tripped device) and gives it to the KPIs
 (`KpiRecorder.truth`), so every report has a `truth` view beside the controller's
 `tracking` view (see `dispatch.kpi`).
+
+Sites: every `options.site_size` consecutive assets sit behind one simulated site meter
+(`dispatch.devices.site_meter.SiteMeter`, the sum of their real power), watched by a
+`dispatch.sites.SiteWatch` that catches a device reporting power it does not inject.
 """
 
 from __future__ import annotations
@@ -322,7 +326,11 @@ async def run_fleet(
             board,
             clock,
             threshold_mw=2.5 * max(a.watch.band_mw for a in (actors[i] for i in group)),
-            phase_s=max(actors[i].config.phase_s for i in group) + 0.02,
+            # Just before the members' reads; compared once they have all read.
+            phase_s=max(0.0, min(actors[i].config.phase_s for i in group) - 0.01),
+            settle_s=max(actors[i].config.phase_s for i in group)
+            - min(actors[i].config.phase_s for i in group)
+            + 0.3,
         )
         for k, group in enumerate(group_sites(len(fleet), options.site_size))
         if options.site_size > 1

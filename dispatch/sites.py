@@ -3,9 +3,9 @@ be true (``fake_meter`` on PV or CHP, where no state of charge gives it away).
 
 A `SiteWatch` reads one site's meter each period (its own asyncio task), compares it with
 the sum of the members' fresh readings on the telemetry board (`control.crosscheck.
-site_residual`), read just after the members' own reads (`phase_s`: before their new
-setpoints act) so that all see the same instant, and, when the residual stays beyond
-`threshold_mw`, steady, for `persist` readings,
+site_residual`), read at the same instant as the members' own reads (just after them,
+or with `settle_s` just before them, before any of their new setpoints acts), and, when
+the residual stays beyond `threshold_mw`, steady, for `persist` readings,
 locates the culprit: the member whose reported change is mirrored, with the opposite sign,
 by the residual's change since the site last balanced (the meter did not see what that
 member said it did; the pool's probing moves make such changes). The culprit leaves the
@@ -41,6 +41,7 @@ class SiteWatch:
         period_s: float = 1.0,
         phase_s: float = 0.9,
         max_age_s: float = 2.5,
+        settle_s: float = 0.0,
     ) -> None:
         self.meter = meter
         self.members = list(members)
@@ -51,6 +52,10 @@ class SiteWatch:
         self.period_s = period_s
         self.phase_s = phase_s
         self.max_age_s = max_age_s
+        self.settle_s = settle_s
+        """With `settle_s` > 0 the meter is read just BEFORE the members' reads (`phase_s`)
+        and compared, `settle_s` later, with readings taken after it: no write of this
+        period has acted yet."""
         self.flagged: list[str] = []
         self._balanced: tuple[float, dict[str, float]] | None = None
         """Residual [MW] and members' reports at the last balanced reading."""
@@ -72,10 +77,18 @@ class SiteWatch:
             meter_mw = (await self.meter.read()).power_mw
         except DeviceError:
             return  # a silent meter proves nothing
+        if self.settle_s > 0:  # the members read right after the meter, before they write
+            await self.clock.sleep_until(t + self.settle_s)
+        now = self.clock.now()
         reports: dict[str, float] = {}
         for actor in self.members:
             entry = self.board.get(actor.asset_id)
-            if entry is None or not entry.fresh(t, self.max_age_s) or entry.telemetry is None:
+            if (
+                entry is None
+                or not entry.fresh(now, self.max_age_s)
+                or entry.telemetry is None
+                or (self.settle_s > 0 and (entry.read_t is None or entry.read_t < t))
+            ):
                 self._balanced, self._run = None, 0  # unknown member: no conclusion
                 return
             reports[actor.asset_id] = entry.telemetry.power_mw
@@ -96,7 +109,7 @@ class SiteWatch:
         actor = next(a for a in self.members if a.asset_id == culprit)
         since = self._run_start if self._run_start is not None else t
         actor.cross_check_failed(
-            t,
+            now,
             f"site meter {meter_mw:.3f} MW, its assets report {sum(reports.values()):.3f} MW; "
             f"{culprit}'s reported change is not in the meter",
             since,

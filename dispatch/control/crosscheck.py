@@ -11,6 +11,9 @@ as energy the SoC does not account for. Units: MW, MWh, s, SoC 0..1; + injection
 
 from __future__ import annotations
 
+_FINER = {1e-2: 1e-3, 1e-3: 1e-4, 1e-4: 1e-5, 1e-5: 0.0}
+"""The next finer SoC resolution to try (0: not quantized)."""
+
 
 class SocCheck:
     """Windows of readings whose SoC change the reported power cannot explain.
@@ -19,12 +22,11 @@ class SocCheck:
     `max_window_s`), the energy the reported power implies (trapezoid, efficiency anywhere
     in [eta_min, 1]) must match the SoC change within `noise_mw` per second, half of each
     reported power change times its interval (a step may fall anywhere in it), plus twice the
-    SoC's resolution (a quantized SoC's error does not grow with the window). A SoC that
-    stood still while power flowed is quantized: its resolution is taken as the smallest
-    change seen. Nothing is judged before two SoC changes were seen."""
+    SoC's resolution (a quantized SoC's error does not grow with the window): the coarsest
+    decimal step (1 % down to 0.001 %) every reading so far is a multiple of, none for a
+    float. Nothing is judged before two SoC changes were seen."""
 
     __slots__ = (
-        "_frozen_seen",
         "_history",
         "_resolution",
         "_steps_seen",
@@ -52,9 +54,8 @@ class SocCheck:
         self.min_window_s = min_window_s
         self.max_window_s = max_window_s
         self._history: list[tuple[float, float, float]] = []
-        self._resolution = float("inf")
+        self._resolution = 1e-2
         self._steps_seen = 0
-        self._frozen_seen = False
 
     def reset(self) -> None:
         """Forget the history (after a gap, a rejoin)."""
@@ -66,20 +67,21 @@ class SocCheck:
         history = self._history
         if history and t <= history[-1][0]:
             return None
-        if history:
-            step = abs(soc - history[-1][2])
-            if step > 0:
-                self._resolution = min(self._resolution, step)
-                self._steps_seen += 1
-            elif abs(power_mw) > self.noise_mw and abs(history[-1][1]) > self.noise_mw:
-                self._frozen_seen = True  # power flowed, SoC did not move: it is quantized
+        if history and soc != history[-1][2]:
+            self._steps_seen += 1
+        # The SoC's resolution: the coarsest decimal step all its readings are multiples
+        # of (a register in 0.01 % steps gives 1e-4; a float gives none).
+        while (
+            self._resolution > 0
+            and abs(soc / self._resolution - round(soc / self._resolution)) > 1e-6
+        ):
+            self._resolution = _FINER.get(self._resolution, 0.0)
         history.append((t, power_mw, soc))
         while len(history) > 2 and t - history[1][0] >= self.max_window_s:
             history.pop(0)
         if self._steps_seen < 2 or len(history) < 2:
             return None
-        resolution = self._resolution if self._frozen_seen else 0.0
-        quantum = 2.0 * resolution * self.energy_mwh * 3600.0  # [MW s]
+        quantum = 2.0 * self._resolution * self.energy_mwh * 3600.0  # [MW s]
         low = high = ramps = 0.0
         for j in range(len(history) - 1, 0, -1):
             t0, p0, _ = history[j - 1]

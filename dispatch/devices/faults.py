@@ -32,10 +32,12 @@ class Fault(StrEnum):
     real power stays where it was."""
     FIRMWARE = "firmware"
     """A new firmware version with another register layout (after a reboot): the old map
-    no longer fits."""
+    no longer fits. The reboot loses the setpoint: the device runs idle (battery and CHP
+    0 MW, PV uncurtailed) until written again."""
     FIRMWARE_INPLACE = "firmware_inplace"
-    """New firmware under the same version string: the identity looks unchanged, but the
-    layout (a scale factor) changed, so values read through the old map are wrong."""
+    """New firmware under the same version string, no reboot: the identity looks unchanged,
+    but the layout (a scale factor) changed, so values read through the old map are wrong;
+    the device runs on at its setpoint."""
 
 
 OUTAGE_ALIAS = "outage"

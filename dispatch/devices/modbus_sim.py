@@ -58,7 +58,6 @@ to a share of them, `apply_outage()` silences (or revives) a share.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass, field
@@ -72,6 +71,7 @@ from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from dispatch.devices import sim_fc43
+from dispatch.devices.fault_injection import choose_share, inject_share
 from dispatch.devices.faults import OUTAGE_ALIAS, Fault
 from dispatch.devices.sim_models import HelioMaxSim, KwkControlSim, SimModel, VoltaStorSim
 
@@ -251,14 +251,15 @@ class SimulatedDevice:
             self.faults.fake_meter = True
         elif kind is Fault.FIRMWARE:
             self._install(self.model.firmware_update())
-            self._in_task(self.reboot())
+            self._reboot_if_serving()
         else:
             self.model.set_inplace(True)
 
     def clear(self) -> None:
         """Remove any fault: answers again, a tripped device resets (idle at 0 MW until the
-        next write), a held one follows setpoints again, the original firmware and layout
-        come back (a changed firmware with a reboot)."""
+        next write), one that did not execute its registers (held, ack_no_exec, partial)
+        follows them again, the original firmware and layout come back (a changed firmware
+        with a reboot)."""
         self.advance()
         physics = self.model.physics
         if physics.tripped:
@@ -266,11 +267,16 @@ class SimulatedDevice:
         physics.release()
         self.set_ramp_factor(1.0)
         self.set_silent(False)
+        skipped = self.faults.ack_without_execution or self.faults.execution_fraction != 1.0
+        if self.writes and (skipped or self.fault in (Fault.STUCK, Fault.FAKE_METER)):
+            setpoint = self.model.setpoint_mw()  # healthy: follows what its registers hold
+            if setpoint is not None:
+                physics.set_setpoint(setpoint)
         self.faults = Faults()
         self.model.set_inplace(False)
         if self.model.firmware != self._original_firmware:
             self._install(self._original_firmware)
-            self._in_task(self.reboot())
+            self._reboot_if_serving()
         self.fault = None
 
     def set_silent(self, silent: bool) -> None:
@@ -285,6 +291,12 @@ class SimulatedDevice:
         """Slow (or speed up) the ramp: nominal rate * factor."""
         self.faults.ramp_factor = factor
         self.model.physics.ramp_mw_per_s = self._nominal_ramp * factor
+
+    def _reboot_if_serving(self) -> None:
+        """Reboot in a task if listening (a device not started yet starts with the new
+        firmware)."""
+        if self._server is not None or self._tasks:
+            self._in_task(self.reboot())
 
     def _in_task(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` in a task after any earlier one (reboots never overlap)."""
@@ -408,16 +420,39 @@ class SimulatedFleet:
         for device in self.devices.values():
             await device.stop()
 
+    def inject(
+        self, fault: Fault | str, share: float, seed: int = 0, kind: str | None = None
+    ) -> list[str]:
+        """Give `fault` to a seeded `share` [0..1] of the devices (of `kind` only, if
+        given: "battery", "pv", "chp"); the affected asset ids, sorted. A ``firmware``
+        fault reboots in the background: `settled()` waits for it."""
+        pool = [d for a, d in self.devices.items() if kind is None or a.split("-")[1] == kind]
+        return inject_share(pool, fault, share, seed)
+
+    def clear(self) -> None:
+        """Remove every device's fault."""
+        for device in self.devices.values():
+            device.clear()
+
+    async def settled(self) -> None:
+        """Wait for every reboot a fault started."""
+        for device in self.devices.values():
+            await device.settled()
+
+    def physical_power_mw(self) -> float:
+        """What the whole fleet really injects now [MW, + injection] (the truth)."""
+        return sum(device.physical_power_mw() for device in self.devices.values())
+
 
 def apply_outage(
     devices: Iterable[SimulatedDevice], share: float, seed: int = 0, silent: bool = True
 ) -> list[str]:
     """Silence (or, with silent=False, revive) a random `share` [0..1] of the devices.
 
-    Returns the affected asset ids (sorted), reproducible for a given seed.
+    Returns the affected asset ids (sorted), reproducible for a given seed (the same
+    devices as `inject_share` with that seed).
     """
-    pool = sorted(devices, key=lambda d: d.asset_id)
-    chosen = random.Random(seed).sample(pool, round(share * len(pool)))
+    chosen = choose_share(devices, share, seed)
     for device in chosen:
         device.set_silent(silent)
-    return sorted(device.asset_id for device in chosen)
+    return [device.asset_id for device in chosen]

@@ -154,13 +154,13 @@ class VoltaStorSim:
         self.image.put(self.image.bodies[124] + sr.M124_INOUTWRTE_SF, sr.s16(self._rte_sf))
 
     def refresh(self, reported_mw: float | None = None) -> None:
-        """W [W * 10**-W_SF, device sign], ChaState [0.1 %]."""
+        """W [W * 10**-W_SF, device sign], ChaState [% * 10**-CHASTATE_SF]."""
         inv, sto = self.image.bodies[103], self.image.bodies[124]
         power = self.physics.power_mw if reported_mw is None else reported_mw
         watts = power * 1e6 * self._w_sign
         raw = max(-32767, min(32767, round(watts / 10.0**self._w_sf)))
         self.image.put(inv + sr.M103_W, sr.s16(raw))
-        self.image.put(sto + sr.M124_CHASTATE, round(self.physics.soc * 1000))
+        self.image.put(sto + sr.M124_CHASTATE, round(self.physics.soc * 100 * 10**-sr.CHASTATE_SF))
 
     def check_write(self, address: int, values: list[int]) -> int | None:
         """Rates within +-100 % (at the current InOutWRte_SF), StorCtl_Mod within 0..3."""

@@ -15,6 +15,10 @@ from typing import Protocol
 
 from dispatch.device import DeviceFaultError
 from dispatch.protocols.points import LocalRefusalError, PointIO, Value, to_mw
+from dispatch.protocols.transport import ModbusRefusedError
+
+ILLEGAL_DATA_VALUE = 3
+"""Modbus exception code 3."""
 
 PLAUSIBLE_MARGIN = 1.2
 """A device may overshoot its rating a little (metering error, transients), not more."""
@@ -174,7 +178,11 @@ class ChpKw:
         )
 
     async def write(self, io: PointIO, setpoint_mw: float) -> None:
-        """Round to whole kW; refuse 0 < P < minimum stable load locally."""
+        """Round to whole kW; refuse 0 < P < minimum stable load locally.
+
+        A setpoint inside the limits the device itself declares, refused as an illegal value
+        (exception 3), is a `DeviceFaultError`: the register's meaning changed under us.
+        """
         kw = round(setpoint_mw * 1000.0)
         limits = await io.read(["min_load_kw", "max_kw"])
         min_load, max_kw = _num(limits, "min_load_kw"), _num(limits, "max_kw")
@@ -184,7 +192,16 @@ class ChpKw:
             )
         if max_kw is not None and kw > max_kw:
             raise LocalRefusalError(io.transport.asset_id, f"{kw} kW above maximum {max_kw:g} kW")
-        await io.write({"setpoint_kw": float(kw)}, limits)
+        try:
+            await io.write({"setpoint_kw": float(kw)}, limits)
+        except ModbusRefusedError as exc:
+            if exc.code != ILLEGAL_DATA_VALUE or kw == 0 or min_load is None or max_kw is None:
+                raise
+            raise DeviceFaultError(
+                io.transport.asset_id,
+                f"setpoint_kw = {kw} kW refused as an illegal value although the device "
+                f"declares [{min_load:g}, {max_kw:g}] kW: its register no longer means kW",
+            ) from exc
 
 
 PROFILES: dict[str, Profile] = {"storage_124": Storage124(), "pv_123": Pv123(), "chp_kw": ChpKw()}

@@ -181,7 +181,7 @@ def test_fake_meter_on_pv_reports_its_limit_as_production() -> None:
     assert device.physical_power_mw() == pytest.approx(0.5)
 
 
-def test_firmware_is_a_map_mismatch_on_every_call() -> None:
+def test_firmware_is_a_map_mismatch_on_every_call_and_the_reboot_leaves_it_idle() -> None:
     clock = StepClock()
     device = battery(clock, 0.3)
     device.inject(Fault.FIRMWARE)
@@ -190,7 +190,14 @@ def test_firmware_is_a_map_mismatch_on_every_call() -> None:
             run(call)
     settle(clock)
     assert device.writes == 0
-    assert device.physical_power_mw() == pytest.approx(0.3)
+    assert device.physical_power_mw() == pytest.approx(0.0)  # setpoint lost in the reboot
+    pv = Pv(rated_mw=1.0, profile=lambda _t: 0.5, dead_time_s=0.0)
+    pv_device = InProcessDevice("pv-1", pv, clock, "pv")
+    run(pv_device.write_setpoint(0.2))
+    settle(clock)
+    pv_device.inject(Fault.FIRMWARE)
+    settle(clock)
+    assert pv_device.physical_power_mw() == pytest.approx(0.5)  # uncurtailed
 
 
 def test_firmware_inplace_keeps_its_identity_but_its_values_cannot_be_decoded() -> None:
@@ -215,7 +222,7 @@ def test_every_fault_can_be_given_before_the_first_contact(kind: Fault) -> None:
     device.inject(kind)  # t = 0, nobody has talked to it yet
     settle(clock, 10.0)
     truth = device.physical_power_mw()
-    assert truth == (0.0 if kind is Fault.TRIP else pytest.approx(0.8))
+    assert truth == (0.0 if kind in (Fault.TRIP, Fault.FIRMWARE) else pytest.approx(0.8))
 
 
 def test_physics_runs_from_creation_not_from_the_first_contact() -> None:
@@ -250,3 +257,73 @@ def test_a_trip_injects_nothing_whatever_is_written(
             run(device.write_setpoint(setpoint))
         clock.t += gap
         assert device.physical_power_mw() == 0.0
+
+
+@pytest.mark.parametrize("kind", [Fault.ACK_NO_EXEC, Fault.PARTIAL, Fault.STUCK, Fault.FAKE_METER])
+def test_once_cleared_a_device_follows_the_setpoint_it_holds(kind: Fault) -> None:
+    clock = StepClock()
+    device = battery(clock, 0.2)
+    device.inject(kind)
+    run(device.write_setpoint(-0.7))
+    settle(clock)
+    assert device.physical_power_mw() != pytest.approx(-0.7)
+    device.clear()
+    settle(clock)
+    assert device.physical_power_mw() == pytest.approx(-0.7)
+    assert run(device.read()).power_mw == pytest.approx(-0.7)
+
+
+def test_a_pv_held_without_writes_gets_its_limit_back_when_cleared() -> None:
+    clock = StepClock()
+    sun = [0.5]
+    pv = Pv(rated_mw=1.0, profile=lambda _t: sun[0], dead_time_s=0.0)
+    device = InProcessDevice("pv-1", pv, clock, "pv")
+    device.inject(Fault.STUCK)
+    sun[0] = 0.9
+    settle(clock)
+    assert device.physical_power_mw() == pytest.approx(0.5)  # stuck below what the sun allows
+    device.clear()
+    settle(clock)
+    assert device.physical_power_mw() == pytest.approx(0.9)  # uncurtailed again
+
+
+HONEST = (Fault.ACK_NO_EXEC, Fault.PARTIAL, Fault.SLOW_RAMP, Fault.STUCK)
+
+
+@given(
+    kind=st.sampled_from(list(Fault)),
+    kind_of_device=st.sampled_from(["battery", "pv", "chp"]),
+    steps=st.lists(st.tuples(st.floats(-1.0, 1.0), st.floats(0.05, 20.0)), min_size=1, max_size=6),
+)
+def test_what_a_faulty_device_says_against_what_it_does(
+    kind: Fault, kind_of_device: str, steps: list[tuple[float, float]]
+) -> None:
+    """Honest faults report the power they inject; a fake meter reports what it was told;
+    the others do not report at all, and nothing a faulty device does leaves its limits."""
+    clock = StepClock()
+    physics: Battery | Pv | Chp
+    if kind_of_device == "battery":
+        physics = Battery(1.0, -1.0, capacity_mwh=10.0, dead_time_s=0.2)
+    elif kind_of_device == "pv":
+        physics = Pv(rated_mw=1.0, profile=lambda _t: 0.7)
+    else:
+        physics = Chp(max_mw=1.0, min_load_mw=0.4, ramp_mw_per_s=0.2)
+    device = InProcessDevice("dev-1", physics, clock, kind_of_device)
+    device.inject(kind)
+    low = -1.0 if kind_of_device == "battery" else 0.0
+    for setpoint, gap in steps:
+        with contextlib.suppress(DeviceTimeoutError, MapMismatchError, DeviceFaultError):
+            run(device.write_setpoint(setpoint))
+        clock.t += gap
+        truth = device.physical_power_mw()
+        assert low - 1e-9 <= truth <= 1.0 + 1e-9
+        if kind in (Fault.TRIP, Fault.SILENCE, Fault.FIRMWARE, Fault.FIRMWARE_INPLACE):
+            with pytest.raises((DeviceTimeoutError, MapMismatchError, DeviceFaultError)):
+                run(device.read())
+            continue
+        reported = run(device.read()).power_mw
+        if kind is Fault.FAKE_METER:
+            assert reported == pytest.approx(setpoint)
+        else:
+            assert kind in HONEST
+            assert reported == pytest.approx(truth)

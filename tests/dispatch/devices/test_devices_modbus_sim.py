@@ -15,6 +15,7 @@ from pymodbus.exceptions import ModbusIOException
 from dispatch.devices import sim_registers as sr
 from dispatch.devices.faults import Fault
 from dispatch.devices.modbus_sim import SimulatedDevice, make_model
+from dispatch.devices.site_meter import SiteMeter
 
 GATEWAY_NO_RESPONSE, ILLEGAL_FUNCTION, ILLEGAL_ADDRESS, ILLEGAL_VALUE = 0x0B, 1, 2, 3
 
@@ -211,6 +212,7 @@ def test_faults_that_acknowledge_a_write_they_do_not_execute(
         async with served("battery", clock=clock) as device, client_of(device) as client:
             await command_battery(client, device, 20)
             clock.now += 5.0
+            device.advance()
             soc = device.model.physics.soc
             device.inject(fault)
             await command_battery(client, device, 90)  # acknowledged...
@@ -219,12 +221,12 @@ def test_faults_that_acknowledge_a_write_they_do_not_execute(
             clock.now += 60.0
             assert await battery_w(client, device) == pytest.approx(reported_w)
             assert device.physical_power_mw() * 1e6 == pytest.approx(real_w, rel=1e-3)
-            # ChaState (0.1 %) follows the real power, whatever W says.
+            # ChaState (0.01 %) follows the real power, whatever W says.
             cha = (await registers(client, sto + sr.M124_CHASTATE))[0]
             drop_per_w = 60.0 / 3600.0 / 0.95 / 0.005 * 1e-6
-            assert cha == pytest.approx((soc - real_w * drop_per_w) * 1000, abs=1.0)
+            assert cha == pytest.approx((soc - real_w * drop_per_w) * 10000, abs=1.0)
             if reported_w != real_w:
-                assert cha != pytest.approx((soc - reported_w * drop_per_w) * 1000, abs=2.0)
+                assert cha != pytest.approx((soc - reported_w * drop_per_w) * 10000, abs=20.0)
 
     run(scenario)
 
@@ -330,5 +332,50 @@ def test_clear_after_a_firmware_fault_restores_the_original_firmware() -> None:
             async with client_of(device) as client:
                 assert await sunspec_version(client, device) == "1.4.2"
                 assert device.model.image.bodies[103] < device.model.image.bodies[124]
+
+    run(scenario)
+
+
+def test_once_cleared_a_stuck_device_follows_its_registers_and_a_site_meter_saw_it() -> None:
+    async def scenario() -> None:
+        clock = ManualClock()
+        async with served("battery", 1, clock) as bat, served("chp", 2, clock) as chp:
+            meter = SiteMeter("site-1", [bat, chp])
+            async with client_of(bat) as client:
+                bat.inject(Fault.STUCK)
+                await command_battery(client, bat, 100)
+                clock.now += 5.0
+                assert await battery_w(client, bat) == 0.0
+                assert (await meter.read()).power_mw == 0.0
+                bat.clear()
+                clock.now += 5.0
+                assert await battery_w(client, bat) == pytest.approx(3000.0)
+                assert (await meter.read()).power_mw == pytest.approx(0.003)
+
+    run(scenario)
+
+
+@pytest.mark.parametrize("fault", list(Fault))
+def test_any_fault_can_be_given_before_the_device_is_even_started(fault: Fault) -> None:
+    async def scenario() -> None:
+        clock = ManualClock()
+        device = SimulatedDevice("sim-chp-1", make_model("chp", 1), clock=clock)
+        device.model.physics.power_mw = device.model.physics.target_mw = 0.04
+        device.inject(fault)  # t = 0: nobody has connected, nothing listens yet
+        await device.start()
+        try:
+            await device.settled()
+            async with client_of(device) as client:
+                if fault in (Fault.TRIP, Fault.SILENCE):
+                    with pytest.raises(ModbusIOException):
+                        await client.read_holding_registers(0, count=8, device_id=1)
+                else:
+                    expected = "9.0" if fault is Fault.FIRMWARE else "2.3.1"
+                    assert (await fc43(client))[2] == expected
+            clock.now += 5.0
+            idle = fault in (Fault.TRIP, Fault.FIRMWARE)  # tripped, or rebooted idle
+            assert device.physical_power_mw() == (0.0 if idle else pytest.approx(0.04))
+        finally:
+            await device.stop()
 
     run(scenario)

@@ -13,10 +13,12 @@ import json
 import socket
 import struct
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.resources import files
 from typing import Any
 
+from pyModbusTCP.constants import EXP_DATA_VALUE
 from pyModbusTCP.server import DataBank, DataHandler, DeviceIdentification, ModbusServer
 
 SUNS = [0x5375, 0x6E53]
@@ -104,6 +106,8 @@ class RecordingHandler(DataHandler):
     def __init__(self, data_bank: DataBank) -> None:
         super().__init__(data_bank)
         self.requests: list[tuple[str, int, int]] = []
+        self.refuse: Callable[[int, list[int]], bool] | None = None
+        """If set and true for (address, values), a write gets exception 3 (illegal value)."""
         self._lock = threading.Lock()
 
     def read_h_regs(self, address: int, count: int, srv_info: Any) -> Any:
@@ -114,6 +118,8 @@ class RecordingHandler(DataHandler):
     def write_h_regs(self, address: int, words_l: list[int], srv_info: Any) -> Any:
         with self._lock:
             self.requests.append(("write", address, len(words_l)))
+        if self.refuse is not None and self.refuse(address, list(words_l)):
+            return DataHandler.Return(exp_code=EXP_DATA_VALUE)
         return super().write_h_regs(address, words_l, srv_info)
 
     def writes(self) -> list[tuple[str, int, int]]:

@@ -512,6 +512,25 @@ def test_a_fixed_scale_changed_in_place_is_caught_by_the_setpoint_read_back() ->
     run_adapter(peer, scenario)
 
 
+def test_an_idle_chp_whose_setpoint_register_changed_meaning_is_a_device_fault() -> None:
+    """Idle (0 kW), nothing to see in a read; the first write inside the limits the device
+    itself declares (25..50 kW) is refused as illegal, because 40 now means 4.0 kW."""
+    peer = kwk_peer()
+    peer.bank.set_holding_registers(0, [0, 0])
+
+    async def scenario(adapter: ModbusAdapter) -> None:
+        await adapter.identify()
+        peer.handler.refuse = lambda address, values: address == 1 and 0 < values[0] < 250
+        with pytest.raises(DeviceFaultError, match=r"40 kW refused .* declares \[25, 50\] kW"):
+            await adapter.write_setpoint(0.040)
+        with pytest.raises(DeviceError) as below:  # our own limit check: no device fault
+            await adapter.write_setpoint(0.010)
+        assert not isinstance(below.value, DeviceFaultError)
+        assert adapter.errors["device_fault"] == 1
+
+    run_adapter(peer, scenario)
+
+
 def test_a_fixed_scale_device_whose_power_leaves_its_range_is_a_device_fault() -> None:
     peer = kwk_peer()
 
