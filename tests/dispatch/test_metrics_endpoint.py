@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 
+import structlog
 from prometheus_client.parser import text_string_to_metric_families
 from typer.testing import CliRunner
 
@@ -83,13 +84,17 @@ def test_a_scrape_during_vpp_simulate_shows_ticks_commands_power_and_states() ->
 
 
 def test_a_taken_metrics_port_is_refused_in_one_line_before_dispatching() -> None:
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = CliRunner().invoke(
-            app, ["simulate", "--assets", "2", "--duration", "5", "--metrics-port", str(port)]
-        )
+    saved = structlog.get_config()  # the command points events at the runner's stderr
+    try:
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            result = CliRunner().invoke(
+                app, ["simulate", "--assets", "2", "--duration", "5", "--metrics-port", str(port)]
+            )
+    finally:
+        structlog.configure(**saved)  # which is closed once it returns
     assert result.exit_code == 2
     assert f"error: --metrics-port: cannot serve /metrics on 127.0.0.1:{port}" in result.output
     assert "Traceback" not in result.output
