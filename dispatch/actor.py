@@ -64,7 +64,7 @@ from dispatch.kpi import (
     REFUSED,
     KpiRecorder,
 )
-from dispatch.observability import DispatchMetrics, event_log
+from dispatch.observability import DispatchMetrics, dispatch_fields, event_log
 
 T = TypeVar("T")
 
@@ -461,12 +461,13 @@ class AssetActor:
             current.supersede(t)
         self.command_now = command
         self._command_issued_t = issued_t if issued_t is not None else t
-        log = self._log.bind(dispatch_id=dispatch_id, product=product)
+        log = self._log.bind(product=product, **dispatch_fields(dispatch_id))
         protocol = self.adapter.protocol
         command.sent(t)
         self._enter(AssetState.COMMANDED, t, f"setpoint {setpoint:.3f} MW")
         self.context.metrics.commands.labels(self.asset_id, product, protocol).inc()
         self.context.kpi.command_sent()
+        log.debug("command_sent", setpoint_mw=setpoint)
         try:
             ack = await self._io(self.adapter.write_setpoint(setpoint))
         except MapMismatchError as exc:
@@ -566,8 +567,8 @@ class AssetActor:
             state=to_state.value,
             reason=reason,
             evidence=evidence,
-            dispatch_id=dispatch_id,
             t=t,
+            **dispatch_fields(dispatch_id),
         )
 
     def _quarantine(self, t: float, reason: str) -> None:

@@ -47,7 +47,12 @@ async def run_on_modbus(
             physics = device.model.physics
             limits = limits_of(physics, options.response_s)  # PV: the setpoint is a cap
             adapter = ModbusAdapter(
-                member.asset_id, member.host, member.port, timeout_s=0.5, identity_check_s=5.0
+                # below the actor's 0.5 s deadline: the adapter sees (and counts) its timeouts
+                member.asset_id,
+                member.host,
+                member.port,
+                timeout_s=0.4,
+                identity_check_s=5.0,
             )
             energy = physics.capacity_mwh if isinstance(physics, Battery) else None
             plan = plan_for(kind, limits, index)

@@ -46,6 +46,7 @@ from dispatch.board import TelemetryBoard
 from dispatch.clock import DispatchClock
 from dispatch.control.allocation import reachable_interval, soc_power_limits, water_fill
 from dispatch.control.pi import PIConfig, PIController
+from dispatch.ids import new_dispatch_id
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics, event_log
 from dispatch.schedule import Schedule
@@ -162,7 +163,7 @@ class PoolController:
         """One control step at `t` [s]; never awaits."""
         started = time.perf_counter()
         self.ticks += 1
-        dispatch_id = f"{self.pool}-{self.ticks:06d}"
+        dispatch_id = new_dispatch_id(self.schedule)  # unique; names schedule, plan, bids
         utc = self.clock.utc()
         snapshot = self.board.snapshot()
         n = len(self.actors)

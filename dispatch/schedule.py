@@ -19,6 +19,7 @@ hour and how many more there are.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -79,6 +80,15 @@ class Schedule(BaseModel):
 
     portfolio_id: str = Field(min_length=1, description="id of the portfolio planned for")
     plan_id: str = Field(min_length=1, description="identifies this plan among its versions")
+    schedule_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="identifies this schedule wherever it is dispatched; when not given, "
+        "derived from its content (`content_id`), so the same schedule has the same id",
+    )
+    bid_ids: tuple[str, ...] = Field(
+        default=(), description="ids of the bids this schedule was built from, if any"
+    )
     created_at: datetime = Field(description="when the plan was made (UTC)")
     source: str | None = Field(default=None, description="free text, e.g. the optimiser run id")
     start: datetime = Field(description="start of the first quarter hour (UTC)")
@@ -126,7 +136,20 @@ class Schedule(BaseModel):
             raise PydanticCustomError(
                 SCHEDULE_PROBLEMS, "{summary}", {"summary": summary, "problems": problems}
             )
+        if self.schedule_id is None:  # frozen: set once, here, before anyone sees it
+            object.__setattr__(self, "schedule_id", self.content_id())
         return self
+
+    def content_id(self) -> str:
+        """``sch-`` and 20 hex digits of a SHA-256 over the portfolio and plan ids, the
+        creation time, the span and every asset's planned injection: the same schedule
+        (however often it is loaded) has the same id, another plan or version another."""
+        digest = hashlib.sha256()
+        head = [self.portfolio_id, self.plan_id, _iso(self.created_at), _iso(self.start)]
+        digest.update(json.dumps([*head, _iso(self.end), sorted(self.injection_mw)]).encode())
+        for asset_id in sorted(self.injection_mw):
+            digest.update(np.asarray(self.injection_mw[asset_id], dtype=np.float64).tobytes())
+        return "sch-" + digest.hexdigest()[:20]
 
     # --- loading and saving ----------------------------------------------------------------
 

@@ -33,12 +33,10 @@ import asyncio
 import gc
 import random
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-
-from prometheus_client import CollectorRegistry
 
 from dispatch.activation import ActivationSource, SimulatedTsoSignal
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
@@ -238,11 +236,15 @@ async def run_fleet(
     *,
     activation: ActivationSource | None = None,
     metrics: DispatchMetrics | None = None,
+    schedule: Schedule | None = None,
+    zones: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Dispatch `fleet` for `options.duration_s` on `clock`; the KPI report."""
+    """Dispatch `fleet` for `options.duration_s` on `clock`; the KPI report. `schedule`:
+    the one the fleet follows (default: built from the members' plans); `zones`: asset id
+    -> bidding zone, for the metrics' labels."""
     rated = sum(m.limits.max_mw for m in fleet)
     board = TelemetryBoard()
-    metrics = metrics if metrics is not None else DispatchMetrics(CollectorRegistry())
+    metrics = metrics if metrics is not None else DispatchMetrics(pool=options.pool, zones=zones)
     kpi = KpiRecorder(tolerance_mw=max(0.001, 0.02 * rated))
     budgets = RetryBudgets(
         BucketConfig(rate_per_s=max(5.0, 0.05 * len(fleet)), burst=max(10.0, 0.1 * len(fleet))),
@@ -276,7 +278,10 @@ async def run_fleet(
     if activation is None:
         band = options.activation_share * rated
         activation = SimulatedTsoSignal(band, band, seed=options.seed)
-    schedule = schedule_of(fleet, clock.utc(), options.duration_s)
+    metrics.watch(actors)  # per-asset series on /metrics while this run lives
+    schedule = (
+        schedule if schedule is not None else schedule_of(fleet, clock.utc(), options.duration_s)
+    )
     chosen: set[str] = set()
     pool = PoolController(
         options.pool,

@@ -173,7 +173,28 @@ def test_json_round_trip_keeps_every_value_and_writes_utc_with_z():
     data = json.loads(text)
     stamps = [data["created_at"], data["start"], data["end"], *data["index"]]
     assert all(s.endswith("Z") for s in stamps)
-    assert data == {**plain(), "position_tolerance_mw": 1e-06}
+    assert data == {
+        **plain(),
+        "position_tolerance_mw": 1e-06,
+        "schedule_id": schedule.schedule_id,
+        "bid_ids": [],
+    }
+
+
+def test_schedule_id_follows_the_content_and_survives_a_round_trip():
+    schedule = Schedule.model_validate(plain())
+    assert str(schedule.schedule_id).startswith("sch-")
+    assert Schedule.model_validate(plain()).schedule_id == schedule.schedule_id
+    assert Schedule.from_json(schedule.to_json()).schedule_id == schedule.schedule_id
+    other_version = Schedule.model_validate({**plain(), "plan_id": "plan-2"})
+    assert other_version.schedule_id != schedule.schedule_id
+    changed = plain()
+    first = next(iter(changed["injection_mw"]))
+    changed["injection_mw"][first] = [v + 0.5 for v in changed["injection_mw"][first]]
+    assert Schedule.model_validate(changed).schedule_id != schedule.schedule_id
+    named = Schedule.model_validate({**plain(), "schedule_id": "ops-7", "bid_ids": ["b1", "b2"]})
+    assert (named.schedule_id, named.bid_ids) == ("ops-7", ("b1", "b2"))
+    assert Schedule.from_json(named.to_json()) == named
 
 
 def test_file_round_trip_replaces_the_file_without_leaving_temporaries(tmp_path):

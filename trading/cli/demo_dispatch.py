@@ -34,7 +34,9 @@ def dispatch_plan(portfolio: Portfolio, plan: Plan, start: datetime) -> dict[str
     async def run() -> dict[str, Any]:
         clock = VirtualClock(start)
         fleet = portfolio_fleet(portfolio, plan.schedule, clock, on=plan.day)
-        return await run_fleet(options, fleet, clock)
+        # the plan's own schedule: command events name its schedule, plan and bid ids
+        zones = {a.id: portfolio.site_of(a).bidding_zone for a in portfolio.assets}
+        return await run_fleet(options, fleet, clock, schedule=plan.schedule, zones=zones)
 
     return asyncio.run(run())
 

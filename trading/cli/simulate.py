@@ -10,6 +10,7 @@ import structlog
 import typer
 from rich.table import Table
 
+from dispatch.metrics_server import METRICS_PORT_ENV, MetricsPortError, metrics_endpoint
 from dispatch.simulation import FaultSpecError, SimulationOptions, parse_faults, run_simulation
 from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
 
@@ -50,6 +51,17 @@ def simulate_command(
     verbose: Annotated[
         bool, typer.Option("--verbose", help="print every event as a JSON line on stderr")
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            min=0,
+            max=65535,
+            envvar=METRICS_PORT_ENV,
+            help="serve Prometheus /metrics on 127.0.0.1:PORT while dispatching (0: any "
+            "free port; the URL is printed on stderr)",
+        ),
+    ] = None,
 ) -> None:
     """Dispatch a simulated fleet following its schedule and an aFRR signal; print KPIs."""
     try:
@@ -62,12 +74,17 @@ def simulate_command(
         raise typer.Exit(EXIT_INVALID_INPUT)
     configure_events(verbose)
     options = SimulationOptions(assets=assets, duration_s=duration, faults=specs, seed=seed)
-    if modbus:
-        from dispatch.modbus_fleet import run_modbus_simulation
+    try:
+        with metrics_endpoint(metrics_port):
+            if modbus:
+                from dispatch.modbus_fleet import run_modbus_simulation
 
-        report = run_modbus_simulation(options)
-    else:
-        report = run_simulation(options, speed=speed)
+                report = run_modbus_simulation(options)
+            else:
+                report = run_simulation(options, speed=speed)
+    except MetricsPortError as exc:  # raised only when the endpoint starts
+        typer.echo(f"error: --metrics-port: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
     if json_out:
         print_json(report)
         return

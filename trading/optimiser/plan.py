@@ -172,7 +172,10 @@ def _optimise_once(
     except WholeStepsError as exc:
         raise _infeasible(built, f"whole_steps ({exc})") from None
     plan = write_back(built, solved)
-    return plan.model_copy(update={"bids": derive_bids(built, plan.positions)})
+    bids = derive_bids(built, plan.positions)
+    served = tuple(b.bid_id for b in bids if b.bid_id)  # the dispatcher's events name them
+    schedule = plan.schedule.model_copy(update={"bid_ids": served})
+    return plan.model_copy(update={"bids": bids, "schedule": schedule})
 
 
 def _solve_or_diagnose(
