@@ -27,6 +27,12 @@ the tick computes:
 7. observers (e.g. the simulation's truth sampler) are called with the tick's time and
    target, after the tick's duration was measured.
 
+Power that no fresh reading accounts for but a site meter sees (a silent device that keeps
+running, a quarantined one whose registers can no longer be read) is added to the measured
+total and left out of the allocation as uncontrollable, through `metered_unseen`: each
+source returns that power [MW] now, or 0 when it has nothing fresh to say. Without it the
+pool would count such a device as lost and over-deliver by its power.
+
 A tick that starts more than a whole period late counts as missed (the next one runs at
 once, on the then-current snapshot).
 """
@@ -129,6 +135,9 @@ class PoolController:
         self._log = event_log(pool=pool)
         self._plan_cache: tuple[object, np.ndarray] | None = None
         self.observers = list(observers)
+        self.metered_unseen: list[Callable[[float], float]] = []
+        """Sources of power the meters see but no fresh reading accounts for [MW] (e.g.
+        `dispatch.sites.SiteWatch.unseen_mw`)."""
         self.last_target_mw = 0.0
         n = len(self.actors)
         self._rating = np.maximum(np.abs(self._max), np.abs(self._min))
@@ -202,10 +211,11 @@ class PoolController:
             include[i] = entry.in_pool
         activation = self.activation.activation_mw(t)
         target = float(planned.sum()) + activation
-        total_measured = float(measured.sum())
+        unseen = sum(source(t) for source in self.metered_unseen)
+        total_measured = float(measured.sum()) + unseen
         correction = self.pi.update(t, target, total_measured)
         setpoints, lo, hi = self._allocate(
-            target + correction - float(measured[fresh & ~include].sum()),
+            target + correction - float(measured[fresh & ~include].sum()) - unseen,
             planned,
             measured,
             cap_lo,

@@ -346,6 +346,8 @@ async def run_fleet(
         for k, group in enumerate(group_sites(len(fleet), options.site_size))
         if options.site_size > 1
     ]
+    # What a site meter sees of members nobody can read counts as measured (not steered).
+    pool.metered_unseen.extend(site.unseen_mw for site in sites)
     # Everything built so far lives for the whole run: keep the collector from walking it
     # again and again (a full collection over 10,000 actors takes a tick's budget).
     gc.collect()

@@ -12,6 +12,11 @@ member said it did; the pool's probing moves make such changes). The culprit lea
 pool with cross-check evidence, observable since the first unbalanced reading. A change no
 single member explains is left undecided until a later one does.
 
+A site whose members are not all fresh cannot be balanced, but its meter still says what
+they inject together: `unseen_mw` is the meter minus the fresh members' reports, the
+power of the members nobody can read (a silent device keeps running; a quarantined one
+too). The pool adds it to what it measured and does not try to steer it.
+
 Units: MW, + injection; times monotonic seconds.
 """
 
@@ -62,6 +67,15 @@ class SiteWatch:
         self._run = 0
         self._run_start: float | None = None
         self._last_residual = 0.0
+        self._unseen: tuple[float, float] | None = None
+        """(time [s], power [MW]) of the members without a fresh reading, as metered."""
+
+    def unseen_mw(self, t: float) -> float:
+        """The power [MW] the meter sees from members without a fresh reading, as of the
+        last comparison if it is at most `max_age_s` old at `t` [s]; else 0."""
+        if self._unseen is None or t - self._unseen[0] > self.max_age_s:
+            return 0.0
+        return self._unseen[1]
 
     async def run(self, until_s: float) -> None:
         """Read the meter once per period until `until_s` [s]."""
@@ -81,17 +95,22 @@ class SiteWatch:
             await self.clock.sleep_until(t + self.settle_s)
         now = self.clock.now()
         reports: dict[str, float] = {}
+        unknown = False
         for actor in self.members:
             entry = self.board.get(actor.asset_id)
-            if (
-                entry is None
-                or not entry.fresh(now, self.max_age_s)
-                or entry.telemetry is None
-                or (self.settle_s > 0 and (entry.read_t is None or entry.read_t < t))
-            ):
-                self._balanced, self._run = None, 0  # unknown member: no conclusion
+            if entry is None or entry.telemetry is None or not entry.fresh(now, self.max_age_s):
+                unknown = True  # nobody can read it: the meter alone sees its power
+                continue
+            if self.settle_s > 0 and (entry.read_t is None or entry.read_t < t):
+                self._balanced, self._run = None, 0  # read before the meter: no conclusion
+                self._unseen = None
                 return
             reports[actor.asset_id] = entry.telemetry.power_mw
+        if unknown:
+            self._unseen = (now, site_residual(meter_mw, list(reports.values())))
+            self._balanced, self._run = None, 0  # unknown member: no conclusion on the rest
+            return
+        self._unseen = None
         residual = site_residual(meter_mw, list(reports.values()))
         if abs(residual) <= self.threshold_mw:
             self._balanced = (residual, reports)

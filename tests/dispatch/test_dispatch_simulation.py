@@ -165,3 +165,18 @@ def test_headroom_says_whether_the_rest_of_the_fleet_could_make_up_for_a_fault()
     assert after_large["headroom"]["enough"] is False
     assert after_large["headroom"]["max_gap_mw"] > large["truth"]["tolerance_mw"]
     assert after_large["recovered"] is False
+
+
+def test_site_meters_keep_a_silent_fleet_share_counted_as_what_it_injects() -> None:
+    """30 % of the fleet goes silent and keeps running at its last setpoint. The pool must
+    not steer them (it cannot reach them), but behind site meters it still sees their
+    power, so the rest is not pushed to replace it: the TRUE error stays within tolerance.
+    Without site meters the same fault makes the pool over-deliver by their power."""
+    faults = parse_faults("silence:0.3@10s")
+    metered = run_simulation(SimulationOptions(assets=200, duration_s=40, faults=faults))
+    blind = run_simulation(SimulationOptions(assets=200, duration_s=40, faults=faults, site_size=0))
+    tolerance = metered["truth"]["tolerance_mw"]
+    assert metered["fault_summary"]["silence"]["detected"] == 60
+    assert metered["truth"]["max_abs_mw"] <= tolerance
+    assert blind["truth"]["max_abs_mw"] > 2 * tolerance
+    assert blind["recovery"][0]["recovered"] is False

@@ -114,14 +114,18 @@ def test_a_kpi_from_stale_readings_passes_a_run_the_truth_fails() -> None:
 
 
 def test_unknown_assets_are_reported_and_never_counted_as_delivery() -> None:
+    # No site meters here: nothing but the devices' own readings could account for them.
     report = run_simulation(
-        SimulationOptions(assets=40, duration_s=20, faults=parse_faults("silence:4@5s"))
+        SimulationOptions(
+            assets=40, duration_s=20, faults=parse_faults("silence:4@5s"), site_size=0
+        )
     )
     tracking = report["tracking"]
     assert tracking["unknown_assets"]["last"] == 4
     assert tracking["unknown_planned_mw"]["max"] > 0
     # The silent devices still inject: counted as lost, the pool over-delivers by their
-    # power, which the truth shows and the controller's view cannot.
+    # power, which the truth shows and the controller's view cannot. (Behind site meters
+    # their power is metered instead: test_dispatch_simulation.)
     assert report["truth"]["rms_mw"] > tracking["rms_mw"]
 
 
