@@ -13,7 +13,11 @@ import structlog
 from dispatch.kpi import EVIDENCE_FOR
 from dispatch.simulation import FaultSpec, SimulationOptions, parse_faults, run_simulation
 
-structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+
+@pytest.fixture(autouse=True)
+def _quiet_events() -> None:
+    """Only critical events while these runs go (the conftest restores the rest after)."""
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
 
 
 def _detected_by_own_evidence(report: dict, kind: str) -> None:
