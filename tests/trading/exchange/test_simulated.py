@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pytest
+import structlog
 from exchange_factories import (
     DAY,
     DAY_AHEAD_GATE,
@@ -345,6 +347,8 @@ def test_a_bid_id_already_in_use_is_refused() -> None:
 
 
 def test_outcomes_are_logged_and_counted_by_market_and_status() -> None:
+    # Every level, whatever an earlier test left configured (the conftest restores it).
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
     simulated, clock, metrics = exchange(flat_prices(day_ahead=50.0))
     day_ahead = products(MarketId.DAY_AHEAD)
     simulated.submit([single(day_ahead[0], 1.0, 40.0), single(day_ahead[1], 1.0, 60.0)])
