@@ -18,10 +18,12 @@ the tick computes:
    (clipped to what it can reach this tick, given its limits, ramp and state of charge),
    and the rest is shared by headroom (`dispatch.control.allocation.water_fill`);
 5. probing: an asset whose setpoint has not moved by more than half a probing move for
-   `probe_after_s` is given a small move (`probe_share` of its rating, held `probe_hold_s`
-   once reached at its ramp), paired with an opposite move of another flat asset so that
-   the pool's total is unchanged, so that a device that does not follow is seen on a flat
-   schedule;
+   `probe_after_s` is given a small move (`probe_share` of its rating, or what its declared
+   ramp covers in `probe_ramp_s` if more, within its room; held `probe_hold_s` once reached
+   at its ramp), paired with an opposite move of another flat asset so that the pool's
+   total is unchanged, so that a device that does not follow, or follows too slowly, is
+   seen on a flat schedule. Behind one site meter at most one asset moves up and one down
+   at a time, so that the site watch can tell whose reported move its meter did not see;
 6. each actor is handed its setpoint (`AssetActor.command`, latest wins, with the tick's
    time so that latencies run from here): the tick never waits on a device;
 7. observers (e.g. the simulation's truth sampler) are called with the tick's time and
@@ -65,12 +67,16 @@ class PoolConfig:
     """Storage is only asked for power it can hold this long [s]."""
     max_reading_age_s: float = 2.5
     """A reading older than this [s] is stale: never counted as delivery."""
-    probe_after_s: float = 20.0
+    probe_after_s: float = 10.0
     """A setpoint flat this long [s] gets a probing move."""
     probe_share: float = 0.15
     """Size of a probing move, as a share of the asset's rating."""
-    probe_hold_s: float = 3.0
+    probe_hold_s: float = 2.0
     """How long a probing move is held [s]."""
+    probe_ramp_s: float = 0.5
+    """A probing move is at least what the asset's declared ramp covers in this time [s]:
+    a device ramping at a tenth of its rate needs ten times as long, more than the
+    execution check allows, so ``slow_ramp`` cannot finish a probe unseen."""
     count_stale: bool = False
     """The old, wrong way, kept only to show what it hides: every asset's LAST reading
     counts as delivery, stale or not (never use it to dispatch)."""
@@ -141,6 +147,7 @@ class PoolController:
         """No storage, not a cap, never below 0 MW: a unit with a minimum stable load."""
         self._probe_until = np.full(n, -np.inf)
         self.probes = 0
+        self._sites: np.ndarray | None = None
 
     async def run(self, until_s: float) -> None:
         """Tick every `tick_s` until the clock reaches `until_s` [s]."""
@@ -248,8 +255,12 @@ class PoolController:
         if not include.any():
             return setpoints
         cfg = self.config
-        # A move counts when it is large enough for every check (execution, site meter).
-        significant = 0.5 * cfg.probe_share * self._rating
+        # A move counts when it is large enough for every check (execution, site meter,
+        # a device ramping at a tenth of its rate): about half a probing move.
+        significant = 0.5 * np.minimum(
+            self._rating,
+            np.maximum(cfg.probe_share * self._rating, cfg.probe_ramp_s * self._ramp),
+        )
         moved = include & ~(np.abs(setpoints - self._last_sp) <= significant)
         self._moved_t[moved] = t
         self._last_sp[moved] = setpoints[moved]
@@ -257,30 +268,23 @@ class PoolController:
         due = include & ~running & (t - self._moved_t >= cfg.probe_after_s)
         candidates = np.flatnonzero(due)
         if candidates.size >= 2:
-            # Units with a minimum stable load (no storage, not a cap) are only probed
-            # upwards, each paired with a downward move of a free asset; the free ones left
-            # pair among themselves, similar ramps together.
-            up_only = candidates[self._up_only[candidates]]
-            free = candidates[~self._up_only[candidates]]
-            k = min(up_only.size, free.size)
-            # Their partners are the largest free assets (a probe is sized by the smaller).
-            free = free[np.argsort(-self._rating[free], kind="stable")]
-            forced_up, forced_down = up_only[:k], free[:k]
-            free = free[k:]
-            free = free[np.argsort(self._ramp[free], kind="stable")]
-            if free.size % 2:
-                free = free[:-1]
-            up = np.concatenate((forced_up, free[0::2]))
-            down = np.concatenate((forced_down, free[1::2]))
-            forced = np.arange(up.size) < k
-            size = cfg.probe_share * np.minimum(self._rating[up], self._rating[down])
+            up, down = self._pairs(candidates, running)
+            forced = self._up_only[up]
             room_a = np.minimum(hi[up] - setpoints[up], setpoints[down] - lo[down])
             room_b = np.minimum(setpoints[up] - lo[up], hi[down] - setpoints[down])
             room_b = np.where(forced, -np.inf, room_b)
             sign = np.where(room_a >= room_b, 1.0, -1.0)
-            # The whole move is kept; a slow asset reaches it over several ticks (clipped to
-            # its reachable interval each tick) and holds it as long as the others.
-            useful = np.maximum(room_a, room_b) > 2 * np.minimum(self._band[up], self._band[down])
+            room = np.maximum(room_a, room_b)
+            # At least the share of the smaller rating; more, where there is room, for a
+            # fast asset: what its declared ramp covers in `probe_ramp_s`. The whole move is
+            # kept; a slow asset reaches it over several ticks (clipped to its reachable
+            # interval each tick) and holds it as long as the others.
+            need = cfg.probe_ramp_s * np.maximum(self._ramp[up], self._ramp[down])
+            size = np.maximum(
+                cfg.probe_share * np.minimum(self._rating[up], self._rating[down]),
+                np.minimum(need, room),
+            )
+            useful = room > 2 * np.minimum(self._band[up], self._band[down])
             up, down, step, sign = up[useful], down[useful], size[useful], sign[useful]
             self._probe[up] = sign * step
             self._probe[down] = -sign * step
@@ -296,6 +300,72 @@ class PoolController:
             with np.errstate(invalid="ignore"):
                 setpoints = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
         return setpoints
+
+    def _pairs(self, candidates: np.ndarray, running: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (up[k], down[k]) of due assets to probe in opposite directions (`up` may
+        move down instead when it has more room, unless it is up-only).
+
+        Behind a site meter, one pair of the site's own assets at a time and only when none
+        of them is probing already (the longest-waiting first): the site's total is
+        unchanged and the meter sees one move each way, so a reported move it did not see
+        points at one asset. Assets without a site pair among themselves."""
+        site = self._site_index()
+        ups, downs = self._pair_among(candidates[site[candidates] < 0])
+        grouped = candidates[site[candidates] >= 0]
+        if grouped.size:
+            busy = set(site[running].tolist())
+            waiting = grouped[np.argsort(self._moved_t[grouped], kind="stable")]
+            by_site: dict[int, list[int]] = {}
+            for i, s in zip(waiting.tolist(), site[waiting].tolist(), strict=True):
+                if s not in busy:
+                    by_site.setdefault(s, []).append(i)
+            site_up, site_down = [], []
+            for members in by_site.values():
+                up_only = [i for i in members if self._up_only[i]]
+                free = [i for i in members if not self._up_only[i]]
+                if up_only and free:  # its partner: the largest free asset of the site
+                    site_up.append(up_only[0])
+                    site_down.append(max(free, key=lambda i: self._rating[i]))
+                elif len(free) >= 2:
+                    site_up.append(free[0])
+                    site_down.append(free[1])
+            ups = np.concatenate((ups, np.array(site_up, dtype=np.int64)))
+            downs = np.concatenate((downs, np.array(site_down, dtype=np.int64)))
+        return ups, downs
+
+    def _pair_among(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs of due assets without a site meter."""
+        # Units with a minimum stable load (no storage, not a cap) are only probed
+        # upwards, each paired with a downward move of a free asset; the free ones left
+        # pair among themselves, similar ramps together.
+        up_only = candidates[self._up_only[candidates]]
+        free = candidates[~self._up_only[candidates]]
+        k = min(up_only.size, free.size)
+        # Their partners are the largest free assets (a probe is sized by the smaller).
+        free = free[np.argsort(-self._rating[free], kind="stable")]
+        forced_up, forced_down = up_only[:k], free[:k]
+        free = free[k:]
+        free = free[np.argsort(self._ramp[free], kind="stable")]
+        if free.size % 2:
+            free = free[:-1]
+        return np.concatenate((forced_up, free[0::2])), np.concatenate((forced_down, free[1::2]))
+
+    def _site_index(self) -> np.ndarray:
+        """A number per asset, the same for the assets behind one site meter (read from the
+        actors once sites are known; an asset without one is alone)."""
+        if self._sites is not None:
+            return self._sites
+        keys: dict[str, int] = {}
+        index = np.array(
+            [
+                -1 - i if a.site_id is None else keys.setdefault(a.site_id, len(keys))
+                for i, a in enumerate(self.actors)
+            ],
+            dtype=np.int64,
+        )
+        if keys:  # kept once the sites are known (no site yet: asked again next time)
+            self._sites = index
+        return index
 
     def _planned_at(self, utc: datetime) -> np.ndarray:
         """Each asset's planned injection [MW] in the quarter hour of `utc` (0 outside the

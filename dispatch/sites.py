@@ -8,9 +8,15 @@ or with `settle_s` just before them, before any of their new setpoints acts), an
 the residual stays beyond `threshold_mw`, steady, for `persist` readings,
 locates the culprit: the member whose reported change is mirrored, with the opposite sign,
 by the residual's change since the site last balanced (the meter did not see what that
-member said it did; the pool's probing moves make such changes). The culprit leaves the
-pool with cross-check evidence, observable since the first unbalanced reading. A change no
-single member explains is left undecided until a later one does.
+member said it did; the pool's probing moves make such changes, at most one up and one
+down per site at a time: each member's `site_id` tells the pool its site). The culprit
+leaves the pool with cross-check evidence, observable since the first unbalanced reading.
+A change no single member explains is left undecided until a later one does.
+
+A member whose readings were proven wrong (`AssetActor.untrusted`, by this watch or by
+its own state-of-charge check) no longer counts: its real power is taken as what it
+reported when the site last balanced (such a device's power is frozen), so the site
+balances again without it and the other members stay watched.
 
 Units: MW, + injection; times monotonic seconds.
 """
@@ -57,6 +63,12 @@ class SiteWatch:
         and compared, `settle_s` later, with readings taken after it: no write of this
         period has acted yet."""
         self.flagged: list[str] = []
+        self._excluded: set[str] = set()
+        """Members whose reports no longer count (proven wrong)."""
+        self._offset_mw = 0.0
+        """What the excluded members are taken to inject [MW]."""
+        for actor in self.members:
+            actor.site_id = meter.asset_id
         self._balanced: tuple[float, dict[str, float]] | None = None
         """Residual [MW] and members' reports at the last balanced reading."""
         self._run = 0
@@ -82,6 +94,9 @@ class SiteWatch:
         now = self.clock.now()
         reports: dict[str, float] = {}
         for actor in self.members:
+            if actor.untrusted:
+                self._exclude(actor)
+                continue
             entry = self.board.get(actor.asset_id)
             if (
                 entry is None
@@ -92,7 +107,7 @@ class SiteWatch:
                 self._balanced, self._run = None, 0  # unknown member: no conclusion
                 return
             reports[actor.asset_id] = entry.telemetry.power_mw
-        residual = site_residual(meter_mw, list(reports.values()))
+        residual = site_residual(meter_mw, list(reports.values())) - self._offset_mw
         if abs(residual) <= self.threshold_mw:
             self._balanced = (residual, reports)
             self._run, self._run_start = 0, None
@@ -115,7 +130,23 @@ class SiteWatch:
             since,
         )
         self.flagged.append(culprit)
-        self._balanced, self._run = None, 0
+        self._exclude(actor)
+        self._run, self._run_start = 0, None
+
+    def _exclude(self, actor: AssetActor) -> None:
+        """Stop counting `actor`'s reports: from now on it is taken to inject what it
+        reported when the site last balanced (or its last report, if never)."""
+        if actor.asset_id in self._excluded:
+            return
+        self._excluded.add(actor.asset_id)
+        honest: float | None = None
+        if self._balanced is not None:
+            residual, reports = self._balanced
+            honest = reports.pop(actor.asset_id, None)
+            self._balanced = (residual, reports)
+        if honest is None:
+            honest = 0.0 if actor.telemetry is None else actor.telemetry.power_mw
+        self._offset_mw += honest
 
     def _locate(self, residual: float, reports: dict[str, float]) -> str | None:
         assert self._balanced is not None
