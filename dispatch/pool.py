@@ -73,6 +73,9 @@ class PoolConfig:
     """Size of a probing move, as a share of the asset's rating."""
     probe_hold_s: float = 2.0
     """How long a probing move is held [s]."""
+    probe_gap_s: float = 1.0
+    """After a probing pair of a site returns, the site's next pair waits this long [s]:
+    its meter sees the return and the next start at different readings."""
     probe_ramp_s: float = 0.5
     """A probing move is at least what the asset's declared ramp covers in this time [s]:
     a device ramping at a tenth of its rate needs ten times as long, more than the
@@ -268,7 +271,8 @@ class PoolController:
         due = include & ~running & (t - self._moved_t >= cfg.probe_after_s)
         candidates = np.flatnonzero(due)
         if candidates.size >= 2:
-            up, down = self._pairs(candidates, running)
+            recent = include & (self._probe_until > t - cfg.probe_gap_s)
+            up, down = self._pairs(candidates, recent)
             forced = self._up_only[up]
             room_a = np.minimum(hi[up] - setpoints[up], setpoints[down] - lo[down])
             room_b = np.minimum(setpoints[up] - lo[up], hi[down] - setpoints[down])
@@ -301,19 +305,20 @@ class PoolController:
                 setpoints = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
         return setpoints
 
-    def _pairs(self, candidates: np.ndarray, running: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _pairs(self, candidates: np.ndarray, busy_now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (up[k], down[k]) of due assets to probe in opposite directions (`up` may
         move down instead when it has more room, unless it is up-only).
 
-        Behind a site meter, one pair of the site's own assets at a time and only when none
-        of them is probing already (the longest-waiting first): the site's total is
-        unchanged and the meter sees one move each way, so a reported move it did not see
-        points at one asset. Assets without a site pair among themselves."""
+        Behind a site meter, one pair of the site's own assets at a time, and only when
+        none of them is probing or has just returned (`busy_now`); the longest-waiting
+        first. The site's total is unchanged and its meter sees one move each way, so a
+        reported move it did not see points at one asset. Assets without a site pair among
+        themselves."""
         site = self._site_index()
         ups, downs = self._pair_among(candidates[site[candidates] < 0])
         grouped = candidates[site[candidates] >= 0]
         if grouped.size:
-            busy = set(site[running].tolist())
+            busy = set(site[busy_now].tolist())
             waiting = grouped[np.argsort(self._moved_t[grouped], kind="stable")]
             by_site: dict[int, list[int]] = {}
             for i, s in zip(waiting.tolist(), site[waiting].tolist(), strict=True):
