@@ -326,14 +326,23 @@ class PoolController:
                     by_site.setdefault(s, []).append(i)
             site_up, site_down = [], []
             for members in by_site.values():
-                up_only = [i for i in members if self._up_only[i]]
-                free = [i for i in members if not self._up_only[i]]
-                if up_only and free:  # its partner: the largest free asset of the site
-                    site_up.append(up_only[0])
-                    site_down.append(max(free, key=lambda i: self._rating[i]))
-                elif len(free) >= 2:
-                    site_up.append(free[0])
-                    site_down.append(free[1])
+                # The longest-waiting member goes first. An up-only unit's partner is the
+                # largest free asset; a free asset's, the free one with the closest ramp
+                # (a probe is sized by the pair), else an up-only unit.
+                first, rest = members[0], members[1:]
+                free = [i for i in rest if not self._up_only[i]]
+                if self._up_only[first]:
+                    if free:
+                        site_up.append(first)
+                        site_down.append(max(free, key=lambda i: self._rating[i]))
+                elif free:
+                    site_up.append(first)
+                    site_down.append(
+                        min(free, key=lambda i: abs(self._ramp[i] - self._ramp[first]))
+                    )
+                elif rest:
+                    site_up.append(rest[0])
+                    site_down.append(first)
             ups = np.concatenate((ups, np.array(site_up, dtype=np.int64)))
             downs = np.concatenate((downs, np.array(site_down, dtype=np.int64)))
         return ups, downs
