@@ -151,6 +151,8 @@ class PoolController:
         self._probe_until = np.full(n, -np.inf)
         self.probes = 0
         self._sites: np.ndarray | None = None
+        self._partner = np.full(n, -1, dtype=np.int64)
+        """The other asset of each probing pair (-1: none yet)."""
 
     async def run(self, until_s: float) -> None:
         """Tick every `tick_s` until the clock reaches `until_s` [s]."""
@@ -267,6 +269,9 @@ class PoolController:
         moved = include & ~(np.abs(setpoints - self._last_sp) <= significant)
         self._moved_t[moved] = t
         self._last_sp[moved] = setpoints[moved]
+        # A probe whose partner left the pool stops: alone it would only unbalance it.
+        orphaned = (self._probe_until > t) & ~include[np.maximum(self._partner, 0)]
+        self._probe_until[orphaned] = t
         running = include & (self._probe_until > t)
         due = include & ~running & (t - self._moved_t >= cfg.probe_after_s)
         candidates = np.flatnonzero(due)
@@ -296,6 +301,7 @@ class PoolController:
             hold = t + cfg.probe_hold_s + np.ceil(step / ramp / cfg.tick_s) * cfg.tick_s
             chosen = np.concatenate((up, down))
             self._probe_until[chosen] = np.concatenate((hold, hold))
+            self._partner[up], self._partner[down] = down, up
             self._moved_t[chosen] = np.concatenate((hold, hold))
             self.probes += int(chosen.size)
             running = include & (self._probe_until > t)
