@@ -6,7 +6,10 @@ From the last consistent reading (the anchor), two followers ramp at the asset's
 ramp [MW/s] through the setpoints sent since: a fast one that acts on each setpoint from
 when it was sent, and a slow one that acts on it `lag_s` after it was acknowledged (the
 device had it by then; `lag_s` covers its dead time) and stands still from the send until
-`pause_s` after the acknowledgement (the dead time a new setpoint imposes). A device that
+`pause_s` after the acknowledgement (the dead time a new setpoint imposes); after a
+reversal of direction, followers that take each setpoint at its send or at its
+acknowledgement, with no dead time or the whole of it, widen it (a device may still move
+towards the earlier setpoint). A device that
 ramps at a fraction of its rated rate falls behind the slow follower on any move it cannot
 finish within about a reading period at that fraction (the pool sizes its probing moves so
 that it cannot: `dispatch.pool`). Each
@@ -24,6 +27,7 @@ logic; times are monotonic seconds given by the caller; MW, + injection.
 from __future__ import annotations
 
 from collections import deque
+from itertools import pairwise
 
 
 def _follow(
@@ -137,21 +141,62 @@ class ExecutionWatch:
         if self._first_after is None:
             self._first_after = acked
 
-    def _followers(self, t: float) -> tuple[float, float]:
+    def _followers(self, t: float) -> tuple[float, float, float]:
+        """(fast, lowest, highest) position [MW] an obeying device may have at `t` [s]."""
         assert self._anchor is not None
         t_a, p_a = self._anchor
         sent = [(at, target) for at, target, _ in self._commands]
         before = [c for c in sent if c[0] <= t_a]
         after = [c for c in sent if c[0] > t_a]
         fast = _follow(t_a, p_a, before[-1][1] if before else None, after, t, self.ramp_mw_per_s)
-        delayed = [(acked + self.lag_s, target) for _, target, acked in self._commands]
+        slow = self._lagged(t, 1.0, self.lag_s, self.pause_s)
+        positions = [fast, slow]
+        targets = [p_a] + [target for _, target, _ in self._commands]
+        steps = [b - a for a, b in pairwise(targets)]
+        if any(d > self.band_mw for d in steps) and any(d < -self.band_mw for d in steps):
+            # A reversal: a device that took the earlier setpoint early and the later one
+            # late may still move towards the earlier one. Bound it by the extremes of
+            # when it takes each setpoint (sent or acknowledged; the earlier ones at their
+            # send and the latest at its acknowledgement) and of its dead time.
+            positions += [
+                self._lagged(t, share, dead, dead, from_send=False, last_share=last)
+                for share, last in ((0.0, 0.0), (1.0, 1.0), (0.0, 1.0))
+                for dead in (0.0, self.pause_s)
+            ]
+        return fast, min(positions), max(positions)
+
+    def _lagged(
+        self,
+        t: float,
+        taken_share: float,
+        lag_s: float,
+        pause_s: float,
+        *,
+        from_send: bool = True,
+        last_share: float | None = None,
+    ) -> float:
+        """A follower that takes each setpoint at `taken_share` of the way from its send to
+        its acknowledgement (the latest at `last_share`, if given), acts on it `lag_s` later
+        and stands still from the send (or, not `from_send`, from taking it) until `pause_s`
+        after taking it."""
+        t_a, p_a = self._anchor  # type: ignore[misc]
+        shares = [taken_share] * len(self._commands)
+        if last_share is not None and shares:
+            shares[-1] = last_share
+        taken = [
+            (at + share * (acked - at), target)
+            for (at, target, acked), share in zip(self._commands, shares, strict=True)
+        ]
+        delayed = [(when + lag_s, target) for when, target in taken]
         acting = [c for c in delayed if c[0] <= t_a]
         later = [c for c in delayed if c[0] > t_a]
-        pauses = [(at, acked + self.pause_s) for at, _, acked in self._commands]
-        slow = _follow(
+        pauses = [
+            (at if from_send else when, when + pause_s)
+            for (at, _, _), (when, _) in zip(self._commands, taken, strict=True)
+        ]
+        return _follow(
             t_a, p_a, acting[-1][1] if acting else None, later, t, self.ramp_mw_per_s, pauses
         )
-        return fast, slow
 
     def value(self, t: float) -> float:
         """Where a device that acts at once would be at `t` [s] [MW]."""
@@ -159,8 +204,8 @@ class ExecutionWatch:
 
     def interval(self, t: float) -> tuple[float, float]:
         """Where an obeying device may be at `t` [s]: [lo, hi] MW, band included."""
-        fast, slow = self._followers(t)
-        return min(fast, slow) - self.band_mw, max(fast, slow) + self.band_mw
+        _, low, high = self._followers(t)
+        return low - self.band_mw, high + self.band_mw
 
     def observe(
         self, t: float, measured_mw: float, available_mw: float | None = None
@@ -175,8 +220,8 @@ class ExecutionWatch:
         if self._anchor is None:
             self.reset(t, measured_mw)
             return None
-        fast, slow = self._followers(t)
-        lo, hi = min(fast, slow) - self.band_mw, max(fast, slow) + self.band_mw
+        fast, low, high = self._followers(t)
+        lo, hi = low - self.band_mw, high + self.band_mw
         if self.is_limit:
             floor = -float("inf") if available_mw is None else available_mw - self.band_mw
             ok = min(lo, floor) <= measured_mw <= hi
