@@ -282,6 +282,9 @@ class PoolController:
             room_a = np.minimum(hi[up] - setpoints[up], setpoints[down] - lo[down])
             room_b = np.minimum(setpoints[up] - lo[up], hi[down] - setpoints[down])
             room_b = np.where(forced, -np.inf, room_b)
+            # A cap (PV curtailment) is only probed downwards: above, the weather decides.
+            room_a = np.where(self._is_limit[up], -np.inf, room_a)
+            room_b = np.where(self._is_limit[down], -np.inf, room_b)
             sign = np.where(room_a >= room_b, 1.0, -1.0)
             room = np.maximum(room_a, room_b)
             # At least the share of the smaller rating; more, where there is room, for a
@@ -293,7 +296,7 @@ class PoolController:
                 cfg.probe_share * np.minimum(self._rating[up], self._rating[down]),
                 np.minimum(need, room),
             )
-            useful = room > 2 * np.minimum(self._band[up], self._band[down])
+            useful = np.isfinite(room) & (room > 2 * np.minimum(self._band[up], self._band[down]))
             up, down, step, sign = up[useful], down[useful], size[useful], sign[useful]
             self._probe[up] = sign * step
             self._probe[down] = -sign * step
@@ -337,6 +340,8 @@ class PoolController:
                 # (a probe is sized by the pair), else an up-only unit.
                 first, rest = members[0], members[1:]
                 free = [i for i in rest if not self._up_only[i]]
+                if self._is_limit[first]:  # two caps cannot make a pair (both move down)
+                    free = [i for i in free if not self._is_limit[i]]
                 if self._up_only[first]:
                     if free:
                         site_up.append(first)
