@@ -87,9 +87,10 @@ class ActorConfig:
     """An absolute deadband [MW] instead of the share (None: use the share)."""
     unavailable_after: int = 2
     """Consecutive failed reads after which the asset is unavailable."""
-    execution_lag_s: float = 1.5
-    """How late an obeying device may follow its reference trajectory [s] (dead time and
-    the timing of reads)."""
+    execution_lag_s: float = 0.6
+    """How long after a setpoint's acknowledgement an obeying device may start acting on
+    it [s] (its dead time; the timing of reads is covered by stamping each setpoint with
+    both its send and its acknowledgement)."""
     policy: ConfirmationPolicy = field(default_factory=ConfirmationPolicy)
 
 
@@ -134,6 +135,9 @@ class AssetActor:
         """A cross-check proved its readings wrong: they never count, and it does not
         rejoin by itself in this run (its own meter would vouch for it)."""
         self.command_now: Command | None = None
+        self.site_id: str | None = None
+        """The site (meter) the asset sits behind, if one watches it: the pool probes at
+        most one asset per direction of a site at a time."""
         self._wanted: tuple[float, str, str, float | None] | None = None
         """setpoint [MW], dispatch id, product, issued at [s]."""
         self._command_issued_t: float | None = None
@@ -509,6 +513,7 @@ class AssetActor:
             setpoint,
             None if reading is None else reading.min_mw,
             None if reading is None else reading.max_mw,
+            acked_at,
         )
         self._enter(AssetState.ACKNOWLEDGED, acked_at, "write acknowledged")
         log.debug("command_acknowledged", setpoint_mw=setpoint, latency_s=ack.latency_s)

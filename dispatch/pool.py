@@ -18,10 +18,12 @@ the tick computes:
    (clipped to what it can reach this tick, given its limits, ramp and state of charge),
    and the rest is shared by headroom (`dispatch.control.allocation.water_fill`);
 5. probing: an asset whose setpoint has not moved by more than half a probing move for
-   `probe_after_s` is given a small move (`probe_share` of its rating, held `probe_hold_s`
-   once reached at its ramp), paired with an opposite move of another flat asset so that
-   the pool's total is unchanged, so that a device that does not follow is seen on a flat
-   schedule;
+   `probe_after_s` is given a small move (`probe_share` of its rating, or what its declared
+   ramp covers in `probe_ramp_s` if more, within its room; held `probe_hold_s` once reached
+   at its ramp), paired with an opposite move of another flat asset so that the pool's
+   total is unchanged, so that a device that does not follow, or follows too slowly, is
+   seen on a flat schedule. Behind one site meter at most one asset moves up and one down
+   at a time, so that the site watch can tell whose reported move its meter did not see;
 6. each actor is handed its setpoint (`AssetActor.command`, latest wins, with the tick's
    time so that latencies run from here): the tick never waits on a device;
 7. observers (e.g. the simulation's truth sampler) are called with the tick's time and
@@ -72,12 +74,19 @@ class PoolConfig:
     """Storage is only asked for power it can hold this long [s]."""
     max_reading_age_s: float = 2.5
     """A reading older than this [s] is stale: never counted as delivery."""
-    probe_after_s: float = 20.0
+    probe_after_s: float = 10.0
     """A setpoint flat this long [s] gets a probing move."""
     probe_share: float = 0.15
     """Size of a probing move, as a share of the asset's rating."""
-    probe_hold_s: float = 3.0
+    probe_hold_s: float = 2.0
     """How long a probing move is held [s]."""
+    probe_gap_s: float = 1.0
+    """After a probing pair of a site returns, the site's next pair waits this long [s]:
+    its meter sees the return and the next start at different readings."""
+    probe_ramp_s: float = 0.5
+    """A probing move is at least what the asset's declared ramp covers in this time [s]:
+    a device ramping at a tenth of its rate needs ten times as long, more than the
+    execution check allows, so ``slow_ramp`` cannot finish a probe unseen."""
     count_stale: bool = False
     """The old, wrong way, kept only to show what it hides: every asset's LAST reading
     counts as delivery, stale or not (never use it to dispatch)."""
@@ -151,6 +160,9 @@ class PoolController:
         """No storage, not a cap, never below 0 MW: a unit with a minimum stable load."""
         self._probe_until = np.full(n, -np.inf)
         self.probes = 0
+        self._sites: np.ndarray | None = None
+        self._partner = np.full(n, -1, dtype=np.int64)
+        """The other asset of each probing pair (-1: none yet)."""
 
     async def run(self, until_s: float) -> None:
         """Tick every `tick_s` until the clock reaches `until_s` [s]."""
@@ -259,39 +271,43 @@ class PoolController:
         if not include.any():
             return setpoints
         cfg = self.config
-        # A move counts when it is large enough for every check (execution, site meter).
-        significant = 0.5 * cfg.probe_share * self._rating
+        # A move counts when it is large enough for every check (execution, site meter,
+        # a device ramping at a tenth of its rate): about half a probing move.
+        significant = 0.5 * np.minimum(
+            self._rating,
+            np.maximum(cfg.probe_share * self._rating, cfg.probe_ramp_s * self._ramp),
+        )
         moved = include & ~(np.abs(setpoints - self._last_sp) <= significant)
         self._moved_t[moved] = t
         self._last_sp[moved] = setpoints[moved]
+        # A probe whose partner left the pool stops: alone it would only unbalance it.
+        orphaned = (self._probe_until > t) & ~include[np.maximum(self._partner, 0)]
+        self._probe_until[orphaned] = t
         running = include & (self._probe_until > t)
         due = include & ~running & (t - self._moved_t >= cfg.probe_after_s)
         candidates = np.flatnonzero(due)
         if candidates.size >= 2:
-            # Units with a minimum stable load (no storage, not a cap) are only probed
-            # upwards, each paired with a downward move of a free asset; the free ones left
-            # pair among themselves, similar ramps together.
-            up_only = candidates[self._up_only[candidates]]
-            free = candidates[~self._up_only[candidates]]
-            k = min(up_only.size, free.size)
-            # Their partners are the largest free assets (a probe is sized by the smaller).
-            free = free[np.argsort(-self._rating[free], kind="stable")]
-            forced_up, forced_down = up_only[:k], free[:k]
-            free = free[k:]
-            free = free[np.argsort(self._ramp[free], kind="stable")]
-            if free.size % 2:
-                free = free[:-1]
-            up = np.concatenate((forced_up, free[0::2]))
-            down = np.concatenate((forced_down, free[1::2]))
-            forced = np.arange(up.size) < k
-            size = cfg.probe_share * np.minimum(self._rating[up], self._rating[down])
+            recent = include & (self._probe_until > t - cfg.probe_gap_s)
+            up, down = self._pairs(candidates, recent)
+            forced = self._up_only[up]
             room_a = np.minimum(hi[up] - setpoints[up], setpoints[down] - lo[down])
             room_b = np.minimum(setpoints[up] - lo[up], hi[down] - setpoints[down])
             room_b = np.where(forced, -np.inf, room_b)
+            # A cap (PV curtailment) is only probed downwards: above, the weather decides.
+            room_a = np.where(self._is_limit[up], -np.inf, room_a)
+            room_b = np.where(self._is_limit[down], -np.inf, room_b)
             sign = np.where(room_a >= room_b, 1.0, -1.0)
-            # The whole move is kept; a slow asset reaches it over several ticks (clipped to
-            # its reachable interval each tick) and holds it as long as the others.
-            useful = np.maximum(room_a, room_b) > 2 * np.minimum(self._band[up], self._band[down])
+            room = np.maximum(room_a, room_b)
+            # At least the share of the smaller rating; more, where there is room, for a
+            # fast asset: what its declared ramp covers in `probe_ramp_s`. The whole move is
+            # kept; a slow asset reaches it over several ticks (clipped to its reachable
+            # interval each tick) and holds it as long as the others.
+            need = cfg.probe_ramp_s * np.maximum(self._ramp[up], self._ramp[down])
+            size = np.maximum(
+                cfg.probe_share * np.minimum(self._rating[up], self._rating[down]),
+                np.minimum(need, room),
+            )
+            useful = np.isfinite(room) & (room > 2 * np.minimum(self._band[up], self._band[down]))
             up, down, step, sign = up[useful], down[useful], size[useful], sign[useful]
             self._probe[up] = sign * step
             self._probe[down] = -sign * step
@@ -299,6 +315,7 @@ class PoolController:
             hold = t + cfg.probe_hold_s + np.ceil(step / ramp / cfg.tick_s) * cfg.tick_s
             chosen = np.concatenate((up, down))
             self._probe_until[chosen] = np.concatenate((hold, hold))
+            self._partner[up], self._partner[down] = down, up
             self._moved_t[chosen] = np.concatenate((hold, hold))
             self.probes += int(chosen.size)
             running = include & (self._probe_until > t)
@@ -307,6 +324,84 @@ class PoolController:
             with np.errstate(invalid="ignore"):
                 setpoints = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
         return setpoints
+
+    def _pairs(self, candidates: np.ndarray, busy_now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs (up[k], down[k]) of due assets to probe in opposite directions (`up` may
+        move down instead when it has more room, unless it is up-only).
+
+        Behind a site meter, one pair of the site's own assets at a time, and only when
+        none of them is probing or has just returned (`busy_now`); the longest-waiting
+        first. The site's total is unchanged and its meter sees one move each way, so a
+        reported move it did not see points at one asset. Assets without a site pair among
+        themselves."""
+        site = self._site_index()
+        ups, downs = self._pair_among(candidates[site[candidates] < 0])
+        grouped = candidates[site[candidates] >= 0]
+        if grouped.size:
+            busy = set(site[busy_now].tolist())
+            waiting = grouped[np.argsort(self._moved_t[grouped], kind="stable")]
+            by_site: dict[int, list[int]] = {}
+            for i, s in zip(waiting.tolist(), site[waiting].tolist(), strict=True):
+                if s not in busy:
+                    by_site.setdefault(s, []).append(i)
+            site_up, site_down = [], []
+            for members in by_site.values():
+                # The longest-waiting member goes first. An up-only unit's partner is the
+                # largest free asset; a free asset's, the free one with the closest ramp
+                # (a probe is sized by the pair), else an up-only unit.
+                first, rest = members[0], members[1:]
+                free = [i for i in rest if not self._up_only[i]]
+                if self._is_limit[first]:  # two caps cannot make a pair (both move down)
+                    free = [i for i in free if not self._is_limit[i]]
+                if self._up_only[first]:
+                    if free:
+                        site_up.append(first)
+                        site_down.append(max(free, key=lambda i: self._rating[i]))
+                elif free:
+                    site_up.append(first)
+                    site_down.append(
+                        min(free, key=lambda i: abs(self._ramp[i] - self._ramp[first]))
+                    )
+                elif rest:
+                    site_up.append(rest[0])
+                    site_down.append(first)
+            ups = np.concatenate((ups, np.array(site_up, dtype=np.int64)))
+            downs = np.concatenate((downs, np.array(site_down, dtype=np.int64)))
+        return ups, downs
+
+    def _pair_among(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Pairs of due assets without a site meter."""
+        # Units with a minimum stable load (no storage, not a cap) are only probed
+        # upwards, each paired with a downward move of a free asset; the free ones left
+        # pair among themselves, similar ramps together.
+        up_only = candidates[self._up_only[candidates]]
+        free = candidates[~self._up_only[candidates]]
+        k = min(up_only.size, free.size)
+        # Their partners are the largest free assets (a probe is sized by the smaller).
+        free = free[np.argsort(-self._rating[free], kind="stable")]
+        forced_up, forced_down = up_only[:k], free[:k]
+        free = free[k:]
+        free = free[np.argsort(self._ramp[free], kind="stable")]
+        if free.size % 2:
+            free = free[:-1]
+        return np.concatenate((forced_up, free[0::2])), np.concatenate((forced_down, free[1::2]))
+
+    def _site_index(self) -> np.ndarray:
+        """A number per asset, the same for the assets behind one site meter (read from the
+        actors once sites are known; an asset without one is alone)."""
+        if self._sites is not None:
+            return self._sites
+        keys: dict[str, int] = {}
+        index = np.array(
+            [
+                -1 - i if a.site_id is None else keys.setdefault(a.site_id, len(keys))
+                for i, a in enumerate(self.actors)
+            ],
+            dtype=np.int64,
+        )
+        if keys:  # kept once the sites are known (no site yet: asked again next time)
+            self._sites = index
+        return index
 
     def _planned_at(self, utc: datetime) -> np.ndarray:
         """Each asset's planned injection [MW] in the quarter hour of `utc` (0 outside the

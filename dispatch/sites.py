@@ -7,10 +7,17 @@ site_residual`), read at the same instant as the members' own reads (just after 
 or with `settle_s` just before them, before any of their new setpoints acts), and, when
 the residual stays beyond `threshold_mw`, steady, for `persist` readings,
 locates the culprit: the member whose reported change is mirrored, with the opposite sign,
-by the residual's change since the site last balanced (the meter did not see what that
-member said it did; the pool's probing moves make such changes). The culprit leaves the
-pool with cross-check evidence, observable since the first unbalanced reading. A change no
-single member explains is left undecided until a later one does.
+by the residual's change since the site last balanced, or else by the residual's step at
+the reading it has been steady since (the member's own step coincided with it): the meter
+did not see what that member said it did. The pool's probing moves make such changes, one
+pair of opposite moves per site at a time (each member's `site_id` tells the pool its
+site). The culprit leaves the pool with cross-check evidence, observable since the first
+unbalanced reading. A change no single member explains is left undecided until a later one does.
+
+A member whose readings were proven wrong (`AssetActor.untrusted`, by this watch or by
+its own state-of-charge check) no longer counts: its real power is taken as what it
+reported when the site last balanced (such a device's power is frozen), so the site
+balances again without it and the other members stay watched.
 
 A site whose members are not all fresh cannot be balanced, but its meter still says what
 they inject together: `unseen_mw` is the meter minus the fresh members' reports, the
@@ -62,10 +69,22 @@ class SiteWatch:
         and compared, `settle_s` later, with readings taken after it: no write of this
         period has acted yet."""
         self.flagged: list[str] = []
+        self._excluded: set[str] = set()
+        """Members whose reports no longer count (proven wrong)."""
+        self._offset_mw = 0.0
+        """What the excluded members are taken to inject [MW]."""
+        self._previous: tuple[float, dict[str, float]] | None = None
+        """Residual [MW] and members' reports at the previous complete reading."""
+        self._suspect: tuple[str, float] | None = None
+        """The member whose own reported step mirrored the residual's last step, and when."""
+        for actor in self.members:
+            actor.site_id = meter.asset_id
         self._balanced: tuple[float, dict[str, float]] | None = None
         """Residual [MW] and members' reports at the last balanced reading."""
         self._run = 0
         self._run_start: float | None = None
+        self._unbalanced_since: float | None = None
+        """The first reading of the current unbalanced stretch [s]: observable since."""
         self._last_residual = 0.0
         self._unseen: tuple[float, float] | None = None
         """(time [s], power [MW]) of the members without a fresh reading, as metered."""
@@ -97,36 +116,53 @@ class SiteWatch:
         reports: dict[str, float] = {}
         unknown = False
         for actor in self.members:
+            if actor.untrusted:
+                self._exclude(actor)
+                continue
             entry = self.board.get(actor.asset_id)
             if entry is None or entry.telemetry is None or not entry.fresh(now, self.max_age_s):
                 unknown = True  # nobody can read it: the meter alone sees its power
                 continue
             if self.settle_s > 0 and (entry.read_t is None or entry.read_t < t):
                 self._balanced, self._run = None, 0  # read before the meter: no conclusion
+                self._previous = self._suspect = self._unbalanced_since = None
                 self._unseen = None
                 return
             reports[actor.asset_id] = entry.telemetry.power_mw
         if unknown:
-            self._unseen = (now, site_residual(meter_mw, list(reports.values())))
+            self._unseen = (
+                now,
+                site_residual(meter_mw, list(reports.values())) - self._offset_mw,
+            )
             self._balanced, self._run = None, 0  # unknown member: no conclusion on the rest
+            self._previous = self._suspect = self._unbalanced_since = None
             return
         self._unseen = None
-        residual = site_residual(meter_mw, list(reports.values()))
+        residual = site_residual(meter_mw, list(reports.values())) - self._offset_mw
+        previous, self._previous = self._previous, (residual, reports)
+        if previous is not None:
+            stepped = self._mirror(residual - previous[0], reports, previous[1])
+            if stepped is not None:
+                self._suspect = (stepped, t)
         if abs(residual) <= self.threshold_mw:
             self._balanced = (residual, reports)
-            self._run, self._run_start = 0, None
+            self._run, self._run_start, self._unbalanced_since = 0, None, None
             return
+        if self._unbalanced_since is None:
+            self._unbalanced_since = t
         if self._run == 0 or abs(residual - self._last_residual) > 0.5 * self.threshold_mw:
             self._run, self._run_start = 0, t  # a moving residual is timing, not a lie
         self._last_residual = residual
         self._run += 1
-        if self._run < self.persist or self._balanced is None:
+        if self._run < self.persist:
             return
-        culprit = self._locate(residual, reports)
+        culprit = None if self._balanced is None else self._locate(residual, reports)
+        if culprit is None and self._suspect is not None and self._suspect[1] == self._run_start:
+            culprit = self._suspect[0]  # steady since that member's own reported step
         if culprit is None:
             return
         actor = next(a for a in self.members if a.asset_id == culprit)
-        since = self._run_start if self._run_start is not None else t
+        since = self._unbalanced_since if self._unbalanced_since is not None else t
         actor.cross_check_failed(
             now,
             f"site meter {meter_mw:.3f} MW, its assets report {sum(reports.values()):.3f} MW; "
@@ -134,19 +170,50 @@ class SiteWatch:
             since,
         )
         self.flagged.append(culprit)
-        self._balanced, self._run = None, 0
+        self._exclude(actor)
+        self._run, self._run_start = 0, None
+        self._previous = self._suspect = self._unbalanced_since = None
+
+    def _exclude(self, actor: AssetActor) -> None:
+        """Stop counting `actor`'s reports: from now on it is taken to inject what it
+        reported when the site last balanced (or its last report, if never)."""
+        if actor.asset_id in self._excluded:
+            return
+        self._excluded.add(actor.asset_id)
+        honest: float | None = None
+        if self._balanced is not None:
+            residual, reports = self._balanced
+            honest = reports.pop(actor.asset_id, None)
+            self._balanced = (residual, reports)
+        if honest is None:
+            honest = 0.0 if actor.telemetry is None else actor.telemetry.power_mw
+        self._offset_mw += honest
 
     def _locate(self, residual: float, reports: dict[str, float]) -> str | None:
         assert self._balanced is not None
         before_residual, before = self._balanced
-        change = residual - before_residual
+        return self._mirror(residual - before_residual, reports, before)
+
+    def _mirror(
+        self, change: float, reports: dict[str, float], before: dict[str, float]
+    ) -> str | None:
+        """The member whose reported change since `before` mirrors the residual's
+        `change` [MW] (the meter did not see it): the only one within 30 % of it, or one
+        clearly closer than every other; else None."""
+        if abs(change) <= 0.5 * self.threshold_mw:
+            return None
         fits = []
         for asset, now in reports.items():
             moved = now - before.get(asset, now)
             miss = abs(change + moved)
             if abs(moved) > 0.5 * self.threshold_mw and miss < 0.3 * abs(change):
                 fits.append((miss, asset))
-        return fits[0][1] if len(fits) == 1 else None
+        fits.sort()
+        if len(fits) == 1 or (
+            len(fits) > 1 and fits[1][0] >= 2.0 * fits[0][0] + 0.2 * self.threshold_mw
+        ):
+            return fits[0][1]  # the only one, or clearly closer than any other
+        return None
 
 
 def group_sites(n: int, size: int) -> list[range]:

@@ -21,8 +21,9 @@ class SocCheck:
     Over every window of recent readings at least `min_window_s` long (up to
     `max_window_s`), the energy the reported power implies (trapezoid, efficiency anywhere
     in [eta_min, 1]) must match the SoC change within `noise_mw` per second, half of each
-    reported power change times its interval (a step may fall anywhere in it), plus twice the
-    SoC's resolution (a quantized SoC's error does not grow with the window): the coarsest
+    reported power change times its interval (a step may fall anywhere in it), plus the SoC's
+    resolution (two quantized readings differ by at most one step more than the truth,
+    whatever the window): the coarsest
     decimal step (1 % down to 0.001 %) every reading so far is a multiple of, none for a
     float. Nothing is judged before two SoC changes were seen."""
 
@@ -81,7 +82,9 @@ class SocCheck:
             history.pop(0)
         if self._steps_seen < 2 or len(history) < 2:
             return None
-        quantum = 2.0 * self._resolution * self.energy_mwh * 3600.0  # [MW s]
+        # Two readings each off by less than one step (rounded or truncated): their
+        # difference is off by at most one step.
+        quantum = self._resolution * self.energy_mwh * 3600.0  # [MW s]
         low = high = ramps = 0.0
         for j in range(len(history) - 1, 0, -1):
             t0, p0, _ = history[j - 1]

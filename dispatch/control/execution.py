@@ -3,9 +3,16 @@ checked on every reading, whatever the command's life (no waiting for a deadline
 superseding setpoints keep pushing back).
 
 From the last consistent reading (the anchor), two followers ramp at the asset's rated
-ramp [MW/s] through the setpoints sent since: a fast one that acts on each setpoint at once,
-and a slow one that acts `lag_s` later (the timing of reads and writes) and stands still
-`pause_s` after each setpoint it receives (a dead time). Each
+ramp [MW/s] through the setpoints sent since: a fast one that acts on each setpoint from
+when it was sent, and a slow one that acts on it `lag_s` after it was acknowledged (the
+device had it by then; `lag_s` covers its dead time) and stands still from the send until
+`pause_s` after the acknowledgement (the dead time a new setpoint imposes); after a
+reversal of direction, followers that take each setpoint at its send or at its
+acknowledgement, with no dead time or the whole of it, widen it (a device may still move
+towards the earlier setpoint). A device that
+ramps at a fraction of its rated rate falls behind the slow follower on any move it cannot
+finish within about a reading period at that fraction (the pool sizes its probing moves so
+that it cannot: `dispatch.pool`). Each
 target is clamped to what the device said it can do when it was sent (e.g. a PV plant's
 available power). A reading at `t` is consistent when it lies between the two, widened by
 the band [MW]. For a setpoint that is a cap (PV curtailment), below is obeying unless the
@@ -20,6 +27,7 @@ logic; times are monotonic seconds given by the caller; MW, + injection.
 from __future__ import annotations
 
 from collections import deque
+from itertools import pairwise
 
 
 def _follow(
@@ -79,20 +87,22 @@ class ExecutionWatch:
         ramp_mw_per_s: float,
         band_mw: float,
         *,
-        lag_s: float = 1.5,
+        lag_s: float = 0.6,
         pause_s: float = 0.5,
         is_limit: bool = False,
     ) -> None:
         """`ramp_mw_per_s` > 0 the rated ramp, `band_mw` the execution band half-width,
-        `lag_s` [s] how late an obeying device may act on a setpoint, `pause_s` [s] how long
-        it may stand still on receiving one (its dead time)."""
+        `lag_s` [s] how long after its acknowledgement an obeying device may start acting on
+        a setpoint, `pause_s` [s] how long after the acknowledgement it may stand still on
+        receiving one (both: its dead time)."""
         self.ramp_mw_per_s = max(ramp_mw_per_s, 1e-9)
         self.band_mw = band_mw
         self.lag_s = lag_s
         self.pause_s = pause_s
         self.is_limit = is_limit
         self._anchor: tuple[float, float] | None = None
-        self._commands: deque[tuple[float, float]] = deque()
+        self._commands: deque[tuple[float, float, float]] = deque()
+        """(sent [s], target [MW], acknowledged [s]) of each setpoint."""
         self._caught_up_t: float | None = None
         self._first_after: float | None = None
 
@@ -110,9 +120,15 @@ class ExecutionWatch:
         self._first_after = None
 
     def commanded(
-        self, t: float, setpoint_mw: float, lo_mw: float | None = None, hi_mw: float | None = None
+        self,
+        t: float,
+        setpoint_mw: float,
+        lo_mw: float | None = None,
+        hi_mw: float | None = None,
+        acked_t: float | None = None,
     ) -> None:
-        """A setpoint [MW] was sent at `t` [s]; `lo_mw`/`hi_mw` what the device can do now."""
+        """A setpoint [MW] was sent at `t` [s] and acknowledged at `acked_t` [s] (None: at
+        once); `lo_mw`/`hi_mw` what the device can do now."""
         if self._anchor is None:
             return
         target = setpoint_mw
@@ -120,24 +136,67 @@ class ExecutionWatch:
             target = min(target, hi_mw)
         if lo_mw is not None:
             target = max(target, lo_mw)
-        self._commands.append((t, target))
+        acked = t if acked_t is None else max(t, acked_t)
+        self._commands.append((t, target, acked))
         if self._first_after is None:
-            self._first_after = t
+            self._first_after = acked
 
-    def _followers(self, t: float) -> tuple[float, float]:
+    def _followers(self, t: float) -> tuple[float, float, float]:
+        """(fast, lowest, highest) position [MW] an obeying device may have at `t` [s]."""
         assert self._anchor is not None
         t_a, p_a = self._anchor
-        before = [c for c in self._commands if c[0] <= t_a]
-        after = [c for c in self._commands if c[0] > t_a]
+        sent = [(at, target) for at, target, _ in self._commands]
+        before = [c for c in sent if c[0] <= t_a]
+        after = [c for c in sent if c[0] > t_a]
         fast = _follow(t_a, p_a, before[-1][1] if before else None, after, t, self.ramp_mw_per_s)
-        delayed = [(at + self.lag_s, target) for at, target in self._commands]
+        slow = self._lagged(t, 1.0, self.lag_s, self.pause_s)
+        positions = [fast, slow]
+        targets = [p_a] + [target for _, target, _ in self._commands]
+        steps = [b - a for a, b in pairwise(targets)]
+        if any(d > self.band_mw for d in steps) and any(d < -self.band_mw for d in steps):
+            # A reversal: a device that took the earlier setpoint early and the later one
+            # late may still move towards the earlier one. Bound it by the extremes of
+            # when it takes each setpoint (sent or acknowledged; the earlier ones at their
+            # send and the latest at its acknowledgement) and of its dead time.
+            positions += [
+                self._lagged(t, share, dead, dead, from_send=False, last_share=last)
+                for share, last in ((0.0, 0.0), (1.0, 1.0), (0.0, 1.0))
+                for dead in (0.0, self.pause_s)
+            ]
+        return fast, min(positions), max(positions)
+
+    def _lagged(
+        self,
+        t: float,
+        taken_share: float,
+        lag_s: float,
+        pause_s: float,
+        *,
+        from_send: bool = True,
+        last_share: float | None = None,
+    ) -> float:
+        """A follower that takes each setpoint at `taken_share` of the way from its send to
+        its acknowledgement (the latest at `last_share`, if given), acts on it `lag_s` later
+        and stands still from the send (or, not `from_send`, from taking it) until `pause_s`
+        after taking it."""
+        t_a, p_a = self._anchor  # type: ignore[misc]
+        shares = [taken_share] * len(self._commands)
+        if last_share is not None and shares:
+            shares[-1] = last_share
+        taken = [
+            (at + share * (acked - at), target)
+            for (at, target, acked), share in zip(self._commands, shares, strict=True)
+        ]
+        delayed = [(when + lag_s, target) for when, target in taken]
         acting = [c for c in delayed if c[0] <= t_a]
         later = [c for c in delayed if c[0] > t_a]
-        pauses = [(at, at + self.pause_s) for at, _ in self._commands]
-        slow = _follow(
+        pauses = [
+            (at if from_send else when, when + pause_s)
+            for (at, _, _), (when, _) in zip(self._commands, taken, strict=True)
+        ]
+        return _follow(
             t_a, p_a, acting[-1][1] if acting else None, later, t, self.ramp_mw_per_s, pauses
         )
-        return fast, slow
 
     def value(self, t: float) -> float:
         """Where a device that acts at once would be at `t` [s] [MW]."""
@@ -145,8 +204,8 @@ class ExecutionWatch:
 
     def interval(self, t: float) -> tuple[float, float]:
         """Where an obeying device may be at `t` [s]: [lo, hi] MW, band included."""
-        fast, slow = self._followers(t)
-        return min(fast, slow) - self.band_mw, max(fast, slow) + self.band_mw
+        _, low, high = self._followers(t)
+        return low - self.band_mw, high + self.band_mw
 
     def observe(
         self, t: float, measured_mw: float, available_mw: float | None = None
@@ -161,8 +220,8 @@ class ExecutionWatch:
         if self._anchor is None:
             self.reset(t, measured_mw)
             return None
-        fast, slow = self._followers(t)
-        lo, hi = min(fast, slow) - self.band_mw, max(fast, slow) + self.band_mw
+        fast, low, high = self._followers(t)
+        lo, hi = low - self.band_mw, high + self.band_mw
         if self.is_limit:
             floor = -float("inf") if available_mw is None else available_mw - self.band_mw
             ok = min(lo, floor) <= measured_mw <= hi
@@ -173,7 +232,7 @@ class ExecutionWatch:
             self._first_after = None
         if ok:
             self._anchor = (t, measured_mw)
-            while self._commands and self._commands[0][0] < t - self.lag_s - 1.0:
+            while self._commands and self._commands[0][2] < t - self.lag_s - 1.0:
                 if len(self._commands) == 1:
                     break
                 self._commands.popleft()

@@ -64,7 +64,10 @@ class LaggingDevice:
         pass
 
 
-def actor_for(device: LaggingDevice, clock: HandClock) -> AssetActor:
+def actor_for(
+    device: LaggingDevice, clock: HandClock, *, dead_time_s: float | None = None
+) -> AssetActor:
+    """An actor for `device`; `dead_time_s` the dead time it declares (default config's)."""
     context = ActorContext(
         "pool",
         clock,
@@ -78,7 +81,9 @@ def actor_for(device: LaggingDevice, clock: HandClock) -> AssetActor:
         device,
         DeviceLimits(10, -10, 5, 3),
         context,
-        ActorConfig(policy=policy),
+        ActorConfig(policy=policy)
+        if dead_time_s is None
+        else ActorConfig(policy=policy, execution_lag_s=dead_time_s),
         CircuitBreaker(BreakerConfig(failure_threshold=1, base_cooldown_s=1), rng=lambda: 0.5),
     )
 
@@ -87,7 +92,7 @@ def test_a_device_lagging_a_ramp_within_its_response_time_stays_in_the_pool() ->
     async def run() -> list[str]:
         clock = HandClock()
         device = LaggingDevice(clock, lag_s=1.5)
-        actor = actor_for(device, clock)
+        actor = actor_for(device, clock, dead_time_s=1.6)  # as long as it declares
         states = []
         for second in range(30):
             clock.t = float(second)
@@ -99,6 +104,23 @@ def test_a_device_lagging_a_ramp_within_its_response_time_stays_in_the_pool() ->
     states = asyncio.run(run())
     assert "degraded" not in states
     assert states[-1] in ("acknowledged", "executing", "commanded")
+
+
+def test_a_device_lagging_longer_than_it_declares_is_degraded() -> None:
+    async def run() -> list[str]:
+        clock = HandClock()
+        device = LaggingDevice(clock, lag_s=1.5)
+        actor = actor_for(device, clock)  # declares the default 0.6 s
+        states = []
+        for second in range(10):
+            clock.t = float(second)
+            actor.command(0.1 * second, f"d{second}", "afrr")
+            await actor.turn()
+            states.append(actor.state.state.value)
+        return states
+
+    states = asyncio.run(run())
+    assert states[2] == "degraded"  # the first reading after its first setpoint
 
 
 def test_a_device_that_does_not_move_on_a_ramp_is_degraded() -> None:

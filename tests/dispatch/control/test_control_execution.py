@@ -14,20 +14,36 @@ BAND = 0.02
 
 
 def _drive(
-    setpoints: list[float], *, follows: bool, ramp: float = 0.5, dead: float = 0.2
+    setpoints: list[float],
+    *,
+    follows: bool,
+    ramp: float = 0.5,
+    dead: float = 0.2,
+    ack_s: float = 0.0,
+    received_share: float = 1.0,
+    rate_share: float = 1.0,
 ) -> list[float | None]:
-    """A battery read then commanded once per second; the watch's verdict per reading."""
-    battery = Battery(1.0, -1.0, 100.0, soc=0.5, ramp_mw_per_s=ramp, dead_time_s=dead)
-    watch = ExecutionWatch(ramp, BAND, lag_s=1.5)
+    """A battery read then commanded once per second; the watch's verdict per reading.
+
+    Each write is acknowledged `ack_s` after it was sent; the device takes it at
+    `received_share` of that (before the acknowledgement) and ramps at `rate_share` of the
+    `ramp` it declares."""
+    battery = Battery(1.0, -1.0, 100.0, soc=0.5, ramp_mw_per_s=ramp * rate_share, dead_time_s=dead)
+    watch = ExecutionWatch(ramp, BAND)
     verdicts: list[float | None] = []
     t = 0.0
+    received = int(10 * ack_s * received_share)  # a step of the device: by the ack
+    last: float | None = None
     for setpoint in [*setpoints, setpoints[-1], setpoints[-1], setpoints[-1]]:
         verdicts.append(watch.observe(t, battery.power_mw))
-        if follows:
-            battery.set_setpoint(setpoint)
-        watch.commanded(t, setpoint)
-        for _ in range(10):
+        new = setpoint != last  # an unchanged setpoint is not sent again (deadband)
+        last = setpoint
+        for step in range(10):
+            if follows and new and step == received:
+                battery.set_setpoint(setpoint)
             battery.step(0.1)
+        if new:
+            watch.commanded(t, setpoint, acked_t=t + ack_s)
         t += 1.0
     return verdicts
 
@@ -36,6 +52,41 @@ def _drive(
 @given(st.lists(st.floats(-1.0, 1.0), min_size=2, max_size=15))
 def test_an_obeying_device_is_never_flagged(setpoints: list[float]) -> None:
     assert all(v is None for v in _drive(setpoints, follows=True))
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.floats(-1.0, 1.0), min_size=2, max_size=12),
+    st.floats(0.0, 0.8),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 0.5),
+)
+def test_an_obeying_device_is_never_flagged_whenever_it_acknowledges_and_takes_a_setpoint(
+    setpoints: list[float], ack_s: float, received_share: float, dead: float
+) -> None:
+    """Late acknowledgements (Modbus under load), the setpoint taken any time before the
+    acknowledgement, any dead time up to the declared 0.5 s: never a false alarm."""
+    verdicts = _drive(
+        setpoints, follows=True, ack_s=ack_s, received_share=received_share, dead=dead
+    )
+    assert all(v is None for v in verdicts)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 5), st.floats(0.0, 0.6), st.sampled_from([-1.0, 1.0]))
+def test_a_device_ramping_at_a_tenth_of_its_rate_fails_a_probe_sized_by_its_ramp(
+    flat: int, ack_s: float, sign: float
+) -> None:
+    """A probing move of what the declared ramp covers in 0.5 s (`PoolConfig.probe_ramp_s`)
+    is caught within two readings of the move, observable from its acknowledgement; the
+    same device at its full rate passes."""
+    move = [0.0] * flat + [sign * 0.5 * 0.5]
+    verdicts = _drive(move, follows=True, ack_s=ack_s, rate_share=0.1)
+    flagged = [i for i, v in enumerate(verdicts) if v is not None]
+    assert flagged
+    assert flagged[0] <= flat + 2
+    assert verdicts[flagged[0]] == flat + ack_s
+    assert all(v is None for v in _drive(move, follows=True, ack_s=ack_s))
 
 
 @settings(max_examples=60, deadline=None)
