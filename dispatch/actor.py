@@ -302,19 +302,7 @@ class AssetActor:
             self.breaker.record_failure(t)
             return
         except DeviceError as exc:
-            self._read_failed()
-            self.breaker.record_failure(t)
-            self._failed_reads += 1
-            if self._missed_since is None:
-                self._missed_since = t
-            if self._failed_reads >= self.config.unavailable_after:
-                self._fail(
-                    AssetState.UNAVAILABLE,
-                    t,
-                    f"no answer: {exc.reason}",
-                    MISSED_READS,
-                    self._missed_since,
-                )
+            self._missed_read(t, exc)
             return
         self._failed_reads = 0
         self._missed_since = None
@@ -326,6 +314,23 @@ class AssetActor:
             return
         self.breaker.record_success(t)
         self._rejoin(t, reading)
+
+    def _missed_read(self, t: float, exc: DeviceError) -> None:
+        """A read got no answer: unavailable after `unavailable_after` in a row, observable
+        since the first of them."""
+        self._read_failed()
+        self.breaker.record_failure(t)
+        self._failed_reads += 1
+        if self._missed_since is None:
+            self._missed_since = t
+        if self._failed_reads >= self.config.unavailable_after:
+            self._fail(
+                AssetState.UNAVAILABLE,
+                t,
+                f"no answer: {exc.reason}",
+                MISSED_READS,
+                self._missed_since,
+            )
 
     def _rejoin(self, t: float, reading: Telemetry) -> None:
         self._failed_reads = 0
@@ -361,19 +366,7 @@ class AssetActor:
             self._fail(AssetState.DEGRADED, t, f"device fault: {exc.reason}", DEVICE_FAULT, t)
             return
         except DeviceError as exc:
-            self._read_failed()
-            self._failed_reads += 1
-            if self._missed_since is None:
-                self._missed_since = t
-            self.breaker.record_failure(t)
-            if self._failed_reads >= self.config.unavailable_after:
-                self._fail(
-                    AssetState.UNAVAILABLE,
-                    t,
-                    f"no answer: {exc.reason}",
-                    MISSED_READS,
-                    self._missed_since,
-                )
+            self._missed_read(t, exc)
             return
         self._failed_reads = 0
         self._missed_since = None

@@ -28,7 +28,6 @@ import trading.optimiser.check as check_package
 from markets.calendar import iso_z, mtu_index
 from markets.registry import default_registry
 from regulatory import Portfolio
-from regulatory.assets import FlexibleLoad, HeatPump
 from regulatory.windows import DailyWindow
 from trading.cli import app
 from trading.optimiser.check import (
@@ -676,12 +675,10 @@ def test_ev_fleet_charging_above_its_power() -> None:
     assert v.until == QH[5]
 
 
-# --- fields other branches add (skipped where the data model lacks them) ------------------
+# --- heat demand, a load's baseline, decommissioning ---------------------------------------
 
 
 def test_heat_pump_heat_storage_with_heat_demand() -> None:
-    if "heat_demand" not in HeatPump.model_fields:
-        pytest.skip("HeatPump.heat_demand is not in this branch's data model")
     demand = [{"start_local": "10:00", "end_local": "12:00", "heat_mw_th": 1.5}]
     folio = changed("hp-1", energy_requirements=[], heat_demand=demand, thermal_storage_mwh_th=2.0)
     plan = valid_plan()
@@ -703,8 +700,6 @@ def test_heat_pump_heat_storage_with_heat_demand() -> None:
 
 
 def test_flexible_load_shift_cost_against_its_baseline() -> None:
-    if "baseline_mw" not in FlexibleLoad.model_fields:
-        pytest.skip("FlexibleLoad.baseline_mw is not in this branch's data model")
     folio = changed("load-1", baseline_mw=0.25)
     # baseline 0.25 MW all day: 0.75 x 4 quarter hours above it, 0.25 x 92 below, halved
     costs = {**COSTS, "shift": 5.0 * (4 * 0.75 + 92 * 0.25) * DT / 2}
@@ -712,8 +707,6 @@ def test_flexible_load_shift_cost_against_its_baseline() -> None:
 
 
 def test_asset_scheduled_on_its_decommissioning_date() -> None:
-    if "decommissioning_date" not in HeatPump.model_fields:
-        pytest.skip("decommissioning_date is not in this branch's asset data model")
     v = only(
         found(valid_plan(), changed("hp-1", decommissioning_date=DAY.isoformat())),
         R.G1,
