@@ -386,7 +386,18 @@ class AssetActor:
     def _check(self, t: float, reading: Telemetry) -> bool:
         """The reading against the reference trajectory and, for a battery, its SoC; False
         (and the asset degraded) if it cannot be an obeying, truthful device."""
+        overtook = self.watch.overtook(t, reading.power_mw)
         since = self.watch.observe(t, reading.power_mw, reading.max_mw)
+        if since is not None and overtook:
+            lo, hi = self.watch.interval(t)
+            self.cross_check_failed(
+                t,
+                f"reported {reading.power_mw:.3f} MW moved faster than its ramp allows: an "
+                f"obeying device would be within [{lo:.3f}, {hi:.3f}] MW",
+                since,
+            )
+            self.last_read_failed = True
+            return False
         if since is not None:
             lo, hi = self.watch.interval(t)
             self.context.metrics.executions.labels(

@@ -29,12 +29,15 @@ Units: MW, + injection; times monotonic seconds.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
+
+import numpy as np
 
 from dispatch.actor import AssetActor
 from dispatch.board import TelemetryBoard
 from dispatch.clock import DispatchClock
-from dispatch.control.crosscheck import site_residual
+from dispatch.control.crosscheck import explain_residual, site_residual
 from dispatch.device import DeviceAdapter, DeviceError
 
 
@@ -54,6 +57,7 @@ class SiteWatch:
         phase_s: float = 0.9,
         max_age_s: float = 2.5,
         settle_s: float = 0.0,
+        window: int = 30,
     ) -> None:
         self.meter = meter
         self.members = list(members)
@@ -61,6 +65,7 @@ class SiteWatch:
         self.clock = clock
         self.threshold_mw = threshold_mw
         self.persist = persist
+        """Unbalanced readings needed before a culprit is named."""
         self.period_s = period_s
         self.phase_s = phase_s
         self.max_age_s = max_age_s
@@ -68,29 +73,28 @@ class SiteWatch:
         """With `settle_s` > 0 the meter is read just BEFORE the members' reads (`phase_s`)
         and compared, `settle_s` later, with readings taken after it: no write of this
         period has acted yet."""
+        self.window = window
+        """Readings kept to explain an unbalanced residual (the last balanced one first)."""
         self.flagged: list[str] = []
         self._excluded: set[str] = set()
         """Members whose reports no longer count (proven wrong)."""
         self._offset_mw = 0.0
         """What the excluded members are taken to inject [MW]."""
-        self._previous: tuple[float, dict[str, float]] | None = None
-        """Residual [MW] and members' reports at the previous complete reading."""
-        self._suspect: tuple[str, float] | None = None
-        """The member whose own reported step mirrored the residual's last step, and when."""
         for actor in self.members:
             actor.site_id = meter.asset_id
-        self._balanced: tuple[float, dict[str, float]] | None = None
-        """Residual [MW] and members' reports at the last balanced reading."""
-        self._run = 0
-        self._run_start: float | None = None
+        self._readings: deque[tuple[float, float, dict[str, float]]] = deque(maxlen=window)
+        """(time [s], residual [MW], members' reports [MW]) since the last balanced reading
+        (that one first), or since the window was last restarted."""
         self._unbalanced_since: float | None = None
         """The first reading of the current unbalanced stretch [s]: observable since."""
-        self._last_residual = 0.0
+        self._unbalanced = 0
         self._unseen: tuple[float, float] | None = None
-        """(time [s], power [MW]) of the members without a fresh reading, as metered."""
+        """(time [s], power [MW]) of the members without a fresh or trusted reading, as
+        metered."""
 
     def unseen_mw(self, t: float) -> float:
-        """The power [MW] the meter sees from members without a fresh reading, as of the
+        """The power [MW] the meter sees from members without a fresh, trusted reading (a
+        silent device, a quarantined one, one whose reports were proven wrong), as of the
         last comparison if it is at most `max_age_s` old at `t` [s]; else 0."""
         if self._unseen is None or t - self._unseen[0] > self.max_age_s:
             return 0.0
@@ -124,96 +128,104 @@ class SiteWatch:
                 unknown = True  # nobody can read it: the meter alone sees its power
                 continue
             if self.settle_s > 0 and (entry.read_t is None or entry.read_t < t):
-                self._balanced, self._run = None, 0  # read before the meter: no conclusion
-                self._previous = self._suspect = self._unbalanced_since = None
+                self._restart()  # read before the meter: no conclusion
                 self._unseen = None
                 return
             reports[actor.asset_id] = entry.telemetry.power_mw
+        metered = site_residual(meter_mw, list(reports.values()))
+        # What the pool cannot read but the meter sees: unreadable and excluded members.
+        self._unseen = (now, metered) if unknown or self._excluded else None
         if unknown:
-            self._unseen = (
-                now,
-                site_residual(meter_mw, list(reports.values())) - self._offset_mw,
-            )
-            self._balanced, self._run = None, 0  # unknown member: no conclusion on the rest
-            self._previous = self._suspect = self._unbalanced_since = None
+            self._restart()  # an unknown member: no conclusion on the rest
             return
-        self._unseen = None
-        residual = site_residual(meter_mw, list(reports.values())) - self._offset_mw
-        previous, self._previous = self._previous, (residual, reports)
-        if previous is not None:
-            stepped = self._mirror(residual - previous[0], reports, previous[1])
-            if stepped is not None:
-                self._suspect = (stepped, t)
+        residual = metered - self._offset_mw
         if abs(residual) <= self.threshold_mw:
-            self._balanced = (residual, reports)
-            self._run, self._run_start, self._unbalanced_since = 0, None, None
+            self._restart((t, residual, reports))
             return
         if self._unbalanced_since is None:
             self._unbalanced_since = t
-        if self._run == 0 or abs(residual - self._last_residual) > 0.5 * self.threshold_mw:
-            self._run, self._run_start = 0, t  # a moving residual is timing, not a lie
-        self._last_residual = residual
-        self._run += 1
-        if self._run < self.persist:
+        self._unbalanced += 1
+        self._readings.append((t, residual, reports))
+        if self._unbalanced < self.persist:
             return
-        culprit = None if self._balanced is None else self._locate(residual, reports)
-        if culprit is None and self._suspect is not None and self._suspect[1] == self._run_start:
-            culprit = self._suspect[0]  # steady since that member's own reported step
-        if culprit is None:
+        culprits = self._explain()
+        if culprits is None:
             return
-        actor = next(a for a in self.members if a.asset_id == culprit)
-        since = self._unbalanced_since if self._unbalanced_since is not None else t
-        actor.cross_check_failed(
-            now,
-            f"site meter {meter_mw:.3f} MW, its assets report {sum(reports.values()):.3f} MW; "
-            f"{culprit}'s reported change is not in the meter",
-            since,
-        )
-        self.flagged.append(culprit)
-        self._exclude(actor)
-        self._run, self._run_start = 0, None
-        self._previous = self._suspect = self._unbalanced_since = None
+        stretch = self._unbalanced_since if self._unbalanced_since is not None else t
+        for culprit in culprits:
+            actor = next(a for a in self.members if a.asset_id == culprit)
+            actor.cross_check_failed(
+                now,
+                f"site meter {meter_mw:.3f} MW, its assets report "
+                f"{sum(reports.values()):.3f} MW; {culprit}'s reported changes are not in "
+                "the meter",
+                self._moved_since(culprit, stretch),
+            )
+            self.flagged.append(culprit)
+        # The meter goes on seeing the culprits' real power: what keeps the residual plus
+        # their reports steady.
+        explained = [res + sum(rep[c] for c in culprits) for _, res, rep in self._readings]
+        self._take_out(culprits, float(np.median(explained)))
+        if abs(self._readings[-1][1]) <= self.threshold_mw:
+            self._restart(self._readings[-1])
+
+    def _moved_since(self, asset: str, default: float) -> float:
+        """The first reading of the window at which `asset`'s report had moved away from
+        its first one (the meter did not follow from then on); `default` if none [s]."""
+        first = self._readings[0][2][asset]
+        for t, _, reports in self._readings:
+            if abs(reports[asset] - first) > 0.5 * self.threshold_mw:
+                return t
+        return default
+
+    def _take_out(self, assets: Sequence[str], honest_mw: float) -> None:
+        """Stop counting `assets`' reports: together they are taken to inject `honest_mw`
+        [MW] from now on, and the window is rewritten as if they always had (what they
+        reported is put back into each residual), so that what it shows of the other
+        members is kept."""
+        self._excluded.update(assets)
+        self._offset_mw += honest_mw
+        rewritten = [
+            (
+                t,
+                residual + sum(reports.get(a, 0.0) for a in assets) - honest_mw,
+                {a: p for a, p in reports.items() if a not in assets},
+            )
+            for t, residual, reports in self._readings
+        ]
+        self._readings.clear()
+        self._readings.extend(rewritten)
+
+    def _explain(self) -> tuple[str, ...] | None:
+        """The members whose reported changes over the window the meter did not see."""
+        readings = list(self._readings)
+        members = set(readings[0][2]).intersection(*(r[2] for r in readings[1:]))
+        series = {a: [r[2][a] for r in readings] for a in members}
+        return explain_residual([r[1] for r in readings], series, 0.5 * self.threshold_mw)
+
+    def _restart(self, balanced: tuple[float, float, dict[str, float]] | None = None) -> None:
+        """Start the window again: from `balanced` (a reading within the threshold), or
+        empty."""
+        self._readings.clear()
+        if balanced is not None:
+            self._readings.append(balanced)
+        self._unbalanced_since = None
+        self._unbalanced = 0
 
     def _exclude(self, actor: AssetActor) -> None:
-        """Stop counting `actor`'s reports: from now on it is taken to inject what it
-        reported when the site last balanced (or its last report, if never)."""
+        """Stop counting `actor`'s reports (proven wrong elsewhere, e.g. by its state of
+        charge): it is taken to inject what the meter made of it at the latest reading, the
+        other members' reports taken as true (its last report if there is none)."""
         if actor.asset_id in self._excluded:
             return
-        self._excluded.add(actor.asset_id)
         honest: float | None = None
-        if self._balanced is not None:
-            residual, reports = self._balanced
-            honest = reports.pop(actor.asset_id, None)
-            self._balanced = (residual, reports)
+        if self._readings:  # what the meter says it injects, the others taken as true
+            _, residual, reports = self._readings[-1]
+            if actor.asset_id in reports:
+                honest = residual + reports[actor.asset_id]
         if honest is None:
             honest = 0.0 if actor.telemetry is None else actor.telemetry.power_mw
-        self._offset_mw += honest
-
-    def _locate(self, residual: float, reports: dict[str, float]) -> str | None:
-        assert self._balanced is not None
-        before_residual, before = self._balanced
-        return self._mirror(residual - before_residual, reports, before)
-
-    def _mirror(
-        self, change: float, reports: dict[str, float], before: dict[str, float]
-    ) -> str | None:
-        """The member whose reported change since `before` mirrors the residual's
-        `change` [MW] (the meter did not see it): the only one within 30 % of it, or one
-        clearly closer than every other; else None."""
-        if abs(change) <= 0.5 * self.threshold_mw:
-            return None
-        fits = []
-        for asset, now in reports.items():
-            moved = now - before.get(asset, now)
-            miss = abs(change + moved)
-            if abs(moved) > 0.5 * self.threshold_mw and miss < 0.3 * abs(change):
-                fits.append((miss, asset))
-        fits.sort()
-        if len(fits) == 1 or (
-            len(fits) > 1 and fits[1][0] >= 2.0 * fits[0][0] + 0.2 * self.threshold_mw
-        ):
-            return fits[0][1]  # the only one, or clearly closer than any other
-        return None
+        self._take_out([actor.asset_id], honest)
 
 
 def group_sites(n: int, size: int) -> list[range]:

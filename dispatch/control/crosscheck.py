@@ -6,10 +6,16 @@ a window of readings, the stored energy must change by about -P dt / eta (discha
 within [eta_min, 1]. A device reporting a power it does not inject (``fake_meter``) shows
 as energy the SoC does not account for. Units: MW, MWh, s, SoC 0..1; + injection (discharge).
 
-`site_residual`: a site meter against the sum of its assets' reports [MW].
+`site_residual`: a site meter against the sum of its assets' reports [MW];
+`explain_residual`: which members' reports the meter did not see, over a window.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from itertools import combinations
+
+import numpy as np
 
 _FINER = {1e-2: 1e-3, 1e-3: 1e-4, 1e-4: 1e-5, 1e-5: 0.0}
 """The next finer SoC resolution to try (0: not quantized)."""
@@ -109,3 +115,62 @@ class SocCheck:
 def site_residual(meter_mw: float, reported_mw: list[float]) -> float:
     """What the site meter measures [MW] minus what its assets report together."""
     return meter_mw - sum(reported_mw)
+
+
+def explain_residual(
+    residuals: Sequence[float],
+    reports: Mapping[str, Sequence[float]],
+    tolerance_mw: float,
+    *,
+    max_members: int = 4,
+    recent: int = 2,
+) -> tuple[str, ...] | None:
+    """The members whose reports a site meter did not see, from a window of readings.
+
+    `residuals[k]` is meter - sum of the trusted members' reports at reading k [MW];
+    `reports[a][k]` is member a's reported power at the same reading [MW]. A member that
+    reports a power it does not inject (its real power frozen while its report follows its
+    setpoint) makes ``residuals[k] + reports[a][k]`` constant: the meter keeps seeing its
+    real power while the report moves. So the culprits are the smallest set S of members
+    that moved for which ``residuals + sum(reports[S])`` is steady while the residual
+    alone is not, and no other set of up to `max_members` fits that is not that set plus
+    members whose moves cancel (a probing pair).
+
+    Steady: within `tolerance_mw` of its median at every reading but at most one in five
+    (a reading taken while a member ramped between the meter's read and its own is off
+    by the ramp), the first (the last balanced reading, before the change) and the
+    `recent` latest readings included. Returns S (sorted) when it is the only
+    explanation; None when the residual is steady (nothing to explain), when no set of up
+    to `max_members` fits, or when explanations contradict each other (the window cannot
+    tell them apart yet: wait for more readings). With more culprits at once than
+    `max_members` an honest member whose moves happen to mirror theirs could be named; the
+    site meter then keeps seeing the real power of everyone it excluded.
+    """
+    r = np.asarray(residuals, dtype=float)
+    if r.size < recent + 1 or _steady(r[None, :], tolerance_mw, recent)[0]:
+        return None
+    names = sorted(a for a, series in reports.items() if len(series) == r.size)
+    if not names:
+        return None
+    matrix = np.asarray([reports[a] for a in names], dtype=float)
+    moved = np.ptp(matrix, axis=1) > tolerance_mw
+    candidates = [i for i in range(len(names)) if moved[i]]
+    fitting: list[frozenset[int]] = []
+    for size in range(1, min(max_members, len(candidates)) + 1):
+        groups = np.asarray(list(combinations(candidates, size)), dtype=int)
+        explained = r[None, :] + matrix[groups].sum(axis=1)
+        for row in np.flatnonzero(_steady(explained, tolerance_mw, recent)):
+            group = frozenset(groups[row].tolist())
+            if not any(smaller < group for smaller in fitting):
+                fitting.append(group)  # not a known explanation plus members that cancel
+    if len(fitting) != 1:
+        return None  # nothing fits, or explanations that contradict each other
+    return tuple(sorted(names[i] for i in fitting[0]))
+
+
+def _steady(series: np.ndarray, tolerance_mw: float, recent: int) -> np.ndarray:
+    """Per row of `series`: within `tolerance_mw` of the row's median at every reading but
+    at most one in five, the first and the `recent` last ones included."""
+    near = np.abs(series - np.median(series, axis=1, keepdims=True)) <= tolerance_mw
+    allowed = max(1, series.shape[1] // 5)
+    return ((~near).sum(axis=1) <= allowed) & near[:, 0] & near[:, -recent:].all(axis=1)

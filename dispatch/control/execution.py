@@ -207,6 +207,17 @@ class ExecutionWatch:
         _, low, high = self._followers(t)
         return low - self.band_mw, high + self.band_mw
 
+    def overtook(self, t: float, measured_mw: float) -> bool:
+        """True if a reading [MW] at `t` [s] lies beyond the envelope on the side of the
+        latest setpoint: further than even the fastest obeying device could have moved
+        towards it. No device at its declared ramp does that; one that reports its setpoint
+        instead of its power (``fake_meter``) does, at the first reversal or large step."""
+        if self._anchor is None or not self._commands:
+            return False
+        lo, hi = self.interval(t)
+        latest = self._commands[-1][1]
+        return (measured_mw > hi and latest > hi) or (measured_mw < lo and latest < lo)
+
     def observe(
         self, t: float, measured_mw: float, available_mw: float | None = None
     ) -> float | None:
