@@ -143,6 +143,9 @@ class AssetActor:
         self._command_issued_t: float | None = None
         self._identified = False
         self._contacted = False
+        self._failed_by: str | None = None
+        """The evidence of the latest failure (`dispatch.kpi`), so that new evidence of a
+        failure the asset already left the pool for is still booked, once."""
         self._failed_reads = 0
         self._missed_since: float | None = None
         rating = max(abs(limits.max_mw), abs(limits.min_mw))
@@ -563,7 +566,13 @@ class AssetActor:
         """Take the asset out of the pool at `t` [s] for `reason`, found by `evidence`
         (`dispatch.kpi`), observable since `since` [s]."""
         if self.state.state is to_state or not self.state.can(to_state):
+            if evidence != self._failed_by:  # new evidence of a failure already acted on
+                self._failed_by = evidence
+                self.context.kpi.asset_failed(
+                    self.asset_id, t, evidence, since=since, reason=reason
+                )
             return
+        self._failed_by = evidence
         before = self.state.state
         self.state.transition(to_state, t, reason)
         self.context.metrics.asset_states.labels(to_state.value).inc()

@@ -235,7 +235,7 @@ class PoolController:
             soc,
             include,
         )
-        setpoints = self._add_probes(t, setpoints, lo, hi, include)
+        setpoints = self._add_probes(t, setpoints, lo, hi, include, cap_lo, cap_hi)
         product = "schedule" if activation == 0 else "afrr"
         for i in np.flatnonzero(include):
             self.actors[i].command(float(setpoints[i]), dispatch_id, product, t)
@@ -265,9 +265,15 @@ class PoolController:
         lo: np.ndarray,
         hi: np.ndarray,
         include: np.ndarray,
+        cap_lo: np.ndarray,
+        cap_hi: np.ndarray,
     ) -> np.ndarray:
         """Hold running probes; start new ones, in pairs of opposite moves, for assets in
-        the pool whose setpoint has been flat for `probe_after_s` (see the module doc)."""
+        the pool whose setpoint has been flat for `probe_after_s` (see the module doc).
+
+        `lo`, `hi` [MW]: what each asset can reach this tick (a probe is clipped to it and
+        reached over several ticks by a slow asset); `cap_lo`, `cap_hi` [MW]: its limits
+        now, which bound the room a probe may use."""
         if not include.any():
             return setpoints
         cfg = self.config
@@ -285,14 +291,34 @@ class PoolController:
         self._probe_until[orphaned] = t
         running = include & (self._probe_until > t)
         due = include & ~running & (t - self._moved_t >= cfg.probe_after_s)
+        # Only assets with room to move their own way: one without would head its site's
+        # queue, the longest waiting, and block the site's probes.
+        room_up = np.where(self._is_limit, 0.0, cap_hi - setpoints)
+        room_down = np.where(
+            self._up_only,
+            np.where(room_up <= 2 * self._band, setpoints - 0.5 * self._rating, 0.0),
+            setpoints - cap_lo,
+        )
+        due &= np.maximum(room_up, room_down) > 2 * self._band
         candidates = np.flatnonzero(due)
         if candidates.size >= 2:
             recent = include & (self._probe_until > t - cfg.probe_gap_s)
             up, down = self._pairs(candidates, recent)
             forced = self._up_only[up]
-            room_a = np.minimum(hi[up] - setpoints[up], setpoints[down] - lo[down])
-            room_b = np.minimum(setpoints[up] - lo[up], hi[down] - setpoints[down])
-            room_b = np.where(forced, -np.inf, room_b)
+            room_a = np.minimum(cap_hi[up] - setpoints[up], setpoints[down] - cap_lo[down])
+            room_b = np.minimum(setpoints[up] - cap_lo[up], cap_hi[down] - setpoints[down])
+            # A unit with a minimum stable load moves up; at its maximum it may move down
+            # instead, staying in the upper half of its rating (its stable load is below).
+            at_top = (cap_hi[up] - setpoints[up]) <= 2 * self._band[up]
+            room_b = np.where(
+                forced,
+                np.where(
+                    at_top,
+                    np.minimum(setpoints[up] - 0.5 * self._rating[up], room_b),
+                    -np.inf,
+                ),
+                room_b,
+            )
             # A cap (PV curtailment) is only probed downwards: above, the weather decides.
             room_a = np.where(self._is_limit[up], -np.inf, room_a)
             room_b = np.where(self._is_limit[down], -np.inf, room_b)

@@ -1,28 +1,32 @@
 """Site meters against their assets' reports: finding a device whose measurement cannot
 be true (``fake_meter`` on PV or CHP, where no state of charge gives it away).
 
-A `SiteWatch` reads one site's meter each period (its own asyncio task), compares it with
-the sum of the members' fresh readings on the telemetry board (`control.crosscheck.
-site_residual`), read at the same instant as the members' own reads (just after them,
-or with `settle_s` just before them, before any of their new setpoints acts), and, when
-the residual stays beyond `threshold_mw`, steady, for `persist` readings,
-locates the culprit: the member whose reported change is mirrored, with the opposite sign,
-by the residual's change since the site last balanced, or else by the residual's step at
-the reading it has been steady since (the member's own step coincided with it): the meter
-did not see what that member said it did. The pool's probing moves make such changes, one
-pair of opposite moves per site at a time (each member's `site_id` tells the pool its
-site). The culprit leaves the pool with cross-check evidence, observable since the first
-unbalanced reading. A change no single member explains is left undecided until a later one does.
+A `SiteWatch` reads one site's meter each period (its own asyncio task) and compares it
+with the sum of the members' fresh readings on the telemetry board (`control.crosscheck.
+site_residual`), read at the same instant as the members' own reads (just after them, or
+with `settle_s` just before them, before any of their new setpoints acts; a comparison
+for which some member's read came late is skipped). While the residual stays within
+`threshold_mw` the site is balanced and each such reading starts a new window. Once it
+has been beyond for `persist` readings, the window (up to `window` readings, the last
+balanced one first) is explained (`control.crosscheck.explain_residual`): the one set of
+members whose reports, added back to the residual, make it steady while they moved. The
+meter did not see what they said they did. The pool's probing moves make such changes,
+one pair of opposite moves per site at a time (each member's `site_id` tells the pool its
+site). Each culprit leaves the pool with cross-check evidence, observable since the first
+reading of the window at which its report had moved. A window no set explains, or that
+two sets explain, is left undecided until later readings tell.
 
 A member whose readings were proven wrong (`AssetActor.untrusted`, by this watch or by
-its own state-of-charge check) no longer counts: its real power is taken as what it
-reported when the site last balanced (such a device's power is frozen), so the site
-balances again without it and the other members stay watched.
+its own checks) no longer counts: it is taken to inject what the meter makes of it (the
+steady value of residual plus its reports, or for one excluded elsewhere the residual plus
+its report at the latest reading), and the window is rewritten as if it always had, so the
+site balances again without it and what the window shows of the others is kept.
 
 A site whose members are not all fresh cannot be balanced, but its meter still says what
-they inject together: `unseen_mw` is the meter minus the fresh members' reports, the
-power of the members nobody can read (a silent device keeps running; a quarantined one
-too). The pool adds it to what it measured and does not try to steer it.
+they inject together: `unseen_mw` is the meter minus the fresh, trusted members' reports,
+the power of the members nobody can read or believe (a silent device keeps running; a
+quarantined one too; a liar's real power stays on). The pool adds it to what it measured
+and does not try to steer it.
 
 Units: MW, + injection; times monotonic seconds.
 """
@@ -128,16 +132,13 @@ class SiteWatch:
                 unknown = True  # nobody can read it: the meter alone sees its power
                 continue
             if self.settle_s > 0 and (entry.read_t is None or entry.read_t < t):
-                self._restart()  # read before the meter: no conclusion
-                self._unseen = None
-                return
+                return  # its read is late, older than the meter's: skip this comparison
             reports[actor.asset_id] = entry.telemetry.power_mw
         metered = site_residual(meter_mw, list(reports.values()))
         # What the pool cannot read but the meter sees: unreadable and excluded members.
         self._unseen = (now, metered) if unknown or self._excluded else None
         if unknown:
-            self._restart()  # an unknown member: no conclusion on the rest
-            return
+            return  # an unknown member: no conclusion on the rest, the window waits
         residual = metered - self._offset_mw
         if abs(residual) <= self.threshold_mw:
             self._restart((t, residual, reports))
