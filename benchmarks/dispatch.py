@@ -16,7 +16,8 @@ Runs (``--only`` picks them by letter):
     of the run: per kind injected / detected / max detection [s] (<= 3 s from the moment
     the fault was observable), and where the rest of the fleet has the headroom (the
     simulation works it out from the physics at the fault), truth back within tolerance
-    within 10 s.
+    within 10 s of leaving it, for every stretch out of tolerance after the fault (a
+    battery of a device that can no longer be steered running empty later is one too).
 (d) ``trip:0.9@20s`` on 400 Modbus devices: the report must say the pool did not recover,
     and truth must show the shortfall.
 (e) a trip at t = 0, an in-place firmware change, and a firmware fault on 15 devices
@@ -113,10 +114,12 @@ def _recovery_misses(report: dict[str, Any]) -> list[str]:
         headroom = entry.get("headroom") or {}
         if not entry["left_tolerance"] or not headroom.get("enough", False):
             continue
+        longest = entry.get("longest_excursion_s")
         if not entry["recovered"]:
             misses.append(f"not recovered though the rest had headroom: {entry['why']}")
-        elif entry["recovered_s"] > RECOVERY_TARGET_S:
-            misses.append(f"recovered after {entry['recovered_s']} s")
+        elif longest is None or longest > RECOVERY_TARGET_S:
+            # Every stretch out of tolerance after the fault counts, not only the first.
+            misses.append(f"out of tolerance for {longest} s: {entry['excursions']}")
     return misses
 
 

@@ -39,7 +39,10 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   error leave tolerance after it), ``left_at_s``, ``recovered`` (True / False),
   ``recovered_s`` (seconds from injection to the first of `recovery_ticks` consecutive
   truth samples within tolerance after leaving it; None when it never recovered or never
-  left), ``why`` in words, ``shortfall_mw`` (true target - delivered at the end of the run),
+  left), ``excursions`` (every stretch out of tolerance after the fault: ``left_at_s``,
+  ``back_at_s``, ``lasted_s``; None where it never came back), ``longest_excursion_s``
+  (None if one never came back), ``why`` in words, ``shortfall_mw`` (true target -
+  delivered at the end of the run),
   ``headroom`` (could the fleet physically meet the target after the fault: ``enough``,
   ``min_room_mw``, ``max_gap_mw``; faulted assets as they physically are, the rest anywhere
   within their static limits; None where the simulation did not record it);
@@ -388,6 +391,8 @@ class KpiRecorder:
                 "why": "",
                 "shortfall_mw": None,
                 "headroom": None,
+                "excursions": [],
+                "longest_excursion_s": None,
             }
             out.append(entry)
             if not samples:
@@ -406,6 +411,9 @@ class KpiRecorder:
                 continue
             entry["left_tolerance"] = True
             entry["left_at_s"] = round(self._rel(after[left][0]), 3)
+            entry["excursions"] = self._excursions(after[left:])
+            spans = [e["lasted_s"] for e in entry["excursions"]]
+            entry["longest_excursion_s"] = None if None in spans else max(spans)
             run = 0
             for i in range(left + 1, len(after)):
                 run = run + 1 if abs(after[i][1]) <= self.tolerance_mw else 0
@@ -425,6 +433,36 @@ class KpiRecorder:
                     f"{self._rel(after[left][0]):.1f} s and was {after[-1][1]:.3f} MW "
                     f"(tolerance {self.tolerance_mw:.3f} MW) at the end of the run"
                 )
+        return out
+
+    def _excursions(self, errors: list[tuple[float, float]]) -> list[dict[str, Any]]:
+        """Each stretch of (time [s], true error [MW]) samples out of tolerance, from its
+        first sample out to the first of `recovery_ticks` samples back within: ``left_at_s``,
+        ``back_at_s`` and ``lasted_s`` (both None if it never came back)."""
+        out: list[dict[str, Any]] = []
+        start: float | None = None
+        run = 0
+        for i, (t, error) in enumerate(errors):
+            if abs(error) > self.tolerance_mw:
+                if start is None:
+                    start = t
+                run = 0
+                continue
+            run += 1
+            if start is not None and run >= self.recovery_ticks:
+                back = errors[i - self.recovery_ticks + 1][0]
+                out.append(
+                    {
+                        "left_at_s": round(self._rel(start), 3),
+                        "back_at_s": round(self._rel(back), 3),
+                        "lasted_s": round(back - start, 3),
+                    }
+                )
+                start = None
+        if start is not None:
+            out.append(
+                {"left_at_s": round(self._rel(start), 3), "back_at_s": None, "lasted_s": None}
+            )
         return out
 
     def _headroom(self, at: float) -> dict[str, Any] | None:

@@ -90,6 +90,27 @@ def test_detection_runs_from_the_first_missed_read_and_recovery_from_the_truth()
     assert report["truth"]["rms_mw"] > 1.0
 
 
+def test_every_stretch_out_of_tolerance_after_a_fault_is_reported_with_its_length() -> None:
+    kpi = KpiRecorder(tolerance_mw=0.5, recovery_ticks=3)
+    kpi.started(0.0)
+    kpi.fault_injected("bat-1", "firmware_inplace", 2.0)
+    # Out at 4-5 s (the fault), back, then out again at 20-26 s (a later consequence),
+    # then out from 35 s to the end.
+    out = set(range(4, 6)) | set(range(20, 27)) | set(range(35, 40))
+    for second in range(0, 40):
+        error = 1.0 if second in out else 0.0
+        kpi.tick(float(second), START, 0.001, 10.0, 10.0)
+        kpi.truth(float(second), START, 10.0, 10.0 - error)
+    (recovery,) = kpi.report(1)["recovery"]
+    assert recovery["recovered_s"] == 4.0  # from the injection to the first good run
+    assert recovery["excursions"] == [
+        {"left_at_s": 4.0, "back_at_s": 6.0, "lasted_s": 2.0},
+        {"left_at_s": 20.0, "back_at_s": 27.0, "lasted_s": 7.0},
+        {"left_at_s": 35.0, "back_at_s": None, "lasted_s": None},
+    ]
+    assert recovery["longest_excursion_s"] is None  # one never came back
+
+
 def test_evidence_of_another_kind_does_not_count_as_detection() -> None:
     kpi = KpiRecorder(tolerance_mw=0.5)
     kpi.started(0.0)
