@@ -375,7 +375,7 @@ class AssetActor:
         self._missed_since = None
         self.breaker.record_success(t)
         self._read_ok(t, reading)
-        if self._check(t, reading):
+        if self._check(t, reading, self.context.clock.now()):
             self._confirm(t, reading.power_mw)
 
     def _read_ok(self, t: float, reading: Telemetry) -> None:
@@ -386,11 +386,12 @@ class AssetActor:
     def _read_failed(self) -> None:
         self.last_read_failed = True
 
-    def _check(self, t: float, reading: Telemetry) -> bool:
-        """The reading against the reference trajectory and, for a battery, its SoC; False
-        (and the asset degraded) if it cannot be an obeying, truthful device."""
-        overtook = self.watch.overtook(t, reading.power_mw)
-        since = self.watch.observe(t, reading.power_mw, reading.max_mw)
+    def _check(self, t: float, reading: Telemetry, answered_t: float | None = None) -> bool:
+        """The reading, asked for at `t` and answered at `answered_t` [s] (the device took
+        it somewhere in between), against the reference trajectory and, for a battery, its
+        SoC; False (and the asset degraded) if it cannot be an obeying, truthful device."""
+        overtook = self.watch.overtook(t, reading.power_mw, answered_t)
+        since = self.watch.observe(t, reading.power_mw, reading.max_mw, answered_t)
         if since is not None and overtook:
             lo, hi = self.watch.interval(t)
             self.cross_check_failed(

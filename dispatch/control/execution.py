@@ -207,19 +207,33 @@ class ExecutionWatch:
         _, low, high = self._followers(t)
         return low - self.band_mw, high + self.band_mw
 
-    def overtook(self, t: float, measured_mw: float) -> bool:
+    def _window(self, t: float, answered_t: float | None) -> tuple[float, float, float, float]:
+        """(fast at `t`, fast at `answered_t`, lo, hi) [MW]: where an obeying device may be
+        at some moment between `t` and `answered_t` [s] (band included)."""
+        fast, low, high = self._followers(t)
+        fast_end = fast
+        if answered_t is not None and answered_t > t:
+            fast_end, low_end, high_end = self._followers(answered_t)
+            low, high = min(low, low_end), max(high, high_end)
+        return fast, fast_end, low - self.band_mw, high + self.band_mw
+
+    def overtook(self, t: float, measured_mw: float, answered_t: float | None = None) -> bool:
         """True if a reading [MW] at `t` [s] lies beyond the envelope on the side of the
         latest setpoint: further than even the fastest obeying device could have moved
         towards it. No device at its declared ramp does that; one that reports its setpoint
         instead of its power (``fake_meter``) does, at the first reversal or large step."""
         if self._anchor is None or not self._commands:
             return False
-        lo, hi = self.interval(t)
+        _, _, lo, hi = self._window(t, answered_t)
         latest = self._commands[-1][1]
         return (measured_mw > hi and latest > hi) or (measured_mw < lo and latest < lo)
 
     def observe(
-        self, t: float, measured_mw: float, available_mw: float | None = None
+        self,
+        t: float,
+        measured_mw: float,
+        available_mw: float | None = None,
+        answered_t: float | None = None,
     ) -> float | None:
         """Check a reading [MW] at `t` [s]; None if consistent (it becomes the anchor),
         else the time [s] from which the failure was observable: the first setpoint sent
@@ -227,18 +241,21 @@ class ExecutionWatch:
 
         For a setpoint that is a cap, `available_mw` [MW] (what the device says the weather
         allows now) turns the check two-sided: below both the envelope and what is
-        available is not obeying either."""
+        available is not obeying either.
+
+        A reading asked for at `t` and answered at `answered_t` [s] was taken somewhere in
+        between (a busy link or host delays it): it is consistent if an obeying device could
+        have been there at some moment of that span."""
         if self._anchor is None:
             self.reset(t, measured_mw)
             return None
-        fast, low, high = self._followers(t)
-        lo, hi = low - self.band_mw, high + self.band_mw
+        fast, fast_end, lo, hi = self._window(t, answered_t)
         if self.is_limit:
             floor = -float("inf") if available_mw is None else available_mw - self.band_mw
             ok = min(lo, floor) <= measured_mw <= hi
         else:
             ok = lo <= measured_mw <= hi
-        if abs(measured_mw - fast) <= self.band_mw:
+        if min(abs(measured_mw - fast), abs(measured_mw - fast_end)) <= self.band_mw:
             self._caught_up_t = t
             self._first_after = None
         if ok:

@@ -131,3 +131,21 @@ def test_a_battery_reporting_power_its_soc_does_not_follow_is_caught() -> None:
     assert first is not None
     assert first[0] <= 6  # two unexplained intervals after the lie began
     assert first[1] >= 3.0  # observable from the interval the lie entered
+
+
+def test_a_reading_answered_late_is_judged_over_the_span_the_device_took_it_in() -> None:
+    """A busy link: the read asked for at 2.0 s comes back at 3.5 s with where the device
+    was at about 3 s. An obeying device may be there within that span; judged at the
+    asking time alone it would look too fast, at the answering time too slow."""
+    watch = ExecutionWatch(0.5, BAND)  # ramps at 0.5 MW/s
+    assert watch.observe(0.0, 0.0) is None
+    watch.commanded(1.0, 1.0, acked_t=1.0)
+    # At 3 s an obeying device has moved 0.5-1.0 MW; at 2 s at most 0.5 MW.
+    assert watch.overtook(2.0, 0.9)
+    assert not watch.overtook(2.0, 0.9, answered_t=3.5)
+    assert watch.observe(2.0, 0.9, answered_t=3.5) is None
+    # A device still at 0 MW by 3.5 s did not follow, whatever the delay.
+    late = ExecutionWatch(0.5, BAND)
+    assert late.observe(0.0, 0.0) is None
+    late.commanded(1.0, 1.0, acked_t=1.0)
+    assert late.observe(4.0, 0.0, answered_t=4.5) is not None
