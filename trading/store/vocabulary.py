@@ -87,7 +87,6 @@ class AuditAction(StrEnum):
     PLAN_CREATE = "plan.create"
     PLAN_STATUS = "plan.status"
     PLAN_DELETE = "plan.delete"
-    PLAN_CANCEL = "plan.cancel"
 
 
 class RiskLimitKind(StrEnum):
