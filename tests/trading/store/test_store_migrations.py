@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 
 import pytest
@@ -199,3 +200,41 @@ def test_plans_written_by_the_0001_release_survive_0002_up_and_down(db_url: str)
     finally:
         engine.dispose()
     assert [tuple(r) for r in rows] == [("plan-1", "queued")]
+
+
+def test_keys_of_the_0003_release_survive_0004_up_and_down_and_never_expire(db_url: str) -> None:
+    # Expand/contract: 0004 adds a nullable column and a table; a key made before it keeps
+    # working with no expiry, and a downgrade drops the limits but keeps the key.
+    upgrade(db_url, "0003")
+    repo = Repository.from_url(db_url)
+    try:
+        repo.create_tenant("acme", "Acme")
+        engine = repo.engine
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO api_keys (id, tenant_id, role, name, secret_sha256, created_at)"
+                    " VALUES ('kold', 'acme', 'admin', 'old', :hash, :at)"
+                ),
+                {"hash": hashlib.sha256(b"secret").hexdigest(), "at": "2026-06-01 08:00:00+00:00"},
+            )
+    finally:
+        repo.close()
+    upgrade(db_url)
+    repo = Repository.from_url(db_url)
+    try:
+        record = repo.verify_api_key("vpp_kold_secret")
+        assert record is not None
+        assert record.expires_at is None
+        repo.set_risk_limit(record.actor, "max_bid_mw", 10)
+    finally:
+        repo.close()
+    downgrade(db_url, "0003")
+    assert "risk_limits" not in _tables(db_url)
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT id, name FROM api_keys")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in rows] == [("kold", "old")]
