@@ -95,11 +95,12 @@ def test_admin_routes_are_for_admins_of_their_own_tenant(
 
 
 def test_an_expired_key_is_a_401(repo: Repository, clock: ManualClock, keys: Keys) -> None:
-    api = AsgiClient(create_app(repo, clock), keys.trader)
-    soon = datetime.now(UTC) + timedelta(seconds=0.5)
+    api = AsgiClient(create_app(repo, clock, key_ttl_s=60), keys.trader)
+    soon = datetime.now(UTC) + timedelta(seconds=1.0)
     short = repo.create_api_key("acme", "trader", "short", expires_at=soon)
     assert api.with_key(short.plaintext).get("/v1/bids").status_code == 200
-    time.sleep(0.6)  # the key cache still remembers it, but not past its expiry
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.05)
+    # the key cache would remember it for a minute, but never past its expiry
     assert api.with_key(short.plaintext).get("/v1/bids").status_code == 401
     assert api.with_key(short.plaintext).post("/v1/bids", json=single(0)).status_code == 401
 

@@ -23,11 +23,11 @@ from trading.store.vocabulary import RiskLimitKind
 
 
 def test_a_key_stops_verifying_and_acting_at_its_expiry(repo: Repository, tenant: str) -> None:
-    soon = datetime.now(UTC) + timedelta(seconds=0.6)
+    soon = datetime.now(UTC) + timedelta(seconds=1.5)
     created = repo.create_api_key(tenant, "trader", "short", expires_at=soon)
     assert created.record.expires_at == soon
     assert repo.verify_api_key(created.plaintext) == created.record
-    time.sleep(0.7)
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.05)
     assert repo.verify_api_key(created.plaintext) is None
     assert not created.record.active
     with pytest.raises(KeyRefusedError, match="expired at"):
