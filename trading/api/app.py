@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI
 
 from markets.registry import MarketRegistry, default_registry
-from trading.api import bids, markets, plans, portfolio
+from trading.api import admin, bids, markets, plans, portfolio
 from trading.api.deps import ApiServices, Services
 from trading.api.errors import install_error_handlers
 from trading.api.jobs import FolderPrices, JobRunner, PriceSource
 from trading.api.key_cache import DEFAULT_TTL_S, KeyCache
+from trading.api.limits import RiskLimits
 from trading.api.metrics import ApiMetrics
+from trading.api.ratelimit import AccessGuard, AccessLimits
 from trading.api.schemas import Health
 from trading.exchange.clock import Clock
 from trading.store import Repository, SubmissionWriter
@@ -35,13 +37,15 @@ def create_app(
     prices: PriceSource | None = None,
     jobs: JobRunner | None = None,
     key_ttl_s: float = DEFAULT_TTL_S,
+    access: AccessLimits | None = None,
 ) -> FastAPI:
     """The FastAPI app; `clock` decides gate closures, `registry` the market plugins.
 
     `prices` feeds plan runs (default: the project's sample prices, read when a plan
     runs); `jobs` runs them in the background (default: a new `JobRunner`). A verified
     API key is trusted for `key_ttl_s` seconds without a look-up (see `KeyCache`; 0: look
-    up every request).
+    up every request). `access`: failed-login, request and plan limits (default: from
+    the environment, see `AccessLimits.from_env`).
     """
     metrics = ApiMetrics()
     writer = SubmissionWriter(repository, metrics_registry=metrics.registry)
@@ -66,6 +70,8 @@ def create_app(
         metrics=metrics,
         writer=writer,
         keys=KeyCache(repository.verify_api_key, ttl_s=key_ttl_s),
+        access=AccessGuard(access if access is not None else AccessLimits.from_env()),
+        risk=RiskLimits(repository, registry),
     )
     app.state.plan_services = plans.PlanServices(
         prices=prices if prices is not None else FolderPrices(),
@@ -78,21 +84,12 @@ def create_app(
     app.include_router(markets.router)
     app.include_router(plans.router)
     app.include_router(portfolio.router)
+    app.include_router(admin.router)
+    app.include_router(admin.metrics_router)
 
     @app.get("/healthz", tags=["service"], summary="Liveness")
     def healthz(services: Services) -> Health:
         """ok, and the API's current time."""
         return Health(status="ok", now=services.clock.now())
-
-    @app.get(
-        "/metrics",
-        tags=["service"],
-        summary="Prometheus metrics",
-        response_class=Response,
-        responses={200: {"content": {"text/plain": {}}}},
-    )
-    def prometheus_metrics(services: Services) -> Response:
-        """Requests by route and status, latency, bids by status and market."""
-        return services.metrics.exposition()
 
     return app

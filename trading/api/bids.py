@@ -111,8 +111,9 @@ async def submit_bids(
                 return SubmissionPublic.of(earlier)
         raise refusal(refused, len(bids))
     key = idempotency_key or f"auto-{uuid.uuid4()}"
-    queued = services.writer.submit(actor.tenant_id, actor.key_id, new_bids, key, at=now)
-    result = await asyncio.wrap_future(queued)
+    async with services.risk.guard(actor.tenant_id, bids, new_bids, idempotency_key):
+        queued = services.writer.submit(actor.tenant_id, actor.key_id, new_bids, key, at=now)
+        result = await asyncio.wrap_future(queued)
     if result.created:
         for record in result.bids:
             services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()

@@ -24,6 +24,7 @@ from trading.store import (
     TransitionError,
     WriterClosedError,
 )
+from trading.store.ops.keys import KeyRefusedError
 
 
 class ApiError(Exception):
@@ -96,6 +97,8 @@ def validation_problems(error: RequestValidationError) -> list[dict[str, Any]]:
 
 def _store_error(error: StoreError) -> tuple[int, str]:
     match error:
+        case KeyRefusedError():  # revoked or expired since the request was authenticated
+            return 401, "Unauthorized"
         case NotFoundError():
             return 404, "NotFound"
         case InvalidInputError():

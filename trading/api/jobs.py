@@ -2,6 +2,10 @@
 
 `JobRunner` runs callables on a small thread pool and remembers what is still running, so
 that a test (or a clean shutdown) can `wait` for every job before it reads the results.
+A job can be cancelled by its name: one that has not started never runs; one that runs
+sees its `stop_event` set and stops at its next safe point (a plan run: before it reads
+prices, before it solves, and by discarding its result after the solve: a solve that has
+started is not interrupted).
 `PriceSource` is what a plan run reads its forecast prices from; `FolderPrices` reads a
 folder laid out like the project's sample prices (``day_ahead.csv``, ``intraday.csv``,
 ``afrr.csv``).
@@ -32,6 +36,8 @@ class JobRunner:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vpp-job")
         self._lock = threading.Lock()
         self._running: set[Future[None]] = set()
+        self._named: dict[str, Future[None]] = {}
+        self._stops: dict[str, threading.Event] = {}
         self._log = structlog.get_logger(__name__)
 
     def submit(self, job: Callable[[], None], name: str) -> Future[None]:
@@ -44,15 +50,32 @@ class JobRunner:
                 self._log.exception("job_failed", job=name)
                 raise
 
-        future = self._pool.submit(run)
         with self._lock:
+            future = self._pool.submit(run)
             self._running.add(future)
-        future.add_done_callback(self._forget)
+            self._named[name] = future
+        future.add_done_callback(lambda done: self._forget(done, name))
         return future
 
-    def _forget(self, future: Future[None]) -> None:
+    def stop_event(self, name: str) -> threading.Event:
+        """The event set when the job `name` is cancelled (made on first use)."""
+        with self._lock:
+            return self._stops.setdefault(name, threading.Event())
+
+    def cancel(self, name: str) -> bool:
+        """Cancel the job `name`: it never starts if it has not; else its `stop_event` is
+        set. True if the job had not started (it will not run)."""
+        self.stop_event(name).set()
+        with self._lock:
+            future = self._named.get(name)
+        return future is not None and future.cancel()
+
+    def _forget(self, future: Future[None], name: str) -> None:
         with self._lock:
             self._running.discard(future)
+            if self._named.get(name) is future:
+                del self._named[name]
+                self._stops.pop(name, None)
 
     def wait(self, timeout_s: float | None = None) -> None:
         """Block until every job submitted so far has finished (or `timeout_s` passed)."""

@@ -4,8 +4,11 @@ Every request names its key; looking it up is a database read, which under load 
 than the rest of authentication. `KeyCache` keeps each verified key's record for `ttl_s`
 seconds, keyed by the SHA-256 of the plaintext (the plaintext itself is never held).
 Unknown keys are not remembered, so a key made a moment ago works at once. A key revoked
-elsewhere (`vpp keys`, another process) may still authenticate reads for up to `ttl_s`;
-writes are not affected, because the store checks the key again when it writes.
+through this process's API is forgotten at once (`forget`); one revoked elsewhere (`vpp
+keys revoke`, another process) may still authenticate reads for up to `ttl_s` (1 s by
+default); writes are not affected, because the store checks the key again when it
+writes (a revoked key's write is a 401). A key past its expiry is never answered from
+the cache.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from trading.store import ApiKeyRecord
 
-DEFAULT_TTL_S = 5.0
+DEFAULT_TTL_S = 1.0
 """How long a verified key is trusted without a look-up [s]."""
 
 MAX_ENTRIES = 10_000
@@ -47,6 +51,8 @@ class KeyCache:
             entry = self._known.get(digest)
         if entry is None or entry[1] <= self._clock():
             return None
+        if entry[0].expires_at is not None and entry[0].expired(datetime.now(UTC)):
+            return None
         return entry[0]
 
     def verify(self, plaintext: str) -> ApiKeyRecord | None:
@@ -62,10 +68,14 @@ class KeyCache:
                 self._known[_digest(plaintext)] = (record, self._clock() + self._ttl_s)
         return record
 
-    def forget(self) -> None:
-        """Drop every remembered key (e.g. after revoking one in this process)."""
+    def forget(self, key_id: str | None = None) -> None:
+        """Drop the remembered key `key_id` (after revoking it here), or every key (None)."""
         with self._lock:
-            self._known.clear()
+            if key_id is None:
+                self._known.clear()
+                return
+            for digest in [d for d, (r, _) in self._known.items() if r.id == key_id]:
+                del self._known[digest]
 
 
 def _digest(plaintext: str) -> bytes:

@@ -5,6 +5,10 @@
 - ``vpp_api_request_duration_seconds{method,route}``: latency histogram [s].
 - ``vpp_api_bids_total{status,market}``: bids the API moved into a status (submitted,
   withdrawn), by market.
+
+The API serves them at ``/metrics`` to admin keys only (`trading.api.admin`); with
+``VPP_METRICS_PORT`` set, `vpp serve` also serves them without a key on that port of its
+own (same host), for a scraper on a network the traders do not reach.
 """
 
 from __future__ import annotations
@@ -12,9 +16,18 @@ from __future__ import annotations
 import time
 
 from fastapi import FastAPI, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    start_http_server,
+)
 from prometheus_client.exposition import generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+METRICS_PORT_ENV = "VPP_METRICS_PORT"
+"""The environment variable of the metrics' own port (unset: only ``/metrics``, admin key)."""
 
 UNMATCHED_ROUTE = "unmatched"
 """The route label of a request that matched no endpoint."""
@@ -47,6 +60,10 @@ class ApiMetrics:
     def exposition(self) -> Response:
         """The Prometheus text exposition of this registry."""
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+    def serve_on(self, host: str, port: int) -> None:
+        """Also serve this registry, without a key, on `host`:`port` (a thread of its own)."""
+        start_http_server(port, addr=host, registry=self.registry)
 
     def install(self, app: FastAPI) -> None:
         """Count and time every request `app` answers (a plain ASGI middleware: no extra

@@ -4,15 +4,25 @@
 -> done (with objective, revenue by market and the proposed bids) or failed (with the
 reason, e.g. the optimiser's missing-price message). ``POST /v1/plans/{id}/submit`` turns
 the proposed bids into submitted bids, validated as ``POST /v1/bids`` validates them.
+
+A tenant may have `AccessLimits.tenant_plans` plans queued or running at once; one more is a
+429. ``DELETE /v1/plans/{id}`` cancels a queued or running plan: the plan is failed at once
+with the error ``cancelled by key ...``; a queued run never starts; a running one stops at
+its next safe point (before reading prices, before the solve), and a solve already under
+way runs to its end in its worker thread, after which its result is discarded (the plan
+stays failed). Plan runs share `jobs.DEFAULT_WORKERS` threads, so cancelled solves still
+finishing hold at most that many.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
@@ -41,6 +51,7 @@ from trading.store import (
     PlanRecord,
     PlanStatus,
     Repository,
+    TransitionError,
 )
 from trading.store.checks import MAX_PAGE_SIZE
 from trading.store.inputs import MAX_BIDS_PER_CALL
@@ -85,22 +96,36 @@ def run_plan(
     markets: Sequence[str],
     prices: PriceSource,
     registry: MarketRegistry,
-) -> PlanRecord:
-    """Run a queued plan to done or failed; every failure is stored with its reason."""
+    stop: threading.Event | None = None,
+) -> PlanRecord | None:
+    """Run a queued plan to done or failed; every failure is stored with its reason.
+
+    `stop` set (the plan was cancelled): the run ends at its next safe point and stores
+    nothing; a finished solve's result is discarded. Returns the plan as stored (None if
+    it vanished meanwhile).
+    """
     from trading.cli.optimise import availability
     from trading.optimiser.build import OptimiserOptions
     from trading.optimiser.inputs import Horizon
     from trading.optimiser.plan import optimise
 
-    plan = repository.set_plan_status(plan_id, PlanStatus.RUNNING, actor)
+    stop = stop if stop is not None else threading.Event()
+    try:
+        plan = repository.set_plan_status(plan_id, PlanStatus.RUNNING, actor)
+    except TransitionError:  # cancelled before it started
+        return repository.get_plan(actor.tenant_id, plan_id)
     try:
         stored = repository.get_portfolio(actor.tenant_id, plan.portfolio_id)
         if stored is None:
             raise LookupError(f"portfolio {plan.portfolio_id!r} no longer exists")
         portfolio = stored.portfolio()
         zones = {s.bidding_zone for s in portfolio.sites}
+        if stop.is_set():
+            return repository.get_plan(actor.tenant_id, plan_id)
         inputs = prices.prices(zones, markets)
         profiles, note = availability(portfolio, Horizon.of(plan.day), None)
+        if stop.is_set():
+            return repository.get_plan(actor.tenant_id, plan_id)
         result = optimise(
             portfolio,
             plan.day,
@@ -111,7 +136,7 @@ def run_plan(
         )
     except Exception as exc:  # every failure ends the plan as failed, with its message
         message = str(exc).strip() or type(exc).__name__
-        return repository.set_plan_status(plan_id, PlanStatus.FAILED, actor, error=message)
+        return _finish(repository, actor, plan_id, PlanStatus.FAILED, error=message)
     document = {
         "markets": list(markets),
         "optimiser_plan_id": result.plan_id,
@@ -129,7 +154,24 @@ def run_plan(
         },
         "notes": [*result.notes, *([note] if note else [])],
     }
-    return repository.set_plan_status(plan_id, PlanStatus.DONE, actor, result=document)
+    return _finish(repository, actor, plan_id, PlanStatus.DONE, result=document)
+
+
+def _finish(
+    repository: Repository,
+    actor: Actor,
+    plan_id: str,
+    to_status: PlanStatus,
+    **outcome: Any,
+) -> PlanRecord | None:
+    """Store the run's outcome, unless the plan was cancelled meanwhile (then discard it)."""
+    try:
+        return repository.set_plan_status(plan_id, to_status, actor, **outcome)
+    except TransitionError:
+        structlog.get_logger(__name__).info(
+            "plan_outcome_discarded", plan_id=plan_id, outcome=to_status.value
+        )
+        return repository.get_plan(actor.tenant_id, plan_id)
 
 
 def queue_plan(
@@ -140,10 +182,17 @@ def queue_plan(
     markets: Sequence[str],
 ) -> None:
     """Run the queued plan `plan_id` in the background (see `run_plan`)."""
-    prices, registry = plan_services.prices, plan_services.registry
-    plan_services.jobs.submit(
-        lambda: run_plan(repository, actor, plan_id, markets, prices, registry), f"plan {plan_id}"
+    prices, registry, jobs = plan_services.prices, plan_services.registry, plan_services.jobs
+    stop = jobs.stop_event(job_name(plan_id))
+    jobs.submit(
+        lambda: run_plan(repository, actor, plan_id, markets, prices, registry, stop),
+        job_name(plan_id),
     )
+
+
+def job_name(plan_id: str) -> str:
+    """The `JobRunner` name of a plan's run."""
+    return f"plan {plan_id}"
 
 
 INTERRUPTED = "the server stopped while this plan ran; POST /v1/plans to run it again"
@@ -232,6 +281,7 @@ def create_plan(
         )
     if services.repository.get_portfolio(actor.tenant_id, body.portfolio_id) is None:
         raise ApiError(404, "NotFound", f"portfolio_id={body.portfolio_id!r} does not exist")
+    services.access.check_plans(actor.tenant_id, unfinished_plans(services, actor.tenant_id))
     markets = tuple(body.markets)
     plan = services.repository.create_plan(
         actor, body.portfolio_id, body.day, request={"markets": list(markets)}
@@ -243,6 +293,56 @@ def create_plan(
 
 
 PlanId = Annotated[str, Path(max_length=100)]
+
+
+def unfinished_plans(services: Services, tenant_id: str) -> int:
+    """How many plans of the tenant are queued or running (in the store: every process's)."""
+    return sum(
+        services.repository.list_plans(tenant_id, status=status, limit=1).total
+        for status in (PlanStatus.QUEUED, PlanStatus.RUNNING)
+    )
+
+
+@router.delete(
+    "/{plan_id}",
+    summary="Cancel a queued or running plan",
+    responses={
+        **_FORBIDDEN,
+        409: {"model": ErrorBody, "description": "the plan is done or failed already"},
+        **_AUTH_ERRORS,
+        **_NOT_FOUND,
+    },
+)
+def cancel_plan(
+    services: Services, plan_services: PlanDeps, actor: Writer, plan_id: PlanId
+) -> PlanPublic:
+    """Fail the plan at once with ``cancelled by key ...``: a queued run never starts; a
+    running one stops at its next safe point (a solve under way finishes in the background
+    and its result is discarded)."""
+    plan = _own_plan(services, actor.tenant_id, plan_id)
+    if plan.status in (PlanStatus.DONE, PlanStatus.FAILED):
+        raise ApiError(
+            409,
+            "PlanFinished",
+            f"plan {plan_id!r} is {plan.status.value} already; only a queued or running plan "
+            "can be cancelled",
+            {"status": plan.status.value},
+        )
+    plan_services.jobs.cancel(job_name(plan_id))
+    error = f"cancelled by key {actor.key_id} at {services.clock.now().isoformat()}"
+    try:
+        cancelled = services.repository.set_plan_status(
+            plan_id, PlanStatus.FAILED, actor, error=error
+        )
+    except TransitionError:  # it finished meanwhile
+        plan = _own_plan(services, actor.tenant_id, plan_id)
+        raise ApiError(
+            409,
+            "PlanFinished",
+            f"plan {plan_id!r} finished ({plan.status.value}) before it could be cancelled",
+            {"status": plan.status.value},
+        ) from None
+    return _public(cancelled)
 
 
 def _own_plan(services: Services, tenant_id: str, plan_id: str) -> PlanRecord:
@@ -343,6 +443,7 @@ def submit_plan(
         return SubmissionPublic.of(earlier)
     now = services.clock.now()
     refused = market_violations(services.registry, bids, [b.country for b in new_bids], now)
+    refused = refused or services.risk.check(actor.tenant_id, bids, new_bids)
     if refused:
         raise refusal(refused, len(bids))
     result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key, at=now)

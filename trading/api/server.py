@@ -12,6 +12,7 @@ gate's bids when it is back.
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from sqlalchemy import select
 from markets.bids import Bid
 from trading.api.app import create_app
 from trading.api.jobs import FolderPrices, JobRunner
+from trading.api.metrics import METRICS_PORT_ENV
 from trading.api.plans import recover_plans
 from trading.exchange.clock import Clock, SystemClock
 from trading.exchange.errors import ExchangeError
@@ -229,6 +231,8 @@ def serve(
     exchange = SimulatedExchange(exchange_prices(prices), clock)
     jobs = JobRunner()
     app = create_app(repository, clock, prices=prices, jobs=jobs)
+    if metrics_port := os.environ.get(METRICS_PORT_ENV, "").strip():
+        app.state.services.metrics.serve_on(host, int(metrics_port))
     queued, failed = recover_plans(repository, app.state.plan_services)
     if queued or failed:
         _LOG.info("plans_recovered", queued_again=queued, failed_interrupted=failed)

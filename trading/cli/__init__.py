@@ -10,6 +10,7 @@ from trading.cli.backtest import backtest_command
 from trading.cli.demo import demo
 from trading.cli.devices import devices_app
 from trading.cli.keys import keys_app
+from trading.cli.limits import limits_app
 from trading.cli.markets import markets_app
 from trading.cli.optimise import optimise_command
 from trading.cli.plan import plan_app
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.add_typer(portfolio_app, name="portfolio")
 app.add_typer(markets_app, name="markets")
 app.add_typer(keys_app, name="keys")
+app.add_typer(limits_app, name="limits")
 app.add_typer(plan_app, name="plan")
 app.add_typer(devices_app, name="devices")
 app.command("optimise")(optimise_command)

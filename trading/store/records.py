@@ -7,7 +7,7 @@ the units of the columns they come from (MW; EUR/MWh or EUR/MW/h by product).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 from markets.bids import Bid, parse_bid
@@ -69,11 +69,17 @@ class ApiKeyRecord:
     name: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    """From this instant [UTC] on the key no longer authenticates; None: never."""
+
+    def expired(self, now: datetime) -> bool:
+        """Whether the key has expired at `now` (aware)."""
+        return self.expires_at is not None and now >= self.expires_at
 
     @property
     def active(self) -> bool:
-        """Whether the key still works (it was not revoked)."""
-        return self.revoked_at is None
+        """Whether the key still works now (neither revoked nor expired)."""
+        return self.revoked_at is None and not self.expired(datetime.now(UTC))
 
     @property
     def actor(self) -> Actor:
@@ -83,7 +89,15 @@ class ApiKeyRecord:
     @classmethod
     def of(cls, row: ApiKeyRow) -> ApiKeyRecord:
         """Snapshot of `row`."""
-        return cls(row.id, row.tenant_id, Role(row.role), row.name, row.created_at, row.revoked_at)
+        return cls(
+            row.id,
+            row.tenant_id,
+            Role(row.role),
+            row.name,
+            row.created_at,
+            row.revoked_at,
+            row.expires_at,
+        )
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from trading.store.ops import audit as audit_ops
 from trading.store.ops import bids as bid_ops
 from trading.store.ops import keys as key_ops
 from trading.store.ops import lifecycle, plans, portfolios, tenants
+from trading.store.ops import limits as limit_ops
 from trading.store.records import (
     AddBidsResult,
     ApiKeyRecord,
@@ -48,7 +49,14 @@ from trading.store.records import (
     TenantRecord,
 )
 from trading.store.timestamps import as_utc
-from trading.store.vocabulary import AuditAction, BidStatus, ClearingStatus, PlanStatus, Role
+from trading.store.vocabulary import (
+    AuditAction,
+    BidStatus,
+    ClearingStatus,
+    PlanStatus,
+    RiskLimitKind,
+    Role,
+)
 
 T = TypeVar("T")
 
@@ -133,12 +141,37 @@ class Repository:
             return tenants.get_tenant(session, tenant_id)
 
     def create_api_key(
-        self, tenant_id: str, role: Role | str, name: str, actor: Actor | None = None
+        self,
+        tenant_id: str,
+        role: Role | str,
+        name: str,
+        actor: Actor | None = None,
+        *,
+        expires_at: datetime | None = None,
     ) -> NewApiKey:
-        """A new key; its plaintext is in the result only. `actor` None: the engine itself."""
+        """A new key; its plaintext is in the result only. `actor` None: the engine itself.
+        `expires_at` [aware]: when it stops working (None: never)."""
         who = self._acting_for(tenant_id, actor, "api key")
         with self._write() as session:
-            return key_ops.create_api_key(session, tenant_id, role, name, who)
+            return key_ops.create_api_key(
+                session, tenant_id, role, name, who, expires_at=expires_at
+            )
+
+    def rotate_api_key(
+        self,
+        tenant_id: str,
+        key_id: str,
+        actor: Actor | None = None,
+        *,
+        expires_at: datetime | None = None,
+        grace_s: float = 0.0,
+    ) -> NewApiKey:
+        """A successor of a key (see `trading.store.ops.keys.rotate_api_key`)."""
+        who = self._acting_for(tenant_id, actor, "api key")
+        with self._write() as session:
+            return key_ops.rotate_api_key(
+                session, tenant_id, key_id, who, expires_at=expires_at, grace_s=grace_s
+            )
 
     def verify_api_key(self, plaintext: str) -> ApiKeyRecord | None:
         """The key, if `plaintext` is a valid, unrevoked key (constant-time compare); else None."""
@@ -157,6 +190,30 @@ class Repository:
         """The tenant's keys (never their secrets), revoked ones included."""
         with self._read() as session:
             return key_ops.list_api_keys(session, tenant_id)
+
+    # --- risk limits (see trading.store.ops.limits) -------------------------------------
+
+    def list_risk_limits(self, tenant_id: str) -> list[limit_ops.RiskLimitRecord]:
+        """The tenant's risk limits, by kind."""
+        with self._read() as session:
+            return limit_ops.list_limits(session, tenant_id)
+
+    def set_risk_limit(
+        self, actor: Actor, kind: RiskLimitKind | str, value: float
+    ) -> limit_ops.RiskLimitRecord:
+        """Set a limit of `actor`'s tenant (an admin key, or the engine); audited."""
+        with self._write() as session:
+            return limit_ops.set_limit(session, actor, kind, value)
+
+    def clear_risk_limit(self, actor: Actor, kind: RiskLimitKind | str) -> bool:
+        """Remove a limit of `actor`'s tenant; False if it had none. Audited."""
+        with self._write() as session:
+            return limit_ops.clear_limit(session, actor, kind)
+
+    def live_bids(self, tenant_id: str, days: Sequence[date]) -> list[limit_ops.LiveBid]:
+        """The tenant's submitted and accepted bids of the delivery days `days`."""
+        with self._read() as session:
+            return limit_ops.live_bids(session, tenant_id, days)
 
     # --- portfolios ---------------------------------------------------------------------
 

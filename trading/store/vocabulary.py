@@ -77,6 +77,9 @@ class AuditAction(StrEnum):
     TENANT_CREATE = "tenant.create"
     API_KEY_CREATE = "api_key.create"
     API_KEY_REVOKE = "api_key.revoke"
+    API_KEY_ROTATE = "api_key.rotate"
+    RISK_LIMIT_SET = "risk_limit.set"
+    RISK_LIMIT_CLEAR = "risk_limit.clear"
     PORTFOLIO_SAVE = "portfolio.save"
     BID_CREATE = "bid.create"
     BID_TRANSITION = "bid.transition"
@@ -84,3 +87,14 @@ class AuditAction(StrEnum):
     PLAN_CREATE = "plan.create"
     PLAN_STATUS = "plan.status"
     PLAN_DELETE = "plan.delete"
+
+
+class RiskLimitKind(StrEnum):
+    """A per-tenant risk limit a submitted bid is checked against; the suffix is the unit."""
+
+    MAX_BID_MW = "max_bid_mw"
+    """Largest volume of one bid [MW] (any curve point, block product or capacity)."""
+    MAX_NET_POSITION_MW = "max_net_position_mw"
+    """Largest net position on one product (and so one bidding zone) [MW], sells positive."""
+    MAX_NOTIONAL_EUR_PER_DAY = "max_notional_eur_per_day"
+    """Largest sum of |MW| x hours x |price| of the tenant's live bids of one delivery day [EUR]."""

@@ -1,6 +1,6 @@
 """The store's tables, one module per area; importing this package registers them all."""
 
-from trading.store.models.accounts import ApiKeyRow, AuditRow, TenantRow
+from trading.store.models.accounts import ApiKeyRow, AuditRow, RiskLimitRow, TenantRow
 from trading.store.models.bids import BidEventRow, BidRow, BidSubmissionRow, ClearingRow
 from trading.store.models.plans import PlanRow
 from trading.store.models.portfolios import AssetRow, PortfolioRow
@@ -15,5 +15,6 @@ __all__ = [
     "ClearingRow",
     "PlanRow",
     "PortfolioRow",
+    "RiskLimitRow",
     "TenantRow",
 ]

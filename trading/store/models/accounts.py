@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, Double, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from trading.store.base import Base, EventId
-from trading.store.vocabulary import Role, check_values
+from trading.store.vocabulary import RiskLimitKind, Role, check_values
 
 ROLE_CHECK = f"role IN ({check_values(Role)})"
 
@@ -37,6 +37,8 @@ class ApiKeyRow(Base):
     secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    """From this instant on the key no longer authenticates; NULL: it never expires."""
 
 
 class AuditRow(Base):
@@ -62,3 +64,20 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any] | None]
+
+
+class RiskLimitRow(Base):
+    """One risk limit of a tenant: its kind (see `RiskLimitKind`, which names the unit) and
+    value; absent means the tenant has no limit of that kind."""
+
+    __tablename__ = "risk_limits"
+    __table_args__ = (
+        CheckConstraint(f"kind IN ({check_values(RiskLimitKind)})", name="kind"),
+        CheckConstraint("value > 0", name="value"),
+    )
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[float] = mapped_column(Double)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))

@@ -26,7 +26,6 @@ from trading.store.errors import (
     IdempotencyKeyReusedError,
     NotFoundError,
     StoreError,
-    invalid,
     raise_problems,
 )
 from trading.store.inputs import Actor, PreparedBid
@@ -40,6 +39,7 @@ from trading.store.models import (
     TenantRow,
 )
 from trading.store.ops.audit import count
+from trading.store.ops.keys import key_refused, refused_because
 from trading.store.records import AddBidsResult, BidEventRecord, BidRecord, Page
 from trading.store.timestamps import utc_now
 from trading.store.vocabulary import AuditAction, BidStatus, Role
@@ -201,9 +201,13 @@ def _keys(session: Session, wanted: set[str]) -> dict[str, Any]:
     if not wanted:
         return {}
     rows = session.execute(
-        select(ApiKeyRow.id, ApiKeyRow.tenant_id, ApiKeyRow.role, ApiKeyRow.revoked_at).where(
-            ApiKeyRow.id.in_(wanted)
-        )
+        select(
+            ApiKeyRow.id,
+            ApiKeyRow.tenant_id,
+            ApiKeyRow.role,
+            ApiKeyRow.revoked_at,
+            ApiKeyRow.expires_at,
+        ).where(ApiKeyRow.id.in_(wanted))
     )
     return {row.id: row for row in rows}
 
@@ -216,10 +220,9 @@ def _actor(submission: Submission, tenants: set[str], keys: dict[str, Any]) -> A
     if key_id is None:
         return Actor.system(tenant_id)
     row = keys.get(key_id)
-    if row is None or row.tenant_id != tenant_id:
-        raise invalid("bids", "key_id", key_id, f"is not an API key of tenant {tenant_id!r}")
-    if row.revoked_at is not None:
-        raise invalid("bids", "key_id", key_id, "was revoked and may no longer act")
+    facts = None if row is None else (row.tenant_id, row.revoked_at, row.expires_at)
+    if (refusal := refused_because(tenant_id, facts)) is not None:
+        raise key_refused("bids", key_id, refusal)
     return Actor(tenant_id=tenant_id, key_id=key_id, role=Role(row.role))
 
 
