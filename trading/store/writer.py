@@ -114,7 +114,12 @@ class SubmissionWriter:
         at once and nothing is queued. Tenant, key, plan and idempotency checks happen in
         the writer; their errors come out of the future.
         """
-        submission = prepare_submission(tenant_id, key_id, bids, idempotency_key, at)
+        return self.submit_prepared(
+            prepare_submission(tenant_id, key_id, bids, idempotency_key, at)
+        )
+
+    def submit_prepared(self, submission: bid_ops.Submission) -> Future[AddBidsResult]:
+        """Queue a submission `prepare_submission` has checked; see `submit`."""
         future: Future[AddBidsResult] = Future()
         with self._gate:  # never behind the stop marker: written, or refused here
             if self._closed.is_set():
