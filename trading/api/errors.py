@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from regulatory.problems import format_value
 from trading.store import (
+    BidIdTakenError,
     ConflictError,
     IdempotencyKeyReusedError,
     InvalidInputError,
@@ -162,6 +163,8 @@ def _store_error(error: StoreError) -> tuple[int, str]:
             return 409, "TransitionRefused"
         case IdempotencyKeyReusedError():
             return 409, "IdempotencyKeyReused"
+        case BidIdTakenError():
+            return 409, "BidIdTaken"
         case ConflictError():
             return 409, "Conflict"
     return 400, type(error).__name__

@@ -161,8 +161,23 @@ def prepare_bids(bids: Sequence[NewBid]) -> list[PreparedBid]:
             problems.extend(found)
             continue
         prepared.append(_prepare(new))
+    problems.extend(_repeated_bid_ids(prepared))
     raise_problems(problems)
     return prepared
+
+
+def _repeated_bid_ids(bids: Sequence[PreparedBid]) -> Iterator[Problem]:
+    """A bid_id given to two bids of one batch (a bid_id names one bid of a tenant)."""
+    first: dict[str, int] = {}
+    for index, bid in enumerate(bids):
+        name = bid.document.get("bid_id")
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            rule = f"is the bid_id of bid #{first[name] + 1} too; a bid_id names one bid"
+            yield Problem(f"bid #{index + 1}", "bid.bid_id", name, rule)
+        else:
+            first[name] = index
 
 
 def _bid_problems(new: NewBid, subject: str) -> Iterator[Problem]:

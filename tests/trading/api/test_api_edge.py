@@ -194,3 +194,31 @@ def test_strict_reading_agrees_with_json_on_storable_documents(document: object)
         assert any(word in rule for word in ("NUL", "surrogate", "control")), rule
     else:
         assert read == document
+
+
+def test_a_bid_id_names_one_bid_of_a_tenant(api: AsgiClient, keys: Keys) -> None:
+    first = api.post("/v1/bids", json=single(0, bid_id="desk/7"))
+    assert first.status_code == 201
+    (stored,) = first.json()["bids"]
+
+    again = api.post("/v1/bids", json=single(0, bid_id="desk/7"))  # no Idempotency-Key
+    assert again.status_code == 200, again.text
+    assert again.json()["replayed"] is True
+    assert [b["id"] for b in again.json()["bids"]] == [stored["id"]]
+
+    changed = api.post("/v1/bids", json=single(0, volume_mw=-1.0, bid_id="desk/7"))
+    assert changed.status_code == 409
+    found = problem(changed)
+    assert found["error"] == "BidIdTaken"
+    assert found["field"] == "bid_id"
+    assert found["value"] == "desk/7"
+
+    partly = api.post("/v1/bids", json=[single(0, bid_id="desk/7"), single(1, bid_id="desk/8")])
+    assert partly.status_code == 409
+    twice = api.post("/v1/bids", json=[single(2, bid_id="desk/9"), single(3, bid_id="desk/9")])
+    assert twice.status_code == 422
+    assert "desk/9" in problem(twice)["value"]
+    assert api.get("/v1/bids").json()["total"] == 1
+
+    other = api.with_key(keys.other_trader).post("/v1/bids", json=single(0, bid_id="desk/7"))
+    assert other.status_code == 201  # another tenant's ids are its own
