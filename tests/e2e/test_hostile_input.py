@@ -282,8 +282,11 @@ SCHEMA = schemathesis.openapi.from_dict(
 )
 """The API's document; the requests go over HTTP to the live server."""
 
+LIVE_FUZZ_EXAMPLES = int(os.environ.get("VPP_LIVE_FUZZ_EXAMPLES", "8"))
+"""Examples per operation and database: 8 keeps CI near 30 s; raise it for a longer hunt."""
+
 LIVE_FUZZ = settings(
-    max_examples=8,
+    max_examples=LIVE_FUZZ_EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
