@@ -19,6 +19,7 @@ API's routers) gives the routes that document instead of parsing the bytes again
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -92,8 +93,12 @@ class EdgeGuard:
             except JsonRefusedError as refused:
                 await _refused(refused.field, refused.value, refused.rule)(scope, receive, send)
                 return
-            except (ValueError, RecursionError):
+            except json.JSONDecodeError:
                 pass  # not JSON: the route's own parse names where it breaks
+            except (ValueError, RecursionError) as exc:  # bad UTF-8, huge numbers, nesting
+                rule = f"must be JSON text in UTF-8 ({shown(str(exc) or type(exc).__name__)})"
+                await _refused("body", f"{len(body)} bytes", rule)(scope, receive, send)
+                return
         await self.app(scope, _replay(body, receive), send)
 
     async def _read(self, receive: Receive) -> bytes:

@@ -222,3 +222,14 @@ def test_a_bid_id_names_one_bid_of_a_tenant(api: AsgiClient, keys: Keys) -> None
 
     other = api.with_key(keys.other_trader).post("/v1/bids", json=single(0, bid_id="desk/7"))
     assert other.status_code == 201  # another tenant's ids are its own
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"bid_id": "\xff\xfe"}', b"[" * 100_000 + b"]" * 100_000, b'{"n": ' + b"9" * 5000 + b"}"],
+    ids=["not-utf8", "nested-too-deep", "huge-integer"],
+)
+def test_a_body_json_cannot_read_is_a_422_naming_the_body(api: AsgiClient, body: bytes) -> None:
+    answer = api.post("/v1/bids", content=body)
+    assert answer.status_code == 422, answer.text
+    assert problem(answer)["field"] == "body"
