@@ -44,6 +44,9 @@ PARSED_JSON = "vpp.parsed_json"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 """Methods whose requests may carry a body."""
 
+OFF_LOOP_BYTES = 64 * 1024
+"""Bodies larger than this are parsed in a worker thread, not on the event loop [bytes]."""
+
 MAX_PARAM_CHARS = 500
 """The longest path or query parameter the API takes [characters]."""
 
@@ -89,7 +92,10 @@ class EdgeGuard:
             return
         if body and _is_json(headers):
             try:
-                scope[PARSED_JSON] = loads_strict(body)
+                if len(body) > OFF_LOOP_BYTES:  # a big batch: the loop keeps serving others
+                    scope[PARSED_JSON] = await run_in_threadpool(loads_strict, body)
+                else:
+                    scope[PARSED_JSON] = loads_strict(body)
             except JsonRefusedError as refused:
                 await _refused(refused.field, refused.value, refused.rule)(scope, receive, send)
                 return
