@@ -55,6 +55,10 @@ class _TooLargeError(Exception):
     pass
 
 
+class _DisconnectedError(Exception):
+    pass
+
+
 class EdgeGuard:
     """The checks of the module docstring, before the app sees a request."""
 
@@ -90,6 +94,8 @@ class EdgeGuard:
         except _TooLargeError:
             await self._too_large(None)(scope, receive, send)
             return
+        except _DisconnectedError:
+            return  # the client left mid-body: nobody to answer, nothing to do
         if body and _is_json(headers):
             try:
                 if len(body) > OFF_LOOP_BYTES:  # a big batch: the loop keeps serving others
@@ -112,6 +118,8 @@ class EdgeGuard:
         size = 0
         while True:
             message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _DisconnectedError
             if message["type"] != "http.request":
                 break
             chunk = message.get("body", b"")
@@ -173,7 +181,7 @@ def _parameter_problem(scope: Scope) -> Response | None:
     for name, value in _path_parameters(scope):
         rule = text_rule(value, strict=True, max_chars=MAX_PARAM_CHARS)
         if rule is not None:
-            return _refused(f"path.{name}", shown(value), rule)
+            return _refused(f"path.{name}" if name else "path", shown(value), rule)
     query = scope.get("query_string", b"").decode("latin-1")
     for name, value in parse_qsl(query, keep_blank_values=True):
         rule = text_rule(name, strict=True, max_chars=MAX_PARAM_CHARS)

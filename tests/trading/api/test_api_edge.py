@@ -233,3 +233,11 @@ def test_a_body_json_cannot_read_is_a_422_naming_the_body(api: AsgiClient, body:
     answer = api.post("/v1/bids", content=body)
     assert answer.status_code == 422, answer.text
     assert problem(answer)["field"] == "body"
+
+
+def test_a_path_no_route_takes_with_a_control_character_is_a_422_naming_the_path(
+    api: AsgiClient,
+) -> None:
+    answer = api.get("/v1/no\x00where/at/all")
+    assert answer.status_code == 422
+    assert problem(answer)["field"] == "path"
