@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, TypeAdapter
 
 from markets.products import Direction
 
@@ -29,8 +29,11 @@ Number = Annotated[float, Strict()]
 """A JSON number: an int or a float, never a string or a boolean that looks like one."""
 Flag = Annotated[bool, Strict()]
 """A JSON boolean: true or false, never "yes" or 1."""
-Text = Annotated[str, Strict()]
-"""A JSON string, never a number."""
+MAX_TEXT_CHARS = 200
+"""The longest text a bid field (an id or a reference) may hold [characters]."""
+
+Text = Annotated[str, Strict(), StringConstraints(max_length=MAX_TEXT_CHARS)]
+"""A JSON string of at most `MAX_TEXT_CHARS` characters, never a number."""
 
 
 class _Bid(BaseModel):

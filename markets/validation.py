@@ -72,6 +72,18 @@ _DEFAULTS: dict[str, RuleRef] = {
 }
 """Where a refusal comes from when the plugin's data is silent on an optional rule."""
 
+SANITY_MAX_MW = 10_000.0
+"""The engine-wide fat-finger bound on any one bid's volume [MW]: an eighth of the German
+peak load, far above anything a VPP offers in one order, and finite whatever a market
+publishes (most exchanges publish no maximum order size; `volume_max_mw` is then None)."""
+
+_DEFAULTS["volume_sanity_max_mw"] = RuleRef(
+    value=str(SANITY_MAX_MW),
+    valid_from=date(1900, 1, 1),
+    source="vpp-engine fat-finger guard (engine-wide, not a market rule)",
+    confidence=Confidence.GENERAL,
+)
+
 
 class _Checker:
     """Collects the violations of one bid against one product's rules."""
@@ -197,6 +209,14 @@ class _Checker:
                 f">= {_fmt(p.volume_min_mw)} MW",
                 _fmt(value),
                 "volume below the market's minimum bid",
+            )
+        if abs(value) > SANITY_MAX_MW:
+            self.fail(
+                "volume_sanity_max_mw",
+                field,
+                f"<= {_fmt(SANITY_MAX_MW)} MW in size (engine-wide fat-finger guard)",
+                _fmt(value),
+                "volume beyond any one bid a VPP can make; check the unit (MW, not kW)",
             )
         if p.volume_max_mw is not None and size > p.volume_max_mw:
             self.fail(

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
+from starlette.concurrency import run_in_threadpool
 
 from markets.registry import MarketRegistry, default_registry
 from trading.api import admin, bids, markets, plans, portfolio
 from trading.api.deps import ApiServices, Services
-from trading.api.errors import install_error_handlers
+from trading.api.edge import DEFAULT_MAX_BODY_BYTES, EdgeGuard
+from trading.api.errors import database_away, install_error_handlers, problem_response
 from trading.api.jobs import FolderPrices, JobRunner, PriceSource
 from trading.api.key_cache import DEFAULT_TTL_S, KeyCache
 from trading.api.limits import RiskLimits
 from trading.api.metrics import ApiMetrics
 from trading.api.ratelimit import AccessGuard, AccessLimits
-from trading.api.schemas import Health
+from trading.api.schemas import Health, Readiness
 from trading.exchange.clock import Clock
 from trading.store import Repository, SubmissionWriter
+from trading.store.readiness import readiness
+
+MAX_BODY_ENV = "VPP_MAX_BODY_BYTES"
+"""Environment variable: the largest request body the API reads [bytes]."""
 
 DESCRIPTION = """
 The traders' API of vpp-engine. Authenticate with an API key (`X-API-Key: <key>` or
@@ -38,6 +45,7 @@ def create_app(
     jobs: JobRunner | None = None,
     key_ttl_s: float = DEFAULT_TTL_S,
     access: AccessLimits | None = None,
+    max_body_bytes: int | None = None,
 ) -> FastAPI:
     """The FastAPI app; `clock` decides gate closures, `registry` the market plugins.
 
@@ -45,7 +53,9 @@ def create_app(
     runs); `jobs` runs them in the background (default: a new `JobRunner`). A verified
     API key is trusted for `key_ttl_s` seconds without a look-up (see `KeyCache`; 0: look
     up every request). `access`: failed-login, request and plan limits (default: from
-    the environment, see `AccessLimits.from_env`).
+    the environment, see `AccessLimits.from_env`). A request body larger than
+    `max_body_bytes` is refused with 413 before it is read (default
+    ``$VPP_MAX_BODY_BYTES``, else 4 MiB; see `EdgeGuard`).
     """
     metrics = ApiMetrics()
     writer = SubmissionWriter(repository, metrics_registry=metrics.registry)
@@ -79,6 +89,7 @@ def create_app(
         registry=registry,
     )
     install_error_handlers(app)
+    app.add_middleware(EdgeGuard, max_body_bytes=_max_body_bytes(max_body_bytes))
     metrics.install(app)
     app.include_router(bids.router)
     app.include_router(markets.router)
@@ -89,7 +100,37 @@ def create_app(
 
     @app.get("/healthz", tags=["service"], summary="Liveness")
     def healthz(services: Services) -> Health:
-        """ok, and the API's current time."""
+        """ok while the process serves requests, and the API's current time (the database
+        is not read: see /readyz)."""
         return Health(status="ok", now=services.clock.now())
 
+    @app.get(
+        "/readyz",
+        tags=["service"],
+        summary="Readiness",
+        responses={503: {"model": Readiness, "description": "database away or not migrated"}},
+    )
+    async def readyz(services: Services) -> Response:
+        """200 if the database answers and is at the migrations' head; else 503 with
+        ``Retry-After`` saying which."""
+        state = await run_in_threadpool(readiness, services.repository.engine)
+        if state.ready:
+            body = Readiness(status="ready", database=state.revision, head=state.head)
+            return Response(body.model_dump_json(), media_type="application/json")
+        if state.reason.startswith("database unreachable"):
+            return database_away()
+        return problem_response(503, "NotMigrated", state.reason, headers={"Retry-After": "5"})
+
     return app
+
+
+def _max_body_bytes(given: int | None) -> int:
+    if given is not None:
+        return given
+    text = os.environ.get(MAX_BODY_ENV)
+    if not text:
+        return DEFAULT_MAX_BODY_BYTES
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{MAX_BODY_ENV}={text!r} must be a whole number of bytes") from None

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from markets.bids import Bid
 from markets.calendar import iso_z, local_label
 from trading.api.deps import IdempotencyKey, PageNumber, Reader, Services, Writer
+from trading.api.edge import EdgeRoute
 from trading.api.errors import ApiError
 from trading.api.schemas import (
     EXAMPLE_BID,
@@ -36,7 +37,7 @@ from trading.store import BidRecord, BidStatus, NewBid
 from trading.store.checks import MAX_PAGE_SIZE
 from trading.store.inputs import MAX_BIDS_PER_CALL
 
-router = APIRouter(prefix="/v1/bids", tags=["bids"])
+router = APIRouter(prefix="/v1/bids", tags=["bids"], route_class=EdgeRoute)
 
 _AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "missing, unknown or revoked API key"},

@@ -1,21 +1,33 @@
-"""Every refusal as a 4xx with a body naming what went wrong: field, value, rule.
+"""Every error answer as a JSON problem body (RFC 9457 style) naming field, value and rule.
 
-`ApiError` is raised by routes; the store's errors and FastAPI's request validation are
-translated here, so that no client mistake ends as a 500.
+`ApiError` is raised by routes; the store's errors, FastAPI's request validation, routing's
+404/405, a database that cannot be reached (503 with ``Retry-After``) and any unexpected
+exception (500) are translated here, so that no answer is ever plain text and no client
+mistake ends as a 500. A body holds ``type`` (``urn:vpp-engine:problem:<error>``),
+``title``, ``status`` and ``detail`` (RFC 9457), the same as ``error`` and ``message``
+(the names earlier clients read), and ``field``, ``value`` and ``rule`` of the first
+problem where there is one (every problem in ``problems``). Media type
+``application/problem+json``; text is ASCII-escaped, so a refused lone surrogate can be
+repeated back without breaking the answer.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from http import HTTPStatus
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from regulatory.problems import format_value
 from trading.store import (
+    BidIdTakenError,
     ConflictError,
     IdempotencyKeyReusedError,
     InvalidInputError,
@@ -25,10 +37,59 @@ from trading.store import (
     WriterClosedError,
 )
 from trading.store.ops.keys import KeyRefusedError
+from trading.store.text import shown
+
+PROBLEM_TYPE = "urn:vpp-engine:problem:"
+"""Prefix of every problem body's ``type``; the error's name follows."""
+
+RETRY_AFTER_S = 5
+"""What ``Retry-After`` tells a client while the server or its database is away [s]."""
+
+
+class ProblemResponse(JSONResponse):
+    """A JSON problem body: ``application/problem+json``, ASCII-escaped."""
+
+    media_type = "application/problem+json"
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, default=str).encode("ascii")
+
+
+def problem_response(
+    status: int,
+    error: str,
+    message: str,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> ProblemResponse:
+    """The answer of a refusal: an RFC 9457 body, plus `body`'s own fields."""
+    extra = dict(body or {})
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = error
+    content: dict[str, Any] = {
+        "type": f"{PROBLEM_TYPE}{error}",
+        "title": title,
+        "status": status,
+        "detail": message,
+        "error": error,
+        "message": message,
+    }
+    problems = extra.get("problems")
+    if isinstance(problems, list) and problems and isinstance(problems[0], dict):
+        first = problems[0]
+        for name in ("field", "value", "rule"):
+            if name in first:
+                content[name] = first[name]
+    content.update(extra)
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer", **(headers or {})}
+    return ProblemResponse(content, status_code=status, headers=headers)
 
 
 class ApiError(Exception):
-    """A refusal with its HTTP status; `body` extends the ``error``/``message`` body."""
+    """A refusal with its HTTP status; `body` extends the problem body."""
 
     def __init__(
         self, status: int, error: str, message: str, body: dict[str, Any] | None = None
@@ -37,11 +98,9 @@ class ApiError(Exception):
         self.status, self.error, self.message = status, error, message
         self.body = dict(body or {})
 
-    def response(self) -> JSONResponse:
-        """The JSON response of this refusal."""
-        headers = {"WWW-Authenticate": "Bearer"} if self.status == 401 else None
-        content = {"error": self.error, "message": self.message, **self.body}
-        return JSONResponse(content, status_code=self.status, headers=headers)
+    def response(self) -> ProblemResponse:
+        """The JSON problem response of this refusal."""
+        return problem_response(self.status, self.error, self.message, self.body)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -88,7 +147,7 @@ def validation_problems(error: RequestValidationError) -> list[dict[str, Any]]:
             {
                 "subject": "request",
                 "field": _location(tuple(item.get("loc", ()))),
-                "value": format_value(value),
+                "value": shown(format_value(value)),
                 "rule": item.get("msg", "invalid"),
             }
         )
@@ -107,6 +166,8 @@ def _store_error(error: StoreError) -> tuple[int, str]:
             return 409, "TransitionRefused"
         case IdempotencyKeyReusedError():
             return 409, "IdempotencyKeyReused"
+        case BidIdTakenError():
+            return 409, "BidIdTaken"
         case ConflictError():
             return 409, "Conflict"
     return 400, type(error).__name__
@@ -139,14 +200,56 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(WriterClosedError)
     async def _shutting_down(request: Request, exc: WriterClosedError) -> JSONResponse:
         message = "the server is shutting down and stores nothing more; retry shortly"
-        answer = ApiError(503, "ServiceUnavailable", message).response()
-        answer.headers["Retry-After"] = "5"
-        return answer
+        return problem_response(
+            503, "ServiceUnavailable", message, headers={"Retry-After": str(RETRY_AFTER_S)}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        name = "NotFound" if exc.status_code == 404 else "HTTPError"
+        name = {404: "NotFound", 405: "MethodNotAllowed", 413: "ContentTooLarge"}.get(
+            exc.status_code, "HTTPError"
+        )
         message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        body: dict[str, Any] = {}
         if exc.status_code == 404:
-            message = f"path={request.url.path} is not an endpoint of this API"
-        return ApiError(exc.status_code, name, message).response()
+            message = f"path={shown(request.url.path)} is not an endpoint of this API"
+            body = {"field": "path", "value": shown(request.url.path), "rule": "no such route"}
+        elif exc.status_code == 405:
+            message = f"method={request.method} is not allowed on {shown(request.url.path)}"
+            body = {"field": "method", "value": request.method, "rule": message}
+        return problem_response(exc.status_code, name, message, body, headers=exc.headers)
+
+    @app.exception_handler(DataError)
+    async def _not_storable(request: Request, exc: DataError) -> JSONResponse:
+        detail = str(exc.orig).splitlines()[0] if exc.orig is not None else "invalid data"
+        message = f"the database refused a value of the request: {shown(detail)}"
+        return problem_response(422, "NotStorable", message, {"rule": detail})
+
+    @app.exception_handler(DBAPIError)
+    async def _database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not _unreachable(exc):
+            raise exc
+        return database_away()
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and _unreachable(exc):
+            return database_away()
+        _log.error("unhandled_exception", path=request.url.path, exc_info=exc)
+        message = "the server failed on this request; it is logged, and nothing was changed"
+        return problem_response(500, "InternalServerError", message)
+
+
+_log = structlog.get_logger(__name__)
+
+
+def _unreachable(error: DBAPIError) -> bool:
+    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+
+
+def database_away() -> ProblemResponse:
+    """503 with ``Retry-After``: the database cannot be reached right now."""
+    message = "the database cannot be reached right now; retry shortly"
+    return problem_response(
+        503, "DatabaseUnavailable", message, headers={"Retry-After": str(RETRY_AFTER_S)}
+    )

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Path, Query
 
 from markets.registry import UnknownMarketCountryError
 from trading.api.deps import Reader, Services
+from trading.api.edge import EdgeRoute
 from trading.api.errors import ApiError
 from trading.api.schemas import CountryMarkets, ErrorBody, MarketSummary, ProductList, ProductPublic
 
-router = APIRouter(prefix="/v1/markets", tags=["markets"])
+router = APIRouter(prefix="/v1/markets", tags=["markets"], route_class=EdgeRoute)
 
 
 @router.get(

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from markets.bids import Bid
 from markets.registry import MarketRegistry
 from trading.api.deps import PageNumber, Reader, Services, Writer
+from trading.api.edge import EdgeRoute
 from trading.api.errors import ApiError
 from trading.api.jobs import JobRunner, PriceSource
 from trading.api.schemas import (
@@ -56,7 +57,7 @@ from trading.store import (
 from trading.store.checks import MAX_PAGE_SIZE
 from trading.store.inputs import MAX_BIDS_PER_CALL
 
-router = APIRouter(prefix="/v1/plans", tags=["plans"])
+router = APIRouter(prefix="/v1/plans", tags=["plans"], route_class=EdgeRoute)
 
 _BIDS = TypeAdapter(list[Bid])
 

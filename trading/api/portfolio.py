@@ -13,11 +13,12 @@ from fastapi import APIRouter, Body, Depends, Query
 
 from regulatory.assets.base import service_note
 from trading.api.deps import Reader, Services
+from trading.api.edge import EdgeRoute
 from trading.api.errors import ApiError
 from trading.api.schemas import AssetList, AssetPublic, ErrorBody, PortfolioPublic
 from trading.store import Actor, AssetRecord, Role
 
-router = APIRouter(prefix="/v1/portfolio", tags=["portfolio"])
+router = APIRouter(prefix="/v1/portfolio", tags=["portfolio"], route_class=EdgeRoute)
 
 PORTFOLIO_ROLES = frozenset({Role.COMPLIANCE, Role.ADMIN})
 """Roles that may save a portfolio."""

@@ -234,6 +234,14 @@ class Health(_Public):
     now: datetime
 
 
+class Readiness(_Public):
+    """Whether the API can serve: the database answers and is at the migrations' head."""
+
+    status: str = Field(examples=["ready"])
+    database: str | None = Field(description="the database's migration revision")
+    head: str = Field(description="the newest migration this server ships")
+
+
 class PlanRequest(_Public):
     """A plan to run: a portfolio of the tenant, a delivery day, the markets to trade."""
 

@@ -35,6 +35,7 @@ from trading.exchange.simulated import SimulatedExchange
 from trading.optimiser.inputs import PriceInputs
 from trading.store import Actor, BidStatus, Repository, StoreError, session_factory, upgrade
 from trading.store.models import BidRow
+from trading.store.timestamps import use_clock
 
 DEFAULT_INTERVAL_S = 3.0
 """Seconds between two rounds of the clearing loop."""
@@ -230,6 +231,7 @@ def serve(
     prices = FolderPrices(prices_dir)
     exchange = SimulatedExchange(exchange_prices(prices), clock)
     jobs = JobRunner()
+    use_clock(clock.now)  # one clock for the server: the store's own times too
     app = create_app(repository, clock, prices=prices, jobs=jobs)
     if metrics_port := os.environ.get(METRICS_PORT_ENV, "").strip():
         app.state.services.metrics.serve_on(host, int(metrics_port))
@@ -244,3 +246,4 @@ def serve(
         loop.stop()
         jobs.shutdown()
         repository.close()
+        use_clock(None)

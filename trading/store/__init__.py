@@ -24,6 +24,7 @@ from trading.store.engine import (
     session_factory,
 )
 from trading.store.errors import (
+    BidIdTakenError,
     ConflictError,
     IdempotencyKeyReusedError,
     InvalidInputError,
@@ -70,6 +71,7 @@ __all__ = [
     "AuditAction",
     "AuditRecord",
     "BidEventRecord",
+    "BidIdTakenError",
     "BidRecord",
     "BidStatus",
     "ClearingRecord",

@@ -10,6 +10,7 @@ Which database, in order:
    A data directory rather than the working directory, so that the books do not depend on
    where the server was started from.
 
+A new SQLite file is created readable and writable by its owner only (mode 0600).
 Every SQLite connection gets WAL journaling (readers never wait for the writer),
 ``foreign_keys=ON``, ``synchronous=FULL`` (a committed bid survives a power cut) and a
 busy timeout; transactions are started by SQLAlchemy with ``BEGIN``, or
@@ -93,9 +94,16 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+DB_FILE_MODE = 0o600
+"""Permissions of a new SQLite database file: the owner's alone (it holds key hashes and
+every tenant's books); SQLite gives its -wal and -shm files the same."""
+
+
 def _sqlite_engine(url: URL, busy_timeout_s: float, echo: bool) -> Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
-        Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(url.database).expanduser()
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        _create_private(path)
     engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout_s})
     busy_ms = int(busy_timeout_s * 1000)
 
@@ -118,6 +126,15 @@ def _sqlite_engine(url: URL, busy_timeout_s: float, echo: bool) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _create_private(path: Path) -> None:
+    """Create `path` empty with `DB_FILE_MODE` unless it exists (SQLite fills it on connect)."""
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, DB_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(descriptor)
 
 
 def _postgres_engine(url: URL, echo: bool) -> Engine:

@@ -86,3 +86,26 @@ class ConflictError(StoreError):
     def __init__(self, subject: str, rule: str) -> None:
         self.subject, self.rule = subject, rule
         super().__init__(f"{subject}: {rule}")
+
+
+class BidIdTakenError(ConflictError):
+    """The tenant already has a bid under this ``bid_id`` with a different body."""
+
+    def __init__(self, tenant_id: str, bid_id: str, stored_id: str) -> None:
+        self.tenant_id, self.bid_id, self.stored_id = tenant_id, bid_id, stored_id
+        super().__init__(
+            f"bid_id={format_value(bid_id)}",
+            f"already names bid {stored_id!r} of tenant {tenant_id!r}, with a different body; "
+            "a bid_id names one bid of a tenant (resend the identical bid to get it back, "
+            "or choose a new bid_id)",
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-friendly form naming the field, the value and the rule."""
+        return {
+            **super().as_dict(),
+            "field": "bid_id",
+            "value": self.bid_id,
+            "rule": "unique per tenant: the same bid_id is answered only for the same bid",
+            "bid": self.stored_id,
+        }

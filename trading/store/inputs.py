@@ -1,7 +1,9 @@
 """What callers hand the store: who acts (`Actor`) and new bids (`NewBid`), and their checks.
 
 A batch of bids is checked whole: every problem (subject ``bid #n``, field, value, rule)
-of every bid is collected and raised together as one `InvalidInputError`.
+of every bid is collected and raised together as one `InvalidInputError`. Every text of a
+bid must be storable on every database (`trading.store.text`: no NUL, no lone surrogates,
+no control characters, bounded length), so that no bid can fail a transaction it shares.
 """
 
 from __future__ import annotations
@@ -30,11 +32,15 @@ from markets.products import MarketId, Product
 from regulatory.problems import Problem, problems_from_validation_error
 from trading.store.checks import aware_problems, is_aware, json_problems, short
 from trading.store.errors import invalid, raise_problems
+from trading.store.text import text_problems
 from trading.store.timestamps import as_utc
 from trading.store.vocabulary import INITIAL_BID_STATUSES, BidStatus, Role
 
 MAX_BIDS_PER_CALL = 5000
 """The most bids one `add_bids` call may store."""
+
+MAX_PRODUCT_ID_CHARS = 128
+"""The longest product id the store holds (its column's width) [characters]."""
 
 BID_TYPES = (SingleBid, CurveBid, BlockBid, BalancingCapacityBid, BalancingEnergyBid)
 """The bid models of `markets.bids`."""
@@ -155,8 +161,23 @@ def prepare_bids(bids: Sequence[NewBid]) -> list[PreparedBid]:
             problems.extend(found)
             continue
         prepared.append(_prepare(new))
+    problems.extend(_repeated_bid_ids(prepared))
     raise_problems(problems)
     return prepared
+
+
+def _repeated_bid_ids(bids: Sequence[PreparedBid]) -> Iterator[Problem]:
+    """A bid_id given to two bids of one batch (a bid_id names one bid of a tenant)."""
+    first: dict[str, int] = {}
+    for index, bid in enumerate(bids):
+        name = bid.document.get("bid_id")
+        if not isinstance(name, str):
+            continue
+        if name in first:
+            rule = f"is the bid_id of bid #{first[name] + 1} too; a bid_id names one bid"
+            yield Problem(f"bid #{index + 1}", "bid.bid_id", name, rule)
+        else:
+            first[name] = index
 
 
 def _bid_problems(new: NewBid, subject: str) -> Iterator[Problem]:
@@ -174,8 +195,11 @@ def _bid_problems(new: NewBid, subject: str) -> Iterator[Problem]:
     yield from where
     yield from _time_problems(new, subject)
     yield from _record_problems(new, subject)
-    if bid is not None and not where:
-        yield from _product_problems(subject, bid, new.market, new.country)
+    if bid is not None:
+        storable = list(text_problems(subject, "bid", dict(bid)))
+        yield from storable
+        if not where and not storable:
+            yield from _product_problems(subject, bid, new.market, new.country)
 
 
 def _shape_problems(error: ValidationError, subject: str) -> Iterator[Problem]:
@@ -222,11 +246,17 @@ def _record_problems(new: NewBid, subject: str) -> Iterator[Problem]:
         yield Problem(subject, "status", short(new.status), rule)
     if new.plan_id is not None and not isinstance(new.plan_id, str):
         yield Problem(subject, "plan_id", short(new.plan_id), "must be a plan id (text) or None")
+    elif new.plan_id is not None:
+        yield from text_problems(subject, "plan_id", new.plan_id, max_chars=64)
     version = new.rule_version
     if version is not None and not (isinstance(version, str) and 0 < len(version) <= 64):
         rule = "must be text of 1 to 64 characters, or None"
         yield Problem(subject, "rule_version", short(version), rule)
     yield from json_problems(subject, "validation", new.validation)
+    if isinstance(version, str):
+        yield from text_problems(subject, "rule_version", version)
+    if isinstance(new.validation, Mapping):
+        yield from text_problems(subject, "validation", new.validation)
 
 
 def _product_problems(subject: str, bid: Bid, market: str, country: str) -> Iterator[Problem]:
@@ -234,7 +264,10 @@ def _product_problems(subject: str, bid: Bid, market: str, country: str) -> Iter
     for index, product_id in enumerate(product_ids_of(bid)):
         field = f"bid.product_ids[{index}]" if isinstance(bid, BlockBid) else "bid.product_id"
         match = PRODUCT_ID.fullmatch(product_id)
-        if match is None:
+        if len(product_id) > MAX_PRODUCT_ID_CHARS:
+            rule = f"must be at most {MAX_PRODUCT_ID_CHARS} characters (has {len(product_id)})"
+            yield Problem(subject, field, product_id[:80], rule)
+        elif match is None:
             yield Problem(
                 subject,
                 field,

@@ -9,6 +9,7 @@ never guessed at.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
@@ -20,9 +21,25 @@ class NaiveDatetimeError(ValueError):
     """A datetime without a time zone reached the store."""
 
 
+_clock: Callable[[], datetime] | None = None
+
+
+def use_clock(now: Callable[[], datetime] | None) -> None:
+    """Make `utc_now` read `now` in this process (a server's one clock); None: the system's.
+
+    `vpp serve --clock-start` runs on a simulated clock: every time the store takes itself
+    (a withdrawal, a clearing's record, an audit entry) must then be that clock's, or a
+    bid's history mixes simulated and wall-clock times.
+    """
+    global _clock
+    _clock = now
+
+
 def utc_now() -> datetime:
-    """Now, timezone-aware in UTC, to the microsecond."""
-    return datetime.now(UTC)
+    """Now, timezone-aware in UTC, to the microsecond, by the process's clock (`use_clock`)."""
+    if _clock is None:
+        return datetime.now(UTC)
+    return as_utc(_clock(), "clock")
 
 
 def as_utc(moment: datetime, field: str = "datetime") -> datetime:

@@ -16,8 +16,12 @@ not affect the others of its group.
     writer.close()
 
 The group is written by `Repository.add_submissions` (which retries each submission on its
-own if another process took one of the idempotency keys first); any other failure of the
-transaction fails every future of the group with that error, and nothing of it is stored.
+own if another process took one of the idempotency keys first). Every submission is checked
+for storability before it is queued (`prepare_submission`), so one tenant's text cannot
+fail another's transaction; should a group's transaction fail all the same, each member is
+written again on its own, so that a submission can only ever fail itself. Only when the
+database itself is unreachable (the connection was lost) does the group fail at once, with
+that error, and nothing of it is stored.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from datetime import datetime
 
 import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from trading.store.inputs import NewBid
 from trading.store.ops import bids as bid_ops
@@ -109,7 +114,12 @@ class SubmissionWriter:
         at once and nothing is queued. Tenant, key, plan and idempotency checks happen in
         the writer; their errors come out of the future.
         """
-        submission = prepare_submission(tenant_id, key_id, bids, idempotency_key, at)
+        return self.submit_prepared(
+            prepare_submission(tenant_id, key_id, bids, idempotency_key, at)
+        )
+
+    def submit_prepared(self, submission: bid_ops.Submission) -> Future[AddBidsResult]:
+        """Queue a submission `prepare_submission` has checked; see `submit`."""
         future: Future[AddBidsResult] = Future()
         with self._gate:  # never behind the stop marker: written, or refused here
             if self._closed.is_set():
@@ -178,12 +188,30 @@ class SubmissionWriter:
         try:
             outcomes = self._repository.add_submissions([q.submission for q in group])
         except Exception as exc:  # the transaction failed: nothing of the group is stored
-            self._log.exception("group_not_written", submissions=len(group))
-            for queued in group:
-                queued.future.set_exception(exc)
-            return
+            if len(group) == 1 or _database_away(exc):
+                self._log.exception("group_not_written", submissions=len(group))
+                for queued in group:
+                    queued.future.set_exception(exc)
+                return
+            self._log.warning("group_retried_alone", submissions=len(group), error=repr(exc))
+            outcomes = [self._alone(q.submission) for q in group]
         for queued, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 queued.future.set_exception(outcome)
             else:
                 queued.future.set_result(outcome)
+
+    def _alone(self, submission: bid_ops.Submission) -> AddBidsResult | Exception:
+        """One submission in a transaction of its own: its result, or its own error."""
+        try:
+            return self._repository.add_submissions([submission])[0]
+        except Exception as exc:  # this submission's failure, reported to it alone
+            self._log.exception("submission_not_written", tenant_id=submission.tenant_id)
+            return exc
+
+
+def _database_away(error: BaseException) -> bool:
+    """Whether `error` says the database could not be reached (retrying alone is futile)."""
+    return isinstance(error, DBAPIError) and (
+        error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+    )

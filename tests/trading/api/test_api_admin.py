@@ -20,10 +20,11 @@ PARAMS = {"{bid_id}": "b-1", "{plan_id}": "p-1", "{key_id}": "k00", "{kind}": "m
 
 
 def every_route(app: FastAPI) -> list[tuple[str, str]]:
-    """(method, concrete path) of every operation of the app's OpenAPI document but /healthz."""
+    """(method, concrete path) of every operation of the app's OpenAPI document but the
+    probes a load balancer calls without a key (/healthz, /readyz)."""
     found = []
     for path, operations in app.openapi()["paths"].items():
-        if path == "/healthz":
+        if path in ("/healthz", "/readyz"):
             continue
         for template, value in PARAMS.items():
             path = path.replace(template, value)

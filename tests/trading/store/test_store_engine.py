@@ -100,3 +100,21 @@ def test_postgres_sessions_run_in_utc(pg_url: str) -> None:
             assert connection.exec_driver_sql("SHOW search_path").scalar().startswith("test_")
     finally:
         engine.dispose()
+
+
+def test_a_new_sqlite_file_is_private_to_its_owner(tmp_path) -> None:
+    import stat
+
+    from trading.store import upgrade
+
+    path = tmp_path / "fresh" / "books.sqlite3"
+    upgrade(f"sqlite:///{path}")
+    engine = create_engine_for(f"sqlite:///{path}")
+    try:
+        with engine.begin() as connection:  # a write: the -wal file exists meanwhile
+            connection.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+            wal = path.with_name(path.name + "-wal")
+            assert stat.S_IMODE(wal.stat().st_mode) & 0o077 == 0
+    finally:
+        engine.dispose()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600

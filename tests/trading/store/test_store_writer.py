@@ -205,3 +205,55 @@ def test_one_failing_submission_in_a_raced_group_fails_alone(
     assert fine_2.created
     assert isinstance(poisoned, RuntimeError)
     assert _count(repo, "bids") == 2
+
+
+@pytest.mark.postgres
+def test_a_member_the_database_refuses_fails_alone_and_its_group_is_written(
+    pg_url: str,
+) -> None:
+    """A check gap (here: NUL smuggled past `prepare_submission`) fails one submission only.
+
+    A held table lock keeps the writer on its first submission while the rest queue up,
+    so the poisoned one and five good ones are written as one group: PostgreSQL refuses
+    the group's transaction, and the writer writes each member again on its own.
+    """
+    from dataclasses import replace
+
+    from sqlalchemy.exc import DataError
+
+    from trading.store import upgrade
+
+    upgrade(pg_url)
+    repo = Repository.from_url(pg_url)
+    registry = CollectorRegistry()
+    writer = SubmissionWriter(repo, metrics_registry=registry)
+    try:
+        repo.create_tenant("acme", "Acme")
+        repo.create_tenant("globex", "Globex")
+        good = prepare_submission("acme", None, batch(1), "good-0")
+        (bid,) = good.bids
+        poisoned = replace(
+            prepare_submission("globex", None, batch(1), "bad"),
+            bids=(replace(bid, document={**bid.document, "bid_id": "a\x00b"}),),
+        )
+        with repo.engine.connect() as holder:
+            holder.exec_driver_sql("LOCK TABLE bids IN EXCLUSIVE MODE")
+            first = writer.submit("acme", None, batch(1), "first")
+            futures = [writer.submit_prepared(poisoned)] + [
+                writer.submit("acme", None, batch(1), f"good-{n}") for n in range(5)
+            ]
+            holder.rollback()
+        assert first.result(timeout=30).created
+        with pytest.raises(DataError):
+            futures[0].result(timeout=30)
+        assert all(f.result(timeout=30).created for f in futures[1:])
+        assert repo.list_bids("acme", limit=100).total == 6
+        assert repo.list_bids("globex", limit=100).total == 0
+        grouped = registry.get_sample_value("vpp_store_write_group_size_bucket", {"le": "4.0"})
+        total = registry.get_sample_value("vpp_store_write_group_size_count")
+        assert total is not None
+        assert grouped is not None
+        assert grouped < total, "the poisoned submission was never in a group of several"
+    finally:
+        writer.close()
+        repo.close()

@@ -60,6 +60,7 @@ class BidRow(Base):
         Index("ix_bids_tenant_id_market", "tenant_id", "market"),
         Index("ix_bids_tenant_id_product_id", "tenant_id", "product_id"),
         Index("ix_bids_status_gate_closure", "status", "gate_closure"),
+        Index("uq_bids_tenant_id_client_bid_id", "tenant_id", "client_bid_id", unique=True),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -75,6 +76,8 @@ class BidRow(Base):
     status: Mapped[str] = mapped_column(String(16))
     document: Mapped[dict[str, Any]]
     plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id"), index=True)
+    client_bid_id: Mapped[str | None] = mapped_column(String(200))
+    """The submitter's ``bid_id`` (unique per tenant); NULL when it gave none."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

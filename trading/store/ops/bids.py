@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from regulatory.problems import Problem
 from trading.store.errors import (
+    BidIdTakenError,
     IdempotencyKeyReusedError,
     NotFoundError,
     StoreError,
@@ -127,6 +128,7 @@ def add_submissions(
     keys = _keys(session, {s.key_id for s in submissions if s.key_id is not None})
     earlier = _earlier_submissions(session, submissions)
     plans = _plans_of(session, submissions)
+    named = _stored_bid_ids(session, submissions)
     outcomes: list[AddBidsResult | StoreError] = []
     in_group: dict[tuple[str, str], tuple[str, AddBidsResult]] = {}
     rows = _Rows()
@@ -142,11 +144,18 @@ def add_submissions(
                 outcomes.append(replace(result, created=False))
                 continue
             _check_plan_ids(submission, plans)
+            twins = _twins(submission, named)
         except StoreError as refused:
             outcomes.append(refused)
             continue
+        if twins is not None:  # the same bids again, under their bid_ids: their answer
+            outcomes.append(twins)
+            continue
         result = rows.add(submission, actor, submission.at or now)
         in_group[pair] = (submission.digest, result)
+        for record in result.bids:
+            if record.document.get("bid_id") is not None:
+                named[(record.tenant_id, record.document["bid_id"])] = (record, result)
         outcomes.append(result)
     rows.insert(session)
     return outcomes
@@ -191,6 +200,62 @@ class _Rows:
         ):
             if values:
                 session.execute(insert(model), values)
+
+
+_Named = dict[tuple[str, str], tuple[BidRecord, AddBidsResult]]
+"""(tenant, bid_id) -> the stored bid of that id and the submission that stored it."""
+
+
+def _client_bid_id(bid: PreparedBid) -> str | None:
+    value = bid.document.get("bid_id")
+    return value if isinstance(value, str) else None
+
+
+def _stored_bid_ids(session: Session, submissions: Sequence[Submission]) -> _Named:
+    """The stored bids under the bid_ids the group names, tenant by tenant."""
+    by_tenant: dict[str, set[str]] = {}
+    for submission in submissions:
+        for bid in submission.bids:
+            if (name := _client_bid_id(bid)) is not None:
+                by_tenant.setdefault(submission.tenant_id, set()).add(name)
+    found: _Named = {}
+    for tenant_id, wanted in by_tenant.items():
+        rows = session.execute(
+            select(BidRow, BidSubmissionRow.idempotency_key)
+            .join(BidSubmissionRow, BidSubmissionRow.id == BidRow.submission_id)
+            .where(BidRow.tenant_id == tenant_id, BidRow.client_bid_id.in_(wanted))
+        )
+        for row, key in rows:
+            record = BidRecord.of(row)
+            result = AddBidsResult(row.submission_id, key, (record,), created=False)
+            found[(tenant_id, row.client_bid_id)] = (record, result)
+    return found
+
+
+def _twins(submission: Submission, named: _Named) -> AddBidsResult | None:
+    """The stored answer if every bid of `submission` is stored already under its bid_id.
+
+    None if none of its bid_ids is taken; `BidIdTakenError` if one is taken by a bid with
+    another body, or if only some of its bids are stored.
+    """
+    found: list[BidRecord] = []
+    first: AddBidsResult | None = None
+    for bid in submission.bids:
+        name = _client_bid_id(bid)
+        stored = named.get((submission.tenant_id, name)) if name is not None else None
+        if stored is None:
+            continue
+        record, result = stored
+        if record.document != bid.document or record.product_id != bid.product_id:
+            raise BidIdTakenError(submission.tenant_id, str(name), record.id)
+        found.append(record)
+        first = first or result
+    if first is None:
+        return None
+    if len(found) != len(submission.bids):
+        record = found[0]
+        raise BidIdTakenError(submission.tenant_id, str(record.document["bid_id"]), record.id)
+    return AddBidsResult(first.submission_id, first.idempotency_key, tuple(found), created=False)
 
 
 def _existing_tenants(session: Session, wanted: set[str]) -> set[str]:
@@ -300,6 +365,8 @@ def _bid_record(
 def _bid_values(record: BidRecord) -> dict[str, Any]:
     values = {name: getattr(record, name) for name in _BID_COLUMNS}
     values["status"] = record.status.value
+    client_bid_id = record.document.get("bid_id")
+    values["client_bid_id"] = client_bid_id if isinstance(client_bid_id, str) else None
     return values
 
 
