@@ -7,11 +7,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 from exchange_factories import ZONE, flat, flat_prices, products, quarter_hours
 
 from markets.products import Direction, MarketId
 from trading.exchange import NoClearingPriceError, PriceBook
 from trading.optimiser.inputs import PriceInputs
+from trading.prices.inputs import read_afrr_energy_prices
 
 HOURLY_ERA = date(2025, 6, 12)
 """A day of hourly SDAC products (the 15-minute MTU began on 2025-10-01)."""
@@ -81,10 +83,6 @@ def test_prices_in_another_time_zone_are_read_in_utc() -> None:
 def test_the_real_smard_week_gives_each_quarter_hour_its_activation_price() -> None:
     # The German plugin has no aFRR energy products before PICASSO (2022-06-22), so a 2026
     # quarter-hour product is moved onto the real week to read its prices through the book.
-    from conftest import SHARED_DATA
-
-    from trading.prices.inputs import read_afrr_energy_prices
-
     path = SHARED_DATA / "afrr_de_smard_2022-01-01_2022-01-08_15min.csv"
     activation = read_afrr_energy_prices(path, {ZONE})
     assert {key: len(series) for key, series in activation.items()} == {
