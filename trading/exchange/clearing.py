@@ -18,7 +18,7 @@ from datetime import datetime
 
 from markets.bids import BalancingCapacityBid, BalancingEnergyBid, BlockBid, CurveBid, SingleBid
 from markets.calendar import iso_z
-from markets.products import MarketId, Product
+from markets.products import Direction, MarketId, Product
 from trading.exchange.clearing_rules import (
     balancing_energy_activated,
     block_average_price_eur_per_mwh,
@@ -242,8 +242,9 @@ def _clear_balancing_energy(
     """Activated in full at the marginal price if within it, else not activated."""
     marginal = book.balancing_energy_price_eur_per_mwh(product)
     activated = balancing_energy_activated(bid.direction, bid.energy_price_eur_per_mwh, marginal)
-    within = "at or below" if bid.direction.value == "pos" else "at or above"
-    outside = "above" if bid.direction.value == "pos" else "below"
+    upward = bid.direction is Direction.POS
+    within = "at or below" if upward else "at or above"
+    outside = "above" if upward else "below"
     offer = (
         f"aFRR energy {bid.direction.value} bid of {bid.volume_mw:g} MW at "
         f"{bid.energy_price_eur_per_mwh:.2f} EUR/MWh"

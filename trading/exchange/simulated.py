@@ -66,7 +66,7 @@ class _Held:
 
 
 class SimulatedExchange:
-    """A `MarketGateway` that clears auctions and balancing capacity against `prices`.
+    """A `MarketGateway` that clears every market it holds against `prices` at each gate.
 
     - `prices`: clearing prices per market and zone (see `trading.exchange.price_book`);
       copied when the exchange is made.
@@ -238,7 +238,6 @@ class SimulatedExchange:
         key, products = admitted.key, admitted.products
         market = products[0].market
         gate = max(p.gate_closure for p in products)
-        clears = True
         gate_label = f"{iso_z(gate)} ({local_label(gate, products[0].timezone)})"
         rule = HOW_IT_CLEARS.get(market)
         reason = (
@@ -253,7 +252,7 @@ class SimulatedExchange:
             product_ids=product_ids_of(admitted.bid),
             gate_closure=gate,
             submitted_at=now,
-            clears=clears,
+            clears=True,
             reason=reason,
         )
         self._bids_held += 1
@@ -266,7 +265,6 @@ class SimulatedExchange:
             market=market.value,
             product_ids=list(pending.product_ids),
             gate_closure=iso_z(gate),
-            clears=clears,
         )
 
     # --- clearing ------------------------------------------------------------------------
