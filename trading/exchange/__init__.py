@@ -2,7 +2,9 @@
 
 - `gateway`: `MarketGateway`, the interface every exchange connection offers.
 - `simulated`: `SimulatedExchange`, the embedded default, clearing auctions and balancing
-  capacity against price series at each gate closure (backtests, the end-to-end run).
+  capacity against price series at each gate closure, continuous intraday against the
+  intraday price proxy and aFRR energy against its activation price (backtests, the
+  server); see docs/exchange.md.
 - `clock`: `Clock`, `SystemClock`, `ManualClock` (tests walk a delivery day in milliseconds),
   `ScaledClock` (a day in minutes, for a running server).
 - `records`: `Clearing` and `PendingBid`, what a trader reads back.

@@ -4,6 +4,11 @@ The rules are in `trading.exchange.clearing_rules`, the prices in
 `trading.exchange.price_book`; this module applies them to each bid shape and words the
 reason. A bid whose product has no price is rejected with the price book's reason
 ("no clearing price for <market> <zone> <period>"), never accepted at a guessed price.
+
+Continuous intraday orders are filled or expire against the intraday price **proxy** (every
+reason says "proxy"); aFRR energy bids are activated or not against the quarter hour's aFRR
+energy price. A bid of a market with no rule here is rejected at its gate, naming the
+market: whatever it is, a bid past its gate leaves with an outcome and a reason.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from markets.bids import BalancingCapacityBid, BlockBid, CurveBid, SingleBid
-from markets.products import Product
+from markets.bids import BalancingCapacityBid, BalancingEnergyBid, BlockBid, CurveBid, SingleBid
+from markets.calendar import iso_z
+from markets.products import Direction, MarketId, Product
 from trading.exchange.clearing_rules import (
+    balancing_energy_activated,
     block_average_price_eur_per_mwh,
     capacity_accepted,
     capacity_remuneration_eur_per_mw_h,
@@ -21,7 +28,7 @@ from trading.exchange.clearing_rules import (
     in_the_money,
     single_volume_mw,
 )
-from trading.exchange.price_book import NoClearingPriceError, PriceBook
+from trading.exchange.price_book import INTRADAY_PROXY, NoClearingPriceError, PriceBook
 from trading.exchange.records import Clearing, ClearingStatus, PendingBid
 
 
@@ -40,6 +47,19 @@ def clear_bid(
     """
     try:
         match held.bid:
+            case SingleBid() if held.market is MarketId.INTRADAY_CONTINUOUS:
+                return _clear_continuous(held, held.bid, products[0], book, now)
+            case BalancingEnergyBid():
+                return _clear_balancing_energy(held, held.bid, products[0], book, now)
+            case _ if held.market is MarketId.INTRADAY_CONTINUOUS:
+                return _record(
+                    held,
+                    products,
+                    now,
+                    (),
+                    f"rejected at its gate closure {iso_z(held.gate_closure)}: "
+                    f"{held.bid.type} orders are not filled on continuous intraday here",
+                )
             case SingleBid():
                 return _clear_single(held, held.bid, products[0], book, now)
             case CurveBid():
@@ -53,7 +73,13 @@ def clear_bid(
                     held, products, now, (), f"{held.bid.type} bids are not cleared here"
                 )
     except NoClearingPriceError as exc:
-        return _record(held, products, now, (), str(exc))
+        return _record(
+            held,
+            products,
+            now,
+            (),
+            f"rejected at its gate closure {iso_z(held.gate_closure)}: {exc}",
+        )
 
 
 def _record(
@@ -66,8 +92,12 @@ def _record(
     energy_price: float | None = None,
     capacity_price: float | None = None,
     capacity_paid: float | None = None,
+    energy_paid: float | None = None,
 ) -> Clearing:
-    """A record: accepted when some volume cleared, else rejected with zero volumes."""
+    """A record: accepted when some volume cleared, else rejected with zero volumes.
+
+    An accepted energy bid is settled at `energy_paid` if given, else at `energy_price`.
+    """
     accepted = any(v != 0 for v in volumes_mw)
     return Clearing(
         bid_key=held.bid_key,
@@ -79,7 +109,9 @@ def _record(
         cleared_volumes_mw=volumes_mw if accepted else tuple(0.0 for _ in held.product_ids),
         clearing_price_eur_per_mwh=energy_price,
         capacity_price_eur_per_mw_h=capacity_price,
-        remuneration_eur_per_mwh=energy_price if accepted else None,
+        remuneration_eur_per_mwh=(energy_price if energy_paid is None else energy_paid)
+        if accepted
+        else None,
         remuneration_eur_per_mw_h=capacity_paid if accepted else None,
         gate_closure=held.gate_closure,
         cleared_at=now,
@@ -167,3 +199,67 @@ def _clear_capacity(
     return _record(
         held, [product], now, volumes, reason, capacity_price=marginal, capacity_paid=paid
     )
+
+
+def _clear_continuous(
+    held: PendingBid, bid: SingleBid, product: Product, book: PriceBook, now: datetime
+) -> Clearing:
+    """Filled in full at its limit if the intraday proxy crosses it, else expired."""
+    proxy = book.intraday_proxy_eur_per_mwh(product)
+    volume = single_volume_mw(bid.volume_mw, bid.price_eur_per_mwh, proxy)
+    filled = volume != 0
+    order = (
+        f"continuous {_side(bid.volume_mw)} of {bid.volume_mw:g} MW at limit "
+        f"{bid.price_eur_per_mwh:.2f} EUR/MWh"
+    )
+    against = (
+        f"the {INTRADAY_PROXY} {proxy:.2f} EUR/MWh (a proxy, not market data) of its "
+        f"delivery is {_against(bid.volume_mw, filled)} the limit"
+    )
+    if filled:
+        reason = (
+            f"{order} filled: {abs(volume):g} MW at {bid.price_eur_per_mwh:.2f} EUR/MWh "
+            f"(its limit, pay-as-bid); {against}"
+        )
+    else:
+        reason = (
+            f"{order} expired unfilled at its gate closure {iso_z(held.gate_closure)}: {against}"
+        )
+    return _record(
+        held,
+        [product],
+        now,
+        (volume,),
+        reason,
+        energy_price=proxy,
+        energy_paid=bid.price_eur_per_mwh,
+    )
+
+
+def _clear_balancing_energy(
+    held: PendingBid, bid: BalancingEnergyBid, product: Product, book: PriceBook, now: datetime
+) -> Clearing:
+    """Activated in full at the marginal price if within it, else not activated."""
+    marginal = book.balancing_energy_price_eur_per_mwh(product)
+    activated = balancing_energy_activated(bid.direction, bid.energy_price_eur_per_mwh, marginal)
+    upward = bid.direction is Direction.POS
+    within = "at or below" if upward else "at or above"
+    outside = "above" if upward else "below"
+    offer = (
+        f"aFRR energy {bid.direction.value} bid of {bid.volume_mw:g} MW at "
+        f"{bid.energy_price_eur_per_mwh:.2f} EUR/MWh"
+    )
+    if activated:
+        reason = (
+            f"{offer} activated in full: its price is {within} the activation price "
+            f"{marginal:.2f} EUR/MWh of its quarter hour; paid {marginal:.2f} EUR/MWh "
+            "(pay-as-cleared)"
+        )
+    else:
+        reason = (
+            f"{offer} not activated (rejected at its gate closure {iso_z(held.gate_closure)}): "
+            f"its price is {outside} the activation price {marginal:.2f} EUR/MWh of its "
+            "quarter hour"
+        )
+    volumes = (bid.volume_mw,) if activated else ()
+    return _record(held, [product], now, volumes, reason, energy_price=marginal)

@@ -14,6 +14,19 @@ Energy (EUR/MWh; volume positive = sell/injection, negative = buy/withdrawal):
 
 Balancing capacity (EUR/MW/h): a bid is accepted when its price is at or below the marginal
 price; it is paid its own price under pay-as-bid, the marginal price under pay-as-cleared.
+
+Continuous intraday (EUR/MWh), against the intraday price **proxy** of the contract's
+delivery: a limit order is filled in full at its own limit (pay-as-bid: the order rests in
+the book and is lifted at its price) when the proxy crosses it (sale: proxy >= limit,
+purchase: proxy <= limit, ties fill), else it expires unfilled at its gate closure
+(`in_the_money` decides both).
+
+Balancing energy (aFRR, EUR/MWh, the sign convention of the price series: positive
+direction, paid to the provider; negative direction, a positive price paid by the provider
+to the TSO): the TSO activates the merit order from the bid cheapest for it, so a bid is
+activated when it is within the quarter hour's activation (marginal) price: positive
+direction at or below it, negative direction at or above it (ties activate). An activated
+bid is activated in full for the quarter hour and paid the marginal price (pay-as-cleared).
 """
 
 from __future__ import annotations
@@ -21,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from markets.bids import CurvePoint
-from markets.products import Pricing
+from markets.products import Direction, Pricing
 
 
 def in_the_money(volume_mw: float, limit_eur_per_mwh: float, price_eur_per_mwh: float) -> bool:
@@ -91,3 +104,16 @@ def capacity_remuneration_eur_per_mw_h(
 ) -> float:
     """What an accepted capacity bid is paid [EUR/MW/h]: its own price or the marginal one."""
     return bid_eur_per_mw_h if pricing is Pricing.PAY_AS_BID else marginal_eur_per_mw_h
+
+
+def balancing_energy_activated(
+    direction: Direction, bid_eur_per_mwh: float, marginal_eur_per_mwh: float
+) -> bool:
+    """Whether an aFRR energy bid at `bid_eur_per_mwh` is within the activation price.
+
+    Positive direction: bid <= marginal [EUR/MWh, paid to the provider]. Negative
+    direction: bid >= marginal [EUR/MWh, a positive price paid by the provider to the TSO].
+    """
+    if direction is Direction.POS:
+        return bid_eur_per_mwh <= marginal_eur_per_mwh
+    return bid_eur_per_mwh >= marginal_eur_per_mwh

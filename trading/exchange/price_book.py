@@ -8,6 +8,8 @@ Which series prices which product (data, not branches):
 | intraday_auction (IDA1, IDA2, IDA3) | `PriceInputs.intraday` | bidding zone |
 | afrr_capacity | `PriceInputs.afrr_capacity` | (bidding zone, "pos" or "neg") |
 | fcr_capacity | `PriceInputs.fcr_capacity` | bidding zone |
+| intraday_continuous | `PriceInputs.intraday` (a **proxy**, see `INTRADAY_PROXY`) | bidding zone |
+| afrr_energy | the book's own `balancing_energy` series | (zone, "pos" or "neg") |
 
 Each quarter hour is priced as the optimiser prices it (`PriceInputs.quarter_hourly`): by the
 last series period starting at or before it, at most 45 minutes earlier, so an hourly price
@@ -16,6 +18,13 @@ mean over its quarter hours (an hourly product against a 15-minute series averag
 capacity block's marginal price [EUR/MW/h] is read at its first quarter hour. A quarter hour
 with no price, or a NaN, raises `NoClearingPriceError`: nothing is cleared at a guessed
 price. All intraday auction sessions share the one intraday series.
+
+Continuous intraday has no price of its own in this project: it is judged against the
+intraday series, which is a labelled proxy (`trading.prices.sample`), and every reason that
+uses it says so. aFRR energy prices (EUR/MWh, the activation price per quarter hour and
+direction, in the sign convention of `trading.prices.readers.read_balancing_prices`) are
+given to the book apart from `PriceInputs`; without them every aFRR energy bid is rejected
+at its gate for want of a price.
 """
 
 from __future__ import annotations
@@ -39,7 +48,15 @@ SERIES_OF: dict[MarketId, str] = {
     MarketId.AFRR_CAPACITY: "afrr_capacity",
     MarketId.FCR_CAPACITY: "fcr_capacity",
 }
-"""The `PriceInputs` field that prices each market the simulated exchange clears."""
+"""The `PriceInputs` field that prices each market the simulated exchange clears at a
+uniform (or marginal) price."""
+
+INTRADAY_PROXY = "intraday price proxy"
+"""How every record that uses the intraday series for continuous intraday names it: a proxy,
+not market data."""
+
+BALANCING_ENERGY = "balancing_energy"
+"""The book's own field for aFRR energy activation prices."""
 
 KEYED_BY_DIRECTION = frozenset({MarketId.AFRR_CAPACITY})
 """Markets whose series are keyed by (zone, direction) rather than by zone."""
@@ -57,12 +74,18 @@ class PriceBook:
     `ValueError` names the series whose index is not timezone-aware timestamps.
     """
 
-    def __init__(self, prices: PriceInputs) -> None:
+    def __init__(
+        self,
+        prices: PriceInputs,
+        balancing_energy: Mapping[tuple[str, str], pd.Series] | None = None,
+    ) -> None:
         self._series: dict[tuple[str, PriceKey], pd.Series] = {}
         for field in SERIES_OF.values():
             table: Mapping[PriceKey, pd.Series] = getattr(prices, field)
             for key, series in table.items():
                 self._series[(field, key)] = _utc_sorted(series, field, key)
+        for key, series in (balancing_energy or {}).items():
+            self._series[(BALANCING_ENERGY, key)] = _utc_sorted(series, BALANCING_ENERGY, key)
 
     def energy_price_eur_per_mwh(self, product: Product) -> float:
         """Uniform clearing price of an energy auction product [EUR/MWh]."""
@@ -76,6 +99,32 @@ class PriceBook:
         quarters = pd.DatetimeIndex([product.delivery_start])
         return float(self._quarter_prices(product, quarters)[0])
 
+    def intraday_proxy_eur_per_mwh(self, product: Product) -> float:
+        """The intraday price proxy over a continuous contract's delivery [EUR/MWh].
+
+        The mean of the intraday series over the contract's quarter hours; a **proxy**, not
+        a continuous market price. `NoClearingPriceError` names the first unpriced one.
+        """
+        quarters = pd.date_range(
+            product.delivery_start, product.delivery_end, freq=QUARTER_HOUR, inclusive="left"
+        )
+        prices = self._aligned(
+            "intraday", product.bidding_zone, quarters, f"no {INTRADAY_PROXY} for"
+        )
+        return float(np.mean(prices))
+
+    def balancing_energy_price_eur_per_mwh(self, product: Product) -> float:
+        """The aFRR energy activation price of a quarter hour and direction [EUR/MWh].
+
+        Read at the product's first quarter hour. `NoClearingPriceError` when the book was
+        given no aFRR energy series for the zone and direction, or the series has no price
+        for the quarter hour.
+        """
+        direction = "" if product.direction is None else product.direction.value
+        quarters = pd.DatetimeIndex([product.delivery_start])
+        key = (product.bidding_zone, direction)
+        return float(self._aligned(BALANCING_ENERGY, key, quarters, "no aFRR energy price for")[0])
+
     def _quarter_prices(self, product: Product, quarters: pd.DatetimeIndex) -> np.ndarray:
         field = SERIES_OF.get(product.market)
         if field is None:
@@ -86,6 +135,13 @@ class PriceBook:
         key: PriceKey = product.bidding_zone
         if product.market in KEYED_BY_DIRECTION and product.direction is not None:
             key = (product.bidding_zone, product.direction.value)
+        return self._aligned(field, key, quarters, f"no clearing price for {product.market}")
+
+    def _aligned(
+        self, field: str, key: PriceKey, quarters: pd.DatetimeIndex, missing: str
+    ) -> np.ndarray:
+        """The series `field`[`key`] on `quarters`; `NoClearingPriceError` says `missing`
+        followed by the key and the first unpriced quarter hour."""
         series = self._series.get((field, key))
         if series is None:
             aligned = np.full(len(quarters), np.nan)
@@ -97,9 +153,7 @@ class PriceBook:
         if unpriced.any():
             first = quarters[int(np.argmax(unpriced))]
             label = key if isinstance(key, str) else " ".join(key)
-            raise NoClearingPriceError(
-                f"no clearing price for {product.market} {label} {iso_z(first)}"
-            )
+            raise NoClearingPriceError(f"{missing} {label} {iso_z(first)}")
         return aligned
 
 

@@ -28,8 +28,9 @@ class ClearingStatus(StrEnum):
 class PendingBid(BaseModel):
     """A bid the exchange holds and has not cleared yet.
 
-    `clears` is False for bids this exchange holds but never clears (balancing energy,
-    continuous intraday); `reason` then says why. Otherwise `reason` says when it clears.
+    `clears` is False for a bid an exchange holds but will not clear, `reason` then says
+    why; the simulated exchange clears every market (True), and `reason` says when and by
+    which rule (for continuous intraday: against the intraday price proxy).
     """
 
     model_config = _CONFIG

@@ -10,9 +10,12 @@ the rules are in `trading.exchange.clearing_rules`, the prices in
 
 It is a price taker: bids never move the price, so a block's minimum acceptance ratio never
 matters (a block in the money is accepted whole) and a divisible capacity bid is accepted in
-full. A linked block is accepted only if its parent block was. Bids it does not clear
-(balancing energy, continuous intraday) are held, can be withdrawn before their gate, and
-stay pending with the reason. Time comes only from the injected `Clock`.
+full. A linked block is accepted only if its parent block was. Continuous intraday orders are
+filled at their limit or expire at their gate against the intraday price **proxy**, aFRR
+energy bids are activated or not against the quarter hour's activation price (see
+`trading.exchange.clearing_rules` and docs/exchange.md). Every held bid whose gate has
+passed leaves at the next `clear_due` with an outcome and a reason, whatever its market:
+none stays pending past its gate. Time comes only from the injected `Clock`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
 
+import pandas as pd
 import structlog
 from prometheus_client import CollectorRegistry
 
@@ -35,23 +39,21 @@ from trading.exchange.clearing import clear_bid
 from trading.exchange.clock import Clock
 from trading.exchange.errors import GateClosedError, SubmissionRefusedError, UnknownBidError
 from trading.exchange.metrics import exchange_metrics
-from trading.exchange.price_book import SERIES_OF, PriceBook
+from trading.exchange.price_book import PriceBook
 from trading.exchange.records import Clearing, ClearingStatus, PendingBid
 from trading.optimiser.inputs import PriceInputs
 
-NOT_CLEARED_HERE: dict[MarketId, str] = {
+HOW_IT_CLEARS: dict[MarketId, str] = {
     MarketId.AFRR_ENERGY: (
-        "balancing energy bids are not cleared by the simulated exchange: PICASSO activates "
-        "them every 4 s against the TSOs' demand, which a price series does not give; "
-        "the bid stays pending"
+        "activated in full at its gate closure {gate} if its price is within the quarter "
+        "hour's aFRR energy activation price, else rejected; rejected if there is no such price"
     ),
     MarketId.INTRADAY_CONTINUOUS: (
-        "continuous intraday orders are not cleared by the simulated exchange: they match "
-        "order by order in an order book, which a price series does not give; "
-        "the bid stays pending"
+        "filled at its limit at its gate closure {gate} if the intraday price proxy (a proxy, "
+        "not market data) of its delivery crosses the limit, else expires unfilled"
     ),
 }
-"""Why bids of the markets the simulated exchange does not clear stay pending."""
+"""How a held bid of a market judged by its own rule (not a uniform price) will leave."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class _Held:
 
 
 class SimulatedExchange:
-    """A `MarketGateway` that clears auctions and balancing capacity against `prices`.
+    """A `MarketGateway` that clears every market it holds against `prices` at each gate.
 
     - `prices`: clearing prices per market and zone (see `trading.exchange.price_book`);
       copied when the exchange is made.
@@ -72,6 +74,9 @@ class SimulatedExchange:
     - `registry`: the market plugins (default: `markets.registry.default_registry()`).
     - `metrics_registry`: where the Prometheus counters live (default: the module registry
       of `trading.exchange.metrics`).
+    - `balancing_energy`: aFRR energy activation prices [EUR/MWh] per (bidding zone, "pos"
+      or "neg") and quarter hour, e.g. from `trading.prices.readers.read_balancing_prices`;
+      without them aFRR energy bids are rejected at their gate for want of a price.
     """
 
     def __init__(
@@ -81,8 +86,9 @@ class SimulatedExchange:
         registry: MarketRegistry | None = None,
         *,
         metrics_registry: CollectorRegistry | None = None,
+        balancing_energy: Mapping[tuple[str, str], pd.Series] | None = None,
     ) -> None:
-        self._book = PriceBook(prices)
+        self._book = PriceBook(prices, balancing_energy)
         self._clock = clock
         self._registry = default_registry() if registry is None else registry
         self._metrics = exchange_metrics(metrics_registry)
@@ -187,17 +193,15 @@ class SimulatedExchange:
     def clear_due(self) -> tuple[Clearing, ...]:
         """Clear every held bid whose gate closure is at or before the clock's now.
 
-        Returns the new outcomes, in gate-closure then submission order (a linked block after
-        its parent). A bid is cleared once: calling again returns only bids that became due
-        since, and never changes an outcome.
+        Every market: a bid with no price, or of a market without a rule, is rejected with
+        the reason, so no bid stays pending past its gate. Returns the new outcomes, in
+        gate-closure then submission order (a linked block after its parent). A bid is
+        cleared once: calling again returns only bids that became due since, and never
+        changes an outcome.
         """
         now = self._clock.now()
         with self._lock:
-            due = [
-                held
-                for held in self._pending.values()
-                if held.pending.clears and held.pending.gate_closure <= now
-            ]
+            due = [held for held in self._pending.values() if held.pending.gate_closure <= now]
             due.sort(key=lambda h: (h.pending.gate_closure, self._link_depth(h), h.sequence))
             cleared: list[Clearing] = []
             for held in due:
@@ -234,13 +238,12 @@ class SimulatedExchange:
         key, products = admitted.key, admitted.products
         market = products[0].market
         gate = max(p.gate_closure for p in products)
-        clears = market in SERIES_OF
+        gate_label = f"{iso_z(gate)} ({local_label(gate, products[0].timezone)})"
+        rule = HOW_IT_CLEARS.get(market)
         reason = (
-            f"clears at its gate closure {iso_z(gate)} ({local_label(gate, products[0].timezone)})"
-            if clears
-            else NOT_CLEARED_HERE.get(
-                market, f"{market.value} bids are not cleared by the simulated exchange"
-            )
+            f"clears at its gate closure {gate_label}"
+            if rule is None
+            else rule.format(gate=gate_label)
         )
         pending = PendingBid(
             bid_key=key,
@@ -249,7 +252,7 @@ class SimulatedExchange:
             product_ids=product_ids_of(admitted.bid),
             gate_closure=gate,
             submitted_at=now,
-            clears=clears,
+            clears=True,
             reason=reason,
         )
         self._bids_held += 1
@@ -262,7 +265,6 @@ class SimulatedExchange:
             market=market.value,
             product_ids=list(pending.product_ids),
             gate_closure=iso_z(gate),
-            clears=clears,
         )
 
     # --- clearing ------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 intraday, balancing) and splits them by bidding zone. FCR capacity comes from the
 balancing file's optional ``fcr_capacity_eur_per_mw_h`` column; asking for the
 ``fcr_capacity`` market without it is a `PriceDataError` that names the column.
+`read_afrr_energy_prices` reads the same balancing file's aFRR energy activation prices,
+which the optimiser does not use but the simulated exchange clears aFRR energy bids against.
 """
 
 from __future__ import annotations
@@ -69,3 +71,25 @@ def read_price_inputs(
         for key in [k for k, series in table.items() if series.empty]:
             del table[key]
     return prices
+
+
+def read_afrr_energy_prices(
+    balancing: Path, zones: Iterable[str] | None = None
+) -> dict[tuple[str, str], pd.Series]:
+    """aFRR energy activation prices [EUR/MWh] per (zone, "pos" or "neg") and quarter hour.
+
+    From a balancing file as `trading.prices.readers.read_balancing_prices` reads it (its
+    sign convention: negative direction, a positive price is paid by the provider to the
+    TSO). `zones` None reads every zone in the file; a zone without rows is left out, and
+    unpublished (empty) quarter hours are dropped, so they are named as missing when asked.
+    Raises `PriceDataError` naming file, line, column and value of a bad cell.
+    """
+    frame = read_balancing_prices(balancing)
+    wanted = set(frame["zone"]) if zones is None else set(zones)
+    energy: dict[tuple[str, str], pd.Series] = {}
+    for zone in sorted(wanted):
+        for direction in ("pos", "neg"):
+            series = _series(frame, f"afrr_energy_{direction}_eur_mwh", zone).dropna()
+            if not series.empty:
+                energy[(zone, direction)] = series
+    return energy

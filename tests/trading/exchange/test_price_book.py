@@ -7,11 +7,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA
 from exchange_factories import ZONE, flat, flat_prices, products, quarter_hours
 
 from markets.products import Direction, MarketId
 from trading.exchange import NoClearingPriceError, PriceBook
 from trading.optimiser.inputs import PriceInputs
+from trading.prices.inputs import read_afrr_energy_prices
 
 HOURLY_ERA = date(2025, 6, 12)
 """A day of hourly SDAC products (the 15-minute MTU began on 2025-10-01)."""
@@ -75,3 +77,23 @@ def test_prices_in_another_time_zone_are_read_in_utc() -> None:
     berlin = flat(42.0).tz_convert("Europe/Berlin")
     book = PriceBook(PriceInputs(day_ahead={ZONE: berlin}))
     assert book.energy_price_eur_per_mwh(products(MarketId.DAY_AHEAD)[0]) == 42.0
+
+
+@pytest.mark.realdata
+def test_the_real_smard_week_gives_each_quarter_hour_its_activation_price() -> None:
+    # The German plugin has no aFRR energy products before PICASSO (2022-06-22), so a 2026
+    # quarter-hour product is moved onto the real week to read its prices through the book.
+    path = SHARED_DATA / "afrr_de_smard_2022-01-01_2022-01-08_15min.csv"
+    activation = read_afrr_energy_prices(path, {ZONE})
+    assert {key: len(series) for key, series in activation.items()} == {
+        (ZONE, "pos"): 768,
+        (ZONE, "neg"): 768,
+    }
+    book = PriceBook(PriceInputs(), activation)
+    start = pd.Timestamp("2021-12-31T23:15:00Z")  # 2022-01-01 00:15 Berlin, the 2nd row
+    for direction, published in ((Direction.POS, 347.22), (Direction.NEG, -12.34)):
+        template = next(p for p in products(MarketId.AFRR_ENERGY) if p.direction == direction.value)
+        moved = template.model_copy(
+            update={"delivery_start": start, "delivery_end": start + pd.Timedelta(minutes=15)}
+        )
+        assert book.balancing_energy_price_eur_per_mwh(moved) == published

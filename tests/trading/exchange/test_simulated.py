@@ -268,9 +268,15 @@ def test_a_product_without_a_price_is_rejected_with_the_reason() -> None:
     results = {c.bid_key: c for c in simulated.clear_due()}
     energy, reserve = results[keys[0]], results[keys[1]]
     assert energy.status is ClearingStatus.REJECTED
-    assert energy.reason == f"no clearing price for day_ahead {ZONE} 2026-03-28T23:15:00Z"
+    assert energy.reason == (
+        "rejected at its gate closure 2026-03-28T11:00:00Z: "
+        f"no clearing price for day_ahead {ZONE} 2026-03-28T23:15:00Z"
+    )
     assert reserve.status is ClearingStatus.REJECTED
-    assert reserve.reason == f"no clearing price for fcr_capacity {ZONE} 2026-03-28T23:00:00Z"
+    assert reserve.reason == (
+        "rejected at its gate closure 2026-03-28T07:00:00Z: "
+        f"no clearing price for fcr_capacity {ZONE} 2026-03-28T23:00:00Z"
+    )
 
 
 def test_a_bid_withdrawn_before_its_gate_is_not_cleared() -> None:
@@ -301,7 +307,7 @@ def test_withdrawal_at_the_gate_closure_is_refused_naming_it() -> None:
         simulated.withdraw(key)
 
 
-def test_balancing_energy_and_continuous_bids_stay_pending_with_the_reason() -> None:
+def test_balancing_energy_and_continuous_bids_say_how_they_will_leave_and_do_at_the_gate() -> None:
     simulated, clock, _ = exchange(start=datetime(2026, 3, 28, 15, 0, tzinfo=UTC))
     energy_product = products(MarketId.AFRR_ENERGY)[0]
     continuous = products(MarketId.INTRADAY_CONTINUOUS)[0]
@@ -312,13 +318,15 @@ def test_balancing_energy_and_continuous_bids_stay_pending_with_the_reason() -> 
         energy_price_eur_per_mwh=120.0,
     )
     keys = simulated.submit([energy_bid, single(continuous, 1.0, 10.0)])
-    clock.advance_to(AFTER_DAY)
-    assert simulated.clear_due() == ()
     pending = simulated.pending()
-    assert set(pending) == set(keys)
-    assert all(not pending[key].clears for key in keys)
-    assert "balancing energy bids are not cleared" in pending[keys[0]].reason
-    assert "continuous intraday orders are not cleared" in pending[keys[1]].reason
+    assert "aFRR energy activation price" in pending[keys[0]].reason
+    assert "intraday price proxy (a proxy, not market data)" in pending[keys[1]].reason
+    clock.advance_to(AFTER_DAY)
+    outcomes = {c.bid_key: c for c in simulated.clear_due()}
+    assert set(outcomes) == set(keys)
+    assert simulated.pending() == {}
+    assert "no aFRR energy price" in outcomes[keys[0]].reason  # flat_prices has none
+    assert outcomes[keys[1]].accepted  # a sale at 10 against a proxy of 55 fills
 
 
 def test_a_submission_with_one_bad_bid_holds_none_and_names_the_rule() -> None:
