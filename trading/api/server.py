@@ -33,6 +33,7 @@ from trading.exchange.errors import ExchangeError
 from trading.exchange.records import Clearing
 from trading.exchange.simulated import SimulatedExchange
 from trading.optimiser.inputs import PriceInputs
+from trading.prices.inputs import read_afrr_energy_prices
 from trading.store import Actor, BidStatus, Repository, StoreError, session_factory, upgrade
 from trading.store.models import BidRow
 from trading.store.timestamps import use_clock
@@ -59,6 +60,17 @@ def zones_of(folder: Path) -> set[str]:
 def exchange_prices(prices: FolderPrices) -> PriceInputs:
     """The folder's prices of every zone it holds, for the simulated exchange."""
     return prices.prices(zones_of(prices.folder), ())
+
+
+def activation_prices(prices: FolderPrices) -> dict[tuple[str, str], pd.Series] | None:
+    """The folder's aFRR energy activation prices [EUR/MWh] per (zone, direction), which
+    the simulated exchange activates aFRR energy bids against (`docs/exchange.md`); None
+    if the folder has no ``afrr.csv`` (such bids are then rejected at their gate, naming
+    the missing price)."""
+    path = prices.folder / "afrr.csv"
+    if not path.exists():
+        return None
+    return read_afrr_energy_prices(path, zones_of(prices.folder))
 
 
 @dataclass
@@ -229,7 +241,9 @@ def serve(
     repository = Repository.from_url(db_url)
     clock = clock if clock is not None else SystemClock()
     prices = FolderPrices(prices_dir)
-    exchange = SimulatedExchange(exchange_prices(prices), clock)
+    exchange = SimulatedExchange(
+        exchange_prices(prices), clock, balancing_energy=activation_prices(prices)
+    )
     jobs = JobRunner()
     use_clock(clock.now)  # one clock for the server: the store's own times too
     app = create_app(repository, clock, prices=prices, jobs=jobs)

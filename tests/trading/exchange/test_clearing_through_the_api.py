@@ -20,9 +20,8 @@ from markets.products import MarketId, Product
 from markets.registry import default_registry
 from trading.api import create_app
 from trading.api.jobs import FolderPrices
-from trading.api.server import ClearingLoop, exchange_prices
+from trading.api.server import ClearingLoop, activation_prices, exchange_prices
 from trading.exchange import ManualClock, SimulatedExchange
-from trading.prices.inputs import read_afrr_energy_prices
 from trading.store import BidStatus, Repository, Role, session_factory, upgrade
 from trading.store.models import BidRow
 
@@ -128,7 +127,8 @@ def test_the_served_exchange_fills_or_expires_continuous_and_rejects_unpriced_af
 ) -> None:
     repository, key = store
     clock = ManualClock(OPEN)
-    exchange = SimulatedExchange(exchange_prices(FolderPrices()), clock)  # as `vpp serve`
+    # A price folder without activation prices: aFRR energy bids cannot be judged.
+    exchange = SimulatedExchange(exchange_prices(FolderPrices()), clock)
     (buy, sell, energy), outcomes = run(repository, key, exchange, clock)
 
     status, clearing = outcomes[buy]
@@ -158,7 +158,8 @@ def test_given_afrr_energy_prices_a_bid_within_the_activation_price_is_activated
     repository, key = store
     clock = ManualClock(OPEN)
     prices = FolderPrices()
-    activation = read_afrr_energy_prices(prices.folder / "afrr.csv", {"DE_LU"})
+    activation = activation_prices(prices)  # as `vpp serve` builds its exchange
+    assert activation is not None
     exchange = SimulatedExchange(exchange_prices(prices), clock, balancing_energy=activation)
     (_, _, energy), outcomes = run(repository, key, exchange, clock)
     status, clearing = outcomes[energy]
