@@ -8,7 +8,6 @@ port it got (port 0: any free port) and closes it. `metrics_port_from_env()` rea
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -27,6 +26,7 @@ from prometheus_client import (
 )
 
 from dispatch.observability import series_on
+from dispatch.settings import DispatchSettings
 
 METRICS_PORT_ENV = "VPP_METRICS_PORT"
 """Environment variable: the port to serve ``/metrics`` on (unset or empty: not served)."""
@@ -120,12 +120,7 @@ class _Quiet(WSGIRequestHandler):
 def metrics_port_from_env(environ: dict[str, str] | None = None) -> int | None:
     """The port ``VPP_METRICS_PORT`` asks for, None if unset or empty; `ValueError` names
     the variable if it is not a port number."""
-    text = (os.environ if environ is None else environ).get(METRICS_PORT_ENV, "").strip()
-    if not text:
-        return None
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise ValueError(f"{METRICS_PORT_ENV}={text!r} is not a port number (0 to 65535)")
-    return int(text)
+    return DispatchSettings.from_environ(environ).metrics_port
 
 
 @contextmanager

@@ -31,6 +31,7 @@ from dispatch.protocols.registermap import (
     load_file,
     parse_map,
 )
+from dispatch.settings import DispatchSettings
 
 ENV_VAR = "VPP_REGISTER_MAPS"
 ENTRY_POINT_GROUP = "vpp.register_maps"
@@ -45,7 +46,7 @@ def _directory_maps(directory: Path, origin: str) -> list[RegisterMap]:
 
 def env_dirs(environ: Mapping[str, str] | None = None) -> list[Path]:
     """The directories named by `VPP_REGISTER_MAPS` (empty parts ignored)."""
-    value = (os.environ if environ is None else environ).get(ENV_VAR, "")
+    value = DispatchSettings.from_environ(environ).register_maps
     return [Path(part) for part in value.split(os.pathsep) if part.strip()]
 
 
@@ -97,7 +98,7 @@ _CACHE: dict[str, tuple[RegisterMap, ...]] = {}
 
 def registry() -> tuple[RegisterMap, ...]:
     """All maps (see `discover`), loaded once per value of `VPP_REGISTER_MAPS`."""
-    key = os.environ.get(ENV_VAR, "")
+    key = DispatchSettings.from_environ().register_maps
     if key not in _CACHE:
         _CACHE[key] = discover()
     return _CACHE[key]

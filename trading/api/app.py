@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,6 +20,7 @@ from trading.api.metrics import ApiMetrics
 from trading.api.ratelimit import AccessGuard, AccessLimits
 from trading.api.schemas import Health, Readiness
 from trading.exchange.clock import Clock
+from trading.settings import VppSettings
 from trading.store import Repository, SubmissionWriter
 from trading.store.readiness import readiness
 
@@ -127,10 +127,5 @@ def create_app(
 def _max_body_bytes(given: int | None) -> int:
     if given is not None:
         return given
-    text = os.environ.get(MAX_BODY_ENV)
-    if not text:
-        return DEFAULT_MAX_BODY_BYTES
-    try:
-        return int(text)
-    except ValueError:
-        raise ValueError(f"{MAX_BODY_ENV}={text!r} must be a whole number of bytes") from None
+    configured = VppSettings.from_environ().max_body_bytes
+    return DEFAULT_MAX_BODY_BYTES if configured is None else configured

@@ -22,7 +22,6 @@ proxy run uvicorn with ``--forwarded-allow-ips`` so that it is the proxy's clien
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -34,6 +33,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from trading.api.errors import ApiError
+from trading.settings import VppSettings
 
 ENV_NAMES = {
     "auth_failures": "VPP_AUTH_FAILURES",
@@ -69,18 +69,9 @@ class AccessLimits:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> AccessLimits:
         """The defaults, overridden by ``VPP_AUTH_FAILURES``, ``VPP_AUTH_WINDOW_S``,
         ``VPP_TENANT_REQUESTS_PER_S`` and ``VPP_TENANT_PLANS`` where set."""
-        environ = os.environ if environ is None else environ
-        given: dict[str, int] = {}
-        for name, variable in ENV_NAMES.items():
-            text = environ.get(variable)
-            if text is None or not text.strip():
-                continue
-            try:
-                given[name] = int(text)
-            except ValueError:
-                raise ValueError(f"{variable}={text!r}: must be a whole number >= 0") from None
+        settings = VppSettings.from_environ(environ)
         try:
-            return cls(**given)
+            return cls(**{name: getattr(settings, name) for name in ENV_NAMES})
         except ValueError as exc:
             name = str(exc).split("=", 1)[0]
             raise ValueError(f"{ENV_NAMES.get(name, name)}: {exc}") from None

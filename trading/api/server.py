@@ -12,7 +12,6 @@ gate's bids when it is back.
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,6 @@ from sqlalchemy import select
 from markets.bids import Bid
 from trading.api.app import create_app
 from trading.api.jobs import FolderPrices, JobRunner
-from trading.api.metrics import METRICS_PORT_ENV
 from trading.api.plans import recover_plans
 from trading.exchange.clock import Clock, SystemClock
 from trading.exchange.errors import ExchangeError
@@ -34,6 +32,7 @@ from trading.exchange.records import Clearing
 from trading.exchange.simulated import SimulatedExchange
 from trading.optimiser.inputs import PriceInputs
 from trading.prices.inputs import read_afrr_energy_prices
+from trading.settings import VppSettings
 from trading.store import Actor, BidStatus, Repository, StoreError, session_factory, upgrade
 from trading.store.models import BidRow
 from trading.store.timestamps import use_clock
@@ -247,8 +246,8 @@ def serve(
     jobs = JobRunner()
     use_clock(clock.now)  # one clock for the server: the store's own times too
     app = create_app(repository, clock, prices=prices, jobs=jobs)
-    if metrics_port := os.environ.get(METRICS_PORT_ENV, "").strip():
-        app.state.services.metrics.serve_on(host, int(metrics_port))
+    if (metrics_port := VppSettings.from_environ().metrics_port) is not None:
+        app.state.services.metrics.serve_on(host, metrics_port)
     queued, failed = recover_plans(repository, app.state.plan_services)
     if queued or failed:
         _LOG.info("plans_recovered", queued_again=queued, failed_interrupted=failed)

@@ -3,20 +3,56 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import ClassVar
 
 import typer
 
-from trading.cli.backtest import backtest_command
-from trading.cli.demo import demo
-from trading.cli.devices import devices_app
-from trading.cli.keys import keys_app
-from trading.cli.limits import limits_app
-from trading.cli.markets import markets_app
-from trading.cli.optimise import optimise_command
-from trading.cli.plan import plan_app
-from trading.cli.portfolio import portfolio_app
-from trading.cli.serve import serve_command
-from trading.cli.simulate import simulate_command
+from trading.cli.lazy import MARKUP_MODE, LazyCommand, LazyGroup
+
+
+class _VppGroup(LazyGroup):
+    """The commands of `vpp`, in the order ``vpp --help`` lists them."""
+
+    lazy_commands: ClassVar[dict[str, LazyCommand]] = {
+        "optimise": LazyCommand(
+            "trading.cli.optimise:optimise_command",
+            "Co-optimise one delivery day; print bids, revenue by market and solver figures.",
+        ),
+        "demo": LazyCommand(
+            "trading.cli.demo:demo",
+            "Run the demo on the sample portfolio: each asset's treatment, and twins compared.",
+        ),
+        "serve": LazyCommand(
+            "trading.cli.serve:serve_command",
+            "Upgrade the database, then serve the API; bids clear at their gate on the prices.",
+        ),
+        "simulate": LazyCommand(
+            "trading.cli.simulate:simulate_command",
+            "Dispatch a simulated fleet following its schedule and an aFRR signal; print KPIs.",
+        ),
+        "backtest": LazyCommand(
+            "trading.cli.backtest:backtest_command",
+            "Optimise each day on a forecast, clear at the actual prices, settle, carry SoC.",
+        ),
+        "portfolio": LazyCommand(
+            "trading.cli.portfolio:portfolio_app", "Validate and inspect portfolio files."
+        ),
+        "markets": LazyCommand(
+            "trading.cli.markets:markets_app",
+            "Market rule plugins: products, bid validation and conformance.",
+        ),
+        "keys": LazyCommand("trading.cli.keys:keys_app", "API keys of the trading API."),
+        "limits": LazyCommand(
+            "trading.cli.limits:limits_app", "Per-tenant risk limits of bid submission."
+        ),
+        "plan": LazyCommand(
+            "trading.cli.plan:plan_app", "Check plans against the rules every plan obeys."
+        ),
+        "devices": LazyCommand(
+            "trading.cli.devices:devices_app", "Look at field devices (Modbus TCP)."
+        ),
+    }
+
 
 app = typer.Typer(
     name="vpp",
@@ -24,18 +60,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=MARKUP_MODE,
+    cls=_VppGroup,
 )
-app.add_typer(portfolio_app, name="portfolio")
-app.add_typer(markets_app, name="markets")
-app.add_typer(keys_app, name="keys")
-app.add_typer(limits_app, name="limits")
-app.add_typer(plan_app, name="plan")
-app.add_typer(devices_app, name="devices")
-app.command("optimise")(optimise_command)
-app.command("demo")(demo)
-app.command("serve")(serve_command)
-app.command("simulate")(simulate_command)
-app.command("backtest")(backtest_command)
 
 
 def _version(value: bool) -> None:

@@ -16,6 +16,7 @@ from dispatch.device import DeviceError, MapMismatchError
 from dispatch.protocols.discovery import ProbeReport, probe_device
 from dispatch.protocols.mapsources import ENV_VAR, discover
 from dispatch.protocols.registermap import RegisterMapError
+from trading.cli.lazy import MARKUP_MODE
 from trading.cli.output import EXIT_INVALID_INPUT, EXIT_OK, print_json
 
 EXIT_NO_MAP = 1
@@ -23,7 +24,9 @@ EXIT_NO_MAP = 1
 
 MODBUS_TCP_PORT = 502
 
-devices_app = typer.Typer(help="Look at field devices (Modbus TCP).", no_args_is_help=True)
+devices_app = typer.Typer(
+    help="Look at field devices (Modbus TCP).", no_args_is_help=True, rich_markup_mode=MARKUP_MODE
+)
 
 
 def parse_address(text: str) -> tuple[str, int]:

@@ -14,10 +14,13 @@ from typing import Annotated
 
 import typer
 
+from trading.cli.lazy import MARKUP_MODE
 from trading.cli.output import EXIT_INVALID_INPUT
 from trading.store import InvalidInputError, NotFoundError, Repository, Role, upgrade
 
-keys_app = typer.Typer(help="API keys of the trading API.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="API keys of the trading API.", no_args_is_help=True, rich_markup_mode=MARKUP_MODE
+)
 
 ROLES = ", ".join(r.value for r in Role)
 

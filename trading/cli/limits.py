@@ -11,11 +11,16 @@ from typing import Annotated
 
 import typer
 
+from trading.cli.lazy import MARKUP_MODE
 from trading.cli.output import EXIT_INVALID_INPUT
 from trading.store import Actor, InvalidInputError, NotFoundError, Repository, upgrade
 from trading.store.vocabulary import RiskLimitKind
 
-limits_app = typer.Typer(help="Per-tenant risk limits of bid submission.", no_args_is_help=True)
+limits_app = typer.Typer(
+    help="Per-tenant risk limits of bid submission.",
+    no_args_is_help=True,
+    rich_markup_mode=MARKUP_MODE,
+)
 
 KINDS = ", ".join(k.value for k in RiskLimitKind)
 UNITS = {

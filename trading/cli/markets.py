@@ -20,6 +20,7 @@ from markets.plugin import MarketPlugin
 from markets.products import MarketId, OrderType, Product
 from markets.registry import MarketPluginError, UnknownMarketCountryError, default_registry
 from markets.violations import Violation
+from trading.cli.lazy import MARKUP_MODE
 from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
 
 BID_TYPES = {t.value for t in OrderType}
@@ -39,7 +40,9 @@ EXIT_NONCONFORMANT = 1
 """`vpp markets check`: at least one conformance check failed."""
 
 markets_app = typer.Typer(
-    help="Market rule plugins: products, bid validation and conformance.", no_args_is_help=True
+    help="Market rule plugins: products, bid validation and conformance.",
+    no_args_is_help=True,
+    rich_markup_mode=MARKUP_MODE,
 )
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]

@@ -78,7 +78,9 @@ def optimise_command(
     markets: Annotated[
         str, typer.Option("--markets", help=f"comma-separated, of {','.join(MARKET_CHOICES)}")
     ] = "day_ahead",
-    time_limit: Annotated[float, typer.Option("--time-limit", min=0.1, help="[s]")] = 60.0,
+    time_limit: Annotated[
+        float, typer.Option("--time-limit", min=0.1, help="solver time limit [s]")
+    ] = 60.0,
     gap: Annotated[float, typer.Option("--gap", min=0.0, max=1.0, help="relative MIP gap")] = 0.005,
     zones_option: Annotated[
         str | None,

@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from rich.table import Table
 
+from trading.cli.lazy import MARKUP_MODE
 from trading.cli.output import EXIT_INVALID_INPUT, EXIT_OK, console, print_json
 from trading.cli.portfolio import load_or_exit
 from trading.optimiser.check import PlanFormatError, Violation, check_plan
@@ -21,7 +22,11 @@ from trading.optimiser.check.plan_input import load_plan_file
 EXIT_VIOLATIONS = 1
 """`vpp plan check`: the plan breaks at least one rule."""
 
-plan_app = typer.Typer(help="Check plans against the rules every plan obeys.", no_args_is_help=True)
+plan_app = typer.Typer(
+    help="Check plans against the rules every plan obeys.",
+    no_args_is_help=True,
+    rich_markup_mode=MARKUP_MODE,
+)
 
 PortfolioOpt = Annotated[
     Path, typer.Option("--portfolio", help="portfolio file (.yaml, .yml or .json)")

@@ -15,9 +15,12 @@ from regulatory.assets.base import out_of_service_cause
 from regulatory.schema import portfolio_json_schema_text
 from regulatory.site import Site
 from regulatory.treatment import Treatment
+from trading.cli.lazy import MARKUP_MODE
 from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
 
-portfolio_app = typer.Typer(help="Validate and inspect portfolio files.", no_args_is_help=True)
+portfolio_app = typer.Typer(
+    help="Validate and inspect portfolio files.", no_args_is_help=True, rich_markup_mode=MARKUP_MODE
+)
 
 FileArg = Annotated[Path, typer.Argument(help="portfolio file (.yaml, .yml or .json)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]

@@ -28,7 +28,7 @@ def serve_command(
         ),
     ] = None,
     interval: Annotated[
-        float, typer.Option("--clearing-interval", min=0.1, help="seconds between clearings")
+        float, typer.Option("--clearing-interval", min=0.1, help="time between clearings [s]")
     ] = DEFAULT_INTERVAL_S,
     clock_start: Annotated[
         str | None,

@@ -30,6 +30,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.orm import Session, sessionmaker
 
+from trading.settings import VppSettings
 from trading.store.errors import invalid
 
 DB_URL_ENV = "VPP_DB_URL"
@@ -59,7 +60,7 @@ def database_url(url: str | None = None) -> URL:
     ``postgresql://`` and ``postgres://`` mean psycopg 3 (``postgresql+psycopg://``).
     Raises `InvalidInputError` for anything but SQLite or PostgreSQL.
     """
-    text = url or os.environ.get(DB_URL_ENV)
+    text = url or VppSettings.from_environ().db_url
     if not text:
         path = default_database_path()
         return URL.create("sqlite", database=str(path))
