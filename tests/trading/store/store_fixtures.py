@@ -1,5 +1,7 @@
-"""Fixtures of the store tests: every test runs on SQLite, and on PostgreSQL when
-``VPP_TEST_POSTGRES_URL`` is set (each PostgreSQL test in a schema of its own).
+"""Fixtures of the store tests: every test runs on SQLite, and on PostgreSQL wherever
+127.0.0.1:5432 answers (``VPP_TEST_POSTGRES_URL`` only overrides the URL; each PostgreSQL
+test in a schema of its own; `tests/conftest.py` skips them, saying so, where the server
+does not answer).
 
 Test modules import the fixtures they use from here. This is not a ``conftest.py``: the
 test folders have no ``__init__.py``, so a second ``conftest`` module would shadow
@@ -21,21 +23,16 @@ from trading.store import Repository, upgrade
 
 __all__ = ["db_url", "pg_url", "repo", "tenant"]
 
-PG_URL = os.environ.get("VPP_TEST_POSTGRES_URL")
+PG_URL = os.environ.get("VPP_TEST_POSTGRES_URL") or (
+    "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param(
         "postgresql",
         id="postgresql",
-        marks=[
-            pytest.mark.postgres,
-            pytest.mark.skipif(
-                not PG_URL,
-                reason="VPP_TEST_POSTGRES_URL is not set "
-                "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test)",
-            ),
-        ],
+        marks=[pytest.mark.postgres],
     ),
 ]
 
@@ -51,7 +48,6 @@ def _empty_database(backend: str, tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'store.sqlite3'}"
         return
-    assert PG_URL is not None
     schema = f"test_{uuid.uuid4().hex[:16]}"
     admin = sa.create_engine(PG_URL)
     try:
