@@ -10,7 +10,7 @@ from fastapi import FastAPI, Response
 from starlette.concurrency import run_in_threadpool
 
 from markets.registry import MarketRegistry, default_registry
-from trading.api import admin, bids, markets, orders, plans, portfolio
+from trading.api import admin, bids, events, markets, orders, plans, portfolio
 from trading.api.deps import ApiServices, Services
 from trading.api.edge import DEFAULT_MAX_BODY_BYTES, EdgeGuard
 from trading.api.errors import database_away, install_error_handlers, problem_response
@@ -93,6 +93,7 @@ def create_app(
     metrics.install(app)
     app.include_router(orders.router)  # before bids: /v1/bids/cancel-all is no bid id
     app.include_router(bids.router)
+    app.include_router(events.router)
     app.include_router(markets.router)
     app.include_router(plans.router)
     app.include_router(portfolio.router)
