@@ -3,9 +3,10 @@
 The feed is the audit log (`trading.store.ops.events`): every change is written there in
 the transaction that makes it, so the stream carries changes made by any process on the
 same database (the API, the exchange loop, the CLI), and ``Last-Event-ID`` resumes after
-any event ever sent, also after a restart. Each open stream polls the database every
-`POLL_S` seconds while it has nothing to send. The key is checked again on every poll: a
-revoked key ends the stream within about a second.
+any event ever sent, also after a restart. Each open stream reads the database at once
+when a bid route of this process signals a change (`CHANGES`), else every `POLL_S`
+seconds while it has nothing to send (clearings, plan runs, other processes). The key is
+checked again on every poll: a revoked key ends the stream within about a second.
 
 On PostgreSQL ids are taken at insert but rows become visible at commit, so a row can
 appear after a higher id was sent; each stream looks `LOOKBACK_IDS` ids back and sends
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -40,6 +42,44 @@ LOOKBACK_IDS = 1000
 """How far below the newest id sent a stream still looks for rows committed late [ids]."""
 PING_S = 15
 """Seconds between two keep-alive comments on an idle stream [s]."""
+
+
+class ChangeSignal:
+    """Wakes the open streams of this process when one of its routes changed bids.
+
+    A hint only: a stream still reads the database, and polls every `POLL_S` without it
+    (a wake-up that falls between a stream's read and its wait is caught by that poll).
+    Safe to call from any thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+
+    def notify(self) -> None:
+        """Wake every waiting stream."""
+        with self._lock:
+            waiters = list(self._waiters)
+        for loop, event in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, timeout_s: float) -> None:
+        """Return at the next `notify`, or after `timeout_s` seconds."""
+        entry = (asyncio.get_running_loop(), asyncio.Event())
+        with self._lock:
+            self._waiters.add(entry)
+        try:
+            await asyncio.wait_for(entry[1].wait(), timeout_s)
+        except TimeoutError:
+            pass
+        finally:
+            with self._lock:
+                self._waiters.discard(entry)
+
+
+CHANGES = ChangeSignal()
+"""The process's signal: bid routes notify it after a change is committed."""
 
 EVENT_TYPES: dict[AuditAction, str] = {
     AuditAction.BID_CREATE: "bid.created",
@@ -169,6 +209,6 @@ async def events(
                 sent.add(change.id)
                 newest = max(newest, change.id)
             if not changes:
-                await asyncio.sleep(POLL_S)
+                await CHANGES.wait(POLL_S)
 
     return EventSourceResponse(stream(), ping=PING_S, headers={"Cache-Control": "no-store"})

@@ -22,6 +22,7 @@ from markets.calendar import iso_z, local_label
 from trading.api.deps import IdempotencyKey, Services, Writer
 from trading.api.edge import EdgeRoute
 from trading.api.errors import ApiError
+from trading.api.events import CHANGES
 from trading.api.schemas import (
     EXAMPLE_BID,
     BidPublic,
@@ -168,6 +169,7 @@ async def replace(
         except GateClosedError as closed:
             raise _gate_closed(services, closed, old.country) from None
     if done.new.created:
+        CHANGES.notify()
         services.metrics.bids.labels(BidStatus.WITHDRAWN.value, done.old.market).inc()
         services.metrics.bids.labels(BidStatus.SUBMITTED.value, done.new.bids[0].market).inc()
     else:
@@ -200,6 +202,7 @@ async def cancel_all_bids(
     )
     for record in done.withdrawn:
         services.metrics.bids.labels(BidStatus.WITHDRAWN.value, record.market).inc()
+    CHANGES.notify()
     return CancelAllPublic(
         withdrawn_count=len(done.withdrawn),
         withdrawn=[b.id for b in done.withdrawn],
