@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from store_factories import day_ahead
+from store_factories import DAY, day_ahead, portfolio_document
 from store_fixtures import *  # noqa: F403 - the store's fixtures: db_url, pg_url, repo, tenant
 
 from markets.bids import SingleBid
@@ -104,3 +104,32 @@ def test_the_feed_holds_the_tenants_changes_in_order_and_no_other(
     skipped = desk.run(lambda s: changes_after(s, tenant, start, skip={changes[0].id}))
     assert [c.id for c in skipped] == [c.id for c in changes[1:]]
     assert ours.id == changes[0].bid.id
+
+
+def test_the_feed_carries_clearings_and_plans_with_their_entities(
+    repo: Repository, tenant: str
+) -> None:
+    actor = Actor.system(tenant)
+    repo.save_portfolio(actor, portfolio_document(tenant))
+    desk = OrderDesk(repo.engine)
+    start = desk.run(lambda s: last_change_id(s, tenant))
+    (ours,) = repo.add_bids(tenant, None, [bid(0)], "ours").bids
+    repo.record_clearing(
+        ours.id,
+        actor,
+        status="accepted",
+        cleared_volume_mw=1.0,
+        clearing_price=42.0,
+        remuneration_price=42.0,
+        cleared_at=GATE,
+    )
+    plan = repo.create_plan(actor, "sample-vpp", DAY)
+    repo.set_plan_status(plan.id, "running", actor)
+    changes = desk.run(lambda s: changes_after(s, tenant, start))
+    by_action = {c.action: c for c in changes}
+    cleared = by_action[AuditAction.BID_CLEAR]
+    assert cleared.clearing is not None
+    assert cleared.clearing.clearing_price == 42.0
+    assert cleared.bid.status is BidStatus.ACCEPTED
+    assert by_action[AuditAction.PLAN_CREATE].plan.id == plan.id
+    assert by_action[AuditAction.PLAN_STATUS].plan.status.value == "running"
