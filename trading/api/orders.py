@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Response
-from pydantic import ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from markets.bids import Bid
@@ -29,7 +29,6 @@ from trading.api.schemas import (
     ErrorBody,
     SubmissionPublic,
     ViolationsBody,
-    _Public,
 )
 from trading.api.submission import earlier_submission, market_violations, refusal, resolve_products
 from trading.store import BidStatus
@@ -43,6 +42,11 @@ from trading.store.ops.orders import (
 from trading.store.repository import prepare_submission
 
 router = APIRouter(prefix="/v1/bids", tags=["orders"], route_class=EdgeRoute)
+
+
+class _Public(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "missing, unknown or revoked API key"},
