@@ -9,7 +9,7 @@ from fastapi import FastAPI, Response
 from starlette.concurrency import run_in_threadpool
 
 from markets.registry import MarketRegistry, default_registry
-from trading.api import admin, bids, markets, plans, portfolio
+from trading.api import admin, bids, events, markets, orders, plans, portfolio
 from trading.api.deps import ApiServices, Services
 from trading.api.edge import DEFAULT_MAX_BODY_BYTES, EdgeGuard
 from trading.api.errors import database_away, install_error_handlers, problem_response
@@ -91,7 +91,9 @@ def create_app(
     install_error_handlers(app)
     app.add_middleware(EdgeGuard, max_body_bytes=_max_body_bytes(max_body_bytes))
     metrics.install(app)
+    app.include_router(orders.router)  # before bids: /v1/bids/cancel-all is no bid id
     app.include_router(bids.router)
+    app.include_router(events.router)
     app.include_router(markets.router)
     app.include_router(plans.router)
     app.include_router(portfolio.router)

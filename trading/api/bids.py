@@ -15,6 +15,7 @@ from markets.calendar import iso_z, local_label
 from trading.api.deps import IdempotencyKey, PageNumber, Reader, Services, Writer
 from trading.api.edge import EdgeRoute
 from trading.api.errors import ApiError
+from trading.api.events import CHANGES
 from trading.api.schemas import (
     EXAMPLE_BID,
     BidEventPublic,
@@ -116,6 +117,7 @@ async def submit_bids(
         queued = services.writer.submit(actor.tenant_id, actor.key_id, new_bids, key, at=now)
         result = await asyncio.wrap_future(queued)
     if result.created:
+        CHANGES.notify()  # open event streams read at once
         for record in result.bids:
             services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()
     else:
@@ -210,5 +212,6 @@ def withdraw_bid(
     changed = services.repository.transition(
         bid_id, BidStatus.WITHDRAWN, actor, reason or "withdrawn through the API"
     )
+    CHANGES.notify()
     services.metrics.bids.labels(BidStatus.WITHDRAWN.value, changed.market).inc()
     return BidPublic.of(changed)

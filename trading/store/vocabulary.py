@@ -84,6 +84,8 @@ class AuditAction(StrEnum):
     BID_CREATE = "bid.create"
     BID_TRANSITION = "bid.transition"
     BID_CLEAR = "bid.clear"
+    BID_REPLACE = "bid.replace"
+    BID_CANCEL_ALL = "bid.cancel_all"
     PLAN_CREATE = "plan.create"
     PLAN_STATUS = "plan.status"
     PLAN_DELETE = "plan.delete"
