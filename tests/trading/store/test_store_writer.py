@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -239,6 +240,9 @@ def test_a_member_the_database_refuses_fails_alone_and_its_group_is_written(
         with repo.engine.connect() as holder:
             holder.exec_driver_sql("LOCK TABLE bids IN EXCLUSIVE MODE")
             first = writer.submit("acme", None, batch(1), "first")
+            deadline = time.monotonic() + 10
+            while not first.running() and time.monotonic() < deadline:
+                time.sleep(0.005)  # the writer has taken `first` alone and waits on the lock
             futures = [writer.submit_prepared(poisoned)] + [
                 writer.submit("acme", None, batch(1), f"good-{n}") for n in range(5)
             ]
