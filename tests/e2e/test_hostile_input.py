@@ -279,8 +279,10 @@ def test_a_30_mb_body_is_a_413_without_the_server_growing(live: Live) -> None:
 
 SCHEMA = schemathesis.openapi.from_dict(
     create_app(Repository.from_url("sqlite://"), SystemClock()).openapi()
-)
-"""The API's document; the requests go over HTTP to the live server."""
+).exclude(path="/v1/events")
+"""The API's document; the requests go over HTTP to the live server. GET /v1/events
+streams until the client leaves (its refusals and the stream are tested in
+tests/trading/api/test_api_events.py and tests/e2e/test_events_stream.py)."""
 
 LIVE_FUZZ_EXAMPLES = int(os.environ.get("VPP_LIVE_FUZZ_EXAMPLES", "8"))
 """Examples per operation and database: 8 keeps CI near 30 s; raise it for a longer hunt."""
