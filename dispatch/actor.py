@@ -390,8 +390,7 @@ class AssetActor:
         """The reading, asked for at `t` and answered at `answered_t` [s] (the device took
         it somewhere in between), against the reference trajectory and, for a battery, its
         SoC; False (and the asset degraded) if it cannot be an obeying, truthful device."""
-        overtook = self.watch.overtook(t, reading.power_mw, answered_t)
-        since = self.watch.observe(t, reading.power_mw, reading.max_mw, answered_t)
+        since, overtook = self.watch.judge(t, reading.power_mw, reading.max_mw, answered_t)
         if since is not None and overtook:
             lo, hi = self.watch.interval(t)
             self.cross_check_failed(

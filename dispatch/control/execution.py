@@ -222,9 +222,15 @@ class ExecutionWatch:
         latest setpoint: further than even the fastest obeying device could have moved
         towards it. No device at its declared ramp does that; one that reports its setpoint
         instead of its power (``fake_meter``) does, at the first reversal or large step."""
-        if self._anchor is None or not self._commands:
+        if self._anchor is None:
             return False
         _, _, lo, hi = self._window(t, answered_t)
+        return self._beyond(measured_mw, lo, hi)
+
+    def _beyond(self, measured_mw: float, lo: float, hi: float) -> bool:
+        """True if `measured_mw` lies outside [lo, hi] on the side of the latest setpoint."""
+        if not self._commands:
+            return False
         latest = self._commands[-1][1]
         return (measured_mw > hi and latest > hi) or (measured_mw < lo and latest < lo)
 
@@ -235,7 +241,20 @@ class ExecutionWatch:
         available_mw: float | None = None,
         answered_t: float | None = None,
     ) -> float | None:
-        """Check a reading [MW] at `t` [s]; None if consistent (it becomes the anchor),
+        """`judge`'s first answer: None if the reading is consistent, else the time [s] from
+        which the failure was observable."""
+        return self.judge(t, measured_mw, available_mw, answered_t)[0]
+
+    def judge(
+        self,
+        t: float,
+        measured_mw: float,
+        available_mw: float | None = None,
+        answered_t: float | None = None,
+    ) -> tuple[float | None, bool]:
+        """(`since`, `overtook`) of one reading, the envelope computed once.
+
+        `since`: check a reading [MW] at `t` [s]; None if consistent (it becomes the anchor),
         else the time [s] from which the failure was observable: the first setpoint sent
         since the device last sat on its fast follower (or that moment, if none since).
 
@@ -245,11 +264,14 @@ class ExecutionWatch:
 
         A reading asked for at `t` and answered at `answered_t` [s] was taken somewhere in
         between (a busy link or host delays it): it is consistent if an obeying device could
-        have been there at some moment of that span."""
+        have been there at some moment of that span.
+
+        `overtook`: as `overtook`, judged before the reading moves the anchor."""
         if self._anchor is None:
             self.reset(t, measured_mw)
-            return None
+            return None, False
         fast, fast_end, lo, hi = self._window(t, answered_t)
+        overtook = self._beyond(measured_mw, lo, hi)
         if self.is_limit:
             floor = -float("inf") if available_mw is None else available_mw - self.band_mw
             ok = min(lo, floor) <= measured_mw <= hi
@@ -264,7 +286,7 @@ class ExecutionWatch:
                 if len(self._commands) == 1:
                     break
                 self._commands.popleft()
-            return None
+            return None, overtook
         if self._first_after is not None:
-            return self._first_after
-        return self._caught_up_t if self._caught_up_t is not None else t
+            return self._first_after, overtook
+        return (self._caught_up_t if self._caught_up_t is not None else t), overtook
