@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import date, datetime
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
+from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from markets.bids import Bid
@@ -36,7 +38,7 @@ from trading.api.submission import (
     refusal,
     resolve_products,
 )
-from trading.store import BidRecord, BidStatus, NewBid
+from trading.store import AddBidsResult, BidRecord, BidStatus, NewBid
 from trading.store.checks import MAX_PAGE_SIZE
 from trading.store.inputs import MAX_BIDS_PER_CALL
 from trading.store.repository import prepare_submission
@@ -127,11 +129,22 @@ async def submit_bids(
         result = await asyncio.wrap_future(services.writer.submit_prepared(submission))
     if result.created:
         CHANGES.notify()  # open event streams read at once
-        for record in result.bids:
-            services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()
+        for market, count in Counter(record.market for record in result.bids).items():
+            services.metrics.bids.labels(BidStatus.SUBMITTED.value, market).inc(count)
     else:
         response.status_code = 200
+    if big:  # thousands of bids to render: off the loop, as FastAPI would render them
+        content = await run_in_threadpool(_rendered, result)
+        return Response(content, response.status_code or 201, media_type="application/json")
     return SubmissionPublic.of(result)
+
+
+_SUBMISSION_JSON = TypeAdapter(SubmissionPublic)
+
+
+def _rendered(result: AddBidsResult) -> bytes:
+    """The answer's JSON body, as FastAPI renders a `SubmissionPublic`."""
+    return _SUBMISSION_JSON.dump_json(SubmissionPublic.of(result), by_alias=True)
 
 
 def _screen(
