@@ -40,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -51,8 +51,13 @@ BERLIN = ZoneInfo("Europe/Berlin")
 STARTUP_S = 60.0
 DAYS_AHEAD = 3
 QUARTER_HOURS = 92  # fewer than every day has (92 on the spring DST day), all valid
-TARGET_BIDS_PER_S = 500.0
-TARGET_P99_MS = 100.0
+TARGET_BIDS_PER_S = 1000.0
+TARGET_P99_MS = 50.0
+TARGET_BIG_BATCH_DELAY_MS = 50.0
+"""Issue 14's goals: bids/s persisted with p99 latency, and the most a large batch may delay
+the other clients' requests (their p99 while one is in flight, less their p99 without)."""
+BIG_BATCH_PAUSE_S = 1.5
+"""How long the big-batch client waits after each answer before sending the next batch."""
 SERVE_EXTRA: tuple[str, ...] = tuple(os.environ.get("VPP_BENCH_SERVE_ARGS", "").split())
 
 
@@ -70,6 +75,9 @@ class Options:
     profile: Path | None
     profile_gil: bool
     keep: bool
+    big_batch: int = 0
+    """Bids of the one extra client's large batches (0: no such client)."""
+    reference: bool = False
 
 
 @dataclass
@@ -85,6 +93,10 @@ class WorkerResult:
     """Bids of measured 201 answers."""
     bids_created: int = 0
     """Bids of every 201 answer, warm-up included."""
+    started_s: list[float] = field(default_factory=list)
+    """When each measured request was sent [s, `time.monotonic`, the same in every process]."""
+    big_spans_s: list[tuple[float, float, str]] = field(default_factory=list)
+    """Each large batch: sent, answered [s, `time.monotonic`], status."""
 
 
 def _day_products(day: date, count: int) -> list[str]:
@@ -130,6 +142,7 @@ async def _client(
         headers = {"Idempotency-Key": f"{name}/{sent}"} if options.idempotency else {}
         sent += 1
         started = time.perf_counter()
+        sent_at = time.monotonic()
         try:
             answer = await http.post(
                 "/v1/bids", json=body[0] if options.batch == 1 else body, headers=headers
@@ -144,7 +157,42 @@ async def _client(
             result.measured_requests += 1
             result.measured_bids_created += created
             result.latencies_s.append(elapsed)
+            result.started_s.append(sent_at)
             result.statuses[status] += 1
+
+
+async def _big_client(
+    http: httpx.AsyncClient,
+    products: list[str],
+    options: Options,
+    stop_at: float,
+    result: WorkerResult,
+) -> None:
+    """Posts a batch of `options.big_batch` bids, waits `BIG_BATCH_PAUSE_S`, and again."""
+    sent = 0
+    await asyncio.sleep(BIG_BATCH_PAUSE_S)
+    while time.perf_counter() < stop_at:
+        body = [
+            {
+                "type": "single",
+                "product_id": products[i % len(products)],
+                "volume_mw": 0.1,
+                "price_eur_per_mwh": 40.0,
+                "bid_id": f"big/{sent}/{i}",
+            }
+            for i in range(options.big_batch)
+        ]
+        sent += 1
+        begun = time.monotonic()
+        try:
+            answer = await http.post("/v1/bids", json=body, timeout=300)
+            status = str(answer.status_code)
+        except httpx.HTTPError as exc:
+            status = type(exc).__name__
+        result.big_spans_s.append((begun, time.monotonic(), status))
+        if status == "201":
+            result.bids_created += options.big_batch
+        await asyncio.sleep(BIG_BATCH_PAUSE_S)
 
 
 async def _load(
@@ -153,7 +201,8 @@ async def _load(
     result = WorkerResult()
     day = datetime.now(BERLIN).date() + timedelta(days=DAYS_AHEAD)
     products = _day_products(day, QUARTER_HOURS)
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    connections = clients + 1  # the big-batch client's own
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     timeout = httpx.Timeout(60.0)
     headers = {"X-API-Key": key}
     async with httpx.AsyncClient(
@@ -163,12 +212,13 @@ async def _load(
         now = time.perf_counter()
         measure_from = now + options.warmup_s
         stop_at = measure_from + options.duration_s
-        await asyncio.gather(
-            *(
-                _client(http, f"w{worker}c{c}", products, options, measure_from, stop_at, result)
-                for c in range(clients)
-            )
-        )
+        clients_of = [
+            _client(http, f"w{worker}c{c}", products, options, measure_from, stop_at, result)
+            for c in range(clients)
+        ]
+        if worker == 0 and options.big_batch:
+            clients_of.append(_big_client(http, products, options, stop_at, result))
+        await asyncio.gather(*clients_of)
     return result
 
 
@@ -326,7 +376,7 @@ def run(options: Options) -> bool:
         if profiler is not None:
             profiler.wait(timeout=120)
             print(f"profile: {options.profile}")
-        return _report(results, options, base, key, sqlite_file if options.db is None else None)
+        ok = _report(results, options, base, key, sqlite_file if options.db is None else None)
     finally:
         server.terminate()
         try:
@@ -334,12 +384,55 @@ def run(options: Options) -> bool:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+    try:
+        if options.reference:
+            _reference(options, env, workdir)
+        return ok
+    finally:
         if schema is not None and not options.keep:
             _drop_schema(options.db or "", schema)
         if options.keep:
             print(f"kept: {workdir} (server log: {log})" + (f", schema {schema}" if schema else ""))
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _reference(options: Options, env: dict[str, str], workdir: Path) -> None:
+    """The same load against an empty endpoint (`benchmarks._reference_app`), printed."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = workdir / "reference.log"
+    with log.open("w") as log_file:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "benchmarks._reference_app:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+    try:
+        _wait_healthy(server, base, log)
+        results = _generate_load(base, "none", replace(options, big_batch=0))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    latencies = sorted(t for r in results for t in r.latencies_s)
+    requests = sum(r.measured_requests for r in results)
+    p99 = _percentile(latencies, 0.99) * 1000
+    print(
+        f"reference, an empty FastAPI endpoint under the same load: "
+        f"{requests / options.duration_s:.1f} requests/s, p99 {p99:.1f} ms "
+        "(what this machine and the load generator allow at most)"
+    )
 
 
 def _generate_load(base: str, key: str, options: Options) -> list[WorkerResult]:
@@ -396,7 +489,44 @@ def _report(
         f"target >= {TARGET_BIDS_PER_S:g} bids/s with p99 <= {TARGET_P99_MS:g} ms: "
         + ("met" if met else "NOT met")
     )
+    if options.big_batch:
+        met = _report_big_batches(results, options) and met
     return persisted and met
+
+
+def _report_big_batches(results: list[WorkerResult], options: Options) -> bool:
+    """How much the large batches delayed the other clients' requests; True if within target."""
+    spans = sorted(span for r in results for span in r.big_spans_s)
+    took = sorted(end - begun for begun, end, _ in spans)
+    big_statuses = Counter(status for _, _, status in spans)
+    during: list[float] = []
+    outside: list[float] = []
+    for r in results:
+        for sent_at, latency in zip(r.started_s, r.latencies_s, strict=True):
+            overlaps = any(begun <= sent_at + latency and sent_at <= end for begun, end, _ in spans)
+            (during if overlaps else outside).append(latency)
+    during.sort()
+    outside.sort()
+    print(
+        f"big batches: {len(spans)} of {options.big_batch} bids, answers "
+        + ", ".join(f"{s}: {n}" for s, n in sorted(big_statuses.items()))
+        + f"; each took p50 {_percentile(took, 0.5) * 1000:.0f} ms, "
+        f"max {(took[-1] if took else float('nan')) * 1000:.0f} ms"
+    )
+    p99_during = _percentile(during, 0.99) * 1000
+    p99_outside = _percentile(outside, 0.99) * 1000
+    delay = p99_during - p99_outside
+    print(
+        f"other clients' requests: {len(during)} while a big batch was in flight, p99 "
+        f"{p99_during:.1f} ms, max {(during[-1] if during else float('nan')) * 1000:.1f} ms; "
+        f"{len(outside)} without, p99 {p99_outside:.1f} ms"
+    )
+    met = bool(spans) and bool(during) and delay <= TARGET_BIG_BATCH_DELAY_MS
+    print(
+        f"delay by a big batch (p99 during - p99 without): {delay:.1f} ms; target <= "
+        f"{TARGET_BIG_BATCH_DELAY_MS:g} ms: " + ("met" if met else "NOT met")
+    )
+    return met
 
 
 def _parse(argv: list[str] | None) -> Options:
@@ -419,6 +549,18 @@ def _parse(argv: list[str] | None) -> Options:
         help="profile only the thread holding the GIL (where CPU goes), not wall time",
     )
     parser.add_argument("--keep", action="store_true", help="keep the temp folder and log")
+    parser.add_argument(
+        "--big-batch",
+        type=int,
+        default=0,
+        help="one more client posts batches of this many bids (e.g. 5000), to measure how "
+        "much they delay the others (0: none)",
+    )
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="afterwards, the same load against an empty FastAPI endpoint (the machine's ceiling)",
+    )
     args = parser.parse_args(argv)
     if args.clients < 1 or args.processes < 1 or args.batch < 1 or args.duration <= 0:
         parser.error("--clients, --processes, --batch and --duration must be positive")
@@ -433,6 +575,8 @@ def _parse(argv: list[str] | None) -> Options:
         profile=args.profile,
         profile_gil=args.profile_gil,
         keep=args.keep,
+        big_batch=max(0, args.big_batch),
+        reference=args.reference,
     )
 
 

@@ -23,6 +23,9 @@ from markets.validation import check_across_bids, validate_bid
 from markets.violations import Violation
 
 _CACHED_MARKET_DAYS = 512
+_CACHED_PRODUCT_IDS = 65_536
+"""Most product ids a plugin remembers the answer of `MarketPlugin.product` for (about 30
+days of every market's quarter hours)."""
 PRODUCT_ID = re.compile(
     r"(?P<country>[A-Z]{2}):(?P<market>[a-z_]+):(?P<family>[A-Za-z0-9_]+)"
     r"(?::(?P<direction>pos|neg|symmetric))?:(?P<start>\d{4}-\d\d-\d\dT\d\d:\d\dZ)"
@@ -41,6 +44,7 @@ class MarketPlugin(BaseModel):
     markets: tuple[Market, ...] = Field(min_length=1)
 
     _products: dict[tuple[date, MarketId], dict[str, Product]] = PrivateAttr(default_factory=dict)
+    _by_id: dict[str, Product | None] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _markets_belong_here(self) -> MarketPlugin:
@@ -85,7 +89,22 @@ class MarketPlugin(BaseModel):
         return [p for spec in self.markets for p in self._market_day(day, spec.market).values()]
 
     def product(self, product_id: str) -> Product | None:
-        """The product with `product_id`, or None if the id names no product of ours."""
+        """The product with `product_id`, or None if the id names no product of ours.
+
+        Answers are remembered by id (a product's definition does not depend on the time
+        of asking), so the bids of a busy desk resolve without parsing their ids again.
+        """
+        try:
+            return self._by_id[product_id]
+        except KeyError:
+            pass
+        found = self._find_product(product_id)
+        if len(self._by_id) >= _CACHED_PRODUCT_IDS:
+            self._by_id.pop(next(iter(self._by_id)))
+        self._by_id[product_id] = found
+        return found
+
+    def _find_product(self, product_id: str) -> Product | None:
         match = PRODUCT_ID.fullmatch(product_id)
         if match is None or match["country"] != self.country:
             return None

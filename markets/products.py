@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -213,17 +214,17 @@ class Product(BaseModel):
             return float(quoted)
         return float(quoted * Decimal(60) / Decimal(self.duration_minutes))
 
-    @property
+    @cached_property
     def valid_from(self) -> date:
         """The latest `valid_from` among the rules that define this product."""
         return max(ref.valid_from for ref in self.rules.values())
 
-    @property
+    @cached_property
     def source(self) -> str:
         """The distinct sources of this product's rules, joined."""
         return "; ".join(dict.fromkeys(ref.source for ref in self.rules.values()))
 
-    @property
+    @cached_property
     def uncertain_rules(self) -> tuple[str, ...]:
         """Names of the parameters whose value is uncertain."""
         return tuple(

@@ -34,6 +34,11 @@ class VppSettings(DispatchSettings):
     tenant_requests_per_s: WholeNumber = 2000
     """``VPP_TENANT_REQUESTS_PER_S``: authenticated requests per tenant per second before
     429 [1/s]; 0: no limit."""
+    switch_interval_ms: Annotated[float, Field(gt=0, le=100)] = 0.5
+    """``VPP_SWITCH_INTERVAL_MS``: how long one thread of `vpp serve` may hold the
+    interpreter lock while another waits for it [ms] (Python's own default: 5). Short, so
+    that the event loop answers requests while a worker thread checks or writes a large
+    batch: every wait for the lock costs the loop up to this long."""
     tenant_plans: WholeNumber = 4
     """``VPP_TENANT_PLANS``: queued or running plans per tenant before ``POST /v1/plans``
     answers 429 [count]; 0: no limit."""

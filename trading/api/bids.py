@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import date
+from collections import Counter
+from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Query, Response
+from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from markets.bids import Bid
 from markets.calendar import iso_z, local_label
+from markets.registry import MarketRegistry
 from trading.api.deps import IdempotencyKey, PageNumber, Reader, Services, Writer
 from trading.api.edge import EdgeRoute
 from trading.api.errors import ApiError
@@ -21,6 +24,7 @@ from trading.api.schemas import (
     BidEventPublic,
     BidPage,
     BidPublic,
+    BidViolations,
     BidWithHistory,
     ClearingPublic,
     ErrorBody,
@@ -34,9 +38,14 @@ from trading.api.submission import (
     refusal,
     resolve_products,
 )
-from trading.store import BidRecord, BidStatus, NewBid
+from trading.store import AddBidsResult, BidRecord, BidStatus, NewBid
 from trading.store.checks import MAX_PAGE_SIZE
 from trading.store.inputs import MAX_BIDS_PER_CALL
+from trading.store.repository import prepare_submission
+
+OFF_LOOP_BIDS = 64
+"""A submission of more bids is checked in a worker thread, so that one large batch does
+not hold up the event loop (and every other client's requests) while it is checked."""
 
 router = APIRouter(prefix="/v1/bids", tags=["bids"], route_class=EdgeRoute)
 
@@ -97,12 +106,12 @@ async def submit_bids(
             "InvalidRequest",
             f"body holds {len(bids)} bids; send 1 to {MAX_BIDS_PER_CALL}",
         )
-    resolved, refused = resolve_products(services.registry, bids)
-    if refused:
-        raise refusal(refused, len(bids))
-    new_bids: list[NewBid] = [b for b in resolved if b is not None]
     now = services.clock.now()
-    refused = market_violations(services.registry, bids, [b.country for b in new_bids], now)
+    big = len(bids) > OFF_LOOP_BIDS  # its checks run in a worker thread: the loop serves others
+    screen = partial(_screen, services.registry, bids, now)
+    new_bids, refused, known = await run_in_threadpool(screen) if big else screen()
+    if refused and not known:
+        raise refusal(refused, len(bids))
     if refused:
         if idempotency_key is not None:  # a retry after the gate still gets its first answer
             earlier = await run_in_threadpool(
@@ -112,17 +121,42 @@ async def submit_bids(
                 response.status_code = 200
                 return SubmissionPublic.of(earlier)
         raise refusal(refused, len(bids))
-    key = idempotency_key or f"auto-{uuid.uuid4()}"
+    prepare = partial(
+        prepare_submission, actor.tenant_id, actor.key_id, new_bids, idempotency_key, now
+    )
+    submission = await run_in_threadpool(prepare) if big else prepare()
     async with services.risk.guard(actor.tenant_id, bids, new_bids, idempotency_key):
-        queued = services.writer.submit(actor.tenant_id, actor.key_id, new_bids, key, at=now)
-        result = await asyncio.wrap_future(queued)
+        result = await asyncio.wrap_future(services.writer.submit_prepared(submission))
     if result.created:
         CHANGES.notify()  # open event streams read at once
-        for record in result.bids:
-            services.metrics.bids.labels(BidStatus.SUBMITTED.value, record.market).inc()
+        for market, count in Counter(record.market for record in result.bids).items():
+            services.metrics.bids.labels(BidStatus.SUBMITTED.value, market).inc(count)
     else:
         response.status_code = 200
+    if big:  # thousands of bids to render: off the loop, as FastAPI would render them
+        content = await run_in_threadpool(_rendered, result)
+        return Response(content, response.status_code or 201, media_type="application/json")
     return SubmissionPublic.of(result)
+
+
+_SUBMISSION_JSON = TypeAdapter(SubmissionPublic)
+
+
+def _rendered(result: AddBidsResult) -> bytes:
+    """The answer's JSON body, as FastAPI renders a `SubmissionPublic`."""
+    return _SUBMISSION_JSON.dump_json(SubmissionPublic.of(result), by_alias=True)
+
+
+def _screen(
+    registry: MarketRegistry, bids: list[Bid], now: datetime
+) -> tuple[list[NewBid], list[BidViolations], bool]:
+    """Each bid resolved to its product and checked against its market's rules at `now`:
+    (the bids to store, the refused ones, whether every product exists)."""
+    resolved, unknown = resolve_products(registry, bids)
+    if unknown:
+        return [], unknown, False
+    new_bids = [b for b in resolved if b is not None]
+    return new_bids, market_violations(registry, bids, [b.country for b in new_bids], now), True
 
 
 @router.get("", summary="List the tenant's bids", responses=_AUTH_ERRORS)

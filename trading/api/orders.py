@@ -9,7 +9,6 @@ optional filters that is still before its gate, and names the ones it could not.
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 from typing import Annotated, Any
 
@@ -162,8 +161,9 @@ async def replace(
     refused = market_violations(services.registry, [body], [new_bid.country], now)
     if refused:
         raise refusal(refused, 1)
-    key = idempotency_key or f"auto-{uuid.uuid4()}"
-    submission = prepare_submission(actor.tenant_id, actor.key_id, [new_bid], key, at=now)
+    submission = prepare_submission(
+        actor.tenant_id, actor.key_id, [new_bid], idempotency_key, at=now
+    )
     async with services.risk.guard(actor.tenant_id, [body], [new_bid], idempotency_key):
         try:
             done = await run_in_threadpool(

@@ -1,7 +1,7 @@
 """Who may knock how often: failed logins per client address, requests and plans per tenant.
 
 `AccessLimits` holds the figures (from ``VPP_*`` environment variables, see `from_env`).
-`AccessGuard` keeps moving windows in memory (the `limits` library), per process:
+`AccessGuard` keeps moving windows in memory (`trading.api.moving_window`), per process:
 
 - failed authentications per client address: each one is logged (``auth_failed`` with the
   address and the reason, never the key) and counted; once an address has
@@ -22,17 +22,14 @@ proxy run uvicorn with ``--forwarded-allow-ips`` so that it is the proxy's clien
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import structlog
 from fastapi.responses import JSONResponse
-from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from trading.api.errors import ApiError
+from trading.api.moving_window import MovingWindow
 from trading.settings import VppSettings
 
 ENV_NAMES = {
@@ -98,22 +95,19 @@ class AccessGuard:
 
     def __init__(self, limits: AccessLimits | None = None) -> None:
         self.limits = limits if limits is not None else AccessLimits()
-        self._windows = MovingWindowRateLimiter(MemoryStorage())
-        self._failures: RateLimitItem | None = None
+        self._failures: MovingWindow | None = None
         if self.limits.auth_failures:
-            self._failures = RateLimitItemPerSecond(
-                self.limits.auth_failures, self.limits.auth_window_s
-            )
-        self._requests: RateLimitItem | None = None
+            self._failures = MovingWindow(self.limits.auth_failures, self.limits.auth_window_s)
+        self._requests: MovingWindow | None = None
         if self.limits.tenant_requests_per_s:
-            self._requests = RateLimitItemPerSecond(self.limits.tenant_requests_per_s, 1)
+            self._requests = MovingWindow(self.limits.tenant_requests_per_s, 1.0)
         self._log = structlog.get_logger(__name__)
 
     def check_address(self, address: str) -> None:
         """`TooManyRequestsError` if `address` has used up its failed authentications."""
-        if self._failures is None or self._windows.test(self._failures, "auth", address):
+        if self._failures is None or self._failures.test(address):
             return
-        retry = self._retry_after(self._failures, "auth", address)
+        retry = self._failures.reset_in(address)
         raise TooManyRequestsError(
             f"client {address}: {self.limits.auth_failures} failed authentications within "
             f"{self.limits.auth_window_s} s; retry in {math.ceil(retry)} s",
@@ -125,13 +119,13 @@ class AccessGuard:
         """Log and count a failed authentication of `address` (`reason`: what was wrong)."""
         self._log.warning("auth_failed", client=address, reason=reason)
         if self._failures is not None:
-            self._windows.hit(self._failures, "auth", address)
+            self._failures.hit(address)
 
     def admit(self, tenant_id: str) -> None:
         """Count a request of `tenant_id`; `TooManyRequestsError` over its quota."""
-        if self._requests is None or self._windows.hit(self._requests, "tenant", tenant_id):
+        if self._requests is None or self._requests.hit(tenant_id):
             return
-        retry = self._retry_after(self._requests, "tenant", tenant_id)
+        retry = self._requests.reset_in(tenant_id)
         raise TooManyRequestsError(
             f"tenant {tenant_id!r}: over {self.limits.tenant_requests_per_s} requests per second",
             retry,
@@ -149,7 +143,3 @@ class AccessGuard:
             5,
             {"limit": "tenant_plans", "value": self.limits.tenant_plans, "figure": unfinished},
         )
-
-    def _retry_after(self, item: RateLimitItem, *keys: str) -> float:
-        stats = self._windows.get_window_stats(item, *keys)
-        return max(0.0, stats.reset_time - time.time())

@@ -12,6 +12,7 @@ gate's bids when it is back.
 
 from __future__ import annotations
 
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,6 +254,7 @@ def serve(
         _LOG.info("plans_recovered", queued_again=queued, failed_interrupted=failed)
     loop = ClearingLoop(repository, exchange, interval_s)
     loop.start()
+    sys.setswitchinterval(VppSettings.from_environ().switch_interval_ms / 1000)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

@@ -15,6 +15,7 @@ result read back and returned. No duplicate can be written on either backend.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -65,20 +66,29 @@ def prepare_submission(
     tenant_id: str,
     key_id: str | None,
     bids: Sequence[NewBid],
-    idempotency_key: str,
+    idempotency_key: str | None,
     at: datetime | None = None,
 ) -> bid_ops.Submission:
     """Check an `add_bids` call's bids, key and time, and hash its request.
 
+    `idempotency_key` None: the caller gave none, and a fresh one (``auto-<uuid>``) is
+    made, under which no earlier submission can exist (the writer does not look for one).
     `InvalidInputError` lists every problem; nothing is read or written.
     """
-    key = check_idempotency_key(idempotency_key)
+    generated = idempotency_key is None
+    key = f"auto-{uuid.uuid4()}" if generated else check_idempotency_key(idempotency_key)
     if at is not None and at.utcoffset() is None:
         raise invalid("submission", "at", at.isoformat(), "must be timezone-aware (UTC)")
     prepared = tuple(prepare_bids(bids))
     digest = bid_ops.request_digest(prepared)
     return bid_ops.Submission(
-        tenant_id, key_id, prepared, key, digest, None if at is None else as_utc(at, "at")
+        tenant_id,
+        key_id,
+        prepared,
+        key,
+        digest,
+        None if at is None else as_utc(at, "at"),
+        key_generated=generated,
     )
 
 
@@ -286,8 +296,8 @@ class Repository:
         """Store many checked submissions (`prepare_submission`) in one transaction.
 
         Each gets its result or the `StoreError` that refused it, as `add_bids` would;
-        a refused one writes nothing and leaves the others be. If another process took
-        one of the idempotency keys meanwhile (the unique constraint fails the group),
+        a refused one writes nothing and leaves the others be. If another writer took
+        one of the idempotency keys or bid_ids meanwhile (a unique constraint fails the group),
         each submission is stored on its own transaction, and each gets its own outcome
         (the one that lost gets the winner's result; any error of its own is its outcome
         alone, never its neighbours'). Any other failure of the group's transaction
@@ -299,14 +309,10 @@ class Repository:
         except IntegrityError:
             if len(submissions) > 1:
                 return [self._add_alone(s) for s in submissions]
-            (submission,) = submissions
-            with self._read() as session:
-                earlier = bid_ops.find_submission(
-                    session, submission.tenant_id, submission.idempotency_key, submission.digest
-                )
-            if earlier is None:
-                raise
-            return [earlier]
+            # It lost a race for a unique key (its idempotency key, or a bid_id) to another
+            # writer: once more, seeing the winner's rows (a replay, or the bid_id's 409).
+            with self._write() as session:
+                return bid_ops.add_submissions(session, submissions)
 
     def _add_alone(self, submission: bid_ops.Submission) -> AddBidsResult | Exception:
         try:

@@ -25,6 +25,9 @@ _BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _BAD_STRICT = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 """As `_BAD`, tab, LF and CR included (for identifiers, paths and query parameters)."""
 
+MAX_KEY_CHARS = 200
+"""The longest key of a stored JSON object [characters]."""
+
 SHOWN_CHARS = 80
 """How much of a refused value an error message repeats [characters]."""
 
@@ -59,6 +62,8 @@ def text_problems(
     Mapping keys are checked as strings too; fields are named by their path
     (``bid.points.0.x``).
     """
+    if _storable(value, max_chars):  # the usual case, without naming every path
+        return
     if isinstance(value, str):
         rule = text_rule(value, max_chars=max_chars)
         if rule is not None:
@@ -66,13 +71,34 @@ def text_problems(
     elif isinstance(value, Mapping):
         for key, item in value.items():
             name = f"{field}.{shown(key)}" if field else shown(key)
-            if isinstance(key, str) and (rule := text_rule(key, max_chars=200)) is not None:
+            if (
+                isinstance(key, str)
+                and (rule := text_rule(key, max_chars=MAX_KEY_CHARS)) is not None
+            ):
                 yield Problem(subject, name, shown(key), f"key {rule}")
                 continue
             yield from text_problems(subject, name, item, max_chars=max_chars)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             yield from text_problems(subject, f"{field}.{index}", item, max_chars=max_chars)
+
+
+def _storable(value: object, max_chars: int) -> bool:
+    """Whether no string in `value` (JSON-like) breaks a rule of `text_problems`."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if len(item) > max_chars or _BAD.search(item) is not None:
+                return False
+        elif isinstance(item, Mapping):
+            for key, inner in item.items():
+                if isinstance(key, str) and (len(key) > MAX_KEY_CHARS or _BAD.search(key)):
+                    return False
+                pending.append(inner)
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return True
 
 
 def shown(value: object) -> str:

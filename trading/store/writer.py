@@ -1,4 +1,4 @@
-"""Group commit of bid submissions: one writer thread, many submissions per transaction.
+"""Group commit of bid submissions: a writer thread, many submissions per transaction.
 
 Every `Repository.add_bids` call is its own transaction, and on SQLite every transaction
 ends in an fsync (``synchronous=FULL``) under the one write lock: concurrent API requests
@@ -6,9 +6,10 @@ would queue for that lock one fsync at a time. A `SubmissionWriter` owns the wri
 process instead. Callers hand it a submission and wait on a future; its thread takes
 whatever has queued up meanwhile (up to `max_group`), checks and inserts the whole group
 in one transaction (`trading.store.ops.bids.add_submissions`), commits once, and only
-then resolves each future. A future resolves only after its rows are durable, so an
-acknowledged submission survives a crash the instant after; one refused submission does
-not affect the others of its group.
+then resolves each future. A submission of `BULK_BIDS` bids or more goes to a second
+thread of its own, so that one large batch never holds up the small ones behind it. A
+future resolves only after its rows are durable, so an acknowledged submission survives
+a crash the instant after; one refused submission does not affect the others of its group.
 
     writer = SubmissionWriter(repository)
     result = writer.add_bids("acme", key_id, bids, "req-1", at=now)   # blocks until durable
@@ -45,7 +46,13 @@ from trading.store.repository import Repository, prepare_submission
 DEFAULT_MAX_GROUP = 256
 """Most submissions written in one transaction."""
 
+BULK_BIDS = 256
+"""A submission of at least this many bids is written by a lane of its own, so that the
+small submissions of other clients are not queued behind it (on PostgreSQL both lanes write
+at once; on SQLite they take the one write lock in turn, a transaction each)."""
+
 _STOP = object()
+_LANES = ("small", "bulk")
 
 
 @dataclass(frozen=True)
@@ -76,7 +83,9 @@ class SubmissionWriter:
             raise ValueError(f"max_group={max_group} must be at least 1")
         self._repository = repository
         self._max_group = max_group
-        self._queue: queue.SimpleQueue[_Queued | object] = queue.SimpleQueue()
+        self._queues: dict[str, queue.SimpleQueue[_Queued | object]] = {
+            lane: queue.SimpleQueue() for lane in _LANES
+        }
         self._closed = threading.Event()
         self._gate = threading.Lock()
         self._log = structlog.get_logger(__name__).bind(component="submission_writer")
@@ -86,30 +95,38 @@ class SubmissionWriter:
             buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
             registry=metrics_registry if metrics_registry is not None else REGISTRY,
         )
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self.open()
 
     def open(self) -> None:
         """Start taking submissions (again, after `close`); a no-op while open."""
-        if self._thread is not None and self._thread.is_alive() and not self._closed.is_set():
+        alive = [t for t in self._threads if t.is_alive()]
+        if len(alive) == len(_LANES) and not self._closed.is_set():
             return
-        if self._thread is not None:
-            self._thread.join()
+        for thread in self._threads:
+            thread.join()
         self._closed.clear()
-        self._thread = threading.Thread(target=self._run, name="vpp-store-writer", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(
+                target=self._run, args=(lane,), name=f"vpp-store-writer-{lane}", daemon=True
+            )
+            for lane in _LANES
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def submit(
         self,
         tenant_id: str,
         key_id: str | None,
         bids: Sequence[NewBid],
-        idempotency_key: str,
+        idempotency_key: str | None,
         *,
         at: datetime | None = None,
     ) -> Future[AddBidsResult]:
         """Queue a submission; its future gives what `Repository.add_bids` would return.
 
+        `idempotency_key` None: a fresh key is made (see `prepare_submission`).
         The bids are checked here, in the caller's thread: `InvalidInputError` is raised
         at once and nothing is queued. Tenant, key, plan and idempotency checks happen in
         the writer; their errors come out of the future.
@@ -124,7 +141,8 @@ class SubmissionWriter:
         with self._gate:  # never behind the stop marker: written, or refused here
             if self._closed.is_set():
                 raise WriterClosedError("the submission writer is closed")
-            self._queue.put(_Queued(submission, future))
+            lane = "bulk" if len(submission.bids) >= BULK_BIDS else "small"
+            self._queues[lane].put(_Queued(submission, future))
         return future
 
     def add_bids(
@@ -145,29 +163,30 @@ class SubmissionWriter:
         with self._gate:
             if not self._closed.is_set():
                 self._closed.set()
-                self._queue.put(_STOP)
-        if self._thread is not None:
-            self._thread.join(timeout=timeout_s)
+                for waiting in self._queues.values():
+                    waiting.put(_STOP)
+        for thread in self._threads:
+            thread.join(timeout=timeout_s)
 
     # --- the writer thread ---------------------------------------------------------------
 
-    def _run(self) -> None:
+    def _run(self, lane: str) -> None:
         try:
-            self._serve()
+            self._serve(self._queues[lane])
         except Exception:  # never expected; logged so that a dead writer is never silent
             self._log.exception("writer_stopped")
             self._closed.set()
 
-    def _serve(self) -> None:
+    def _serve(self, waiting: queue.SimpleQueue[_Queued | object]) -> None:
         while True:
-            first = self._queue.get()
+            first = waiting.get()
             if first is _STOP:
                 return
             group = [first]
             stop = False
             while len(group) < self._max_group:
                 try:
-                    item = self._queue.get_nowait()
+                    item = waiting.get_nowait()
                 except queue.Empty:
                     break
                 if item is _STOP:

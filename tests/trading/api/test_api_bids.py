@@ -7,6 +7,7 @@ from datetime import timedelta
 from api_fixtures import *  # noqa: F403 - the API fixtures: api, clock, keys, repo
 from api_fixtures import GATE, PRODUCT, AsgiClient, single
 
+from trading.api.bids import OFF_LOOP_BIDS
 from trading.exchange.clock import ManualClock
 from trading.store import Repository
 
@@ -205,3 +206,33 @@ def test_withdraw_after_the_gate_is_a_409_naming_it(api: AsgiClient, clock: Manu
 def test_an_unknown_bid_is_a_404(api: AsgiClient) -> None:
     assert api.get("/v1/bids/no-such-bid").status_code == 404
     assert api.post("/v1/bids/no-such-bid/withdraw").status_code == 404
+
+
+def test_a_large_batch_is_answered_like_a_small_one_and_replays_with_200(
+    api: AsgiClient, repo: Repository
+) -> None:
+    """A batch over `OFF_LOOP_BIDS` is checked and rendered in a worker thread: same answer."""
+    bids = [single(i % 8, bid_id=f"big/{i}") for i in range(OFF_LOOP_BIDS * 3)]
+    first = submit(api, bids, key="big-1")
+    assert first.status_code == 201
+    assert first.headers["content-type"] == "application/json"
+    body = first.json()
+    small = submit(api, single(7, bid_id="small")).json()
+    assert set(body) == set(small)
+    assert set(body["bids"][0]) == set(small["bids"][0])
+    assert [b["bid"]["bid_id"] for b in body["bids"]] == [b["bid_id"] for b in bids]
+    assert [b["position"] for b in body["bids"]] == list(range(len(bids)))
+    again = submit(api, bids, key="big-1")
+    assert again.status_code == 200
+    assert again.json()["replayed"] is True
+    assert [b["id"] for b in again.json()["bids"]] == [b["id"] for b in body["bids"]]
+    assert repo.list_bids("acme").total == len(bids) + 1
+
+
+def test_a_large_batch_breaking_a_rule_is_refused_whole_naming_the_bid(api: AsgiClient) -> None:
+    bids = [single(i % 8) for i in range(OFF_LOOP_BIDS * 2)]
+    bids[100] = single(3, price=-9000.0, bid_id="too-cheap")
+    answer = submit(api, bids)
+    assert answer.status_code == 422
+    (refused,) = answer.json()["bids"]
+    assert (refused["index"], refused["bid_id"]) == (100, "too-cheap")

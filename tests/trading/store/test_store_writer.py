@@ -8,18 +8,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from prometheus_client import CollectorRegistry
-from store_factories import batch, single
+from store_factories import batch, day_ahead, single
 from store_fixtures import *  # noqa: F403 - the store's fixtures: db_url, pg_url, repo, tenant
 
+from markets.bids import SingleBid
 from trading.store import (
+    BidIdTakenError,
     IdempotencyKeyReusedError,
     InvalidInputError,
+    NewBid,
     NotFoundError,
     Repository,
     SubmissionWriter,
     WriterClosedError,
 )
 from trading.store.repository import prepare_submission
+from trading.store.writer import BULK_BIDS
 
 
 @pytest.fixture
@@ -261,3 +265,57 @@ def test_a_member_the_database_refuses_fails_alone_and_its_group_is_written(
     finally:
         writer.close()
         repo.close()
+
+
+def _named(count: int, prefix: str) -> list[NewBid]:
+    """`count` single bids with bid_ids ``prefix/0``..., cycling over the day's products."""
+    products = day_ahead()
+    return [
+        NewBid.from_product(
+            SingleBid(
+                product_id=products[i % 90].product_id,
+                volume_mw=1.0,
+                price_eur_per_mwh=50.0,
+                bid_id=f"{prefix}/{i}",
+            ),
+            products[i % 90],
+        )
+        for i in range(count)
+    ]
+
+
+def test_a_bulk_batch_and_small_submissions_written_side_by_side_are_each_stored_once(
+    repo: Repository, tenant: str, writer: SubmissionWriter
+) -> None:
+    big = writer.submit(tenant, None, _named(BULK_BIDS * 2, "big"), "big")
+    small = [writer.submit(tenant, None, _named(1, f"small-{n}"), f"s-{n}") for n in range(20)]
+    assert big.result(timeout=60).created
+    assert all(f.result(timeout=60).created for f in small)
+    assert _count(repo, "bids") == BULK_BIDS * 2 + 20
+    assert _count(repo, "bid_events") == BULK_BIDS * 2 + 20
+
+
+def test_a_bid_id_claimed_by_a_bulk_batch_and_a_small_one_at_once_is_stored_once(
+    repo: Repository, tenant: str, writer: SubmissionWriter
+) -> None:
+    """The two lanes race for the same bid_id: one wins, the other is told it is taken."""
+    contested = _named(BULK_BIDS, "desk")
+    small = NewBid.from_product(
+        SingleBid(
+            product_id=contested[7].bid.product_id,  # type: ignore[union-attr]
+            volume_mw=-3.0,  # another body under the same bid_id
+            price_eur_per_mwh=10.0,
+            bid_id="desk/7",
+        ),
+        day_ahead()[7],
+    )
+    big = writer.submit(tenant, None, contested, "big")
+    other = writer.submit(tenant, None, [small], "small")
+    errors = [future.exception(timeout=60) for future in (big, other)]
+    assert sum(error is None for error in errors) == 1
+    (refused,) = [error for error in errors if error is not None]
+    assert isinstance(refused, BidIdTakenError)
+    assert "desk/7" in str(refused)
+    stored = repo.list_bids(tenant, limit=1000).items
+    assert [b.document["bid_id"] for b in stored].count("desk/7") == 1
+    assert _count(repo, "bids") in (1, BULK_BIDS)

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from regulatory.problems import Problem
+from trading.store.bulk import insert_rows, new_ids
 from trading.store.errors import (
     BidIdTakenError,
     IdempotencyKeyReusedError,
@@ -88,6 +89,9 @@ class Submission:
     digest: str
     at: datetime | None = None
     """When it was accepted [UTC]; None: when written."""
+    key_generated: bool = False
+    """`idempotency_key` was made for this call (the caller gave none): nothing earlier can
+    be stored under it, so it is not looked up."""
 
 
 def add_bids(
@@ -183,8 +187,11 @@ class _Rows:
             }
         )
         records = []
+        ids = new_ids(len(submission.bids))
         for position, bid in enumerate(submission.bids):
-            record = _bid_record(submission.tenant_id, submission_id, position, bid, at)
+            record = _bid_record(
+                ids[position], submission.tenant_id, submission_id, position, bid, at
+            )
             records.append(record)
             self.bids.append(_bid_values(record))
             self.events.append(_creation_event(record, bid, actor))
@@ -198,8 +205,7 @@ class _Rows:
             (BidEventRow, self.events),
             (AuditRow, self.audit),
         ):
-            if values:
-                session.execute(insert(model), values)
+            insert_rows(session.connection(), model.__table__, values)
 
 
 _Named = dict[tuple[str, str], tuple[BidRecord, AddBidsResult]]
@@ -220,11 +226,7 @@ def _stored_bid_ids(session: Session, submissions: Sequence[Submission]) -> _Nam
                 by_tenant.setdefault(submission.tenant_id, set()).add(name)
     found: _Named = {}
     for tenant_id, wanted in by_tenant.items():
-        rows = session.execute(
-            select(BidRow, BidSubmissionRow.idempotency_key)
-            .join(BidSubmissionRow, BidSubmissionRow.id == BidRow.submission_id)
-            .where(BidRow.tenant_id == tenant_id, BidRow.client_bid_id.in_(wanted))
-        )
+        rows = session.execute(_NAMED_BIDS, {"tenant": tenant_id, "names": sorted(wanted)})
         for row, key in rows:
             record = BidRecord.of(row)
             result = AddBidsResult(row.submission_id, key, (record,), created=False)
@@ -258,23 +260,33 @@ def _twins(submission: Submission, named: _Named) -> AddBidsResult | None:
     return AddBidsResult(first.submission_id, first.idempotency_key, tuple(found), created=False)
 
 
+# The group's look-ups, built once (a statement built per call costs more than the query).
+_TENANTS = select(TenantRow.id).where(TenantRow.id.in_(bindparam("ids", expanding=True)))
+_KEYS = select(
+    ApiKeyRow.id, ApiKeyRow.tenant_id, ApiKeyRow.role, ApiKeyRow.revoked_at, ApiKeyRow.expires_at
+).where(ApiKeyRow.id.in_(bindparam("ids", expanding=True)))
+_NAMED_BIDS = (
+    select(BidRow, BidSubmissionRow.idempotency_key)
+    .join(BidSubmissionRow, BidSubmissionRow.id == BidRow.submission_id)
+    .where(
+        BidRow.tenant_id == bindparam("tenant"),
+        BidRow.client_bid_id.in_(bindparam("names", expanding=True)),
+    )
+)
+_SUBMISSIONS_UNDER_KEYS = select(BidSubmissionRow).where(
+    BidSubmissionRow.tenant_id == bindparam("tenant"),
+    BidSubmissionRow.idempotency_key.in_(bindparam("keys", expanding=True)),
+)
+
+
 def _existing_tenants(session: Session, wanted: set[str]) -> set[str]:
-    return set(session.scalars(select(TenantRow.id).where(TenantRow.id.in_(wanted))))
+    return set(session.scalars(_TENANTS, {"ids": sorted(wanted)}))
 
 
 def _keys(session: Session, wanted: set[str]) -> dict[str, Any]:
     if not wanted:
         return {}
-    rows = session.execute(
-        select(
-            ApiKeyRow.id,
-            ApiKeyRow.tenant_id,
-            ApiKeyRow.role,
-            ApiKeyRow.revoked_at,
-            ApiKeyRow.expires_at,
-        ).where(ApiKeyRow.id.in_(wanted))
-    )
-    return {row.id: row for row in rows}
+    return {row.id: row for row in session.execute(_KEYS, {"ids": sorted(wanted)})}
 
 
 def _actor(submission: Submission, tenants: set[str], keys: dict[str, Any]) -> Actor:
@@ -297,14 +309,12 @@ def _earlier_submissions(
     """Stored submissions under the group's (tenant, idempotency key) pairs, with their bids."""
     by_tenant: dict[str, set[str]] = {}
     for submission in submissions:
-        by_tenant.setdefault(submission.tenant_id, set()).add(submission.idempotency_key)
+        if not submission.key_generated:
+            by_tenant.setdefault(submission.tenant_id, set()).add(submission.idempotency_key)
     found: dict[str, BidSubmissionRow] = {}
     for tenant_id, wanted in by_tenant.items():
         for row in session.scalars(
-            select(BidSubmissionRow).where(
-                BidSubmissionRow.tenant_id == tenant_id,
-                BidSubmissionRow.idempotency_key.in_(wanted),
-            )
+            _SUBMISSIONS_UNDER_KEYS, {"tenant": tenant_id, "keys": sorted(wanted)}
         ):
             found[row.id] = row
     if not found:
@@ -341,10 +351,10 @@ def _check_plan_ids(submission: Submission, plans: set[tuple[str, str]]) -> None
 
 
 def _bid_record(
-    tenant_id: str, submission_id: str, position: int, bid: PreparedBid, at: datetime
+    bid_id: str, tenant_id: str, submission_id: str, position: int, bid: PreparedBid, at: datetime
 ) -> BidRecord:
     return BidRecord(
-        id=str(uuid.uuid4()),
+        id=bid_id,
         tenant_id=tenant_id,
         submission_id=submission_id,
         position=position,

@@ -1,0 +1,73 @@
+"""The writer's driver-level INSERT stores exactly what the ORM would: the same rows read
+back, whatever path wrote them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import insert, select
+from store_fixtures import *  # noqa: F403 - the store's fixtures: db_url, pg_url, repo, tenant
+
+from trading.store import Repository
+from trading.store.bulk import insert_rows, new_ids
+from trading.store.models import AuditRow
+
+
+def _rows(tenant: str, subject: str) -> list[dict[str, object]]:
+    berlin_winter = timezone(timedelta(hours=1))
+    return [
+        {
+            "at": datetime(2026, 3, 29, 1, 59, 59, 999_999, tzinfo=UTC),
+            "tenant_id": tenant,
+            "key_id": None,
+            "role": None,
+            "action": "bid.create",
+            "subject": subject,
+            "details": {"price": 42.5, "nested": {"text": "Zürich ✓"}, "list": [1, None]},
+        },
+        {
+            "at": datetime(2026, 10, 25, 2, 30, tzinfo=berlin_winter),  # stored as 01:30 UTC
+            "tenant_id": tenant,
+            "key_id": None,
+            "role": None,
+            "action": "bid.create",
+            "subject": subject,
+            "details": None,
+        },
+    ]
+
+
+def _read(repo: Repository, subject: str) -> list[tuple[object, ...]]:
+    with repo.engine.connect() as connection:
+        found = connection.execute(
+            select(AuditRow.at, AuditRow.action, AuditRow.details, AuditRow.details.is_(None))
+            .where(AuditRow.subject == subject)
+            .order_by(AuditRow.id)
+        )
+        return [tuple(row) for row in found]
+
+
+def test_rows_written_by_the_driver_path_read_back_as_the_orm_wrote_them(
+    repo: Repository, tenant: str
+) -> None:
+    with repo.engine.begin() as connection:
+        connection.execute(insert(AuditRow), _rows(tenant, "through-orm"))
+        insert_rows(connection, AuditRow.__table__, _rows(tenant, "through-driver"))
+    orm, driver = _read(repo, "through-orm"), _read(repo, "through-driver")
+    assert driver == orm
+    assert driver[1][0] == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
+    assert driver[0][2] == {"price": 42.5, "nested": {"text": "Zürich ✓"}, "list": [1, None]}
+
+
+def test_a_column_the_table_lacks_is_named(repo: Repository, tenant: str) -> None:
+    rows = [{**_rows(tenant, "x")[0], "colour": "red"}]
+    with repo.engine.begin() as connection, pytest.raises(KeyError, match="colour"):
+        insert_rows(connection, AuditRow.__table__, rows)
+
+
+def test_new_ids_are_distinct_version_4_uuids() -> None:
+    ids = new_ids(1000)
+    assert len(set(ids)) == 1000
+    assert all(uuid.UUID(i).version == 4 for i in ids)
