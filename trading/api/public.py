@@ -17,8 +17,9 @@ fields that may be left out of the JSON schema's ``required`` (default null).
 from __future__ import annotations
 
 import dataclasses
+import operator
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
@@ -33,12 +34,16 @@ class PublicModel(BaseModel):
 
     __record_fields__: ClassVar[Mapping[str, str]] = {}
     """API field name -> the record's field it shows."""
+    __read__: ClassVar[Callable[[Any], tuple[Any, ...]]] = staticmethod(lambda _record: ())
+    """The record's fields, in the order of `__record_fields__`."""
 
     @classmethod
     def of(cls, record: Any, **extra: Any) -> Self:
         """The public form of `record`; `extra` gives the API-only fields."""
-        shown = {name: getattr(record, source) for name, source in cls.__record_fields__.items()}
-        return cls(**shown, **extra)
+        shown = dict(zip(cls.__record_fields__, cls.__read__(record), strict=True))
+        if extra:
+            shown.update(extra)
+        return cls.model_validate(shown)
 
 
 def public_fields(
@@ -70,4 +75,6 @@ def public_fields(
         f"{record.__name__}Fields", __base__=PublicModel, __module__=__name__, **fields
     )
     base.__record_fields__ = sources
+    read = operator.attrgetter(*sources.values())
+    base.__read__ = staticmethod(read if len(sources) > 1 else lambda record: (read(record),))
     return typing.cast(type[PublicModel], base)
