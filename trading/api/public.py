@@ -59,8 +59,9 @@ def public_fields(
     left_out, nullable = set(exclude), set(optional)
     names = {f.name for f in dataclasses.fields(record)}
     unknown = (left_out | set(rename)) - names
-    if unknown:
-        raise TypeError(f"{record.__name__} has no fields {sorted(unknown)}")
+    unknown |= nullable - {rename.get(name, name) for name in names - left_out}
+    if unknown or not names - left_out:
+        raise TypeError(f"{record.__name__}: no fields {sorted(unknown)}, or none left to show")
     types = typing.get_type_hints(record)
     fields: dict[str, Any] = {}
     sources: dict[str, str] = {}

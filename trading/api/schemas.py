@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from markets.violations import Violation
-from trading.api.public import PublicModel, public_fields
+from trading.api.public import public_fields
 from trading.store import (
     AddBidsResult,
     AssetRecord,
@@ -96,7 +96,7 @@ class BidWithHistory(BidPublic):
     clearing: ClearingPublic | None = None
 
 
-class SubmissionPublic(PublicModel):
+class SubmissionPublic(_Public):
     """The answer to a submission; a retry with the same `Idempotency-Key` gets it again."""
 
     submission_id: str
@@ -105,7 +105,7 @@ class SubmissionPublic(PublicModel):
     bids: list[BidPublic]
 
     @classmethod
-    def of(cls, result: AddBidsResult) -> SubmissionPublic:  # type: ignore[override]
+    def of(cls, result: AddBidsResult) -> SubmissionPublic:
         """The public form of what the store did with a submission."""
         return cls(
             submission_id=result.submission_id,
