@@ -22,10 +22,11 @@ from starlette.concurrency import run_in_threadpool
 
 from trading.api.deps import Admin, Services
 from trading.api.errors import ApiError
+from trading.api.public import public_fields
 from trading.api.schemas import ErrorBody
-from trading.store import ApiKeyRecord, NewApiKey, Role
+from trading.store import ApiKeyRecord, NewApiKey, RiskLimitRecord, Role
 from trading.store.ops.keys import MAX_GRACE_S
-from trading.store.ops.limits import MAX_LIMIT_VALUE, RiskLimitRecord
+from trading.store.ops.limits import MAX_LIMIT_VALUE
 from trading.store.vocabulary import RiskLimitKind
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
@@ -41,33 +42,15 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
-class KeyPublic(BaseModel):
+class KeyPublic(public_fields(ApiKeyRecord)):
     """An API key's public facts: never its secret."""
 
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    tenant_id: str
-    role: Role
-    name: str
-    created_at: datetime
-    revoked_at: datetime | None
-    expires_at: datetime | None
     active: bool = Field(description="neither revoked nor expired now")
 
     @classmethod
-    def of(cls, record: ApiKeyRecord) -> KeyPublic:
+    def of(cls, record: ApiKeyRecord, **extra: Any) -> KeyPublic:
         """The public form of `record`."""
-        return cls(
-            id=record.id,
-            tenant_id=record.tenant_id,
-            role=record.role,
-            name=record.name,
-            created_at=record.created_at,
-            revoked_at=record.revoked_at,
-            expires_at=record.expires_at,
-            active=record.active,
-        )
+        return super().of(record, active=record.active, **extra)
 
 
 class KeyCreated(KeyPublic):
@@ -78,7 +61,7 @@ class KeyCreated(KeyPublic):
     @classmethod
     def of_new(cls, new: NewApiKey) -> KeyCreated:
         """The public form of a key just made, with its plaintext."""
-        return cls(**KeyPublic.of(new.record).model_dump(), key=new.plaintext)
+        return cls.of(new.record, key=new.plaintext)
 
 
 class KeyRequest(BaseModel):
@@ -107,25 +90,8 @@ class RotateRequest(BaseModel):
     )
 
 
-class LimitPublic(BaseModel):
+class LimitPublic(public_fields(RiskLimitRecord, exclude=("tenant_id",))):
     """A risk limit of the tenant: `value` in the unit its kind names (MW or EUR)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    kind: RiskLimitKind
-    value: float
-    updated_at: datetime
-    updated_by: str | None
-
-    @classmethod
-    def of(cls, record: RiskLimitRecord) -> LimitPublic:
-        """The public form of `record`."""
-        return cls(
-            kind=record.kind,
-            value=record.value,
-            updated_at=record.updated_at,
-            updated_by=record.updated_by,
-        )
 
 
 class LimitValue(BaseModel):

@@ -221,28 +221,6 @@ def recover_plans(repository: Repository, plan_services: PlanServices) -> tuple[
     return queued, failed
 
 
-def _public(plan: PlanRecord) -> PlanPublic:
-    result = plan.result or {}
-    return PlanPublic(
-        id=plan.id,
-        portfolio_id=plan.portfolio_id,
-        day=plan.day,
-        status=plan.status.value,
-        markets=result.get("markets") or (plan.request or {}).get("markets", []),
-        error=plan.error,
-        objective_eur=result.get("objective_eur"),
-        revenue_by_market=result.get("revenue_by_market"),
-        costs_by_kind=result.get("costs_by_kind"),
-        excluded_assets=result.get("excluded_assets"),
-        notes=result.get("notes"),
-        bids=result.get("bids"),
-        solver=result.get("solver"),
-        created_at=plan.created_at,
-        started_at=plan.started_at,
-        finished_at=plan.finished_at,
-    )
-
-
 @router.post(
     "",
     status_code=202,
@@ -343,7 +321,7 @@ def cancel_plan(
             f"plan {plan_id!r} finished ({plan.status.value}) before it could be cancelled",
             {"status": plan.status.value},
         ) from None
-    return _public(cancelled)
+    return PlanPublic.of(cancelled)
 
 
 def _own_plan(services: Services, tenant_id: str, plan_id: str) -> PlanRecord:
@@ -379,7 +357,7 @@ def list_plans(
         actor.tenant_id, portfolio_id=portfolio_id, day=day, status=status, page=page, limit=limit
     )
     return PlanPage(
-        items=[_public(p) for p in found.items],
+        items=[PlanPublic.of(p) for p in found.items],
         page=found.page,
         limit=found.limit,
         total=found.total,
@@ -389,7 +367,7 @@ def list_plans(
 @router.get("/{plan_id}", summary="A plan's status and result", responses=_AUTH_ERRORS | _NOT_FOUND)
 def get_plan(services: Services, actor: Reader, plan_id: PlanId) -> PlanPublic:
     """Status; when done, objective, revenue by market and the proposed bids."""
-    return _public(_own_plan(services, actor.tenant_id, plan_id))
+    return PlanPublic.of(_own_plan(services, actor.tenant_id, plan_id))
 
 
 @router.post(

@@ -40,17 +40,8 @@ PortfolioWriter = Annotated[Actor, Depends(_portfolio_writer)]
 def _asset(record: AssetRecord, on: date | None = None) -> AssetPublic:
     """The public view of `record`, with whether it is in service on `on` when given."""
     note = _service_note(record, on)
-    return AssetPublic(
-        portfolio_id=record.portfolio_id,
-        id=record.id,
-        kind=record.kind,
-        site_id=record.site_id,
-        country=record.country,
-        commissioning_date=record.commissioning_date,
-        decommissioning_date=record.decommissioning_date,
-        in_service=None if on is None or record.commissioning_date is None else note is None,
-        service_note=note,
-    )
+    in_service = None if on is None or record.commissioning_date is None else note is None
+    return AssetPublic.of(record, in_service=in_service, service_note=note)
 
 
 def _service_note(record: AssetRecord, on: date | None) -> str | None:
@@ -106,10 +97,4 @@ def save_portfolio(
     """
     record = services.repository.save_portfolio(actor, document)
     assets = services.repository.list_assets(actor.tenant_id, portfolio_id=record.id)
-    return PortfolioPublic(
-        id=record.id,
-        name=record.name,
-        version=record.version,
-        assets=[_asset(a) for a in assets],
-        updated_at=record.updated_at,
-    )
+    return PortfolioPublic.of(record, assets=[_asset(a) for a in assets])

@@ -1,4 +1,9 @@
-"""Request and response models of the API, separate from the store's records.
+"""Request and response models of the API.
+
+The models of stored entities (bids, their events and clearings, plans, assets,
+portfolios) are derived from the store's records with `public_fields` (see
+`trading.api.public`): their stored fields are declared once, in the store's models; each
+says here only which stored fields it leaves out and which fields it adds.
 
 Volumes in MW (positive = sell, negative = buy for energy bids); prices in EUR/MWh, or
 EUR/MW/h for balancing capacity; times ISO 8601 in UTC.
@@ -12,7 +17,16 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from markets.violations import Violation
-from trading.store import AddBidsResult, BidEventRecord, BidRecord, BidStatus, ClearingRecord
+from trading.api.public import public_fields
+from trading.store import (
+    AddBidsResult,
+    AssetRecord,
+    BidEventRecord,
+    BidRecord,
+    ClearingRecord,
+    PlanRecord,
+    PortfolioRecord,
+)
 
 EXAMPLE_BID: dict[str, Any] = {
     "type": "single",
@@ -55,100 +69,24 @@ class ViolationsBody(_Public):
     bids: list[BidViolations]
 
 
-class BidPublic(_Public):
+class BidPublic(
+    public_fields(
+        BidRecord, exclude=("tenant_id",), rename={"document": "bid"}, optional=("plan_id",)
+    )
+):
     """A stored bid; `bid` is the submitted document."""
 
-    id: str
-    submission_id: str
-    position: int = Field(description="position in its submission, from 0")
-    product_id: str
-    market: str
-    country: str
-    delivery_day: date = Field(description="market-local delivery day")
-    delivery_start: datetime
-    gate_closure: datetime = Field(description="last instant the bid may change (exclusive)")
-    status: BidStatus
-    plan_id: str | None = None
-    bid: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
 
-    @classmethod
-    def of(cls, record: BidRecord) -> BidPublic:
-        """The public form of a stored bid."""
-        return cls(
-            id=record.id,
-            submission_id=record.submission_id,
-            position=record.position,
-            product_id=record.product_id,
-            market=record.market,
-            country=record.country,
-            delivery_day=record.delivery_day,
-            delivery_start=record.delivery_start,
-            gate_closure=record.gate_closure,
-            status=record.status,
-            plan_id=record.plan_id,
-            bid=record.document,
-            created_at=record.created_at,
-            updated_at=record.updated_at,
-        )
-
-
-class BidEventPublic(_Public):
+class BidEventPublic(public_fields(BidEventRecord, exclude=("id", "bid_id"))):
     """One lifecycle step of a bid, with the rule version that validated it."""
 
-    from_status: BidStatus | None
-    to_status: BidStatus
-    at: datetime
-    key_id: str | None
-    reason: str | None
-    rule_version: str | None
-    details: dict[str, Any] | None
 
-    @classmethod
-    def of(cls, record: BidEventRecord) -> BidEventPublic:
-        """The public form of a lifecycle event."""
-        return cls(
-            from_status=record.from_status,
-            to_status=record.to_status,
-            at=record.at,
-            key_id=record.key_id,
-            reason=record.reason,
-            rule_version=record.rule_version,
-            details=record.details,
-        )
-
-
-class ClearingPublic(_Public):
+class ClearingPublic(
+    public_fields(ClearingRecord, exclude=("bid_id", "recorded_at"), optional=("details",))
+):
     """The market's result for a bid: accepted or rejected, volume and prices."""
 
     status: str = Field(examples=["accepted"])
-    cleared_volume_mw: float = Field(
-        description="cleared volume [MW], the bid's sign; 0 if rejected"
-    )
-    clearing_price: float | None = Field(
-        description="the market's clearing price [EUR/MWh; EUR/MW/h for capacity]"
-    )
-    remuneration_price: float | None = Field(
-        description="what the bid is paid per unit: the clearing price, or its own under "
-        "pay-as-bid [EUR/MWh; EUR/MW/h]"
-    )
-    cleared_at: datetime
-    details: dict[str, Any] | None = Field(
-        default=None, description="market, pricing rule, products; a rejection's reason"
-    )
-
-    @classmethod
-    def of(cls, record: ClearingRecord) -> ClearingPublic:
-        """The public form of a stored clearing result."""
-        return cls(
-            status=record.status.value,
-            cleared_volume_mw=record.cleared_volume_mw,
-            clearing_price=record.clearing_price,
-            remuneration_price=record.remuneration_price,
-            cleared_at=record.cleared_at,
-            details=record.details,
-        )
 
 
 class BidWithHistory(BidPublic):
@@ -264,15 +202,17 @@ class PlanAccepted(_Public):
     location: str = Field(examples=["/v1/plans/0b6f..."])
 
 
-class PlanPublic(_Public):
+class PlanPublic(
+    public_fields(
+        PlanRecord,
+        exclude=("tenant_id", "request", "result", "updated_at"),
+        optional=("error", "started_at", "finished_at"),
+    )
+):
     """A plan run; when done, its objective, revenue by market and proposed bids."""
 
-    id: str
-    portfolio_id: str
-    day: date
     status: str = Field(examples=["done"])
     markets: list[str] = Field(default_factory=list)
-    error: str | None = None
     objective_eur: float | None = Field(
         default=None, description="expected net: revenue by market - costs by kind [EUR]"
     )
@@ -288,24 +228,29 @@ class PlanPublic(_Public):
         default=None, description="the proposed bids, as POST /v1/bids takes them"
     )
     solver: dict[str, Any] | None = None
-    created_at: datetime
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
+
+    @classmethod
+    def of(cls, record: PlanRecord, **extra: Any) -> PlanPublic:
+        """The public form of a plan: the stored facts, and its result's figures once done."""
+        result = record.result or {}
+        return super().of(
+            record,
+            markets=result.get("markets") or (record.request or {}).get("markets", []),
+            objective_eur=result.get("objective_eur"),
+            revenue_by_market=result.get("revenue_by_market"),
+            costs_by_kind=result.get("costs_by_kind"),
+            excluded_assets=result.get("excluded_assets"),
+            notes=result.get("notes"),
+            bids=result.get("bids"),
+            solver=result.get("solver"),
+            **extra,
+        )
 
 
-class AssetPublic(_Public):
+class AssetPublic(public_fields(AssetRecord, exclude=("tenant_id",))):
     """An asset of a stored portfolio, by the fields one searches on, its service dates, and
     whether it is in service on the day asked for."""
 
-    portfolio_id: str
-    id: str
-    kind: str
-    site_id: str
-    country: str
-    commissioning_date: date | None = Field(description="first day in service")
-    decommissioning_date: date | None = Field(
-        description="first day out of service; null = no end date"
-    )
     in_service: bool | None = Field(
         default=None,
         description="in service on the day `on` of the request (commissioning_date <= on < "
@@ -326,11 +271,9 @@ class AssetList(_Public):
     on: date | None = Field(default=None, description="the day `in_service` refers to")
 
 
-class PortfolioPublic(_Public):
+class PortfolioPublic(
+    public_fields(PortfolioRecord, exclude=("tenant_id", "document", "created_at"))
+):
     """A stored portfolio: its version (1 on first save) and its assets."""
 
-    id: str
-    name: str | None
-    version: int
     assets: list[AssetPublic]
-    updated_at: datetime

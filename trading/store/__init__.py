@@ -46,6 +46,7 @@ from trading.store.records import (
     Page,
     PlanRecord,
     PortfolioRecord,
+    RiskLimitRecord,
     TenantRecord,
 )
 from trading.store.repository import Repository
@@ -87,6 +88,7 @@ __all__ = [
     "PlanStatus",
     "PortfolioRecord",
     "Repository",
+    "RiskLimitRecord",
     "Role",
     "StoreError",
     "SubmissionWriter",

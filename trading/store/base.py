@@ -2,11 +2,19 @@
 
 Constraint names follow `NAMING_CONVENTION`, so that a migration can address a constraint
 by name on every backend (SQLite's batch mode needs the name to drop or alter one).
+
+A model is the one declaration of its entity: the store's record (`trading.store.records`)
+and the API's public model (`trading.api.public`) take their fields from its columns. Two
+marks, in a column's ``info``, say what those layers do with it: `vocabulary` (the column
+holds a `StrEnum`'s values; records hand out the members) and `STORE_ONLY` (the column
+never leaves the store: neither record nor API shows it). A column's ``doc`` is its
+description in the API.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Integer, MetaData
@@ -38,3 +46,14 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSONDocument,
     }
+
+
+STORE_ONLY: dict[str, Any] = {"store_only": True}
+"""``info`` of a column that never leaves the store (a secret's hash; a copy of a document's
+field kept only for an index): records and API models leave it out."""
+
+
+def vocabulary(values: type[StrEnum]) -> dict[str, Any]:
+    """``info`` of a text column holding the values of `values`: the row keeps the text, the
+    record the enum member (a CHECK constraint in the table keeps the values closed)."""
+    return {"vocabulary": values}

@@ -2,17 +2,37 @@
 
 Times are aware UTC datetimes; JSON documents are plain dicts. Prices and volumes keep
 the units of the columns they come from (MW; EUR/MWh or EUR/MW/h by product).
+
+A record is not written out field by field: ``class BidRecord(Record, row=BidRow)`` makes
+a frozen dataclass whose fields are `BidRow`'s columns, in the table's order and with the
+columns' types (see `Record`). A record's body adds only what the row does not hold
+(fields read from a document, computed properties). Adding a column to a model thus
+adds it to the record, and to the API model derived from the record
+(`trading.api.public`), with no other edit.
+
+Why dataclasses derived from the mapper rather than the ORM rows themselves
+(``MappedAsDataclass``), pydantic models or SQLModel: a record must be immutable and
+outlive its session, which a mapped instance is not; a bid's record is built for every bid
+on the submission path without an ORM row, where a plain frozen dataclass costs what the
+hand-written ones did; and the store should not depend on the API's validation library.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any, Generic, TypeVar
+from enum import StrEnum
+from typing import Any, ClassVar, Generic, Self, TypeVar, get_args
+
+from sqlalchemy import Column
 
 from markets.bids import Bid, parse_bid
 from regulatory.loading import validate_portfolio_data
 from regulatory.portfolio import Portfolio
+from trading.store.base import Base
 from trading.store.inputs import Actor
 from trading.store.models import (
     ApiKeyRow,
@@ -23,9 +43,9 @@ from trading.store.models import (
     ClearingRow,
     PlanRow,
     PortfolioRow,
+    RiskLimitRow,
     TenantRow,
 )
-from trading.store.vocabulary import BidStatus, ClearingStatus, PlanStatus, Role
 
 T = TypeVar("T")
 
@@ -45,32 +65,84 @@ class Page(Generic[T]):
         return -(-self.total // self.limit)
 
 
-@dataclass(frozen=True)
-class TenantRecord:
-    """A tenant."""
+def shown_columns(row: type[Base]) -> Iterator[tuple[str, Column[Any]]]:
+    """(attribute name, column) of every column of `row` that leaves the store, in the
+    table's order: all but those marked `STORE_ONLY`."""
+    mapper = row.__mapper__
+    for attribute in mapper.column_attrs:
+        (column,) = attribute.columns
+        if not column.info.get("store_only"):
+            yield attribute.key, column
 
-    id: str
-    name: str
-    created_at: datetime
+
+def column_type(row: type[Base], name: str, column: Column[Any]) -> Any:
+    """The Python type a record gives column `name` of `row`: the model's ``Mapped[...]``
+    annotation, the column's vocabulary (a `StrEnum`) in place of ``str``."""
+    values: type[StrEnum] | None = column.info.get("vocabulary")
+    if values is not None:
+        return values | None if column.nullable else values
+    for klass in row.__mro__:
+        if name in (annotations := inspect.get_annotations(klass, eval_str=True)):
+            return get_args(annotations[name])[0]
+    raise TypeError(f"{row.__name__}.{name} has no Mapped[...] annotation")
+
+
+def _converter(column: Column[Any]) -> Callable[[Any], Any] | None:
+    values: type[StrEnum] | None = column.info.get("vocabulary")
+    if values is None:
+        return None
+    if column.nullable:
+        return lambda value: None if value is None else values(value)
+    return values
+
+
+class Record:
+    """Base of the store's records: ``class XRecord(Record, row=XRow)`` is a frozen,
+    keyword-only dataclass with a field per column of `XRow` (`shown_columns`), typed as
+    the model says (`column_type`), then the fields the class body declares itself.
+
+    A nullable column's field defaults to None. The column's ``doc`` travels in the field's
+    metadata (``"doc"``), as does a body field's ``field(metadata={"doc": ...})``.
+    """
+
+    __row__: ClassVar[type[Base]]
+    __columns__: ClassVar[tuple[tuple[str, Callable[[Any], Any] | None], ...]]
+
+    def __init_subclass__(cls, *, row: type[Base], **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = inspect.get_annotations(cls)
+        columns: dict[str, Any] = {}
+        converters = []
+        for name, column in shown_columns(row):
+            if name in own:
+                raise TypeError(f"{cls.__name__}.{name} repeats a column of {row.__name__}")
+            columns[name] = column_type(row, name, column)
+            converters.append((name, _converter(column)))
+            doc = {"doc": column.doc} if column.doc else {}
+            default = None if column.nullable else dataclasses.MISSING
+            setattr(cls, name, field(default=default, metadata=doc))
+        cls.__annotations__ = columns | own
+        cls.__row__ = row
+        cls.__columns__ = tuple(converters)
+        dataclass(frozen=True, kw_only=True)(cls)
 
     @classmethod
-    def of(cls, row: TenantRow) -> TenantRecord:
-        """Snapshot of `row`."""
-        return cls(row.id, row.name, row.created_at)
+    def of(cls, row: Base, **extra: Any) -> Self:
+        """Snapshot of `row`; `extra` gives the fields that are not columns."""
+        values = {
+            name: getattr(row, name) if convert is None else convert(getattr(row, name))
+            for name, convert in cls.__columns__
+        }
+        return cls(**values, **extra)
 
 
-@dataclass(frozen=True)
-class ApiKeyRecord:
-    """An API key's public facts; never its secret or the secret's hash."""
+class TenantRecord(Record, row=TenantRow):
+    """A tenant."""
 
-    id: str
-    tenant_id: str
-    role: Role
-    name: str
-    created_at: datetime
-    revoked_at: datetime | None
-    expires_at: datetime | None = None
-    """From this instant [UTC] on the key no longer authenticates; None: never."""
+
+class ApiKeyRecord(Record, row=ApiKeyRow):
+    """An API key's public facts; never its secret or the secret's hash (`STORE_ONLY`).
+    `expires_at` [UTC]: from this instant on the key no longer authenticates; None: never."""
 
     def expired(self, now: datetime) -> bool:
         """Whether the key has expired at `now` (aware)."""
@@ -86,19 +158,6 @@ class ApiKeyRecord:
         """The key as the actor of what it does."""
         return Actor(tenant_id=self.tenant_id, key_id=self.id, role=self.role)
 
-    @classmethod
-    def of(cls, row: ApiKeyRow) -> ApiKeyRecord:
-        """Snapshot of `row`."""
-        return cls(
-            row.id,
-            row.tenant_id,
-            Role(row.role),
-            row.name,
-            row.created_at,
-            row.revoked_at,
-            row.expires_at,
-        )
-
 
 @dataclass(frozen=True)
 class NewApiKey:
@@ -108,64 +167,29 @@ class NewApiKey:
     plaintext: str = field(repr=False)
 
 
-@dataclass(frozen=True)
-class PortfolioRecord:
+class PortfolioRecord(Record, row=PortfolioRow):
     """A stored portfolio: its validated document and its version (1 on first save)."""
-
-    tenant_id: str
-    id: str
-    name: str | None
-    version: int
-    document: dict[str, Any]
-    created_at: datetime
-    updated_at: datetime
 
     def portfolio(self) -> Portfolio:
         """The document as a validated `regulatory.Portfolio`."""
         return validate_portfolio_data(self.document, source=f"portfolio {self.id}")
 
-    @classmethod
-    def of(cls, row: PortfolioRow) -> PortfolioRecord:
-        """Snapshot of `row`."""
-        return cls(
-            row.tenant_id,
-            row.id,
-            row.name,
-            row.version,
-            row.document,
-            row.created_at,
-            row.updated_at,
-        )
 
-
-@dataclass(frozen=True)
-class AssetRecord:
+class AssetRecord(Record, row=AssetRow):
     """An asset of a stored portfolio, by the fields one searches on, and its service dates
     (from the portfolio's document; None where the document does not say)."""
 
-    tenant_id: str
-    portfolio_id: str
-    id: str
-    kind: str
-    site_id: str
-    country: str
-    commissioning_date: date | None = None
-    decommissioning_date: date | None = None
-    """The first day out of service; None = no end date."""
+    commissioning_date: date | None = field(default=None, metadata={"doc": "first day in service"})
+    decommissioning_date: date | None = field(
+        default=None, metadata={"doc": "first day out of service; null = no end date"}
+    )
 
     @classmethod
-    def of(cls, row: AssetRow, dates: ServiceDates | None = None) -> AssetRecord:
+    def of(cls, row: AssetRow, dates: ServiceDates | None = None) -> Self:  # type: ignore[override]
         """Snapshot of `row`, with the asset's service `dates` where known."""
         commissioning, decommissioning = dates if dates is not None else (None, None)
-        return cls(
-            row.tenant_id,
-            row.portfolio_id,
-            row.id,
-            row.kind,
-            row.site_id,
-            row.country,
-            commissioning,
-            decommissioning,
+        return super().of(
+            row, commissioning_date=commissioning, decommissioning_date=decommissioning
         )
 
 
@@ -190,51 +214,13 @@ def _day(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else None
 
 
-@dataclass(frozen=True)
-class BidRecord:
+class BidRecord(Record, row=BidRow):
     """A stored bid. Volumes and prices are in its `document` (see `markets.bids`)."""
-
-    id: str
-    tenant_id: str
-    submission_id: str
-    position: int
-    product_id: str
-    market: str
-    country: str
-    delivery_day: date
-    delivery_start: datetime
-    gate_closure: datetime
-    status: BidStatus
-    document: dict[str, Any]
-    plan_id: str | None
-    created_at: datetime
-    updated_at: datetime
 
     @property
     def bid(self) -> Bid:
         """The bid as its `markets.bids` model."""
         return parse_bid(self.document)
-
-    @classmethod
-    def of(cls, row: BidRow) -> BidRecord:
-        """Snapshot of `row`."""
-        return cls(
-            id=row.id,
-            tenant_id=row.tenant_id,
-            submission_id=row.submission_id,
-            position=row.position,
-            product_id=row.product_id,
-            market=row.market,
-            country=row.country,
-            delivery_day=row.delivery_day,
-            delivery_start=row.delivery_start,
-            gate_closure=row.gate_closure,
-            status=BidStatus(row.status),
-            document=row.document,
-            plan_id=row.plan_id,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-        )
 
 
 @dataclass(frozen=True)
@@ -252,124 +238,37 @@ class AddBidsResult:
         return tuple(bid.id for bid in self.bids)
 
 
-@dataclass(frozen=True)
-class BidEventRecord:
+class BidEventRecord(Record, row=BidEventRow):
     """One lifecycle step; `from_status` is None for the step that created the bid."""
 
-    id: int
-    bid_id: str
-    from_status: BidStatus | None
-    to_status: BidStatus
-    at: datetime
-    key_id: str | None
-    reason: str | None
-    rule_version: str | None
-    details: dict[str, Any] | None
 
-    @classmethod
-    def of(cls, row: BidEventRow) -> BidEventRecord:
-        """Snapshot of `row`."""
-        return cls(
-            id=row.id,
-            bid_id=row.bid_id,
-            from_status=BidStatus(row.from_status) if row.from_status else None,
-            to_status=BidStatus(row.to_status),
-            at=row.at,
-            key_id=row.key_id,
-            reason=row.reason,
-            rule_version=row.rule_version,
-            details=row.details,
-        )
-
-
-@dataclass(frozen=True)
-class ClearingRecord:
+class ClearingRecord(Record, row=ClearingRow):
     """A market's result for a bid: volume [MW], prices [EUR/MWh or EUR/MW/h by product]."""
 
-    bid_id: str
-    status: ClearingStatus
-    cleared_volume_mw: float
-    clearing_price: float | None
-    remuneration_price: float | None
-    cleared_at: datetime
-    recorded_at: datetime
-    details: dict[str, Any] | None
 
-    @classmethod
-    def of(cls, row: ClearingRow) -> ClearingRecord:
-        """Snapshot of `row`."""
-        return cls(
-            bid_id=row.bid_id,
-            status=ClearingStatus(row.status),
-            cleared_volume_mw=row.cleared_volume_mw,
-            clearing_price=row.clearing_price,
-            remuneration_price=row.remuneration_price,
-            cleared_at=row.cleared_at,
-            recorded_at=row.recorded_at,
-            details=row.details,
-        )
+class PlanRecord(Record, row=PlanRow):
+    """A plan run; `result` once done, `error` once failed; `request` is what was asked of
+    it (e.g. ``{"markets": ["day_ahead"]}``), None if not kept."""
 
 
-@dataclass(frozen=True)
-class PlanRecord:
-    """A plan run; `result` once done, `error` once failed."""
-
-    id: str
-    tenant_id: str
-    portfolio_id: str
-    day: date
-    status: PlanStatus
-    request: dict[str, Any] | None
-    """What was asked of the plan (e.g. ``{"markets": ["day_ahead"]}``), None if not kept."""
-    result: dict[str, Any] | None
-    error: str | None
-    created_at: datetime
-    updated_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-
-    @classmethod
-    def of(cls, row: PlanRow) -> PlanRecord:
-        """Snapshot of `row`."""
-        return cls(
-            id=row.id,
-            tenant_id=row.tenant_id,
-            portfolio_id=row.portfolio_id,
-            day=row.day,
-            status=PlanStatus(row.status),
-            request=row.request,
-            result=row.result,
-            error=row.error,
-            created_at=row.created_at,
-            updated_at=row.updated_at,
-            started_at=row.started_at,
-            finished_at=row.finished_at,
-        )
-
-
-@dataclass(frozen=True)
-class AuditRecord:
+class AuditRecord(Record, row=AuditRow):
     """One audited action; `key_id` and `role` are None when the engine itself acted."""
 
-    id: int
-    at: datetime
-    tenant_id: str
-    key_id: str | None
-    role: Role | None
-    action: str
-    subject: str
-    details: dict[str, Any] | None
 
-    @classmethod
-    def of(cls, row: AuditRow) -> AuditRecord:
-        """Snapshot of `row`."""
-        return cls(
-            id=row.id,
-            at=row.at,
-            tenant_id=row.tenant_id,
-            key_id=row.key_id,
-            role=Role(row.role) if row.role else None,
-            action=row.action,
-            subject=row.subject,
-            details=row.details,
-        )
+class RiskLimitRecord(Record, row=RiskLimitRow):
+    """One limit of a tenant: `value` in the unit `kind` names (MW or EUR)."""
+
+
+RECORDS: tuple[type[Record], ...] = (
+    TenantRecord,
+    ApiKeyRecord,
+    PortfolioRecord,
+    AssetRecord,
+    BidRecord,
+    BidEventRecord,
+    ClearingRecord,
+    PlanRecord,
+    AuditRecord,
+    RiskLimitRecord,
+)
+"""Every stored entity's record."""

@@ -15,11 +15,13 @@ result read back and returned. No duplicate can be written on either backend.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +31,7 @@ from markets.products import MarketId
 from trading.store.checks import check_enum, check_idempotency_key, check_page
 from trading.store.engine import WRITE, create_engine_for, session_factory
 from trading.store.errors import invalid
-from trading.store.inputs import Actor, NewBid, prepare_bids
+from trading.store.inputs import NewBid, prepare_bids
 from trading.store.ops import audit as audit_ops
 from trading.store.ops import bids as bid_ops
 from trading.store.ops import keys as key_ops
@@ -37,29 +39,59 @@ from trading.store.ops import lifecycle, plans, portfolios, tenants
 from trading.store.ops import limits as limit_ops
 from trading.store.records import (
     AddBidsResult,
-    ApiKeyRecord,
-    AssetRecord,
-    AuditRecord,
-    BidEventRecord,
     BidRecord,
-    ClearingRecord,
-    NewApiKey,
     Page,
-    PlanRecord,
-    PortfolioRecord,
-    TenantRecord,
 )
 from trading.store.timestamps import as_utc
 from trading.store.vocabulary import (
-    AuditAction,
     BidStatus,
-    ClearingStatus,
-    PlanStatus,
-    RiskLimitKind,
-    Role,
 )
 
 T = TypeVar("T")
+P = ParamSpec("P")
+Operation = Callable[Concatenate[Session, P], T]
+"""A store operation: a function of `trading.store.ops` taking the session first."""
+
+
+def _reads(operation: Operation[P, T]) -> Callable[Concatenate[Repository, P], T]:
+    """A repository method running `operation` in a read transaction of its own."""
+    return _method(operation, lambda repository, run: repository._in_read(run), "read")
+
+
+def _writes(
+    operation: Operation[P, T], *, once_more_on_race: bool = False
+) -> Callable[Concatenate[Repository, P], T]:
+    """A repository method running `operation` in a write transaction of its own; with
+    `once_more_on_race`, once more after a unique-key race (see `_in_write`)."""
+    return _method(
+        operation,
+        lambda repository, run: repository._in_write(run, once_more_on_race),
+        "write",
+    )
+
+
+def _method(
+    operation: Operation[P, T],
+    transaction: Callable[[Repository, Callable[[Session], T]], T],
+    kind: str,
+) -> Callable[Concatenate[Repository, P], T]:
+    """`operation` as a method: its signature without the session, its docstring."""
+
+    def method(self: Repository, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return transaction(self, lambda session: operation(session, *args, **kwargs))
+
+    functools.update_wrapper(method, operation)
+    signature = inspect.signature(operation)
+    _session, *parameters = signature.parameters.values()
+    self_parameter = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[self_parameter, *parameters]
+    )
+    where = f"{operation.__module__}.{operation.__name__}"
+    method.__doc__ = (
+        f"{inspect.cleandoc(operation.__doc__ or '')}\n\nOne {kind} transaction; see `{where}`."
+    )
+    return method
 
 
 def prepare_submission(
@@ -93,7 +125,14 @@ def prepare_submission(
 
 
 class Repository:
-    """Everything the API and the engine read and write, each call in one transaction."""
+    """Everything the API and the engine read and write, each call in one transaction.
+
+    Most methods are the operations of `trading.store.ops` run in a transaction of their
+    own (`_reads`, `_writes`): their signatures and docstrings are the operations' own,
+    less the session, and are not repeated here. A new operation becomes a method with one
+    line. The methods written out here add more than a transaction (the group commit of
+    submissions and its retries; the checks of `list_bids`' filters).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -126,142 +165,46 @@ class Repository:
             session.connection(execution_options={WRITE: True})
             yield session
 
-    def _write_once_more_on_race(self, operation: Callable[[Session], T]) -> T:
-        """Run `operation` in a write transaction; after a unique-key race, once more.
+    def _in_read(self, operation: Callable[[Session], T]) -> T:
+        with self._read() as session:
+            return operation(session)
 
-        The second run sees the row the other writer committed and answers accordingly
-        (an update, or a `ConflictError`).
-        """
+    def _in_write(self, operation: Callable[[Session], T], once_more_on_race: bool) -> T:
+        """Run `operation` in a write transaction; with `once_more_on_race`, once more after
+        a unique-key race: the second run sees the row the other writer committed and
+        answers accordingly (an update, or a `ConflictError`)."""
         try:
             with self._write() as session:
                 return operation(session)
         except IntegrityError:
+            if not once_more_on_race:
+                raise
             with self._write() as session:
                 return operation(session)
 
     # --- tenants and keys ---------------------------------------------------------------
 
-    def create_tenant(self, tenant_id: str, name: str) -> TenantRecord:
-        """Add a tenant; `ConflictError` if the id is taken."""
-        return self._write_once_more_on_race(lambda s: tenants.create_tenant(s, tenant_id, name))
+    create_tenant = _writes(tenants.create_tenant, once_more_on_race=True)
+    get_tenant = _reads(tenants.get_tenant)
+    create_api_key = _writes(key_ops.create_api_key)
+    rotate_api_key = _writes(key_ops.rotate_api_key)
+    verify_api_key = _reads(key_ops.verify_api_key)
+    revoke_api_key = _writes(key_ops.revoke_api_key)
+    list_api_keys = _reads(key_ops.list_api_keys)
 
-    def get_tenant(self, tenant_id: str) -> TenantRecord | None:
-        """The tenant, or None."""
-        with self._read() as session:
-            return tenants.get_tenant(session, tenant_id)
+    # --- risk limits --------------------------------------------------------------------
 
-    def create_api_key(
-        self,
-        tenant_id: str,
-        role: Role | str,
-        name: str,
-        actor: Actor | None = None,
-        *,
-        expires_at: datetime | None = None,
-    ) -> NewApiKey:
-        """A new key; its plaintext is in the result only. `actor` None: the engine itself.
-        `expires_at` [aware]: when it stops working (None: never)."""
-        who = self._acting_for(tenant_id, actor, "api key")
-        with self._write() as session:
-            return key_ops.create_api_key(
-                session, tenant_id, role, name, who, expires_at=expires_at
-            )
-
-    def rotate_api_key(
-        self,
-        tenant_id: str,
-        key_id: str,
-        actor: Actor | None = None,
-        *,
-        expires_at: datetime | None = None,
-        grace_s: float = 0.0,
-    ) -> NewApiKey:
-        """A successor of a key (see `trading.store.ops.keys.rotate_api_key`)."""
-        who = self._acting_for(tenant_id, actor, "api key")
-        with self._write() as session:
-            return key_ops.rotate_api_key(
-                session, tenant_id, key_id, who, expires_at=expires_at, grace_s=grace_s
-            )
-
-    def verify_api_key(self, plaintext: str) -> ApiKeyRecord | None:
-        """The key, if `plaintext` is a valid, unrevoked key (constant-time compare); else None."""
-        with self._read() as session:
-            return key_ops.verify_api_key(session, plaintext)
-
-    def revoke_api_key(
-        self, tenant_id: str, key_id: str, actor: Actor | None = None
-    ) -> ApiKeyRecord:
-        """Revoke a key of the tenant; revoking twice changes nothing."""
-        who = self._acting_for(tenant_id, actor, "api key")
-        with self._write() as session:
-            return key_ops.revoke_api_key(session, tenant_id, key_id, who)
-
-    def list_api_keys(self, tenant_id: str) -> list[ApiKeyRecord]:
-        """The tenant's keys (never their secrets), revoked ones included."""
-        with self._read() as session:
-            return key_ops.list_api_keys(session, tenant_id)
-
-    # --- risk limits (see trading.store.ops.limits) -------------------------------------
-
-    def list_risk_limits(self, tenant_id: str) -> list[limit_ops.RiskLimitRecord]:
-        """The tenant's risk limits, by kind."""
-        with self._read() as session:
-            return limit_ops.list_limits(session, tenant_id)
-
-    def set_risk_limit(
-        self, actor: Actor, kind: RiskLimitKind | str, value: float
-    ) -> limit_ops.RiskLimitRecord:
-        """Set a limit of `actor`'s tenant (an admin key, or the engine); audited."""
-        with self._write() as session:
-            return limit_ops.set_limit(session, actor, kind, value)
-
-    def clear_risk_limit(self, actor: Actor, kind: RiskLimitKind | str) -> bool:
-        """Remove a limit of `actor`'s tenant; False if it had none. Audited."""
-        with self._write() as session:
-            return limit_ops.clear_limit(session, actor, kind)
-
-    def live_bids(self, tenant_id: str, days: Sequence[date]) -> list[limit_ops.LiveBid]:
-        """The tenant's submitted and accepted bids of the delivery days `days`."""
-        with self._read() as session:
-            return limit_ops.live_bids(session, tenant_id, days)
+    list_risk_limits = _reads(limit_ops.list_limits)
+    set_risk_limit = _writes(limit_ops.set_limit)
+    clear_risk_limit = _writes(limit_ops.clear_limit)
+    live_bids = _reads(limit_ops.live_bids)
 
     # --- portfolios ---------------------------------------------------------------------
 
-    def save_portfolio(self, actor: Actor, document: Mapping[str, Any]) -> PortfolioRecord:
-        """Validate and store a portfolio of `actor`'s tenant (a new version if it exists)."""
-        return self._write_once_more_on_race(
-            lambda s: portfolios.save_portfolio(s, actor, document)
-        )
-
-    def get_portfolio(self, tenant_id: str, portfolio_id: str) -> PortfolioRecord | None:
-        """The tenant's portfolio, or None."""
-        with self._read() as session:
-            return portfolios.get_portfolio(session, tenant_id, portfolio_id)
-
-    def list_portfolios(self, tenant_id: str) -> list[PortfolioRecord]:
-        """The tenant's portfolios, by id."""
-        with self._read() as session:
-            return portfolios.list_portfolios(session, tenant_id)
-
-    def list_assets(
-        self,
-        tenant_id: str,
-        *,
-        portfolio_id: str | None = None,
-        kind: str | None = None,
-        site_id: str | None = None,
-        country: str | None = None,
-    ) -> list[AssetRecord]:
-        """The tenant's assets matching every filter given."""
-        with self._read() as session:
-            return portfolios.list_assets(
-                session,
-                tenant_id,
-                portfolio_id=portfolio_id,
-                kind=kind,
-                site_id=site_id,
-                country=country,
-            )
+    save_portfolio = _writes(portfolios.save_portfolio, once_more_on_race=True)
+    get_portfolio = _reads(portfolios.get_portfolio)
+    list_portfolios = _reads(portfolios.list_portfolios)
+    list_assets = _reads(portfolios.list_assets)
 
     # --- bids ---------------------------------------------------------------------------
 
@@ -333,10 +276,7 @@ class Repository:
         with self._read() as session:
             return bid_ops.find_submission(session, tenant_id, key, digest)
 
-    def get_bid(self, tenant_id: str, bid_id: str) -> BidRecord | None:
-        """The tenant's bid, or None (also when the id is another tenant's bid)."""
-        with self._read() as session:
-            return bid_ops.get_bid(session, tenant_id, bid_id)
+    get_bid = _reads(bid_ops.get_bid)
 
     def list_bids(
         self,
@@ -368,168 +308,20 @@ class Repository:
                 limit=limit,
             )
 
-    def bid_history(self, tenant_id: str, bid_id: str) -> list[BidEventRecord] | None:
-        """Every lifecycle step of the tenant's bid, oldest first; None if no such bid."""
-        with self._read() as session:
-            return bid_ops.bid_history(session, tenant_id, bid_id)
-
-    def transition(
-        self,
-        bid_id: str,
-        to_status: BidStatus | str,
-        actor: Actor,
-        reason: str | None = None,
-        details: Mapping[str, Any] | None = None,
-        *,
-        rule_version: str | None = None,
-    ) -> BidRecord:
-        """Move a bid of `actor`'s tenant to `to_status`, with an event and an audit row.
-
-        Allowed: draft -> submitted; submitted -> withdrawn, accepted, rejected. Anything
-        else raises `TransitionError` naming from and to.
-        """
-        with self._write() as session:
-            return lifecycle.transition(
-                session, bid_id, to_status, actor, reason, details, rule_version
-            )
-
-    def record_clearing(
-        self,
-        bid_id: str,
-        actor: Actor,
-        *,
-        status: ClearingStatus | str,
-        cleared_volume_mw: float,
-        clearing_price: float | None,
-        remuneration_price: float | None,
-        cleared_at: datetime,
-        details: Mapping[str, Any] | None = None,
-    ) -> ClearingRecord:
-        """Store a submitted bid's clearing [MW; EUR/MWh or EUR/MW/h] and accept or reject it."""
-        with self._write() as session:
-            return lifecycle.record_clearing(
-                session,
-                bid_id,
-                actor,
-                status=status,
-                cleared_volume_mw=cleared_volume_mw,
-                clearing_price=clearing_price,
-                remuneration_price=remuneration_price,
-                cleared_at=cleared_at,
-                details=details,
-            )
-
-    def get_clearing(self, tenant_id: str, bid_id: str) -> ClearingRecord | None:
-        """The clearing result of the tenant's bid, or None."""
-        with self._read() as session:
-            return lifecycle.get_clearing(session, tenant_id, bid_id)
+    bid_history = _reads(bid_ops.bid_history)
+    transition = _writes(lifecycle.transition)
+    record_clearing = _writes(lifecycle.record_clearing)
+    get_clearing = _reads(lifecycle.get_clearing)
 
     # --- plans --------------------------------------------------------------------------
 
-    def create_plan(
-        self,
-        actor: Actor,
-        portfolio_id: str,
-        day: date,
-        *,
-        request: Mapping[str, Any] | None = None,
-    ) -> PlanRecord:
-        """Queue a plan of a portfolio of `actor`'s tenant for delivery day `day`; `request`
-        (JSON data, e.g. ``{"markets": [...]}``) keeps what was asked."""
-        with self._write() as session:
-            return plans.create_plan(session, actor, portfolio_id, day, request)
-
-    def unfinished_plans(self) -> list[PlanRecord]:
-        """Every tenant's queued or running plans, oldest first (for a restart)."""
-        with self._read() as session:
-            return plans.unfinished_plans(session)
-
-    def set_plan_status(
-        self,
-        plan_id: str,
-        to_status: PlanStatus | str,
-        actor: Actor,
-        *,
-        result: Mapping[str, Any] | None = None,
-        error: str | None = None,
-    ) -> PlanRecord:
-        """queued -> running | failed; running -> done (with `result`) | failed (`error`)."""
-        with self._write() as session:
-            return plans.set_plan_status(
-                session, plan_id, to_status, actor, result=result, error=error
-            )
-
-    def get_plan(self, tenant_id: str, plan_id: str) -> PlanRecord | None:
-        """The tenant's plan, or None."""
-        with self._read() as session:
-            return plans.get_plan(session, tenant_id, plan_id)
-
-    def list_plans(
-        self,
-        tenant_id: str,
-        *,
-        portfolio_id: str | None = None,
-        day: date | None = None,
-        status: PlanStatus | str | None = None,
-        page: int = 1,
-        limit: int = 100,
-    ) -> Page[PlanRecord]:
-        """A page of the tenant's plans matching every filter; oldest first."""
-        page, limit = check_page(page, limit)
-        wanted = None if status is None else check_enum(PlanStatus, "plans", "status", status)
-        if day is not None and type(day) is not date:
-            raise invalid("plans", "day", day, "must be a date")
-        with self._read() as session:
-            return plans.list_plans(
-                session,
-                tenant_id,
-                portfolio_id=portfolio_id,
-                day=day,
-                status=wanted,
-                page=page,
-                limit=limit,
-            )
-
-    def delete_plan(self, plan_id: str, actor: Actor) -> None:
-        """Delete a plan of `actor`'s tenant; refused while running or referred to by bids."""
-        with self._write() as session:
-            plans.delete_plan(session, plan_id, actor)
+    create_plan = _writes(plans.create_plan)
+    unfinished_plans = _reads(plans.unfinished_plans)
+    set_plan_status = _writes(plans.set_plan_status)
+    get_plan = _reads(plans.get_plan)
+    list_plans = _reads(plans.list_plans)
+    delete_plan = _writes(plans.delete_plan)
 
     # --- audit --------------------------------------------------------------------------
 
-    def list_audit(
-        self,
-        tenant_id: str,
-        *,
-        action: AuditAction | str | None = None,
-        subject: str | None = None,
-        key_id: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        page: int = 1,
-        limit: int = 100,
-    ) -> Page[AuditRecord]:
-        """A page of the tenant's audit rows, oldest first; `since` <= at < `until`."""
-        page, limit = check_page(page, limit)
-        wanted = None if action is None else check_enum(AuditAction, "audit", "action", action)
-        with self._read() as session:
-            return audit_ops.list_audit(
-                session,
-                tenant_id,
-                action=wanted,
-                subject=subject,
-                key_id=key_id,
-                since=since,
-                until=until,
-                page=page,
-                limit=limit,
-            )
-
-    @staticmethod
-    def _acting_for(tenant_id: str, actor: Actor | None, subject: str) -> Actor:
-        if actor is None:
-            return Actor.system(tenant_id)
-        if actor.tenant_id != tenant_id:
-            rule = f"is not the acting key's tenant {actor.tenant_id!r}"
-            raise invalid(subject, "tenant_id", tenant_id, rule)
-        return actor
+    list_audit = _reads(audit_ops.list_audit)

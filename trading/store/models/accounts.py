@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Double, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trading.store.base import Base, EventId
+from trading.store.base import STORE_ONLY, Base, EventId, vocabulary
 from trading.store.vocabulary import RiskLimitKind, Role, check_values
 
 ROLE_CHECK = f"role IN ({check_values(Role)})"
@@ -32,9 +32,9 @@ class ApiKeyRow(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16), info=vocabulary(Role))
     name: Mapped[str] = mapped_column(String(200))
-    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64), unique=True, info=STORE_ONLY)
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
@@ -60,7 +60,7 @@ class AuditRow(Base):
     at: Mapped[datetime]
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
     key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
-    role: Mapped[str | None] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(16), info=vocabulary(Role))
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any] | None]
@@ -77,7 +77,7 @@ class RiskLimitRow(Base):
     )
 
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True, info=vocabulary(RiskLimitKind))
     value: Mapped[float] = mapped_column(Double)
     updated_at: Mapped[datetime]
     updated_by: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trading.store.base import Base, EventId
+from trading.store.base import STORE_ONLY, Base, EventId, vocabulary
 from trading.store.vocabulary import BidStatus, ClearingStatus, check_values
 
 BID_STATUS_CHECK = f"IN ({check_values(BidStatus)})"
@@ -66,18 +66,21 @@ class BidRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
     submission_id: Mapped[str] = mapped_column(ForeignKey("bid_submissions.id"))
-    position: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer, doc="position in its submission, from 0")
     product_id: Mapped[str] = mapped_column(String(128))
     market: Mapped[str] = mapped_column(String(32))
     country: Mapped[str] = mapped_column(String(2))
-    delivery_day: Mapped[date]
+    delivery_day: Mapped[date] = mapped_column(doc="market-local delivery day")
     delivery_start: Mapped[datetime]
-    gate_closure: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16))
+    gate_closure: Mapped[datetime] = mapped_column(
+        doc="last instant the bid may change (exclusive)"
+    )
+    status: Mapped[str] = mapped_column(String(16), info=vocabulary(BidStatus))
     document: Mapped[dict[str, Any]]
     plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id"), index=True)
-    client_bid_id: Mapped[str | None] = mapped_column(String(200))
-    """The submitter's ``bid_id`` (unique per tenant); NULL when it gave none."""
+    client_bid_id: Mapped[str | None] = mapped_column(String(200), info=STORE_ONLY)
+    """The submitter's ``bid_id`` (unique per tenant); NULL when it gave none. A copy of the
+    document's ``bid_id`` for the unique index, so it stays in the store."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -95,8 +98,8 @@ class BidEventRow(Base):
 
     id: Mapped[int] = mapped_column(EventId, primary_key=True, autoincrement=True)
     bid_id: Mapped[str] = mapped_column(ForeignKey("bids.id"), index=True)
-    from_status: Mapped[str | None] = mapped_column(String(16))
-    to_status: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(16), info=vocabulary(BidStatus))
+    to_status: Mapped[str] = mapped_column(String(16), info=vocabulary(BidStatus))
     at: Mapped[datetime]
     key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
     reason: Mapped[str | None] = mapped_column(Text)
@@ -118,10 +121,20 @@ class ClearingRow(Base):
     )
 
     bid_id: Mapped[str] = mapped_column(ForeignKey("bids.id"), primary_key=True)
-    status: Mapped[str] = mapped_column(String(16))
-    cleared_volume_mw: Mapped[float] = mapped_column(Double)
-    clearing_price: Mapped[float | None] = mapped_column(Double)
-    remuneration_price: Mapped[float | None] = mapped_column(Double)
+    status: Mapped[str] = mapped_column(String(16), info=vocabulary(ClearingStatus))
+    cleared_volume_mw: Mapped[float] = mapped_column(
+        Double, doc="cleared volume [MW], the bid's sign; 0 if rejected"
+    )
+    clearing_price: Mapped[float | None] = mapped_column(
+        Double, doc="the market's clearing price [EUR/MWh; EUR/MW/h for capacity]"
+    )
+    remuneration_price: Mapped[float | None] = mapped_column(
+        Double,
+        doc="what the bid is paid per unit: the clearing price, or its own under "
+        "pay-as-bid [EUR/MWh; EUR/MW/h]",
+    )
     cleared_at: Mapped[datetime]
     recorded_at: Mapped[datetime]
-    details: Mapped[dict[str, Any] | None]
+    details: Mapped[dict[str, Any] | None] = mapped_column(
+        doc="market, pricing rule, products; a rejection's reason"
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import CheckConstraint, ForeignKey, ForeignKeyConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trading.store.base import Base
+from trading.store.base import Base, vocabulary
 from trading.store.vocabulary import PlanStatus, check_values
 
 
@@ -29,7 +29,7 @@ class PlanRow(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
     portfolio_id: Mapped[str] = mapped_column(String(64))
     day: Mapped[date]
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), info=vocabulary(PlanStatus))
     request: Mapped[dict[str, Any] | None]
     """What was asked (``{"markets": [...]}``); None on plans from before revision 0002."""
     result: Mapped[dict[str, Any] | None]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from trading.store.checks import aware_problems
+from trading.store.checks import aware_problems, check_enum, check_page
 from trading.store.errors import raise_problems
 from trading.store.inputs import Actor
 from trading.store.models import AuditRow
@@ -45,7 +45,7 @@ def list_audit(
     session: Session,
     tenant_id: str,
     *,
-    action: AuditAction | None = None,
+    action: AuditAction | str | None = None,
     subject: str | None = None,
     key_id: str | None = None,
     since: datetime | None = None,
@@ -53,7 +53,12 @@ def list_audit(
     page: int = 1,
     limit: int = 100,
 ) -> Page[AuditRecord]:
-    """The tenant's audit rows, oldest first, filtered; `since` inclusive, `until` exclusive."""
+    """A page of the tenant's audit rows, oldest first, filtered; `since` <= at < `until`.
+
+    `InvalidInputError` names a bad page, limit, action or time before anything is read.
+    """
+    page, limit = check_page(page, limit)
+    action = None if action is None else check_enum(AuditAction, "audit", "action", action)
     raise_problems(
         [
             *(aware_problems("audit query", "since", since) if since is not None else ()),

@@ -41,6 +41,17 @@ class KeyRefusedError(InvalidInputError):
     """The acting key is revoked, expired, or not the tenant's: it may not act (the API's 401)."""
 
 
+def acting_for(tenant_id: str, actor: Actor | None) -> Actor:
+    """Who acts on `tenant_id`'s keys: `actor`, or the engine itself when None; an actor of
+    another tenant is refused."""
+    if actor is None:
+        return Actor.system(tenant_id)
+    if actor.tenant_id != tenant_id:
+        rule = f"is not the acting key's tenant {actor.tenant_id!r}"
+        raise invalid("api key", "tenant_id", tenant_id, rule)
+    return actor
+
+
 def key_refused(subject: str, key_id: object, rule: str) -> KeyRefusedError:
     """One-problem `KeyRefusedError` naming the key."""
     return KeyRefusedError([Problem(subject, "key_id", key_id, rule)])
@@ -78,16 +89,18 @@ def create_api_key(
     tenant_id: str,
     role: Role | str,
     name: str,
-    actor: Actor,
+    actor: Actor | None = None,
     *,
     expires_at: datetime | None = None,
 ) -> NewApiKey:
     """A new key of `tenant_id` with `role`; its plaintext is in the result, and nowhere else.
 
-    `expires_at` [aware, after now]: the key stops working then; None: never.
+    `actor` None: the engine itself (`acting_for`). `expires_at` [aware, after now]: the
+    key stops working then; None: never.
     """
+    who = acting_for(tenant_id, actor)
     require_tenant(session, tenant_id)
-    actor = key_actor(session, tenant_id, actor.key_id, "api key")
+    actor = key_actor(session, tenant_id, who.key_id, "api key")
     return _new_key(session, tenant_id, role, name, actor, expires_at)
 
 
@@ -148,9 +161,12 @@ def verify_api_key(session: Session, plaintext: str) -> ApiKeyRecord | None:
     return ApiKeyRecord.of(row)
 
 
-def revoke_api_key(session: Session, tenant_id: str, key_id: str, actor: Actor) -> ApiKeyRecord:
-    """Revoke the tenant's key `key_id` (again: no change); it never verifies afterwards."""
-    actor = key_actor(session, tenant_id, actor.key_id, "api key")
+def revoke_api_key(
+    session: Session, tenant_id: str, key_id: str, actor: Actor | None = None
+) -> ApiKeyRecord:
+    """Revoke the tenant's key `key_id` (again: no change); it never verifies afterwards.
+    `actor` None: the engine itself."""
+    actor = key_actor(session, tenant_id, acting_for(tenant_id, actor).key_id, "api key")
     row = _own_key(session, tenant_id, key_id)
     if row.revoked_at is None:
         row.revoked_at = utc_now()
@@ -162,7 +178,7 @@ def rotate_api_key(
     session: Session,
     tenant_id: str,
     key_id: str,
-    actor: Actor,
+    actor: Actor | None = None,
     *,
     expires_at: datetime | None = None,
     grace_s: float = 0.0,
@@ -171,9 +187,10 @@ def rotate_api_key(
 
     The old key is revoked at once (`grace_s` 0), or expires `grace_s` seconds from now
     (at most `MAX_GRACE_S`; an earlier expiry of its own stays), so that a desk can
-    switch over. A revoked or expired key cannot be rotated: create a new one.
+    switch over. A revoked or expired key cannot be rotated: create a new one. `actor`
+    None: the engine itself.
     """
-    actor = key_actor(session, tenant_id, actor.key_id, "api key")
+    actor = key_actor(session, tenant_id, acting_for(tenant_id, actor).key_id, "api key")
     if isinstance(grace_s, bool) or not isinstance(grace_s, int | float):
         raise invalid("api key", "grace_s", grace_s, "must be a number of seconds")
     if not 0 <= grace_s <= MAX_GRACE_S:

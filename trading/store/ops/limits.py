@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from trading.store.models import BidRow, RiskLimitRow
 from trading.store.ops.audit import audit
 from trading.store.ops.keys import key_actor
 from trading.store.ops.tenants import require_tenant
+from trading.store.records import RiskLimitRecord
 from trading.store.timestamps import utc_now
 from trading.store.vocabulary import AuditAction, BidStatus, RiskLimitKind, Role
 
@@ -33,24 +34,6 @@ LIVE_STATUSES = (BidStatus.SUBMITTED.value, BidStatus.ACCEPTED.value)
 
 MAX_LIMIT_VALUE = 1e15
 """The largest value a limit may take (MW or EUR): beyond it a limit limits nothing."""
-
-
-@dataclass(frozen=True)
-class RiskLimitRecord:
-    """One limit of a tenant: `value` in the unit `kind` names (MW or EUR)."""
-
-    tenant_id: str
-    kind: RiskLimitKind
-    value: float
-    updated_at: datetime
-    updated_by: str | None
-
-    @classmethod
-    def of(cls, row: RiskLimitRow) -> RiskLimitRecord:
-        """Snapshot of `row`."""
-        return cls(
-            row.tenant_id, RiskLimitKind(row.kind), row.value, row.updated_at, row.updated_by
-        )
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from trading.store.checks import check_enum, json_problems
+from trading.store.checks import check_enum, check_page, json_problems
 from trading.store.errors import (
     ConflictError,
     NotFoundError,
@@ -140,11 +140,18 @@ def list_plans(
     *,
     portfolio_id: str | None = None,
     day: date | None = None,
-    status: PlanStatus | None = None,
+    status: PlanStatus | str | None = None,
     page: int = 1,
     limit: int = 100,
 ) -> Page[PlanRecord]:
-    """The tenant's plans matching every filter, oldest first (ties by id)."""
+    """A page of the tenant's plans matching every filter, oldest first (ties by id).
+
+    `InvalidInputError` names a bad page, limit, status or day before anything is read.
+    """
+    page, limit = check_page(page, limit)
+    status = None if status is None else check_enum(PlanStatus, "plans", "status", status)
+    if day is not None and type(day) is not date:
+        raise invalid("plans", "day", day, "must be a date")
     query = select(PlanRow).where(PlanRow.tenant_id == tenant_id)
     if portfolio_id is not None:
         query = query.where(PlanRow.portfolio_id == portfolio_id)
