@@ -14,7 +14,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -373,30 +373,17 @@ def _bid_record(
 
 
 def _bid_values(record: BidRecord) -> dict[str, Any]:
-    values = {name: getattr(record, name) for name in _BID_COLUMNS}
+    """The row of `record`: its fields, the status as text, and the store-only copy of
+    the document's ``bid_id`` (the unique index's column)."""
+    values = {name: getattr(record, name) for name in _BID_FIELDS}
     values["status"] = record.status.value
     client_bid_id = record.document.get("bid_id")
     values["client_bid_id"] = client_bid_id if isinstance(client_bid_id, str) else None
     return values
 
 
-_BID_COLUMNS = (
-    "id",
-    "tenant_id",
-    "submission_id",
-    "position",
-    "product_id",
-    "market",
-    "country",
-    "delivery_day",
-    "delivery_start",
-    "gate_closure",
-    "status",
-    "document",
-    "plan_id",
-    "created_at",
-    "updated_at",
-)
+_BID_FIELDS = tuple(f.name for f in fields(BidRecord))
+"""The bid's columns a record holds (the record is derived from `BidRow`)."""
 
 
 def _creation_event(record: BidRecord, bid: PreparedBid, actor: Actor) -> dict[str, Any]:
