@@ -6,8 +6,8 @@ group commit of a busy desk inserts thousands of rows a second into four tables,
 `insert_rows` compiles each table's INSERT once per dialect and column set, applies the
 columns' own bind conversions (the same `TypeEngine.bind_processor` functions SQLAlchemy
 uses, so a value is stored exactly as through the ORM: aware datetimes as UTC, JSON as
-text or JSONB) in one tight loop, and hands the rows to the driver's ``executemany``
-(sqlite3's C loop; psycopg's pipelined batches).
+text or JSONB) in one tight loop, and hands the rows to the driver: sqlite3's
+``executemany`` (a C loop), or PostgreSQL's ``COPY`` through psycopg.
 
 Only for plain INSERTs of values the caller gives: Python-side column defaults do not
 fire, so every column without a server default must be in the rows (an autoincrement
@@ -25,6 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 
 _Processor = Callable[[Any], Any] | None
 
@@ -60,22 +61,38 @@ def _compiled(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Comp
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT `rows` (column name -> value; every row with the same columns) into `table`
-    in `connection`'s transaction, with one ``executemany``."""
+    in `connection`'s transaction: one ``executemany``, or on PostgreSQL one ``COPY``."""
     if not rows:
         return
     columns = tuple(rows[0])
     compiled = _compiled(table, columns, connection.dialect)
-    converters = [_memoised(p) for p in compiled.processors]
-    converted: list[Any] = []
-    for row in rows:
-        values = [
-            convert(row[name]) for name, convert in zip(compiled.columns, converters, strict=True)
-        ]
-        if compiled.positional:
-            converted.append(tuple(values))
-        else:
-            converted.append(dict(zip(compiled.columns, values, strict=True)))
-    connection.exec_driver_sql(compiled.sql, converted)
+    steps = tuple(zip(compiled.columns, map(_memoised, compiled.processors), strict=True))
+    values = [[convert(row[name]) for name, convert in steps] for row in rows]
+    if connection.dialect.name == "postgresql":
+        _copy(connection, table, compiled.columns, values)
+    elif compiled.positional:
+        connection.exec_driver_sql(compiled.sql, [tuple(v) for v in values])
+    else:
+        connection.exec_driver_sql(
+            compiled.sql, [dict(zip(compiled.columns, v, strict=True)) for v in values]
+        )
+
+
+def _copy(
+    connection: Connection, table: Table, columns: Sequence[str], values: list[list[Any]]
+) -> None:
+    """The rows through PostgreSQL's ``COPY ... FROM STDIN`` (psycopg writes each row in C;
+    its pipelined ``executemany`` spends a tenth of a millisecond of Python per row)."""
+    quote = connection.dialect.identifier_preparer.quote
+    sql = f"COPY {quote(table.name)} ({', '.join(quote(c) for c in columns)}) FROM STDIN"
+    driver = connection.dialect.loaded_dbapi
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor, cursor.copy(sql) as copy:
+            for row in values:
+                copy.write_row(row)
+    except driver.Error as exc:  # as SQLAlchemy reports it (IntegrityError, OperationalError...)
+        raise DBAPIError.instance(sql, None, exc, driver.Error) from exc
 
 
 def _memoised(processor: _Processor) -> Callable[[Any], Any]:

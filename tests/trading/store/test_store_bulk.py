@@ -8,11 +8,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from store_fixtures import *  # noqa: F403 - the store's fixtures: db_url, pg_url, repo, tenant
 
 from trading.store import Repository
 from trading.store.bulk import insert_rows, new_ids
-from trading.store.models import AuditRow
+from trading.store.models import AuditRow, TenantRow
 
 
 def _rows(tenant: str, subject: str) -> list[dict[str, object]]:
@@ -71,3 +72,14 @@ def test_new_ids_are_distinct_version_4_uuids() -> None:
     ids = new_ids(1000)
     assert len(set(ids)) == 1000
     assert all(uuid.UUID(i).version == 4 for i in ids)
+
+
+def test_a_broken_constraint_is_reported_as_sqlalchemy_reports_it(
+    repo: Repository, tenant: str
+) -> None:
+    """The writer retries a group on `IntegrityError`: the driver path must raise that too."""
+    row = {"id": "t-dup", "name": "Twice", "created_at": datetime(2026, 1, 1, tzinfo=UTC)}
+    with pytest.raises(IntegrityError), repo.engine.begin() as connection:
+        insert_rows(connection, TenantRow.__table__, [row, row])
+    with repo.engine.connect() as connection:
+        assert connection.scalar(select(TenantRow.id).where(TenantRow.id == "t-dup")) is None
