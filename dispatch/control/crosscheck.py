@@ -7,7 +7,8 @@ within [eta_min, 1]. A device reporting a power it does not inject (``fake_meter
 as energy the SoC does not account for. Units: MW, MWh, s, SoC 0..1; + injection (discharge).
 
 `site_residual`: a site meter against the sum of its assets' reports [MW];
-`explain_residual`: which members' reports the meter did not see, over a window.
+`explain_residual`: which members' reports the meter did not see, over a window
+(`explanations`: every set that could be it).
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class SocCheck:
         self.eta_min = eta_min
         self.min_window_s = min_window_s
         self.max_window_s = max_window_s
-        self._history: list[tuple[float, float, float]] = []
+        self._history: list[tuple[float, float, float, float]] = []
+        """(time [s], power [MW], SoC, half the span the reading was taken in [s])."""
         self._resolution = 1e-2
         self._steps_seen = 0
 
@@ -68,9 +70,15 @@ class SocCheck:
         """Forget the history (after a gap, a rejoin)."""
         self._history.clear()
 
-    def observe(self, t: float, power_mw: float, soc: float) -> float | None:
-        """A reading at `t` [s]; None while consistent, else the start [s] of the shortest
-        window over which the reported power and the SoC disagree."""
+    def observe(self, t: float, power_mw: float, soc: float, span_s: float = 0.0) -> float | None:
+        """A reading asked for at `t` [s] and answered `span_s` [s] later (the device took
+        it somewhere in between: on a busy link, anywhere in a few hundred ms); None while
+        consistent, else the start [s] of the shortest window over which the reported power
+        and the SoC disagree. The energy over a window is taken between the middles of its
+        first and last readings' spans, give or take the largest power in the window over
+        their half-spans."""
+        half = 0.5 * max(0.0, span_s)
+        t = t + half
         history = self._history
         if history and t <= history[-1][0]:
             return None
@@ -83,7 +91,7 @@ class SocCheck:
             and abs(soc / self._resolution - round(soc / self._resolution)) > 1e-6
         ):
             self._resolution = _FINER.get(self._resolution, 0.0)
-        history.append((t, power_mw, soc))
+        history.append((t, power_mw, soc, half))
         while len(history) > 2 and t - history[1][0] >= self.max_window_s:
             history.pop(0)
         if self._steps_seen < 2 or len(history) < 2:
@@ -92,9 +100,11 @@ class SocCheck:
         # difference is off by at most one step.
         quantum = self._resolution * self.energy_mwh * 3600.0  # [MW s]
         low = high = ramps = 0.0
+        peak = abs(power_mw)
         for j in range(len(history) - 1, 0, -1):
-            t0, p0, _ = history[j - 1]
-            t1, p1, _ = history[j]
+            t0, p0, _, half0 = history[j - 1]
+            t1, p1, _, _ = history[j]
+            peak = max(peak, abs(p0))
             energy = 0.5 * (p0 + p1) * (t1 - t0)  # [MW s], + discharged
             ramps += 0.5 * abs(p1 - p0) * (t1 - t0)  # a step anywhere in the interval
             if energy >= 0:
@@ -105,7 +115,7 @@ class SocCheck:
             if span < self.min_window_s:
                 continue
             implied = -(soc - history[j - 1][2]) * self.energy_mwh * 3600.0
-            slack = self.noise_mw * span + quantum + ramps
+            slack = self.noise_mw * span + quantum + ramps + peak * (half0 + half)
             lo_b, hi_b = min(low, high) - slack, max(low, high) + slack
             if not lo_b <= implied <= hi_b:
                 return t0
@@ -124,6 +134,7 @@ def explain_residual(
     *,
     max_members: int = 4,
     recent: int = 2,
+    min_move_mw: float = 0.0,
 ) -> tuple[str, ...] | None:
     """The members whose reports a site meter did not see, from a window of readings.
 
@@ -145,27 +156,72 @@ def explain_residual(
     tell them apart yet: wait for more readings). With more culprits at once than
     `max_members` an honest member whose moves happen to mirror theirs could be named; the
     site meter then keeps seeing the real power of everyone it excluded.
+
+    A set is named only if, at the readings where it makes the residual steady, its
+    reports together and each member's own moved away from their first reading by more
+    than `min_move_mw` [MW]: lies too small to be attributed (each within its device's
+    band, several together beyond the tolerance) make a residual that a small honest move,
+    or a move seen only at the readings the steadiness test forgives, may happen to match,
+    alone or beside a real culprit. With lies that move the residual by at most L between
+    the first reading and any other, no set of honest members is named once `min_move_mw`
+    >= L + 2 `tolerance_mw`.
     """
+    fitting = explanations(
+        residuals,
+        reports,
+        tolerance_mw,
+        max_members=max_members,
+        recent=recent,
+        min_move_mw=min_move_mw,
+    )
+    if len(fitting) != 1:
+        return None  # nothing fits, or explanations that contradict each other
+    return fitting[0]
+
+
+def explanations(
+    residuals: Sequence[float],
+    reports: Mapping[str, Sequence[float]],
+    tolerance_mw: float,
+    *,
+    max_members: int = 4,
+    recent: int = 2,
+    min_move_mw: float = 0.0,
+) -> list[tuple[str, ...]]:
+    """Every set of members that explains the window (`explain_residual`'s test, with
+    its arguments), smallest first, none a fitting set plus members that cancel; empty
+    when the residual is steady or nothing fits. More than one: the members that are in
+    some of them but not all moved alike; a move of one of them alone tells them apart."""
     r = np.asarray(residuals, dtype=float)
     if r.size < recent + 1 or _steady(r[None, :], tolerance_mw, recent)[0]:
-        return None
+        return []
     names = sorted(a for a, series in reports.items() if len(series) == r.size)
     if not names:
-        return None
+        return []
     matrix = np.asarray([reports[a] for a in names], dtype=float)
     moved = np.ptp(matrix, axis=1) > tolerance_mw
     candidates = [i for i in range(len(names)) if moved[i]]
     fitting: list[frozenset[int]] = []
     for size in range(1, min(max_members, len(candidates)) + 1):
         groups = np.asarray(list(combinations(candidates, size)), dtype=int)
-        explained = r[None, :] + matrix[groups].sum(axis=1)
-        for row in np.flatnonzero(_steady(explained, tolerance_mw, recent)):
+        members = matrix[groups]  # (group, member, reading)
+        sums = members.sum(axis=1)
+        explained = r[None, :] + sums
+        near = np.abs(explained - np.median(explained, axis=1, keepdims=True)) <= tolerance_mw
+        # How far each member's reports and the set's total moved from the first reading,
+        # at the readings the set explains [MW].
+        shift = np.where(near, np.abs(sums - sums[:, :1]), 0.0).max(axis=1)
+        own = np.where(near[:, None, :], np.abs(members - members[:, :, :1]), 0.0).max(axis=2)
+        fits = (
+            _steady(explained, tolerance_mw, recent)
+            & (shift > min_move_mw)
+            & (own > min_move_mw).all(axis=1)
+        )
+        for row in np.flatnonzero(fits):
             group = frozenset(groups[row].tolist())
             if not any(smaller < group for smaller in fitting):
                 fitting.append(group)  # not a known explanation plus members that cancel
-    if len(fitting) != 1:
-        return None  # nothing fits, or explanations that contradict each other
-    return tuple(sorted(names[i] for i in fitting[0]))
+    return [tuple(sorted(names[i] for i in group)) for group in fitting]
 
 
 def _steady(series: np.ndarray, tolerance_mw: float, recent: int) -> np.ndarray:
