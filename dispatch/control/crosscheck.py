@@ -158,13 +158,13 @@ def explain_residual(
     site meter then keeps seeing the real power of everyone it excluded.
 
     A set is named only if, at the readings where it makes the residual steady, its
-    reports together and each member's own moved away from their first reading by more
-    than `min_move_mw` [MW]: lies too small to be attributed (each within its device's
-    band, several together beyond the tolerance) make a residual that a small honest move,
-    or a move seen only at the readings the steadiness test forgives, may happen to match,
-    alone or beside a real culprit. With lies that move the residual by at most L between
-    the first reading and any other, no set of honest members is named once `min_move_mw`
-    >= L + 2 `tolerance_mw`.
+    reports together moved away from their first reading by more than `min_move_mw` [MW],
+    and each member's own by more than twice the tolerance: lies too small to be
+    attributed (each within its device's band, several together beyond the tolerance) make
+    a residual that a small honest move, or a move seen only at the readings the
+    steadiness test forgives, may happen to match, alone or beside a real culprit. With
+    lies that move the residual by at most L between the first reading and any other, no
+    set of honest members is named once `min_move_mw` >= L + 2 `tolerance_mw`.
     """
     fitting = explanations(
         residuals,
@@ -202,6 +202,10 @@ def explanations(
     moved = np.ptp(matrix, axis=1) > tolerance_mw
     candidates = [i for i in range(len(names)) if moved[i]]
     fitting: list[frozenset[int]] = []
+    steady_sets: list[frozenset[int]] = []
+    """Sets that make the residual steady, named or not: a set that only adds members to
+    one of them (whose moves cancel, or a probing pair not quite cancelling on a busy link)
+    explains nothing more."""
     for size in range(1, min(max_members, len(candidates)) + 1):
         groups = np.asarray(list(combinations(candidates, size)), dtype=int)
         members = matrix[groups]  # (group, member, reading)
@@ -212,15 +216,15 @@ def explanations(
         # at the readings the set explains [MW].
         shift = np.where(near, np.abs(sums - sums[:, :1]), 0.0).max(axis=1)
         own = np.where(near[:, None, :], np.abs(members - members[:, :, :1]), 0.0).max(axis=2)
-        fits = (
-            _steady(explained, tolerance_mw, recent)
-            & (shift > min_move_mw)
-            & (own > min_move_mw).all(axis=1)
-        )
-        for row in np.flatnonzero(fits):
+        steady = _steady(explained, tolerance_mw, recent)
+        large = (shift > min_move_mw) & (own > 2.0 * tolerance_mw).all(axis=1)
+        for row in np.flatnonzero(steady):
             group = frozenset(groups[row].tolist())
-            if not any(smaller < group for smaller in fitting):
-                fitting.append(group)  # not a known explanation plus members that cancel
+            if any(smaller < group for smaller in steady_sets):
+                continue  # a known explanation plus members that cancel
+            steady_sets.append(group)
+            if large[row]:
+                fitting.append(group)
     return [tuple(sorted(names[i] for i in group)) for group in fitting]
 
 
