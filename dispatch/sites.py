@@ -2,19 +2,23 @@
 be true (``fake_meter`` on PV or CHP, where no state of charge gives it away).
 
 A `SiteWatch` reads one site's meter each period (its own asyncio task) and compares it
-with the sum of the members' fresh readings on the telemetry board (`control.crosscheck.
-site_residual`), read at the same instant as the members' own reads (just after them, or
-with `settle_s` just before them, before any of their new setpoints acts; a comparison
-for which some member's read came late is skipped). While the residual stays within
-`threshold_mw` the site is balanced and each such reading starts a new window. Once it
-has been beyond for `persist` readings, the window (up to `window` readings, the last
-balanced one first) is explained (`control.crosscheck.explain_residual`): the one set of
-members whose reports, added back to the residual, make it steady while they moved. The
-meter did not see what they said they did. The pool's probing moves make such changes,
-one pair of opposite moves per site at a time (each member's `site_id` tells the pool its
-site). Each culprit leaves the pool with cross-check evidence, observable since the first
-reading of the window at which its report had moved. A window no set explains, or that
-two sets explain, is left undecided until later readings tell.
+with the sum of the members' fresh readings (`control.crosscheck.site_residual`), taken
+from the actors as soon as each read answers, read at the same instant as the members'
+own reads (just after them, or with `settle_s` just before them, before any of their new
+setpoints acts; a member whose read of the period is late is waited for up to `late_s`
+more, and only a comparison for which some read is still missing is skipped). While the
+residual stays within `threshold_mw` the site is balanced and each such reading starts a
+new window. Once it has been beyond for `persist` readings, the window (up to `window`
+readings, the last balanced one first) is explained (`control.crosscheck.
+explain_residual`): the one set of members whose reports, added back to the residual,
+make it steady while they moved by more than small lies can add up to (`min_move_mw`).
+The meter did not see what they said they did. The pool's probing moves make such
+changes, one pair of opposite moves per site at a time (each member's `site_id` tells the
+pool its site). Each culprit leaves the pool with cross-check evidence, observable since
+the first reading of the window at which its report had moved. A window no set explains,
+or that two sets explain, is kept, balanced readings included, until later readings tell
+(or the window is full); where two sets explain it, the watch asks the pool to move one of
+the members they disagree on alone (`request_probe`).
 
 A member whose readings were proven wrong (`AssetActor.untrusted`, by this watch or by
 its own checks) no longer counts: it is taken to inject what the meter makes of it (the
