@@ -319,7 +319,7 @@ class PoolController:
         due &= roomy
         asked &= roomy
         candidates = np.flatnonzero(due)
-        if candidates.size:
+        if candidates.size >= 2 or (candidates.size and asked.any()):
             recent = include & (self._probe_until > t - cfg.probe_gap_s)
             up, down = self._pairs(candidates, recent, asked, include & ~running & roomy)
             forced = self._up_only[up]
@@ -413,15 +413,18 @@ class PoolController:
                         if i != first and i not in rest
                     ]
                 )
-                # Partners by preference: flat members, then any other that can move (an
-                # asked member must move now; a flat one whose only flat partner is its
-                # last one should not wait), members asked for last. Not its partner of
+                # Partners by preference: flat members, then any other that can move (only
+                # for an asked member, which must move now, or a flat one whose only flat
+                # partner is its last one), members asked for last. Not its partner of
                 # last time where there is another: two fake meters probed together make
                 # opposite unseen moves that cancel at the meter, and the same pair would
                 # hide them again and again.
+                flat = [i for i in rest if not asked[i]]
+                if not asked[first] and flat != [self._partner[first]]:
+                    others = []  # a flat member with flat partners, or none: as always
                 free: list[int] = []
                 for tier in (
-                    [i for i in rest if not asked[i]],
+                    flat,
                     [i for i in others if not asked[i]],
                     [i for i in rest + others if asked[i]],
                 ):

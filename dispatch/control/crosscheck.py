@@ -18,6 +18,11 @@ from itertools import combinations
 
 import numpy as np
 
+_FORGIVEN_MAX = 2
+"""Most readings a steady series may be off at, however long the window (one in five up
+to that): over a long window more would forgive a member's real moves at some readings
+while its others explain the rest."""
+
 _FINER = {1e-2: 1e-3, 1e-3: 1e-4, 1e-4: 1e-5, 1e-5: 0.0}
 """The next finer SoC resolution to try (0: not quantized)."""
 
@@ -147,9 +152,9 @@ def explain_residual(
     alone is not, and no other set of up to `max_members` fits that is not that set plus
     members whose moves cancel (a probing pair).
 
-    Steady: within `tolerance_mw` of its median at every reading but at most one in five
-    (a reading taken while a member ramped between the meter's read and its own is off
-    by the ramp), the first (the last balanced reading, before the change) and the
+    Steady: within `tolerance_mw` of its median at every reading but at most one in five,
+    and at most two (a reading taken while a member ramped between the meter's read and
+    its own is off by the ramp), the first (the last balanced reading, before the change) and the
     `recent` latest readings included. Returns S (sorted) when it is the only
     explanation; None when the residual is steady (nothing to explain), when no set of up
     to `max_members` fits, or when explanations contradict each other (the window cannot
@@ -166,15 +171,10 @@ def explain_residual(
     lies that move the residual by at most L between the first reading and any other, no
     set of honest members is named once `min_move_mw` >= L + 2 `tolerance_mw`.
     """
-    fitting = explanations(
-        residuals,
-        reports,
-        tolerance_mw,
-        max_members=max_members,
-        recent=recent,
-        min_move_mw=min_move_mw,
+    fitting, nearly = _explanations(
+        residuals, reports, tolerance_mw, max_members, recent, min_move_mw
     )
-    if len(fitting) != 1:
+    if len(fitting) != 1 or nearly != fitting:
         return None  # nothing fits, or explanations that contradict each other
     return fitting[0]
 
@@ -191,21 +191,38 @@ def explanations(
     """Every set of members that explains the window (`explain_residual`'s test, with
     its arguments), smallest first, none a fitting set plus members that cancel; empty
     when the residual is steady or nothing fits. More than one: the members that are in
-    some of them but not all moved alike; a move of one of them alone tells them apart."""
+    some of them but not all moved alike; a move of one of them alone tells them apart.
+    Sets that fit within twice the tolerance count too: a culprit whose window is a little
+    noisier than the tolerance is still one of the explanations."""
+    return _explanations(residuals, reports, tolerance_mw, max_members, recent, min_move_mw)[1]
+
+
+def _explanations(
+    residuals: Sequence[float],
+    reports: Mapping[str, Sequence[float]],
+    tolerance_mw: float,
+    max_members: int,
+    recent: int,
+    min_move_mw: float,
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """(the sets that fit within `tolerance_mw`, those that fit within twice it): the first
+    names, the second must hold nothing else for a name (one that fits only a little worse
+    contradicts it)."""
     r = np.asarray(residuals, dtype=float)
     if r.size < recent + 1 or _steady(r[None, :], tolerance_mw, recent)[0]:
-        return []
+        return [], []
     names = sorted(a for a, series in reports.items() if len(series) == r.size)
     if not names:
-        return []
+        return [], []
     matrix = np.asarray([reports[a] for a in names], dtype=float)
     moved = np.ptp(matrix, axis=1) > tolerance_mw
     candidates = [i for i in range(len(names)) if moved[i]]
     fitting: list[frozenset[int]] = []
+    loose: list[frozenset[int]] = []
     steady_sets: list[frozenset[int]] = []
-    """Sets that make the residual steady, named or not: a set that only adds members to
-    one of them (whose moves cancel, or a probing pair not quite cancelling on a busy link)
-    explains nothing more."""
+    """Sets that make the residual steady within twice the tolerance, named or not: a set
+    that only adds members to one of them (whose moves cancel, or a probing pair not quite
+    cancelling, making up for a little noise) explains nothing more."""
     for size in range(1, min(max_members, len(candidates)) + 1):
         groups = np.asarray(list(combinations(candidates, size)), dtype=int)
         members = matrix[groups]  # (group, member, reading)
@@ -217,20 +234,27 @@ def explanations(
         shift = np.where(near, np.abs(sums - sums[:, :1]), 0.0).max(axis=1)
         own = np.where(near[:, None, :], np.abs(members - members[:, :, :1]), 0.0).max(axis=2)
         steady = _steady(explained, tolerance_mw, recent)
+        nearly = _steady(explained, 2.0 * tolerance_mw, recent)
         large = (shift > min_move_mw) & (own > 2.0 * tolerance_mw).all(axis=1)
-        for row in np.flatnonzero(steady):
+        for row in np.flatnonzero(nearly):
             group = frozenset(groups[row].tolist())
             if any(smaller < group for smaller in steady_sets):
                 continue  # a known explanation plus members that cancel
             steady_sets.append(group)
             if large[row]:
-                fitting.append(group)
-    return [tuple(sorted(names[i] for i in group)) for group in fitting]
+                loose.append(group)
+                if steady[row]:
+                    fitting.append(group)
+    return (
+        [tuple(sorted(names[i] for i in group)) for group in fitting],
+        [tuple(sorted(names[i] for i in group)) for group in loose],
+    )
 
 
 def _steady(series: np.ndarray, tolerance_mw: float, recent: int) -> np.ndarray:
     """Per row of `series`: within `tolerance_mw` of the row's median at every reading but
-    at most one in five, the first and the `recent` last ones included."""
+    at most one in five (and `_FORGIVEN_MAX`), the first and the `recent` last ones
+    included."""
     near = np.abs(series - np.median(series, axis=1, keepdims=True)) <= tolerance_mw
-    allowed = max(1, series.shape[1] // 5)
+    allowed = min(_FORGIVEN_MAX, max(1, series.shape[1] // 5))
     return ((~near).sum(axis=1) <= allowed) & near[:, 0] & near[:, -recent:].all(axis=1)
