@@ -416,7 +416,8 @@ class AssetActor:
             )
             return False
         if self.soc_check is not None and reading.soc is not None:
-            since = self.soc_check.observe(t, reading.power_mw, reading.soc)
+            span = 0.0 if answered_t is None else answered_t - t
+            since = self.soc_check.observe(t, reading.power_mw, reading.soc, span)
             if since is not None:
                 self.cross_check_failed(
                     t,

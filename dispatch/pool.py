@@ -163,6 +163,20 @@ class PoolController:
         self._sites: np.ndarray | None = None
         self._partner = np.full(n, -1, dtype=np.int64)
         """The other asset of each probing pair (-1: none yet)."""
+        self._index = {asset_id: i for i, asset_id in enumerate(self._ids)}
+        self._asked = np.zeros(n, dtype=bool)
+        """Assets a site watch asked to probe now (`request_probe`), for the next tick."""
+
+    def request_probe(self, asset_ids: Sequence[str]) -> None:
+        """Probe one of `asset_ids` at the next tick, whether its setpoint was flat or not:
+        a site watch that cannot tell which of several members made a move its meter did
+        not see asks for a move of one of them alone (paired with an opposite move of
+        another member of its site, so the pool's total is unchanged). The first that is
+        in the pool, not probing, and has room is moved; the request holds for one tick."""
+        for asset_id in asset_ids:
+            i = self._index.get(asset_id)
+            if i is not None:
+                self._asked[i] = True
 
     async def run(self, until_s: float) -> None:
         """Tick every `tick_s` until the clock reaches `until_s` [s]."""
@@ -290,7 +304,9 @@ class PoolController:
         orphaned = (self._probe_until > t) & ~include[np.maximum(self._partner, 0)]
         self._probe_until[orphaned] = t
         running = include & (self._probe_until > t)
-        due = include & ~running & (t - self._moved_t >= cfg.probe_after_s)
+        asked = self._asked & include & ~running
+        self._asked[:] = False
+        due = include & ~running & ((t - self._moved_t >= cfg.probe_after_s) | asked)
         # Only assets with room to move their own way: one without would head its site's
         # queue, the longest waiting, and block the site's probes.
         room_up = np.where(self._is_limit, 0.0, cap_hi - setpoints)
@@ -299,11 +315,13 @@ class PoolController:
             np.where(room_up <= 2 * self._band, setpoints - 0.5 * self._rating, 0.0),
             setpoints - cap_lo,
         )
-        due &= np.maximum(room_up, room_down) > 2 * self._band
+        roomy = np.maximum(room_up, room_down) > 2 * self._band
+        due &= roomy
+        asked &= roomy
         candidates = np.flatnonzero(due)
-        if candidates.size >= 2:
+        if candidates.size >= 2 or (candidates.size and asked.any()):
             recent = include & (self._probe_until > t - cfg.probe_gap_s)
-            up, down = self._pairs(candidates, recent)
+            up, down = self._pairs(candidates, recent, asked, include & ~running & roomy)
             forced = self._up_only[up]
             room_a = np.minimum(cap_hi[up] - setpoints[up], setpoints[down] - cap_lo[down])
             room_b = np.minimum(setpoints[up] - cap_lo[up], cap_hi[down] - setpoints[down])
@@ -351,34 +369,76 @@ class PoolController:
                 setpoints = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
         return setpoints
 
-    def _pairs(self, candidates: np.ndarray, busy_now: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _pairs(
+        self,
+        candidates: np.ndarray,
+        busy_now: np.ndarray,
+        asked: np.ndarray | None = None,
+        movable: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (up[k], down[k]) of due assets to probe in opposite directions (`up` may
         move down instead when it has more room, unless it is up-only).
 
         Behind a site meter, one pair of the site's own assets at a time, and only when
-        none of them is probing or has just returned (`busy_now`); the longest-waiting
-        first. The site's total is unchanged and its meter sees one move each way, so a
-        reported move it did not see points at one asset. Assets without a site pair among
-        themselves."""
+        none of them is probing or has just returned (`busy_now`); an asset a site watch
+        asked for (`asked`) first, then the longest-waiting. The site's total is unchanged
+        and its meter sees one move each way, so a reported move it did not see points at
+        one asset. An asked asset's partner may be any `movable` member of its site (in
+        the pool, not probing, with room), flat or not, but not another asked one when
+        there is a choice. Assets without a site pair among themselves."""
         site = self._site_index()
-        ups, downs = self._pair_among(candidates[site[candidates] < 0])
+        asked = asked if asked is not None else np.zeros(len(site), dtype=bool)
+        ups, downs = self._pair_among(candidates[(site[candidates] < 0) & ~asked[candidates]])
         grouped = candidates[site[candidates] >= 0]
         if grouped.size:
             busy = set(site[busy_now].tolist())
-            waiting = grouped[np.argsort(self._moved_t[grouped], kind="stable")]
+            order = np.lexsort((self._moved_t[grouped], ~asked[grouped]))
+            waiting = grouped[order]
             by_site: dict[int, list[int]] = {}
             for i, s in zip(waiting.tolist(), site[waiting].tolist(), strict=True):
                 if s not in busy:
                     by_site.setdefault(s, []).append(i)
             site_up, site_down = [], []
-            for members in by_site.values():
-                # The longest-waiting member goes first. An up-only unit's partner is the
-                # largest free asset; a free asset's, the free one with the closest ramp
-                # (a probe is sized by the pair), else an up-only unit.
+            for s, members in by_site.items():
+                # The asked or longest-waiting member goes first. An up-only unit's partner
+                # is the largest free asset; a free asset's, the free one with the closest
+                # ramp (a probe is sized by the pair), else an up-only unit.
                 first, rest = members[0], members[1:]
-                free = [i for i in rest if not self._up_only[i]]
-                if self._is_limit[first]:  # two caps cannot make a pair (both move down)
-                    free = [i for i in free if not self._is_limit[i]]
+                others = (
+                    []
+                    if movable is None
+                    else [
+                        i
+                        for i in np.flatnonzero(movable & (site == s)).tolist()
+                        if i != first and i not in rest
+                    ]
+                )
+                # Partners by preference: flat members, then any other that can move (only
+                # for an asked member, which must move now, or a flat one whose only flat
+                # partner is its last one), members asked for last. Not its partner of
+                # last time where there is another: two fake meters probed together make
+                # opposite unseen moves that cancel at the meter, and the same pair would
+                # hide them again and again.
+                flat = [i for i in rest if not asked[i]]
+                if not asked[first] and flat != [self._partner[first]]:
+                    others = []  # a flat member with flat partners, or none: as always
+                free: list[int] = []
+                for tier in (
+                    flat,
+                    [i for i in others if not asked[i]],
+                    [i for i in rest + others if asked[i]],
+                ):
+                    tier = [i for i in tier if not self._up_only[i]]
+                    if self._is_limit[first]:  # two caps cannot make a pair (both move down)
+                        tier = [i for i in tier if not self._is_limit[i]]
+                    if len(tier) > 1 or (tier and tier[0] != self._partner[first]):
+                        free = [i for i in tier if i != self._partner[first]] or tier
+                        break
+                if not free:  # only last time's partner, wherever it is: better than none
+                    last = [i for i in rest + others if i == self._partner[first]]
+                    free = [i for i in last if not self._up_only[i]]
+                    if self._is_limit[first]:
+                        free = [i for i in free if not self._is_limit[i]]
                 if self._up_only[first]:
                     if free:
                         site_up.append(first)

@@ -342,6 +342,8 @@ async def run_fleet(
             settle_s=max(actors[i].config.phase_s for i in group)
             - min(actors[i].config.phase_s for i in group)
             + 0.3,
+            late_s=0.3,  # a busy link: up to the members' read deadline (0.5 s) in all
+            request_probe=pool.request_probe,
         )
         for k, group in enumerate(group_sites(len(fleet), options.site_size))
         if options.site_size > 1

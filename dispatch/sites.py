@@ -2,19 +2,23 @@
 be true (``fake_meter`` on PV or CHP, where no state of charge gives it away).
 
 A `SiteWatch` reads one site's meter each period (its own asyncio task) and compares it
-with the sum of the members' fresh readings on the telemetry board (`control.crosscheck.
-site_residual`), read at the same instant as the members' own reads (just after them, or
-with `settle_s` just before them, before any of their new setpoints acts; a comparison
-for which some member's read came late is skipped). While the residual stays within
-`threshold_mw` the site is balanced and each such reading starts a new window. Once it
-has been beyond for `persist` readings, the window (up to `window` readings, the last
-balanced one first) is explained (`control.crosscheck.explain_residual`): the one set of
-members whose reports, added back to the residual, make it steady while they moved. The
-meter did not see what they said they did. The pool's probing moves make such changes,
-one pair of opposite moves per site at a time (each member's `site_id` tells the pool its
-site). Each culprit leaves the pool with cross-check evidence, observable since the first
-reading of the window at which its report had moved. A window no set explains, or that
-two sets explain, is left undecided until later readings tell.
+with the sum of the members' fresh readings (`control.crosscheck.site_residual`), taken
+from the actors as soon as each read answers, read at the same instant as the members'
+own reads (just after them, or with `settle_s` just before them, before any of their new
+setpoints acts; a member whose read of the period is late is waited for up to `late_s`
+more, and only a comparison for which some read is still missing is skipped). While the
+residual stays within `threshold_mw` the site is balanced and each such reading starts a
+new window. Once it has been beyond for `persist` readings, the window (up to `window`
+readings, the last balanced one first) is explained (`control.crosscheck.
+explain_residual`): the one set of members whose reports, added back to the residual,
+make it steady while they moved by more than small lies can add up to (`min_move_mw`).
+The meter did not see what they said they did. The pool's probing moves make such
+changes, one pair of opposite moves per site at a time (each member's `site_id` tells the
+pool its site). Each culprit leaves the pool with cross-check evidence, observable since
+the first reading of the window at which its report had moved. A window no set explains,
+or that two sets explain, is kept, balanced readings included, until later readings tell
+(or the window is full); where two sets explain it, the watch asks the pool to move one of
+the members they disagree on alone (`request_probe`).
 
 A member whose readings were proven wrong (`AssetActor.untrusted`, by this watch or by
 its own checks) no longer counts: it is taken to inject what the meter makes of it (the
@@ -34,15 +38,24 @@ Units: MW, + injection; times monotonic seconds.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from dispatch.actor import AssetActor
 from dispatch.board import TelemetryBoard
 from dispatch.clock import DispatchClock
-from dispatch.control.crosscheck import explain_residual, site_residual
+from dispatch.control.asset_state import AssetState
+from dispatch.control.crosscheck import explain_residual, explanations, site_residual
 from dispatch.device import DeviceAdapter, DeviceError
+
+_POLL_S = 0.02
+"""How often [s] to look again for members whose read is late."""
+_MAX_CULPRITS = 6
+"""Most members of one site named at once (a third of a fleet of fake meters puts up to
+six or seven behind one meter of ten, all moving with the same activation step)."""
+_STRETCHES = 3
+"""Latest unbalanced stretches of a window tried on their own."""
 
 
 class SiteWatch:
@@ -61,7 +74,9 @@ class SiteWatch:
         phase_s: float = 0.9,
         max_age_s: float = 2.5,
         settle_s: float = 0.0,
+        late_s: float = 0.0,
         window: int = 30,
+        request_probe: Callable[[Sequence[str]], None] | None = None,
     ) -> None:
         self.meter = meter
         self.members = list(members)
@@ -77,8 +92,21 @@ class SiteWatch:
         """With `settle_s` > 0 the meter is read just BEFORE the members' reads (`phase_s`)
         and compared, `settle_s` later, with readings taken after it: no write of this
         period has acted yet."""
+        self.late_s = late_s
+        """How much longer than `settle_s` [s] to wait for members whose read of the period
+        is not in yet (a busy link): up to their read deadline, so that a late answer does
+        not cost the comparison."""
+        self.min_move_mw = threshold_mw + sum(a.watch.band_mw for a in self.members)
+        """Members are named only for reports that moved by more than this [MW] where they
+        explain the residual: every member may be off by up to its execution band unseen
+        (a liar asked for less change than its band looks like an honest device), those
+        small lies add up, and a small honest move that happens to match them is no
+        culprit (`explain_residual`: the lies' sum plus twice the tolerance)."""
         self.window = window
         """Readings kept to explain an unbalanced residual (the last balanced one first)."""
+        self.request_probe = request_probe
+        """Asks the pool to move one of the given members alone (`PoolController.
+        request_probe`) when several explanations fit: members that moved alike."""
         self.flagged: list[str] = []
         self._excluded: set[str] = set()
         """Members whose reports no longer count (proven wrong)."""
@@ -92,6 +120,9 @@ class SiteWatch:
         self._unbalanced_since: float | None = None
         """The first reading of the current unbalanced stretch [s]: observable since."""
         self._unbalanced = 0
+        self._pending = False
+        """An unbalanced stretch was not explained yet (two members moved alike): its
+        window is kept through balanced readings, which tell the explanations apart."""
         self._unseen: tuple[float, float] | None = None
         """(time [s], power [MW]) of the members without a fresh or trusted reading, as
         metered."""
@@ -120,6 +151,9 @@ class SiteWatch:
             return  # a silent meter proves nothing
         if self.settle_s > 0:  # the members read right after the meter, before they write
             await self.clock.sleep_until(t + self.settle_s)
+            until = t + self.settle_s + self.late_s
+            while self._late(t) and self.clock.now() < until:
+                await self.clock.sleep_until(min(until, self.clock.now() + _POLL_S))
         now = self.clock.now()
         reports: dict[str, float] = {}
         unknown = False
@@ -127,30 +161,40 @@ class SiteWatch:
             if actor.untrusted:
                 self._exclude(actor)
                 continue
-            entry = self.board.get(actor.asset_id)
-            if entry is None or entry.telemetry is None or not entry.fresh(now, self.max_age_s):
+            if not _fresh(actor, now, self.max_age_s):
                 unknown = True  # nobody can read it: the meter alone sees its power
                 continue
-            if self.settle_s > 0 and (entry.read_t is None or entry.read_t < t):
+            if self.settle_s > 0 and (actor.read_t is None or actor.read_t < t):
                 return  # its read is late, older than the meter's: skip this comparison
-            reports[actor.asset_id] = entry.telemetry.power_mw
+            assert actor.telemetry is not None  # fresh
+            reports[actor.asset_id] = actor.telemetry.power_mw
         metered = site_residual(meter_mw, list(reports.values()))
         # What the pool cannot read but the meter sees: unreadable and excluded members.
         self._unseen = (now, metered) if unknown or self._excluded else None
         if unknown:
             return  # an unknown member: no conclusion on the rest, the window waits
         residual = metered - self._offset_mw
-        if abs(residual) <= self.threshold_mw:
+        balanced = abs(residual) <= self.threshold_mw
+        if balanced and not self._pending:
             self._restart((t, residual, reports))
             return
-        if self._unbalanced_since is None:
-            self._unbalanced_since = t
-        self._unbalanced += 1
+        if not balanced:
+            if self._unbalanced_since is None:
+                self._unbalanced_since = t
+            self._unbalanced += 1
         self._readings.append((t, residual, reports))
         if self._unbalanced < self.persist:
+            self._separate(recent=1)  # two readings: enough to see twin moves coming
             return
         culprits = self._explain()
         if culprits is None:
+            # Not explained yet: keep the window, balanced readings included (what the
+            # members do next tells twin moves apart), until it is or the window is full.
+            self._pending = not (balanced and len(self._readings) == self._readings.maxlen)
+            if not self._pending:
+                self._restart((t, residual, reports))
+            else:
+                self._separate()
             return
         stretch = self._unbalanced_since if self._unbalanced_since is not None else t
         for culprit in culprits:
@@ -198,11 +242,69 @@ class SiteWatch:
         self._readings.extend(rewritten)
 
     def _explain(self) -> tuple[str, ...] | None:
-        """The members whose reported changes over the window the meter did not see."""
+        """The members whose reported changes over the window the meter did not see.
+
+        Tried over the whole window and over its latest stretches, each from the balanced
+        reading before it (a lie that began after the window opened fits only those);
+        the first with one explanation wins and the window is cut to it."""
+        readings = list(self._readings)
+        stretches = [
+            i
+            for i in range(1, len(readings) - 2)
+            if abs(readings[i][1]) <= self.threshold_mw
+            and abs(readings[i + 1][1]) > self.threshold_mw
+        ]
+        starts = [0, *stretches[-_STRETCHES:]]
+        for start in starts:
+            part = readings[start:]
+            members = set(part[0][2]).intersection(*(r[2] for r in part[1:]))
+            series = {a: [r[2][a] for r in part] for a in members}
+            culprits = explain_residual(
+                [r[1] for r in part],
+                series,
+                0.5 * self.threshold_mw,
+                min_move_mw=self.min_move_mw,
+                max_members=_MAX_CULPRITS,
+            )
+            if culprits is not None:
+                for _ in range(start):
+                    self._readings.popleft()
+                return culprits
+        return None
+
+    def _separate(self, recent: int = 2) -> None:
+        """Where several sets of members explain the window, ask the pool to move one of
+        the members that are in some of them but not in all: alone, its move is either in
+        the meter (honest) or not (it lied), and the next readings tell which."""
+        if self.request_probe is None or len(self._readings) < 2:
+            return
         readings = list(self._readings)
         members = set(readings[0][2]).intersection(*(r[2] for r in readings[1:]))
-        series = {a: [r[2][a] for r in readings] for a in members}
-        return explain_residual([r[1] for r in readings], series, 0.5 * self.threshold_mw)
+        fitting = explanations(
+            [r[1] for r in readings],
+            {a: [r[2][a] for r in readings] for a in members},
+            0.5 * self.threshold_mw,
+            recent=recent,
+            min_move_mw=self.min_move_mw,
+            max_members=_MAX_CULPRITS,
+        )
+        if len(fitting) < 2:
+            return
+        common = set(fitting[0]).intersection(*fitting[1:])
+        suspects = sorted({a for group in fitting for a in group} - common)
+        if suspects:
+            self.request_probe(suspects)
+
+    def _late(self, t: float) -> bool:
+        """True while a member that is read (fresh) has not answered its read of the period
+        that began after the meter's reading at `t` [s]."""
+        now = self.clock.now()
+        return any(
+            not actor.untrusted
+            and _fresh(actor, now, self.max_age_s)
+            and (actor.read_t is None or actor.read_t < t)
+            for actor in self.members
+        )
 
     def _restart(self, balanced: tuple[float, float, dict[str, float]] | None = None) -> None:
         """Start the window again: from `balanced` (a reading within the threshold), or
@@ -212,6 +314,7 @@ class SiteWatch:
             self._readings.append(balanced)
         self._unbalanced_since = None
         self._unbalanced = 0
+        self._pending = False
 
     def _exclude(self, actor: AssetActor) -> None:
         """Stop counting `actor`'s reports (proven wrong elsewhere, e.g. by its state of
@@ -227,6 +330,19 @@ class SiteWatch:
         if honest is None:
             honest = 0.0 if actor.telemetry is None else actor.telemetry.power_mw
         self._take_out([actor.asset_id], honest)
+
+
+def _fresh(actor: AssetActor, t: float, max_age_s: float) -> bool:
+    """The member's latest reading may count as its power at `t` [s]: read from the actor
+    itself, as soon as the read answered (the board has it only once the turn's write is
+    done too)."""
+    return (
+        actor.telemetry is not None
+        and actor.read_t is not None
+        and not actor.last_read_failed
+        and t - actor.read_t <= max_age_s
+        and actor.state.state is not AssetState.QUARANTINED
+    )
 
 
 def group_sites(n: int, size: int) -> list[range]:

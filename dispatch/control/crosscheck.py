@@ -7,7 +7,8 @@ within [eta_min, 1]. A device reporting a power it does not inject (``fake_meter
 as energy the SoC does not account for. Units: MW, MWh, s, SoC 0..1; + injection (discharge).
 
 `site_residual`: a site meter against the sum of its assets' reports [MW];
-`explain_residual`: which members' reports the meter did not see, over a window.
+`explain_residual`: which members' reports the meter did not see, over a window
+(`explanations`: every set that could be it).
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from collections.abc import Mapping, Sequence
 from itertools import combinations
 
 import numpy as np
+
+_FORGIVEN_MAX = 2
+"""Most readings a steady series may be off at, however long the window (one in five up
+to that): over a long window more would forgive a member's real moves at some readings
+while its others explain the rest."""
 
 _FINER = {1e-2: 1e-3, 1e-3: 1e-4, 1e-4: 1e-5, 1e-5: 0.0}
 """The next finer SoC resolution to try (0: not quantized)."""
@@ -60,7 +66,8 @@ class SocCheck:
         self.eta_min = eta_min
         self.min_window_s = min_window_s
         self.max_window_s = max_window_s
-        self._history: list[tuple[float, float, float]] = []
+        self._history: list[tuple[float, float, float, float]] = []
+        """(time [s], power [MW], SoC, half the span the reading was taken in [s])."""
         self._resolution = 1e-2
         self._steps_seen = 0
 
@@ -68,9 +75,15 @@ class SocCheck:
         """Forget the history (after a gap, a rejoin)."""
         self._history.clear()
 
-    def observe(self, t: float, power_mw: float, soc: float) -> float | None:
-        """A reading at `t` [s]; None while consistent, else the start [s] of the shortest
-        window over which the reported power and the SoC disagree."""
+    def observe(self, t: float, power_mw: float, soc: float, span_s: float = 0.0) -> float | None:
+        """A reading asked for at `t` [s] and answered `span_s` [s] later (the device took
+        it somewhere in between: on a busy link, anywhere in a few hundred ms); None while
+        consistent, else the start [s] of the shortest window over which the reported power
+        and the SoC disagree. The energy over a window is taken between the middles of its
+        first and last readings' spans, give or take the largest power in the window over
+        their half-spans."""
+        half = 0.5 * max(0.0, span_s)
+        t = t + half
         history = self._history
         if history and t <= history[-1][0]:
             return None
@@ -83,7 +96,7 @@ class SocCheck:
             and abs(soc / self._resolution - round(soc / self._resolution)) > 1e-6
         ):
             self._resolution = _FINER.get(self._resolution, 0.0)
-        history.append((t, power_mw, soc))
+        history.append((t, power_mw, soc, half))
         while len(history) > 2 and t - history[1][0] >= self.max_window_s:
             history.pop(0)
         if self._steps_seen < 2 or len(history) < 2:
@@ -92,9 +105,11 @@ class SocCheck:
         # difference is off by at most one step.
         quantum = self._resolution * self.energy_mwh * 3600.0  # [MW s]
         low = high = ramps = 0.0
+        peak = abs(power_mw)
         for j in range(len(history) - 1, 0, -1):
-            t0, p0, _ = history[j - 1]
-            t1, p1, _ = history[j]
+            t0, p0, _, half0 = history[j - 1]
+            t1, p1, _, _ = history[j]
+            peak = max(peak, abs(p0))
             energy = 0.5 * (p0 + p1) * (t1 - t0)  # [MW s], + discharged
             ramps += 0.5 * abs(p1 - p0) * (t1 - t0)  # a step anywhere in the interval
             if energy >= 0:
@@ -105,7 +120,7 @@ class SocCheck:
             if span < self.min_window_s:
                 continue
             implied = -(soc - history[j - 1][2]) * self.energy_mwh * 3600.0
-            slack = self.noise_mw * span + quantum + ramps
+            slack = self.noise_mw * span + quantum + ramps + peak * (half0 + half)
             lo_b, hi_b = min(low, high) - slack, max(low, high) + slack
             if not lo_b <= implied <= hi_b:
                 return t0
@@ -124,6 +139,7 @@ def explain_residual(
     *,
     max_members: int = 4,
     recent: int = 2,
+    min_move_mw: float = 0.0,
 ) -> tuple[str, ...] | None:
     """The members whose reports a site meter did not see, from a window of readings.
 
@@ -136,41 +152,109 @@ def explain_residual(
     alone is not, and no other set of up to `max_members` fits that is not that set plus
     members whose moves cancel (a probing pair).
 
-    Steady: within `tolerance_mw` of its median at every reading but at most one in five
-    (a reading taken while a member ramped between the meter's read and its own is off
-    by the ramp), the first (the last balanced reading, before the change) and the
+    Steady: within `tolerance_mw` of its median at every reading but at most one in five,
+    and at most two (a reading taken while a member ramped between the meter's read and
+    its own is off by the ramp), the first (the last balanced reading, before the change) and the
     `recent` latest readings included. Returns S (sorted) when it is the only
     explanation; None when the residual is steady (nothing to explain), when no set of up
     to `max_members` fits, or when explanations contradict each other (the window cannot
     tell them apart yet: wait for more readings). With more culprits at once than
     `max_members` an honest member whose moves happen to mirror theirs could be named; the
     site meter then keeps seeing the real power of everyone it excluded.
+
+    A set is named only if, at the readings where it makes the residual steady, its
+    reports together moved away from their first reading by more than `min_move_mw` [MW],
+    and each member's own by more than twice the tolerance: lies too small to be
+    attributed (each within its device's band, several together beyond the tolerance) make
+    a residual that a small honest move, or a move seen only at the readings the
+    steadiness test forgives, may happen to match, alone or beside a real culprit. With
+    lies that move the residual by at most L between the first reading and any other, no
+    set of honest members is named once `min_move_mw` >= L + 2 `tolerance_mw`.
     """
+    fitting, nearly = _explanations(
+        residuals, reports, tolerance_mw, max_members, recent, min_move_mw
+    )
+    if len(fitting) != 1 or nearly != fitting:
+        return None  # nothing fits, or explanations that contradict each other
+    return fitting[0]
+
+
+def explanations(
+    residuals: Sequence[float],
+    reports: Mapping[str, Sequence[float]],
+    tolerance_mw: float,
+    *,
+    max_members: int = 4,
+    recent: int = 2,
+    min_move_mw: float = 0.0,
+) -> list[tuple[str, ...]]:
+    """Every set of members that explains the window (`explain_residual`'s test, with
+    its arguments), smallest first, none a fitting set plus members that cancel; empty
+    when the residual is steady or nothing fits. More than one: the members that are in
+    some of them but not all moved alike; a move of one of them alone tells them apart.
+    Sets that fit within twice the tolerance count too: a culprit whose window is a little
+    noisier than the tolerance is still one of the explanations."""
+    return _explanations(residuals, reports, tolerance_mw, max_members, recent, min_move_mw)[1]
+
+
+def _explanations(
+    residuals: Sequence[float],
+    reports: Mapping[str, Sequence[float]],
+    tolerance_mw: float,
+    max_members: int,
+    recent: int,
+    min_move_mw: float,
+) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    """(the sets that fit within `tolerance_mw`, those that fit within twice it): the first
+    names, the second must hold nothing else for a name (one that fits only a little worse
+    contradicts it)."""
     r = np.asarray(residuals, dtype=float)
     if r.size < recent + 1 or _steady(r[None, :], tolerance_mw, recent)[0]:
-        return None
+        return [], []
     names = sorted(a for a, series in reports.items() if len(series) == r.size)
     if not names:
-        return None
+        return [], []
     matrix = np.asarray([reports[a] for a in names], dtype=float)
     moved = np.ptp(matrix, axis=1) > tolerance_mw
     candidates = [i for i in range(len(names)) if moved[i]]
     fitting: list[frozenset[int]] = []
+    loose: list[frozenset[int]] = []
+    steady_sets: list[frozenset[int]] = []
+    """Sets that make the residual steady within twice the tolerance, named or not: a set
+    that only adds members to one of them (whose moves cancel, or a probing pair not quite
+    cancelling, making up for a little noise) explains nothing more."""
     for size in range(1, min(max_members, len(candidates)) + 1):
         groups = np.asarray(list(combinations(candidates, size)), dtype=int)
-        explained = r[None, :] + matrix[groups].sum(axis=1)
-        for row in np.flatnonzero(_steady(explained, tolerance_mw, recent)):
+        members = matrix[groups]  # (group, member, reading)
+        sums = members.sum(axis=1)
+        explained = r[None, :] + sums
+        near = np.abs(explained - np.median(explained, axis=1, keepdims=True)) <= tolerance_mw
+        # How far each member's reports and the set's total moved from the first reading,
+        # at the readings the set explains [MW].
+        shift = np.where(near, np.abs(sums - sums[:, :1]), 0.0).max(axis=1)
+        own = np.where(near[:, None, :], np.abs(members - members[:, :, :1]), 0.0).max(axis=2)
+        steady = _steady(explained, tolerance_mw, recent)
+        nearly = _steady(explained, 2.0 * tolerance_mw, recent)
+        large = (shift > min_move_mw) & (own > 2.0 * tolerance_mw).all(axis=1)
+        for row in np.flatnonzero(nearly):
             group = frozenset(groups[row].tolist())
-            if not any(smaller < group for smaller in fitting):
-                fitting.append(group)  # not a known explanation plus members that cancel
-    if len(fitting) != 1:
-        return None  # nothing fits, or explanations that contradict each other
-    return tuple(sorted(names[i] for i in fitting[0]))
+            if any(smaller < group for smaller in steady_sets):
+                continue  # a known explanation plus members that cancel
+            steady_sets.append(group)
+            if large[row]:
+                loose.append(group)
+                if steady[row]:
+                    fitting.append(group)
+    return (
+        [tuple(sorted(names[i] for i in group)) for group in fitting],
+        [tuple(sorted(names[i] for i in group)) for group in loose],
+    )
 
 
 def _steady(series: np.ndarray, tolerance_mw: float, recent: int) -> np.ndarray:
     """Per row of `series`: within `tolerance_mw` of the row's median at every reading but
-    at most one in five, the first and the `recent` last ones included."""
+    at most one in five (and `_FORGIVEN_MAX`), the first and the `recent` last ones
+    included."""
     near = np.abs(series - np.median(series, axis=1, keepdims=True)) <= tolerance_mw
-    allowed = max(1, series.shape[1] // 5)
+    allowed = min(_FORGIVEN_MAX, max(1, series.shape[1] // 5))
     return ((~near).sum(axis=1) <= allowed) & near[:, 0] & near[:, -recent:].all(axis=1)

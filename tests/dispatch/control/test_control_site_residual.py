@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.control.crosscheck import explain_residual
+from dispatch.control.crosscheck import explain_residual, explanations
 
 TOL = 0.025
 
@@ -89,3 +89,80 @@ def test_a_lone_liar_beside_a_probing_pair_is_named_within_two_readings(
     reports["liar"] = [0.2 if k < lie_at else 0.2 + lie for k in range(n)]
     residuals = [0.0 if k < lie_at else -lie for k in range(n)]  # its move is not metered
     assert explain_residual(residuals, reports, TOL) == ("liar",)
+
+
+def test_small_lies_adding_up_are_not_pinned_on_a_small_honest_move() -> None:
+    # Measured on 400 Modbus devices: five fake meters each report 0.3 to 1 kW more than
+    # they inject (less than their bands), together 3.7 kW; in the same period an honest
+    # battery moved by 2.6 kW. Its move matches the residual within the tolerance.
+    tol, bands = 0.0015, [0.001] * 10
+    residuals = [0.0, 0.0037, 0.0037]
+    reports = {
+        "bat-honest": [0.0012, -0.0014, -0.0014],
+        "chp-a": [0.03, 0.029, 0.029],
+        "pv-b": [0.0298, 0.0294, 0.0294],
+    }
+    # Named only for moves beyond what lies within the members' bands can add up to.
+    min_move = sum(bands) + 2 * tol
+    assert explain_residual(residuals, reports, tol, min_move_mw=min_move) is None
+    # A fake meter's unseen 20 kW move on top: the small move is not named beside it.
+    liar = {**reports, "chp-liar": [0.03, 0.05, 0.05]}
+    shifted = [r - (p - 0.03) for r, p in zip(residuals, liar["chp-liar"], strict=True)]
+    assert "bat-honest" not in (explain_residual(shifted, liar, tol, min_move_mw=min_move) or ())
+    # Without the small lies, the fake meter alone is named.
+    clean = [0.0, -0.02, -0.02]
+    assert explain_residual(clean, liar, tol, min_move_mw=min_move) == ("chp-liar",)
+
+
+def test_a_move_seen_only_at_forgiven_readings_names_nobody() -> None:
+    # Measured: an honest CHP's probe (0.029 -> 0.044 -> 0.05 -> back) lands on the two
+    # readings in ten that the steadiness test forgives, while the residual barely moves.
+    residuals = [-0.0029, -0.0094, -0.0046, -0.0065, -0.0046, -0.0044, -0.0048, -0.0044]
+    residuals += [-0.0044, -0.0044]
+    reports = {"chp-honest": [0.029, 0.044, 0.05, 0.031] + [0.03] * 6}
+    tol = 0.0015
+    assert explain_residual(residuals, reports, tol, min_move_mw=0.01) is None
+
+
+def test_twin_moves_are_listed_so_that_one_of_them_can_be_moved_alone() -> None:
+    twins = {"a": [0.0, 0.2, 0.2], "b": [0.0, 0.2, 0.2], "c": [0.1, 0.1, 0.1]}
+    assert explanations([0.0, -0.2, -0.2], twins, TOL) == [("a",), ("b",)]
+    assert explain_residual([0.0, -0.2, -0.2], twins, TOL) is None
+    # b then moves alone, and the meter sees it: a is the one whose move it never saw.
+    later = {"a": [0.0, 0.2, 0.2, 0.2, 0.2], "b": [0.0, 0.2, 0.2, 0.5, 0.5], "c": [0.1] * 5}
+    assert explain_residual([0.0, -0.2, -0.2, -0.2, -0.2], later, TOL) == ("a",)
+
+
+@st.composite
+def small_lies(draw: st.DrawFn) -> tuple[list[float], dict[str, list[float]], float]:
+    """A window of a site whose fake meters lie by at most half their band either way (no
+    check can tell them from honest devices) beside honest members moving any amount."""
+    n_members = draw(st.integers(2, 10))
+    n_readings = draw(st.integers(3, 12))
+    band = 0.02
+    liars = set(draw(st.sets(st.integers(0, n_members - 1), max_size=n_members)))
+    steps = st.sampled_from([0.0, 0.0, 0.01, -0.01, 0.03, -0.05, 0.1, -0.25, 0.4])
+    reports: dict[str, list[float]] = {}
+    meter = np.zeros(n_readings)
+    for m in range(n_members):
+        level = draw(st.floats(-1.0, 1.0))
+        if m in liars:  # real power frozen at `level`, reports within half a band of it
+            lies = [draw(st.floats(-band / 2, band / 2)) for _ in range(n_readings)]
+            reports[f"m{m}"] = [level + lie for lie in lies]
+            meter += level
+        else:
+            series = np.cumsum([level] + [draw(steps) for _ in range(n_readings - 1)])
+            reports[f"m{m}"] = series.tolist()
+            meter += series
+    residuals = (meter - sum(np.asarray(s) for s in reports.values())).tolist()
+    return residuals, reports, n_members * band
+
+
+@settings(max_examples=400, deadline=None)
+@given(small_lies())
+def test_lies_too_small_to_attribute_never_blame_an_honest_member(
+    site: tuple[list[float], dict[str, list[float]], float],
+) -> None:
+    residuals, reports, bands = site
+    # Each lie changes the residual by at most its band: together at most `bands`.
+    assert explain_residual(residuals, reports, TOL, min_move_mw=bands + 2 * TOL) is None

@@ -1,0 +1,164 @@
+"""The pool's probing moves behind a site meter, tick by tick on a hand-driven clock: a site
+watch that cannot tell twin moves apart gets one of the twins moved alone at once, and a
+probing pair is not the same pair twice in a row (two fake meters probed together make
+opposite unseen moves that cancel at the meter)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+
+from prometheus_client import CollectorRegistry
+
+from dispatch.activation import NoActivation
+from dispatch.actor import ActorConfig, ActorContext, AssetActor
+from dispatch.board import BoardEntry, TelemetryBoard
+from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.control.confirmation import ConfirmationPolicy
+from dispatch.device import DeviceLimits, Telemetry
+from dispatch.devices.physics import Battery
+from dispatch.inproc import InProcessDevice
+from dispatch.kpi import KpiRecorder
+from dispatch.observability import DispatchMetrics
+from dispatch.pool import PoolController
+from dispatch.schedule import Schedule
+
+START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
+LEVEL_MW = 0.2
+
+
+class HandClock:
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def utc(self) -> datetime:
+        return START + timedelta(seconds=self.t)
+
+    async def sleep_until(self, t: float) -> None:
+        self.t = max(self.t, t)
+
+
+def _site(
+    n: int, slow: frozenset[str] = frozenset()
+) -> tuple[PoolController, list[AssetActor], TelemetryBoard, HandClock]:
+    """`n` 1 MW batteries behind one site meter, planned flat at LEVEL_MW each, ramping at
+    0.5 MW/s (those in `slow` at 20 kW/s)."""
+    clock = HandClock()
+    board = TelemetryBoard()
+    context = ActorContext(
+        "pool",
+        clock,
+        board,
+        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
+        DispatchMetrics(CollectorRegistry()),
+        KpiRecorder(tolerance_mw=0.1),
+    )
+    policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.01)
+    actors = []
+    for i in range(n):
+        device = InProcessDevice(f"bat-{i}", Battery(1.0, -1.0, 2.0, soc=0.5), clock, "battery")
+        actor = AssetActor(
+            device,
+            DeviceLimits(1.0, -1.0, 0.02 if f"bat-{i}" in slow else 0.5, 3.0),
+            context,
+            ActorConfig(policy=policy),
+            CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
+            energy_mwh=2.0,
+        )
+        actor.site_id = "site-1"
+        actors.append(actor)
+    schedule = Schedule(
+        portfolio_id="p",
+        plan_id="plan",
+        created_at=START,
+        source="test",
+        start=START,
+        end=START + timedelta(minutes=15),
+        index=(START,),
+        injection_mw={a.asset_id: (LEVEL_MW,) for a in actors},
+    )
+    pool = PoolController(
+        "pool",
+        schedule,
+        NoActivation(),
+        actors,
+        board,
+        clock,
+        context.metrics,
+        context.kpi,
+    )
+    return pool, actors, board, clock
+
+
+def _tick(
+    pool: PoolController, actors: list[AssetActor], board: TelemetryBoard, clock: HandClock
+) -> dict[str, float]:
+    """Every asset reads at its setpoint (an obedient, instant fleet), then one tick; the
+    setpoints it hands out [MW]."""
+    for actor in actors:
+        wanted = actor._wanted[0] if actor._wanted is not None else LEVEL_MW
+        board.post(
+            BoardEntry(
+                actor.asset_id,
+                Telemetry(clock.utc(), wanted, wanted, 0.5, 1.0, -1.0),
+                "available",
+                True,
+                clock.t,
+            )
+        )
+    pool.tick(clock.t)
+    return {a.asset_id: a._wanted[0] for a in actors if a._wanted is not None}
+
+
+def test_an_asked_twin_moves_alone_at_the_next_tick_though_its_setpoint_was_not_flat() -> None:
+    pool, actors, board, clock = _site(6)
+    first = _tick(pool, actors, board, clock)
+    assert all(abs(sp - LEVEL_MW) < 1e-9 for sp in first.values())  # nobody due yet
+    clock.t = 1.0
+    pool.request_probe(["bat-3", "bat-4"])  # the site cannot tell these two apart
+    moved = {
+        a: sp for a, sp in _tick(pool, actors, board, clock).items() if abs(sp - LEVEL_MW) > 1e-6
+    }
+    assert "bat-3" in moved  # one twin, alone
+    assert "bat-4" not in moved
+    assert len(moved) == 2  # and one partner of the site, the other way
+    (partner,) = set(moved) - {"bat-3"}
+    assert moved[partner] - LEVEL_MW == -(moved["bat-3"] - LEVEL_MW)
+    # Asked once, it is not moved again after the probe unless asked again.
+    assert pool.probes == 2
+
+
+class Alternating:
+    """An activation that changes every second by 0.8 MW: assets that can follow it move
+    each tick by more than a probing move."""
+
+    def activation_mw(self, t: float) -> float:
+        return 0.8 * (int(t) % 2)
+
+
+def test_a_probing_pair_is_not_the_same_pair_the_next_time() -> None:
+    # bat-0 and bat-1 ramp too slowly to follow the activation (they move by 0.02 MW): they
+    # are the only flat members, due for a probe together again and again. The others move
+    # every second.
+    pool, actors, board, clock = _site(6, slow=frozenset({"bat-0", "bat-1"}))
+    pool.activation = Alternating()
+    probed: list[frozenset[str]] = []
+    for second in range(120):
+        clock.t = float(second)
+        setpoints = _tick(pool, actors, board, clock)
+        fast = sorted(setpoints[f"bat-{i}"] for i in range(2, 6))
+        usual = fast[1]  # the activation's share; a probe stands out
+        pair = frozenset(
+            a
+            for a, sp in setpoints.items()
+            if (a in ("bat-0", "bat-1") and abs(sp - LEVEL_MW) > 0.05)
+            or (a not in ("bat-0", "bat-1") and abs(sp - usual) > 1e-6)
+        )
+        if len(pair) == 2 and (not probed or probed[-1] != pair):
+            probed.append(pair)  # (a slow asset ramping back alone shows as one)
+    assert len(probed) >= 3, probed
+    # Never the same two twice in a row: the slow pair is split up by a moving partner.
+    assert all(a != b for a, b in pairwise(probed)), probed
