@@ -20,15 +20,14 @@ import inspect
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from markets.products import MarketId
-from trading.store.checks import check_enum, check_idempotency_key, check_page
+from trading.store.checks import check_idempotency_key
 from trading.store.engine import WRITE, create_engine_for, session_factory
 from trading.store.errors import invalid
 from trading.store.inputs import NewBid, prepare_bids
@@ -39,13 +38,8 @@ from trading.store.ops import lifecycle, plans, portfolios, tenants
 from trading.store.ops import limits as limit_ops
 from trading.store.records import (
     AddBidsResult,
-    BidRecord,
-    Page,
 )
 from trading.store.timestamps import as_utc
-from trading.store.vocabulary import (
-    BidStatus,
-)
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -278,36 +272,7 @@ class Repository:
 
     get_bid = _reads(bid_ops.get_bid)
 
-    def list_bids(
-        self,
-        tenant_id: str,
-        *,
-        market: str | None = None,
-        product_id: str | None = None,
-        status: BidStatus | str | None = None,
-        delivery_day: date | None = None,
-        page: int = 1,
-        limit: int = 100,
-    ) -> Page[BidRecord]:
-        """A page of the tenant's bids matching every filter; oldest first, batches in order."""
-        page, limit = check_page(page, limit)
-        wanted = None if status is None else check_enum(BidStatus, "bids", "status", status)
-        if market is not None:
-            check_enum(MarketId, "bids", "market", market)
-        if delivery_day is not None and type(delivery_day) is not date:
-            raise invalid("bids", "delivery_day", delivery_day, "must be a date")
-        with self._read() as session:
-            return bid_ops.list_bids(
-                session,
-                tenant_id,
-                market=market,
-                product_id=product_id,
-                status=wanted,
-                delivery_day=delivery_day,
-                page=page,
-                limit=limit,
-            )
-
+    list_bids = _reads(bid_ops.list_bids)
     bid_history = _reads(bid_ops.bid_history)
     transition = _writes(lifecycle.transition)
     record_clearing = _writes(lifecycle.record_clearing)

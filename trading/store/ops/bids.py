@@ -21,13 +21,16 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from markets.products import MarketId
 from regulatory.problems import Problem
 from trading.store.bulk import insert_rows, new_ids
+from trading.store.checks import check_enum, check_page
 from trading.store.errors import (
     BidIdTakenError,
     IdempotencyKeyReusedError,
     NotFoundError,
     StoreError,
+    invalid,
     raise_problems,
 )
 from trading.store.inputs import Actor, PreparedBid
@@ -432,7 +435,7 @@ def list_bids(
     *,
     market: str | None = None,
     product_id: str | None = None,
-    status: BidStatus | None = None,
+    status: BidStatus | str | None = None,
     delivery_day: date | None = None,
     page: int = 1,
     limit: int = 100,
@@ -440,7 +443,14 @@ def list_bids(
     """The tenant's bids matching every filter, oldest first, a batch in its given order.
 
     The order (created_at, submission, position) is total, so pages never overlap or skip.
+    A bad filter or page is an `InvalidInputError` naming it.
     """
+    page, limit = check_page(page, limit)
+    status = None if status is None else check_enum(BidStatus, "bids", "status", status)
+    if market is not None:
+        check_enum(MarketId, "bids", "market", market)
+    if delivery_day is not None and type(delivery_day) is not date:
+        raise invalid("bids", "delivery_day", delivery_day, "must be a date")
     query = select(BidRow).where(BidRow.tenant_id == tenant_id)
     if market is not None:
         query = query.where(BidRow.market == market)
