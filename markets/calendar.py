@@ -107,9 +107,16 @@ def local_boundaries(day: date, timezone: str, every_hours: int) -> list[datetim
     Balancing blocks (4 h from 00:00) follow local wall-clock hours, so on a DST day the
     block that contains the change lasts 3 or 5 hours. A boundary hour that does not exist
     (inside the spring-forward gap) merges with the next one rather than making an empty block.
+    Hourly blocks are the day's real hours instead: 23 on the spring DST day, 25 in autumn
+    (the repeated hour is a product of its own, as exchanges list hourly products), never
+    one block of two hours.
     """
     if every_hours <= 0 or 24 % every_hours:
         raise ValueError(f"block length {every_hours} h must divide 24 h")
+    if every_hours == 1:
+        start, end = local_to_utc(day, time(0), timezone), day_end(day, timezone)
+        hours = int((end - start) / timedelta(hours=1))
+        return [start + timedelta(hours=h) for h in range(hours + 1)]
     bounds: list[datetime] = []
     for hour in range(0, 24, every_hours):
         moment = local_to_utc(day, time(hour), timezone)

@@ -238,9 +238,33 @@ def _tiling(
             lengths = {p.duration_minutes for p in group}
             if len(lengths) != 1:
                 problems.append(f"{name} mixes lengths {sorted(lengths)} min")
+        else:
+            problems.extend(_block_lengths(name, group, window))
     if problems:
         return Check("tiling", False, "; ".join(problems[:5]), day, market)
     return Check("tiling", True, ", ".join(counts), day, market)
+
+
+def _block_lengths(
+    name: str, group: list[Product], window: tuple[datetime, datetime] | None
+) -> list[str]:
+    """Capacity blocks of a family ``<n>h`` last n hours; on a DST day (a window of 23 or
+    25 h) one block of n > 1 hours may last an hour less or more (blocks follow the wall
+    clock), while hourly blocks stay an hour each (23 or 25 of them)."""
+    nominal = name.split("/")[0].removesuffix("h")
+    if not nominal.isdigit() or int(nominal) < 1:
+        return []
+    hours = int(nominal)
+    day_hours = None if window is None else (window[1] - window[0]) / timedelta(hours=1)
+    shift = 0.0 if day_hours is None else day_hours - 24
+    odd = [p for p in group if p.duration_minutes != hours * 60]
+    allowed = hours > 1 and shift != 0 and len(odd) <= 1
+    if not odd or (allowed and odd[0].duration_minutes == (hours + shift) * 60):
+        return []
+    shown = ", ".join(f"{iso_z(p.delivery_start)} lasts {p.duration_minutes} min" for p in odd[:3])
+    return [
+        f"{name}: blocks of {hours} h expected ({len(group)} on a {day_hours:g} h day): {shown}"
+    ]
 
 
 def _gates(products: list[Product], day: date, market: str) -> Check:

@@ -22,7 +22,7 @@ from datetime import date, datetime, time
 from itertools import pairwise
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from markets.calendar import (
     day_end,
@@ -406,6 +406,18 @@ class BalancingCapacity(_Balancing):
     price_per_block: tuple[Rule[bool], ...] = ()
     """Whether the exchange quotes capacity prices per MW for the whole block (EUR/MW)
     rather than per MW and hour; unset = per hour."""
+
+    @field_validator("block_hours")
+    @classmethod
+    def _blocks_tile_the_day(cls, history: tuple[Rule[int], ...]) -> tuple[Rule[int], ...]:
+        """A block length that does not divide 24 h is refused when the rule is loaded."""
+        for entry in history:
+            if entry.value < 1 or 24 % entry.value:
+                raise ValueError(
+                    f"block_hours={entry.value} (rule valid from {entry.valid_from}, source "
+                    f"{entry.source!r}) must divide 24 h: 1, 2, 3, 4, 6, 8, 12 or 24"
+                )
+        return history
 
     def _extra(self, rules: _Resolver) -> dict[str, Any]:
         per_block = bool(rules.get("price_per_block"))

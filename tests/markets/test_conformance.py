@@ -213,3 +213,63 @@ def test_a_plugin_copied_with_other_markets_uses_its_own_rules():
         update={"markets": (day_ahead(price_max=(rule(100.0, "2022-01-01", "test cap"),)),)}
     )
     assert capped.products(NORMAL, "day_ahead")[0].price_max == 100.0
+
+
+def _hourly_fcr() -> BalancingCapacity:
+    return fcr_cooperation("DE", "DE_LU", TZ).model_copy(
+        update={"block_hours": (rule(1, "2022-01-01", "test: hourly blocks"),)}
+    )
+
+
+def test_hourly_blocks_give_25_products_on_the_october_dst_day_and_pass_the_kit():
+    hourly = _hourly_fcr()
+    by_day = {day: hourly.products(day) for day in DAYS}
+    directions = len({p.direction for p in by_day[NORMAL]})
+    assert [len(by_day[day]) // directions for day in DAYS] == [23, 24, 25]
+    assert all(p.duration_minutes == 60 for day in DAYS for p in by_day[day])
+    assert check_plugin(plugin_of(day_ahead(), hourly), list(DAYS)).passed
+
+
+class TwoHourAutumnBlock(BalancingCapacity):
+    """Hourly blocks cut by the wall clock: the repeated autumn hour joins its neighbour."""
+
+    def _slots(self, day, rules):
+        slots = super()._slots(day, rules)
+        merged, skip = [], False
+        for slot, following in zip(slots, [*slots[1:], None], strict=True):
+            if skip:
+                skip = False
+                continue
+            if (
+                day == DAYS[-1]
+                and following is not None
+                and slot.start.hour == 0
+                and (following.direction == slot.direction)
+            ):
+                merged.append(replace(slot, end=following.end))
+                skip = True
+                continue
+            merged.append(slot)
+        return merged
+
+
+def test_an_hourly_plugin_whose_october_day_is_not_25_products_fails_the_kit():
+    broken = TwoHourAutumnBlock(**dict(_hourly_fcr()))
+    autumn = broken.products(DAYS[-1])
+    assert any(p.duration_minutes == 120 for p in autumn)
+    report = check_plugin(plugin_of(day_ahead(), broken), [DAYS[-1]])
+    assert "tiling" in failed(report)
+    (tiling,) = [c for c in report.checks if c.name == "tiling" and not c.passed]
+    assert "blocks of 1 h expected" in tiling.detail
+    assert "lasts 120 min" in tiling.detail
+
+
+@pytest.mark.parametrize("hours", [5, 7, 0])
+def test_a_block_length_that_does_not_divide_the_day_is_refused_when_loaded(hours):
+    with pytest.raises(ValueError, match=rf"block_hours={hours} \(rule valid from 2022-01-01"):
+        fcr_cooperation("DE", "DE_LU", TZ).model_validate(
+            {
+                **dict(fcr_cooperation("DE", "DE_LU", TZ)),
+                "block_hours": (rule(hours, "2022-01-01", "test"),),
+            }
+        )
