@@ -50,10 +50,22 @@ def rule(
     confidence: Confidence | str = Confidence.CONFIRMED,
     note: str | None = None,
 ) -> Rule[T]:
-    """Shorthand for plugin data: ``rule(15, "2025-10-01", "Nord Pool", "confirmed")``."""
+    """Shorthand for plugin data: ``rule(15, "2025-10-01", "Nord Pool", "confirmed")``.
+
+    A `valid_from` that is not an ISO date is a `ValueError` naming the rule's value,
+    source and the text given (a plugin file with many rules says which one is wrong).
+    """
+    if isinstance(valid_from, str):
+        try:
+            valid_from = date.fromisoformat(valid_from)
+        except ValueError as exc:
+            raise ValueError(
+                f"rule {value!r} from {source!r}: valid_from={valid_from!r} is not a date "
+                f"YYYY-MM-DD ({exc})"
+            ) from None
     return Rule[T](
         value=value,
-        valid_from=date.fromisoformat(valid_from) if isinstance(valid_from, str) else valid_from,
+        valid_from=valid_from,
         source=source,
         confidence=Confidence(confidence),
         note=note,

@@ -273,3 +273,8 @@ def test_a_block_length_that_does_not_divide_the_day_is_refused_when_loaded(hour
                 "block_hours": (rule(hours, "2022-01-01", "test"),),
             }
         )
+
+
+def test_a_bad_date_in_a_rule_names_the_rule_and_the_text():
+    with pytest.raises(ValueError, match=r"rule 15 from 'EPEX rule book'.*valid_from='2025-13-01'"):
+        rule(15, "2025-13-01", "EPEX rule book")

@@ -325,3 +325,19 @@ def test_the_slovenia_example_package_is_listed_checked_and_trades_92_quarter_ho
     )
     assert len(day_ahead) == 92
     assert {p["gate_closure"] for p in day_ahead} == {"2026-03-28T11:00:00Z"}
+
+
+def test_cli_new_refuses_a_country_whose_package_is_installed(
+    installed: tuple[Path, Path], tmp_path: Path
+) -> None:
+    site = installed[1]
+    refused = _vpp(site, "markets", "new", "CZ", "--path", str(tmp_path / "again"))
+    assert refused.returncode == 2
+    assert "CZ is installed already, from vpp-markets-cz 0.1.0" in refused.stderr
+    assert "--replace-installed" in refused.stderr
+    assert not (tmp_path / "again").exists()
+    written = _vpp(
+        site, "markets", "new", "CZ", "--path", str(tmp_path / "next"), "--replace-installed"
+    )
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "next" / "pyproject.toml").exists()

@@ -402,10 +402,24 @@ def new(
         str, typer.Option("--timezone", help="IANA time zone of delivery days")
     ] = "Europe/Berlin",
     zone: Annotated[str | None, typer.Option("--zone", help="bidding zone (default: CC)")] = None,
+    replace_installed: Annotated[
+        bool,
+        typer.Option(
+            "--replace-installed",
+            help="write it even though a plugin package for the country is installed",
+        ),
+    ] = False,
 ) -> None:
     """Write the skeleton of a market plugin package for a new country."""
     from markets.skeleton import SkeletonError, write_skeleton
 
+    registry = default_registry()
+    if country in registry and not replace_installed:
+        _exit(
+            f"{country} is installed already, from {registry.origin(country)}: a second "
+            f"package for {country} would compete with it; change that package, or pass "
+            "--replace-installed to write a new one anyway"
+        )
     try:
         written = write_skeleton(country, path, name=name, timezone=timezone, bidding_zone=zone)
     except SkeletonError as exc:
