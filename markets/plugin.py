@@ -124,11 +124,18 @@ class MarketPlugin(BaseModel):
         """Every rule `bid` breaks if it is submitted at `now` (timezone-aware); [] = valid."""
         return validate_bid(bid, self.product, now, self.energy_product_for)
 
-    def validate_all(self, bids: Sequence[Bid], *, now: datetime) -> list[list[Violation]]:
-        """Violations of each bid, plus rules across bids (further bids, linked blocks)."""
+    def validate_all(
+        self, bids: Sequence[Bid], *, now: datetime, positions: Sequence[int] | None = None
+    ) -> list[list[Violation]]:
+        """Violations of each bid, plus rules across bids (further bids, linked blocks).
+
+        `positions`: each bid's index in the caller's whole submission, when `bids` are
+        only part of it (one country's), so that messages name bids as the caller numbers
+        them."""
         found = [self.validate(bid, now=now) for bid in bids]
         valid = [not violations for violations in found]
-        for index, extra in check_across_bids(list(bids), self.product, valid).items():
+        across = check_across_bids(list(bids), self.product, valid, positions)
+        for index, extra in across.items():
             found[index].extend(extra)
         return found
 

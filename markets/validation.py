@@ -6,7 +6,7 @@ Used through `MarketPlugin.validate`. Numbers are compared exactly in decimal (a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from itertools import pairwise
@@ -422,9 +422,15 @@ def _check_block(check: _Checker, bid: BlockBid, products: list[Product]) -> Non
 
 
 def check_across_bids(
-    bids: list[Bid], lookup: ProductLookup, valid: list[bool]
+    bids: list[Bid],
+    lookup: ProductLookup,
+    valid: list[bool],
+    positions: Sequence[int] | None = None,
 ) -> dict[int, list[Violation]]:
     """Rules that look at several bids of one submission; violations by index into `bids`.
+
+    `positions`: each bid's index in the whole submission, where `bids` are only some of
+    it (one country's); a message naming another bid uses it (default: index in `bids`).
 
     - `further_bid_min_mw`: per product and direction at most one bid may be below the
       minimum for further bids (the first bid's smaller minimum applies to one bid only),
@@ -451,7 +457,8 @@ def check_across_bids(
                 "capacity_mw",
                 f">= {_fmt(product.further_bid_min_mw or 0)} MW for all but one bid per product",
                 _fmt(capacity_mw),
-                f"bid #{first} already uses the smaller minimum on this product",
+                f"bid #{first if positions is None else positions[first]} already uses "
+                "the smaller minimum on this product",
             )
             found.setdefault(index, []).extend(check.found)
     blocks = {b.bid_id for b in bids if isinstance(b, BlockBid) and b.bid_id}

@@ -629,3 +629,16 @@ def test_a_well_shaped_bid_parses_into_its_model():
     assert isinstance(bid, BalancingCapacityBid)
     assert bid.direction is Direction.POS
     assert bid.divisible
+
+
+def test_further_bid_messages_number_bids_as_the_whole_submission_does():
+    """One country's bids are validated apart from the others of a submission: the message
+    must name the other bid by its place in the submission, not in the country's share."""
+    first = product(AT, "afrr_capacity", direction=Direction.POS)
+    bids = [capacity_bid(first, capacity_mw=1.0), capacity_bid(first, capacity_mw=3.0)]
+    found = AT.validate_all(bids, now=in_time(first), positions=[4, 9])
+    assert found[0] == []
+    (violation,) = found[1]
+    assert "bid #4 already uses the smaller minimum" in violation.message
+    alone = AT.validate_all(bids, now=in_time(first))
+    assert "bid #0 already uses" in alone[1][0].message

@@ -63,7 +63,7 @@ def market_violations(
     found: dict[int, list[Violation]] = {}
     for country, indices in by_country.items():
         plugin = registry.get(country)
-        checked = plugin.validate_all([bids[i] for i in indices], now=now)
+        checked = plugin.validate_all([bids[i] for i in indices], now=now, positions=indices)
         for index, violations in zip(indices, checked, strict=True):
             if violations:
                 found[index] = violations

@@ -269,7 +269,9 @@ def validate_bids(items: list[Any], now: datetime) -> list[list[Violation]]:
         by_country[country].append((index, bid))
     for country, indexed in by_country.items():
         plugin = registry.get(country)
-        found = plugin.validate_all([bid for _, bid in indexed], now=now)
+        found = plugin.validate_all(
+            [bid for _, bid in indexed], now=now, positions=[index for index, _ in indexed]
+        )
         for (index, _), violations in zip(indexed, found, strict=True):
             results[index] = violations
     return results

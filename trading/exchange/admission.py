@@ -97,7 +97,7 @@ def _validate(
             by_country.setdefault(plugin.country, (plugin, []))[1].append(index)
     products: list[tuple[Product, ...]] = [() for _ in bids]
     for plugin, indices in by_country.values():
-        found = plugin.validate_all([bids[i] for i in indices], now=now)
+        found = plugin.validate_all([bids[i] for i in indices], now=now, positions=indices)
         for index, violations in zip(indices, found, strict=True):
             problems[index].extend(str(v) for v in violations)
             if not violations:

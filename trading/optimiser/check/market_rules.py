@@ -479,7 +479,7 @@ def _validate_group(
             _bid_violation(plan, index, bids[index], [f"no market plugin: {exc}"], findings)
         return
     now = gate - GATE_MARGIN if gate is not None else plan.quarter_hours[0].to_pydatetime()
-    found = plugin.validate_all([bids[i] for i in indices], now=now)
+    found = plugin.validate_all([bids[i] for i in indices], now=now, positions=indices)
     for index, broken in zip(indices, found, strict=True):
         if broken:
             messages = [
