@@ -120,6 +120,44 @@ class MarketPlugin(BaseModel):
             return None
         return self._market_day(day, market).get(product_id)
 
+    def why_unknown(self, product_id: str) -> str:
+        """Why `product_id` names no product of this plugin, in words for the caller:
+        the id's form, the market, the market not running on that delivery day, or no
+        product starting at that time."""
+        match = PRODUCT_ID.fullmatch(product_id)
+        if match is None:
+            return "the id is not of the form <country>:<market>:<family>[:<direction>]:<UTC start>"
+        if match["country"] != self.country:
+            return f"the id is not one of {self.country}'s"
+        names = ", ".join(spec.market.value for spec in self.markets)
+        try:
+            spec = self.market(MarketId(match["market"]))
+            start = datetime.strptime(match["start"], "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
+            day = delivery_day_of(start, self.timezone)
+        except (KeyError, ValueError, OverflowError):
+            return f"{self.country} has no market {match['market']!r} (it has {names})"
+        if not spec.offered_on(day):
+            history = sorted(spec.in_operation, key=lambda e: e.valid_from)
+            later = [e.valid_from for e in history if e.value and e.valid_from > day]
+            stopped = [e.valid_from for e in history if not e.value and e.valid_from <= day]
+            ran = any(e.value and e.valid_from <= day for e in history)
+            running = (
+                f"; it runs from {later[0].isoformat()}"
+                if later
+                else f"; it stopped on {stopped[-1].isoformat()}"
+                if ran and stopped
+                else ""
+            )
+            return (
+                f"{self.country}'s {spec.market.value} market does not run for delivery day "
+                f"{day.isoformat()}{running}"
+            )
+        return (
+            f"no {spec.market.value} product of {self.country} starts at {match['start']} "
+            f"(delivery day {day.isoformat()}) with this family and direction: see "
+            f"GET /v1/markets/{self.country}/products?day={day.isoformat()}"
+        )
+
     def validate(self, bid: Bid, *, now: datetime) -> list[Violation]:
         """Every rule `bid` breaks if it is submitted at `now` (timezone-aware); [] = valid."""
         return validate_bid(bid, self.product, now, self.energy_product_for)

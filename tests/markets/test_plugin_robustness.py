@@ -13,7 +13,7 @@ from markets.bids import BalancingCapacityBid, CurveBid, CurvePoint, SingleBid
 from markets.countries.de import PLUGIN as DE
 from markets.eu import sdac_day_ahead
 from markets.products import Direction, MarketId
-from markets.registry import MarketPluginError
+from markets.registry import MarketPluginError, default_registry
 from markets.rules import rule
 
 
@@ -231,3 +231,26 @@ def test_two_outside_packages_claiming_one_country_are_both_set_aside(
         assert registry.get("DE") is DE
     finally:
         registry_module.default_registry.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("product_id", "reason"),
+    [
+        (
+            "DE:intraday_auction:IDA1:2024-01-09T23:00Z",
+            "DE's intraday_auction market does not run for delivery day 2024-01-10; "
+            "it runs from 2024-06-14",
+        ),
+        ("DE:balancing:X:2026-06-14T22:00Z", "DE has no market 'balancing' (it has day_ahead"),
+        (
+            "DE:day_ahead:SDAC:2026-06-14T22:05Z",
+            "no day_ahead product of DE starts at 2026-06-14T22:05Z (delivery day 2026-06-15)",
+        ),
+        ("DE:day_ahead:SDAC", "the id is not of the form"),
+        ("NL:day_ahead:SDAC:2026-06-14T22:00Z", "the id is not one of DE's"),
+    ],
+)
+def test_an_unknown_product_is_explained(product_id: str, reason: str) -> None:
+    plugin = default_registry().get("DE")
+    assert plugin.product(product_id) is None
+    assert reason in plugin.why_unknown(product_id)

@@ -22,12 +22,17 @@ from trading.store import AddBidsResult, BidStatus, NewBid, Repository
 
 def _unknown_product(bid: Bid, product_id: str, registry: MarketRegistry) -> Violation:
     known = ", ".join(registry.countries())
+    match = PRODUCT_ID.fullmatch(product_id)
+    if match is not None and match["country"] in registry:
+        why = registry.get(match["country"]).why_unknown(product_id)
+    else:
+        why = f"no market plugin for this country (there are {known})"
     return Violation(
         rule="product.exists",
         field="product_ids" if isinstance(bid, BlockBid) else "product_id",
         limit=f"a product offered on its delivery day by a market of {known}",
         value=product_id,
-        message="no such product: check the id against GET /v1/markets/{country}/products",
+        message=f"no such product: {why}",
         product_id=product_id,
     )
 

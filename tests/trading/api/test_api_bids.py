@@ -236,3 +236,14 @@ def test_a_large_batch_breaking_a_rule_is_refused_whole_naming_the_bid(api: Asgi
     assert answer.status_code == 422
     (refused,) = answer.json()["bids"]
     assert (refused["index"], refused["bid_id"]) == (100, "too-cheap")
+
+
+def test_a_bid_for_a_market_not_running_that_day_says_so(api: AsgiClient) -> None:
+    answer = submit(api, single(0) | {"product_id": "DE:intraday_auction:IDA1:2024-01-09T23:00Z"})
+    assert answer.status_code == 422
+    (violation,) = answer.json()["bids"][0]["violations"]
+    assert violation["rule"] == "product.exists"
+    assert (
+        "intraday_auction market does not run for delivery day 2024-01-10" in (violation["message"])
+    )
+    assert "it runs from 2024-06-14" in violation["message"]
