@@ -7,7 +7,8 @@ Used through `MarketPlugin.validate`. Numbers are compared exactly in decimal (a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from itertools import pairwise
 
@@ -21,7 +22,7 @@ from markets.bids import (
     product_ids_of,
 )
 from markets.calendar import iso_z, local_label, to_utc
-from markets.products import OrderType, Product, RuleRef
+from markets.products import OrderType, Product
 from markets.violations import Violation
 from regulatory.rules import Confidence
 
@@ -61,12 +62,20 @@ _DEFINED_BY: dict[str, tuple[str, ...]] = {
 }
 """Checks whose limit comes from a differently named parameter: where to find its source."""
 
-_DEFAULTS: dict[str, RuleRef] = {
-    name: RuleRef(
-        value="false",
-        valid_from=date(1900, 1, 1),
-        source="vpp-engine default: the plugin declares no such rule, so it is refused",
-        confidence=Confidence.GENERAL,
+
+@dataclass(frozen=True)
+class _EngineDefault:
+    """The engine's own limit where a plugin declares no rule: no market source, no date."""
+
+    source: str
+    confidence: Confidence = Confidence.GENERAL
+
+
+_DEFAULTS: dict[str, _EngineDefault] = {
+    name: _EngineDefault(
+        f"vpp-engine default: the plugin declares no {name} rule for this market, and what a "
+        "market has not declared allowed is refused (an engine default, not a dated market "
+        "rule)"
     )
     for name in ("energy_price_attachable", "indivisible_allowed")
 }
@@ -77,11 +86,8 @@ SANITY_MAX_MW = 10_000.0
 peak load, far above anything a VPP offers in one order, and finite whatever a market
 publishes (most exchanges publish no maximum order size; `volume_max_mw` is then None)."""
 
-_DEFAULTS["volume_sanity_max_mw"] = RuleRef(
-    value=str(SANITY_MAX_MW),
-    valid_from=date(1900, 1, 1),
-    source="vpp-engine fat-finger guard (engine-wide, not a market rule)",
-    confidence=Confidence.GENERAL,
+_DEFAULTS["volume_sanity_max_mw"] = _EngineDefault(
+    "vpp-engine fat-finger guard (engine-wide, not a market rule)"
 )
 
 
@@ -95,8 +101,8 @@ class _Checker:
     def fail(self, name: str, field: str, limit: str, value: str, message: str) -> None:
         refs = self.product.rules
         ref = next((refs[r] for r in _DEFINED_BY.get(name, (name,)) if r in refs), None)
-        if ref is None and name in _DEFAULTS:
-            ref = _DEFAULTS[name]
+        default = _DEFAULTS.get(name) if ref is None else None
+        cited = ref or default
         self.found.append(
             Violation(
                 rule=f"{self.product.market}.{name}",
@@ -105,9 +111,9 @@ class _Checker:
                 value=value,
                 message=message,
                 product_id=self.product.product_id,
-                source=ref.source if ref else None,
+                source=cited.source if cited else None,
                 valid_from=ref.valid_from if ref else None,
-                confidence=ref.confidence if ref else None,
+                confidence=cited.confidence if cited else None,
             )
         )
 

@@ -432,6 +432,16 @@ def test_an_energy_price_with_a_capacity_bid_is_accepted_in_de_and_refused_elsew
     assert rules_of(found) == {"fcr_capacity.energy_price_attachable"}
 
 
+def test_a_refusal_by_an_undeclared_optional_rule_cites_the_engine_without_a_date(afrr_pos):
+    """No market rule dated 1900 is invented: the engine's own default says what it is."""
+    fcr = product(DE, "fcr_capacity")
+    found = DE.validate(capacity_bid(fcr, energy_price_eur_per_mwh=95.5), now=in_time(fcr))
+    violation = only(found, "fcr_capacity.energy_price_attachable")
+    assert violation.valid_from is None
+    assert "the plugin declares no energy_price_attachable rule" in (violation.source or "")
+    assert "not a dated market rule" in (violation.source or "")
+
+
 # --- continuous intraday gates -----------------------------------------------------------
 
 
