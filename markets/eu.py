@@ -18,7 +18,7 @@ pass a CET/CEST zone (``Europe/Brussels``) as its market time zone. Histories st
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Any
+from typing import Any, TypeVar
 
 from markets.gates import DailyGate, OffsetGate
 from markets.kinds import (
@@ -28,6 +28,7 @@ from markets.kinds import (
     BalancingEnergy,
     Continuous,
     ContinuousContract,
+    Market,
 )
 from markets.products import Direction, MarketId, OrderType, Pricing, Reserve
 from markets.rules import Confidence, Rule, rule
@@ -36,6 +37,8 @@ HISTORY_START = date(2022, 1, 1)
 """First delivery day the built-in market histories cover."""
 
 BEFORE = "in force before 2022-01-01, where this history starts"
+
+M = TypeVar("M", bound=Market)
 
 C = Confidence.CONFIRMED
 G = Confidence.GENERAL
@@ -299,6 +302,19 @@ def picasso_afrr_energy(
         ),
         order_types=(rule((OrderType.BALANCING_ENERGY,), start, "regelleistung.net"),),
     )
+
+
+def not_a_member(market: M, cooperation: str, source: str, note: str | None = None) -> M:
+    """`market` of a cooperation (PICASSO, the FCR Cooperation, ...) for a country that is
+    not a member: listed with its source, never offered, so that a bid for it is refused
+    saying the market does not run, and ``vpp markets rules`` shows why. One line in a
+    plugin::
+
+        FCR = not_a_member(fcr_cooperation(COUNTRY, ZONE, TZ), "FCR Cooperation",
+                           "regelleistung.net: FCR Cooperation members")
+    """
+    why = note or f"not a member of the {cooperation}"
+    return market.with_rules(in_operation=(rule(False, HISTORY_START, source, C, why),))
 
 
 def _accession_history(accession: Rule[bool]) -> tuple[Rule[bool], ...]:

@@ -18,7 +18,7 @@ from markets.bids import Bid
 from markets.calendar import delivery_day_of
 from markets.kinds import Market
 from markets.products import MarketId, Product
-from markets.rules import Rule
+from markets.rules import Rule, in_force
 from markets.validation import check_across_bids, validate_bid
 from markets.violations import Violation
 
@@ -148,6 +148,9 @@ class MarketPlugin(BaseModel):
                 if ran and stopped
                 else ""
             )
+            entry = in_force(spec.in_operation, day)
+            if not running and entry is not None:  # e.g. not a member of a cooperation
+                running = f"; {entry.note or 'not in operation'} (source: {entry.source})"
             return (
                 f"{self.country}'s {spec.market.value} market does not run for delivery day "
                 f"{day.isoformat()}{running}"

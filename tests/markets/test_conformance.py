@@ -9,7 +9,7 @@ import pytest
 
 from markets.conformance import assert_conformant, check_plugin, default_days
 from markets.countries import at, be, de, fr, nl
-from markets.eu import fcr_cooperation, sdac_day_ahead
+from markets.eu import fcr_cooperation, not_a_member, sdac_day_ahead
 from markets.gates import DailyGate
 from markets.kinds import Auction, AuctionSession, BalancingCapacity
 from markets.plugin import MarketPlugin
@@ -278,3 +278,17 @@ def test_a_block_length_that_does_not_divide_the_day_is_refused_when_loaded(hour
 def test_a_bad_date_in_a_rule_names_the_rule_and_the_text():
     with pytest.raises(ValueError, match=r"rule 15 from 'EPEX rule book'.*valid_from='2025-13-01'"):
         rule(15, "2025-13-01", "EPEX rule book")
+
+
+def test_a_country_outside_a_cooperation_says_so_in_one_line_and_passes_the_kit():
+    outside = not_a_member(
+        fcr_cooperation("DE", "DE_LU", TZ), "FCR Cooperation", "test: members list"
+    )
+    plugin = plugin_of(day_ahead(), outside)
+    assert check_plugin(plugin, list(DAYS)).passed
+    assert plugin.products(NORMAL, "fcr_capacity") == []
+    member = fcr_cooperation("DE", "DE_LU", TZ).products(NORMAL)[0]
+    assert plugin.product(member.product_id) is None
+    why = plugin.why_unknown(member.product_id)
+    assert "fcr_capacity market does not run for delivery day 2026-06-15" in why
+    assert "not a member of the FCR Cooperation (source: test: members list)" in why
