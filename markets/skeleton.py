@@ -182,7 +182,8 @@ requires-python = ">=3.11"
 dependencies = ["vpp-engine"]
 
 [project.optional-dependencies]
-test = ["pytest>=8.0"]
+# The package's own checks: `pip install -e ".[test]"`, then `pytest` and `ruff check .`.
+test = ["pytest>=8.0", "ruff>=0.5"]
 
 # vpp-engine finds the plugin here, under the country code, once the package is installed.
 [project.entry-points."$group"]
@@ -348,7 +349,8 @@ $timezone_warning
 
 ## Next steps
 
-1. Install the package where vpp-engine is installed: `pip install -e <this directory>`.
+1. Install the package where vpp-engine is installed, with its test tools:
+   `pip install -e "<this directory>[test]"` (pytest and ruff).
 2. `vpp markets list` shows $country with origin `$distribution 0.1.0`;
    `vpp markets check $country` runs the conformance kit (exit code 0: all checks pass).
 3. Confirm each placeholder in `$package/__init__.py` (confidence `U`, source
@@ -361,7 +363,8 @@ $timezone_warning
    (`confidence`: confirmed, general or uncertain). A later change of a rule is a new, dated
    entry appended to its history; never edit an entry that was in force.
 4. Add the balancing markets (aFRR capacity and energy, FCR) with the `markets.eu` helpers.
-5. Run `pytest` in this directory and `vpp markets check $country` until both pass.
+5. Run `pytest`, `ruff check .` and `ruff format --check .` in this directory and
+   `vpp markets check $country` until all pass.
 6. Publish: build a wheel (`pip wheel --no-deps -w dist .`) and upload it to your package
    index, or install straight from your repository.
 

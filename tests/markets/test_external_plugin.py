@@ -10,8 +10,10 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -341,3 +343,14 @@ def test_cli_new_refuses_a_country_whose_package_is_installed(
     )
     assert written.returncode == 0, written.stderr
     assert (tmp_path / "next" / "pyproject.toml").exists()
+
+
+def test_the_skeletons_test_extra_brings_its_test_and_lint_tools(tmp_path: Path) -> None:
+    """A plugin author installs one extra and can run the package's tests and linter."""
+    write_skeleton("CZ", tmp_path / "cz", name="Czechia", timezone="Europe/Prague")
+    project = tomllib.loads((tmp_path / "cz" / "pyproject.toml").read_text(encoding="utf-8"))
+    tools = {re.split(r"[<>=]", d)[0] for d in project["project"]["optional-dependencies"]["test"]}
+    assert tools == {"pytest", "ruff"}
+    readme = (tmp_path / "cz" / "README.md").read_text(encoding="utf-8")
+    assert '[test]"` (pytest and ruff)' in readme
+    assert "ruff check ." in readme
