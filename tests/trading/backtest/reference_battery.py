@@ -52,6 +52,8 @@ class ReferenceOptimum:
     discharge_mw: np.ndarray
     soc_mwh: np.ndarray
     """State of charge at the end of each period [MWh]."""
+    mip_gap: float = 0.0
+    """The relative gap HiGHS proved (0 but where a time limit stopped it)."""
 
     @property
     def net_eur(self) -> float:
@@ -73,6 +75,8 @@ def optimum(
     end_value_eur_per_mwh: float | None = None,
     end_target_mwh: float | None = None,
     product_of_period: Sequence[object] | None = None,
+    volume_step_mw: float | None = None,
+    time_limit_s: float | None = None,
 ) -> ReferenceOptimum:
     """Maximise revenue - wear (+ the end value) over the periods of `prices_eur_mwh`.
 
@@ -81,6 +85,8 @@ def optimum(
     `product_of_period` labels each period with the market product it is sold in (its
     hour where day-ahead trades hours): the net injection is held over a product, as a
     position is delivered at constant power; None: each period on its own.
+    `volume_step_mw`: positions in whole steps of the market's volume step (with
+    `product_of_period`; one integer per product), else continuous.
     """
     p = np.asarray(prices_eur_mwh, dtype=float)
     n = len(p)
@@ -108,8 +114,16 @@ def optimum(
     # (charge_t <= P_c u_k, discharge_t <= P_d (1 - u_k)). Elsewhere it never pays.
     negative = np.flatnonzero(p < 0)
     m = len(negative)
-    width = 3 * n + m
-    u_idx = np.arange(3 * n, width)
+    firsts = np.zeros(0, dtype=np.int64)
+    if volume_step_mw is not None:
+        if product_of_period is None:
+            raise ValueError("volume_step_mw needs product_of_period")
+        labels = list(product_of_period)
+        firsts = np.array([t for t in range(n) if t == 0 or labels[t] != labels[t - 1]])
+    k = len(firsts)
+    width = 3 * n + m + k
+    u_idx = np.arange(3 * n, 3 * n + m)
+    k_idx = np.arange(3 * n + m, width)
     held = 0
     if product_of_period is not None:
         labels = list(product_of_period)
@@ -120,8 +134,14 @@ def optimum(
         rows = np.concatenate([rows, inside, inside, inside, inside])
         cols = np.concatenate([cols, d_idx[same], c_idx[same], d_idx[same - 1], c_idx[same - 1]])
         vals = np.concatenate([vals, np.ones(held), -np.ones(held), -np.ones(held), np.ones(held)])
-    a_eq = csr_matrix(coo_matrix((vals, (rows, cols)), shape=(n + held, width)))
-    b_eq = np.zeros(n + held)
+    if k:
+        # discharge - charge = step x whole number, on each product's first period
+        step = n + held + np.arange(k)
+        rows = np.concatenate([rows, step, step, step])
+        cols = np.concatenate([cols, d_idx[firsts], c_idx[firsts], k_idx])
+        vals = np.concatenate([vals, np.ones(k), -np.ones(k), np.full(k, -volume_step_mw)])
+    a_eq = csr_matrix(coo_matrix((vals, (rows, cols)), shape=(n + held + k, width)))
+    b_eq = np.zeros(n + held + k)
     b_eq[0] = b.soc_initial_mwh
     constraints = [LinearConstraint(a_eq, b_eq, b_eq)]
     if b.max_discharge_mwh_per_day is not None:
@@ -159,9 +179,11 @@ def optimum(
             np.full(n, b.power_discharge_mw),
             np.full(n, b.soc_max_mwh),
             np.ones(m),
+            np.full(k, b.power_discharge_mw / (volume_step_mw or 1.0)),
         ]
     )
     low[s_idx] = b.soc_min_mwh
+    low[k_idx] = -b.power_charge_mw / (volume_step_mw or 1.0)
     if end_value_eur_per_mwh is None:
         low[s_idx[-1]] = max(
             b.soc_min_mwh, b.soc_initial_mwh if end_target_mwh is None else end_target_mwh
@@ -170,14 +192,18 @@ def optimum(
         low[s_idx[-1]] = max(b.soc_min_mwh, end_target_mwh)
     integrality = np.zeros(width)
     integrality[u_idx] = 1
+    integrality[k_idx] = 1
+    options: dict[str, float] = {"mip_rel_gap": 1e-7}
+    if time_limit_s is not None:
+        options["time_limit"] = time_limit_s
     solved = milp(
-        -np.concatenate([gain, np.zeros(m)]),
+        -np.concatenate([gain, np.zeros(m + k)]),
         constraints=constraints,
         integrality=integrality,
         bounds=Bounds(low, high),
-        options={"mip_rel_gap": 1e-7},
+        options=options,
     )
-    if solved.status != 0:
+    if solved.x is None:
         raise RuntimeError(f"reference model not solved: {solved.message}")
     x = solved.x
     charge, discharge, soc = x[c_idx], x[d_idx], x[s_idx]
@@ -191,4 +217,5 @@ def optimum(
         charge_mw=charge,
         discharge_mw=discharge,
         soc_mwh=soc,
+        mip_gap=float(getattr(solved, "mip_gap", 0.0) or 0.0),
     )

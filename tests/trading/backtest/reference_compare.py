@@ -102,6 +102,8 @@ class Comparison:
     backtest_wear_eur: float
     """Wear recomputed from the backtest's SoC path at the battery's rate."""
     reference_net_eur: float
+    """The whole run as one model: continuous positions, each hourly product at constant
+    power, no charging and discharging at once."""
     reference_wear_eur: float
     daily_reference_net_eur: float
     """The reference solved day by day with the engine's end-of-day treatment."""

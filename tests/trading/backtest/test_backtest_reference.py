@@ -46,6 +46,29 @@ def test_four_quarter_hours_give_the_hand_computed_optimum() -> None:
     assert found.soc_mwh[-1] == pytest.approx(0.0, abs=1e-6)
 
 
+def test_positions_in_whole_volume_steps_give_the_hand_computed_optimum() -> None:
+    # Two half-hour products, 1 MW steps: buy 2 MW for half an hour (1 MWh, 0.9 MWh
+    # stored, full); 0.81 MWh could come back, but only 1 MW x 0.5 h = 0.5 MWh can be
+    # sold in whole steps: 50 - 10 EUR, wear 2 EUR/MWh on 1.5 MWh.
+    found = optimum(
+        [10.0, 10.0, 100.0, 100.0],
+        SMALL,
+        end_target_mwh=0.0,
+        product_of_period=["a", "a", "b", "b"],
+        volume_step_mw=1.0,
+    )
+    assert found.net_eur == pytest.approx(37.0, abs=1e-6)
+    assert found.discharge_mw - found.charge_mw == pytest.approx(np.array([-2, -2, 1, 1]))
+    # Continuous, the same products: the 67.38 EUR of the free quarter hours.
+    loose = optimum(
+        [10.0, 10.0, 100.0, 100.0],
+        SMALL,
+        end_target_mwh=0.0,
+        product_of_period=["a"] * 2 + ["b"] * 2,
+    )
+    assert loose.net_eur == pytest.approx(67.38, abs=1e-6)
+
+
 def test_a_value_for_stored_energy_keeps_it_and_a_target_forces_it() -> None:
     flat = [10.0, 10.0, 10.0, 10.0]
     # Nothing to earn in the day, but 30 EUR/MWh for what is stored at the end: fill up.
