@@ -4,8 +4,11 @@ Tables (one row per observation, columns named with their units):
 
 - `days`: one row per delivery day: ``day`` (date), ``revenue_eur`` (cleared at the actual
   prices, all markets), ``support_eur`` (the plan's support premiums), ``imbalance_cost_eur``
-  (>= 0 is a cost), ``costs_eur`` (the plan's costs by kind: levies and grid fees, wear,
-  fuel, starts, shift, lost premiums), ``net_eur`` (revenue + support - imbalance - costs),
+  (>= 0 is a cost), ``costs_eur`` (the plan's itemised costs: levies and grid fees, wear,
+  fuel, starts, shift, lost premiums; not its expected imbalance, which is settled once,
+  in ``imbalance_cost_eur``), ``net_eur`` (revenue + support - imbalance - costs),
+  ``stored_value_eur`` (the value the plan put on its batteries' end-of-day SoC less the
+  start, a valuation and not in ``net_eur``; 0 under the ``target`` policy),
   ``forecast_objective_eur`` (what the optimiser expected on its forecast),
   ``status`` (the solver's, or ``nothing_in_service`` on a day no asset is in service:
   nothing planned, every figure 0), ``gap``, ``build_s``, ``solve_s``.

@@ -15,8 +15,11 @@ For each delivery day D from `start` to `end` (market-local, inclusive):
    prices (`trading.backtest.imbalance`: real where given, a named proxy elsewhere);
 5. each battery's state of charge is followed through the day from its planned injection
    (charging at its charge efficiency, discharging at its discharge efficiency) and
-   carried into D + 1; so is each CHP's commitment (running or not at midnight, and for
-   how long), so that D + 1 neither restarts a running unit nor starts one still resting.
+   carried into D + 1. What a battery holds at the end of D is planned by the run's
+   `end_soc` policy (`END_SOC_POLICIES`), never by "end at least where the day started"
+   (which, carried from day to day, could only ratchet the SoC up); so is each CHP's
+   commitment (running or not at midnight, and for how long), so that D + 1 neither
+   restarts a running unit nor starts one still resting.
    An asset out of service on D gets no row in the per-asset tables (``assets``, ``soc``)
    for D, and its state waits unchanged for the day it joins; the ``note`` of its first
    and last row says when it joins or leaves, and the run's notes list such assets.
@@ -40,12 +43,20 @@ from trading.backtest.forecast import PriceForecast, forecast_named
 from trading.backtest.imbalance import ImbalancePrices
 from trading.backtest.result import BacktestResult
 from trading.backtest.settle import QUARTER_H, ClearedProduct, clear_plan, imbalance_of
-from trading.optimiser.accounts import SUPPORT_PREMIUM
+from trading.optimiser.accounts import EXPECTED_IMBALANCE, STORED_ENERGY, SUPPORT_PREMIUM
+from trading.optimiser.assets import battery_initial_soc
 from trading.optimiser.build import MARKET_CHOICES, OptimiserOptions
 from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, PriceInputs
 from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.profiles import proxy_profiles
 from trading.optimiser.solver import SolverOptions
+
+END_SOC_POLICIES = ("value", "target")
+"""How a day plans a battery's end-of-day state of charge: ``value``, energy left stored is
+worth a price per MWh (`BacktestConfig.soc_value_eur_per_mwh`, default what it saves on
+D + 1, `replacement_value`), with no target; ``target``, the day ends at or above the
+battery's configured ``soc_initial_mwh`` (else mid-range), a fixed level, not the day's
+start."""
 
 NOTHING_IN_SERVICE = "nothing_in_service"
 """`days` status of a day on which no asset of the portfolio is in service."""
@@ -65,8 +76,14 @@ class BacktestConfig:
     forecast: str = "perfect"
     time_limit_s: float = 60.0
     gap: float = 0.005
+    end_soc: str = "value"
+    soc_value_eur_per_mwh: float | None = None
+    """``end_soc="value"``: the value of a MWh stored at the end of a day [EUR/MWh];
+    None: derived from the forecast of the next day (`replacement_value`)."""
 
     def __post_init__(self) -> None:
+        if self.end_soc not in END_SOC_POLICIES:
+            raise ValueError(f"end_soc={self.end_soc!r}: choose from {', '.join(END_SOC_POLICIES)}")
         if self.end < self.start:
             raise ValueError(f"end={self.end} is before start={self.start}")
         unknown = [m for m in self.markets if m not in MARKET_CHOICES]
@@ -114,6 +131,9 @@ def run_backtest(
     }
     state = portfolio
     carried = CarriedState()
+    targets = {
+        a.id: battery_initial_soc(a, None) for a in portfolio.assets if isinstance(a, Battery)
+    }
     for day in _days(config, progress):
         horizon = Horizon.of(day)
         try:
@@ -122,12 +142,18 @@ def run_backtest(
             tables["days"].append(_idle_day(day))
             continue
         try:
+            seen = forecaster.forecast(prices, day)
             plan = optimise(
                 today,
                 day,
-                forecaster.forecast(prices, day),
+                seen,
                 profiles=proxy_profiles(today, horizon),
-                options=options.model_copy(update=carried.options_for(today)),
+                options=options.model_copy(
+                    update={
+                        **carried.options_for(today),
+                        **end_soc_options(today, prices, day, forecaster, config, targets),
+                    }
+                ),
                 registry=registry,
             )
             cleared = clear_plan(plan, prices, registry)
@@ -140,7 +166,7 @@ def run_backtest(
         carried = carried.after(plan)
         imbalance_cost = -float((settled["imbalance_mwh"] * settled["price_eur_mwh"]).sum())
         revenue_eur = float(revenue["revenue_eur"].sum()) if not revenue.empty else 0.0
-        costs = plan.costs_eur
+        costs = realised_costs(plan)
         support = plan.revenue_by_market.get(SUPPORT_PREMIUM, 0.0)
         tables["days"].append(
             {
@@ -150,6 +176,7 @@ def run_backtest(
                 "imbalance_cost_eur": round(imbalance_cost, 2),
                 "costs_eur": round(costs, 2),
                 "net_eur": round(revenue_eur + support - imbalance_cost - costs, 2),
+                "stored_value_eur": round(plan.revenue_by_market.get(STORED_ENERGY, 0.0), 2),
                 "forecast_objective_eur": round(plan.objective_eur, 2),
                 "status": plan.solver.status,
                 "gap": plan.solver.gap,
@@ -164,6 +191,7 @@ def run_backtest(
         tables["imbalance"].append(settled)
     notes = [
         f"forecast: {forecaster.name}",
+        end_soc_note(config),
         "PV and wind availability: the optimiser's documented proxy profiles",
         *service_notes(portfolio, config),
     ]
@@ -214,12 +242,102 @@ def _idle_day(day: date) -> dict[str, Any]:
         "imbalance_cost_eur": 0.0,
         "costs_eur": 0.0,
         "net_eur": 0.0,
+        "stored_value_eur": 0.0,
         "forecast_objective_eur": 0.0,
         "status": NOTHING_IN_SERVICE,
         "gap": None,
         "build_s": 0.0,
         "solve_s": 0.0,
     }
+
+
+def realised_costs(plan: Plan) -> float:
+    """The day's costs as the books see them: the plan's itemised costs (wear, levies,
+    fuel, starts, ...) [EUR, positive = paid], without its `expected_imbalance`: a residual
+    is settled once, at the imbalance price, in the day's imbalance cost."""
+    return round(sum(v for kind, v in plan.costs_by_kind.items() if kind != EXPECTED_IMBALANCE), 2)
+
+
+def end_soc_options(
+    today: Portfolio,
+    prices: PriceInputs,
+    day: date,
+    forecaster: PriceForecast,
+    config: BacktestConfig,
+    targets: dict[str, float],
+) -> dict[str, Any]:
+    """`OptimiserOptions` fields planning each battery's end of day by `config.end_soc`."""
+    batteries = [a for a in today.assets if isinstance(a, Battery)]
+    if config.end_soc == "target":
+        return {"final_soc_mwh": {a.id: targets[a.id] for a in batteries}}
+    values, unpriced = {}, {}
+    for battery in batteries:
+        value = config.soc_value_eur_per_mwh
+        if value is None:
+            value = replacement_value(battery, today, prices, day, forecaster)
+        if value is None:  # no energy price to value it by: the fixed target instead
+            unpriced[battery.id] = targets[battery.id]
+        else:
+            values[battery.id] = value
+    return {"soc_value_eur_per_mwh": values, "final_soc_mwh": unpriced}
+
+
+def replacement_value(
+    battery: Battery,
+    portfolio: Portfolio,
+    prices: PriceInputs,
+    day: date,
+    forecaster: PriceForecast,
+) -> float | None:
+    """What a MWh still stored at the end of `day` saves on D + 1 [EUR/MWh]: buying it
+    back before D + 1's midday at the lowest forecast energy price of that half day, with
+    the wear of charging it, per MWh stored: (lowest price + wear) / charge efficiency.
+    Where D + 1 has no forecast (the data end), `day`'s own lowest price stands in; None
+    where neither day has an energy price in the battery's zone."""
+    zone = portfolio.site_of(battery).bidding_zone
+    wear = battery.degradation_cost_eur_per_mwh
+    for when, part in ((day + timedelta(days=1), "morning"), (day, "day")):
+        found = _energy_prices(forecaster, prices, zone, when)
+        if found is None:
+            continue
+        window = found[: len(found) // 2] if part == "morning" else found
+        return (float(np.min(window)) + wear) / battery.efficiency_charge
+    return None
+
+
+def _energy_prices(
+    forecaster: PriceForecast, prices: PriceInputs, zone: str, day: date
+) -> np.ndarray | None:
+    """The forecast day-ahead (else intraday) prices of `day` in `zone` [EUR/MWh]."""
+    try:
+        seen = forecaster.forecast(prices, day)
+    except MissingPriceError:
+        return None
+    horizon = Horizon.of(day)
+    for market in ("day_ahead", "intraday"):
+        try:
+            return seen.quarter_hourly(market, zone, horizon)
+        except MissingPriceError:
+            continue
+    return None
+
+
+def end_soc_note(config: BacktestConfig) -> str:
+    """The run's notes line on how a day's end SoC was planned."""
+    if config.end_soc == "target":
+        return (
+            "end of day: each battery ends each day at or above its configured "
+            "soc_initial_mwh (else mid-range)"
+        )
+    price = (
+        f"{config.soc_value_eur_per_mwh:g} EUR/MWh"
+        if config.soc_value_eur_per_mwh is not None
+        else (
+            "what it saves the next day: (the lowest forecast energy price before the next "
+            "day's midday + wear) / charge efficiency"
+        )
+    )
+    return f"end of day: energy a battery holds at the end of a day is valued at {price}"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 SUPPORT_PREMIUM = "support_premium"
 """Revenue: a support scheme's premium on every MWh injected [EUR] (before losses)."""
+STORED_ENERGY = "stored_energy"
+"""Revenue: a battery's end-of-day SoC less its start, at the value per MWh it was given
+(`OptimiserOptions.soc_value_eur_per_mwh`) [EUR]: a valuation, not a market's money."""
 
 LEVIES_AND_GRID_FEES = "levies_and_grid_fees"
 """Cost: levies, surcharges and grid fees on energy drawn from the grid [EUR]."""

@@ -66,6 +66,10 @@ class AssetContext:
     reserves: dict[BalancingProduct, Var] = field(default_factory=dict)
     final_soc_mwh: float | None = None
     """A battery's state of charge to reach by the end of the day [MWh] (B4)."""
+    soc_value_eur_per_mwh: float | None = None
+    """A battery's value of stored energy at the end of the day [EUR/MWh]: the day earns
+    it on the end SoC less the start (`accounts.STORED_ENERGY`) and, unless
+    `final_soc_mwh` is given, has no end-of-day target."""
     initial_soc_mwh: float | None = None
     """A battery's or EV fleet's stored energy when the day starts [MWh] (B2, E2)."""
     initial_heat_mwh_th: float | None = None
@@ -423,7 +427,12 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
         subjects=a.id,
         description="(B2) state of charge follows charging and discharging [MWh]",
     )
-    target = initial if ctx.final_soc_mwh is None else ctx.final_soc_mwh
+    if ctx.final_soc_mwh is not None:
+        target = ctx.final_soc_mwh
+    elif ctx.soc_value_eur_per_mwh is not None:
+        target = low  # valued, not targeted: the SoC may end below where it started
+    else:
+        target = initial
     model.add(
         "battery final soc",
         soc[n - 1].expr(),
@@ -447,6 +456,10 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
         ctx.treatment.charging_cost_eur_per_mwh,
         a.degradation_cost_eur_per_mwh,
     )
+    revenue: dict[str, Expr] = {}
+    if ctx.soc_value_eur_per_mwh is not None:
+        value = ctx.soc_value_eur_per_mwh
+        revenue[accounts.STORED_ENERGY] = soc[n - 1].expr(value) - value * initial
     terms = AssetTerms(
         a.id,
         injection=discharge - charge,
@@ -456,6 +469,7 @@ def battery_block(model: LinearModel, ctx: AssetContext) -> AssetTerms:
             a.degradation_cost_eur_per_mwh,
             ctx.treatment.charging_cost_eur_per_mwh,
         ),
+        revenue=revenue,
         withdrawal=charge.expr(),
         soc=soc,
         variables={"charge": charge, "discharge": discharge},

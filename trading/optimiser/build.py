@@ -68,6 +68,14 @@ class OptimiserOptions(BaseModel):
     final_soc_mwh: dict[str, float] = Field(
         default_factory=dict, description="per battery: SoC to reach by the end of the day"
     )
+    soc_value_eur_per_mwh: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "per battery: value of energy stored at the end of the day [EUR/MWh], counted "
+            "against the start as `stored_energy`; a battery given one has no end-of-day "
+            "target unless final_soc_mwh names one"
+        ),
+    )
     commitments: dict[str, float] = Field(
         default_factory=dict,
         description=(
@@ -259,6 +267,7 @@ def build_model(
             lowest_energy_prices=lowest_prices.get(site.bidding_zone),
             reserves={p: v for (aid, p), v in reserve_vars.items() if aid == asset.id},
             final_soc_mwh=options.final_soc_mwh.get(asset.id),
+            soc_value_eur_per_mwh=options.soc_value_eur_per_mwh.get(asset.id),
             initial_soc_mwh=options.initial_soc_mwh.get(asset.id),
             initial_heat_mwh_th=options.initial_heat_mwh_th.get(asset.id),
             ev_owed_mwh=options.ev_owed_mwh.get(asset.id),

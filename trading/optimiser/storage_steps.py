@@ -60,6 +60,8 @@ class _Battery:
     """Wear per MWh discharged [EUR/MWh]."""
     discharge_limit: float = float("inf")
     """Energy it may discharge over the day (its warranty's cycles) [MWh]."""
+    end_value: float = 0.0
+    """Value of a MWh stored at the end of the day [EUR/MWh] (`soc_value_eur_per_mwh`)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +152,8 @@ def _walk(
     final = soc >= battery.target - 1e-9
     if not final.any():
         return None
-    best = int(np.flatnonzero(final)[np.argmax(value[final])])
+    worth = value + battery.end_value * soc  # the end SoC's value, where one is given
+    best = int(np.flatnonzero(final)[np.argmax(worth[final])])
     chosen = np.zeros(len(choices))
     for k, (steps, parent) in zip(order[::-1], back[::-1], strict=True):
         chosen[k] = steps[best]
@@ -256,6 +259,7 @@ def _limits(built: BuiltModel, relaxed: Solved, absorber: str) -> _Battery | Non
             if asset.max_cycles_per_day is None
             else asset.max_cycles_per_day * (high - low)
         ),
+        end_value=float(built.options.soc_value_eur_per_mwh.get(absorber, 0.0)),
     )
 
 

@@ -84,8 +84,11 @@ def test_a_real_month_of_de_lu_prices_reconciles_with_the_daily_optimiser(tmp_pa
     summary = json.loads(done.stdout)
     assert summary["days"] == 31
     days = pd.read_csv(tmp_path / "days.csv")
-    # Perfect foresight, price-taking bids: what cleared is what the optimiser planned.
-    realised = days["revenue_eur"] + days["support_eur"] - days["costs_eur"]
+    # Perfect foresight, price-taking bids: what cleared is what the optimiser planned,
+    # besides the value it put on energy left stored at the end of each day.
+    realised = (
+        days["revenue_eur"] + days["support_eur"] - days["costs_eur"] + days["stored_value_eur"]
+    )
     assert realised.to_numpy() == pytest.approx(days["forecast_objective_eur"].to_numpy(), abs=0.05)
     soc = pd.read_csv(tmp_path / "soc.csv")
     spring = pd.to_datetime(soc["timestamp_utc"], utc=True).dt.tz_convert("Europe/Berlin")

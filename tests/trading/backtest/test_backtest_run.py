@@ -3,7 +3,6 @@ days, and name the day and period a price is missing for."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 from datetime import date, timedelta
 
@@ -13,10 +12,11 @@ import structlog
 import yaml
 
 from regulatory.portfolio import Portfolio
-from trading.backtest import BacktestConfig, BacktestError, run_backtest
+from trading.backtest import BacktestConfig, BacktestError, BacktestResult, run_backtest
 from trading.optimiser.build import OptimiserOptions
-from trading.optimiser.inputs import PriceInputs
+from trading.optimiser.inputs import Horizon, PriceInputs
 from trading.optimiser.plan import optimise
+from trading.optimiser.profiles import proxy_profiles
 from trading.prices.sample import generate_sample_prices
 from trading.samples import sample_portfolio_path
 
@@ -42,11 +42,14 @@ def test_a_perfect_foresight_run_equals_the_daily_optima_with_soc_carried() -> N
     portfolio = one_battery()
     start = date(2026, 5, 1)
     prices = generated(start, 31)
-    result = run_backtest(portfolio, prices, BacktestConfig(start, start + timedelta(days=30)))
+    config = BacktestConfig(start, start + timedelta(days=30), end_soc="target")
+    result = run_backtest(portfolio, prices, config)
     expected = 0.0
     state = portfolio
-    for day in BacktestConfig(start, start + timedelta(days=30)).days():
-        plan = optimise(state, day, prices, options=OptimiserOptions(markets=("day_ahead",)))
+    # The target policy: every day ends at or above the battery's configured 10 MWh.
+    options = OptimiserOptions(markets=("day_ahead",), final_soc_mwh={"bat-de-essen-01": 10.0})
+    for day in config.days():
+        plan = optimise(state, day, prices, options=options)
         expected += plan.objective_eur
         local_day = result.soc["timestamp_utc"].dt.tz_convert("Europe/Berlin").dt.date
         soc = float(result.soc[local_day == day]["soc_mwh"].iloc[-1])
@@ -58,8 +61,15 @@ def test_a_perfect_foresight_run_equals_the_daily_optima_with_soc_carried() -> N
     realised = float((days["revenue_eur"] - days["costs_eur"]).sum())
     assert realised == pytest.approx(expected, rel=1e-6)
     assert float(days["forecast_objective_eur"].sum()) == pytest.approx(expected, rel=1e-6)
+    assert (days["stored_value_eur"] == 0).all()
     assert len(days) == 31
     assert result.summary()["revenue_by_market"].keys() == {"day_ahead"}
+
+
+def day_ends(result: BacktestResult) -> list[float]:
+    """The battery's SoC at the end of each local day [MWh]."""
+    local_day = result.soc["timestamp_utc"].dt.tz_convert("Europe/Berlin").dt.date
+    return [float(x) for x in result.soc.groupby(local_day)["soc_mwh"].last()]
 
 
 def test_state_of_charge_is_carried_from_one_day_into_the_next() -> None:
@@ -69,17 +79,50 @@ def test_state_of_charge_is_carried_from_one_day_into_the_next() -> None:
         portfolio, generated(start, 3), BacktestConfig(start, start + timedelta(days=2))
     )
     soc = result.soc.set_index("timestamp_utc")["soc_mwh"]
-    assert soc.min() >= -1e-6
-    assert soc.max() <= 20 + 1e-6
-    # Each day ends at least where it started (the optimiser's final-SoC rule, 10 MWh on
-    # the first day), and the next day's plan starts from there.
+    assert soc.min() >= 1.0 - 1e-6
+    assert soc.max() <= 19.0 + 1e-6
+    # The second day runs exactly as a run of that day alone from the first day's end.
     local_day = result.soc["timestamp_utc"].dt.tz_convert("Europe/Berlin").dt.date
-    ends = result.soc.groupby(local_day)["soc_mwh"].last().to_numpy()
-    assert ends[0] >= 10.0 - 1e-6
-    assert all(later >= earlier - 1e-6 for earlier, later in itertools.pairwise(ends))
-    assert ends[-1] < 10.5
-    cycles = result.assets["cycles"]
-    assert (cycles > 0).all()
+    second = start + timedelta(days=1)
+    (battery,) = portfolio.assets
+    alone = run_backtest(
+        portfolio.model_copy(
+            update={"assets": [battery.model_copy(update={"soc_initial_mwh": day_ends(result)[0]})]}
+        ),
+        generated(start, 3),
+        BacktestConfig(second, second),
+    )
+    assert result.soc[local_day == second]["soc_mwh"].to_numpy() == pytest.approx(
+        alone.soc["soc_mwh"].to_numpy(), abs=1e-6
+    )
+    assert (result.assets["cycles"] > 0).all()
+
+
+def test_the_end_of_day_soc_is_valued_not_ratcheted_and_may_fall_below_the_start() -> None:
+    portfolio = one_battery()
+    start = date(2026, 5, 4)
+    prices = generated(start, 6)
+    valued = run_backtest(portfolio, prices, BacktestConfig(start, start + timedelta(days=5)))
+    ends = day_ends(valued)
+    # The first day starts at 10 MWh; energy is worth only what it saves the next day,
+    # so the battery is free to end below where it started.
+    assert min(ends) < 10.0 - 0.5
+    assert any("valued at what it saves the next day" in note for note in valued.notes)
+    assert (valued.days["stored_value_eur"] != 0).any()
+    fixed = run_backtest(
+        portfolio, prices, BacktestConfig(start, start + timedelta(days=5), end_soc="target")
+    )
+    assert min(day_ends(fixed)) >= 10.0 - 1e-6
+    assert any("at or above its configured soc_initial_mwh" in note for note in fixed.notes)
+    # A fixed value of 0 EUR/MWh: nothing is worth keeping overnight.
+    worthless = run_backtest(
+        portfolio,
+        prices,
+        BacktestConfig(start, start + timedelta(days=5), soc_value_eur_per_mwh=0.0),
+    )
+    assert max(day_ends(worthless)) <= 1.0 + 0.3
+    with pytest.raises(ValueError, match="end_soc='keep': choose from value, target"):
+        BacktestConfig(start, start, end_soc="keep")
 
 
 def test_dst_days_have_92_and_100_quarter_hours_in_the_tables() -> None:
@@ -256,3 +299,28 @@ def test_days_with_nothing_in_service_are_recorded_as_such_with_nothing_traded()
     assert list(result.days["net_eur"])[:2] == [0.0, 0.0]
     assert list(result.assets["day"]) == [JOINS]
     assert result.positions["day"].min() == JOINS
+
+
+def test_a_residual_is_settled_once_as_imbalance_and_not_again_as_a_cost() -> None:
+    document = yaml.safe_load(sample_portfolio_path().read_text(encoding="utf-8"))
+    (pv,) = [a for a in document["assets"] if a["id"] == "pv-de-essen-roof"]
+    document["assets"] = [pv]
+    document["sites"] = [s for s in document["sites"] if s["id"] == pv["site"]]
+    portfolio = Portfolio.model_validate(document)
+    day = date(2026, 5, 4)
+    prices = generated(day, 1)
+    # PV alone cannot follow whole MW steps: the plan expects a residual and its cost.
+    plan = optimise(
+        portfolio,
+        day,
+        prices,
+        profiles=proxy_profiles(portfolio, Horizon.of(day)),
+        options=OptimiserOptions(markets=("day_ahead",)),
+    )
+    assert plan.costs_by_kind.get("expected_imbalance", 0.0) > 0
+    (row,) = run_backtest(portfolio, prices, BacktestConfig(day, day)).days.to_dict("records")
+    assert row["imbalance_cost_eur"] > 0
+    assert row["costs_eur"] == 0  # no wear, no fuel: the residual is not a cost as well
+    assert row["net_eur"] == pytest.approx(
+        row["revenue_eur"] + row["support_eur"] - row["imbalance_cost_eur"], abs=0.011
+    )
