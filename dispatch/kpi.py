@@ -46,6 +46,8 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   ``headroom`` (could the fleet physically meet the target after the fault: ``enough``,
   ``min_room_mw``, ``max_gap_mw``; faulted assets as they physically are, the rest anywhere
   within their static limits; None where the simulation did not record it);
+- ``unfaulted_failures``: failures found on assets no fault was injected into (an honest
+  device blamed, or one that did not answer in time): ``count``, ``by_evidence``, ``first``;
 - ``fault_summary``: per fault kind ``injected``, ``detected``, ``max_detected_s``,
   ``p50_detected_s``, ``undetected`` (asset ids, at most 10).
 
@@ -149,6 +151,9 @@ class KpiRecorder:
     _ages: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(_AGE_BINS, np.int64))
     _start: float | None = None
     _by_asset: dict[str, list[FaultRecord]] = field(default_factory=dict)
+    blamed: list[tuple[str, float, str, str]] = field(default_factory=list)
+    """(asset, t [s], evidence, reason) of each failure found on an asset no fault was
+    injected into: an honest device taken out of the pool."""
 
     # --- feeding -------------------------------------------------------------------------
 
@@ -241,7 +246,9 @@ class KpiRecorder:
 
         It counts as the detection of an injected fault of that asset only if the evidence
         belongs to the fault's kind (`EVIDENCE_FOR`); otherwise it is kept as other
-        evidence."""
+        evidence. On an asset with no injected fault it is kept in `blamed`."""
+        if asset not in self._by_asset:
+            self.blamed.append((asset, t, evidence, reason))
         for fault in self._by_asset.get(asset, ()):
             if fault.detected_at is not None or t < fault.injected_at:
                 continue
@@ -306,6 +313,7 @@ class KpiRecorder:
             "faults": faults,
             "recovery": [{k: v for k, v in r.items() if k != "injected_at"} for r in recovery],
             "fault_summary": self._fault_summary(),
+            "unfaulted_failures": self._unfaulted(),
             "commands_per_s": round(self.commands / duration, 3) if duration > 0 else 0.0,
         }
 
@@ -483,6 +491,18 @@ class KpiRecorder:
             "min_room_mw": round(min(tight), 6),
             "max_gap_mw": round(max(gaps), 6),
         }
+
+    def _unfaulted(self) -> dict[str, Any]:
+        """Failures found on assets no fault was injected into, by evidence, with the first
+        few (asset, time since the start [s], reason)."""
+        by_evidence: dict[str, int] = {}
+        for _, _, evidence, _ in self.blamed:
+            by_evidence[evidence] = by_evidence.get(evidence, 0) + 1
+        first = [
+            {"asset": a, "at_s": round(self._rel(t), 3), "evidence": e, "reason": r}
+            for a, t, e, r in self.blamed[:8]
+        ]
+        return {"count": len(self.blamed), "by_evidence": by_evidence, "first": first}
 
     def _fault_summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = {}
