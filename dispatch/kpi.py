@@ -47,7 +47,8 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   ``min_room_mw``, ``max_gap_mw``; faulted assets as they physically are, the rest anywhere
   within their static limits; None where the simulation did not record it);
 - ``unfaulted_failures``: failures found on assets no fault was injected into (an honest
-  device blamed, or one that did not answer in time): ``count``, ``by_evidence``, ``first``;
+  device blamed, or one that did not answer in time): ``assets``, and how many assets per
+  ``by_evidence`` and per ``by_reason``, ``first`` (the first few);
 - ``fault_summary``: per fault kind ``injected``, ``detected``, ``max_detected_s``,
   ``p50_detected_s``, ``undetected`` (asset ids, at most 10).
 
@@ -493,16 +494,24 @@ class KpiRecorder:
         }
 
     def _unfaulted(self) -> dict[str, Any]:
-        """Failures found on assets no fault was injected into, by evidence, with the first
-        few (asset, time since the start [s], reason)."""
-        by_evidence: dict[str, int] = {}
-        for _, _, evidence, _ in self.blamed:
-            by_evidence[evidence] = by_evidence.get(evidence, 0) + 1
+        """Failures found on assets no fault was injected into: the number of such assets
+        per evidence and per reason (its words before the first colon or figure), and the
+        first few (asset, time since the start [s], reason)."""
+        by_evidence: dict[str, set[str]] = {}
+        by_reason: dict[str, set[str]] = {}
+        for asset, _, evidence, reason in self.blamed:
+            by_evidence.setdefault(evidence, set()).add(asset)
+            by_reason.setdefault(_reason_kind(reason), set()).add(asset)
         first = [
             {"asset": a, "at_s": round(self._rel(t), 3), "evidence": e, "reason": r}
-            for a, t, e, r in self.blamed[:8]
+            for a, t, e, r in self.blamed[:5]
         ]
-        return {"count": len(self.blamed), "by_evidence": by_evidence, "first": first}
+        return {
+            "assets": len({a for a, _, _, _ in self.blamed}),
+            "by_evidence": {e: len(a) for e, a in sorted(by_evidence.items())},
+            "by_reason": {r: len(a) for r, a in sorted(by_reason.items())},
+            "first": first,
+        }
 
     def _fault_summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = {}
@@ -540,6 +549,16 @@ class KpiRecorder:
             return 0.0
         first = self._samples[0][0] if self._start is None else self._start
         return self._samples[-1][0] - first + self._period()
+
+
+def _reason_kind(reason: str) -> str:
+    """The kind of a failure's reason: its words before the first colon or figure."""
+    words = []
+    for word in reason.split(":")[0].split():
+        if any(c.isdigit() for c in word):
+            break
+        words.append(word)
+    return " ".join(words[:4])
 
 
 def _period_of(samples: list[tuple[float, float, float, float]]) -> float:
