@@ -47,8 +47,8 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   ``min_room_mw``, ``max_gap_mw``; faulted assets as they physically are, the rest anywhere
   within their static limits; None where the simulation did not record it);
 - ``unfaulted_failures``: failures found on assets no fault was injected into (an honest
-  device blamed, or one that did not answer in time): ``assets``, and how many assets per
-  ``by_evidence`` and per ``by_reason``, ``first`` (the first few);
+  device blamed, or one that did not answer in time): ``assets``, how many assets per
+  ``by_evidence``, and per ``by_reason`` the assets, ``first_s``, ``last_s``, ``example``;
 - ``fault_summary``: per fault kind ``injected``, ``detected``, ``max_detected_s``,
   ``p50_detected_s``, ``undetected`` (asset ids, at most 10).
 
@@ -495,22 +495,30 @@ class KpiRecorder:
 
     def _unfaulted(self) -> dict[str, Any]:
         """Failures found on assets no fault was injected into: the number of such assets
-        per evidence and per reason (its words before the first colon or figure), and the
-        first few (asset, time since the start [s], reason)."""
+        per evidence, and per reason (its words before the first colon or figure) the
+        assets, the first and last time since the start [s] and one full reason."""
         by_evidence: dict[str, set[str]] = {}
-        by_reason: dict[str, set[str]] = {}
-        for asset, _, evidence, reason in self.blamed:
+        by_reason: dict[str, dict[str, Any]] = {}
+        for asset, t, evidence, reason in self.blamed:
             by_evidence.setdefault(evidence, set()).add(asset)
-            by_reason.setdefault(_reason_kind(reason), set()).add(asset)
-        first = [
-            {"asset": a, "at_s": round(self._rel(t), 3), "evidence": e, "reason": r}
-            for a, t, e, r in self.blamed[:5]
-        ]
+            entry = by_reason.setdefault(
+                _reason_kind(reason),
+                {"assets": set(), "first_s": self._rel(t), "last_s": 0.0, "example": reason},
+            )
+            entry["assets"].add(asset)
+            entry["last_s"] = self._rel(t)
         return {
             "assets": len({a for a, _, _, _ in self.blamed}),
             "by_evidence": {e: len(a) for e, a in sorted(by_evidence.items())},
-            "by_reason": {r: len(a) for r, a in sorted(by_reason.items())},
-            "first": first,
+            "by_reason": {
+                r: {
+                    **e,
+                    "assets": len(e["assets"]),
+                    "first_s": round(e["first_s"], 3),
+                    "last_s": round(e["last_s"], 3),
+                }
+                for r, e in sorted(by_reason.items())
+            },
         }
 
     def _fault_summary(self) -> dict[str, Any]:
