@@ -48,7 +48,7 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   within their static limits; None where the simulation did not record it);
 - ``unfaulted_failures``: failures found on assets no fault was injected into (an honest
   device blamed, or one that did not answer in time): ``assets``, how many assets per
-  ``by_evidence``, and per ``by_reason`` the assets, ``first_s``, ``last_s``, ``example``;
+  ``by_evidence``, and per ``by_reason`` the assets, ``first_s``, ``last_s``, ``examples``;
 - ``fault_summary``: per fault kind ``injected``, ``detected``, ``max_detected_s``,
   ``p50_detected_s``, ``undetected`` (asset ids, at most 10).
 
@@ -496,16 +496,18 @@ class KpiRecorder:
     def _unfaulted(self) -> dict[str, Any]:
         """Failures found on assets no fault was injected into: the number of such assets
         per evidence, and per reason (its words before the first colon or figure) the
-        assets, the first and last time since the start [s] and one full reason."""
+        assets, the first and last time since the start [s] and the first few in full."""
         by_evidence: dict[str, set[str]] = {}
         by_reason: dict[str, dict[str, Any]] = {}
         for asset, t, evidence, reason in self.blamed:
             by_evidence.setdefault(evidence, set()).add(asset)
             entry = by_reason.setdefault(
                 _reason_kind(reason),
-                {"assets": set(), "first_s": self._rel(t), "last_s": 0.0, "example": reason},
+                {"assets": set(), "first_s": self._rel(t), "last_s": 0.0, "examples": []},
             )
             entry["assets"].add(asset)
+            if len(entry["examples"]) < 6:
+                entry["examples"].append(f"{asset} at {self._rel(t):.3f} s: {reason}")
             entry["last_s"] = self._rel(t)
         return {
             "assets": len({a for a, _, _, _ in self.blamed}),
