@@ -53,6 +53,7 @@ from dispatch.device import (
     DeviceRefusedError,
     DeviceTimeoutError,
     MapMismatchError,
+    SetpointOutsideLimitsError,
     Telemetry,
 )
 from dispatch.kpi import (
@@ -484,6 +485,12 @@ class AssetActor:
             ack = await self._io(self.adapter.write_setpoint(setpoint))
         except MapMismatchError as exc:
             self._quarantine(t, exc.reason)
+            return
+        except SetpointOutsideLimitsError as exc:
+            # Our request, not its failure: nothing was sent, the device stays at what it
+            # was last told (the watch still expects that); the next wanted setpoint goes.
+            log.info("setpoint_outside_limits", setpoint_mw=setpoint, reason=exc.reason)
+            self.command_now = None
             return
         except DeviceRefusedError as exc:
             command.refused(self.context.clock.now(), exc.reason)

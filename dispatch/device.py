@@ -89,6 +89,12 @@ class DeviceRefusedError(DeviceError):
     """The device answered with a refusal (e.g. a Modbus exception code)."""
 
 
+class SetpointOutsideLimitsError(DeviceRefusedError):
+    """The setpoint lies where the device declares it cannot run (e.g. between 0 and a
+    CHP's minimum stable load): refused before anything was sent. The dispatcher's request,
+    not a failure of the device, which stays where it was."""
+
+
 class MapMismatchError(DeviceError):
     """The device is not (or no longer) what its register map was chosen for: unknown or
     changed firmware. The asset must be quarantined; nothing may be written to it."""
