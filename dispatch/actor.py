@@ -404,14 +404,18 @@ class AssetActor:
             return False
         if since is not None:
             lo, hi = self.watch.interval(t)
+            end = t if answered_t is None else answered_t
+            if end > t:
+                lo_end, hi_end = self.watch.interval(end)
+                lo, hi = min(lo, lo_end), max(hi, hi_end)
             self.context.metrics.executions.labels(
                 self.asset_id, self.adapter.protocol, "exec_timeout"
             ).inc()
             self._fail(
                 AssetState.DEGRADED,
                 t,
-                f"state drift: measured {reading.power_mw:.3f} MW, an obeying device would be "
-                f"within [{lo:.3f}, {hi:.3f}] MW",
+                f"state drift: measured {reading.power_mw:.5f} MW, an obeying device would be "
+                f"within [{lo:.5f}, {hi:.5f}] MW over the {end - t:.3f} s the read took",
                 EXECUTION,
                 since,
             )
