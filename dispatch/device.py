@@ -144,3 +144,6 @@ class DeviceLimits:
     setpoint_is_limit: bool = False
     """The setpoint caps the power rather than fixing it (PV curtailment): the device
     produces min(setpoint, what the weather allows)."""
+    min_stable_mw: float = 0.0
+    """A unit that runs only at or above this [MW] when on (a CHP's minimum stable load):
+    0 < P < it is no setpoint for it (the device clamps or refuses it)."""

@@ -135,6 +135,7 @@ class PoolController:
         self._ids = [a.asset_id for a in self.actors]
         self._max = np.array([a.limits.max_mw for a in self.actors])
         self._min = np.array([a.limits.min_mw for a in self.actors])
+        self._min_stable = np.array([a.limits.min_stable_mw for a in self.actors])
         self._ramp = np.array([a.limits.ramp_mw_per_s for a in self.actors])
         self._energy = np.array(
             [np.nan if a.energy_mwh is None else a.energy_mwh for a in self.actors]
@@ -234,6 +235,10 @@ class PoolController:
                 cap_hi[i] = min(cap_hi[i], reading.power_mw)  # below its cap: all there is
             if reading.min_mw is not None:
                 cap_lo[i] = max(cap_lo[i], reading.min_mw)
+            if reading.power_mw >= 0.5 * self._min_stable[i] > 0.0:
+                # A running unit with a minimum stable load is kept at or above it: below,
+                # it would clamp (or refuse) what it was asked and look like drifting.
+                cap_lo[i] = max(cap_lo[i], self._min_stable[i])
             include[i] = entry.in_pool
         activation = self.activation.activation_mw(t)
         target = float(planned.sum()) + activation
