@@ -186,7 +186,7 @@ def _mixed_site(
         "bat-b": (Battery(0.003, -0.003, 0.005), DeviceLimits(0.003, -0.003, 0.005, 3.0), 0.005),
         "chp": (
             Chp(0.05, 0.025, ramp_mw_per_s=chp_ramp_mw_per_s),
-            DeviceLimits(0.05, 0.0, chp_ramp_mw_per_s, 3.0),
+            DeviceLimits(0.05, 0.0, chp_ramp_mw_per_s, 3.0, min_stable_mw=0.025),
             None,
         ),
     }
@@ -275,3 +275,22 @@ def test_a_slow_up_only_unit_is_no_partner_for_a_pv_plant() -> None:
     assert setpoints["pv"] < plan["pv"]
     assert abs(setpoints["chp"] - plan["chp"]) < 1e-9
     assert any(setpoints[b] > plan[b] for b in ("bat-a", "bat-b"))
+
+
+class Falling:
+    """An activation that asks the site for 40 kW less from t = 1 s [MW]."""
+
+    def activation_mw(self, t: float) -> float:
+        return -0.04 if t >= 1.0 else 0.0
+
+
+def test_a_running_chp_is_never_asked_for_less_than_its_minimum_stable_load() -> None:
+    # Below 25 kW the CHP clamps (or its adapter refuses) what it is asked, and an honest
+    # unit looked like drifting. The pool takes the rest from the others.
+    pool, actors, board, clock, plan = _mixed_site(chp_ramp_mw_per_s=0.05)
+    pool.activation = Falling()
+    for second in range(8):
+        clock.t = float(second)
+        setpoints = _mixed_tick(pool, actors, board, clock, plan)
+        assert setpoints["chp"] >= 0.025 - 1e-9
+    assert setpoints["pv"] < plan["pv"] - 0.01  # the PV plant took the cut instead
