@@ -149,6 +149,10 @@ class AssetActor:
         failure the asset already left the pool for is still booked, once."""
         self._failed_reads = 0
         self._missed_since: float | None = None
+        self._unsure_until = -float("inf")
+        """Until when [s] the watch cannot know what the device was sent: a write whose
+        answer was lost may have landed (until a later write is acknowledged and an obeying
+        device had the time to finish any move)."""
         rating = max(abs(limits.max_mw), abs(limits.min_mw))
         self.rating_mw = rating
         self.deadband_mw = (
@@ -391,7 +395,11 @@ class AssetActor:
         """The reading, asked for at `t` and answered at `answered_t` [s] (the device took
         it somewhere in between), against the reference trajectory and, for a battery, its
         SoC; False (and the asset degraded) if it cannot be an obeying, truthful device."""
-        since, overtook = self.watch.judge(t, reading.power_mw, reading.max_mw, answered_t)
+        if t < self._unsure_until:
+            self.watch.reanchor(t, reading.power_mw, answered_t)
+            since, overtook = None, False
+        else:
+            since, overtook = self.watch.judge(t, reading.power_mw, reading.max_mw, answered_t)
         if since is not None and overtook:
             lo, hi = self.watch.interval(t)
             self.cross_check_failed(
@@ -514,9 +522,17 @@ class AssetActor:
             self.context.metrics.acks.labels(self.asset_id, protocol, "timeout").inc()
             log.warning("command_unanswered", setpoint_mw=setpoint, reason=exc.reason)
             self.breaker.record_failure(t)
+            self._unsure_until = float("inf")
             return  # the command's ack deadline fires on a later tick
         acked_at = self.context.clock.now()
         command.acked(acked_at, ack.read_back_mw)
+        if self._unsure_until == float("inf"):  # the first answer after a lost one
+            swing = self.limits.max_mw - self.limits.min_mw
+            self._unsure_until = (
+                acked_at
+                + self.config.execution_lag_s
+                + swing / max(self.limits.ramp_mw_per_s, 1e-9)
+            )
         self.breaker.record_success(acked_at)
         if command.state is CommandState.NACKED:
             self.context.metrics.acks.labels(self.asset_id, protocol, "refused").inc()

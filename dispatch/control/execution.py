@@ -120,6 +120,21 @@ class ExecutionWatch:
         self._caught_up_t = t
         self._first_after = None
 
+    def reanchor(self, t: float, measured_mw: float, answered_t: float | None = None) -> None:
+        """Anchor at `measured_mw` [MW], read between `t` and `answered_t` [s], keeping only
+        the latest setpoint: what else the device was sent since is uncertain (a write whose
+        answer was lost may have landed), so this reading is no evidence either way."""
+        if self._anchor is None:
+            self.reset(t, measured_mw)
+            return
+        latest = self._commands[-1] if self._commands else None
+        self._anchor = (t, measured_mw, t if answered_t is None else max(t, answered_t))
+        self._commands.clear()
+        if latest is not None:
+            self._commands.append(latest)
+        self._caught_up_t = t
+        self._first_after = None
+
     def commanded(
         self,
         t: float,
