@@ -618,8 +618,11 @@ class AssetActor:
         )
 
     def _quarantine(self, t: float, reason: str) -> None:
+        """Found by the answer to a request of the turn that began at `t` [s]: found now (a
+        firmware change during the request is after the turn began)."""
         self._read_failed()
-        self._fail(AssetState.QUARANTINED, t, f"quarantined: {reason}", MAP_MISMATCH, t)
+        now = max(t, self.context.clock.now())
+        self._fail(AssetState.QUARANTINED, now, f"quarantined: {reason}", MAP_MISMATCH, t)
 
     def _post(self) -> None:
         self.context.board.post(
