@@ -42,6 +42,7 @@ import _no_shadowing  # noqa: F401 - first: this file's name would shadow the pa
 import structlog
 
 from dispatch.devices.faults import Fault
+from dispatch.kpi import MISSED_READS
 from dispatch.modbus_fleet import run_modbus_simulation
 from dispatch.simulation import SimulationOptions, parse_faults, run_simulation
 
@@ -75,6 +76,7 @@ def _line(name: str, report: dict[str, Any], wall_s: float) -> dict[str, Any]:
         "tracking": {k: tracking[k] for k in ("rms_mw", "max_abs_mw", "met")},
         "if_stale_counted": report["if_stale_counted"],
         "faults": report["fault_summary"],
+        "unfaulted_failures": report["unfaulted_failures"],
         "recovery": report["recovery"],
         "states": report["states"],
         "retries": report["retries"],
@@ -94,8 +96,17 @@ def _tick_misses(report: dict[str, Any]) -> list[str]:
 
 
 def _detection_misses(report: dict[str, Any]) -> list[str]:
-    """Every injected fault detected by its own evidence within the target."""
+    """Every injected fault detected by its own evidence within the target, and no device
+    without a fault convicted (a read that got no answer in time is an observation, not a
+    verdict: it is printed, not judged)."""
     misses = []
+    blamed = {
+        evidence: count
+        for evidence, count in report["unfaulted_failures"]["by_evidence"].items()
+        if evidence != MISSED_READS
+    }
+    if blamed:
+        misses.append(f"devices without a fault taken out of the pool: {blamed}")
     for kind, summary in report["fault_summary"].items():
         if summary["detected"] < summary["injected"]:
             misses.append(

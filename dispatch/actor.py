@@ -53,6 +53,7 @@ from dispatch.device import (
     DeviceRefusedError,
     DeviceTimeoutError,
     MapMismatchError,
+    SetpointOutsideLimitsError,
     Telemetry,
 )
 from dispatch.kpi import (
@@ -148,6 +149,10 @@ class AssetActor:
         failure the asset already left the pool for is still booked, once."""
         self._failed_reads = 0
         self._missed_since: float | None = None
+        self._unsure_until = -float("inf")
+        """Until when [s] the watch cannot know what the device was sent: a write whose
+        answer was lost may have landed (until a later write is acknowledged and an obeying
+        device had the time to finish any move)."""
         rating = max(abs(limits.max_mw), abs(limits.min_mw))
         self.rating_mw = rating
         self.deadband_mw = (
@@ -390,7 +395,11 @@ class AssetActor:
         """The reading, asked for at `t` and answered at `answered_t` [s] (the device took
         it somewhere in between), against the reference trajectory and, for a battery, its
         SoC; False (and the asset degraded) if it cannot be an obeying, truthful device."""
-        since, overtook = self.watch.judge(t, reading.power_mw, reading.max_mw, answered_t)
+        if t < self._unsure_until:
+            self.watch.reanchor(t, reading.power_mw, answered_t)
+            since, overtook = None, False
+        else:
+            since, overtook = self.watch.judge(t, reading.power_mw, reading.max_mw, answered_t)
         if since is not None and overtook:
             lo, hi = self.watch.interval(t)
             self.cross_check_failed(
@@ -403,14 +412,18 @@ class AssetActor:
             return False
         if since is not None:
             lo, hi = self.watch.interval(t)
+            end = t if answered_t is None else answered_t
+            if end > t:
+                lo_end, hi_end = self.watch.interval(end)
+                lo, hi = min(lo, lo_end), max(hi, hi_end)
             self.context.metrics.executions.labels(
                 self.asset_id, self.adapter.protocol, "exec_timeout"
             ).inc()
             self._fail(
                 AssetState.DEGRADED,
                 t,
-                f"state drift: measured {reading.power_mw:.3f} MW, an obeying device would be "
-                f"within [{lo:.3f}, {hi:.3f}] MW",
+                f"state drift: measured {reading.power_mw:.5f} MW, an obeying device would be "
+                f"within [{lo:.5f}, {hi:.5f}] MW over the {end - t:.3f} s the read took",
                 EXECUTION,
                 since,
             )
@@ -485,6 +498,12 @@ class AssetActor:
         except MapMismatchError as exc:
             self._quarantine(t, exc.reason)
             return
+        except SetpointOutsideLimitsError as exc:
+            # Our request, not its failure: nothing was sent, the device stays at what it
+            # was last told (the watch still expects that); the next wanted setpoint goes.
+            log.info("setpoint_outside_limits", setpoint_mw=setpoint, reason=exc.reason)
+            self.command_now = None
+            return
         except DeviceRefusedError as exc:
             command.refused(self.context.clock.now(), exc.reason)
             self.context.metrics.acks.labels(self.asset_id, protocol, "refused").inc()
@@ -503,9 +522,17 @@ class AssetActor:
             self.context.metrics.acks.labels(self.asset_id, protocol, "timeout").inc()
             log.warning("command_unanswered", setpoint_mw=setpoint, reason=exc.reason)
             self.breaker.record_failure(t)
+            self._unsure_until = float("inf")
             return  # the command's ack deadline fires on a later tick
         acked_at = self.context.clock.now()
         command.acked(acked_at, ack.read_back_mw)
+        if self._unsure_until == float("inf"):  # the first answer after a lost one
+            swing = self.limits.max_mw - self.limits.min_mw
+            self._unsure_until = (
+                acked_at
+                + self.config.execution_lag_s
+                + swing / max(self.limits.ramp_mw_per_s, 1e-9)
+            )
         self.breaker.record_success(acked_at)
         if command.state is CommandState.NACKED:
             self.context.metrics.acks.labels(self.asset_id, protocol, "refused").inc()
@@ -591,8 +618,11 @@ class AssetActor:
         )
 
     def _quarantine(self, t: float, reason: str) -> None:
+        """Found by the answer to a request of the turn that began at `t` [s]: found now (a
+        firmware change during the request is after the turn began)."""
         self._read_failed()
-        self._fail(AssetState.QUARANTINED, t, f"quarantined: {reason}", MAP_MISMATCH, t)
+        now = max(t, self.context.clock.now())
+        self._fail(AssetState.QUARANTINED, now, f"quarantined: {reason}", MAP_MISMATCH, t)
 
     def _post(self) -> None:
         self.context.board.post(

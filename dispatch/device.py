@@ -89,6 +89,12 @@ class DeviceRefusedError(DeviceError):
     """The device answered with a refusal (e.g. a Modbus exception code)."""
 
 
+class SetpointOutsideLimitsError(DeviceRefusedError):
+    """The setpoint lies where the device declares it cannot run (e.g. between 0 and a
+    CHP's minimum stable load): refused before anything was sent. The dispatcher's request,
+    not a failure of the device, which stays where it was."""
+
+
 class MapMismatchError(DeviceError):
     """The device is not (or no longer) what its register map was chosen for: unknown or
     changed firmware. The asset must be quarantined; nothing may be written to it."""
@@ -138,3 +144,6 @@ class DeviceLimits:
     setpoint_is_limit: bool = False
     """The setpoint caps the power rather than fixing it (PV curtailment): the device
     produces min(setpoint, what the weather allows)."""
+    min_stable_mw: float = 0.0
+    """A unit that runs only at or above this [MW] when on (a CHP's minimum stable load):
+    0 < P < it is no setpoint for it (the device clamps or refuses it)."""

@@ -227,7 +227,9 @@ def limits_of(physics: Physics, response_s: float) -> DeviceLimits:
         return DeviceLimits(
             physics.rated_mw, 0.0, physics.ramp_mw_per_s, response_s, setpoint_is_limit=True
         )
-    return DeviceLimits(physics.max_mw, 0.0, physics.ramp_mw_per_s, response_s)
+    return DeviceLimits(
+        physics.max_mw, 0.0, physics.ramp_mw_per_s, response_s, min_stable_mw=physics.min_load_mw
+    )
 
 
 __all__ = [

@@ -46,6 +46,9 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   ``headroom`` (could the fleet physically meet the target after the fault: ``enough``,
   ``min_room_mw``, ``max_gap_mw``; faulted assets as they physically are, the rest anywhere
   within their static limits; None where the simulation did not record it);
+- ``unfaulted_failures``: failures found on assets no fault was injected into (an honest
+  device blamed, or one that did not answer in time): ``assets``, how many assets per
+  ``by_evidence``, and per ``by_reason`` the assets, ``first_s``, ``last_s``, ``examples``;
 - ``fault_summary``: per fault kind ``injected``, ``detected``, ``max_detected_s``,
   ``p50_detected_s``, ``undetected`` (asset ids, at most 10).
 
@@ -149,6 +152,9 @@ class KpiRecorder:
     _ages: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(_AGE_BINS, np.int64))
     _start: float | None = None
     _by_asset: dict[str, list[FaultRecord]] = field(default_factory=dict)
+    blamed: list[tuple[str, float, str, str]] = field(default_factory=list)
+    """(asset, t [s], evidence, reason) of each failure found on an asset no fault was
+    injected into: an honest device taken out of the pool."""
 
     # --- feeding -------------------------------------------------------------------------
 
@@ -241,7 +247,9 @@ class KpiRecorder:
 
         It counts as the detection of an injected fault of that asset only if the evidence
         belongs to the fault's kind (`EVIDENCE_FOR`); otherwise it is kept as other
-        evidence."""
+        evidence. On an asset with no injected fault it is kept in `blamed`."""
+        if asset not in self._by_asset:
+            self.blamed.append((asset, t, evidence, reason))
         for fault in self._by_asset.get(asset, ()):
             if fault.detected_at is not None or t < fault.injected_at:
                 continue
@@ -306,6 +314,7 @@ class KpiRecorder:
             "faults": faults,
             "recovery": [{k: v for k, v in r.items() if k != "injected_at"} for r in recovery],
             "fault_summary": self._fault_summary(),
+            "unfaulted_failures": self._unfaulted(),
             "commands_per_s": round(self.commands / duration, 3) if duration > 0 else 0.0,
         }
 
@@ -484,6 +493,36 @@ class KpiRecorder:
             "max_gap_mw": round(max(gaps), 6),
         }
 
+    def _unfaulted(self) -> dict[str, Any]:
+        """Failures found on assets no fault was injected into: the number of such assets
+        per evidence, and per reason (its words before the first colon or figure) the
+        assets, the first and last time since the start [s] and the first few in full."""
+        by_evidence: dict[str, set[str]] = {}
+        by_reason: dict[str, dict[str, Any]] = {}
+        for asset, t, evidence, reason in self.blamed:
+            by_evidence.setdefault(evidence, set()).add(asset)
+            entry = by_reason.setdefault(
+                _reason_kind(reason),
+                {"assets": set(), "first_s": self._rel(t), "last_s": 0.0, "examples": []},
+            )
+            entry["assets"].add(asset)
+            if len(entry["examples"]) < 6:
+                entry["examples"].append(f"{asset} at {self._rel(t):.3f} s: {reason}")
+            entry["last_s"] = self._rel(t)
+        return {
+            "assets": len({a for a, _, _, _ in self.blamed}),
+            "by_evidence": {e: len(a) for e, a in sorted(by_evidence.items())},
+            "by_reason": {
+                r: {
+                    **e,
+                    "assets": len(e["assets"]),
+                    "first_s": round(e["first_s"], 3),
+                    "last_s": round(e["last_s"], 3),
+                }
+                for r, e in sorted(by_reason.items())
+            },
+        }
+
     def _fault_summary(self) -> dict[str, Any]:
         summary: dict[str, Any] = {}
         for kind in sorted({f.kind for f in self.faults}):
@@ -520,6 +559,16 @@ class KpiRecorder:
             return 0.0
         first = self._samples[0][0] if self._start is None else self._start
         return self._samples[-1][0] - first + self._period()
+
+
+def _reason_kind(reason: str) -> str:
+    """The kind of a failure's reason: its words before the first colon or figure."""
+    words = []
+    for word in reason.split(":")[0].split():
+        if any(c.isdigit() for c in word):
+            break
+        words.append(word)
+    return " ".join(words[:4])
 
 
 def _period_of(samples: list[tuple[float, float, float, float]]) -> float:

@@ -57,6 +57,7 @@ async def run_on_modbus(
             energy = physics.capacity_mwh if isinstance(physics, Battery) else None
             plan = plan_for(kind, limits, index)
             physics.power_mw = physics.target_mw = plan(0)  # a running fleet, at its plan
+            device.model.preset(plan(0))  # and its registers say so
             fleet.append(
                 FleetMember(
                     adapter,

@@ -135,6 +135,7 @@ class PoolController:
         self._ids = [a.asset_id for a in self.actors]
         self._max = np.array([a.limits.max_mw for a in self.actors])
         self._min = np.array([a.limits.min_mw for a in self.actors])
+        self._min_stable = np.array([a.limits.min_stable_mw for a in self.actors])
         self._ramp = np.array([a.limits.ramp_mw_per_s for a in self.actors])
         self._energy = np.array(
             [np.nan if a.energy_mwh is None else a.energy_mwh for a in self.actors]
@@ -234,6 +235,10 @@ class PoolController:
                 cap_hi[i] = min(cap_hi[i], reading.power_mw)  # below its cap: all there is
             if reading.min_mw is not None:
                 cap_lo[i] = max(cap_lo[i], reading.min_mw)
+            if reading.power_mw >= 0.5 * self._min_stable[i] > 0.0:
+                # A running unit with a minimum stable load is kept at or above it: below,
+                # it would clamp (or refuse) what it was asked and look like drifting.
+                cap_lo[i] = max(cap_lo[i], self._min_stable[i])
             include[i] = entry.in_pool
         activation = self.activation.activation_mw(t)
         target = float(planned.sum()) + activation
@@ -402,7 +407,8 @@ class PoolController:
             for s, members in by_site.items():
                 # The asked or longest-waiting member goes first. An up-only unit's partner
                 # is the largest free asset; a free asset's, the free one with the closest
-                # ramp (a probe is sized by the pair), else an up-only unit.
+                # ramp (a probe is sized by the pair; for a cap an up-only unit may be
+                # that one), else an up-only unit.
                 first, rest = members[0], members[1:]
                 others = (
                     []
@@ -428,32 +434,48 @@ class PoolController:
                     [i for i in others if not asked[i]],
                     [i for i in rest + others if asked[i]],
                 ):
-                    tier = [i for i in tier if not self._up_only[i]]
-                    if self._is_limit[first]:  # two caps cannot make a pair (both move down)
-                        tier = [i for i in tier if not self._is_limit[i]]
+                    tier = self._partners_for(first, tier)
                     if len(tier) > 1 or (tier and tier[0] != self._partner[first]):
                         free = [i for i in tier if i != self._partner[first]] or tier
                         break
                 if not free:  # only last time's partner, wherever it is: better than none
                     last = [i for i in rest + others if i == self._partner[first]]
-                    free = [i for i in last if not self._up_only[i]]
-                    if self._is_limit[first]:
-                        free = [i for i in free if not self._is_limit[i]]
+                    free = self._partners_for(first, last)
                 if self._up_only[first]:
                     if free:
                         site_up.append(first)
                         site_down.append(max(free, key=lambda i: self._rating[i]))
                 elif free:
-                    site_up.append(first)
-                    site_down.append(
-                        min(free, key=lambda i: abs(self._ramp[i] - self._ramp[first]))
-                    )
+                    partner = min(free, key=lambda i: abs(self._ramp[i] - self._ramp[first]))
+                    if self._up_only[partner]:  # a cap's up-only partner: it moves up
+                        site_up.append(partner)
+                        site_down.append(first)
+                    else:
+                        site_up.append(first)
+                        site_down.append(partner)
                 elif rest:
                     site_up.append(rest[0])
                     site_down.append(first)
             ups = np.concatenate((ups, np.array(site_up, dtype=np.int64)))
             downs = np.concatenate((downs, np.array(site_down, dtype=np.int64)))
         return ups, downs
+
+    def _partners_for(self, first: int, members: list[int]) -> list[int]:
+        """Which of `members` may make a probing pair with `first`: two caps cannot (both
+        only move down), and an up-only unit only with a cap (it moves up, the cap down;
+        with any other it is paired as the one asked for, `first`). A cap's partner is
+        the one with the closest ramp, so a large PV plant can move by what a slow
+        execution would show, instead of what a small battery can take back; an up-only
+        unit that ramps at less than half the cap's rate is no partner (it would hold the
+        cap's probe, and its site's, for many ticks)."""
+        if self._is_limit[first]:
+            fast = 0.5 * self._ramp[first]
+            return [
+                i
+                for i in members
+                if not self._is_limit[i] and (not self._up_only[i] or self._ramp[i] >= fast)
+            ]
+        return [i for i in members if not self._up_only[i]]
 
     def _pair_among(self, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pairs of due assets without a site meter."""

@@ -100,7 +100,8 @@ class ExecutionWatch:
         self.lag_s = lag_s
         self.pause_s = pause_s
         self.is_limit = is_limit
-        self._anchor: tuple[float, float] | None = None
+        self._anchor: tuple[float, float, float] | None = None
+        """(asked [s], power [MW], answered [s]) of the last consistent reading."""
         self._commands: deque[tuple[float, float, float]] = deque()
         """(sent [s], target [MW], acknowledged [s]) of each setpoint."""
         self._caught_up_t: float | None = None
@@ -114,8 +115,23 @@ class ExecutionWatch:
     def reset(self, t: float, measured_mw: float) -> None:
         """Anchor at `measured_mw` [MW] at `t` [s], forgetting every setpoint (first
         reading, rejoining)."""
-        self._anchor = (t, measured_mw)
+        self._anchor = (t, measured_mw, t)
         self._commands.clear()
+        self._caught_up_t = t
+        self._first_after = None
+
+    def reanchor(self, t: float, measured_mw: float, answered_t: float | None = None) -> None:
+        """Anchor at `measured_mw` [MW], read between `t` and `answered_t` [s], keeping only
+        the latest setpoint: what else the device was sent since is uncertain (a write whose
+        answer was lost may have landed), so this reading is no evidence either way."""
+        if self._anchor is None:
+            self.reset(t, measured_mw)
+            return
+        latest = self._commands[-1] if self._commands else None
+        self._anchor = (t, measured_mw, t if answered_t is None else max(t, answered_t))
+        self._commands.clear()
+        if latest is not None:
+            self._commands.append(latest)
         self._caught_up_t = t
         self._first_after = None
 
@@ -142,14 +158,26 @@ class ExecutionWatch:
             self._first_after = acked
 
     def _followers(self, t: float) -> tuple[float, float, float]:
-        """(fast, lowest, highest) position [MW] an obeying device may have at `t` [s]."""
+        """(fast, lowest, highest) position [MW] an obeying device may have at `t` [s].
+
+        The anchor reading was taken somewhere between its asking and its answer: the
+        followers start from both ends of that span (a stalled loop answers late, and a
+        device anchored at the asking time alone would seem a whole stall behind)."""
         assert self._anchor is not None
-        t_a, p_a = self._anchor
+        t_a, p_a, t_end = self._anchor
+        fast, low, high = self._followers_from(t, t_a, p_a)
+        if t_end > t_a and t > t_end:
+            _, low_end, high_end = self._followers_from(t, t_end, p_a)
+            low, high = min(low, low_end), max(high, high_end)
+        return fast, low, high
+
+    def _followers_from(self, t: float, t_a: float, p_a: float) -> tuple[float, float, float]:
+        """`_followers` of a device at `p_a` [MW] at `t_a` [s]."""
         sent = [(at, target) for at, target, _ in self._commands]
         before = [c for c in sent if c[0] <= t_a]
         after = [c for c in sent if c[0] > t_a]
         fast = _follow(t_a, p_a, before[-1][1] if before else None, after, t, self.ramp_mw_per_s)
-        slow = self._lagged(t, 1.0, self.lag_s, self.pause_s)
+        slow = self._lagged(t_a, p_a, t, 1.0, self.lag_s, self.pause_s)
         positions = [fast, slow]
         targets = [p_a] + [target for _, target, _ in self._commands]
         steps = [b - a for a, b in pairwise(targets)]
@@ -159,7 +187,7 @@ class ExecutionWatch:
             # when it takes each setpoint (sent or acknowledged; the earlier ones at their
             # send and the latest at its acknowledgement) and of its dead time.
             positions += [
-                self._lagged(t, share, dead, dead, from_send=False, last_share=last)
+                self._lagged(t_a, p_a, t, share, dead, dead, from_send=False, last_share=last)
                 for share, last in ((0.0, 0.0), (1.0, 1.0), (0.0, 1.0))
                 for dead in (0.0, self.pause_s)
             ]
@@ -167,6 +195,8 @@ class ExecutionWatch:
 
     def _lagged(
         self,
+        t_a: float,
+        p_a: float,
         t: float,
         taken_share: float,
         lag_s: float,
@@ -175,11 +205,10 @@ class ExecutionWatch:
         from_send: bool = True,
         last_share: float | None = None,
     ) -> float:
-        """A follower that takes each setpoint at `taken_share` of the way from its send to
-        its acknowledgement (the latest at `last_share`, if given), acts on it `lag_s` later
-        and stands still from the send (or, not `from_send`, from taking it) until `pause_s`
-        after taking it."""
-        t_a, p_a = self._anchor  # type: ignore[misc]
+        """A follower at `p_a` [MW] at `t_a` [s] that takes each setpoint at `taken_share` of
+        the way from its send to its acknowledgement (the latest at `last_share`, if given),
+        acts on it `lag_s` later and stands still from the send (or, not `from_send`, from
+        taking it) until `pause_s` after taking it."""
         shares = [taken_share] * len(self._commands)
         if last_share is not None and shares:
             shares[-1] = last_share
@@ -281,7 +310,7 @@ class ExecutionWatch:
             self._caught_up_t = t
             self._first_after = None
         if ok:
-            self._anchor = (t, measured_mw)
+            self._anchor = (t, measured_mw, t if answered_t is None else max(t, answered_t))
             while self._commands and self._commands[0][2] < t - self.lag_s - 1.0:
                 if len(self._commands) == 1:
                     break

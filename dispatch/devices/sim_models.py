@@ -92,6 +92,11 @@ class SimModel(Protocol):
         """The setpoint the registers command now [MW, + injection]."""
         ...
 
+    def preset(self, setpoint_mw: float) -> None:
+        """Registers commanding `setpoint_mw` [MW], as if written before the run (a unit
+        already running at it: the first write of the run then changes only the value)."""
+        ...
+
     def fc43(self) -> dict[str, str] | None:
         """FC43/14 identification objects, None if the device has none."""
         ...
@@ -174,6 +179,14 @@ class VoltaStorSim:
                 return ILLEGAL_VALUE
         return None
 
+    def preset(self, setpoint_mw: float) -> None:
+        """OutWRte or InWRte at |setpoint| % of WChaMax, both bits of StorCtl_Mod set."""
+        sto = self.image.bodies[124]
+        raw = round(abs(setpoint_mw) * 1e6 / self.WCHAMAX_W * 100 / 10.0**self._rte_sf)
+        self.image.put(sto + sr.M124_OUTWRTE, sr.s16(raw if setpoint_mw > 0 else 0))
+        self.image.put(sto + sr.M124_INWRTE, sr.s16(raw if setpoint_mw < 0 else 0))
+        self.image.put(sto + sr.M124_STORCTL_MOD, 3)
+
     def setpoint_mw(self) -> float | None:
         """((OutWRte if discharge bit) - (InWRte if charge bit)) % of WChaMax."""
         sto = self.image.bodies[124]
@@ -253,6 +266,13 @@ class HelioMaxSim:
                 return ILLEGAL_VALUE
         return None
 
+    def preset(self, setpoint_mw: float) -> None:
+        """WMaxLimPct at the limit, WMaxLim_Ena 1."""
+        ctl = self.image.bodies[123]
+        pct = setpoint_mw * 1e6 / self.RATED_W * 100
+        self.image.put(ctl + sr.M123_WMAXLIMPCT, round(pct / 10.0**self._lim_sf))
+        self.image.put(ctl + sr.M123_WMAXLIM_ENA, 1)
+
     def setpoint_mw(self) -> float | None:
         """The limit in MW (rated if disabled)."""
         ctl = self.image.bodies[123]
@@ -323,6 +343,10 @@ class KwkControlSim:
                 if kw != 0 and not self.MIN_LOAD_KW <= kw <= self.MAX_KW:
                     return ILLEGAL_VALUE
         return None
+
+    def preset(self, setpoint_mw: float) -> None:
+        """The setpoint register in kW (or 0.1 kW in place)."""
+        self.image.put(sr.CHP_SETPOINT_KW, sr.s16(round(setpoint_mw * 1000 / self._kw_per_raw)))
 
     def setpoint_mw(self) -> float | None:
         """The setpoint register in MW."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from dispatch.device import DeviceFaultError
+from dispatch.device import DeviceFaultError, SetpointOutsideLimitsError
 from dispatch.protocols.points import LocalRefusalError, PointIO, Value, to_mw
 from dispatch.protocols.transport import ModbusRefusedError
 
@@ -22,6 +22,10 @@ ILLEGAL_DATA_VALUE = 3
 
 PLAUSIBLE_MARGIN = 1.2
 """A device may overshoot its rating a little (metering error, transients), not more."""
+
+
+class BelowMinimumLoadError(LocalRefusalError, SetpointOutsideLimitsError):
+    """0 < setpoint < the unit's minimum stable load: nothing sent (see the base classes)."""
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ class ChpKw:
         limits = await io.read(["min_load_kw", "max_kw"])
         min_load, max_kw = _num(limits, "min_load_kw"), _num(limits, "max_kw")
         if kw != 0 and min_load is not None and kw < min_load:
-            raise LocalRefusalError(
+            raise BelowMinimumLoadError(
                 io.transport.asset_id, f"{kw} kW below minimum stable load {min_load:g} kW"
             )
         if max_kw is not None and kw > max_kw:

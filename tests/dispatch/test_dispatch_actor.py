@@ -12,7 +12,14 @@ from dispatch.board import TelemetryBoard
 from dispatch.control.asset_state import AssetState
 from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
 from dispatch.control.confirmation import ConfirmationPolicy
-from dispatch.device import DeviceLimits, DeviceRefusedError, Identity, Telemetry, WriteAck
+from dispatch.device import (
+    DeviceLimits,
+    DeviceRefusedError,
+    DeviceTimeoutError,
+    Identity,
+    Telemetry,
+    WriteAck,
+)
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics
 
@@ -153,3 +160,73 @@ def test_a_refused_setpoint_degrades_until_a_health_check_then_the_asset_rejoins
     seen = asyncio.run(run())
     assert "degraded" in seen
     assert seen[-1] != "degraded"  # back in the pool after its breaker let a probe through
+
+
+class LostAnswers(LaggingDevice):
+    """A device that obeys within 0.5 s; the answers to the writes whose numbers are in
+    `lost` never come back (the write itself landed), as on an overloaded link."""
+
+    def __init__(self, clock: HandClock, lost: set[int]) -> None:
+        super().__init__(clock, lag_s=0.5)
+        self.lost = lost
+        self.writes = 0
+
+    async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
+        self.writes += 1
+        ack = await super().write_setpoint(setpoint_mw)
+        if self.writes in self.lost:
+            raise DeviceTimeoutError(self.asset_id, "no answer within 0.5 s")
+        return ack
+
+
+def test_a_write_whose_answer_was_lost_but_landed_does_not_blame_the_device() -> None:
+    # The device obeys every setpoint it gets, including one whose answer was lost: the
+    # actor cannot know it landed, so the device's move towards it is no evidence of drift.
+    async def run(lost: set[int]) -> list[str]:
+        clock = HandClock()
+        device = LostAnswers(clock, lost)
+        actor = actor_for(device, clock)
+        states = []
+        for second in range(20):
+            clock.t = float(second)
+            actor.command(1.0 if second < 5 else 2.0 if second < 12 else 3.0, "d", "afrr")
+            await actor.turn()
+            states.append(actor.state.state.value)
+        return states
+
+    states = asyncio.run(run({2}))  # the write of 2.0 MW: answer lost, then the retry
+    assert "degraded" not in states
+    assert states[-1] in ("acknowledged", "executing")
+
+
+class LostThenStuck(LostAnswers):
+    """As `LostAnswers`, but from the `stuck_from`th write on it acknowledges and ignores
+    every setpoint (``ack_no_exec``)."""
+
+    def __init__(self, clock: HandClock, lost: set[int], stuck_from: int) -> None:
+        super().__init__(clock, lost)
+        self.stuck_from = stuck_from
+
+    async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
+        if self.writes + 1 >= self.stuck_from:
+            self.writes += 1
+            return WriteAck(self.clock.utc(), setpoint_mw, setpoint_mw, 0.001)
+        return await super().write_setpoint(setpoint_mw)
+
+
+def test_a_device_that_stops_obeying_after_a_lost_answer_is_still_degraded() -> None:
+    async def run() -> list[str]:
+        clock = HandClock()
+        device = LostThenStuck(clock, {2}, stuck_from=4)
+        actor = actor_for(device, clock)
+        states = []
+        for second in range(20):
+            clock.t = float(second)
+            actor.command(1.0 if second < 5 else 2.0 if second < 10 else 4.0, "d", "afrr")
+            await actor.turn()
+            states.append(actor.state.state.value)
+        return states
+
+    states = asyncio.run(run())
+    assert "degraded" in states
+    assert states.index("degraded") <= 13  # within 3 s of the setpoint it ignored (10 s)

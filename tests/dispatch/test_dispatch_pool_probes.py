@@ -16,7 +16,7 @@ from dispatch.board import BoardEntry, TelemetryBoard
 from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceLimits, Telemetry
-from dispatch.devices.physics import Battery
+from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.inproc import InProcessDevice
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics
@@ -162,3 +162,135 @@ def test_a_probing_pair_is_not_the_same_pair_the_next_time() -> None:
     assert len(probed) >= 3, probed
     # Never the same two twice in a row: the slow pair is split up by a moving partner.
     assert all(a != b for a, b in pairwise(probed)), probed
+
+
+def _mixed_site(
+    chp_ramp_mw_per_s: float,
+) -> tuple[PoolController, list[AssetActor], TelemetryBoard, HandClock, dict[str, float]]:
+    """The Modbus fleet's units behind one site meter: a 60 kW PV plant (ramp 60 kW/s, its
+    setpoint a cap), two 3 kW batteries (5 kW/s) and a 50 kW CHP (min load 25 kW, ramping
+    at `chp_ramp_mw_per_s`); each planned flat (PV 30 kW, batteries 1 kW, CHP 30 kW)."""
+    clock = HandClock()
+    board = TelemetryBoard()
+    context = ActorContext(
+        "pool",
+        clock,
+        board,
+        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
+        DispatchMetrics(CollectorRegistry()),
+        KpiRecorder(tolerance_mw=0.003),
+    )
+    units = {
+        "pv": (Pv(0.06, ramp_mw_per_s=0.06), DeviceLimits(0.06, 0.0, 0.06, 3.0, True), None),
+        "bat-a": (Battery(0.003, -0.003, 0.005), DeviceLimits(0.003, -0.003, 0.005, 3.0), 0.005),
+        "bat-b": (Battery(0.003, -0.003, 0.005), DeviceLimits(0.003, -0.003, 0.005, 3.0), 0.005),
+        "chp": (
+            Chp(0.05, 0.025, ramp_mw_per_s=chp_ramp_mw_per_s),
+            DeviceLimits(0.05, 0.0, chp_ramp_mw_per_s, 3.0, min_stable_mw=0.025),
+            None,
+        ),
+    }
+    plan = {"pv": 0.03, "bat-a": 0.001, "bat-b": 0.001, "chp": 0.03}
+    actors = []
+    for name, (physics, limits, energy) in units.items():
+        kind = name.split("-")[0].replace("bat", "battery")
+        rating = max(abs(limits.max_mw), abs(limits.min_mw))
+        policy = ConfirmationPolicy(
+            ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.02 * rating
+        )
+        actor = AssetActor(
+            InProcessDevice(name, physics, clock, kind),
+            limits,
+            context,
+            ActorConfig(policy=policy),
+            CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
+            energy_mwh=energy,
+        )
+        actor.site_id = "site-1"
+        actors.append(actor)
+    schedule = Schedule(
+        portfolio_id="p",
+        plan_id="plan",
+        created_at=START,
+        source="test",
+        start=START,
+        end=START + timedelta(minutes=15),
+        index=(START,),
+        injection_mw={name: (mw,) for name, mw in plan.items()},
+    )
+    pool = PoolController(
+        "pool", schedule, NoActivation(), actors, board, clock, context.metrics, context.kpi
+    )
+    return pool, actors, board, clock, plan
+
+
+def _mixed_tick(
+    pool: PoolController,
+    actors: list[AssetActor],
+    board: TelemetryBoard,
+    clock: HandClock,
+    plan: dict[str, float],
+) -> dict[str, float]:
+    """Every unit reads at its setpoint (PV with 60 kW of sun), then one tick."""
+    for actor in actors:
+        wanted = actor._wanted[0] if actor._wanted is not None else plan[actor.asset_id]
+        top = 0.06 if actor.asset_id == "pv" else actor.limits.max_mw
+        soc = 0.5 if actor.asset_id.startswith("bat") else None
+        board.post(
+            BoardEntry(
+                actor.asset_id,
+                Telemetry(clock.utc(), wanted, wanted, soc, top, actor.limits.min_mw),
+                "available",
+                True,
+                clock.t,
+            )
+        )
+    pool.tick(clock.t)
+    return {a.asset_id: a._wanted[0] for a in actors if a._wanted is not None}
+
+
+def test_a_pv_plant_is_probed_by_what_a_slow_ramp_cannot_hide() -> None:
+    # A PV plant ramping at a tenth of its rate (6 kW/s) covers a 2 kW probe (what a 3 kW
+    # battery partner can take back) within a read period: never seen. Paired with the
+    # CHP, which moves up while the cap moves down, it moves by 10 kW or more.
+    pool, actors, board, clock, plan = _mixed_site(chp_ramp_mw_per_s=0.05)
+    _mixed_tick(pool, actors, board, clock, plan)
+    clock.t = 1.0
+    pool.request_probe(["pv"])
+    setpoints = _mixed_tick(pool, actors, board, clock, plan)
+    pv_move = setpoints["pv"] - plan["pv"]
+    assert pv_move <= -0.01
+    assert abs(setpoints["chp"] - plan["chp"] + pv_move) < 1e-9  # the pool's total kept
+    assert all(abs(setpoints[b] - plan[b]) < 1e-9 for b in ("bat-a", "bat-b"))
+
+
+def test_a_slow_up_only_unit_is_no_partner_for_a_pv_plant() -> None:
+    # A CHP at a twentieth of the PV's ramp would hold the pair's probe for many ticks:
+    # the PV's partner is a battery, as before.
+    pool, actors, board, clock, plan = _mixed_site(chp_ramp_mw_per_s=0.003)
+    _mixed_tick(pool, actors, board, clock, plan)
+    clock.t = 1.0
+    pool.request_probe(["pv"])
+    setpoints = _mixed_tick(pool, actors, board, clock, plan)
+    assert setpoints["pv"] < plan["pv"]
+    assert abs(setpoints["chp"] - plan["chp"]) < 1e-9
+    assert any(setpoints[b] > plan[b] for b in ("bat-a", "bat-b"))
+
+
+class Falling:
+    """An activation that asks the site for 40 kW less from t = 1 s [MW]."""
+
+    def activation_mw(self, t: float) -> float:
+        return -0.04 if t >= 1.0 else 0.0
+
+
+def test_a_running_chp_is_never_asked_for_less_than_its_minimum_stable_load() -> None:
+    # Below 25 kW the CHP clamps (or its adapter refuses) what it is asked, and an honest
+    # unit looked like drifting. The pool takes the rest from the others.
+    pool, actors, board, clock, plan = _mixed_site(chp_ramp_mw_per_s=0.05)
+    pool.activation = Falling()
+    for second in range(8):
+        clock.t = float(second)
+        setpoints = _mixed_tick(pool, actors, board, clock, plan)
+        assert setpoints["chp"] >= 0.025 - 1e-9
+    assert setpoints["pv"] < plan["pv"] - 0.01  # the PV plant took the cut instead

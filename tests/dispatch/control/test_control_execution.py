@@ -149,3 +149,30 @@ def test_a_reading_answered_late_is_judged_over_the_span_the_device_took_it_in()
     assert late.observe(0.0, 0.0) is None
     late.commanded(1.0, 1.0, acked_t=1.0)
     assert late.observe(4.0, 0.0, answered_t=4.5) is not None
+
+
+def test_a_late_answer_does_not_make_the_next_prompt_one_look_slow() -> None:
+    """The event loop stalls: the read asked for at 5.0 s is answered at 6.5 s with where a
+    ramping battery was at about 6.5 s. The next read, asked at 7.0 s and answered at once,
+    finds the device 0.5 s of ramp further on. An obeying device: never flagged (anchored
+    at the asking time alone, the envelope ran 1.5 s of ramp ahead of the device)."""
+    ramp = 0.5
+    battery = Battery(5.0, -5.0, 100.0, soc=0.5, ramp_mw_per_s=ramp, dead_time_s=0.2)
+    watch = ExecutionWatch(ramp, BAND)
+    assert watch.observe(0.0, battery.power_mw) is None
+    battery.set_setpoint(4.0)
+    watch.commanded(0.0, 4.0, acked_t=0.0)
+    battery.step(5.0)
+    assert watch.observe(4.99, battery.power_mw, answered_t=5.0) is None
+    battery.step(1.5)  # the stall: the device answers at 6.5 s
+    assert watch.observe(5.0, battery.power_mw, answered_t=6.5) is None
+    battery.step(0.5)
+    assert 3.0 < battery.power_mw < 4.0  # still ramping
+    assert watch.observe(7.0, battery.power_mw, answered_t=7.01) is None
+    # The same stall does not hide a device that stopped: frozen at 6.5 s's power, it is
+    # flagged once an obeying one must have moved on by more than the band.
+    stopped = ExecutionWatch(ramp, BAND)
+    assert stopped.observe(0.0, 0.0) is None
+    stopped.commanded(0.0, 4.0, acked_t=0.0)
+    assert stopped.observe(5.0, 2.9, answered_t=6.5) is None
+    assert stopped.observe(7.5, 2.9, answered_t=7.51) is not None

@@ -268,3 +268,58 @@ def test_unreachable_device() -> None:
             await closed.identify()
 
     asyncio.run(scenario())
+
+
+def test_a_setpoint_below_a_chps_minimum_load_does_not_blame_the_chp() -> None:
+    # The pool asks a running CHP (30 kW, minimum stable load 25 kW) for 20 kW: nothing is
+    # sent, and the CHP, which did nothing wrong, stays in the pool at its 30 kW; the next
+    # setpoint it can run at is written as usual.
+    from prometheus_client import CollectorRegistry
+
+    from dispatch.actor import ActorConfig, ActorContext, AssetActor
+    from dispatch.board import TelemetryBoard
+    from dispatch.clock import RealClock
+    from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+    from dispatch.device import DeviceLimits
+    from dispatch.kpi import KpiRecorder
+    from dispatch.observability import DispatchMetrics
+
+    async def scenario() -> None:
+        async with device_and_adapter("chp") as (device, adapter):
+            physics = device.model.physics
+            physics.power_mw = physics.target_mw = 0.03
+            device.model.preset(0.03)
+            clock = RealClock()
+            kpi = KpiRecorder(tolerance_mw=0.001)
+            context = ActorContext(
+                "pool",
+                clock,
+                TelemetryBoard(),
+                RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
+                DispatchMetrics(CollectorRegistry()),
+                kpi,
+            )
+            actor = AssetActor(
+                adapter,
+                DeviceLimits(0.05, 0.0, 0.05, 3.0),
+                context,
+                ActorConfig(),
+                CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
+            )
+            actor._identified = actor._contacted = True
+            await actor.turn()  # reads 30 kW
+            actor.command(0.02, "d1", "afrr")
+            await actor.turn()
+            assert device.writes == []
+            assert actor.in_pool
+            assert kpi.blamed == []
+            await asyncio.sleep(0.5)
+            await actor.turn()  # still at 30 kW: what it was last told
+            assert actor.in_pool
+            actor.command(0.035, "d2", "afrr")
+            await actor.turn()
+            assert len(device.writes) == 1
+            assert actor.in_pool
+            assert kpi.blamed == []
+
+    asyncio.run(scenario())
