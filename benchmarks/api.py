@@ -353,24 +353,10 @@ def run(options: Options) -> bool:
         f"batch={options.batch} duration={options.duration_s:g} s "
         f"warmup={options.warmup_s:g} s idempotency={options.idempotency} db={shown_db}"
     )
-    with log.open("w") as log_file:
-        server = subprocess.Popen(
-            _vpp("serve", "--db", url, "--host", "127.0.0.1", "--port", str(port), *SERVE_EXTRA),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    server = start_serve(url, port, log, env, *SERVE_EXTRA)
     try:
         _wait_healthy(server, base, log)
-        created = subprocess.run(
-            _vpp("keys", "create", "--tenant", tenant, "--role", "trader", "--db", url),
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=True,
-        )
-        key = created.stdout.strip().splitlines()[-1]
+        key = create_key(url, tenant, "trader", env)
         profiler = _start_profiler(server.pid, options)
         results = _generate_load(base, key, options)
         if profiler is not None:
@@ -395,6 +381,32 @@ def run(options: Options) -> bool:
             print(f"kept: {workdir} (server log: {log})" + (f", schema {schema}" if schema else ""))
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def start_serve(
+    url: str, port: int, log: Path, env: dict[str, str], *extra: str
+) -> subprocess.Popen[bytes]:
+    """``vpp serve`` on `url` at 127.0.0.1:`port`, its output to `log`."""
+    with log.open("w") as log_file:
+        return subprocess.Popen(
+            _vpp("serve", "--db", url, "--host", "127.0.0.1", "--port", str(port), *extra),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+
+def create_key(url: str, tenant: str, role: str, env: dict[str, str]) -> str:
+    """The plaintext of a new API key of `role` for a new `tenant` (``vpp keys create``)."""
+    created = subprocess.run(
+        _vpp("keys", "create", "--tenant", tenant, "--role", role, "--db", url),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    )
+    return created.stdout.strip().splitlines()[-1]
 
 
 def _reference(options: Options, env: dict[str, str], workdir: Path) -> None:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from api import _drop_schema, _free_port, _own_schema, _vpp, _wait_healthy
+from api import _drop_schema, _free_port, _own_schema, _wait_healthy, create_key, start_serve
 
 
 def _statuses(ndjson: Path) -> Counter[str]:
@@ -75,23 +75,10 @@ def run(db: str | None, minutes: float, max_examples: int) -> bool:
     # The failed-login lock-out and the request quota would answer most fuzzed requests 429
     # before they reach a route: off for this run, so that every route is exercised.
     env = {**os.environ, "VPP_AUTH_FAILURES": "0", "VPP_TENANT_REQUESTS_PER_S": "0"}
-    with log.open("w") as log_file:
-        server = subprocess.Popen(
-            _vpp("serve", "--db", url, "--host", "127.0.0.1", "--port", str(port)),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    server = start_serve(url, port, log, env)
     try:
         _wait_healthy(server, base, log)
-        created = subprocess.run(
-            _vpp("keys", "create", "--tenant", tenant, "--role", "admin", "--db", url),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
-        key = created.stdout.strip().splitlines()[-1]
+        key = create_key(url, tenant, "admin", env)
         fuzz = subprocess.run(
             [
                 str(Path(sys.executable).with_name("schemathesis")),
