@@ -36,7 +36,6 @@ class _CompiledInsert:
     columns: tuple[str, ...]
     """Parameter order of `sql`: column names."""
     processors: tuple[_Processor, ...]
-    positional: bool
 
 
 _COMPILED: dict[tuple[str, str, tuple[str, ...]], _CompiledInsert] = {}
@@ -54,7 +53,7 @@ def _compiled(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Comp
         processors = tuple(
             table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
         )
-        found = _CompiledInsert(statement.string, order, processors, statement.positional)
+        found = _CompiledInsert(statement.string, order, processors)
         _COMPILED[key] = found
     return found
 
@@ -70,12 +69,8 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
     values = [[convert(row[name]) for name, convert in steps] for row in rows]
     if connection.dialect.name == "postgresql":
         _copy(connection, table, compiled.columns, values)
-    elif compiled.positional:
+    else:  # SQLite: positional parameters, in `compiled.columns` order
         connection.exec_driver_sql(compiled.sql, [tuple(v) for v in values])
-    else:
-        connection.exec_driver_sql(
-            compiled.sql, [dict(zip(compiled.columns, v, strict=True)) for v in values]
-        )
 
 
 def _copy(
