@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
 
+from hand_clock import HandClock
 from prometheus_client import CollectorRegistry
 
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
@@ -22,22 +22,6 @@ from dispatch.device import (
 )
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics
-
-START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
-
-
-class HandClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    def utc(self) -> datetime:
-        return START + timedelta(seconds=self.t)
-
-    async def sleep_until(self, t: float) -> None:
-        self.t = max(self.t, t)
 
 
 class LaggingDevice:

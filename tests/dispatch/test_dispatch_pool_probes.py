@@ -5,9 +5,10 @@ opposite unseen moves that cancel at the meter)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from itertools import pairwise
 
+from hand_clock import START, HandClock
 from prometheus_client import CollectorRegistry
 
 from dispatch.activation import NoActivation
@@ -23,29 +24,11 @@ from dispatch.observability import DispatchMetrics
 from dispatch.pool import PoolController
 from dispatch.schedule import Schedule
 
-START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
 LEVEL_MW = 0.2
 
 
-class HandClock:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def now(self) -> float:
-        return self.t
-
-    def utc(self) -> datetime:
-        return START + timedelta(seconds=self.t)
-
-    async def sleep_until(self, t: float) -> None:
-        self.t = max(self.t, t)
-
-
-def _site(
-    n: int, slow: frozenset[str] = frozenset()
-) -> tuple[PoolController, list[AssetActor], TelemetryBoard, HandClock]:
-    """`n` 1 MW batteries behind one site meter, planned flat at LEVEL_MW each, ramping at
-    0.5 MW/s (those in `slow` at 20 kW/s)."""
+def _context(tolerance_mw: float) -> tuple[HandClock, TelemetryBoard, ActorContext]:
+    """A hand clock, a board and the actors' context, the KPI judged at `tolerance_mw`."""
     clock = HandClock()
     board = TelemetryBoard()
     context = ActorContext(
@@ -54,8 +37,40 @@ def _site(
         board,
         RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
         DispatchMetrics(CollectorRegistry()),
-        KpiRecorder(tolerance_mw=0.1),
+        KpiRecorder(tolerance_mw=tolerance_mw),
     )
+    return clock, board, context
+
+
+def _pool(
+    plan: dict[str, float],
+    actors: list[AssetActor],
+    board: TelemetryBoard,
+    clock: HandClock,
+    context: ActorContext,
+) -> PoolController:
+    """The pool of `actors` on a flat quarter-hour schedule: `plan` [MW] per asset."""
+    schedule = Schedule(
+        portfolio_id="p",
+        plan_id="plan",
+        created_at=START,
+        source="test",
+        start=START,
+        end=START + timedelta(minutes=15),
+        index=(START,),
+        injection_mw={name: (mw,) for name, mw in plan.items()},
+    )
+    return PoolController(
+        "pool", schedule, NoActivation(), actors, board, clock, context.metrics, context.kpi
+    )
+
+
+def _site(
+    n: int, slow: frozenset[str] = frozenset()
+) -> tuple[PoolController, list[AssetActor], TelemetryBoard, HandClock]:
+    """`n` 1 MW batteries behind one site meter, planned flat at LEVEL_MW each, ramping at
+    0.5 MW/s (those in `slow` at 20 kW/s)."""
+    clock, board, context = _context(tolerance_mw=0.1)
     policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.01)
     actors = []
     for i in range(n):
@@ -70,26 +85,7 @@ def _site(
         )
         actor.site_id = "site-1"
         actors.append(actor)
-    schedule = Schedule(
-        portfolio_id="p",
-        plan_id="plan",
-        created_at=START,
-        source="test",
-        start=START,
-        end=START + timedelta(minutes=15),
-        index=(START,),
-        injection_mw={a.asset_id: (LEVEL_MW,) for a in actors},
-    )
-    pool = PoolController(
-        "pool",
-        schedule,
-        NoActivation(),
-        actors,
-        board,
-        clock,
-        context.metrics,
-        context.kpi,
-    )
+    pool = _pool({a.asset_id: LEVEL_MW for a in actors}, actors, board, clock, context)
     return pool, actors, board, clock
 
 
@@ -170,16 +166,7 @@ def _mixed_site(
     """The Modbus fleet's units behind one site meter: a 60 kW PV plant (ramp 60 kW/s, its
     setpoint a cap), two 3 kW batteries (5 kW/s) and a 50 kW CHP (min load 25 kW, ramping
     at `chp_ramp_mw_per_s`); each planned flat (PV 30 kW, batteries 1 kW, CHP 30 kW)."""
-    clock = HandClock()
-    board = TelemetryBoard()
-    context = ActorContext(
-        "pool",
-        clock,
-        board,
-        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
-        DispatchMetrics(CollectorRegistry()),
-        KpiRecorder(tolerance_mw=0.003),
-    )
+    clock, board, context = _context(tolerance_mw=0.003)
     units = {
         "pv": (Pv(0.06, ramp_mw_per_s=0.06), DeviceLimits(0.06, 0.0, 0.06, 3.0, True), None),
         "bat-a": (Battery(0.003, -0.003, 0.005), DeviceLimits(0.003, -0.003, 0.005, 3.0), 0.005),
@@ -208,20 +195,7 @@ def _mixed_site(
         )
         actor.site_id = "site-1"
         actors.append(actor)
-    schedule = Schedule(
-        portfolio_id="p",
-        plan_id="plan",
-        created_at=START,
-        source="test",
-        start=START,
-        end=START + timedelta(minutes=15),
-        index=(START,),
-        injection_mw={name: (mw,) for name, mw in plan.items()},
-    )
-    pool = PoolController(
-        "pool", schedule, NoActivation(), actors, board, clock, context.metrics, context.kpi
-    )
-    return pool, actors, board, clock, plan
+    return _pool(plan, actors, board, clock, context), actors, board, clock, plan
 
 
 def _mixed_tick(

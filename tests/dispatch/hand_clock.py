@@ -1,0 +1,28 @@
+"""A clock the dispatcher's tests move by hand: seconds since `START`, UTC at `START` + t.
+
+Not a ``conftest.py``: the test folders have no ``__init__.py``, so test modules import it
+by name (as the store's tests import their factories).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
+"""The instant the hand clock reads at t = 0 [UTC]."""
+
+
+class HandClock:
+    """Reads `t` [s]; sleeping only moves it forward to the wake-up time."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def utc(self) -> datetime:
+        return START + timedelta(seconds=self.t)
+
+    async def sleep_until(self, t: float) -> None:
+        self.t = max(self.t, t)
