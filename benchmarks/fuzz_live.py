@@ -103,6 +103,7 @@ def run(db: str | None, minutes: float, max_examples: int) -> bool:
                 str(ndjson),
             ],
             check=False,
+            cwd=workdir,  # schemathesis keeps its cache (.schemathesis/) where it runs
         )
         statuses = _statuses(ndjson) if ndjson.exists() else Counter()
         errors = statuses.get("5xx", 0)
