@@ -22,7 +22,7 @@ from trading.store import (
     TransitionError,
 )
 
-ALLOWED = [(a, b) for a, targets in BID_TRANSITIONS.items() for b in targets]
+ALLOWED = [(a, b) for a, targets in BID_TRANSITIONS.items() for b in sorted(targets)]
 REFUSED = [(a, b) for a in BidStatus for b in BidStatus if b not in BID_TRANSITIONS[a]]
 PATH_TO = {
     BidStatus.DRAFT: [],
