@@ -6,6 +6,7 @@ from datetime import time
 
 from markets.eu import (
     BEFORE,
+    LEGACY_REVIEW_BY,
     C,
     G,
     U,
@@ -74,6 +75,7 @@ PLUGIN = MarketPlugin(
                     "SMARD publishes the capacity price per MW and product; regelleistung.net "
                     "result files have also been seen quoting (EUR/MW)/h: which unit the RLM "
                     "bid format takes is to be checked with the TSOs' bid documentation",
+                    review_by=LEGACY_REVIEW_BY,
                 ),
             ),
             pricing=(since_start(Pricing.PAY_AS_BID, "regelleistung.net", note=BEFORE),),

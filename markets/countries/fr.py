@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time
 
 from markets.eu import (
+    LEGACY_REVIEW_BY,
     C,
     U,
     afrr_capacity,
@@ -37,6 +38,7 @@ PLUGIN = MarketPlugin(
                     U,
                     "hourly and BE-FR 30-min products are confirmed; local 15-min products "
                     "in FR are assumed; cross-zonal gate opening 15:00 D-1 for every contract",
+                    review_by=LEGACY_REVIEW_BY,
                 ),
             ),
             local_gate_closure=(
@@ -45,6 +47,7 @@ PLUGIN = MarketPlugin(
                     "general knowledge (historical)",
                     U,
                     "the FR local gate closure was not confirmed; 30 min historically",
+                    review_by=LEGACY_REVIEW_BY,
                 ),
             ),
         ),
@@ -56,10 +59,18 @@ PLUGIN = MarketPlugin(
             in_operation=(
                 since_start(True, "RTE", C, "daily procurement since delivery 2021-11-03"),
             ),
-            block_hours=(since_start(4, "assumption", U, "RTE block length not found"),),
+            block_hours=(
+                since_start(
+                    4, "assumption", U, "RTE block length not found", review_by=LEGACY_REVIEW_BY
+                ),
+            ),
             directions=(
                 since_start(
-                    (Direction.POS, Direction.NEG), "assumption", U, "RTE products not found"
+                    (Direction.POS, Direction.NEG),
+                    "assumption",
+                    U,
+                    "RTE products not found",
+                    review_by=LEGACY_REVIEW_BY,
                 ),
             ),
             gate_opening=(
@@ -70,10 +81,24 @@ PLUGIN = MarketPlugin(
                     DailyGate(days_before=1, local_time=time(9)), "RTE", C, "results by 09:30"
                 ),
             ),
-            volume_min_mw=(since_start(1.0, "assumption", U, "RTE minimum bid not found"),),
-            volume_step_mw=(since_start(1.0, "assumption", U, "RTE bid step not found"),),
+            volume_min_mw=(
+                since_start(
+                    1.0, "assumption", U, "RTE minimum bid not found", review_by=LEGACY_REVIEW_BY
+                ),
+            ),
+            volume_step_mw=(
+                since_start(
+                    1.0, "assumption", U, "RTE bid step not found", review_by=LEGACY_REVIEW_BY
+                ),
+            ),
             pricing=(
-                since_start(Pricing.PAY_AS_BID, "assumption", U, "RTE pricing rule not found"),
+                since_start(
+                    Pricing.PAY_AS_BID,
+                    "assumption",
+                    U,
+                    "RTE pricing rule not found",
+                    review_by=LEGACY_REVIEW_BY,
+                ),
             ),
         ),
         picasso_afrr_energy(
@@ -88,6 +113,7 @@ PLUGIN = MarketPlugin(
                 U,
                 "RTE joined PICASSO in April 2025 [confirmed]; the day was not found; RTE has "
                 "paid the marginal price since 2023-11-21",
+                review_by=LEGACY_REVIEW_BY,
             ),
         ),
         fcr_cooperation(COUNTRY, ZONE, TZ),
