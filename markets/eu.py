@@ -32,6 +32,7 @@ from markets.kinds import (
 )
 from markets.products import Direction, MarketId, OrderType, Pricing, Reserve
 from markets.rules import Confidence, Rule, rule
+from regulatory.rules import LEGACY_REVIEW_BY as LEGACY_REVIEW_BY
 
 HISTORY_START = date(2022, 1, 1)
 """First delivery day the built-in market histories cover."""
@@ -43,10 +44,6 @@ M = TypeVar("M", bound=Market)
 C = Confidence.CONFIRMED
 G = Confidence.GENERAL
 U = Confidence.UNCERTAIN
-
-LEGACY_REVIEW_BY = date(2027, 3, 1)
-"""Review date of the uncertain values entered before review dates were kept (recorded
-2026-11-22): each is checked against a primary source by then (docs/compliance.md)."""
 
 
 def since_start(

@@ -44,6 +44,11 @@ LEGACY_RECORDED_AT = date(2026, 11, 22)
 between then and the start of bitemporal records (2026-12-06) carry it too; git holds
 their exact history."""
 
+LEGACY_REVIEW_BY = date(2027, 3, 1)
+"""Review date of the uncertain values (market rules and regulatory facts) entered before
+review dates were kept: each is checked against a primary source by then
+(docs/compliance.md)."""
+
 LEGACY_RECORDER = "vpp-engine maintainers (before authors were recorded)"
 """`recorded_by` of a record that does not name its author."""
 
@@ -235,6 +240,9 @@ class RuleSet(BaseModel):
     valid_from: date
     valid_from_confidence: Confidence = Confidence.CONFIRMED
     change: str = Field(description="what this version changed, with its source")
+    review_by: date | None = Field(
+        default=None, description="an uncertain valid_from: the day by which to check it"
+    )
     recorded_at: date = LEGACY_RECORDED_AT
     recorded_by: str = Field(default=LEGACY_RECORDER, min_length=1)
     approved_by: str | None = None
@@ -426,6 +434,7 @@ class CountryRules(BaseModel):
             "approved_by": None,
             "supersedes": (),
             "superseded_at": None,
+            "review_by": None,
             **updates,
         }
         new = RuleSet.model_validate({**start.model_dump(), **fields})

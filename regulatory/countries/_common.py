@@ -1,7 +1,10 @@
 """Facts shared by several countries, each with its source."""
 
+from datetime import date
+
 from regulatory.assets.base import AssetKind, BalancingProduct
 from regulatory.rules import (
+    LEGACY_REVIEW_BY,
     Confidence,
     DatedNegativePriceRule,
     NegativePriceRule,
@@ -25,6 +28,7 @@ def fcr(
     reservoir_h: float | None,
     reservoir_source: str | None = None,
     confidence: Confidence = Confidence.CONFIRMED,
+    review_by: date | None = None,
 ) -> ProductRule:
     """FCR as bought by the FCR Cooperation: symmetric, 1 MW minimum [C]."""
     source = FCR_COOPERATION + "; min bid 1 MW (regelleistung.net)"
@@ -37,6 +41,7 @@ def fcr(
         energy_reservoir_h=reservoir_h,
         source=source,
         confidence=confidence,
+        review_by=review_by,
     )
 
 
@@ -47,6 +52,7 @@ def afrr(
     confidence: Confidence,
     reservoir_h: float | None = None,
     note: str | None = None,
+    review_by: date | None = None,
 ) -> tuple[ProductRule, ProductRule]:
     """aFRR upward and downward, bought as separate products with a 1 MW minimum offer."""
     return tuple(  # type: ignore[return-value]
@@ -58,6 +64,7 @@ def afrr(
             source=source,
             confidence=confidence,
             note=note,
+            review_by=review_by,
         )
         for product in (BalancingProduct.AFRR_POS, BalancingProduct.AFRR_NEG)
     )
@@ -72,15 +79,25 @@ def premium_lost_every_negative_period(
     negative prices.
     """
     uncertain = Confidence.UNCERTAIN
-    rule = NegativePriceRule(kind="every_period", source=source, confidence=uncertain, note=note)
+    rule = NegativePriceRule(
+        kind="every_period",
+        source=source,
+        confidence=uncertain,
+        note=note,
+        review_by=LEGACY_REVIEW_BY,
+    )
     return SupportScheme(
         name=name,
         kinds=("pv", "wind"),
         bands=(
             SupportBand(
-                rules=(DatedNegativePriceRule(rule=rule),), source=source, confidence=uncertain
+                rules=(DatedNegativePriceRule(rule=rule),),
+                source=source,
+                confidence=uncertain,
+                review_by=LEGACY_REVIEW_BY,
             ),
         ),
         source=source,
         confidence=uncertain,
+        review_by=LEGACY_REVIEW_BY,
     )

@@ -15,6 +15,7 @@ from regulatory.countries._common import (
     premium_lost_every_negative_period,
 )
 from regulatory.rules import (
+    LEGACY_REVIEW_BY,
     BaselineRule,
     ChargingCharge,
     Confidence,
@@ -39,6 +40,7 @@ _BASE = RuleSet(
             reservoir_h=0.25,
             reservoir_source="SO GL Art. 156 allows 15-30 min [U: APG's choice not found]",
             confidence=U,
+            review_by=LEGACY_REVIEW_BY,
         ),
         *afrr(
             pooling=PoolingScope.COUNTRY,
@@ -61,6 +63,7 @@ _BASE = RuleSet(
             site_tariff=True,
             source="E-Control SNE-VO [G]; storage exemptions [U]",
             confidence=U,
+            review_by=LEGACY_REVIEW_BY,
         ),
     ),
     baselines=(
@@ -69,6 +72,7 @@ _BASE = RuleSet(
             description="delivered flexibility against the BSP's schedule",
             source="not researched [U]",
             confidence=U,
+            review_by=LEGACY_REVIEW_BY,
         ),
     ),
 )

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 
 from regulatory.countries._common import WITHDRAWING, afrr, fcr
 from regulatory.rules import (
+    LEGACY_REVIEW_BY,
     BaselineRule,
     ChargingCharge,
     Confidence,
@@ -40,6 +41,7 @@ AFRR = afrr(
     "reservoir 15 min per a secondary source, PQ conditions 'Arbeitsvermoegen' v1.04",
     confidence=U,
     note="the aFRR energy-reservoir rule is uncertain (reference section 4.4)",
+    review_by=LEGACY_REVIEW_BY,
 )
 
 
@@ -247,6 +249,7 @@ BASELINE = BaselineRule(
     "supplies",
     source="reference section 4.4: DE uses a schedule or operating point supplied by the BSP",
     confidence=U,
+    review_by=LEGACY_REVIEW_BY,
 )
 
 _2022 = RuleSet(
@@ -316,4 +319,5 @@ RULES = RULES.amend(
     change="§ 118(6) EnWG storage grid-fee waiver extended to storage commissioned by "
     "2029-08-04; the date the extension took effect was not found, 2025-12-01 is assumed",
     charging=_charges("2025", storage_commissioned_by=date(2029, 8, 4)),
+    review_by=LEGACY_REVIEW_BY,
 )
