@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any, TypeVar
 
+from markets.countries._audit import AUDIT, AUDIT_REVIEW_BY
 from markets.gates import DailyGate, OffsetGate
 from markets.kinds import (
     Auction,
@@ -262,6 +263,24 @@ def sidc_continuous(
                 "ACER Decision 04/2018",
                 note="ACER approved 30 min in December 2025, optional per border from "
                 "2026-01-01 with 60 min the mandatory default; per-border 30 min is not modelled",
+            ),
+            rule(
+                OffsetGate(minutes_before=60),
+                "2026-01-01",
+                "Regulation (EU) 2024/1747 amending Regulation (EU) 2019/943, Art. 8; Elia "
+                "consultation on a derogation (2025-05-12); ACER on the TSOs' proposal of "
+                "2025-07-02 to shorten the closure from 60 to 30 min",
+                U,
+                "the regulation moves the cross-zonal intraday gate closure to 30 min before "
+                "real time from 2026, with derogations (Elia consulted on one); which borders "
+                "of this zone apply 30 min, and since when, was not found: 60 min is kept, the "
+                "earlier and so the safe bound for cross-border matching",
+                reference="https://eur-lex.europa.eu/eli/reg/2024/1747; https://www.elia.be/en/"
+                "public-consultation/20250512_public-consultation-on-the-request-for-"
+                "derogation-from-implementation-of-the-intraday",
+                document_version="OJ L 2024/1747 of 2024-06-26; Elia consultation 2025-05-12",
+                review_by=AUDIT_REVIEW_BY,
+                **AUDIT,
             ),
         ),
         local_gate_closure=local_gate_closure,
