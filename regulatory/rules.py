@@ -277,15 +277,24 @@ class RuleSet(BaseModel):
         return next((p for p in self.products if p.product == product), None)
 
     def facts(self) -> Iterator[tuple[str, Fact]]:
-        """Every fact of the version with its stable id, e.g.
-        ``DE:regulatory:2025.3:charging:KWKG levy`` or ``DE:regulatory:2022.1:products:fcr``.
+        """Every fact of the version with its stable id, nested ones too, e.g.
+        ``DE:regulatory:2025.3:charging:KWKG levy``, ``...:charging:KWKG levy:exemptions[0]``
+        or ``DE:regulatory:2022.1:products:fcr``.
         """
         for item in self.products:
             yield f"{self.id}:products:{item.product}", item
         for scheme in self.support_schemes:
-            yield f"{self.id}:support_schemes:{scheme.name}", scheme
+            scheme_id = f"{self.id}:support_schemes:{scheme.name}"
+            yield scheme_id, scheme
+            for b, band in enumerate(scheme.bands):
+                yield f"{scheme_id}:bands[{b}]", band
+                for r, dated in enumerate(band.rules):
+                    yield f"{scheme_id}:bands[{b}]:rules[{r}]", dated.rule
         for charge in self.charging:
-            yield f"{self.id}:charging:{charge.name}", charge
+            charge_id = f"{self.id}:charging:{charge.name}"
+            yield charge_id, charge
+            for e, exemption in enumerate(charge.exemptions):
+                yield f"{charge_id}:exemptions[{e}]", exemption
         for baseline in self.baselines:
             yield f"{self.id}:baselines:{baseline.method}", baseline
 

@@ -14,6 +14,20 @@ from regulatory.rules import (
     SupportScheme,
 )
 
+AUDIT_DAY = date(2026, 12, 6)
+"""Knowledge time of the records of the rule audit of 2026-12-06 (issue 17)."""
+
+AUDIT_REVIEW_BY = date(2027, 1, 31)
+"""By when the audit's uncertain facts are checked again."""
+
+AUDIT_VERSION: dict[str, object] = {
+    "recorded_at": AUDIT_DAY,
+    "recorded_by": "i17-rules (rule-audit session of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch i17-rules)",
+}
+"""Keyword arguments of `CountryRules.amend` for a version the audit added; the approver is
+the merge review that admits it (docs/compliance.md)."""
+
 WITHDRAWING: tuple[AssetKind, ...] = ("battery", "ev_fleet", "flexible_load", "heat_pump")
 """Asset kinds that draw energy from the grid and so may pay charges on withdrawal."""
 
