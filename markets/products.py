@@ -241,7 +241,9 @@ class Product(BaseModel):
         )
 
     def as_record(self) -> dict[str, Any]:
-        """A flat, JSON-ready description; times in ISO 8601 UTC ending in ``Z``."""
+        """A JSON-ready description; times in ISO 8601 UTC ending in ``Z``. ``source`` and
+        ``valid_from`` summarise; ``rules`` gives each parameter's own record (id, valid
+        from, recorded at, source, reference, confidence, review date)."""
         return {
             "product_id": self.product_id,
             "country": self.country,
@@ -275,6 +277,19 @@ class Product(BaseModel):
             "valid_from": self.valid_from.isoformat(),
             "uncertain_rules": list(self.uncertain_rules),
             "rule_ids": list(self.rule_ids),
+            "rules": {
+                name: {
+                    "rule_id": ref.rule_id,
+                    "value": ref.value,
+                    "valid_from": ref.valid_from.isoformat(),
+                    "recorded_at": None if ref.recorded_at is None else ref.recorded_at.isoformat(),
+                    "source": ref.source,
+                    "reference": ref.reference,
+                    "confidence": ref.confidence.value,
+                    "review_by": None if ref.review_by is None else ref.review_by.isoformat(),
+                }
+                for name, ref in sorted(self.rules.items())
+            },
         }
 
     def is_open(self, now: datetime) -> bool:

@@ -126,3 +126,13 @@ def test_diff_cannot_be_combined_with_a_single_edition():
     )
     assert result.exit_code == 2
     assert "--diff compares two editions" in result.output
+
+
+def test_products_json_gives_each_parameters_own_record_not_only_a_merged_source():
+    (first, *_) = _json("markets", "products", "FR", "2024-09-01", "--market", "intraday_auction")  # type: ignore[misc]
+    mtu = first["rules"]["mtu_minutes"]
+    assert mtu["value"] == "30"
+    assert mtu["rule_id"] == "FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06"
+    assert mtu["reference"].startswith("https://")
+    assert mtu["rule_id"] in first["rule_ids"]
+    assert first["rules"]["price_max"]["confidence"] == "uncertain"
