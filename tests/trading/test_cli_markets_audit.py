@@ -136,3 +136,11 @@ def test_products_json_gives_each_parameters_own_record_not_only_a_merged_source
     assert mtu["reference"].startswith("https://")
     assert mtu["rule_id"] in first["rule_ids"]
     assert first["rules"]["price_max"]["confidence"] == "uncertain"
+
+
+def test_check_strict_fails_the_legacy_records_without_a_reference():
+    assert runner.invoke(app, ["markets", "check", "DE", "--year", "2026"]).exit_code == 0
+    strict = runner.invoke(app, ["markets", "check", "DE", "--year", "2026", "--strict"])
+    assert strict.exit_code == 1
+    assert "FAIL provenance" in strict.stdout
+    assert "no reference (URL or document) a reviewer can open" in strict.stdout

@@ -349,6 +349,12 @@ def check(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="show passing checks too")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="every record must name a reference, those before 2026-12-06 too"
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the conformance kit on a plugin; exit 1 if any check fails."""
@@ -357,7 +363,7 @@ def check(
         days = tuple(_day(d, "--day") for d in day)
     else:
         days = default_days(plugin, pendulum.now("UTC").year if year is None else year)
-    report = check_plugin(plugin, days)
+    report = check_plugin(plugin, days, strict=strict)
     if as_json:
         print_json(
             {
@@ -375,6 +381,7 @@ def check(
                     for c in report.failures
                 ],
                 "uncertain_rules": report.uncertain_rules,
+                "legacy_without_reference": report.legacy_without_reference,
             }
         )
     else:
