@@ -32,7 +32,7 @@ from markets.kinds import (
     Market,
 )
 from markets.products import Direction, MarketId, OrderType, Pricing, Reserve
-from markets.rules import Confidence, Rule, rule
+from markets.rules import Confidence, Rule, rule, rule_id
 from regulatory.rules import LEGACY_REVIEW_BY as LEGACY_REVIEW_BY
 
 HISTORY_START = date(2022, 1, 1)
@@ -341,8 +341,8 @@ def picasso_afrr_energy(
         ),
         volume_min_mw=(rule(1.0, start, "market-rules reference (balancing: 1 MW)", G),),
         volume_step_mw=(rule(1.0, start, "market-rules reference (balancing: 1 MW)", G),),
-        price_min=_picasso_limits(start, -1),
-        price_max=_picasso_limits(start, +1),
+        price_min=_picasso_limits(country, start, -1),
+        price_max=_picasso_limits(country, start, +1),
         price_tick=(rule(0.01, start, "general practice", G),),
         pricing=(
             rule(
@@ -382,7 +382,9 @@ def _accession_history(accession: Rule[bool]) -> tuple[Rule[bool], ...]:
     return (before, accession)
 
 
-def _picasso_limits(start: date, sign: int) -> tuple[Rule[float | None], ...]:
+def _picasso_limits(country: str, start: date, sign: int) -> tuple[Rule[float | None], ...]:
+    after = max(start, date(2026, 7, 1))
+    parameter = "price_max" if sign > 0 else "price_min"
     return (
         rule(
             sign * 15000.0,
@@ -393,12 +395,32 @@ def _picasso_limits(start: date, sign: int) -> tuple[Rule[float | None], ...]:
         ),
         rule(
             sign * 15000.0,
-            max(start, date(2026, 7, 1)),
+            after,
             "ACER 2024 amendment; TSO proposal of February 2024",
             U,
             "after July 2026 the TSOs proposed +/-10,000 transitional and +/-15,000 technical; "
             "final values and start dates were not found, so +/-15,000 is kept",
             review_by=LEGACY_REVIEW_BY,
+        ),
+        rule(
+            sign * 15000.0,
+            after,
+            "ACER news of 2024-02-28: 'ACER will evaluate amendments to the pricing "
+            "methodology and framework related to electricity balancing platforms'",
+            U,
+            "the TSOs' proposal of 2024-02-07 sets the technical limits to +/-15,000 EUR/MWh "
+            "after July 2026 and lowers the transitional limit before then to +/-10,000; "
+            "ACER was to decide by 2024-08-07 and its decision was not found, so +/-15,000 "
+            "stands after July 2026 and the transitional +/-15,000 before it is unchanged. "
+            "Corrects the note of the record of 2026-11-22, which put the +/-10,000 after "
+            "July 2026",
+            reference="https://www.acer.europa.eu/news-and-events/news/acer-will-evaluate-"
+            "amendments-pricing-methodology-and-framework-related-electricity-balancing-"
+            "platforms",
+            document_version="ACER news item of 2024-02-28",
+            review_by=AUDIT_REVIEW_BY,
+            supersedes=(rule_id(country, MarketId.AFRR_ENERGY, parameter, after),),
+            **AUDIT,
         ),
     )
 

@@ -244,9 +244,15 @@ def with_ids(country: str, market: str, parameter: str, history: Iterable[Any]) 
     """
     entries = [e if isinstance(e, Rule) else Rule[Any].model_validate(e) for e in history]
     ids = [rule_id(country, market, parameter, e.valid_from, e.recorded_at) for e in entries]
+    # A market copied to another country keeps its records' `supersedes`: they are matched
+    # by market, parameter, valid-from and recorded-at, and renamed to this country's ids.
+    by_key = {i.split(":", 1)[1]: i for i in ids}
     replaced: dict[str, date] = {}
+    renamed: list[tuple[str, ...]] = []
     for entry, own in zip(entries, ids, strict=True):
-        for target in entry.supersedes:
+        targets = tuple(by_key.get(t.split(":", 1)[-1], t) for t in entry.supersedes)
+        renamed.append(targets)
+        for target in targets:
             if target not in ids:
                 raise ValueError(
                     f"{own} supersedes {target}, which is not a record of "
@@ -257,8 +263,8 @@ def with_ids(country: str, market: str, parameter: str, history: Iterable[Any]) 
             known = replaced.get(target)
             replaced[target] = entry.recorded_at if known is None else min(known, entry.recorded_at)
     out = []
-    for entry, own in zip(entries, ids, strict=True):
-        update: dict[str, Any] = {"id": own}
+    for entry, own, targets in zip(entries, ids, renamed, strict=True):
+        update: dict[str, Any] = {"id": own, "supersedes": targets}
         if own in replaced:
             when = replaced[own]
             if entry.superseded_at is not None:

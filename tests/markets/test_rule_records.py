@@ -133,3 +133,13 @@ def test_a_corrected_record_stops_being_believed_on_the_day_of_its_correction(hi
         assert entry.known_on(entry.superseded_at - timedelta(days=1))
         assert not entry.known_on(entry.superseded_at)
         assert any(entry.id in e.supersedes for e in history)
+
+
+def test_a_market_copied_to_another_country_keeps_its_corrections_under_the_new_ids():
+    ida = fr.PLUGIN.market(MarketId.INTRADAY_AUCTION)
+    copy = ida.model_copy(update={"country": "XX"})
+    fixed = copy.rules_on(date(2024, 9, 1))["mtu_minutes"]
+    assert fixed.value == 30
+    assert fixed.supersedes == ("XX:intraday_auction:mtu_minutes:2024-06-14:2026-11-22",)
+    old = copy.rules_on(date(2024, 9, 1), known_on=BEFORE_AUDIT)["mtu_minutes"]
+    assert (old.id, old.superseded_at) == (fixed.supersedes[0], AUDIT)
