@@ -13,8 +13,16 @@ Checks, per delivery day (DST days included):
 - ``gate_closure``: a bid one second after gate closure (and one before gate opening) fails
   with a violation naming the gate;
 
-and once per plugin, ``rules``: every rule has a source and a valid-from date, and each
-history is in date order.
+and once per plugin:
+
+- ``rules``: every record has an id, a source and a valid-from date, the records of each
+  history recorded together are in date order, and no two records believed at the same
+  time start on the same day (a correction names what it supersedes);
+- ``provenance``: every record names its source; every uncertain record believed today
+  has a ``review_by`` date; a record recorded on or after `PROVENANCE_REQUIRED_FROM`
+  also names a reference (URL or document), its retrieval date, its author and an
+  approver other than the author. With ``strict=True`` the reference is required of every
+  record, those recorded before that day too.
 
 Use it from the command line (``vpp markets check CC``) or in a plugin's own tests::
 
@@ -43,8 +51,13 @@ from markets.bids import (
 from markets.calendar import day_hours, iso_z
 from markets.plugin import MarketPlugin
 from markets.products import OrderType, Product, ProductKind
+from markets.rules import LEGACY_RECORDER, Rule, edition
 
 ONE_SECOND = timedelta(seconds=1)
+
+PROVENANCE_REQUIRED_FROM = date(2026, 12, 6)
+"""Records recorded on or after this day must carry full provenance (reference, retrieval
+date, author, approver); older records were entered before provenance was kept."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,8 @@ class ConformanceReport:
     days: tuple[date, ...]
     checks: list[Check] = field(default_factory=list)
     uncertain_rules: list[str] = field(default_factory=list)
+    legacy_without_reference: int = 0
+    """Records recorded before `PROVENANCE_REQUIRED_FROM` that name no reference."""
 
     @property
     def passed(self) -> bool:
@@ -107,17 +122,21 @@ def default_days(plugin: MarketPlugin, year: int) -> tuple[date, ...]:
     return tuple(sorted({*special, date(year, 6, 15)}))
 
 
-def check_plugin(plugin: MarketPlugin, days: Sequence[date]) -> ConformanceReport:
-    """Run every check on `plugin` for each of `days`."""
+def check_plugin(
+    plugin: MarketPlugin, days: Sequence[date], *, strict: bool = False
+) -> ConformanceReport:
+    """Run every check on `plugin` for each of `days`; `strict`: every record, however old,
+    must name a reference (see the module docstring)."""
     report = ConformanceReport(country=plugin.country, days=tuple(days))
     report.checks.append(_check_rules(plugin, report))
+    report.checks.append(_check_provenance(plugin, report, strict=strict))
     for day in days:
         report.checks.extend(_check_day(plugin, day))
     return report
 
 
 def assert_conformant(
-    plugin: MarketPlugin, days: Sequence[date] | None = None
+    plugin: MarketPlugin, days: Sequence[date] | None = None, *, strict: bool = False
 ) -> ConformanceReport:
     """`check_plugin`, raising `AssertionError` that lists every failed check.
 
@@ -126,7 +145,7 @@ def assert_conformant(
     if days is None:
         this_year = date.today().year
         days = [*default_days(plugin, this_year), *default_days(plugin, this_year + 1)]
-    report = check_plugin(plugin, days)
+    report = check_plugin(plugin, days, strict=strict)
     if not report.passed:
         lines = "\n".join(str(c) for c in report.failures)
         raise AssertionError(f"{report.summary()}\n{lines}")
@@ -138,25 +157,94 @@ def _check_rules(plugin: MarketPlugin, report: ConformanceReport) -> Check:
     count = 0
     for spec in plugin.markets:
         for name, history in spec.histories():
-            dates = [r.valid_from for r in history]
-            if dates != sorted(dates) or len(set(dates)) != len(dates):
-                problems.append(f"{spec.market}.{name}: valid_from dates out of order or repeated")
+            where = f"{spec.market}.{name}"
+            batches: dict[date, list[Rule]] = defaultdict(list)
+            for entry in history:
+                batches[entry.recorded_at].append(entry)
+            for recorded_at, batch in batches.items():
+                dates = [r.valid_from for r in batch]
+                if dates != sorted(dates) or len(set(dates)) != len(dates):
+                    problems.append(
+                        f"{where}: valid_from dates out of order or repeated among the "
+                        f"records of {recorded_at}"
+                    )
+            ids = [r.id for r in history]
+            if None in ids or len(set(ids)) != len(ids):
+                problems.append(f"{where}: records without an id or with the same id: {ids}")
+            knowledge = {None, *(r.recorded_at for r in history)}
+            knowledge |= {r.superseded_at for r in history if r.superseded_at}
+            for day in sorted(knowledge, key=lambda d: d or date.max):
+                held = [r.valid_from for r in edition(history, day)]
+                if len(set(held)) != len(held):
+                    as_of = "today" if day is None else f"on {day}"
+                    problems.append(
+                        f"{where}: two records believed {as_of} start on the same day; a "
+                        "correction must name the record it corrects in `supersedes`"
+                    )
+                    break
             for entry in history:
                 count += 1
-                if not entry.source.strip():
-                    problems.append(f"{spec.market}.{name} from {entry.valid_from}: no source")
-                if entry.uncertain:
+                if entry.uncertain and entry.superseded_at is None:
+                    review = f"review by {entry.review_by}" if entry.review_by else "no review date"
                     report.uncertain_rules.append(
-                        f"{spec.market}.{name} from {entry.valid_from}: {entry.value!r} "
-                        f"({entry.source}; {entry.note or 'no note'})"
+                        f"{where} from {entry.valid_from}: {entry.value!r} "
+                        f"({entry.source}; {entry.note or 'no note'}; {review})"
                     )
     if problems:
-        return Check("rules", False, "; ".join(problems))
+        return Check("rules", False, "; ".join(problems[:5]))
     return Check(
         "rules",
         True,
-        f"{count} rules, each with a source and a valid-from date "
-        f"({len(report.uncertain_rules)} marked uncertain)",
+        f"{count} rule records, each with an id, a source and a valid-from date "
+        f"({len(report.uncertain_rules)} believed today marked uncertain)",
+    )
+
+
+def provenance_problems(entry: Rule, *, strict: bool = False) -> list[str]:
+    """What `entry`'s provenance lacks, in words; [] = complete (see the module docstring)."""
+    problems = []
+    if not entry.source.strip():
+        problems.append("no source")
+    if entry.uncertain and entry.superseded_at is None and entry.review_by is None:
+        problems.append("uncertain without a review_by date")
+    new = entry.recorded_at >= PROVENANCE_REQUIRED_FROM
+    if (new or strict) and not (entry.reference or "").strip():
+        problems.append("no reference (URL or document) a reviewer can open")
+    if new:
+        if entry.retrieved_on is None:
+            problems.append("no retrieved_on date")
+        if entry.recorded_by == LEGACY_RECORDER:
+            problems.append("no recorded_by")
+        if entry.approved_by is None:
+            problems.append("no approved_by (another person than the author)")
+    return problems
+
+
+def _check_provenance(plugin: MarketPlugin, report: ConformanceReport, *, strict: bool) -> Check:
+    problems = []
+    count = 0
+    for spec in plugin.markets:
+        for _name, history in spec.histories():
+            for entry in history:
+                count += 1
+                if entry.recorded_at < PROVENANCE_REQUIRED_FROM and not entry.reference:
+                    report.legacy_without_reference += 1
+                lacks = provenance_problems(entry, strict=strict)
+                if lacks:
+                    problems.append(f"{entry.id}: {', '.join(lacks)}")
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        return Check("provenance", False, "; ".join(problems[:5]) + more)
+    legacy = report.legacy_without_reference
+    return Check(
+        "provenance",
+        True,
+        f"{count} rule records with their sources; every uncertain one has a review date"
+        + (
+            f"; {legacy} recorded before {PROVENANCE_REQUIRED_FROM} name no reference"
+            if legacy
+            else ""
+        ),
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any, TypeVar
 
+from markets.countries._audit import AUDIT, AUDIT_REVIEW_BY
 from markets.gates import DailyGate, OffsetGate
 from markets.kinds import (
     Auction,
@@ -31,7 +32,8 @@ from markets.kinds import (
     Market,
 )
 from markets.products import Direction, MarketId, OrderType, Pricing, Reserve
-from markets.rules import Confidence, Rule, rule
+from markets.rules import Confidence, Rule, rule, rule_id
+from regulatory.rules import LEGACY_REVIEW_BY as LEGACY_REVIEW_BY
 
 HISTORY_START = date(2022, 1, 1)
 """First delivery day the built-in market histories cover."""
@@ -45,9 +47,11 @@ G = Confidence.GENERAL
 U = Confidence.UNCERTAIN
 
 
-def since_start(value: Any, source: str, confidence: Confidence = C, note: str = BEFORE) -> Rule:
-    """A rule already in force when the history starts."""
-    return rule(value, HISTORY_START, source, confidence, note)
+def since_start(
+    value: Any, source: str, confidence: Confidence = C, note: str = BEFORE, **provenance: Any
+) -> Rule:
+    """A rule already in force when the history starts; `provenance` as for `rule`."""
+    return rule(value, HISTORY_START, source, confidence, note, **provenance)
 
 
 def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
@@ -93,6 +97,7 @@ def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
                 U,
                 "the amended HMMCP lowers the minimum by 100 after a trigger (a window opened "
                 "2023-11-24); no change since was found",
+                review_by=LEGACY_REVIEW_BY,
             ),
         ),
         price_max=(
@@ -113,6 +118,7 @@ def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
                 U,
                 "the amended HMMCP can raise the maximum after a trigger; its rule and any "
                 "change since were not found",
+                review_by=LEGACY_REVIEW_BY,
             ),
         ),
         price_tick=(
@@ -121,6 +127,7 @@ def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
                 "Nord Pool",
                 U,
                 "0.01 at Nord Pool; an older EPEX sheet says one decimal (a NEMO parameter)",
+                review_by=LEGACY_REVIEW_BY,
             ),
         ),
         pricing=(since_start(Pricing.PAY_AS_CLEARED, "Euphemia marginal pricing", G),),
@@ -183,13 +190,34 @@ def sidc_intraday_auctions(country: str, zone: str, timezone: str) -> Auction:
         volume_min_mw=(rule(0.1, "2024-06-14", "as SDAC (NEMO Committee)", G),),
         volume_step_mw=(rule(0.1, "2024-06-14", "as SDAC (NEMO Committee)", G),),
         price_min=(
-            rule(-9999.0, "2024-06-14", "working assumption", U, "IDA limits not yet in HMMCP"),
+            rule(
+                -9999.0,
+                "2024-06-14",
+                "working assumption",
+                U,
+                "IDA limits not yet in HMMCP",
+                review_by=LEGACY_REVIEW_BY,
+            ),
         ),
         price_max=(
-            rule(9999.0, "2024-06-14", "working assumption", U, "IDA limits not yet in HMMCP"),
+            rule(
+                9999.0,
+                "2024-06-14",
+                "working assumption",
+                U,
+                "IDA limits not yet in HMMCP",
+                review_by=LEGACY_REVIEW_BY,
+            ),
         ),
         price_tick=(
-            rule(0.01, "2024-06-14", "as SDAC (Nord Pool)", U, "as SDAC: the EPEX tick is unclear"),
+            rule(
+                0.01,
+                "2024-06-14",
+                "as SDAC (Nord Pool)",
+                U,
+                "as SDAC: the EPEX tick is unclear",
+                review_by=LEGACY_REVIEW_BY,
+            ),
         ),
         pricing=(rule(Pricing.PAY_AS_CLEARED, "2024-06-14", "Euphemia marginal pricing", G),),
         order_types=(
@@ -236,6 +264,24 @@ def sidc_continuous(
                 note="ACER approved 30 min in December 2025, optional per border from "
                 "2026-01-01 with 60 min the mandatory default; per-border 30 min is not modelled",
             ),
+            rule(
+                OffsetGate(minutes_before=60),
+                "2026-01-01",
+                "Regulation (EU) 2024/1747 amending Regulation (EU) 2019/943, Art. 8; Elia "
+                "consultation on a derogation (2025-05-12); ACER on the TSOs' proposal of "
+                "2025-07-02 to shorten the closure from 60 to 30 min",
+                U,
+                "the regulation moves the cross-zonal intraday gate closure to 30 min before "
+                "real time from 2026, with derogations (Elia consulted on one); which borders "
+                "of this zone apply 30 min, and since when, was not found: 60 min is kept, the "
+                "earlier and so the safe bound for cross-border matching",
+                reference="https://eur-lex.europa.eu/eli/reg/2024/1747; https://www.elia.be/en/"
+                "public-consultation/20250512_public-consultation-on-the-request-for-"
+                "derogation-from-implementation-of-the-intraday",
+                document_version="OJ L 2024/1747 of 2024-06-26; Elia consultation 2025-05-12",
+                review_by=AUDIT_REVIEW_BY,
+                **AUDIT,
+            ),
         ),
         local_gate_closure=local_gate_closure,
         volume_min_mw=(since_start(0.1, "EPEX SPOT", note="one volume step"),),
@@ -243,7 +289,13 @@ def sidc_continuous(
         price_min=(since_start(-9999.99, "EPEX SPOT (BE, AT sheets)"),),
         price_max=(since_start(9999.99, "EPEX SPOT (BE, AT sheets)"),),
         price_tick=(
-            since_start(0.01, "EPEX SPOT", U, "older EPEX sheets say 0.1; now probably 0.01"),
+            since_start(
+                0.01,
+                "EPEX SPOT",
+                U,
+                "older EPEX sheets say 0.1; now probably 0.01",
+                review_by=LEGACY_REVIEW_BY,
+            ),
         ),
         pricing=(
             since_start(
@@ -289,8 +341,8 @@ def picasso_afrr_energy(
         ),
         volume_min_mw=(rule(1.0, start, "market-rules reference (balancing: 1 MW)", G),),
         volume_step_mw=(rule(1.0, start, "market-rules reference (balancing: 1 MW)", G),),
-        price_min=_picasso_limits(start, -1),
-        price_max=_picasso_limits(start, +1),
+        price_min=_picasso_limits(country, start, -1),
+        price_max=_picasso_limits(country, start, +1),
         price_tick=(rule(0.01, start, "general practice", G),),
         pricing=(
             rule(
@@ -330,7 +382,9 @@ def _accession_history(accession: Rule[bool]) -> tuple[Rule[bool], ...]:
     return (before, accession)
 
 
-def _picasso_limits(start: date, sign: int) -> tuple[Rule[float | None], ...]:
+def _picasso_limits(country: str, start: date, sign: int) -> tuple[Rule[float | None], ...]:
+    after = max(start, date(2026, 7, 1))
+    parameter = "price_max" if sign > 0 else "price_min"
     return (
         rule(
             sign * 15000.0,
@@ -341,11 +395,32 @@ def _picasso_limits(start: date, sign: int) -> tuple[Rule[float | None], ...]:
         ),
         rule(
             sign * 15000.0,
-            max(start, date(2026, 7, 1)),
+            after,
             "ACER 2024 amendment; TSO proposal of February 2024",
             U,
             "after July 2026 the TSOs proposed +/-10,000 transitional and +/-15,000 technical; "
             "final values and start dates were not found, so +/-15,000 is kept",
+            review_by=LEGACY_REVIEW_BY,
+        ),
+        rule(
+            sign * 15000.0,
+            after,
+            "ACER news of 2024-02-28: 'ACER will evaluate amendments to the pricing "
+            "methodology and framework related to electricity balancing platforms'",
+            U,
+            "the TSOs' proposal of 2024-02-07 sets the technical limits to +/-15,000 EUR/MWh "
+            "after July 2026 and lowers the transitional limit before then to +/-10,000; "
+            "ACER was to decide by 2024-08-07 and its decision was not found, so +/-15,000 "
+            "stands after July 2026 and the transitional +/-15,000 before it is unchanged. "
+            "Corrects the note of the record of 2026-11-22, which put the +/-10,000 after "
+            "July 2026",
+            reference="https://www.acer.europa.eu/news-and-events/news/acer-will-evaluate-"
+            "amendments-pricing-methodology-and-framework-related-electricity-balancing-"
+            "platforms",
+            document_version="ACER news item of 2024-02-28",
+            review_by=AUDIT_REVIEW_BY,
+            supersedes=(rule_id(country, MarketId.AFRR_ENERGY, parameter, after),),
+            **AUDIT,
         ),
     )
 

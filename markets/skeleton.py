@@ -26,6 +26,9 @@ __all__ = ["SkeletonError", "write_skeleton"]
 NAME_MAX = 60
 """Longest country name accepted (characters), so that generated lines stay within 100."""
 
+REVIEW_DAYS = 90
+"""A skeleton's placeholders are due for review this many days after it is written."""
+
 _COUNTRY = re.compile(r"[A-Z]{2}")
 _ZONE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,19}")
 _CET = "Europe/Berlin"
@@ -104,6 +107,7 @@ def _render(
             "path", str(path), "exists and is not empty; choose a new or an empty directory"
         )
     cc = country.lower()
+    review = date.today() + timedelta(days=REVIEW_DAYS)
     values = {
         "country": country,
         "name": title,
@@ -112,6 +116,9 @@ def _render(
         "group": ENTRY_POINT_GROUP,
         "distribution": f"vpp-markets-{cc}",
         "package": f"vpp_markets_{cc}",
+        "review_year": str(review.year),
+        "review_month": str(review.month),
+        "review_day": str(review.day),
         "timezone_warning": "" if _follows_cet(timezone) else _NOT_CET.substitute(tz=timezone),
     }
     return {
@@ -222,6 +229,8 @@ confirm. Replace each with the confirmed value, its source and confidence (see R
 
 from __future__ import annotations
 
+from datetime import date
+
 from markets.eu import (
     HISTORY_START,
     C,
@@ -238,6 +247,9 @@ from markets.rules import rule
 
 COUNTRY, ZONE, TZ = "$country", "$zone", "$timezone"
 TO_CONFIRM = "skeleton placeholder (vpp markets new), not yet checked against a local source"
+REVIEW_BY = date($review_year, $review_month, $review_day)
+"""Each placeholder must be confirmed by this day (90 days after the skeleton was written);
+the conformance kit refuses an uncertain value without a review date."""
 
 PLUGIN = MarketPlugin(
     country=COUNTRY,
@@ -251,6 +263,7 @@ PLUGIN = MarketPlugin(
                     TO_CONFIRM,
                     U,
                     "confirm that this bidding zone is coupled in SDAC, and since when",
+                    review_by=REVIEW_BY,
                 ),
             ),
         ),
@@ -265,6 +278,7 @@ PLUGIN = MarketPlugin(
                     TO_CONFIRM,
                     U,
                     "confirm that this bidding zone takes part in IDA1-3 from their go-live",
+                    review_by=REVIEW_BY,
                 ),
             ),
         ),
@@ -279,6 +293,7 @@ PLUGIN = MarketPlugin(
                     U,
                     "confirm which contract lengths are traded locally and when each opens; "
                     "15:00 D-1 is the cross-zonal gate opening",
+                    review_by=REVIEW_BY,
                 ),
             ),
             local_gate_closure=(
@@ -288,6 +303,7 @@ PLUGIN = MarketPlugin(
                     U,
                     "confirm the local gate closure; 60 min equals the cross-border closure, "
                     "the earliest it can be (DE, NL, BE and AT close 5 min before delivery)",
+                    review_by=REVIEW_BY,
                 ),
             ),
         ),
@@ -359,9 +375,12 @@ $timezone_warning
    - intraday auctions: whether the zone takes part in IDA1-3 (`in_operation`);
    - continuous intraday: the contracts and their gate openings (`contracts`);
    - continuous intraday: the local gate closure (`local_gate_closure`).
-   Write the value you confirmed, where you read it (`source`) and how sure you are
-   (`confidence`: confirmed, general or uncertain). A later change of a rule is a new, dated
-   entry appended to its history; never edit an entry that was in force.
+   Write the value you confirmed, where you read it (`source`, and `reference=`: a URL or
+   document a reviewer can open), when (`retrieved_on=`, `recorded_at=`), who wrote and who
+   approved it (`recorded_by=`, `approved_by=`: two people) and how sure you are
+   (`confidence`: confirmed, general or uncertain, the last with `review_by=`). A later
+   change of a rule is a new, dated record appended to its history; a correction names the
+   record it corrects in `supersedes=`; never edit a record (docs/compliance.md).
 4. Add the balancing markets (aFRR capacity and energy, FCR) with the `markets.eu` helpers.
 5. Run `pytest`, `ruff check .` and `ruff format --check .` in this directory and
    `vpp markets check $country` until all pass.

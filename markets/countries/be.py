@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import time
 
 from markets.eu import (
+    LEGACY_REVIEW_BY,
     C,
     G,
     U,
@@ -49,7 +50,15 @@ PLUGIN = MarketPlugin(
             in_operation=(
                 since_start(True, "Elia consultations", note="up and down in one daily auction"),
             ),
-            block_hours=(since_start(4, "general knowledge", U, "4 h blocks not confirmed"),),
+            block_hours=(
+                since_start(
+                    4,
+                    "general knowledge",
+                    U,
+                    "4 h blocks not confirmed",
+                    review_by=LEGACY_REVIEW_BY,
+                ),
+            ),
             directions=(
                 since_start(
                     (Direction.POS, Direction.NEG),
@@ -65,6 +74,7 @@ PLUGIN = MarketPlugin(
                     U,
                     "the exemption for joint up/down procurement ran to 2024-12-15; whether it "
                     "was extended, and the product set after it, were not found",
+                    review_by=LEGACY_REVIEW_BY,
                 ),
             ),
             gate_closure=(
@@ -73,6 +83,7 @@ PLUGIN = MarketPlugin(
                     "Elia consultations",
                     U,
                     "D-2 until the 2024/25 T&C [confirmed]; the 09:00 time is assumed",
+                    review_by=LEGACY_REVIEW_BY,
                 ),
                 rule(
                     DailyGate(days_before=1, local_time=time(9)),
@@ -81,10 +92,19 @@ PLUGIN = MarketPlugin(
                     U,
                     "moved to D-1 by the 2024/25 T&C [confirmed]; the switch date and the "
                     "09:00 time were not found",
+                    review_by=LEGACY_REVIEW_BY,
                 ),
             ),
-            volume_min_mw=(since_start(1.0, "assumption", U, "Elia minimum bid not found"),),
-            volume_step_mw=(since_start(1.0, "assumption", U, "Elia bid step not found"),),
+            volume_min_mw=(
+                since_start(
+                    1.0, "assumption", U, "Elia minimum bid not found", review_by=LEGACY_REVIEW_BY
+                ),
+            ),
+            volume_step_mw=(
+                since_start(
+                    1.0, "assumption", U, "Elia bid step not found", review_by=LEGACY_REVIEW_BY
+                ),
+            ),
             pricing=(
                 since_start(
                     Pricing.PAY_AS_BID,
@@ -106,6 +126,7 @@ PLUGIN = MarketPlugin(
                 U,
                 "Elia joined PICASSO in February 2025 [confirmed]; the day was not found; "
                 "FAT moved 7.5 -> 5 min and the local +/-1,000 cap was dropped on joining",
+                review_by=LEGACY_REVIEW_BY,
             ),
         ),
         fcr_cooperation(COUNTRY, ZONE, TZ),

@@ -1,11 +1,18 @@
-"""Germany (bidding zone DE-LU, four TSO control areas): markets and their dated rules."""
+"""Germany (bidding zone DE-LU, four TSO control areas): markets and their dated rules.
+
+Corrected in the audit of 2026-12-06 (issue 17): continuous intraday closes 30 minutes
+before delivery for trades across control areas; the 5-minute record of 2026-11-22 is kept,
+superseded.
+"""
 
 from __future__ import annotations
 
 from datetime import time
 
+from markets.countries._audit import AUDIT, AUDIT_REVIEW_BY
 from markets.eu import (
     BEFORE,
+    LEGACY_REVIEW_BY,
     C,
     G,
     U,
@@ -19,7 +26,7 @@ from markets.eu import (
 from markets.gates import DailyGate, OffsetGate
 from markets.plugin import MarketPlugin
 from markets.products import Direction, Pricing
-from markets.rules import rule
+from markets.rules import rule, rule_id
 
 COUNTRY, ZONE, TZ = "DE", "DE_LU", "Europe/Berlin"
 TSOS = "German TSOs on regelleistung.net"
@@ -50,6 +57,26 @@ PLUGIN = MarketPlugin(
                     "5 min within one control area; trades across German control areas may "
                     "close 30 min before [general, unchecked]",
                 ),
+                since_start(
+                    OffsetGate(minutes_before=30),
+                    "EPEX SPOT German intraday continuous lead times (market-rules reference "
+                    "section 3.1, open point 7); Next Kraftwerke: 'Intraday-Handel'",
+                    U,
+                    "trades across the four German control areas close 30 min before delivery; "
+                    "only trades within one control area run until 5 min before. A bid does "
+                    "not say where its counterparty is, so 30 min applies to every bid (the "
+                    "5-min trading within one control area is not modelled). Corrects the "
+                    "5-min record of 2026-11-22, which let every German trade run to 5 min. "
+                    "The 30-min rule was not found in a primary source read in this audit",
+                    reference="https://www.epexspot.com/en/tradingproducts (German intraday "
+                    "continuous product sheet); https://next-kraftwerke.de/wissen/strommarkt/"
+                    "intraday-handel",
+                    review_by=AUDIT_REVIEW_BY,
+                    supersedes=(
+                        rule_id(COUNTRY, "intraday_continuous", "local_gate_closure", "2022-01-01"),
+                    ),
+                    **AUDIT,
+                ),
             ),
         ),
         afrr_capacity(
@@ -74,6 +101,7 @@ PLUGIN = MarketPlugin(
                     "SMARD publishes the capacity price per MW and product; regelleistung.net "
                     "result files have also been seen quoting (EUR/MW)/h: which unit the RLM "
                     "bid format takes is to be checked with the TSOs' bid documentation",
+                    review_by=LEGACY_REVIEW_BY,
                 ),
             ),
             pricing=(since_start(Pricing.PAY_AS_BID, "regelleistung.net", note=BEFORE),),

@@ -1,11 +1,21 @@
-"""France (bidding zone FR, TSO RTE): markets and their dated rules."""
+"""France (bidding zone FR, TSO RTE): markets and their dated rules.
+
+Corrected in the audit of 2026-12-06 (issue 17): the intraday auctions ran at a 30-minute
+MTU in France from their start until the French 15-minute products went live in January
+2025, and continuous 15-minute contracts started then, not in 2022 (RTE's imbalance
+settlement period was 30 minutes until 2025-01-01). The records believed before are kept
+and marked superseded: ``vpp markets rules FR --known-on 2026-12-05`` shows them.
+"""
 
 from __future__ import annotations
 
 from datetime import time
 
+from markets.countries._audit import AUDIT, AUDIT_REVIEW_BY
 from markets.eu import (
+    LEGACY_REVIEW_BY,
     C,
+    G,
     U,
     afrr_capacity,
     contract,
@@ -17,37 +27,122 @@ from markets.eu import (
 from markets.gates import DailyGate, OffsetGate
 from markets.plugin import MarketPlugin
 from markets.products import Direction, Pricing
-from markets.rules import rule
+from markets.rules import rule, rule_id
 
 COUNTRY, ZONE, TZ = "FR", "FR", "Europe/Paris"
+
+DAY_AHEAD, INTRADAY_AUCTIONS, CONTINUOUS = coupled_markets(
+    COUNTRY,
+    ZONE,
+    TZ,
+    contracts=(
+        since_start(
+            (contract(60, 15), contract(30, 15), contract(15, 15)),
+            "ACER Decision 04/2018; Amprion (BE-FR 30-min products)",
+            U,
+            "hourly and BE-FR 30-min products are confirmed; local 15-min products "
+            "in FR are assumed; cross-zonal gate opening 15:00 D-1 for every contract",
+            review_by=LEGACY_REVIEW_BY,
+        ),
+    ),
+    local_gate_closure=(
+        since_start(
+            OffsetGate(minutes_before=30),
+            "general knowledge (historical)",
+            U,
+            "the FR local gate closure was not confirmed; 30 min historically",
+            review_by=LEGACY_REVIEW_BY,
+        ),
+    ),
+)
+
+FR_15_MIN_GO_LIVE = "2025-02-01"
+"""First delivery day modelled with French 15-minute intraday products: they went live
+"during January 2025" (the day was not found), so February is the first month they
+certainly ran; deliveries in January 2025 may be modelled with the wrong length."""
+
+_GO_LIVE_NOTE = (
+    "the French 15-min products in the intraday coupling went live during January 2025 "
+    "(Alpiq, connaissancedesenergies.org); the exact day was not found, so the first "
+    "delivery day is taken as 2025-02-01: review against EPEX SPOT's go-live notice"
+)
+_ISP = (
+    "RTE: 'BR party system: transition to the 15-minute imbalance settlement' (2025-01-07): "
+    "the French ISP was 30 min until 2025-01-01 under a CRE derogation"
+)
+
+INTRADAY_AUCTIONS = INTRADAY_AUCTIONS.with_rules(
+    mtu_minutes=(
+        *INTRADAY_AUCTIONS.mtu_minutes,
+        rule(
+            30,
+            "2024-06-14",
+            "EPEX SPOT: 15-minute MTU (introduction of 15-minute contracts in France for "
+            "SIDC, IDA included); " + _ISP,
+            G,
+            "France's intraday auctions cleared 30-min MTUs from their start (France's ISP "
+            "was 30 min); corrects the 15-min record of 2026-11-22",
+            valid_to=FR_15_MIN_GO_LIVE,
+            reference="https://epexspot.com/fr/node/4164; https://services-rte.com/en/news/"
+            "br-party-system-transition-to-the-15-minute-imbalance-settlement.html",
+            document_version="EPEX page undated (read 2026-12-06); RTE news of 2025-01-07",
+            supersedes=(rule_id(COUNTRY, "intraday_auction", "mtu_minutes", "2024-06-14"),),
+            **AUDIT,
+        ),
+        rule(
+            15,
+            FR_15_MIN_GO_LIVE,
+            "EPEX SPOT: 15-minute MTU in France; Alpiq in Connaissance des Energies",
+            U,
+            _GO_LIVE_NOTE,
+            reference="https://epexspot.com/fr/node/4164; https://www.connaissancedesenergies"
+            ".org/tribune-actualite-energies/vers-un-systeme-electrique-plus-resilient-avec-"
+            "le-passage-au-pas-15-minutes",
+            review_by=AUDIT_REVIEW_BY,
+            **AUDIT,
+        ),
+    ),
+)
+
+CONTINUOUS = CONTINUOUS.with_rules(
+    contracts=(
+        *CONTINUOUS.contracts,
+        since_start(
+            (contract(60, 15), contract(30, 15)),
+            "Amprion (BE-FR 30-min products); " + _ISP,
+            G,
+            "hourly and 30-min contracts until the French 15-min products; corrects the "
+            "record of 2026-11-22, which had 15-min contracts since 2022",
+            valid_to=FR_15_MIN_GO_LIVE,
+            reference="https://services-rte.com/en/news/br-party-system-transition-to-the-"
+            "15-minute-imbalance-settlement.html",
+            document_version="RTE news of 2025-01-07",
+            supersedes=(rule_id(COUNTRY, "intraday_continuous", "contracts", "2022-01-01"),),
+            **AUDIT,
+        ),
+        rule(
+            (contract(60, 15), contract(30, 15), contract(15, 15)),
+            FR_15_MIN_GO_LIVE,
+            "EPEX SPOT: 15-minute MTU in France; Alpiq in Connaissance des Energies",
+            U,
+            _GO_LIVE_NOTE + "; the 15:00 D-1 opening of the 15-min contracts is assumed",
+            reference="https://epexspot.com/fr/node/4164; https://www.connaissancedesenergies"
+            ".org/tribune-actualite-energies/vers-un-systeme-electrique-plus-resilient-avec-"
+            "le-passage-au-pas-15-minutes",
+            review_by=AUDIT_REVIEW_BY,
+            **AUDIT,
+        ),
+    ),
+)
 
 PLUGIN = MarketPlugin(
     country=COUNTRY,
     name="France",
     timezone=TZ,
     markets=(
-        *coupled_markets(
-            COUNTRY,
-            ZONE,
-            TZ,
-            contracts=(
-                since_start(
-                    (contract(60, 15), contract(30, 15), contract(15, 15)),
-                    "ACER Decision 04/2018; Amprion (BE-FR 30-min products)",
-                    U,
-                    "hourly and BE-FR 30-min products are confirmed; local 15-min products "
-                    "in FR are assumed; cross-zonal gate opening 15:00 D-1 for every contract",
-                ),
-            ),
-            local_gate_closure=(
-                since_start(
-                    OffsetGate(minutes_before=30),
-                    "general knowledge (historical)",
-                    U,
-                    "the FR local gate closure was not confirmed; 30 min historically",
-                ),
-            ),
-        ),
+        DAY_AHEAD,
+        INTRADAY_AUCTIONS,
+        CONTINUOUS,
         afrr_capacity(
             COUNTRY,
             ZONE,
@@ -56,10 +151,18 @@ PLUGIN = MarketPlugin(
             in_operation=(
                 since_start(True, "RTE", C, "daily procurement since delivery 2021-11-03"),
             ),
-            block_hours=(since_start(4, "assumption", U, "RTE block length not found"),),
+            block_hours=(
+                since_start(
+                    4, "assumption", U, "RTE block length not found", review_by=LEGACY_REVIEW_BY
+                ),
+            ),
             directions=(
                 since_start(
-                    (Direction.POS, Direction.NEG), "assumption", U, "RTE products not found"
+                    (Direction.POS, Direction.NEG),
+                    "assumption",
+                    U,
+                    "RTE products not found",
+                    review_by=LEGACY_REVIEW_BY,
                 ),
             ),
             gate_opening=(
@@ -70,10 +173,24 @@ PLUGIN = MarketPlugin(
                     DailyGate(days_before=1, local_time=time(9)), "RTE", C, "results by 09:30"
                 ),
             ),
-            volume_min_mw=(since_start(1.0, "assumption", U, "RTE minimum bid not found"),),
-            volume_step_mw=(since_start(1.0, "assumption", U, "RTE bid step not found"),),
+            volume_min_mw=(
+                since_start(
+                    1.0, "assumption", U, "RTE minimum bid not found", review_by=LEGACY_REVIEW_BY
+                ),
+            ),
+            volume_step_mw=(
+                since_start(
+                    1.0, "assumption", U, "RTE bid step not found", review_by=LEGACY_REVIEW_BY
+                ),
+            ),
             pricing=(
-                since_start(Pricing.PAY_AS_BID, "assumption", U, "RTE pricing rule not found"),
+                since_start(
+                    Pricing.PAY_AS_BID,
+                    "assumption",
+                    U,
+                    "RTE pricing rule not found",
+                    review_by=LEGACY_REVIEW_BY,
+                ),
             ),
         ),
         picasso_afrr_energy(
@@ -88,6 +205,7 @@ PLUGIN = MarketPlugin(
                 U,
                 "RTE joined PICASSO in April 2025 [confirmed]; the day was not found; RTE has "
                 "paid the marginal price since 2023-11-21",
+                review_by=LEGACY_REVIEW_BY,
             ),
         ),
         fcr_cooperation(COUNTRY, ZONE, TZ),

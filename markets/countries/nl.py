@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import time
 
 from markets.eu import (
+    LEGACY_REVIEW_BY,
     C,
     G,
     U,
@@ -53,17 +54,39 @@ PLUGIN = MarketPlugin(
             ZONE,
             TZ,
             operator="TenneT NL",
-            in_operation=(since_start(True, "TenneT NL", U, NOT_FOUND),),
-            block_hours=(since_start(4, "assumption", U, NOT_FOUND),),
-            directions=(since_start((Direction.POS, Direction.NEG), "assumption", U, NOT_FOUND),),
-            gate_closure=(
+            in_operation=(
+                since_start(True, "TenneT NL", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
+            ),
+            block_hours=(since_start(4, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
+            directions=(
                 since_start(
-                    DailyGate(days_before=1, local_time=time(9)), "assumption", U, NOT_FOUND
+                    (Direction.POS, Direction.NEG),
+                    "assumption",
+                    U,
+                    NOT_FOUND,
+                    review_by=LEGACY_REVIEW_BY,
                 ),
             ),
-            volume_min_mw=(since_start(1.0, "assumption", U, NOT_FOUND),),
-            volume_step_mw=(since_start(1.0, "assumption", U, NOT_FOUND),),
-            pricing=(since_start(Pricing.PAY_AS_BID, "assumption", U, NOT_FOUND),),
+            gate_closure=(
+                since_start(
+                    DailyGate(days_before=1, local_time=time(9)),
+                    "assumption",
+                    U,
+                    NOT_FOUND,
+                    review_by=LEGACY_REVIEW_BY,
+                ),
+            ),
+            volume_min_mw=(
+                since_start(1.0, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
+            ),
+            volume_step_mw=(
+                since_start(1.0, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
+            ),
+            pricing=(
+                since_start(
+                    Pricing.PAY_AS_BID, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY
+                ),
+            ),
         ),
         picasso_afrr_energy(
             COUNTRY,
@@ -76,6 +99,7 @@ PLUGIN = MarketPlugin(
                 "ENTSO-E (PICASSO members)",
                 U,
                 "NL was connected 'by 2024'; the exact accession date was not found",
+                review_by=LEGACY_REVIEW_BY,
             ),
         ),
         fcr_cooperation(COUNTRY, ZONE, TZ),

@@ -1,7 +1,10 @@
 """Facts shared by several countries, each with its source."""
 
+from datetime import date
+
 from regulatory.assets.base import AssetKind, BalancingProduct
 from regulatory.rules import (
+    LEGACY_REVIEW_BY,
     Confidence,
     DatedNegativePriceRule,
     NegativePriceRule,
@@ -10,6 +13,20 @@ from regulatory.rules import (
     SupportBand,
     SupportScheme,
 )
+
+AUDIT_DAY = date(2026, 12, 6)
+"""Knowledge time of the records of the rule audit of 2026-12-06 (issue 17)."""
+
+AUDIT_REVIEW_BY = date(2027, 1, 31)
+"""By when the audit's uncertain facts are checked again."""
+
+AUDIT_VERSION: dict[str, object] = {
+    "recorded_at": AUDIT_DAY,
+    "recorded_by": "i17-rules (rule-audit session of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch i17-rules)",
+}
+"""Keyword arguments of `CountryRules.amend` for a version the audit added; the approver is
+the merge review that admits it (docs/compliance.md)."""
 
 WITHDRAWING: tuple[AssetKind, ...] = ("battery", "ev_fleet", "flexible_load", "heat_pump")
 """Asset kinds that draw energy from the grid and so may pay charges on withdrawal."""
@@ -25,6 +42,7 @@ def fcr(
     reservoir_h: float | None,
     reservoir_source: str | None = None,
     confidence: Confidence = Confidence.CONFIRMED,
+    review_by: date | None = None,
 ) -> ProductRule:
     """FCR as bought by the FCR Cooperation: symmetric, 1 MW minimum [C]."""
     source = FCR_COOPERATION + "; min bid 1 MW (regelleistung.net)"
@@ -37,6 +55,7 @@ def fcr(
         energy_reservoir_h=reservoir_h,
         source=source,
         confidence=confidence,
+        review_by=review_by,
     )
 
 
@@ -47,6 +66,7 @@ def afrr(
     confidence: Confidence,
     reservoir_h: float | None = None,
     note: str | None = None,
+    review_by: date | None = None,
 ) -> tuple[ProductRule, ProductRule]:
     """aFRR upward and downward, bought as separate products with a 1 MW minimum offer."""
     return tuple(  # type: ignore[return-value]
@@ -58,6 +78,7 @@ def afrr(
             source=source,
             confidence=confidence,
             note=note,
+            review_by=review_by,
         )
         for product in (BalancingProduct.AFRR_POS, BalancingProduct.AFRR_NEG)
     )
@@ -72,15 +93,25 @@ def premium_lost_every_negative_period(
     negative prices.
     """
     uncertain = Confidence.UNCERTAIN
-    rule = NegativePriceRule(kind="every_period", source=source, confidence=uncertain, note=note)
+    rule = NegativePriceRule(
+        kind="every_period",
+        source=source,
+        confidence=uncertain,
+        note=note,
+        review_by=LEGACY_REVIEW_BY,
+    )
     return SupportScheme(
         name=name,
         kinds=("pv", "wind"),
         bands=(
             SupportBand(
-                rules=(DatedNegativePriceRule(rule=rule),), source=source, confidence=uncertain
+                rules=(DatedNegativePriceRule(rule=rule),),
+                source=source,
+                confidence=uncertain,
+                review_by=LEGACY_REVIEW_BY,
             ),
         ),
         source=source,
         confidence=uncertain,
+        review_by=LEGACY_REVIEW_BY,
     )

@@ -12,6 +12,7 @@ from datetime import date
 
 from regulatory.countries._common import WITHDRAWING, afrr, fcr
 from regulatory.rules import (
+    LEGACY_REVIEW_BY,
     BaselineRule,
     ChargingCharge,
     Confidence,
@@ -29,6 +30,7 @@ GRID_FEE = ChargingCharge(
     site_tariff=True,
     source="CREG/Elia tariff methodology and regional DSO tariffs [U: storage not researched]",
     confidence=U,
+    review_by=LEGACY_REVIEW_BY,
 )
 
 _BASELINE_SOURCE = "Elia: supplied power = measured - baseline per delivery point and 4 s step"
@@ -47,12 +49,14 @@ _BASE = RuleSet(
             reservoir_h=0.25,
             reservoir_source="SO GL Art. 156 allows 15-30 min [U: Elia's choice not found]",
             confidence=U,
+            review_by=LEGACY_REVIEW_BY,
         ),
         *afrr(
             pooling=PoolingScope.COUNTRY,
             source="Elia aFRR: up and down bought together (CREG exemption B2299) [C]; "
             "min offer and blocks [U]",
             confidence=U,
+            review_by=LEGACY_REVIEW_BY,
         ),
     ),
     charging=(GRID_FEE,),
@@ -81,4 +85,5 @@ RULES = RULES.amend(
             confidence=C,
         ),
     ),
+    review_by=LEGACY_REVIEW_BY,
 )

@@ -9,12 +9,25 @@ confidence mark. Versions:
 - 2025.1 (2025-02-25): Solarspitzengesetz, premium lost in every negative period.
 - 2025.2 (2025-04-01): KWKG 2025, no CHP bonus at prices <= 0 for all sizes.
 - 2025.3 (2025-12-01, start date uncertain): storage waiver extended to 2029-08-04.
+- 2026.1 (2026-01-01, recorded 2026-12-06 in the rule audit of issue 17): the levies of
+  2026 as the four TSOs published them on 2025-10-24. Until then the 2025 rates were
+  believed to apply in 2026 (``vpp markets treatments DE --on 2026-02-01 --known-on
+  2026-12-05``). The levy that replaced the § 19 StromNEV levy is called "Aufschlag für
+  besondere Netznutzung" since 2025; the versions of 2025 keep the old name.
 """
 
 from datetime import date, timedelta
 
-from regulatory.countries._common import WITHDRAWING, afrr, fcr
+from regulatory.countries._common import (
+    AUDIT_DAY,
+    AUDIT_REVIEW_BY,
+    AUDIT_VERSION,
+    WITHDRAWING,
+    afrr,
+    fcr,
+)
 from regulatory.rules import (
+    LEGACY_REVIEW_BY,
     BaselineRule,
     ChargingCharge,
     Confidence,
@@ -40,6 +53,7 @@ AFRR = afrr(
     "reservoir 15 min per a secondary source, PQ conditions 'Arbeitsvermoegen' v1.04",
     confidence=U,
     note="the aFRR energy-reservoir rule is uncertain (reference section 4.4)",
+    review_by=LEGACY_REVIEW_BY,
 )
 
 
@@ -247,6 +261,7 @@ BASELINE = BaselineRule(
     "supplies",
     source="reference section 4.4: DE uses a schedule or operating point supplied by the BSP",
     confidence=U,
+    review_by=LEGACY_REVIEW_BY,
 )
 
 _2022 = RuleSet(
@@ -316,4 +331,73 @@ RULES = RULES.amend(
     change="§ 118(6) EnWG storage grid-fee waiver extended to storage commissioned by "
     "2029-08-04; the date the extension took effect was not found, 2025-12-01 is assumed",
     charging=_charges("2025", storage_commissioned_by=date(2029, 8, 4)),
+    review_by=LEGACY_REVIEW_BY,
+)
+
+
+_TSO_2026 = (
+    "the four German TSOs' levies for 2026, published 2025-10-24 on netztransparenz.de "
+    "(reported by GET AG, TGA Fachplaner, cp-energie)"
+)
+_TSO_2026_REFERENCE = (
+    "https://www.tga-fachplaner.de/meldungen/energiepreise-2026-stromnetz-umlagen-und-"
+    "aufschlag-steigen-geringfuegig; https://blog.get-ag.com/branchennews/netzentgeltbasierte-"
+    "umlagen-steigen-2026"
+)
+
+
+def _levy_2026(
+    name: str, rate: float, confidence: Confidence, note: str, review_by: date | None = None
+) -> ChargingCharge:
+    """A 2026 levy on withdrawal [EUR/MWh] with the storage relief of the EnFG."""
+    return ChargingCharge(
+        name=name,
+        kinds=WITHDRAWING,
+        eur_per_mwh=rate,
+        source=_TSO_2026,
+        reference=_TSO_2026_REFERENCE,
+        document_version="TSO publication of 2025-10-24",
+        retrieved_on=AUDIT_DAY,
+        confidence=confidence,
+        note=note,
+        review_by=review_by,
+        exemptions=(
+            Exemption(
+                description="EnFG: no levy on energy stored and fed back to the grid",
+                kinds=("battery",),
+                source="EnFG [G]",
+                confidence=G,
+            ),
+        ),
+    )
+
+
+LEVIES_2026 = (
+    _levy_2026("KWKG levy", 4.46, C, "0.446 ct/kWh for non-privileged consumers (2025: 0.277)"),
+    _levy_2026(
+        "offshore grid levy", 9.41, C, "0.941 ct/kWh for non-privileged consumers (2025: 0.816)"
+    ),
+    _levy_2026(
+        "Aufschlag für besondere Netznutzung (formerly § 19 StromNEV levy)",
+        15.59,
+        U,
+        "1.559 ct/kWh for the first 1 GWh per offtake point (group A'; B/C pay 0.05/0.025); "
+        "published subject to the federal grant of EUR 6.5 bn to transmission costs, which "
+        "had to be law by 2025-12-05 or the TSOs would raise it: whether it was final was "
+        "not found",
+        review_by=AUDIT_REVIEW_BY,
+    ),
+)
+
+RULES = RULES.amend(
+    version="2026.1",
+    valid_from=date(2026, 1, 1),
+    change="levies of 2026 (KWKG 0.446, offshore 0.941, Aufschlag für besondere Netznutzung "
+    "1.559 ct/kWh; TSO publication of 2025-10-24); the 2025 rates had been applied to 2026",
+    charging=(
+        _storage_grid_fee(date(2029, 8, 4)),
+        ELECTRICITY_TAX,
+        *LEVIES_2026,
+    ),
+    **AUDIT_VERSION,
 )

@@ -16,6 +16,7 @@ from regulatory.countries._common import (
     premium_lost_every_negative_period,
 )
 from regulatory.rules import (
+    LEGACY_REVIEW_BY,
     BaselineRule,
     ChargingCharge,
     Confidence,
@@ -52,11 +53,13 @@ _BASE = RuleSet(
             reservoir_h=0.25,
             reservoir_source="SO GL Art. 156 allows 15-30 min [U: RTE's choice not found]",
             confidence=U,
+            review_by=LEGACY_REVIEW_BY,
         ),
         *afrr(
             pooling=PoolingScope.COUNTRY,
             source="RTE aFRR capacity market since 2021-11-03 [C]; min offer and pooling [U]",
             confidence=U,
+            review_by=LEGACY_REVIEW_BY,
         ),
     ),
     support_schemes=(

@@ -17,6 +17,7 @@ from regulatory.countries._common import (
     premium_lost_every_negative_period,
 )
 from regulatory.rules import (
+    LEGACY_REVIEW_BY,
     BaselineRule,
     ChargingCharge,
     Confidence,
@@ -62,6 +63,7 @@ ENERGY_TAX = ChargingCharge(
     source="Wet belastingen op milieugrondslag [U: storage treatment not researched]",
     confidence=U,
     note="rate depends on the yearly consumption band; not recorded",
+    review_by=LEGACY_REVIEW_BY,
 )
 
 _BASE = RuleSet(
@@ -78,12 +80,14 @@ _BASE = RuleSet(
             reservoir_h=0.25,
             reservoir_source="SO GL Art. 156 allows 15-30 min [U: TenneT's choice not found]",
             confidence=U,
+            review_by=LEGACY_REVIEW_BY,
         ),
         *afrr(
             pooling=PoolingScope.COUNTRY,
             source="TenneT NL aFRR: rules not found (reference section 9, open point 1)",
             confidence=U,
             note="min offer, pooling and reservoir assumed; verify against TenneT's product spec",
+            review_by=LEGACY_REVIEW_BY,
         ),
     ),
     support_schemes=(
@@ -100,6 +104,7 @@ _BASE = RuleSet(
             description="aggregator pilot (TenneT 2021): measured power against a baseline",
             source="TenneT independent-aggregator pilot 2021 [U: method not researched]",
             confidence=U,
+            review_by=LEGACY_REVIEW_BY,
         ),
     ),
 )

@@ -19,7 +19,7 @@ PLUGINS = {p.PLUGIN.country: p.PLUGIN for p in (de, nl, be, fr, at)}
 DAYS = (date(2026, 3, 29), date(2026, 6, 15), date(2026, 10, 25))
 NORMAL = date(2026, 6, 15)
 TZ = "Europe/Berlin"
-CHECK_NAMES = {"rules", "products", "tiling", "gates", "bounds", "gate_closure"}
+CHECK_NAMES = {"rules", "provenance", "products", "tiling", "gates", "bounds", "gate_closure"}
 CLOSES_ON_THE_DAY = AuctionSession(
     name="SDAC", gate_closure=DailyGate(days_before=0, local_time=time(12))
 )
@@ -96,8 +96,8 @@ def test_a_day_ahead_closing_at_noon_on_the_delivery_day_fails_the_gates_check()
 def test_a_rule_whose_source_is_blank_fails_the_rules_check():
     broken = day_ahead(price_tick=(rule(0.01, "2022-01-01", "   "),))
     report = check_plugin(plugin_of(broken), [NORMAL])
-    assert failed(report) == {"rules"}
-    assert "day_ahead.price_tick from 2022-01-01: no source" in report.failures[0].detail
+    assert failed(report) == {"provenance"}
+    assert "DE:day_ahead:price_tick:2022-01-01:2026-11-22: no source" in report.failures[0].detail
 
 
 def test_a_history_out_of_date_order_fails_the_rules_check():
@@ -185,7 +185,7 @@ def test_assert_conformant_raises_listing_every_failed_check():
         assert_conformant(plugin_of(broken), [NORMAL])
     message = str(caught.value)
     assert "DE: 2 of" in message
-    assert "FAIL rules" in message
+    assert "FAIL provenance" in message
     assert "FAIL gates" in message
 
 
@@ -292,3 +292,65 @@ def test_a_country_outside_a_cooperation_says_so_in_one_line_and_passes_the_kit(
     why = plugin.why_unknown(member.product_id)
     assert "fcr_capacity market does not run for delivery day 2026-06-15" in why
     assert "not a member of the FCR Cooperation (source: test: members list)" in why
+
+
+# --- provenance --------------------------------------------------------------------------
+
+
+def test_a_rule_recorded_now_without_provenance_fails_the_provenance_check():
+    bare = rule(0.01, "2022-01-01", "Nord Pool", recorded_at="2026-12-10")
+    report = check_plugin(plugin_of(day_ahead(price_tick=(bare,))), [NORMAL])
+    assert failed(report) == {"provenance"}
+    detail = report.failures[0].detail
+    assert detail.startswith("DE:day_ahead:price_tick:2022-01-01:2026-12-10: no reference")
+    for lack in ("no retrieved_on date", "no recorded_by", "no approved_by"):
+        assert lack in detail
+
+
+def test_the_same_rule_with_full_provenance_passes():
+    sourced = rule(
+        0.01,
+        "2022-01-01",
+        "Nord Pool: day-ahead trading rules",
+        recorded_at="2026-12-10",
+        reference="https://www.nordpoolgroup.com/en/trading/Day-ahead-trading/",
+        retrieved_on="2026-12-09",
+        recorded_by="A. Author",
+        approved_by="B. Reviewer",
+    )
+    assert check_plugin(plugin_of(day_ahead(price_tick=(sourced,))), [NORMAL]).passed
+
+
+def test_an_uncertain_rule_without_a_review_date_fails_even_when_recorded_long_ago():
+    unsure = rule(0.01, "2022-01-01", "Nord Pool", "uncertain", "tick unclear")
+    report = check_plugin(plugin_of(day_ahead(price_tick=(unsure,))), [NORMAL])
+    assert failed(report) == {"provenance"}
+    assert "uncertain without a review_by date" in report.failures[0].detail
+    dated = rule(
+        0.01, "2022-01-01", "Nord Pool", "uncertain", "tick unclear", review_by="2027-01-31"
+    )
+    report = check_plugin(plugin_of(day_ahead(price_tick=(dated,))), [NORMAL])
+    assert report.passed
+    assert any("review by 2027-01-31" in line for line in report.uncertain_rules)
+
+
+def test_strict_mode_asks_every_record_for_a_reference():
+    report = check_plugin(PLUGINS["DE"], [NORMAL], strict=True)
+    assert failed(report) == {"provenance"}
+    assert "no reference" in report.failures[0].detail
+    assert check_plugin(PLUGINS["DE"], [NORMAL]).legacy_without_reference > 0
+
+
+def test_a_record_approved_by_its_own_author_is_refused_when_loaded():
+    with pytest.raises(ValueError, match="four eyes"):
+        rule(1.0, "2022-01-01", "EPEX", recorded_by="Ann Lee", approved_by=" ann  lee ")
+
+
+def test_two_records_believed_at_once_for_the_same_day_fail_the_rules_check():
+    twins = (
+        rule(0.01, "2022-01-01", "Nord Pool"),
+        rule(0.1, "2022-01-01", "EPEX", recorded_at="2026-12-01"),
+    )
+    report = check_plugin(plugin_of(day_ahead(price_tick=twins)), [NORMAL])
+    assert "rules" in failed(report)
+    assert "a correction must name the record it corrects" in report.failures[0].detail

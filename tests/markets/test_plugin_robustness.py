@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -88,7 +88,9 @@ def test_gate_violations_name_the_rule_that_sets_the_gate() -> None:
     quarter = DE.products(date(2026, 6, 15), MarketId.INTRADAY_CONTINUOUS)[-1]
     single = SingleBid(product_id=quarter.product_id, volume_mw=1.0, price_eur_per_mwh=50.0)
     too_late = DE.validate(single, now=quarter.gate_closure)
-    assert too_late[0].source == "Next Kraftwerke"
+    assert too_late[0].source.startswith("EPEX SPOT German intraday continuous lead times")
+    assert too_late[0].rule_id == "DE:intraday_continuous:local_gate_closure:2022-01-01:2026-12-06"
+    assert quarter.delivery_start - quarter.gate_closure == timedelta(minutes=30)
 
 
 @pytest.mark.parametrize(

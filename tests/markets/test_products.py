@@ -207,18 +207,26 @@ def test_there_are_no_intraday_auctions_before_14_june_2024():
 # --- continuous intraday -----------------------------------------------------------------
 
 
-def test_de_continuous_quarter_hours_close_5_min_before_locally_and_60_min_cross_border():
+def test_de_continuous_quarter_hours_close_30_min_before_across_areas_and_60_cross_border():
     products = DE.products(NORMAL, "intraday_continuous")
     assert by_family(products) == {("PT15M", None): 96, ("PT30M", None): 48, ("PT60M", None): 24}
     noon = starting_at(products, utc(2026, 6, 15, 10, 0), "PT15M")
-    assert noon.gate_closure == utc(2026, 6, 15, 9, 55)
+    assert noon.gate_closure == utc(2026, 6, 15, 9, 30)
     assert noon.cross_border_gate_closure == utc(2026, 6, 15, 9, 0)
     assert noon.gate_opening == utc(2026, 6, 14, 14, 0)  # quarter hours open 16:00 D-1
     hour = starting_at(products, utc(2026, 6, 15, 10, 0), "PT60M")
     assert hour.gate_opening == utc(2026, 6, 14, 13, 0)  # hours open 15:00 D-1
     assert noon.pricing is Pricing.PAY_AS_BID
     assert noon.order_types == (OrderType.SINGLE,)
-    assert "local_gate_closure" not in noon.uncertain_rules
+    assert "local_gate_closure" in noon.uncertain_rules  # 30 min not read in a primary source
+
+
+def test_before_the_audit_de_continuous_was_believed_to_close_5_min_before_delivery():
+    believed = DE.market("intraday_continuous").rules_on(NORMAL, known_on=date(2026, 12, 5))
+    assert believed["local_gate_closure"].value.minutes_before == 5
+    assert believed["local_gate_closure"].superseded_at == date(2026, 12, 6)
+    today = DE.market("intraday_continuous").rules_on(NORMAL)
+    assert today["local_gate_closure"].value.minutes_before == 30
 
 
 def test_fr_local_intraday_closure_is_30_min_and_marked_uncertain():
@@ -235,20 +243,20 @@ def test_at_has_no_half_hour_continuous_contracts():
     assert by_family(products) == {("PT15M", None): 96, ("PT60M", None): 24}
 
 
-def test_the_continuous_midnight_product_closes_at_2355_the_day_before():
+def test_the_continuous_midnight_product_closes_at_2330_the_day_before():
     products = DE.products(NORMAL, "intraday_continuous")
     midnight = starting_at(products, utc(2026, 6, 14, 22, 0), "PT15M")
     assert midnight.delivery_day == NORMAL
     assert local(midnight.gate_closure).date() == date(2026, 6, 14)
-    assert local(midnight.gate_closure).strftime("%H:%M") == "23:55"
+    assert local(midnight.gate_closure).strftime("%H:%M") == "23:30"
 
 
 def test_an_offset_gate_counts_real_minutes_across_the_spring_clock_change():
-    # The quarter hour starting 03:00 CEST (01:00Z) closes 5 real minutes earlier: 01:55 CET.
+    # The quarter hour starting 03:00 CEST (01:00Z) closes 30 real minutes earlier: 01:30 CET.
     products = DE.products(SPRING, "intraday_continuous")
     after_jump = starting_at(products, utc(2026, 3, 29, 1, 0), "PT15M")
-    assert after_jump.gate_closure == utc(2026, 3, 29, 0, 55)
-    assert local(after_jump.gate_closure).strftime("%H:%M %Z") == "01:55 CET"
+    assert after_jump.gate_closure == utc(2026, 3, 29, 0, 30)
+    assert local(after_jump.gate_closure).strftime("%H:%M %Z") == "01:30 CET"
 
 
 # --- aFRR energy -------------------------------------------------------------------------

@@ -454,7 +454,7 @@ def test_a_cross_border_bid_after_the_cross_border_closure_fails_but_a_local_one
     quarter_hour_at_noon,
 ):
     p = quarter_hour_at_noon
-    between = utc(2026, 6, 15, 9, 30)  # after 11:00 CEST (cross-border), before 11:55 (local)
+    between = utc(2026, 6, 15, 9, 15)  # after 11:00 CEST (cross-border), before 11:30 (local)
     found = DE.validate(single_bid(p, cross_border=True), now=between)
     assert rules_of(found) == {"intraday_continuous.cross_border_gate_closure"}
     violation = found[0]
@@ -466,9 +466,9 @@ def test_a_cross_border_bid_after_the_cross_border_closure_fails_but_a_local_one
 
 def test_after_the_local_closure_only_the_gate_closure_is_reported(quarter_hour_at_noon):
     p = quarter_hour_at_noon
-    found = DE.validate(single_bid(p, cross_border=True), now=utc(2026, 6, 15, 9, 55))
+    found = DE.validate(single_bid(p, cross_border=True), now=utc(2026, 6, 15, 9, 30))
     assert rules_of(found) == {"intraday_continuous.gate_closure"}
-    assert found[0].limit == "2026-06-15T09:55:00Z (2026-06-15 11:55 CEST)"
+    assert found[0].limit == "2026-06-15T09:30:00Z (2026-06-15 11:30 CEST)"
 
 
 def test_a_bid_before_the_gate_opens_fails_naming_the_opening(quarter_hour_at_noon):

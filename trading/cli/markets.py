@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -15,7 +15,6 @@ from rich.table import Table
 
 from markets.bids import BID_ADAPTER, Bid, product_ids_of
 from markets.conformance import check_plugin, default_days
-from markets.kinds import describe_value
 from markets.plugin import MarketPlugin
 from markets.products import MarketId, OrderType, Product
 from markets.registry import MarketPluginError, UnknownMarketCountryError, default_registry
@@ -350,6 +349,12 @@ def check(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="show passing checks too")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict", help="every record must name a reference, those before 2026-12-06 too"
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the conformance kit on a plugin; exit 1 if any check fails."""
@@ -358,7 +363,7 @@ def check(
         days = tuple(_day(d, "--day") for d in day)
     else:
         days = default_days(plugin, pendulum.now("UTC").year if year is None else year)
-    report = check_plugin(plugin, days)
+    report = check_plugin(plugin, days, strict=strict)
     if as_json:
         print_json(
             {
@@ -376,6 +381,7 @@ def check(
                     for c in report.failures
                 ],
                 "uncertain_rules": report.uncertain_rules,
+                "legacy_without_reference": report.legacy_without_reference,
             }
         )
     else:
@@ -439,38 +445,258 @@ def new(
     )
 
 
+def _known_day(value: str | None, option: str) -> date | None:
+    return None if value is None else _day(value, option)
+
+
+DiffOpt = Annotated[
+    tuple[str, str] | None,
+    typer.Option(
+        "--diff",
+        metavar="KNOWN_ON_A KNOWN_ON_B",
+        help="what changed in the records held between two days (YYYY-MM-DD each)",
+    ),
+]
+OnOpt = Annotated[
+    str | None,
+    typer.Option("--on", help="delivery day: only the record in force that day (YYYY-MM-DD)"),
+]
+KnownOnOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--known-on",
+        help="as the project believed it on this day (YYYY-MM-DD; default: today's belief)",
+    ),
+]
+
+
 @markets_app.command("rules")
 def rules(
     country: CountryArg,
     market: Annotated[
         MarketId | None, typer.Option("--market", help="only this market", case_sensitive=False)
     ] = None,
+    on: OnOpt = None,
+    known_on: KnownOnOpt = None,
+    diff: DiffOpt = None,
+    every_record: Annotated[
+        bool,
+        typer.Option("--all-records", help="every record ever held, superseded ones too"),
+    ] = False,
     uncertain: Annotated[
         bool, typer.Option("--uncertain", help="only the rules marked uncertain")
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """List a plugin's dated rules with their sources: what compliance staff audit."""
+    """List a plugin's rule records with their times and sources: what an auditor reads.
+
+    Each record has an id, a valid time (valid_from, valid_to) and a knowledge time
+    (recorded_at, superseded_at). --on DAY shows the record in force on a delivery day;
+    --known-on K what the project believed on K; --diff A B what changed between A and B.
+    """
+    from trading.cli.markets_audit import diff_rows, market_rules
+
     plugin = plugin_or_exit(country)
+    if diff is not None:
+        if on is not None or known_on is not None or every_record:
+            _exit("--diff compares two editions: use it without --on, --known-on, --all-records")
+        first, second = (_day(d, "--diff") for d in diff)
+        before = market_rules(plugin, market=market, known_on=first)
+        after = market_rules(plugin, market=market, known_on=second)
+        changes = diff_rows(before, after)
+        if as_json:
+            print_json({"country": plugin.country, "from": first, "to": second, "changes": changes})
+            return
+        _print_diff(f"{plugin.name} ({plugin.country}) market rules", first, second, changes)
+        return
+    day, known = _known_day(on, "--on"), _known_day(known_on, "--known-on")
     rows = [
-        {
-            "market": spec_market.value,
-            "parameter": name,
-            "valid_from": entry.valid_from.isoformat(),
-            "value": describe_value(entry.value),
-            "confidence": entry.confidence.value,
-            "source": entry.source,
-            "note": entry.note,
-        }
-        for spec_market, name, entry in plugin.rules()
-        if (market is None or spec_market == market) and (entry.uncertain or not uncertain)
+        row
+        for row in market_rules(
+            plugin, market=market, on=day, known_on=known, every_record=every_record
+        )
+        if row["confidence"] == "uncertain" or not uncertain
     ]
+    if day is not None and not rows:
+        console(stderr=True).print(
+            f"{plugin.country} has no rule in force on {day}"
+            + (f" as known on {known}" if known else "")
+            + (f" for {market.value}" if market else ""),
+            markup=False,
+        )
     if as_json:
         print_json(rows)
         return
-    table = Table(title=f"{plugin.name} ({plugin.country}) market rules", title_justify="left")
-    for column in ("market", "parameter", "from", "value", "confidence", "source", "note"):
+    belief = f"as known on {known}" if known else "as believed today"
+    title = f"{plugin.name} ({plugin.country}) market rules {belief}" + (
+        f", in force on {day}" if day else ""
+    )
+    table = Table(title=title, title_justify="left")
+    columns = ("market", "parameter", "valid", "value", "confidence", "source", "recorded")
+    for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*(row[key] or "" for key in row))
+        table.add_row(
+            row["market"],
+            row["parameter"],
+            f"{row['valid_from']}..{row['valid_to'] or ''}",
+            row["value"],
+            row["confidence"] + (f", review by {row['review_by']}" if row["review_by"] else ""),
+            row["source"] + (f" <{row['reference']}>" if row["reference"] else ""),
+            f"{row['recorded_at']}"
+            + (f", superseded {row['superseded_at']}" if row["superseded_at"] else "")
+            + f"; {row['id']}",
+        )
     console().print(table)
+
+
+def _print_diff(title: str, first: date, second: date, changes: list[dict[str, Any]]) -> None:
+    out = console()
+    out.print(f"{title}: records held on {second} but not {first}, and back", markup=False)
+    if not changes:
+        out.print("no record changed", markup=False)
+    for row in changes:
+        sign = "+" if row["diff"] == "added" else "-"
+        what = row.get("value") or ""
+        where = " ".join(str(row[k]) for k in ("market", "parameter") if row.get(k))
+        corrected = (
+            f" (corrected by {', '.join(row['corrected_by'])})" if row["corrected_by"] else ""
+        )
+        out.print(
+            f"{sign} {row['id']}: {where} {what} [valid {row['valid_from']}.."
+            f"{row.get('valid_to') or ''}; recorded {row['recorded_at']}"
+            f"{', superseded ' + row['superseded_at'] if row.get('superseded_at') else ''}; "
+            f"{row.get('source') or row.get('change') or ''}]{corrected}",
+            markup=False,
+        )
+
+
+@markets_app.command("treatments")
+def treatments(
+    country: CountryArg,
+    on: OnOpt = None,
+    known_on: KnownOnOpt = None,
+    diff: DiffOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List a country's regulatory rule-set versions with their record times; --on DAY
+    shows the version in force and each fact with its source, --known-on K as believed
+    on K, --diff A B the versions added or withdrawn between A and B."""
+    from regulatory.registry import UnknownCountryError
+    from regulatory.registry import default_registry as regulatory_registry
+    from regulatory.rules import NoRuleSetError
+    from trading.cli.markets_audit import diff_rows, version_row
+    from trading.cli.markets_audit import treatments as treatment_rows
+
+    try:
+        country_rules = regulatory_registry().get(country)
+    except UnknownCountryError as exc:
+        _exit(str(exc.args[0]))
+    if diff is not None:
+        if on is not None or known_on is not None:
+            _exit("--diff compares two editions: use it without --on or --known-on")
+        first, second = (_day(d, "--diff") for d in diff)
+        changes = diff_rows(
+            [version_row(v) for v in country_rules.edition(first)],
+            [version_row(v) for v in country_rules.edition(second)],
+        )
+        if as_json:
+            print_json({"country": country, "from": first, "to": second, "changes": changes})
+            return
+        _print_diff(f"{country_rules.name} ({country}) rule sets", first, second, changes)
+        return
+    day, known = _known_day(on, "--on"), _known_day(known_on, "--known-on")
+    try:
+        found = treatment_rows(country_rules, on=day, known_on=known)
+    except NoRuleSetError as exc:
+        _exit(str(exc.args[0]))
+    if as_json:
+        print_json(found)
+        return
+    out = console()
+    belief = f"as known on {known}" if known else "as believed today"
+    if day is None:
+        table = Table(title=f"{country_rules.name} ({country}) rule sets {belief}")
+        for column in ("id", "valid from", "recorded", "approved by", "change"):
+            table.add_column(column, overflow="fold")
+        for row in found["versions"]:
+            table.add_row(
+                row["id"],
+                row["valid_from"]
+                + (" (uncertain)" if row["valid_from_confidence"] == "uncertain" else ""),
+                row["recorded_at"]
+                + (f", superseded {row['superseded_at']}" if row["superseded_at"] else ""),
+                row["approved_by"] or "-",
+                row["change"],
+            )
+        out.print(table)
+        return
+    version = found["in_force"]
+    out.print(
+        f"{country_rules.name} ({country}) on {day} {belief}: version {version['version']} "
+        f"(valid from {version['valid_from']}, recorded {version['recorded_at']}): "
+        f"{version['change']}",
+        markup=False,
+    )
+    table = Table(title_justify="left")
+    for column in ("id", "value", "confidence", "source"):
+        table.add_column(column, overflow="fold")
+    for row in found["facts"]:
+        table.add_row(
+            row["id"],
+            row["value"],
+            row["confidence"] + (f", review by {row['review_by']}" if row["review_by"] else ""),
+            row["source"] + (f" <{row['reference']}>" if row["reference"] else ""),
+        )
+    out.print(table)
+
+
+@markets_app.command("review")
+def review(
+    days: Annotated[
+        int, typer.Option("--days", min=0, max=3660, help="look this many days ahead")
+    ] = 30,
+    today: Annotated[
+        str | None, typer.Option("--today", help="review as of this day (default: today, UTC)")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List every uncertain value (market rules and regulatory treatments) with its
+    review-by date, overdue ones first, and every change scheduled in the next N days."""
+    from regulatory.registry import default_registry as regulatory_registry
+    from trading.cli.markets_audit import review_items
+
+    day = _day(today, "--today") if today is not None else pendulum.now("UTC").date()
+    registry = default_registry()
+    regulatory = regulatory_registry()
+    found = review_items(
+        (registry.get(c) for c in registry.countries()),
+        (regulatory.get(c) for c in regulatory.countries()),
+        today=day,
+        days=days,
+    )
+    if as_json:
+        print_json({"today": day, "days": days, **found})
+        return
+    out = console()
+    overdue = sum(1 for row in found["uncertain"] if row["overdue"])
+    out.print(
+        f"{len(found['uncertain'])} uncertain value(s) as of {day}, {overdue} overdue for review",
+        markup=False,
+    )
+    for row in found["uncertain"]:
+        mark = "OVERDUE" if row["overdue"] else "due"
+        out.print(
+            f"  {mark} {row['review_by'] or '(no review date)'}  {row['id']}: {row['value']} "
+            f"({row['source']}; {row.get('note') or 'no note'})",
+            markup=False,
+        )
+    out.print(
+        f"{len(found['scheduled'])} scheduled change(s) from {day} to {day + timedelta(days=days)}",
+        markup=False,
+    )
+    for row in found["scheduled"]:
+        out.print(
+            f"  {row['on']}  {row['what']}: {row['id']}: {row.get('value') or row.get('change')}",
+            markup=False,
+        )

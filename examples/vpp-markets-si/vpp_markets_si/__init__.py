@@ -19,6 +19,8 @@ rules and no ELES PICASSO accession date.
 
 from __future__ import annotations
 
+from datetime import date
+
 from markets.eu import (
     HISTORY_START,
     C,
@@ -36,6 +38,8 @@ from markets.plugin import MarketPlugin
 from markets.rules import rule
 
 COUNTRY, ZONE, TZ = "SI", "SI", "Europe/Ljubljana"
+REVIEW_BY = date(2027, 3, 1)
+"""The uncertain values below are checked against BSP SouthPool's rules by this day."""
 NOT_READ = "BSP SouthPool local intraday rules not read yet; skeleton placeholder kept"
 
 DAY_AHEAD = sdac_day_ahead(COUNTRY, ZONE, TZ).with_rules(
@@ -62,6 +66,7 @@ INTRADAY_AUCTIONS = sidc_intraday_auctions(COUNTRY, ZONE, TZ).with_rules(
             U,
             "the reference does not state that the SI zone took part from the first IDA "
             "(first delivery day 2024-06-14); confirm with BSP SouthPool",
+            review_by=REVIEW_BY,
         ),
     ),
 )
@@ -78,6 +83,7 @@ INTRADAY_CONTINUOUS = sidc_continuous(
             U,
             "confirm which contract lengths BSP SouthPool trades locally in SI and when "
             "each opens (the reference gives no SI product list)",
+            review_by=REVIEW_BY,
         ),
     ),
     local_gate_closure=(
@@ -88,6 +94,7 @@ INTRADAY_CONTINUOUS = sidc_continuous(
             NOT_READ + ": the SI local gate closure is not in the reference; 60 min equals "
             "the cross-border closure, the earliest it can be (DE, NL, BE and AT close 5 "
             "min before delivery)",
+            review_by=REVIEW_BY,
         ),
     ),
 )

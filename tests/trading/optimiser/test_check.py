@@ -43,9 +43,10 @@ N = 96
 QH = [iso_z(t) for t in mtu_index(DAY, "Europe/Berlin", 15)]
 """UTC start of each quarter hour, ISO Z; QH[0] = 2027-06-14T22:00:00Z (local midnight)."""
 DT = 0.25
-CHARGING_EUR_PER_MWH = 67.01
+CHARGING_EUR_PER_MWH = 69.96
 """DE levies and charges on withdrawal of the consumers at site s1 (grid fee 20 EUR/MWh
-included); the battery is exempt (checked in `test_treatments_assumed_by_the_plan`)."""
+included; the levies of 2026, rule set 2026.1); the battery is exempt (checked in
+`test_treatments_assumed_by_the_plan`)."""
 AFRR = "DE:afrr_capacity:4h:pos:2027-06-14T22:00Z"
 """The aFRR upward block 00:00-04:00 local."""
 
