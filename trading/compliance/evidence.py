@@ -57,13 +57,26 @@ def rule_id(country: str, market: str, parameter: str, valid_from: date) -> str:
 
 def rule_ids_for(plugin: MarketPlugin, product: Product) -> tuple[str, ...]:
     """The ids of every rule value that defines `product` (those its bids are judged by)."""
+    known = _PRODUCT_IDS.get(id(product))
+    if known is not None and known[0] is product:
+        return known[1]
     market = product.market.value
-    return tuple(
+    ids = tuple(
         sorted(
             rule_id(plugin.country, market, name, ref.valid_from)
             for name, ref in product.rules.items()
         )
     )
+    if len(_PRODUCT_IDS) >= _CACHED_PRODUCTS:
+        _PRODUCT_IDS.pop(next(iter(_PRODUCT_IDS)))
+    _PRODUCT_IDS[id(product)] = (product, ids)
+    return ids
+
+
+_CACHED_PRODUCTS = 65_536
+_PRODUCT_IDS: dict[int, tuple[Product, tuple[str, ...]]] = {}
+"""Rule ids of the products last asked about (a plugin hands out the same product object
+for an id while it remembers it), kept with the product so an id is never reused wrongly."""
 
 
 def violated_rule_id(plugin: MarketPlugin | None, found: Violation) -> str:
