@@ -26,9 +26,7 @@ def test_an_accepted_bid_shows_the_plugin_and_rule_ids_in_its_history(api: AsgiC
     assert event["rule_ids"] == sorted(event["rule_ids"])
 
 
-def test_a_refused_bid_is_not_stored_but_its_decision_is(
-    api: AsgiClient, repo: Repository
-) -> None:
+def test_a_refused_bid_is_not_stored_but_its_decision_is(api: AsgiClient, repo: Repository) -> None:
     good = single(0, bid_id="ok-1")
     too_dear = single(1, price=99999.0, bid_id="dear-1")
     answer = api.post("/v1/bids", json=[good, too_dear], headers={"Idempotency-Key": "k-1"})
