@@ -98,14 +98,19 @@ def violated_rule_id(plugin: MarketPlugin | None, found: Violation) -> str:
 def treatment_rule_ids(treatment: Treatment) -> tuple[str, ...]:
     """The ids of the parts of `treatment` (balancing products, support, charges, baseline),
     each under its rule set: ``<country>.regulatory.<version>.<part>``."""
-    base = f"{treatment.country}.regulatory.{treatment.rule_set_version}"
+    base = regulatory_rule_base(treatment.country, treatment.rule_set_version)
     parts = [f"balancing.{item.product}" for item in treatment.balancing]
     if treatment.support is not None:
         parts.append(f"support.{treatment.support.scheme}")
     parts.extend(f"charges.{item.name}" for item in treatment.charges)
     if treatment.baseline_method is not None:
-        parts.append("baseline")
+        parts.append(f"baseline.{treatment.baseline_method}")
     return tuple(f"{base}.{part}" for part in parts)
+
+
+def regulatory_rule_base(country: str, version: str) -> str:
+    """The prefix of the ids of one regulatory rule set's facts (the one place it is made)."""
+    return f"{country}.regulatory.{version}"
 
 
 @cache
