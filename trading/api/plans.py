@@ -47,6 +47,7 @@ from trading.api.submission import (
     refusal,
     resolve_products,
 )
+from trading.compliance.evidence import treatment_record
 from trading.store import (
     Actor,
     BidStatus,
@@ -155,6 +156,11 @@ def run_plan(
             "solve_s": round(result.solver.solve_s, 3),
         },
         "notes": [*result.notes, *([note] if note else [])],
+        "treatments": {
+            asset.id: treatment_record(portfolio.treatment(asset, plan.day))
+            for asset in portfolio.assets
+            if asset.id not in result.excluded_assets
+        },
     }
     return _finish(repository, actor, plan_id, PlanStatus.DONE, result=document)
 

@@ -265,6 +265,11 @@ class PlanPublic(
         default=None, description="the proposed bids, as POST /v1/bids takes them"
     )
     solver: dict[str, Any] | None = None
+    treatments: dict[str, dict[str, Any]] | None = Field(
+        default=None,
+        description="each planned asset's regulatory treatment: country, rule_set_version, "
+        "rule_set_valid_from, the rule_ids it rests on, its uncertain parts",
+    )
 
     @classmethod
     def of(cls, record: PlanRecord, **extra: Any) -> PlanPublic:
@@ -280,6 +285,7 @@ class PlanPublic(
             notes=result.get("notes"),
             bids=result.get("bids"),
             solver=result.get("solver"),
+            treatments=result.get("treatments"),
             **extra,
         )
 

@@ -108,6 +108,18 @@ def treatment_rule_ids(treatment: Treatment) -> tuple[str, ...]:
     return tuple(f"{base}.{part}" for part in parts)
 
 
+def treatment_record(treatment: Treatment) -> dict[str, object]:
+    """How a plan records an asset's treatment: its country, rule-set version and
+    valid-from, the ids of the rules it rests on, and which parts are uncertain."""
+    return {
+        "country": treatment.country,
+        "rule_set_version": treatment.rule_set_version,
+        "rule_set_valid_from": treatment.rule_set_valid_from.isoformat(),
+        "rule_ids": list(treatment_rule_ids(treatment)),
+        "uncertain": list(treatment.uncertain),
+    }
+
+
 def regulatory_rule_base(country: str, version: str) -> str:
     """The prefix of the ids of one regulatory rule set's facts (the one place it is made)."""
     return f"{country}.regulatory.{version}"
