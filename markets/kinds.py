@@ -16,13 +16,13 @@ day into `Product`s. A market is offered on a day only if `in_operation` says so
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from itertools import pairwise
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from markets.calendar import (
     day_end,
@@ -45,7 +45,7 @@ from markets.products import (
     RuleRef,
     prequalification_for,
 )
-from markets.rules import MissingRuleError, Rule, in_force
+from markets.rules import MissingRuleError, Rule, edition, in_force, with_ids
 
 ENERGY_PRICE_UNIT = "EUR/MWh"
 CAPACITY_PRICE_UNIT = "EUR/MW/h"
@@ -106,12 +106,17 @@ class _Resolver:
                 f"{self.spec.country} {self.spec.market}: no {name} rule is in force on "
                 f"{self.day.isoformat()} (earliest from {history[0].valid_from.isoformat()})"
             )
+        assert entry.id is not None  # MarketSpec fills in every record's id
         self.refs[name] = RuleRef(
             value=describe_value(entry.value),
             valid_from=entry.valid_from,
             source=entry.source,
             confidence=entry.confidence,
             note=entry.note,
+            rule_id=entry.id,
+            recorded_at=entry.recorded_at,
+            reference=entry.reference,
+            review_by=entry.review_by,
         )
         return entry.value
 
@@ -160,6 +165,31 @@ class MarketSpec(BaseModel, ABC):
     pricing: tuple[Rule[Pricing], ...] = Field(min_length=1)
     order_types: tuple[Rule[tuple[OrderType, ...]], ...] = Field(min_length=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _identify_records(cls, data: Any) -> Any:
+        """Give every rule record its id (`markets.rules.rule_id`) and mark the records a
+        correction supersedes; a ``supersedes`` naming no record of the history is refused."""
+        if not isinstance(data, dict) or "country" not in data or "market" not in data:
+            return data
+        country, market = data["country"], getattr(data["market"], "value", data["market"])
+        out = dict(data)
+        for name, value in data.items():
+            if (
+                isinstance(value, tuple | list)
+                and value
+                and all(
+                    isinstance(e, Rule) or (isinstance(e, dict) and "valid_from" in e)
+                    for e in value
+                )
+            ):
+                out[name] = with_ids(country, market, name, value)
+        return out
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """A copy with `update` applied and validated: its rule records get their ids."""
+        return type(self).model_validate({**dict(self), **(update or {})})
+
     def with_rules(self, **histories: tuple[Rule[Any], ...]) -> Self:
         """A copy with some parameters' histories replaced, validated like the original.
 
@@ -177,10 +207,24 @@ class MarketSpec(BaseModel, ABC):
         return entry is not None and entry.value
 
     def histories(self) -> Iterator[tuple[str, tuple[Rule[Any], ...]]]:
-        """Every rule history of this market, by parameter name."""
+        """Every rule history of this market (all records, superseded ones too), by name."""
         for name, value in self:
             if isinstance(value, tuple) and value and isinstance(value[0], Rule):
                 yield name, value
+
+    def rules_on(self, day: date, known_on: date | None = None) -> dict[str, Rule[Any]]:
+        """Each parameter's record in force on delivery day `day` as known on `known_on`
+        (None: today's belief); parameters without one that day are left out."""
+        found = {}
+        for name, history in self.histories():
+            entry = in_force(history, day, known_on)
+            if entry is not None:
+                found[name] = entry
+        return found
+
+    def edition(self, known_on: date | None = None) -> dict[str, list[Rule[Any]]]:
+        """Each parameter's records held on `known_on` (None: today), in valid-time order."""
+        return {name: edition(history, known_on) for name, history in self.histories()}
 
     def products(self, day: date) -> list[Product]:
         """Every product of delivery day `day`, ordered by family, direction and start."""

@@ -14,11 +14,11 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from markets.bids import Bid
+from markets.bids import BalancingCapacityBid, Bid, product_ids_of
 from markets.calendar import delivery_day_of
 from markets.kinds import Market
 from markets.products import MarketId, Product
-from markets.rules import Rule, in_force
+from markets.rules import Rule, edition, in_force
 from markets.validation import check_across_bids, validate_bid
 from markets.violations import Violation
 
@@ -137,7 +137,7 @@ class MarketPlugin(BaseModel):
         except (KeyError, ValueError, OverflowError):
             return f"{self.country} has no market {match['market']!r} (it has {names})"
         if not spec.offered_on(day):
-            history = sorted(spec.in_operation, key=lambda e: e.valid_from)
+            history = edition(spec.in_operation)
             later = [e.valid_from for e in history if e.value and e.valid_from > day]
             stopped = [e.valid_from for e in history if not e.value and e.valid_from <= day]
             ran = any(e.value and e.valid_from <= day for e in history)
@@ -196,9 +196,47 @@ class MarketPlugin(BaseModel):
             None,
         )
 
-    def rules(self) -> Iterator[tuple[MarketId, str, Rule[Any]]]:
-        """Every dated rule of every market: (market, parameter, rule)."""
+    def rule_ids_for(self, product: Product | str) -> tuple[str, ...]:
+        """Ids of the rule records applied when validating a bid for `product` (a `Product`
+        or its id), sorted: every parameter the product was resolved from, as believed
+        today. () for an id that names no product of this plugin (such a bid is refused by
+        ``product.exists``, a check, not a dated rule). Stable across runs and machines
+        (see `markets.rules.rule_id`)."""
+        found = self.product(product) if isinstance(product, str) else product
+        return () if found is None else found.rule_ids
+
+    def rule_ids_for_bid(self, bid: Bid) -> tuple[str, ...]:
+        """Ids of the rule records applied when validating `bid`, sorted: those of each of
+        its products and, for a capacity bid carrying an energy price, those of the energy
+        product that price is held to."""
+        ids: set[str] = set()
+        for product_id in product_ids_of(bid):
+            product = self.product(product_id)
+            if product is None:
+                continue
+            ids.update(product.rule_ids)
+            if isinstance(bid, BalancingCapacityBid) and bid.energy_price_eur_per_mwh is not None:
+                energy = self.energy_product_for(product)
+                if energy is not None:
+                    ids.update(energy.rule_ids)
+        return tuple(sorted(ids))
+
+    def rules(self, known_on: date | None = None) -> Iterator[tuple[MarketId, str, Rule[Any]]]:
+        """Rule records of every market: (market, parameter, rule).
+
+        Without `known_on`, every record ever held, superseded ones included (the whole
+        history); with it, only the records held on that day."""
         for spec in self.markets:
             for name, history in spec.histories():
                 for entry in history:
-                    yield spec.market, name, entry
+                    if known_on is None or entry.known_on(known_on):
+                        yield spec.market, name, entry
+
+    def rules_on(
+        self, day: date, known_on: date | None = None
+    ) -> Iterator[tuple[MarketId, str, Rule[Any]]]:
+        """The record of each parameter of each market in force on delivery day `day`, as
+        known on `known_on` (None: today's belief)."""
+        for spec in self.markets:
+            for name, entry in spec.rules_on(day, known_on).items():
+                yield spec.market, name, entry

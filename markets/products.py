@@ -122,7 +122,7 @@ class Eligibility(BaseModel):
 
 
 class RuleRef(BaseModel):
-    """Where a resolved product parameter came from."""
+    """Where a resolved product parameter came from: the rule record and its source."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -131,6 +131,10 @@ class RuleRef(BaseModel):
     source: str
     confidence: Confidence
     note: str | None = None
+    rule_id: str = Field(description="id of the rule record (markets.rules.rule_id)")
+    recorded_at: date | None = None
+    reference: str | None = None
+    review_by: date | None = None
 
 
 class Product(BaseModel):
@@ -225,6 +229,11 @@ class Product(BaseModel):
         return "; ".join(dict.fromkeys(ref.source for ref in self.rules.values()))
 
     @cached_property
+    def rule_ids(self) -> tuple[str, ...]:
+        """Ids of the rule records this product was resolved from, sorted."""
+        return tuple(sorted({ref.rule_id for ref in self.rules.values()}))
+
+    @cached_property
     def uncertain_rules(self) -> tuple[str, ...]:
         """Names of the parameters whose value is uncertain."""
         return tuple(
@@ -265,6 +274,7 @@ class Product(BaseModel):
             "source": self.source,
             "valid_from": self.valid_from.isoformat(),
             "uncertain_rules": list(self.uncertain_rules),
+            "rule_ids": list(self.rule_ids),
         }
 
     def is_open(self, now: datetime) -> bool:

@@ -114,6 +114,7 @@ class _Checker:
                 source=cited.source if cited else None,
                 valid_from=ref.valid_from if ref else None,
                 confidence=cited.confidence if cited else None,
+                rule_id=ref.rule_id if ref else None,
             )
         )
 

@@ -23,6 +23,11 @@ class Violation(BaseModel):
     source: str | None = Field(default=None, description="where the rule was read")
     valid_from: date | None = Field(default=None, description="since when the rule applies")
     confidence: Confidence | None = None
+    rule_id: str | None = Field(
+        default=None,
+        description="id of the rule record that judged the bid (markets.rules.rule_id); None "
+        "for checks that are not a dated market rule (the bid's shape, the engine's guards)",
+    )
 
     def __str__(self) -> str:
         text = f"{self.rule}: {self.field}={self.value}, limit {self.limit}: {self.message}"

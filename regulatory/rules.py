@@ -5,6 +5,12 @@ version and the date from which it is in force. A rule change adds a version (se
 `CountryRules.amend`); history is never edited, so an audit can always say which rule set
 priced or validated a decision.
 
+The history is bitemporal: each version has a valid time (``valid_from``, up to the next
+version) and a knowledge time (``recorded_at``, and ``superseded_at`` once a correcting
+version names it in ``supersedes``). ``in_force(day, known_on=K)`` answers what the project
+believed on K; a correction adds a version and never edits one. Each version and each fact
+in it has a stable id (`RuleSet.id`, `RuleSet.facts`).
+
 Every fact carries its `source` and a `confidence`: ``confirmed`` (read in a primary or
 named source), ``general`` (general knowledge, not checked), ``uncertain`` (sources
 conflict, are old, or none was found). Uncertain facts stay visible in every treatment
@@ -13,9 +19,11 @@ derived from them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from enum import StrEnum
-from typing import Literal, get_args
+from itertools import pairwise
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -30,14 +38,37 @@ class Confidence(StrEnum):
     UNCERTAIN = "uncertain"
 
 
+LEGACY_RECORDED_AT = date(2026, 11, 22)
+"""Knowledge time of every rule record that does not state its own: the day the rule base
+(market plugins and regulatory rule sets) entered the project. Values changed in place
+between then and the start of bitemporal records (2026-12-06) carry it too; git holds
+their exact history."""
+
+LEGACY_RECORDER = "vpp-engine maintainers (before authors were recorded)"
+"""`recorded_by` of a record that does not name its author."""
+
+
+def same_person(a: str, b: str) -> bool:
+    """Whether two names given as author and approver are the same (case and spaces aside)."""
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
 class Fact(BaseModel):
-    """Base of every rule: where it comes from and how sure we are."""
+    """Base of every rule: where it comes from and how sure we are.
+
+    `source` is the title of what was read; `reference` a URL or document reference a
+    reviewer can open; `review_by` the day by which an uncertain fact is checked again.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     source: str = Field(min_length=1, description="where the fact was read")
     confidence: Confidence
     note: str | None = None
+    reference: str | None = Field(default=None, description="URL or document reference")
+    document_version: str | None = Field(default=None, description="version or date read")
+    retrieved_on: date | None = None
+    review_by: date | None = Field(default=None, description="uncertain: review by this day")
 
 
 DISPATCHABLE_KINDS: tuple[AssetKind, ...] = get_args(AssetKind)
@@ -190,7 +221,12 @@ class BaselineRule(Fact):
 
 
 class RuleSet(BaseModel):
-    """Everything one country's regulation says about assets, from `valid_from` on."""
+    """Everything one country's regulation says about assets, from `valid_from` on.
+
+    Knowledge time: held from `recorded_at` until `superseded_at` (filled in by
+    `CountryRules` from a later version's `supersedes`). `recorded_by` wrote the version,
+    `approved_by` (another person) approved it.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -199,6 +235,13 @@ class RuleSet(BaseModel):
     valid_from: date
     valid_from_confidence: Confidence = Confidence.CONFIRMED
     change: str = Field(description="what this version changed, with its source")
+    recorded_at: date = LEGACY_RECORDED_AT
+    recorded_by: str = Field(default=LEGACY_RECORDER, min_length=1)
+    approved_by: str | None = None
+    supersedes: tuple[str, ...] = Field(
+        default=(), description="versions this one corrects (they stop being believed)"
+    )
+    superseded_at: date | None = None
     timezone: str = Field(description="IANA time zone of the market, e.g. 'Europe/Berlin'")
     bidding_zones: tuple[str, ...] = Field(min_length=1)
     control_areas: tuple[str, ...] = Field(min_length=1)
@@ -207,9 +250,42 @@ class RuleSet(BaseModel):
     charging: tuple[ChargingCharge, ...] = ()
     baselines: tuple[BaselineRule, ...] = ()
 
+    @model_validator(mode="after")
+    def _four_eyes(self) -> RuleSet:
+        if self.approved_by is not None and same_person(self.approved_by, self.recorded_by):
+            raise ValueError(
+                f"{self.country} version {self.version}: approved_by={self.approved_by!r} is "
+                f"its author (recorded_by={self.recorded_by!r}); another person approves"
+            )
+        return self
+
+    @property
+    def id(self) -> str:
+        """Stable id of the version: ``CC:regulatory:VERSION``."""
+        return f"{self.country}:regulatory:{self.version}"
+
     def product(self, product: BalancingProduct) -> ProductRule | None:
         """The rule for `product`, or None if the country has no such product."""
         return next((p for p in self.products if p.product == product), None)
+
+    def facts(self) -> Iterator[tuple[str, Fact]]:
+        """Every fact of the version with its stable id, e.g.
+        ``DE:regulatory:2025.3:charging:KWKG levy`` or ``DE:regulatory:2022.1:products:fcr``.
+        """
+        for item in self.products:
+            yield f"{self.id}:products:{item.product}", item
+        for scheme in self.support_schemes:
+            yield f"{self.id}:support_schemes:{scheme.name}", scheme
+        for charge in self.charging:
+            yield f"{self.id}:charging:{charge.name}", charge
+        for baseline in self.baselines:
+            yield f"{self.id}:baselines:{baseline.method}", baseline
+
+    def known_on(self, day: date | None) -> bool:
+        """Whether the project held this version on `day` (None: today's belief)."""
+        if day is None:
+            return self.superseded_at is None
+        return self.recorded_at <= day and (self.superseded_at is None or day < self.superseded_at)
 
 
 class NoRuleSetError(LookupError):
@@ -225,15 +301,65 @@ class CountryRules(BaseModel):
     name: str
     versions: tuple[RuleSet, ...] = Field(min_length=1)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _mark_superseded(cls, data: Any) -> Any:
+        """Fill in each corrected version's `superseded_at` from its correction."""
+        if not isinstance(data, dict) or not isinstance(data.get("versions"), tuple | list):
+            return data
+        versions = [
+            v if isinstance(v, RuleSet) else RuleSet.model_validate(v) for v in data["versions"]
+        ]
+        names = [v.version for v in versions]
+        replaced: dict[str, date] = {}
+        for version in versions:
+            for target in version.supersedes:
+                if target not in names:
+                    raise ValueError(
+                        f"{version.country} version {version.version} supersedes {target!r}, "
+                        f"which is not a version of this history ({', '.join(names)})"
+                    )
+                when = replaced.get(target)
+                replaced[target] = (
+                    version.recorded_at if when is None else min(when, version.recorded_at)
+                )
+        out = []
+        for version in versions:
+            when = replaced.get(version.version)
+            if when is not None:
+                if when < version.recorded_at:
+                    raise ValueError(
+                        f"{version.country} version {version.version} is corrected by a "
+                        f"version recorded on {when}, before it was recorded itself"
+                    )
+                if version.superseded_at is not None:
+                    when = min(when, version.superseded_at)
+                version = version.model_copy(update={"superseded_at": when})
+            out.append(version)
+        return {**data, "versions": tuple(out)}
+
     @model_validator(mode="after")
     def _history_is_ordered(self) -> CountryRules:
         seen: set[str] = set()
         for earlier, later in zip(self.versions, self.versions[1:], strict=False):
-            if later.valid_from <= earlier.valid_from:
+            if later.recorded_at == earlier.recorded_at and later.valid_from <= earlier.valid_from:
                 raise ValueError(
-                    f"{self.country} version {later.version} valid_from="
-                    f"{later.valid_from} must be after {earlier.version}'s {earlier.valid_from}"
+                    f"{self.country} version {later.version} valid_from={later.valid_from} must "
+                    f"be after {earlier.version}'s {earlier.valid_from} (both recorded on "
+                    f"{later.recorded_at}; a version recorded later may fill in the past)"
                 )
+        knowledge_days = {None, *(v.recorded_at for v in self.versions)}
+        knowledge_days |= {v.superseded_at for v in self.versions if v.superseded_at}
+        for day in knowledge_days:
+            held = self.edition(day)
+            for earlier, later in pairwise(held):
+                if later.valid_from == earlier.valid_from:
+                    as_of = "today" if day is None else f"as known on {day}"
+                    raise ValueError(
+                        f"{self.country} versions {earlier.version} and {later.version} are "
+                        f"both valid from {later.valid_from} {as_of}: a correction must name "
+                        "the version it corrects in `supersedes`"
+                    )
         for rule_set in self.versions:
             if rule_set.country != self.country:
                 raise ValueError(f"version {rule_set.version} is for {rule_set.country}")
@@ -242,24 +368,38 @@ class CountryRules(BaseModel):
             seen.add(rule_set.version)
         return self
 
-    def in_force(self, on: date) -> RuleSet:
-        """The rule set in force on `on`: the latest whose `valid_from` is on or before it."""
+    def edition(self, known_on: date | None = None) -> list[RuleSet]:
+        """The versions held on `known_on` (None: today's belief), by `valid_from`."""
+        return sorted(
+            (v for v in self.versions if v.known_on(known_on)), key=lambda v: v.valid_from
+        )
+
+    def in_force(self, on: date, known_on: date | None = None) -> RuleSet:
+        """The rule set in force on `on` as known on `known_on` (None: today's belief): the
+        latest held version whose `valid_from` is on or before `on`."""
+        held = self.edition(known_on)
         current = None
-        for rule_set in self.versions:
+        for rule_set in held:
             if rule_set.valid_from <= on:
                 current = rule_set
         if current is None:
-            first = self.versions[0]
+            as_of = "" if known_on is None else f" as known on {known_on.isoformat()}"
+            if not held:
+                raise NoRuleSetError(
+                    f"no {self.country} rule set was recorded by {known_on}: the first was "
+                    f"recorded on {min(v.recorded_at for v in self.versions).isoformat()}"
+                )
+            first = held[0]
             raise NoRuleSetError(
-                f"no {self.country} rule set is in force on {on.isoformat()}: the earliest, "
-                f"version {first.version}, is valid from {first.valid_from.isoformat()}"
+                f"no {self.country} rule set is in force on {on.isoformat()}{as_of}: the "
+                f"earliest, version {first.version}, is valid from {first.valid_from.isoformat()}"
             )
         return current
 
     @property
     def latest(self) -> RuleSet:
-        """The newest version."""
-        return self.versions[-1]
+        """The newest version in today's belief (the latest valid one not superseded)."""
+        return self.edition()[-1]
 
     def amend(
         self,
@@ -268,17 +408,33 @@ class CountryRules(BaseModel):
         valid_from: date,
         change: str,
         valid_from_confidence: Confidence = Confidence.CONFIRMED,
+        base: str | None = None,
         **updates: object,
     ) -> CountryRules:
-        """A new history with one more version: the latest one with `updates` applied."""
-        new = self.latest.model_copy(
-            update={
-                "version": version,
-                "valid_from": valid_from,
-                "valid_from_confidence": valid_from_confidence,
-                "change": change,
-                **updates,
-            }
-        )
-        new = RuleSet.model_validate(new.model_dump())
+        """A new history with one more version: version `base` (default: the latest) with
+        `updates` applied. A correction passes ``recorded_at``, ``recorded_by``,
+        ``approved_by`` and ``supersedes`` among `updates`; a version not corrected keeps
+        being believed."""
+        start = self.latest if base is None else self.version(base)
+        fields = {
+            "version": version,
+            "valid_from": valid_from,
+            "valid_from_confidence": valid_from_confidence,
+            "change": change,
+            "recorded_at": LEGACY_RECORDED_AT,
+            "recorded_by": LEGACY_RECORDER,
+            "approved_by": None,
+            "supersedes": (),
+            "superseded_at": None,
+            **updates,
+        }
+        new = RuleSet.model_validate({**start.model_dump(), **fields})
         return CountryRules(country=self.country, name=self.name, versions=(*self.versions, new))
+
+    def version(self, name: str) -> RuleSet:
+        """The version called `name`; `KeyError` names the versions there are."""
+        for rule_set in self.versions:
+            if rule_set.version == name:
+                return rule_set
+        known = ", ".join(v.version for v in self.versions)
+        raise KeyError(f"{self.country} has no rule-set version {name!r}; it has {known}")
