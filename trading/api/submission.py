@@ -16,12 +16,16 @@ from datetime import datetime
 
 from markets.bids import Bid, BlockBid, product_ids_of
 from markets.plugin import PRODUCT_ID
-from markets.products import Product
 from markets.registry import MarketRegistry
 from markets.violations import Violation
 from trading.api.errors import ApiError
 from trading.api.schemas import BidViolations
-from trading.compliance.evidence import evidence_for, plugin_provenance, violated_rule_id
+from trading.compliance.evidence import (
+    evidence_for,
+    plugin_provenance,
+    violated_rule_id,
+    violated_rule_ids,
+)
 from trading.store import Actor, AddBidsResult, BidStatus, NewBid, NewRefusal, Repository
 
 
@@ -59,7 +63,7 @@ def resolve_products(
             refused.append(BidViolations(index=index, bid_id=bid.bid_id, violations=[violation]))
             resolved.append(None)
             continue
-        evidence = evidence_for(registry, _products_of(registry, bid, product))
+        evidence = evidence_for(registry, product.country, bid)
         resolved.append(
             NewBid.from_product(
                 bid,
@@ -71,15 +75,6 @@ def resolve_products(
             )
         )
     return resolved, refused
-
-
-def _products_of(registry: MarketRegistry, bid: Bid, first: Product) -> list[Product]:
-    """`first` and, for a block, every other product it names that exists."""
-    if not isinstance(bid, BlockBid):
-        return [first]
-    plugin = registry.get(first.country)
-    found = (plugin.product(pid) for pid in bid.product_ids[1:])
-    return [first, *(p for p in found if p is not None)]
 
 
 def market_violations(
@@ -145,14 +140,11 @@ def refusals_of(
         country = match["country"] if match is not None else None
         plugin = registry.get(country) if country is not None and country in registry else None
         product = plugin.product(product_id) if plugin is not None else None
-        provenance = (
-            plugin_provenance(registry, country) if plugin is not None and country else None
-        )
-        if product is not None:
-            rule_ids = evidence_for(registry, _products_of(registry, bid, product), violations)
-            ids = list(rule_ids.rule_ids)
+        provenance = None if plugin is None else plugin_provenance(registry, plugin.country)
+        if plugin is not None:
+            ids = list(evidence_for(registry, plugin.country, bid, violations).rule_ids)
         else:
-            ids = sorted({violated_rule_id(plugin, v) for v in violations})
+            ids = sorted({violated_rule_id(v) for v in violations})
         records.append(
             NewRefusal(
                 position=index,
@@ -160,7 +152,7 @@ def refusals_of(
                 document=bid.model_dump(mode="json"),
                 rule_ids=ids,
                 violations=[
-                    {**v.model_dump(mode="json"), "rule_id": violated_rule_id(plugin, v)}
+                    {**v.model_dump(mode="json"), "rule_id": violated_rule_id(v)}
                     for v in violations
                 ],
                 client_bid_id=bid.bid_id,
@@ -189,7 +181,7 @@ def record_refusal(
     named = [
         r.model_copy(
             update={
-                "rule_ids": [v["rule_id"] for v in records[r.index].violations],
+                "rule_ids": violated_rule_ids(r.violations),
                 "refusal_id": stored.ids[r.index],
             }
         )

@@ -1,26 +1,28 @@
 """Which plugin and which rules judged a bid; which rules treated an asset.
 
-Rule ids come from ONE function, `rule_id`, built from what a market rule has today
-(country, market, parameter, valid_from): ``DE.day_ahead.price_max@2025-01-01``. When
-market rules carry ids of their own, only `rule_id` changes. A check that rests on no
-dated market rule (a product that does not exist, the engine's fat-finger guard, an
-optional rule the plugin leaves unsaid) is cited as ``vpp-engine.<check>``.
+Rule ids are the rule records' own (`markets.rules.rule_id`:
+``CC:market:parameter:valid_from:recorded_at``; `regulatory.rules.RuleSet.facts`:
+``CC:regulatory:VERSION:section:name``). The ids a bid is judged by come from ONE function,
+`rule_ids_for`. A check that rests on no dated market rule (a product that does not exist,
+the engine's fat-finger guard, an optional rule the plugin leaves unsaid, a linked block's
+parent) is cited as ``vpp-engine:<check>``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 from importlib.metadata import PackageNotFoundError, entry_points, version
 
 from markets import ENTRY_POINT_GROUP
+from markets.bids import Bid
 from markets.plugin import MarketPlugin
-from markets.products import Product
 from markets.registry import BUILTIN_ORIGIN, MarketRegistry
-from markets.validation import _DEFINED_BY  # which parameter defines a derived check
 from markets.violations import Violation
+from regulatory.registry import CountryRegistry
+from regulatory.registry import default_registry as regulatory_registry
+from regulatory.rules import BaselineRule, ChargingCharge, Fact, ProductRule, SupportScheme
 from regulatory.treatment import Treatment
 
 ENGINE_DISTRIBUTION = "vpp-engine"
@@ -47,65 +49,42 @@ class Evidence:
     rule_ids: tuple[str, ...]
 
 
-def rule_id(country: str, market: str, parameter: str, valid_from: date) -> str:
-    """The id of one market rule value: ``<country>.<market>.<parameter>@<valid_from>``.
-
-    The one place rule ids are made; switching to ids kept with the rules changes only this.
-    """
-    return f"{country}.{market}.{parameter}@{valid_from.isoformat()}"
-
-
-def rule_ids_for(plugin: MarketPlugin, product: Product) -> tuple[str, ...]:
-    """The ids of every rule value that defines `product` (those its bids are judged by)."""
-    known = _PRODUCT_IDS.get(id(product))
-    if known is not None and known[0] is product:
-        return known[1]
-    market = product.market.value
-    ids = tuple(
-        sorted(
-            rule_id(plugin.country, market, name, ref.valid_from)
-            for name, ref in product.rules.items()
-        )
-    )
-    if len(_PRODUCT_IDS) >= _CACHED_PRODUCTS:
-        _PRODUCT_IDS.pop(next(iter(_PRODUCT_IDS)))
-    _PRODUCT_IDS[id(product)] = (product, ids)
-    return ids
+def rule_ids_for(plugin: MarketPlugin, bid: Bid) -> tuple[str, ...]:
+    """The ids of every rule record applied when validating `bid` (those of each of its
+    products, and of the energy product a capacity bid's energy price is held to), sorted;
+    () when the bid names no product of `plugin`."""
+    return plugin.rule_ids_for_bid(bid)
 
 
-_CACHED_PRODUCTS = 65_536
-_PRODUCT_IDS: dict[int, tuple[Product, tuple[str, ...]]] = {}
-"""Rule ids of the products last asked about (a plugin hands out the same product object
-for an id while it remembers it), kept with the product so an id is never reused wrongly."""
+def violated_rule_id(found: Violation) -> str:
+    """The id of the rule record `found` breaks, or ``vpp-engine:<check>`` where the check
+    rests on no dated market rule."""
+    return found.rule_id or f"{ENGINE_RULE_PREFIX}:{found.rule}"
 
 
-def violated_rule_id(plugin: MarketPlugin | None, found: Violation) -> str:
-    """The id of the rule `found` breaks: the value, of the product it names, that defines
-    the check; or ``vpp-engine.<check>`` where no dated market rule does."""
-    product = None
-    if plugin is not None and found.product_id is not None:
-        product = plugin.product(found.product_id)
-    if plugin is not None and product is not None:
-        market, _, name = found.rule.partition(".")
-        if market == product.market.value:
-            for parameter in _DEFINED_BY.get(name, (name,)):
-                ref = product.rules.get(parameter)
-                if ref is not None:
-                    return rule_id(plugin.country, market, parameter, ref.valid_from)
-    return f"{ENGINE_RULE_PREFIX}.{found.rule}"
+def treatment_rule_ids(
+    treatment: Treatment, registry: CountryRegistry | None = None
+) -> tuple[str, ...]:
+    """The ids of the facts of its rule set that `treatment` rests on (its balancing
+    products, support scheme, charges and baseline), as `RuleSet.facts` names them."""
+    rules = (registry or regulatory_registry()).get(treatment.country)
+    rule_set = next(v for v in rules.versions if v.version == treatment.rule_set_version)
+    products = {item.product for item in treatment.balancing}
+    scheme = None if treatment.support is None else treatment.support.scheme
+    charges = {item.name for item in treatment.charges}
 
+    def used(fact: Fact) -> bool:
+        if isinstance(fact, ProductRule):
+            return fact.product in products
+        if isinstance(fact, SupportScheme):
+            return fact.name == scheme
+        if isinstance(fact, ChargingCharge):
+            return fact.name in charges
+        if isinstance(fact, BaselineRule):
+            return fact.method == treatment.baseline_method
+        return False
 
-def treatment_rule_ids(treatment: Treatment) -> tuple[str, ...]:
-    """The ids of the parts of `treatment` (balancing products, support, charges, baseline),
-    each under its rule set: ``<country>.regulatory.<version>.<part>``."""
-    base = regulatory_rule_base(treatment.country, treatment.rule_set_version)
-    parts = [f"balancing.{item.product}" for item in treatment.balancing]
-    if treatment.support is not None:
-        parts.append(f"support.{treatment.support.scheme}")
-    parts.extend(f"charges.{item.name}" for item in treatment.charges)
-    if treatment.baseline_method is not None:
-        parts.append(f"baseline.{treatment.baseline_method}")
-    return tuple(f"{base}.{part}" for part in parts)
+    return tuple(fact_id for fact_id, fact in rule_set.facts() if used(fact))
 
 
 def treatment_record(treatment: Treatment) -> dict[str, object]:
@@ -118,11 +97,6 @@ def treatment_record(treatment: Treatment) -> dict[str, object]:
         "rule_ids": list(treatment_rule_ids(treatment)),
         "uncertain": list(treatment.uncertain),
     }
-
-
-def regulatory_rule_base(country: str, version: str) -> str:
-    """The prefix of the ids of one regulatory rule set's facts (the one place it is made)."""
-    return f"{country}.regulatory.{version}"
 
 
 @cache
@@ -161,7 +135,7 @@ def _entry_point_provenance(plugin: MarketPlugin) -> PluginProvenance:
         try:
             loaded = entry.load()
         except Exception:
-            continue
+            continue  # a broken rival is not the plugin in use
         if loaded is plugin:
             if entry.dist is None:
                 return PluginProvenance(entry.value, None)
@@ -170,11 +144,16 @@ def _entry_point_provenance(plugin: MarketPlugin) -> PluginProvenance:
 
 
 def evidence_for(
-    registry: MarketRegistry, products: Sequence[Product], violations: Iterable[Violation] = ()
+    registry: MarketRegistry, country: str, bid: Bid, violations: Iterable[Violation] = ()
 ) -> Evidence:
-    """What judged a bid on `products` (all of one country): the plugin's provenance and
-    every rule id that defines the products, plus those of the rules it breaks."""
-    plugin = registry.get(products[0].country)
-    ids = {i for product in products for i in rule_ids_for(plugin, product)}
-    ids.update(violated_rule_id(plugin, v) for v in violations)
+    """What judged `bid` of `country`: the plugin's provenance and every rule id applied,
+    plus those of the rules it breaks."""
+    plugin = registry.get(country)
+    ids = set(rule_ids_for(plugin, bid))
+    ids.update(violated_rule_id(v) for v in violations)
     return Evidence(plugin_provenance(registry, plugin.country), tuple(sorted(ids)))
+
+
+def violated_rule_ids(violations: Sequence[Violation]) -> list[str]:
+    """The id of the rule each of `violations` breaks, in their order."""
+    return [violated_rule_id(v) for v in violations]

@@ -2,11 +2,13 @@
 
 `export` writes, for the period [since, until) (UTC), each table as CSV and as JSON:
 
-- ``market_rules``: every dated value of every installed market plugin (its rule id, the
-  plugin's distribution and version, and every field the rule holds: value, valid_from,
-  source, confidence, note, and whatever provenance later rule records add);
-- ``regulatory_rules``: every fact of every regulatory rule-set version (rule id, version,
-  valid_from, what the version changed, source, confidence, note);
+- ``market_rules``: every record of every installed market plugin, superseded ones
+  included (its rule id, value, valid and knowledge times, source, reference, document
+  version, retrieval date, confidence, author, approver, review-by date, what it
+  supersedes; the plugin's distribution and version);
+- ``regulatory_rules``: every fact of every regulatory rule-set version (its rule id; the
+  version's valid and knowledge times, change, author and approver; the fact's source,
+  reference, confidence, review-by date and content);
 - ``audit_log``: every change in the store in the period, with the key and role that made
   it (its author; none for the engine itself) and, where the change records one, its
   approver;
@@ -36,13 +38,7 @@ from pydantic import BaseModel
 from markets.kinds import describe_value
 from markets.registry import MarketRegistry
 from regulatory.registry import CountryRegistry
-from regulatory.rules import Fact, RuleSet
-from trading.compliance.evidence import (
-    engine_version,
-    plugin_provenance,
-    regulatory_rule_base,
-    rule_id,
-)
+from trading.compliance.evidence import engine_version, plugin_provenance
 from trading.store import Repository
 
 FORMAT = "vpp-compliance-export/1"
@@ -79,19 +75,7 @@ DECISION_COLUMNS = (
     "rule_ids",
     "violations",
 )
-REGULATORY_COLUMNS = (
-    "rule_id",
-    "country",
-    "version",
-    "valid_from",
-    "valid_from_confidence",
-    "change",
-    "part",
-    "source",
-    "confidence",
-    "note",
-    "fact",
-)
+REGULATORY_COLUMNS = ("rule_id",)
 
 
 class ExportError(RuntimeError):
@@ -149,53 +133,54 @@ def _plain(value: Any) -> Any:
 
 
 def market_rule_rows(registry: MarketRegistry) -> Iterator[dict[str, Any]]:
-    """Every dated value of every market plugin, with its id and the plugin's provenance."""
+    """Every record of every market plugin, superseded ones included (the whole history),
+    with its id, value, times, provenance and the plugin's distribution and version."""
     for country in registry.countries():
         plugin = registry.get(country)
         provenance = plugin_provenance(registry, country)
         for market, parameter, entry in plugin.rules():
-            fields = entry.model_dump(mode="json", exclude={"value"})
+            record = entry.provenance()
             yield {
-                "rule_id": rule_id(country, market.value, parameter, entry.valid_from),
+                "rule_id": record.pop("id"),
                 "country": country,
                 "market": market.value,
                 "parameter": parameter,
                 "value": describe_value(entry.value),
-                **fields,
+                **record,
                 "plugin_distribution": provenance.distribution,
                 "plugin_version": provenance.version,
             }
 
 
-def _facts(rule_set: RuleSet) -> Iterator[tuple[str, Fact]]:
-    for product in rule_set.products:
-        yield f"balancing.{product.product}", product
-    for scheme in rule_set.support_schemes:
-        yield f"support.{scheme.name}", scheme
-    for charge in rule_set.charging:
-        yield f"charges.{charge.name}", charge
-    for baseline in rule_set.baselines:
-        yield f"baseline.{baseline.method}", baseline
+_FACT_PROVENANCE = ("source", "reference", "document_version", "retrieved_on", "confidence")
 
 
 def regulatory_rule_rows(registry: CountryRegistry) -> Iterator[dict[str, Any]]:
-    """Every fact of every regulatory rule-set version, with the id a treatment cites."""
+    """Every fact of every regulatory rule-set version, superseded versions included, with
+    the id a plan's treatment cites, the version's knowledge time, author and approver."""
     for country in registry.countries():
         for rule_set in registry.get(country).versions:
-            base = regulatory_rule_base(country, rule_set.version)
-            for part, fact in _facts(rule_set):
+            version = {
+                "country": country,
+                "version": rule_set.version,
+                "valid_from": rule_set.valid_from.isoformat(),
+                "valid_from_confidence": rule_set.valid_from_confidence.value,
+                "change": rule_set.change,
+                "recorded_at": rule_set.recorded_at.isoformat(),
+                "superseded_at": _plain(rule_set.superseded_at),
+                "supersedes": list(rule_set.supersedes),
+                "recorded_by": rule_set.recorded_by,
+                "approved_by": rule_set.approved_by,
+            }
+            for fact_id, fact in rule_set.facts():
+                data = fact.model_dump(mode="json")
                 yield {
-                    "rule_id": f"{base}.{part}",
-                    "country": country,
-                    "version": rule_set.version,
-                    "valid_from": rule_set.valid_from.isoformat(),
-                    "valid_from_confidence": rule_set.valid_from_confidence.value,
-                    "change": rule_set.change,
-                    "part": part,
-                    "source": fact.source,
-                    "confidence": fact.confidence.value,
-                    "note": fact.note,
-                    "fact": fact.model_dump(mode="json", exclude={"source", "confidence", "note"}),
+                    "rule_id": fact_id,
+                    **version,
+                    **{name: data.pop(name, None) for name in _FACT_PROVENANCE},
+                    "note": data.pop("note", None),
+                    "review_by": data.pop("review_by", None),
+                    "fact": data,
                 }
 
 

@@ -6,10 +6,16 @@ from __future__ import annotations
 from api_fixtures import *  # noqa: F403 - the API fixtures: api, clock, keys, repo
 from api_fixtures import PRODUCT, AsgiClient, Keys, single
 
+from markets.registry import default_registry
 from trading.api import create_app
 from trading.compliance.evidence import engine_version
 from trading.exchange.clock import ManualClock
 from trading.store import Repository, Role
+
+_DE_PRODUCT = default_registry().get("DE").product(PRODUCT)
+assert _DE_PRODUCT is not None
+PRICE_MAX = _DE_PRODUCT.rules["price_max"].rule_id
+"""The id of the DE day-ahead price cap record in force on the test day."""
 
 
 def test_an_accepted_bid_shows_the_plugin_and_rule_ids_in_its_history(api: AsgiClient) -> None:
@@ -20,9 +26,10 @@ def test_an_accepted_bid_shows_the_plugin_and_rule_ids_in_its_history(api: AsgiC
     assert event["plugin_distribution"] == "vpp-engine"
     assert event["plugin_version"] == engine_version() is not None
     # the rules that define the product: its price bounds, its MTU, its gate among them
-    assert "DE.day_ahead.price_max@2023-01-11" in event["rule_ids"]
-    assert "DE.day_ahead.mtu_minutes@2025-10-01" in event["rule_ids"]
-    assert any(i.startswith("DE.day_ahead.sessions@") for i in event["rule_ids"])
+    assert PRICE_MAX in event["rule_ids"]
+    assert _DE_PRODUCT.rules["mtu_minutes"].rule_id in event["rule_ids"]
+    assert any(i.startswith("DE:day_ahead:sessions:") for i in event["rule_ids"])
+    assert event["rule_ids"] == list(_DE_PRODUCT.rule_ids)
     assert event["rule_ids"] == sorted(event["rule_ids"])
 
 
@@ -33,7 +40,7 @@ def test_a_refused_bid_is_not_stored_but_its_decision_is(api: AsgiClient, repo: 
     assert answer.status_code == 422
     (refused,) = answer.json()["bids"]
     assert refused["index"] == 1
-    assert refused["rule_ids"] == ["DE.day_ahead.price_max@2023-01-11"]
+    assert refused["rule_ids"] == [PRICE_MAX]
     assert api.get("/v1/bids").json()["total"] == 0  # no bid stored
 
     read = api.get(f"/v1/refusals/{refused['refusal_id']}")
@@ -42,10 +49,10 @@ def test_a_refused_bid_is_not_stored_but_its_decision_is(api: AsgiClient, repo: 
     assert decision["client_bid_id"] == "dear-1"
     assert decision["plugin_distribution"] == "vpp-engine"
     assert decision["plugin_version"] == engine_version()
-    assert "DE.day_ahead.price_max@2023-01-11" in decision["rule_ids"]
+    assert PRICE_MAX in decision["rule_ids"]
     (violation,) = decision["violations"]
     assert violation["rule"] == "day_ahead.price_max"
-    assert violation["rule_id"] == "DE.day_ahead.price_max@2023-01-11"
+    assert violation["rule_id"] == PRICE_MAX
     assert decision["document"]["price_eur_per_mwh"] == 99999.0
     assert decision["idempotency_key"] == "k-1"
 
@@ -63,11 +70,11 @@ def test_an_unknown_product_is_refused_citing_the_engine_check(api: AsgiClient) 
     answer = api.post("/v1/bids", json=bid)
     assert answer.status_code == 422
     (refused,) = answer.json()["bids"]
-    assert refused["rule_ids"] == ["vpp-engine.product.exists"]
+    assert refused["rule_ids"] == ["vpp-engine:product.exists"]
     decision = api.get(f"/v1/refusals/{refused['refusal_id']}").json()
     assert decision["plugin_distribution"] == "vpp-engine"  # the DE plugin said "no such product"
     assert decision["market"] is None
-    assert decision["rule_ids"] == ["vpp-engine.product.exists"]
+    assert decision["rule_ids"] == ["vpp-engine:product.exists"]
 
 
 def test_refusals_are_tenant_scoped(api: AsgiClient, keys: Keys) -> None:
@@ -98,7 +105,7 @@ def test_the_audit_log_is_read_by_compliance_and_admin_only(
     refused = officer.get("/v1/audit", params={"action": "bid.refuse"}).json()["items"]
     (row,) = refused
     assert row["role"] == "trader"
-    assert row["details"]["broken_rule_ids"] == ["DE.day_ahead.price_max@2023-01-11"]
+    assert row["details"]["broken_rule_ids"] == [PRICE_MAX]
     assert AsgiClient(app, admin).get("/v1/audit").status_code == 200
 
     for key in (keys.trader, keys.analyst):

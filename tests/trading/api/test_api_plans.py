@@ -229,9 +229,9 @@ def test_a_done_plan_records_each_assets_treatment_with_rule_set_and_rule_ids(
         assert treatment["country"] == "DE"
         version = treatment["rule_set_version"]
         assert treatment["rule_ids"]
-        assert all(i.startswith(f"DE.regulatory.{version}.") for i in treatment["rule_ids"])
+        assert all(i.startswith(f"DE:regulatory:{version}:") for i in treatment["rule_ids"])
     assert any(
-        i.startswith(f"DE.regulatory.{t['rule_set_version']}.balancing.")
+        i.startswith(f"DE:regulatory:{t['rule_set_version']}:products:")
         for t in treatments.values()
         for i in t["rule_ids"]
     )
@@ -249,4 +249,4 @@ def test_plan_bids_refused_at_the_gate_leave_their_decisions(
     assert {r["idempotency_key"] for r in refused["items"]} == {f"plan-{plan_id}"}
     first = body["bids"][0]
     assert first["refusal_id"] in {r["id"] for r in refused["items"]}
-    assert any(i.startswith("DE.day_ahead.sessions@") for i in first["rule_ids"])
+    assert any(i.startswith("DE:day_ahead:sessions:") for i in first["rule_ids"])

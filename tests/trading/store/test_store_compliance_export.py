@@ -14,17 +14,20 @@ from store_factories import day_ahead, single
 from store_fixtures import *  # noqa: F403 - the store's fixtures: db_url, pg_url, repo, tenant
 from typer.testing import CliRunner
 
+from markets.bids import SingleBid
 from markets.registry import default_registry
 from trading.cli import app
 from trading.compliance.evidence import evidence_for
 from trading.store import Actor, NewRefusal, Repository
 
 runner = CliRunner()
+PRICE_MAX = day_ahead()[0].rules["price_max"].rule_id
 
 
 def _day_with_bids(repo: Repository, tenant: str) -> None:
     product = day_ahead()[0]
-    evidence = evidence_for(default_registry(), [product])
+    bid = SingleBid(product_id=product.product_id, volume_mw=1.0, price_eur_per_mwh=50.0)
+    evidence = evidence_for(default_registry(), "DE", bid)
     accepted = single(
         0,
         plugin_distribution=evidence.plugin.distribution,
@@ -37,9 +40,7 @@ def _day_with_bids(repo: Repository, tenant: str) -> None:
         product_id=day_ahead()[1].product_id,
         document={"type": "single", "price_eur_per_mwh": 99999.0},
         rule_ids=list(evidence.rule_ids),
-        violations=[
-            {"rule": "day_ahead.price_max", "rule_id": "DE.day_ahead.price_max@2023-01-11"}
-        ],
+        violations=[{"rule": "day_ahead.price_max", "rule_id": PRICE_MAX}],
         country="DE",
         market="day_ahead",
         plugin_distribution="vpp-engine",
@@ -75,11 +76,11 @@ def test_an_export_of_a_day_with_bids_verifies_and_holds_every_decision(
 
     decisions = json.loads((out / "bid_decisions.json").read_text(encoding="utf-8"))
     assert [d["decision"] for d in decisions] == ["accepted", "refused"]
-    assert all("DE.day_ahead.price_max@2023-01-11" in d["rule_ids"] for d in decisions)
+    assert all(PRICE_MAX in d["rule_ids"] for d in decisions)
     assert decisions[0]["at"] == "2026-03-01T09:00:00Z"
     with (out / "bid_decisions.csv").open(encoding="utf-8", newline="") as stream:
         rows = list(csv.DictReader(stream))
-    assert json.loads(rows[1]["violations"])[0]["rule_id"] == "DE.day_ahead.price_max@2023-01-11"
+    assert json.loads(rows[1]["violations"])[0]["rule_id"] == PRICE_MAX
     assert rows[0]["plugin_distribution"] == "vpp-engine"
 
     audit = json.loads((out / "audit_log.json").read_text(encoding="utf-8"))
@@ -88,7 +89,7 @@ def test_an_export_of_a_day_with_bids_verifies_and_holds_every_decision(
     rules = json.loads((out / "market_rules.json").read_text(encoding="utf-8"))
     cited = {r["rule_id"]: r for r in rules}
     assert set(decisions[0]["rule_ids"]) <= set(cited)  # every id cited is an exported rule
-    assert cited["DE.day_ahead.price_max@2023-01-11"]["source"]
+    assert cited[PRICE_MAX]["source"]
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["period"] == {"since": "2026-03-01T00:00:00Z", "until": "2026-03-02T00:00:00Z"}
     assert manifest["files"]["bid_decisions.json"]["rows"] == 2

@@ -11,6 +11,7 @@ from prometheus_client import CollectorRegistry
 from store_factories import day_ahead, single
 from store_fixtures import *  # noqa: F403 - the store's fixtures: db_url, pg_url, repo, tenant
 
+from markets.bids import SingleBid
 from markets.registry import default_registry
 from trading.compliance.evidence import evidence_for
 from trading.store import (
@@ -26,10 +27,14 @@ from trading.store import (
 from trading.store.repository import prepare_submission
 from trading.store.writer import BULK_BIDS
 
+PRICE_MAX = day_ahead()[0].rules["price_max"].rule_id
+"""The id of the DE day-ahead price cap record in force on the test day."""
+
 
 def _with_evidence(index: int, **kwargs):
     product = day_ahead()[index]
-    evidence = evidence_for(default_registry(), [product])
+    bid = SingleBid(product_id=product.product_id, volume_mw=1.0, price_eur_per_mwh=50.0)
+    evidence = evidence_for(default_registry(), "DE", bid)
     return single(
         index,
         plugin_distribution=evidence.plugin.distribution,
@@ -46,7 +51,7 @@ def test_a_bid_keeps_the_plugin_and_rule_ids_that_accepted_it(
     (event,) = repo.bid_history(tenant, bid_id) or []
     assert event.plugin_distribution == "vpp-engine"
     assert event.plugin_version is not None
-    assert "DE.day_ahead.price_max@2023-01-11" in (event.rule_ids or [])
+    assert PRICE_MAX in (event.rule_ids or [])
     (row,) = repo.list_audit(tenant, action=AuditAction.BID_CREATE).items
     assert row.details["rule_ids"] == event.rule_ids
 
@@ -81,10 +86,8 @@ def _refusal(position: int = 0, **kwargs) -> NewRefusal:
         "position": position,
         "product_id": day_ahead()[position].product_id,
         "document": {"type": "single", "price_eur_per_mwh": 99999.0},
-        "rule_ids": ["DE.day_ahead.price_max@2023-01-11"],
-        "violations": [
-            {"rule": "day_ahead.price_max", "rule_id": "DE.day_ahead.price_max@2023-01-11"}
-        ],
+        "rule_ids": [PRICE_MAX],
+        "violations": [{"rule": "day_ahead.price_max", "rule_id": PRICE_MAX}],
         "client_bid_id": f"desk/{position}",
         "country": "DE",
         "market": "day_ahead",
@@ -105,12 +108,12 @@ def test_a_refusal_is_stored_without_a_bid_and_audited(repo: Repository, tenant:
     first = repo.get_refusal(tenant, stored.ids[0])
     assert first is not None
     assert (first.at, first.key_id, first.client_bid_id) == (at, key.id, "desk/0")
-    assert first.rule_ids == ["DE.day_ahead.price_max@2023-01-11"]
-    assert first.violations[0]["rule_id"] == "DE.day_ahead.price_max@2023-01-11"
+    assert first.rule_ids == [PRICE_MAX]
+    assert first.violations[0]["rule_id"] == PRICE_MAX
     assert first.document["price_eur_per_mwh"] == 99999.0
     (audit,) = repo.list_audit(tenant, action=AuditAction.BID_REFUSE).items
     assert audit.details["refusal_ids"] == list(stored.ids)
-    assert audit.details["broken_rule_ids"] == ["DE.day_ahead.price_max@2023-01-11"]
+    assert audit.details["broken_rule_ids"] == [PRICE_MAX]
     assert (audit.key_id, audit.role) == (key.id, Role.TRADER)
     assert repo.list_refusals(tenant, client_bid_id="desk/1").items[0].violations == []
 
@@ -151,10 +154,10 @@ def test_the_periods_decisions_hold_acceptances_and_refusals_in_order(
     assert [d["decision"] for d in ours] == ["accepted", "refused"]
     accepted, refused = ours
     assert accepted["plugin_distribution"] == "vpp-engine"
-    assert "DE.day_ahead.price_max@2023-01-11" in accepted["rule_ids"]
+    assert PRICE_MAX in accepted["rule_ids"]
     assert accepted["bid_id"] is not None
     assert refused["bid_id"] is None
-    assert refused["violations"][0]["rule_id"] == "DE.day_ahead.price_max@2023-01-11"
+    assert refused["violations"][0]["rule_id"] == PRICE_MAX
     assert len(repo.decisions_between(start, end)) == 3  # every tenant
     assert repo.decisions_between(end, end + timedelta(days=1)) == []
     with pytest.raises(InvalidInputError, match=r"until=.*must be after since"):
