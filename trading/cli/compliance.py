@@ -16,7 +16,7 @@ from trading.cli.lazy import MARKUP_MODE
 from trading.cli.output import EXIT_INVALID_INPUT
 
 compliance_app = typer.Typer(
-    help="The auditor's export: rules with provenance, the audit log, every bid decision.",
+    help="The auditor's export of rules, changes and bid decisions; verify its hashes.",
     no_args_is_help=True,
     rich_markup_mode=MARKUP_MODE,
 )
