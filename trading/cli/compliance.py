@@ -56,7 +56,7 @@ def export_command(
     plugin and rule ids, as CSV and JSON, with manifest.json holding each file's SHA-256."""
     from markets.registry import default_registry as market_registry
     from regulatory.registry import default_registry as regulatory_registry
-    from trading.compliance.export import ExportError, export, period_of
+    from trading.compliance.export import ExportError, export, period_of, sha256_of
     from trading.store import InvalidInputError, Repository, upgrade
 
     try:
@@ -81,6 +81,7 @@ def export_command(
     for name, count in summary.rows.items():
         typer.echo(f"{name}: {count} rows")
     typer.echo(f"wrote {summary.folder} (manifest {summary.manifest.name})")
+    typer.echo(f"manifest sha256 {sha256_of(summary.manifest)} (keep it apart from the folder)")
 
 
 @compliance_app.command("verify")
@@ -88,8 +89,9 @@ def verify_command(
     folder: Annotated[Path, typer.Argument(help="an export folder (holds manifest.json)")],
 ) -> None:
     """Check every file of an export against its manifest; exit 1 naming each file that
-    changed, is missing or is not listed."""
-    from trading.compliance.export import verify
+    changed, is missing or is not listed. The manifest's own SHA-256 is printed, to compare
+    with the one `export` printed (a manifest rewritten with the files is caught so)."""
+    from trading.compliance.export import MANIFEST, sha256_of, verify
 
     if not folder.is_dir():
         typer.echo(f"error: {folder} is not a folder", err=True)
@@ -100,3 +102,4 @@ def verify_command(
             typer.echo(f"FAILED {failure}", err=True)
         raise typer.Exit(EXIT_TAMPERED)
     typer.echo(f"verified: every file of {folder} matches its manifest")
+    typer.echo(f"manifest sha256 {sha256_of(folder / MANIFEST)}: compare with the one kept")

@@ -73,6 +73,8 @@ def test_an_export_of_a_day_with_bids_verifies_and_holds_every_decision(
     assert "bid_decisions: 2 rows" in done.output
     checked = runner.invoke(app, ["compliance", "verify", str(out)])
     assert checked.exit_code == 0, checked.output
+    kept = done.output.split("manifest sha256 ")[1].split()[0]
+    assert f"manifest sha256 {kept}" in checked.output  # the auditor compares the two
 
     decisions = json.loads((out / "bid_decisions.json").read_text(encoding="utf-8"))
     assert [d["decision"] for d in decisions] == ["accepted", "refused"]
