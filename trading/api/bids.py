@@ -35,7 +35,7 @@ from trading.api.schemas import (
 from trading.api.submission import (
     earlier_submission,
     market_violations,
-    refusal,
+    record_refusal,
     resolve_products,
 )
 from trading.store import AddBidsResult, BidRecord, BidStatus, NewBid
@@ -93,7 +93,9 @@ async def submit_bids(
     """Validate each bid by its market plugin at the current time and store them as submitted.
 
     All or nothing: if any bid breaks a rule, none is stored and the 422 lists every
-    violation of every bid (rule, limit, value). A bid after its gate closure is refused
+    violation of every bid (rule, limit, value, the rule's id). The refusal itself is
+    stored, a record per bid with the plugin and rule ids that judged it
+    (``refusal_id``: ``GET /v1/refusals/{refusal_id}``). A bid after its gate closure is refused
     with the ``<market>.gate_closure`` violation naming the closure time. With an
     ``Idempotency-Key``, a retry of the same bids returns the first answer (200,
     ``replayed``) and stores nothing twice, also once the bids would no longer pass.
@@ -110,8 +112,18 @@ async def submit_bids(
     big = len(bids) > OFF_LOOP_BIDS  # its checks run in a worker thread: the loop serves others
     screen = partial(_screen, services.registry, bids, now)
     new_bids, refused, known = await run_in_threadpool(screen) if big else screen()
+    refuse = partial(
+        record_refusal,
+        services.repository,
+        services.registry,
+        actor,
+        bids,
+        refused,
+        idempotency_key,
+        now,
+    )
     if refused and not known:
-        raise refusal(refused, len(bids))
+        raise await run_in_threadpool(refuse)
     if refused:
         if idempotency_key is not None:  # a retry after the gate still gets its first answer
             earlier = await run_in_threadpool(
@@ -120,7 +132,7 @@ async def submit_bids(
             if earlier is not None:
                 response.status_code = 200
                 return SubmissionPublic.of(earlier)
-        raise refusal(refused, len(bids))
+        raise await run_in_threadpool(refuse)
     prepare = partial(
         prepare_submission, actor.tenant_id, actor.key_id, new_bids, idempotency_key, now
     )

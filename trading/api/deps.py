@@ -2,9 +2,9 @@
 
 Routes take `Services`, `Reader`, `Writer` or `Admin` as ``Annotated`` aliases, so that a
 route reads as domain code. Roles: every role may read its tenant's data; trader and admin
-may submit and withdraw bids; analyst and compliance only read; admin alone manages keys
-and risk limits and reads ``/metrics``. An admin acts on its own tenant only (the store has
-no tenant above tenants).
+may submit and withdraw bids; analyst and compliance only read; compliance and admin read
+the audit log; admin alone manages keys and risk limits and reads ``/metrics``. An admin
+acts on its own tenant only (the store has no tenant above tenants).
 
 Authentication: a client address that failed too often answers 429 before its key is
 looked up; every failure is logged and counted (`trading.api.ratelimit`); an
@@ -32,6 +32,9 @@ from trading.store.ops.keys import parse_key
 
 WRITE_ROLES = frozenset({Role.TRADER, Role.ADMIN})
 """Roles that may submit and withdraw bids."""
+
+AUDIT_ROLES = frozenset({Role.COMPLIANCE, Role.ADMIN})
+"""Roles that may read the tenant's audit log."""
 
 MAX_PAGE = 1_000_000
 """The highest page number a list accepts: its offset, (page - 1) x limit, must stay within
@@ -111,6 +114,16 @@ async def _admin(actor: Annotated[Actor, Depends(_caller)]) -> Actor:
     return actor
 
 
+async def _auditor(actor: Annotated[Actor, Depends(_caller)]) -> Actor:
+    """The caller, if its role may read the audit log; else 403 naming the role."""
+    if actor.role not in AUDIT_ROLES:
+        allowed = ", ".join(sorted(AUDIT_ROLES))
+        raise ApiError(
+            403, "Forbidden", f"role={actor.role} may not read the audit log; it needs {allowed}"
+        )
+    return actor
+
+
 Reader = Annotated[Actor, Depends(_caller)]
 """Any authenticated caller."""
 
@@ -119,6 +132,9 @@ Writer = Annotated[Actor, Depends(_writer)]
 
 Admin = Annotated[Actor, Depends(_admin)]
 """An authenticated caller of role admin (its own tenant's keys, limits, ``/metrics``)."""
+
+Auditor = Annotated[Actor, Depends(_auditor)]
+"""An authenticated caller of role compliance or admin (its own tenant's audit log)."""
 
 IdempotencyKey = Annotated[
     str | None,

@@ -10,6 +10,7 @@ optional filters that is still before its gate, and names the ones it could not.
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path, Response
@@ -29,7 +30,12 @@ from trading.api.schemas import (
     SubmissionPublic,
     ViolationsBody,
 )
-from trading.api.submission import earlier_submission, market_violations, refusal, resolve_products
+from trading.api.submission import (
+    earlier_submission,
+    market_violations,
+    record_refusal,
+    resolve_products,
+)
 from trading.store import BidStatus
 from trading.store.ops.orders import (
     CancelFilters,
@@ -142,11 +148,12 @@ async def replace(
     if old is None:
         raise ApiError(404, "NotFound", f"bid_id={bid_id!r} does not exist")
     resolved, refused = resolve_products(services.registry, [body])
+    now = services.clock.now()
+    refuse = partial(record_refusal, services.repository, services.registry, actor, [body])
     if refused:
-        raise refusal(refused, 1)
+        raise await run_in_threadpool(refuse, refused, idempotency_key, now)
     new_bid = resolved[0]
     assert new_bid is not None  # resolve_products refused it otherwise
-    now = services.clock.now()
     if idempotency_key is not None:
         earlier = await run_in_threadpool(
             earlier_submission, services.repository, actor.tenant_id, idempotency_key, [new_bid]
@@ -160,7 +167,7 @@ async def replace(
         raise _gate_closed(services, GateClosedError(bid_id, old.gate_closure, now), old.country)
     refused = market_violations(services.registry, [body], [new_bid.country], now)
     if refused:
-        raise refusal(refused, 1)
+        raise await run_in_threadpool(refuse, refused, idempotency_key, now)
     submission = prepare_submission(
         actor.tenant_id, actor.key_id, [new_bid], idempotency_key, at=now
     )

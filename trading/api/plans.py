@@ -43,9 +43,11 @@ from trading.api.schemas import (
 from trading.api.submission import (
     earlier_submission,
     market_violations,
+    record_refusal,
     refusal,
     resolve_products,
 )
+from trading.compliance.evidence import treatment_record
 from trading.store import (
     Actor,
     BidStatus,
@@ -154,6 +156,11 @@ def run_plan(
             "solve_s": round(result.solver.solve_s, 3),
         },
         "notes": [*result.notes, *([note] if note else [])],
+        "treatments": {
+            asset.id: treatment_record(portfolio.treatment(asset, plan.day))
+            for asset in portfolio.assets
+            if asset.id not in result.excluded_assets
+        },
     }
     return _finish(repository, actor, plan_id, PlanStatus.DONE, result=document)
 
@@ -411,18 +418,21 @@ def submit_plan(
             "PlanTooLarge",
             f"plan {plan_id!r} proposes {len(bids)} bids, over {MAX_BIDS_PER_CALL}",
         )
+    key = f"plan-{plan.id}"
     resolved, refused = resolve_products(services.registry, bids)
     if refused:
-        raise refusal(refused, len(bids))
+        now = services.clock.now()
+        raise record_refusal(services.repository, services.registry, actor, bids, refused, key, now)
     new_bids = [replace(b, plan_id=plan.id) for b in resolved if b is not None]
-    key = f"plan-{plan.id}"
     earlier = earlier_submission(services.repository, actor.tenant_id, key, new_bids)
     if earlier is not None:
         response.status_code = 200
         return SubmissionPublic.of(earlier)
     now = services.clock.now()
     refused = market_violations(services.registry, bids, [b.country for b in new_bids], now)
-    refused = refused or services.risk.check(actor.tenant_id, bids, new_bids)
+    if refused:
+        raise record_refusal(services.repository, services.registry, actor, bids, refused, key, now)
+    refused = services.risk.check(actor.tenant_id, bids, new_bids)
     if refused:
         raise refusal(refused, len(bids))
     result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key, at=now)

@@ -21,8 +21,10 @@ from trading.api.public import public_fields
 from trading.store import (
     AddBidsResult,
     AssetRecord,
+    AuditRecord,
     BidEventRecord,
     BidRecord,
+    BidRefusalRecord,
     ClearingRecord,
     PlanRecord,
     PortfolioRecord,
@@ -59,6 +61,14 @@ class BidViolations(_Public):
     index: int = Field(description="position of the bid in the request, from 0")
     bid_id: str | None = Field(default=None, description="the submitter's own reference")
     violations: list[Violation]
+    rule_ids: list[str] = Field(
+        default_factory=list,
+        description="the id of the rule each violation breaks, in the order of `violations`",
+    )
+    refusal_id: str | None = Field(
+        default=None,
+        description="the stored record of this refusal: GET /v1/refusals/{refusal_id}",
+    )
 
 
 class ViolationsBody(_Public):
@@ -119,6 +129,33 @@ class BidPage(_Public):
     """One page of bids, oldest first."""
 
     items: list[BidPublic]
+    page: int
+    limit: int
+    total: int
+
+
+class RefusalPublic(public_fields(BidRefusalRecord, exclude=("tenant_id",))):
+    """A bid the market rules refused: the decision, never stored as a bid, with the plugin
+    (distribution, version) and the ids of the rules that judged it."""
+
+
+class RefusalPage(_Public):
+    """One page of refused bids, oldest first."""
+
+    items: list[RefusalPublic]
+    page: int
+    limit: int
+    total: int
+
+
+class AuditPublic(public_fields(AuditRecord, exclude=("tenant_id",))):
+    """One audited action: who (key and role; null when the engine acted), what, when."""
+
+
+class AuditPage(_Public):
+    """One page of the tenant's audit log, oldest first."""
+
+    items: list[AuditPublic]
     page: int
     limit: int
     total: int
@@ -228,6 +265,11 @@ class PlanPublic(
         default=None, description="the proposed bids, as POST /v1/bids takes them"
     )
     solver: dict[str, Any] | None = None
+    treatments: dict[str, dict[str, Any]] | None = Field(
+        default=None,
+        description="each planned asset's regulatory treatment: country, rule_set_version, "
+        "rule_set_valid_from, the rule_ids it rests on, its uncertain parts",
+    )
 
     @classmethod
     def of(cls, record: PlanRecord, **extra: Any) -> PlanPublic:
@@ -243,6 +285,7 @@ class PlanPublic(
             notes=result.get("notes"),
             bids=result.get("bids"),
             solver=result.get("solver"),
+            treatments=result.get("treatments"),
             **extra,
         )
 

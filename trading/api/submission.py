@@ -1,8 +1,11 @@
 """From submitted bids to `NewBid`s: each bid validated by its country's plugin at `now`.
 
 Pure of HTTP: `resolve_products` finds each bid's product (which does not depend on the
-time), `market_violations` checks every rule at `now`, both collecting every problem of
-every bid. `earlier_submission` reads back a stored answer for an idempotency key.
+time) and the evidence of its acceptance (plugin distribution and version, rule ids:
+`trading.compliance.evidence`), `market_violations` checks every rule at `now`, both
+collecting every problem of every bid. `earlier_submission` reads back a stored answer
+for an idempotency key. `record_refusal` stores a refused submission's decision (one
+`bid_refusals` row per bid, never a bid) and builds the 422 naming the stored records.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ from markets.registry import MarketRegistry
 from markets.violations import Violation
 from trading.api.errors import ApiError
 from trading.api.schemas import BidViolations
-from trading.store import AddBidsResult, BidStatus, NewBid, Repository
+from trading.compliance.evidence import (
+    evidence_for,
+    plugin_provenance,
+    violated_rule_id,
+    violated_rule_ids,
+)
+from trading.store import Actor, AddBidsResult, BidStatus, NewBid, NewRefusal, Repository
 
 
 def _unknown_product(bid: Bid, product_id: str, registry: MarketRegistry) -> Violation:
@@ -54,7 +63,17 @@ def resolve_products(
             refused.append(BidViolations(index=index, bid_id=bid.bid_id, violations=[violation]))
             resolved.append(None)
             continue
-        resolved.append(NewBid.from_product(bid, product, status=BidStatus.SUBMITTED))
+        evidence = evidence_for(registry, product.country, bid)
+        resolved.append(
+            NewBid.from_product(
+                bid,
+                product,
+                status=BidStatus.SUBMITTED,
+                plugin_distribution=evidence.plugin.distribution,
+                plugin_version=evidence.plugin.version,
+                rule_ids=evidence.rule_ids,
+            )
+        )
     return resolved, refused
 
 
@@ -104,3 +123,68 @@ def refusal(refused: list[BidViolations], total: int) -> ApiError:
     """The 422 of a submission whose bids break market rules: every violation of every bid."""
     body = {"bids": [r.model_dump(mode="json") for r in refused]}
     return ApiError(422, "BidViolations", describe(refused, total), body)
+
+
+def refusals_of(
+    registry: MarketRegistry, bids: Sequence[Bid], refused: Sequence[BidViolations]
+) -> list[NewRefusal]:
+    """The decision record of each bid of a refused submission: the plugin that judged it,
+    the rule ids applied (those of its products and those it breaks) and its violations,
+    each with its rule id (a bid that broke nothing itself is refused with its batch)."""
+    broken = {r.index: r.violations for r in refused}
+    records = []
+    for index, bid in enumerate(bids):
+        product_id = product_ids_of(bid)[0]
+        violations = broken.get(index, [])
+        match = PRODUCT_ID.fullmatch(product_id)
+        country = match["country"] if match is not None else None
+        plugin = registry.get(country) if country is not None and country in registry else None
+        product = plugin.product(product_id) if plugin is not None else None
+        provenance = None if plugin is None else plugin_provenance(registry, plugin.country)
+        if plugin is not None:
+            ids = list(evidence_for(registry, plugin.country, bid, violations).rule_ids)
+        else:
+            ids = sorted({violated_rule_id(v) for v in violations})
+        records.append(
+            NewRefusal(
+                position=index,
+                product_id=product_id,
+                document=bid.model_dump(mode="json"),
+                rule_ids=ids,
+                violations=[
+                    {**v.model_dump(mode="json"), "rule_id": violated_rule_id(v)}
+                    for v in violations
+                ],
+                client_bid_id=bid.bid_id,
+                country=None if product is None else product.country,
+                market=None if product is None else product.market.value,
+                plugin_distribution=None if provenance is None else provenance.distribution,
+                plugin_version=None if provenance is None else provenance.version,
+            )
+        )
+    return records
+
+
+def record_refusal(
+    repository: Repository,
+    registry: MarketRegistry,
+    actor: Actor,
+    bids: Sequence[Bid],
+    refused: list[BidViolations],
+    idempotency_key: str | None,
+    now: datetime,
+) -> ApiError:
+    """Store the refusal of a submission (a decision record per bid, no bid stored) and
+    return its 422: every violation of every bid, with the rule ids and refusal ids."""
+    records = refusals_of(registry, bids, refused)
+    stored = repository.record_refusals(actor, records, idempotency_key=idempotency_key, at=now)
+    named = [
+        r.model_copy(
+            update={
+                "rule_ids": violated_rule_ids(r.violations),
+                "refusal_id": stored.ids[r.index],
+            }
+        )
+        for r in refused
+    ]
+    return refusal(named, len(bids))

@@ -48,6 +48,10 @@ class _VppGroup(LazyGroup):
         "plan": LazyCommand(
             "trading.cli.plan:plan_app", "Check plans against the rules every plan obeys."
         ),
+        "compliance": LazyCommand(
+            "trading.cli.compliance:compliance_app",
+            "The auditor's export of rules, changes and bid decisions; verify its hashes.",
+        ),
         "devices": LazyCommand(
             "trading.cli.devices:devices_app", "Look at field devices (Modbus TCP)."
         ),

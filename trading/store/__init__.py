@@ -34,6 +34,7 @@ from trading.store.errors import (
 )
 from trading.store.inputs import Actor, NewBid
 from trading.store.migrate import current_revision, downgrade, head_revision, schema_diff, upgrade
+from trading.store.ops.refusals import NewRefusal, RefusedSubmission
 from trading.store.records import (
     AddBidsResult,
     ApiKeyRecord,
@@ -41,6 +42,7 @@ from trading.store.records import (
     AuditRecord,
     BidEventRecord,
     BidRecord,
+    BidRefusalRecord,
     ClearingRecord,
     NewApiKey,
     Page,
@@ -74,6 +76,7 @@ __all__ = [
     "BidEventRecord",
     "BidIdTakenError",
     "BidRecord",
+    "BidRefusalRecord",
     "BidStatus",
     "ClearingRecord",
     "ClearingStatus",
@@ -82,11 +85,13 @@ __all__ = [
     "InvalidInputError",
     "NewApiKey",
     "NewBid",
+    "NewRefusal",
     "NotFoundError",
     "Page",
     "PlanRecord",
     "PlanStatus",
     "PortfolioRecord",
+    "RefusedSubmission",
     "Repository",
     "RiskLimitRecord",
     "Role",

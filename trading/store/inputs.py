@@ -66,8 +66,10 @@ class NewBid:
 
     `bid` is a `markets.bids` model or its JSON form. `delivery_day` is the market-local
     delivery day; `delivery_start` and `gate_closure` are aware datetimes (stored in UTC).
-    `rule_version` and `validation` record which rule set validated the bid (they go to
-    the bid's first lifecycle event and the audit log).
+    `rule_version` and `validation` record which rule set validated the bid; the evidence
+    of the decision, `plugin_distribution`, `plugin_version` and `rule_ids` (the market
+    plugin's distribution and version, the ids of the rule values applied), too. All go to
+    the bid's first lifecycle event and the audit log.
     """
 
     bid: Bid | Mapping[str, Any]
@@ -80,6 +82,9 @@ class NewBid:
     plan_id: str | None = None
     rule_version: str | None = None
     validation: Mapping[str, Any] | None = None
+    plugin_distribution: str | None = None
+    plugin_version: str | None = None
+    rule_ids: Sequence[str] | None = None
 
     @classmethod
     def from_product(
@@ -89,8 +94,12 @@ class NewBid:
         *,
         status: BidStatus = BidStatus.DRAFT,
         plan_id: str | None = None,
+        plugin_distribution: str | None = None,
+        plugin_version: str | None = None,
+        rule_ids: Sequence[str] | None = None,
     ) -> NewBid:
-        """A new bid for `product` (its first product), the rule version taken from it."""
+        """A new bid for `product` (its first product), the rule version taken from it;
+        the decision's evidence as given."""
         return cls(
             bid=bid,
             market=product.market.value,
@@ -107,6 +116,9 @@ class NewBid:
                 "source": product.source,
                 "uncertain_rules": list(product.uncertain_rules),
             },
+            plugin_distribution=plugin_distribution,
+            plugin_version=plugin_version,
+            rule_ids=rule_ids,
         )
 
 
@@ -126,9 +138,15 @@ class PreparedBid:
     plan_id: str | None
     rule_version: str | None
     validation: dict[str, Any] | None
+    plugin_distribution: str | None = None
+    plugin_version: str | None = None
+    rule_ids: tuple[str, ...] | None = None
 
     def canonical(self) -> dict[str, Any]:
-        """Everything that makes this bid what it is, as JSON data (for request hashes)."""
+        """Everything that makes this bid what it is, as JSON data (for request hashes).
+
+        Not the decision's evidence (plugin version, rule ids): a retry after an upgrade of
+        the plugin is still the same request."""
         return {
             "bid": self.document,
             "market": self.market,
@@ -257,6 +275,30 @@ def _record_problems(new: NewBid, subject: str) -> Iterator[Problem]:
         yield from text_problems(subject, "rule_version", version)
     if isinstance(new.validation, Mapping):
         yield from text_problems(subject, "validation", new.validation)
+    yield from _evidence_problems(new, subject)
+
+
+def _evidence_problems(new: NewBid, subject: str) -> Iterator[Problem]:
+    for name, most in (("plugin_distribution", 200), ("plugin_version", 64)):
+        value = getattr(new, name)
+        if value is None:
+            continue
+        if not (isinstance(value, str) and 0 < len(value) <= most):
+            yield Problem(subject, name, short(value), f"must be text of 1 to {most} characters")
+        else:
+            yield from text_problems(subject, name, value)
+    ids = new.rule_ids
+    if ids is None:
+        return
+    if isinstance(ids, str | bytes) or not isinstance(ids, Sequence):
+        yield Problem(subject, "rule_ids", short(ids), "must be a list of rule ids (text)")
+        return
+    bad = [i for i, one in enumerate(ids) if not (isinstance(one, str) and 0 < len(one) <= 200)]
+    for index in bad:
+        rule = "must be a rule id: text of 1 to 200 characters"
+        yield Problem(subject, f"rule_ids[{index}]", short(ids[index]), rule)
+    if not bad:
+        yield from text_problems(subject, "rule_ids", list(ids))
 
 
 def _product_problems(subject: str, bid: Bid, market: str, country: str) -> Iterator[Problem]:
@@ -298,4 +340,7 @@ def _prepare(new: NewBid) -> PreparedBid:
         plan_id=new.plan_id,
         rule_version=new.rule_version,
         validation=dict(new.validation) if new.validation is not None else None,
+        plugin_distribution=new.plugin_distribution,
+        plugin_version=new.plugin_version,
+        rule_ids=None if new.rule_ids is None else tuple(new.rule_ids),
     )

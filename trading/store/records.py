@@ -39,6 +39,7 @@ from trading.store.models import (
     AssetRow,
     AuditRow,
     BidEventRow,
+    BidRefusalRow,
     BidRow,
     ClearingRow,
     PlanRow,
@@ -242,6 +243,10 @@ class BidEventRecord(Record, row=BidEventRow):
     """One lifecycle step; `from_status` is None for the step that created the bid."""
 
 
+class BidRefusalRecord(Record, row=BidRefusalRow):
+    """A bid the market rules refused, with the plugin and rule ids that judged it."""
+
+
 class ClearingRecord(Record, row=ClearingRow):
     """A market's result for a bid: volume [MW], prices [EUR/MWh or EUR/MW/h by product]."""
 
@@ -266,6 +271,7 @@ RECORDS: tuple[type[Record], ...] = (
     AssetRecord,
     BidRecord,
     BidEventRecord,
+    BidRefusalRecord,
     ClearingRecord,
     PlanRecord,
     AuditRecord,

@@ -33,9 +33,11 @@ from trading.store.errors import invalid
 from trading.store.inputs import NewBid, prepare_bids
 from trading.store.ops import audit as audit_ops
 from trading.store.ops import bids as bid_ops
+from trading.store.ops import decisions as decision_ops
 from trading.store.ops import keys as key_ops
 from trading.store.ops import lifecycle, plans, portfolios, tenants
 from trading.store.ops import limits as limit_ops
+from trading.store.ops import refusals as refusal_ops
 from trading.store.records import (
     AddBidsResult,
 )
@@ -277,6 +279,10 @@ class Repository:
     transition = _writes(lifecycle.transition)
     record_clearing = _writes(lifecycle.record_clearing)
     get_clearing = _reads(lifecycle.get_clearing)
+    record_refusals = _writes(refusal_ops.record_refusals)
+    get_refusal = _reads(refusal_ops.get_refusal)
+    list_refusals = _reads(refusal_ops.list_refusals)
+    decisions_between = _reads(decision_ops.decisions_between)
 
     # --- plans --------------------------------------------------------------------------
 
@@ -290,3 +296,4 @@ class Repository:
     # --- audit --------------------------------------------------------------------------
 
     list_audit = _reads(audit_ops.list_audit)
+    audit_between = _reads(decision_ops.audit_between)

@@ -82,6 +82,7 @@ class AuditAction(StrEnum):
     RISK_LIMIT_CLEAR = "risk_limit.clear"
     PORTFOLIO_SAVE = "portfolio.save"
     BID_CREATE = "bid.create"
+    BID_REFUSE = "bid.refuse"
     BID_TRANSITION = "bid.transition"
     BID_CLEAR = "bid.clear"
     BID_REPLACE = "bid.replace"

@@ -136,6 +136,7 @@ API_VIEWS = {
             "notes",
             "bids",
             "solver",
+            "treatments",
         },
     ),
     "AssetPublic": (
@@ -147,6 +148,8 @@ API_VIEWS = {
     "PortfolioPublic": ("portfolios", {"tenant_id", "document", "created_at"}, {}, {"assets"}),
     "KeyPublic": ("api_keys", set(), {}, {"active"}),
     "LimitPublic": ("risk_limits", {"tenant_id"}, {}, set()),
+    "RefusalPublic": ("bid_refusals", {"tenant_id"}, {}, set()),
+    "AuditPublic": ("audit_log", {"tenant_id"}, {}, set()),
 }
 """What each API model of a stored entity shows of its table."""
 

@@ -217,3 +217,36 @@ def test_a_restarted_server_runs_queued_plans_and_fails_interrupted_ones(
         assert recover_plans(repo, app.state.plan_services) == (0, 0)
     finally:
         jobs.shutdown()
+
+
+def test_a_done_plan_records_each_assets_treatment_with_rule_set_and_rule_ids(
+    planning: Planning,
+) -> None:
+    plan = planning.finished(planning.create().json()["id"])
+    treatments = plan["treatments"]
+    assert set(treatments) == {a["id"] for a in small_portfolio("acme")["assets"]}
+    for treatment in treatments.values():
+        assert treatment["country"] == "DE"
+        version = treatment["rule_set_version"]
+        assert treatment["rule_ids"]
+        assert all(i.startswith(f"DE:regulatory:{version}:") for i in treatment["rule_ids"])
+    assert any(
+        i.startswith(f"DE:regulatory:{t['rule_set_version']}:products:")
+        for t in treatments.values()
+        for i in t["rule_ids"]
+    )
+
+
+def test_plan_bids_refused_at_the_gate_leave_their_decisions(
+    planning: Planning, clock: ManualClock
+) -> None:
+    plan_id = planning.create().json()["id"]
+    proposed = planning.finished(plan_id)["bids"]
+    clock.advance_to(GATE)
+    body = planning.client.post(f"/v1/plans/{plan_id}/submit").json()
+    refused = planning.client.get("/v1/refusals", params={"limit": 1000}).json()
+    assert refused["total"] == len(proposed)
+    assert {r["idempotency_key"] for r in refused["items"]} == {f"plan-{plan_id}"}
+    first = body["bids"][0]
+    assert first["refusal_id"] in {r["id"] for r in refused["items"]}
+    assert any(i.startswith("DE:day_ahead:sessions:") for i in first["rule_ids"])

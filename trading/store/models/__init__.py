@@ -1,7 +1,13 @@
 """The store's tables, one module per area; importing this package registers them all."""
 
 from trading.store.models.accounts import ApiKeyRow, AuditRow, RiskLimitRow, TenantRow
-from trading.store.models.bids import BidEventRow, BidRow, BidSubmissionRow, ClearingRow
+from trading.store.models.bids import (
+    BidEventRow,
+    BidRefusalRow,
+    BidRow,
+    BidSubmissionRow,
+    ClearingRow,
+)
 from trading.store.models.plans import PlanRow
 from trading.store.models.portfolios import AssetRow, PortfolioRow
 
@@ -10,6 +16,7 @@ __all__ = [
     "AssetRow",
     "AuditRow",
     "BidEventRow",
+    "BidRefusalRow",
     "BidRow",
     "BidSubmissionRow",
     "ClearingRow",

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from trading.store.base import STORE_ONLY, Base, EventId, vocabulary
+from trading.store.base import STORE_ONLY, Base, EventId, JSONDocument, vocabulary
 from trading.store.vocabulary import BidStatus, ClearingStatus, check_values
 
 BID_STATUS_CHECK = f"IN ({check_values(BidStatus)})"
@@ -105,6 +105,54 @@ class BidEventRow(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     rule_version: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any] | None]
+    plugin_distribution: Mapped[str | None] = mapped_column(
+        String(200),
+        doc="the market plugin's distribution that accepted the bid (the step that created it)",
+    )
+    plugin_version: Mapped[str | None] = mapped_column(
+        String(64), doc="that distribution's version"
+    )
+    rule_ids: Mapped[list[str] | None] = mapped_column(
+        JSONDocument, doc="ids of the market rule values that judged the bid"
+    )
+
+
+class BidRefusalRow(Base):
+    """A bid the market rules refused: the decision is kept, the bid is not stored as a bid.
+
+    One row per bid of a refused submission (all or nothing: a bid that broke no rule itself
+    is refused with its submission and has no `violations`). `country` and `market` are
+    those of the product id, NULL where the id names no market plugin's product.
+    """
+
+    __tablename__ = "bid_refusals"
+    __table_args__ = (Index("ix_bid_refusals_tenant_id_at", "tenant_id", "at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    at: Mapped[datetime] = mapped_column(doc="when the submission was refused")
+    key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer, doc="position in its submission, from 0")
+    client_bid_id: Mapped[str | None] = mapped_column(
+        String(200), doc="the submitter's bid_id, if it gave one"
+    )
+    product_id: Mapped[str] = mapped_column(Text, doc="the bid's (first) product id")
+    country: Mapped[str | None] = mapped_column(String(2))
+    market: Mapped[str | None] = mapped_column(String(32))
+    plugin_distribution: Mapped[str | None] = mapped_column(
+        String(200), doc="the market plugin's distribution that judged the bid"
+    )
+    plugin_version: Mapped[str | None] = mapped_column(
+        String(64), doc="that distribution's version"
+    )
+    rule_ids: Mapped[list[str]] = mapped_column(
+        JSONDocument, doc="ids of the market rule values that judged the bid"
+    )
+    violations: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSONDocument, doc="the rules the bid broke, each with its rule_id; [] if none"
+    )
+    document: Mapped[dict[str, Any]] = mapped_column(doc="the bid as submitted")
 
 
 class ClearingRow(Base):

@@ -399,6 +399,9 @@ def _creation_event(record: BidRecord, bid: PreparedBid, actor: Actor) -> dict[s
         "reason": "created",
         "rule_version": bid.rule_version,
         "details": bid.validation,
+        "plugin_distribution": bid.plugin_distribution,
+        "plugin_version": bid.plugin_version,
+        "rule_ids": None if bid.rule_ids is None else list(bid.rule_ids),
     }
 
 
@@ -419,6 +422,9 @@ def _creation_audit(
             "status": record.status.value,
             "rule_version": bid.rule_version,
             "validation": bid.validation,
+            "plugin_distribution": bid.plugin_distribution,
+            "plugin_version": bid.plugin_version,
+            "rule_ids": None if bid.rule_ids is None else list(bid.rule_ids),
         },
     }
 
