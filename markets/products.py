@@ -21,6 +21,10 @@ from regulatory.assets.base import BalancingProduct
 from regulatory.rules import Confidence
 from regulatory.treatment import Treatment
 
+BLOCK_PRICE_RESOLUTION = Decimal("1e-9")
+"""EUR/MW: a per-block capacity price computed from a bid's EUR/MW/h float is taken to
+this resolution, far below any market's tick and far above a float's noise."""
+
 
 class MarketId(StrEnum):
     """The markets a plugin may declare."""
@@ -205,12 +209,16 @@ class Product(BaseModel):
         """A bid's EUR/MW/h price in the unit the exchange quotes and ticks (`price_unit`).
 
         Exact decimal arithmetic on the number as written: 0.1625 EUR/MW/h over a 4-hour
-        block is 0.65 EUR/MW, not 0.6500000000000001.
+        block is 0.65 EUR/MW, not 0.6500000000000001. A per-block price is taken to the
+        nano-euro (`BLOCK_PRICE_RESOLUTION`): over a 3-hour block (spring-forward day)
+        15.05 EUR/MW is 5.01666... EUR/MW/h, which a float holds only to about 1e-15, so
+        the product back is 15.050000000000001 until it is taken to that resolution.
         """
         value = Decimal(repr(float(price_eur_per_mw_h)))
         if not self.price_per_block:
             return value
-        return (value * Decimal(self.duration_minutes) / Decimal(60)).normalize()
+        per_block = value * Decimal(self.duration_minutes) / Decimal(60)
+        return per_block.quantize(BLOCK_PRICE_RESOLUTION).normalize()
 
     def hourly_price(self, quoted: Decimal) -> float:
         """The EUR/MW/h price a bid carries for a price `quoted` in the exchange's unit."""

@@ -97,6 +97,43 @@ def test_capacity_offers_never_exceed_their_forecast_and_stay_on_the_tick(foreca
             assert limit - quoted < tick
 
 
+SPRING_FORWARD = date(2025, 3, 30)
+
+
+def short_block_products() -> list:
+    """German aFRR capacity products of the spring-forward day whose block lasts 3 hours."""
+    products = default_registry().get("DE").products(SPRING_FORWARD, MarketId.AFRR_CAPACITY)
+    short = [p for p in products if p.price_per_block and p.duration_minutes == 180]
+    assert short, "the 00:00-04:00 block of 2025-03-30 lasts 3 hours"
+    return short
+
+
+@settings(max_examples=200, deadline=None)
+@given(forecast=st.floats(0.0, 500.0, allow_nan=False))
+def test_a_three_hour_block_offer_is_accepted_on_the_spring_forward_day(forecast) -> None:
+    """15.05 EUR/MW over 3 hours is 5.01666... EUR/MW/h, which a float cannot hold; the
+    offer derived for the block is still on the tick the exchange applies per block, and
+    its plugin accepts it (found by a year-long backtest that stopped on 2025-03-30)."""
+    for product in short_block_products():
+        price = capacity_offer_price(product, forecast)
+        assert product.quoted_price(price) % Decimal("0.01") == 0
+        bid = BalancingCapacityBid(
+            bid_id="b",
+            product_id=product.product_id,
+            direction=product.direction,
+            capacity_mw=1.0,
+            capacity_price_eur_per_mw_h=price,
+        )
+        now = product.gate_closure - timedelta(seconds=1)
+        assert default_registry().get("DE").validate(bid, now=now) == []
+
+
+def test_the_block_price_behind_the_spring_forward_stop_is_on_the_tick() -> None:
+    product = short_block_products()[0]
+    price = capacity_offer_price(product, 15.05 / 3)
+    assert product.quoted_price(price) == Decimal("15.05")
+
+
 def test_on_tick_rounds_an_offer_down_and_a_purchase_up() -> None:
     assert on_tick(Decimal("12.345"), 0.01, down=True) == Decimal("12.34")
     assert on_tick(Decimal("12.345"), 0.01, down=False) == Decimal("12.35")
