@@ -136,8 +136,7 @@ def _by_market(result: BacktestResult) -> pd.DataFrame:
     agg: dict[str, tuple[str, str]] = {"revenue_eur": ("revenue_eur", "sum")}
     if "volume_mwh" in frame:
         agg["volume_mwh"] = ("volume_mwh", "sum")
-    if "capacity_mw" in frame and "capacity_h" in frame:
-        frame = frame.assign(capacity_mw_h=frame["capacity_mw"] * frame["capacity_h"])
+    if "capacity_mw_h" in frame:
         agg["capacity_mw_h"] = ("capacity_mw_h", "sum")
     return frame.groupby(["market", "zone"]).agg(**agg).round(2).reset_index()
 

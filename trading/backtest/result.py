@@ -13,9 +13,9 @@ Tables (one row per observation, columns named with their units):
   ``status`` (the solver's, or ``nothing_in_service`` on a day no asset is in service:
   nothing planned, every figure 0), ``gap``, ``build_s``, ``solve_s``.
 - `revenue`: ``day``, ``market``, ``zone``, ``revenue_eur``, ``volume_mwh`` (energy
-  markets: net MWh sold, + sale; NaN for capacity, which is not energy), ``capacity_mw``
-  (capacity markets: the mean MW held over the hours in which any was held) and
-  ``capacity_h`` (those hours); MW x h held = ``capacity_mw * capacity_h``.
+  markets: net MWh sold, + sale; NaN for capacity, which is not energy); capacity
+  markets: ``capacity_mw_h`` (MW x h held, both directions), ``capacity_h`` (the hours
+  in which any was held) and ``capacity_mw`` (the mean MW held over those hours).
 - `assets`: ``day``, ``asset``, ``kind``, ``revenue_eur`` (the plan's attribution at the
   forecast prices), ``throughput_mwh`` and ``cycles`` (batteries: discharged energy over
   usable energy; 0 for other kinds), ``note`` (``commissioned D: joins the run today`` on

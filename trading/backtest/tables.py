@@ -38,8 +38,9 @@ REVENUE_COLUMNS = [
     "zone",
     "revenue_eur",
     "volume_mwh",
-    "capacity_mw",
+    "capacity_mw_h",
     "capacity_h",
+    "capacity_mw",
 ]
 POSITION_COLUMNS = [
     "timestamp_utc",
@@ -75,23 +76,26 @@ DISPATCH_COLUMNS = ["timestamp_utc", "asset", "mw"]
 
 def revenue_rows(day: date, cleared: list[ClearedProduct]) -> pd.DataFrame:
     """Per market and zone: revenue at the actual prices [EUR]; energy markets: the net
-    energy sold ``volume_mwh`` [MWh, + sale]; capacity markets: the mean capacity held
-    ``capacity_mw`` [MW] over the ``capacity_h`` hours in which any was held [h] (MW x h
-    held = their product), and no ``volume_mwh`` (NaN: capacity is not energy)."""
+    energy sold ``volume_mwh`` [MWh, + sale]; capacity markets: no ``volume_mwh`` (NaN:
+    capacity is not energy) but the capacity held ``capacity_mw_h`` [MW x h, both
+    directions], the hours in which any was held ``capacity_h`` [h] and the mean MW held
+    over those hours ``capacity_mw`` [MW]."""
     rows: dict[tuple[str, str], dict[str, float]] = {}
+    held: dict[tuple[str, str], list[tuple[pd.Timestamp, pd.Timestamp]]] = {}
     for p in cleared:
-        entry = rows.setdefault(
-            (p.market, p.zone), {"revenue": 0.0, "mwh": 0.0, "mw_h": 0.0, "h": 0.0}
-        )
+        key = (p.market, p.zone)
+        entry = rows.setdefault(key, {"revenue": 0.0, "mwh": 0.0, "mw_h": 0.0})
         entry["revenue"] += p.revenue_eur
         if p.direction is None:
             entry["mwh"] += p.cleared_mw * p.hours
         elif p.cleared_mw > 0:
             entry["mw_h"] += p.cleared_mw * p.hours
-            entry["h"] += p.hours
+            start = pd.Timestamp(p.start)
+            held.setdefault(key, []).append((start, start + pd.Timedelta(hours=p.hours)))
     out = []
     for (market, zone), e in sorted(rows.items()):
         capacity = market.endswith("_capacity")
+        hours = _union_hours(held.get((market, zone), []))
         out.append(
             {
                 "day": day,
@@ -99,11 +103,24 @@ def revenue_rows(day: date, cleared: list[ClearedProduct]) -> pd.DataFrame:
                 "zone": zone,
                 "revenue_eur": round(e["revenue"], 2),
                 "volume_mwh": np.nan if capacity else round(e["mwh"], 4),
-                "capacity_mw": round(e["mw_h"] / e["h"], 4) if capacity and e["h"] else np.nan,
-                "capacity_h": round(e["h"], 4) if capacity else np.nan,
+                "capacity_mw_h": round(e["mw_h"], 4) if capacity else np.nan,
+                "capacity_h": round(hours, 4) if capacity else np.nan,
+                "capacity_mw": round(e["mw_h"] / hours, 4) if capacity and hours else np.nan,
             }
         )
     return pd.DataFrame(out, columns=REVENUE_COLUMNS)
+
+
+def _union_hours(spans: list[tuple[pd.Timestamp, pd.Timestamp]]) -> float:
+    """Hours covered by at least one of `spans` (start, end)."""
+    total, reached = 0.0, None
+    for start, end in sorted(spans):
+        if reached is not None and start < reached:
+            start = reached
+        if end > start:
+            total += (end - start).total_seconds() / 3600.0
+        reached = end if reached is None else max(reached, end)
+    return total
 
 
 def position_rows(day: date, cleared: list[ClearedProduct]) -> pd.DataFrame:

@@ -3,7 +3,7 @@ independent reference optimum (`reference_battery`): the figures the realdata te
 
 Run a whole year (too slow for the suite) with::
 
-    python tests/trading/backtest/reference_compare.py 2023-01-01 2023-12-31 [MIP_GAP]
+    python tests/trading/backtest/reference_compare.py 2023-01-01 2023-12-31 [GAP] [HORIZON]
 
 The reference reads the price file with pandas itself and builds its own calendar of
 quarter hours per local day; only the backtest goes through the project's code.
@@ -119,17 +119,22 @@ class Comparison:
 
 
 def compare(
-    start: date, end: date, data: Path = SHARED_DATA, gap: float = BacktestConfig.gap
+    start: date,
+    end: date,
+    data: Path = SHARED_DATA,
+    gap: float = BacktestConfig.gap,
+    horizon_days: int = 1,
 ) -> Comparison:
     """Backtest `start`..`end` (local days) and solve the reference on the same prices;
-    `gap`: the backtest's relative MIP gap."""
+    `gap`: the backtest's relative MIP gap; `horizon_days`: its look-ahead."""
     path = data / PRICES_2022_2023
     portfolio = ten_mw_battery()
     (battery,) = portfolio.assets
     assert isinstance(battery, Battery)
     prices = read_price_inputs(path, None, None, {ZONE}, ("day_ahead",))
     began = time.perf_counter()
-    result = run_backtest(portfolio, prices, BacktestConfig(start, end, gap=gap))
+    config = BacktestConfig(start, end, gap=gap, horizon_days=horizon_days)
+    result = run_backtest(portfolio, prices, config)
     took = time.perf_counter() - began
     quarters = quarter_hour_prices(path, ZONE, start, end)
     ref = as_reference(battery)
@@ -212,7 +217,12 @@ def soc_wear(result: BacktestResult, battery: ReferenceBattery) -> float:
 def main(argv: list[str]) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     start, end = (date.fromisoformat(a) for a in argv[:2])
-    found = compare(start, end, gap=float(argv[2]) if len(argv) > 2 else BacktestConfig.gap)
+    found = compare(
+        start,
+        end,
+        gap=float(argv[2]) if len(argv) > 2 else BacktestConfig.gap,
+        horizon_days=int(argv[3]) if len(argv) > 3 else 1,
+    )
     print(json.dumps({**asdict(found), "shortfall": found.shortfall}, indent=2))
     return 0
 
