@@ -17,9 +17,11 @@ def test_capacity_rows_hold_mw_and_hours_and_no_energy() -> None:
     revenue = result.revenue
     capacity = revenue[revenue["market"] == "afrr_capacity"]
     energy = revenue[revenue["market"] == "day_ahead"]
-    assert not capacity.empty and not energy.empty
+    assert not capacity.empty
+    assert not energy.empty
     assert capacity["volume_mwh"].isna().all()
-    assert energy["capacity_mw_h"].isna().all() and energy["volume_mwh"].notna().all()
+    assert energy["capacity_mw_h"].isna().all()
+    assert energy["volume_mwh"].notna().all()
     held = result.positions[result.positions["market"] == "afrr_capacity"]
     for row in capacity.itertuples():
         same_day = held[held["day"] == row.day]
@@ -56,7 +58,8 @@ def test_rejected_bids_are_listed_with_the_exchange_reason() -> None:
     assert rejected["reason"].str.contains("above").all()
     assert result.summary()["rejected_bids"] == len(rejected)
     refused = result.positions[result.positions["status"] == "rejected"]
-    assert len(refused) == len(rejected) and (refused["cleared_mw"] == 0).all()
+    assert len(refused) == len(rejected)
+    assert (refused["cleared_mw"] == 0).all()
 
 
 def test_a_run_whose_bids_all_clear_has_an_empty_rejected_table() -> None:
