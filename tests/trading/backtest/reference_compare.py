@@ -28,6 +28,7 @@ from reference_battery import ReferenceBattery, optimum
 from regulatory.assets.storage import Battery
 from regulatory.portfolio import Portfolio
 from trading.backtest import BacktestConfig, BacktestResult, run_backtest
+from trading.backtest.lookahead import plan_ahead
 from trading.prices.inputs import read_price_inputs
 from trading.samples import sample_portfolio_path
 
@@ -107,6 +108,10 @@ class Comparison:
     reference_wear_eur: float
     daily_reference_net_eur: float
     """The reference solved day by day with the engine's end-of-day treatment."""
+    lookahead_reference_net_eur: float
+    """The reference solved day by day, each day ending at or above where the engine's
+    two-day look-ahead (`trading.backtest.lookahead`) puts it, energy above valued as in
+    `daily_reference_net_eur`: what ``horizon_days=2`` can reach at best."""
     soc_rises: int
     soc_falls: int
     """Days whose end SoC is above (below) the previous day's end by more than 0.1 MWh."""
@@ -162,6 +167,7 @@ def compare(
         )
         daily += solved.net_eur
         soc = float(solved.soc_mwh[-1])
+    ahead = lookahead_reference(battery, ref, days, by_day, following)
     ends = day_end_soc(result)
     steps = np.diff(np.concatenate([[ref.soc_initial_mwh], ends]))
     return Comparison(
@@ -173,10 +179,41 @@ def compare(
         reference_net_eur=whole.net_eur,
         reference_wear_eur=whole.wear_eur,
         daily_reference_net_eur=daily,
+        lookahead_reference_net_eur=ahead,
         soc_rises=int((steps > 0.1).sum()),
         soc_falls=int((steps < -0.1).sum()),
         backtest_s=took,
     )
+
+
+def lookahead_reference(
+    battery: Battery,
+    ref: ReferenceBattery,
+    days: list[np.ndarray],
+    by_day: list[pd.DataFrame],
+    following: np.ndarray | None,
+) -> float:
+    """Net of the reference day by day, each day's end at or above the SoC a two-day
+    plan (`plan_ahead`) holds at its end, energy above valued by `end_value` [EUR]."""
+    total, soc = 0.0, ref.soc_initial_mwh
+    for k, prices_of_day in enumerate(days):
+        after = days[k + 1] if k + 1 < len(days) else following
+        value = end_value(prices_of_day, after, ref)
+        target = None
+        if k + 1 < len(days):
+            later = days[k + 2] if k + 2 < len(days) else following
+            plan = plan_ahead(battery, soc, days[k : k + 2], end_value(days[k + 1], later, ref))
+            target = None if plan is None else plan.end_soc_mwh
+        solved = optimum(
+            prices_of_day,
+            ReferenceBattery(**{**asdict(ref), "soc_initial_mwh": soc}),
+            end_value_eur_per_mwh=value,
+            end_target_mwh=target,
+            product_of_period=list(by_day[k]["hour"]),
+        )
+        total += solved.net_eur
+        soc = float(solved.soc_mwh[-1])
+    return total
 
 
 def end_value(today: np.ndarray, tomorrow: np.ndarray | None, battery: ReferenceBattery) -> float:
