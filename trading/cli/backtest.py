@@ -184,6 +184,14 @@ def show_summary(summary: dict[str, Any]) -> None:
     for market, revenue in summary["revenue_by_market"].items():
         table.add_row(market, f"{revenue:,.2f}")
     out.print(table)
+    if summary.get("costs_by_kind"):
+        costs = ", ".join(f"{k} {v:,.2f}" for k, v in summary["costs_by_kind"].items())
+        out.print(f"costs by kind [EUR]: {costs}", markup=False)
+    if summary.get("rejected_bids"):
+        out.print(
+            f"rejected: {summary['rejected_bids']} products (rejected table: the reasons)",
+            markup=False,
+        )
     if summary["cycles"]:
         cycles = ", ".join(f"{a} {c:.1f}" for a, c in summary["cycles"].items())
         out.print(f"battery cycles: {cycles}", markup=False)
