@@ -4,6 +4,13 @@
 
 Edit the cells here, not in Jupyter, and regenerate: the stored notebooks carry no outputs
 and no execution counts (a test checks both, and that they match this script).
+
+Each notebook's first code cell is tagged ``parameters``, as papermill expects: run one
+with other files, zones, dates or output folder by
+
+    papermill notebooks/01_quickstart_backtest.ipynb out.ipynb \
+        -p PRICES ../shared/data/day_ahead_prices_hourly_2022_2023.csv \
+        -p START 2023-06-01 -p END 2023-06-07 -p OUTPUT_DIR out/quickstart
 """
 
 from __future__ import annotations
@@ -17,20 +24,62 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 HERE = Path(__file__).resolve().parent
 
 SETUP = """\
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 from IPython.display import Image, display
 
-from notebook_data import PORTFOLIOS, notebook_days, quiet_logs
+from notebook_data import (
+    PORTFOLIOS,
+    imbalance_for,
+    in_zones,
+    notebook_days,
+    output_folder,
+    quiet_logs,
+    with_parameters,
+)
 from regulatory import read_portfolio
 from trading.backtest import BacktestConfig, load_price_inputs, run_backtest
+from trading.backtest.html_report import write_html_report
 from trading.backtest.report import write_figures
 
 quiet_logs()
-DAYS = notebook_days(default=30)  # VPP_NOTEBOOK_DAYS; CI runs 2
+DAYS = notebook_days(default=30)  # VPP_NOTEBOOK_DAYS, where START and END are not given
 """
+
+
+def parameters(defaults: str) -> nbformat.NotebookNode:
+    """The cell tagged ``parameters`` (papermill injects a cell after it): every value
+    None keeps the notebook's default, named in `defaults`."""
+    source = f"""\
+# Parameters (tagged "parameters" for papermill): None keeps the default.
+# PRICES default: {defaults}
+PRICES = None  # day-ahead prices, long CSV [EUR/MWh]
+INTRADAY_PRICES = None  # intraday prices (long CSV); default: with the sample prices only
+BALANCING_PRICES = None  # aFRR capacity prices (CSV); default: with the sample prices only
+IMBALANCE_PRICES = None  # real imbalance prices (CSV); default: the named proxy
+ZONES = None  # e.g. ["DE_LU"]: only the portfolio's sites in these bidding zones
+START = None  # first delivery day, "YYYY-MM-DD"
+END = None  # last delivery day, inclusive
+MARKETS = None  # e.g. ["day_ahead"]; default: every market the price files hold
+OUTPUT_DIR = None  # figures and files; default: a new folder per run (temporary directory)
+"""
+    return new_code_cell(source, metadata={"tags": ["parameters"]})
+
+
+FILES = """\
+files = with_parameters(
+    {default},
+    prices=PRICES,
+    intraday=INTRADAY_PRICES,
+    balancing=BALANCING_PRICES,
+    start=START,
+    end=END,
+    markets=MARKETS,
+)
+out_dir = output_folder("{name}", OUTPUT_DIR)
+print(f"prices: {{files.source}}, {{files.start}} to {{files.end}}, markets {{files.markets}}")
+print(f"output: {{out_dir}}")"""
 
 QUICKSTART = [
     new_markdown_cell(
@@ -49,12 +98,12 @@ nothing about a strategy. `VPP_NOTEBOOK_DAYS` sets the window (default 30).
 
 **Signs and units.** Positive MW = injection / sale; revenue and costs in EUR."""
     ),
+    parameters("real DE_LU June 2026 (../shared/data), else the sample prices"),
     new_code_cell(SETUP + "from notebook_data import german_prices\n"),
     new_code_cell(
-        """\
-files = german_prices(DAYS)
-portfolio = read_portfolio(PORTFOLIOS / "de_battery_pv.yaml")
-print(f"prices: {files.source}, {files.start} to {files.end}, markets {files.markets}")
+        FILES.format(default="german_prices(DAYS)", name="01_quickstart")
+        + """
+portfolio = in_zones(read_portfolio(PORTFOLIOS / "de_battery_pv.yaml"), ZONES)
 pd.DataFrame(
     [
         {"asset": a.id, "kind": a.kind, "site": a.site, "MW min..max": a.injection_bounds_mw()}
@@ -67,7 +116,7 @@ pd.DataFrame(
 zones = {site.bidding_zone for site in portfolio.sites}
 prices = load_price_inputs(files.day_ahead, files.intraday, files.balancing, zones, files.markets)
 config = BacktestConfig(start=files.start, end=files.end, markets=files.markets)
-result = run_backtest(portfolio, prices, config)
+result = run_backtest(portfolio, prices, config, imbalance=imbalance_for(IMBALANCE_PRICES, zones))
 summary = result.summary()
 summary"""
     ),
@@ -81,10 +130,11 @@ result.days[["day", "revenue_eur", "imbalance_cost_eur", "costs_eur", "net_eur",
     ),
     new_code_cell(
         """\
-out_dir = Path(tempfile.gettempdir()) / "vpp-notebooks" / "01_quickstart"
 figures = write_figures(result, out_dir)  # the day figure shows the day of largest revenue
+written = result.write(out_dir)
+report = write_html_report(result, out_dir / "report.html", title="Quickstart backtest")
+print(f"tables, figures and the one-file report {report.name} in {out_dir}")
 for path in figures:
-    print(path)
     display(Image(filename=str(path)))"""
     ),
     new_markdown_cell(
@@ -111,6 +161,7 @@ and fees it pays on the energy it charges. The optimiser takes both into account
 (`../shared/data`) when present, otherwise the generated sample prices.
 `VPP_NOTEBOOK_DAYS` sets the window (default 30)."""
     ),
+    parameters("real DE_LU, NL, FR June 2023 (../shared/data), else the sample"),
     new_code_cell(
         SETUP
         + """\
@@ -119,10 +170,9 @@ from trading.cli.portfolio import balancing_summary, charging_summary
 """
     ),
     new_code_cell(
-        """\
-files = de_nl_fr_prices(DAYS)
-portfolio = read_portfolio(PORTFOLIOS / "battery_de_nl_fr.yaml")
-print(f"prices: {files.source}, {files.start} to {files.end}, markets {files.markets}")"""
+        FILES.format(default="de_nl_fr_prices(DAYS)", name="02_market_comparison")
+        + """
+portfolio = in_zones(read_portfolio(PORTFOLIOS / "battery_de_nl_fr.yaml"), ZONES)"""
     ),
     new_markdown_cell(
         "The treatment each country's rule set gives the battery on the first day "
@@ -151,7 +201,7 @@ treatments"""
 zones = {site.bidding_zone for site in portfolio.sites}
 prices = load_price_inputs(files.day_ahead, files.intraday, files.balancing, zones, files.markets)
 config = BacktestConfig(start=files.start, end=files.end, markets=files.markets)
-result = run_backtest(portfolio, prices, config)
+result = run_backtest(portfolio, prices, config, imbalance=imbalance_for(IMBALANCE_PRICES, zones))
 result.summary()"""
     ),
     new_markdown_cell(
@@ -179,9 +229,9 @@ plt.show()"""
     ),
     new_code_cell(
         """\
-out_dir = Path(tempfile.gettempdir()) / "vpp-notebooks" / "02_market_comparison"
 for path in write_figures(result, out_dir):
-    display(Image(filename=str(path)))"""
+    display(Image(filename=str(path)))
+write_html_report(result, out_dir / "report.html", title="One battery, three countries")"""
     ),
 ]
 
@@ -195,20 +245,27 @@ sweep (`trading.backtest.sweep`): the scenarios run in parallel on a local Dask 
 worker processes (give `address="tcp://scheduler:8786"` to use an existing cluster whose
 workers see the same files). A scenario changes the portfolio file's assets through
 explicit, validated `overrides`; a failed scenario is a row with its error.
+`sweep_tables` returns each scenario's full tables beside the summary rows. The Dask
+dashboard stays off unless `dashboard=":8787"` is given.
+
+**In a script** (not a notebook) call the sweep under `if __name__ == "__main__":`: the
+worker processes import the script again, and without the guard each starts a sweep of
+its own ("Nanny failed to start").
 
 **Data.** Real DE_LU 15-minute day-ahead prices from June 2026 when `../shared/data` is
 present, else the generated sample prices. `VPP_NOTEBOOK_DAYS` sets the window."""
     ),
+    parameters("real DE_LU June 2026 (../shared/data), else the sample prices"),
     new_code_cell(
         SETUP
         + """\
 from notebook_data import german_prices
-from trading.backtest.sweep import Scenario, sweep
+from trading.backtest.sweep import Scenario, sweep_tables
 """
     ),
     new_code_cell(
-        """\
-files = german_prices(DAYS)
+        FILES.format(default="german_prices(DAYS)", name="03_duration_sweep")
+        + """
 config = BacktestConfig(start=files.start, end=files.end, markets=files.markets)
 POWER_MW = 10.0
 scenarios = [
@@ -219,16 +276,19 @@ scenarios = [
         day_ahead=files.day_ahead,
         intraday=files.intraday,
         balancing=files.balancing,
+        imbalance=Path(IMBALANCE_PRICES) if IMBALANCE_PRICES else None,
         overrides={"bat-de": {"energy_mwh": POWER_MW * hours}},
     )
     for hours in (1, 2, 4)
-]
-print(f"prices: {files.source}, {files.start} to {files.end}, markets {files.markets}")"""
+]"""
     ),
     new_code_cell(
         """\
-table = sweep(scenarios, n_workers=2, threads_per_worker=1)
+swept = sweep_tables(scenarios, n_workers=2, threads_per_worker=1)
+table = swept.summary
 assert (table["status"] == "ok").all(), table[["name", "error"]]
+swept.table("days").to_csv(out_dir / "days_by_scenario.csv", index=False)
+table.to_csv(out_dir / "summary.csv", index=False)
 table"""
     ),
     new_markdown_cell(
@@ -251,6 +311,7 @@ right.set_xlabel("battery duration")
 right.set_ylabel("net result / energy [EUR/MWh]")
 for ax in (left, right):
     ax.grid(True, axis="y", alpha=0.3)
+fig.savefig(out_dir / "duration.png")
 plt.show()"""
     ),
 ]

@@ -7,18 +7,25 @@
 
 ``VPP_NOTEBOOK_DAYS`` sets the number of delivery days (CI sets 2); the sample prices hold
 four days, so a longer window is cut to them.
+
+Each notebook opens with a cell tagged ``parameters`` (as papermill expects): price files,
+zones, dates and the output folder, all None by default. `with_parameters` applies the
+given ones over the default files; `output_folder` gives each run a folder of its own.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
 import structlog
 
+from regulatory import Portfolio
+from trading.backtest import ImbalancePrices, read_imbalance_prices
 from trading.samples import sample_prices_dir
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -95,3 +102,71 @@ def de_nl_fr_prices(days: int) -> PriceFiles:
     start, end = _window(date(2023, 6, 1), date(2023, 12, 31), days)
     file = shared / "day_ahead_prices_hourly_2022_2023.csv"
     return PriceFiles("real", file, None, None, start, end, ("day_ahead",))
+
+
+def with_parameters(
+    files: PriceFiles,
+    *,
+    prices: str | Path | None = None,
+    intraday: str | Path | None = None,
+    balancing: str | Path | None = None,
+    start: str | date | None = None,
+    end: str | date | None = None,
+    markets: list[str] | tuple[str, ...] | None = None,
+) -> PriceFiles:
+    """`files` with the notebook's parameters applied (None keeps the default).
+
+    A price file given replaces the default's source with ``given``; `start` and `end`
+    (ISO dates, inclusive) replace the window; `markets` the markets traded. An end before
+    the start, or a file that does not exist, raises naming the parameter.
+    """
+    changes: dict[str, object] = {}
+    for name, value in (("day_ahead", prices), ("intraday", intraday), ("balancing", balancing)):
+        if value is not None:
+            path = Path(value)
+            if not path.is_file():
+                label = "PRICES" if name == "day_ahead" else f"{name.upper()}_PRICES"
+                raise FileNotFoundError(f"{label}={str(value)!r}: no such file")
+            changes[name] = path
+    if changes:
+        changes["source"] = "given"
+    if start is not None:
+        changes["start"] = date.fromisoformat(str(start))
+    if end is not None:
+        changes["end"] = date.fromisoformat(str(end))
+    if markets is not None:
+        changes["markets"] = tuple(markets)
+    chosen = replace(files, **changes)  # type: ignore[arg-type]
+    if chosen.end < chosen.start:
+        raise ValueError(f"END={chosen.end} is before START={chosen.start}")
+    return chosen
+
+
+def output_folder(notebook: str, given: str | Path | None = None) -> Path:
+    """The folder this run writes to (created): `given`, else a new folder of its own
+    under the system's temporary directory (``vpp-<notebook>-*``), so runs never mix."""
+    if given is not None:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    return Path(tempfile.mkdtemp(prefix=f"vpp-{notebook}-"))
+
+
+def in_zones(portfolio: Portfolio, zones: list[str] | tuple[str, ...] | None) -> Portfolio:
+    """The part of `portfolio` whose sites are in `zones` (None: all of it)."""
+    if not zones:
+        return portfolio
+    sites = tuple(s for s in portfolio.sites if s.bidding_zone in set(zones))
+    if not sites:
+        known = ", ".join(sorted({s.bidding_zone for s in portfolio.sites}))
+        raise ValueError(f"ZONES={list(zones)}: no site of {portfolio.id} there (zones: {known})")
+    ids = {s.id for s in sites}
+    assets = tuple(a for a in portfolio.assets if a.site in ids)
+    return portfolio.model_copy(update={"sites": sites, "assets": assets})
+
+
+def imbalance_for(path: str | Path | None, zones: set[str]) -> ImbalancePrices:
+    """Real imbalance prices of `zones` from `path`, else (None) the named proxy."""
+    if path is None:
+        return ImbalancePrices()
+    return ImbalancePrices(real={zone: read_imbalance_prices(Path(path), zone) for zone in zones})

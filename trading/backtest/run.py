@@ -35,12 +35,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from markets.registry import MarketRegistry, default_registry
+from markets.registry import (
+    MarketPluginError,
+    MarketRegistry,
+    UnknownMarketCountryError,
+    default_registry,
+)
 from regulatory.assets.base import AssetBase
 from regulatory.assets.storage import Battery
 from regulatory.portfolio import NothingInServiceError, Portfolio
+from trading.backtest import tables as rows_of
 from trading.backtest.forecast import PriceForecast, forecast_named
 from trading.backtest.imbalance import ImbalancePrices
+from trading.backtest.lookahead import AheadPlan, plan_ahead
 from trading.backtest.result import BacktestResult
 from trading.backtest.settle import QUARTER_H, ClearedProduct, clear_plan, imbalance_of
 from trading.optimiser.accounts import EXPECTED_IMBALANCE, STORED_ENERGY, SUPPORT_PREMIUM
@@ -57,6 +64,9 @@ worth a price per MWh (`BacktestConfig.soc_value_eur_per_mwh`, default what it s
 D + 1, `replacement_value`), with no target; ``target``, the day ends at or above the
 battery's configured ``soc_initial_mwh`` (else mid-range), a fixed level, not the day's
 start."""
+
+MAX_HORIZON_DAYS = 7
+"""The longest look-ahead a run may ask for [days]."""
 
 NOTHING_IN_SERVICE = "nothing_in_service"
 """`days` status of a day on which no asset of the portfolio is in service."""
@@ -80,10 +90,23 @@ class BacktestConfig:
     soc_value_eur_per_mwh: float | None = None
     """``end_soc="value"``: the value of a MWh stored at the end of a day [EUR/MWh];
     None: derived from the forecast of the next day (`replacement_value`)."""
+    horizon_days: int = 1
+    """Days each battery's end-of-day value looks ahead (`trading.backtest.lookahead`):
+    1 plans D alone; h > 1 values D's end by a plan of D..D + h - 1 (``end_soc="value"``
+    only), and commits D."""
 
     def __post_init__(self) -> None:
         if self.end_soc not in END_SOC_POLICIES:
             raise ValueError(f"end_soc={self.end_soc!r}: choose from {', '.join(END_SOC_POLICIES)}")
+        if not 1 <= self.horizon_days <= MAX_HORIZON_DAYS:
+            raise ValueError(
+                f"horizon_days={self.horizon_days}: must be 1 to {MAX_HORIZON_DAYS} days"
+            )
+        if self.horizon_days > 1 and self.end_soc != "value":
+            raise ValueError(
+                f"horizon_days={self.horizon_days} values the end of each day, so it needs "
+                f"end_soc='value', not {self.end_soc!r}"
+            )
         if self.end < self.start:
             raise ValueError(f"end={self.end} is before start={self.start}")
         unknown = [m for m in self.markets if m not in MARKET_CHOICES]
@@ -128,7 +151,9 @@ def run_backtest(
         "positions": [],
         "soc": [],
         "imbalance": [],
+        **{name: [] for name in EXTRA_TABLES},
     }
+    zones = set(zone_of.values())
     state = portfolio
     carried = CarriedState()
     targets = {
@@ -159,7 +184,7 @@ def run_backtest(
             cleared = clear_plan(plan, prices, registry)
         except MissingPriceError as exc:
             raise BacktestError(f"delivery day {day}: {exc}") from None
-        revenue = _revenue_rows(day, cleared)
+        revenue = rows_of.revenue_rows(day, cleared)
         settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance)
         soc, assets, state = _batteries(state, plan, day)
         assets = _with_service_notes(assets, state, config)
@@ -186,9 +211,17 @@ def run_backtest(
         )
         tables["revenue"].append(revenue)
         tables["assets"].append(assets)
-        tables["positions"].append(_position_rows(day, cleared))
+        tables["positions"].append(rows_of.position_rows(day, cleared))
         tables["soc"].append(soc)
         tables["imbalance"].append(settled)
+        by_zone = settled.groupby("zone")["cost_eur"].sum().to_dict() if len(settled) else {}
+        tables["rejected"].append(rows_of.rejected_rows(day, cleared))
+        tables["costs"].append(rows_of.cost_rows(day, plan))
+        tables["attribution"].append(
+            rows_of.attribution_rows(day, plan, cleared, prices, zone_of, by_zone)
+        )
+        tables["prices"].append(rows_of.price_rows(day, seen, prices, zones))
+        tables["dispatch"].append(rows_of.dispatch_rows(plan))
     notes = [
         f"forecast: {forecaster.name}",
         end_soc_note(config),
@@ -206,31 +239,42 @@ def run_backtest(
         )
     return BacktestResult(
         days=pd.DataFrame(tables["days"]),
-        revenue=_concat(tables["revenue"], ["day", "market", "zone", "revenue_eur", "volume_mwh"]),
+        revenue=_concat(tables["revenue"], rows_of.REVENUE_COLUMNS),
         assets=_concat(
             tables["assets"],
             ["day", "asset", "kind", "revenue_eur", "throughput_mwh", "cycles", "note"],
         ),
-        positions=_concat(
-            tables["positions"],
-            [
-                "timestamp_utc",
-                "day",
-                "market",
-                "zone",
-                "direction",
-                "mw",
-                "cleared_mw",
-                "price_eur",
-            ],
-        ),
+        positions=_concat(tables["positions"], rows_of.POSITION_COLUMNS),
         soc=_concat(tables["soc"], ["timestamp_utc", "asset", "soc_mwh"]),
         imbalance=_concat(
             tables["imbalance"],
             ["timestamp_utc", "zone", "imbalance_mwh", "price_eur_mwh", "cost_eur", "price_source"],
         ),
         notes=notes,
+        timezones=zone_timezones(portfolio, registry),
+        **{name: _concat(tables[name], columns) for name, columns in EXTRA_TABLES.items()},
     )
+
+
+EXTRA_TABLES = {
+    "rejected": rows_of.REJECTED_COLUMNS,
+    "costs": rows_of.COST_COLUMNS,
+    "attribution": rows_of.ATTRIBUTION_COLUMNS,
+    "prices": rows_of.PRICE_COLUMNS,
+    "dispatch": rows_of.DISPATCH_COLUMNS,
+}
+"""The tables of `trading.backtest.tables` beside the six first ones, with their columns."""
+
+
+def zone_timezones(portfolio: Portfolio, registry: MarketRegistry) -> dict[str, str]:
+    """Each bidding zone of `portfolio` with the IANA time zone of its delivery days."""
+    out = {}
+    for site in portfolio.sites:
+        try:
+            out[site.bidding_zone] = registry.get(site.country).timezone
+        except (UnknownMarketCountryError, MarketPluginError):  # not plannable there
+            continue
+    return out
 
 
 def _idle_day(day: date) -> dict[str, Any]:
@@ -270,16 +314,20 @@ def end_soc_options(
     batteries = [a for a in today.assets if isinstance(a, Battery)]
     if config.end_soc == "target":
         return {"final_soc_mwh": {a.id: targets[a.id] for a in batteries}}
-    values, unpriced = {}, {}
+    values, floors = {}, {}
     for battery in batteries:
         value = config.soc_value_eur_per_mwh
         if value is None:
             value = replacement_value(battery, today, prices, day, forecaster)
         if value is None:  # no energy price to value it by: the fixed target instead
-            unpriced[battery.id] = targets[battery.id]
-        else:
-            values[battery.id] = value
-    return {"soc_value_eur_per_mwh": values, "final_soc_mwh": unpriced}
+            floors[battery.id] = targets[battery.id]
+            continue
+        values[battery.id] = value
+        if config.horizon_days > 1:
+            ahead = looking_ahead(battery, today, prices, day, forecaster, config)
+            if ahead is not None:
+                floors[battery.id] = ahead.end_soc_mwh
+    return {"soc_value_eur_per_mwh": values, "final_soc_mwh": floors}
 
 
 def replacement_value(
@@ -303,6 +351,36 @@ def replacement_value(
         window = found[: len(found) // 2] if part == "morning" else found
         return (float(np.min(window)) + wear) / battery.efficiency_charge
     return None
+
+
+def looking_ahead(
+    battery: Battery,
+    portfolio: Portfolio,
+    prices: PriceInputs,
+    day: date,
+    forecaster: PriceForecast,
+    config: BacktestConfig,
+) -> AheadPlan | None:
+    """A plan of `battery` alone over `day` and the `config.horizon_days - 1` days after
+    it (`trading.backtest.lookahead`), the last day's end valued by the fixed value or
+    `replacement_value`. Days the data do not cover shorten it; None where fewer than two
+    days have a forecast energy price (the one-day rule alone then holds)."""
+    zone = portfolio.site_of(battery).bidding_zone
+    days: list[np.ndarray] = []
+    for k in range(config.horizon_days):
+        found = _energy_prices(forecaster, prices, zone, day + timedelta(days=k))
+        if found is None:
+            break
+        days.append(found)
+    if len(days) < 2:
+        return None
+    last = day + timedelta(days=len(days) - 1)
+    end = config.soc_value_eur_per_mwh
+    if end is None:
+        end = replacement_value(battery, portfolio, prices, last, forecaster)
+    if end is None:
+        return None
+    return plan_ahead(battery, battery_initial_soc(battery, None), days, end)
 
 
 def _energy_prices(
@@ -337,6 +415,13 @@ def end_soc_note(config: BacktestConfig) -> str:
             "day's midday + wear) / charge efficiency"
         )
     )
+    if config.horizon_days > 1:
+        return (
+            f"end of day: each battery ends day D at or above the SoC a plan of that battery "
+            f"alone over D..D+{config.horizon_days - 1} on the forecast holds at D's end "
+            f"(trading.backtest.lookahead: continuous positions, no other asset); energy above "
+            f"it, and the last day's end, valued at {price}; only D is committed"
+        )
     return f"end of day: energy a battery holds at the end of a day is valued at {price}"
 
 
@@ -443,44 +528,6 @@ def _concat(frames: list[Any], columns: list[str]) -> pd.DataFrame:
     if not present:
         return pd.DataFrame(columns=columns)
     return pd.concat(present, ignore_index=True)[columns]
-
-
-def _revenue_rows(day: date, cleared: list[ClearedProduct]) -> pd.DataFrame:
-    rows: dict[tuple[str, str], list[float]] = {}
-    for product in cleared:
-        entry = rows.setdefault((product.market, product.zone), [0.0, 0.0])
-        entry[0] += product.revenue_eur
-        entry[1] += product.cleared_mw * product.hours
-    return pd.DataFrame(
-        [
-            {
-                "day": day,
-                "market": market,
-                "zone": zone,
-                "revenue_eur": round(revenue, 2),
-                "volume_mwh": round(volume, 4),
-            }
-            for (market, zone), (revenue, volume) in sorted(rows.items())
-        ]
-    )
-
-
-def _position_rows(day: date, cleared: list[ClearedProduct]) -> pd.DataFrame:
-    return pd.DataFrame(
-        [
-            {
-                "timestamp_utc": p.start,
-                "day": day,
-                "market": p.market,
-                "zone": p.zone,
-                "direction": p.direction,
-                "mw": p.bid_mw,
-                "cleared_mw": p.cleared_mw,
-                "price_eur": p.price,
-            }
-            for p in cleared
-        ]
-    )
 
 
 def _imbalance_rows(

@@ -44,7 +44,17 @@ class ClearedProduct:
     bid_mw: float
     cleared_mw: float
     price: float | None
+    """The clearing price (energy: the uniform price; capacity: the auction's marginal)."""
     remuneration: float | None
+    """The price paid for it (energy: the clearing price; capacity: the bid's own price
+    under pay-as-bid, the marginal price under pay-as-cleared)."""
+    bid_price: float | None = None
+    """The bid's limit (energy) or capacity price (capacity), None for a price-taking bid
+    without one."""
+    status: str = "accepted"
+    """The exchange's outcome: ``accepted``, ``partially_accepted`` or ``rejected``."""
+    reason: str = ""
+    """The exchange's reason for the outcome, for people."""
 
     @property
     def revenue_eur(self) -> float:
@@ -87,6 +97,9 @@ def _products(clearing: Clearing, products: dict) -> list[ClearedProduct]:
     energy = not isinstance(clearing.bid, BalancingCapacityBid)
     price = clearing.clearing_price_eur_per_mwh if energy else clearing.capacity_price_eur_per_mw_h
     pay = clearing.remuneration_eur_per_mwh if energy else clearing.remuneration_eur_per_mw_h
+    bid_price = getattr(clearing.bid, "price_eur_per_mwh", None)
+    if bid_price is None:
+        bid_price = getattr(clearing.bid, "capacity_price_eur_per_mw_h", None)
     out = []
     for product_id, volume in zip(clearing.product_ids, clearing.cleared_volumes_mw, strict=True):
         product = products[product_id]
@@ -103,6 +116,9 @@ def _products(clearing: Clearing, products: dict) -> list[ClearedProduct]:
                 cleared_mw=float(volume),
                 price=price,
                 remuneration=pay,
+                bid_price=None if bid_price is None else float(bid_price),
+                status=str(clearing.status.value),
+                reason=clearing.reason,
             )
         )
     return out

@@ -21,6 +21,27 @@ Rules (checked before anything runs, every problem named):
 
 A scenario that fails for any reason (bad file, bad override, solver error, lost worker)
 gives a row with ``status = "failed"`` and its ``error``; a row is never lost.
+
+`sweep` returns one summary row per scenario; `sweep_tables` returns the same rows and
+every table of each scenario's `BacktestResult` (`SweepResult.table("days")` stacks one
+table over the scenarios with a ``scenario`` column).
+
+**Scripts need a ``__main__`` guard.** The local cluster starts its workers as new
+Python processes that import the calling script again (the ``spawn`` start method); a
+script that calls `sweep` at import time makes every worker start a sweep of its own and
+fails with "Nanny failed to start". Put the call under the guard (notebooks need none)::
+
+    from trading.backtest.sweep import Scenario, sweep
+
+    def main() -> None:
+        print(sweep([...]))
+
+    if __name__ == "__main__":
+        main()
+
+**The dashboard is off unless asked for** (``dashboard=":8787"`` turns it on at that
+address): without it the scheduler's plain HTTP endpoints (health, metrics) take a free
+loopback port, so a sweep neither needs port 8787 nor warns that it is taken.
 """
 
 from __future__ import annotations
@@ -79,6 +100,9 @@ class Scenario:
     intraday: Path | None = None
     balancing: Path | None = None
     overrides: Overrides = field(default_factory=dict, hash=False)
+    imbalance: Path | None = None
+    """Imbalance prices (`trading.backtest.read_imbalance_prices`), read for each zone of
+    the portfolio; None: the named proxy (`trading.backtest.imbalance`)."""
 
 
 def apply_overrides(portfolio: Portfolio, overrides: Overrides) -> Portfolio:
@@ -149,19 +173,42 @@ def load_scenario_portfolio(scenario: Scenario) -> Portfolio:
     return apply_overrides(read_portfolio(scenario.portfolio_path), scenario.overrides)
 
 
+def backtest_scenario(scenario: Scenario) -> BacktestResult:
+    """Run one scenario's backtest (raises on a bad file, override or day)."""
+    from trading.backtest import (
+        ImbalancePrices,
+        load_price_inputs,
+        read_imbalance_prices,
+        run_backtest,
+    )
+
+    portfolio = load_scenario_portfolio(scenario)
+    zones = {site.bidding_zone for site in portfolio.sites}
+    prices = load_price_inputs(scenario.day_ahead, scenario.intraday, scenario.balancing, zones)
+    imbalance = ImbalancePrices()
+    if scenario.imbalance is not None:
+        imbalance = ImbalancePrices(
+            real={zone: read_imbalance_prices(scenario.imbalance, zone) for zone in zones}
+        )
+    return run_backtest(portfolio, prices, scenario.config, imbalance=imbalance)
+
+
 def run_scenario(scenario: Scenario) -> dict[str, Any]:
     """Run one scenario's backtest; return its row (see `sweep`). Never raises."""
+    return run_scenario_with_tables(scenario, tables=False)[0]
+
+
+def run_scenario_with_tables(
+    scenario: Scenario, tables: bool = True
+) -> tuple[dict[str, Any], BacktestResult | None]:
+    """Run one scenario; return its row and (with `tables`) its result. Never raises."""
     started = time.perf_counter()
     try:
-        portfolio = load_scenario_portfolio(scenario)
-        from trading.backtest import load_price_inputs, run_backtest
-
-        zones = {site.bidding_zone for site in portfolio.sites}
-        prices = load_price_inputs(scenario.day_ahead, scenario.intraday, scenario.balancing, zones)
-        result = run_backtest(portfolio, prices, scenario.config)
+        result = backtest_scenario(scenario)
     except Exception as exc:  # a failed scenario is a row, not a lost sweep
-        return failed_row(scenario, exc, wall_s=time.perf_counter() - started)
-    return result_row(scenario, result, wall_s=time.perf_counter() - started)
+        return failed_row(scenario, exc, wall_s=time.perf_counter() - started), None
+    row = result_row(scenario, result, wall_s=time.perf_counter() - started)
+    return row, result if tables else None
 
 
 def _base_row(scenario: Scenario) -> dict[str, Any]:
@@ -206,6 +253,28 @@ def failed_row(scenario: Scenario, error: BaseException | str, *, wall_s: float)
     return row
 
 
+@dataclass
+class SweepResult:
+    """A sweep's summary rows and each finished scenario's full tables."""
+
+    summary: pd.DataFrame
+    """One row per scenario (see `result_row` and `failed_row`)."""
+    results: dict[str, BacktestResult]
+    """Scenario name -> its result; a failed scenario has none."""
+
+    def table(self, name: str) -> pd.DataFrame:
+        """Table `name` of every finished scenario stacked, with a ``scenario`` column."""
+        frames = [
+            getattr(result, name).assign(scenario=scenario)
+            for scenario, result in self.results.items()
+        ]
+        frames = [f for f in frames if not f.empty]
+        if not frames:
+            return pd.DataFrame(columns=["scenario"])
+        stacked = pd.concat(frames, ignore_index=True)
+        return stacked[["scenario", *[c for c in stacked.columns if c != "scenario"]]]
+
+
 def sweep(
     scenarios: Iterable[Scenario],
     *,
@@ -214,6 +283,7 @@ def sweep(
     threads_per_worker: int = 1,
     progress: bool = False,
     worker_log_level: int | None = logging.WARNING,
+    dashboard: str | None = None,
 ) -> pd.DataFrame:
     """Run every scenario on Dask distributed; one row per scenario, in the given order.
 
@@ -224,9 +294,63 @@ def sweep(
     and `failed_row`; a scenario whose task is lost (a worker died) is a failed row too.
     `progress` shows a tqdm bar as scenarios finish. `worker_log_level` filters the
     workers' structlog output (the exchange logs every cleared bid at INFO); None leaves
-    the workers' logging as it is.
+    the workers' logging as it is. `dashboard`: the local cluster's dashboard address
+    (e.g. ``":8787"``), None for none. Scripts call it under a ``__main__`` guard (see
+    the module docstring).
     """
-    from distributed import Client, LocalCluster
+    return _sweep(
+        scenarios, address, n_workers, threads_per_worker, progress, worker_log_level,
+        dashboard, tables=False,
+    ).summary  # fmt: skip
+
+
+def sweep_tables(
+    scenarios: Iterable[Scenario],
+    *,
+    address: str | None = None,
+    n_workers: int = 2,
+    threads_per_worker: int = 1,
+    progress: bool = False,
+    worker_log_level: int | None = logging.WARNING,
+    dashboard: str | None = None,
+) -> SweepResult:
+    """`sweep`, keeping each scenario's full tables (they travel back from the workers:
+    mind their size over long runs of many assets)."""
+    return _sweep(
+        scenarios, address, n_workers, threads_per_worker, progress, worker_log_level,
+        dashboard, tables=True,
+    )  # fmt: skip
+
+
+def local_cluster(n_workers: int, threads_per_worker: int, dashboard: str | None) -> Any:
+    """A `distributed.LocalCluster` of worker processes; its dashboard only at `dashboard`
+    (without one the scheduler's plain HTTP endpoints take a free loopback port)."""
+    from distributed import LocalCluster
+
+    scheduler: dict[str, Any] = {}
+    if dashboard is None:
+        scheduler = {"dashboard": False, "dashboard_address": "127.0.0.1:0"}
+    return LocalCluster(
+        n_workers=n_workers,
+        threads_per_worker=threads_per_worker,
+        processes=True,
+        dashboard_address=dashboard,
+        scheduler_kwargs=scheduler,
+    )
+
+
+def _sweep(
+    scenarios: Iterable[Scenario],
+    address: str | None,
+    n_workers: int,
+    threads_per_worker: int,
+    progress: bool,
+    worker_log_level: int | None,
+    dashboard: str | None,
+    *,
+    tables: bool,
+) -> SweepResult:
+    from distributed import Client
 
     scenario_list = list(scenarios)
     names = [s.name for s in scenario_list]
@@ -234,25 +358,21 @@ def sweep(
     if duplicates:
         raise ValueError(f"scenario names must be unique: {', '.join(duplicates)} repeated")
     if not scenario_list:
-        return pd.DataFrame(columns=["name", "status", "error"])
+        return SweepResult(pd.DataFrame(columns=["name", "status", "error"]), {})
 
     cluster = None
     if address is None:
-        cluster = LocalCluster(
-            n_workers=n_workers,
-            threads_per_worker=threads_per_worker,
-            processes=True,
-            dashboard_address=None,
-        )
+        cluster = local_cluster(n_workers, threads_per_worker, dashboard)
     try:
         with Client(cluster if cluster is not None else address) as client:
             if worker_log_level is not None:
                 client.run(filter_logs, worker_log_level)
-            rows = _run_on(client, scenario_list, progress)
+            outcomes = _run_on(client, scenario_list, progress, tables)
     finally:
         if cluster is not None:
             cluster.close()
-    return _table(rows)
+    results = {row["name"]: result for row, result in outcomes if result is not None}
+    return SweepResult(_table([row for row, _ in outcomes]), results)
 
 
 def filter_logs(level: int) -> None:
@@ -260,14 +380,22 @@ def filter_logs(level: int) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(level))
 
 
-def _run_on(client: Any, scenarios: Sequence[Scenario], progress: bool) -> list[dict[str, Any]]:
-    """Submit `run_scenario` for each scenario and collect every row (failed ones too)."""
+Outcome = tuple[dict[str, Any], "BacktestResult | None"]
+
+
+def _run_on(
+    client: Any, scenarios: Sequence[Scenario], progress: bool, tables: bool
+) -> list[Outcome]:
+    """Run each scenario on the cluster and collect every row (failed ones too) with,
+    where `tables`, its result."""
     from distributed import as_completed
 
     started = time.perf_counter()
-    futures = client.map(run_scenario, scenarios, pure=False, retries=0)
+    futures = client.map(
+        run_scenario_with_tables, scenarios, [tables] * len(scenarios), pure=False, retries=0
+    )
     index = {future.key: i for i, future in enumerate(futures)}
-    rows: list[dict[str, Any] | None] = [None] * len(scenarios)
+    rows: list[Outcome | None] = [None] * len(scenarios)
     bar = None
     if progress:
         from tqdm.auto import tqdm
@@ -278,7 +406,7 @@ def _run_on(client: Any, scenarios: Sequence[Scenario], progress: bool) -> list[
         try:
             rows[i] = future.result()
         except Exception as exc:  # lost worker, unpicklable result, cancelled task
-            rows[i] = failed_row(scenarios[i], exc, wall_s=time.perf_counter() - started)
+            rows[i] = (failed_row(scenarios[i], exc, wall_s=time.perf_counter() - started), None)
         if bar is not None:
             bar.update(1)
     if bar is not None:

@@ -17,6 +17,7 @@ from trading.backtest import (
     read_imbalance_prices,
     run_backtest,
 )
+from trading.backtest.result import FORMATS, ParquetUnavailableError, check_format
 from trading.cli.optimise import load_prices, only_zones
 from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
 from trading.cli.portfolio import load_or_exit
@@ -56,15 +57,49 @@ def backtest_command(
         typer.Option("--zones", help="only sites in these bidding zones (comma-separated)"),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    report: Annotated[
+        Path | None,
+        typer.Option("--report", help="write one HTML file with the summary and every figure"),
+    ] = None,
+    end_of_day: Annotated[
+        str,
+        typer.Option(
+            "--end-of-day",
+            help="what a battery keeps overnight: forecast (stored MWh valued at what it "
+            "saves the next day), fixed (valued at --stored-value), target (end at its "
+            "configured soc_initial_mwh)",
+        ),
+    ] = "forecast",
+    stored_value: Annotated[
+        float | None,
+        typer.Option("--stored-value", help="--end-of-day fixed: EUR per MWh stored"),
+    ] = None,
+    horizon_days: Annotated[
+        int,
+        typer.Option(
+            "--horizon-days",
+            help="batteries: plan D..D+N-1 to set where D ends, commit D (1: D alone)",
+        ),
+    ] = 1,
 ) -> None:
     """Optimise each day on a forecast, clear at the actual prices, settle, carry SoC."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     chosen = tuple(m.strip() for m in markets.split(",") if m.strip())
-    if fmt not in ("csv", "parquet"):
+    if fmt not in FORMATS:
         _fail(f"--format={fmt!r} is not csv or parquet")
     try:
+        check_format(fmt)
+    except ParquetUnavailableError as exc:
+        _fail(f"--format={fmt}: {exc}")
+    try:
         config = BacktestConfig(
-            parse_day(start), parse_day(end), chosen, forecast, time_limit_s=time_limit
+            parse_day(start),
+            parse_day(end),
+            chosen,
+            forecast,
+            time_limit_s=time_limit,
+            **end_of_day_fields(end_of_day, stored_value),
+            horizon_days=horizon_days,
         )
     except ValueError as exc:
         _fail(f"error: {exc}")
@@ -89,6 +124,13 @@ def backtest_command(
     if out is not None:
         files += [str(p) for p in result.write(out, fmt)]  # type: ignore[arg-type]
         files += [str(p) for p in _figures(result, out)]
+    if report is not None:
+        from trading.backtest.html_report import write_html_report
+
+        try:
+            files.append(str(write_html_report(result, report)))
+        except OSError as exc:
+            _fail(f"--report {report}: {exc}")
     summary = result.summary() | {"files": files}
     if json_out:
         print_json(summary)
@@ -100,6 +142,25 @@ def _figures(result: Any, out: Path) -> list[Path]:
     from trading.backtest.report import write_figures
 
     return write_figures(result, out)
+
+
+END_OF_DAY = ("forecast", "fixed", "target")
+
+
+def end_of_day_fields(choice: str, stored_value: float | None) -> dict[str, Any]:
+    """`BacktestConfig` fields of ``--end-of-day`` and ``--stored-value``; ValueError
+    naming the option, the value and the rule."""
+    if choice not in END_OF_DAY:
+        raise ValueError(f"--end-of-day={choice!r}: choose from {', '.join(END_OF_DAY)}")
+    if choice == "fixed":
+        if stored_value is None:
+            raise ValueError("--end-of-day=fixed needs --stored-value (EUR per MWh stored)")
+        return {"end_soc": "value", "soc_value_eur_per_mwh": stored_value}
+    if stored_value is not None:
+        raise ValueError(
+            f"--stored-value={stored_value:g} is only used with --end-of-day=fixed, not {choice!r}"
+        )
+    return {"end_soc": "value" if choice == "forecast" else "target"}
 
 
 def _fail(message: str) -> None:
@@ -123,6 +184,14 @@ def show_summary(summary: dict[str, Any]) -> None:
     for market, revenue in summary["revenue_by_market"].items():
         table.add_row(market, f"{revenue:,.2f}")
     out.print(table)
+    if summary.get("costs_by_kind"):
+        costs = ", ".join(f"{k} {v:,.2f}" for k, v in summary["costs_by_kind"].items())
+        out.print(f"costs by kind [EUR]: {costs}", markup=False)
+    if summary.get("rejected_bids"):
+        out.print(
+            f"rejected: {summary['rejected_bids']} products (rejected table: the reasons)",
+            markup=False,
+        )
     if summary["cycles"]:
         cycles = ", ".join(f"{a} {c:.1f}" for a, c in summary["cycles"].items())
         out.print(f"battery cycles: {cycles}", markup=False)

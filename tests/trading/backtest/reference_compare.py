@@ -3,7 +3,7 @@ independent reference optimum (`reference_battery`): the figures the realdata te
 
 Run a whole year (too slow for the suite) with::
 
-    python tests/trading/backtest/reference_compare.py 2023-01-01 2023-12-31 [MIP_GAP]
+    python tests/trading/backtest/reference_compare.py 2023-01-01 2023-12-31 [GAP] [HORIZON]
 
 The reference reads the price file with pandas itself and builds its own calendar of
 quarter hours per local day; only the backtest goes through the project's code.
@@ -28,6 +28,7 @@ from reference_battery import ReferenceBattery, optimum
 from regulatory.assets.storage import Battery
 from regulatory.portfolio import Portfolio
 from trading.backtest import BacktestConfig, BacktestResult, run_backtest
+from trading.backtest.lookahead import plan_ahead
 from trading.prices.inputs import read_price_inputs
 from trading.samples import sample_portfolio_path
 
@@ -107,6 +108,10 @@ class Comparison:
     reference_wear_eur: float
     daily_reference_net_eur: float
     """The reference solved day by day with the engine's end-of-day treatment."""
+    lookahead_reference_net_eur: float
+    """The reference solved day by day, each day ending at or above where the engine's
+    two-day look-ahead (`trading.backtest.lookahead`) puts it, energy above valued as in
+    `daily_reference_net_eur`: what ``horizon_days=2`` can reach at best."""
     soc_rises: int
     soc_falls: int
     """Days whose end SoC is above (below) the previous day's end by more than 0.1 MWh."""
@@ -119,17 +124,22 @@ class Comparison:
 
 
 def compare(
-    start: date, end: date, data: Path = SHARED_DATA, gap: float = BacktestConfig.gap
+    start: date,
+    end: date,
+    data: Path = SHARED_DATA,
+    gap: float = BacktestConfig.gap,
+    horizon_days: int = 1,
 ) -> Comparison:
     """Backtest `start`..`end` (local days) and solve the reference on the same prices;
-    `gap`: the backtest's relative MIP gap."""
+    `gap`: the backtest's relative MIP gap; `horizon_days`: its look-ahead."""
     path = data / PRICES_2022_2023
     portfolio = ten_mw_battery()
     (battery,) = portfolio.assets
     assert isinstance(battery, Battery)
     prices = read_price_inputs(path, None, None, {ZONE}, ("day_ahead",))
     began = time.perf_counter()
-    result = run_backtest(portfolio, prices, BacktestConfig(start, end, gap=gap))
+    config = BacktestConfig(start, end, gap=gap, horizon_days=horizon_days)
+    result = run_backtest(portfolio, prices, config)
     took = time.perf_counter() - began
     quarters = quarter_hour_prices(path, ZONE, start, end)
     ref = as_reference(battery)
@@ -157,6 +167,7 @@ def compare(
         )
         daily += solved.net_eur
         soc = float(solved.soc_mwh[-1])
+    ahead = lookahead_reference(battery, ref, days, by_day, following)
     ends = day_end_soc(result)
     steps = np.diff(np.concatenate([[ref.soc_initial_mwh], ends]))
     return Comparison(
@@ -168,10 +179,41 @@ def compare(
         reference_net_eur=whole.net_eur,
         reference_wear_eur=whole.wear_eur,
         daily_reference_net_eur=daily,
+        lookahead_reference_net_eur=ahead,
         soc_rises=int((steps > 0.1).sum()),
         soc_falls=int((steps < -0.1).sum()),
         backtest_s=took,
     )
+
+
+def lookahead_reference(
+    battery: Battery,
+    ref: ReferenceBattery,
+    days: list[np.ndarray],
+    by_day: list[pd.DataFrame],
+    following: np.ndarray | None,
+) -> float:
+    """Net of the reference day by day, each day's end at or above the SoC a two-day
+    plan (`plan_ahead`) holds at its end, energy above valued by `end_value` [EUR]."""
+    total, soc = 0.0, ref.soc_initial_mwh
+    for k, prices_of_day in enumerate(days):
+        after = days[k + 1] if k + 1 < len(days) else following
+        value = end_value(prices_of_day, after, ref)
+        target = None
+        if k + 1 < len(days):
+            later = days[k + 2] if k + 2 < len(days) else following
+            plan = plan_ahead(battery, soc, days[k : k + 2], end_value(days[k + 1], later, ref))
+            target = None if plan is None else plan.end_soc_mwh
+        solved = optimum(
+            prices_of_day,
+            ReferenceBattery(**{**asdict(ref), "soc_initial_mwh": soc}),
+            end_value_eur_per_mwh=value,
+            end_target_mwh=target,
+            product_of_period=list(by_day[k]["hour"]),
+        )
+        total += solved.net_eur
+        soc = float(solved.soc_mwh[-1])
+    return total
 
 
 def end_value(today: np.ndarray, tomorrow: np.ndarray | None, battery: ReferenceBattery) -> float:
@@ -212,7 +254,12 @@ def soc_wear(result: BacktestResult, battery: ReferenceBattery) -> float:
 def main(argv: list[str]) -> int:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     start, end = (date.fromisoformat(a) for a in argv[:2])
-    found = compare(start, end, gap=float(argv[2]) if len(argv) > 2 else BacktestConfig.gap)
+    found = compare(
+        start,
+        end,
+        gap=float(argv[2]) if len(argv) > 2 else BacktestConfig.gap,
+        horizon_days=int(argv[3]) if len(argv) > 3 else 1,
+    )
     print(json.dumps({**asdict(found), "shortfall": found.shortfall}, indent=2))
     return 0
 

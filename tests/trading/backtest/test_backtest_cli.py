@@ -71,6 +71,45 @@ def test_bad_options_exit_2_naming_them() -> None:
     assert "Traceback" not in missing.stderr
 
 
+def test_report_writes_one_html_file_and_parquet_tables(tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    done = vpp(
+        "backtest", "--portfolio", PORTFOLIO, "--prices", str(SAMPLES / "day_ahead.csv"),
+        "--start", "2026-06-13", "--end", "2026-06-13", "--zones", "DE_LU",
+        "--out", str(tmp_path / "out"), "--format", "parquet", "--report", str(report),
+        "--end-of-day", "fixed", "--stored-value", "60", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert str(report) in summary["files"]
+    text = report.read_text(encoding="utf-8")
+    assert text.count('src="data:image/png;base64,') >= 5
+    assert "60 EUR/MWh" in text  # the end-of-day note names the fixed value
+    assert pd.read_parquet(tmp_path / "out" / "days.parquet")["day"].size == 1
+
+
+def test_end_of_day_and_horizon_options_are_checked_before_the_run() -> None:
+    base = (
+        "backtest", "--portfolio", PORTFOLIO, "--prices", str(SAMPLES / "day_ahead.csv"),
+        "--start", "2026-06-13", "--end", "2026-06-14",
+    )  # fmt: skip
+    cases = [
+        (("--end-of-day", "fixed"), "--end-of-day=fixed needs --stored-value"),
+        (("--end-of-day", "carry"), "--end-of-day='carry': choose from forecast, fixed, target"),
+        (("--stored-value", "50"), "--stored-value=50 is only used with --end-of-day=fixed"),
+        (("--horizon-days", "0"), "horizon_days=0: must be 1 to 7 days"),
+        (
+            ("--horizon-days", "2", "--end-of-day", "target"),
+            "horizon_days=2 values the end of each day, so it needs end_soc='value'",
+        ),
+    ]
+    for extra, message in cases:
+        done = vpp(*base, *extra)
+        assert done.returncode == 2, extra
+        assert message in done.stderr, (extra, done.stderr)
+        assert "Traceback" not in done.stderr
+
+
 @pytest.mark.realdata
 def test_a_real_month_of_de_lu_prices_reconciles_with_the_daily_optimiser(tmp_path: Path) -> None:
     prices = SHARED_DATA / "day_ahead_prices_15min_de_lu_2025-10_2026-08.csv"

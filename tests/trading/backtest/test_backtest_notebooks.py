@@ -2,7 +2,9 @@
 executed top to bottom with a 2-day window.
 
 These run in the normal test run (and so in CI): on the sample prices where
-../shared/data is missing, on the real data where it is present.
+../shared/data is missing, on the real data where it is present. The three backtest
+notebooks also run with parameters injected after their ``parameters`` cell as papermill
+does (files, zones, dates, output folder) and must write into that folder.
 """
 
 from __future__ import annotations
@@ -23,12 +25,29 @@ CELL_TIMEOUT_S = 300
 KERNEL = "python3"
 
 
+PARAMETERISED = {
+    "01_quickstart_backtest.ipynb": {"ZONES": ["DE_LU"], "written": "report.html"},
+    "02_market_comparison.ipynb": {"ZONES": ["DE_LU", "NL"], "written": "report.html"},
+    "03_duration_sweep.ipynb": {"ZONES": None, "written": "days_by_scenario.csv"},
+}
+"""Each backtest notebook's zones parameter and a file it must write to OUTPUT_DIR."""
+
+
 def test_the_three_notebooks_are_there():
-    assert [p.name for p in NOTEBOOKS] == [
-        "01_quickstart_backtest.ipynb",
-        "02_market_comparison.ipynb",
-        "03_duration_sweep.ipynb",
-    ]
+    assert {p.name for p in NOTEBOOKS} >= set(PARAMETERISED)
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETERISED))
+def test_notebook_has_one_parameters_cell_naming_files_zones_dates_and_output(name):
+    notebook = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    tagged = [c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    (cell,) = tagged
+    assert cell.cell_type == "code"
+    for parameter in ("PRICES", "IMBALANCE_PRICES", "ZONES", "START", "END", "OUTPUT_DIR"):
+        assert f"\n{parameter} = None" in "\n" + cell.source, parameter
+    first_code = next(c for c in notebook.cells if c.cell_type == "code")
+    assert first_code is cell  # papermill injects after it: it must come before any use
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -77,13 +96,22 @@ def venv_kernel(tmp_path, monkeypatch):
     return KERNEL
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_top_to_bottom(path, venv_kernel):
-    notebook = nbformat.read(path, as_version=4)
+def inject_parameters(notebook: nbformat.NotebookNode, values: dict) -> None:
+    """Insert a cell assigning `values` right after the ``parameters`` cell (tagged
+    ``injected-parameters``), as papermill does."""
+    index = next(
+        i for i, c in enumerate(notebook.cells) if "parameters" in c.metadata.get("tags", [])
+    )
+    source = "\n".join(f"{name} = {value!r}" for name, value in values.items())
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": ["injected-parameters"]})
+    notebook.cells.insert(index + 1, cell)
+
+
+def _execute(notebook: nbformat.NotebookNode, kernel: str) -> None:
     client = NotebookClient(
         notebook,
         timeout=CELL_TIMEOUT_S,
-        kernel_name=venv_kernel,
+        kernel_name=kernel,
         resources={"metadata": {"path": str(NOTEBOOKS_DIR)}},
     )
     client.execute()  # raises CellExecutionError naming the cell and the traceback
@@ -95,3 +123,38 @@ def test_notebook_runs_top_to_bottom(path, venv_kernel):
         if output.output_type == "error"
     ]
     assert not errors
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in NOTEBOOKS if p.name not in PARAMETERISED], ids=lambda p: p.name
+)
+def test_notebook_runs_top_to_bottom(path, venv_kernel):
+    _execute(nbformat.read(path, as_version=4), venv_kernel)
+
+
+@pytest.mark.parametrize("name", sorted(PARAMETERISED))
+def test_notebook_runs_with_parameters_into_its_output_folder(name, venv_kernel, tmp_path):
+    """The sample prices, two days, the notebook's zones and an output folder given."""
+    from trading.samples import sample_prices_dir
+
+    notebook = nbformat.read(NOTEBOOKS_DIR / name, as_version=4)
+    samples = sample_prices_dir()
+    out = tmp_path / "out"
+    inject_parameters(
+        notebook,
+        {
+            "PRICES": str(samples / "day_ahead.csv"),
+            "ZONES": PARAMETERISED[name]["ZONES"],
+            "START": "2026-06-13",
+            "END": "2026-06-14",
+            "MARKETS": ["day_ahead"],
+            "OUTPUT_DIR": str(out),
+        },
+    )
+    _execute(notebook, venv_kernel)
+    assert (out / PARAMETERISED[name]["written"]).is_file()
+    printed = "".join(
+        o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert "2026-06-13 to 2026-06-14" in printed
+    assert f"output: {out}" in printed

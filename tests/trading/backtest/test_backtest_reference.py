@@ -101,6 +101,10 @@ def test_a_real_month_nets_within_half_a_percent_of_the_independent_optimum() ->
     assert found.backtest_costs_eur == pytest.approx(found.reference_wear_eur, rel=0.02)
     assert found.soc_rises > 0, found
     assert found.soc_falls > 0, found
+    # The two-day look-ahead's end-of-day rule, on the reference: never above the whole
+    # month's optimum, and no worse than the one-day rule by more than a tenth of a percent.
+    assert found.lookahead_reference_net_eur <= found.reference_net_eur + 1.0
+    assert found.lookahead_reference_net_eur >= found.daily_reference_net_eur * 0.999
 
 
 @pytest.mark.realdata

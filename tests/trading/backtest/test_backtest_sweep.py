@@ -8,13 +8,17 @@ from datetime import date
 import pytest
 
 from regulatory import read_portfolio
+from trading.backtest import BacktestConfig
 from trading.backtest.sweep import (
     OverrideError,
     Scenario,
     apply_overrides,
+    backtest_scenario,
     failed_row,
+    local_cluster,
     run_scenario,
     sweep,
+    sweep_tables,
 )
 from trading.samples import sample_prices_dir
 
@@ -213,3 +217,87 @@ def test_eight_scenarios_on_two_worker_processes(portfolio_path):
     bad = table.set_index("name").loc["bad-field"]
     assert bad["status"] == "failed"
     assert "unknown field 'energy_gwh'" in bad["error"]
+
+
+def test_sweep_tables_return_every_table_of_each_scenario(portfolio_path):
+    prices = sample_prices_dir()
+    config = _backtest_config(markets=("day_ahead",), time_limit_s=30.0)
+    scenarios = [
+        Scenario(
+            f"energy-{e:g}",
+            portfolio_path,
+            config,
+            day_ahead=prices / "day_ahead.csv",
+            overrides={"bat-1": {"energy_mwh": e}},
+        )
+        for e in (5.0, 10.0)
+    ]
+    scenarios.append(Scenario("broken", portfolio_path, config, overrides={"bat-x": {}}))
+    found = sweep_tables(scenarios, n_workers=1)
+    assert list(found.summary["name"]) == ["energy-5", "energy-10", "broken"]
+    assert set(found.results) == {"energy-5", "energy-10"}
+    days = found.table("days")
+    assert days.columns[0] == "scenario"
+    assert days.groupby("scenario").size().to_dict() == {"energy-10": 2, "energy-5": 2}
+    net = days.groupby("scenario")["net_eur"].sum()
+    summary = found.summary.set_index("name")["net_eur"]
+    assert net["energy-5"] == pytest.approx(summary["energy-5"], abs=0.05)
+    soc = found.table("soc")
+    assert soc.groupby("scenario")["soc_mwh"].max()["energy-5"] <= 5.0 + 1e-6
+
+
+@pytest.mark.realdata
+def test_a_scenario_carries_its_imbalance_file(tmp_path):
+    from conftest import SHARED_DATA
+
+    nl = ONE_BATTERY.replace("country: DE", "country: NL").replace("DE_LU", "NL")
+    nl = nl.replace("control_area: Amprion", "control_area: TenneT NL")
+    nl = nl.replace("metering_point: DE0001234567890000000000000000099", "metering_point: X")
+    nl = nl.replace("commissioning_date: 2024-01-01", "commissioning_date: 2020-01-01")
+    path = tmp_path / "nl.yaml"
+    path.write_text(nl, encoding="utf-8")
+    config = BacktestConfig(start=date(2023, 6, 1), end=date(2023, 6, 1))
+    scenario = Scenario(
+        "nl-real-imbalance",
+        path,
+        config,
+        day_ahead=SHARED_DATA / "day_ahead_prices_hourly_2022_2023.csv",
+        imbalance=SHARED_DATA / "imbalance_prices_nl_2023_15min.csv",
+    )
+    result = backtest_scenario(scenario)
+    assert len(result.imbalance) == 96
+    assert set(result.imbalance["price_source"]) == {"real"}
+    without = backtest_scenario(Scenario("proxy", path, config, day_ahead=scenario.day_ahead))
+    assert "real" not in set(without.imbalance["price_source"])
+
+
+def test_the_dashboard_is_off_unless_asked_for():
+    """Port 8787 taken: a sweep's cluster neither warns nor serves a dashboard there."""
+    import socket
+    import urllib.error
+    import urllib.request
+    import warnings
+
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        taken.bind(("127.0.0.1", 8787))
+        taken.listen()
+    except OSError:
+        pass  # another process holds it already: the case this test is about
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cluster = local_cluster(1, 1, None)
+            try:
+                port = cluster.scheduler.http_server.port
+                assert port != 8787
+                base = f"http://127.0.0.1:{port}"
+                assert urllib.request.urlopen(f"{base}/health").status == 200
+                with pytest.raises(urllib.error.HTTPError, match="404"):
+                    urllib.request.urlopen(f"{base}/status")  # no dashboard page
+            finally:
+                cluster.close()
+        assert not [w for w in caught if "8787" in str(w.message)]
+    finally:
+        taken.close()
