@@ -50,6 +50,7 @@ from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, Price
 from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.profiles import proxy_profiles
 from trading.optimiser.solver import SolverOptions
+from trading.prices.coverage import GAP_POLICIES, PriceGapError, check_coverage
 
 END_SOC_POLICIES = ("value", "target")
 """How a day plans a battery's end-of-day state of charge: ``value``, energy left stored is
@@ -60,6 +61,10 @@ start."""
 
 NOTHING_IN_SERVICE = "nothing_in_service"
 """`days` status of a day on which no asset of the portfolio is in service."""
+
+SKIPPED_PRICE_GAP = "skipped_price_gap"
+"""`days` status of a day not traded under ``gaps="skip-day"``: its prices have a gap, or
+its forecast needs prices that are missing."""
 
 
 class BacktestError(ValueError):
@@ -80,8 +85,14 @@ class BacktestConfig:
     soc_value_eur_per_mwh: float | None = None
     """``end_soc="value"``: the value of a MWh stored at the end of a day [EUR/MWh];
     None: derived from the forecast of the next day (`replacement_value`)."""
+    gaps: str = "fail"
+    """What a gap in the prices does (`trading.prices.coverage.GAP_POLICIES`): ``fail``
+    (stop before the first day naming every gap), ``interpolate``, ``previous-day`` or
+    ``skip-day``."""
 
     def __post_init__(self) -> None:
+        if self.gaps not in GAP_POLICIES:
+            raise ValueError(f"gaps={self.gaps!r}: choose from {', '.join(GAP_POLICIES)}")
         if self.end_soc not in END_SOC_POLICIES:
             raise ValueError(f"end_soc={self.end_soc!r}: choose from {', '.join(END_SOC_POLICIES)}")
         if self.end < self.start:
@@ -107,14 +118,29 @@ def run_backtest(
     forecast: PriceForecast | None = None,
     progress: bool = False,
     registry: MarketRegistry | None = None,
+    notes: list[str] | None = None,
 ) -> BacktestResult:
     """Run `config` on `portfolio` against the actual `prices` (see the module docstring).
 
     `registry`: the market plugins that plan and clear every day (default: installed).
-    `BacktestError` names the first day that cannot be planned (e.g. a price missing).
+    `notes`: lines about the inputs (e.g. `read_price_inputs`'s) put first in the result's.
+    Before the first day the prices' coverage is checked (`check_coverage`, the config's
+    gap policy); `BacktestError` names every gap under ``fail``, else the first day that
+    cannot be planned (e.g. a price missing).
     """
     registry = registry if registry is not None else default_registry()
     forecaster = forecast if forecast is not None else forecast_named(config.forecast)
+    try:
+        prices, gap_report = check_coverage(
+            prices,
+            config.days(),
+            config.markets,
+            config.gaps,
+            history_days=int(getattr(forecaster, "history_days", 0)),
+            forecast_name=forecaster.name,
+        )
+    except PriceGapError as exc:
+        raise BacktestError(str(exc)) from None
     imbalance = imbalance if imbalance is not None else ImbalancePrices()
     zone_of = {a.id: portfolio.site_of(a).bidding_zone for a in portfolio.assets}
     options = OptimiserOptions(
@@ -136,10 +162,13 @@ def run_backtest(
     }
     for day in _days(config, progress):
         horizon = Horizon.of(day)
+        if day in gap_report.skip_days:
+            tables["days"].append(_idle_day(day, SKIPPED_PRICE_GAP, gap_report.day_note(day)))
+            continue
         try:
             today = state.in_service(day)
         except NothingInServiceError:
-            tables["days"].append(_idle_day(day))
+            tables["days"].append(_idle_day(day, price_gaps=gap_report.day_note(day)))
             continue
         try:
             seen = forecaster.forecast(prices, day)
@@ -158,6 +187,10 @@ def run_backtest(
             )
             cleared = clear_plan(plan, prices, registry)
         except MissingPriceError as exc:
+            if config.gaps == "skip-day" and gap_report.gaps:
+                why = f"skip-day: prices missing for this day or its forecast ({exc})"
+                tables["days"].append(_idle_day(day, SKIPPED_PRICE_GAP, why))
+                continue
             raise BacktestError(f"delivery day {day}: {exc}") from None
         revenue = _revenue_rows(day, cleared)
         settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance)
@@ -182,6 +215,7 @@ def run_backtest(
                 "gap": plan.solver.gap,
                 "build_s": plan.solver.build_s,
                 "solve_s": plan.solver.solve_s,
+                "price_gaps": gap_report.day_note(day),
             }
         )
         tables["revenue"].append(revenue)
@@ -190,7 +224,10 @@ def run_backtest(
         tables["soc"].append(soc)
         tables["imbalance"].append(settled)
     notes = [
+        *(notes or []),
+        gap_report.note(),
         f"forecast: {forecaster.name}",
+        *_forecast_description(forecaster),
         end_soc_note(config),
         "PV and wind availability: the optimiser's documented proxy profiles",
         *service_notes(portfolio, config),
@@ -233,8 +270,15 @@ def run_backtest(
     )
 
 
-def _idle_day(day: date) -> dict[str, Any]:
-    """The `days` row of a day on which no asset is in service: nothing planned or traded."""
+def _forecast_description(forecaster: PriceForecast) -> list[str]:
+    """How the price forecast is made, where it states it (a notes line, or none)."""
+    described = getattr(forecaster, "description", "")
+    return [f"price forecast {forecaster.name}: {described}"] if described else []
+
+
+def _idle_day(day: date, status: str = NOTHING_IN_SERVICE, price_gaps: str = "") -> dict[str, Any]:
+    """The `days` row of a day nothing is planned or traded on: no asset in service, or
+    skipped for a price gap (`status`, and what the gap policy did in `price_gaps`)."""
     return {
         "day": day,
         "revenue_eur": 0.0,
@@ -244,10 +288,11 @@ def _idle_day(day: date) -> dict[str, Any]:
         "net_eur": 0.0,
         "stored_value_eur": 0.0,
         "forecast_objective_eur": 0.0,
-        "status": NOTHING_IN_SERVICE,
+        "status": status,
         "gap": None,
         "build_s": 0.0,
         "solve_s": 0.0,
+        "price_gaps": price_gaps,
     }
 
 

@@ -26,7 +26,12 @@ from trading.optimiser.build import MARKET_CHOICES
 def backtest_command(
     portfolio_file: Annotated[Path, typer.Option("--portfolio", help="portfolio file")],
     prices_file: Annotated[
-        Path, typer.Option("--prices", help="day-ahead prices (long CSV, 15 or 60 min)")
+        Path,
+        typer.Option(
+            "--prices",
+            help="day-ahead prices, 15 or 60 min: long CSV, ENTSO-E or SMARD export "
+            "(recognised from the header)",
+        ),
     ],
     start: Annotated[str, typer.Option("--start", help="first delivery day, YYYY-MM-DD")],
     end: Annotated[str, typer.Option("--end", help="last delivery day, YYYY-MM-DD")],
@@ -44,7 +49,12 @@ def backtest_command(
         typer.Option("--imbalance-prices", help="imbalance prices (CSV; else a named proxy)"),
     ] = None,
     forecast: Annotated[
-        str, typer.Option("--forecast", help="perfect, or naive (same day last week)")
+        str,
+        typer.Option(
+            "--forecast",
+            help="perfect, naive (same day last week) or seasonal (mean of the 4 previous "
+            "same weekdays)",
+        ),
     ] = "perfect",
     out: Annotated[Path | None, typer.Option("--out", help="folder for tables and figures")] = None,
     fmt: Annotated[str, typer.Option("--format", help="tables as csv or parquet")] = "csv",
@@ -56,6 +66,14 @@ def backtest_command(
         typer.Option("--zones", help="only sites in these bidding zones (comma-separated)"),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    gaps: Annotated[
+        str,
+        typer.Option(
+            "--gaps",
+            help="a gap in the prices: fail (before the first day, naming every gap), "
+            "interpolate, previous-day or skip-day",
+        ),
+    ] = "fail",
 ) -> None:
     """Optimise each day on a forecast, clear at the actual prices, settle, carry SoC."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -64,7 +82,7 @@ def backtest_command(
         _fail(f"--format={fmt!r} is not csv or parquet")
     try:
         config = BacktestConfig(
-            parse_day(start), parse_day(end), chosen, forecast, time_limit_s=time_limit
+            parse_day(start), parse_day(end), chosen, forecast, time_limit_s=time_limit, gaps=gaps
         )
     except ValueError as exc:
         _fail(f"error: {exc}")
@@ -72,7 +90,8 @@ def backtest_command(
     if zones_option:
         portfolio = only_zones(portfolio, {z.strip() for z in zones_option.split(",")})
     zones = {s.bidding_zone for s in portfolio.sites}
-    prices = load_prices(prices_file, intraday_file, balancing_file, zones, chosen)
+    input_notes: list[str] = []
+    prices = load_prices(prices_file, intraday_file, balancing_file, zones, chosen, input_notes)
     imbalance = ImbalancePrices()
     if imbalance_file is not None:
         try:
@@ -82,7 +101,14 @@ def backtest_command(
         except (OSError, ValueError, KeyError) as exc:
             _fail(f"--imbalance-prices {imbalance_file}: {exc}")
     try:
-        result = run_backtest(portfolio, prices, config, imbalance=imbalance, progress=not json_out)
+        result = run_backtest(
+            portfolio,
+            prices,
+            config,
+            imbalance=imbalance,
+            progress=not json_out,
+            notes=input_notes,
+        )
     except BacktestError as exc:
         _fail(f"error: {exc}")
     files: list[str] = []

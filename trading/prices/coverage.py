@@ -234,10 +234,13 @@ def check_coverage(
         else ""
     )
     if policy == "fail":
+        spans = "\n  ".join(
+            _span(market, key, getattr(prices, market)[key]) for market, key in found
+        )
         raise PriceGapError(
             f"{len(report.gaps)} gap(s) in the prices, found before the first day "
             f"(gap policy fail; choose --gaps interpolate, previous-day or skip-day to "
-            f"run anyway):\n  {listed}\n{need}".rstrip()
+            f"run anyway):\n  {listed}\nThe series hold:\n  {spans}\n{need}".rstrip()
         )
     if policy == "skip-day":
         for gap in report.gaps:
@@ -257,6 +260,15 @@ def check_coverage(
         getattr(filled, market)[key] = new
         report.filled_quarter_hours += count
     return filled, report
+
+
+def _span(market: str, key: object, series: pd.Series) -> str:
+    """``day_ahead DE_LU: prices from ...Z to ...Z`` (the first and last priced period)."""
+    priced = _sorted(series).dropna()
+    if priced.empty:
+        return f"{market} {_label(key)}: no prices at all"
+    last_end = priced.index[-1] + _resolution(priced)
+    return f"{market} {_label(key)}: prices from {_z(priced.index[0])} to {_z(last_end)}"
 
 
 def _grid_series(

@@ -1,7 +1,10 @@
 """From price files to the optimiser's `PriceInputs`: every zone of a portfolio its series.
 
-`read_price_inputs` reads the long CSV layouts of `trading.prices.readers` (day-ahead,
-intraday, balancing) and splits them by bidding zone. FCR capacity comes from the
+`read_price_inputs` reads the energy price files (day-ahead, intraday) in any layout
+`trading.prices.formats` recognises from the header (the long CSV, ENTSO-E and SMARD
+exports), keeping their gaps for the run's coverage check (`trading.prices.coverage`), and
+the balancing file in the long layout of `trading.prices.readers`; it splits them by
+bidding zone. FCR capacity comes from the
 balancing file's optional ``fcr_capacity_eur_per_mw_h`` column; asking for the
 ``fcr_capacity`` market without it is a `PriceDataError` that names the column.
 `read_afrr_energy_prices` reads the same balancing file's aFRR energy activation prices,
@@ -16,11 +19,11 @@ from pathlib import Path
 import pandas as pd
 
 from trading.optimiser.inputs import PriceInputs
+from trading.prices.formats import read_energy_prices
 from trading.prices.readers import (
     FCR_CAPACITY_COLUMN,
     PriceDataError,
     read_balancing_prices,
-    read_day_ahead_prices,
 )
 
 FCR_COLUMN = "fcr_capacity_eur_per_mw_h"
@@ -36,8 +39,14 @@ def read_price_inputs(
     balancing: Path | None,
     zones: Iterable[str],
     markets: Iterable[str] = (),
+    notes: list[str] | None = None,
 ) -> PriceInputs:
     """The files' prices for each of `zones` [EUR/MWh; capacity EUR/MW/h].
+
+    `notes`, if given, receives a line per energy file naming its layout, and how a
+    predecessor zone's prices were used (e.g. ``DE_AT_LU`` for ``DE_LU`` before
+    2018-10-01). Gaps in energy files are kept (NaN or absent periods): a backtest's
+    coverage check names them and applies its gap policy.
 
     Raises `PriceDataError` for a file that cannot be read (naming file, line, column and
     value) and `FileNotFoundError` for a missing one. A zone without prices in a file is
@@ -45,12 +54,14 @@ def read_price_inputs(
     """
     zones = set(zones)
     prices = PriceInputs()
-    if day_ahead is not None:
-        frame = read_day_ahead_prices(day_ahead)
-        prices.day_ahead = {z: _series(frame, "price_eur_mwh", z) for z in zones}
-    if intraday is not None:
-        frame = read_day_ahead_prices(intraday)
-        prices.intraday = {z: _series(frame, "price_eur_mwh", z) for z in zones}
+    for market, path in (("day_ahead", day_ahead), ("intraday", intraday)):
+        if path is None:
+            continue
+        frame = read_energy_prices(path, zones)
+        setattr(prices, market, {z: _series(frame, "price_eur_mwh", z) for z in zones})
+        if notes is not None:
+            notes.append(f"{market} prices: {path} read as a {frame.attrs['format']} file")
+            notes.extend(frame.attrs.get("notes", []))
     if balancing is not None:
         frame = read_balancing_prices(balancing)
         prices.afrr_capacity = {
