@@ -156,6 +156,14 @@ def _localise(wall: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return starts, np.asarray(summer.isna())
 
 
+def _dst_days(local: pd.DatetimeIndex) -> np.ndarray:
+    """Whether each local instant lies on a day whose UTC offset changes (a DST day)."""
+    days = pd.Series(local.date)
+    offsets = pd.Series([t.utcoffset() for t in local])
+    changing = offsets.groupby(days).transform("nunique") > 1
+    return changing.to_numpy()
+
+
 def read_smard_prices(path: StrPath, *, zone: str | None = None) -> pd.DataFrame:
     """Day-ahead prices from a SMARD export, as the long frame of `read_day_ahead_prices`.
 
@@ -221,6 +229,14 @@ def read_smard_prices(path: StrPath, *, zone: str | None = None) -> pd.DataFrame
         minutes = ((wall_end - wall).dt.total_seconds() // 60).to_numpy()
         # Hourly rows end at the next day's 00:00 as "00:00" of the same date: wrap.
         minutes = np.where(minutes <= -23 * 60, minutes + 24 * 60, minutes)
+        # Across a DST change the wall-clock length is off by an hour (02:00-02:00 in
+        # autumn, 01:00-03:00 in spring): such rows take the file's usual length.
+        valid = np.isin(minutes, (15, 30, 60))
+        offsets = pd.DatetimeIndex(starts, tz="UTC").tz_convert(SMARD_TIMEZONE)
+        shift_day = _dst_days(offsets)
+        if valid.any():
+            values, counts = np.unique(minutes[valid], return_counts=True)
+            minutes = np.where(~valid & shift_day, values[np.argmax(counts)], minutes)
         bad = np.flatnonzero(~np.isin(minutes, (15, 30, 60)))
         if bad.size:
             raise PriceDataError(
