@@ -40,13 +40,14 @@ from regulatory.assets.base import AssetBase
 from regulatory.assets.storage import Battery
 from regulatory.portfolio import NothingInServiceError, Portfolio
 from trading.backtest.forecast import PriceForecast, forecast_named
+from trading.backtest.forecast_output import RenewableOutputs
 from trading.backtest.imbalance import ImbalancePrices
 from trading.backtest.result import BacktestResult
 from trading.backtest.settle import QUARTER_H, ClearedProduct, clear_plan, imbalance_of
 from trading.optimiser.accounts import EXPECTED_IMBALANCE, STORED_ENERGY, SUPPORT_PREMIUM
 from trading.optimiser.assets import battery_initial_soc
 from trading.optimiser.build import MARKET_CHOICES, OptimiserOptions
-from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, PriceInputs
+from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, PriceInputs, Profiles
 from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.profiles import proxy_profiles
 from trading.optimiser.solver import SolverOptions
@@ -119,11 +120,15 @@ def run_backtest(
     progress: bool = False,
     registry: MarketRegistry | None = None,
     notes: list[str] | None = None,
+    renewables: RenewableOutputs | None = None,
 ) -> BacktestResult:
     """Run `config` on `portfolio` against the actual `prices` (see the module docstring).
 
     `registry`: the market plugins that plan and clear every day (default: installed).
     `notes`: lines about the inputs (e.g. `read_price_inputs`'s) put first in the result's.
+    `renewables`: PV and wind planned on an output forecast and settled on their actual
+    output (`trading.backtest.forecast_output`); None: both on the optimiser's proxy
+    profiles (no forecast error).
     Before the first day the prices' coverage is checked (`check_coverage`, the config's
     gap policy); `BacktestError` names every gap under ``fail``, else the first day that
     cannot be planned (e.g. a price missing).
@@ -170,13 +175,17 @@ def run_backtest(
         except NothingInServiceError:
             tables["days"].append(_idle_day(day, price_gaps=gap_report.day_note(day)))
             continue
+        if renewables is not None:
+            profiles, actual_output = renewables.day(today, day)
+        else:
+            profiles, actual_output = proxy_profiles(today, horizon), {}
         try:
             seen = forecaster.forecast(prices, day)
             plan = optimise(
                 today,
                 day,
                 seen,
-                profiles=proxy_profiles(today, horizon),
+                profiles=profiles,
                 options=options.model_copy(
                     update={
                         **carried.options_for(today),
@@ -193,7 +202,8 @@ def run_backtest(
                 continue
             raise BacktestError(f"delivery day {day}: {exc}") from None
         revenue = _revenue_rows(day, cleared)
-        settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance)
+        deviation = output_deviation(plan, profiles, actual_output, zone_of, horizon)
+        settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance, deviation)
         soc, assets, state = _batteries(state, plan, day)
         assets = _with_service_notes(assets, state, config)
         carried = carried.after(plan)
@@ -216,6 +226,9 @@ def run_backtest(
                 "build_s": plan.solver.build_s,
                 "solve_s": plan.solver.solve_s,
                 "price_gaps": gap_report.day_note(day),
+                "forecast_error_cost_eur": round(
+                    -float((settled["forecast_error_mwh"] * settled["price_eur_mwh"]).sum()), 2
+                ),
             }
         )
         tables["revenue"].append(revenue)
@@ -229,7 +242,11 @@ def run_backtest(
         f"forecast: {forecaster.name}",
         *_forecast_description(forecaster),
         end_soc_note(config),
-        "PV and wind availability: the optimiser's documented proxy profiles",
+        *(
+            renewables.notes()
+            if renewables is not None
+            else ["PV and wind availability: the optimiser's documented proxy profiles"]
+        ),
         *service_notes(portfolio, config),
     ]
     if any(
@@ -264,7 +281,15 @@ def run_backtest(
         soc=_concat(tables["soc"], ["timestamp_utc", "asset", "soc_mwh"]),
         imbalance=_concat(
             tables["imbalance"],
-            ["timestamp_utc", "zone", "imbalance_mwh", "price_eur_mwh", "cost_eur", "price_source"],
+            [
+                "timestamp_utc",
+                "zone",
+                "imbalance_mwh",
+                "forecast_error_mwh",
+                "price_eur_mwh",
+                "cost_eur",
+                "price_source",
+            ],
         ),
         notes=notes,
     )
@@ -293,6 +318,7 @@ def _idle_day(day: date, status: str = NOTHING_IN_SERVICE, price_gaps: str = "")
         "build_s": 0.0,
         "solve_s": 0.0,
         "price_gaps": price_gaps,
+        "forecast_error_cost_eur": 0.0,
     }
 
 
@@ -535,6 +561,7 @@ def _imbalance_rows(
     zone_of: dict[str, str],
     actual: PriceInputs,
     imbalance: ImbalancePrices,
+    deviation: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     frame = imbalance_of(plan, cleared, day, zone_of)
     horizon = Horizon.of(day)
@@ -544,11 +571,44 @@ def _imbalance_rows(
             day_ahead = actual.quarter_hourly("day_ahead", str(zone), horizon)
         except MissingPriceError:
             day_ahead = np.zeros(horizon.n)
+        error = (deviation or {}).get(str(zone), np.zeros(len(rows)))
+        rows = rows.assign(
+            imbalance_mwh=rows["imbalance_mwh"].to_numpy() + error, forecast_error_mwh=error
+        )
         volumes = rows["imbalance_mwh"].to_numpy()
         prices, sources = imbalance.settle(str(zone), horizon.periods, volumes, day_ahead)
         rows = rows.assign(price_eur_mwh=prices, cost_eur=-(volumes * prices), price_source=sources)
         parts.append(rows)
     return pd.concat(parts, ignore_index=True) if parts else frame
+
+
+def output_deviation(
+    plan: Plan,
+    profiles: Profiles,
+    actual: dict[str, np.ndarray],
+    zone_of: dict[str, str],
+    horizon: Horizon,
+) -> dict[str, np.ndarray]:
+    """Per zone and quarter hour, what PV and wind really injected minus what the plan
+    scheduled [MWh], + more than planned.
+
+    A plant the plan runs free (at its forecast) produces its actual output; one the plan
+    curtails below its forecast is held at the set point, or produces less if the weather
+    gives less: min(planned, actual)."""
+    if not actual:
+        return {}
+    injection = plan.schedule.injection_frame()
+    result: dict[str, np.ndarray] = {}
+    for asset_id, real in actual.items():
+        if asset_id not in injection.columns:
+            continue
+        planned = injection[asset_id].reindex(horizon.periods).fillna(0.0).to_numpy()
+        forecast = profiles.available_mw[asset_id].reindex(horizon.periods).to_numpy(float)
+        curtailed = planned < forecast - 1e-6
+        produced = np.where(curtailed, np.minimum(planned, real), real)
+        zone = zone_of[asset_id]
+        result[zone] = result.get(zone, np.zeros(horizon.n)) + (produced - planned) * QUARTER_H
+    return result
 
 
 def _batteries(

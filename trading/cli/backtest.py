@@ -17,6 +17,14 @@ from trading.backtest import (
     read_imbalance_prices,
     run_backtest,
 )
+from trading.backtest.actuals import (
+    ActualsError,
+    FileActuals,
+    TurbineLibrary,
+    WeatherActuals,
+    read_weather,
+)
+from trading.backtest.forecast_output import RenewableOutputs, output_forecast_named
 from trading.cli.optimise import load_prices, only_zones
 from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
 from trading.cli.portfolio import load_or_exit
@@ -74,6 +82,46 @@ def backtest_command(
             "interpolate, previous-day or skip-day",
         ),
     ] = "fail",
+    weather_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--weather",
+            help="weather year (CSV like ../shared/data/weather_dwd_2015_15min.csv): PV and "
+            "wind settled on output modelled from it, planned on --output-forecast",
+        ),
+    ] = None,
+    turbine_curves: Annotated[
+        Path | None,
+        typer.Option(
+            "--turbine-curves",
+            help="wind turbine power curves (default: wind_turbine_power_curves.csv beside "
+            "--weather)",
+        ),
+    ] = None,
+    turbine_types: Annotated[
+        Path | None,
+        typer.Option(
+            "--turbine-types",
+            help="wind turbine types (default: wind_turbine_types.csv beside --weather)",
+        ),
+    ] = None,
+    actual_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--actual-output",
+            help="measured PV/wind output instead of --weather (CSV: timestamp_utc, asset_id, "
+            "available_mw)",
+        ),
+    ] = None,
+    output_forecast: Annotated[
+        str,
+        typer.Option(
+            "--output-forecast", help="PV/wind output forecast: noisy, persistence or perfect"
+        ),
+    ] = "noisy",
+    forecast_seed: Annotated[
+        int, typer.Option("--forecast-seed", help="seed of the noisy output forecast")
+    ] = 0,
 ) -> None:
     """Optimise each day on a forecast, clear at the actual prices, settle, carry SoC."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -100,6 +148,9 @@ def backtest_command(
             )
         except (OSError, ValueError, KeyError) as exc:
             _fail(f"--imbalance-prices {imbalance_file}: {exc}")
+    renewables = load_renewables(
+        weather_file, turbine_curves, turbine_types, actual_output, output_forecast, forecast_seed
+    )
     try:
         result = run_backtest(
             portfolio,
@@ -108,8 +159,9 @@ def backtest_command(
             imbalance=imbalance,
             progress=not json_out,
             notes=input_notes,
+            renewables=renewables,
         )
-    except BacktestError as exc:
+    except (BacktestError, ActualsError) as exc:
         _fail(f"error: {exc}")
     files: list[str] = []
     if out is not None:
@@ -120,6 +172,36 @@ def backtest_command(
         print_json(summary)
         return
     show_summary(summary)
+
+
+def load_renewables(
+    weather: Path | None,
+    curves: Path | None,
+    types: Path | None,
+    actual: Path | None,
+    forecast: str,
+    seed: int,
+) -> RenewableOutputs | None:
+    """PV and wind actual output (from `weather` or the `actual` file) with the named output
+    forecast; None when neither file is given. Exit 2 naming a bad file or option."""
+    if weather is None and actual is None:
+        return None
+    if weather is not None and actual is not None:
+        _fail("--weather and --actual-output: give one source of actual PV/wind output")
+    try:
+        model = output_forecast_named(forecast, seed)
+        if actual is not None:
+            return RenewableOutputs(FileActuals.read(actual), model)
+        assert weather is not None
+        curves = curves or weather.parent / "wind_turbine_power_curves.csv"
+        types = types or weather.parent / "wind_turbine_types.csv"
+        library = TurbineLibrary.read(curves, types) if curves.exists() and types.exists() else None
+        return RenewableOutputs(WeatherActuals(read_weather(weather), library), model)
+    except FileNotFoundError as exc:
+        _fail(f"{exc.filename}: no such file")
+    except ValueError as exc:
+        _fail(f"error: {exc}")
+    return None  # pragma: no cover - _fail exits
 
 
 def _figures(result: Any, out: Path) -> list[Path]:
