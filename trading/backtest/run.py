@@ -63,6 +63,10 @@ start."""
 NOTHING_IN_SERVICE = "nothing_in_service"
 """`days` status of a day on which no asset of the portfolio is in service."""
 
+ROUNDING_MW = 0.1
+"""A PV/wind plan this far below its forecast is rounding to whole volume steps [MW]
+(SDAC's 0.1 MW), not a curtailment (`output_deviation`)."""
+
 SKIPPED_PRICE_GAP = "skipped_price_gap"
 """`days` status of a day not traded under ``gaps="skip-day"``: its prices have a gap, or
 its forecast needs prices that are missing."""
@@ -561,7 +565,7 @@ def _imbalance_rows(
     zone_of: dict[str, str],
     actual: PriceInputs,
     imbalance: ImbalancePrices,
-    deviation: dict[str, np.ndarray] | None = None,
+    deviation: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     frame = imbalance_of(plan, cleared, day, zone_of)
     horizon = Horizon.of(day)
@@ -571,9 +575,10 @@ def _imbalance_rows(
             day_ahead = actual.quarter_hourly("day_ahead", str(zone), horizon)
         except MissingPriceError:
             day_ahead = np.zeros(horizon.n)
-        error = (deviation or {}).get(str(zone), np.zeros(len(rows)))
+        zero = np.zeros(len(rows))
+        extra, error = (deviation or {}).get(str(zone), (zero, zero))
         rows = rows.assign(
-            imbalance_mwh=rows["imbalance_mwh"].to_numpy() + error, forecast_error_mwh=error
+            imbalance_mwh=rows["imbalance_mwh"].to_numpy() + extra, forecast_error_mwh=error
         )
         volumes = rows["imbalance_mwh"].to_numpy()
         prices, sources = imbalance.settle(str(zone), horizon.periods, volumes, day_ahead)
@@ -588,26 +593,31 @@ def output_deviation(
     actual: dict[str, np.ndarray],
     zone_of: dict[str, str],
     horizon: Horizon,
-) -> dict[str, np.ndarray]:
-    """Per zone and quarter hour, what PV and wind really injected minus what the plan
-    scheduled [MWh], + more than planned.
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per zone and quarter hour: what PV and wind really injected minus what the plan
+    scheduled, and the part of it that is forecast error (actual - forecast) [MWh, + more].
 
-    A plant the plan runs free (at its forecast) produces its actual output; one the plan
-    curtails below its forecast is held at the set point, or produces less if the weather
-    gives less: min(planned, actual)."""
+    A plant the plan runs free produces its actual output: beyond the forecast error this
+    spills what whole volume steps left unsold. One the plan curtails below its forecast is
+    held at the set point, or produces less if the weather gives less: min(planned, actual),
+    all of the shortfall forecast error. A plan below the forecast by less than
+    `ROUNDING_MW` (one day-ahead volume step) is rounding to whole steps, not curtailment:
+    the plant then runs free."""
     if not actual:
         return {}
     injection = plan.schedule.injection_frame()
-    result: dict[str, np.ndarray] = {}
+    result: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for asset_id, real in actual.items():
         if asset_id not in injection.columns:
             continue
         planned = injection[asset_id].reindex(horizon.periods).fillna(0.0).to_numpy()
         forecast = profiles.available_mw[asset_id].reindex(horizon.periods).to_numpy(float)
-        curtailed = planned < forecast - 1e-6
+        curtailed = planned < forecast - ROUNDING_MW - 1e-6
         produced = np.where(curtailed, np.minimum(planned, real), real)
+        error = np.where(curtailed, produced - planned, real - forecast)
         zone = zone_of[asset_id]
-        result[zone] = result.get(zone, np.zeros(horizon.n)) + (produced - planned) * QUARTER_H
+        total, wrong = result.get(zone, (np.zeros(horizon.n), np.zeros(horizon.n)))
+        result[zone] = (total + (produced - planned) * QUARTER_H, wrong + error * QUARTER_H)
     return result
 
 
