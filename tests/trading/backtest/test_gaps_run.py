@@ -69,7 +69,7 @@ def test_previous_day_fills_the_hole_and_says_so_in_the_day_row() -> None:
 
 
 def test_optimise_names_the_gap_or_fills_it(tmp_path: Path) -> None:
-    prices, hole = holed_prices()
+    prices, _ = holed_prices()
     series = prices.day_ahead["DE_LU"]
     path = tmp_path / "da.csv"
     pd.DataFrame(
