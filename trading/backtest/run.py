@@ -51,7 +51,12 @@ from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, Price
 from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.profiles import proxy_profiles
 from trading.optimiser.solver import SolverOptions
-from trading.prices.coverage import GAP_POLICIES, PriceGapError, check_coverage
+from trading.prices.coverage import (
+    GAP_POLICIES,
+    PriceGapError,
+    check_coverage,
+    gaps_over_days,
+)
 
 END_SOC_POLICIES = ("value", "target")
 """How a day plans a battery's end-of-day state of charge: ``value``, energy left stored is
@@ -259,9 +264,10 @@ def run_backtest(
         if isinstance(frame, pd.DataFrame) and not frame.empty
     ):
         notes.append(
-            "imbalance prices: a dual-price proxy around day-ahead where no real series "
-            "was given (see trading.backtest.imbalance)"
+            "imbalance prices: a dual-price proxy around day-ahead where no real price was "
+            "given (no series for the zone, or a gap in it; see trading.backtest.imbalance)"
         )
+    notes += imbalance_gap_notes(imbalance, config)
     return BacktestResult(
         days=pd.DataFrame(tables["days"]),
         revenue=_concat(tables["revenue"], ["day", "market", "zone", "revenue_eur", "volume_mwh"]),
@@ -297,6 +303,23 @@ def run_backtest(
         ),
         notes=notes,
     )
+
+
+def imbalance_gap_notes(imbalance: ImbalancePrices, config: BacktestConfig) -> list[str]:
+    """One note per real imbalance series that does not cover the run: its gaps, settled
+    at the proxy."""
+    notes = []
+    for zone, series in sorted(imbalance.real.items()):
+        gaps = gaps_over_days(series.dropna(), "imbalance", zone, config.days())
+        if gaps:
+            quarters = sum(round(g.hours * 4) for g in gaps)
+            listed = "; ".join(g.describe() for g in gaps[:5])
+            more = f"; and {len(gaps) - 5} more" if len(gaps) > 5 else ""
+            notes.append(
+                f"imbalance prices {zone}: the real series misses {quarters} quarter hour(s) "
+                f"of the run, settled at the proxy there: {listed}{more}"
+            )
+    return notes
 
 
 def _forecast_description(forecaster: PriceForecast) -> list[str]:

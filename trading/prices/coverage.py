@@ -180,6 +180,18 @@ def find_gaps(
     return gaps
 
 
+def gaps_over_days(
+    series: pd.Series, market: str, key: str, days: Iterable[date], timezone: str = MARKET_TIMEZONE
+) -> list[PriceGap]:
+    """Every gap of `series` over the delivery `days` (UTC quarter hours), e.g. of a real
+    imbalance price series a run settles on where it has prices."""
+    days = sorted(days)
+    if not days:
+        return []
+    _, start, end = _window(days, 0, timezone)
+    return find_gaps(series, market, key, start, end)
+
+
 def _label(key: object) -> str:
     return key if isinstance(key, str) else "/".join(str(k) for k in key)  # type: ignore[union-attr]
 

@@ -88,6 +88,7 @@ def test_a_year_of_wind_and_pv_pays_its_forecast_error_at_real_nl_imbalance_pric
     notes = " | ".join(summary["notes"])
     assert "weather year 2015, mapped onto each delivery day by calendar date" in notes
     assert "noisy: actual output smoothed" in notes
+    assert "imbalance prices NL: the real series misses 4 quarter hour(s)" in notes
     days = pd.read_csv(out / "days.csv")
     imbalance = pd.read_csv(out / "imbalance.csv")
     # Real NL imbalance prices settle all but the four quarter hours the file lacks.
