@@ -14,7 +14,6 @@ from trading.backtest import (
     BacktestConfig,
     BacktestError,
     ImbalancePrices,
-    read_imbalance_prices,
     run_backtest,
 )
 from trading.backtest.actuals import (
@@ -29,6 +28,7 @@ from trading.cli.optimise import load_prices, only_zones
 from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
 from trading.cli.portfolio import load_or_exit
 from trading.optimiser.build import MARKET_CHOICES
+from trading.prices.imbalance_files import read_imbalance_series
 
 
 def backtest_command(
@@ -54,7 +54,10 @@ def backtest_command(
     ] = None,
     imbalance_file: Annotated[
         Path | None,
-        typer.Option("--imbalance-prices", help="imbalance prices (CSV; else a named proxy)"),
+        typer.Option(
+            "--imbalance-prices",
+            help="imbalance prices: long CSV or ENTSO-E export (else a named proxy)",
+        ),
     ] = None,
     forecast: Annotated[
         str,
@@ -144,7 +147,7 @@ def backtest_command(
     if imbalance_file is not None:
         try:
             imbalance = ImbalancePrices(
-                real={z: read_imbalance_prices(imbalance_file, z) for z in zones}
+                real={z: read_imbalance_series(imbalance_file, z) for z in zones}
             )
         except (OSError, ValueError, KeyError) as exc:
             _fail(f"--imbalance-prices {imbalance_file}: {exc}")
