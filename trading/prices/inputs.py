@@ -13,6 +13,7 @@ which the optimiser does not use but the simulated exchange clears aFRR energy b
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from trading.prices.readers import (
     PriceDataError,
     read_balancing_prices,
 )
+from trading.prices.smard import is_smard_afrr_header, smard_afrr_as_long
 
 FCR_COLUMN = "fcr_capacity_eur_per_mw_h"
 
@@ -63,7 +65,9 @@ def read_price_inputs(
             notes.append(f"{market} prices: {path} read as a {frame.attrs['format']} file")
             notes.extend(frame.attrs.get("notes", []))
     if balancing is not None:
-        frame = read_balancing_prices(balancing)
+        frame = read_balancing_file(balancing)
+        if notes is not None and frame.attrs.get("format") == "smard":
+            notes.append(f"balancing prices: {balancing} read as a SMARD aFRR export (DE_LU)")
         prices.afrr_capacity = {
             (z, d): _series(frame, f"afrr_capacity_{d}_eur_per_mw_h", z)
             for z in zones
@@ -84,6 +88,33 @@ def read_price_inputs(
     return prices
 
 
+def read_balancing_file(path: Path) -> pd.DataFrame:
+    """The balancing prices of `read_balancing_prices` from its long layout or from SMARD's
+    English aFRR export (``Date;Time of day;Volume activated (+)[MWh];...``, German local
+    time, German LFC block as ``DE_LU``), recognised from the header; every check of the
+    long reader applies, and its errors name the original file and line.
+
+    ``attrs["format"]``: ``long`` or ``smard``."""
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
+        header = handle.readline().strip()
+    if not is_smard_afrr_header(header.split(";")):
+        frame = read_balancing_prices(path)
+        frame.attrs["format"] = "long"
+        return frame
+    cells = smard_afrr_as_long(path)
+    with tempfile.TemporaryDirectory() as folder:
+        long = Path(folder) / "balancing.csv"
+        cells.to_csv(long, index=False)
+        try:
+            frame = read_balancing_prices(long)
+        except PriceDataError as exc:
+            raise PriceDataError(
+                path, exc.problem, line=exc.line, column=exc.column, value=exc.value
+            ) from None
+    frame.attrs["format"] = "smard"
+    return frame
+
+
 def read_afrr_energy_prices(
     balancing: Path, zones: Iterable[str] | None = None
 ) -> dict[tuple[str, str], pd.Series]:
@@ -95,7 +126,7 @@ def read_afrr_energy_prices(
     unpublished (empty) quarter hours are dropped, so they are named as missing when asked.
     Raises `PriceDataError` naming file, line, column and value of a bad cell.
     """
-    frame = read_balancing_prices(balancing)
+    frame = read_balancing_file(balancing)
     wanted = set(frame["zone"]) if zones is None else set(zones)
     energy: dict[tuple[str, str], pd.Series] = {}
     for zone in sorted(wanted):

@@ -313,3 +313,75 @@ def read_smard_prices(path: StrPath, *, zone: str | None = None) -> pd.DataFrame
     frame = pd.concat(frames).sort_index(kind="stable") if len(frames) > 1 else frames[0]
     frame.attrs["notes"] = notes
     return frame
+
+
+SMARD_AFRR_COLUMNS: dict[str, str] = {
+    "volume activated (+)[mwh]": "activated_volume_pos_mwh",
+    "volume activated (-)[mwh]": "activated_volume_neg_mwh",
+    "activation price (+)[€/mwh]": "activation_price_pos_eur_mwh",
+    "activation price (-)[€/mwh]": "activation_price_neg_eur_mwh",
+    "volume procured (+)[mw]": "procured_capacity_pos_mw",
+    "volume procured (-)[mw]": "procured_capacity_neg_mw",
+    "procurement price (+)[€/mw]": "capacity_price_pos_eur_mw",
+    "procurement price (-)[€/mw]": "capacity_price_neg_eur_mw",
+}
+"""SMARD's English "Automatic Frequency Restoration Reserve" export column (lower case,
+spaces before the unit removed) -> the long balancing layout's column
+(`trading.prices.readers.read_balancing_prices`)."""
+
+
+def _afrr_key(column: str) -> str:
+    return re.sub(r"\s+\[", "[", column.strip().lower())
+
+
+def is_smard_afrr_header(columns: list[str]) -> bool:
+    """Whether a header is SMARD's English aFRR export (``Date;Time of day;Volume
+    activated (+)[MWh];...;Procurement price (-)[€/MW]``)."""
+    lower = tuple(c.strip().lower() for c in columns[:2])
+    keys = {_afrr_key(c) for c in columns[2:]}
+    return lower in _DATE_TIME and set(SMARD_AFRR_COLUMNS) <= keys
+
+
+def smard_afrr_as_long(path: StrPath, zone: str = "DE_LU") -> pd.DataFrame:
+    """A SMARD aFRR export as the long balancing layout's text cells (one row per row of
+    the file, in order, so line numbers carry over): ``timestamp_utc`` (UTC ISO), ``zone``,
+    the columns of `SMARD_AFRR_COLUMNS` (English numbers: ``,`` thousands removed; ``-`` as
+    empty) and ``quality`` (``missing`` where an energy price is ``-``).
+
+    Raises:
+        PriceDataError: not that export, or an unreadable local time (naming the line).
+    """
+    raw = _read(path)
+    if not is_smard_afrr_header(list(raw.columns)):
+        raise PriceDataError(
+            path, "not a SMARD aFRR export", line=1, value=";".join(raw.columns)[:200]
+        )
+    wall = _parse_times(raw.iloc[:, 0] + " " + raw.iloc[:, 1], german=False)
+    bad = np.flatnonzero(wall.isna().to_numpy())
+    if bad.size:
+        raise PriceDataError(
+            path,
+            "not a local date and time like 'Jan 1, 2022' and '12:00 AM'",
+            line=int(bad[0]) + 2,
+            column=raw.columns[0],
+            value=f"{raw.iloc[bad[0], 0]} {raw.iloc[bad[0], 1]}",
+        )
+    starts, nonexistent = _localise(wall)
+    out = pd.DataFrame(
+        {
+            "timestamp_utc": pd.DatetimeIndex(starts, tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "zone": zone,
+        }
+    )
+    missing = np.zeros(len(raw), dtype=bool)
+    for column in raw.columns[2:]:
+        target = SMARD_AFRR_COLUMNS.get(_afrr_key(column))
+        if target is None:
+            continue
+        text = raw[column].str.replace(",", "", regex=False)
+        dash = text.isin(["-", ""])
+        if target.startswith("activation_price"):
+            missing |= dash.to_numpy()
+        out[target] = text.where(~dash, "")
+    out["quality"] = np.where(missing, "missing", "ok")
+    return out[~nonexistent].reset_index(drop=True)

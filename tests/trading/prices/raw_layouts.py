@@ -126,3 +126,40 @@ def write_entsoe_current(prices: pd.Series, path: Path, zone: str, minutes: int 
         )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+AFRR_HEADER = (
+    "Date;Time of day;Volume activated (+)[MWh];Volume activated (-)[MWh];"
+    "Activation price (+)[€/MWh];Activation price (-)[€/MWh];Volume procured (+)[MW];"
+    "Volume procured (-)[MW];Procurement price (+)[€/MW];Procurement price (-)[€/MW]"
+)
+AFRR_COLUMNS = (
+    "activated_volume_pos_mwh",
+    "activated_volume_neg_mwh",
+    "activation_price_pos_eur_mwh",
+    "activation_price_neg_eur_mwh",
+    "procured_capacity_pos_mw",
+    "procured_capacity_neg_mw",
+    "capacity_price_pos_eur_mw",
+    "capacity_price_neg_eur_mw",
+)
+
+
+def _en_cell(value: object) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)) or value == "":
+        return "-"
+    number = float(value)
+    return f"{number:,.0f}" if number == int(number) else f"{number:,.2f}".rstrip("0")
+
+
+def write_smard_afrr_en(long: pd.DataFrame, path: Path) -> Path:
+    """SMARD's English "Automatic Frequency Restoration Reserve" export from rows of the
+    long balancing layout (``timestamp_utc`` and `AFRR_COLUMNS`), ``1,234`` thousands."""
+    lines = [AFRR_HEADER]
+    for _, row in long.iterrows():
+        local = pd.Timestamp(row["timestamp_utc"]).tz_convert(BERLIN)
+        cells = [_en_cell(row[c]) for c in AFRR_COLUMNS]
+        day = f"{_MONTHS[local.month - 1]} {local.day}, {local.year}"
+        lines.append(";".join([day, _en_time(local, with_date=False), *cells]))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -18,9 +18,10 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import SHARED_DATA
-from raw_layouts import write_entsoe_current, write_smard_hourly_de
+from raw_layouts import write_entsoe_current, write_smard_afrr_en, write_smard_hourly_de
 
-from trading.prices.inputs import read_price_inputs
+from trading.prices.inputs import read_balancing_file, read_price_inputs
+from trading.prices.readers import read_balancing_prices
 from trading.samples import sample_portfolio_path
 
 pytestmark = pytest.mark.realdata
@@ -108,3 +109,20 @@ def test_a_year_with_a_missing_hour_stops_up_front_or_interpolates(tmp_path: Pat
     assert flagged == ["2023-12-31"]
     assert days.loc[days["day"] == "2023-12-31", "price_gaps"].iloc[0].startswith("interpolate:")
     assert np.isfinite(days["net_eur"]).all()
+
+
+def test_the_real_afrr_week_as_smard_exported_it_reads_like_the_long_file(tmp_path) -> None:
+    long_path = SHARED_DATA / "afrr_de_smard_2022-01-01_2022-01-08_15min.csv"
+    if not long_path.exists():
+        pytest.skip(f"{long_path} is not there (../shared/data)")
+    long = pd.read_csv(long_path, keep_default_na=False)
+    export = write_smard_afrr_en(long, tmp_path / "Automatic_Frequency_Restoration_Reserve.csv")
+    assert export.read_text(encoding="utf-8").startswith("Date;Time of day;Volume activated (+)")
+    from_export = read_balancing_file(export)
+    expected = read_balancing_prices(long_path)
+    assert from_export.attrs["format"] == "smard"
+    assert from_export.index.equals(expected.index)
+    for column in expected.columns.drop("zone"):
+        assert from_export[column].to_numpy() == pytest.approx(
+            expected[column].to_numpy(), nan_ok=True, abs=0.005
+        ), column
