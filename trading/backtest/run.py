@@ -211,7 +211,9 @@ def run_backtest(
                 continue
             raise BacktestError(f"delivery day {day}: {exc}") from None
         revenue = _revenue_rows(day, cleared)
-        deviation = output_deviation(plan, profiles, actual_output, zone_of, horizon)
+        deviation = output_deviation(
+            plan, profiles, actual_output, zone_of, horizon, _energy_seen(seen, horizon)
+        )
         settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance, deviation)
         soc, assets, state = _batteries(state, plan, day)
         assets = _with_service_notes(assets, state, config)
@@ -303,6 +305,18 @@ def run_backtest(
         ),
         notes=notes,
     )
+
+
+def _energy_seen(seen: PriceInputs, horizon: Horizon) -> dict[str, np.ndarray]:
+    """The day-ahead (else intraday) price per zone the plan was made on [EUR/MWh]."""
+    result = {}
+    for market in ("intraday", "day_ahead"):
+        for zone in getattr(seen, market):
+            try:
+                result[zone] = seen.quarter_hourly(market, zone, horizon)
+            except MissingPriceError:
+                continue
+    return result
 
 
 def imbalance_gap_notes(imbalance: ImbalancePrices, config: BacktestConfig) -> list[str]:
@@ -616,16 +630,17 @@ def output_deviation(
     actual: dict[str, np.ndarray],
     zone_of: dict[str, str],
     horizon: Horizon,
+    seen_price: dict[str, np.ndarray] | None = None,
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Per zone and quarter hour: what PV and wind really injected minus what the plan
     scheduled, and the part of it that is forecast error (actual - forecast) [MWh, + more].
 
-    A plant the plan runs free produces its actual output: beyond the forecast error this
-    spills what whole volume steps left unsold. One the plan curtails below its forecast is
-    held at the set point, or produces less if the weather gives less: min(planned, actual),
-    all of the shortfall forecast error. A plan below the forecast by less than
-    `ROUNDING_MW` (one day-ahead volume step) is rounding to whole steps, not curtailment:
-    the plant then runs free."""
+    A plant is curtailed (held at the plan's set point, or less if the weather gives less:
+    min(planned, actual), all of the shortfall forecast error) only where the plan puts it
+    below its forecast by more than `ROUNDING_MW` **and** the energy price the plan saw is
+    at or below zero (`seen_price`): producing would lose money. Elsewhere it runs free and
+    produces its actual output; beyond the forecast error that spills what the plan left
+    unsold (whole volume steps, an hourly product's flat power under a varying profile)."""
     if not actual:
         return {}
     injection = plan.schedule.injection_frame()
@@ -635,10 +650,11 @@ def output_deviation(
             continue
         planned = injection[asset_id].reindex(horizon.periods).fillna(0.0).to_numpy()
         forecast = profiles.available_mw[asset_id].reindex(horizon.periods).to_numpy(float)
-        curtailed = planned < forecast - ROUNDING_MW - 1e-6
+        zone = zone_of[asset_id]
+        price = (seen_price or {}).get(zone, np.ones(horizon.n))
+        curtailed = (planned < forecast - ROUNDING_MW - 1e-6) & (price <= 0)
         produced = np.where(curtailed, np.minimum(planned, real), real)
         error = np.where(curtailed, produced - planned, real - forecast)
-        zone = zone_of[asset_id]
         total, wrong = result.get(zone, (np.zeros(horizon.n), np.zeros(horizon.n)))
         result[zone] = (total + (produced - planned) * QUARTER_H, wrong + error * QUARTER_H)
     return result
