@@ -124,8 +124,8 @@ def test_bidding_zone_names_map_to_project_codes(tmp_path, entsoe_name, code) ->
 
 def test_unknown_zone_and_missing_zone_are_refused(tmp_path) -> None:
     lines = _lines(LEGACY_FALL)
-    lines[0] = LEGACY_HEADER.replace("BZN|DE-LU", "BZN|DE-AT-LU")
-    with pytest.raises(PriceDataError, match=r"line 1.*'DE-AT-LU' is not one the engine knows"):
+    lines[0] = LEGACY_HEADER.replace("BZN|DE-LU", "BZN|PL")
+    with pytest.raises(PriceDataError, match=r"line 1.*'PL' is not one the engine knows"):
         read_entsoe_day_ahead(_write(tmp_path, lines))
     bare = ['"MTU (CET)","Day-ahead Price [EUR/MWh]"\n'] + [
         ",".join(line.split(",")[:2]) + "\n" for line in _lines(LEGACY_FALL)[1:]

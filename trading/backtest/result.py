@@ -11,7 +11,10 @@ Tables (one row per observation, columns named with their units):
   start, a valuation and not in ``net_eur``; 0 under the ``target`` policy),
   ``forecast_objective_eur`` (what the optimiser expected on its forecast),
   ``status`` (the solver's, or ``nothing_in_service`` on a day no asset is in service:
-  nothing planned, every figure 0), ``gap``, ``build_s``, ``solve_s``.
+  nothing planned, every figure 0; ``skipped_price_gap`` on a day the ``skip-day`` gap
+  policy did not trade), ``gap``, ``build_s``, ``solve_s``, ``price_gaps`` (what the gap
+  policy did with the day's price gaps, e.g. ``interpolate: day_ahead NL: ...``; empty
+  where the day's prices were complete).
 - `revenue`: ``day``, ``market``, ``zone``, ``revenue_eur``, ``volume_mwh`` (energy
   markets: net MWh sold, + sale; NaN for capacity, which is not energy); capacity
   markets: ``capacity_mw_h`` (MW x h held, both directions), ``capacity_h`` (the hours

@@ -46,6 +46,7 @@ from regulatory.assets.storage import Battery
 from regulatory.portfolio import NothingInServiceError, Portfolio
 from trading.backtest import tables as rows_of
 from trading.backtest.forecast import PriceForecast, forecast_named
+from trading.backtest.forecast_output import RenewableOutputs
 from trading.backtest.imbalance import ImbalancePrices
 from trading.backtest.lookahead import AheadPlan, plan_ahead
 from trading.backtest.result import BacktestResult
@@ -53,10 +54,16 @@ from trading.backtest.settle import QUARTER_H, ClearedProduct, clear_plan, imbal
 from trading.optimiser.accounts import EXPECTED_IMBALANCE, STORED_ENERGY, SUPPORT_PREMIUM
 from trading.optimiser.assets import battery_initial_soc
 from trading.optimiser.build import MARKET_CHOICES, OptimiserOptions
-from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, PriceInputs
+from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, PriceInputs, Profiles
 from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.profiles import proxy_profiles
 from trading.optimiser.solver import SolverOptions
+from trading.prices.coverage import (
+    GAP_POLICIES,
+    PriceGapError,
+    check_coverage,
+    gaps_over_days,
+)
 
 END_SOC_POLICIES = ("value", "target")
 """How a day plans a battery's end-of-day state of charge: ``value``, energy left stored is
@@ -70,6 +77,14 @@ MAX_HORIZON_DAYS = 7
 
 NOTHING_IN_SERVICE = "nothing_in_service"
 """`days` status of a day on which no asset of the portfolio is in service."""
+
+ROUNDING_MW = 0.1
+"""A PV/wind plan this far below its forecast is rounding to whole volume steps [MW]
+(SDAC's 0.1 MW), not a curtailment (`output_deviation`)."""
+
+SKIPPED_PRICE_GAP = "skipped_price_gap"
+"""`days` status of a day not traded under ``gaps="skip-day"``: its prices have a gap, or
+its forecast needs prices that are missing."""
 
 
 class BacktestError(ValueError):
@@ -94,8 +109,14 @@ class BacktestConfig:
     """Days each battery's end-of-day value looks ahead (`trading.backtest.lookahead`):
     1 plans D alone; h > 1 values D's end by a plan of D..D + h - 1 (``end_soc="value"``
     only), and commits D."""
+    gaps: str = "fail"
+    """What a gap in the prices does (`trading.prices.coverage.GAP_POLICIES`): ``fail``
+    (stop before the first day naming every gap), ``interpolate``, ``previous-day`` or
+    ``skip-day``."""
 
     def __post_init__(self) -> None:
+        if self.gaps not in GAP_POLICIES:
+            raise ValueError(f"gaps={self.gaps!r}: choose from {', '.join(GAP_POLICIES)}")
         if self.end_soc not in END_SOC_POLICIES:
             raise ValueError(f"end_soc={self.end_soc!r}: choose from {', '.join(END_SOC_POLICIES)}")
         if not 1 <= self.horizon_days <= MAX_HORIZON_DAYS:
@@ -130,14 +151,33 @@ def run_backtest(
     forecast: PriceForecast | None = None,
     progress: bool = False,
     registry: MarketRegistry | None = None,
+    notes: list[str] | None = None,
+    renewables: RenewableOutputs | None = None,
 ) -> BacktestResult:
     """Run `config` on `portfolio` against the actual `prices` (see the module docstring).
 
     `registry`: the market plugins that plan and clear every day (default: installed).
-    `BacktestError` names the first day that cannot be planned (e.g. a price missing).
+    `notes`: lines about the inputs (e.g. `read_price_inputs`'s) put first in the result's.
+    `renewables`: PV and wind planned on an output forecast and settled on their actual
+    output (`trading.backtest.forecast_output`); None: both on the optimiser's proxy
+    profiles (no forecast error).
+    Before the first day the prices' coverage is checked (`check_coverage`, the config's
+    gap policy); `BacktestError` names every gap under ``fail``, else the first day that
+    cannot be planned (e.g. a price missing).
     """
     registry = registry if registry is not None else default_registry()
     forecaster = forecast if forecast is not None else forecast_named(config.forecast)
+    try:
+        prices, gap_report = check_coverage(
+            prices,
+            config.days(),
+            config.markets,
+            config.gaps,
+            history_days=int(getattr(forecaster, "history_days", 0)),
+            forecast_name=forecaster.name,
+        )
+    except PriceGapError as exc:
+        raise BacktestError(str(exc)) from None
     imbalance = imbalance if imbalance is not None else ImbalancePrices()
     zone_of = {a.id: portfolio.site_of(a).bidding_zone for a in portfolio.assets}
     options = OptimiserOptions(
@@ -161,18 +201,25 @@ def run_backtest(
     }
     for day in _days(config, progress):
         horizon = Horizon.of(day)
+        if day in gap_report.skip_days:
+            tables["days"].append(_idle_day(day, SKIPPED_PRICE_GAP, gap_report.day_note(day)))
+            continue
         try:
             today = state.in_service(day)
         except NothingInServiceError:
-            tables["days"].append(_idle_day(day))
+            tables["days"].append(_idle_day(day, price_gaps=gap_report.day_note(day)))
             continue
+        if renewables is not None:
+            profiles, actual_output = renewables.day(today, day)
+        else:
+            profiles, actual_output = proxy_profiles(today, horizon), {}
         try:
             seen = forecaster.forecast(prices, day)
             plan = optimise(
                 today,
                 day,
                 seen,
-                profiles=proxy_profiles(today, horizon),
+                profiles=profiles,
                 options=options.model_copy(
                     update={
                         **carried.options_for(today),
@@ -183,9 +230,16 @@ def run_backtest(
             )
             cleared = clear_plan(plan, prices, registry)
         except MissingPriceError as exc:
+            if config.gaps == "skip-day" and gap_report.gaps:
+                why = f"skip-day: prices missing for this day or its forecast ({exc})"
+                tables["days"].append(_idle_day(day, SKIPPED_PRICE_GAP, why))
+                continue
             raise BacktestError(f"delivery day {day}: {exc}") from None
         revenue = rows_of.revenue_rows(day, cleared)
-        settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance)
+        deviation = output_deviation(
+            plan, profiles, actual_output, zone_of, horizon, _energy_seen(seen, horizon)
+        )
+        settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance, deviation)
         soc, assets, state = _batteries(state, plan, day)
         assets = _with_service_notes(assets, state, config)
         carried = carried.after(plan)
@@ -207,6 +261,10 @@ def run_backtest(
                 "gap": plan.solver.gap,
                 "build_s": plan.solver.build_s,
                 "solve_s": plan.solver.solve_s,
+                "price_gaps": gap_report.day_note(day),
+                "forecast_error_cost_eur": round(
+                    -float((settled["forecast_error_mwh"] * settled["price_eur_mwh"]).sum()), 2
+                ),
             }
         )
         tables["revenue"].append(revenue)
@@ -223,9 +281,16 @@ def run_backtest(
         tables["prices"].append(rows_of.price_rows(day, seen, prices, zones))
         tables["dispatch"].append(rows_of.dispatch_rows(plan))
     notes = [
+        *(notes or []),
+        gap_report.note(),
         f"forecast: {forecaster.name}",
+        *_forecast_description(forecaster),
         end_soc_note(config),
-        "PV and wind availability: the optimiser's documented proxy profiles",
+        *(
+            renewables.notes()
+            if renewables is not None
+            else ["PV and wind availability: the optimiser's documented proxy profiles"]
+        ),
         *service_notes(portfolio, config),
     ]
     if any(
@@ -234,9 +299,10 @@ def run_backtest(
         if isinstance(frame, pd.DataFrame) and not frame.empty
     ):
         notes.append(
-            "imbalance prices: a dual-price proxy around day-ahead where no real series "
-            "was given (see trading.backtest.imbalance)"
+            "imbalance prices: a dual-price proxy around day-ahead where no real price was "
+            "given (no series for the zone, or a gap in it; see trading.backtest.imbalance)"
         )
+    notes += imbalance_gap_notes(imbalance, config)
     return BacktestResult(
         days=pd.DataFrame(tables["days"]),
         revenue=_concat(tables["revenue"], rows_of.REVENUE_COLUMNS),
@@ -248,7 +314,15 @@ def run_backtest(
         soc=_concat(tables["soc"], ["timestamp_utc", "asset", "soc_mwh"]),
         imbalance=_concat(
             tables["imbalance"],
-            ["timestamp_utc", "zone", "imbalance_mwh", "price_eur_mwh", "cost_eur", "price_source"],
+            [
+                "timestamp_utc",
+                "zone",
+                "imbalance_mwh",
+                "forecast_error_mwh",
+                "price_eur_mwh",
+                "cost_eur",
+                "price_source",
+            ],
         ),
         notes=notes,
         timezones=zone_timezones(portfolio, registry),
@@ -277,8 +351,44 @@ def zone_timezones(portfolio: Portfolio, registry: MarketRegistry) -> dict[str, 
     return out
 
 
-def _idle_day(day: date) -> dict[str, Any]:
-    """The `days` row of a day on which no asset is in service: nothing planned or traded."""
+def _energy_seen(seen: PriceInputs, horizon: Horizon) -> dict[str, np.ndarray]:
+    """The day-ahead (else intraday) price per zone the plan was made on [EUR/MWh]."""
+    result = {}
+    for market in ("intraday", "day_ahead"):
+        for zone in getattr(seen, market):
+            try:
+                result[zone] = seen.quarter_hourly(market, zone, horizon)
+            except MissingPriceError:
+                continue
+    return result
+
+
+def imbalance_gap_notes(imbalance: ImbalancePrices, config: BacktestConfig) -> list[str]:
+    """One note per real imbalance series that does not cover the run: its gaps, settled
+    at the proxy."""
+    notes = []
+    for zone, series in sorted(imbalance.real.items()):
+        gaps = gaps_over_days(series.dropna(), "imbalance", zone, config.days())
+        if gaps:
+            quarters = sum(round(g.hours * 4) for g in gaps)
+            listed = "; ".join(g.describe() for g in gaps[:5])
+            more = f"; and {len(gaps) - 5} more" if len(gaps) > 5 else ""
+            notes.append(
+                f"imbalance prices {zone}: the real series misses {quarters} quarter hour(s) "
+                f"of the run, settled at the proxy there: {listed}{more}"
+            )
+    return notes
+
+
+def _forecast_description(forecaster: PriceForecast) -> list[str]:
+    """How the price forecast is made, where it states it (a notes line, or none)."""
+    described = getattr(forecaster, "description", "")
+    return [f"price forecast {forecaster.name}: {described}"] if described else []
+
+
+def _idle_day(day: date, status: str = NOTHING_IN_SERVICE, price_gaps: str = "") -> dict[str, Any]:
+    """The `days` row of a day nothing is planned or traded on: no asset in service, or
+    skipped for a price gap (`status`, and what the gap policy did in `price_gaps`)."""
     return {
         "day": day,
         "revenue_eur": 0.0,
@@ -288,10 +398,12 @@ def _idle_day(day: date) -> dict[str, Any]:
         "net_eur": 0.0,
         "stored_value_eur": 0.0,
         "forecast_objective_eur": 0.0,
-        "status": NOTHING_IN_SERVICE,
+        "status": status,
         "gap": None,
         "build_s": 0.0,
         "solve_s": 0.0,
+        "price_gaps": price_gaps,
+        "forecast_error_cost_eur": 0.0,
     }
 
 
@@ -537,6 +649,7 @@ def _imbalance_rows(
     zone_of: dict[str, str],
     actual: PriceInputs,
     imbalance: ImbalancePrices,
+    deviation: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pd.DataFrame:
     frame = imbalance_of(plan, cleared, day, zone_of)
     horizon = Horizon.of(day)
@@ -546,11 +659,52 @@ def _imbalance_rows(
             day_ahead = actual.quarter_hourly("day_ahead", str(zone), horizon)
         except MissingPriceError:
             day_ahead = np.zeros(horizon.n)
+        zero = np.zeros(len(rows))
+        extra, error = (deviation or {}).get(str(zone), (zero, zero))
+        rows = rows.assign(
+            imbalance_mwh=rows["imbalance_mwh"].to_numpy() + extra, forecast_error_mwh=error
+        )
         volumes = rows["imbalance_mwh"].to_numpy()
         prices, sources = imbalance.settle(str(zone), horizon.periods, volumes, day_ahead)
         rows = rows.assign(price_eur_mwh=prices, cost_eur=-(volumes * prices), price_source=sources)
         parts.append(rows)
     return pd.concat(parts, ignore_index=True) if parts else frame
+
+
+def output_deviation(
+    plan: Plan,
+    profiles: Profiles,
+    actual: dict[str, np.ndarray],
+    zone_of: dict[str, str],
+    horizon: Horizon,
+    seen_price: dict[str, np.ndarray] | None = None,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per zone and quarter hour: what PV and wind really injected minus what the plan
+    scheduled, and the part of it that is forecast error (actual - forecast) [MWh, + more].
+
+    A plant is curtailed (held at the plan's set point, or less if the weather gives less:
+    min(planned, actual), all of the shortfall forecast error) only where the plan puts it
+    below its forecast by more than `ROUNDING_MW` **and** the energy price the plan saw is
+    at or below zero (`seen_price`): producing would lose money. Elsewhere it runs free and
+    produces its actual output; beyond the forecast error that spills what the plan left
+    unsold (whole volume steps, an hourly product's flat power under a varying profile)."""
+    if not actual:
+        return {}
+    injection = plan.schedule.injection_frame()
+    result: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for asset_id, real in actual.items():
+        if asset_id not in injection.columns:
+            continue
+        planned = injection[asset_id].reindex(horizon.periods).fillna(0.0).to_numpy()
+        forecast = profiles.available_mw[asset_id].reindex(horizon.periods).to_numpy(float)
+        zone = zone_of[asset_id]
+        price = (seen_price or {}).get(zone, np.ones(horizon.n))
+        curtailed = (planned < forecast - ROUNDING_MW - 1e-6) & (price <= 0)
+        produced = np.where(curtailed, np.minimum(planned, real), real)
+        error = np.where(curtailed, produced - planned, real - forecast)
+        total, wrong = result.get(zone, (np.zeros(horizon.n), np.zeros(horizon.n)))
+        result[zone] = (total + (produced - planned) * QUARTER_H, wrong + error * QUARTER_H)
+    return result
 
 
 def _batteries(

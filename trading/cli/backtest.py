@@ -14,20 +14,33 @@ from trading.backtest import (
     BacktestConfig,
     BacktestError,
     ImbalancePrices,
-    read_imbalance_prices,
     run_backtest,
 )
+from trading.backtest.actuals import (
+    ActualsError,
+    FileActuals,
+    TurbineLibrary,
+    WeatherActuals,
+    read_weather,
+)
+from trading.backtest.forecast_output import RenewableOutputs, output_forecast_named
 from trading.backtest.result import FORMATS, ParquetUnavailableError, check_format
 from trading.cli.optimise import load_prices, only_zones
 from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
 from trading.cli.portfolio import load_or_exit
 from trading.optimiser.build import MARKET_CHOICES
+from trading.prices.imbalance_files import read_imbalance_series
 
 
 def backtest_command(
     portfolio_file: Annotated[Path, typer.Option("--portfolio", help="portfolio file")],
     prices_file: Annotated[
-        Path, typer.Option("--prices", help="day-ahead prices (long CSV, 15 or 60 min)")
+        Path,
+        typer.Option(
+            "--prices",
+            help="day-ahead prices, 15 or 60 min: long CSV, ENTSO-E or SMARD export "
+            "(recognised from the header)",
+        ),
     ],
     start: Annotated[str, typer.Option("--start", help="first delivery day, YYYY-MM-DD")],
     end: Annotated[str, typer.Option("--end", help="last delivery day, YYYY-MM-DD")],
@@ -42,10 +55,18 @@ def backtest_command(
     ] = None,
     imbalance_file: Annotated[
         Path | None,
-        typer.Option("--imbalance-prices", help="imbalance prices (CSV; else a named proxy)"),
+        typer.Option(
+            "--imbalance-prices",
+            help="imbalance prices: long CSV or ENTSO-E export (else a named proxy)",
+        ),
     ] = None,
     forecast: Annotated[
-        str, typer.Option("--forecast", help="perfect, or naive (same day last week)")
+        str,
+        typer.Option(
+            "--forecast",
+            help="perfect, naive (same day last week) or seasonal (mean of the 4 previous "
+            "same weekdays)",
+        ),
     ] = "perfect",
     out: Annotated[Path | None, typer.Option("--out", help="folder for tables and figures")] = None,
     fmt: Annotated[str, typer.Option("--format", help="tables as csv or parquet")] = "csv",
@@ -81,6 +102,54 @@ def backtest_command(
             help="batteries: plan D..D+N-1 to set where D ends, commit D (1: D alone)",
         ),
     ] = 1,
+    gaps: Annotated[
+        str,
+        typer.Option(
+            "--gaps",
+            help="a gap in the prices: fail (before the first day, naming every gap), "
+            "interpolate, previous-day or skip-day",
+        ),
+    ] = "fail",
+    weather_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--weather",
+            help="weather year (CSV like ../shared/data/weather_dwd_2015_15min.csv): PV and "
+            "wind settled on output modelled from it, planned on --output-forecast",
+        ),
+    ] = None,
+    turbine_curves: Annotated[
+        Path | None,
+        typer.Option(
+            "--turbine-curves",
+            help="wind turbine power curves (default: wind_turbine_power_curves.csv beside "
+            "--weather)",
+        ),
+    ] = None,
+    turbine_types: Annotated[
+        Path | None,
+        typer.Option(
+            "--turbine-types",
+            help="wind turbine types (default: wind_turbine_types.csv beside --weather)",
+        ),
+    ] = None,
+    actual_output: Annotated[
+        Path | None,
+        typer.Option(
+            "--actual-output",
+            help="measured PV/wind output instead of --weather (CSV: timestamp_utc, asset_id, "
+            "available_mw)",
+        ),
+    ] = None,
+    output_forecast: Annotated[
+        str,
+        typer.Option(
+            "--output-forecast", help="PV/wind output forecast: noisy, persistence or perfect"
+        ),
+    ] = "noisy",
+    forecast_seed: Annotated[
+        int, typer.Option("--forecast-seed", help="seed of the noisy output forecast")
+    ] = 0,
 ) -> None:
     """Optimise each day on a forecast, clear at the actual prices, settle, carry SoC."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -100,6 +169,7 @@ def backtest_command(
             time_limit_s=time_limit,
             **end_of_day_fields(end_of_day, stored_value),
             horizon_days=horizon_days,
+            gaps=gaps,
         )
     except ValueError as exc:
         _fail(f"error: {exc}")
@@ -107,18 +177,30 @@ def backtest_command(
     if zones_option:
         portfolio = only_zones(portfolio, {z.strip() for z in zones_option.split(",")})
     zones = {s.bidding_zone for s in portfolio.sites}
-    prices = load_prices(prices_file, intraday_file, balancing_file, zones, chosen)
+    input_notes: list[str] = []
+    prices = load_prices(prices_file, intraday_file, balancing_file, zones, chosen, input_notes)
     imbalance = ImbalancePrices()
     if imbalance_file is not None:
         try:
             imbalance = ImbalancePrices(
-                real={z: read_imbalance_prices(imbalance_file, z) for z in zones}
+                real={z: read_imbalance_series(imbalance_file, z) for z in zones}
             )
         except (OSError, ValueError, KeyError) as exc:
             _fail(f"--imbalance-prices {imbalance_file}: {exc}")
+    renewables = load_renewables(
+        weather_file, turbine_curves, turbine_types, actual_output, output_forecast, forecast_seed
+    )
     try:
-        result = run_backtest(portfolio, prices, config, imbalance=imbalance, progress=not json_out)
-    except BacktestError as exc:
+        result = run_backtest(
+            portfolio,
+            prices,
+            config,
+            imbalance=imbalance,
+            progress=not json_out,
+            notes=input_notes,
+            renewables=renewables,
+        )
+    except (BacktestError, ActualsError) as exc:
         _fail(f"error: {exc}")
     files: list[str] = []
     if out is not None:
@@ -136,6 +218,36 @@ def backtest_command(
         print_json(summary)
         return
     show_summary(summary)
+
+
+def load_renewables(
+    weather: Path | None,
+    curves: Path | None,
+    types: Path | None,
+    actual: Path | None,
+    forecast: str,
+    seed: int,
+) -> RenewableOutputs | None:
+    """PV and wind actual output (from `weather` or the `actual` file) with the named output
+    forecast; None when neither file is given. Exit 2 naming a bad file or option."""
+    if weather is None and actual is None:
+        return None
+    if weather is not None and actual is not None:
+        _fail("--weather and --actual-output: give one source of actual PV/wind output")
+    try:
+        model = output_forecast_named(forecast, seed)
+        if actual is not None:
+            return RenewableOutputs(FileActuals.read(actual), model)
+        assert weather is not None
+        curves = curves or weather.parent / "wind_turbine_power_curves.csv"
+        types = types or weather.parent / "wind_turbine_types.csv"
+        library = TurbineLibrary.read(curves, types) if curves.exists() and types.exists() else None
+        return RenewableOutputs(WeatherActuals(read_weather(weather), library), model)
+    except FileNotFoundError as exc:
+        _fail(f"{exc.filename}: no such file")
+    except ValueError as exc:
+        _fail(f"error: {exc}")
+    return None  # pragma: no cover - _fail exits
 
 
 def _figures(result: Any, out: Path) -> list[Path]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -25,6 +26,7 @@ from trading.optimiser.plan_json import plan_record
 from trading.optimiser.profiles import ProfileFileError, proxy_profiles, read_profiles
 from trading.optimiser.solver import SolverOptions
 from trading.prices import PriceDataError
+from trading.prices.coverage import PriceGapError, check_coverage
 from trading.prices.inputs import read_price_inputs
 
 EXIT_INFEASIBLE = 3
@@ -52,10 +54,12 @@ def load_prices(
     balancing: Path | None,
     zones: set[str],
     markets: tuple[str, ...] = (),
+    notes: list[str] | None = None,
 ) -> PriceInputs:
-    """Read the price files given (`read_price_inputs`); exit 2 naming a bad file."""
+    """Read the price files given (`read_price_inputs`, any layout it recognises); exit 2
+    naming a bad file. `notes` receives what was read how."""
     try:
-        return read_price_inputs(day_ahead, intraday, balancing, zones, markets)
+        return read_price_inputs(day_ahead, intraday, balancing, zones, markets, notes)
     except PriceDataError as exc:
         _fail(str(exc))
     except FileNotFoundError as exc:
@@ -66,7 +70,10 @@ def optimise_command(
     portfolio_file: Annotated[Path, typer.Option("--portfolio", help="portfolio file")],
     day: Annotated[str, typer.Option("--day", help="delivery day, YYYY-MM-DD")],
     prices_file: Annotated[
-        Path | None, typer.Option("--prices", help="day-ahead prices (long CSV)")
+        Path | None,
+        typer.Option(
+            "--prices", help="day-ahead prices: long CSV, ENTSO-E or SMARD export (by header)"
+        ),
     ] = None,
     balancing_file: Annotated[
         Path | None,
@@ -94,6 +101,13 @@ def optimise_command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    gaps: Annotated[
+        str,
+        typer.Option(
+            "--gaps",
+            help="a gap in the day's prices: fail (naming every gap), interpolate or previous-day",
+        ),
+    ] = "fail",
 ) -> None:
     """Co-optimise one delivery day; print bids, revenue by market and solver figures."""
     delivery = parse_day(day)
@@ -115,6 +129,7 @@ def optimise_command(
         portfolio = only_zones(portfolio, {z.strip() for z in zones_option.split(",")})
     zones = {s.bidding_zone for s in portfolio.sites}
     prices = load_prices(prices_file, intraday_file, balancing_file, zones, chosen)
+    prices, gap_note = fill_gaps(prices, delivery, chosen, gaps)
     options = OptimiserOptions(
         markets=chosen, solver=SolverOptions(time_limit_s=time_limit, mip_gap=gap)
     )
@@ -127,10 +142,25 @@ def optimise_command(
         _fail(str(exc), EXIT_INFEASIBLE)
     except NoPlanInTimeError as exc:
         _fail(str(exc), EXIT_NO_PLAN_IN_TIME)
+    notes = [n for n in (note, gap_note) if n]
     if as_json:
-        print_json(plan_record(plan, [note] if note else []))
+        print_json(plan_record(plan, notes))
         return
-    show_plan(plan, portfolio, note)
+    show_plan(plan, portfolio, "; ".join(notes) or None)
+
+
+def fill_gaps(
+    prices: PriceInputs, delivery: date, markets: tuple[str, ...], policy: str
+) -> tuple[PriceInputs, str | None]:
+    """The day's prices with gaps handled by `policy` (`check_coverage`), and a note saying
+    what was filled (None where the day was complete); exit 2 naming every gap otherwise."""
+    if policy not in ("fail", "interpolate", "previous-day"):
+        _fail(f"--gaps={policy!r}: choose fail, interpolate or previous-day (one day cannot skip)")
+    try:
+        filled, report = check_coverage(prices, [delivery], markets, policy)
+    except PriceGapError as exc:
+        _fail(f"error: {exc}")
+    return filled, (report.note() if report.gaps else None)
 
 
 def availability(

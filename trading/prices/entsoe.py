@@ -53,6 +53,7 @@ ENTSOE_LOCAL_TIMEZONE = "Europe/Berlin"
 
 ZONE_CODES: dict[str, str] = {
     "DE-LU": "DE_LU",
+    "DE-AT-LU": "DE_AT_LU",
     "NL": "NL",
     "BE": "BE",
     "FR": "FR",
@@ -443,7 +444,12 @@ def _dst_note(moment: pd.Timestamp, minutes: int) -> str:
 
 
 def _check_grid(
-    raw: pd.DataFrame, zones: pd.Series, layout: _Layout, iv: _Intervals, path: StrPath
+    raw: pd.DataFrame,
+    zones: pd.Series,
+    layout: _Layout,
+    iv: _Intervals,
+    path: StrPath,
+    allow_gaps: bool = False,
 ) -> None:
     """No duplicate, every start on its MTU grid, no gap or overlap, whole DST days."""
     column = layout.time_column
@@ -479,7 +485,7 @@ def _check_grid(
     same_zone = z[1:] == z[:-1]
     spacing = t[1:] - t[:-1]
     expected = step[:-1] * _MINUTE_NS
-    wrong = _first(same_zone & (spacing != expected))
+    wrong = _first(same_zone & ((spacing < expected) if allow_gaps else (spacing != expected)))
     if wrong is not None:
         before, after = order[wrong], order[wrong + 1]
         if spacing[wrong] > expected[wrong]:
@@ -498,7 +504,7 @@ def _check_grid(
         raise PriceDataError(
             path, problem, line=_line(zones.index[after]), column=column, value=text.iloc[after]
         )
-    if not layout.utc:
+    if not layout.utc and not allow_gaps:
         _check_edge_days(zones, t, z, step, order, text, path, column)
 
 
@@ -548,6 +554,7 @@ def read_entsoe_day_ahead(
     zone: str | None = None,
     allow_missing: bool = False,
     sequence: str | None = None,
+    allow_gaps: bool = False,
 ) -> pd.DataFrame:
     """Day-ahead prices from an ENTSO-E Transparency Platform CSV export.
 
@@ -564,6 +571,8 @@ def read_entsoe_day_ahead(
             instead of refusing the file.
         sequence: the ``Sequence`` value to read where a zone has several auctions
             (e.g. ``"Sequence 1"``); None requires one sequence per zone.
+        allow_gaps: accept absent intervals and incomplete first/last days (a run's
+            coverage check, `trading.prices.coverage`, names them and applies its policy).
 
     Returns:
         The frame of `read_day_ahead_prices`: index ``timestamp_utc`` (interval start,
@@ -589,7 +598,7 @@ def read_entsoe_day_ahead(
     intervals = _Intervals(
         intervals.start_utc[keep], intervals.minutes[keep], np.zeros(int(keep.sum()), dtype=bool)
     )
-    _check_grid(raw, zones, layout, intervals, path)
+    _check_grid(raw, zones, layout, intervals, path, allow_gaps)
     return long_price_frame(
         pd.DatetimeIndex(intervals.start_utc, tz="UTC"),
         zones.to_numpy(),

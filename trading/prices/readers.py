@@ -335,8 +335,10 @@ def _check_grid(
     zones: pd.Series,
     minutes: np.ndarray,
     path: StrPath,
+    allow_gaps: bool = False,
 ) -> None:
-    """No duplicate per zone, every timestamp on its MTU grid, no gap, no overlap."""
+    """No duplicate per zone, every timestamp on its MTU grid, no gap (unless
+    `allow_gaps`: a run's coverage check names and handles them), no overlap."""
     stamps = _ns(times)
     codes, _ = pd.factorize(zones.to_numpy())
     keyed = pd.DataFrame({"zone": codes, "t": stamps})
@@ -370,7 +372,7 @@ def _check_grid(
     same_zone = z[1:] == z[:-1]
     spacing = t[1:] - t[:-1]
     expected = step[:-1] * minute_ns
-    gap = _first(same_zone & (spacing > expected))
+    gap = None if allow_gaps else _first(same_zone & (spacing > expected))
     short = _first(same_zone & (spacing < expected))
     if gap is None and short is None:
         return
@@ -427,7 +429,7 @@ def long_price_frame(
     )
 
 
-def _read_long(path: StrPath, zone: str | None) -> pd.DataFrame:
+def _read_long(path: StrPath, zone: str | None, allow_gaps: bool = False) -> pd.DataFrame:
     raw = _select_zone(_read_raw(path, (TIMESTAMP, ZONE, PRICE)), zone, path)
     zones = _zones(raw, path)
     times = _timestamps(raw, path)
@@ -442,11 +444,13 @@ def _read_long(path: StrPath, zone: str | None) -> pd.DataFrame:
         minutes = _declared_resolution(raw, path)
     else:
         minutes = _inferred_resolution(raw, times, zones, path)
-    _check_grid(raw, times, zones, minutes, path)
+    _check_grid(raw, times, zones, minutes, path, allow_gaps)
     return long_price_frame(times, zones, prices.to_numpy(), minutes)
 
 
-def read_day_ahead_prices(path: StrPath, *, zone: str | None = None) -> pd.DataFrame:
+def read_day_ahead_prices(
+    path: StrPath, *, zone: str | None = None, allow_gaps: bool = False
+) -> pd.DataFrame:
     """Day-ahead (SDAC) prices from a long CSV file, hourly or 15-minute.
 
     Needs the columns ``timestamp_utc`` (period start, ISO 8601 with ``Z`` or an offset),
@@ -458,6 +462,8 @@ def read_day_ahead_prices(path: StrPath, *, zone: str | None = None) -> pd.DataF
     Args:
         path: the CSV file.
         zone: read only this zone's rows (and check only them); None reads all zones.
+        allow_gaps: accept absent periods (a run's coverage check,
+            `trading.prices.coverage`, then names them and applies its gap policy).
 
     Returns:
         Index ``timestamp_utc`` (UTC, tz-aware, start of the period); columns ``zone``,
@@ -467,7 +473,7 @@ def read_day_ahead_prices(path: StrPath, *, zone: str | None = None) -> pd.DataF
     Raises:
         PriceDataError: naming file, line, column and value of the first problem.
     """
-    return _read_long(path, zone)
+    return _read_long(path, zone, allow_gaps)
 
 
 def read_intraday_prices(path: StrPath, *, zone: str | None = None) -> pd.DataFrame:

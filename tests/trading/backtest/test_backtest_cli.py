@@ -67,7 +67,8 @@ def test_bad_options_exit_2_naming_them() -> None:
         "--start", "2026-07-01", "--end", "2026-07-02", "--zones", "DE_LU",
     )  # fmt: skip
     assert missing.returncode == 2
-    assert "delivery day 2026-07-01" in missing.stderr
+    assert "local 2026-07-01 00:00 CEST" in missing.stderr
+    assert "day_ahead DE_LU: prices from" in missing.stderr
     assert "Traceback" not in missing.stderr
 
 

@@ -135,7 +135,7 @@ def test_dst_days_have_92_and_100_quarter_hours_in_the_tables() -> None:
         assert result.days["revenue_eur"].iloc[0] != 0
 
 
-def test_a_gap_in_the_prices_names_the_day_and_the_first_missing_period() -> None:
+def test_a_gap_in_the_prices_is_named_before_the_first_day() -> None:
     portfolio = one_battery()
     start = date(2026, 5, 4)
     prices = generated(start, 3)
@@ -144,7 +144,9 @@ def test_a_gap_in_the_prices_names_the_day_and_the_first_missing_period() -> Non
     prices.day_ahead["DE_LU"] = series[
         (series.index < hole) | (series.index >= hole + pd.Timedelta("2h"))
     ]
-    with pytest.raises(BacktestError, match=r"delivery day 2026-05-05: .*2026-05-05T09:00"):
+    with pytest.raises(
+        BacktestError, match=r"(?s)gap policy fail.*2026-05-05T09:00Z to 2026-05-05T11:00Z"
+    ):
         run_backtest(portfolio, prices, BacktestConfig(start, start + timedelta(days=2)))
 
 
