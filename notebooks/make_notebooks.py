@@ -255,10 +255,132 @@ plt.show()"""
     ),
 ]
 
+CUSTOM = [
+    new_markdown_cell(
+        """\
+# Custom constraints in Pyomo, and what they cost
+
+Analysts state rules the engine does not know in Pyomo: `optimise(..., extend=fn)` and
+`run_backtest(..., extend=fn)` hand `fn(model, view)` the optimiser's model as a Pyomo
+`ConcreteModel`, with a view that names its parts by meaning (batteries, their state of
+charge, sites, injections, quarter hours in local time). The engine solves the extended
+model as it solves its own and returns a plan with validated bids
+(`docs/optimiser.md`, "Extending a plan in Pyomo").
+
+Two real-world rules, from `trading.optimiser.extension_examples`, on a German battery
+(10 MW / 20 MWh) with 8 MW of rooftop PV behind one connection:
+
+1. **Evening reserve**: the battery holds at least half its energy at 18:00 local (a
+   contract keeping energy back for the evening peak or for backup supply).
+2. **Feed-in cap**: the site feeds in at most 70 % of its PV's rated power (5.6 MW), the
+   German rule for PV without remote control (EEG 2017, section 9 (2)). The cap holds at
+   the connection, so it limits the battery's discharge too.
+
+Each runs as a backtest against the same run without it; the difference in net result
+is what the rule costs.
+
+**Data.** Real DE_LU 15-minute day-ahead prices from June 2026 (`../shared/data`) when
+present, otherwise the generated sample prices. `VPP_NOTEBOOK_DAYS` sets the window
+(default 30). **Signs and units.** Positive MW = injection; EUR."""
+    ),
+    new_code_cell(
+        SETUP
+        + """\
+import inspect
+
+from notebook_data import german_prices
+from trading.optimiser.extension_examples import evening_reserve, feed_in_cap
+"""
+    ),
+    new_code_cell(
+        """\
+files = german_prices(DAYS)
+portfolio = read_portfolio(PORTFOLIOS / "de_battery_pv.yaml")
+print(f"prices: {files.source}, {files.start} to {files.end}, markets {files.markets}")
+print(inspect.getsource(evening_reserve))
+print(inspect.getsource(feed_in_cap))"""
+    ),
+    new_code_cell(
+        """\
+def both(model, view):
+    evening_reserve(model, view)
+    feed_in_cap(model, view)
+
+
+zones = {site.bidding_zone for site in portfolio.sites}
+prices = load_price_inputs(files.day_ahead, files.intraday, files.balancing, zones, files.markets)
+config = BacktestConfig(start=files.start, end=files.end, markets=files.markets)
+cases = {
+    "unconstrained": None,
+    "evening reserve": evening_reserve,
+    "feed-in cap 70 %": feed_in_cap,
+    "both": both,
+}
+results = {name: run_backtest(portfolio, prices, config, extend=rule) for name, rule in cases.items()}
+base = results["unconstrained"].summary()
+table = pd.DataFrame(
+    [
+        {
+            "case": name,
+            "revenue_eur": s["total_revenue_eur"],
+            "costs_eur": s["costs_eur"],
+            "net_eur": s["net_eur"],
+            "cost_of_rule_eur": round(base["net_eur"] - s["net_eur"], 2),
+            "cycles": sum(s["cycles"].values()),
+            "solver_s": s["solver_time_s"],
+        }
+        for name, s in ((n, r.summary()) for n, r in results.items())
+    ]
+).set_index("case")
+table"""
+    ),
+    new_markdown_cell(
+        "The battery's state of charge on the first day, without and with the evening "
+        "reserve (the dashed line is half its energy, the dotted one 18:00 local)."
+    ),
+    new_code_cell(
+        """\
+import matplotlib.pyplot as plt
+
+fig, ax = plt.subplots(figsize=(9, 4))
+for name in ("unconstrained", "evening reserve"):
+    soc = results[name].soc
+    day = soc[soc["timestamp_utc"] < soc["timestamp_utc"].min() + pd.Timedelta(days=1)]
+    local = pd.to_datetime(day["timestamp_utc"], utc=True).dt.tz_convert("Europe/Berlin")
+    ax.step(local + pd.Timedelta(minutes=15), day["soc_mwh"], where="pre", label=name)
+ax.axhline(10.0, linestyle="--", color="grey")
+six_pm = local.iloc[0].normalize() + pd.Timedelta(hours=18)
+ax.axvline(six_pm, linestyle=":", color="grey")
+ax.set_xlabel("local time (end of quarter hour)")
+ax.set_ylabel("state of charge [MWh]")
+ax.legend()
+ax.grid(True, alpha=0.3)
+plt.show()"""
+    ),
+    new_code_cell(
+        """\
+fig, ax = plt.subplots(figsize=(7, 4))
+costs = table["cost_of_rule_eur"].drop("unconstrained")
+ax.bar(costs.index, costs.values, color=["tab:orange", "tab:green", "tab:red"])
+ax.set_title(f"What each rule costs ({files.start} to {files.end})")
+ax.set_ylabel("net result lost against the unconstrained plan [EUR]")
+ax.grid(True, axis="y", alpha=0.3)
+plt.show()"""
+    ),
+    new_markdown_cell(
+        """\
+**Read with care.** Perfect foresight (the plan sees the actual prices), so these are
+the rules' costs to an ideal trader; with forecasts they differ. The feed-in cap's cost
+comes mostly from the battery's evening sales it limits, not from clipped PV: the
+battery stores what the cap holds back."""
+    ),
+]
+
 NOTEBOOKS = {
     "01_quickstart_backtest.ipynb": QUICKSTART,
     "02_market_comparison.ipynb": COMPARISON,
     "03_duration_sweep.ipynb": SWEEP,
+    "04_custom_constraints.ipynb": CUSTOM,
 }
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,9 @@ from trading.optimiser.inputs import ChpState, Horizon, MissingPriceError, Price
 from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.profiles import proxy_profiles
 from trading.optimiser.solver import SolverOptions
+
+if TYPE_CHECKING:
+    from trading.optimiser.extension import Extension
 
 END_SOC_POLICIES = ("value", "target")
 """How a day plans a battery's end-of-day state of charge: ``value``, energy left stored is
@@ -107,10 +110,13 @@ def run_backtest(
     forecast: PriceForecast | None = None,
     progress: bool = False,
     registry: MarketRegistry | None = None,
+    extend: Extension | None = None,
 ) -> BacktestResult:
     """Run `config` on `portfolio` against the actual `prices` (see the module docstring).
 
     `registry`: the market plugins that plan and clear every day (default: installed).
+    `extend`: an analyst's Pyomo extension applied to every day's plan
+    (`trading.optimiser.extension`); its costs count among the day's costs.
     `BacktestError` names the first day that cannot be planned (e.g. a price missing).
     """
     registry = registry if registry is not None else default_registry()
@@ -155,6 +161,7 @@ def run_backtest(
                     }
                 ),
                 registry=registry,
+                extend=extend,
             )
             cleared = clear_plan(plan, prices, registry)
         except MissingPriceError as exc:

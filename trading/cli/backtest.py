@@ -17,7 +17,7 @@ from trading.backtest import (
     read_imbalance_prices,
     run_backtest,
 )
-from trading.cli.optimise import load_prices, only_zones
+from trading.cli.optimise import extension_errors, extension_or_exit, load_prices, only_zones
 from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
 from trading.cli.portfolio import load_or_exit
 from trading.optimiser.build import MARKET_CHOICES
@@ -56,6 +56,12 @@ def backtest_command(
         typer.Option("--zones", help="only sites in these bidding zones (comma-separated)"),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+    extend_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--extend", help="an extension in Pyomo applied to every day, module:function"
+        ),
+    ] = None,
 ) -> None:
     """Optimise each day on a forecast, clear at the actual prices, settle, carry SoC."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -81,9 +87,14 @@ def backtest_command(
             )
         except (OSError, ValueError, KeyError) as exc:
             _fail(f"--imbalance-prices {imbalance_file}: {exc}")
+    extend = extension_or_exit(extend_spec)
     try:
-        result = run_backtest(portfolio, prices, config, imbalance=imbalance, progress=not json_out)
+        result = run_backtest(
+            portfolio, prices, config, imbalance=imbalance, progress=not json_out, extend=extend
+        )
     except BacktestError as exc:
+        _fail(f"error: {exc}")
+    except extension_errors(extend_spec) as exc:
         _fail(f"error: {exc}")
     files: list[str] = []
     if out is not None:

@@ -94,6 +94,14 @@ def optimise_command(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+    extend_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--extend",
+            help="an extension in Pyomo, module:function or file.py:function "
+            "(trading.optimiser.extension)",
+        ),
+    ] = None,
 ) -> None:
     """Co-optimise one delivery day; print bids, revenue by market and solver figures."""
     delivery = parse_day(day)
@@ -119,18 +127,55 @@ def optimise_command(
         markets=chosen, solver=SolverOptions(time_limit_s=time_limit, mip_gap=gap)
     )
     profiles, note = availability(portfolio, Horizon.of(delivery), profiles_file)
+    extend = extension_or_exit(extend_spec)
     try:
-        plan = optimise(portfolio, delivery, prices, profiles=profiles, options=options)
+        plan = optimise(
+            portfolio, delivery, prices, profiles=profiles, options=options, extend=extend
+        )
     except (MissingPriceError, MissingProfileError, InputError) as exc:
         _fail(str(exc))
     except InfeasibleError as exc:
         _fail(str(exc), EXIT_INFEASIBLE)
     except NoPlanInTimeError as exc:
         _fail(str(exc), EXIT_NO_PLAN_IN_TIME)
+    except extension_errors(extend_spec) as exc:
+        _fail(str(exc))
     if as_json:
         print_json(plan_record(plan, [note] if note else []))
         return
     show_plan(plan, portfolio, note)
+
+
+def extension_errors(spec: str | None) -> tuple[type[Exception], ...]:
+    """What an extension may raise (nothing to catch without one: pyomo stays unloaded)."""
+    if spec is None:
+        return ()
+    from trading.optimiser.extension import ExtensionError
+
+    return (ExtensionError,)
+
+
+def extension_or_exit(spec: str | None) -> Any:
+    """The extension `--extend` names (None without one); exit 2 naming what is wrong.
+    Errors the extension raises while it runs are reported the same way."""
+    if spec is None:
+        return None
+    from trading.optimiser.extension import ExtensionError, load_extension
+
+    try:
+        extension = load_extension(spec)
+    except ExtensionError as exc:
+        _fail(str(exc))
+
+    def guarded(model: Any, view: Any) -> None:
+        try:
+            extension(model, view)
+        except ExtensionError:
+            raise
+        except Exception as exc:  # the analyst's code: report it, do not crash
+            raise ExtensionError(f"--extend={spec}: {type(exc).__name__}: {exc}") from exc
+
+    return guarded
 
 
 def availability(

@@ -148,9 +148,27 @@ class ExtensionView:
         """A storage asset's energy capacity [MWh]."""
         return float(self._asset(asset_id).energy_mwh)
 
+    def asset(self, asset_id: str) -> Any:
+        """The asset's data as the portfolio file gives it (`regulatory.assets`): ratings
+        [MW], energy [MWh], costs [EUR/MWh] ..."""
+        return self._asset(asset_id)
+
     def zone_of(self, asset_id: str) -> str:
         """The bidding zone of an asset's site."""
         return self._built.portfolio.site_of(self._asset(asset_id)).bidding_zone
+
+    def site_of(self, asset_id: str) -> str:
+        """The id of the asset's site (one grid connection)."""
+        return str(self._asset(asset_id).site)
+
+    @property
+    def sites(self) -> list[str]:
+        """Ids of the sites with an asset in the model."""
+        return sorted({self.site_of(a) for a in self.assets})
+
+    def assets_at(self, site_id: str) -> list[str]:
+        """Ids of the assets in the model behind site `site_id`'s grid connection."""
+        return [a for a in self.assets if self.site_of(a) == site_id]
 
     @property
     def zones(self) -> list[str]:
@@ -438,10 +456,23 @@ def _new_rows(
         lo[span.start : span.stop] = lower
         hi[span.start : span.stop] = upper
         built.model.row_lower, built.model.row_upper = [lo], [hi]
-        if len(items) != n:  # only a per-quarter-hour family says when in the day
+        if not _per_quarter_hour(items, n):  # only those say when in the day they hold
             fam = built.model.families[name]
             fam.positions[-len(items) :] = [(0, 1)] * len(items)
         extended.added_rows[name] = span
+
+
+def _per_quarter_hour(items: list[Any], n: int) -> bool:
+    """Whether constraint data `items` are one per quarter hour, in order (their index, or
+    its last part, is the quarter hour)."""
+    if len(items) != n:
+        return False
+    for k, con in enumerate(items):
+        index = con.index()
+        last = index[-1] if isinstance(index, tuple) else index
+        if last != k:
+            return False
+    return True
 
 
 def _names_inactive(block: pyo.ConcreteModel) -> set[str]:
@@ -516,3 +547,39 @@ def _new_costs(built: BuiltModel, view: ExtensionView, index: dict[int, int]) ->
         built.costs[name] = row
         built.model.maximise(-row)
         view.model.objective.expr = view.model.objective.expr - component
+
+
+def load_extension(spec: str) -> Extension:
+    """The extension named by `spec`: ``module:function`` (an importable module, dotted)
+    or ``path/to/file.py:function``, as `vpp optimise --extend` and `vpp backtest
+    --extend` take it. Raises `ExtensionError` naming what is wrong."""
+    import importlib
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    where, sep, name = spec.rpartition(":")
+    if not sep or not where or not name.isidentifier():
+        raise ExtensionError(
+            f"--extend={spec!r}: expected module:function or path/to/file.py:function"
+        )
+    if where.endswith(".py"):
+        path = Path(where)
+        if not path.is_file():
+            raise ExtensionError(f"--extend={spec!r}: no such file {where}")
+        module_name = f"vpp_extension_{abs(hash(str(path.resolve())))}"
+        loader = importlib.util.spec_from_file_location(module_name, path)
+        if loader is None or loader.loader is None:
+            raise ExtensionError(f"--extend={spec!r}: {where} cannot be imported")
+        module = importlib.util.module_from_spec(loader)
+        sys.modules[module_name] = module
+        loader.loader.exec_module(module)
+    else:
+        try:
+            module = importlib.import_module(where)
+        except ImportError as exc:
+            raise ExtensionError(f"--extend={spec!r}: cannot import {where} ({exc})") from None
+    found = getattr(module, name, None)
+    if not callable(found):
+        raise ExtensionError(f"--extend={spec!r}: {where} has no function {name}")
+    return found

@@ -23,11 +23,12 @@ CELL_TIMEOUT_S = 300
 KERNEL = "python3"
 
 
-def test_the_three_notebooks_are_there():
+def test_the_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == [
         "01_quickstart_backtest.ipynb",
         "02_market_comparison.ipynb",
         "03_duration_sweep.ipynb",
+        "04_custom_constraints.ipynb",
     ]
 
 
