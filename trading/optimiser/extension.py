@@ -297,6 +297,17 @@ class Extended:
     """Engine rows per extension constraint component (its Pyomo name)."""
     added_columns: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
+    def note(self, extend: Extension) -> str:
+        """What the extension added, for the plan's notes."""
+        name = getattr(extend, "__qualname__", None) or type(extend).__name__
+        rows = ", ".join(f"{k} ({len(v)} row(s))" for k, v in self.added_rows.items())
+        costs = ", ".join(self.view.costs)
+        return (
+            f"extended in Pyomo by {name}: constraints {rows or 'none'}; variables "
+            f"{len(self.added_columns)}; costs {costs or 'none'} (the plan checker cannot "
+            "re-derive an extension's rules or costs)"
+        )
+
     def load(self, values: np.ndarray) -> None:
         """Write a solution's column values into the Pyomo variables."""
         for c, var in enumerate(self.columns):

@@ -198,7 +198,8 @@ def _optimise_once(
     bids = derive_bids(built, plan.positions)
     served = tuple(b.bid_id for b in bids if b.bid_id)  # the dispatcher's events name them
     schedule = plan.schedule.model_copy(update={"bid_ids": served})
-    return plan.model_copy(update={"bids": bids, "schedule": schedule})
+    notes = plan.notes if extended is None else [*plan.notes, extended.note(extend)]
+    return plan.model_copy(update={"bids": bids, "schedule": schedule, "notes": notes})
 
 
 def _solve_or_diagnose(

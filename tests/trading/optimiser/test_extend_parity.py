@@ -6,15 +6,19 @@ the matrix path's: the same objective (to 1e-6 EUR), the same bids, field by fie
 Pyomo model's own objective, evaluated at the solution read back into its variables,
 must be the solver's; and the independent plan checker finds nothing in either plan.
 
-Both paths solve with `mip_gap=0`: within a gap the matrix path's answer depends on how
-long each part's first round takes (`solver.FIRST_ROUND_S`), so on a loaded machine two
-runs of the matrix path itself may stop at different plans within the gap. Proving each
-part optimal makes both paths deterministic. That the compiled model is the built one,
-column for column and row for row, is checked directly on every market at once.
+The matrix path's answer depends on time where a search is capped in seconds (a part's
+first round, `solver.FIRST_ROUND_S`; the whole-step rungs, `whole_steps.FREE_RUNG_S` and
+`NEIGHBOURS_RUNG_S`): on a loaded machine two runs of the matrix path itself may stop at
+different plans (measured: 54042.64 and 54036.95 EUR on the sample portfolio; -2654.52
+and -3680.97 EUR on a three-asset portfolio). The caps are raised here, so that both paths
+give what HiGHS finds, not what the machine's load lets it find. That the compiled model
+is the built one, column for column and row for row, is checked directly as well.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import cache
 
@@ -28,6 +32,7 @@ from markets.registry import default_registry
 from regulatory import Portfolio
 from regulatory.loading import read_portfolio
 from trading.cli.optimise import load_prices
+from trading.optimiser import solver, whole_steps
 from trading.optimiser.build import OptimiserOptions, build_model
 from trading.optimiser.check import check_plan
 from trading.optimiser.extension import apply_extension
@@ -48,7 +53,11 @@ MARKET_SETS = [
     ("day_ahead", "intraday"),
     ALL_MARKETS,
 ]
-SOLVER = SolverOptions(time_limit_s=120, mip_gap=0)
+SOLVER = SolverOptions(time_limit_s=600, mip_gap=0)
+"""Proven optima: the sample portfolio's plan within a gap is cheap, but proving it is
+what makes the comparison exact there."""
+QUICK = SolverOptions(time_limit_s=600)
+"""The default gap, for the many small random portfolios."""
 
 
 @cache
@@ -59,16 +68,31 @@ def sample_prices(zones: frozenset[str]) -> PriceInputs:
     )
 
 
-def both_paths(pf: Portfolio, day: date, markets: tuple[str, ...]) -> None:
+@contextmanager
+def without_time_caps() -> Iterator[None]:
+    """The searches capped in seconds get as long as they need (module docstring)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(solver, "FIRST_ROUND_S", 600.0)
+        patch.setattr(whole_steps, "FREE_RUNG_S", 600.0)
+        patch.setattr(whole_steps, "NEIGHBOURS_RUNG_S", 600.0)
+        yield
+
+
+def both_paths(
+    pf: Portfolio, day: date, markets: tuple[str, ...], options: SolverOptions = SOLVER
+) -> None:
     """The matrix path's and the Pyomo path's plans agree (module docstring)."""
     prices = sample_prices(frozenset(s.bidding_zone for s in pf.sites))
     profiles = proxy_profiles(pf, Horizon.of(day))
-    options = OptimiserOptions(markets=markets, solver=SOLVER)
+    chosen = OptimiserOptions(markets=markets, solver=options)
     models: list[pyo.ConcreteModel] = []
-    matrix = optimise(pf, day, prices, options=options, profiles=profiles)
-    pyomo = optimise(
-        pf, day, prices, options=options, profiles=profiles, extend=lambda m, _v: models.append(m)
-    )
+
+    def keep(model: pyo.ConcreteModel, _view: object) -> None:
+        models.append(model)
+
+    with without_time_caps():
+        matrix = optimise(pf, day, prices, options=chosen, profiles=profiles)
+        pyomo = optimise(pf, day, prices, options=chosen, profiles=profiles, extend=keep)
     assert pyomo.solver.objective_eur == pytest.approx(matrix.solver.objective_eur, abs=1e-6)
     assert pyomo.objective_eur == matrix.objective_eur
     assert [b.model_dump() for b in pyomo.bids] == [b.model_dump() for b in matrix.bids]
@@ -121,11 +145,11 @@ def test_an_extension_that_adds_nothing_leaves_the_model_as_built() -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(
-    n=st.integers(1, 4),
+    n=st.integers(1, 3),
     seed=st.integers(0, 99_999),
     day=st.sampled_from(SAMPLE_DAYS),
     markets=st.sampled_from(MARKET_SETS),
 )
 def test_random_portfolios(n: int, seed: int, day: date, markets: tuple[str, ...]) -> None:
     """100 seeded portfolios of every kind (`synthetic_portfolio`) on the sample days."""
-    both_paths(synthetic_portfolio(n, seed), day, markets)
+    both_paths(synthetic_portfolio(n, seed), day, markets, QUICK)
