@@ -221,3 +221,18 @@ def _maybe(view: ExtensionView, clock: str) -> int | None:
         return view.at_local(clock)
     except KeyError:
         return None
+
+
+def test_a_cap_on_the_zones_day_ahead_position_is_kept() -> None:
+    """The view's position family: the DE_LU day-ahead sale capped at 0.5 MW in the four
+    quarter hours at 100 EUR/MWh; selling there still pays most, so the plan sells
+    exactly 0.5 MW in each of them (and the other 0.5 MWh elsewhere)."""
+    pf = portfolio(battery(degradation_cost_eur_per_mwh=3.0))
+
+    def cap(model: pyo.ConcreteModel, view: ExtensionView) -> None:
+        sold = view.position("day_ahead", "DE_LU")
+        model.midday_cap = pyo.Constraint(range(40, 44), rule=lambda m, q: sold[q] <= 0.5)
+
+    plan = optimise(pf, DAY, day_ahead(evening_prices()), options=EXACT, extend=cap)
+    np.testing.assert_allclose(injection(plan)[40:44], 0.5, atol=1e-6)
+    assert injection(plan).clip(min=0).sum() * 0.25 == pytest.approx(1.0, abs=1e-6)
