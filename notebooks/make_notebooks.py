@@ -267,11 +267,11 @@ charge, sites, injections, quarter hours in local time). The engine solves the e
 model as it solves its own and returns a plan with validated bids
 (`docs/optimiser.md`, "Extending a plan in Pyomo").
 
-Two real-world rules, from `trading.optimiser.extension_examples`, on a German battery
-(10 MW / 20 MWh) with 8 MW of rooftop PV behind one connection:
+Two real-world rules on a German battery (10 MW / 20 MWh) with 8 MW of rooftop PV
+behind one connection, one written here, one from `trading.optimiser.extension_examples`:
 
-1. **Evening reserve**: the battery holds at least half its energy at 18:00 local (a
-   contract keeping energy back for the evening peak or for backup supply).
+1. **Overnight reserve**: from 21:00 local to the end of the day the battery holds at
+   least half its energy (a backup-supply contract for the night).
 2. **Feed-in cap**: the site feeds in at most 70 % of its PV's rated power (5.6 MW), the
    German rule for PV without remote control (EEG 2017, section 9 (2)). The cap holds at
    the connection, so it limits the battery's discharge too.
@@ -293,9 +293,11 @@ present, otherwise the generated sample prices. `VPP_NOTEBOOK_DAYS` sets the win
 import inspect
 from datetime import timedelta
 
+import pyomo.environ as pyo
+
 from notebook_data import german_prices
 from trading.optimiser.build import OptimiserOptions
-from trading.optimiser.extension_examples import evening_reserve, feed_in_cap
+from trading.optimiser.extension_examples import feed_in_cap
 from trading.optimiser.inputs import Horizon
 from trading.optimiser.plan import optimise
 from trading.optimiser.profiles import proxy_profiles
@@ -307,19 +309,30 @@ from trading.optimiser.solver import SolverOptions
 files = german_prices(DAYS)
 portfolio = read_portfolio(PORTFOLIOS / "de_battery_pv.yaml")
 print(f"prices: {files.source}, {files.start} to {files.end}, markets {files.markets}")
-print(inspect.getsource(evening_reserve))
 print(inspect.getsource(feed_in_cap))"""
     ),
     new_code_cell(
         """\
+def overnight_reserve(model, view):
+    # each battery holds half its energy [MWh] at the end of every quarter hour from
+    # 20:45-21:00 local to the end of the day
+    night = range(view.at_local("21:00") - 1, len(view.quarter_hours))
+    model.overnight_reserve = pyo.Constraint(
+        view.batteries,
+        night,
+        rule=lambda m, b, q: view.soc(b)[q] >= 0.5 * view.energy_mwh(b),
+        doc="half the energy held overnight [MWh]",
+    )
+
+
 def both(model, view):
-    evening_reserve(model, view)
+    overnight_reserve(model, view)
     feed_in_cap(model, view)
 
 
 cases = {
     "unconstrained": None,
-    "evening reserve": evening_reserve,
+    "overnight reserve": overnight_reserve,
     "feed-in cap 70 %": feed_in_cap,
     "both": both,
 }
@@ -359,8 +372,8 @@ summary = pd.DataFrame(
 summary.round(3)"""
     ),
     new_markdown_cell(
-        "The battery's state of charge on the first day, without and with the evening "
-        "reserve (dashed: half its energy; dotted: 18:00 local), and each rule's cost "
+        "The battery's state of charge on the first day, without and with the overnight "
+        "reserve (dashed: half its energy; dotted: 21:00 local), and each rule's cost "
         "per day."
     ),
     new_code_cell(
@@ -368,13 +381,13 @@ summary.round(3)"""
 import matplotlib.pyplot as plt
 
 fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
-for name in ("unconstrained", "evening reserve"):
+for name in ("unconstrained", "overnight reserve"):
     plan = first_day[name]
     ends = plan.schedule.injection_frame().index.tz_convert("Europe/Berlin")
     ends = ends + pd.Timedelta(minutes=15)
     left.step(ends, plan.states["bat-de"]["soc_mwh"], where="pre", label=name)
 left.axhline(10.0, linestyle="--", color="grey")
-left.axvline(ends[0].normalize() + pd.Timedelta(hours=18), linestyle=":", color="grey")
+left.axvline(ends[0].normalize() + pd.Timedelta(hours=21), linestyle=":", color="grey")
 left.set_title(f"State of charge on {files.start}")
 left.set_xlabel("local time (end of quarter hour)")
 left.set_ylabel("state of charge [MWh]")
