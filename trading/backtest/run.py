@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -64,6 +64,9 @@ from trading.prices.coverage import (
     check_coverage,
     gaps_over_days,
 )
+
+if TYPE_CHECKING:
+    from trading.optimiser.extension import Extension
 
 END_SOC_POLICIES = ("value", "target")
 """How a day plans a battery's end-of-day state of charge: ``value``, energy left stored is
@@ -153,6 +156,7 @@ def run_backtest(
     registry: MarketRegistry | None = None,
     notes: list[str] | None = None,
     renewables: RenewableOutputs | None = None,
+    extend: Extension | None = None,
 ) -> BacktestResult:
     """Run `config` on `portfolio` against the actual `prices` (see the module docstring).
 
@@ -164,6 +168,8 @@ def run_backtest(
     Before the first day the prices' coverage is checked (`check_coverage`, the config's
     gap policy); `BacktestError` names every gap under ``fail``, else the first day that
     cannot be planned (e.g. a price missing).
+    `extend`: an analyst's Pyomo extension applied to every day's plan
+    (`trading.optimiser.extension`); its costs count among the day's costs.
     """
     registry = registry if registry is not None else default_registry()
     forecaster = forecast if forecast is not None else forecast_named(config.forecast)
@@ -227,6 +233,7 @@ def run_backtest(
                     }
                 ),
                 registry=registry,
+                extend=extend,
             )
             cleared = clear_plan(plan, prices, registry)
         except MissingPriceError as exc:

@@ -25,7 +25,7 @@ from trading.backtest.actuals import (
 )
 from trading.backtest.forecast_output import RenewableOutputs, output_forecast_named
 from trading.backtest.result import FORMATS, ParquetUnavailableError, check_format
-from trading.cli.optimise import load_prices, only_zones
+from trading.cli.optimise import extension_errors, extension_or_exit, load_prices, only_zones
 from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
 from trading.cli.portfolio import load_or_exit
 from trading.optimiser.build import MARKET_CHOICES
@@ -150,6 +150,12 @@ def backtest_command(
     forecast_seed: Annotated[
         int, typer.Option("--forecast-seed", help="seed of the noisy output forecast")
     ] = 0,
+    extend_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--extend", help="an extension in Pyomo applied to every day, module:function"
+        ),
+    ] = None,
 ) -> None:
     """Optimise each day on a forecast, clear at the actual prices, settle, carry SoC."""
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
@@ -190,6 +196,7 @@ def backtest_command(
     renewables = load_renewables(
         weather_file, turbine_curves, turbine_types, actual_output, output_forecast, forecast_seed
     )
+    extend = extension_or_exit(extend_spec)
     try:
         result = run_backtest(
             portfolio,
@@ -199,8 +206,11 @@ def backtest_command(
             progress=not json_out,
             notes=input_notes,
             renewables=renewables,
+            extend=extend,
         )
     except (BacktestError, ActualsError) as exc:
+        _fail(f"error: {exc}")
+    except extension_errors(extend_spec) as exc:
         _fail(f"error: {exc}")
     files: list[str] = []
     if out is not None:

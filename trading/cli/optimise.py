@@ -108,6 +108,14 @@ def optimise_command(
             help="a gap in the day's prices: fail (naming every gap), interpolate or previous-day",
         ),
     ] = "fail",
+    extend_spec: Annotated[
+        str | None,
+        typer.Option(
+            "--extend",
+            help="an extension in Pyomo, module:function or file.py:function "
+            "(trading.optimiser.extension)",
+        ),
+    ] = None,
 ) -> None:
     """Co-optimise one delivery day; print bids, revenue by market and solver figures."""
     delivery = parse_day(day)
@@ -134,14 +142,19 @@ def optimise_command(
         markets=chosen, solver=SolverOptions(time_limit_s=time_limit, mip_gap=gap)
     )
     profiles, note = availability(portfolio, Horizon.of(delivery), profiles_file)
+    extend = extension_or_exit(extend_spec)
     try:
-        plan = optimise(portfolio, delivery, prices, profiles=profiles, options=options)
+        plan = optimise(
+            portfolio, delivery, prices, profiles=profiles, options=options, extend=extend
+        )
     except (MissingPriceError, MissingProfileError, InputError) as exc:
         _fail(str(exc))
     except InfeasibleError as exc:
         _fail(str(exc), EXIT_INFEASIBLE)
     except NoPlanInTimeError as exc:
         _fail(str(exc), EXIT_NO_PLAN_IN_TIME)
+    except extension_errors(extend_spec) as exc:
+        _fail(str(exc))
     notes = [n for n in (note, gap_note) if n]
     if as_json:
         print_json(plan_record(plan, notes))
@@ -161,6 +174,38 @@ def fill_gaps(
     except PriceGapError as exc:
         _fail(f"error: {exc}")
     return filled, (report.note() if report.gaps else None)
+
+
+def extension_errors(spec: str | None) -> tuple[type[Exception], ...]:
+    """What an extension may raise (nothing to catch without one: pyomo stays unloaded)."""
+    if spec is None:
+        return ()
+    from trading.optimiser.extension import ExtensionError
+
+    return (ExtensionError,)
+
+
+def extension_or_exit(spec: str | None) -> Any:
+    """The extension `--extend` names (None without one); exit 2 naming what is wrong.
+    Errors the extension raises while it runs are reported the same way."""
+    if spec is None:
+        return None
+    from trading.optimiser.extension import ExtensionError, load_extension
+
+    try:
+        extension = load_extension(spec)
+    except ExtensionError as exc:
+        _fail(str(exc))
+
+    def guarded(model: Any, view: Any) -> None:
+        try:
+            extension(model, view)
+        except ExtensionError:
+            raise
+        except Exception as exc:  # the analyst's code: report it, do not crash
+            raise ExtensionError(f"--extend={spec}: {type(exc).__name__}: {exc}") from exc
+
+    return guarded
 
 
 def availability(

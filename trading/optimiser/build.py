@@ -206,6 +206,13 @@ class BuiltModel:
     build_s: float = 0.0
     deadline: float | None = None
     """`time.monotonic()` by which the whole plan should be solved, if any."""
+    free_columns: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Columns an extension added (`trading.optimiser.extension`): they belong to no zone,
+    so every zone's whole-step solve decides them afresh."""
+    extended_assets: set[str] = field(default_factory=set)
+    """Assets whose columns an extension's rows or costs use: the whole-step stage does not
+    let its battery programme (`storage_steps`), which knows only the asset's own rules,
+    choose their positions."""
 
 
 def build_model(

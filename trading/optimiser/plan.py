@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,6 +32,9 @@ from trading.optimiser.result import Plan, PlanInputs, Position
 from trading.optimiser.solver import Solved, SolverOptions, solve
 from trading.optimiser.whole_steps import Relaxed, WholeStepsError, solve_whole_steps
 from trading.optimiser.write_back import write_back
+
+if TYPE_CHECKING:  # pyomo is imported only when a plan is extended
+    from trading.optimiser.extension import Extended, Extension
 
 __all__ = [
     "BidDerivationError",
@@ -66,12 +70,19 @@ def optimise(
     options: OptimiserOptions | None = None,
     hook: Hook | None = None,
     registry: MarketRegistry | None = None,
+    extend: Extension | None = None,
 ) -> Plan:
     """The best plan for `portfolio` on delivery day `day` at the forecast `prices`.
 
     `registry`: the market plugins whose products are traded and whose rules the bids
     must pass: the same object the exchange that clears them uses (default: the
     installed plugins).
+
+    `extend`: an analyst's rule in Pyomo, `extend(model, view)` (see
+    `trading.optimiser.extension`): it receives the model exported to Pyomo, adds
+    constraints, variables and costs (`view.add_cost`), and the plan is solved with them;
+    its costs are itemised under their names in `costs_by_kind`. Applied to both passes
+    where intraday is traded after day-ahead.
 
     Day-ahead and balancing capacity are co-optimised in one model. Intraday is traded
     after them, as the markets run (the auctions close after day-ahead results): the
@@ -100,6 +111,7 @@ def optimise(
             hook,
             registry,
             deadline,
+            extend,
         )
         # every first-pass position is held, zeros included: a product left free would be
         # traded against intraday on the forecast spread alone
@@ -113,6 +125,7 @@ def optimise(
             hook,
             registry,
             deadline,
+            extend,
         )
         report = second.solver.model_copy(
             update={
@@ -134,7 +147,9 @@ def optimise(
                 "notes": [*second.notes, note],
             }
         )
-    return _optimise_once(portfolio, day, prices, profiles, options, hook, registry, deadline)
+    return _optimise_once(
+        portfolio, day, prices, profiles, options, hook, registry, deadline, extend
+    )
 
 
 def _percent(gap: float | None) -> str:
@@ -156,12 +171,18 @@ def _optimise_once(
     hook: Hook | None,
     registry: MarketRegistry,
     deadline: float | None = None,
+    extend: Extension | None = None,
 ) -> Plan:
     built = build_model(
         portfolio, day, prices, profiles=profiles, options=options, registry=registry
     )
     if hook is not None:
         hook(ModelView(built))
+    extended: Extended | None = None
+    if extend is not None:
+        from trading.optimiser.extension import apply_extension
+
+        extended = apply_extension(built, extend)
     with Relaxed(built):
         # half the gap for the relaxation: whole steps cost a little of the rest
         tighter = options.solver.model_copy(update={"mip_gap": options.solver.mip_gap / 2})
@@ -171,11 +192,14 @@ def _optimise_once(
         solved = solve_whole_steps(built, relaxed, options.solver, deadline)
     except WholeStepsError as exc:
         raise _infeasible(built, f"whole_steps ({exc})") from None
+    if extended is not None:
+        extended.load(solved.values)
     plan = write_back(built, solved)
     bids = derive_bids(built, plan.positions)
     served = tuple(b.bid_id for b in bids if b.bid_id)  # the dispatcher's events name them
     schedule = plan.schedule.model_copy(update={"bid_ids": served})
-    return plan.model_copy(update={"bids": bids, "schedule": schedule})
+    notes = plan.notes if extended is None else [*plan.notes, extended.note(extend)]
+    return plan.model_copy(update={"bids": bids, "schedule": schedule, "notes": notes})
 
 
 def _solve_or_diagnose(

@@ -29,6 +29,12 @@ def component_name(family: str) -> str:
 
 def to_pyomo(model: LinearModel, name: str = "vpp_engine") -> pyo.ConcreteModel:
     """The same variables, rows and objective as `model`, as a Pyomo model."""
+    return export(model, name)[0]
+
+
+def export(model: LinearModel, name: str = "vpp_engine") -> tuple[pyo.ConcreteModel, list[pyo.Var]]:
+    """`to_pyomo`'s model and, per column of `model`, the Pyomo variable holding it (the
+    way back from a Pyomo solution or extension to the model's columns)."""
     matrix = MatrixModel.of(model)
     block = pyo.ConcreteModel(name=name)
     columns: list[pyo.Var] = [None] * matrix.num_cols  # type: ignore[list-item]
@@ -70,7 +76,7 @@ def to_pyomo(model: LinearModel, name: str = "vpp_engine") -> pyo.ConcreteModel:
         expr=sum(float(matrix.cost[c]) * columns[c] for c in nonzero) + matrix.offset,
         sense=pyo.maximize,
     )
-    return block
+    return block, columns
 
 
 def _finite(value: float) -> float | None:

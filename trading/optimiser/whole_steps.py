@@ -221,6 +221,7 @@ def _zone_columns(built: BuiltModel, zone: str) -> np.ndarray:
     if zone in built.residuals:
         long, short = built.residuals[zone]
         cols += [long.cols, short.cols]
+    cols.append(built.free_columns)  # an extension's: the last zone's solve decides them
     return np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64)
 
 
@@ -274,6 +275,7 @@ def _attempt(
     free = np.zeros(model.num_cols, dtype=bool)
     for aid in followers:
         free[built.assets[aid].columns] = True
+    free[built.free_columns] = True
     if not rung.decide:
         free &= ~integer
     if zone in built.residuals:
@@ -412,6 +414,8 @@ def _absorbers(built: BuiltModel, relaxed: Solved, zone: str, followers: set[str
     found = []
     for asset in built.portfolio.assets:
         if asset.id not in followers or asset.kind != "battery":
+            continue
+        if asset.id in built.extended_assets:  # the programme would ignore the extension
             continue
         if sites[asset.site].bidding_zone != zone:
             continue
