@@ -87,7 +87,7 @@ class PoolConfig:
     """A probing move is at least what the asset's declared ramp covers in this time [s]:
     a device ramping at a tenth of its rate needs ten times as long, more than the
     execution check allows, so ``slow_ramp`` cannot finish a probe unseen."""
-    probe_budget_share: float = 0.01
+    probe_budget_share: float = 0.03
     """Probing moves that start in one tick add up to at most this share of the fleet's
     rating (the pairs asked for or waiting longest first; the rest wait a tick)."""
     count_stale: bool = False
@@ -374,7 +374,7 @@ class PoolController:
             up, down, step, sign = up[useful], down[useful], size[useful], sign[useful]
             # The two moves of a pair do not land at once (a PV cap drops at once, a CHP
             # ramps up after its dead time): every pair that starts in one tick adds its
-            # transient to the pool's true error. At most `probe_budget_share` of the
+            # transient to the pool's true error. At most `probe_budget_share` (3 %) of the
             # fleet's rating starts moving per tick (the first pair always may): 40 sites
             # starting their 20 kW pairs together were 0.44 MW off at every start.
             budget = cfg.probe_budget_share * float(self._rating.sum())
