@@ -29,7 +29,9 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   to show what stale readings hide; never a verdict;
 - ``faults``: per injected fault ``asset``, ``kind``, ``injected_at_s`` (since the run
   start), ``observable_at_s`` (first moment the fault could be seen through its own
-  evidence: the first missed read, the first setpoint it failed; None if never),
+  evidence: the first missed read, the first setpoint it failed, or, where the
+  simulation says so from the physics (`fault_seen`), earlier: a fake meter's lie first
+  moving its site meter; None if never),
   ``detected_s`` (from observable to detection, None if never detected by the evidence
   that belongs to its kind), ``detected_after_injection_s``, ``evidence`` (kind of
   evidence and the words of the detection), ``other_evidence`` (failures of that asset

@@ -24,6 +24,10 @@ the tick computes:
    total is unchanged, so that a device that does not follow, or follows too slowly, is
    seen on a flat schedule. Behind one site meter at most one asset moves up and one down
    at a time, so that the site watch can tell whose reported move its meter did not see;
+   a PV plant or CHP there moves by more than its meter can put down to band errors
+   (`AssetActor.site_nameable_mw`), with a partner that has the room; the pairs starting
+   in one tick move at most `PoolConfig.probe_budget_share` of the fleet's rating, since
+   a pair's two moves do not land at once;
 6. each actor is handed its setpoint (`AssetActor.command`, latest wins, with the tick's
    time so that latencies run from here): the tick never waits on a device;
 7. observers (e.g. the simulation's truth sampler) are called with the tick's time and

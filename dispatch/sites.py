@@ -18,7 +18,10 @@ pool its site). Each culprit leaves the pool with cross-check evidence, observab
 the first reading of the window at which its report had moved. A window no set explains,
 or that two sets explain, is kept, balanced readings included, until later readings tell
 (or the window is full); where two sets explain it, the watch asks the pool to move one of
-the members they disagree on alone (`request_probe`).
+the members they disagree on alone (`request_probe`); where no set explains an unbalanced
+window (a lie that began in the middle of a move, two liars whose lies cancel), it asks for
+its suspects, the members whose reports moved most, and a stretch may start wherever the
+residual jumped.
 
 A member whose readings were proven wrong (`AssetActor.untrusted`, by this watch or by
 its own checks) no longer counts: it is taken to inject what the meter makes of it (the
