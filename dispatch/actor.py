@@ -139,6 +139,9 @@ class AssetActor:
         self.site_id: str | None = None
         """The site (meter) the asset sits behind, if one watches it: the pool probes at
         most one asset per direction of a site at a time."""
+        self.site_nameable_mw = 0.0
+        """The least reported move [MW] its site meter can pin on it as a lie (the
+        watch's `min_move_mw`; 0 without a site): the pool probes it by more."""
         self._wanted: tuple[float, str, str, float | None] | None = None
         """setpoint [MW], dispatch id, product, issued at [s]."""
         self._command_issued_t: float | None = None

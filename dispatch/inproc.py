@@ -151,6 +151,15 @@ class InProcessDevice:
         self._advance()
         return self.physics.power_mw
 
+    def metered_power_mw(self) -> float:
+        """What the device's own measurement says it injects now [MW, + injection], link
+        faults aside (a fake meter: its last setpoint; otherwise its real power). The
+        simulator's side: the truth's view of a lie."""
+        self._advance()
+        if self.fault is Fault.FAKE_METER:
+            return self._written_mw if self._written_mw is not None else self.physics.target_mw
+        return self.physics.power_mw
+
     def physical_soc(self) -> float | None:
         """The real state of charge now [0..1] for a battery, else None."""
         self._advance()

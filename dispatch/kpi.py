@@ -29,7 +29,9 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   to show what stale readings hide; never a verdict;
 - ``faults``: per injected fault ``asset``, ``kind``, ``injected_at_s`` (since the run
   start), ``observable_at_s`` (first moment the fault could be seen through its own
-  evidence: the first missed read, the first setpoint it failed; None if never),
+  evidence: the first missed read, the first setpoint it failed, or, where the
+  simulation says so from the physics (`fault_seen`), earlier: a fake meter's lie first
+  moving its site meter; None if never),
   ``detected_s`` (from observable to detection, None if never detected by the evidence
   that belongs to its kind), ``detected_after_injection_s``, ``evidence`` (kind of
   evidence and the words of the detection), ``other_evidence`` (failures of that asset
@@ -109,13 +111,30 @@ class FaultRecord:
     evidence: str | None = None
     reason: str = ""
     other_evidence: list[str] = field(default_factory=list)
+    seen_at: float | None = None
+    """When the simulation, from the physics, first saw the fault at work in a way its
+    evidence can show (`KpiRecorder.fault_seen`: a fake meter whose report is off its real
+    power by more than its site meter can be asked to overlook) [s]; None if never or not
+    watched. The detector's own account of when a fault became observable cannot hide a
+    slow detection behind a late window: the earlier of the two counts."""
+
+    @property
+    def observable_from(self) -> float | None:
+        """The first moment [s] the fault was observable: the earlier of its evidence's
+        account and the simulation's (`seen_at`), never before its injection; None if
+        neither says."""
+        times = [t for t in (self.observable_at, self.seen_at) if t is not None]
+        if not times:
+            return None
+        return max(min(times), self.injected_at)
 
     @property
     def detected_s(self) -> float | None:
         """Seconds from the moment it was observable to its detection; None if never."""
         if self.detected_at is None:
             return None
-        start = self.injected_at if self.observable_at is None else self.observable_at
+        start = self.observable_from
+        start = self.injected_at if start is None else start
         return max(0.0, self.detected_at - max(start, self.injected_at))
 
 
@@ -232,6 +251,14 @@ class KpiRecorder:
         self._by_asset.setdefault(asset, []).append(record)
         return record
 
+    def fault_seen(self, asset: str, t: float) -> None:
+        """The simulation sees `asset`'s fault at work at `t` [s] (from the physics, e.g. a
+        fake meter reporting a power its site meter must show as a lie): the fault is
+        observable from the first such moment, whatever the detector says."""
+        for fault in self._by_asset.get(asset, ()):
+            if fault.seen_at is None and t >= fault.injected_at:
+                fault.seen_at = t
+
     def asset_failed(
         self,
         asset: str,
@@ -280,8 +307,8 @@ class KpiRecorder:
                     "kind": f.kind,
                     "injected_at_s": round(self._rel(f.injected_at), 3),
                     "observable_at_s": None
-                    if f.observable_at is None
-                    else round(self._rel(f.observable_at), 3),
+                    if f.observable_from is None
+                    else round(self._rel(f.observable_from), 3),
                     "detected_s": None if f.detected_s is None else round(f.detected_s, 3),
                     "detected_after_injection_s": None
                     if f.detected_at is None

@@ -283,6 +283,11 @@ async def run_fleet(
         schedule if schedule is not None else schedule_of(fleet, clock.utc(), options.duration_s)
     )
     chosen: set[str] = set()
+    liars: set[str] = set()
+    """Fake meters injected so far."""
+    nameable: dict[str, tuple[float, tuple[str, ...]]] = {}
+    """Site members -> (the lie [MW] their site meter can pin on one of them, the site's
+    members), filled once the sites are built."""
     pool = PoolController(
         options.pool,
         schedule,
@@ -293,7 +298,7 @@ async def run_fleet(
         metrics,
         kpi,
         PoolConfig(correction_limit_mw=max(1.0, 0.2 * rated), count_stale=options.count_stale),
-        observers=[truth_sampler(fleet, kpi, clock, chosen)],
+        observers=[truth_sampler(fleet, kpi, clock, chosen, liars, nameable)],
     )
     start = clock.now()
     until = start + options.duration_s
@@ -313,6 +318,8 @@ async def run_fleet(
             chosen.add(member.adapter.asset_id)
             member.device.inject(kind)
             kpi.fault_injected(member.adapter.asset_id, kind.value, at)
+            if kind is Fault.FAKE_METER:
+                liars.add(member.adapter.asset_id)
 
     ordered = sorted(options.faults, key=lambda s: s.at_s)
     for spec in ordered:
@@ -348,6 +355,11 @@ async def run_fleet(
         for k, group in enumerate(group_sites(len(fleet), options.site_size))
         if options.site_size > 1
     ]
+    # A fake meter is observable once its report is off its real power by more than its
+    # site can put down to every member's band at once (`SiteWatch.min_move_mw`).
+    for site in sites:
+        ids = tuple(a.asset_id for a in site.members)
+        nameable.update(dict.fromkeys(ids, (site.min_move_mw, ids)))
     # What a site meter sees of members nobody can read counts as measured (not steered).
     pool.metered_unseen.extend(site.unseen_mw for site in sites)
     # Everything built so far lives for the whole run: keep the collector from walking it
@@ -376,6 +388,8 @@ def truth_sampler(
     kpi: KpiRecorder,
     clock: DispatchClock,
     faulted: set[str] | None = None,
+    liars: set[str] | None = None,
+    nameable: Mapping[str, tuple[float, Sequence[str]]] | None = None,
 ) -> Callable[[float, float], None]:
     """A pool observer that records, at each tick, what the devices physically inject in
     total [MW] against the pool's target: the simulation's view, not the controller's.
@@ -383,9 +397,23 @@ def truth_sampler(
     With `faulted` (the ids of assets given a fault so far) it also records the range the
     pool's true total could reach [MW]: faulted assets at what they physically inject now,
     every other asset anywhere within its static limits. A target outside that range is
-    one no controller could meet; it is what `recovery[].headroom` judges by."""
+    one no controller could meet; it is what `recovery[].headroom` judges by.
+
+    With `liars` (the fake meters injected so far) and `nameable` (asset id -> the lie
+    [MW] its site meter can pin on one member, and the site's members) it tells the KPIs
+    when each fake meter's lie is first observable (`KpiRecorder.fault_seen`), whatever
+    the detector makes of it: from one tick to the next its lie (report minus real power)
+    changed by more than that, and the sum of its site's lies (the site's reports against
+    its meter) changed by more than that the same way. The meter sees a lie only as a
+    change that coincides with the liar's own: a liar that reports its setpoint shows when
+    that setpoint moves, and two liars whose lies move alike and opposite (a probing pair
+    frozen in the middle of their probe) show nothing on the meter they share until one
+    of them moves alone."""
     devices = [m.device for m in fleet]
     ids = [m.adapter.asset_id for m in fleet]
+    by_id = dict(zip(ids, devices, strict=True))
+    last_lies: dict[str, tuple[float, float]] = {}
+    """Per fake meter, (its lie, its site's total lie) [MW] at the previous tick."""
     low = [m.limits.min_mw for m in fleet]
     high = [m.limits.max_mw for m in fleet]
 
@@ -403,8 +431,34 @@ def truth_sampler(
                 reach_low += lo
                 reach_high += hi
         kpi.truth(t, clock.utc(), target_mw, physical, reachable_mw=(reach_low, reach_high))
+        for asset in list(liars or ()):
+            site = (nameable or {}).get(asset)
+            if site is None:
+                continue
+            limit, members = site
+            lie = _lie_mw(by_id[asset])
+            if lie is None:
+                continue
+            total = sum(_lie_mw(by_id[m]) or 0.0 for m in members)
+            before = last_lies.get(asset)
+            last_lies[asset] = (lie, total)
+            if before is None:
+                continue
+            own, site_total = lie - before[0], total - before[1]
+            if abs(own) > limit and abs(site_total) > limit and own * site_total > 0:
+                kpi.fault_seen(asset, t)
+                liars.discard(asset)  # seen once: enough
 
     return sample
+
+
+def _lie_mw(device: Injectable) -> float | None:
+    """What `device`'s own measurement says minus what it really injects [MW]; None for a
+    device that cannot tell (no `metered_power_mw`)."""
+    metered = getattr(device, "metered_power_mw", None)
+    if metered is None:
+        return None
+    return float(metered()) - device.physical_power_mw()
 
 
 def _state_counts(actors: Sequence[AssetActor]) -> dict[str, int]:

@@ -18,7 +18,10 @@ pool its site). Each culprit leaves the pool with cross-check evidence, observab
 the first reading of the window at which its report had moved. A window no set explains,
 or that two sets explain, is kept, balanced readings included, until later readings tell
 (or the window is full); where two sets explain it, the watch asks the pool to move one of
-the members they disagree on alone (`request_probe`).
+the members they disagree on alone (`request_probe`); where no set explains an unbalanced
+window (a lie that began in the middle of a move, two liars whose lies cancel), it asks for
+its suspects, the members whose reports moved most, and a stretch may start wherever the
+residual jumped.
 
 A member whose readings were proven wrong (`AssetActor.untrusted`, by this watch or by
 its own checks) no longer counts: it is taken to inject what the meter makes of it (the
@@ -102,6 +105,8 @@ class SiteWatch:
         (a liar asked for less change than its band looks like an honest device), those
         small lies add up, and a small honest move that happens to match them is no
         culprit (`explain_residual`: the lies' sum plus twice the tolerance)."""
+        for actor in self.members:
+            actor.site_nameable_mw = self.min_move_mw
         self.window = window
         """Readings kept to explain an unbalanced residual (the last balanced one first)."""
         self.request_probe = request_probe
@@ -254,7 +259,15 @@ class SiteWatch:
             if abs(readings[i][1]) <= self.threshold_mw
             and abs(readings[i + 1][1]) > self.threshold_mw
         ]
-        starts = [0, *stretches[-_STRETCHES:]]
+        # Where the residual jumped inside an unbalanced window (a lie that began in the
+        # middle of a move, two liars' moves that cancelled, then one of them moved alone):
+        # the reading before the jump starts a stretch too.
+        jumps = [
+            i
+            for i in range(1, len(readings) - 2)
+            if abs(readings[i + 1][1] - readings[i][1]) > self.threshold_mw and i not in stretches
+        ]
+        starts = [0, *sorted(set(stretches[-_STRETCHES:] + jumps[-_STRETCHES:]))]
         for start in starts:
             part = readings[start:]
             members = set(part[0][2]).intersection(*(r[2] for r in part[1:]))
@@ -288,12 +301,33 @@ class SiteWatch:
             min_move_mw=self.min_move_mw,
             max_members=_MAX_CULPRITS,
         )
-        if len(fitting) < 2:
-            return
-        common = set(fitting[0]).intersection(*fitting[1:])
-        suspects = sorted({a for group in fitting for a in group} - common)
+        if len(fitting) >= 2:
+            common = set(fitting[0]).intersection(*fitting[1:])
+            suspects = sorted({a for group in fitting for a in group} - common)
+        elif (
+            self._unbalanced >= self.persist
+            and self._pending
+            and abs(readings[-1][1]) > self.threshold_mw  # the lie shows now
+        ):
+            suspects = self._suspects(readings, members)
+        else:
+            suspects = []
         if suspects:
             self.request_probe(suspects)
+
+    def _suspects(
+        self, readings: list[tuple[float, float, dict[str, float]]], members: set[str]
+    ) -> list[str]:
+        """Members to move alone when an unbalanced window has no explanation (the lie
+        began in the middle of a move, two liars' moves cancel, more liars than the rules
+        can name at once): those whose reports moved over the window, the most first, or
+        every member where none did. Alone, a liar's move is not in the meter, and the
+        stretch from the last balanced reading names it."""
+        moves = {
+            a: max(r[2][a] for r in readings) - min(r[2][a] for r in readings) for a in members
+        }
+        moved = [a for a in sorted(moves, key=lambda a: -moves[a]) if moves[a] > self.threshold_mw]
+        return moved or sorted(members)
 
     def _late(self, t: float) -> bool:
         """True while a member that is read (fresh) has not answered its read of the period

@@ -235,12 +235,16 @@ def _explanations(
         own = np.where(near[:, None, :], np.abs(members - members[:, :, :1]), 0.0).max(axis=2)
         steady = _steady(explained, tolerance_mw, recent)
         nearly = _steady(explained, 2.0 * tolerance_mw, recent)
-        large = (shift > min_move_mw) & (own > 2.0 * tolerance_mw).all(axis=1)
+        large = (shift > min_move_mw) & (own > max(2.0 * tolerance_mw, min_move_mw)).all(axis=1)
         for row in np.flatnonzero(nearly):
             group = frozenset(groups[row].tolist())
             if any(smaller < group for smaller in steady_sets):
                 continue  # a known explanation plus members that cancel
             steady_sets.append(group)
+            if large[row] and _holds_a_cancelling_pair(
+                matrix, groups[row], max(2.0 * tolerance_mw, min_move_mw)
+            ):
+                continue  # two of them moved as mirror images (a probing pair): no proof
             if large[row]:
                 loose.append(group)
                 if steady[row]:
@@ -249,6 +253,21 @@ def _explanations(
         [tuple(sorted(names[i] for i in group)) for group in fitting],
         [tuple(sorted(names[i] for i in group)) for group in loose],
     )
+
+
+def _holds_a_cancelling_pair(matrix: np.ndarray, group: np.ndarray, limit_mw: float) -> bool:
+    """True if two members of `group` (rows of `matrix`: reports [MW] per reading) moved as
+    mirror images: their summed reports moved by at most `limit_mw` (what no lie smaller
+    than a nameable one explains) while each moved by more. A probing pair does that whether
+    honest or not; over a long window the activation moving both makes their sum drift
+    with other liars' small lies, and an honest pair was named beside the one liar that
+    explained the window."""
+    moves = np.ptp(matrix[group], axis=1)
+    for a, b in combinations(range(len(group)), 2):
+        together = float(np.ptp(matrix[group[a]] + matrix[group[b]]))
+        if together <= limit_mw < min(moves[a], moves[b]):
+            return True
+    return False
 
 
 def _steady(series: np.ndarray, tolerance_mw: float, recent: int) -> np.ndarray:

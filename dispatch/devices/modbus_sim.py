@@ -325,6 +325,16 @@ class SimulatedDevice:
         self.advance()
         return self.model.physics.power_mw
 
+    def metered_power_mw(self) -> float:
+        """What the measured-power register says now [MW, + injection], silence aside (a
+        fake meter: the setpoint its registers command; otherwise the real power)."""
+        self.advance()
+        if self.faults.fake_meter:
+            setpoint = self.model.setpoint_mw()
+            if setpoint is not None:
+                return setpoint
+        return self.model.physics.power_mw
+
     @property
     def power_mw(self) -> float:
         """True power now [MW, + injection]: `physical_power_mw()`."""

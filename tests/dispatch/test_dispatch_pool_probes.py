@@ -18,11 +18,13 @@ from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker,
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery, Chp, Pv
+from dispatch.devices.site_meter import SiteMeter
 from dispatch.inproc import InProcessDevice
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics
 from dispatch.pool import PoolController
 from dispatch.schedule import Schedule
+from dispatch.sites import SiteWatch
 
 LEVEL_MW = 0.2
 
@@ -268,3 +270,23 @@ def test_a_running_chp_is_never_asked_for_less_than_its_minimum_stable_load() ->
         setpoints = _mixed_tick(pool, actors, board, clock, plan)
         assert setpoints["chp"] >= 0.025 - 1e-9
     assert setpoints["pv"] < plan["pv"] - 0.01  # the PV plant took the cut instead
+
+
+def test_a_chp_is_probed_by_what_its_site_meter_can_pin_on_it_not_by_a_batterys_room() -> None:
+    # The CHP is asked for (its site watch suspects it) while, beside it, only the two 3 kW
+    # batteries are due: paired with a battery it moved by 4 kW, less than the meter may
+    # put down to every member's band at once, so a fake meter's lie went unnamed until
+    # its next probe 20 s later. Paired with the PV plant (not due, but free to move) it
+    # moves by more than that.
+    pool, actors, board, clock, plan = _mixed_site(chp_ramp_mw_per_s=0.05)
+    meter = SiteMeter("site-1", [a.adapter for a in actors], clock)  # type: ignore[misc]
+    watch = SiteWatch(meter, actors, board, clock, threshold_mw=0.003)
+    _mixed_tick(pool, actors, board, clock, plan)
+    pool._moved_t[0] = 5.0  # the PV plant's cap moved at 5 s (a cloud): not flat yet
+    clock.t = 11.0
+    pool.request_probe(["chp"])
+    setpoints = _mixed_tick(pool, actors, board, clock, plan)
+    chp_move = setpoints["chp"] - plan["chp"]
+    assert chp_move > watch.min_move_mw
+    assert abs(setpoints["pv"] - plan["pv"] + chp_move) < 1e-9  # the pool's total kept
+    assert all(abs(setpoints[b] - plan[b]) < 1e-9 for b in ("bat-a", "bat-b"))

@@ -166,3 +166,39 @@ def test_lies_too_small_to_attribute_never_blame_an_honest_member(
     residuals, reports, bands = site
     # Each lie changes the residual by at most its band: together at most `bands`.
     assert explain_residual(residuals, reports, TOL, min_move_mw=bands + 2 * TOL) is None
+
+
+def test_an_honest_probing_pair_is_not_named_beside_the_liar_whose_long_window_it_pads() -> None:
+    # A window kept open for 10 readings at a Modbus site (3 kW batteries, 60 kW PV, 50 kW
+    # CHP; tolerance 1.5 kW, nameable 11.1 kW), from a 400-device run: pv-46 and chp-47
+    # ended an honest probe (their moves mirror each other), the activation then moved
+    # every member alike while other liars' small lies made the residual drift, and pv-49
+    # lied at the last two readings. The pair's summed drift matched the others' lies, so
+    # the set {chp-47, pv-46, pv-49} fitted and the honest pair was named.
+    residuals = [0.003174, 0.001898, 0.001898, 0.0, 0.0, -0.001438, -0.001758, -0.002744]
+    residuals += [0.015157, 0.012656]
+    reports = {
+        "bat-42": [0.001218, 0.001239, 0.001221, 0.0013, -0.000362, -0.000335, -0.000306],
+        "bat-48": [0.001218, 0.001239, 0.001221, 0.0013, 0.003, 0.003, 0.003],
+        "chp-41": [0.030019, 0.030436, 0.030436, 0.031113, 0.031113, 0.031627, 0.031947],
+        "chp-44": [0.029987, 0.030436, 0.030436, 0.031113, 0.031113, 0.031627, 0.031947],
+        "chp-47": [0.05, 0.05, 0.05, 0.031113, 0.031113, 0.031627, 0.031947],
+        "pv-40": [0.030017, 0.030392, 0.030392, 0.031002, 0.031002, 0.031464, 0.031464],
+        "pv-43": [0.029921, 0.030392, 0.030392, 0.031002, 0.031002, 0.031464, 0.031464],
+        "pv-46": [0.010377, 0.010377, 0.010377, 0.031002, 0.031002, 0.031464, 0.031464],
+        "pv-49": [0.030036, 0.030392, 0.030392, 0.031002, 0.031002, 0.031464, 0.031464],
+    }
+    last = {
+        "bat-42": [0.001396, 0.001396, 0.001468],
+        "bat-48": [0.001396, 0.001396, 0.001468],
+        "chp-41": [0.031947, 0.05, 0.05],
+        "chp-44": [0.031947, 0.031947, 0.032974],
+        "chp-47": [0.031947, 0.031947, 0.032974],
+        "pv-40": [0.031957, 0.031957, 0.032676],
+        "pv-43": [0.031957, 0.031957, 0.032676],
+        "pv-46": [0.031957, 0.031957, 0.032676],
+        "pv-49": [0.031957, 0.014056, 0.014811],
+    }
+    window = {a: series + last[a] for a, series in reports.items()}
+    named = explain_residual(residuals, window, 0.0015, min_move_mw=0.0111, max_members=6)
+    assert named is None or set(named) <= {"pv-49", "pv-43"}  # the liars of that site
