@@ -238,10 +238,12 @@ async def run_fleet(
     metrics: DispatchMetrics | None = None,
     schedule: Schedule | None = None,
     zones: Mapping[str, str] | None = None,
+    on_pool: Callable[[PoolController], None] | None = None,
 ) -> dict[str, Any]:
     """Dispatch `fleet` for `options.duration_s` on `clock`; the KPI report. `schedule`:
     the one the fleet follows (default: built from the members' plans); `zones`: asset id
-    -> bidding zone, for the metrics' labels."""
+    -> bidding zone, for the metrics' labels; `on_pool`: called with the pool controller
+    before the first tick (an engine switches its schedule, adds observers)."""
     rated = sum(m.limits.max_mw for m in fleet)
     board = TelemetryBoard()
     metrics = metrics if metrics is not None else DispatchMetrics(pool=options.pool, zones=zones)
@@ -295,6 +297,8 @@ async def run_fleet(
         PoolConfig(correction_limit_mw=max(1.0, 0.2 * rated), count_stale=options.count_stale),
         observers=[truth_sampler(fleet, kpi, clock, chosen)],
     )
+    if on_pool is not None:
+        on_pool(pool)
     start = clock.now()
     until = start + options.duration_s
     kpi.started(start)
