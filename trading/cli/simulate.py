@@ -89,7 +89,9 @@ def simulate_command(
     With --day: run the engine's whole loop for one delivery day."""
     if day is not None:
         if modbus:
-            typer.echo("error: --modbus: not available with --day yet (embedded fleet only)", err=True)
+            typer.echo(
+                "error: --modbus: not available with --day yet (embedded fleet only)", err=True
+            )
             raise typer.Exit(EXIT_INVALID_INPUT)
         configure_events(verbose)
         from trading.cli.simulate_day import simulate_day

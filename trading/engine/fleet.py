@@ -92,7 +92,9 @@ def fleet_by_zone(
             continue
         device = InProcessDevice(asset.id, physics, clock, asset.kind)
         plan = _plan(planned, first)
-        member = FleetMember(device, limits_of(physics, response_s), asset.kind, energy, plan, device)
+        member = FleetMember(
+            device, limits_of(physics, response_s), asset.kind, energy, plan, device
+        )
         zones.setdefault(portfolio.site_of(asset).bidding_zone, []).append(member)
     return zones
 

@@ -25,7 +25,8 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -149,7 +150,6 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
     periods = horizon.periods
     profiles = proxy_profiles(portfolio, horizon)
     start = periods[0].to_pydatetime()
-    end = start + timedelta(minutes=15 * len(periods))
     scratch = None
     url = config.database_url
     if url is None:  # a real SQLite file of the run's own, removed afterwards
@@ -184,15 +184,22 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
         )
         engine_clock.source = clock.utc
         report = await _deliver(
-            config, clock, portfolio, book, builder, trader, desk, registry, pools, first,
+            config,
+            clock,
+            portfolio,
+            book,
+            builder,
+            trader,
+            desk,
+            registry,
+            pools,
+            first,
             d1_plan.inputs.available_mw,
         )
     finally:
         use_clock(None)
     delivery, zones_report = report.pop("delivery"), report.pop("zones")
-    day_ahead = {
-        z: config.prices.quarter_hourly("day_ahead", z, horizon) for z in zones_report
-    }
+    day_ahead = {z: config.prices.quarter_hourly("day_ahead", z, horizon) for z in zones_report}
     settled = settle(
         periods,
         delivery,
@@ -404,9 +411,7 @@ async def _deliver(
         measured = sum(m.energy_mwh for m in state.measured.values())
         scheduled = state.scheduled.energy_mwh
         up, down = state.afrr_up.energy_mwh, state.afrr_down.energy_mwh
-        delivery.append(
-            ZoneDelivery(zone, position, scheduled, delivered, measured, up, down)
-        )
+        delivery.append(ZoneDelivery(zone, position, scheduled, delivered, measured, up, down))
         target = scheduled + up - down
         deviation = float(np.abs(delivered - target).sum())
         zone_report[zone] = {
@@ -433,7 +438,9 @@ async def _deliver(
         "metered_mwh": round(sum(z["metered_mwh"] for z in zone_report.values()), 6),
         "position_mwh": round(sum(z["position_mwh"] for z in zone_report.values()), 6),
         "afrr": {
-            "requested_mwh": round(float(sum((d.afrr_up_mwh - d.afrr_down_mwh).sum() for d in delivery)), 6),
+            "requested_mwh": round(
+                float(sum((d.afrr_up_mwh - d.afrr_down_mwh).sum() for d in delivery)), 6
+            ),
             "requested_up_mwh": round(float(sum(d.afrr_up_mwh.sum() for d in delivery)), 6),
             "requested_down_mwh": round(float(sum(d.afrr_down_mwh.sum() for d in delivery)), 6),
             "delivered_mwh": round(

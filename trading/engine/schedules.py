@@ -124,22 +124,22 @@ class ScheduleBuilder:
         held). Raises `InfeasibleError` only if even the relaxed variant has no plan."""
         notes: list[str] = []
         try:
-            return self._optimise(book, history, keep_until, lost, free_from, hold_capacity, {}), notes
+            return self._optimise(
+                book, history, keep_until, lost, free_from, hold_capacity, {}
+            ), notes
         except InfeasibleError as exc:
             if not lost:
                 raise
             # the remaining assets cannot meet some held quarter hours: free those between
             # the loss and the free part, and say so
             first_lost = min(quarter_of(book.periods, at) for at in lost.values())
-            relaxed = {zone: first_lost for zone in self.zone_assets}
+            relaxed = dict.fromkeys(self.zone_assets, first_lost)
             notes.append(
                 "the remaining assets cannot meet every held position after the loss "
                 f"({exc.status}); positions from quarter hour {first_lost} on were left free "
                 "where no correction can be traded any more: their shortfall is imbalance"
             )
-            plan = self._optimise(
-                book, history, keep_until, lost, free_from, False, relaxed
-            )
+            plan = self._optimise(book, history, keep_until, lost, free_from, False, relaxed)
             return plan, notes
 
     def _optimise(
@@ -194,7 +194,9 @@ class ScheduleBuilder:
                 first = max(0, quarter_of(periods, at))
                 after = np.arange(first, n)
                 if len(after):
-                    view.add(LOST, rows_of(view.injection(asset_id), after), "==", 0.0, subject=asset_id)
+                    view.add(
+                        LOST, rows_of(view.injection(asset_id), after), "==", 0.0, subject=asset_id
+                    )
 
         commitments: dict[str, float] = {}
         if hold_capacity and "afrr_capacity" in self.markets:
@@ -202,8 +204,10 @@ class ScheduleBuilder:
                 if not entry.is_energy:
                     key = commitment_key(entry.product_id, entry.pool)
                     commitments[key] = commitments.get(key, 0.0) + entry.mw
-        markets = self.markets if hold_capacity else tuple(
-            m for m in self.markets if m != "afrr_capacity"
+        markets = (
+            self.markets
+            if hold_capacity
+            else tuple(m for m in self.markets if m != "afrr_capacity")
         )
         options = OptimiserOptions(
             markets=markets,
@@ -221,7 +225,12 @@ class ScheduleBuilder:
         )
 
     def issue(
-        self, plan: Plan, reason: str, bid_ids: Sequence[str], at: datetime, notes: Sequence[str] = ()
+        self,
+        plan: Plan,
+        reason: str,
+        bid_ids: Sequence[str],
+        at: datetime,
+        notes: Sequence[str] = (),
     ) -> ScheduleVersion:
         """Issue `plan`'s schedule as the next version, serving `bid_ids` (store ids)."""
         number = len(self.versions) + 1

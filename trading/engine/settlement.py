@@ -131,11 +131,7 @@ def settle(
             imb_eur = float(imbalance[q] * price[q])
             up, down = float(zone.afrr_up_mwh[q]), float(zone.afrr_down_mwh[q])
             priced = not (np.isnan(up_price[q]) or np.isnan(down_price[q]))
-            afrr_eur = (
-                up * float(up_price[q]) - down * float(down_price[q])
-                if priced
-                else 0.0
-            )
+            afrr_eur = up * float(up_price[q]) - down * float(down_price[q]) if priced else 0.0
             zone_imbalance_eur += imb_eur
             afrr_revenue += afrr_eur
             rows.append(

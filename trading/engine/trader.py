@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 
 import numpy as np
 
-from markets.bids import Bid, SingleBid
+from markets.bids import SingleBid
 from markets.products import MarketId, Product
 from markets.registry import MarketRegistry
 from regulatory import Portfolio
@@ -167,7 +167,7 @@ class VirtualTrader:
                 traded += abs(volume) * 0.25
         submitted = None
         if orders:
-            submitted = desk.submit(list[Bid](orders), f"correction-{self.day}-{stamp}")
+            submitted = desk.submit(list(orders), f"correction-{self.day}-{stamp}")
         correction = Correction(now, dict(lost), plan, orders, submitted, traded, notes)
         self.corrections.append(correction)
         return correction
@@ -189,12 +189,8 @@ class VirtualTrader:
         """The PT15M continuous-intraday product of `zone` delivering from `start`."""
         cache = self.__dict__.setdefault("_products", {})
         if zone not in cache:
-            country = next(
-                s.country for s in self.portfolio.sites if s.bidding_zone == zone
-            )
-            products = self.registry.get(country).products(
-                self.day, MarketId.INTRADAY_CONTINUOUS
-            )
+            country = next(s.country for s in self.portfolio.sites if s.bidding_zone == zone)
+            products = self.registry.get(country).products(self.day, MarketId.INTRADAY_CONTINUOUS)
             cache[zone] = {
                 p.delivery_start: p
                 for p in products
