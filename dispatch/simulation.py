@@ -161,6 +161,8 @@ class SimulationOptions:
     """Every asset's response time: from the write to measured power in band [s]."""
     site_size: int = 10
     """Consecutive assets behind one site meter (0: no site meters)."""
+    tick_s: float = 1.0
+    """The pool's tick and each actor's read period [s] (coarser: a faster simulation)."""
     count_stale: bool = False
     """Dispatch the old, wrong way (`PoolConfig.count_stale`), to show what it hides."""
 
@@ -265,7 +267,11 @@ async def run_fleet(
             tolerance_mw=tolerance,
             deviation_dwell_s=2.0,
         )
-        config = ActorConfig(phase_s=0.05 + 0.8 * i / max(1, len(fleet)), policy=policy)
+        config = ActorConfig(
+            period_s=options.tick_s,
+            phase_s=(0.05 + 0.8 * i / max(1, len(fleet))) * options.tick_s,
+            policy=policy,
+        )
         breaker = CircuitBreaker(BreakerConfig(failure_threshold=2), rng=rng.random)
         actors.append(
             AssetActor(
@@ -294,7 +300,12 @@ async def run_fleet(
         clock,
         metrics,
         kpi,
-        PoolConfig(correction_limit_mw=max(1.0, 0.2 * rated), count_stale=options.count_stale),
+        PoolConfig(
+            tick_s=options.tick_s,
+            max_reading_age_s=2.5 * options.tick_s,
+            correction_limit_mw=max(1.0, 0.2 * rated),
+            count_stale=options.count_stale,
+        ),
         observers=[truth_sampler(fleet, kpi, clock, chosen)],
     )
     if on_pool is not None:

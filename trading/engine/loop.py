@@ -41,6 +41,7 @@ from dispatch.simulation import FaultSpec, FleetMember, SimulationOptions, parse
 from markets.registry import MarketRegistry, default_registry
 from regulatory import Portfolio
 from trading.backtest.imbalance import ImbalancePrices, read_imbalance_prices
+from trading.engine.books import EngineBooks
 from trading.engine.desk import Desk, EngineClock
 from trading.engine.fleet import fleet_by_zone, simulated_part
 from trading.engine.metering import IspMeter
@@ -87,6 +88,8 @@ class DayConfig:
     seed: int = 1
     database_url: str | None = None
     engine_period_s: float = 60.0
+    tick_s: float = 1.0
+    """Dispatcher tick [s]; coarser makes a faster (and rougher) simulation."""
     tenant: str = "engine-sim"
     registry: MarketRegistry | None = None
 
@@ -150,6 +153,7 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
     periods = horizon.periods
     profiles = proxy_profiles(portfolio, horizon)
     start = periods[0].to_pydatetime()
+    end = start + timedelta(minutes=15 * len(periods))
     scratch = None
     url = config.database_url
     if url is None:  # a real SQLite file of the run's own, removed afterwards
@@ -172,13 +176,17 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
         )
         builder = ScheduleBuilder(portfolio, config.day, config.prices, profiles, registry)
         book = PositionBook(periods)
+        books = EngineBooks(repository, tenant, portfolio.id, config.day)
         d1_plan = trader.plan_day_ahead()
         submitted, pools = trader.submit_plan(desk, d1_plan)
         d1["now"] = start  # every D-1 gate (auctions, capacity) has closed at midnight
         for clearing in desk.clear():
-            book.add(entries_of(clearing, registry, pool_of=pools))
+            added = entries_of(clearing, registry, pool_of=pools)
+            book.add(added)
+            books.positions(added)
         plan, notes = builder.optimise_held(book)
         first = builder.issue(plan, "positions cleared (D-1)", _ids(book), start, notes)
+        books.schedule(first)
         clock: DispatchClock = (
             VirtualClock(start) if config.speed is None else ScaledClock(start, config.speed)
         )
@@ -209,6 +217,7 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
         imbalance_prices=config.imbalance,
         afrr_prices=config.afrr_prices,
     )
+    books.settlement(settled, end)
     report.update(
         day=str(config.day),
         portfolio=portfolio.id,
@@ -255,6 +264,7 @@ async def _deliver(
     pools: dict[str, str],
     first: ScheduleVersion,
     available_mw: Mapping[str, list[float]],
+    books: EngineBooks,
 ) -> dict[str, Any]:
     periods = book.periods
     t0 = clock.now()
@@ -287,11 +297,12 @@ async def _deliver(
             state.afrr_up.sample(t, max(requested, 0.0))
             state.afrr_down.sample(t, max(-requested, 0.0))
             snapshot = state.pool.board.snapshot()
+            max_age = state.pool.config.max_reading_age_s
             for member in state.members:
                 asset = member.adapter.asset_id
                 entry = snapshot.get(asset)
                 reading = None
-                if entry is not None and entry.telemetry is not None and entry.fresh(t, 2.5):
+                if entry is not None and entry.telemetry is not None and entry.fresh(t, max_age):
                     reading = entry.telemetry.power_mw
                 state.measured[asset].sample(t, reading)
                 state.truth[asset].sample(t, member.device.physical_power_mw())
@@ -312,6 +323,7 @@ async def _deliver(
             start=origin,
             pool=f"{portfolio.id}-{state.zone}",
             site_size=0,
+            tick_s=config.tick_s,
         )
         zone_of = {m.adapter.asset_id: state.zone for m in state.members}
         return await run_fleet(
@@ -325,6 +337,7 @@ async def _deliver(
         )
 
     def switch(version: ScheduleVersion) -> None:
+        books.schedule(version)
         current["version"] = version
         for state in zones.values():
             if state.pool is not None:
@@ -369,7 +382,9 @@ async def _deliver(
             now = clock.utc()
             cleared = desk.clear()
             for clearing in cleared:
-                book.add(entries_of(clearing, registry, pool_of=pools))
+                added = entries_of(clearing, registry, pool_of=pools)
+                book.add(added)
+                books.positions(added)
             for state in zones.values():
                 if state.pool is None:
                     continue
@@ -403,6 +418,10 @@ async def _deliver(
     tasks = [dispatch_zone(state, k) for k, state in enumerate(zones.values())]
     results = await asyncio.gather(*tasks, engine(), inject_faults())
     kpis = dict(zip(zones, results[: len(zones)], strict=True))
+    zone_of = {a: state.zone for state in zones.values() for a in state.truth}
+    measured_all = {a: m for state in zones.values() for a, m in state.measured.items()}
+    truth_all = {a: m for state in zones.values() for a, m in state.truth.items()}
+    books.metering([p.to_pydatetime() for p in periods], zone_of, measured_all, truth_all)
     delivery = []
     zone_report: dict[str, dict[str, Any]] = {}
     for zone, state in zones.items():

@@ -2,6 +2,7 @@
 
 from trading.store.models.accounts import ApiKeyRow, AuditRow, RiskLimitRow, TenantRow
 from trading.store.models.bids import BidEventRow, BidRow, BidSubmissionRow, ClearingRow
+from trading.store.models.engine import MeteringRow, PositionRow, ScheduleVersionRow, SettlementRow
 from trading.store.models.plans import PlanRow
 from trading.store.models.portfolios import AssetRow, PortfolioRow
 
@@ -13,8 +14,12 @@ __all__ = [
     "BidRow",
     "BidSubmissionRow",
     "ClearingRow",
+    "MeteringRow",
     "PlanRow",
     "PortfolioRow",
+    "PositionRow",
     "RiskLimitRow",
+    "ScheduleVersionRow",
+    "SettlementRow",
     "TenantRow",
 ]
