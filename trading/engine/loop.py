@@ -98,11 +98,12 @@ class DayConfig:
 class _Zone:
     zone: str
     members: list[FleetMember]
-    scheduled: IspMeter
     afrr_up: IspMeter
     afrr_down: IspMeter
     measured: dict[str, IspMeter]
     truth: dict[str, IspMeter]
+    planned_mw: np.ndarray
+    """The pool's planned injection per ISP [MW] as it dispatched it (the version in force)."""
     pool: PoolController | None = None
 
 
@@ -203,6 +204,7 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
             pools,
             first,
             d1_plan.inputs.available_mw,
+            books,
         )
     finally:
         use_clock(None)
@@ -278,9 +280,9 @@ async def _deliver(
             members,
             IspMeter(edges),
             IspMeter(edges),
-            IspMeter(edges),
             {m.adapter.asset_id: IspMeter(edges) for m in members},
             {m.adapter.asset_id: IspMeter(edges) for m in members},
+            np.full(len(periods), np.nan),
         )
         for zone, members in sorted(by_zone.items())
     }
@@ -293,7 +295,9 @@ async def _deliver(
         def sample(t: float, target: float) -> None:
             assert state.pool is not None
             requested = activation.activation_mw(t)
-            state.scheduled.sample(t, target - requested)
+            q = int(np.searchsorted(edges, t, side="right")) - 1
+            if 0 <= q < len(state.planned_mw):
+                state.planned_mw[q] = target - requested
             state.afrr_up.sample(t, max(requested, 0.0))
             state.afrr_down.sample(t, max(-requested, 0.0))
             snapshot = state.pool.board.snapshot()
@@ -415,9 +419,17 @@ async def _deliver(
                 )
                 switch(builder.issue(plan, "positions changed", _ids(book), clock.utc(), notes))
 
+    for state in zones.values():  # the truth from the first instant (no reading yet)
+        for member in state.members:
+            state.truth[member.adapter.asset_id].sample(t0, member.device.physical_power_mw())
     tasks = [dispatch_zone(state, k) for k, state in enumerate(zones.values())]
     results = await asyncio.gather(*tasks, engine(), inject_faults())
     kpis = dict(zip(zones, results[: len(zones)], strict=True))
+    await clock.sleep_until(t0 + duration)
+    for state in zones.values():  # and to the last instant of the day
+        for member in state.members:
+            truth = member.device.physical_power_mw()
+            state.truth[member.adapter.asset_id].sample(t0 + duration, truth)
     zone_of = {a: state.zone for state in zones.values() for a in state.truth}
     measured_all = {a: m for state in zones.values() for a, m in state.measured.items()}
     truth_all = {a: m for state in zones.values() for a, m in state.truth.items()}
@@ -428,7 +440,11 @@ async def _deliver(
         position = book.net_mwh(zone)
         delivered = sum(m.energy_mwh for m in state.truth.values())
         measured = sum(m.energy_mwh for m in state.measured.values())
-        scheduled = state.scheduled.energy_mwh
+        # the plan the pool dispatched, per ISP (an ISP it never ticked in: the first version)
+        planned = np.where(
+            np.isnan(state.planned_mw), first.zone_mw(list(state.truth)), state.planned_mw
+        )
+        scheduled = planned * 0.25
         up, down = state.afrr_up.energy_mwh, state.afrr_down.energy_mwh
         delivery.append(ZoneDelivery(zone, position, scheduled, delivered, measured, up, down))
         target = scheduled + up - down
@@ -446,6 +462,8 @@ async def _deliver(
             "abs_deviation_mwh": round(deviation, 6),
             "deviation_pct": round(100.0 * deviation / max(float(np.abs(target).sum()), 1e-9), 4),
             "ticks": kpis[zone]["ticks"],
+            "states": kpis[zone].get("states"),
+            "unfaulted_failures": kpis[zone].get("unfaulted_failures"),
         }
     return {
         "delivery": delivery,

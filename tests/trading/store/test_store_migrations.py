@@ -126,7 +126,7 @@ def test_a_failing_migration_leaves_the_schema_as_it_was(db_url: str, tmp_path) 
     (scripts / "versions" / "0099_broken.py").write_text(
         '"""Creates a table, then fails."""\n'
         "import sqlalchemy as sa\nfrom alembic import op\n\n"
-        'revision = "0099"\ndown_revision = "0005"\nbranch_labels = None\ndepends_on = None\n\n'
+        'revision = "0099"\ndown_revision = "0006"\nbranch_labels = None\ndepends_on = None\n\n'
         "def upgrade() -> None:\n"
         '    op.create_table("half_done", sa.Column("id", sa.Integer, primary_key=True))\n'
         '    op.execute("SELECT * FROM no_such_table")\n\n'
