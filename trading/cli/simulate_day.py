@@ -15,6 +15,7 @@ from trading.api.jobs import FolderPrices
 from trading.api.server import activation_prices, zones_of
 from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
 from trading.cli.portfolio import load_or_exit
+from trading.engine.activation import german_pattern
 from trading.engine.loop import DayConfig, parse_day_faults, real_imbalance, run_day
 from trading.samples import sample_portfolio_path
 
@@ -73,6 +74,7 @@ def simulate_day(
         prices=prices,
         afrr_prices=activation_prices(folder),
         imbalance=real_imbalance(base if base.is_dir() else None),
+        activation=german_pattern(base if base.is_dir() else None),
         speed=speed,
         faults=faults,
         seed=seed,

@@ -5,15 +5,16 @@ submission path, stored in a real database); the desk's clearing loop clears eve
 of the day on the simulated exchange; the cleared bids make the position book; the
 schedule builder allocates the positions to the assets (schedule version 1).
 
-Delivery day, on one clock (virtual: as fast as it computes; or scaled: `speed` simulated
-seconds per real one): one dispatcher pool per bidding zone follows the schedule in force
-plus the TSO's aFRR activation within the capacity held (a simulated signal scaled to the
-band sold in the zone at each instant); every tick meters each asset (measured and device
-truth) per ISP; every `engine_period_s` the desk clears what is due, the book takes the
-outcomes, and a lost asset (unavailable or quarantined in the dispatcher) makes the
-virtual trader re-optimise and trade the correction; each new schedule version is handed
-to the pools, which switch at the next quarter-hour boundary. After the day everything is
-settled (`trading.engine.settlement`).
+Delivery day, on one clock (virtual: as fast as it computes; or scaled: `speed`
+simulated seconds per real one): one dispatcher pool per bidding zone follows the
+schedule in force plus the TSO's aFRR activation within the capacity held (a real German
+activation pattern scaled to the band held in the zone, `trading.engine.activation`);
+every tick meters each asset (measured and device truth) per ISP; every
+`engine_period_s` the desk clears what is due, the book takes the outcomes, and a lost
+asset (unavailable or quarantined in the dispatcher) makes the virtual trader re-
+optimise and trade the correction; each new schedule version is handed to the pools,
+which switch at the next quarter-hour boundary. After the day everything is settled
+(`trading.engine.settlement`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from dispatch.simulation import FaultSpec, FleetMember, SimulationOptions, parse
 from markets.registry import MarketRegistry, default_registry
 from regulatory import Portfolio
 from trading.backtest.imbalance import ImbalancePrices, read_imbalance_prices
+from trading.engine.activation import NO_ACTIVATION, ActivationPattern, PatternActivation
 from trading.engine.books import EngineBooks
 from trading.engine.desk import Desk, EngineClock
 from trading.engine.fleet import fleet_by_zone, simulated_part
@@ -85,6 +87,8 @@ class DayConfig:
     correct: bool = True
     """Whether the virtual trader corrects intraday (off: the dispatcher alone)."""
     afrr: bool = True
+    activation: ActivationPattern = NO_ACTIVATION
+    """The aFRR activation pattern (`trading.engine.activation.german_pattern`)."""
     seed: int = 1
     database_url: str | None = None
     engine_period_s: float = 60.0
@@ -105,35 +109,6 @@ class _Zone:
     planned_mw: np.ndarray
     """The pool's planned injection per ISP [MW] as it dispatched it (the version in force)."""
     pool: PoolController | None = None
-
-
-class BandedActivation:
-    """aFRR activation within the capacity held in one zone at each instant: a simulated
-    TSO signal in [-1, 1] scaled by the band held upward or downward (`PositionBook`)."""
-
-    def __init__(
-        self, book: PositionBook, zone: str, clock: DispatchClock, seed: int, on: bool
-    ) -> None:
-        from dispatch.activation import SimulatedTsoSignal
-
-        self.book, self.zone, self.clock, self.on = book, zone, clock, on
-        self.signal = SimulatedTsoSignal(1.0, 1.0, seed=seed)
-        self._cache: tuple[datetime, float, float] | None = None
-
-    def activation_mw(self, t: float) -> float:
-        """Requested deviation [MW, + upward] at `t`."""
-        if not self.on:
-            return 0.0
-        at = self.clock.utc()
-        quarter = at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
-        if self._cache is None or self._cache[0] != quarter:
-            self._cache = (
-                quarter,
-                self.book.band_mw(self.zone, "pos", quarter),
-                self.book.band_mw(self.zone, "neg", quarter),
-            )
-        value = self.signal.activation_mw(t)
-        return value * (self._cache[1] if value >= 0 else self._cache[2])
 
 
 def day_start(day: date, timezone: str = "Europe/Berlin") -> datetime:
@@ -246,6 +221,7 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
             "continuous intraday corrections are judged against the intraday price proxy "
             "(no real intraday prices exist)",
             "costs_by_kind: the planned costs of the last schedule version",
+            f"aFRR activation: {config.activation.source}",
         ],
     )
     repository.close()
@@ -291,7 +267,7 @@ async def _deliver(
     current = {"version": first}
     blocking = isinstance(clock, VirtualClock)
 
-    def observe(state: _Zone, activation: BandedActivation) -> None:
+    def observe(state: _Zone, activation: PatternActivation) -> None:
         def sample(t: float, target: float) -> None:
             assert state.pool is not None
             requested = activation.activation_mw(t)
@@ -314,7 +290,7 @@ async def _deliver(
         return sample
 
     async def dispatch_zone(state: _Zone, k: int) -> dict[str, Any]:
-        activation = BandedActivation(book, state.zone, clock, config.seed + k, config.afrr)
+        activation = PatternActivation(book, state.zone, clock, config.activation, on=config.afrr)
 
         def ready(pool: PoolController) -> None:
             state.pool = pool
