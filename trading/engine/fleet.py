@@ -79,7 +79,8 @@ def fleet_by_zone(
         elif isinstance(asset, PV | Wind):
             rated = asset.rated_power_mw
             share = _availability(available_mw.get(asset.id), rated, index, clock)
-            physics = Pv(rated, profile=share, ramp_mw_per_s=rated)
+            # inverters ramp through their range in about ten seconds
+            physics = Pv(rated, profile=share, ramp_mw_per_s=rated / 10)
             physics.target_mw = max(0.0, at_start)
             physics.power_mw = min(physics.available_mw, physics.target_mw)
         elif isinstance(asset, CHP):
