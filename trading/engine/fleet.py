@@ -13,7 +13,6 @@ simulated kinds only (`simulated_part`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -107,10 +106,10 @@ def _availability(
     if profile is None:
         return lambda _t: 1.0
     shares = np.clip(np.asarray(profile, dtype=float) / rated, 0.0, 1.0)
+    first = index[0].to_pydatetime()
 
     def share(_t: float) -> float:
-        at: datetime = clock.utc()
-        q = int(index.searchsorted(pd.Timestamp(at), side="right")) - 1
+        q = int((clock.utc() - first).total_seconds() // 900)
         return float(shares[q]) if 0 <= q < len(shares) else 0.0
 
     return share
