@@ -47,7 +47,7 @@ from trading.engine.books import EngineBooks
 from trading.engine.desk import Desk, EngineClock
 from trading.engine.fleet import fleet_by_zone, simulated_part
 from trading.engine.metering import IspMeter
-from trading.engine.positions import PositionBook, entries_of, quarter_of
+from trading.engine.positions import PositionBook, entries_of
 from trading.engine.schedules import ScheduleBuilder, ScheduleVersion
 from trading.engine.settlement import ZoneDelivery, settle
 from trading.engine.trader import VirtualTrader
@@ -385,7 +385,8 @@ async def _deliver(
                     correction.notes,
                 )
                 switch(version)
-            elif cleared and _mismatch(book, current["version"], builder, now):
+            elif any(not c.accepted for c in cleared):
+                # an order the schedule counted on was not filled: re-allocate the book
                 plan, notes = await compute(
                     builder.optimise_held,
                     book,
@@ -463,19 +464,6 @@ async def _deliver(
         "faults": faults,
         "lost_assets": {a: _z(at) for a, at in lost.items()},
     }
-
-
-def _mismatch(
-    book: PositionBook, version: ScheduleVersion, builder: ScheduleBuilder, now: datetime
-) -> bool:
-    """Whether the schedule in force misses the book's net position in a future quarter
-    hour by more than a kilowatt in some zone."""
-    q = max(0, quarter_of(book.periods, now) + 1)
-    for zone, assets in builder.zone_assets.items():
-        planned = version.zone_mw(assets)
-        if np.any(np.abs(planned[q:] - book.net_mw(zone)[q:]) > 1e-3):
-            return True
-    return False
 
 
 def _ids(book: PositionBook) -> list[str]:

@@ -133,11 +133,16 @@ class ScheduleBuilder:
             # the remaining assets cannot meet some held quarter hours: free those between
             # the loss and the free part, and say so
             first_lost = min(quarter_of(book.periods, at) for at in lost.values())
-            relaxed = dict.fromkeys(self.zone_assets, first_lost)
+            # without a free part, an hour past the last held instant cannot be traded
+            held_until = first_lost if keep_until is None else quarter_of(book.periods, keep_until)
+            last = held_until + 5
+            relaxed = {
+                zone: (first_lost, (free_from or {}).get(zone, last)) for zone in self.zone_assets
+            }
             notes.append(
                 "the remaining assets cannot meet every held position after the loss "
-                f"({exc.status}); positions from quarter hour {first_lost} on were left free "
-                "where no correction can be traded any more: their shortfall is imbalance"
+                f"({exc.status}); positions from quarter hour {first_lost} up to the first "
+                "one still traded were left free: their shortfall is imbalance"
             )
             plan = self._optimise(book, history, keep_until, lost, free_from, False, relaxed)
             return plan, notes
@@ -150,7 +155,7 @@ class ScheduleBuilder:
         lost: Mapping[str, datetime] | None,
         free_from: Mapping[str, int] | None,
         hold_capacity: bool,
-        unheld_from: Mapping[str, int],
+        unheld: Mapping[str, tuple[int, int]],
     ) -> Plan:
         periods = book.periods
         n = len(periods)
@@ -162,8 +167,9 @@ class ScheduleBuilder:
                 net = book.net_mw(zone)
                 free = (free_from or {}).get(zone, n)
                 held = np.arange(n) < free
-                if zone in unheld_from:
-                    held &= (np.arange(n) < unheld_from[zone]) | (np.arange(n) >= free)
+                if zone in unheld:
+                    first, last = unheld[zone]
+                    held &= (np.arange(n) < first) | (np.arange(n) >= last)
                 held[:keep_q] = history is None  # history fixes the past through the assets
                 index = np.flatnonzero(held)
                 if len(index):
