@@ -3,7 +3,7 @@
 A small real portfolio (the sample's Belgian battery and PV plant), the sample prices, the
 virtual trader submitting through the API's submission path into a real SQLite store, the
 simulated exchange clearing every gate, the schedule builder, one dispatcher pool on a
-virtual clock with a 5-second tick, metering and settlement. The PV plant trips at noon:
+virtual clock with a 5-second tick, metering and settlement. The battery trips at noon:
 the dispatcher finds it lost, the trader re-plans and trades the correction on continuous
 intraday, a new schedule version is issued, and the day's imbalance ends below that of
 the same day run without the correction.
@@ -43,7 +43,7 @@ def config(database: Path | None, *, correct: bool) -> DayConfig:
         portfolio=belgian_part(),
         prices=folder.prices({"BE"}, ()),
         afrr_prices=activation_prices(folder),
-        faults=[FaultSpec("trip", 1, 12 * 3600.0, "pv")],
+        faults=[FaultSpec("trip", 1, 12 * 3600.0, "battery")],
         correct=correct,
         tick_s=5.0,
         database_url=None if database is None else f"sqlite:///{database}",
@@ -57,8 +57,8 @@ def test_a_tripped_plant_is_corrected_intraday_and_the_books_balance(tmp_path: P
 
     assert report["isps"] == 96
     assert report["per_zone"]["BE"]["isps_metered"] == 96
-    assert [f["asset"] for f in report["faults"]] == ["pv-be-ghent"]
-    assert "pv-be-ghent" in report["lost_assets"]
+    assert [f["asset"] for f in report["faults"]] == ["bat-be-antwerp"]
+    assert "bat-be-antwerp" in report["lost_assets"]
     # the trip made a re-plan with intraday correction orders, issued as version 2
     assert len(report["corrections"]) == 1
     assert report["corrections"][0]["orders"] > 0
@@ -82,10 +82,10 @@ def test_a_tripped_plant_is_corrected_intraday_and_the_books_balance(tmp_path: P
         assert {p.market for p in positions} >= {"day_ahead", "intraday_continuous"}
         metering = repository.list_metering(tenant, DAY)
         assert len(metering) == 2 * 96
-        battery = [m.complete for m in metering if m.asset_id == "bat-be-antwerp"]
+        plant = [m.complete for m in metering if m.asset_id == "pv-be-ghent"]
         # the dispatcher's first reading comes one tick into the day, its last one tick
         # before the end: the measured meter covers every ISP but those two whole
-        assert all(battery[1:-1])
+        assert all(plant[1:-1])
         current = repository.current_schedule(tenant)
         assert current is not None
         assert current.version == len(report["schedule_versions"])

@@ -215,9 +215,12 @@ class ScheduleBuilder:
             if hold_capacity
             else tuple(m for m in self.markets if m != "afrr_capacity")
         )
+        batteries = {a.id for a in self.portfolio.assets if a.kind == "battery"}
         options = OptimiserOptions(
             markets=markets,
             commitments=commitments,
+            # a lost battery cannot reach its end-of-day target: it has none
+            soc_value_eur_per_mwh={a: 0.0 for a in (lost or {}) if a in batteries},
             solver=SolverOptions(time_limit_s=self.time_limit_s),
         )
         return optimise(
