@@ -403,10 +403,11 @@ async def _deliver(
     results = await asyncio.gather(*tasks, engine(), inject_faults())
     kpis = dict(zip(zones, results[: len(zones)], strict=True))
     await clock.sleep_until(t0 + duration)
+    end_t = clock.now()  # a scaled clock's last tick may come a little after the day's end
     for state in zones.values():  # and to the last instant of the day
         for member in state.members:
             truth = member.device.physical_power_mw()
-            state.truth[member.adapter.asset_id].sample(t0 + duration, truth)
+            state.truth[member.adapter.asset_id].sample(end_t, truth)
     zone_of = {a: state.zone for state in zones.values() for a in state.truth}
     measured_all = {a: m for state in zones.values() for a, m in state.measured.items()}
     truth_all = {a: m for state in zones.values() for a, m in state.truth.items()}
