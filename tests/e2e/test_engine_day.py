@@ -50,7 +50,7 @@ def config(database: Path | None, *, correct: bool) -> DayConfig:
     )
 
 
-def test_a_tripped_plant_is_corrected_intraday_and_the_books_balance(tmp_path: Path) -> None:
+def test_a_tripped_battery_is_corrected_intraday_and_the_books_balance(tmp_path: Path) -> None:
     database = tmp_path / "engine.db"
     report = run_day(config(database, correct=True))
     baseline = run_day(config(None, correct=False))
