@@ -76,6 +76,16 @@ def simulate_command(
         Path | None,
         typer.Option("--portfolio", help="with --day: portfolio file (default: the sample)"),
     ] = None,
+    tick: Annotated[
+        float,
+        typer.Option(
+            "--tick",
+            min=0.1,
+            max=60.0,
+            help="with --day: the dispatcher's tick [s]; a scaled clock the machine cannot "
+            "keep up with misses ticks and reads, and assets then look lost",
+        ),
+    ] = 1.0,
     prices: Annotated[
         Path | None,
         typer.Option(
@@ -96,7 +106,7 @@ def simulate_command(
         configure_events(verbose)
         from trading.cli.simulate_day import simulate_day
 
-        simulate_day(day, portfolio, prices, speed, faults, seed, json_out)
+        simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick)
         return
     if portfolio is not None or prices is not None:
         typer.echo("error: --portfolio and --prices go with --day", err=True)

@@ -50,6 +50,7 @@ def simulate_day(
     faults_text: str | None,
     seed: int,
     json_out: bool,
+    tick: float = 1.0,
 ) -> None:
     """Run the day; with faults, also the same day without the intraday correction (on a
     virtual clock), so both imbalances are printed side by side."""
@@ -78,6 +79,7 @@ def simulate_day(
         speed=speed,
         faults=faults,
         seed=seed,
+        tick_s=tick,
     )
     try:
         report = run_day(config)
