@@ -161,6 +161,8 @@ class SimulationOptions:
     """Every asset's response time: from the write to measured power in band [s]."""
     site_size: int = 10
     """Consecutive assets behind one site meter (0: no site meters)."""
+    tick_s: float = 1.0
+    """The pool's tick and each actor's read period [s] (coarser: a faster simulation)."""
     count_stale: bool = False
     """Dispatch the old, wrong way (`PoolConfig.count_stale`), to show what it hides."""
 
@@ -238,10 +240,12 @@ async def run_fleet(
     metrics: DispatchMetrics | None = None,
     schedule: Schedule | None = None,
     zones: Mapping[str, str] | None = None,
+    on_pool: Callable[[PoolController], None] | None = None,
 ) -> dict[str, Any]:
     """Dispatch `fleet` for `options.duration_s` on `clock`; the KPI report. `schedule`:
     the one the fleet follows (default: built from the members' plans); `zones`: asset id
-    -> bidding zone, for the metrics' labels."""
+    -> bidding zone, for the metrics' labels; `on_pool`: called with the pool controller
+    before the first tick (an engine switches its schedule, adds observers)."""
     rated = sum(m.limits.max_mw for m in fleet)
     board = TelemetryBoard()
     metrics = metrics if metrics is not None else DispatchMetrics(pool=options.pool, zones=zones)
@@ -263,7 +267,11 @@ async def run_fleet(
             tolerance_mw=tolerance,
             deviation_dwell_s=2.0,
         )
-        config = ActorConfig(phase_s=0.05 + 0.8 * i / max(1, len(fleet)), policy=policy)
+        config = ActorConfig(
+            period_s=options.tick_s,
+            phase_s=(0.05 + 0.8 * i / max(1, len(fleet))) * options.tick_s,
+            policy=policy,
+        )
         breaker = CircuitBreaker(BreakerConfig(failure_threshold=2), rng=rng.random)
         actors.append(
             AssetActor(
@@ -297,9 +305,16 @@ async def run_fleet(
         clock,
         metrics,
         kpi,
-        PoolConfig(correction_limit_mw=max(1.0, 0.2 * rated), count_stale=options.count_stale),
+        PoolConfig(
+            tick_s=options.tick_s,
+            max_reading_age_s=2.5 * options.tick_s,
+            correction_limit_mw=max(1.0, 0.2 * rated),
+            count_stale=options.count_stale,
+        ),
         observers=[truth_sampler(fleet, kpi, clock, chosen, liars, nameable)],
     )
+    if on_pool is not None:
+        on_pool(pool)
     start = clock.now()
     until = start + options.duration_s
     kpi.started(start)

@@ -9,7 +9,17 @@ from fastapi import FastAPI, Response
 from starlette.concurrency import run_in_threadpool
 
 from markets.registry import MarketRegistry, default_registry
-from trading.api import admin, bids, compliance, events, markets, orders, plans, portfolio
+from trading.api import (
+    admin,
+    bids,
+    compliance,
+    delivery,
+    events,
+    markets,
+    orders,
+    plans,
+    portfolio,
+)
 from trading.api.deps import ApiServices, Services
 from trading.api.edge import DEFAULT_MAX_BODY_BYTES, EdgeGuard
 from trading.api.errors import database_away, install_error_handlers, problem_response
@@ -97,6 +107,7 @@ def create_app(
     app.include_router(markets.router)
     app.include_router(plans.router)
     app.include_router(portfolio.router)
+    app.include_router(delivery.router)
     app.include_router(admin.router)
     app.include_router(admin.metrics_router)
     app.include_router(compliance.router)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import structlog
@@ -62,8 +63,54 @@ def simulate_command(
             "free port; the URL is printed on stderr)",
         ),
     ] = None,
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--day",
+            help="run the whole loop for this delivery day (YYYY-MM-DD): virtual trader, "
+            "exchange, schedule builder, dispatcher, metering and settlement "
+            "(trading.engine; docs/engine.md)",
+        ),
+    ] = None,
+    portfolio: Annotated[
+        Path | None,
+        typer.Option("--portfolio", help="with --day: portfolio file (default: the sample)"),
+    ] = None,
+    tick: Annotated[
+        float,
+        typer.Option(
+            "--tick",
+            min=0.1,
+            max=60.0,
+            help="with --day: the dispatcher's tick [s]; a scaled clock the machine cannot "
+            "keep up with misses ticks and reads, and assets then look lost",
+        ),
+    ] = 1.0,
+    prices: Annotated[
+        Path | None,
+        typer.Option(
+            "--prices",
+            help="with --day: folder of day_ahead.csv, intraday.csv, afrr.csv (default: "
+            "the sample prices)",
+        ),
+    ] = None,
 ) -> None:
-    """Dispatch a simulated fleet following its schedule and an aFRR signal; print KPIs."""
+    """Dispatch a simulated fleet following its schedule and an aFRR signal; print KPIs.
+    With --day: run the engine's whole loop for one delivery day."""
+    if day is not None:
+        if modbus:
+            typer.echo(
+                "error: --modbus: not available with --day yet (embedded fleet only)", err=True
+            )
+            raise typer.Exit(EXIT_INVALID_INPUT)
+        configure_events(verbose)
+        from trading.cli.simulate_day import simulate_day
+
+        simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick)
+        return
+    if portfolio is not None or prices is not None:
+        typer.echo("error: --portfolio and --prices go with --day", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
     try:
         specs = parse_faults(faults)
     except FaultSpecError as exc:

@@ -42,9 +42,13 @@ from trading.store.models import (
     BidRefusalRow,
     BidRow,
     ClearingRow,
+    MeteringRow,
     PlanRow,
     PortfolioRow,
+    PositionRow,
     RiskLimitRow,
+    ScheduleVersionRow,
+    SettlementRow,
     TenantRow,
 )
 
@@ -278,3 +282,19 @@ RECORDS: tuple[type[Record], ...] = (
     RiskLimitRecord,
 )
 """Every stored entity's record."""
+
+
+class PositionRecord(Record, row=PositionRow):
+    """One product of one accepted bid in the engine's position book."""
+
+
+class ScheduleVersionRecord(Record, row=ScheduleVersionRow):
+    """One schedule version the engine issued."""
+
+
+class MeteringRecord(Record, row=MeteringRow):
+    """One asset's energy in one ISP [MWh]."""
+
+
+class SettlementRecord(Record, row=SettlementRow):
+    """A settled delivery day of one portfolio."""

@@ -34,6 +34,7 @@ from trading.store.inputs import NewBid, prepare_bids
 from trading.store.ops import audit as audit_ops
 from trading.store.ops import bids as bid_ops
 from trading.store.ops import decisions as decision_ops
+from trading.store.ops import engine as engine_ops
 from trading.store.ops import keys as key_ops
 from trading.store.ops import lifecycle, plans, portfolios, tenants
 from trading.store.ops import limits as limit_ops
@@ -297,3 +298,14 @@ class Repository:
 
     list_audit = _reads(audit_ops.list_audit)
     audit_between = _reads(decision_ops.audit_between)
+
+    # --- the engine's books (trading.engine) ---------------------------------------------
+
+    add_positions = _writes(engine_ops.add_positions)
+    list_positions = _reads(engine_ops.list_positions)
+    add_schedule_version = _writes(engine_ops.add_schedule_version)
+    current_schedule = _reads(engine_ops.current_schedule)
+    add_metering = _writes(engine_ops.add_metering)
+    list_metering = _reads(engine_ops.list_metering)
+    save_settlement = _writes(engine_ops.save_settlement)
+    list_settlements = _reads(engine_ops.list_settlements)

@@ -8,6 +8,7 @@ from trading.store.models.bids import (
     BidSubmissionRow,
     ClearingRow,
 )
+from trading.store.models.engine import MeteringRow, PositionRow, ScheduleVersionRow, SettlementRow
 from trading.store.models.plans import PlanRow
 from trading.store.models.portfolios import AssetRow, PortfolioRow
 
@@ -20,8 +21,12 @@ __all__ = [
     "BidRow",
     "BidSubmissionRow",
     "ClearingRow",
+    "MeteringRow",
     "PlanRow",
     "PortfolioRow",
+    "PositionRow",
     "RiskLimitRow",
+    "ScheduleVersionRow",
+    "SettlementRow",
     "TenantRow",
 ]

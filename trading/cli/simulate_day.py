@@ -1,0 +1,133 @@
+"""`vpp simulate --day`: one delivery day of the engine's whole loop, and its books."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from dispatch.simulation import FaultSpecError
+from regulatory import Portfolio
+from trading.api.jobs import FolderPrices
+from trading.api.server import activation_prices, zones_of
+from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
+from trading.cli.portfolio import load_or_exit
+from trading.engine.activation import german_pattern
+from trading.engine.loop import DayConfig, parse_day_faults, real_imbalance, run_day
+from trading.samples import sample_portfolio_path
+
+SHARED_DATA_ENV = "VPP_SHARED_DATA"
+SUMMARY_KEYS = (
+    "isps",
+    "scheduled_mwh",
+    "delivered_mwh",
+    "metered_mwh",
+    "position_mwh",
+    "imbalance_mwh",
+    "abs_imbalance_mwh",
+    "imbalance_cost_eur",
+    "revenue_by_market",
+    "net_eur",
+    "afrr",
+    "schedule_versions",
+    "faults",
+)
+
+
+def _fail(field: str, value: object, rule: str) -> None:
+    typer.echo(f"error: {field}={value!r}: {rule}", err=True)
+    raise typer.Exit(EXIT_INVALID_INPUT)
+
+
+def simulate_day(
+    day_text: str,
+    portfolio_file: Path | None,
+    prices_dir: Path | None,
+    speed: float | None,
+    faults_text: str | None,
+    seed: int,
+    json_out: bool,
+    tick: float = 1.0,
+) -> None:
+    """Run the day; with faults, also the same day without the intraday correction (on a
+    virtual clock), so both imbalances are printed side by side."""
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        _fail("--day", day_text, "must be a date YYYY-MM-DD")
+    try:
+        faults = parse_day_faults(faults_text)
+    except FaultSpecError as exc:
+        _fail("--faults", faults_text, str(exc))
+    portfolio: Portfolio = load_or_exit(portfolio_file or sample_portfolio_path())
+    folder = FolderPrices(prices_dir)
+    if prices_dir is not None and not (prices_dir / "day_ahead.csv").is_file():
+        _fail("--prices", str(prices_dir), "must be a folder holding day_ahead.csv")
+    prices = folder.prices(zones_of(folder.folder), ())
+    shared = os.environ.get(SHARED_DATA_ENV)
+    base = Path(shared) if shared else Path(__file__).resolve().parents[2].parent / "shared/data"
+    config = DayConfig(
+        day=day,
+        portfolio=portfolio,
+        prices=prices,
+        afrr_prices=activation_prices(folder),
+        imbalance=real_imbalance(base if base.is_dir() else None),
+        activation=german_pattern(base if base.is_dir() else None),
+        speed=speed,
+        faults=faults,
+        seed=seed,
+        tick_s=tick,
+    )
+    try:
+        report = run_day(config)
+        if faults:
+            config.correct = False
+            config.speed = None
+            baseline = run_day(config)
+            report["uncorrected"] = {key: baseline[key] for key in SUMMARY_KEYS}
+            report["uncorrected"]["books"] = baseline["books"]
+    except ValueError as exc:
+        _fail("--day", day_text, str(exc))
+    if json_out:
+        report.pop("isp_rows", None)
+        print_json(report)
+        return
+    show(report)
+
+
+def show(report: dict[str, Any]) -> None:
+    """A few lines: energy, imbalance, books, versions, and the uncorrected comparison."""
+    out = console()
+    out.print(
+        f"{report['day']} {report['portfolio']}: {report['isps']} ISPs; scheduled "
+        f"{report['scheduled_mwh']:.3f} MWh, delivered {report['delivered_mwh']:.3f} MWh "
+        f"(device truth), metered {report['metered_mwh']:.3f} MWh",
+        markup=False,
+    )
+    for zone, figures in report["per_zone"].items():
+        out.print(
+            f"  {zone}: |delivered - scheduled| {figures['abs_deviation_mwh']:.3f} MWh = "
+            f"{figures['deviation_pct']:.2f} % of |scheduled|; ISPs metered "
+            f"{figures['isps_metered']}",
+            markup=False,
+        )
+    books = report["books"]
+    out.print(
+        f"imbalance {report['imbalance_mwh']:.3f} MWh (|.| {report['abs_imbalance_mwh']:.3f}), "
+        f"cost {report['imbalance_cost_eur']:.2f} EUR; revenue {books['revenue_eur']:.2f} - "
+        f"costs {books['costs_eur']:.2f} - imbalance {books['imbalance_cost_eur']:.2f} = net "
+        f"{books['net_eur']:.2f} EUR",
+        markup=False,
+    )
+    for version in report["schedule_versions"]:
+        out.print(f"  schedule v{version['version']}: {version['reason']}", markup=False)
+    if "uncorrected" in report:
+        other = report["uncorrected"]
+        out.print(
+            f"without the intraday correction: |imbalance| {other['abs_imbalance_mwh']:.3f} "
+            f"MWh, cost {other['imbalance_cost_eur']:.2f} EUR, net {other['net_eur']:.2f} EUR",
+            markup=False,
+        )

@@ -1,0 +1,501 @@
+"""One delivery day of the whole loop on a simulated clock (`vpp simulate --day`).
+
+D-1: the virtual trader plans on the forecasts and submits through the desk (the API's
+submission path, stored in a real database); the desk's clearing loop clears every gate
+of the day on the simulated exchange; the cleared bids make the position book; the
+schedule builder allocates the positions to the assets (schedule version 1).
+
+Delivery day, on one clock (virtual: as fast as it computes; or scaled: `speed`
+simulated seconds per real one): one dispatcher pool per bidding zone follows the
+schedule in force plus the TSO's aFRR activation within the capacity held (a real German
+activation pattern scaled to the band held in the zone, `trading.engine.activation`);
+every tick meters each asset (measured and device truth) per ISP; every
+`engine_period_s` the desk clears what is due, the book takes the outcomes, and a lost
+asset (unavailable or quarantined in the dispatcher) makes the virtual trader re-
+optimise and trade the correction; each new schedule version is handed to the pools,
+which switch at the next quarter-hour boundary. After the day everything is settled
+(`trading.engine.settlement`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from dispatch.clock import DispatchClock, ScaledClock, VirtualClock
+from dispatch.devices.faults import Fault
+from dispatch.pool import PoolController
+from dispatch.simulation import FaultSpec, FleetMember, SimulationOptions, parse_faults, run_fleet
+from markets.registry import MarketRegistry, default_registry
+from regulatory import Portfolio
+from trading.backtest.imbalance import ImbalancePrices, read_imbalance_prices
+from trading.engine.activation import NO_ACTIVATION, ActivationPattern, PatternActivation
+from trading.engine.books import EngineBooks
+from trading.engine.desk import Desk, EngineClock
+from trading.engine.fleet import fleet_by_zone, simulated_part
+from trading.engine.metering import IspMeter
+from trading.engine.positions import PositionBook, entries_of
+from trading.engine.schedules import ScheduleBuilder, ScheduleVersion
+from trading.engine.settlement import ZoneDelivery, settle
+from trading.engine.trader import VirtualTrader
+from trading.optimiser.inputs import Horizon, PriceInputs
+from trading.optimiser.profiles import proxy_profiles
+from trading.store import Repository, upgrade
+from trading.store.inputs import Actor
+from trading.store.timestamps import use_clock
+
+LOST_STATES = ("unavailable", "quarantined")
+"""Dispatcher states in which an asset counts as lost for the trader."""
+_HOURS = re.compile(r"@([0-9.]+)h\b")
+
+
+class EngineInputError(ValueError):
+    """Bad input to a day's run; the message names the field, the value and the rule."""
+
+
+def parse_day_faults(text: str | None) -> list[FaultSpec]:
+    """`vpp simulate` fault specs with times in seconds or hours of the delivery day
+    (``trip:0.1@12h`` = 12 hours after local midnight)."""
+    converted = _HOURS.sub(lambda m: f"@{float(m[1]) * 3600:g}s", text or "")
+    return parse_faults(converted)
+
+
+@dataclass
+class DayConfig:
+    """What one day's run does."""
+
+    day: date
+    portfolio: Portfolio
+    prices: PriceInputs
+    afrr_prices: Mapping[tuple[str, str], pd.Series] | None = None
+    imbalance: ImbalancePrices = field(default_factory=ImbalancePrices)
+    speed: float | None = None
+    faults: list[FaultSpec] = field(default_factory=list)
+    correct: bool = True
+    """Whether the virtual trader corrects intraday (off: the dispatcher alone)."""
+    afrr: bool = True
+    activation: ActivationPattern = NO_ACTIVATION
+    """The aFRR activation pattern (`trading.engine.activation.german_pattern`)."""
+    seed: int = 1
+    database_url: str | None = None
+    engine_period_s: float = 60.0
+    tick_s: float = 1.0
+    """Dispatcher tick [s]; coarser makes a faster (and rougher) simulation."""
+    tenant: str = "engine-sim"
+    registry: MarketRegistry | None = None
+
+
+@dataclass
+class _Zone:
+    zone: str
+    members: list[FleetMember]
+    afrr_up: IspMeter
+    afrr_down: IspMeter
+    measured: dict[str, IspMeter]
+    truth: dict[str, IspMeter]
+    planned_mw: np.ndarray
+    """The pool's planned injection per ISP [MW] as it dispatched it (the version in force)."""
+    pool: PoolController | None = None
+
+
+def day_start(day: date, timezone: str = "Europe/Berlin") -> datetime:
+    """Local midnight of `day`, in UTC."""
+    return datetime.combine(day, dtime(0), ZoneInfo(timezone)).astimezone(UTC)
+
+
+def run_day(config: DayConfig) -> dict[str, Any]:
+    """Run the loop for one delivery day (see the module docstring); the report."""
+    return asyncio.run(_run_day(config))
+
+
+async def _run_day(config: DayConfig) -> dict[str, Any]:
+    started = time.perf_counter()
+    registry = config.registry if config.registry is not None else default_registry()
+    portfolio, left_out = simulated_part(config.portfolio.in_service(config.day))
+    horizon = Horizon.of(config.day)
+    periods = horizon.periods
+    profiles = proxy_profiles(portfolio, horizon)
+    start = periods[0].to_pydatetime()
+    end = start + timedelta(minutes=15 * len(periods))
+    scratch = None
+    url = config.database_url
+    if url is None:  # a real SQLite file of the run's own, removed afterwards
+        scratch = tempfile.TemporaryDirectory(prefix="vpp-engine-")
+        url = f"sqlite:///{Path(scratch.name) / 'engine.db'}"
+    upgrade(url)
+    repository = Repository.from_url(url)
+    tenant = config.tenant
+    if _missing_tenant(repository, tenant):
+        repository.create_tenant(tenant, "engine simulation")
+    repository.save_portfolio(Actor.system(tenant), _document(portfolio, tenant))
+    # D-1: the clock stands before the first gate; the exchange and the store read it
+    d1 = {"now": start - timedelta(days=1, hours=-8)}  # D-1 08:00 local (UTC+2 in summer)
+    engine_clock = EngineClock(lambda: d1["now"])
+    use_clock(engine_clock.now)
+    try:
+        desk = Desk(repository, tenant, config.prices, registry, engine_clock, config.afrr_prices)
+        trader = VirtualTrader(
+            portfolio, config.day, config.prices, profiles, registry, enabled=config.correct
+        )
+        builder = ScheduleBuilder(portfolio, config.day, config.prices, profiles, registry)
+        book = PositionBook(periods)
+        books = EngineBooks(repository, tenant, portfolio.id, config.day)
+        d1_plan = trader.plan_day_ahead()
+        submitted, pools = trader.submit_plan(desk, d1_plan)
+        d1["now"] = start  # every D-1 gate (auctions, capacity) has closed at midnight
+        for clearing in desk.clear():
+            added = entries_of(clearing, registry, pool_of=pools)
+            book.add(added)
+            books.positions(added)
+        plan, notes = builder.optimise_held(book)
+        first = builder.issue(plan, "positions cleared (D-1)", _ids(book), start, notes)
+        books.schedule(first)
+        clock: DispatchClock = (
+            VirtualClock(start) if config.speed is None else ScaledClock(start, config.speed)
+        )
+        engine_clock.source = clock.utc
+        report = await _deliver(
+            config,
+            clock,
+            portfolio,
+            book,
+            builder,
+            trader,
+            desk,
+            registry,
+            pools,
+            first,
+            d1_plan.inputs.available_mw,
+            books,
+        )
+    finally:
+        use_clock(None)
+    delivery, zones_report = report.pop("delivery"), report.pop("zones")
+    day_ahead = {z: config.prices.quarter_hourly("day_ahead", z, horizon) for z in zones_report}
+    settled = settle(
+        periods,
+        delivery,
+        market_revenue=book.revenue_by_market(),
+        costs_by_kind=builder.versions[-1].plan.costs_by_kind,
+        day_ahead=day_ahead,
+        imbalance_prices=config.imbalance,
+        afrr_prices=config.afrr_prices,
+    )
+    books.settlement(settled, end)
+    report.update(
+        day=str(config.day),
+        portfolio=portfolio.id,
+        bids_submitted=len(submitted.bids),
+        left_out_not_simulated=left_out,
+        books=settled.books(),
+        revenue_by_market=settled.revenue_by_market,
+        imbalance_cost_eur=settled.imbalance_cost_eur,
+        net_eur=settled.net_eur,
+        imbalance_by_zone=settled.imbalance_by_zone,
+        imbalance_mwh=round(sum(z["imbalance_mwh"] for z in settled.imbalance_by_zone.values()), 6),
+        abs_imbalance_mwh=round(
+            sum(z["abs_imbalance_mwh"] for z in settled.imbalance_by_zone.values()), 6
+        ),
+        schedule_versions=[v.summary() for v in builder.versions],
+        corrections=[c.summary() for c in trader.corrections],
+        isp_rows=settled.rows,
+        wall_s=round(time.perf_counter() - started, 1),
+        notes=[
+            "simulated kinds only (battery, pv, wind, chp); loads, heat pumps and EV fleets "
+            "are not simulated and were left out of trading and dispatch",
+            "pv/wind availability: the optimiser's clear-sky/constant proxy, used as both "
+            "forecast and the simulated weather (perfect forecast)",
+            "continuous intraday corrections are judged against the intraday price proxy "
+            "(no real intraday prices exist)",
+            "costs_by_kind: the planned costs of the last schedule version",
+            f"aFRR activation: {config.activation.source}",
+        ],
+    )
+    repository.close()
+    if scratch is not None:
+        scratch.cleanup()
+    return report
+
+
+async def _deliver(
+    config: DayConfig,
+    clock: DispatchClock,
+    portfolio: Portfolio,
+    book: PositionBook,
+    builder: ScheduleBuilder,
+    trader: VirtualTrader,
+    desk: Desk,
+    registry: MarketRegistry,
+    pools: dict[str, str],
+    first: ScheduleVersion,
+    available_mw: Mapping[str, list[float]],
+    books: EngineBooks,
+) -> dict[str, Any]:
+    periods = book.periods
+    t0 = clock.now()
+    origin = clock.utc()
+    edges = np.arange(len(periods) + 1) * 900.0 + t0
+    duration = float(edges[-1] - t0)
+    by_zone = fleet_by_zone(portfolio, first.schedule, available_mw, clock)
+    zones: dict[str, _Zone] = {
+        zone: _Zone(
+            zone,
+            members,
+            IspMeter(edges),
+            IspMeter(edges),
+            {m.adapter.asset_id: IspMeter(edges) for m in members},
+            {m.adapter.asset_id: IspMeter(edges) for m in members},
+            np.full(len(periods), np.nan),
+        )
+        for zone, members in sorted(by_zone.items())
+    }
+    lost: dict[str, datetime] = {}
+    faults: list[dict[str, Any]] = []
+    current = {"version": first}
+    missed = {"seen": 0, "skipped": 0}
+    blocking = isinstance(clock, VirtualClock)
+
+    def observe(state: _Zone, activation: PatternActivation) -> None:
+        def sample(t: float, target: float) -> None:
+            assert state.pool is not None
+            requested = activation.activation_mw(t)
+            q = int(np.searchsorted(edges, t, side="right")) - 1
+            if 0 <= q < len(state.planned_mw):
+                state.planned_mw[q] = target - requested
+            state.afrr_up.sample(t, max(requested, 0.0))
+            state.afrr_down.sample(t, max(-requested, 0.0))
+            snapshot = state.pool.board.snapshot()
+            max_age = state.pool.config.max_reading_age_s
+            for member in state.members:
+                asset = member.adapter.asset_id
+                entry = snapshot.get(asset)
+                reading = None
+                if entry is not None and entry.telemetry is not None and entry.fresh(t, max_age):
+                    reading = entry.telemetry.power_mw
+                state.measured[asset].sample(t, reading)
+                state.truth[asset].sample(t, member.device.physical_power_mw())
+
+        return sample
+
+    async def dispatch_zone(state: _Zone, k: int) -> dict[str, Any]:
+        activation = PatternActivation(book, state.zone, clock, config.activation, on=config.afrr)
+
+        def ready(pool: PoolController) -> None:
+            state.pool = pool
+            pool.observers.append(observe(state, activation))
+
+        options = SimulationOptions(
+            assets=len(state.members),
+            duration_s=duration,
+            seed=config.seed + k,
+            start=origin,
+            pool=f"{portfolio.id}-{state.zone}",
+            site_size=0,
+            tick_s=config.tick_s,
+        )
+        zone_of = {m.adapter.asset_id: state.zone for m in state.members}
+        return await run_fleet(
+            options,
+            state.members,
+            clock,
+            activation=activation,
+            schedule=first.schedule,
+            zones=zone_of,
+            on_pool=ready,
+        )
+
+    def switch(version: ScheduleVersion) -> None:
+        books.schedule(version)
+        current["version"] = version
+        for state in zones.values():
+            if state.pool is not None:
+                # the pool reads the new plan at its next quarter-hour boundary
+                state.pool.schedule = version.schedule
+
+    async def compute(function: Any, *args: Any, **kwargs: Any) -> Any:
+        if blocking:  # virtual time must not run on while the optimiser thinks
+            return function(*args, **kwargs)
+        return await asyncio.to_thread(function, *args, **kwargs)
+
+    async def inject_faults() -> None:
+        rng = random.Random(config.seed)
+        everyone = [m for state in zones.values() for m in state.members]
+        chosen: set[str] = set()
+        for spec in sorted(config.faults, key=lambda s: s.at_s):
+            await clock.sleep_until(t0 + spec.at_s)
+            candidates = [
+                m
+                for m in everyone
+                if m.adapter.asset_id not in chosen
+                and (spec.asset_kind is None or m.kind == spec.asset_kind)
+            ]
+            hit = rng.sample(candidates, min(len(candidates), spec.count(len(everyone))))
+            for member in hit:
+                chosen.add(member.adapter.asset_id)
+                member.device.inject(Fault(spec.kind))
+                faults.append(
+                    {
+                        "kind": spec.kind,
+                        "asset": member.adapter.asset_id,
+                        "at": _z(clock.utc()),
+                        "kind_of_asset": member.kind,
+                    }
+                )
+
+    async def engine() -> None:
+        t = t0
+        while t + config.engine_period_s < t0 + duration:
+            t += config.engine_period_s
+            await clock.sleep_until(t)
+            now = clock.utc()
+            cleared = desk.clear()
+            for clearing in cleared:
+                added = entries_of(clearing, registry, pool_of=pools)
+                book.add(added)
+                books.positions(added)
+            missed_now = sum(st.pool.kpi.missed for st in zones.values() if st.pool is not None)
+            behind = missed_now > missed["seen"]
+            missed["seen"] = missed_now
+            if behind:  # the dispatcher fell behind its clock: a late read says nothing of
+                missed["skipped"] += 1  # the device, so no asset is judged lost this round
+            for state in zones.values():
+                if state.pool is None or behind:
+                    continue
+                for actor in state.pool.actors:
+                    if actor.state.state.value in LOST_STATES and actor.asset_id not in lost:
+                        lost[actor.asset_id] = now
+            if trader.needs_correction(lost):
+                history_at = now
+                correction = await compute(
+                    trader.correct, builder, book, history_at, dict(lost), desk, now
+                )
+                version = builder.issue(
+                    correction.plan,
+                    f"re-plan after losing {', '.join(sorted(correction.lost))}; "
+                    f"{len(correction.orders)} intraday correction orders",
+                    _ids(book) + list(correction.submitted.bid_ids if correction.submitted else ()),
+                    clock.utc(),
+                    correction.notes,
+                )
+                switch(version)
+            elif any(not c.accepted for c in cleared):
+                # an order the schedule counted on was not filled: re-allocate the book
+                plan, notes = await compute(
+                    builder.optimise_held,
+                    book,
+                    history=current["version"].schedule,
+                    keep_until=now,
+                    lost=dict(lost),
+                )
+                switch(builder.issue(plan, "positions changed", _ids(book), clock.utc(), notes))
+
+    for state in zones.values():  # the truth from the first instant (no reading yet)
+        for member in state.members:
+            state.truth[member.adapter.asset_id].sample(t0, member.device.physical_power_mw())
+    tasks = [dispatch_zone(state, k) for k, state in enumerate(zones.values())]
+    results = await asyncio.gather(*tasks, engine(), inject_faults())
+    kpis = dict(zip(zones, results[: len(zones)], strict=True))
+    await clock.sleep_until(t0 + duration)
+    end_t = clock.now()  # a scaled clock's last tick may come a little after the day's end
+    for state in zones.values():  # and to the last instant of the day
+        for member in state.members:
+            truth = member.device.physical_power_mw()
+            state.truth[member.adapter.asset_id].sample(end_t, truth)
+    zone_of = {a: state.zone for state in zones.values() for a in state.truth}
+    measured_all = {a: m for state in zones.values() for a, m in state.measured.items()}
+    truth_all = {a: m for state in zones.values() for a, m in state.truth.items()}
+    books.metering([p.to_pydatetime() for p in periods], zone_of, measured_all, truth_all)
+    delivery = []
+    zone_report: dict[str, dict[str, Any]] = {}
+    for zone, state in zones.items():
+        position = book.net_mwh(zone)
+        delivered = sum(m.energy_mwh for m in state.truth.values())
+        measured = sum(m.energy_mwh for m in state.measured.values())
+        # the plan the pool dispatched, per ISP (an ISP it never ticked in: the first version)
+        planned = np.where(
+            np.isnan(state.planned_mw), first.zone_mw(list(state.truth)), state.planned_mw
+        )
+        scheduled = planned * 0.25
+        up, down = state.afrr_up.energy_mwh, state.afrr_down.energy_mwh
+        delivery.append(ZoneDelivery(zone, position, scheduled, delivered, measured, up, down))
+        target = scheduled + up - down
+        deviation = float(np.abs(delivered - target).sum())
+        zone_report[zone] = {
+            "isps_metered": int(
+                min(m.complete().sum() for m in state.truth.values()) if state.truth else 0
+            ),
+            "scheduled_mwh": round(float(scheduled.sum()), 6),
+            "delivered_mwh": round(float(delivered.sum()), 6),
+            "metered_mwh": round(float(measured.sum()), 6),
+            "position_mwh": round(float(position.sum()), 6),
+            "afrr_requested_mwh": round(float((up - down).sum()), 6),
+            "abs_scheduled_mwh": round(float(np.abs(target).sum()), 6),
+            "abs_deviation_mwh": round(deviation, 6),
+            "deviation_pct": round(100.0 * deviation / max(float(np.abs(target).sum()), 1e-9), 4),
+            "ticks": kpis[zone]["ticks"],
+            "states": kpis[zone].get("states"),
+            "unfaulted_failures": kpis[zone].get("unfaulted_failures"),
+        }
+    return {
+        "delivery": delivery,
+        "zones": zone_report,
+        "isps": len(periods),
+        "per_zone": zone_report,
+        "scheduled_mwh": round(sum(z["scheduled_mwh"] for z in zone_report.values()), 6),
+        "delivered_mwh": round(sum(z["delivered_mwh"] for z in zone_report.values()), 6),
+        "metered_mwh": round(sum(z["metered_mwh"] for z in zone_report.values()), 6),
+        "position_mwh": round(sum(z["position_mwh"] for z in zone_report.values()), 6),
+        "afrr": {
+            "requested_mwh": round(
+                float(sum((d.afrr_up_mwh - d.afrr_down_mwh).sum() for d in delivery)), 6
+            ),
+            "requested_up_mwh": round(float(sum(d.afrr_up_mwh.sum() for d in delivery)), 6),
+            "requested_down_mwh": round(float(sum(d.afrr_down_mwh.sum() for d in delivery)), 6),
+            "delivered_mwh": round(
+                float(sum((d.delivered_mwh - d.scheduled_mwh).sum() for d in delivery)), 6
+            ),
+        },
+        "faults": faults,
+        "lost_assets": {a: _z(at) for a, at in lost.items()},
+        "loss_checks_skipped_behind": missed["skipped"],
+    }
+
+
+def _ids(book: PositionBook) -> list[str]:
+    return sorted({e.bid_id for e in book.entries})
+
+
+def _z(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
+
+
+def _missing_tenant(repository: Repository, tenant: str) -> bool:
+    return repository.get_tenant(tenant) is None
+
+
+def _document(portfolio: Portfolio, tenant: str) -> dict[str, Any]:
+    document = portfolio.model_dump(mode="json", exclude_none=True)
+    document["tenant"] = tenant
+    return document
+
+
+def real_imbalance(shared: Path | None) -> ImbalancePrices:
+    """The NL imbalance prices of the shared data where present, else the proxy only."""
+    if shared is not None:
+        path = shared / "imbalance_prices_nl_2023_15min.csv"
+        if path.is_file():
+            return ImbalancePrices(real={"NL": read_imbalance_prices(path, "NL")})
+    return ImbalancePrices()
