@@ -9,7 +9,7 @@ Products are keyed by their UTC delivery start; the local label is for display o
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from enum import StrEnum
 from functools import cached_property
 from typing import Any
@@ -217,8 +217,10 @@ class Product(BaseModel):
         value = Decimal(repr(float(price_eur_per_mw_h)))
         if not self.price_per_block:
             return value
-        per_block = value * Decimal(self.duration_minutes) / Decimal(60)
-        return per_block.quantize(BLOCK_PRICE_RESOLUTION).normalize()
+        with localcontext() as exact:
+            exact.prec = 400  # a price of 1e27 EUR/MW/h still has its nano-euros
+            per_block = value * Decimal(self.duration_minutes) / Decimal(60)
+            return per_block.quantize(BLOCK_PRICE_RESOLUTION).normalize()
 
     def hourly_price(self, quoted: Decimal) -> float:
         """The EUR/MW/h price a bid carries for a price `quoted` in the exchange's unit."""
