@@ -55,17 +55,7 @@ def portfolio_fleet(
         physics: Battery | Pv | Chp
         if isinstance(asset, BatteryAsset):
             energy = asset.energy_mwh
-            initial = asset.soc_initial_mwh if asset.soc_initial_mwh is not None else energy / 2
-            physics = Battery(
-                asset.power_discharge_mw,
-                -asset.power_charge_mw,
-                energy,
-                soc=initial / energy,
-                eta_charge=asset.efficiency_charge,
-                eta_discharge=asset.efficiency_discharge,
-                ramp_mw_per_s=max(asset.power_discharge_mw, asset.power_charge_mw) / 2,
-            )
-            physics.power_mw = physics.target_mw = plan(0)
+            physics = battery_physics(asset, plan(0))
         elif isinstance(asset, PV | Wind):
             rated = asset.rated_power_mw
             share = max(available_share, max(plan(0), plan(1)) / rated)
@@ -73,13 +63,7 @@ def portfolio_fleet(
             physics.power_mw = min(rated * share, max(0.0, plan(0)))
             physics.target_mw = physics.power_mw
         elif isinstance(asset, CHP):
-            physics = Chp(
-                asset.power_max_mw,
-                asset.power_min_stable_mw,
-                ramp_mw_per_s=asset.power_max_mw / 60,
-            )
-            physics.power_mw = physics.target_mw = max(0.0, plan(0))
-            physics.on = physics.power_mw > 0
+            physics = chp_physics(asset, plan(0))
         else:  # another kind named "battery"/"pv"/... without the expected model
             continue
         device = InProcessDevice(asset.id, physics, clock, asset.kind)
@@ -87,6 +71,36 @@ def portfolio_fleet(
             FleetMember(device, limits_of(physics, response_s), asset.kind, energy, plan, device)
         )
     return members
+
+
+def battery_physics(asset: BatteryAsset, at_start_mw: float) -> Battery:
+    """The simulated physics of a portfolio battery: its ratings and efficiencies, its
+    configured initial state of charge (half full where none is given), through its range
+    in two seconds, injecting `at_start_mw` [MW, + discharge] from the start."""
+    energy = asset.energy_mwh
+    initial = asset.soc_initial_mwh if asset.soc_initial_mwh is not None else energy / 2
+    physics = Battery(
+        asset.power_discharge_mw,
+        -asset.power_charge_mw,
+        energy,
+        soc=initial / energy,
+        eta_charge=asset.efficiency_charge,
+        eta_discharge=asset.efficiency_discharge,
+        ramp_mw_per_s=max(asset.power_discharge_mw, asset.power_charge_mw) / 2,
+    )
+    physics.power_mw = physics.target_mw = at_start_mw
+    return physics
+
+
+def chp_physics(asset: CHP, at_start_mw: float) -> Chp:
+    """The simulated physics of a portfolio CHP: its maximum and minimum stable load,
+    through its range in a minute, running at `at_start_mw` [MW] from the start (off at 0)."""
+    physics = Chp(
+        asset.power_max_mw, asset.power_min_stable_mw, ramp_mw_per_s=asset.power_max_mw / 60
+    )
+    physics.power_mw = physics.target_mw = max(0.0, at_start_mw)
+    physics.on = physics.power_mw > 0
+    return physics
 
 
 def _in_service(portfolio: Portfolio, day: date) -> list[AssetBase]:

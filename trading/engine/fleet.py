@@ -20,6 +20,7 @@ import pandas as pd
 from dispatch.clock import DispatchClock
 from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.inproc import InProcessDevice, limits_of
+from dispatch.portfolio_fleet import battery_physics, chp_physics
 from dispatch.schedule import Schedule
 from dispatch.simulation import FleetMember
 from regulatory import Portfolio
@@ -64,17 +65,7 @@ def fleet_by_zone(
         physics: Battery | Pv | Chp
         if isinstance(asset, BatteryAsset):
             energy = asset.energy_mwh
-            initial = asset.soc_initial_mwh if asset.soc_initial_mwh is not None else energy / 2
-            physics = Battery(
-                asset.power_discharge_mw,
-                -asset.power_charge_mw,
-                energy,
-                soc=initial / energy,
-                eta_charge=asset.efficiency_charge,
-                eta_discharge=asset.efficiency_discharge,
-                ramp_mw_per_s=max(asset.power_discharge_mw, asset.power_charge_mw) / 2,
-            )
-            physics.power_mw = physics.target_mw = at_start
+            physics = battery_physics(asset, at_start)
         elif isinstance(asset, PV | Wind):
             rated = asset.rated_power_mw
             share = _availability(available_mw.get(asset.id), rated, index, clock)
@@ -83,11 +74,7 @@ def fleet_by_zone(
             physics.target_mw = max(0.0, at_start)
             physics.power_mw = min(physics.available_mw, physics.target_mw)
         elif isinstance(asset, CHP):
-            physics = Chp(
-                asset.power_max_mw, asset.power_min_stable_mw, ramp_mw_per_s=asset.power_max_mw / 60
-            )
-            physics.power_mw = physics.target_mw = max(0.0, at_start)
-            physics.on = physics.power_mw > 0
+            physics = chp_physics(asset, at_start)
         else:
             continue
         device = InProcessDevice(asset.id, physics, clock, asset.kind)
