@@ -30,7 +30,13 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from regulatory.rules import LEGACY_RECORDED_AT, LEGACY_RECORDER, Confidence, same_person
+from regulatory.rules import (
+    LEGACY_RECORDED_AT,
+    LEGACY_RECORDER,
+    Confidence,
+    is_known,
+    same_person,
+)
 
 T = TypeVar("T")
 
@@ -161,16 +167,6 @@ class Rule(BaseModel, Generic[T]):
             "review_by": iso(self.review_by),
             "supersedes": list(self.supersedes),
         }
-
-
-def is_known(recorded_at: date, superseded_at: date | None, day: date | None) -> bool:
-    """Whether a record held from `recorded_at` until `superseded_at` was held on `day`.
-
-    `day` None asks for today's belief: every record not superseded.
-    """
-    if day is None:
-        return superseded_at is None
-    return recorded_at <= day and (superseded_at is None or day < superseded_at)
 
 
 class MissingRuleError(LookupError):

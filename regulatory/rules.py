@@ -53,6 +53,16 @@ LEGACY_RECORDER = "vpp-engine maintainers (before authors were recorded)"
 """`recorded_by` of a record that does not name its author."""
 
 
+def is_known(recorded_at: date, superseded_at: date | None, day: date | None) -> bool:
+    """Whether a record held from `recorded_at` until `superseded_at` was held on `day`.
+
+    `day` None asks for today's belief: every record not superseded.
+    """
+    if day is None:
+        return superseded_at is None
+    return recorded_at <= day and (superseded_at is None or day < superseded_at)
+
+
 def same_person(a: str, b: str) -> bool:
     """Whether two names given as author and approver are the same (case and spaces aside)."""
     return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
@@ -300,9 +310,7 @@ class RuleSet(BaseModel):
 
     def known_on(self, day: date | None) -> bool:
         """Whether the project held this version on `day` (None: today's belief)."""
-        if day is None:
-            return self.superseded_at is None
-        return self.recorded_at <= day and (self.superseded_at is None or day < self.superseded_at)
+        return is_known(self.recorded_at, self.superseded_at, day)
 
 
 class NoRuleSetError(LookupError):
