@@ -2,10 +2,10 @@
 
 Rule ids are the rule records' own (`markets.rules.rule_id`:
 ``CC:market:parameter:valid_from:recorded_at``; `regulatory.rules.RuleSet.facts`:
-``CC:regulatory:VERSION:section:name``). The ids a bid is judged by come from ONE function,
-`rule_ids_for`. A check that rests on no dated market rule (a product that does not exist,
-the engine's fat-finger guard, an optional rule the plugin leaves unsaid, a linked block's
-parent) is cited as ``vpp-engine:<check>``.
+``CC:regulatory:VERSION:section:name``). The ids a bid is judged by come from its plugin,
+`MarketPlugin.rule_ids_for_bid`. A check that rests on no dated market rule (a product
+that does not exist, the engine's fat-finger guard, an optional rule the plugin leaves
+unsaid, a linked block's parent) is cited as ``vpp-engine:<check>``.
 """
 
 from __future__ import annotations
@@ -47,13 +47,6 @@ class Evidence:
 
     plugin: PluginProvenance
     rule_ids: tuple[str, ...]
-
-
-def rule_ids_for(plugin: MarketPlugin, bid: Bid) -> tuple[str, ...]:
-    """The ids of every rule record applied when validating `bid` (those of each of its
-    products, and of the energy product a capacity bid's energy price is held to), sorted;
-    () when the bid names no product of `plugin`."""
-    return plugin.rule_ids_for_bid(bid)
 
 
 def violated_rule_id(found: Violation) -> str:
@@ -149,7 +142,7 @@ def evidence_for(
     """What judged `bid` of `country`: the plugin's provenance and every rule id applied,
     plus those of the rules it breaks."""
     plugin = registry.get(country)
-    ids = set(rule_ids_for(plugin, bid))
+    ids = set(plugin.rule_ids_for_bid(bid))
     ids.update(violated_rule_id(v) for v in violations)
     return Evidence(plugin_provenance(registry, plugin.country), tuple(sorted(ids)))
 
