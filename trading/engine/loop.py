@@ -26,11 +26,9 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -109,11 +107,6 @@ class _Zone:
     planned_mw: np.ndarray
     """The pool's planned injection per ISP [MW] as it dispatched it (the version in force)."""
     pool: PoolController | None = None
-
-
-def day_start(day: date, timezone: str = "Europe/Berlin") -> datetime:
-    """Local midnight of `day`, in UTC."""
-    return datetime.combine(day, dtime(0), ZoneInfo(timezone)).astimezone(UTC)
 
 
 def run_day(config: DayConfig) -> dict[str, Any]:
