@@ -49,6 +49,7 @@ from trading.engine.positions import PositionBook, entries_of
 from trading.engine.schedules import ScheduleBuilder, ScheduleVersion
 from trading.engine.settlement import ZoneDelivery, settle
 from trading.engine.trader import VirtualTrader
+from trading.exchange.records import Clearing
 from trading.optimiser.inputs import Horizon, PriceInputs
 from trading.optimiser.profiles import proxy_profiles
 from trading.store import Repository, upgrade
@@ -149,10 +150,7 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
         d1_plan = trader.plan_day_ahead()
         submitted, pools = trader.submit_plan(desk, d1_plan)
         d1["now"] = start  # every D-1 gate (auctions, capacity) has closed at midnight
-        for clearing in desk.clear():
-            added = entries_of(clearing, registry, pool_of=pools)
-            book.add(added)
-            books.positions(added)
+        _book_clearings(desk.clear(), registry, pools, book, books)
         plan, notes = builder.optimise_held(book)
         first = builder.issue(plan, "positions cleared (D-1)", _ids(book), start, notes)
         books.schedule(first)
@@ -355,10 +353,7 @@ async def _deliver(
             await clock.sleep_until(t)
             now = clock.utc()
             cleared = desk.clear()
-            for clearing in cleared:
-                added = entries_of(clearing, registry, pool_of=pools)
-                book.add(added)
-                books.positions(added)
+            _book_clearings(cleared, registry, pools, book, books)
             missed_now = sum(st.pool.kpi.missed for st in zones.values() if st.pool is not None)
             behind = missed_now > missed["seen"]
             missed["seen"] = missed_now
@@ -465,6 +460,20 @@ async def _deliver(
         "lost_assets": {a: _z(at) for a, at in lost.items()},
         "loss_checks_skipped_behind": missed["skipped"],
     }
+
+
+def _book_clearings(
+    clearings: list[Clearing],
+    registry: MarketRegistry,
+    pools: Mapping[str, str],
+    book: PositionBook,
+    books: EngineBooks,
+) -> None:
+    """Enter each clearing's accepted products in the position book and the store."""
+    for clearing in clearings:
+        added = entries_of(clearing, registry, pool_of=pools)
+        book.add(added)
+        books.positions(added)
 
 
 def _ids(book: PositionBook) -> list[str]:
