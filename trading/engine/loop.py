@@ -447,9 +447,7 @@ async def _deliver(
         "metered_mwh": round(sum(z["metered_mwh"] for z in zone_report.values()), 6),
         "position_mwh": round(sum(z["position_mwh"] for z in zone_report.values()), 6),
         "afrr": {
-            "requested_mwh": round(
-                float(sum((d.afrr_up_mwh - d.afrr_down_mwh).sum() for d in delivery)), 6
-            ),
+            "requested_mwh": round(float(sum(d.afrr_requested_mwh.sum() for d in delivery)), 6),
             "requested_up_mwh": round(float(sum(d.afrr_up_mwh.sum() for d in delivery)), 6),
             "requested_down_mwh": round(float(sum(d.afrr_down_mwh.sum() for d in delivery)), 6),
             "delivered_mwh": round(
