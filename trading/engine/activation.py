@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from dispatch.clock import DispatchClock
-from trading.engine.positions import PositionBook
+from trading.engine.positions import PositionBook, quarter_start
 
 PATTERN_FILE = "afrr_de_smard_2022-01-01_2022-01-08_15min.csv"
 QUARTERS_PER_DAY = 96
@@ -91,7 +91,7 @@ class PatternActivation:
         if not self.on:
             return 0.0
         at = self.clock.utc()
-        quarter = at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+        quarter = quarter_start(at)
         if self._cache is None or self._cache[0] != quarter:
             q = int(self.book.periods.searchsorted(pd.Timestamp(quarter)))
             share_up, share_down = self.pattern.shares(q)

@@ -26,11 +26,9 @@ import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from datetime import time as dtime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -51,6 +49,7 @@ from trading.engine.positions import PositionBook, entries_of
 from trading.engine.schedules import ScheduleBuilder, ScheduleVersion
 from trading.engine.settlement import ZoneDelivery, settle
 from trading.engine.trader import VirtualTrader
+from trading.exchange.records import Clearing
 from trading.optimiser.inputs import Horizon, PriceInputs
 from trading.optimiser.profiles import proxy_profiles
 from trading.store import Repository, upgrade
@@ -111,11 +110,6 @@ class _Zone:
     pool: PoolController | None = None
 
 
-def day_start(day: date, timezone: str = "Europe/Berlin") -> datetime:
-    """Local midnight of `day`, in UTC."""
-    return datetime.combine(day, dtime(0), ZoneInfo(timezone)).astimezone(UTC)
-
-
 def run_day(config: DayConfig) -> dict[str, Any]:
     """Run the loop for one delivery day (see the module docstring); the report."""
     return asyncio.run(_run_day(config))
@@ -156,10 +150,7 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
         d1_plan = trader.plan_day_ahead()
         submitted, pools = trader.submit_plan(desk, d1_plan)
         d1["now"] = start  # every D-1 gate (auctions, capacity) has closed at midnight
-        for clearing in desk.clear():
-            added = entries_of(clearing, registry, pool_of=pools)
-            book.add(added)
-            books.positions(added)
+        _book_clearings(desk.clear(), registry, pools, book, books)
         plan, notes = builder.optimise_held(book)
         first = builder.issue(plan, "positions cleared (D-1)", _ids(book), start, notes)
         books.schedule(first)
@@ -362,10 +353,7 @@ async def _deliver(
             await clock.sleep_until(t)
             now = clock.utc()
             cleared = desk.clear()
-            for clearing in cleared:
-                added = entries_of(clearing, registry, pool_of=pools)
-                book.add(added)
-                books.positions(added)
+            _book_clearings(cleared, registry, pools, book, books)
             missed_now = sum(st.pool.kpi.missed for st in zones.values() if st.pool is not None)
             behind = missed_now > missed["seen"]
             missed["seen"] = missed_now
@@ -459,9 +447,7 @@ async def _deliver(
         "metered_mwh": round(sum(z["metered_mwh"] for z in zone_report.values()), 6),
         "position_mwh": round(sum(z["position_mwh"] for z in zone_report.values()), 6),
         "afrr": {
-            "requested_mwh": round(
-                float(sum((d.afrr_up_mwh - d.afrr_down_mwh).sum() for d in delivery)), 6
-            ),
+            "requested_mwh": round(float(sum(d.afrr_requested_mwh.sum() for d in delivery)), 6),
             "requested_up_mwh": round(float(sum(d.afrr_up_mwh.sum() for d in delivery)), 6),
             "requested_down_mwh": round(float(sum(d.afrr_down_mwh.sum() for d in delivery)), 6),
             "delivered_mwh": round(
@@ -472,6 +458,20 @@ async def _deliver(
         "lost_assets": {a: _z(at) for a, at in lost.items()},
         "loss_checks_skipped_behind": missed["skipped"],
     }
+
+
+def _book_clearings(
+    clearings: list[Clearing],
+    registry: MarketRegistry,
+    pools: Mapping[str, str],
+    book: PositionBook,
+    books: EngineBooks,
+) -> None:
+    """Enter each clearing's accepted products in the position book and the store."""
+    for clearing in clearings:
+        added = entries_of(clearing, registry, pool_of=pools)
+        book.add(added)
+        books.positions(added)
 
 
 def _ids(book: PositionBook) -> list[str]:

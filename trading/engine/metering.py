@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import numpy as np
 
@@ -91,33 +90,3 @@ def integrate(
     for t, p in zip(times_s, powers_mw, strict=True):
         meter.sample(float(t), p)
     return meter.energy_mwh.copy()
-
-
-@dataclass
-class FleetMeters:
-    """`measured` and `truth` meters of every asset, on one ISP grid.
-
-    `start`: UTC instant of the time axis' zero (the run's t = 0 at `t0_s`), so that the
-    edges can be given as UTC ISP starts.
-    """
-
-    isp_starts: Sequence[datetime]
-    isp_end: datetime
-    origin_utc: datetime
-    origin_s: float
-    assets: Sequence[str]
-    measured: dict[str, IspMeter] = field(init=False)
-    truth: dict[str, IspMeter] = field(init=False)
-
-    def __post_init__(self) -> None:
-        edges = np.array(
-            [(s - self.origin_utc).total_seconds() + self.origin_s for s in self.isp_starts]
-            + [(self.isp_end - self.origin_utc).total_seconds() + self.origin_s]
-        )
-        self.measured = {a: IspMeter(edges) for a in self.assets}
-        self.truth = {a: IspMeter(edges) for a in self.assets}
-
-    def sample(self, t: float, asset: str, measured_mw: float | None, truth_mw: float) -> None:
-        """One tick's readings of `asset` at `t` [s]."""
-        self.measured[asset].sample(t, measured_mw)
-        self.truth[asset].sample(t, truth_mw)

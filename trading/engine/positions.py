@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -213,8 +213,3 @@ def quarter_of(periods: Sequence[pd.Timestamp] | pd.DatetimeIndex, at: datetime)
 def quarter_start(at: datetime) -> datetime:
     """Start of the quarter hour holding `at` (UTC kept)."""
     return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
-
-
-def next_quarter(at: datetime) -> datetime:
-    """Start of the quarter hour after the one holding `at`."""
-    return quarter_start(at) + timedelta(minutes=15)

@@ -19,10 +19,11 @@ from sqlalchemy.orm import Session
 from regulatory.problems import Problem
 from trading.store.bulk import insert_rows, new_ids
 from trading.store.checks import aware_problems, check_page
-from trading.store.errors import NotFoundError, raise_problems
+from trading.store.errors import raise_problems
 from trading.store.inputs import Actor
-from trading.store.models import BidRefusalRow, TenantRow
+from trading.store.models import BidRefusalRow
 from trading.store.ops.audit import audit, count
+from trading.store.ops.tenants import require_tenant
 from trading.store.records import BidRefusalRecord, Page
 from trading.store.text import text_problems
 from trading.store.timestamps import as_utc, utc_now
@@ -108,8 +109,7 @@ def record_refusals(
     if at is not None:
         raise_problems(aware_problems("refusal", "at", at))
     when = as_utc(at, "at") if at is not None else utc_now()
-    if session.get(TenantRow, actor.tenant_id) is None:
-        raise NotFoundError("tenant", actor.tenant_id)
+    require_tenant(session, actor.tenant_id)
     ids = new_ids(len(refusals))
     rows = [
         {
