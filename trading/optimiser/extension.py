@@ -72,6 +72,9 @@ class ExtensionView:
     def __init__(self, built: BuiltModel, model: pyo.ConcreteModel, columns: list[Any]) -> None:
         self._built = built
         self._columns = columns
+        self._by_id: dict[str, Any] = {}
+        for asset in built.portfolio.assets:
+            self._by_id.setdefault(asset.id, asset)
         self.model = model
         """The exported Pyomo model (the one the extension receives)."""
         self.costs: dict[str, pyo.Expression] = {}
@@ -256,9 +259,9 @@ class ExtensionView:
     # --- internals --------------------------------------------------------------------
 
     def _asset(self, asset_id: str) -> Any:
-        for asset in self._built.portfolio.assets:
-            if asset.id == asset_id:
-                return asset
+        asset = self._by_id.get(asset_id)
+        if asset is not None:
+            return asset
         raise KeyError(f"asset_id={asset_id!r}: no such asset in the model")
 
     def _terms(self, asset_id: str) -> Any:
