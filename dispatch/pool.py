@@ -437,12 +437,16 @@ class PoolController:
             for i, s in zip(waiting.tolist(), site[waiting].tolist(), strict=True):
                 if s not in busy:
                     by_site.setdefault(s, []).append(i)
+            movable_by_site: dict[int, list[int]] = {}
+            if movable is not None:
+                for i in np.flatnonzero(movable & (site >= 0)).tolist():
+                    movable_by_site.setdefault(int(site[i]), []).append(i)
             site_up, site_down = [], []
             for s, members in by_site.items():
                 # The asked or longest-waiting member goes first, unless its only partners
                 # make a move too small for the meter to pin a lie on (a battery and a PV
                 # plant): then the next member that has a better one.
-                in_site = [] if movable is None else np.flatnonzero(movable & (site == s)).tolist()
+                in_site = movable_by_site.get(s, [])
                 fallback: tuple[int, int] | None = None
                 for k, first in enumerate(members):
                     rest = members[:k] + members[k + 1 :]

@@ -223,6 +223,8 @@ def _explanations(
     """Sets that make the residual steady within twice the tolerance, named or not: a set
     that only adds members to one of them (whose moves cancel, or a probing pair not quite
     cancelling, making up for a little noise) explains nothing more."""
+    own_limit = max(2.0 * tolerance_mw, min_move_mw)
+    """What each member of a named set moved by at least [MW] (a lie the meter can pin)."""
     for size in range(1, min(max_members, len(candidates)) + 1):
         groups = np.asarray(list(combinations(candidates, size)), dtype=int)
         members = matrix[groups]  # (group, member, reading)
@@ -235,15 +237,13 @@ def _explanations(
         own = np.where(near[:, None, :], np.abs(members - members[:, :, :1]), 0.0).max(axis=2)
         steady = _steady(explained, tolerance_mw, recent)
         nearly = _steady(explained, 2.0 * tolerance_mw, recent)
-        large = (shift > min_move_mw) & (own > max(2.0 * tolerance_mw, min_move_mw)).all(axis=1)
+        large = (shift > min_move_mw) & (own > own_limit).all(axis=1)
         for row in np.flatnonzero(nearly):
             group = frozenset(groups[row].tolist())
             if any(smaller < group for smaller in steady_sets):
                 continue  # a known explanation plus members that cancel
             steady_sets.append(group)
-            if large[row] and _holds_a_cancelling_pair(
-                matrix, groups[row], max(2.0 * tolerance_mw, min_move_mw)
-            ):
+            if large[row] and _holds_a_cancelling_pair(matrix, groups[row], own_limit):
                 continue  # two of them moved as mirror images (a probing pair): no proof
             if large[row]:
                 loose.append(group)

@@ -72,6 +72,9 @@ class ExtensionView:
     def __init__(self, built: BuiltModel, model: pyo.ConcreteModel, columns: list[Any]) -> None:
         self._built = built
         self._columns = columns
+        self._by_id: dict[str, Any] = {}
+        for asset in built.portfolio.assets:
+            self._by_id.setdefault(asset.id, asset)
         self.model = model
         """The exported Pyomo model (the one the extension receives)."""
         self.costs: dict[str, pyo.Expression] = {}
@@ -256,9 +259,9 @@ class ExtensionView:
     # --- internals --------------------------------------------------------------------
 
     def _asset(self, asset_id: str) -> Any:
-        for asset in self._built.portfolio.assets:
-            if asset.id == asset_id:
-                return asset
+        asset = self._by_id.get(asset_id)
+        if asset is not None:
+            return asset
         raise KeyError(f"asset_id={asset_id!r}: no such asset in the model")
 
     def _terms(self, asset_id: str) -> Any:
@@ -430,9 +433,13 @@ def _new_rows(
 ) -> None:
     """Engine rows for the constraints the extension added, one family per component."""
     active = list(block.component_data_objects(pyo.Constraint, descend_into=True, active=True))
-    if len(before - {id(c) for c in active}):
-        gone = [c.name for c in block.component_data_objects(pyo.Constraint, descend_into=True)]
-        missing = [n for n in gone if n in _names_inactive(block)] or ["(a removed rule)"]
+    active_ids = {id(c) for c in active}
+    if before - active_ids:
+        missing = [
+            c.name
+            for c in block.component_data_objects(pyo.Constraint, descend_into=True)
+            if id(c) not in active_ids
+        ] or ["(a removed rule)"]
         raise ExtensionError(
             f"{missing[0]}: the extension deactivated or removed a rule of the engine's model; "
             "only additions can be solved and reported"
@@ -443,6 +450,7 @@ def _new_rows(
             by_component.setdefault(con.parent_component(), []).append(con)
     families = set(built.model.families)
     n = built.horizon.n
+    known = _subjects(built)
     for component, items in by_component.items():
         name = component.getname(fully_qualified=True)
         if name in families:
@@ -457,7 +465,7 @@ def _new_rows(
             terms_vals.append(vals)
             lower.append(_bound(pyo.value(con.lower) if con.has_lb() else None, -INF) - constant)
             upper.append(_bound(pyo.value(con.upper) if con.has_ub() else None, INF) - constant)
-            subjects.append(_subject(built, con.index(), name))
+            subjects.append(_subject(known, con.index(), name))
         rows = _ragged(terms_cols, terms_vals)
         span = built.model.add(name, rows, ">=", 0.0, subjects=subjects, description=description)
         # the sense above only shapes the call: the rows' bounds are the constraint's own
@@ -484,18 +492,6 @@ def _per_quarter_hour(items: list[Any], n: int) -> bool:
         if last != k:
             return False
     return True
-
-
-def _names_inactive(block: pyo.ConcreteModel) -> set[str]:
-    """Names of constraints that are not active (themselves or through their component)."""
-    active = {
-        id(c) for c in block.component_data_objects(pyo.Constraint, descend_into=True, active=True)
-    }
-    return {
-        c.name
-        for c in block.component_data_objects(pyo.Constraint, descend_into=True)
-        if id(c) not in active
-    }
 
 
 def _linear(expr: Any, index: dict[int, int], where: str) -> tuple[list[int], list[float], float]:
@@ -531,10 +527,15 @@ def _ragged(cols: Sequence[list[int]], vals: Sequence[list[float]]) -> Expr:
     return Expr(terms, np.zeros(n))
 
 
-def _subject(built: BuiltModel, index: Any, name: str) -> str:
-    """Whom a row concerns: an asset, site or zone its index names, else the index."""
+def _subjects(built: BuiltModel) -> set[str]:
+    """The ids a row's index may name as its subject: assets, sites and zones."""
     known = set(built.assets) | {s.id for s in built.portfolio.sites}
-    known |= {s.bidding_zone for s in built.portfolio.sites}
+    return known | {s.bidding_zone for s in built.portfolio.sites}
+
+
+def _subject(known: set[str], index: Any, name: str) -> str:
+    """Whom a row concerns: an asset, site or zone (of `known`) its index names, else the
+    index."""
     parts = index if isinstance(index, tuple) else (index,)
     for part in parts:
         if isinstance(part, str) and part in known:
