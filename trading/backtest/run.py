@@ -184,6 +184,7 @@ def run_backtest(
         )
     except PriceGapError as exc:
         raise BacktestError(str(exc)) from None
+    forecaster = _KeptForecast(forecaster, prices, keep=config.horizon_days + 2)
     imbalance = imbalance if imbalance is not None else ImbalancePrices()
     zone_of = {a.id: portfolio.site_of(a).bidding_zone for a in portfolio.assets}
     options = OptimiserOptions(
@@ -385,6 +386,31 @@ def imbalance_gap_notes(imbalance: ImbalancePrices, config: BacktestConfig) -> l
                 f"of the run, settled at the proxy there: {listed}{more}"
             )
     return notes
+
+
+class _KeptForecast:
+    """`forecaster` keeping its forecasts of the run's prices for the last `keep` days
+    asked: a day's plan, each battery's end-of-day value and look-ahead, and the next
+    days' plans ask for the same few days again and again."""
+
+    def __init__(self, forecaster: PriceForecast, prices: PriceInputs, keep: int) -> None:
+        self.inner = forecaster
+        self.name = forecaster.name
+        self.history_days = int(getattr(forecaster, "history_days", 0))
+        self.description = getattr(forecaster, "description", "")
+        self._prices = prices
+        self._keep = keep
+        self._kept: dict[date, PriceInputs] = {}
+
+    def forecast(self, actual: PriceInputs, day: date) -> PriceInputs:
+        """`forecaster.forecast(actual, day)`, computed once per day of the run's prices."""
+        if actual is not self._prices:
+            return self.inner.forecast(actual, day)
+        if day not in self._kept:
+            self._kept[day] = self.inner.forecast(actual, day)
+            while len(self._kept) > self._keep:
+                del self._kept[next(iter(self._kept))]
+        return self._kept[day]
 
 
 def _forecast_description(forecaster: PriceForecast) -> list[str]:
