@@ -23,7 +23,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from trading.prices.entsoe import ENTSOE_LOCAL_TIMEZONE, ZONE_CODES
+from trading.prices.entsoe import ENTSOE_LOCAL_TIMEZONE, MISSING_MARKS, ZONE_CODES
 from trading.prices.readers import PriceDataError, StrPath
 
 _TIME = re.compile(
@@ -36,7 +36,6 @@ _PRICE = re.compile(
 )
 _STAMP = r"\d{2}[./]\d{2}[./]\d{4} \d{2}:\d{2}(?::\d{2})?"
 _INTERVAL = re.compile(rf"^\s*({_STAMP})[^-]*-\s*({_STAMP})")
-_MISSING = {"", "n/e", "-", "n/a", "na"}
 
 
 def _separator(path: StrPath) -> str:
@@ -128,7 +127,7 @@ def _read_entsoe(path: StrPath, zone: str) -> pd.Series:
         )
         stamps = pd.DatetimeIndex(np.where(occurrence >= 1, winter, summer)).tz_convert("UTC")
     text = raw[column].str.strip()
-    missing = text.str.lower().isin(_MISSING).to_numpy() | pd.isna(stamps)
+    missing = text.str.lower().isin(MISSING_MARKS).to_numpy() | pd.isna(stamps)
     values = pd.to_numeric(text.where(~missing, "nan"), errors="coerce").to_numpy(float)
     bad = np.flatnonzero(~missing & ~np.isfinite(values))
     if bad.size:
