@@ -77,11 +77,17 @@ def read_imbalance_series(path: StrPath, zone: str) -> pd.Series:
         FileNotFoundError: no such file.
     """
     if imbalance_format(path) == "long":
-        frame = pd.read_csv(path, usecols=["timestamp_utc", "zone", "imbalance_price_eur_mwh"])
-        frame = frame[frame["zone"] == zone].dropna(subset=["imbalance_price_eur_mwh"])
-        index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp_utc"], utc=True))
-        return pd.Series(frame["imbalance_price_eur_mwh"].to_numpy(float), index=index)
+        return read_long_imbalance(path, zone)
     return _read_entsoe(path, zone)
+
+
+def read_long_imbalance(path: StrPath, zone: str) -> pd.Series:
+    """`zone`'s imbalance prices [EUR/MWh] from the long CSV (``timestamp_utc``, ``zone``,
+    ``imbalance_price_eur_mwh``), missing values dropped."""
+    frame = pd.read_csv(path, usecols=["timestamp_utc", "zone", "imbalance_price_eur_mwh"])
+    frame = frame[frame["zone"] == zone].dropna(subset=["imbalance_price_eur_mwh"])
+    index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp_utc"], utc=True))
+    return pd.Series(frame["imbalance_price_eur_mwh"].to_numpy(float), index=index)
 
 
 def _read_entsoe(path: StrPath, zone: str) -> pd.Series:
