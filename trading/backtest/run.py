@@ -770,15 +770,13 @@ def _batteries(
         power = injection[asset.id].to_numpy()
         discharge = np.clip(power, 0, None) * QUARTER_H
         charge = np.clip(-power, 0, None) * QUARTER_H
+        low, high = asset.soc_bounds_mwh()
         start = asset.soc_initial_mwh
         if start is None:
-            high = asset.soc_max_mwh if asset.soc_max_mwh is not None else asset.energy_mwh
-            start = (asset.soc_min_mwh + high) / 2
+            start = (low + high) / 2
         path = start + np.cumsum(
             charge * asset.efficiency_charge - discharge / asset.efficiency_discharge
         )
-        low = asset.soc_min_mwh
-        high = asset.soc_max_mwh if asset.soc_max_mwh is not None else asset.energy_mwh
         end = float(np.clip(path[-1], low, high)) if len(path) else start
         soc_rows.append(
             pd.DataFrame({"timestamp_utc": injection.index, "asset": asset.id, "soc_mwh": path})
