@@ -362,13 +362,21 @@ def zone_timezones(portfolio: Portfolio, registry: MarketRegistry) -> dict[str, 
 def _energy_seen(seen: PriceInputs, horizon: Horizon) -> dict[str, np.ndarray]:
     """The day-ahead (else intraday) price per zone the plan was made on [EUR/MWh]."""
     result = {}
-    for market in ("intraday", "day_ahead"):
-        for zone in getattr(seen, market):
-            try:
-                result[zone] = seen.quarter_hourly(market, zone, horizon)
-            except MissingPriceError:
-                continue
+    for zone in {*seen.day_ahead, *seen.intraday}:
+        price = _energy_price(seen, zone, horizon)
+        if price is not None:
+            result[zone] = price
     return result
+
+
+def _energy_price(seen: PriceInputs, zone: str, horizon: Horizon) -> np.ndarray | None:
+    """`seen`'s day-ahead (else intraday) price of `zone` [EUR/MWh]; None: neither."""
+    for market in ("day_ahead", "intraday"):
+        try:
+            return seen.quarter_hourly(market, zone, horizon)
+        except MissingPriceError:
+            continue
+    return None
 
 
 def imbalance_gap_notes(imbalance: ImbalancePrices, config: BacktestConfig) -> list[str]:
@@ -536,13 +544,7 @@ def _energy_prices(
         seen = forecaster.forecast(prices, day)
     except MissingPriceError:
         return None
-    horizon = Horizon.of(day)
-    for market in ("day_ahead", "intraday"):
-        try:
-            return seen.quarter_hourly(market, zone, horizon)
-        except MissingPriceError:
-            continue
-    return None
+    return _energy_price(seen, zone, Horizon.of(day))
 
 
 def end_soc_note(config: BacktestConfig) -> str:
