@@ -44,7 +44,7 @@ from __future__ import annotations
 import re
 import zlib
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -412,8 +412,3 @@ def seed_for(seed: int, asset_id: str, day: date) -> np.random.Generator:
     """A random generator fixed by (`seed`, asset, day): the same draws whatever the run's
     window, so a day's forecast error is reproducible on its own."""
     return np.random.default_rng([seed, day.toordinal(), zlib.crc32(asset_id.encode())])
-
-
-def previous_day(day: date) -> date:
-    """The day before `day`."""
-    return day - timedelta(days=1)

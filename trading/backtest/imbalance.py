@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from trading.prices.imbalance_files import read_long_imbalance
+
 PROXY_NAME = "proxy:dual_da_20pct_10eur"
 
 
@@ -56,7 +58,4 @@ class ImbalancePrices:
 def read_imbalance_prices(path: str | object, zone: str = "NL") -> pd.Series:
     """The imbalance price series [EUR/MWh] of `zone` from a long CSV with
     ``timestamp_utc``, ``zone``, ``imbalance_price_eur_mwh`` (missing values dropped)."""
-    frame = pd.read_csv(path, usecols=["timestamp_utc", "zone", "imbalance_price_eur_mwh"])
-    frame = frame[frame["zone"] == zone].dropna(subset=["imbalance_price_eur_mwh"])
-    index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp_utc"], utc=True))
-    return pd.Series(frame["imbalance_price_eur_mwh"].to_numpy(dtype=float), index=index)
+    return read_long_imbalance(path, zone)  # type: ignore[arg-type]

@@ -58,8 +58,7 @@ def plan_ahead(
     """
     prices = np.concatenate([np.asarray(d, dtype=float) for d in days])
     n = len(prices)
-    low = battery.soc_min_mwh
-    high = battery.soc_max_mwh if battery.soc_max_mwh is not None else battery.energy_mwh
+    low, high = battery.soc_bounds_mwh()
     eta_c, eta_d = battery.efficiency_charge, battery.efficiency_discharge
     wear = battery.degradation_cost_eur_per_mwh
     # Columns: charge 0..n-1, discharge n..2n-1, soc 2n..3n-1; linprog minimises.

@@ -184,6 +184,7 @@ def run_backtest(
         )
     except PriceGapError as exc:
         raise BacktestError(str(exc)) from None
+    forecaster = _KeptForecast(forecaster, prices, keep=config.horizon_days + 2)
     imbalance = imbalance if imbalance is not None else ImbalancePrices()
     zone_of = {a.id: portfolio.site_of(a).bidding_zone for a in portfolio.assets}
     options = OptimiserOptions(
@@ -361,13 +362,21 @@ def zone_timezones(portfolio: Portfolio, registry: MarketRegistry) -> dict[str, 
 def _energy_seen(seen: PriceInputs, horizon: Horizon) -> dict[str, np.ndarray]:
     """The day-ahead (else intraday) price per zone the plan was made on [EUR/MWh]."""
     result = {}
-    for market in ("intraday", "day_ahead"):
-        for zone in getattr(seen, market):
-            try:
-                result[zone] = seen.quarter_hourly(market, zone, horizon)
-            except MissingPriceError:
-                continue
+    for zone in {*seen.day_ahead, *seen.intraday}:
+        price = _energy_price(seen, zone, horizon)
+        if price is not None:
+            result[zone] = price
     return result
+
+
+def _energy_price(seen: PriceInputs, zone: str, horizon: Horizon) -> np.ndarray | None:
+    """`seen`'s day-ahead (else intraday) price of `zone` [EUR/MWh]; None: neither."""
+    for market in ("day_ahead", "intraday"):
+        try:
+            return seen.quarter_hourly(market, zone, horizon)
+        except MissingPriceError:
+            continue
+    return None
 
 
 def imbalance_gap_notes(imbalance: ImbalancePrices, config: BacktestConfig) -> list[str]:
@@ -385,6 +394,31 @@ def imbalance_gap_notes(imbalance: ImbalancePrices, config: BacktestConfig) -> l
                 f"of the run, settled at the proxy there: {listed}{more}"
             )
     return notes
+
+
+class _KeptForecast:
+    """`forecaster` keeping its forecasts of the run's prices for the last `keep` days
+    asked: a day's plan, each battery's end-of-day value and look-ahead, and the next
+    days' plans ask for the same few days again and again."""
+
+    def __init__(self, forecaster: PriceForecast, prices: PriceInputs, keep: int) -> None:
+        self.inner = forecaster
+        self.name = forecaster.name
+        self.history_days = int(getattr(forecaster, "history_days", 0))
+        self.description = getattr(forecaster, "description", "")
+        self._prices = prices
+        self._keep = keep
+        self._kept: dict[date, PriceInputs] = {}
+
+    def forecast(self, actual: PriceInputs, day: date) -> PriceInputs:
+        """`forecaster.forecast(actual, day)`, computed once per day of the run's prices."""
+        if actual is not self._prices:
+            return self.inner.forecast(actual, day)
+        if day not in self._kept:
+            self._kept[day] = self.inner.forecast(actual, day)
+            while len(self._kept) > self._keep:
+                del self._kept[next(iter(self._kept))]
+        return self._kept[day]
 
 
 def _forecast_description(forecaster: PriceForecast) -> list[str]:
@@ -510,13 +544,7 @@ def _energy_prices(
         seen = forecaster.forecast(prices, day)
     except MissingPriceError:
         return None
-    horizon = Horizon.of(day)
-    for market in ("day_ahead", "intraday"):
-        try:
-            return seen.quarter_hourly(market, zone, horizon)
-        except MissingPriceError:
-            continue
-    return None
+    return _energy_price(seen, zone, Horizon.of(day))
 
 
 def end_soc_note(config: BacktestConfig) -> str:
@@ -744,15 +772,13 @@ def _batteries(
         power = injection[asset.id].to_numpy()
         discharge = np.clip(power, 0, None) * QUARTER_H
         charge = np.clip(-power, 0, None) * QUARTER_H
+        low, high = asset.soc_bounds_mwh()
         start = asset.soc_initial_mwh
         if start is None:
-            high = asset.soc_max_mwh if asset.soc_max_mwh is not None else asset.energy_mwh
-            start = (asset.soc_min_mwh + high) / 2
+            start = (low + high) / 2
         path = start + np.cumsum(
             charge * asset.efficiency_charge - discharge / asset.efficiency_discharge
         )
-        low = asset.soc_min_mwh
-        high = asset.soc_max_mwh if asset.soc_max_mwh is not None else asset.energy_mwh
         end = float(np.clip(path[-1], low, high)) if len(path) else start
         soc_rows.append(
             pd.DataFrame({"timestamp_utc": injection.index, "asset": asset.id, "soc_mwh": path})

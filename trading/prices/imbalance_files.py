@@ -23,7 +23,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from trading.prices.entsoe import ENTSOE_LOCAL_TIMEZONE, ZONE_CODES
+from trading.prices.entsoe import ENTSOE_LOCAL_TIMEZONE, MISSING_MARKS, ZONE_CODES
 from trading.prices.readers import PriceDataError, StrPath
 
 _TIME = re.compile(
@@ -36,7 +36,6 @@ _PRICE = re.compile(
 )
 _STAMP = r"\d{2}[./]\d{2}[./]\d{4} \d{2}:\d{2}(?::\d{2})?"
 _INTERVAL = re.compile(rf"^\s*({_STAMP})[^-]*-\s*({_STAMP})")
-_MISSING = {"", "n/e", "-", "n/a", "na"}
 
 
 def _separator(path: StrPath) -> str:
@@ -78,11 +77,17 @@ def read_imbalance_series(path: StrPath, zone: str) -> pd.Series:
         FileNotFoundError: no such file.
     """
     if imbalance_format(path) == "long":
-        frame = pd.read_csv(path, usecols=["timestamp_utc", "zone", "imbalance_price_eur_mwh"])
-        frame = frame[frame["zone"] == zone].dropna(subset=["imbalance_price_eur_mwh"])
-        index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp_utc"], utc=True))
-        return pd.Series(frame["imbalance_price_eur_mwh"].to_numpy(float), index=index)
+        return read_long_imbalance(path, zone)
     return _read_entsoe(path, zone)
+
+
+def read_long_imbalance(path: StrPath, zone: str) -> pd.Series:
+    """`zone`'s imbalance prices [EUR/MWh] from the long CSV (``timestamp_utc``, ``zone``,
+    ``imbalance_price_eur_mwh``), missing values dropped."""
+    frame = pd.read_csv(path, usecols=["timestamp_utc", "zone", "imbalance_price_eur_mwh"])
+    frame = frame[frame["zone"] == zone].dropna(subset=["imbalance_price_eur_mwh"])
+    index = pd.DatetimeIndex(pd.to_datetime(frame["timestamp_utc"], utc=True))
+    return pd.Series(frame["imbalance_price_eur_mwh"].to_numpy(float), index=index)
 
 
 def _read_entsoe(path: StrPath, zone: str) -> pd.Series:
@@ -128,7 +133,7 @@ def _read_entsoe(path: StrPath, zone: str) -> pd.Series:
         )
         stamps = pd.DatetimeIndex(np.where(occurrence >= 1, winter, summer)).tz_convert("UTC")
     text = raw[column].str.strip()
-    missing = text.str.lower().isin(_MISSING).to_numpy() | pd.isna(stamps)
+    missing = text.str.lower().isin(MISSING_MARKS).to_numpy() | pd.isna(stamps)
     values = pd.to_numeric(text.where(~missing, "nan"), errors="coerce").to_numpy(float)
     bad = np.flatnonzero(~missing & ~np.isfinite(values))
     if bad.size:
