@@ -93,10 +93,12 @@ def test_a_key_revoked_from_another_process_is_a_401_everywhere_within_a_second(
         revoked_at = time.monotonic()
     finally:
         repository.close()
-    tomorrow = date.today() + timedelta(days=1)
+    # A bid valid at any hour (the day after tomorrow's gate is still open), so that it is
+    # the store's key check that answers, not the market's gate.
+    open_day = date.today() + timedelta(days=2)
     bid = {
         "type": "single",
-        "product_id": quarter_hour(tomorrow),
+        "product_id": quarter_hour(open_day),
         "volume_mw": 1,
         "price_eur_per_mwh": 50,
     }
