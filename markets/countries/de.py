@@ -1,5 +1,11 @@
 """Germany (bidding zone DE-LU, four TSO control areas): markets and their dated rules.
 
+From 2015-01-01 to 2021-12-31 each market's rules come from `markets.countries.de_history`
+(issue 15), put before the records below: hourly day-ahead at -500/+3000 EUR/MWh, aFRR
+capacity in daily 4-hour blocks from 2018-07-12 (weekly products before, not offered), FCR
+daily from 2019-07-01 and in 4-hour blocks from 2020-07-01, the joint DE-AT-LU zone until
+2018-09-30.
+
 Corrected in the audit of 2026-12-06 (issue 17): continuous intraday closes 30 minutes
 before delivery for trades across control areas; the 5-minute record of 2026-11-22 is kept,
 superseded.
@@ -10,6 +16,7 @@ from __future__ import annotations
 from datetime import time
 
 from markets.countries._audit import AUDIT, AUDIT_REVIEW_BY
+from markets.countries.de_history import with_german_history
 from markets.eu import (
     BEFORE,
     LEGACY_REVIEW_BY,
@@ -31,7 +38,7 @@ from markets.rules import rule, rule_id
 COUNTRY, ZONE, TZ = "DE", "DE_LU", "Europe/Berlin"
 TSOS = "German TSOs on regelleistung.net"
 
-PLUGIN = MarketPlugin(
+_BUILT_IN = MarketPlugin(
     country=COUNTRY,
     name="Germany",
     timezone=TZ,
@@ -125,3 +132,6 @@ PLUGIN = MarketPlugin(
         fcr_cooperation(COUNTRY, ZONE, TZ),
     ),
 )
+
+PLUGIN = _BUILT_IN.model_copy(update={"markets": with_german_history(_BUILT_IN.markets)})
+"""Germany's markets, each with its rules since 2015-01-01."""

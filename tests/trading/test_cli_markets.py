@@ -238,10 +238,11 @@ def test_an_empty_bids_file_and_a_day_without_markets_are_explained(tmp_path: Pa
     empty = runner.invoke(app, ["markets", "validate", str(_bids_file(tmp_path, []))])
     assert empty.exit_code == 2
     assert "holds no bids" in empty.output
-    before = runner.invoke(app, ["markets", "products", "DE", "2021-12-31"])
+    # Germany's rules reach back to 2015-01-01 (issue 15); the day before has none.
+    before = runner.invoke(app, ["markets", "products", "DE", "2014-12-31"])
     assert before.exit_code == 0
-    assert "offers no market products for delivery 2021-12-31" in before.output
-    nothing = runner.invoke(app, ["markets", "check", "DE", "--day", "2021-06-01"])
+    assert "offers no market products for delivery 2014-12-31" in before.output
+    nothing = runner.invoke(app, ["markets", "check", "DE", "--day", "2014-06-01"])
     assert nothing.exit_code == 1
     assert "nothing could be checked" in nothing.output
 
