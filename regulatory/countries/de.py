@@ -1,5 +1,8 @@
 """Germany (DE-LU bidding zone): regulatory treatment rule sets.
 
+The versions of 2015-2021 (2015.1 to 2021.1, recorded 2026-12-06 for issue 15) are in
+`regulatory.countries.de_history`; those below follow them.
+
 Facts from market-rules-reference.md sections 4, 5 and 7; each carries its source and a
 confidence mark. Versions:
 
@@ -26,6 +29,7 @@ from regulatory.countries._common import (
     afrr,
     fcr,
 )
+from regulatory.countries.de_history import VERSIONS as HISTORY_VERSIONS
 from regulatory.rules import (
     LEGACY_REVIEW_BY,
     BaselineRule,
@@ -285,7 +289,7 @@ _2022 = RuleSet(
     baselines=(BASELINE,),
 )
 
-RULES = CountryRules(country="DE", name="Germany", versions=(_2022,))
+RULES = CountryRules(country="DE", name="Germany", versions=(*HISTORY_VERSIONS, _2022))
 RULES = RULES.amend(
     version="2022.2",
     valid_from=date(2022, 7, 1),
