@@ -35,6 +35,10 @@ unless ``allow_missing=True`` keeps them as NaN. The frame returned has the shap
 `read_day_ahead_prices`, so callers can swap the readers. Errors are `PriceDataError`s that
 name the file, line (header = line 1), column and value, and give times in UTC and in
 local words.
+
+A price of ``DE-AT-LU`` for delivery from 2018-10-01, or of ``DE-LU`` before it, is refused
+naming the line, zone and day (`trading.prices.readers.check_zone_era`); unpriced rows of a
+zone outside its era (``n/e``, empty) are accepted.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import numpy as np
 import pandas as pd
 
 from markets.calendar import day_end, day_start, delivery_day_of, local_label
-from trading.prices.readers import PriceDataError, StrPath, long_price_frame
+from trading.prices.readers import PriceDataError, StrPath, check_zone_era, long_price_frame
 
 ENTSOE_LOCAL_TIMEZONE = "Europe/Berlin"
 """The platform's "CET/CEST" wall clock (same rules as Brussels, Paris, Vienna, Amsterdam)."""
@@ -599,6 +603,14 @@ def read_entsoe_day_ahead(
         intervals.start_utc[keep], intervals.minutes[keep], np.zeros(int(keep.sum()), dtype=bool)
     )
     _check_grid(raw, zones, layout, intervals, path, allow_gaps)
+    check_zone_era(
+        path,
+        zones.to_numpy(),
+        intervals.start_utc,
+        ~np.isnan(prices[keep]),
+        np.array([_line(i) for i in zones.index]),
+        layout.price_column,
+    )
     return long_price_frame(
         pd.DatetimeIndex(intervals.start_utc, tz="UTC"),
         zones.to_numpy(),

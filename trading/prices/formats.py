@@ -112,7 +112,8 @@ def read_energy_prices(path: StrPath, zones: Iterable[str] | None = None) -> pd.
                 rows = pd.concat([own, taken.assign(zone=zone)]).sort_index(kind="stable")
                 notes.append(
                     f"{zone}: {len(taken)} periods before {first_day} priced in {old_zone}, "
-                    f"the zone that covered its area then"
+                    "the joint zone that covered its area then: these are the joint zone's "
+                    "prices"
                 )
         parts.append(rows)
     result = pd.concat(parts).sort_index(kind="stable") if parts else frame.iloc[0:0].copy()

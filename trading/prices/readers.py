@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from markets.calendar import local_boundaries
+from markets.countries.de_history import BIDDING_ZONE_HISTORY
 
 BLOCK_TIMEZONE = "Europe/Berlin"
 """Time zone whose wall clock cuts aFRR and FCR capacity blocks (00, 04, ..., 20 local)."""
@@ -72,6 +73,77 @@ _EARLIEST = pd.Timestamp("1900-01-01", tz="UTC")
 _LATEST = pd.Timestamp("2200-01-01", tz="UTC")
 
 StrPath = str | PathLike[str]
+
+ZONE_ERAS_TIMEZONE = BERLIN = "Europe/Berlin"
+"""Wall clock of the delivery days that bound a zone's era (CET/CEST)."""
+
+
+def _zone_eras() -> dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]]:
+    eras: dict[str, tuple[pd.Timestamp | None, pd.Timestamp | None]] = {}
+    for n, entry in enumerate(BIDDING_ZONE_HISTORY):
+
+        def edge(day: object) -> pd.Timestamp | None:
+            if day is None:
+                return None
+            return pd.Timestamp(day).tz_localize(ZONE_ERAS_TIMEZONE).tz_convert("UTC")
+
+        # The first record's start is where the history starts, not where the zone did.
+        eras[entry.value] = (None if n == 0 else edge(entry.valid_from), edge(entry.valid_to))
+    return eras
+
+
+ZONE_ERAS = _zone_eras()
+"""Zone -> (first, end) UTC instants of the delivery days priced in it, None = open, from
+`markets.countries.de_history.BIDDING_ZONE_HISTORY`: ``DE_AT_LU`` until the end of delivery
+day 2018-09-30, ``DE_LU`` from 2018-10-01 (CET/CEST days)."""
+
+
+def check_zone_era(
+    path: StrPath,
+    zones: np.ndarray,
+    starts_utc: np.ndarray,
+    priced: np.ndarray,
+    lines: np.ndarray,
+    column: str | None = None,
+) -> None:
+    """Refuse a price of a zone outside the delivery days the zone existed for.
+
+    A joint DE-AT-LU price for delivery from 2018-10-01 or a DE-LU price before it is a
+    `PriceDataError` naming the file, the line, the zone, the local delivery time and the
+    zone's era. Rows without a price (``-``, ``n/e``, empty) are accepted outside the era:
+    SMARD's old downloads list both German zones side by side with ``-`` where a zone did
+    not exist, and ENTSO-E exports list a zone's unpriced intervals the same way.
+
+    Args:
+        zones: zone code per row; starts_utc: interval start per row (UTC ns);
+        priced: whether the row has a price; lines: the row's 1-based file line.
+    """
+    for zone, (first, end) in ZONE_ERAS.items():
+        mine = (zones == zone) & priced
+        outside = np.zeros(len(zones), dtype=bool)
+        if first is not None:
+            outside |= mine & (starts_utc < first.value)
+        if end is not None:
+            outside |= mine & (starts_utc >= end.value)
+        bad = _first(outside)
+        if bad is None:
+            continue
+        moment = pd.Timestamp(int(starts_utc[bad]), unit="ns", tz="UTC")
+        local = moment.tz_convert(BERLIN)
+        last_day = None if end is None else (end - pd.Timedelta(hours=1)).tz_convert(BERLIN)
+        if last_day is not None:
+            era = f"until delivery day {last_day.date()}"
+        else:
+            era = "from delivery day " + str(first.tz_convert(BERLIN).date() if first else "?")
+        raise PriceDataError(
+            path,
+            f"zone {zone} has a price for delivery on {local:%Y-%m-%d %H:%M %Z} "
+            f"({_iso(moment)}), but {zone} priced delivery only {era} (the German-Austrian "
+            "split took effect on 2018-10-01: DE_AT_LU before it, DE_LU from it)",
+            line=int(lines[bad]),
+            column=column,
+            value=zone,
+        )
 
 
 class PriceDataError(ValueError):

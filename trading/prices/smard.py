@@ -36,7 +36,11 @@ zone ``Deutschland/Österreich/Luxemburg`` -> ``DE_AT_LU``, which existed until
 2018-09-30). Columns of zones the engine does not trade (Denmark, Poland, the neighbours'
 average, ...) are ignored. Asking for ``DE_LU`` in a file that holds both columns takes
 the ``DE_AT_LU`` price for delivery before 2018-10-01 (the zone's predecessor, see
-`PREDECESSORS`) and says so in the frame's ``attrs["notes"]``.
+`PREDECESSORS`) and says so in the frame's ``attrs["notes"]``; reading every zone
+(``zone=None``) keeps each column as it is (`trading.prices.formats` maps the joint zone).
+A price in the ``DE_AT_LU`` column for delivery from 2018-10-01, or in ``DE_LU`` before,
+is refused naming line, zone and day (`trading.prices.readers.check_zone_era`); ``-`` in
+the column of the zone that did not exist is how SMARD lists it and is accepted.
 
 Missing prices (``-`` or empty) are kept as NaN: the coverage check of a run
 (`trading.prices.coverage`) names them and applies the run's gap policy.
@@ -50,7 +54,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from trading.prices.readers import PriceDataError, StrPath, long_price_frame
+from trading.prices.readers import (
+    ZONE_ERAS,
+    PriceDataError,
+    StrPath,
+    check_zone_era,
+    long_price_frame,
+)
 
 SMARD_TIMEZONE = "Europe/Berlin"
 """The wall clock of SMARD's exports (CET/CEST)."""
@@ -251,12 +261,23 @@ def read_smard_prices(path: StrPath, *, zone: str | None = None) -> pd.DataFrame
         values, counts = np.unique(spacing, return_counts=True)
         step = int(values[np.argmax(counts)]) if values.size else 60
         minutes = np.full(len(raw), step)
+    for code, column in zone_columns.items():
+        if code in ZONE_ERAS:
+            _, missing = _numbers(raw[column], german)
+            check_zone_era(
+                path,
+                np.full(len(raw), code),
+                starts,
+                ~missing & ~nonexistent,
+                np.arange(len(raw)) + 2,
+                column,
+            )
     wanted = [zone] if zone is not None else list(zone_columns)
     notes: list[str] = []
     frames = []
     for code in wanted:
         column = zone_columns.get(code)
-        before = PREDECESSORS.get(code)
+        before = PREDECESSORS.get(code) if zone is not None else None
         old_column = zone_columns.get(before[0]) if before else None
         if column is None and old_column is None:
             known = ", ".join(f"{zone_columns[c]!r} -> {c}" for c in zone_columns) or "none"
@@ -280,7 +301,8 @@ def read_smard_prices(path: StrPath, *, zone: str | None = None) -> pd.DataFrame
                 missing = missing & ~use
                 notes.append(
                     f"{code}: delivery before {before[1]} priced in {before[0]} "
-                    f"(column {old_column!r}), the zone's predecessor ({int(use.sum())} rows)"
+                    f"(column {old_column!r}), the joint German-Austrian-Luxembourg zone "
+                    f"that priced its area then ({int(use.sum())} rows)"
                 )
         bad = np.flatnonzero(~missing & ~np.isfinite(values))
         if bad.size:
