@@ -25,6 +25,7 @@ from trading.backtest.actuals import (
 )
 from trading.backtest.forecast_output import RenewableOutputs, output_forecast_named
 from trading.backtest.result import FORMATS, ParquetUnavailableError, check_format
+from trading.backtest.rule_eras import rule_era_notes, rules_cover
 from trading.cli.optimise import extension_errors, extension_or_exit, load_prices, only_zones
 from trading.cli.output import EXIT_INVALID_INPUT, console, parse_day, print_json
 from trading.cli.portfolio import load_or_exit
@@ -183,8 +184,13 @@ def backtest_command(
     if zones_option:
         portfolio = only_zones(portfolio, {z.strip() for z in zones_option.split(",")})
     zones = {s.bidding_zone for s in portfolio.sites}
+    countries = {s.country for s in portfolio.sites}
+    uncovered = rules_cover(countries, config.start, config.end)
+    if uncovered is not None:
+        _fail(f"error: {uncovered}")
     input_notes: list[str] = []
     prices = load_prices(prices_file, intraday_file, balancing_file, zones, chosen, input_notes)
+    input_notes += rule_era_notes(countries, chosen, config.start, config.end)
     imbalance = ImbalancePrices()
     if imbalance_file is not None:
         try:
