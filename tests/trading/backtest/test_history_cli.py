@@ -188,3 +188,28 @@ def test_the_rule_eras_of_a_run_change_only_where_the_records_do() -> None:
     ]
     assert "not offered" in fcr[0]
     assert "DE:fcr_capacity:block_hours:2020-07-01:2026-12-06" in fcr[2]
+
+
+def test_entsoe_exports_of_either_zone_are_checked_against_the_split(tmp_path: Path) -> None:
+    """A DE-LU export priced on 2018-09-30 is refused; a DE-AT-LU export whose rows after
+    the split say ``n/e`` (how the platform lists a zone's unpriced intervals) is read."""
+    from trading.prices import PriceDataError
+    from trading.prices.entsoe import read_entsoe_day_ahead
+
+    layouts = raw_layouts()
+    days = synthetic_hourly(2018, seed=7)
+    around = days[
+        (days.index >= pd.Timestamp("2018-09-30", tz=BERLIN))
+        & (days.index < SPLIT + pd.Timedelta(days=1))
+    ]
+    early = layouts.write_entsoe_legacy(around, tmp_path / "de_lu.csv", "DE-LU")
+    with pytest.raises(
+        PriceDataError, match=r"line 2, .*zone DE_LU has a price for delivery on 2018-09-30 00:00"
+    ):
+        read_entsoe_day_ahead(early)
+    joint = layouts.write_entsoe_legacy(
+        around.where(around.index < SPLIT), tmp_path / "de_at_lu.csv", "DE-AT-LU"
+    )
+    frame = read_entsoe_day_ahead(joint, allow_missing=True)
+    assert frame["price_eur_mwh"].notna().sum() == 24
+    assert set(frame["zone"]) == {"DE_AT_LU"}
