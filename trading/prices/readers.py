@@ -13,9 +13,11 @@ Nothing is guessed: a bad file raises `PriceDataError` naming the file, the line
 header = line 1), the column and the value. The checks are: missing required column,
 unparsable timestamp, naive timestamp (no ``Z``/offset), timestamp off its MTU grid,
 duplicate timestamp per zone, gap (the first missing timestamp is named), spacing shorter
-than the resolution, non-numeric value. An empty value is kept as NaN only where the row's
-``quality`` column says ``missing`` (and, in balancing files, in the capacity columns that
-the publisher leaves blank for whole blocks); the optimiser refuses missing prices itself.
+than the resolution, non-numeric value, a price of ``DE_AT_LU`` for delivery from
+2018-10-01 or of ``DE_LU`` before it (`check_zone_era`, every reader). An empty value is
+kept as NaN only where the row's ``quality`` column says ``missing`` (and, in balancing
+files, in the capacity columns that the publisher leaves blank for whole blocks); the
+optimiser refuses missing prices itself.
 """
 
 from __future__ import annotations
@@ -517,6 +519,14 @@ def _read_long(path: StrPath, zone: str | None, allow_gaps: bool = False) -> pd.
     else:
         minutes = _inferred_resolution(raw, times, zones, path)
     _check_grid(raw, times, zones, minutes, path, allow_gaps)
+    check_zone_era(
+        path,
+        zones.to_numpy(),
+        _ns(times),
+        ~np.isnan(prices.to_numpy()),
+        np.asarray([_line(i) for i in raw.index]),
+        PRICE,
+    )
     return long_price_frame(times, zones, prices.to_numpy(), minutes)
 
 
