@@ -68,7 +68,10 @@ def test_every_record_ever_held_includes_the_superseded_ones():
     today = _json("markets", "rules", "FR", "--market", "intraday_auction")
     ids_all = {r["id"] for r in everything}  # type: ignore[union-attr]
     ids_today = {r["id"] for r in today}  # type: ignore[union-attr]
-    assert ids_all - ids_today == {"FR:intraday_auction:mtu_minutes:2024-06-14:2026-11-22"}
+    superseded = ids_all - ids_today
+    assert "FR:intraday_auction:mtu_minutes:2024-06-14:2026-11-22" in superseded
+    assert all(i.endswith(":2026-11-22") for i in superseded)  # each replaced by the audit
+    assert len(ids_all) > len(ids_today)
 
 
 def test_treatments_on_a_day_as_known_before_and_after_the_levies_of_2026():
