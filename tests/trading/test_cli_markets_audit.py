@@ -147,3 +147,34 @@ def test_check_strict_fails_the_legacy_records_without_a_reference():
     assert strict.exit_code == 1
     assert "FAIL provenance" in strict.stdout
     assert "no reference (URL or document) a reviewer can open" in strict.stdout
+
+
+def test_markets_audit_counts_the_records_without_a_reference_per_country():
+    from markets.conformance import reference_count
+    from markets.countries import fr
+
+    rows = {r["country"]: r for r in _json("markets", "audit")}  # type: ignore[union-attr]
+    assert set(rows) == {"AT", "BE", "DE", "FR", "NL"}
+    count = reference_count(fr.PLUGIN)
+    row = rows["FR"]
+    assert row["market_believed"] == count.believed
+    assert row["market_without_reference"] == len(count.without_reference)
+    assert row["market_with_reference"] + row["market_without_reference"] == count.believed
+    assert row["market_ids_without_reference"] == list(count.without_reference)
+    assert row["regulatory_facts"] >= row["regulatory_without_reference"]
+    only = _json("markets", "audit", "fr")
+    assert [r["country"] for r in only] == ["FR"]  # type: ignore[union-attr]
+    unknown = runner.invoke(app, ["markets", "audit", "XX"])
+    assert unknown.exit_code != 0
+    assert "country='XX'" in unknown.output
+
+
+def test_markets_review_shows_who_approved_what():
+    found = _json("markets", "review", "--today", "2026-12-06")
+    approvals = found["approvals"]  # type: ignore[index]
+    mine = [a for a in approvals if a["recorded_by"].startswith("h17audit")]
+    assert mine
+    assert all(a["approved_by"].startswith("vpp-engine coordinator") for a in mine)
+    assert all(a["approved_by"] != a["recorded_by"] for a in approvals)
+    text = runner.invoke(app, ["markets", "review", "--today", "2026-12-06"]).output
+    assert "vpp-engine coordinator (merge review of branch wt-h17audit) approved" in text
