@@ -54,6 +54,7 @@ from markets.plugin import MarketPlugin
 from markets.products import OrderType, Product, ProductKind
 from markets.reviewers import Reviewer, approval_problems, load_reviewers
 from markets.rules import LEGACY_RECORDER, Rule, edition
+from regulatory.rules import CountryRules
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -270,6 +271,26 @@ def _check_provenance(
             else ""
         ),
     )
+
+
+def rule_set_approval_problems(
+    rules: CountryRules, reviewers: tuple[Reviewer, ...] | None = None
+) -> list[str]:
+    """The same four-eyes rule for a country's regulatory rule-set versions: each version
+    recorded on or after `PROVENANCE_REQUIRED_FROM` names a registered reviewer other than
+    its author. [] = every approval holds; each problem names the version id."""
+    approvers = load_reviewers() if reviewers is None else reviewers
+    problems = []
+    for version in rules.versions:
+        if version.recorded_at < PROVENANCE_REQUIRED_FROM:
+            continue
+        if version.recorded_by == LEGACY_RECORDER:
+            problems.append(f"{version.id}: no recorded_by")
+        for lack in approval_problems(
+            version.recorded_by, version.approved_by, version.recorded_at, approvers
+        ):
+            problems.append(f"{version.id}: {lack}")
+    return problems
 
 
 @dataclass(frozen=True)
