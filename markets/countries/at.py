@@ -1,10 +1,10 @@
 """Austria (bidding zone AT, TSO APG): markets and their dated rules.
 
 Audited on 2026-12-06 (issue 17, session 2): the aFRR capacity rules against APG's tender
-page, the PICASSO accession against TransnetBW's and ENTSO-E's pages; each checked record
-is re-recorded with its source (``vpp markets rules AT --diff 2026-12-05 2026-12-06``).
-The EPEX SPOT Austria product sheet was not found: the contracts and the local gate
-closure stay as recorded, to be checked against it.
+page, the continuous contracts and local gate closure against EPEX SPOT's Austrian
+product page, the PICASSO accession against TransnetBW's and ENTSO-E's pages; each
+checked record is re-recorded with its source (``vpp markets rules AT --diff 2026-12-05
+2026-12-06``).
 """
 
 from __future__ import annotations
@@ -58,6 +58,29 @@ DAY_AHEAD, INTRADAY_AUCTIONS, CONTINUOUS = coupled_markets(
             C,
             "30 min in 2015 (APG); 5 min since before 2022",
         ),
+    ),
+)
+
+EPEX_AT = "EPEX SPOT: Intraday Continuous - Austria (product page)"
+_EPEX_AT = {
+    "source": EPEX_AT,
+    "reference": "http://www.epexspot.com/en/product-info/intradaycontinuous/austria",
+    "document_version": "EPEX SPOT product page, undated (15-minute era), read 2026-12-06",
+}
+CONTINUOUS = sourced(
+    CONTINUOUS,
+    Reading(
+        "contracts",
+        "2022-01-01",
+        note="hours open 15:00 D-1, quarter hours 16:00 D-1 (and blocks)",
+        **_EPEX_AT,
+    ),
+    Reading(
+        "local_gate_closure",
+        "2022-01-01",
+        note="each hour, quarter hour or block trades until 5 minutes before delivery (30 "
+        "min in 2015, APG)",
+        **_EPEX_AT,
     ),
 )
 

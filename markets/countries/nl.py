@@ -46,6 +46,18 @@ DAY_AHEAD, INTRADAY_AUCTIONS, CONTINUOUS = coupled_markets(
         since_start(OffsetGate(minutes_before=5), "APX/EPEX SPOT NL (older page)", C),
     ),
 )
+CONTINUOUS = sourced(
+    CONTINUOUS,
+    Reading(
+        "local_gate_closure",
+        "2022-01-01",
+        "EPEX Netherlands (formerly APX Power NL): 'Continuous Markets: Intraday & Strips'",
+        "http://www.apxgroup.com/trading-clearing/continuous-markets-intraday/",
+        "APX group page, undated (hourly era), read 2026-12-06",
+        note="continuous trading in the Netherlands up to 5 minutes before delivery (an "
+        "older page: the current EPEX rule book was not read)",
+    ),
+)
 INTRADAY_AUCTIONS = sourced(
     INTRADAY_AUCTIONS,
     Reading(
