@@ -228,6 +228,13 @@ def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
     return sourced(market, *_SDAC_READINGS)
 
 
+EPEX_DA = "EPEX SPOT: Day-Ahead Auction in the Netherlands & Belgium (product page, hourly era)"
+_EPEX_DA = {
+    "source": EPEX_DA,
+    "reference": "http://www.epexspot.com/de/produkte/auktionshandel/Belgien",
+    "document_version": "EPEX SPOT product page, undated (hourly era), read 2026-12-06",
+}
+_EPEX_DA_CURVE = "single-contract orders with 2 to 256 price/quantity pairs (a NEMO parameter)"
 _NORD_POOL = {
     "source": NORD_POOL_SDAC,
     "reference": NORD_POOL_SDAC_URL,
@@ -286,9 +293,38 @@ _SDAC_READINGS = (
         G,
         "+4,000 EUR/MWh confirmed; the first delivery day 2022-05-11 is not in the source",
     ),
+    Reading(
+        "price_max",
+        "2023-01-11",
+        "Eurelectric on the NEMOs' 2022 HMMCP consultation; " + SEMOPX_HMMCP,
+        EURELECTRIC_HMMCP_URL + "; " + SEMOPX_HMMCP_URL,
+        "Eurelectric paper of 2022; SEMOpx message of 2023-11-24",
+        U,
+        "the amended HMMCP raises the maximum dynamically after a trigger (Eurelectric: a "
+        "dynamic increase stays in scope); the trigger rule for the maximum and any change "
+        "since +4,000 were not found",
+    ),
+    Reading("curve_points_min", HISTORY_START, note=_EPEX_DA_CURVE, **_EPEX_DA),
+    Reading("curve_points_max", HISTORY_START, note=_EPEX_DA_CURVE, **_EPEX_DA),
+    Reading("volume_step_mw", HISTORY_START, note="quantities in MW with one decimal", **_EPEX_DA),
+    Reading(
+        "volume_min_mw",
+        HISTORY_START,
+        confidence=G,
+        note="quantities in MW with one decimal [confirmed]; the smallest order taken as "
+        "one step [general]",
+        **_EPEX_DA,
+    ),
+    Reading(
+        "price_tick",
+        HISTORY_START,
+        confidence=U,
+        note="EPEX's page (hourly era) gives prices with one decimal; Nord Pool's 0.01 is "
+        "kept as the finer NEMO tick until a current EPEX rule book is read",
+        **_EPEX_DA,
+    ),
 )
-"""What the audit of 2026-12-06 read for the day-ahead records (the price tick, volume
-and curve limits were not found in a primary source and stay as recorded)."""
+"""What the audit of 2026-12-06 read for the day-ahead records."""
 
 
 def _ida_session(name: str, days_before: int, closes: int, delivery_from: int) -> AuctionSession:
@@ -415,6 +451,19 @@ _IDA_READINGS = (
         )
         for bound in ("price_min", "price_max")
     ),
+    *(
+        Reading(
+            parameter,
+            "2024-06-14",
+            NEMO_IDA + "; " + EPEX_DA,
+            NEMO_IDA_URL + "; http://www.epexspot.com/de/produkte/auktionshandel/Belgien",
+            "NEMO Committee IDA page; EPEX SPOT day-ahead product page; read 2026-12-06",
+            G,
+            "the IDAs support the products of SDAC (NEMO Committee) [confirmed]; the SDAC "
+            "values are taken for the IDAs [general]",
+        )
+        for parameter in ("volume_min_mw", "volume_step_mw", "curve_points_min", "curve_points_max")
+    ),
 )
 """What the audit of 2026-12-06 read for the intraday-auction records."""
 
@@ -528,6 +577,15 @@ _CONTINUOUS_READINGS = (
         note="the EPEX sheet read (hourly era) says 0.1 EUR/MWh; 0.01 is kept as the "
         "finer tick until a current EPEX trading-rules document is read",
         **_EPEX_BE,
+    ),
+    Reading(
+        "order_types",
+        HISTORY_START,
+        "EPEX SPOT: Intraday Continuous - Austria (product page)",
+        "http://www.epexspot.com/en/product-info/intradaycontinuous/austria",
+        "EPEX SPOT product page, undated (15-minute era), read 2026-12-06",
+        note="limit orders (market sweep orders, IOC, FOK, AON and iceberg restrictions and "
+        "user-defined blocks are not modelled)",
     ),
 )
 """What the audit of 2026-12-06 read for the continuous intraday records shared by every
@@ -756,6 +814,14 @@ _FCR_READINGS = (
     Reading("block_hours", HISTORY_START, note="6 x 4 h from 00:00", **_REGELLEISTUNG),
     Reading("directions", HISTORY_START, note="one symmetric product", **_REGELLEISTUNG),
     Reading("gate_closure", HISTORY_START, note="08:00 D-1", **_REGELLEISTUNG),
+    Reading(
+        "gate_opening",
+        HISTORY_START,
+        confidence=G,
+        note="the bidding period started 14 days before the delivery day at 11:00 (APG, "
+        "2020) [confirmed]; it ran so until the move to D-7 [general]",
+        **_APG_FCR,
+    ),
     Reading(
         "gate_opening",
         "2022-09-14",
