@@ -651,6 +651,16 @@ def picasso_afrr_energy(
             note="an energy bid per quarter hour of the delivery day",
         ),
         Reading(
+            "directions",
+            start,
+            "regelleistung.net: What types of balancing services are there?",
+            "https://regelleistung.net/en-us/General-Information/What-types-of-balancing-"
+            "services-are-there",
+            "regelleistung.net page, read 2026-12-06",
+            note="aFRR has two sub-products, positive and negative, activated every 4 s and "
+            "optimised across TSOs on PICASSO",
+        ),
+        Reading(
             "pricing",
             start,
             ELIA_AFRR_TC_2024,
