@@ -22,8 +22,9 @@ and once per plugin:
   has a ``review_by`` date; a record recorded on or after `PROVENANCE_REQUIRED_FROM`
   also names a reference (URL or document), its retrieval date, its author and an
   approver registered in the reviewers list (`markets.reviewers`) who is not the author.
-  With ``strict=True`` the reference is required of every record, those recorded before
-  that day too.
+  With ``strict=True`` the reference is required of every record believed today, those
+  recorded before that day too (a superseded record is history: its correction names
+  the source).
 
 Use it from the command line (``vpp markets check CC``) or in a plugin's own tests::
 
@@ -88,7 +89,8 @@ class ConformanceReport:
     checks: list[Check] = field(default_factory=list)
     uncertain_rules: list[str] = field(default_factory=list)
     legacy_without_reference: int = 0
-    """Records recorded before `PROVENANCE_REQUIRED_FROM` that name no reference."""
+    """Records believed today, recorded before `PROVENANCE_REQUIRED_FROM`, that name no
+    reference (a superseded record is history: the record correcting it names its own)."""
 
     @property
     def passed(self) -> bool:
@@ -252,9 +254,11 @@ def _check_provenance(
         for _name, history in spec.histories():
             for entry in history:
                 count += 1
-                if entry.recorded_at < PROVENANCE_REQUIRED_FROM and not entry.reference:
+                believed = entry.superseded_at is None
+                old = entry.recorded_at < PROVENANCE_REQUIRED_FROM
+                if believed and old and not entry.reference:
                     report.legacy_without_reference += 1
-                lacks = provenance_problems(entry, strict=strict, reviewers=reviewers)
+                lacks = provenance_problems(entry, strict=strict and believed, reviewers=reviewers)
                 if lacks:
                     problems.append(f"{entry.id}: {', '.join(lacks)}")
     if problems:

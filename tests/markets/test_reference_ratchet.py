@@ -53,3 +53,19 @@ def test_the_audit_left_fewer_records_without_a_reference_than_it_found():
     without = sum(len(reference_count(p).without_reference) for p in PLUGINS)
     assert without <= len(_known())
     assert without < believed / 2  # before the audit, 407 of 417 records lacked one
+
+
+def test_strict_mode_fails_on_exactly_the_records_the_audit_counts():
+    from datetime import date
+
+    from markets.conformance import check_plugin
+
+    for plugin in PLUGINS:
+        report = check_plugin(plugin, [date(2026, 6, 15)], strict=True)
+        missing = reference_count(plugin).without_reference
+        assert report.legacy_without_reference == len(missing)
+        (provenance,) = [c for c in report.checks if c.name == "provenance"]
+        assert provenance.passed == (not missing)
+        shown = provenance.detail.count("no reference")
+        more = len(missing) - shown
+        assert more == 0 or f"(and {more} more)" in provenance.detail
