@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from api_fixtures import *  # noqa: F403 - the API fixtures: api, clock, keys, repo
-from api_fixtures import AsgiClient, single
+from api_fixtures import DAY, AsgiClient, Keys, single
 
 from markets.registry import default_registry as market_registry
 from regulatory.registry import default_registry as regulatory_registry
 from trading.api.limits import LimitVersion, risk_limit_rule_id
 from trading.compliance.export import export, period_of, verify
-from trading.store import Actor, Repository
+from trading.exchange.clock import ManualClock
+from trading.store import Actor, Repository, Role
 from trading.store.vocabulary import RiskLimitKind
 
 
@@ -94,3 +95,35 @@ def test_the_compliance_export_of_the_day_holds_the_limit_refusal_and_verifies(
     assert refusal["at"] == "2026-06-14T08:00:00Z"
     assert cited in refusal["rule_ids"]
     assert verify(out) == []
+
+
+def test_a_plan_submission_refused_by_a_limit_leaves_its_decisions(
+    repo: Repository, clock: ManualClock, keys: Keys
+) -> None:
+    from test_api_plans import small_portfolio
+
+    from trading.api import create_app
+    from trading.api.jobs import JobRunner
+
+    admin = repo.create_api_key("acme", Role.ADMIN, "ops").record.actor
+    repo.save_portfolio(admin, small_portfolio("acme"))
+    jobs = JobRunner()
+    try:
+        client = AsgiClient(create_app(repo, clock, jobs=jobs), keys.trader)
+        plan_id = client.post(
+            "/v1/plans", json={"portfolio_id": "essen", "day": DAY, "markets": ["day_ahead"]}
+        ).json()["id"]
+        jobs.wait(timeout_s=60)
+        proposed = client.get(f"/v1/plans/{plan_id}").json()["bids"]
+        assert proposed
+        repo.set_risk_limit(admin, RiskLimitKind.MAX_BID_MW, 0.001)  # below any plan bid
+        cited = _limit_rule_id(repo, RiskLimitKind.MAX_BID_MW)
+        answer = client.post(f"/v1/plans/{plan_id}/submit")
+        assert answer.status_code == 422
+        refused = client.get("/v1/refusals", params={"limit": 1000}).json()
+        assert refused["total"] == len(proposed)
+        assert {r["idempotency_key"] for r in refused["items"]} == {f"plan-{plan_id}"}
+        assert all(cited in r["rule_ids"] for r in refused["items"])
+        assert client.get("/v1/bids").json()["total"] == 0
+    finally:
+        jobs.shutdown()
