@@ -178,3 +178,33 @@ def test_markets_review_shows_who_approved_what():
     assert all(a["approved_by"] != a["recorded_by"] for a in approvals)
     text = runner.invoke(app, ["markets", "review", "--today", "2026-12-06"]).output
     assert "vpp-engine coordinator (merge review of branch wt-h17audit) approved" in text
+
+
+def test_markets_audit_lists_each_record_without_a_reference():
+    from markets.conformance import reference_count
+    from markets.countries import nl
+
+    listed = runner.invoke(app, ["markets", "audit", "NL", "--list"])
+    assert listed.exit_code == 0, listed.output
+    lines = [
+        line.split("no reference: ", 1)[1]
+        for line in listed.output.splitlines()
+        if "no reference: " in line
+    ]
+    assert [i for i in lines if i.startswith("NL:") and ":regulatory:" not in i] == list(
+        reference_count(nl.PLUGIN).without_reference
+    )
+
+
+def test_markets_check_refuses_a_bad_reviewers_list_naming_it(tmp_path):
+    bad = tmp_path / "reviewers.toml"
+    bad.write_text("[[reviewer]]\nname = 'A'\n", encoding="utf-8")
+    result = runner.invoke(app, ["markets", "check", "AT", "--reviewers", str(bad)])
+    assert result.exit_code != 0
+    assert "--reviewers" in result.output
+    assert "role=None" in result.output
+    ok = tmp_path / "ok.toml"
+    ok.write_text("[[reviewer]]\nname = 'Someone Else'\nrole = 'r'\nsince = 2026-01-01\n")
+    refused = runner.invoke(app, ["markets", "check", "AT", "--reviewers", str(ok)])
+    assert refused.exit_code == 1  # the audit's approver is not on that list
+    assert "names no registered reviewer" in refused.output
