@@ -40,3 +40,17 @@ def test_the_audit_re_recorded_turpe_7_with_the_cre_deliberation_as_its_referenc
     assert charge.reference.startswith("https://")
     assert "2025-77" in charge.source
     assert after.approved_by != after.recorded_by
+
+
+def test_the_audit_re_recorded_atr85_with_the_acm_decision_in_the_staatscourant():
+    from regulatory.countries.nl import RULES as NL
+
+    before = NL.in_force(date(2025, 1, 1), known_on=date(2026, 12, 5))
+    after = NL.in_force(date(2025, 1, 1))
+    assert (before.version, after.version) == ("2024.1", "2024.1-rev1")
+    (atr85,) = [e for c in after.charging for e in c.exemptions]
+    assert atr85.reference is not None
+    assert "officielebekendmakingen.nl/stcrt-2024-23594" in atr85.reference
+    assert atr85.grid_contracts == ("atr85",)
+    (old,) = [e for c in before.charging for e in c.exemptions]
+    assert old.reference is None  # the belief before the audit stays readable
