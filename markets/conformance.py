@@ -21,8 +21,10 @@ and once per plugin:
 - ``provenance``: every record names its source; every uncertain record believed today
   has a ``review_by`` date; a record recorded on or after `PROVENANCE_REQUIRED_FROM`
   also names a reference (URL or document), its retrieval date, its author and an
-  approver other than the author. With ``strict=True`` the reference is required of every
-  record, those recorded before that day too.
+  approver registered in the reviewers list (`markets.reviewers`) who is not the author.
+  With ``strict=True`` the reference is required of every record believed today, those
+  recorded before that day too (a superseded record is history: its correction names
+  the source).
 
 Use it from the command line (``vpp markets check CC``) or in a plugin's own tests::
 
@@ -51,7 +53,9 @@ from markets.bids import (
 from markets.calendar import day_hours, iso_z
 from markets.plugin import MarketPlugin
 from markets.products import OrderType, Product, ProductKind
+from markets.reviewers import Reviewer, approval_problems, load_reviewers
 from markets.rules import LEGACY_RECORDER, Rule, edition
+from regulatory.rules import CountryRules
 
 ONE_SECOND = timedelta(seconds=1)
 
@@ -85,7 +89,8 @@ class ConformanceReport:
     checks: list[Check] = field(default_factory=list)
     uncertain_rules: list[str] = field(default_factory=list)
     legacy_without_reference: int = 0
-    """Records recorded before `PROVENANCE_REQUIRED_FROM` that name no reference."""
+    """Records believed today, recorded before `PROVENANCE_REQUIRED_FROM`, that name no
+    reference (a superseded record is history: the record correcting it names its own)."""
 
     @property
     def passed(self) -> bool:
@@ -123,20 +128,30 @@ def default_days(plugin: MarketPlugin, year: int) -> tuple[date, ...]:
 
 
 def check_plugin(
-    plugin: MarketPlugin, days: Sequence[date], *, strict: bool = False
+    plugin: MarketPlugin,
+    days: Sequence[date],
+    *,
+    strict: bool = False,
+    reviewers: tuple[Reviewer, ...] | None = None,
 ) -> ConformanceReport:
     """Run every check on `plugin` for each of `days`; `strict`: every record, however old,
-    must name a reference (see the module docstring)."""
+    must name a reference (see the module docstring); `reviewers`: who may approve a
+    record (default: vpp-engine's list, `markets.reviewers.REVIEWERS_FILE`)."""
     report = ConformanceReport(country=plugin.country, days=tuple(days))
+    approvers = load_reviewers() if reviewers is None else reviewers
     report.checks.append(_check_rules(plugin, report))
-    report.checks.append(_check_provenance(plugin, report, strict=strict))
+    report.checks.append(_check_provenance(plugin, report, strict=strict, reviewers=approvers))
     for day in days:
         report.checks.extend(_check_day(plugin, day))
     return report
 
 
 def assert_conformant(
-    plugin: MarketPlugin, days: Sequence[date] | None = None, *, strict: bool = False
+    plugin: MarketPlugin,
+    days: Sequence[date] | None = None,
+    *,
+    strict: bool = False,
+    reviewers: tuple[Reviewer, ...] | None = None,
 ) -> ConformanceReport:
     """`check_plugin`, raising `AssertionError` that lists every failed check.
 
@@ -145,7 +160,7 @@ def assert_conformant(
     if days is None:
         this_year = date.today().year
         days = [*default_days(plugin, this_year), *default_days(plugin, this_year + 1)]
-    report = check_plugin(plugin, days, strict=strict)
+    report = check_plugin(plugin, days, strict=strict, reviewers=reviewers)
     if not report.passed:
         lines = "\n".join(str(c) for c in report.failures)
         raise AssertionError(f"{report.summary()}\n{lines}")
@@ -200,8 +215,12 @@ def _check_rules(plugin: MarketPlugin, report: ConformanceReport) -> Check:
     )
 
 
-def provenance_problems(entry: Rule, *, strict: bool = False) -> list[str]:
-    """What `entry`'s provenance lacks, in words; [] = complete (see the module docstring)."""
+def provenance_problems(
+    entry: Rule, *, strict: bool = False, reviewers: tuple[Reviewer, ...] | None = None
+) -> list[str]:
+    """What `entry`'s provenance lacks, in words; [] = complete (see the module docstring).
+
+    `reviewers` default: vpp-engine's list (`markets.reviewers.REVIEWERS_FILE`)."""
     problems = []
     if not entry.source.strip():
         problems.append("no source")
@@ -215,21 +234,31 @@ def provenance_problems(entry: Rule, *, strict: bool = False) -> list[str]:
             problems.append("no retrieved_on date")
         if entry.recorded_by == LEGACY_RECORDER:
             problems.append("no recorded_by")
-        if entry.approved_by is None:
-            problems.append("no approved_by (another person than the author)")
+        approvers = load_reviewers() if reviewers is None else reviewers
+        problems.extend(
+            approval_problems(entry.recorded_by, entry.approved_by, entry.recorded_at, approvers)
+        )
     return problems
 
 
-def _check_provenance(plugin: MarketPlugin, report: ConformanceReport, *, strict: bool) -> Check:
+def _check_provenance(
+    plugin: MarketPlugin,
+    report: ConformanceReport,
+    *,
+    strict: bool,
+    reviewers: tuple[Reviewer, ...],
+) -> Check:
     problems = []
     count = 0
     for spec in plugin.markets:
         for _name, history in spec.histories():
             for entry in history:
                 count += 1
-                if entry.recorded_at < PROVENANCE_REQUIRED_FROM and not entry.reference:
+                believed = entry.superseded_at is None
+                old = entry.recorded_at < PROVENANCE_REQUIRED_FROM
+                if believed and old and not entry.reference:
                     report.legacy_without_reference += 1
-                lacks = provenance_problems(entry, strict=strict)
+                lacks = provenance_problems(entry, strict=strict and believed, reviewers=reviewers)
                 if lacks:
                     problems.append(f"{entry.id}: {', '.join(lacks)}")
     if problems:
@@ -245,6 +274,65 @@ def _check_provenance(plugin: MarketPlugin, report: ConformanceReport, *, strict
             if legacy
             else ""
         ),
+    )
+
+
+def rule_set_approval_problems(
+    rules: CountryRules, reviewers: tuple[Reviewer, ...] | None = None
+) -> list[str]:
+    """The same four-eyes rule for a country's regulatory rule-set versions: each version
+    recorded on or after `PROVENANCE_REQUIRED_FROM` names a registered reviewer other than
+    its author. [] = every approval holds; each problem names the version id."""
+    approvers = load_reviewers() if reviewers is None else reviewers
+    problems = []
+    for version in rules.versions:
+        if version.recorded_at < PROVENANCE_REQUIRED_FROM:
+            continue
+        if version.recorded_by == LEGACY_RECORDER:
+            problems.append(f"{version.id}: no recorded_by")
+        for lack in approval_problems(
+            version.recorded_by, version.approved_by, version.recorded_at, approvers
+        ):
+            problems.append(f"{version.id}: {lack}")
+    return problems
+
+
+@dataclass(frozen=True)
+class ReferenceCount:
+    """How many of a plugin's rule records a reviewer can check: the figure of an audit."""
+
+    country: str
+    records: int
+    """Every record ever held, superseded ones included."""
+    believed: int
+    """Records believed today (not superseded)."""
+    without_reference: tuple[str, ...]
+    """Ids of the records believed today that name no reference (URL or document)."""
+    uncertain: int
+    """Records believed today marked uncertain."""
+
+    @property
+    def with_reference(self) -> int:
+        """Records believed today that name a reference a reviewer can open."""
+        return self.believed - len(self.without_reference)
+
+
+def reference_count(plugin: MarketPlugin) -> ReferenceCount:
+    """Count `plugin`'s records believed today with and without a reference (the figure
+    ``vpp markets audit`` prints; measured, never typed in a note)."""
+    records = 0
+    believed: list[Rule] = []
+    for spec in plugin.markets:
+        for _name, history in spec.histories():
+            records += len(history)
+            believed.extend(e for e in history if e.superseded_at is None)
+    missing = tuple(sorted(str(e.id) for e in believed if not (e.reference or "").strip()))
+    return ReferenceCount(
+        country=plugin.country,
+        records=records,
+        believed=len(believed),
+        without_reference=missing,
+        uncertain=sum(1 for e in believed if e.uncertain),
     )
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any, TypeVar
 
-from markets.countries._audit import AUDIT, AUDIT_REVIEW_BY
+from markets.countries._audit import AUDIT, AUDIT_REVIEW_BY, Reading, sourced
 from markets.gates import DailyGate, OffsetGate
 from markets.kinds import (
     Auction,
@@ -46,6 +46,86 @@ C = Confidence.CONFIRMED
 G = Confidence.GENERAL
 U = Confidence.UNCERTAIN
 
+# --- sources read in the audit of 2026-12-06 (session 2); each URL opens the page read ---
+NORD_POOL_SDAC = "Nord Pool support: 'About SDAC 15-minute member test'"
+NORD_POOL_SDAC_URL = (
+    "https://support.nordpoolgroup.com/support/solutions/articles/"
+    "8000121859-about-sdac-15-minute-member-test"
+)
+OKTE_15MTU_URL = (
+    "https://okte.sk/en/information/news/2025-10-09-successful-implementation-of-the-15mtu-project"
+)
+ACER_HMMCP_2017 = (
+    "ACER decisions of 2017-11-14 on the harmonised maximum and minimum clearing prices "
+    "for SDAC and SIDC (Mondo Visione report)"
+)
+ACER_HMMCP_2017_URL = (
+    "https://mondovisione.com/news/acer-decides-on-harmonized-maximum-and-minimum-clearing-"
+    "prices-used-for-market-c-20171120; https://www.test.ote-cr.cz/en/short-term-markets/"
+    "23-11-2017-acer-decision-on-the-nominated-electricity-market-operators2019-proposal-for-"
+    "harmonized-maximum-and-minimum-clearing-prices-for-single-day-ahead-and-intraday-coupling"
+)
+SEMOPX_HMMCP = (
+    "SEMOpx market message 'Harmonized Minimum and Maximum Clearing Price - SDAC Process Trigger'"
+)
+SEMOPX_HMMCP_URL = "https://www.sem-o.com/market-messages/message/index.xml?message=5852"
+EURELECTRIC_HMMCP_URL = (
+    "https://www.eurelectric.org/publications/response-to-nemos-consultation-on-"
+    "harmonization-of-minimum-and-maximum-clearing-prices-for-sdac-and-for-sidc"
+)
+NEMO_IDA = "NEMO Committee: Intraday Auctions; ENTSO-E: Intraday Auctions on SIDC"
+NEMO_IDA_URL = (
+    "https://www.nemo-committee.eu/ida; https://www.entsoe.eu/network_codes/cacm/implementation/ida"
+)
+ACER_IDCZGT = (
+    "ACER Decision 04/2018 on intraday cross-zonal gate opening and closure times "
+    "(netztransparenz.de)"
+)
+ACER_IDCZGT_URL = (
+    "https://www.netztransparenz.de/EU-Network-Codes/CACM-Verordnung/"
+    "Intraday-Cross-Zonal-Gate-Opening-And-Closure-Times-IDCZGTs"
+)
+PICASSO_ACCESSION = "TransnetBW: PICASSO; ENTSO-E: go-live of PICASSO (2022-06-01)"
+PICASSO_ACCESSION_URL = (
+    "https://www.transnetbw.com/en/energy-market/ancillary-services/picasso; "
+    "https://www.entsoe.eu/news/2022/06/01/go-live-of-picasso-the-pan-european-platform-"
+    "for-the-international-coordination-of-automatic-frequency-restoration-reserves-and-"
+    "stable-system-operation/"
+)
+REGELLEISTUNG_PROCUREMENT = (
+    "regelleistung.net: Beschaffung von Regelleistung & Regelarbeit; "
+    "Ausschreibungs- und Gebotsverfahren"
+)
+REGELLEISTUNG_PROCUREMENT_URL = (
+    "https://www.regelleistung.net/de-de/Infos-für-Anbieter/Beschaffung-Regelleistung-"
+    "Regelarbeit; https://regelleistung.net/de-de/Anbieter-werden/"
+    "Ausschreibungs-und-Gebotsverfahren"
+)
+APG_FCR = "APG: Tenders for Frequency Containment Reserve in the APG Control Area"
+APG_FCR_URL = "https://www.apg.at/en/markt/balancing/primary-control/tenders"
+SWISSGRID_FCR = "Swissgrid news of 2019-07-09 on the FCR Cooperation's daily auctions"
+SWISSGRID_FCR_URL = "https://swissgrid.ch/de/home/newsroom/newsfeed/20190709-01.html"
+ELIA_AFRR_TC_2024 = "Elia: consultation on the amendment to the T&C BSP aFRR (2024-02-28)"
+ELIA_AFRR_TC_2024_URL = (
+    "https://elia.be/en/public-consultation/20240228_public-consultation-on-the-proposal-"
+    "for-amendment-to-the-tc-bsp-afrr"
+)
+WATTSNEXT_PICASSO = (
+    "wattsnext (secondary, citing ENTSO-E): PICASSO : la plateforme européenne pour la "
+    "réserve secondaire poursuit son expansion"
+)
+WATTSNEXT_PICASSO_URL = "https://wattsnext.fr/point-de-vues/picasso-reserve-secondaire"
+ACER_PICASSO_2022 = (
+    "NERC Lithuania: ACER has decided on the amendment of the common pricing methodology "
+    "(2022); ACER news of 2024-02-28 on the pricing methodology amendments"
+)
+ACER_PICASSO_2022_URL = (
+    "https://www.vert.lt/en/Pages/Updates/2022/acer-has-decided-on-the-amendment-of-the-"
+    "common-pricing-methodology-for-european-electricity-balancing-markets.aspx; "
+    "https://www.acer.europa.eu/news-and-events/news/acer-will-evaluate-amendments-"
+    "pricing-methodology-and-framework-related-electricity-balancing-platforms"
+)
+
 
 def since_start(
     value: Any, source: str, confidence: Confidence = C, note: str = BEFORE, **provenance: Any
@@ -56,7 +136,7 @@ def since_start(
 
 def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
     """Single day-ahead coupling: one auction at 12:00 D-1 for the whole delivery day."""
-    return Auction(
+    market = Auction(
         market=MarketId.DAY_AHEAD,
         country=country,
         bidding_zone=zone,
@@ -145,6 +225,106 @@ def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
             since_start(256, "EPEX SPOT", G, "EPEX: 2-256 price/quantity pairs; a NEMO parameter"),
         ),
     )
+    return sourced(market, *_SDAC_READINGS)
+
+
+EPEX_DA = "EPEX SPOT: Day-Ahead Auction in the Netherlands & Belgium (product page, hourly era)"
+_EPEX_DA = {
+    "source": EPEX_DA,
+    "reference": "http://www.epexspot.com/de/produkte/auktionshandel/Belgien",
+    "document_version": "EPEX SPOT product page, undated (hourly era), read 2026-12-06",
+}
+_EPEX_DA_CURVE = "single-contract orders with 2 to 256 price/quantity pairs (a NEMO parameter)"
+_NORD_POOL = {
+    "source": NORD_POOL_SDAC,
+    "reference": NORD_POOL_SDAC_URL,
+    "document_version": "Nord Pool support article, read 2026-12-06",
+}
+_SDAC_READINGS = (
+    Reading("in_operation", HISTORY_START, **_NORD_POOL),
+    Reading(
+        "mtu_minutes", HISTORY_START, note="60-minute MTU until the 15-minute go-live", **_NORD_POOL
+    ),
+    Reading(
+        "mtu_minutes",
+        "2025-10-01",
+        NORD_POOL_SDAC + "; OKTE news of 2025-10-09 (15MTU implemented on 2025-09-30 for "
+        "delivery day 2025-10-01, rollback period passed)",
+        NORD_POOL_SDAC_URL + "; " + OKTE_15MTU_URL,
+        "Nord Pool support article and OKTE news of 2025-10-09, read 2026-12-06",
+        note="first 15-minute auction on 2025-09-30 for delivery on 2025-10-01; the "
+        "11 June 2025 go-live was postponed",
+    ),
+    Reading("sessions", HISTORY_START, **_NORD_POOL),
+    Reading("order_types", HISTORY_START, **_NORD_POOL),
+    Reading(
+        "price_min",
+        HISTORY_START,
+        ACER_HMMCP_2017 + "; " + SEMOPX_HMMCP,
+        ACER_HMMCP_2017_URL + "; " + SEMOPX_HMMCP_URL,
+        "ACER decision of 2017-11-14 (news of 2017-11-20); SEMOpx message of 2023-11-24",
+    ),
+    Reading(
+        "price_min",
+        "2023-01-11",
+        SEMOPX_HMMCP,
+        SEMOPX_HMMCP_URL,
+        "SEMOpx market message of 2023-11-24",
+        U,
+        "the minimum was still -500 on 2023-11-24, when an observation window ran to "
+        "2023-12-23 (a price <= -350 in it lowers the minimum by 100 EUR/MWh); whether it "
+        "triggered, and any change since, was not found",
+    ),
+    Reading(
+        "price_max",
+        HISTORY_START,
+        ACER_HMMCP_2017,
+        ACER_HMMCP_2017_URL,
+        "ACER decision of 2017-11-14 (news of 2017-11-20)",
+        note="+3,000 EUR/MWh since the 2017 decision, raised in 2022",
+    ),
+    Reading(
+        "price_max",
+        "2022-05-11",
+        "Eurelectric: response to the NEMOs' consultation on the HMMCP for SDAC and SIDC "
+        "(2022): the SDAC maximum was raised by 1,000 to 4,000 EUR/MWh",
+        EURELECTRIC_HMMCP_URL,
+        "Eurelectric position paper of 2022, read 2026-12-06",
+        G,
+        "+4,000 EUR/MWh confirmed; the first delivery day 2022-05-11 is not in the source",
+    ),
+    Reading(
+        "price_max",
+        "2023-01-11",
+        "Eurelectric on the NEMOs' 2022 HMMCP consultation; " + SEMOPX_HMMCP,
+        EURELECTRIC_HMMCP_URL + "; " + SEMOPX_HMMCP_URL,
+        "Eurelectric paper of 2022; SEMOpx message of 2023-11-24",
+        U,
+        "the amended HMMCP raises the maximum dynamically after a trigger (Eurelectric: a "
+        "dynamic increase stays in scope); the trigger rule for the maximum and any change "
+        "since +4,000 were not found",
+    ),
+    Reading("curve_points_min", HISTORY_START, note=_EPEX_DA_CURVE, **_EPEX_DA),
+    Reading("curve_points_max", HISTORY_START, note=_EPEX_DA_CURVE, **_EPEX_DA),
+    Reading("volume_step_mw", HISTORY_START, note="quantities in MW with one decimal", **_EPEX_DA),
+    Reading(
+        "volume_min_mw",
+        HISTORY_START,
+        confidence=G,
+        note="quantities in MW with one decimal [confirmed]; the smallest order taken as "
+        "one step [general]",
+        **_EPEX_DA,
+    ),
+    Reading(
+        "price_tick",
+        HISTORY_START,
+        confidence=U,
+        note="EPEX's page (hourly era) gives prices with one decimal; Nord Pool's 0.01 is "
+        "kept as the finer NEMO tick until a current EPEX rule book is read",
+        **_EPEX_DA,
+    ),
+)
+"""What the audit of 2026-12-06 read for the day-ahead records."""
 
 
 def _ida_session(name: str, days_before: int, closes: int, delivery_from: int) -> AuctionSession:
@@ -156,8 +336,11 @@ def _ida_session(name: str, days_before: int, closes: int, delivery_from: int) -
 
 
 def sidc_intraday_auctions(country: str, zone: str, timezone: str) -> Auction:
-    """The three pan-European intraday auctions (IDA1-3), live since 2024-06-13."""
-    return Auction(
+    """The three pan-European intraday auctions (IDA1-3), live since 2024-06-13.
+
+    The MTU is a zone's own (one resolution of simple orders per zone): country plugins
+    audit it, as France's 30 minutes until 2025 shows."""
+    market = Auction(
         market=MarketId.INTRADAY_AUCTION,
         country=country,
         bidding_zone=zone,
@@ -231,6 +414,58 @@ def sidc_intraday_auctions(country: str, zone: str, timezone: str) -> Auction:
         curve_points_min=(rule(2, "2024-06-14", "as SDAC (EPEX SPOT)", G),),
         curve_points_max=(rule(256, "2024-06-14", "as SDAC (EPEX SPOT)", G),),
     )
+    return sourced(market, *_IDA_READINGS)
+
+
+_NEMO_IDA = {
+    "source": NEMO_IDA,
+    "reference": NEMO_IDA_URL,
+    "document_version": "NEMO Committee IDA page and ENTSO-E IDA page, read 2026-12-06",
+}
+_IDA_LIMITS_NOTE = (
+    "the 2017 SIDC limits (+/-9,999) were set for continuous trading; the NEMOs consulted "
+    "in 2022 on adding IDA limits to the HMMCP methodology and the outcome was not found, "
+    "so +/-9,999 is a working assumption"
+)
+_IDA_READINGS = (
+    Reading("in_operation", HISTORY_START, **_NEMO_IDA),
+    Reading(
+        "in_operation",
+        "2024-06-14",
+        confidence=G,
+        note="implemented on 2024-06-13 [confirmed]; 2024-06-14 is taken as the first "
+        "delivery day served by all three auctions [general]",
+        **_NEMO_IDA,
+    ),
+    Reading("sessions", "2024-06-14", **_NEMO_IDA),
+    Reading("order_types", "2024-06-14", **_NEMO_IDA),
+    *(
+        Reading(
+            bound,
+            "2024-06-14",
+            ACER_HMMCP_2017 + "; Eurelectric on the NEMOs' 2022 HMMCP consultation",
+            ACER_HMMCP_2017_URL + "; " + EURELECTRIC_HMMCP_URL,
+            "ACER decision of 2017-11-14; Eurelectric paper of 2022",
+            U,
+            _IDA_LIMITS_NOTE,
+        )
+        for bound in ("price_min", "price_max")
+    ),
+    *(
+        Reading(
+            parameter,
+            "2024-06-14",
+            NEMO_IDA + "; " + EPEX_DA,
+            NEMO_IDA_URL + "; http://www.epexspot.com/de/produkte/auktionshandel/Belgien",
+            "NEMO Committee IDA page; EPEX SPOT day-ahead product page; read 2026-12-06",
+            G,
+            "the IDAs support the products of SDAC (NEMO Committee) [confirmed]; the SDAC "
+            "values are taken for the IDAs [general]",
+        )
+        for parameter in ("volume_min_mw", "volume_step_mw", "curve_points_min", "curve_points_max")
+    ),
+)
+"""What the audit of 2026-12-06 read for the intraday-auction records."""
 
 
 def contract(minutes: int, opens_at: int) -> ContinuousContract:
@@ -249,7 +484,7 @@ def sidc_continuous(
     local_gate_closure: tuple[Rule[OffsetGate], ...],
 ) -> Continuous:
     """Continuous intraday (SIDC): cross-border closure 60 min before delivery, local later."""
-    return Continuous(
+    market = Continuous(
         market=MarketId.INTRADAY_CONTINUOUS,
         country=country,
         bidding_zone=zone,
@@ -304,6 +539,57 @@ def sidc_continuous(
         ),
         order_types=(since_start((OrderType.SINGLE,), "EPEX SPOT (AT)", note="limit orders"),),
     )
+    return sourced(market, *_CONTINUOUS_READINGS)
+
+
+EPEX_BE_INTRADAY = "EPEX SPOT: Intraday Continuous - Belgium (product page, hourly era)"
+EPEX_BE_INTRADAY_URL = "http://www.epexspot.com/fr/produits/intradaycontinuous/belgique"
+_EPEX_BE = {
+    "source": EPEX_BE_INTRADAY,
+    "reference": EPEX_BE_INTRADAY_URL,
+    "document_version": "EPEX SPOT product page, undated (hourly era), read 2026-12-06",
+}
+_CONTINUOUS_READINGS = (
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        ACER_IDCZGT,
+        ACER_IDCZGT_URL,
+        "ACER Decision 04/2018 of 2018-04-24 (netztransparenz.de page read 2026-12-06)",
+    ),
+    Reading(
+        "cross_border_gate_closure",
+        HISTORY_START,
+        ACER_IDCZGT,
+        ACER_IDCZGT_URL,
+        "ACER Decision 04/2018 of 2018-04-24 (netztransparenz.de page read 2026-12-06)",
+        note="60 min before the MTU on every border from 2019-01-01 (30 min only on the "
+        "Estonia-Finland border); the 2026 change is its own record",
+    ),
+    Reading("volume_min_mw", HISTORY_START, note="one volume step (0.1 MW)", **_EPEX_BE),
+    Reading("volume_step_mw", HISTORY_START, **_EPEX_BE),
+    Reading("price_min", HISTORY_START, **_EPEX_BE),
+    Reading("price_max", HISTORY_START, **_EPEX_BE),
+    Reading(
+        "price_tick",
+        HISTORY_START,
+        confidence=U,
+        note="the EPEX sheet read (hourly era) says 0.1 EUR/MWh; 0.01 is kept as the "
+        "finer tick until a current EPEX trading-rules document is read",
+        **_EPEX_BE,
+    ),
+    Reading(
+        "order_types",
+        HISTORY_START,
+        "EPEX SPOT: Intraday Continuous - Austria (product page)",
+        "http://www.epexspot.com/en/product-info/intradaycontinuous/austria",
+        "EPEX SPOT product page, undated (15-minute era), read 2026-12-06",
+        note="limit orders (market sweep orders, IOC, FOK, AON and iceberg restrictions and "
+        "user-defined blocks are not modelled)",
+    ),
+)
+"""What the audit of 2026-12-06 read for the continuous intraday records shared by every
+zone (contracts and the local gate closure are each country's own)."""
 
 
 def picasso_afrr_energy(
@@ -320,7 +606,7 @@ def picasso_afrr_energy(
     PICASSO. A local energy market before that is not modelled.
     """
     start = accession.valid_from
-    return BalancingEnergy(
+    market = BalancingEnergy(
         market=MarketId.AFRR_ENERGY,
         country=country,
         bidding_zone=zone,
@@ -353,6 +639,50 @@ def picasso_afrr_energy(
             ),
         ),
         order_types=(rule((OrderType.BALANCING_ENERGY,), start, "regelleistung.net"),),
+    )
+    return sourced(
+        market,
+        Reading(
+            "mtu_minutes",
+            start,
+            REGELLEISTUNG_PROCUREMENT,
+            REGELLEISTUNG_PROCUREMENT_URL,
+            "regelleistung.net pages, read 2026-12-06",
+            note="an energy bid per quarter hour of the delivery day",
+        ),
+        Reading(
+            "directions",
+            start,
+            "regelleistung.net: What types of balancing services are there?",
+            "https://regelleistung.net/en-us/General-Information/What-types-of-balancing-"
+            "services-are-there",
+            "regelleistung.net page, read 2026-12-06",
+            note="aFRR has two sub-products, positive and negative, activated every 4 s and "
+            "optimised across TSOs on PICASSO",
+        ),
+        Reading(
+            "pricing",
+            start,
+            ELIA_AFRR_TC_2024,
+            ELIA_AFRR_TC_2024_URL,
+            "Elia consultation page of 2024-02-28, read 2026-12-06",
+            note="aFRR energy on PICASSO is paid the cross-border marginal price (Elia moved "
+            "from pay-as-bid on joining) [confirmed]; priced per 4-second optimisation "
+            "cycle [general]",
+        ),
+        *(
+            Reading(
+                bound,
+                start,
+                ACER_PICASSO_2022,
+                ACER_PICASSO_2022_URL,
+                "NERC Lithuania news of 2022-03-03; ACER news item of 2024-02-28",
+                note="transitional limit +/-15,000 EUR/MWh until July 2026 (the TSOs proposed "
+                "in 2024 to lower it to 10,000; ACER's decision on that was not found); "
+                "technical limit +/-99,999",
+            )
+            for bound in ("price_min", "price_max")
+        ),
     )
 
 
@@ -428,7 +758,7 @@ def _picasso_limits(country: str, start: date, sign: int) -> tuple[Rule[float | 
 def fcr_cooperation(country: str, zone: str, timezone: str) -> BalancingCapacity:
     """FCR Cooperation: daily auction, 6 x 4 h symmetric blocks, pay-as-cleared."""
     source = "regelleistung.net"
-    return BalancingCapacity(
+    market = BalancingCapacity(
         market=MarketId.FCR_CAPACITY,
         country=country,
         bidding_zone=zone,
@@ -469,6 +799,60 @@ def fcr_cooperation(country: str, zone: str, timezone: str) -> BalancingCapacity
             ),
         ),
     )
+    return sourced(market, *_FCR_READINGS)
+
+
+_REGELLEISTUNG = {
+    "source": REGELLEISTUNG_PROCUREMENT,
+    "reference": REGELLEISTUNG_PROCUREMENT_URL,
+    "document_version": "regelleistung.net pages, read 2026-12-06",
+}
+_APG_FCR = {
+    "source": APG_FCR,
+    "reference": APG_FCR_URL,
+    "document_version": "APG tender page (2020 volumes), read 2026-12-06",
+}
+_FCR_READINGS = (
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        SWISSGRID_FCR,
+        SWISSGRID_FCR_URL,
+        "Swissgrid news of 2019-07-09, read 2026-12-06",
+        note="AT, BE, DE, FR and NL TSOs are members since before 2022",
+    ),
+    Reading("block_hours", HISTORY_START, note="6 x 4 h from 00:00", **_REGELLEISTUNG),
+    Reading("directions", HISTORY_START, note="one symmetric product", **_REGELLEISTUNG),
+    Reading("gate_closure", HISTORY_START, note="08:00 D-1", **_REGELLEISTUNG),
+    Reading(
+        "gate_opening",
+        HISTORY_START,
+        confidence=G,
+        note="the bidding period started 14 days before the delivery day at 11:00 (APG, "
+        "2020) [confirmed]; it ran so until the move to D-7 [general]",
+        **_APG_FCR,
+    ),
+    Reading(
+        "gate_opening",
+        "2022-09-14",
+        confidence=G,
+        note="the auction opens 7 days before the delivery day [confirmed, 11:00 assumed]; "
+        "the day of the change from D-14 and the first delivery day opened at D-7 are not "
+        "in the source read [general]",
+        **_REGELLEISTUNG,
+    ),
+    Reading(
+        "pricing",
+        HISTORY_START,
+        note="all awarded bids get the highest awarded price",
+        **_REGELLEISTUNG,
+    ),
+    Reading("volume_min_mw", HISTORY_START, note="+/-1 MW", **_APG_FCR),
+    Reading("volume_step_mw", HISTORY_START, note="full 1 MW increments", **_APG_FCR),
+    Reading("indivisible_allowed", HISTORY_START, note="indivisible bids up to 25 MW", **_APG_FCR),
+    Reading("order_types", HISTORY_START, **_REGELLEISTUNG),
+)
+"""What the audit of 2026-12-06 read for the FCR Cooperation records."""
 
 
 def capacity_bid_rules() -> dict[str, tuple[Rule[Any], ...]]:

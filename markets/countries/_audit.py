@@ -1,15 +1,24 @@
-"""Provenance shared by the records of the rule audit of 2026-12-06 (issue 17).
+"""Provenance shared by the records of the rule audits of 2026-12-06 (issue 17).
 
 Each correcting record carries these times and names; its own source, reference and
 confidence are written where it is. The author is the session that read the sources; the
 approver is the coordinator whose merge review admits the records into the project (four
-eyes: docs/compliance.md). A record the merge does not admit never exists.
+eyes: docs/compliance.md; the approver must be registered in ``markets/reviewers.toml``).
+A record the merge does not admit never exists.
+
+Two sessions audited that day: the first (`AUDIT`) corrected the examples of the issue,
+the second (`AUDIT_2`) went through every record of NL, BE, FR, AT and the shared EU
+blocks. `sourced` re-records a legacy record with the source it was checked against.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
+
+from markets.kinds import Market
+from markets.rules import Confidence, Rule, rule, rule_id
 
 AUDIT_DAY = date(2026, 12, 6)
 """Knowledge time of the audit's records: the day they were recorded."""
@@ -23,4 +32,85 @@ AUDIT: dict[str, Any] = {
     "recorded_by": "i17-rules (rule-audit session of issue 17)",
     "approved_by": "vpp-engine coordinator (merge review of branch i17-rules)",
 }
-"""Keyword arguments of `markets.rules.rule` for an audit record."""
+"""Keyword arguments of `markets.rules.rule` for a record of the first audit session."""
+
+AUDIT_2: dict[str, Any] = {
+    "recorded_at": AUDIT_DAY,
+    "retrieved_on": AUDIT_DAY,
+    "recorded_by": "h17audit (rule-audit session 2 of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch wt-h17audit)",
+}
+"""Keyword arguments of `markets.rules.rule` for a record of the second audit session."""
+
+M = TypeVar("M", bound=Market)
+
+_KEEP: Any = object()
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the audit read for one record: the record of `parameter` valid from
+    `valid_from`, re-recorded with this source.
+
+    `value` and `valid_to` default to the old record's (a confirmation); a different
+    value is a correction and says so in `note`. `note` None keeps the old note.
+    """
+
+    parameter: str
+    valid_from: date | str
+    source: str
+    reference: str
+    document_version: str
+    confidence: Confidence = Confidence.CONFIRMED
+    note: str | None = None
+    value: Any = _KEEP
+    valid_to: Any = _KEEP
+    review_by: date | None = None
+
+
+def sourced(market: M, *readings: Reading) -> M:
+    """`market` with each reading's record re-recorded: a record recorded on `AUDIT_DAY`
+    by the second audit session, with the reading's source, reference and confidence,
+    superseding the legacy record it checked (which stays readable with ``--known-on``).
+
+    A reading naming no record, or a record the audit of that day already corrected (its
+    id would be taken twice), is a `ValueError` naming it.
+    """
+    updates: dict[str, tuple[Rule[Any], ...]] = {}
+    for reading in readings:
+        history = updates.get(reading.parameter, getattr(market, reading.parameter))
+        start = (
+            reading.valid_from
+            if isinstance(reading.valid_from, date)
+            else date.fromisoformat(reading.valid_from)
+        )
+        where = f"{market.country} {market.market.value}.{reading.parameter} from {start}"
+        old = [e for e in history if e.valid_from == start and e.recorded_at < AUDIT_DAY]
+        if len(old) != 1 or any(
+            e.valid_from == start and e.recorded_at == AUDIT_DAY for e in history
+        ):
+            raise ValueError(f"{where}: no single legacy record to re-record")
+        (entry,) = old
+        confidence = Confidence(reading.confidence)
+        new = rule(
+            entry.value if reading.value is _KEEP else reading.value,
+            start,
+            reading.source,
+            confidence,
+            entry.note if reading.note is None else reading.note,
+            valid_to=entry.valid_to if reading.valid_to is _KEEP else reading.valid_to,
+            reference=reading.reference,
+            document_version=reading.document_version,
+            review_by=(reading.review_by or AUDIT_REVIEW_BY)
+            if confidence is Confidence.UNCERTAIN
+            else None,
+            supersedes=(
+                rule_id(market.country, market.market, reading.parameter, start, entry.recorded_at),
+            ),
+            **AUDIT_2,
+        )
+        # records recorded on one day stay in valid-time order (the kit's `rules` check)
+        updates[reading.parameter] = tuple(
+            sorted((*history, new), key=lambda e: (e.recorded_at, e.valid_from))
+        )
+    return market.with_rules(**updates)

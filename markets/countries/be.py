@@ -1,11 +1,25 @@
-"""Belgium (bidding zone BE, TSO Elia): markets and their dated rules."""
+"""Belgium (bidding zone BE, TSO Elia): markets and their dated rules.
+
+Audited on 2026-12-06 (issue 17, session 2) against Elia's consultations, CREG's decision
+B2061 and EPEX SPOT's Belgian intraday page; each checked record is re-recorded with its
+source (``vpp markets rules BE --diff 2026-12-05 2026-12-06``). Elia's aFRR block length,
+minimum bid and step were not found and stay assumptions under review.
+"""
 
 from __future__ import annotations
 
 from datetime import time
 
+from markets.countries._audit import Reading, sourced
 from markets.eu import (
+    ELIA_AFRR_TC_2024,
+    ELIA_AFRR_TC_2024_URL,
+    EPEX_BE_INTRADAY,
+    EPEX_BE_INTRADAY_URL,
     LEGACY_REVIEW_BY,
+    NEMO_IDA_URL,
+    WATTSNEXT_PICASSO,
+    WATTSNEXT_PICASSO_URL,
     C,
     G,
     U,
@@ -23,110 +37,209 @@ from markets.rules import rule
 
 COUNTRY, ZONE, TZ = "BE", "BE", "Europe/Brussels"
 
+ELIA_CAPACITY = (
+    "CREG decision (B)2061 (T&C BSP aFRR: daily capacity auctions from delivery "
+    "2020-09-02); Elia: consultation on pay-as-bid vs pay-as-cleared for aFRR capacity (2020)"
+)
+ELIA_CAPACITY_URL = (
+    "https://www.creg.be/nl/publicaties/beslissing-b2061; https://www.elia.be/"
+    "public-consultation/20200901_public-consultation-on-the-study-on-pay-as-bid-vs-pay-as-"
+    "cleared"
+)
+_ELIA_CAPACITY = {
+    "source": ELIA_CAPACITY,
+    "reference": ELIA_CAPACITY_URL,
+    "document_version": "CREG (B)2061 of 2020-05-07; Elia consultation of 2020-09-01",
+}
+_ELIA_2024 = {
+    "source": ELIA_AFRR_TC_2024,
+    "reference": ELIA_AFRR_TC_2024_URL,
+    "document_version": "Elia consultation of 2024-02-28, read 2026-12-06",
+    "confidence": U,
+}
+
+DAY_AHEAD, INTRADAY_AUCTIONS, CONTINUOUS = coupled_markets(
+    COUNTRY,
+    ZONE,
+    TZ,
+    contracts=(
+        since_start(
+            (contract(60, 15), contract(30, 15), contract(15, 15)),
+            "ACER Decision 04/2018; Amprion (BE-DE, BE-NL, BE-FR 15/30-min products)",
+            G,
+            "cross-zonal gate opening 15:00 D-1 [confirmed] applied to every contract",
+        ),
+    ),
+    local_gate_closure=(since_start(OffsetGate(minutes_before=5), "EPEX SPOT (BE)", C),),
+)
+CONTINUOUS = sourced(
+    CONTINUOUS,
+    Reading(
+        "local_gate_closure",
+        "2022-01-01",
+        EPEX_BE_INTRADAY,
+        EPEX_BE_INTRADAY_URL,
+        "EPEX SPOT product page, undated (hourly era), read 2026-12-06",
+        note="trading in Belgium until 5 minutes before delivery",
+    ),
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    Reading(
+        "mtu_minutes",
+        "2024-06-14",
+        "NEMO Committee: Intraday Auctions (one resolution of simple orders per zone); BSP "
+        "SouthPool: IDA trading in 15-minute MTU products",
+        NEMO_IDA_URL + "; https://bsp-southpool.com/intraday-auction-market",
+        "NEMO Committee IDA page and BSP SouthPool page, read 2026-12-06",
+        G,
+        "15 min, Belgium's imbalance settlement period; the per-zone resolution is not "
+        "listed in the sources read",
+    ),
+)
+
 PLUGIN = MarketPlugin(
     country=COUNTRY,
     name="Belgium",
     timezone=TZ,
     markets=(
-        *coupled_markets(
-            COUNTRY,
-            ZONE,
-            TZ,
-            contracts=(
-                since_start(
-                    (contract(60, 15), contract(30, 15), contract(15, 15)),
-                    "ACER Decision 04/2018; Amprion (BE-DE, BE-NL, BE-FR 15/30-min products)",
-                    G,
-                    "cross-zonal gate opening 15:00 D-1 [confirmed] applied to every contract",
+        DAY_AHEAD,
+        INTRADAY_AUCTIONS,
+        CONTINUOUS,
+        sourced(
+            afrr_capacity(
+                COUNTRY,
+                ZONE,
+                TZ,
+                operator="Elia",
+                in_operation=(
+                    since_start(
+                        True, "Elia consultations", note="up and down in one daily auction"
+                    ),
+                ),
+                block_hours=(
+                    since_start(
+                        4,
+                        "general knowledge",
+                        U,
+                        "4 h blocks not confirmed",
+                        review_by=LEGACY_REVIEW_BY,
+                    ),
+                ),
+                directions=(
+                    since_start(
+                        (Direction.POS, Direction.NEG),
+                        "Elia consultations (CREG exemption B2299)",
+                        C,
+                        "up and down are bought together in one auction under the exemption; "
+                        "a combined up-and-down bid is not modelled: bid each direction",
+                    ),
+                    rule(
+                        (Direction.POS, Direction.NEG),
+                        "2024-12-15",
+                        "Elia consultations (CREG exemption B2299, extension consulted Sep 2024)",
+                        U,
+                        "the exemption for joint up/down procurement ran to 2024-12-15; whether it "
+                        "was extended, and the product set after it, were not found",
+                        review_by=LEGACY_REVIEW_BY,
+                    ),
+                ),
+                gate_closure=(
+                    since_start(
+                        DailyGate(days_before=2, local_time=time(9)),
+                        "Elia consultations",
+                        U,
+                        "D-2 until the 2024/25 T&C [confirmed]; the 09:00 time is assumed",
+                        review_by=LEGACY_REVIEW_BY,
+                    ),
+                    rule(
+                        DailyGate(days_before=1, local_time=time(9)),
+                        "2025-01-01",
+                        "Elia consultations (2024/25 T&C)",
+                        U,
+                        "moved to D-1 by the 2024/25 T&C [confirmed]; the switch date and the "
+                        "09:00 time were not found",
+                        review_by=LEGACY_REVIEW_BY,
+                    ),
+                ),
+                volume_min_mw=(
+                    since_start(
+                        1.0,
+                        "assumption",
+                        U,
+                        "Elia minimum bid not found",
+                        review_by=LEGACY_REVIEW_BY,
+                    ),
+                ),
+                volume_step_mw=(
+                    since_start(
+                        1.0, "assumption", U, "Elia bid step not found", review_by=LEGACY_REVIEW_BY
+                    ),
+                ),
+                pricing=(
+                    since_start(
+                        Pricing.PAY_AS_BID,
+                        "Elia consultations",
+                        C,
+                        "pay-as-cleared was studied in 2020",
+                    ),
                 ),
             ),
-            local_gate_closure=(since_start(OffsetGate(minutes_before=5), "EPEX SPOT (BE)", C),),
+            Reading(
+                "in_operation",
+                "2022-01-01",
+                note="daily capacity auctions since delivery 2020-09-02; up and down in one "
+                "auction",
+                **_ELIA_CAPACITY,
+            ),
+            Reading(
+                "pricing",
+                "2022-01-01",
+                note="capacity paid as bid; pay-as-cleared was studied in 2020",
+                **_ELIA_CAPACITY,
+            ),
+            Reading(
+                "gate_closure",
+                "2022-01-01",
+                note="the auction ran at D-2 until Elia's amended T&C [confirmed]; the 09:00 "
+                "time is assumed",
+                **_ELIA_2024,
+            ),
+            Reading(
+                "gate_closure",
+                "2025-01-01",
+                note="Elia proposed in 2024-02 to move the capacity auction from D-2 to D-1 "
+                "with its PICASSO connection [confirmed]; the day it took effect and the "
+                "09:00 time were not found",
+                **_ELIA_2024,
+            ),
         ),
-        afrr_capacity(
-            COUNTRY,
-            ZONE,
-            TZ,
-            operator="Elia",
-            in_operation=(
-                since_start(True, "Elia consultations", note="up and down in one daily auction"),
-            ),
-            block_hours=(
-                since_start(
-                    4,
-                    "general knowledge",
+        sourced(
+            picasso_afrr_energy(
+                COUNTRY,
+                ZONE,
+                TZ,
+                operator="Elia",
+                accession=rule(
+                    True,
+                    "2025-02-01",
+                    "ENTSO-E; Elia",
                     U,
-                    "4 h blocks not confirmed",
+                    "Elia joined PICASSO in February 2025 [confirmed]; the day was not found; "
+                    "FAT moved 7.5 -> 5 min and the local +/-1,000 cap was dropped on joining",
                     review_by=LEGACY_REVIEW_BY,
                 ),
             ),
-            directions=(
-                since_start(
-                    (Direction.POS, Direction.NEG),
-                    "Elia consultations (CREG exemption B2299)",
-                    C,
-                    "up and down are bought together in one auction under the exemption; "
-                    "a combined up-and-down bid is not modelled: bid each direction",
-                ),
-                rule(
-                    (Direction.POS, Direction.NEG),
-                    "2024-12-15",
-                    "Elia consultations (CREG exemption B2299, extension consulted Sep 2024)",
-                    U,
-                    "the exemption for joint up/down procurement ran to 2024-12-15; whether it "
-                    "was extended, and the product set after it, were not found",
-                    review_by=LEGACY_REVIEW_BY,
-                ),
-            ),
-            gate_closure=(
-                since_start(
-                    DailyGate(days_before=2, local_time=time(9)),
-                    "Elia consultations",
-                    U,
-                    "D-2 until the 2024/25 T&C [confirmed]; the 09:00 time is assumed",
-                    review_by=LEGACY_REVIEW_BY,
-                ),
-                rule(
-                    DailyGate(days_before=1, local_time=time(9)),
-                    "2025-01-01",
-                    "Elia consultations (2024/25 T&C)",
-                    U,
-                    "moved to D-1 by the 2024/25 T&C [confirmed]; the switch date and the "
-                    "09:00 time were not found",
-                    review_by=LEGACY_REVIEW_BY,
-                ),
-            ),
-            volume_min_mw=(
-                since_start(
-                    1.0, "assumption", U, "Elia minimum bid not found", review_by=LEGACY_REVIEW_BY
-                ),
-            ),
-            volume_step_mw=(
-                since_start(
-                    1.0, "assumption", U, "Elia bid step not found", review_by=LEGACY_REVIEW_BY
-                ),
-            ),
-            pricing=(
-                since_start(
-                    Pricing.PAY_AS_BID,
-                    "Elia consultations",
-                    C,
-                    "pay-as-cleared was studied in 2020",
-                ),
-            ),
-        ),
-        picasso_afrr_energy(
-            COUNTRY,
-            ZONE,
-            TZ,
-            operator="Elia",
-            accession=rule(
-                True,
+            Reading(
+                "in_operation",
                 "2025-02-01",
-                "ENTSO-E; Elia",
+                WATTSNEXT_PICASSO + "; " + ELIA_AFRR_TC_2024,
+                WATTSNEXT_PICASSO_URL + "; " + ELIA_AFRR_TC_2024_URL,
+                "wattsnext article (2025), Elia consultation of 2024-02-28; read 2026-12-06",
                 U,
-                "Elia joined PICASSO in February 2025 [confirmed]; the day was not found; "
-                "FAT moved 7.5 -> 5 min and the local +/-1,000 cap was dropped on joining",
-                review_by=LEGACY_REVIEW_BY,
+                "Elia joined PICASSO in February 2025 (a trade article of 2024 expected "
+                "2024-11-26: the date moved); the day was not found, so February 2025 is "
+                "taken from its first day: review against Elia's go-live notice",
             ),
         ),
         fcr_cooperation(COUNTRY, ZONE, TZ),

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from datetime import time
 
+from markets.countries._audit import Reading, sourced
 from markets.eu import (
     LEGACY_REVIEW_BY,
+    NEMO_IDA_URL,
     C,
     G,
     U,
@@ -28,27 +30,57 @@ from markets.rules import rule
 COUNTRY, ZONE, TZ = "NL", "NL", "Europe/Amsterdam"
 NOT_FOUND = "TenneT NL rules not found; working assumption like DE"
 
+DAY_AHEAD, INTRADAY_AUCTIONS, CONTINUOUS = coupled_markets(
+    COUNTRY,
+    ZONE,
+    TZ,
+    contracts=(
+        since_start(
+            (contract(60, 15), contract(30, 15), contract(15, 15)),
+            "ACER Decision 04/2018; Amprion (NL-DE, BE-NL 15/30-min products)",
+            G,
+            "cross-zonal gate opening 15:00 D-1 [confirmed] applied to every contract",
+        ),
+    ),
+    local_gate_closure=(
+        since_start(OffsetGate(minutes_before=5), "APX/EPEX SPOT NL (older page)", C),
+    ),
+)
+CONTINUOUS = sourced(
+    CONTINUOUS,
+    Reading(
+        "local_gate_closure",
+        "2022-01-01",
+        "EPEX Netherlands (formerly APX Power NL): 'Continuous Markets: Intraday & Strips'",
+        "http://www.apxgroup.com/trading-clearing/continuous-markets-intraday/",
+        "APX group page, undated (hourly era), read 2026-12-06",
+        note="continuous trading in the Netherlands up to 5 minutes before delivery (an "
+        "older page: the current EPEX rule book was not read)",
+    ),
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    Reading(
+        "mtu_minutes",
+        "2024-06-14",
+        "NEMO Committee: Intraday Auctions (one resolution of simple orders per zone); BSP "
+        "SouthPool: IDA trading in 15-minute MTU products",
+        NEMO_IDA_URL + "; https://bsp-southpool.com/intraday-auction-market",
+        "NEMO Committee IDA page and BSP SouthPool page, read 2026-12-06",
+        G,
+        "15 min, the Dutch imbalance settlement period; the per-zone resolution is not "
+        "listed in the sources read",
+    ),
+)
+
 PLUGIN = MarketPlugin(
     country=COUNTRY,
     name="Netherlands",
     timezone=TZ,
     markets=(
-        *coupled_markets(
-            COUNTRY,
-            ZONE,
-            TZ,
-            contracts=(
-                since_start(
-                    (contract(60, 15), contract(30, 15), contract(15, 15)),
-                    "ACER Decision 04/2018; Amprion (NL-DE, BE-NL 15/30-min products)",
-                    G,
-                    "cross-zonal gate opening 15:00 D-1 [confirmed] applied to every contract",
-                ),
-            ),
-            local_gate_closure=(
-                since_start(OffsetGate(minutes_before=5), "APX/EPEX SPOT NL (older page)", C),
-            ),
-        ),
+        DAY_AHEAD,
+        INTRADAY_AUCTIONS,
+        CONTINUOUS,
         afrr_capacity(
             COUNTRY,
             ZONE,
@@ -88,18 +120,35 @@ PLUGIN = MarketPlugin(
                 ),
             ),
         ),
-        picasso_afrr_energy(
-            COUNTRY,
-            ZONE,
-            TZ,
-            operator="TenneT NL",
-            accession=rule(
-                True,
+        sourced(
+            picasso_afrr_energy(
+                COUNTRY,
+                ZONE,
+                TZ,
+                operator="TenneT NL",
+                accession=rule(
+                    True,
+                    "2024-01-01",
+                    "ENTSO-E (PICASSO members)",
+                    U,
+                    "NL was connected 'by 2024'; the exact accession date was not found",
+                    review_by=LEGACY_REVIEW_BY,
+                ),
+            ),
+            Reading(
+                "in_operation",
                 "2024-01-01",
-                "ENTSO-E (PICASSO members)",
+                "Dexter Energy (secondary): 'Belgium joins PICASSO: expected impact on "
+                "imbalance prices' (2024: 'the Netherlands joined PICASSO earlier this "
+                "year'); time2market (secondary): the Netherlands among the platform's users",
+                "https://dexterenergy.ai/news/belgium-joins-picasso-expected-impact-on-"
+                "imbalance-prices/; https://time2market.dk/blog/all-you-need-to-know-about-"
+                "europes-real-time-balancing-power-markets",
+                "Dexter Energy news (2024), time2market blog; read 2026-12-06",
                 U,
-                "NL was connected 'by 2024'; the exact accession date was not found",
-                review_by=LEGACY_REVIEW_BY,
+                "TenneT NL joined PICASSO during 2024 (two secondary sources); the day was "
+                "not found, so 2024-01-01 stays: deliveries early in 2024 may be offered "
+                "before the real accession. Review against TenneT's go-live notice",
             ),
         ),
         fcr_cooperation(COUNTRY, ZONE, TZ),

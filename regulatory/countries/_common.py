@@ -28,6 +28,14 @@ AUDIT_VERSION: dict[str, object] = {
 """Keyword arguments of `CountryRules.amend` for a version the audit added; the approver is
 the merge review that admits it (docs/compliance.md)."""
 
+AUDIT_2_VERSION: dict[str, object] = {
+    "recorded_at": AUDIT_DAY,
+    "recorded_by": "h17audit (rule-audit session 2 of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch wt-h17audit)",
+}
+"""Keyword arguments of `CountryRules.amend` for a version the second audit session of
+2026-12-06 added (the NL, BE, FR and AT treatments)."""
+
 WITHDRAWING: tuple[AssetKind, ...] = ("battery", "ev_fleet", "flexible_load", "heat_pump")
 """Asset kinds that draw energy from the grid and so may pay charges on withdrawal."""
 

@@ -5,11 +5,17 @@ Versions:
 - 2022.1 (2022-01-01): base set (TURPE 6).
 - 2025.1 (2025-08-01): TURPE 7 HTB.
 - 2026.1 (2026-08-01): optional location-based injection-withdrawal component for storage.
+- 2025.1-rev1 (2025-08-01; recorded 2026-12-06 in the rule audit of issue 17, session 2):
+  2025.1 re-recorded with the CRE deliberation that sets TURPE 7 HTB from 2025-08-01 for
+  about four years (and ended TURPE 6 HTB, in force since 2021-08-01), as a reference a
+  reviewer can open. ``vpp markets treatments FR --known-on 2026-12-05`` shows 2025.1.
 """
 
 from datetime import date
 
 from regulatory.countries._common import (
+    AUDIT_2_VERSION,
+    AUDIT_DAY,
     WITHDRAWING,
     afrr,
     fcr,
@@ -28,7 +34,7 @@ from regulatory.rules import (
 C, G, U = Confidence.CONFIRMED, Confidence.GENERAL, Confidence.UNCERTAIN
 
 
-def _turpe(name: str, source: str, note: str | None = None) -> ChargingCharge:
+def _turpe(name: str, source: str, note: str | None = None, **provenance: object) -> ChargingCharge:
     return ChargingCharge(
         name=name,
         kinds=WITHDRAWING,
@@ -36,6 +42,7 @@ def _turpe(name: str, source: str, note: str | None = None) -> ChargingCharge:
         source=source,
         confidence=C,
         note=note,
+        **provenance,  # type: ignore[arg-type]
     )
 
 
@@ -100,4 +107,31 @@ RULES = RULES.amend(
             note="storage may opt into a bonus/malus by time and direction for >= 12 months",
         ),
     ),
+)
+
+CRE_TURPE_7 = (
+    "CRE délibération n° 2025-77 du 13 mars 2025 sur le TURPE 7 HTB (in force 2025-08-01 "
+    "for about four years; TURPE 6 HTB in force from 2021-08-01)"
+)
+RULES = RULES.amend(
+    version="2025.1-rev1",
+    valid_from=date(2025, 8, 1),
+    base="2025.1",
+    supersedes=("2025.1",),
+    change="TURPE 7 HTB in force from 2025-08-01 for about four years (CRE délibération "
+    "2025-77 of 2025-03-13): 2025.1 re-recorded with the deliberation as its reference",
+    charging=(
+        _turpe(
+            "TURPE 7 withdrawal component",
+            CRE_TURPE_7,
+            note="the withdrawal component is the site's TURPE 7 tariff; storage pays "
+            "injection and withdrawal [general]",
+            reference="https://juriblio.fr/deliberations/deliberation-no-2025-77-du-13-mars-"
+            "2025/185804914",
+            document_version="délibération n° 2025-77 du 13 mars 2025 (Juriblio copy of the "
+            "JORF text)",
+            retrieved_on=AUDIT_DAY,
+        ),
+    ),
+    **AUDIT_2_VERSION,
 )

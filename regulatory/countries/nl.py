@@ -6,11 +6,17 @@ aFRR products below are marked uncertain. Versions:
 - 2022.1 (2022-01-01): base set.
 - 2024.1 (2024-07-16): ACM decision on alternative transport rights (ATR85 on TenneT grids,
   100 % discount on contracted kW).
+- 2024.1-rev1 (2024-07-16; recorded 2026-12-06 in the rule audit of issue 17, session 2):
+  2024.1 re-recorded with the ACM decision as published in the Staatscourant
+  (stcrt-2024-23594) as its reference. ``vpp markets treatments NL --known-on 2026-12-05``
+  shows 2024.1.
 """
 
 from datetime import date
 
 from regulatory.countries._common import (
+    AUDIT_2_VERSION,
+    AUDIT_DAY,
     WITHDRAWING,
     afrr,
     fcr,
@@ -30,17 +36,25 @@ from regulatory.rules import (
 C, G, U = Confidence.CONFIRMED, Confidence.GENERAL, Confidence.UNCERTAIN
 
 
-def _transport_tariff(with_atr85: bool) -> ChargingCharge:
+def _transport_tariff(with_atr85: bool, **atr85_provenance: object) -> ChargingCharge:
+    """The offtake transport tariff; with ATR85 its exemption, whose source fields
+    `atr85_provenance` may override (the audit's re-recording)."""
+    provenance: dict[str, object] = {
+        "source": "ACM decision 2024-07-16, Staatscourant 2024/23593 and 23594",
+        "confidence": C,
+        "note": "the date from which grid operators apply the discount was not found",
+        **atr85_provenance,
+    }
     exemptions = (
         (
-            Exemption(
-                description="ACM ATR85 time-duration transport right: 100 % discount on "
-                "contracted kW (transport in >= 85 % of hours)",
-                kinds=WITHDRAWING,
-                grid_contracts=("atr85",),
-                source="ACM decision 2024-07-16, Staatscourant 2024/23593 and 23594",
-                confidence=C,
-                note="the date from which grid operators apply the discount was not found",
+            Exemption.model_validate(
+                {
+                    "description": "ACM ATR85 time-duration transport right: 100 % discount "
+                    "on contracted kW (transport in >= 85 % of hours)",
+                    "kinds": WITHDRAWING,
+                    "grid_contracts": ("atr85",),
+                    **provenance,
+                }
             ),
         )
         if with_atr85
@@ -115,4 +129,31 @@ RULES = RULES.amend(
     valid_from=date(2024, 7, 16),
     change="ACM decision of 2024-07-16: alternative transport rights (ATR85, time-block)",
     charging=(_transport_tariff(with_atr85=True), ENERGY_TAX),
+)
+RULES = RULES.amend(
+    version="2024.1-rev1",
+    valid_from=date(2024, 7, 16),
+    base="2024.1",
+    supersedes=("2024.1",),
+    change="ACM decision of 2024-07-16 (ACM/UIT/619367) on alternative transport rights, "
+    "re-recorded with its Staatscourant publication as the reference",
+    charging=(
+        _transport_tariff(
+            with_atr85=True,
+            source="ACM: Besluit van 16 juli 2024, kenmerk ACM/UIT/619367, alternatieve "
+            "transportrechten (Staatscourant 2024, 23594); Energy Storage NL: ACM approves "
+            "ATR85; GOPACS: Alternative Transport Rights",
+            reference="https://officielebekendmakingen.nl/stcrt-2024-23594.html; "
+            "https://energystoragenl.nl/en/acm-keurt-atr85-goed; "
+            "https://www.gopacs.eu/en/begrippenlijst/alternative-transport-rights-atr",
+            document_version="Staatscourant 2024, 23594 (decision of 2024-07-16)",
+            retrieved_on=AUDIT_DAY,
+            note="the decision adds a time-duration transport right to the Netcode "
+            "[confirmed]; the 100 % discount on contracted kW (a zero tariff, curtailment "
+            "called D-1 by 08:30) is from Energy Storage NL and GOPACS; the date from which "
+            "grid operators apply the discount was not found",
+        ),
+        ENERGY_TAX,
+    ),
+    **AUDIT_2_VERSION,
 )

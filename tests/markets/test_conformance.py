@@ -13,6 +13,7 @@ from markets.eu import fcr_cooperation, not_a_member, sdac_day_ahead
 from markets.gates import DailyGate
 from markets.kinds import Auction, AuctionSession, BalancingCapacity
 from markets.plugin import MarketPlugin
+from markets.reviewers import Reviewer, load_reviewers
 from markets.rules import rule
 
 PLUGINS = {p.PLUGIN.country: p.PLUGIN for p in (de, nl, be, fr, at)}
@@ -307,7 +308,11 @@ def test_a_rule_recorded_now_without_provenance_fails_the_provenance_check():
         assert lack in detail
 
 
-def test_the_same_rule_with_full_provenance_passes():
+B_REVIEWER = (*load_reviewers(), Reviewer("B. Reviewer", "test reviewer", date(2026, 12, 1)))
+"""The project's reviewers (who approved the audited EU records) and a test reviewer."""
+
+
+def _approved_by(approver: str, author: str = "A. Author") -> MarketPlugin:
     sourced = rule(
         0.01,
         "2022-01-01",
@@ -315,10 +320,39 @@ def test_the_same_rule_with_full_provenance_passes():
         recorded_at="2026-12-10",
         reference="https://www.nordpoolgroup.com/en/trading/Day-ahead-trading/",
         retrieved_on="2026-12-09",
-        recorded_by="A. Author",
-        approved_by="B. Reviewer",
+        recorded_by=author,
+        approved_by=approver,
     )
-    assert check_plugin(plugin_of(day_ahead(price_tick=(sourced,))), [NORMAL]).passed
+    return plugin_of(day_ahead(price_tick=(sourced,)))
+
+
+def test_the_same_rule_with_full_provenance_passes():
+    assert check_plugin(_approved_by("B. Reviewer"), [NORMAL], reviewers=B_REVIEWER).passed
+
+
+def test_a_rule_approved_by_someone_not_in_the_reviewers_list_fails():
+    report = check_plugin(_approved_by("C. Stranger"), [NORMAL], reviewers=B_REVIEWER)
+    assert failed(report) == {"provenance"}
+    assert "approved_by='C. Stranger' names no registered reviewer" in report.failures[0].detail
+    assert "registered: vpp-engine coordinator, B. Reviewer" in report.failures[0].detail
+
+
+def test_a_reviewer_approving_their_own_record_in_another_capacity_fails_four_eyes():
+    plugin = _approved_by("B. Reviewer (merge review)", author="B. Reviewer (author)")
+    report = check_plugin(plugin, [NORMAL], reviewers=B_REVIEWER)
+    assert failed(report) == {"provenance"}
+    assert "is the author" in report.failures[0].detail
+
+
+def test_a_reviewer_registered_after_the_record_was_recorded_cannot_have_approved_it():
+    late = (*load_reviewers(), Reviewer("B. Reviewer", "test reviewer", date(2026, 12, 20)))
+    report = check_plugin(_approved_by("B. Reviewer"), [NORMAL], reviewers=late)
+    assert "was not a registered reviewer on 2026-12-10" in report.failures[0].detail
+
+
+def test_every_built_in_approval_names_a_reviewer_of_the_projects_list():
+    for plugin in PLUGINS.values():
+        assert "provenance" not in failed(check_plugin(plugin, [NORMAL]))
 
 
 def test_an_uncertain_rule_without_a_review_date_fails_even_when_recorded_long_ago():

@@ -145,7 +145,7 @@ def test_nl_atr85_exemption_from_2024_07_16():
     asset = battery(commissioning_date=date(2023, 5, 1))
     before = treat(asset, atr85, date(2024, 7, 15))
     on_day = treat(asset, atr85, date(2024, 7, 16))
-    assert (before.rule_set_version, on_day.rule_set_version) == ("2022.1", "2024.1")
+    assert (before.rule_set_version, on_day.rule_set_version) == ("2022.1", "2024.1-rev1")
     assert on_day.rule_set_valid_from == date(2024, 7, 16)
     assert charge(before, "transport tariff").exempt is False
     tariff = charge(on_day, "transport tariff")

@@ -71,7 +71,7 @@ def test_same_battery_in_de_and_nl_is_treated_differently():
     de_t = treat(big_battery(), DE_SITE, DAY)
     nl_t = treat(big_battery(), NL_SITE, DAY)
     assert (de_t.country, de_t.rule_set_version) == ("DE", "2025.2")
-    assert (nl_t.country, nl_t.rule_set_version) == ("NL", "2024.1")
+    assert (nl_t.country, nl_t.rule_set_version) == ("NL", "2024.1-rev1")
     # Balancing: pooled per connecting TSO in DE, across the country in NL.
     assert {(b.pooling, b.pool_key) for b in de_t.balancing} == {
         (PoolingScope.CONTROL_AREA, "Amprion")

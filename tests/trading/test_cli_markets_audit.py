@@ -68,7 +68,10 @@ def test_every_record_ever_held_includes_the_superseded_ones():
     today = _json("markets", "rules", "FR", "--market", "intraday_auction")
     ids_all = {r["id"] for r in everything}  # type: ignore[union-attr]
     ids_today = {r["id"] for r in today}  # type: ignore[union-attr]
-    assert ids_all - ids_today == {"FR:intraday_auction:mtu_minutes:2024-06-14:2026-11-22"}
+    superseded = ids_all - ids_today
+    assert "FR:intraday_auction:mtu_minutes:2024-06-14:2026-11-22" in superseded
+    assert all(i.endswith(":2026-11-22") for i in superseded)  # each replaced by the audit
+    assert len(ids_all) > len(ids_today)
 
 
 def test_treatments_on_a_day_as_known_before_and_after_the_levies_of_2026():
@@ -144,3 +147,64 @@ def test_check_strict_fails_the_legacy_records_without_a_reference():
     assert strict.exit_code == 1
     assert "FAIL provenance" in strict.stdout
     assert "no reference (URL or document) a reviewer can open" in strict.stdout
+
+
+def test_markets_audit_counts_the_records_without_a_reference_per_country():
+    from markets.conformance import reference_count
+    from markets.countries import fr
+
+    rows = {r["country"]: r for r in _json("markets", "audit")}  # type: ignore[union-attr]
+    assert set(rows) == {"AT", "BE", "DE", "FR", "NL"}
+    count = reference_count(fr.PLUGIN)
+    row = rows["FR"]
+    assert row["market_believed"] == count.believed
+    assert row["market_without_reference"] == len(count.without_reference)
+    assert row["market_with_reference"] + row["market_without_reference"] == count.believed
+    assert row["market_ids_without_reference"] == list(count.without_reference)
+    assert row["regulatory_facts"] >= row["regulatory_without_reference"]
+    only = _json("markets", "audit", "fr")
+    assert [r["country"] for r in only] == ["FR"]  # type: ignore[union-attr]
+    unknown = runner.invoke(app, ["markets", "audit", "XX"])
+    assert unknown.exit_code != 0
+    assert "country='XX'" in unknown.output
+
+
+def test_markets_review_shows_who_approved_what():
+    found = _json("markets", "review", "--today", "2026-12-06")
+    approvals = found["approvals"]  # type: ignore[index]
+    mine = [a for a in approvals if a["recorded_by"].startswith("h17audit")]
+    assert mine
+    assert all(a["approved_by"].startswith("vpp-engine coordinator") for a in mine)
+    assert all(a["approved_by"] != a["recorded_by"] for a in approvals)
+    text = runner.invoke(app, ["markets", "review", "--today", "2026-12-06"]).output
+    assert "vpp-engine coordinator (merge review of branch wt-h17audit) approved" in text
+
+
+def test_markets_audit_lists_each_record_without_a_reference():
+    from markets.conformance import reference_count
+    from markets.countries import nl
+
+    listed = runner.invoke(app, ["markets", "audit", "NL", "--list"])
+    assert listed.exit_code == 0, listed.output
+    lines = [
+        line.split("no reference: ", 1)[1]
+        for line in listed.output.splitlines()
+        if "no reference: " in line
+    ]
+    assert [i for i in lines if i.startswith("NL:") and ":regulatory:" not in i] == list(
+        reference_count(nl.PLUGIN).without_reference
+    )
+
+
+def test_markets_check_refuses_a_bad_reviewers_list_naming_it(tmp_path):
+    bad = tmp_path / "reviewers.toml"
+    bad.write_text("[[reviewer]]\nname = 'A'\n", encoding="utf-8")
+    result = runner.invoke(app, ["markets", "check", "AT", "--reviewers", str(bad)])
+    assert result.exit_code != 0
+    assert "--reviewers" in result.output
+    assert "role=None" in result.output
+    ok = tmp_path / "ok.toml"
+    ok.write_text("[[reviewer]]\nname = 'Someone Else'\nrole = 'r'\nsince = 2026-01-01\n")
+    refused = runner.invoke(app, ["markets", "check", "AT", "--reviewers", str(ok)])
+    assert refused.exit_code == 1  # the audit's approver is not on that list
+    assert "names no registered reviewer" in refused.output

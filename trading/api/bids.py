@@ -137,7 +137,7 @@ async def submit_bids(
         prepare_submission, actor.tenant_id, actor.key_id, new_bids, idempotency_key, now
     )
     submission = await run_in_threadpool(prepare) if big else prepare()
-    async with services.risk.guard(actor.tenant_id, bids, new_bids, idempotency_key):
+    async with services.risk.guard(actor, bids, new_bids, idempotency_key, now):
         result = await asyncio.wrap_future(services.writer.submit_prepared(submission))
     if result.created:
         CHANGES.notify()  # open event streams read at once

@@ -2,10 +2,11 @@
 
 A refused submission stores no bid, but its decision: ``GET /v1/refusals/{id}`` shows the
 refused bid, the market plugin's distribution and version, the ids of the rules applied
-and every violation with its rule id (any role of the tenant may read it, as it may read
-its bids). ``GET /v1/audit`` pages through the tenant's audit log: who did what, when;
-roles ``compliance`` and ``admin`` only. Both are tenant-scoped: another tenant's refusal
-is a 404, its audit rows are never listed.
+and every violation with its rule id (a tenant's risk limit as
+``vpp-engine:risk_limit.<kind>@<when the limit was set>``); any role of the tenant may
+read it, as it may read its bids. ``GET /v1/audit`` pages through the tenant's audit
+log: who did what, when; roles ``compliance`` and ``admin`` only. Both are
+tenant-scoped: another tenant's refusal is a 404, its audit rows are never listed.
 """
 
 from __future__ import annotations

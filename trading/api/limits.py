@@ -21,6 +21,12 @@ notional limit are checked and stored one at a time (`RiskLimits.guard`), so tha
 concurrent batches cannot together pass a limit; several server processes on one
 database do not share that lock (each checks what is committed).
 
+A refusal by a limit is a decision like a market refusal: `RiskLimits.guard` stores it
+(`trading.api.submission.record_refusal`: a ``bid_refusals`` row per bid, in
+``GET /v1/refusals`` and ``vpp compliance export``), each violation citing the limit's
+rule id ``vpp-engine:risk_limit.<kind>@<version>``, where the version is the instant the
+tenant's admin last set the limit (`risk_limit_rule_id`), and as its source who set it.
+
 Limits are read from the store at most once a second per tenant (`TTL_S`), and at once
 after an admin changes them through this process.
 """
@@ -34,8 +40,9 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -52,7 +59,9 @@ from markets.products import Direction
 from markets.registry import MarketRegistry
 from markets.violations import Violation
 from trading.api.schemas import BidViolations
-from trading.store import NewBid, Repository
+from trading.compliance.evidence import ENGINE_RULE_PREFIX
+from trading.store import Actor, NewBid, Repository
+from trading.store.records import RiskLimitRecord
 from trading.store.vocabulary import RiskLimitKind
 
 TTL_S = 1.0
@@ -119,6 +128,50 @@ def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
 
+@dataclass(frozen=True)
+class LimitVersion:
+    """Which setting of a tenant's limit judged a bid: when it was set, and by which key."""
+
+    updated_at: datetime
+    updated_by: str | None = None
+    """The admin key that set it; None when the engine itself did."""
+
+    @property
+    def label(self) -> str:
+        """The version as it appears in rule ids: the UTC instant, to the second."""
+        return self._utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @property
+    def _utc(self) -> datetime:
+        moment = self.updated_at
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+    @classmethod
+    def of(cls, record: RiskLimitRecord) -> LimitVersion:
+        """The version of a stored limit."""
+        return cls(updated_at=record.updated_at, updated_by=record.updated_by)
+
+
+def risk_limit_rule_id(kind: RiskLimitKind, version: LimitVersion | None) -> str:
+    """The rule id a refusal by limit `kind` cites: ``vpp-engine:risk_limit.<kind>@<UTC
+    instant the limit was set>`` (without the version when it is not known)."""
+    base = f"{ENGINE_RULE_PREFIX}:risk_limit.{kind.value}"
+    return base if version is None else f"{base}@{version.label}"
+
+
+def _evidence(kind: RiskLimitKind, versions: dict[RiskLimitKind, LimitVersion]) -> dict[str, Any]:
+    """The fields of a limit violation that say which setting of the limit judged it."""
+    version = versions.get(kind)
+    if version is None:
+        return {"rule_id": risk_limit_rule_id(kind, None)}
+    by = f"admin key {version.updated_by}" if version.updated_by else "the engine"
+    return {
+        "rule_id": risk_limit_rule_id(kind, version),
+        "source": f"the tenant's risk limit, set {version.label} by {by}",
+        "valid_from": version._utc.date(),
+    }
+
+
 def check_batch(
     limits: dict[RiskLimitKind, float],
     bids: Sequence[Bid],
@@ -126,10 +179,13 @@ def check_batch(
     live: Sequence[tuple[date, Bid]],
     hours: Callable[[str], float],
     zone_of: Callable[[str], str],
+    versions: dict[RiskLimitKind, LimitVersion] | None = None,
 ) -> list[BidViolations]:
     """Every limit the batch breaks, by bid; `live` holds the tenant's live bids with their
-    delivery days. Empty if the batch may be stored."""
+    delivery days; `versions` says when each limit was set (cited by each violation's
+    ``rule_id``). Empty if the batch may be stored."""
     found: dict[int, list[Violation]] = defaultdict(list)
+    known = versions or {}
     batch = [figures(b, hours) for b in bids]
     max_mw = limits.get(RiskLimitKind.MAX_BID_MW)
     if max_mw is not None:
@@ -143,6 +199,7 @@ def check_batch(
                         value=f"{_fmt(fig.bid_mw)} MW",
                         message="the bid's volume is above the tenant's largest bid",
                         product_id=next(iter(fig.positions), None),
+                        **_evidence(RiskLimitKind.MAX_BID_MW, known),
                     )
                 )
     max_position = limits.get(RiskLimitKind.MAX_NET_POSITION_MW)
@@ -176,6 +233,7 @@ def check_batch(
                             f"(now {_fmt(was)} MW)"
                         ),
                         product_id=product_id,
+                        **_evidence(RiskLimitKind.MAX_NET_POSITION_MW, known),
                     )
                 )
     if max_notional is not None:
@@ -200,6 +258,7 @@ def check_batch(
                             f"the tenant's notional of delivery day {day.isoformat()} "
                             f"would be {_fmt(total)} EUR (now {_fmt(was)} EUR)"
                         ),
+                        **_evidence(RiskLimitKind.MAX_NOTIONAL_EUR_PER_DAY, known),
                     )
                 )
     return _by_index(found, bids)
@@ -219,7 +278,9 @@ class RiskLimits:
         self._repository = repository
         self._registry = registry
         self._lock = threading.Lock()
-        self._known: dict[str, tuple[dict[RiskLimitKind, float], float]] = {}
+        self._known: dict[
+            str, tuple[dict[RiskLimitKind, float], dict[RiskLimitKind, LimitVersion], float]
+        ] = {}
         self._tenant_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._product = lru_cache(maxsize=4096)(self._find_product)
 
@@ -230,15 +291,26 @@ class RiskLimits:
 
     def limits(self, tenant_id: str) -> dict[RiskLimitKind, float]:
         """The tenant's limits by kind (a store read at most once per `TTL_S`)."""
+        return self._read(tenant_id)[0]
+
+    def versions(self, tenant_id: str) -> dict[RiskLimitKind, LimitVersion]:
+        """When and by whom each of the tenant's limits was last set (read with them)."""
+        return self._read(tenant_id)[1]
+
+    def _read(
+        self, tenant_id: str
+    ) -> tuple[dict[RiskLimitKind, float], dict[RiskLimitKind, LimitVersion]]:
         now = time.monotonic()
         with self._lock:
             entry = self._known.get(tenant_id)
-        if entry is not None and entry[1] > now:
-            return entry[0]
-        found = {r.kind: r.value for r in self._repository.list_risk_limits(tenant_id)}
+        if entry is not None and entry[2] > now:
+            return entry[0], entry[1]
+        records = self._repository.list_risk_limits(tenant_id)
+        found = {r.kind: r.value for r in records}
+        versions = {r.kind: LimitVersion.of(r) for r in records}
         with self._lock:
-            self._known[tenant_id] = (found, now + TTL_S)
-        return found
+            self._known[tenant_id] = (found, versions, now + TTL_S)
+        return found, versions
 
     def _find_product(self, product_id: str) -> tuple[float, str]:
         country = product_id.split(":", 1)[0]
@@ -253,7 +325,7 @@ class RiskLimits:
         self, tenant_id: str, bids: Sequence[Bid], new_bids: Sequence[NewBid]
     ) -> list[BidViolations]:
         """Every limit of the tenant the batch breaks (reads the store: call off the loop)."""
-        limits = self.limits(tenant_id)
+        limits, versions = self._read(tenant_id)
         if not limits:
             return []
         live: list[tuple[date, Bid]] = []
@@ -272,20 +344,23 @@ class RiskLimits:
             live,
             lambda p: self._product(p)[0],
             lambda p: self._product(p)[1],
+            versions,
         )
 
     def _cached(self, tenant_id: str) -> dict[RiskLimitKind, float] | None:
         with self._lock:
             entry = self._known.get(tenant_id)
-        return entry[0] if entry is not None and entry[1] > time.monotonic() else None
+        return entry[0] if entry is not None and entry[2] > time.monotonic() else None
 
     async def _refuse_unless_replay(
         self,
-        tenant_id: str,
+        actor: Actor,
         bids: Sequence[Bid],
         new_bids: Sequence[NewBid],
         idempotency_key: str | None,
+        now: datetime | None,
     ) -> None:
+        tenant_id = actor.tenant_id
         refused = await run_in_threadpool(self.check, tenant_id, bids, new_bids)
         if not refused:
             return
@@ -295,21 +370,33 @@ class RiskLimits:
             )
             if earlier is not None:
                 return
-        from trading.api.submission import refusal
+        from trading.api.submission import record_refusal
 
-        raise refusal(refused, len(bids))
+        raise await run_in_threadpool(
+            record_refusal,
+            self._repository,
+            self._registry,
+            actor,
+            bids,
+            refused,
+            idempotency_key,
+            now or datetime.now(UTC),
+        )
 
     @asynccontextmanager
     async def guard(
         self,
-        tenant_id: str,
+        actor: Actor,
         bids: Sequence[Bid],
         new_bids: Sequence[NewBid],
         idempotency_key: str | None = None,
+        now: datetime | None = None,
     ) -> AsyncIterator[None]:
-        """Check the batch (a 422 `ApiError` naming each broken limit, unless it replays
-        `idempotency_key`), then let the caller store it inside the block; a tenant with a
-        position or notional limit stores one batch at a time."""
+        """Check the batch against `actor`'s tenant's limits (a 422 `ApiError` naming each
+        broken limit, unless it replays `idempotency_key`; the refusal is stored as a
+        decision at `now`, default the current time), then let the caller store it inside
+        the block; a tenant with a position or notional limit stores one batch at a time."""
+        tenant_id = actor.tenant_id
         limits = self._cached(tenant_id)
         if limits is None:
             limits = await run_in_threadpool(self.limits, tenant_id)
@@ -318,9 +405,9 @@ class RiskLimits:
             return
         serial = {RiskLimitKind.MAX_NET_POSITION_MW, RiskLimitKind.MAX_NOTIONAL_EUR_PER_DAY}
         if not serial & set(limits):
-            await self._refuse_unless_replay(tenant_id, bids, new_bids, idempotency_key)
+            await self._refuse_unless_replay(actor, bids, new_bids, idempotency_key, now)
             yield
             return
         async with self._tenant_locks[tenant_id]:
-            await self._refuse_unless_replay(tenant_id, bids, new_bids, idempotency_key)
+            await self._refuse_unless_replay(actor, bids, new_bids, idempotency_key, now)
             yield

@@ -171,7 +171,7 @@ async def replace(
     submission = prepare_submission(
         actor.tenant_id, actor.key_id, [new_bid], idempotency_key, at=now
     )
-    async with services.risk.guard(actor.tenant_id, [body], [new_bid], idempotency_key):
+    async with services.risk.guard(actor, [body], [new_bid], idempotency_key, now):
         try:
             done = await run_in_threadpool(
                 _desk(services).run,

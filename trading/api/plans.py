@@ -44,7 +44,6 @@ from trading.api.submission import (
     earlier_submission,
     market_violations,
     record_refusal,
-    refusal,
     resolve_products,
 )
 from trading.compliance.evidence import treatment_record
@@ -433,8 +432,8 @@ def submit_plan(
     if refused:
         raise record_refusal(services.repository, services.registry, actor, bids, refused, key, now)
     refused = services.risk.check(actor.tenant_id, bids, new_bids)
-    if refused:
-        raise refusal(refused, len(bids))
+    if refused:  # kept as a decision, citing the limit's version (trading.api.limits)
+        raise record_refusal(services.repository, services.registry, actor, bids, refused, key, now)
     result = services.repository.add_bids(actor.tenant_id, actor.key_id, new_bids, key, at=now)
     if result.created:
         for record in result.bids:

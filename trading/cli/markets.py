@@ -355,15 +355,28 @@ def check(
             "--strict", help="every record must name a reference, those before 2026-12-06 too"
         ),
     ] = False,
+    reviewers: Annotated[
+        Path | None,
+        typer.Option(
+            "--reviewers",
+            help="TOML list of who may approve records (default: vpp-engine's reviewers.toml)",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the conformance kit on a plugin; exit 1 if any check fails."""
+    from markets.reviewers import ReviewersFileError, load_reviewers
+
     plugin = plugin_or_exit(country)
     if day:
         days = tuple(_day(d, "--day") for d in day)
     else:
         days = default_days(plugin, pendulum.now("UTC").year if year is None else year)
-    report = check_plugin(plugin, days, strict=strict)
+    try:
+        approvers = load_reviewers(reviewers)
+    except ReviewersFileError as exc:
+        _exit(f"--reviewers: {exc}")
+    report = check_plugin(plugin, days, strict=strict, reviewers=approvers)
     if as_json:
         print_json(
             {
@@ -664,19 +677,17 @@ def review(
     """List every uncertain value (market rules and regulatory treatments) with its
     review-by date, overdue ones first, and every change scheduled in the next N days."""
     from regulatory.registry import default_registry as regulatory_registry
-    from trading.cli.markets_audit import review_items
+    from trading.cli.markets_audit import approval_rows, review_items
 
     day = _day(today, "--today") if today is not None else pendulum.now("UTC").date()
     registry = default_registry()
     regulatory = regulatory_registry()
-    found = review_items(
-        (registry.get(c) for c in registry.countries()),
-        (regulatory.get(c) for c in regulatory.countries()),
-        today=day,
-        days=days,
-    )
+    plugins = [registry.get(c) for c in registry.countries()]
+    rules = [regulatory.get(c) for c in regulatory.countries()]
+    found = review_items(plugins, rules, today=day, days=days)
+    approvals = approval_rows(plugins, rules)
     if as_json:
-        print_json({"today": day, "days": days, **found})
+        print_json({"today": day, "days": days, **found, "approvals": approvals})
         return
     out = console()
     overdue = sum(1 for row in found["uncertain"] if row["overdue"])
@@ -700,3 +711,81 @@ def review(
             f"  {row['on']}  {row['what']}: {row['id']}: {row.get('value') or row.get('change')}",
             markup=False,
         )
+    pairs: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in approvals:
+        pairs[(row["approved_by"], row["recorded_by"])].append(row)
+    out.print(
+        f"{len(approvals)} record(s) believed today name their approver (--json lists each):",
+        markup=False,
+    )
+    for (approver, author), rows in sorted(pairs.items()):
+        countries = ", ".join(sorted({r["country"] for r in rows}))
+        first, last = min(r["recorded_at"] for r in rows), max(r["recorded_at"] for r in rows)
+        when = first if first == last else f"{first}..{last}"
+        out.print(
+            f"  {approver} approved {len(rows)} by {author} ({countries}; recorded {when})",
+            markup=False,
+        )
+
+
+@markets_app.command("audit")
+def audit(
+    countries: Annotated[
+        list[str] | None,
+        typer.Argument(help="ISO country codes (default: every installed country)"),
+    ] = None,
+    list_missing: Annotated[
+        bool,
+        typer.Option("--list", help="also list the id of each record without a reference"),
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Count, per country, the rule records believed today with and without a reference a
+    reviewer can open (market rules and regulatory facts): the audit's figure, measured."""
+    from regulatory.registry import default_registry as regulatory_registry
+    from trading.cli.markets_audit import reference_rows
+
+    registry = default_registry()
+    regulatory = regulatory_registry()
+    wanted = [c.upper() for c in countries] if countries else None
+    for code in wanted or ():
+        if code not in registry and code not in regulatory.countries():
+            _exit(f"country={code!r}: no market plugin or rule set is installed for it")
+    plugins = [registry.get(c) for c in registry.countries() if wanted is None or c in wanted]
+    rules = [regulatory.get(c) for c in regulatory.countries() if wanted is None or c in wanted]
+    rows = reference_rows(plugins, rules)
+    if as_json:
+        print_json(rows)
+        return
+    table = Table(
+        title="Rule records believed today: with / without a reference", title_justify="left"
+    )
+    for column in (
+        "country",
+        "market records",
+        "with ref.",
+        "without",
+        "uncertain",
+        "regulatory facts",
+        "with ref.",
+        "without",
+    ):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            row["country"],
+            str(row.get("market_believed", "-")),
+            str(row.get("market_with_reference", "-")),
+            str(row.get("market_without_reference", "-")),
+            str(row.get("market_uncertain", "-")),
+            str(row.get("regulatory_facts", "-")),
+            str(row.get("regulatory_with_reference", "-")),
+            str(row.get("regulatory_without_reference", "-")),
+        )
+    out = console()
+    out.print(table)
+    if list_missing:
+        for row in rows:
+            for key in ("market_ids_without_reference", "regulatory_ids_without_reference"):
+                for missing in row.get(key, ()):
+                    out.print(f"  no reference: {missing}", markup=False)

@@ -216,3 +216,74 @@ def _current_and_later(rules: CountryRules, today: date) -> list[RuleSet]:
 
 def _due(row: dict[str, Any], review_by: date | None, today: date) -> dict[str, Any]:
     return {**row, "review_by": _iso(review_by), "overdue": review_by is None or review_by < today}
+
+
+def reference_rows(
+    plugins: Iterable[MarketPlugin], country_rules: Iterable[CountryRules]
+) -> list[dict[str, Any]]:
+    """Per country: market rule records (ever held, believed today, with and without a
+    reference a reviewer can open, uncertain) and regulatory facts of the rule-set
+    versions believed today (with and without a reference). Countries sorted."""
+    from markets.conformance import reference_count
+
+    rows: dict[str, dict[str, Any]] = {}
+    for plugin in plugins:
+        count = reference_count(plugin)
+        rows[plugin.country] = {
+            "country": plugin.country,
+            "market_records": count.records,
+            "market_believed": count.believed,
+            "market_with_reference": count.with_reference,
+            "market_without_reference": len(count.without_reference),
+            "market_uncertain": count.uncertain,
+            "market_ids_without_reference": list(count.without_reference),
+        }
+    for rules in country_rules:
+        facts = [(fid, fact) for v in rules.edition() for fid, fact in v.facts()]
+        missing = sorted(fid for fid, fact in facts if not (fact.reference or "").strip())
+        row = rows.setdefault(rules.country, {"country": rules.country})
+        row.update(
+            {
+                "regulatory_facts": len(facts),
+                "regulatory_with_reference": len(facts) - len(missing),
+                "regulatory_without_reference": len(missing),
+                "regulatory_ids_without_reference": missing,
+            }
+        )
+    return [rows[c] for c in sorted(rows)]
+
+
+def approval_rows(
+    plugins: Iterable[MarketPlugin], country_rules: Iterable[CountryRules]
+) -> list[dict[str, Any]]:
+    """Who approved what: every market record and rule-set version believed today that
+    names an approver, with its author and knowledge time, by approver then id."""
+    rows = []
+    for plugin in plugins:
+        for market, name, entry in plugin.rules():
+            if entry.superseded_at is None and entry.approved_by:
+                rows.append(
+                    {
+                        "country": plugin.country,
+                        "id": entry.id,
+                        "what": f"{market.value}.{name}",
+                        "recorded_at": entry.recorded_at.isoformat(),
+                        "recorded_by": entry.recorded_by,
+                        "approved_by": entry.approved_by,
+                    }
+                )
+    for rules in country_rules:
+        for version in rules.edition():
+            if version.approved_by:
+                rows.append(
+                    {
+                        "country": rules.country,
+                        "id": version.id,
+                        "what": f"rule-set version {version.version}",
+                        "recorded_at": version.recorded_at.isoformat(),
+                        "recorded_by": version.recorded_by,
+                        "approved_by": version.approved_by,
+                    }
+                )
+    rows.sort(key=lambda r: (r["approved_by"], r["id"]))
+    return rows
