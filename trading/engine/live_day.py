@@ -26,12 +26,13 @@ import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import structlog
+from sqlalchemy import func, select
 
 from dispatch.clock import DispatchClock, VirtualClock
 from dispatch.pool import PoolController
@@ -51,7 +52,8 @@ from trading.engine.settlement import Settlement, ZoneDelivery, settle
 from trading.optimiser.diagnose import InfeasibleError
 from trading.optimiser.inputs import Horizon, PriceInputs
 from trading.optimiser.profiles import proxy_profiles
-from trading.store import Repository
+from trading.store import Repository, session_factory
+from trading.store.models import ScheduleVersionRow
 
 MARKET_TIMEZONE = "Europe/Berlin"
 """The delivery day's time zone (every zone the markets serve is on Central European time)."""
@@ -125,13 +127,14 @@ def stored_entries(
 def settle_window(
     book: PositionBook,
     horizon: Horizon,
-    window: slice,
+    window: np.ndarray,
     zones: Sequence[ZoneDelivery],
     *,
     costs_by_kind: Mapping[str, float],
     config: LiveConfig,
 ) -> Settlement:
-    """Settle the ISPs `window` of the day (`zones` hold whole-day arrays [MWh]).
+    """Settle the ISPs `window` (indices in the day, ascending) of the day (`zones` hold
+    whole-day arrays [MWh]).
 
     Revenue is what the markets pay for every position cleared for the day (fixed at
     clearing, whatever is delivered); costs are `costs_by_kind` [EUR]; the imbalance is
@@ -232,6 +235,11 @@ class LiveDay:
         self._versions_before = self._stored_versions()
         self._missed_seen = 0
         self._first_row = 0
+        self._kept_rows: list[dict[str, Any]] = []
+        """Metering rows of ISPs before this run (a restart), stored again with the new."""
+        self._prior: dict[tuple[str, int], tuple[float, float, float, float, float]] = {}
+        """(zone, ISP) settled before this run -> delivered, metered, scheduled, aFRR up
+        and down [MWh]."""
         self._blocking = isinstance(clock, VirtualClock)
 
     # --- what the service hands in and reads --------------------------------------------
@@ -276,6 +284,7 @@ class LiveDay:
         self.metered_through = self.first_isp - 1
         # the ISP the run began in is metered too, marked incomplete
         self._first_row = self.first_isp - 1 if passed > 0 and edges[passed] > t0 else passed
+        self._restore()
         duration = max(0.0, _seconds_at(self.clock, end_utc) - t0)
         by_zone = fleet_by_zone(
             self.portfolio, self.current.schedule, plan.inputs.available_mw, self.clock
@@ -325,7 +334,7 @@ class LiveDay:
                     power = member.device.physical_power_mw()
                     state.truth[member.adapter.asset_id].sample(t_end, power)
                 state.last_t = max(state.last_t, t_end)
-        await self._round(final=final)
+        await self._round(final=final, closing=True)
 
     async def _compute(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         if self._blocking:  # virtual time must not run on while the optimiser thinks
@@ -403,7 +412,7 @@ class LiveDay:
             if t >= end_t:
                 return
 
-    async def _round(self, *, final: bool) -> None:
+    async def _round(self, *, final: bool, closing: bool = False) -> None:
         """Book what cleared, re-plan on a change, meter and settle what passed."""
         now = self.clock.utc()
         new, self.inbox = self.inbox, []
@@ -418,7 +427,7 @@ class LiveDay:
                 else f"asset(s) lost: {', '.join(sorted(fresh_losses))}"
             )
             await self._replan(reason, now)
-        self._meter(final=final)
+        self._meter(final=final, closing=closing)
 
     def _losses(self, now: datetime) -> list[str]:
         """Assets newly found unavailable or quarantined by the dispatcher; none while the
@@ -488,21 +497,70 @@ class LiveDay:
         return version
 
     def _stored_versions(self) -> int:
-        current = self.repository.current_schedule(self.tenant)
-        if current is None or current.day != self.day:
-            return 0
-        return int(current.version)
+        """The highest version number stored for the portfolio's day (0: none)."""
+        with session_factory(self.repository.engine)() as session:
+            found = session.scalar(
+                select(func.max(ScheduleVersionRow.version)).where(
+                    ScheduleVersionRow.tenant_id == self.tenant,
+                    ScheduleVersionRow.portfolio_id == self.portfolio.id,
+                    ScheduleVersionRow.day == self.day,
+                )
+            )
+        return int(found or 0)
 
-    def _meter(self, *, final: bool) -> None:
+    def _restore(self) -> None:
+        """After a restart, keep what the store holds of the day before this run: the
+        metering rows of earlier ISPs (stored again with the new ones) and the settled rows
+        of earlier ISPs (settled again with the new ones: delivered and metered from the
+        stored metering, scheduled and aFRR requested from the stored rows)."""
+        first_start = self.periods[self._first_row].to_pydatetime()
+        quarter = {p.to_pydatetime(): q for q, p in enumerate(self.periods)}
+        delivered: dict[tuple[str, int], list[float]] = {}
+        for m in self.repository.list_metering(self.tenant, self.day):
+            start = _aware(m.isp_start)
+            if m.portfolio_id != self.portfolio.id or start >= first_start:
+                continue
+            self._kept_rows.append(
+                {
+                    "asset_id": m.asset_id,
+                    "isp_start": start,
+                    "zone": m.zone,
+                    "measured_mwh": m.measured_mwh,
+                    "truth_mwh": m.truth_mwh,
+                    "complete": m.complete,
+                }
+            )
+            sums = delivered.setdefault((m.zone, quarter[start]), [0.0, 0.0])
+            sums[0] += m.truth_mwh if m.truth_mwh is not None else m.measured_mwh
+            sums[1] += m.measured_mwh
+        for record in self.repository.list_settlements(self.tenant, self.day):
+            if record.portfolio_id != self.portfolio.id:
+                continue
+            for row in record.document.get("rows", []):
+                q = quarter.get(_aware(datetime.fromisoformat(row["start"].replace("Z", "+00:00"))))
+                key = (row["zone"], q)
+                if q is None or q >= self._first_row or key not in delivered:
+                    continue
+                requested = float(row["afrr_requested_mwh"])
+                self._prior[key] = (
+                    delivered[key][0],
+                    delivered[key][1],
+                    float(row["scheduled_mwh"]),
+                    max(requested, 0.0),
+                    max(-requested, 0.0),
+                )
+
+    def _meter(self, *, final: bool, closing: bool = False) -> None:
         """Store the metering of every ISP passed, then settle them (provisional until the
-        day's end)."""
+        day's end). `closing`: the run ends; the ISP in progress is stored too, incomplete
+        (what was metered of it is kept for a restart)."""
         if not self.zones or self.first_isp is None or self.current is None:
             return
         edges = next(iter(self.zones.values())).afrr_up.edges
         seen = min(state.last_t for state in self.zones.values())
         passed = int(np.searchsorted(edges, seen, side="right")) - 2  # last ISP seen to its end
         passed = min(passed, len(self.periods) - 1)
-        if passed <= self.metered_through and not final:
+        if passed <= self.metered_through and not (final or closing):
             return
         self.metered_through = max(self.metered_through, passed)
         through = self.metered_through
@@ -514,7 +572,8 @@ class LiveDay:
         rows: list[dict[str, Any]] = []
         for asset, meter in sorted(measured.items()):
             complete = meter.complete()
-            for q in range(first_row, through + 1):
+            last_row = min(through + 1, len(self.periods) - 1) if closing else through
+            for q in range(first_row, last_row + 1):
                 rows.append(
                     {
                         "asset_id": asset,
@@ -525,11 +584,13 @@ class LiveDay:
                         "complete": bool(complete[q]),
                     }
                 )
+        rows = self._kept_rows + rows
         if rows:
             self.repository.add_metering(self.tenant, self.portfolio.id, self.day, rows)
         if through < self.first_isp:
             return
-        window = slice(self.first_isp, through + 1)
+        earlier = sorted({q for zone, q in self._prior if zone in self.zones})
+        window = np.array(earlier + list(range(self.first_isp, through + 1)), dtype=int)
         self.settled = settle_window(
             self.book,
             self.horizon,
@@ -549,30 +610,33 @@ class LiveDay:
                 self.current.zone_mw(list(state.truth)),
                 state.planned_mw,
             )
+            arrays = [
+                sum((m.energy_mwh for m in state.truth.values()), np.zeros(len(planned))),
+                sum((m.energy_mwh for m in state.measured.values()), np.zeros(len(planned))),
+                planned * 0.25,
+                state.afrr_up.energy_mwh.copy(),
+                state.afrr_down.energy_mwh.copy(),
+            ]
+            for (prior_zone, q), values in self._prior.items():
+                if prior_zone == zone:  # settled by the run before a restart
+                    for array, value in zip(arrays, values, strict=True):
+                        array[q] = value
+            truth, measured, scheduled, up, down = arrays
             out.append(
-                ZoneDelivery(
-                    zone,
-                    self.book.net_mwh(zone),
-                    planned * 0.25,
-                    sum((m.energy_mwh for m in state.truth.values()), np.zeros(len(planned))),
-                    sum((m.energy_mwh for m in state.measured.values()), np.zeros(len(planned))),
-                    state.afrr_up.energy_mwh.copy(),
-                    state.afrr_down.energy_mwh.copy(),
-                )
+                ZoneDelivery(zone, self.book.net_mwh(zone), scheduled, truth, measured, up, down)
             )
         return out
 
-    def _save_settlement(self, settled: Settlement, window: slice, final: bool) -> None:
+    def _save_settlement(self, settled: Settlement, window: np.ndarray, final: bool) -> None:
         rows = [{**row, "start": _z(row["start"])} for row in settled.rows]  # type: ignore[arg-type]
-        assert window.stop is not None
         document = {
             **settled.books(),
             "imbalance_by_zone": settled.imbalance_by_zone,
             "rows": rows,
-            "final": final and window.stop == len(self.periods),
-            "isps_settled": window.stop - window.start,
-            "first_isp": _z(self.periods[window.start].to_pydatetime()),
-            "last_isp": _z(self.periods[window.stop - 1].to_pydatetime()),
+            "final": final and int(window[-1]) == len(self.periods) - 1,
+            "isps_settled": len(window),
+            "first_isp": _z(self.periods[int(window[0])].to_pydatetime()),
+            "last_isp": _z(self.periods[int(window[-1])].to_pydatetime()),
             "notes": [
                 "revenue: every position cleared for the day (paid at clearing, whatever is "
                 "delivered); costs: the planned costs of the schedule version in force for "
@@ -590,6 +654,11 @@ class LiveDay:
         if self.settled is None or not self.settled.rows:
             return "none settled yet"
         return ", ".join(sorted({str(r["imbalance_price_source"]) for r in self.settled.rows}))
+
+
+def _aware(at: datetime) -> datetime:
+    """`at` as UTC-aware (a store that returns naive UTC times)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _z(at: datetime) -> str:

@@ -298,7 +298,8 @@ class EngineService:
                     engine.portfolio_version = record.version
                 self.book_inbox()  # what cleared while the day was being set up
                 await live.run(stop)
-                engine.days_run.append(str(day))
+                if not stop.is_set():  # run to its end (not stopped with the server)
+                    engine.days_run.append(str(day))
             except Exception as exc:
                 _LOG.exception("engine_day_failed", tenant=engine.tenant, day=str(day))
                 with self._lock:

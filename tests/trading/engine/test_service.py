@@ -5,6 +5,7 @@ metering and settlement rows in the store that add up against figures computed h
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from trading.backtest.imbalance import ImbalancePrices
 from trading.engine.activation import NO_ACTIVATION
 from trading.engine.desk import Desk, EngineClock
 from trading.engine.live_clock import ServerClock
-from trading.engine.live_day import LiveConfig, LiveDay, delivery_day
+from trading.engine.live_day import LiveConfig, LiveDay, _aware, delivery_day, entry_rows
+from trading.engine.positions import entries_of
 from trading.engine.service import EngineService, TenantEngine
 from trading.exchange.clock import ManualClock
 from trading.samples import sample_portfolio_path
@@ -205,3 +207,110 @@ def test_the_status_names_why_the_engine_does_not_run_for_a_tenant(
 def test_delivery_day_is_market_local() -> None:
     assert delivery_day(datetime(2026, 6, 13, 22, 0, tzinfo=UTC)) == date(2026, 6, 14)
     assert delivery_day(datetime(2026, 6, 13, 21, 59, tzinfo=UTC)) == date(2026, 6, 13)
+
+
+def _run(live: LiveDay, clock: VirtualClock, until: datetime, desk: Desk | None = None) -> None:
+    async def desk_rounds() -> None:
+        t = clock.now()
+        while desk is not None and clock.utc() < until:
+            t += 30.0
+            await clock.sleep_until(t)
+            for clearing in desk.clear():
+                live.receive(entries_of(clearing, live.config.registry))
+
+    async def main() -> None:
+        await asyncio.gather(live.run(asyncio.Event(), until=until), desk_rounds())
+
+    asyncio.run(main())
+
+
+def test_a_restarted_day_numbers_on_and_keeps_what_was_metered_and_settled(
+    repository: Repository,
+) -> None:
+    settings = config()
+    record = repository.get_portfolio(TENANT, "essen")
+    assert record is not None
+    day = delivery_day(START)
+    first_clock = VirtualClock(START)
+    desk = Desk(
+        repository,
+        TENANT,
+        settings.prices,
+        settings.registry,
+        EngineClock(first_clock.utc),
+        settings.afrr_prices,
+    )
+    sale = SingleBid(product_id=product_id(DELIVERY), volume_mw=SOLD_MW, price_eur_per_mwh=LIMIT)
+    desk.submit([sale], "sale-1")
+    first = LiveDay(repository, TENANT, record.portfolio(), day, settings, first_clock)
+    first.receive = lambda entries: (  # type: ignore[method-assign]
+        repository.add_positions(TENANT, "essen", day, entry_rows(entries)),
+        first.inbox.extend(entries),
+    )
+    _run(first, first_clock, datetime(2026, 6, 14, 16, 41, tzinfo=UTC), desk)
+    # the server stops at 16:41 and is back at 16:50: the sale's position is in the store
+    second_clock = VirtualClock(datetime(2026, 6, 14, 16, 50, tzinfo=UTC))
+    second = LiveDay(repository, TENANT, record.portfolio(), day, settings, second_clock)
+    assert [e.mw for e in second.book.entries] == [SOLD_MW]
+    _run(second, second_clock, UNTIL)
+
+    current = repository.current_schedule(TENANT)
+    assert current is not None
+    assert current.version == 3  # 1 at the start, 2 after the clearing, 3 after the restart
+    assert current.reason.startswith("engine started")
+    metering = repository.list_metering(TENANT, day)
+    starts = sorted({_aware(m.isp_start) for m in metering})
+    quarter = timedelta(minutes=15)
+    sixteen = datetime(2026, 6, 14, 16, 0, tzinfo=UTC)
+    assert starts == [sixteen + k * quarter for k in range(7)]  # 16:00 ... 17:30
+    (settlement,) = repository.list_settlements(TENANT, day)
+    rows = settlement.document["rows"]
+    # the ISPs seen whole: 16:15 before the restart, 17:00 and 17:15 after (16:30, which
+    # the server went down in, 16:45, which it came back in, and 17:30, in progress at the
+    # end, are metered incomplete)
+    assert [r["start"][11:16] for r in rows] == ["16:15", "17:00", "17:15"]
+    incomplete = sorted({_aware(m.isp_start) for m in metering if not m.complete})
+    assert incomplete == [sixteen + k * quarter for k in (0, 2, 3, 6)]
+    for row in rows:
+        start = datetime.fromisoformat(row["start"].replace("Z", "+00:00"))
+        truth = sum(m.truth_mwh for m in metering if _aware(m.isp_start) == start)
+        position = SOLD_MW * 0.25 if start == DELIVERY else 0.0
+        assert row["delivered_mwh"] == pytest.approx(truth, abs=1e-6)
+        assert row["imbalance_mwh"] == pytest.approx(truth - position, abs=2e-6)
+    assert settlement.document["revenue_by_market"] == {"intraday_continuous": 75.0}
+
+
+def test_at_local_midnight_the_day_is_settled_final_and_the_next_day_starts(
+    repository: Repository,
+) -> None:
+    clock = VirtualClock(datetime(2026, 6, 14, 21, 40, tzinfo=UTC))  # 23:40 in Berlin
+    settings = replace(config(), tick_s=5.0)
+    service = EngineService(repository, clock, settings)
+    engine = TenantEngine(TENANT, "essen", 1)
+    service.tenants[TENANT] = engine
+
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        async def stop_later() -> None:
+            await clock.sleep_until(51 * 60.0)  # 22:31Z
+            stop.set()
+
+        await asyncio.gather(service._run_tenant(engine, stop), stop_later())
+
+    asyncio.run(main())
+
+    assert engine.error is None
+    assert engine.days_run == ["2026-06-14"]
+    (old,) = repository.list_settlements(TENANT, date(2026, 6, 14))
+    assert old.document["final"] is True
+    assert old.document["last_isp"] == "2026-06-14T21:45:00Z"
+    (new,) = repository.list_settlements(TENANT, date(2026, 6, 15))
+    assert new.document["final"] is False
+    assert [r["start"] for r in new.document["rows"]] == [
+        "2026-06-14T22:00:00Z",
+        "2026-06-14T22:15:00Z",
+    ]
+    current = repository.current_schedule(TENANT)
+    assert current is not None
+    assert (current.day, current.version) == (date(2026, 6, 15), 1)
