@@ -157,7 +157,11 @@ def test_serve_clears_schedules_dispatches_meters_and_settles_a_sale(
         last = day and day.get("last_isp_metered")
         return day if last and at(last) > delivery else None
 
-    wait_for("the sold ISP metered", running, metered_past_delivery)
+    status = wait_for("the sold ISP metered", running, metered_past_delivery)
+    assert status["schedule"]["version"] >= 2
+    metrics = get("/metrics").text
+    assert f'vpp_engine_schedule_version{{tenant="{TENANT}"}}' in metrics
+    assert f'vpp_engine_isps_metered{{tenant="{TENANT}"}}' in metrics
 
     # the books first, then the metering (which holds at least every ISP the books settled)
     (books,) = get("/v1/settlement", day=DAY).json()

@@ -162,7 +162,9 @@ class EngineService:
             labels=["tenant"],
         )
         count = GaugeMetricFamily(
-            "vpp_engine_isps_metered", "ISPs metered in the running day, per tenant", ["tenant"]
+            "vpp_engine_isps_metered",
+            "ISPs metered in the running day, per tenant",
+            labels=["tenant"],
         )
         with self._lock:
             for tenant, engine in sorted(self.tenants.items()):
