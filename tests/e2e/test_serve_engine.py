@@ -21,19 +21,24 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pandas as pd
 import pytest
 from serve_process import ServerProcess, create_key, start_server
 
+from markets.calendar import delivery_day_of
 from regulatory import read_portfolio
+from trading.api.jobs import FolderPrices
 from trading.samples import sample_portfolio_path
 
 TENANT = "acme"
 CLOCK_START = "2026-06-14T16:00:00Z"  # evening of a sample-price day: intraday prices are high
-DAY = "2026-06-14"
 SPEED = 120.0
 GATE_LEAD = timedelta(minutes=30)
 """German continuous intraday closes 30 minutes before delivery."""
-SOLD_MW, LIMIT = 2.0, 150.0
+SOLD_MW = 2.0
+BELOW_PROXY = 10.0
+"""The sale's limit is this far below the intraday price proxy of its quarter hour
+[EUR/MWh], so that it fills (at its limit) whenever a slow start moves the quarter hour."""
 DEADLINE_S = 240.0
 
 
@@ -50,6 +55,16 @@ def essen_part() -> dict[str, Any]:
         }
     )
     return part.model_dump(mode="json", exclude_none=True)
+
+
+def intraday_proxy(start: datetime) -> float:
+    """The server's intraday price proxy of DE_LU for the quarter hour at `start` [EUR/MWh]
+    (the sample prices it serves by default)."""
+    frame = pd.read_csv(FolderPrices().folder / "intraday.csv")
+    row = frame[
+        (frame["zone"] == "DE_LU") & (frame["timestamp_utc"] == f"{start:%Y-%m-%dT%H:%M:%S}Z")
+    ]
+    return float(row["price_eur_mwh"].iloc[0])
 
 
 def at(text: str) -> datetime:
@@ -112,6 +127,7 @@ def test_serve_clears_schedules_dispatches_meters_and_settles_a_sale(
 
     first = wait_for("schedule version 1", running, engine_day)
     assert first["schedule"]["version"] == 1
+    assert first["schedule"]["bids"] == 0
     assert first["assets"] == ["bat-de-essen-01", "pv-de-essen-roof"]
 
     # a quarter hour whose gate is at least 20 simulated minutes (10 s) ahead
@@ -119,8 +135,10 @@ def test_serve_clears_schedules_dispatches_meters_and_settles_a_sale(
     delivery = (now + GATE_LEAD + timedelta(minutes=20)).replace(second=0, microsecond=0)
     delivery += timedelta(minutes=-delivery.minute % 15)
     product = f"DE:intraday_continuous:PT15M:{delivery:%Y-%m-%dT%H:%M}Z"
+    day = str(delivery_day_of(delivery, "Europe/Berlin"))
+    limit = round(intraday_proxy(delivery) - BELOW_PROXY, 2)
     sale = {"type": "single", "product_id": product, "volume_mw": SOLD_MW}
-    bids = [{**sale, "price_eur_per_mwh": LIMIT}, {**sale, "price_eur_per_mwh": 3000.0}]
+    bids = [{**sale, "price_eur_per_mwh": limit}, {**sale, "price_eur_per_mwh": 3000.0}]
     answer = httpx.post(f"{base}/v1/bids", json=bids, headers=headers, timeout=60)
     assert answer.status_code == 201, answer.text
     sold_id, unsold_id = [b["id"] for b in answer.json()["bids"]]
@@ -135,21 +153,21 @@ def test_serve_clears_schedules_dispatches_meters_and_settles_a_sale(
     sold = get(f"/v1/bids/{sold_id}").json()
     assert sold["clearing"]["cleared_volume_mw"] == SOLD_MW
     assert at(sold["history"][-1]["at"]) >= delivery - GATE_LEAD  # at the gate, not before
-    positions = get("/v1/positions", day=DAY).json()["items"]
+    positions = get("/v1/positions", day=day).json()["items"]
     assert [(p["bid_id"], p["mw"], p["remuneration"]) for p in positions] == [
-        (sold_id, SOLD_MW, LIMIT)
+        (sold_id, SOLD_MW, limit)
     ]
 
-    # the schedule version changed after the clearing, serving the sale
+    # the schedule version changed after the clearing, serving the sale (a busy machine may
+    # also make a re-plan for an asset it judged lost: the version serving the sale counts)
     def new_version() -> dict[str, Any] | None:
         current = get("/v1/schedules/current")
         body = current.json() if current.status_code == 200 else {}
-        return body if body.get("version", 0) >= 2 else None
+        return body if sold_id in body.get("bid_ids", {}).get("bids", []) else None
 
-    second = wait_for("schedule version 2", running, new_version)
-    assert sold_id in second["bid_ids"]["bids"]
+    second = wait_for("a schedule version serving the sale", running, new_version)
+    assert second["version"] >= 2
     assert at(second["issued_at"]) >= delivery - GATE_LEAD
-    assert second["reason"].startswith("positions changed")
 
     # wait until the sold quarter hour and the one after it have passed and been metered
     def metered_past_delivery() -> dict[str, Any] | None:
@@ -164,10 +182,10 @@ def test_serve_clears_schedules_dispatches_meters_and_settles_a_sale(
     assert f'vpp_engine_isps_metered{{tenant="{TENANT}"}}' in metrics
 
     # the books first, then the metering (which holds at least every ISP the books settled)
-    (books,) = get("/v1/settlement", day=DAY).json()
+    (books,) = get("/v1/settlement", day=day).json()
     document = books["document"]
     rows = document["rows"]
-    metering = get("/v1/delivery", day=DAY).json()["metering"]
+    metering = get("/v1/delivery", day=day).json()["metering"]
     settled = [at(r["start"]) for r in rows]
     assert settled[0] == at(document["first_isp"])
     assert settled[-1] == at(document["last_isp"]) > delivery
@@ -181,6 +199,7 @@ def test_serve_clears_schedules_dispatches_meters_and_settles_a_sale(
         assert all(m["truth_mwh"] is not None for m in found)
 
     # the settled rows add up: imbalance = delivered - position, against /v1/positions
+    lost = (engine_day() or {}).get("lost_assets")
     for row in rows:
         start = at(row["start"])
         position = sum(
@@ -197,11 +216,11 @@ def test_serve_clears_schedules_dispatches_meters_and_settles_a_sale(
         assert row["imbalance_eur"] == pytest.approx(
             row["imbalance_mwh"] * row["imbalance_price_eur_mwh"], abs=0.011
         )
-        if start == delivery:  # the fleet delivered the sale (a loose bound: a busy machine)
-            assert truth == pytest.approx(SOLD_MW * 0.25, abs=0.25)
+        if start == delivery and not lost:  # the fleet delivered the sale
+            assert truth == pytest.approx(SOLD_MW * 0.25, abs=0.25)  # loose: a busy machine
     revenue = round(sum(p["mw"] * p["remuneration"] * 0.25 for p in positions), 2)
     assert document["revenue_by_market"] == {"intraday_continuous": revenue}
-    assert revenue == SOLD_MW * 0.25 * LIMIT
+    assert revenue == round(SOLD_MW * 0.25 * limit, 2)
     imbalance_cost = -sum(r["imbalance_eur"] for r in rows)
     assert document["imbalance_cost_eur"] == pytest.approx(imbalance_cost, abs=0.01 * len(rows))
     net = document["revenue_eur"] - document["costs_eur"] - document["imbalance_cost_eur"]
