@@ -27,6 +27,7 @@ from serve_process import ServerProcess, create_key, start_server
 
 from markets.calendar import delivery_day_of
 from regulatory import read_portfolio
+from trading.api.engine_status import OFF
 from trading.api.jobs import FolderPrices
 from trading.samples import sample_portfolio_path
 
@@ -226,3 +227,22 @@ def test_serve_clears_schedules_dispatches_meters_and_settles_a_sale(
     net = document["revenue_eur"] - document["costs_eur"] - document["imbalance_cost_eur"]
     assert document["net_eur"] == pytest.approx(round(net, 2), abs=1e-9)
     assert document["final"] is False
+
+
+def test_serve_without_the_engine_says_so(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'off.sqlite3'}"
+    key = create_key(url, TENANT, "admin")
+    running = start_server(url, tmp_path / "serve.log", "--no-engine")
+    try:
+        headers = {"X-API-Key": key}
+        saved = httpx.post(
+            f"{running.base}/v1/portfolio/assets", json=essen_part(), headers=headers, timeout=60
+        )
+        assert saved.status_code == 201, saved.text
+        status = httpx.get(f"{running.base}/v1/engine", headers=headers, timeout=30).json()
+        assert status == {**status, "running": False, "reason": OFF}
+        time.sleep(3.0)  # an engine would have issued version 1 by now (within a second)
+        gone = httpx.get(f"{running.base}/v1/schedules/current", headers=headers, timeout=30)
+        assert gone.status_code == 404  # nothing dispatches, nothing is issued
+    finally:
+        running.stop()

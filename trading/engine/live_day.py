@@ -262,6 +262,7 @@ class LiveDay:
             "last_isp_metered": None if last < 0 else _z(self.periods[last].to_pydatetime()),
             "isps_metered": 0 if self.first_isp is None else max(0, last - self.first_isp + 1),
             "positions": len(self.book.entries),
+            "ticks_missed": sum(z.pool.kpi.missed for z in self.zones.values() if z.pool),
             "lost_assets": {a: _z(at) for a, at in dict(self.lost).items()},  # copied: atomic
             "books": None if self.settled is None else self.settled.books(),
             "notes": list(self.notes),

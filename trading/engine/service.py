@@ -49,7 +49,9 @@ from trading.store.models import PortfolioRow
 
 _LOG = structlog.get_logger(__name__)
 RETRY_S = 5.0
-"""Real seconds before a tenant's engine that failed starts its day again."""
+"""Real seconds before a tenant's engine that failed starts its day again; doubled after
+each failure in a row (a day without prices fails until prices come), up to `MAX_RETRY_S`."""
+MAX_RETRY_S = 900.0
 SHARED_DATA_ENV = "VPP_SHARED_DATA"
 """Environment variable: the shared data folder (real imbalance prices, the aFRR pattern)."""
 MAX_ROUND_REAL_S = 5.0
@@ -281,6 +283,7 @@ class EngineService:
         return len(entries)
 
     async def _run_tenant(self, engine: TenantEngine, stop: asyncio.Event) -> None:
+        failures = 0
         while not stop.is_set():
             day = delivery_day(self.clock.utc())
             try:
@@ -300,14 +303,27 @@ class EngineService:
                     engine.portfolio_version = record.version
                 self.book_inbox()  # what cleared while the day was being set up
                 await live.run(stop)
+                failures = 0
                 if not stop.is_set():  # run to its end (not stopped with the server)
                     engine.days_run.append(str(day))
             except Exception as exc:
-                _LOG.exception("engine_day_failed", tenant=engine.tenant, day=str(day))
+                retry_s = min(MAX_RETRY_S, RETRY_S * 2**failures)
+                failures += 1
+                if failures == 1:  # the whole story once; then a line per try
+                    _LOG.exception("engine_day_failed", tenant=engine.tenant, day=str(day))
+                else:
+                    _LOG.warning(
+                        "engine_day_failed_again",
+                        tenant=engine.tenant,
+                        error=str(exc),
+                        tries=failures,
+                    )
                 with self._lock:
-                    engine.error = f"{type(exc).__name__}: {exc}"
+                    engine.error = (
+                        f"{type(exc).__name__}: {exc} (tried {failures}x; next in {retry_s:g} s)"
+                    )
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=RETRY_S)
+                    await asyncio.wait_for(stop.wait(), timeout=retry_s)
                 continue
             # the day is over: the next one starts at its local midnight (already here)
             while delivery_day(self.clock.utc()) == day and not stop.is_set():

@@ -314,3 +314,30 @@ def test_at_local_midnight_the_day_is_settled_final_and_the_next_day_starts(
     current = repository.current_schedule(TENANT)
     assert current is not None
     assert (current.day, current.version) == (date(2026, 6, 15), 1)
+
+
+def test_a_day_without_prices_is_named_in_the_status_and_tried_again_later(
+    repository: Repository,
+) -> None:
+    clock = VirtualClock(datetime(2026, 12, 6, 10, 0, tzinfo=UTC))  # the sample prices end in June
+    service = EngineService(repository, clock, config())
+    engine = TenantEngine(TENANT, "essen", 1)
+    service.tenants[TENANT] = engine
+
+    async def main() -> None:
+        stop = asyncio.Event()
+
+        async def stop_at_the_failure() -> None:
+            while engine.error is None:
+                await asyncio.sleep(0.01)
+            stop.set()
+
+        await asyncio.gather(service._run_tenant(engine, stop), stop_at_the_failure())
+
+    asyncio.run(main())
+    status = service.status(TENANT)
+    assert status["running"] is False
+    assert "no DE_LU price" in status["error"]
+    assert "2026-12-06" in status["error"]
+    assert "next in 5 s" in status["error"]
+    assert repository.current_schedule(TENANT) is None
