@@ -259,7 +259,9 @@ class LiveDay:
             "assets": sorted(a for z in self.zones.values() for a in z.truth),
             "left_out_not_simulated": self.left_out,
             "schedule": None if version is None else version.summary(),
-            "last_isp_metered": None if last < 0 else _z(self.periods[last].to_pydatetime()),
+            "last_isp_metered": None
+            if self.first_isp is None or last < self.first_isp
+            else _z(self.periods[last].to_pydatetime()),
             "isps_metered": 0 if self.first_isp is None else max(0, last - self.first_isp + 1),
             "positions": len(self.book.entries),
             "ticks_missed": sum(z.pool.kpi.missed for z in self.zones.values() if z.pool),

@@ -174,7 +174,8 @@ class EngineService:
                 if live is None or live.current is None:
                     continue
                 version.add_metric([tenant], live.current.version)
-                if live.metered_through >= 0:
+                first = live.first_isp
+                if first is not None and live.metered_through >= first:  # an ISP seen whole
                     start = live.periods[live.metered_through]
                     last.add_metric([tenant], start.timestamp())
                 if live.first_isp is not None:

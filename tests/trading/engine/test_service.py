@@ -101,6 +101,7 @@ def test_a_cleared_bid_is_scheduled_dispatched_metered_and_settled(
     live = LiveDay(repository, TENANT, record.portfolio(), day, settings, clock)
     service.tenants[TENANT] = TenantEngine(TENANT, "essen", record.version, live=live)
     versions_seen: list[int] = []
+    statuses: list[dict[str, object]] = []
 
     async def desk_rounds() -> None:
         t = clock.now()
@@ -110,6 +111,7 @@ def test_a_cleared_bid_is_scheduled_dispatched_metered_and_settled(
             if desk.clear():
                 versions_seen.append(live.current.version if live.current else 0)
             service.book_inbox()
+            statuses.append(live.status())
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -166,6 +168,9 @@ def test_a_cleared_bid_is_scheduled_dispatched_metered_and_settled(
     assert document["isps_settled"] == 5
     assert document["final"] is False  # the day is not over
 
+    # nothing is said metered before the first ISP seen whole has passed (16:15-16:30)
+    assert statuses[0]["last_isp_metered"] is None
+    assert statuses[0]["isps_metered"] == 0
     status = live.status()
     assert status["schedule"]["version"] == 2
     assert status["last_isp_metered"] == "2026-06-14T17:15:00Z"
