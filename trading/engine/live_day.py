@@ -277,8 +277,24 @@ class LiveDay:
         end_utc = self.periods[-1].to_pydatetime() + timedelta(seconds=QUARTER_S)
         if until is not None:
             end_utc = min(end_utc, until)
-        plan, notes = await self._compute(self.builder.optimise_held, self.book)
-        self.current = self._issue(plan, "engine started: the positions booked so far", notes)
+        reason = "engine started: the positions booked so far"
+        try:
+            plan, notes = await self._compute(self.builder.optimise_held, self.book)
+        except InfeasibleError as exc:  # positions beyond the fleet: dispatch none of them
+            plan, notes = await self._compute(
+                self.builder.optimise_held, PositionBook(self.periods)
+            )
+            reason = "engine started: the positions booked cannot be met, none held"
+            notes = [
+                *notes,
+                f"the fleet cannot meet the positions booked ({exc.status}): "
+                "they are all imbalance until a re-plan can meet them",
+            ]
+            self.notes.append(notes[-1])
+            serving: list[str] | None = []
+        else:
+            serving = None
+        self.current = self._issue(plan, reason, notes, serving)
         t0 = self.clock.now()
         edges = np.array([_seconds_at(self.clock, p.to_pydatetime()) for p in self.periods])
         edges = np.append(edges, edges[-1] + QUARTER_S)
@@ -477,8 +493,12 @@ class LiveDay:
             if state.pool is not None:  # read at the pool's next quarter-hour boundary
                 state.pool.schedule = version.schedule
 
-    def _issue(self, plan: Any, reason: str, notes: Sequence[str]) -> ScheduleVersion:
-        ids = sorted({e.bid_id for e in self.book.entries})
+    def _issue(
+        self, plan: Any, reason: str, notes: Sequence[str], serving: list[str] | None = None
+    ) -> ScheduleVersion:
+        """Issue and store `plan` as the next version, serving `serving` (default: every
+        bid in the book)."""
+        ids = sorted({e.bid_id for e in self.book.entries}) if serving is None else serving
         version = self.builder.issue(plan, reason, ids, self.clock.utc(), notes)
         if self._versions_before:  # the server ran this day before: number on from there
             number = version.version + self._versions_before

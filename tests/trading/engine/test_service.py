@@ -346,3 +346,53 @@ def test_a_day_without_prices_is_named_in_the_status_and_tried_again_later(
     assert "2026-12-06" in status["error"]
     assert "next in 5 s" in status["error"]
     assert repository.current_schedule(TENANT) is None
+
+
+def test_a_sale_beyond_the_fleet_keeps_the_version_in_force_and_is_imbalance(
+    repository: Repository,
+) -> None:
+    """50 MW sold from 18 MW of battery and PV: the re-plan cannot hold it, version 1
+    stays (the day's notes say why), and the sold quarter hour settles short by what the
+    fleet did not deliver; a day started on such a book holds none of its positions."""
+    settings = replace(config(), tick_s=5.0)
+    record = repository.get_portfolio(TENANT, "essen")
+    assert record is not None
+    day = delivery_day(START)
+    clock = VirtualClock(START)
+    desk = Desk(
+        repository,
+        TENANT,
+        settings.prices,
+        settings.registry,
+        EngineClock(clock.utc),
+        settings.afrr_prices,
+    )
+    big = SingleBid(product_id=product_id(DELIVERY), volume_mw=50.0, price_eur_per_mwh=LIMIT)
+    (bid_id,) = desk.submit([big], "big-1").bid_ids
+    live = LiveDay(repository, TENANT, record.portfolio(), day, settings, clock)
+    live.receive = lambda entries: (  # type: ignore[method-assign]
+        repository.add_positions(TENANT, "essen", day, entry_rows(entries)),
+        live.inbox.extend(entries),
+    )
+    _run(live, clock, UNTIL, desk)
+
+    current = repository.current_schedule(TENANT)
+    assert current is not None
+    assert current.version == 1
+    assert any("re-plan failed" in note for note in live.status()["notes"])
+    (settlement,) = repository.list_settlements(TENANT, day)
+    (sold,) = [r for r in settlement.document["rows"] if r["start"] == "2026-06-14T17:00:00Z"]
+    assert sold["position_mwh"] == 12.5
+    assert sold["delivered_mwh"] < 1.0  # the fleet followed version 1 (no position)
+    assert sold["imbalance_mwh"] == pytest.approx(sold["delivered_mwh"] - 12.5, abs=1e-6)
+
+    # the same book at the start of a day: version 2 holds none of it, and says so
+    later = VirtualClock(datetime(2026, 6, 14, 17, 40, tzinfo=UTC))
+    again = LiveDay(repository, TENANT, record.portfolio(), day, settings, later)
+    _run(again, later, datetime(2026, 6, 14, 17, 45, tzinfo=UTC))
+    restarted = repository.current_schedule(TENANT)
+    assert restarted is not None
+    assert restarted.version == 2
+    assert restarted.reason == "engine started: the positions booked cannot be met, none held"
+    assert restarted.bid_ids == {"bids": []}
+    assert bid_id in {e.bid_id for e in again.book.entries}
