@@ -25,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -37,134 +37,31 @@ from sqlalchemy import func, select
 from dispatch.clock import DispatchClock, VirtualClock
 from dispatch.pool import PoolController
 from dispatch.simulation import FleetMember, SimulationOptions, run_fleet
-from markets.calendar import delivery_day_of
-from markets.registry import MarketRegistry
 from regulatory import Portfolio
-from trading.backtest.imbalance import ImbalancePrices
-from trading.engine.activation import NO_ACTIVATION, ActivationPattern, PatternActivation
+from trading.engine.activation import PatternActivation
 from trading.engine.books import EngineBooks
 from trading.engine.fleet import fleet_by_zone, simulated_part
+from trading.engine.live_books import (
+    MARKET_TIMEZONE,
+    LiveConfig,
+    as_utc,
+    settle_window,
+    stored_entries,
+)
 from trading.engine.loop import LOST_STATES
 from trading.engine.metering import IspMeter
 from trading.engine.positions import BookEntry, PositionBook
 from trading.engine.schedules import ScheduleBuilder, ScheduleVersion
-from trading.engine.settlement import Settlement, ZoneDelivery, settle
+from trading.engine.settlement import Settlement, ZoneDelivery
 from trading.optimiser.diagnose import InfeasibleError
-from trading.optimiser.inputs import Horizon, PriceInputs
+from trading.optimiser.inputs import Horizon
 from trading.optimiser.profiles import proxy_profiles
 from trading.store import Repository, session_factory
 from trading.store.models import ScheduleVersionRow
 
-MARKET_TIMEZONE = "Europe/Berlin"
-"""The delivery day's time zone (every zone the markets serve is on Central European time)."""
 QUARTER_S = 900.0
 
 _LOG = structlog.get_logger(__name__)
-
-
-@dataclass(frozen=True)
-class LiveConfig:
-    """What the engine inside the server runs on."""
-
-    prices: PriceInputs
-    registry: MarketRegistry
-    afrr_prices: Mapping[tuple[str, str], pd.Series] | None = None
-    imbalance: ImbalancePrices = field(default_factory=ImbalancePrices)
-    activation: ActivationPattern = NO_ACTIVATION
-    tick_s: float = 1.0
-    """Dispatcher tick [simulated s]."""
-    period_s: float = 60.0
-    """Simulated seconds between two engine rounds (book, re-plan, meter, settle)."""
-    seed: int = 1
-
-
-def delivery_day(at: datetime) -> date:
-    """The market-local delivery day holding instant `at`."""
-    return delivery_day_of(at, MARKET_TIMEZONE)
-
-
-def entry_rows(entries: Sequence[BookEntry]) -> list[dict[str, Any]]:
-    """Position-book entries as the store's rows (`Repository.add_positions`)."""
-    return [
-        {
-            "bid_id": e.bid_id,
-            "market": e.market,
-            "product_id": e.product_id,
-            "zone": e.zone,
-            "direction": e.direction,
-            "pool": e.pool,
-            "delivery_start": e.start,
-            "delivery_end": e.end,
-            "mw": e.mw,
-            "remuneration": e.remuneration,
-        }
-        for e in entries
-    ]
-
-
-def stored_entries(
-    repository: Repository, tenant: str, portfolio_id: str, day: date
-) -> list[BookEntry]:
-    """The position-book entries the store holds for the portfolio's delivery day."""
-    return [
-        BookEntry(
-            bid_id=p.bid_id,
-            market=p.market,
-            product_id=p.product_id,
-            zone=p.zone,
-            start=p.delivery_start,
-            end=p.delivery_end,
-            mw=p.mw,
-            direction=p.direction,
-            pool=p.pool,
-            remuneration=p.remuneration,
-        )
-        for p in repository.list_positions(tenant, day)
-        if p.portfolio_id == portfolio_id
-    ]
-
-
-def settle_window(
-    book: PositionBook,
-    horizon: Horizon,
-    window: np.ndarray,
-    zones: Sequence[ZoneDelivery],
-    *,
-    costs_by_kind: Mapping[str, float],
-    config: LiveConfig,
-) -> Settlement:
-    """Settle the ISPs `window` (indices in the day, ascending) of the day (`zones` hold
-    whole-day arrays [MWh]).
-
-    Revenue is what the markets pay for every position cleared for the day (fixed at
-    clearing, whatever is delivered); costs are `costs_by_kind` [EUR]; the imbalance is
-    that of the window's ISPs only: until the day is over the books are provisional."""
-    periods = book.periods[window]
-    day_ahead = {
-        z.zone: np.asarray(config.prices.quarter_hourly("day_ahead", z.zone, horizon))[window]
-        for z in zones
-    }
-    sliced = [
-        ZoneDelivery(
-            z.zone,
-            z.position_mwh[window],
-            z.scheduled_mwh[window],
-            z.delivered_mwh[window],
-            z.measured_mwh[window],
-            z.afrr_up_mwh[window],
-            z.afrr_down_mwh[window],
-        )
-        for z in zones
-    ]
-    return settle(
-        periods,
-        sliced,
-        market_revenue=book.revenue_by_market(),
-        costs_by_kind=costs_by_kind,
-        day_ahead=day_ahead,
-        imbalance_prices=config.imbalance,
-        afrr_prices=config.afrr_prices,
-    )
 
 
 @dataclass
@@ -540,7 +437,7 @@ class LiveDay:
         quarter = {p.to_pydatetime(): q for q, p in enumerate(self.periods)}
         delivered: dict[tuple[str, int], list[float]] = {}
         for m in self.repository.list_metering(self.tenant, self.day):
-            start = _aware(m.isp_start)
+            start = as_utc(m.isp_start)
             if m.portfolio_id != self.portfolio.id or start >= first_start:
                 continue
             self._kept_rows.append(
@@ -560,7 +457,7 @@ class LiveDay:
             if record.portfolio_id != self.portfolio.id:
                 continue
             for row in record.document.get("rows", []):
-                q = quarter.get(_aware(datetime.fromisoformat(row["start"].replace("Z", "+00:00"))))
+                q = quarter.get(as_utc(datetime.fromisoformat(row["start"].replace("Z", "+00:00"))))
                 key = (row["zone"], q)
                 if q is None or q >= self._first_row or key not in delivered:
                     continue
@@ -677,11 +574,6 @@ class LiveDay:
         if self.settled is None or not self.settled.rows:
             return "none settled yet"
         return ", ".join(sorted({str(r["imbalance_price_source"]) for r in self.settled.rows}))
-
-
-def _aware(at: datetime) -> datetime:
-    """`at` as UTC-aware (a store that returns naive UTC times)."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _z(at: datetime) -> str:

@@ -39,7 +39,8 @@ from sqlalchemy import select
 from dispatch.clock import DispatchClock
 from markets.registry import MarketRegistry
 from trading.engine.activation import german_pattern
-from trading.engine.live_day import LiveConfig, LiveDay, delivery_day, entry_rows
+from trading.engine.live_books import LiveConfig, delivery_day, entry_rows
+from trading.engine.live_day import LiveDay
 from trading.engine.loop import real_imbalance
 from trading.engine.positions import BookEntry, entries_of
 from trading.exchange.records import Clearing

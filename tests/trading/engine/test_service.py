@@ -20,8 +20,9 @@ from trading.api.server import activation_prices, exchange_prices
 from trading.backtest.imbalance import ImbalancePrices
 from trading.engine.activation import NO_ACTIVATION
 from trading.engine.desk import Desk, EngineClock
+from trading.engine.live_books import LiveConfig, as_utc, delivery_day, entry_rows
 from trading.engine.live_clock import ServerClock
-from trading.engine.live_day import LiveConfig, LiveDay, _aware, delivery_day, entry_rows
+from trading.engine.live_day import LiveDay
 from trading.engine.positions import entries_of
 from trading.engine.service import EngineService, TenantEngine
 from trading.exchange.clock import ManualClock
@@ -264,7 +265,7 @@ def test_a_restarted_day_numbers_on_and_keeps_what_was_metered_and_settled(
     assert current.version == 3  # 1 at the start, 2 after the clearing, 3 after the restart
     assert current.reason.startswith("engine started")
     metering = repository.list_metering(TENANT, day)
-    starts = sorted({_aware(m.isp_start) for m in metering})
+    starts = sorted({as_utc(m.isp_start) for m in metering})
     quarter = timedelta(minutes=15)
     sixteen = datetime(2026, 6, 14, 16, 0, tzinfo=UTC)
     assert starts == [sixteen + k * quarter for k in range(7)]  # 16:00 ... 17:30
@@ -274,11 +275,11 @@ def test_a_restarted_day_numbers_on_and_keeps_what_was_metered_and_settled(
     # the server went down in, 16:45, which it came back in, and 17:30, in progress at the
     # end, are metered incomplete)
     assert [r["start"][11:16] for r in rows] == ["16:15", "17:00", "17:15"]
-    incomplete = sorted({_aware(m.isp_start) for m in metering if not m.complete})
+    incomplete = sorted({as_utc(m.isp_start) for m in metering if not m.complete})
     assert incomplete == [sixteen + k * quarter for k in (0, 2, 3, 6)]
     for row in rows:
         start = datetime.fromisoformat(row["start"].replace("Z", "+00:00"))
-        truth = sum(m.truth_mwh for m in metering if _aware(m.isp_start) == start)
+        truth = sum(m.truth_mwh for m in metering if as_utc(m.isp_start) == start)
         position = SOLD_MW * 0.25 if start == DELIVERY else 0.0
         assert row["delivered_mwh"] == pytest.approx(truth, abs=1e-6)
         assert row["imbalance_mwh"] == pytest.approx(truth - position, abs=2e-6)

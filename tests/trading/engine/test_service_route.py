@@ -15,7 +15,7 @@ from trading.api import create_app
 from trading.api.engine_status import OFF
 from trading.api.jobs import FolderPrices
 from trading.api.server import exchange_prices
-from trading.engine.live_day import LiveConfig
+from trading.engine.live_books import LiveConfig
 from trading.engine.service import EngineService
 from trading.exchange.clock import ManualClock
 from trading.store import Repository, Role, upgrade
