@@ -14,6 +14,7 @@ from trading.api import (
     bids,
     compliance,
     delivery,
+    engine_status,
     events,
     markets,
     orders,
@@ -56,6 +57,7 @@ def create_app(
     key_ttl_s: float = DEFAULT_TTL_S,
     access: AccessLimits | None = None,
     max_body_bytes: int | None = None,
+    engine: engine_status.EngineSource | None = None,
 ) -> FastAPI:
     """The FastAPI app; `clock` decides gate closures, `registry` the market plugins.
 
@@ -65,7 +67,8 @@ def create_app(
     up every request). `access`: failed-login, request and plan limits (default: from
     the environment, see `AccessLimits.from_env`). A request body larger than
     `max_body_bytes` is refused with 413 before it is read (default
-    ``$VPP_MAX_BODY_BYTES``, else 4 MiB; see `EdgeGuard`).
+    ``$VPP_MAX_BODY_BYTES``, else 4 MiB; see `EdgeGuard`). `engine`: the engine running
+    beside the API (`vpp serve`), shown on ``GET /v1/engine`` and in the metrics.
     """
     metrics = ApiMetrics()
     writer = SubmissionWriter(repository, metrics_registry=metrics.registry)
@@ -98,6 +101,9 @@ def create_app(
         jobs=runner,
         registry=registry,
     )
+    app.state.engine = engine
+    if engine is not None:
+        metrics.registry.register(engine_status.EngineCollector(engine))
     install_error_handlers(app)
     app.add_middleware(EdgeGuard, max_body_bytes=_max_body_bytes(max_body_bytes))
     metrics.install(app)
@@ -108,6 +114,7 @@ def create_app(
     app.include_router(plans.router)
     app.include_router(portfolio.router)
     app.include_router(delivery.router)
+    app.include_router(engine_status.router)
     app.include_router(admin.router)
     app.include_router(admin.metrics_router)
     app.include_router(compliance.router)

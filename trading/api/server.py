@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import structlog
@@ -40,6 +41,9 @@ from trading.store.timestamps import use_clock
 
 DEFAULT_INTERVAL_S = 3.0
 """Seconds between two rounds of the clearing loop."""
+
+if TYPE_CHECKING:  # the engine imports this module (its desk clears through ClearingLoop)
+    from trading.engine.service import EngineService
 
 _BID = TypeAdapter(Bid)
 _LOG = structlog.get_logger(__name__)
@@ -83,6 +87,9 @@ class ClearingLoop:
     forwarded: dict[str, str] = field(default_factory=dict)
     """Store bid id -> tenant, for every bid the exchange holds and the store has not yet
     settled."""
+    listeners: list[Callable[[str, Clearing], None]] = field(default_factory=list)
+    """Called with (tenant, clearing) for every outcome recorded (e.g. the engine's
+    `EngineService.on_clearing`), in the loop's thread; one that raises is logged."""
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -116,7 +123,15 @@ class ClearingLoop:
                 continue
             recorded.append(clearing)
             del self.forwarded[bid_id]  # settled: no longer selected
+            self._tell(tenant, clearing)
         return recorded
+
+    def _tell(self, tenant: str, clearing: Clearing) -> None:
+        for listener in self.listeners:
+            try:
+                listener(tenant, clearing)
+            except Exception:
+                self._log.exception("clearing_listener_failed", bid_id=clearing.bid_key)
 
     def _forward_due(self) -> None:
         """Hand the exchange every submitted bid whose gate closed, oldest first, each
@@ -233,32 +248,66 @@ def serve(
     *,
     interval_s: float = DEFAULT_INTERVAL_S,
     clock: Clock | None = None,
+    engine: bool = True,
+    clock_speed: float = 1.0,
+    engine_tick_s: float = 1.0,
 ) -> None:
-    """Upgrade the database to head and serve the API with uvicorn until interrupted."""
+    """Upgrade the database to head and serve the API with uvicorn until interrupted.
+
+    `engine`: also run the engine (`trading.engine.service`) on `clock`, which runs
+    `clock_speed` simulated seconds per real one; its dispatcher ticks every
+    `engine_tick_s` simulated seconds."""
     import uvicorn
 
     upgrade(db_url)
     repository = Repository.from_url(db_url)
     clock = clock if clock is not None else SystemClock()
     prices = FolderPrices(prices_dir)
-    exchange = SimulatedExchange(
-        exchange_prices(prices), clock, balancing_energy=activation_prices(prices)
-    )
+    market_prices = exchange_prices(prices)
+    balancing = activation_prices(prices)
+    exchange = SimulatedExchange(market_prices, clock, balancing_energy=balancing)
     jobs = JobRunner()
     use_clock(clock.now)  # one clock for the server: the store's own times too
-    app = create_app(repository, clock, prices=prices, jobs=jobs)
+    service = (
+        engine_service(repository, clock, market_prices, balancing, clock_speed, engine_tick_s)
+        if engine
+        else None
+    )
+    app = create_app(repository, clock, prices=prices, jobs=jobs, engine=service)
     if (metrics_port := VppSettings.from_environ().metrics_port) is not None:
         app.state.services.metrics.serve_on(host, metrics_port)
     queued, failed = recover_plans(repository, app.state.plan_services)
     if queued or failed:
         _LOG.info("plans_recovered", queued_again=queued, failed_interrupted=failed)
     loop = ClearingLoop(repository, exchange, interval_s)
+    if service is not None:
+        loop.listeners.append(service.on_clearing)
+        service.start()
     loop.start()
     sys.setswitchinterval(VppSettings.from_environ().switch_interval_ms / 1000)
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:
         loop.stop()
+        if service is not None:
+            service.stop()
         jobs.shutdown()
         repository.close()
         use_clock(None)
+
+
+def engine_service(
+    repository: Repository,
+    clock: Clock,
+    prices: PriceInputs,
+    balancing: dict[tuple[str, str], pd.Series] | None,
+    speed: float,
+    tick_s: float,
+) -> EngineService:
+    """The engine on the server's clock and the exchange's prices (not started)."""
+    from markets.registry import default_registry
+    from trading.engine.live_clock import ServerClock
+    from trading.engine.service import EngineService, live_config
+
+    config = live_config(prices, default_registry(), balancing, tick_s=tick_s, speed=speed)
+    return EngineService(repository, ServerClock(clock, speed), config)

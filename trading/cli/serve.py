@@ -44,8 +44,28 @@ def serve_command(
             "--clock-speed", min=0.001, help="with --clock-start: simulated seconds per real one"
         ),
     ] = 1.0,
+    no_engine: Annotated[
+        bool,
+        typer.Option(
+            "--no-engine",
+            help="serve the API and the exchange only: no dispatch, metering or settlement",
+        ),
+    ] = False,
+    engine_tick: Annotated[
+        float,
+        typer.Option(
+            "--engine-tick",
+            min=0.1,
+            max=60.0,
+            help="the engine's dispatcher tick [simulated s]; coarser for a fast --clock-speed",
+        ),
+    ] = 1.0,
 ) -> None:
-    """Upgrade the database, then serve the API; bids clear at their gate on the prices."""
+    """Upgrade the database, then serve the API; bids clear at their gate on the prices.
+
+    The engine runs beside it (unless --no-engine): every tenant's stored portfolio is an
+    embedded simulated fleet that follows the schedule of its cleared positions, metered
+    and settled per ISP on the server's clock (`docs/engine.md`)."""
     if prices is not None and not prices.is_dir():
         typer.echo(f"error: --prices {prices}: no such folder", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT)
@@ -66,4 +86,14 @@ def serve_command(
     elif clock_speed != 1.0:
         typer.echo("error: --clock-speed needs --clock-start", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT)
-    serve(db, host, port, prices, interval_s=interval, clock=clock)
+    serve(
+        db,
+        host,
+        port,
+        prices,
+        interval_s=interval,
+        clock=clock,
+        engine=not no_engine,
+        clock_speed=clock_speed,
+        engine_tick_s=engine_tick,
+    )

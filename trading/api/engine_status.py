@@ -1,0 +1,78 @@
+"""`GET /v1/engine`: the caller's tenant's engine inside `vpp serve`, and its metrics.
+
+The engine (`trading.engine.service.EngineService`) is handed to `create_app`; without one
+(``vpp serve --no-engine``, or an app made for tests) the route answers that it is off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from fastapi import APIRouter, Request
+from prometheus_client.registry import Collector
+from pydantic import BaseModel, ConfigDict, Field
+
+from trading.api.deps import Reader
+from trading.api.edge import EdgeRoute
+from trading.api.schemas import ErrorBody
+
+router = APIRouter(prefix="/v1", tags=["delivery"], route_class=EdgeRoute)
+
+OFF = "the engine is off in this server (vpp serve --no-engine)"
+
+
+class EngineSource(Protocol):
+    """What the route and the metrics read of the engine."""
+
+    def status(self, tenant: str) -> dict[str, Any]:
+        """The tenant's engine state (see `EngineService.status`)."""
+        ...
+
+    def collect(self) -> Iterable[Any]:
+        """Prometheus metric families."""
+        ...
+
+
+class EngineStatus(BaseModel):
+    """The tenant's engine: whether it runs, and the delivery day it is running."""
+
+    model_config = ConfigDict(frozen=True)
+
+    running: bool
+    reason: str | None = Field(None, description="why it does not run, when it does not")
+    portfolio: str | None = None
+    portfolio_version: int | None = None
+    error: str | None = Field(None, description="the last failure of the day's run, if any")
+    days_run: list[str] = Field(default_factory=list, description="delivery days completed")
+    now: str | None = Field(None, description="the server's clock, UTC")
+    day: dict[str, Any] | None = Field(
+        None,
+        description="the running day: schedule version in force, last ISP metered (UTC "
+        "start), ISPs metered, positions, lost assets, provisional books [EUR]",
+    )
+
+
+class EngineCollector(Collector):
+    """The engine's gauges on the API's Prometheus registry."""
+
+    def __init__(self, engine: EngineSource) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterable[Any]:
+        """The engine's metric families."""
+        return self.engine.collect()
+
+
+@router.get(
+    "/engine",
+    summary="The engine of the caller's tenant",
+    responses={401: {"model": ErrorBody, "description": "missing, unknown or revoked key"}},
+)
+def engine_status(request: Request, actor: Reader) -> EngineStatus:
+    """Schedule version in force, last ISP metered and the provisional books of the running
+    delivery day; ``running: false`` with the reason when the engine does not run."""
+    engine: EngineSource | None = getattr(request.app.state, "engine", None)
+    if engine is None:
+        return EngineStatus(running=False, reason=OFF)
+    return EngineStatus(**engine.status(actor.tenant_id))

@@ -1,0 +1,135 @@
+"""The books of the engine inside `vpp serve`: its configuration, the delivery day of an
+instant, position-book entries to and from the store, and the settlement of the ISPs that
+have passed (`settle_window`). Units MW, MWh, EUR; + = injection or sale; times UTC."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from markets.calendar import delivery_day_of
+from markets.registry import MarketRegistry
+from trading.backtest.imbalance import ImbalancePrices
+from trading.engine.activation import NO_ACTIVATION, ActivationPattern
+from trading.engine.positions import BookEntry, PositionBook
+from trading.engine.settlement import Settlement, ZoneDelivery, settle
+from trading.optimiser.inputs import Horizon, PriceInputs
+from trading.store import Repository
+
+MARKET_TIMEZONE = "Europe/Berlin"
+"""The delivery day's time zone (every zone the markets serve is on Central European time)."""
+
+
+@dataclass(frozen=True)
+class LiveConfig:
+    """What the engine inside the server runs on."""
+
+    prices: PriceInputs
+    registry: MarketRegistry
+    afrr_prices: Mapping[tuple[str, str], pd.Series] | None = None
+    imbalance: ImbalancePrices = field(default_factory=ImbalancePrices)
+    activation: ActivationPattern = NO_ACTIVATION
+    tick_s: float = 1.0
+    """Dispatcher tick [simulated s]."""
+    period_s: float = 60.0
+    """Simulated seconds between two engine rounds (book, re-plan, meter, settle)."""
+    seed: int = 1
+
+
+def as_utc(at: datetime) -> datetime:
+    """`at` as UTC-aware (a store may hand back naive UTC times)."""
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def delivery_day(at: datetime) -> date:
+    """The market-local delivery day holding instant `at`."""
+    return delivery_day_of(at, MARKET_TIMEZONE)
+
+
+def entry_rows(entries: Sequence[BookEntry]) -> list[dict[str, Any]]:
+    """Position-book entries as the store's rows (`Repository.add_positions`)."""
+    return [
+        {
+            "bid_id": e.bid_id,
+            "market": e.market,
+            "product_id": e.product_id,
+            "zone": e.zone,
+            "direction": e.direction,
+            "pool": e.pool,
+            "delivery_start": e.start,
+            "delivery_end": e.end,
+            "mw": e.mw,
+            "remuneration": e.remuneration,
+        }
+        for e in entries
+    ]
+
+
+def stored_entries(
+    repository: Repository, tenant: str, portfolio_id: str, day: date
+) -> list[BookEntry]:
+    """The position-book entries the store holds for the portfolio's delivery day."""
+    return [
+        BookEntry(
+            bid_id=p.bid_id,
+            market=p.market,
+            product_id=p.product_id,
+            zone=p.zone,
+            start=p.delivery_start,
+            end=p.delivery_end,
+            mw=p.mw,
+            direction=p.direction,
+            pool=p.pool,
+            remuneration=p.remuneration,
+        )
+        for p in repository.list_positions(tenant, day)
+        if p.portfolio_id == portfolio_id
+    ]
+
+
+def settle_window(
+    book: PositionBook,
+    horizon: Horizon,
+    window: np.ndarray,
+    zones: Sequence[ZoneDelivery],
+    *,
+    costs_by_kind: Mapping[str, float],
+    config: LiveConfig,
+) -> Settlement:
+    """Settle the ISPs `window` (indices in the day, ascending) of the day (`zones` hold
+    whole-day arrays [MWh]).
+
+    Revenue is what the markets pay for every position cleared for the day (fixed at
+    clearing, whatever is delivered); costs are `costs_by_kind` [EUR]; the imbalance is
+    that of the window's ISPs only: until the day is over the books are provisional."""
+    periods = book.periods[window]
+    day_ahead = {
+        z.zone: np.asarray(config.prices.quarter_hourly("day_ahead", z.zone, horizon))[window]
+        for z in zones
+    }
+    sliced = [
+        ZoneDelivery(
+            z.zone,
+            z.position_mwh[window],
+            z.scheduled_mwh[window],
+            z.delivered_mwh[window],
+            z.measured_mwh[window],
+            z.afrr_up_mwh[window],
+            z.afrr_down_mwh[window],
+        )
+        for z in zones
+    ]
+    return settle(
+        periods,
+        sliced,
+        market_revenue=book.revenue_by_market(),
+        costs_by_kind=costs_by_kind,
+        day_ahead=day_ahead,
+        imbalance_prices=config.imbalance,
+        afrr_prices=config.afrr_prices,
+    )

@@ -1,0 +1,347 @@
+"""The engine inside `vpp serve`: every tenant's stored portfolio dispatched, metered, settled.
+
+`EngineService` runs in a thread of its own with its own event loop, beside uvicorn and the
+server's `ClearingLoop`, on the server's clock (`trading.engine.live_clock.ServerClock`):
+
+- every round it looks for tenants with a stored portfolio and starts one engine per
+  tenant (a tenant with several portfolios is named in the status and left alone: a bid
+  does not say which portfolio it is for);
+- the `ClearingLoop` hands it every clearing it records (`on_clearing`, thread-safe); each
+  accepted product becomes a position-book entry, stored at once for its delivery day
+  (`engine_positions`) and passed to the tenant's running day if it is that day;
+- a tenant's engine runs one `LiveDay` after another: the day the server's clock is in,
+  then the next from its local midnight. Each day starts its embedded simulated fleet
+  anew from the portfolio stored at that moment (batteries at the plan's state of
+  charge).
+
+`status(tenant)` is what `GET /v1/engine` shows; `collect()` feeds the metrics.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import queue
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import structlog
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy import select
+
+from dispatch.clock import DispatchClock
+from markets.registry import MarketRegistry
+from trading.engine.activation import german_pattern
+from trading.engine.live_books import LiveConfig, delivery_day, entry_rows
+from trading.engine.live_day import LiveDay
+from trading.engine.loop import real_imbalance
+from trading.engine.positions import BookEntry, entries_of
+from trading.exchange.records import Clearing
+from trading.optimiser.inputs import PriceInputs
+from trading.store import Repository, session_factory
+from trading.store.models import PortfolioRow
+
+_LOG = structlog.get_logger(__name__)
+RETRY_S = 5.0
+"""Real seconds before a tenant's engine that failed starts its day again; doubled after
+each failure in a row (a day without prices fails until prices come), up to `MAX_RETRY_S`."""
+MAX_RETRY_S = 900.0
+SHARED_DATA_ENV = "VPP_SHARED_DATA"
+"""Environment variable: the shared data folder (real imbalance prices, the aFRR pattern)."""
+MAX_ROUND_REAL_S = 5.0
+"""At most this many real seconds between two engine rounds of a day."""
+
+
+def shared_folder() -> Path | None:
+    """``$VPP_SHARED_DATA``, else ``../shared/data`` beside the project, if it exists."""
+    given = os.environ.get(SHARED_DATA_ENV)
+    folder = Path(given) if given else Path(__file__).resolve().parents[3] / "shared/data"
+    return folder if folder.is_dir() else None
+
+
+def live_config(
+    prices: PriceInputs,
+    registry: MarketRegistry,
+    afrr_prices: Mapping[tuple[str, str], pd.Series] | None,
+    *,
+    tick_s: float = 1.0,
+    speed: float = 1.0,
+) -> LiveConfig:
+    """The engine's configuration in a server: its prices, the real imbalance prices and
+    aFRR activation pattern of the shared data where present, a round every simulated
+    minute (at most every `MAX_ROUND_REAL_S` real seconds)."""
+    shared = shared_folder()
+    return LiveConfig(
+        prices=prices,
+        registry=registry,
+        afrr_prices=afrr_prices,
+        imbalance=real_imbalance(shared),
+        activation=german_pattern(shared),
+        tick_s=tick_s,
+        period_s=min(60.0, MAX_ROUND_REAL_S * speed),
+    )
+
+
+@dataclass
+class TenantEngine:
+    """One tenant's engine: its portfolio and the day it is running."""
+
+    tenant: str
+    portfolio_id: str
+    portfolio_version: int
+    live: LiveDay | None = None
+    error: str | None = None
+    days_run: list[str] = field(default_factory=list)
+    task: asyncio.Task[None] | None = None
+
+
+class EngineService:
+    """The engine of every tenant with a stored portfolio (see the module docstring)."""
+
+    def __init__(
+        self,
+        repository: Repository,
+        clock: DispatchClock,
+        config: LiveConfig,
+        *,
+        discover_s: float = 1.0,
+    ) -> None:
+        self.repository = repository
+        self.clock = clock
+        self.config = config
+        self.discover_s = discover_s
+        """Real seconds between two looks for new tenants and clearings."""
+        self.tenants: dict[str, TenantEngine] = {}
+        self.ignored: dict[str, str] = {}
+        """Tenant -> why the engine does not run for it."""
+        self._inbox: queue.Queue[tuple[str, Clearing]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._lock = threading.Lock()
+
+    # --- called from other threads ------------------------------------------------------
+
+    def on_clearing(self, tenant: str, clearing: Clearing) -> None:
+        """A clearing the server recorded (the `ClearingLoop`'s thread): booked next round."""
+        self._inbox.put((tenant, clearing))
+
+    def status(self, tenant: str) -> dict[str, Any]:
+        """The tenant's engine: day, schedule version in force, last ISP metered, books."""
+        with self._lock:
+            engine = self.tenants.get(tenant)
+            if engine is None:
+                reason = self.ignored.get(tenant, "no portfolio stored for this tenant yet")
+                return {"running": False, "reason": reason}
+            live = engine.live
+            return {
+                "running": live is not None and engine.error is None,
+                "portfolio": engine.portfolio_id,
+                "portfolio_version": engine.portfolio_version,
+                "error": engine.error,
+                "days_run": list(engine.days_run),
+                "now": _z(self.clock.utc()),
+                "day": None if live is None else live.status(),
+            }
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """Prometheus gauges per tenant: the schedule version in force, the last ISP
+        metered (Unix seconds) and the ISPs metered in the day."""
+        version = GaugeMetricFamily(
+            "vpp_engine_schedule_version",
+            "Schedule version in force, per tenant",
+            labels=["tenant"],
+        )
+        last = GaugeMetricFamily(
+            "vpp_engine_last_isp_metered_timestamp_seconds",
+            "Start of the last ISP metered [Unix s], per tenant",
+            labels=["tenant"],
+        )
+        count = GaugeMetricFamily(
+            "vpp_engine_isps_metered",
+            "ISPs metered in the running day, per tenant",
+            labels=["tenant"],
+        )
+        with self._lock:
+            for tenant, engine in sorted(self.tenants.items()):
+                live = engine.live
+                if live is None or live.current is None:
+                    continue
+                version.add_metric([tenant], live.current.version)
+                first = live.first_isp
+                if first is not None and live.metered_through >= first:  # an ISP seen whole
+                    start = live.periods[live.metered_through]
+                    last.add_metric([tenant], start.timestamp())
+                if live.first_isp is not None:
+                    metered = max(0, live.metered_through - live.first_isp + 1)
+                    count.add_metric([tenant], metered)
+        yield from (version, last, count)
+
+    def start(self) -> None:
+        """Run the engine in a daemon thread until `stop`."""
+        ready = threading.Event()
+
+        def main() -> None:
+            asyncio.run(self._main(ready))
+
+        self._thread = threading.Thread(target=main, name="vpp-engine", daemon=True)
+        self._thread.start()
+        ready.wait(timeout=30)
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop every tenant's day (what passed is metered and settled) and the thread."""
+        if self._loop is not None and self._stop is not None:
+            self._loop.call_soon_threadsafe(self._stop.set)
+        if self._thread is not None:
+            self._thread.join(timeout=timeout_s)
+
+    # --- the engine's own thread --------------------------------------------------------
+
+    async def _main(self, ready: threading.Event) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        ready.set()
+        try:
+            await self.serve(self._stop)
+        except Exception:
+            _LOG.exception("engine_stopped_on_error")
+
+    async def serve(self, stop: asyncio.Event) -> None:
+        """Discover tenants and book clearings every `discover_s` until `stop` is set."""
+        while not stop.is_set():
+            try:
+                self._discover(stop)
+                self.book_inbox()
+            except Exception:  # e.g. the database away for a moment: next round
+                _LOG.exception("engine_round_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.discover_s)
+        tasks = [e.task for e in self.tenants.values() if e.task is not None]
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _discover(self, stop: asyncio.Event) -> None:
+        with session_factory(self.repository.engine)() as session:
+            rows = session.execute(
+                select(PortfolioRow.tenant_id, PortfolioRow.id, PortfolioRow.version)
+            ).all()
+        by_tenant: dict[str, list[Any]] = {}
+        for row in rows:
+            by_tenant.setdefault(row.tenant_id, []).append(row)
+        for tenant, found in sorted(by_tenant.items()):
+            if tenant in self.tenants:
+                engine = self.tenants[tenant]
+                engine.portfolio_version = max(
+                    (r.version for r in found if r.id == engine.portfolio_id),
+                    default=engine.portfolio_version,
+                )
+                continue
+            if len(found) != 1:
+                ids = ", ".join(sorted(r.id for r in found))
+                self.ignored[tenant] = (
+                    f"the tenant has {len(found)} portfolios ({ids}); the engine runs a "
+                    "tenant with exactly one (a bid does not say which portfolio it is for)"
+                )
+                continue
+            (row,) = found
+            engine = TenantEngine(tenant, row.id, row.version)
+            with self._lock:
+                self.tenants[tenant] = engine
+            engine.task = asyncio.ensure_future(self._run_tenant(engine, stop))
+            _LOG.info("engine_tenant_started", tenant=tenant, portfolio=row.id)
+
+    def book_inbox(self) -> int:
+        """Book every clearing handed in: each accepted product stored as a position of its
+        delivery day and given to the running day; the number of entries booked."""
+        booked = 0
+        while True:
+            try:
+                tenant, clearing = self._inbox.get_nowait()
+            except queue.Empty:
+                return booked
+            engine = self.tenants.get(tenant)
+            if engine is None:
+                _LOG.info("engine_clearing_not_booked", tenant=tenant, bid_id=clearing.bid_key)
+                continue
+            booked += self.book(engine, entries_of(clearing, self.config.registry))
+
+    def book(self, engine: TenantEngine, entries: list[BookEntry]) -> int:
+        """Store `entries` per delivery day; hand those of the running day to it."""
+        by_day: dict[Any, list[BookEntry]] = {}
+        for entry in entries:
+            by_day.setdefault(delivery_day(entry.start), []).append(entry)
+        for day, group in sorted(by_day.items()):
+            self.repository.add_positions(
+                engine.tenant, engine.portfolio_id, day, entry_rows(group)
+            )
+            if engine.live is not None and engine.live.day == day:
+                engine.live.receive(group)
+        return len(entries)
+
+    async def _run_tenant(self, engine: TenantEngine, stop: asyncio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            day = delivery_day(self.clock.utc())
+            try:
+                record = self.repository.get_portfolio(engine.tenant, engine.portfolio_id)
+                if record is None:
+                    raise ValueError(f"portfolio {engine.portfolio_id} is no longer stored")
+                live = LiveDay(
+                    self.repository,
+                    engine.tenant,
+                    record.portfolio(),
+                    day,
+                    self.config,
+                    self.clock,
+                )
+                with self._lock:
+                    engine.live, engine.error = live, None
+                    engine.portfolio_version = record.version
+                self.book_inbox()  # what cleared while the day was being set up
+                await live.run(stop)
+                failures = 0
+                if not stop.is_set():  # run to its end (not stopped with the server)
+                    engine.days_run.append(str(day))
+            except Exception as exc:
+                retry_s = min(MAX_RETRY_S, RETRY_S * 2**failures)
+                failures += 1
+                if failures == 1:  # the whole story once; then a line per try
+                    _LOG.exception("engine_day_failed", tenant=engine.tenant, day=str(day))
+                else:
+                    _LOG.warning(
+                        "engine_day_failed_again",
+                        tenant=engine.tenant,
+                        error=str(exc),
+                        tries=failures,
+                    )
+                with self._lock:
+                    engine.error = (
+                        f"{type(exc).__name__}: {exc} (tried {failures}x; next in {retry_s:g} s)"
+                    )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=retry_s)
+                continue
+            # the day is over: the next one starts at its local midnight (already here)
+            while delivery_day(self.clock.utc()) == day and not stop.is_set():
+                await asyncio.sleep(0.05)
+
+
+class EngineMetrics(Collector):
+    """The engine's gauges on a Prometheus registry (`EngineService.collect`)."""
+
+    def __init__(self, service: EngineService) -> None:
+        self.service = service
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        """The service's gauges."""
+        return self.service.collect()
+
+
+def _z(at: datetime) -> str:
+    return at.isoformat().replace("+00:00", "Z")
