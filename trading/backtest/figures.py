@@ -293,11 +293,12 @@ def soc_throughput_figure(result: BacktestResult) -> Figure | None:
         )
         line = ax_soc.plot(daily.index, daily["last"], label=f"{asset} end of day")[0]
         ax_soc.fill_between(
-            daily.index, daily["min"], daily["max"], alpha=0.2, color=line.get_color()
+            daily.index, daily["min"], daily["max"], alpha=0.1, color=line.get_color()
         )
     ax_soc.set_ylabel("state of charge [MWh]\n(band: daily min..max)")
     ax_soc.set_title("Batteries over the run: state of charge and throughput")
-    ax_soc.legend(loc="best", fontsize="small")
+    # legends beside the panels: inside they covered the bars and lines they name
+    ax_soc.legend(loc="upper left", bbox_to_anchor=(1.08, 1.0), fontsize="small")
     ax_soc.grid(True, alpha=0.3)
     assets = result.assets
     batteries = assets[assets["kind"] == "battery"] if not assets.empty else assets
@@ -317,8 +318,15 @@ def soc_throughput_figure(result: BacktestResult) -> Figure | None:
                 label=f"{asset} discharged",
             )
             ax_cycles.plot(group["day"], group["cycles"].cumsum(), label=f"{asset} cycles")
-        ax_mwh.legend(loc="upper left", fontsize="small")
-        ax_cycles.legend(loc="lower right", fontsize="small")
+        bars, bar_labels = ax_mwh.get_legend_handles_labels()
+        lines, line_labels = ax_cycles.get_legend_handles_labels()
+        ax_cycles.legend(
+            bars + lines,
+            bar_labels + line_labels,
+            loc="upper left",
+            bbox_to_anchor=(1.08, 1.0),
+            fontsize="small",
+        )
     ax_mwh.set_ylabel("discharged per day [MWh]")
     ax_cycles.set_ylabel("cumulative full cycles")
     _daily_axis(ax_mwh, int(soc["day"].nunique()))
