@@ -50,7 +50,7 @@ from regulatory.assets.storage import Battery
 from regulatory.portfolio import Portfolio
 from trading.backtest import BacktestConfig, run_backtest
 from trading.backtest.html_report import write_html_report
-from trading.backtest.report import write_figures
+from trading.backtest.report import draw_figures, write_figures
 from trading.optimiser.inputs import Horizon, PriceInputs
 from trading.prices.inputs import read_price_inputs
 from trading.prices.sample import generate_sample_prices
@@ -188,8 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.perf_counter() - started
     started = time.perf_counter()
     files = result.write(out)
-    files += write_figures(result, out)
-    files.append(write_html_report(result, out / "report.html", title="Backtest benchmark"))
+    drawn = draw_figures(result)  # once, for the PNG files and the report
+    files += write_figures(result, out, drawn=drawn)
+    report = out / "report.html"
+    files.append(write_html_report(result, report, title="Backtest benchmark", drawn=drawn))
     written_s = time.perf_counter() - started
     reference = reference_seconds(portfolio, prices, config.days())
     load = os.getloadavg()

@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -38,6 +39,8 @@ DEFAULT_TIMEZONE = "Europe/Berlin"
 """Time zone of a zone the result does not name (continental CET/CEST)."""
 QUARTER = pd.Timedelta(minutes=15)
 EUR_TICKS = FuncFormatter(lambda value, _pos: f"{value:,.0f}")
+COLOURS = colormaps["tab20"]
+"""Colours of the assets in the day figure's dispatch panel."""
 
 
 def new_figure(rows: int = 1, height: float = 4.5, sharex: bool = True) -> tuple[Figure, list]:
@@ -74,11 +77,20 @@ def result_timezone(result: BacktestResult, zone: str | None = None) -> str:
     return next(iter(sorted(zones.items())), ("", DEFAULT_TIMEZONE))[1]
 
 
+SHORT_RUN_DAYS = 14
+"""Up to this many days a daily axis ticks each day by its date (no clock times)."""
+
+
 def _daily_axis(ax: Axes, n_days: int) -> None:
+    """A date axis for one value per delivery day: each day's date on a short run (the
+    automatic locator would tick hours there, which daily values do not have)."""
+    if 0 < n_days <= SHORT_RUN_DAYS:
+        ax.xaxis.set_major_locator(mdates.DayLocator())
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+        return
     locator = mdates.AutoDateLocator(maxticks=10)
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    del n_days
 
 
 def cumulative_figure(result: BacktestResult) -> Figure | None:
@@ -202,6 +214,8 @@ def day_figure(result: BacktestResult, day: date, zone: str | None = None) -> Fi
     ax_price.legend(loc="best", fontsize="small")
     ax_price.grid(True, alpha=0.3)
 
+    # more assets than the default ten colours: each its own colour of a 20-colour map
+    ax_mw.set_prop_cycle(color=[COLOURS(k) for k in range(COLOURS.N)])
     for asset, group in _groups(dispatch, "asset"):
         group = group.sort_values("timestamp_utc")
         _step(
@@ -229,7 +243,8 @@ def day_figure(result: BacktestResult, day: date, zone: str | None = None) -> Fi
     if dispatch.empty and energy.empty:
         ax_mw.text(0.5, 0.5, "no dispatch", ha="center", transform=ax_mw.transAxes)
     else:
-        ax_mw.legend(loc="best", fontsize="x-small", ncol=2)
+        # beside the panel, not over the lines it names
+        ax_mw.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="x-small")
     ax_mw.grid(True, alpha=0.3)
 
     if soc.empty:
@@ -278,28 +293,43 @@ def soc_throughput_figure(result: BacktestResult) -> Figure | None:
         )
         line = ax_soc.plot(daily.index, daily["last"], label=f"{asset} end of day")[0]
         ax_soc.fill_between(
-            daily.index, daily["min"], daily["max"], alpha=0.2, color=line.get_color()
+            daily.index, daily["min"], daily["max"], alpha=0.1, color=line.get_color()
         )
     ax_soc.set_ylabel("state of charge [MWh]\n(band: daily min..max)")
     ax_soc.set_title("Batteries over the run: state of charge and throughput")
-    ax_soc.legend(loc="best", fontsize="small")
+    # legends beside the panels: inside they covered the bars and lines they name
+    ax_soc.legend(loc="upper left", bbox_to_anchor=(1.08, 1.0), fontsize="small")
     ax_soc.grid(True, alpha=0.3)
     assets = result.assets
     batteries = assets[assets["kind"] == "battery"] if not assets.empty else assets
     ax_cycles = ax_mwh.twinx()
     if not batteries.empty:
         frame = batteries.assign(day=pd.to_datetime(batteries["day"]))
-        for asset, group in frame.groupby("asset", sort=True):
+        grouped = list(frame.groupby("asset", sort=True))
+        width = 0.8 / len(grouped)  # each battery's bar beside the others', not over them
+        for k, (asset, group) in enumerate(grouped):
             group = group.sort_values("day")
+            offset = pd.Timedelta(days=(k - (len(grouped) - 1) / 2) * width)
             ax_mwh.bar(
-                group["day"], group["throughput_mwh"], alpha=0.5, label=f"{asset} discharged"
+                group["day"] + offset,
+                group["throughput_mwh"],
+                width=width,
+                alpha=0.7,
+                label=f"{asset} discharged",
             )
             ax_cycles.plot(group["day"], group["cycles"].cumsum(), label=f"{asset} cycles")
-        ax_mwh.legend(loc="upper left", fontsize="small")
-        ax_cycles.legend(loc="lower right", fontsize="small")
+        bars, bar_labels = ax_mwh.get_legend_handles_labels()
+        lines, line_labels = ax_cycles.get_legend_handles_labels()
+        ax_cycles.legend(
+            bars + lines,
+            bar_labels + line_labels,
+            loc="upper left",
+            bbox_to_anchor=(1.08, 1.0),
+            fontsize="small",
+        )
     ax_mwh.set_ylabel("discharged per day [MWh]")
     ax_cycles.set_ylabel("cumulative full cycles")
-    _daily_axis(ax_mwh, 0)
+    _daily_axis(ax_mwh, int(soc["day"].nunique()))
     ax_mwh.grid(True, alpha=0.3)
     return fig
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from trading.backtest.figures import all_figures
+from trading.backtest.report import Drawn, draw_figures
 from trading.backtest.result import BacktestResult
 
 MAX_TABLE_ROWS = 50
@@ -33,21 +32,17 @@ figcaption { font-weight: bold; margin-bottom: 0.3em; }
 """
 
 
-def figure_png(figure: Any) -> bytes:
-    """A matplotlib figure as PNG bytes."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
 def render_html(
     result: BacktestResult,
     *,
     title: str = "Backtest report",
     day: date | None = None,
     zone: str | None = None,
+    drawn: Drawn | None = None,
 ) -> str:
-    """The report as one HTML document (see the module docstring)."""
+    """The report as one HTML document (see the module docstring). `drawn`: the figures
+    already drawn for this result (`trading.backtest.report.draw_figures`), so they are
+    not drawn again."""
     summary = result.summary()
     parts = [
         "<!DOCTYPE html>",
@@ -73,11 +68,12 @@ def render_html(
         parts += ["<h2>Notes</h2>", f"<ul>{items}</ul>"]
     parts.append("<h2>Figures</h2>")
     skipped = []
-    for stem, (caption, figure) in all_figures(result, day=day, zone=zone).items():
-        if figure is None:
+    drawn = drawn if drawn is not None else draw_figures(result, day=day, zone=zone)
+    for stem, (caption, png) in drawn.items():
+        if png is None:
             skipped.append(stem)
             continue
-        data = base64.b64encode(figure_png(figure)).decode("ascii")
+        data = base64.b64encode(png).decode("ascii")
         parts.append(
             f'<figure id="fig-{html.escape(stem)}"><figcaption>{html.escape(caption)}'
             f'</figcaption><img alt="{html.escape(caption)}" '
@@ -98,11 +94,14 @@ def write_html_report(
     title: str = "Backtest report",
     day: date | None = None,
     zone: str | None = None,
+    drawn: Drawn | None = None,
 ) -> Path:
-    """Write the report to `path` (its folder created); return the path."""
+    """Write the report to `path` (its folder created); return the path. `drawn` as for
+    `render_html`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_html(result, title=title, day=day, zone=zone), encoding="utf-8")
+    page = render_html(result, title=title, day=day, zone=zone, drawn=drawn)
+    path.write_text(page, encoding="utf-8")
     return path
 
 

@@ -51,6 +51,7 @@ from trading.backtest.imbalance import ImbalancePrices
 from trading.backtest.lookahead import AheadPlan, plan_ahead
 from trading.backtest.result import BacktestResult
 from trading.backtest.settle import QUARTER_H, ClearedProduct, clear_plan, imbalance_of
+from trading.backtest.window import PriceWindows
 from trading.optimiser.accounts import EXPECTED_IMBALANCE, STORED_ENERGY, SUPPORT_PREMIUM
 from trading.optimiser.assets import battery_initial_soc
 from trading.optimiser.build import MARKET_CHOICES, OptimiserOptions
@@ -184,7 +185,8 @@ def run_backtest(
         )
     except PriceGapError as exc:
         raise BacktestError(str(exc)) from None
-    forecaster = _KeptForecast(forecaster, prices, keep=config.horizon_days + 2)
+    windows = PriceWindows(prices)
+    forecaster = _KeptForecast(forecaster, prices, keep=config.horizon_days + 2, windows=windows)
     imbalance = imbalance if imbalance is not None else ImbalancePrices()
     zone_of = {a.id: portfolio.site_of(a).bidding_zone for a in portfolio.assets}
     options = OptimiserOptions(
@@ -220,6 +222,9 @@ def run_backtest(
             profiles, actual_output = renewables.day(today, day)
         else:
             profiles, actual_output = proxy_profiles(today, horizon), {}
+        # each day reads its own window of the actual prices (`trading.backtest.window`):
+        # the same answers as the whole series, without looking up a year per product
+        actual = windows.around(day)
         try:
             seen = forecaster.forecast(prices, day)
             plan = optimise(
@@ -236,7 +241,7 @@ def run_backtest(
                 registry=registry,
                 extend=extend,
             )
-            cleared = clear_plan(plan, prices, registry)
+            cleared = clear_plan(plan, actual, registry)
         except MissingPriceError as exc:
             if config.gaps == "skip-day" and gap_report.gaps:
                 why = f"skip-day: prices missing for this day or its forecast ({exc})"
@@ -247,7 +252,7 @@ def run_backtest(
         deviation = output_deviation(
             plan, profiles, actual_output, zone_of, horizon, _energy_seen(seen, horizon)
         )
-        settled = _imbalance_rows(plan, cleared, day, zone_of, prices, imbalance, deviation)
+        settled = _imbalance_rows(plan, cleared, day, zone_of, actual, imbalance, deviation)
         soc, assets, state = _batteries(state, plan, day)
         assets = _with_service_notes(assets, state, config)
         carried = carried.after(plan)
@@ -284,9 +289,9 @@ def run_backtest(
         tables["rejected"].append(rows_of.rejected_rows(day, cleared))
         tables["costs"].append(rows_of.cost_rows(day, plan))
         tables["attribution"].append(
-            rows_of.attribution_rows(day, plan, cleared, prices, zone_of, by_zone)
+            rows_of.attribution_rows(day, plan, cleared, actual, zone_of, by_zone)
         )
-        tables["prices"].append(rows_of.price_rows(day, seen, prices, zones))
+        tables["prices"].append(rows_of.price_rows(day, seen, actual, zones))
         tables["dispatch"].append(rows_of.dispatch_rows(plan))
     notes = [
         *(notes or []),
@@ -399,15 +404,25 @@ def imbalance_gap_notes(imbalance: ImbalancePrices, config: BacktestConfig) -> l
 class _KeptForecast:
     """`forecaster` keeping its forecasts of the run's prices for the last `keep` days
     asked: a day's plan, each battery's end-of-day value and look-ahead, and the next
-    days' plans ask for the same few days again and again."""
+    days' plans ask for the same few days again and again. A forecast that is the actual
+    prices themselves (perfect foresight) is kept as the day's window of them
+    (`windows`, `trading.backtest.window`): the same prices for the day, looked up
+    without the rest of the run's series."""
 
-    def __init__(self, forecaster: PriceForecast, prices: PriceInputs, keep: int) -> None:
+    def __init__(
+        self,
+        forecaster: PriceForecast,
+        prices: PriceInputs,
+        keep: int,
+        windows: PriceWindows | None = None,
+    ) -> None:
         self.inner = forecaster
         self.name = forecaster.name
         self.history_days = int(getattr(forecaster, "history_days", 0))
         self.description = getattr(forecaster, "description", "")
         self._prices = prices
         self._keep = keep
+        self._windows = windows
         self._kept: dict[date, PriceInputs] = {}
 
     def forecast(self, actual: PriceInputs, day: date) -> PriceInputs:
@@ -415,7 +430,10 @@ class _KeptForecast:
         if actual is not self._prices:
             return self.inner.forecast(actual, day)
         if day not in self._kept:
-            self._kept[day] = self.inner.forecast(actual, day)
+            found = self.inner.forecast(actual, day)
+            if found is actual and self._windows is not None:
+                found = self._windows.around(day)
+            self._kept[day] = found
             while len(self._kept) > self._keep:
                 del self._kept[next(iter(self._kept))]
         return self._kept[day]

@@ -252,17 +252,23 @@ def _capacity_shares(
     mine = bands[bands["asset_id"].isin(assets) & bands["product"].astype(str).isin(products)]
     if mine.empty:
         return 0.0
-    times = pd.to_datetime(mine["quarter_hour"], utc=True)
+    # masks on arrays made once, and one sum per block and product however many pools
+    # cleared it: the same rows summed the same way as a filter per cleared product
+    times = pd.DatetimeIndex(pd.to_datetime(mine["quarter_hour"], utc=True))
+    kinds = mine["product"].astype(str).to_numpy()
+    summed: dict[tuple[pd.Timestamp, float, str], pd.Series] = {}
+    wanted = {"pos": "afrr_pos", "neg": "afrr_neg", "up": "afrr_pos", "down": "afrr_neg"}
     for p in cleared:
         if p.market != market or p.zone != zone or p.revenue_eur == 0:
             continue
-        wanted = {"pos": "afrr_pos", "neg": "afrr_neg", "up": "afrr_pos", "down": "afrr_neg"}
         product = "fcr" if market == "fcr_capacity" else wanted.get(str(p.direction), "")
         start = pd.Timestamp(p.start)
-        end = start + pd.Timedelta(hours=p.hours)
-        held = mine[(times >= start).to_numpy() & (times < end).to_numpy()]
-        held = held[held["product"].astype(str) == product]
-        per_asset = held.groupby("asset_id")["mw"].sum()
+        key = (start, float(p.hours), product)
+        if key not in summed:
+            end = start + pd.Timedelta(hours=p.hours)
+            inside = (times >= start) & (times < end) & (kinds == product)
+            summed[key] = mine[inside].groupby("asset_id")["mw"].sum()
+        per_asset = summed[key]
         total = float(per_asset.sum())
         if total <= 0:
             continue

@@ -142,28 +142,6 @@ def _highs(
     if counter is not None:
         with _CALLS_LOCK:
             counter[0] += 1
-    matrix = m.matrix
-    lp = highspy.HighsLp()
-    lp.num_col_ = m.num_cols
-    lp.num_row_ = m.num_rows
-    lp.col_cost_ = m.cost
-    lp.col_lower_ = m.lower
-    lp.col_upper_ = m.upper
-    lp.row_lower_ = m.row_lower
-    lp.row_upper_ = m.row_upper
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.offset_ = m.offset
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
-    lp.a_matrix_.start_ = matrix.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = matrix.indices.astype(np.int32)
-    lp.a_matrix_.value_ = matrix.data.astype(float)
-    lp.a_matrix_.num_col_ = m.num_cols
-    lp.a_matrix_.num_row_ = m.num_rows
-    if m.integer.any() and not relax:
-        lp.integrality_ = [
-            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
-            for flag in m.integer
-        ]
     highs = new_highs()
     highs.setOptionValue("output_flag", options.log)
     highs.setOptionValue("time_limit", max(float(time_limit_s), 1e-3))
@@ -175,8 +153,38 @@ def _highs(
     # one thread per solve: parts run side by side on the machine's cores instead, which
     # measured 1.6x the throughput of HiGHS's own threads on small parts (2 cores)
     highs.setOptionValue("threads", 1)
-    highs.passModel(lp)
+    _pass(highs, m, relax=relax)
     return highs
+
+
+def _pass(highs: highspy.Highs, m: MatrixModel, *, relax: bool) -> None:
+    """`m` into `highs` as numpy arrays in one call (maximisation, rows stored row-wise).
+
+    Setting a `HighsLp`'s fields instead converts every array element by element in
+    Python (measured 20 ms against 3 ms for a 3,400-column pool, solved identically)."""
+    matrix = m.matrix
+    integer = m.integer if m.integer.any() and not relax else np.zeros(m.num_cols, bool)
+    status = highs.passModel(
+        m.num_cols,
+        m.num_rows,
+        int(matrix.nnz),
+        int(highspy.MatrixFormat.kRowwise),
+        int(highspy.ObjSense.kMaximize),
+        float(m.offset),
+        np.ascontiguousarray(m.cost, dtype=float),
+        np.ascontiguousarray(m.lower, dtype=float),
+        np.ascontiguousarray(m.upper, dtype=float),
+        np.ascontiguousarray(m.row_lower, dtype=float),
+        np.ascontiguousarray(m.row_upper, dtype=float),
+        np.ascontiguousarray(matrix.indptr, dtype=np.int32),
+        np.ascontiguousarray(matrix.indices, dtype=np.int32),
+        np.ascontiguousarray(matrix.data, dtype=float),
+        np.where(
+            integer, int(highspy.HighsVarType.kInteger), int(highspy.HighsVarType.kContinuous)
+        ).astype(np.int32),
+    )
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS refused a model of {m.num_cols} columns, {m.num_rows} rows")
 
 
 @dataclass

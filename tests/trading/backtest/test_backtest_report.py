@@ -20,7 +20,7 @@ from trading.backtest.figures import (
     day_window,
 )
 from trading.backtest.html_report import write_html_report
-from trading.backtest.report import write_figures
+from trading.backtest.report import draw_figures, write_figures
 from trading.backtest.result import TABLES, BacktestResult
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -162,3 +162,18 @@ def test_the_distribution_copes_with_one_or_many_days(tmp_path: Path, factor: in
     )
     written = write_figures(short, tmp_path)
     assert (tmp_path / "daily_revenue_distribution.png") in written
+
+
+def test_figures_drawn_once_serve_the_files_and_the_report_alike(tmp_path: Path) -> None:
+    result = day_ahead_and_afrr()
+    drawn = draw_figures(result)
+    files = write_figures(result, tmp_path / "shared", drawn=drawn)
+    assert [p.name for p in files] == [p.name for p in write_figures(result, tmp_path / "own")]
+    report = write_html_report(result, tmp_path / "report.html", drawn=drawn)
+    parser = _Figures()
+    parser.feed(report.read_text(encoding="utf-8"))
+    prefix = "data:image/png;base64,"
+    for path in files:
+        (src,) = parser.figures[f"fig-{path.stem}"]
+        assert base64.b64decode(src[len(prefix) :]) == path.read_bytes()  # the same picture
+        assert _is_png((tmp_path / "own" / path.name).read_bytes())
