@@ -123,22 +123,42 @@ class Battery(_Follower):
         self.eta_discharge = eta_discharge
 
     def step(self, dt: float) -> None:
-        """Advance dt [s]."""
+        """Advance dt [s]. The stored energy follows the power's path through the step: held
+        during the dead time, ramping, then at the target (a step of seconds in which the
+        power reverses would otherwise be counted at its final power throughout)."""
         ramp_dt = self._advance(dt)
         target = min(self.max_mw, max(self.min_mw, self.target_mw))
         if (self.soc <= 0.0 and target > 0.0) or (self.soc >= 1.0 and target < 0.0):
             target = 0.0  # empty: no discharge; full: no charge
-        self.power_mw = ramp_towards(self.power_mw, target, self._rate() * ramp_dt)
-        hours = dt / 3600.0
-        if self.power_mw > 0.0:
-            energy = -self.power_mw * hours / self.eta_discharge
-        else:
-            energy = -self.power_mw * hours * self.eta_charge
+        start = self.power_mw
+        rate = self._rate()
+        self.power_mw = ramp_towards(start, target, rate * ramp_dt)
+        ramping = min(ramp_dt, abs(self.power_mw - start) / rate) if rate > 0.0 else 0.0
+        energy = (
+            self._stored_mwh(start, start, dt - ramp_dt)
+            + self._stored_mwh(start, self.power_mw, ramping)
+            + self._stored_mwh(self.power_mw, self.power_mw, ramp_dt - ramping)
+        )
         soc = self.soc + energy / self.capacity_mwh
         if soc <= 0.0 or soc >= 1.0:
             self.power_mw = 0.0
             soc = 0.0 if soc <= 0.0 else 1.0
         self.soc = soc
+
+    def _stored_mwh(self, p0: float, p1: float, seconds: float) -> float:
+        """Change of stored energy [MWh] while the power moves linearly from `p0` to `p1`
+        [MW, + discharge] over `seconds`: -P/eta_discharge while discharging, -P*eta_charge
+        while charging (split where the power crosses 0)."""
+        if seconds <= 0.0:
+            return 0.0
+        if p0 * p1 < 0.0:  # crosses 0: each side at its own efficiency
+            at = seconds * p0 / (p0 - p1)
+            return self._stored_mwh(p0, 0.0, at) + self._stored_mwh(0.0, p1, seconds - at)
+        mean = 0.5 * (p0 + p1)
+        hours = seconds / 3600.0
+        if mean > 0.0:
+            return -mean * hours / self.eta_discharge
+        return -mean * hours * self.eta_charge
 
 
 def clear_sky(t: float) -> float:

@@ -1,6 +1,11 @@
 """The engine's whole loop over one compressed delivery day (`trading.engine.loop`).
 
-A small real portfolio (the sample's Belgian battery and PV plant), the sample prices, the
+The whole sample day through the public path: `vpp simulate --day 2026-06-13 --json` in a
+subprocess on the virtual clock (the default 5-second tick), every zone's 96 ISPs metered,
+each zone's delivery within 2 % of its schedule plus the aFRR activation asked (the German
+pattern where ../shared/data has it, none otherwise), and the books adding up to the cent.
+
+Then a small real portfolio (the sample's Belgian battery and PV plant), the sample prices, the
 virtual trader submitting through the API's submission path into a real SQLite store, the
 simulated exchange clearing every gate, the schedule builder, one dispatcher pool on a
 virtual clock with a 5-second tick, metering and settlement. The battery trips at noon:
@@ -11,6 +16,9 @@ the same day run without the correction.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -94,3 +102,30 @@ def test_a_tripped_battery_is_corrected_intraday_and_the_books_balance(tmp_path:
         assert len(settled.document["rows"]) == 96
     finally:
         repository.close()
+
+
+def test_the_sample_day_follows_its_schedule_in_every_zone_and_the_books_add_up() -> None:
+    command = [sys.executable, "-m", "trading.cli", "simulate", "--day", SAMPLE_PRICE_DAY]
+    command += ["--portfolio", str(sample_portfolio_path()), "--json"]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout[done.stdout.index("{") :])
+
+    assert report["isps"] == 96
+    assert sorted(report["per_zone"]) == ["AT", "BE", "DE_LU", "FR", "NL"]
+    for zone, figures in report["per_zone"].items():
+        assert figures["isps_metered"] == 96, zone
+        # sum over ISPs of |delivered - target| <= 2 % of the sum of |target| (target: the
+        # schedule plus the aFRR asked)
+        assert figures["abs_deviation_mwh"] <= 0.02 * figures["abs_scheduled_mwh"], (zone, figures)
+        # settled imbalance = delivered - position - aFRR requested, per zone
+        settled = report["imbalance_by_zone"][zone]["imbalance_mwh"]
+        expected = figures["delivered_mwh"] - figures["position_mwh"]
+        assert settled == pytest.approx(expected - figures["afrr_requested_mwh"], abs=1e-3)
+    assert report["faults"] == []
+    assert len(report["schedule_versions"]) == 1
+    books = report["books"]
+    cents = round(books["revenue_eur"] * 100) - round(books["costs_eur"] * 100)
+    assert round(books["net_eur"] * 100) == cents - round(books["imbalance_cost_eur"] * 100)
+    assert books["revenue_eur"] == pytest.approx(sum(books["revenue_by_market"].values()))
+    assert report["net_eur"] == books["net_eur"]

@@ -77,15 +77,16 @@ def simulate_command(
         typer.Option("--portfolio", help="with --day: portfolio file (default: the sample)"),
     ] = None,
     tick: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--tick",
             min=0.1,
             max=60.0,
-            help="with --day: the dispatcher's tick [s]; a scaled clock the machine cannot "
+            help="with --day: the dispatcher's tick [s] (default: 5 s on the virtual clock, "
+            "speed / 48 and at least 1 s on a scaled one); a scaled clock the machine cannot "
             "keep up with misses ticks and reads, and assets then look lost",
         ),
-    ] = 1.0,
+    ] = None,
     prices: Annotated[
         Path | None,
         typer.Option(

@@ -37,6 +37,23 @@ SUMMARY_KEYS = (
 )
 
 
+VIRTUAL_TICK_S = 5.0
+"""The dispatcher's default tick on the virtual clock [s]: the sample day in about two
+minutes, every zone within 2 % of its schedule (docs/engine.md)."""
+TICKS_PER_WALL_S = 48.0
+"""On a scaled clock, at most this many ticks per wall-clock second by default: each zone's
+pool and each asset's reads must keep up with the clock, or ticks are missed and assets
+look lost."""
+
+
+def default_tick(speed: float | None) -> float:
+    """The dispatcher's tick [s] when none is given: `VIRTUAL_TICK_S` on the virtual clock,
+    `speed / TICKS_PER_WALL_S` (at least 1 s) on a scaled one."""
+    if speed is None:
+        return VIRTUAL_TICK_S
+    return max(1.0, speed / TICKS_PER_WALL_S)
+
+
 def _fail(field: str, value: object, rule: str) -> None:
     typer.echo(f"error: {field}={value!r}: {rule}", err=True)
     raise typer.Exit(EXIT_INVALID_INPUT)
@@ -50,10 +67,11 @@ def simulate_day(
     faults_text: str | None,
     seed: int,
     json_out: bool,
-    tick: float = 1.0,
+    tick: float | None = None,
 ) -> None:
     """Run the day; with faults, also the same day without the intraday correction (on a
-    virtual clock), so both imbalances are printed side by side."""
+    virtual clock), so both imbalances are printed side by side. `tick` [s]: the
+    dispatcher's tick (None: `default_tick(speed)`)."""
     try:
         day = date.fromisoformat(day_text)
     except ValueError:
@@ -79,7 +97,7 @@ def simulate_day(
         speed=speed,
         faults=faults,
         seed=seed,
-        tick_s=tick,
+        tick_s=tick if tick is not None else default_tick(speed),
     )
     try:
         report = run_day(config)

@@ -56,6 +56,9 @@ from trading.store import Repository, upgrade
 from trading.store.inputs import Actor
 from trading.store.timestamps import use_clock
 
+SUBMIT_WALL_S = 5.0
+"""Wall-clock seconds allowed for a correction's orders to be checked and stored [s]: on a
+scaled clock the trader leaves `speed` times as much simulated time before each gate."""
 LOST_STATES = ("unavailable", "quarantined")
 """Dispatcher states in which an asset counts as lost for the trader."""
 _HOURS = re.compile(r"@([0-9.]+)h\b")
@@ -144,6 +147,10 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
         trader = VirtualTrader(
             portfolio, config.day, config.prices, profiles, registry, enabled=config.correct
         )
+        if config.speed is not None:  # orders must reach the desk before their gate closes
+            trader.gate_margin = max(
+                trader.gate_margin, timedelta(seconds=SUBMIT_WALL_S * config.speed)
+            )
         builder = ScheduleBuilder(portfolio, config.day, config.prices, profiles, registry)
         book = PositionBook(periods)
         books = EngineBooks(repository, tenant, portfolio.id, config.day)
@@ -254,6 +261,8 @@ async def _deliver(
         for zone, members in sorted(by_zone.items())
     }
     lost: dict[str, datetime] = {}
+    suspects: dict[str, datetime] = {}
+    """Assets found in a lost state at the last round, and since when."""
     faults: list[dict[str, Any]] = []
     current = {"version": first}
     missed = {"seen": 0, "skipped": 0}
@@ -352,19 +361,33 @@ async def _deliver(
             t += config.engine_period_s
             await clock.sleep_until(t)
             now = clock.utc()
+            # this round woke late: the machine stalled, and the pools' missed ticks may not
+            # be counted yet
+            late = clock.now() - t > 2 * config.tick_s
             cleared = desk.clear()
             _book_clearings(cleared, registry, pools, book, books)
             missed_now = sum(st.pool.kpi.missed for st in zones.values() if st.pool is not None)
-            behind = missed_now > missed["seen"]
+            behind = late or missed_now > missed["seen"]
             missed["seen"] = missed_now
             if behind:  # the dispatcher fell behind its clock: a late read says nothing of
                 missed["skipped"] += 1  # the device, so no asset is judged lost this round
-            for state in zones.values():
-                if state.pool is None or behind:
-                    continue
-                for actor in state.pool.actors:
-                    if actor.state.state.value in LOST_STATES and actor.asset_id not in lost:
-                        lost[actor.asset_id] = now
+            else:
+                # lost: in a lost state at two rounds in a row (a stalled machine's late
+                # reads make every asset look lost for a moment; a tripped one stays lost)
+                now_lost = {
+                    actor.asset_id
+                    for state in zones.values()
+                    if state.pool is not None
+                    for actor in state.pool.actors
+                    if actor.state.state.value in LOST_STATES
+                }
+                for asset in sorted(now_lost - set(lost)):
+                    if asset in suspects:
+                        lost[asset] = suspects[asset]
+                    else:
+                        suspects[asset] = now
+                for asset in set(suspects) - now_lost:
+                    del suspects[asset]
             if trader.needs_correction(lost):
                 history_at = now
                 correction = await compute(

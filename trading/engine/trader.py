@@ -79,6 +79,9 @@ class VirtualTrader:
     margin_eur_mwh: float = 20.0
     enabled: bool = True
     time_limit_s: float = 60.0
+    gate_margin: timedelta = GATE_MARGIN
+    """A correction is only traded for quarter hours whose gate is at least this far ahead:
+    more on a scaled clock, where submitting takes simulated minutes."""
     corrections: list[Correction] = field(default_factory=list)
 
     @property
@@ -150,7 +153,7 @@ class VirtualTrader:
             held = book.net_mw(zone)
             for q in range(first, len(book.periods)):
                 product = self._continuous(zone, book.periods[q].to_pydatetime())
-                if product is None or product.gate_closure - GATE_MARGIN <= desk.clock.now():
+                if product is None or product.gate_closure - self.gate_margin <= desk.clock.now():
                     continue
                 step = product.volume_step_mw
                 volume = round(round((wanted[q] - held[q]) / step) * step, 6)
@@ -179,7 +182,7 @@ class VirtualTrader:
             first = len(book.periods)
             for q in range(max(0, quarter_of(book.periods, now)), len(book.periods)):
                 product = self._continuous(zone, book.periods[q].to_pydatetime())
-                if product is not None and product.gate_closure - GATE_MARGIN > now:
+                if product is not None and product.gate_closure - self.gate_margin > now:
                     first = q
                     break
             out[zone] = first
