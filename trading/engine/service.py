@@ -290,7 +290,10 @@ class EngineService:
                     _LOG.warning(
                         "engine_clearing_unreadable", bid_id=clearing.bid_key, error=str(exc)
                     )
-            booked += self.book(engine, entries)
+            try:
+                booked += self.book(engine, entries)
+            except Exception:  # e.g. the database away for a moment: reconciled later
+                _LOG.exception("engine_hand_over_not_booked", tenant=tenant)
         for engine in list(self.tenants.values()):
             try:
                 booked += self.reconcile(engine)

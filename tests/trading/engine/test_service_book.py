@@ -346,3 +346,31 @@ def one_round_discover_only(service: EngineService) -> None:
         )
 
     asyncio.run(main())
+
+
+def test_a_clearing_recorded_without_details_is_booked_from_the_bid_itself(
+    repository: Repository,
+) -> None:
+    """An outcome stored by another recorder than the `ClearingLoop` (no products or
+    market in its details) is booked for the bid's product at the recorded volume."""
+    config = settings()
+    market = Market(repository, config)
+    (bid_id,) = market.desk.submit([sale(17, 0, 3.0)], "direct").bid_ids
+    repository.record_clearing(
+        bid_id,
+        Actor.system(TENANT),
+        status="accepted",
+        cleared_volume_mw=2.5,
+        clearing_price=80.0,
+        remuneration_price=80.0,
+        cleared_at=CLEARED,
+    )
+    service = EngineService(repository, VirtualClock(CLEARED), config)
+    assert one_round(service) == 1
+    (position,) = repository.list_positions(TENANT, DAY)
+    assert (position.bid_id, position.market, position.zone) == (
+        bid_id,
+        "intraday_continuous",
+        "DE_LU",
+    )
+    assert (position.mw, position.remuneration) == (2.5, 80.0)
