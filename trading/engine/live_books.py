@@ -1,6 +1,7 @@
 """The books of the engine inside `vpp serve`: its configuration, the delivery day of an
-instant, position-book entries to and from the store, and the settlement of the ISPs that
-have passed (`settle_window`). Units MW, MWh, EUR; + = injection or sale; times UTC."""
+instant, position-book entries to and from the store (and clearings read back from it,
+`stored_clearing`), and the settlement of the ISPs that have passed (`settle_window`).
+Units MW, MWh, EUR; + = injection or sale; times UTC."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from markets.bids import BalancingCapacityBid, parse_bid, product_ids_of
 from markets.calendar import delivery_day_of
 from markets.registry import MarketRegistry
 from trading.backtest.imbalance import ImbalancePrices
 from trading.engine.activation import NO_ACTIVATION, ActivationPattern
 from trading.engine.positions import BookEntry, PositionBook
 from trading.engine.settlement import Settlement, ZoneDelivery, settle
+from trading.exchange.records import Clearing, ClearingStatus
 from trading.optimiser.inputs import Horizon, PriceInputs
 from trading.store import Repository
+from trading.store.ops.engine import UnbookedClearing
 
 MARKET_TIMEZONE = "Europe/Berlin"
 """The delivery day's time zone (every zone the markets serve is on Central European time)."""
@@ -68,6 +72,48 @@ def entry_rows(entries: Sequence[BookEntry]) -> list[dict[str, Any]]:
         }
         for e in entries
     ]
+
+
+def stored_clearing(found: UnbookedClearing, registry: MarketRegistry) -> Clearing:
+    """The accepted clearing the store holds for a bid, as the exchange's `Clearing` (so
+    that `entries_of` books it exactly as the one the `ClearingLoop` hands over).
+
+    Products, per-product volumes [MW], market and pricing rule come from the clearing's
+    details (the `ClearingLoop` stores them); a result recorded without them counts the
+    bid's own products at the recorded volume, with the first product's market and
+    pricing. `ValueError` names the bid if its first product is unknown."""
+    record = found.clearing
+    details = record.details or {}
+    bid = parse_bid({**found.document, "bid_id": found.bid_id})
+    product_ids = tuple(details.get("product_ids") or product_ids_of(bid))
+    volumes = details.get("cleared_volumes_mw") or [record.cleared_volume_mw] * len(product_ids)
+    market, pricing = details.get("market"), details.get("pricing")
+    if market is None or pricing is None:
+        first = product_ids[0]
+        product = registry.get(first.split(":", 1)[0]).product(first)
+        if product is None:
+            raise ValueError(f"clearing of bid {found.bid_id}: product {first} is unknown")
+        market = market or product.market.value
+        pricing = pricing or product.pricing.value
+    capacity = isinstance(bid, BalancingCapacityBid)
+    pay = record.remuneration_price
+    price = record.clearing_price
+    return Clearing(
+        bid_key=found.bid_id,
+        bid=bid,
+        market=market,
+        pricing=pricing,
+        status=ClearingStatus.ACCEPTED,
+        product_ids=product_ids,
+        cleared_volumes_mw=tuple(float(v) for v in volumes),
+        clearing_price_eur_per_mwh=None if capacity else price,
+        capacity_price_eur_per_mw_h=price if capacity else None,
+        remuneration_eur_per_mwh=None if capacity else pay,
+        remuneration_eur_per_mw_h=pay if capacity else None,
+        gate_closure=as_utc(found.gate_closure),
+        cleared_at=as_utc(record.cleared_at),
+        reason=str(details.get("reason") or "accepted (read back from the store)"),
+    )
 
 
 def stored_entries(

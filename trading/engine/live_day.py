@@ -111,6 +111,8 @@ class LiveDay:
         self.periods = horizon.periods
         self.book = PositionBook(self.periods)
         self.book.add(stored_entries(repository, tenant, portfolio.id, day))
+        self._bids = {e.bid_id for e in self.book.entries}
+        """The bids in the book or handed in for it: one handed in again is not booked twice."""
         self.books = EngineBooks(repository, tenant, portfolio.id, day)
         self.builder = ScheduleBuilder(
             self.portfolio,
@@ -142,8 +144,11 @@ class LiveDay:
     # --- what the service hands in and reads --------------------------------------------
 
     def receive(self, entries: Sequence[BookEntry]) -> None:
-        """New position-book entries of this day (already stored): booked at the next round."""
-        self.inbox.extend(entries)
+        """New position-book entries of this day (already stored): booked at the next round
+        (those of a bid already in the book, or handed in before, are left out)."""
+        fresh = [e for e in entries if e.bid_id not in self._bids]
+        self._bids |= {e.bid_id for e in fresh}
+        self.inbox.extend(fresh)
 
     def status(self) -> dict[str, Any]:
         """The day's state for `/v1/engine` and the metrics."""

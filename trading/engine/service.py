@@ -6,9 +6,16 @@ server's `ClearingLoop`, on the server's clock (`trading.engine.live_clock.Serve
 - every round it looks for tenants with a stored portfolio and starts one engine per
   tenant (a tenant with several portfolios is named in the status and left alone: a bid
   does not say which portfolio it is for);
-- the `ClearingLoop` hands it every clearing it records (`on_clearing`, thread-safe); each
-  accepted product becomes a position-book entry, stored at once for its delivery day
-  (`engine_positions`) and passed to the tenant's running day if it is that day;
+- the store's accepted clearings are the truth of the position book: every round (and
+  before a tenant's day starts) each running tenant's accepted clearings whose bid has no
+  position yet (`Repository.unbooked_clearings`) become position-book entries
+  (`entries_of`), stored for their delivery day (`engine_positions`) and passed to the
+  tenant's running day if it is that day. So a clearing recorded before the tenant's
+  engine started, or while the engine was down, is booked, and each bid exactly once
+  (`Repository.book_positions` skips a bid already booked, in the transaction that books);
+- the `ClearingLoop` also hands it every clearing it records (`on_clearing`,
+  thread-safe): a fast path booked the same way at the next round, before the store is
+  read;
 - a tenant's engine runs one `LiveDay` after another: the day the server's clock is in,
   then the next from its local midnight. Each day starts its embedded simulated fleet
   anew from the portfolio stored at that moment (batteries at the plan's state of
@@ -26,7 +33,7 @@ import queue
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +46,7 @@ from sqlalchemy import select
 from dispatch.clock import DispatchClock
 from markets.registry import MarketRegistry
 from trading.engine.activation import german_pattern
-from trading.engine.live_books import LiveConfig, delivery_day, entry_rows
+from trading.engine.live_books import LiveConfig, delivery_day, entry_rows, stored_clearing
 from trading.engine.live_day import LiveDay
 from trading.engine.loop import real_imbalance
 from trading.engine.positions import BookEntry, entries_of
@@ -122,6 +129,8 @@ class EngineService:
         self.ignored: dict[str, str] = {}
         """Tenant -> why the engine does not run for it."""
         self._inbox: queue.Queue[tuple[str, Clearing]] = queue.Queue()
+        self._unreadable: set[str] = set()
+        """Bids whose stored clearing could not be read back (named in the log once)."""
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -130,7 +139,8 @@ class EngineService:
     # --- called from other threads ------------------------------------------------------
 
     def on_clearing(self, tenant: str, clearing: Clearing) -> None:
-        """A clearing the server recorded (the `ClearingLoop`'s thread): booked next round."""
+        """A clearing the server recorded (the `ClearingLoop`'s thread): booked next round
+        (and by `reconcile` from the store if this hand-over is lost)."""
         self._inbox.put((tenant, clearing))
 
     def status(self, tenant: str) -> dict[str, Any]:
@@ -257,38 +267,91 @@ class EngineService:
             _LOG.info("engine_tenant_started", tenant=tenant, portfolio=row.id)
 
     def book_inbox(self) -> int:
-        """Book every clearing handed in: each accepted product stored as a position of its
-        delivery day and given to the running day; the number of entries booked."""
-        booked = 0
+        """Book what cleared: first the clearings handed in (`on_clearing`), then, per
+        running tenant, every accepted clearing the store holds without a position
+        (`reconcile`); the number of entries booked now (none twice)."""
+        handed: dict[str, list[Clearing]] = {}
         while True:
             try:
                 tenant, clearing = self._inbox.get_nowait()
             except queue.Empty:
-                return booked
+                break
+            handed.setdefault(tenant, []).append(clearing)
+        booked = 0
+        for tenant, clearings in sorted(handed.items()):
             engine = self.tenants.get(tenant)
-            if engine is None:
-                _LOG.info("engine_clearing_not_booked", tenant=tenant, bid_id=clearing.bid_key)
+            if engine is None:  # booked from the store once the tenant's engine runs
                 continue
-            booked += self.book(engine, entries_of(clearing, self.config.registry))
+            entries: list[BookEntry] = []
+            for clearing in clearings:
+                try:
+                    entries.extend(entries_of(clearing, self.config.registry))
+                except ValueError as exc:  # the store's copy is tried every round
+                    _LOG.warning(
+                        "engine_clearing_unreadable", bid_id=clearing.bid_key, error=str(exc)
+                    )
+            try:
+                booked += self.book(engine, entries)
+            except Exception:  # e.g. the database away for a moment: reconciled later
+                _LOG.exception("engine_hand_over_not_booked", tenant=tenant)
+        for engine in list(self.tenants.values()):
+            try:
+                booked += self.reconcile(engine)
+            except Exception:  # e.g. the database away for a moment: next round
+                _LOG.exception("engine_reconcile_failed", tenant=engine.tenant)
+        return booked
+
+    def reconcile(self, engine: TenantEngine) -> int:
+        """Book every accepted clearing of the tenant that the store holds and no position
+        comes from yet; the number of entries booked now. A clearing that cannot be read
+        back (its product unknown to the registry) is named in the log once and tried
+        again every round."""
+        entries: list[BookEntry] = []
+        for found in self.repository.unbooked_clearings(engine.tenant):
+            try:
+                entries.extend(
+                    entries_of(stored_clearing(found, self.config.registry), self.config.registry)
+                )
+            except ValueError as exc:
+                if found.bid_id not in self._unreadable:
+                    self._unreadable.add(found.bid_id)
+                    _LOG.warning(
+                        "engine_stored_clearing_unreadable",
+                        tenant=engine.tenant,
+                        bid_id=found.bid_id,
+                        error=str(exc),
+                    )
+        return self.book(engine, entries)
 
     def book(self, engine: TenantEngine, entries: list[BookEntry]) -> int:
-        """Store `entries` per delivery day; hand those of the running day to it."""
-        by_day: dict[Any, list[BookEntry]] = {}
+        """Store `entries` per delivery day, each bid's only if none of it is stored yet
+        (`Repository.book_positions`); hand those booked now of the running day to it.
+        The number of entries booked now."""
+        by_bid: dict[str, list[tuple[date, dict[str, Any]]]] = {}
         for entry in entries:
-            by_day.setdefault(delivery_day(entry.start), []).append(entry)
-        for day, group in sorted(by_day.items()):
-            self.repository.add_positions(
-                engine.tenant, engine.portfolio_id, day, entry_rows(group)
+            (row,) = entry_rows([entry])
+            by_bid.setdefault(entry.bid_id, []).append((delivery_day(entry.start), row))
+        if not by_bid:
+            return 0
+        booked = set(self.repository.book_positions(engine.tenant, engine.portfolio_id, by_bid))
+        new = [e for e in entries if e.bid_id in booked]
+        live = engine.live
+        if live is not None:
+            today = [e for e in new if delivery_day(e.start) == live.day]
+            if today:
+                live.receive(today)
+        if booked:
+            _LOG.info(
+                "engine_positions_booked", tenant=engine.tenant, bids=len(booked), entries=len(new)
             )
-            if engine.live is not None and engine.live.day == day:
-                engine.live.receive(group)
-        return len(entries)
+        return len(new)
 
     async def _run_tenant(self, engine: TenantEngine, stop: asyncio.Event) -> None:
         failures = 0
         while not stop.is_set():
             day = delivery_day(self.clock.utc())
             try:
+                self.reconcile(engine)  # the day starts from every clearing stored
                 record = self.repository.get_portfolio(engine.tenant, engine.portfolio_id)
                 if record is None:
                     raise ValueError(f"portfolio {engine.portfolio_id} is no longer stored")

@@ -303,6 +303,8 @@ class Repository:
 
     add_positions = _writes(engine_ops.add_positions)
     list_positions = _reads(engine_ops.list_positions)
+    unbooked_clearings = _reads(engine_ops.unbooked_clearings)
+    book_positions = _writes(engine_ops.book_positions)
     add_schedule_version = _writes(engine_ops.add_schedule_version)
     current_schedule = _reads(engine_ops.current_schedule)
     add_metering = _writes(engine_ops.add_metering)

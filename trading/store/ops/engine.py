@@ -7,20 +7,35 @@ the desk's routes. Every read takes the tenant and finds only that tenant's rows
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from trading.store.models import MeteringRow, PositionRow, ScheduleVersionRow, SettlementRow
+from trading.store.errors import NotFoundError
+from trading.store.models import (
+    BidRow,
+    ClearingRow,
+    MeteringRow,
+    PositionRow,
+    ScheduleVersionRow,
+    SettlementRow,
+    TenantRow,
+)
 from trading.store.ops.tenants import require_tenant
 from trading.store.records import (
+    ClearingRecord,
     MeteringRecord,
     PositionRecord,
     ScheduleVersionRecord,
     SettlementRecord,
 )
+from trading.store.vocabulary import BidStatus, ClearingStatus
+
+IN_CHUNK = 500
+"""Bid ids per ``IN (...)`` list (well below SQLite's bound on parameters)."""
 
 
 def add_positions(
@@ -38,6 +53,82 @@ def add_positions(
         for entry in entries
     )
     return len(entries)
+
+
+@dataclass(frozen=True)
+class UnbookedClearing:
+    """An accepted clearing whose bid has no position-book entry yet: the bid as stored
+    (its document, its first product's gate closure) and the market's result."""
+
+    bid_id: str
+    document: dict[str, Any]
+    gate_closure: datetime
+    clearing: ClearingRecord
+
+
+def unbooked_clearings(session: Session, tenant_id: str) -> list[UnbookedClearing]:
+    """The tenant's accepted clearings whose bid is in no `engine_positions` row, oldest
+    clearing first.
+
+    Indexed: the tenant's accepted bids through ``ix_bids_tenant_id_status``, their
+    results by primary key, and the tenant's booked bid ids through
+    ``ix_engine_positions_tenant_id_day`` (read once, not per bid)."""
+    booked = select(PositionRow.bid_id).where(PositionRow.tenant_id == tenant_id)
+    rows = session.execute(
+        select(BidRow.id, BidRow.document, BidRow.gate_closure, ClearingRow)
+        .join(ClearingRow, ClearingRow.bid_id == BidRow.id)
+        .where(
+            BidRow.tenant_id == tenant_id,
+            BidRow.status == BidStatus.ACCEPTED.value,
+            ClearingRow.status == ClearingStatus.ACCEPTED.value,
+            BidRow.id.not_in(booked),
+        )
+        .order_by(ClearingRow.cleared_at, BidRow.id)
+    ).all()
+    return [
+        UnbookedClearing(row.id, dict(row.document), row.gate_closure, ClearingRecord.of(row[3]))
+        for row in rows
+    ]
+
+
+def book_positions(
+    session: Session,
+    tenant_id: str,
+    portfolio_id: str,
+    by_bid: Mapping[str, Sequence[tuple[date, Mapping[str, Any]]]],
+) -> list[str]:
+    """Store each bid's position-book entries ((delivery day, fields of `PositionRow` less
+    tenant, portfolio, day) per product) unless the bid has entries already; the ids of
+    the bids booked now, sorted.
+
+    Exactly once without a unique index: the tenant's row is locked first (``FOR NO KEY
+    UPDATE`` on PostgreSQL, which inserts referencing the tenant do not wait for; SQLite's
+    write transactions are serial), so two bookings of one tenant run one after the
+    other and the second sees the first's rows and skips them."""
+    locked = session.scalar(
+        select(TenantRow.id).where(TenantRow.id == tenant_id).with_for_update(key_share=True)
+    )
+    if locked is None:
+        raise NotFoundError("tenant", str(tenant_id))
+    wanted = sorted(by_bid)
+    already: set[str] = set()
+    for k in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[k : k + IN_CHUNK]
+        already |= set(
+            session.scalars(
+                select(PositionRow.bid_id)
+                .where(PositionRow.tenant_id == tenant_id, PositionRow.bid_id.in_(chunk))
+                .distinct()
+            )
+        )
+    booked = [bid_id for bid_id in wanted if bid_id not in already and by_bid[bid_id]]
+    session.add_all(
+        PositionRow(tenant_id=tenant_id, portfolio_id=portfolio_id, day=day, **dict(fields))
+        for bid_id in booked
+        for day, fields in by_bid[bid_id]
+    )
+    session.flush()
+    return booked
 
 
 def list_positions(session: Session, tenant_id: str, day: date) -> list[PositionRecord]:
