@@ -54,7 +54,7 @@ class ActivationRamp:
         self._t = max(self._t, t)
         gap = self._target - self.value_mw
         move = min(abs(gap), self._rate * dt)
-        if move >= abs(gap):
+        if move >= abs(gap) - 1e-12:  # reached (float sums of rate x dt)
             self.value_mw = self._target
         else:
             self.value_mw += math.copysign(move, gap)
