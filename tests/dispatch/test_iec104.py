@@ -1,11 +1,11 @@
 """aFRR from a simulated TSO over IEC 60870-5-104: real sockets, c104 on both sides.
 
-One run (module fixture) on a scaled clock (25 simulated seconds per real one, so the
-5-minute FAT passes in 12 s): a 10-asset in-process fleet with device truth, a schedule
+One run on a scaled clock (20 simulated seconds per real one, so the 5-minute FAT passes
+in 15 s): a 10-asset in-process fleet with device truth, a schedule
 that sold 2 MW of aFRR up and down, the VPP's station (`TsoStation`) as the pool's
 activation source, and a simulated TSO (`SimulatedTso`, a c104 client) that sends
 +2 MW, then -2 MW, then 6 MW (more than the band sold), then drops the link.
-The tests read what the TSO read back (decoded from the wire by our own decoder) and what
+The checks read what the TSO read back (decoded from the wire by our own decoder) and what
 the devices physically did (sampled after every tick).
 """
 
@@ -16,6 +16,7 @@ import bisect
 import dataclasses
 import math
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,16 +26,18 @@ pytest.importorskip("c104", reason="the iec104 extra (c104) is not installed")
 
 from dispatch.clock import ScaledClock
 from dispatch.pool import PoolController
+from dispatch.protocols.iec104.frames import C_SE_NC_1, COT_ACTIVATION_CON, Frame, decode
 from dispatch.protocols.iec104.points import PointsMap
 from dispatch.protocols.iec104.ramp import AFRR_FAT_S
 from dispatch.protocols.iec104.station import TsoStation
 from dispatch.protocols.iec104.steps import parse_steps
+from dispatch.protocols.iec104.transport import TsoClient
 from dispatch.protocols.iec104.tso import SimulatedTso, TsoRecord
 from dispatch.schedule import Schedule
 from dispatch.simulation import START, SimulationOptions, inproc_fleet, run_fleet, schedule_of
 from regulatory.assets.base import BalancingProduct
 
-SPEED = 25.0
+SPEED = 20.0
 BAND_MW = 2.0
 ZONE = "DE_LU"
 TSO_START_S = 3.0
@@ -120,11 +123,6 @@ async def _scenario() -> Run:
     return Run(ticks, record, station.events, PointsMap().measured, start, report)
 
 
-@pytest.fixture(scope="module")
-def run() -> Run:
-    return asyncio.run(_scenario())
-
-
 def _reached_at(run: Run, since_s: float, until_s: float, target_of: Any) -> float | None:
     """First tick time in [since_s, until_s) from which the truth stays within
     `TOLERANCE_MW` of `target_of(tick)` until `until_s` (5-tick means: one tick's noise
@@ -148,19 +146,19 @@ def _step_time(run: Run, k: int) -> float:
     return run.tso_start_s + parse_steps(STEPS)[k].at_s
 
 
-def test_pool_follows_a_full_band_step_up_then_down_within_the_fat(run: Run) -> None:
-    schedule = run.ticks[0].scheduled_mw
+def _check_a_full_band_step_up_then_down_is_followed_within_the_fat(run: Run) -> None:
     for k, setpoint in ((0, BAND_MW), (1, -BAND_MW)):
         start, end = _step_time(run, k), _step_time(run, k + 1)
-        reached = _reached_at(run, start, end, lambda _, s=setpoint: schedule + s)
+        reached = _reached_at(run, start, end, lambda tick, s=setpoint: tick.scheduled_mw + s)
         assert reached is not None, f"step {k} ({setpoint:+} MW) never reached"
         assert reached - start <= AFRR_FAT_S, f"step {k} reached after {reached - start:.0f} s"
         # Ramped, not jumped: a tenth of the FAT in, the pool is not yet there.
         early = [t for t in run.ticks if start + 10 <= t.t <= start + 0.1 * AFRR_FAT_S]
-        assert all(abs(t.truth_mw - (schedule + setpoint)) > 0.5 * BAND_MW for t in early)
+        assert early
+        assert all(abs(t.truth_mw - (t.scheduled_mw + setpoint)) > 0.5 * BAND_MW for t in early)
 
 
-def test_measured_power_read_by_the_tso_matches_device_truth(run: Run) -> None:
+def _check_the_measured_power_the_tso_read_matches_device_truth(run: Run) -> None:
     readings = [r for r in run.record.readings[run.measured_ioa] if r.value.good]
     assert len(readings) > 200  # spontaneous on change and cyclic, over the whole run
     times = [k.t for k in run.ticks]
@@ -185,39 +183,73 @@ def test_measured_power_read_by_the_tso_matches_device_truth(run: Run) -> None:
     assert worst <= TOLERANCE_MW, f"measured off the truth by {worst:.3f} MW"
 
 
-def test_a_setpoint_above_the_band_sold_is_clamped_and_the_event_says_so(run: Run) -> None:
+def _check_a_setpoint_above_the_band_sold_is_clamped_and_logged(run: Run) -> None:
     clamps = [e for e in run.events if e["event"] == "afrr_setpoint_clamped"]
     assert len(clamps) == 1  # once, though the TSO repeats the setpoint every 4 s
     assert clamps[0]["requested_mw"] == pytest.approx(6.0)
     assert clamps[0]["band_up_mw"] == pytest.approx(BAND_MW)
     assert clamps[0]["in_force_mw"] == pytest.approx(BAND_MW)
     start, end = _step_time(run, 2), _step_time(run, 3)
-    schedule = run.ticks[0].scheduled_mw
     phase = [k for k in run.ticks if start <= k.t < end]
-    assert max(k.truth_mw for k in phase) <= schedule + BAND_MW + 0.05 * BAND_MW
-    reached = _reached_at(run, start, end, lambda _: schedule + BAND_MW)
+    assert max(k.truth_mw - k.scheduled_mw for k in phase) <= BAND_MW + 0.05 * BAND_MW
+    reached = _reached_at(run, start, end, lambda tick: tick.scheduled_mw + BAND_MW)
     assert reached is not None
     assert reached - start <= AFRR_FAT_S
     in_force = run.record.readings[PointsMap().setpoint_in_force]
     assert max(r.value.value for r in in_force) == pytest.approx(BAND_MW)
 
 
-def test_a_tso_disconnect_returns_the_pool_to_its_schedule_and_is_logged(run: Run) -> None:
+def _check_a_disconnect_returns_the_pool_to_its_schedule_and_is_logged(run: Run) -> None:
     drop = _step_time(run, 3)
     lost = [e for e in run.events if e["event"] == "tso_disconnected"]
     assert len(lost) == 1
     assert drop <= lost[0]["t"] <= drop + 5.0
-    schedule = run.ticks[0].scheduled_mw
-    reached = _reached_at(run, drop, DURATION_S, lambda _: schedule)
+    reached = _reached_at(run, drop, DURATION_S, lambda tick: tick.scheduled_mw)
     assert reached is not None
     assert reached - drop <= AFRR_FAT_S
     assert run.ticks[-1].in_force_mw == 0.0
 
 
-def test_every_setpoint_is_confirmed_on_the_wire(run: Run) -> None:
+def _check_every_setpoint_is_confirmed_on_the_wire(run: Run) -> None:
     sent = run.record.sent
     confirmed = run.record.confirmations
     assert len(sent) >= 140  # every 4 s for 600 s
     assert len(confirmed) == len(sent)
     assert not any(negative for _, _, negative in confirmed)
     assert run.record.frame_errors == []
+
+
+def test_a_simulated_tso_drives_the_pool_over_iec104() -> None:
+    """One run (about 45 s), five behaviours: under pytest-xdist a module fixture would be
+    run once per worker, so the checks share one test."""
+    run = asyncio.run(_scenario())
+    _check_every_setpoint_is_confirmed_on_the_wire(run)
+    _check_a_full_band_step_up_then_down_is_followed_within_the_fat(run)
+    _check_the_measured_power_the_tso_read_matches_device_truth(run)
+    _check_a_setpoint_above_the_band_sold_is_clamped_and_logged(run)
+    _check_a_disconnect_returns_the_pool_to_its_schedule_and_is_logged(run)
+
+
+def test_a_setpoint_that_is_not_a_number_gets_a_negative_confirmation() -> None:
+    clock = ScaledClock(START, 1.0)
+    port = _free_port()
+    frames: list[Frame] = []
+    with TsoStation(clock, ZONE, port=port) as station:
+        client = TsoClient("127.0.0.1", port, PointsMap(), lambda apdu: frames.append(decode(apdu)))
+        client.connect()
+        try:
+            client.send_setpoint(math.nan)
+            client.send_setpoint(1.5)
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline and len(_confirmations(frames)) < 2:
+                time.sleep(0.01)
+        finally:
+            client.disconnect()
+    negative = [f.negative for f in _confirmations(frames)]
+    assert negative == [True, False]
+    (refused,) = [e for e in station.events if e["event"] == "afrr_setpoint_refused"]
+    assert math.isnan(refused["requested_mw"])
+
+
+def _confirmations(frames: list[Frame]) -> list[Frame]:
+    return [f for f in list(frames) if f.type_id == C_SE_NC_1 and f.cot == COT_ACTIVATION_CON]
