@@ -109,8 +109,8 @@ class TsoStation:
         """The setpoint in force: the request clamped to the band [MW]."""
         self._band = band
         self._lock = threading.Lock()
-        self._request: tuple[int, float] | None = None
-        self._seq = 0
+        self._request: float | None = None
+        """The TSO's last setpoint [MW] (None: none since the link came up)."""
         self._connected = False
         self._clamped: tuple[float, float] | None = None
         self._pool: Pool | None = None
@@ -155,8 +155,7 @@ class TsoStation:
             self._event("afrr_setpoint_refused", requested_mw=mw, rule="must be a finite MW")
             return False
         with self._lock:
-            self._seq += 1
-            self._request = (self._seq, mw)
+            self._request = mw
         return True
 
     def activation_mw(self, t: float) -> float:
@@ -174,8 +173,8 @@ class TsoStation:
                 self._event("tso_disconnected", t=t, action="pool returns to its schedule")
         with self._lock:
             request = self._request
-        up, down = self._band(self.clock.utc())
-        wanted = 0.0 if request is None else request[1]
+        up, down = (max(0.0, mw) for mw in self._band(self.clock.utc()))
+        wanted = 0.0 if request is None else request
         self.in_force_mw = min(up, max(-down, wanted))
         if request is None or self.in_force_mw == wanted:
             self._clamped = None
