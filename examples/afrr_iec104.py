@@ -10,6 +10,15 @@ truth, and the link's events::
 
     python examples/afrr_iec104.py --steps "2@5s,-2@205s,6@405s,drop@605s" --speed 25
 
+Replaying real German aFRR activations (``--replay``): per quarter hour of the SMARD
+week in ../shared/data (CC BY 4.0), the net activated energy over the procured capacity
+(up if more up than down was activated) becomes that quarter hour's setpoint, as a share of
+``--band``; a coarse pattern (one setpoint per quarter hour, where the TSO's changes every
+4 s) derived from the real data::
+
+    python examples/afrr_iec104.py --first-quarter 40 --quarters 4 \\
+        --replay ../shared/data/afrr_de_smard_2022-01-01_2022-01-08_15min.csv
+
 Against a real TSO test station (``--serve``): the same pool on the real clock, listening
 on ``--host``/``--port`` for the TSO's client for ``--duration`` seconds; the TSO sends its
 setpoints to IOA 100 of common address 1 (see `dispatch.protocols.iec104.points`)::
@@ -28,12 +37,13 @@ import sys
 from dataclasses import replace
 from typing import Any
 
+import pandas as pd
 import structlog
 
 from dispatch.clock import DispatchClock, RealClock, ScaledClock
 from dispatch.pool import PoolController
 from dispatch.protocols.iec104.station import TsoStation
-from dispatch.protocols.iec104.steps import parse_steps
+from dispatch.protocols.iec104.steps import Step, parse_steps
 from dispatch.protocols.iec104.tso import SimulatedTso
 from dispatch.schedule import Schedule
 from dispatch.simulation import START, SimulationOptions, inproc_fleet, run_fleet, schedule_of
@@ -51,7 +61,11 @@ def _with_band(base: Schedule, zone: str, band_mw: float) -> Schedule:
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
     clock: DispatchClock = RealClock() if args.serve else ScaledClock(START, args.speed)
-    steps = parse_steps(args.steps)
+    steps = (
+        replay_steps(args.replay, args.first_quarter, args.quarters, args.band)
+        if args.replay
+        else parse_steps(args.steps)
+    )
     duration = args.duration if args.serve else steps[-1].at_s + 250.0
     options = SimulationOptions(assets=10, duration_s=duration, site_size=0, seed=3)
     fleet = inproc_fleet(options, clock)
@@ -87,6 +101,24 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return _summary(args, steps, tso, station, ticks, report)
 
 
+def replay_steps(path: str, first: int, quarters: int, band_mw: float) -> list[Step]:
+    """One step per quarter hour of the SMARD file (see the module docstring), 5 s after
+    each quarter hour starts, and a drop after the last."""
+    frame = pd.read_csv(path).iloc[first : first + quarters]
+    if len(frame) < quarters:
+        raise SystemExit(f"--first-quarter {first} --quarters {quarters}: {path} is shorter")
+    steps = []
+    for k, row in enumerate(frame.itertuples()):
+        net_mw = (row.activated_volume_pos_mwh - row.activated_volume_neg_mwh) / 0.25
+        procured = row.procured_capacity_pos_mw if net_mw >= 0 else row.procured_capacity_neg_mw
+        if not procured > 0:  # NaN: not published for that quarter hour
+            raise SystemExit(f"{path} row {first + k}: no procured capacity published")
+        share = max(-1.0, min(1.0, net_mw / procured))
+        steps.append(Step(5.0 + 900.0 * k, round(share * band_mw, 3)))
+    steps.append(Step(5.0 + 900.0 * quarters, None))
+    return steps
+
+
 def _summary(
     args: argparse.Namespace,
     steps: list[Any],
@@ -102,17 +134,24 @@ def _summary(
     for k, step in enumerate(steps):
         begin = start + step.at_s
         end = start + steps[k + 1].at_s if k + 1 < len(steps) else ticks[-1][0]
-        wanted = planned + (0.0 if step.setpoint_mw is None else step.setpoint_mw)
-        wanted = min(planned + args.band, max(planned - args.band, wanted))
-        at = None
-        for t, truth, _ in ticks:
-            if begin <= t < end:
-                at = (at or t) if abs(truth - wanted) <= tolerance else None
+        wanted = 0.0 if step.setpoint_mw is None else step.setpoint_mw
+        wanted = planned + min(args.band, max(-args.band, wanted))
+        errors = [abs(truth - wanted) for t, truth, _ in ticks if begin <= t < end]
+        window = [t for t, _, _ in ticks if begin <= t < end]
+        at = None  # first tick from which the 5-tick mean error stays within 2 % of the
+        for i, t in enumerate(window):  # band for 30 s (later changes are the next step's)
+            mean = sum(errors[max(0, i - 4) : i + 1]) / min(i + 1, 5)
+            if mean > tolerance:
+                at = None
+            elif at is None:
+                at = t
+            elif t - at >= 30.0:
+                break
         reached.append(
             {
                 "step": k,
                 "setpoint_mw": step.setpoint_mw,
-                "reached_after_s": (None if at is None else round(at - begin, 1)),
+                "reached_after_s": None if at is None else round(at - begin, 1),
             }
         )
     times = [t for t, _, _ in ticks]
@@ -145,6 +184,9 @@ def _summary(
 def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", default="2@5s,-2@205s,6@405s,drop@605s")
+    parser.add_argument("--replay", help="SMARD aFRR CSV: replay its quarter hours")
+    parser.add_argument("--first-quarter", type=int, default=0, help="--replay: first row")
+    parser.add_argument("--quarters", type=int, default=4, help="--replay: how many")
     parser.add_argument("--band", type=float, default=2.0, help="aFRR band sold [MW]")
     parser.add_argument("--zone", default="DE_LU")
     parser.add_argument("--speed", type=float, default=25.0, help="simulated s per real s")
