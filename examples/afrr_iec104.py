@@ -35,6 +35,7 @@ import logging
 import math
 import sys
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pandas as pd
@@ -156,13 +157,16 @@ def _summary(
         )
     times = [t for t, _, _ in ticks]
     errors = []
+    worst = (0.0, 0.0)
     for reading in tso.readings(station.points.measured):
         if not reading.value.good or reading.value.time_tag is None:
             continue
         tag = (reading.value.time_tag - START).total_seconds()
         j = min(range(len(times)), key=lambda i: abs(times[i] - tag))
         if j > 0 and abs(times[j] - tag) < 0.002:
-            errors.append(min(abs(reading.value.value - ticks[i][1]) for i in (j - 1, j)))
+            error = min(abs(reading.value.value - ticks[i][1]) for i in (j - 1, j))
+            errors.append(error)
+            worst = max(worst, (error, times[j]))
     errors.sort()
     return {
         "band_mw": args.band,
@@ -172,6 +176,7 @@ def _summary(
             "p50": round(errors[len(errors) // 2], 4) if errors else None,
             "max": round(errors[-1], 4) if errors else None,
             "max_share_of_band": round(errors[-1] / args.band, 4) if errors else None,
+            "max_at_utc": str(START + timedelta(seconds=worst[1])),
         },
         "setpoints_sent": len(tso.record.sent),
         "confirmed_on_the_wire": len(tso.record.confirmations),
