@@ -17,7 +17,8 @@ arrives in c104's thread and is kept as the *request*; at each tick the pool ask
 After each tick (as a pool observer) it publishes the measured pool power (the sum of the
 FRESH readings the tick used, plus what site meters see of unread members; stale readings
 never count), tagged with the tick's UTC instant and flagged invalid (IV) while no asset
-has a fresh reading and not topical (NT) while some have none, and the other points of
+has a fresh reading and not topical (NT) while some have none or one is older than
+`TOPICAL_PERIODS` tick periods (a busy machine's late reads), and the other points of
 `PointsMap`:
 spontaneously when a value moved by more than `change_share` of the band (or a single
 point flipped), and cyclically every `report_s` (real seconds: c104's timer).
@@ -40,6 +41,11 @@ from dispatch.protocols.iec104.ramp import AFRR_FAT_S, RAMP_SHARE, ActivationRam
 from dispatch.protocols.iec104.transport import StationServer
 from dispatch.schedule import Schedule
 from regulatory.assets.base import BalancingProduct
+
+TOPICAL_PERIODS = 1.0
+"""A measured value is flagged not topical (NT) when one of its readings is older than
+this many tick periods: the pool still counts such a reading (up to its own deadline), but
+a sum of readings from different periods is not the pool's power at one instant."""
 
 BandSource = Callable[[datetime], tuple[float, float]]
 """(up, down) band sold [MW, both >= 0] at a UTC instant."""
@@ -116,6 +122,7 @@ class TsoStation:
         self._pool: Pool | None = None
         self._sent: dict[int, float | bool] = {}
         self._plan: tuple[object, datetime, float] | None = None
+        self._origin = _origin(clock)
         self._log = event_log(zone=zone, protocol="iec104")
         self._server = StationServer(
             host, port, self.points, self._on_setpoint, report_ms=max(50, round(report_s * 1000))
@@ -123,6 +130,7 @@ class TsoStation:
 
     def attach(self, pool: Pool) -> None:
         """Serve `pool`: read its board and schedule, publish after each of its ticks."""
+        self._origin = _origin(self.clock)
         self._pool = pool
         if self._band is None:
             self._band = schedule_band(pool, self.zone)
@@ -198,8 +206,8 @@ class TsoStation:
         pool = self._pool
         if pool is None or self._band is None:
             return
-        at = self.clock.utc() - timedelta(seconds=self.clock.now() - t)  # the tick's instant
-        measured, room_up, room_down, fresh = self._measure(pool, t)
+        at = self._origin + timedelta(seconds=t)  # the tick's instant
+        measured, room_up, room_down, fresh, oldest = self._measure(pool, t)
         up, down = self._band(at)
         p = self.points
         values: dict[int, float | bool] = {
@@ -226,16 +234,20 @@ class TsoStation:
             )
         )
         unknown = len(pool.actors) - fresh
-        flags = {p.measured: ("Invalid",) if fresh == 0 else ("NonTopical",) if unknown else ()}
+        late = oldest > TOPICAL_PERIODS * pool.config.tick_s
+        flags = {
+            p.measured: ("Invalid",) if fresh == 0 else ("NonTopical",) if unknown or late else ()
+        }
         self._server.publish(values, at, changed, flags)
         for ioa in changed:
             self._sent[ioa] = values[ioa]
 
-    def _measure(self, pool: Pool, t: float) -> tuple[float, float, float, int]:
-        """(measured pool power, room up, room down [MW], fresh assets) from the board."""
+    def _measure(self, pool: Pool, t: float) -> tuple[float, float, float, int, float]:
+        """(measured pool power, room up, room down [MW], fresh assets, age of the oldest
+        fresh reading [s]) from the board."""
         snapshot = pool.board.snapshot()
         max_age = pool.config.max_reading_age_s
-        measured = room_up = room_down = 0.0
+        measured = room_up = room_down = oldest = 0.0
         fresh = 0
         for actor in pool.actors:
             entry = snapshot.get(actor.asset_id)
@@ -243,6 +255,7 @@ class TsoStation:
                 continue
             reading = entry.telemetry
             fresh += 1
+            oldest = max(oldest, t - (entry.read_t if entry.read_t is not None else t))
             measured += reading.power_mw
             if entry.in_pool:
                 hi = actor.limits.max_mw if reading.max_mw is None else reading.max_mw
@@ -250,7 +263,7 @@ class TsoStation:
                 room_up += max(0.0, min(hi, actor.limits.max_mw) - reading.power_mw)
                 room_down += max(0.0, reading.power_mw - max(lo, actor.limits.min_mw))
         measured += sum(source(t) for source in pool.metered_unseen)
-        return measured, room_up, room_down, fresh
+        return measured, room_up, room_down, fresh, oldest
 
     def _scheduled(self, pool: Pool, at: datetime) -> float:
         """The pool's planned injection in the quarter hour of `at` [MW]."""
@@ -276,3 +289,19 @@ class TsoStation:
 def _quarter(at: datetime) -> datetime:
     """Start of the quarter hour containing `at`."""
     return at.replace(minute=at.minute - at.minute % 15, second=0, microsecond=0)
+
+
+def _origin(clock: DispatchClock) -> datetime:
+    """The UTC instant of the clock's t = 0 (every dispatcher clock's utc() is its origin
+    plus now()): read where utc() and now() were taken closest together, so that a thread
+    switch between the two calls does not shift every time tag."""
+    best: tuple[float, datetime] | None = None
+    for _ in range(5):
+        before = clock.now()
+        utc = clock.utc()
+        after = clock.now()
+        origin = utc - timedelta(seconds=(before + after) / 2)
+        if best is None or after - before < best[0]:
+            best = (after - before, origin)
+    assert best is not None
+    return best[1]
