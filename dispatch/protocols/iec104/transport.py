@@ -14,7 +14,7 @@ objects, and string annotations fail its check.
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 
 import c104
 
@@ -54,6 +54,15 @@ class StationServer:
                 raise LinkError(f"{spec.name}: IOA {spec.ioa} ({spec.type_id}) not created")
             self._points[spec.ioa] = point
             self._types[spec.ioa] = spec.type_id
+        # Until the first publish every value is invalid (IV), with a time tag of now: a TSO
+        # interrogating before the pool's first tick must not read 0 MW as a measurement.
+        invalid = ("Invalid",)
+        self.publish(
+            {s.ioa: False if s.type_id == "M_SP_NA_1" else 0.0 for s in points.monitored()},
+            datetime.now(UTC),
+            frozenset(),
+            {s.ioa: invalid for s in points.monitored()},
+        )
 
         def on_command(
             point: c104.Point, previous_info: c104.Information, message: c104.IncomingMessage
