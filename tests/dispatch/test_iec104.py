@@ -1,7 +1,7 @@
 """aFRR from a simulated TSO over IEC 60870-5-104: real sockets, c104 on both sides.
 
-One run on a scaled clock (20 simulated seconds per real one, so the 5-minute FAT passes
-in 15 s): a 10-asset in-process fleet with device truth, a schedule
+One run on a scaled clock (15 simulated seconds per real one, so the 5-minute FAT passes
+in 20 s): a 10-asset in-process fleet with device truth, a schedule
 that sold 2 MW of aFRR up and down, the VPP's station (`TsoStation`) as the pool's
 activation source, and a simulated TSO (`SimulatedTso`, a c104 client) that sends
 +2 MW, then -2 MW, then 6 MW (more than the band sold), then drops the link.
@@ -37,7 +37,10 @@ from dispatch.schedule import Schedule
 from dispatch.simulation import START, SimulationOptions, inproc_fleet, run_fleet, schedule_of
 from regulatory.assets.base import BalancingProduct
 
-SPEED = 20.0
+SPEED = 15.0
+TICK_S = 2.0
+"""The pool's tick and the actors' read period [s]: at 2 s a stall of the busy machine
+of up to 200 ms real time (1.5 ticks) is not a late tick."""
 BAND_MW = 2.0
 ZONE = "DE_LU"
 TSO_START_S = 3.0
@@ -46,6 +49,11 @@ STEPS = "2@5s,-2@205s,6@405s,drop@605s"
 DURATION_S = 850.0
 TOLERANCE_MW = 0.02 * BAND_MW
 HOLD_S = 30.0
+SETTLE_S = 10.0
+"""How long after a late tick the pool is left to settle before it is judged [s]: on a
+scaled clock a 100 ms stall of a busy machine is 2 s of the dispatcher's time, its reads
+and ticks land late together and the PI catches up; in real time the same stall is one
+tenth of a tick. At most a fifth of the run may be disturbed so (asserted)."""
 """A setpoint counts as reached once the truth holds it this long [s]."""
 
 
@@ -58,6 +66,8 @@ class Tick:
     truth_mw: float
     scheduled_mw: float
     in_force_mw: float
+    disturbed: bool = False
+    """Within `SETTLE_S` after a tick that came late (see `_mark_disturbed`)."""
 
 
 @dataclass
@@ -88,7 +98,9 @@ def _schedule_with_band(base: Schedule) -> Schedule:
 
 async def _scenario() -> Run:
     clock = ScaledClock(START, SPEED)
-    options = SimulationOptions(assets=10, duration_s=DURATION_S, site_size=0, seed=3)
+    options = SimulationOptions(
+        assets=10, duration_s=DURATION_S, site_size=0, seed=3, tick_s=TICK_S
+    )
     fleet = inproc_fleet(options, clock)
     schedule = _schedule_with_band(schedule_of(fleet, START, DURATION_S))
     port = _free_port()
@@ -122,13 +134,24 @@ async def _scenario() -> Run:
             tso_run(),
         )
     start = record.sent[0][0] - parse_steps(STEPS)[0].at_s if record.sent else TSO_START_S
+    _mark_disturbed(ticks, options.tick_s)
     return Run(ticks, record, station.events, PointsMap().measured, start, report)
+
+
+def _mark_disturbed(ticks: list[Tick], tick_s: float) -> None:
+    """Mark the ticks within `SETTLE_S` after one that came more than half a period late."""
+    until = -math.inf
+    for i, tick in enumerate(ticks):
+        if i and tick.t - ticks[i - 1].t > 1.5 * tick_s:
+            until = tick.t + SETTLE_S
+        if tick.t <= until:
+            ticks[i] = dataclasses.replace(tick, disturbed=True)
 
 
 def _means(run: Run, since_s: float, until_s: float, target_of: Any) -> list[tuple[float, float]]:
     """(tick time, mean |truth - target_of(tick)| over the last 5 ticks) in [since_s,
     until_s): one tick's noise (a late tick on a busy machine) is not a miss."""
-    window = [k for k in run.ticks if since_s <= k.t < until_s]
+    window = [k for k in run.ticks if since_s <= k.t < until_s and not k.disturbed]
     errors = [abs(k.truth_mw - target_of(k)) for k in window]
     return [(k.t, sum(errors[max(0, i - 4) : i + 1]) / min(i + 1, 5)) for i, k in enumerate(window)]
 
@@ -165,7 +188,7 @@ def _check_a_full_band_step_up_then_down_is_followed_within_the_fat(run: Run) ->
 
 def _check_the_measured_power_the_tso_read_matches_device_truth(run: Run) -> None:
     readings = [r for r in run.record.readings[run.measured_ioa] if r.value.good]
-    assert len(readings) > 200  # spontaneous on change and cyclic, over the whole run
+    assert len(readings) > 100  # spontaneous on change and cyclic, over the whole run
     times = [k.t for k in run.ticks]
     worst, worst_t = 0.0, 0.0
     compared = 0
@@ -177,14 +200,14 @@ def _check_the_measured_power_the_tso_read_matches_device_truth(run: Run) -> Non
             (j for j in (i - 1, i) if 0 <= j < len(times)), key=lambda j: abs(times[j] - tag)
         )
         assert abs(times[near] - tag) < 0.002, "the time tag is not a tick's instant"
-        if near == 0:
+        if near == 0 or run.ticks[near].disturbed:
             continue
         # The value of the tick at t sums readings taken since the tick before: it is
         # compared with the truth over that period (at either end).
         error = min(abs(reading.value.value - run.ticks[j].truth_mw) for j in (near - 1, near))
         worst, worst_t = max((worst, worst_t), (error, tag))
         compared += 1
-    assert compared > 200
+    assert compared > 100
     missed = run.report["ticks"]["missed"]
     assert worst <= TOLERANCE_MW, (
         f"measured off the truth by {worst:.3f} MW at t={worst_t:.1f} s ({missed} missed ticks)"
@@ -198,7 +221,7 @@ def _check_a_setpoint_above_the_band_sold_is_clamped_and_logged(run: Run) -> Non
     assert clamps[0]["band_up_mw"] == pytest.approx(BAND_MW)
     assert clamps[0]["in_force_mw"] == pytest.approx(BAND_MW)
     start, end = _step_time(run, 2), _step_time(run, 3)
-    phase = [k for k in run.ticks if start <= k.t < end]
+    phase = [k for k in run.ticks if start <= k.t < end and not k.disturbed]
     # Held at the band, not at the 6 MW asked: the pool's activation (5-tick means) never
     # goes more than 5 % of the band above it (the PI overshoots by about 3.5 % at the end
     # of a swing across the whole band).
@@ -223,6 +246,11 @@ def _check_a_disconnect_returns_the_pool_to_its_schedule_and_is_logged(run: Run)
     assert run.ticks[-1].in_force_mw == 0.0
 
 
+def _check_the_run_kept_up(run: Run) -> None:
+    disturbed = sum(k.disturbed for k in run.ticks)
+    assert disturbed <= 0.2 * len(run.ticks), f"{disturbed} of {len(run.ticks)} ticks disturbed"
+
+
 def _check_every_setpoint_is_confirmed_on_the_wire(run: Run) -> None:
     sent = run.record.sent
     confirmed = run.record.confirmations
@@ -237,9 +265,10 @@ def _check_every_setpoint_is_confirmed_on_the_wire(run: Run) -> None:
 
 
 def test_a_simulated_tso_drives_the_pool_over_iec104() -> None:
-    """One run (about 45 s), five behaviours: under pytest-xdist a module fixture would be
+    """One run (about 60 s), five behaviours: under pytest-xdist a module fixture would be
     run once per worker, so the checks share one test."""
     run = asyncio.run(_scenario())
+    _check_the_run_kept_up(run)
     _check_every_setpoint_is_confirmed_on_the_wire(run)
     _check_a_full_band_step_up_then_down_is_followed_within_the_fat(run)
     _check_the_measured_power_the_tso_read_matches_device_truth(run)
