@@ -2,7 +2,8 @@
 
 A real `vpp serve` on loopback takes 1,000 bids from 16 concurrent clients, each bid in its
 own request with its own ``Idempotency-Key``. Part-way through, the server gets SIGKILL (no
-shutdown handler runs). It is restarted on the same SQLite file, every client retries what
+shutdown handler runs). It is restarted on the same database (an SQLite file, or a fresh
+PostgreSQL schema wherever 127.0.0.1:5432 answers), every client retries what
 it got no answer for, with the same key, and the books must then hold every bid exactly
 once: every bid acknowledged before the kill under the id it was acknowledged with, and no
 bid twice, whether or not its first attempt had reached the database before the kill.
@@ -10,8 +11,11 @@ bid twice, whether or not its first attempt had reached the database before the 
 
 from __future__ import annotations
 
+import os
 import threading
+import uuid
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -19,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+import sqlalchemy as sa
 from serve_process import BERLIN, ServerProcess, create_key, quarter_hour, start_server
 
 BIDS = 1000
@@ -104,8 +110,36 @@ def stored_bids(server: ServerProcess, key: str) -> list[dict[str, Any]]:
         page += 1
 
 
-def test_sigkill_mid_load_loses_and_doubles_no_acknowledged_bid(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'books.sqlite3'}"
+PG_URL = os.environ.get(
+    "VPP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite", id="sqlite"),
+        pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+    ]
+)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The books: an SQLite file, or a PostgreSQL schema of the test's own."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'books.sqlite3'}"
+        return
+    schema = f"e2e_kill_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL)
+    try:
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        scoped = sa.make_url(PG_URL).update_query_dict({"options": f"-csearch_path={schema}"})
+        yield scoped.render_as_string(hide_password=False)
+        with admin.begin() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        admin.dispose()
+
+
+def test_sigkill_mid_load_loses_and_doubles_no_acknowledged_bid(url: str, tmp_path: Path) -> None:
     log = tmp_path / "serve.log"
     key = create_key(url)
     day = delivery_day()

@@ -7,7 +7,10 @@ group commit of a busy desk inserts thousands of rows a second into four tables,
 columns' own bind conversions (the same `TypeEngine.bind_processor` functions SQLAlchemy
 uses, so a value is stored exactly as through the ORM: aware datetimes as UTC, JSON as
 text or JSONB) in one tight loop, and hands the rows to the driver: sqlite3's
-``executemany`` (a C loop), or PostgreSQL's ``COPY`` through psycopg.
+``executemany`` (a C loop), or PostgreSQL's ``COPY`` through psycopg. The conversion
+(`RowConverter`) and the insert (`insert_values`) can also be called apart, so that a
+writer converts a large batch before its transaction and holds the write lock only for
+the driver's part.
 
 Only for plain INSERTs of values the caller gives: Python-side column defaults do not
 fire, so every column without a server default must be in the rows (an autoincrement
@@ -58,23 +61,53 @@ def _compiled(table: Table, columns: tuple[str, ...], dialect: Dialect) -> _Comp
     return found
 
 
+class RowConverter:
+    """Rows of one table (column name -> value, every row with the same columns) turned
+    into the driver's values, column by column as SQLAlchemy would bind them.
+
+    A converter remembers the conversion of each time value it met (see `_memoised`): make
+    one per group of rows, not one for the life of the process. Converting is the Python
+    half of an insert; a writer can do it before its transaction begins (`values`) and
+    hand the values to `insert_values` inside it.
+    """
+
+    def __init__(self, table: Table, columns: Sequence[str], dialect: Dialect) -> None:
+        self.table = table
+        self.compiled = _compiled(table, tuple(columns), dialect)
+        self._steps = tuple(
+            zip(self.compiled.columns, map(_memoised, self.compiled.processors), strict=True)
+        )
+
+    def values(self, row: Mapping[str, Any]) -> list[Any]:
+        """`row`'s values in the INSERT's parameter order, converted for the driver."""
+        return [convert(row[name]) for name, convert in self._steps]
+
+
+def insert_values(
+    connection: Connection, converter: RowConverter, values: Sequence[Sequence[Any]]
+) -> None:
+    """INSERT rows converted by `converter` into its table in `connection`'s transaction:
+    one ``executemany``, or on PostgreSQL one ``COPY``."""
+    if not values:
+        return
+    compiled = converter.compiled
+    if connection.dialect.name == "postgresql":
+        _copy(connection, converter.table, compiled.columns, values)
+    else:  # SQLite: positional parameters, in `compiled.columns` order
+        connection.exec_driver_sql(compiled.sql, [tuple(v) for v in values])
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT `rows` (column name -> value; every row with the same columns) into `table`
     in `connection`'s transaction: one ``executemany``, or on PostgreSQL one ``COPY``."""
     if not rows:
         return
-    columns = tuple(rows[0])
-    compiled = _compiled(table, columns, connection.dialect)
-    steps = tuple(zip(compiled.columns, map(_memoised, compiled.processors), strict=True))
-    values = [[convert(row[name]) for name, convert in steps] for row in rows]
-    if connection.dialect.name == "postgresql":
-        _copy(connection, table, compiled.columns, values)
-    else:  # SQLite: positional parameters, in `compiled.columns` order
-        connection.exec_driver_sql(compiled.sql, [tuple(v) for v in values])
+    converter = RowConverter(table, tuple(rows[0]), connection.dialect)
+    insert_values(connection, converter, [converter.values(row) for row in rows])
 
 
 def _copy(
-    connection: Connection, table: Table, columns: Sequence[str], values: list[list[Any]]
+    connection: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
 ) -> None:
     """The rows through PostgreSQL's ``COPY ... FROM STDIN`` (psycopg writes each row in C;
     its pipelined ``executemany`` spends a tenth of a millisecond of Python per row)."""

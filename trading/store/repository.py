@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
 from typing import Concatenate, ParamSpec, TypeVar
 
@@ -43,6 +44,9 @@ from trading.store.records import (
     AddBidsResult,
 )
 from trading.store.timestamps import as_utc
+
+STAGED_BIDS = 256
+"""A submission of at least this many bids has its rows built before its transaction."""
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -134,6 +138,12 @@ class Repository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sessions = session_factory(engine)
+        self._serial: AbstractContextManager[object] = (
+            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+        )
+        """SQLite lets one transaction write at a time: this process's writers queue here,
+        woken the instant the one before commits, rather than in SQLite's busy handler
+        (which sleeps and polls, up to 100 ms a time, once a wait passes a few ms)."""
 
     @classmethod
     def from_url(cls, url: str | None = None) -> Repository:
@@ -158,7 +168,7 @@ class Repository:
 
     @contextmanager
     def _write(self) -> Iterator[Session]:
-        with self._sessions() as session, session.begin():
+        with self._serial, self._sessions() as session, session.begin():
             session.connection(execution_options={WRITE: True})
             yield session
 
@@ -231,7 +241,9 @@ class Repository:
         return outcome
 
     def add_submissions(
-        self, submissions: Sequence[bid_ops.Submission]
+        self,
+        submissions: Sequence[bid_ops.Submission],
+        staged: Mapping[int, bid_ops.Staged] | None = None,
     ) -> list[AddBidsResult | Exception]:
         """Store many checked submissions (`prepare_submission`) in one transaction.
 
@@ -242,21 +254,48 @@ class Repository:
         (the one that lost gets the winner's result; any error of its own is its outcome
         alone, never its neighbours'). Any other failure of the group's transaction
         raises: nothing of it was stored.
+
+        The rows of a submission of `STAGED_BIDS` bids or more are built before the
+        transaction begins (`bid_ops.stage`), so that the write lock is held for the
+        database's part alone; `staged` gives rows built already (by index).
         """
+        if staged is None:
+            staged = self._stage(submissions)
         try:
             with self._write() as session:
-                return bid_ops.add_submissions(session, submissions)
+                return bid_ops.add_submissions(session, submissions, staged)
         except IntegrityError:
             if len(submissions) > 1:
-                return [self._add_alone(s) for s in submissions]
+                return [self._add_alone(s, staged.get(i)) for i, s in enumerate(submissions)]
             # It lost a race for a unique key (its idempotency key, or a bid_id) to another
             # writer: once more, seeing the winner's rows (a replay, or the bid_id's 409).
             with self._write() as session:
-                return bid_ops.add_submissions(session, submissions)
+                return bid_ops.add_submissions(session, submissions, staged)
 
-    def _add_alone(self, submission: bid_ops.Submission) -> AddBidsResult | Exception:
+    def _stage(self, submissions: Sequence[bid_ops.Submission]) -> dict[int, bid_ops.Staged]:
+        """The rows of each large submission with an acceptance time, built for the actor
+        it would be stored as now (read in a transaction of its own, which takes no lock)."""
+        large = [
+            (index, submission)
+            for index, submission in enumerate(submissions)
+            if len(submission.bids) >= STAGED_BIDS and submission.at is not None
+        ]
+        if not large:
+            return {}
+        with self._read() as session:
+            actors = [(i, s, bid_ops.acting(session, s)) for i, s in large]
+        dialect = self._engine.dialect
+        return {
+            index: bid_ops.stage(dialect, submission, actor, submission.at)
+            for index, submission, actor in actors
+            if actor is not None and submission.at is not None
+        }
+
+    def _add_alone(
+        self, submission: bid_ops.Submission, staged: bid_ops.Staged | None
+    ) -> AddBidsResult | Exception:
         try:
-            return self.add_submissions([submission])[0]
+            return self.add_submissions([submission], {} if staged is None else {0: staged})[0]
         except Exception as exc:  # this submission's own failure, reported as its outcome
             return exc
 

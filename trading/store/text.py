@@ -83,15 +83,22 @@ def text_problems(
             yield from text_problems(subject, f"{field}.{index}", item, max_chars=max_chars)
 
 
+_SCALARS = frozenset({int, float, bool, type(None)})
+"""Types of JSON values that hold no text."""
+
+
 def _storable(value: object, max_chars: int) -> bool:
     """Whether no string in `value` (JSON-like) breaks a rule of `text_problems`."""
     pending = [value]
     while pending:
         item = pending.pop()
-        if isinstance(item, str):
+        kind = type(item)  # exact types first: `isinstance` of an ABC costs far more
+        if kind in _SCALARS:
+            continue
+        if kind is str or isinstance(item, str):
             if len(item) > max_chars or _BAD.search(item) is not None:
                 return False
-        elif isinstance(item, Mapping):
+        elif kind is dict or isinstance(item, Mapping):
             for key, inner in item.items():
                 if isinstance(key, str) and (len(key) > MAX_KEY_CHARS or _BAD.search(key)):
                     return False

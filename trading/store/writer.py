@@ -48,8 +48,11 @@ DEFAULT_MAX_GROUP = 256
 
 BULK_BIDS = 256
 """A submission of at least this many bids is written by a lane of its own, so that the
-small submissions of other clients are not queued behind it (on PostgreSQL both lanes write
-at once; on SQLite they take the one write lock in turn, a transaction each)."""
+small submissions of other clients are not queued behind it. Its rows are built before its
+transaction (`Repository.add_submissions`), so on PostgreSQL both lanes write at once and
+the large batch's Python work never holds the small lane's transaction; on SQLite the lanes
+take the one write lock in turn (queued on the repository's lock, not SQLite's busy
+handler), the large batch for the database's part of its insert alone."""
 
 _STOP = object()
 _LANES = ("small", "bulk")

@@ -189,13 +189,13 @@ def test_one_failing_submission_in_a_raced_group_fails_alone(
     real = bid_ops.add_submissions
     calls = {"n": 0}
 
-    def racing(session, submissions):  # type: ignore[no-untyped-def]
+    def racing(session, submissions, staged=None):  # type: ignore[no-untyped-def]
         calls["n"] += 1
         if len(submissions) > 1:
             raise IntegrityError("INSERT", {}, Exception("unique constraint"))
         if submissions[0].idempotency_key == "poisoned":
             raise RuntimeError("disk full")
-        return real(session, submissions)
+        return real(session, submissions, staged)
 
     monkeypatch.setattr(bid_ops, "add_submissions", racing)
     outcomes = repo.add_submissions(

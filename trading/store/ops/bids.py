@@ -13,17 +13,18 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field, fields, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
 from markets.products import MarketId
 from regulatory.problems import Problem
-from trading.store.bulk import insert_rows, new_ids
+from trading.store.bulk import RowConverter, insert_values, new_ids
 from trading.store.checks import check_enum, check_page
 from trading.store.errors import (
     BidIdTakenError,
@@ -117,7 +118,9 @@ def add_bids(
 
 
 def add_submissions(
-    session: Session, submissions: Sequence[Submission]
+    session: Session,
+    submissions: Sequence[Submission],
+    staged: Mapping[int, Staged] | None = None,
 ) -> list[AddBidsResult | StoreError]:
     """Store many submissions in `session`'s transaction: each one's result or its error.
 
@@ -129,6 +132,10 @@ def add_submissions(
     result, as a replay. A refused submission writes nothing and does not affect the
     others. `IntegrityError` (a racing writer in another process took a key first) fails
     the whole group; the caller retries each submission on its own.
+
+    `staged`: rows built before the transaction (`stage`), by the submission's index in
+    `submissions`; used where the transaction finds the same actor and time, else the
+    rows are built here.
     """
     now = utc_now()
     tenants = _existing_tenants(session, {s.tenant_id for s in submissions})
@@ -138,8 +145,8 @@ def add_submissions(
     named = _stored_bid_ids(session, submissions)
     outcomes: list[AddBidsResult | StoreError] = []
     in_group: dict[tuple[str, str], tuple[str, AddBidsResult]] = {}
-    rows = _Rows()
-    for submission in submissions:
+    rows = _Rows(session.get_bind().dialect)
+    for index, submission in enumerate(submissions):
         try:
             actor = _actor(submission, tenants, keys)
             pair = (submission.tenant_id, submission.idempotency_key)
@@ -158,7 +165,13 @@ def add_submissions(
         if twins is not None:  # the same bids again, under their bid_ids: their answer
             outcomes.append(twins)
             continue
-        result = rows.add(submission, actor, submission.at or now)
+        at = submission.at or now
+        ready = None if staged is None else staged.get(index)
+        if ready is not None and ready.actor == actor and ready.at == at:
+            rows.extend(ready.rows)
+            result = ready.result
+        else:
+            result = rows.add(submission, actor, at)
         in_group[pair] = (submission.digest, result)
         for record in result.bids:
             if record.document.get("bid_id") is not None:
@@ -168,18 +181,64 @@ def add_submissions(
     return outcomes
 
 
-@dataclass
-class _Rows:
-    """The rows a group of submissions inserts, table by table."""
+def acting(session: Session, submission: Submission) -> Actor | None:
+    """Who `submission` would be stored as now, or None if it would be refused for its
+    tenant or key (read only: what `stage` builds the rows for)."""
+    tenants = _existing_tenants(session, {submission.tenant_id})
+    keys = _keys(session, set() if submission.key_id is None else {submission.key_id})
+    try:
+        return _actor(submission, tenants, keys)
+    except StoreError:
+        return None
 
-    submissions: list[dict[str, Any]] = field(default_factory=list)
-    bids: list[dict[str, Any]] = field(default_factory=list)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    audit: list[dict[str, Any]] = field(default_factory=list)
+
+@dataclass(frozen=True)
+class Staged:
+    """A submission's rows, built and converted before its transaction."""
+
+    actor: Actor
+    at: datetime
+    rows: _Rows
+    result: AddBidsResult
+
+
+def stage(dialect: Dialect, submission: Submission, actor: Actor, at: datetime) -> Staged:
+    """The rows `add_submissions` would insert for `submission` by `actor` at `at`, built
+    outside any transaction: a large batch's Python work (records, JSON, conversions)
+    then happens before the write lock is taken, not while every other writer waits."""
+    rows = _Rows(dialect)
+    result = rows.add(submission, actor, at)
+    return Staged(actor, at, rows, result)
+
+
+_TABLES: tuple[Table, ...] = tuple(
+    model.__table__  # type: ignore[misc]
+    for model in (BidSubmissionRow, BidRow, BidEventRow, AuditRow)
+)
+"""The tables a submission writes, in the order their foreign keys need."""
+
+
+class _Rows:
+    """The rows a group of submissions inserts, table by table, each converted for the
+    driver as it is added (`trading.store.bulk.RowConverter`)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._dialect = dialect
+        self._converters: dict[str, RowConverter] = {}
+        self._values: dict[str, list[list[Any]]] = {table.name: [] for table in _TABLES}
+
+    def _put(self, table: Table, row: dict[str, Any]) -> None:
+        converter = self._converters.get(table.name)
+        if converter is None:
+            converter = RowConverter(table, tuple(row), self._dialect)
+            self._converters[table.name] = converter
+        self._values[table.name].append(converter.values(row))
 
     def add(self, submission: Submission, actor: Actor, at: datetime) -> AddBidsResult:
+        submissions, bids, events, audit = _TABLES
         submission_id = str(uuid.uuid4())
-        self.submissions.append(
+        self._put(
+            submissions,
             {
                 "id": submission_id,
                 "tenant_id": submission.tenant_id,
@@ -187,7 +246,7 @@ class _Rows:
                 "request_sha256": submission.digest,
                 "key_id": actor.key_id,
                 "created_at": at,
-            }
+            },
         )
         records = []
         ids = new_ids(len(submission.bids))
@@ -196,19 +255,24 @@ class _Rows:
                 ids[position], submission.tenant_id, submission_id, position, bid, at
             )
             records.append(record)
-            self.bids.append(_bid_values(record))
-            self.events.append(_creation_event(record, bid, actor))
-            self.audit.append(_creation_audit(record, bid, actor, submission.idempotency_key))
+            self._put(bids, _bid_values(record))
+            self._put(events, _creation_event(record, bid, actor))
+            self._put(audit, _creation_audit(record, bid, actor, submission.idempotency_key))
         return AddBidsResult(submission_id, submission.idempotency_key, tuple(records), True)
 
+    def extend(self, other: _Rows) -> None:
+        """Take `other`'s rows too (built by the same code: the same columns per table)."""
+        for name, values in other._values.items():
+            if values:
+                self._converters.setdefault(name, other._converters[name])
+                self._values[name].extend(values)
+
     def insert(self, session: Session) -> None:
-        for model, values in (
-            (BidSubmissionRow, self.submissions),
-            (BidRow, self.bids),
-            (BidEventRow, self.events),
-            (AuditRow, self.audit),
-        ):
-            insert_rows(session.connection(), model.__table__, values)
+        connection = session.connection()
+        for table in _TABLES:
+            values = self._values[table.name]
+            if values:
+                insert_values(connection, self._converters[table.name], values)
 
 
 _Named = dict[tuple[str, str], tuple[BidRecord, AddBidsResult]]

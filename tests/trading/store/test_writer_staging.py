@@ -1,0 +1,122 @@
+"""A large submission's rows are built before its write transaction (the write lock is then
+held for the database's part alone): what is stored is the same as rows built inside it,
+and rows built for an actor the transaction no longer finds are never used."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from store_factories import day_ahead
+from store_fixtures import *  # noqa: F403 - the store's fixtures: db_url, pg_url, repo, tenant
+
+from markets.bids import SingleBid
+from trading.store import Actor, NewBid, Repository, Role, StoreError
+from trading.store.ops import bids as bid_ops
+from trading.store.repository import STAGED_BIDS, prepare_submission
+
+ACCEPTED_AT = datetime(2026, 6, 13, 9, 30, tzinfo=UTC)
+
+
+def _named(count: int, prefix: str) -> list[NewBid]:
+    """`count` single bids with bid_ids ``prefix/0``..., cycling over the day's products."""
+    products = day_ahead()
+    return [
+        NewBid.from_product(
+            SingleBid(
+                product_id=products[i % 90].product_id,
+                volume_mw=0.5 + i % 7,
+                price_eur_per_mwh=40.0 + i % 13,
+                bid_id=f"{prefix}/{i}",
+            ),
+            products[i % 90],
+        )
+        for i in range(count)
+    ]
+
+
+def _stored(repo: Repository, tenant_id: str) -> list[dict[str, Any]]:
+    """Each of the tenant's bids with its creation event and audit entry, less the ids the
+    store makes up (bid, submission, event ids)."""
+    page = repo.list_bids(tenant_id, limit=1000)
+    audit = {
+        entry.subject: entry
+        for entry in repo.list_audit(tenant_id, limit=1000).items
+        if entry.action == "bid.create"
+    }
+    found = []
+    for bid in page.items:
+        (event,) = repo.bid_history(tenant_id, bid.id) or []
+        entry = audit[f"bid {bid.id}"]
+        details = {k: v for k, v in entry.details.items() if k != "submission_id"}
+        found.append(
+            {
+                "bid": (bid.position, bid.product_id, bid.status, bid.document, bid.created_at),
+                "event": (event.to_status, event.at, event.reason, event.details, event.rule_ids),
+                "audit": (entry.at, entry.role, entry.key_id, details),
+            }
+        )
+    return found
+
+
+def test_rows_built_before_the_transaction_store_what_rows_built_inside_it_would(
+    repo: Repository, tenant: str
+) -> None:
+    repo.create_tenant("globex", "Globex")
+    bids = _named(STAGED_BIDS + 3, "big")
+    ahead = prepare_submission(tenant, None, bids, "same-key", ACCEPTED_AT)
+    inside = prepare_submission("globex", None, bids, "same-key", ACCEPTED_AT)
+    (first,) = repo.add_submissions([ahead])  # large: staged before the transaction
+    (second,) = repo.add_submissions([inside], staged={})  # built inside it
+    assert not isinstance(first, Exception)
+    assert first.created
+    assert not isinstance(second, Exception)
+    assert second.created
+    assert len(first.bids) == len(bids)
+    stored = _stored(repo, tenant)
+    assert len(stored) == len(bids)
+    assert stored == _stored(repo, "globex")
+    assert [b.id for b in repo.list_bids(tenant, limit=1000).items] == [b.id for b in first.bids]
+    (again,) = repo.add_submissions([ahead])  # a replay: the first answer, nothing stored
+    assert not isinstance(again, Exception)
+    assert not again.created
+    assert [b.id for b in again.bids] == [b.id for b in first.bids]
+    assert repo.list_bids(tenant, limit=1).total == len(bids)
+
+
+def test_rows_staged_for_another_role_are_rebuilt_for_the_key_the_transaction_finds(
+    repo: Repository, tenant: str
+) -> None:
+    key = repo.create_api_key(tenant, Role.TRADER, "desk").record
+    submission = prepare_submission(tenant, key.id, _named(STAGED_BIDS, "b"), "k", ACCEPTED_AT)
+    wrong = Actor(tenant_id=tenant, key_id=key.id, role=Role.ADMIN)
+    staged = bid_ops.stage(repo.engine.dialect, submission, wrong, ACCEPTED_AT)
+    (result,) = repo.add_submissions([submission], staged={0: staged})
+    assert not isinstance(result, Exception)
+    assert result.created
+    assert [b.id for b in result.bids] != [b.id for b in staged.result.bids]
+    roles = {row["audit"][1] for row in _stored(repo, tenant)}
+    assert roles == {Role.TRADER.value}
+
+
+def test_a_key_revoked_after_its_batch_was_staged_stores_nothing(
+    repo: Repository, tenant: str
+) -> None:
+    key = repo.create_api_key(tenant, Role.TRADER, "desk").record
+    submission = prepare_submission(tenant, key.id, _named(STAGED_BIDS, "b"), "k", ACCEPTED_AT)
+    actor = Actor(tenant_id=tenant, key_id=key.id, role=Role.TRADER)
+    staged = bid_ops.stage(repo.engine.dialect, submission, actor, ACCEPTED_AT)
+    repo.revoke_api_key(tenant, key.id)
+    (refused,) = repo.add_submissions([submission], staged={0: staged})
+    assert isinstance(refused, StoreError)
+    assert "revoked" in str(refused)
+    assert repo.list_bids(tenant, limit=1).total == 0
+
+
+@pytest.mark.parametrize("count", [1, STAGED_BIDS - 1])
+def test_small_submissions_are_not_staged(repo: Repository, tenant: str, count: int) -> None:
+    submission = prepare_submission(tenant, None, _named(count, "s"), "k", ACCEPTED_AT)
+    assert repo._stage([submission]) == {}
+    large = prepare_submission(tenant, None, _named(STAGED_BIDS, "l"), "l", ACCEPTED_AT)
+    assert set(repo._stage([submission, large])) == {1}
