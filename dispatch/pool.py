@@ -66,6 +66,11 @@ from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics, event_log
 from dispatch.schedule import Schedule
 
+_CROSS_CANDIDATES = 64
+"""Partners looked at for one probing move behind another meter (the longest-waiting
+first): the search costs at most this many looks per site and tick, not one per due
+member of every other site (a thousand sites would make that a million)."""
+
 
 @dataclass(frozen=True)
 class PoolConfig:
@@ -516,11 +521,17 @@ class PoolController:
         used: set[int] = set()
         ups: list[int] = []
         downs: list[int] = []
+        waiting = [(i, o) for o, due in by_site.items() for i in due]
         for s, members in by_site.items():
             if s in used:
                 continue
             first = members[0]
-            others = [i for o, due in by_site.items() if o != s and o not in used for i in due]
+            others: list[int] = []
+            for i, o in waiting:  # the first few that wait behind other free meters
+                if o != s and o not in used:
+                    others.append(i)
+                    if len(others) >= _CROSS_CANDIDATES:
+                        break
             # A cap's partner must suit the cap too (not an up-only unit too slow for it).
             fits = [
                 i
