@@ -402,7 +402,13 @@ class AssetActor:
             self.watch.reanchor(t, reading.power_mw, answered_t)
             since, overtook = None, False
         else:
-            since, overtook = self.watch.judge(t, reading.power_mw, reading.max_mw, answered_t)
+            # A cap's device may report its nameplate as its maximum (SunSpec WMax): that
+            # is not what the weather allows now (a PV plant under 48 kW of sun, its cap
+            # raised to 50 kW after a trip, was called drifting: 93 of 400 Modbus devices).
+            available = reading.max_mw
+            if available is not None and available >= self.limits.max_mw:
+                available = None
+            since, overtook = self.watch.judge(t, reading.power_mw, available, answered_t)
         if since is not None and overtook:
             lo, hi = self.watch.interval(t)
             self.cross_check_failed(

@@ -181,6 +181,15 @@ class SiteWatch:
         residual = metered - self._offset_mw
         balanced = abs(residual) <= self.threshold_mw
         if balanced and not self._pending:
+            # A short unbalanced stretch that ends balanced may be two lies that cancel
+            # now (two liars of this site moved at consecutive readings): the window with
+            # this reading tells, before it is dropped.
+            if self._unbalanced and self._readings:
+                self._readings.append((t, residual, reports))
+                culprits = self._explain()
+                if culprits is not None:
+                    self._name(culprits, now, meter_mw, reports)
+                    return
             self._restart((t, residual, reports))
             return
         if not balanced:
@@ -201,6 +210,14 @@ class SiteWatch:
             else:
                 self._separate()
             return
+        self._name(culprits, now, meter_mw, reports)
+
+    def _name(
+        self, culprits: tuple[str, ...], now: float, meter_mw: float, reports: dict[str, float]
+    ) -> None:
+        """Name `culprits` (the window explains the residual by their reports) at `now`
+        [s], take them out and restart the window if it balances without them."""
+        t = self._readings[-1][0]
         stretch = self._unbalanced_since if self._unbalanced_since is not None else t
         for culprit in culprits:
             actor = next(a for a in self.members if a.asset_id == culprit)

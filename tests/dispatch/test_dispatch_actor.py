@@ -214,3 +214,63 @@ def test_a_device_that_stops_obeying_after_a_lost_answer_is_still_degraded() -> 
     states = asyncio.run(run())
     assert "degraded" in states
     assert states.index("degraded") <= 13  # within 3 s of the setpoint it ignored (10 s)
+
+
+class NameplatePv:
+    """A PV inverter whose setpoint is a cap, under 48 kW of sun on a 60 kW rating, that
+    reports its nameplate as its maximum (as SunSpec's WMax does), not what the sun allows."""
+
+    protocol = "test"
+
+    def __init__(self, clock: HandClock) -> None:
+        self.asset_id = "pv-1"
+        self.clock = clock
+        self.cap = 0.03
+
+    async def identify(self) -> Identity:
+        return Identity("test", "pv", "1", "1.0")
+
+    async def read(self) -> Telemetry:
+        return Telemetry(self.clock.utc(), min(self.cap, 0.048), self.cap, None, 0.06, 0.0)
+
+    async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
+        self.cap = setpoint_mw
+        return WriteAck(self.clock.utc(), setpoint_mw, setpoint_mw, 0.001)
+
+    async def close(self) -> None:
+        pass
+
+
+def test_a_pv_plant_below_a_raised_cap_that_reports_its_nameplate_stays_in_the_pool() -> None:
+    # After a 30 % trip the pool raised the caps of 93 honest Modbus PV plants above the
+    # 48 kW their sun gave; their reported maximum (the nameplate) was taken for what the
+    # weather allowed, and each was called drifting.
+    async def run() -> list[str]:
+        clock = HandClock()
+        device = NameplatePv(clock)
+        context = ActorContext(
+            "pool",
+            clock,
+            TelemetryBoard(),
+            RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
+            DispatchMetrics(CollectorRegistry()),
+            KpiRecorder(tolerance_mw=0.001),
+        )
+        policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.0012)
+        actor = AssetActor(
+            device,
+            DeviceLimits(0.06, 0.0, 0.06, 3.0, True),
+            context,
+            ActorConfig(policy=policy),
+            CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
+        )
+        states = []
+        for second in range(12):
+            clock.t = float(second)
+            actor.command(0.03 if second < 3 else 0.055, f"d{second}", "afrr")
+            await actor.turn()
+            states.append(actor.state.state.value)
+        return states
+
+    states = asyncio.run(run())
+    assert "degraded" not in states
