@@ -24,6 +24,7 @@ Ray cluster (``ray start --head`` or `vpp cluster up`), where nothing is killed.
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -122,6 +123,14 @@ class PartitionActor:
     async def node_id(self) -> str:
         return self.node
 
+    async def metrics_text(self) -> tuple[str, str]:
+        """(node, this process's Prometheus text): see `dispatch.cluster.metrics`."""
+        from prometheus_client import REGISTRY
+
+        from dispatch.metrics_server import exposition
+
+        return self.node, exposition(REGISTRY).decode()
+
     async def run(self, plan: PartitionPlan, field: Any, coord: Any, until_s: float) -> Any:
         async def exchange(writes: list[Write], reads: list[str]) -> Any:
             return await field.exchange.remote(writes, reads)
@@ -171,11 +180,14 @@ def run_on_ray(
     kill_node_at_s: float | None = None,
     ttl_s: float = 2.0,
     warmup_s: float = 3.0,
+    metrics_port: int | None = None,
 ) -> dict[str, Any]:
     """Run `options` split into `partitions` on Ray (see the module docstring); the report:
     per partition and owner tick p50/p99, missed ticks, fenced writes; losses with their
     detection and recovery times; the pool's truth from the devices; `double_commands`
-    and refusals counted by the devices; lease traffic."""
+    and refusals counted by the devices; lease traffic. `metrics_port`: serve every
+    partition's dispatch series, with partition and node labels, on one ``/metrics``
+    (`dispatch.cluster.metrics`) while it runs."""
     cluster = None
     if address == "local":
         cluster = start_local_cluster(2, partitions)
@@ -186,7 +198,15 @@ def run_on_ray(
     leases = leases_factory()
     try:
         return _drive(
-            options, partitions, leases, leases_factory, cluster, kill_node_at_s, ttl_s, warmup_s
+            options,
+            partitions,
+            leases,
+            leases_factory,
+            cluster,
+            kill_node_at_s,
+            ttl_s,
+            warmup_s,
+            metrics_port,
         )
     finally:
         ray.shutdown()
@@ -204,6 +224,7 @@ def _drive(
     kill_node_at_s: float | None,
     ttl_s: float,
     warmup_s: float,
+    metrics_port: int | None,
 ) -> dict[str, Any]:
     ids = [a for a, *_ in physics_fleet(options.assets, options.seed)]
     specs = split_count(dict.fromkeys(ids, POOL), partitions)
@@ -244,6 +265,9 @@ def _drive(
         return actors[pid].run.remote(plans[pid], field, coord, until)
 
     runs: dict[str, list[Any]] = {pid: [start(pid)] for pid in actors}
+    server = None
+    if metrics_port is not None:
+        server = _serve(metrics_port, lambda: list(actors.values()))
     generation = dict.fromkeys(actors, 0)
     killed_node = None
     if cluster is not None and kill_node_at_s is not None:
@@ -315,6 +339,8 @@ def _drive(
                 owners.append(ray.get(ref))
             except ray.exceptions.RayError as exc:
                 owners.append({"partition": pid, "killed": True, "error": type(exc).__name__})
+    if server is not None:
+        server.close()
     for loss in losses.values():
         if loss.get("killed_s") is not None:
             loss.update(_back_within(errors, loss["killed_s"], tolerance, tick))
@@ -339,6 +365,31 @@ def _drive(
         "commands_accepted": fencing["accepted"],
         "lease_statements": leases.statements + sum(o.get("lease_statements", 0) for o in owners),
     }
+
+
+def _serve(port: int, partitions: Callable[[], list[Any]]) -> Any:
+    """``/metrics`` on `port`: the live partitions' dispatch series with node labels."""
+    from prometheus_client import CollectorRegistry
+
+    from dispatch.cluster.metrics import ClusterCollector
+    from dispatch.metrics_server import serve_metrics
+
+    def fetch() -> list[tuple[str, str]]:
+        refs = [p.metrics_text.remote() for p in partitions()]
+        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=5)
+        texts = []
+        for ref in ready:
+            try:
+                texts.append(ray.get(ref))
+            except ray.exceptions.RayError:
+                continue  # a lost partition has nothing to say
+        return texts
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ClusterCollector(fetch))
+    server = serve_metrics(port, registry=registry)
+    print(f"metrics: {server.url}", file=sys.stderr, flush=True)
+    return server
 
 
 def _ended_alive(ref: Any) -> bool:

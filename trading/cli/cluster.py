@@ -138,6 +138,7 @@ def simulate_on_cluster(
     duration_s: float,
     seed: int,
     db: str | None,
+    metrics_port: int | None = None,
 ) -> dict[str, Any]:
     """`vpp simulate --partitions ... --cluster ...`: the report of
     `dispatch.cluster.ray_run.run_on_ray`. Without `db`, the leases live in a fresh
@@ -163,6 +164,7 @@ def simulate_on_cluster(
             functools.partial(open_leases, db),
             address=cluster,
             kill_node_at_s=kill_node_at_s,
+            metrics_port=metrics_port,
         )
 
 

@@ -137,7 +137,9 @@ def simulate_command(
         simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick)
         return
     if cluster is not None or partitions is not None or kill_node is not None:
-        run_partitioned(assets, partitions, cluster, kill_node, duration, seed, db, json_out)
+        run_partitioned(
+            assets, partitions, cluster, kill_node, duration, seed, db, json_out, metrics_port
+        )
         return
     if portfolio is not None or prices is not None:
         typer.echo("error: --portfolio and --prices go with --day", err=True)
@@ -178,8 +180,10 @@ def run_partitioned(
     seed: int,
     db: str | None,
     json_out: bool,
+    metrics_port: int | None = None,
 ) -> None:
-    """`vpp simulate --partitions P --cluster local|ADDRESS [--kill-node AT]`."""
+    """`vpp simulate --partitions P --cluster local|ADDRESS [--kill-node AT]`; with
+    --metrics-port, one /metrics for every partition (partition and node labels)."""
     if cluster is None or partitions is None:
         typer.echo("error: --partitions and --cluster go together", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT)
@@ -206,7 +210,9 @@ def run_partitioned(
     from trading.cli.cluster import simulate_on_cluster
 
     configure_events(False)
-    report = simulate_on_cluster(assets, partitions, cluster, kill_at, duration, seed, db)
+    report = simulate_on_cluster(
+        assets, partitions, cluster, kill_at, duration, seed, db, metrics_port
+    )
     if json_out:
         print_json(report)
         return
