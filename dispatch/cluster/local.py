@@ -5,7 +5,7 @@ devices, coordinated, and taken over when its owner is lost.
 (`dispatch.cluster.partitions`) on one clock. Each partition is run by an owner: it
 acquires the partition's lease (`dispatch.cluster.leases`), and every command its actors
 write carries the lease's fence, so a device takes commands from the newest owner only
-(`dispatch.devices.fencing`). The owner renews its lease every third of the TTL; once a
+(`dispatch.devices.fencing`). The owner renews its lease every quarter of the TTL; once a
 renewal fails it stops commanding (`stop_on_loss`), or, to show what fencing is for, keeps
 running as a controller cut off by a network split would.
 
@@ -178,9 +178,9 @@ class LocalCluster:
         return run
 
     async def _keep(self, run: OwnerRun, until_s: float) -> None:
-        """Renew `run`'s lease every third of the TTL; on loss stop its controller (or, if
+        """Renew `run`'s lease every quarter of the TTL; on loss stop its controller (or, if
         `stop_on_loss` is off, let it run on unaware, as across a network split)."""
-        every = self.ttl_s / 3
+        every = self.ttl_s / 4
         t = self.clock.now()
         while t + every < until_s:
             t += every

@@ -3,7 +3,7 @@
 This is what a partition's process does, Ray or not (`dispatch.cluster.ray_run` wraps it
 in a Ray actor): acquire the partition's lease (retrying until it is free), run today's
 pool controller and asset actors on the partition's assets with `RemoteDevice` adapters,
-every write fenced with the lease's token, renew the lease every third of its TTL and stop
+every write fenced with the lease's token, renew the lease every quarter of its TTL and stop
 commanding the moment a renewal fails. Each tick it reports its target, measured power and
 available rating to the coordinator, and takes back the share of the pool's activation it
 must add (`Coordinator.share_mw`), used from the next tick on.
