@@ -19,6 +19,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import _no_shadowing  # noqa: F401 - first: benchmarks/dispatch.py shadows the package
 import sqlalchemy as sa
 
 from dispatch.cluster.leases import PartitionLeases

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -100,6 +101,11 @@ async def run_owner(
     """Own `plan.spec` as `owner` until `until_s` [s of the run]; what it did."""
     clock = WallClock(plan.epoch)
     spec = plan.spec
+    link = FieldLink(exchange)
+    # Everything slow before the lease: a lease taken and then not renewed for seconds of
+    # set-up lapses at once (20,000 assets' schedule takes seconds on a busy machine).
+    members = fleet_members(plan.options, set(spec.assets), link)
+    schedule = partition_schedule(full_schedule(plan.options, plan.epoch), spec)
     lease: Lease | None = None
     waited_from = clock.now()
     while lease is None and clock.now() < until_s:
@@ -117,8 +123,6 @@ async def run_owner(
         return {**result, "token": None}
     acquired_at = clock.now()
     holder = FenceHolder(Fence(spec.id, lease.token, owner))
-    link = FieldLink(exchange)
-    members = fleet_members(plan.options, set(spec.assets), link)
     share = CachedShare()
     pools: list[PoolController] = []
     lost_at: list[float] = []
@@ -147,7 +151,6 @@ async def run_owner(
         site_size=0,
         tick_s=plan.options.tick_s,
     )
-    schedule = partition_schedule(full_schedule(plan.options, plan.epoch), spec)
     dispatching = asyncio.ensure_future(
         run_fleet(
             options,
@@ -160,26 +163,18 @@ async def run_owner(
         )
     )
 
-    async def keep() -> None:
-        nonlocal lease
-        while not dispatching.done():
-            await asyncio.sleep(plan.ttl_s / 4)
-            try:
-                assert lease is not None
-                lease = leases.renew(lease, clock.utc(), plan.ttl_s)
-            except LeaseLostError:
-                lost_at.append(clock.now())
-                dispatching.cancel()  # stop commanding at once
-                return
-
-    keeper = asyncio.ensure_future(keep())
+    keeper = LeaseKeeper(leases, lease, plan.ttl_s, clock)
+    keeper.start(asyncio.get_running_loop(), dispatching.cancel)  # stop commanding at once
     linking = asyncio.ensure_future(link.run(dispatching.done))
     try:
         await dispatching
     except asyncio.CancelledError:
-        if not lost_at:
+        if keeper.lost_at is None:
             raise
-    keeper.cancel()
+    keeper.stop()
+    lease = keeper.lease
+    if keeper.lost_at is not None:
+        lost_at.append(keeper.lost_at)
     await asyncio.gather(linking, return_exceptions=True)
     if not lost_at and lease is not None:  # done: hand the partition over at once
         with contextlib.suppress(LeaseLostError):
@@ -202,6 +197,42 @@ async def run_owner(
         "field_rtt_p99_ms": _pct(rtt, 99),
         "lease_statements": leases.statements,
     }
+
+
+class LeaseKeeper:
+    """Renews a lease every quarter of its TTL on a thread of its own, so that a busy
+    event loop (thousands of asset actors making first contact) does not lose the lease
+    by renewing late; on a failed renewal it calls `on_lost` on the loop."""
+
+    def __init__(self, leases: PartitionLeases, lease: Lease, ttl_s: float, clock: WallClock):
+        self.leases = leases
+        self.lease = lease
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.lost_at: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop, on_lost: Callable[[], Any]) -> None:
+        """Start renewing."""
+
+        def renew() -> None:
+            while not self._stop.wait(self.ttl_s / 4):
+                try:
+                    self.lease = self.leases.renew(self.lease, self.clock.utc(), self.ttl_s)
+                except LeaseLostError:
+                    self.lost_at = self.clock.now()
+                    loop.call_soon_threadsafe(on_lost)
+                    return
+
+        self._thread = threading.Thread(target=renew, name="vpp-lease", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop renewing (the lease runs out or is released by the caller)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
 
 
 def _pct(values: list[float], q: float) -> float | None:
