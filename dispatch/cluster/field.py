@@ -63,12 +63,17 @@ class DeviceField:
     """The run's devices (see the module docstring): `options.assets` of them, built
     exactly as `dispatch.simulation.inproc_fleet` builds them, on a `WallClock`."""
 
-    def __init__(self, options: SimulationOptions, epoch: float) -> None:
+    def __init__(
+        self, options: SimulationOptions, epoch: float, assets: Sequence[str] | None = None
+    ) -> None:
+        """`assets`: only these of the fleet (a field per partition); None: all."""
         self.clock = WallClock(epoch)
         members = inproc_fleet(options, self.clock)
+        wanted = None if assets is None else set(assets)
         self.devices: dict[str, InProcessDevice] = {
             m.adapter.asset_id: m.adapter  # type: ignore[misc]
             for m in members
+            if wanted is None or m.adapter.asset_id in wanted
         }
         self.calls = 0
 

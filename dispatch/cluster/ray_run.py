@@ -3,9 +3,10 @@
 Needs the optional extra ``vpp-engine[cluster]`` (Ray); nothing else in the engine imports
 this module. The layout on the cluster:
 
-- the **field** (`DeviceField`, the simulated devices: they must outlive any controller)
-  and the **coordinator** (`Coordinator`: the pool's activation split by partition, their
-  telemetry summed) are actors pinned to the head node (custom resource ``vpp_head``);
+- the **fields** (`DeviceField`, the simulated devices of one partition each: they must
+  outlive any controller) and the **coordinator** (`Coordinator`: the pool's activation
+  split by partition, their telemetry summed) are actors pinned to the head node (custom
+  resource ``vpp_head``);
 - each **partition** is a named actor (``vpp-partition-<id>``, `max_restarts=-1`) placed
   with the ``SPREAD`` strategy over the nodes that offer ``vpp_slot``; it runs
   `dispatch.cluster.owner.run_owner`: lease, today's pool controller and asset actors,
@@ -56,8 +57,8 @@ by reference to every node)."""
 class FieldActor:
     """The devices (`DeviceField`) as an actor."""
 
-    def __init__(self, options: SimulationOptions, epoch: float) -> None:
-        self.field = DeviceField(options, epoch)
+    def __init__(self, options: SimulationOptions, epoch: float, assets: list[str]) -> None:
+        self.field = DeviceField(options, epoch, assets)
 
     def exchange(self, writes: list[Write], reads: list[str]) -> Any:
         return self.field.exchange(writes, reads)
@@ -254,7 +255,10 @@ def _drive(
     )
     head = {HEAD: 0.001}
     epoch = time.time() + warmup_s  # t = 0 once the field and the coordinator are up
-    field = FieldActor.options(resources=head).remote(options, epoch)
+    fields = {  # one per partition: the devices of one do not wait on another's
+        s.id: FieldActor.options(resources=head).remote(options, epoch, list(s.assets))
+        for s in specs
+    }
     coord = CoordinatorActor.options(resources=head).remote(specs, options, epoch)
     rated = ray.get(coord.rated.remote())
     tolerance = 0.02 * rated
@@ -262,7 +266,7 @@ def _drive(
     plans = {s.id: PartitionPlan(s, options, epoch, ttl_s) for s in specs}
 
     def start(pid: str) -> Any:
-        return actors[pid].run.remote(plans[pid], field, coord, until)
+        return actors[pid].run.remote(plans[pid], fields[pid], coord, until)
 
     runs: dict[str, list[Any]] = {pid: [start(pid)] for pid in actors}
     server = None
@@ -297,8 +301,8 @@ def _drive(
         watching = now < until - 2 * tick  # at the end, owners release their leases
         for lease in leases.all() if watching else ():
             pid = lease.partition
-            if pid not in actors or lease.held_at(utc):
-                continue
+            if pid not in actors or lease.token == 0 or lease.held_at(utc):
+                continue  # token 0: its first owner is still starting
             loss = losses.setdefault(pid, {"partition": pid, "killed_s": None})
             if "detected_s" not in loss:
                 loss["detected_s"] = round(now, 3)
@@ -324,7 +328,7 @@ def _drive(
                 loss["standby_s"] = round(now, 3)
         if steps % 4:
             continue
-        truth = ray.get(field.truth_mw.remote())
+        truth = sum(ray.get([f.truth_mw.remote() for f in fields.values()]))
         target = ray.get(coord.pool_target_mw.remote(now))
         errors.append((now, truth - target))
     every = [ref for refs in runs.values() for ref in refs]
@@ -344,7 +348,8 @@ def _drive(
     for loss in losses.values():
         if loss.get("killed_s") is not None:
             loss.update(_back_within(errors, loss["killed_s"], tolerance, tick))
-    fencing = ray.get(field.fencing.remote())
+    counts = ray.get([f.fencing.remote() for f in fields.values()])
+    fencing = {k: sum(c[k] for c in counts) for k in counts[0]}
     errs = np.array([e for tt, e in errors if tt >= 2 * tick]) if errors else np.zeros(1)
     return {
         "assets": options.assets,
