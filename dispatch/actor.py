@@ -56,6 +56,7 @@ from dispatch.device import (
     SetpointOutsideLimitsError,
     Telemetry,
 )
+from dispatch.devices.fencing import DeviceFencedError, FenceHolder
 from dispatch.kpi import (
     CROSS_CHECK,
     DEVICE_FAULT,
@@ -105,6 +106,9 @@ class ActorContext:
     budgets: RetryBudgets
     metrics: DispatchMetrics
     kpi: KpiRecorder
+    fence: FenceHolder | None = None
+    """With a partition lease (`dispatch.cluster`): every write carries its current fence
+    (partition, token, owner) and the device refuses older tokens; None: unfenced."""
 
 
 class AssetActor:
@@ -171,6 +175,9 @@ class AssetActor:
         self.soc_check = SocCheck(energy_mwh, band) if energy_mwh else None
         self._log = event_log(pool=context.pool, asset=self.asset_id, protocol=adapter.protocol)
         self._in_process = adapter.protocol == "inproc"
+        self.fenced = 0
+        """Writes the device refused for an older fencing token (this actor's owner lost
+        the partition's lease)."""
 
     # --- from the pool controller --------------------------------------------------------
 
@@ -502,10 +509,21 @@ class AssetActor:
         self.context.metrics.commands.labels(self.asset_id, product, protocol).inc()
         self.context.kpi.command_sent()
         log.debug("command_sent", setpoint_mw=setpoint)
+        fence = self.context.fence
         try:
-            ack = await self._io(self.adapter.write_setpoint(setpoint))
+            if fence is None:
+                ack = await self._io(self.adapter.write_setpoint(setpoint))
+            else:
+                write = self.adapter.write_setpoint(setpoint, fence=fence.current)  # type: ignore[call-arg]
+                ack = await self._io(write)
         except MapMismatchError as exc:
             self._quarantine(t, exc.reason)
+            return
+        except DeviceFencedError as exc:
+            # Not the device's failure: this owner lost the partition; nothing executed.
+            self.fenced += 1
+            log.warning("command_fenced", setpoint_mw=setpoint, reason=exc.reason)
+            self.command_now = None
             return
         except SetpointOutsideLimitsError as exc:
             # Our request, not its failure: nothing was sent, the device stays at what it

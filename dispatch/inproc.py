@@ -51,6 +51,7 @@ from dispatch.device import (
     WriteAck,
 )
 from dispatch.devices.faults import OUTAGE_ALIAS, Fault
+from dispatch.devices.fencing import Fence, FenceGuard
 from dispatch.devices.physics import Battery, Chp, Pv
 
 Physics = Battery | Pv | Chp
@@ -95,9 +96,13 @@ class InProcessDevice:
     _normal_ramp: float | None = None
     _written_mw: float | None = None
     """The last setpoint written [MW] (what the device's setpoint register holds)."""
+    fence: FenceGuard | None = None
+    """The device's fencing-token memory (`dispatch.devices.fencing`); made at creation."""
 
     def __post_init__(self) -> None:
         self._last_t = self.clock.now()  # physics runs from creation, contact or not
+        if self.fence is None:
+            self.fence = FenceGuard(self.asset_id)
 
     # --- faults --------------------------------------------------------------------------
 
@@ -189,10 +194,14 @@ class InProcessDevice:
             return Telemetry(at, power, setpoint, None, p.available_mw, 0.0)
         return Telemetry(at, power, setpoint, None, p.max_mw, 0.0)
 
-    async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
-        """Take a setpoint [MW]; acknowledged at once (faults permitting)."""
+    async def write_setpoint(self, setpoint_mw: float, fence: Fence | None = None) -> WriteAck:
+        """Take a setpoint [MW]; acknowledged at once (faults permitting). `fence`: the
+        sender's partition and lease token; an older token than one this device accepted
+        is refused (`DeviceFencedError`) and nothing is executed."""
         self._check()
         self._advance()
+        assert self.fence is not None
+        self.fence.admit(fence)
         self.writes += 1
         self._written_mw = setpoint_mw
         if self.fault is Fault.PARTIAL:

@@ -167,6 +167,8 @@ class PoolController:
         """Sources of power the meters see but no fresh reading accounts for [MW] (e.g.
         `dispatch.sites.SiteWatch.unseen_mw`)."""
         self.last_target_mw = 0.0
+        self.last_measured_mw = 0.0
+        """What the last tick counted as delivered [MW]: fresh readings plus metered."""
         n = len(self.actors)
         self._rating = np.maximum(np.abs(self._max), np.abs(self._min))
         self._last_sp = np.full(n, np.nan)
@@ -312,6 +314,7 @@ class PoolController:
             telemetry_ages_s=ages[fresh],
         )
         self.last_target_mw = target
+        self.last_measured_mw = total_measured
         for observer in self.observers:
             observer(t, target)
 

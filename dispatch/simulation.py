@@ -46,6 +46,7 @@ from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker,
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceAdapter, DeviceLimits
 from dispatch.devices.faults import OUTAGE_ALIAS, Fault
+from dispatch.devices.fencing import FenceHolder
 from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.devices.site_meter import SiteMeter
 from dispatch.inproc import InProcessDevice, limits_of
@@ -241,11 +242,13 @@ async def run_fleet(
     schedule: Schedule | None = None,
     zones: Mapping[str, str] | None = None,
     on_pool: Callable[[PoolController], None] | None = None,
+    fence: FenceHolder | None = None,
 ) -> dict[str, Any]:
     """Dispatch `fleet` for `options.duration_s` on `clock`; the KPI report. `schedule`:
     the one the fleet follows (default: built from the members' plans); `zones`: asset id
     -> bidding zone, for the metrics' labels; `on_pool`: called with the pool controller
-    before the first tick (an engine switches its schedule, adds observers)."""
+    before the first tick (an engine switches its schedule, adds observers); `fence`: the
+    partition lease's fence every write carries (`dispatch.cluster`; None: unfenced)."""
     rated = sum(m.limits.max_mw for m in fleet)
     board = TelemetryBoard()
     metrics = metrics if metrics is not None else DispatchMetrics(pool=options.pool, zones=zones)
@@ -254,7 +257,7 @@ async def run_fleet(
         BucketConfig(rate_per_s=max(5.0, 0.05 * len(fleet)), burst=max(10.0, 0.1 * len(fleet))),
         BucketConfig(rate_per_s=max(5.0, 0.05 * len(fleet)), burst=max(10.0, 0.1 * len(fleet))),
     )
-    context = ActorContext(options.pool, clock, board, budgets, metrics, kpi)
+    context = ActorContext(options.pool, clock, board, budgets, metrics, kpi, fence)
     rng = random.Random(options.seed)
     actors = []
     for i, member in enumerate(fleet):

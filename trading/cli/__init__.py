@@ -52,6 +52,10 @@ class _VppGroup(LazyGroup):
             "trading.cli.compliance:compliance_app",
             "The auditor's export of rules, changes and bid decisions; verify its hashes.",
         ),
+        "cluster": LazyCommand(
+            "trading.cli.cluster:cluster_app",
+            "The dispatcher on a Ray cluster: start a local one, look at partitions and nodes.",
+        ),
         "devices": LazyCommand(
             "trading.cli.devices:devices_app", "Look at field devices (Modbus TCP)."
         ),

@@ -95,6 +95,34 @@ def simulate_command(
             "the sample prices)",
         ),
     ] = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--partitions",
+            min=1,
+            help="with --cluster: split the fleet into this many partitions, each a Ray "
+            "actor holding a lease (docs/scale.md)",
+        ),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="run the partitions on Ray: 'local' (a two-node cluster on this machine) "
+            "or a cluster's ADDRESS; needs the extra vpp-engine[cluster]",
+        ),
+    ] = None,
+    kill_node: Annotated[
+        str | None,
+        typer.Option(
+            "--kill-node",
+            help="with --cluster local: remove the worker node at this second (60s)",
+        ),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="with --cluster: database URL of the partition leases"),
+    ] = None,
 ) -> None:
     """Dispatch a simulated fleet following its schedule and an aFRR signal; print KPIs.
     With --day: run the engine's whole loop for one delivery day."""
@@ -108,6 +136,11 @@ def simulate_command(
         from trading.cli.simulate_day import simulate_day
 
         simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick)
+        return
+    if cluster is not None or partitions is not None or kill_node is not None:
+        run_partitioned(
+            assets, partitions, cluster, kill_node, duration, seed, db, json_out, metrics_port
+        )
         return
     if portfolio is not None or prices is not None:
         typer.echo("error: --portfolio and --prices go with --day", err=True)
@@ -137,6 +170,59 @@ def simulate_command(
         print_json(report)
         return
     show_report(report)
+
+
+def run_partitioned(
+    assets: int,
+    partitions: int | None,
+    cluster: str | None,
+    kill_node: str | None,
+    duration: float,
+    seed: int,
+    db: str | None,
+    json_out: bool,
+    metrics_port: int | None = None,
+) -> None:
+    """`vpp simulate --partitions P --cluster local|ADDRESS [--kill-node AT]`; with
+    --metrics-port, one /metrics for every partition (partition and node labels)."""
+    if cluster is None or partitions is None:
+        typer.echo("error: --partitions and --cluster go together", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    kill_at = None
+    if kill_node is not None:
+        text = kill_node.removesuffix("s")
+        try:
+            kill_at = float(text)
+        except ValueError:
+            kill_at = -1.0
+        if not 0 < kill_at < duration:
+            typer.echo(
+                f"error: --kill-node: {kill_node!r} must be a second within the run "
+                f"(0 < AT < {duration:g}), e.g. 60s",
+                err=True,
+            )
+            raise typer.Exit(EXIT_INVALID_INPUT)
+        if cluster != "local":
+            typer.echo("error: --kill-node: only with --cluster local", err=True)
+            raise typer.Exit(EXIT_INVALID_INPUT)
+    if partitions > assets:
+        typer.echo(f"error: --partitions: {partitions} is more than --assets {assets}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    from trading.cli.cluster import simulate_on_cluster
+
+    configure_events(False)
+    report = simulate_on_cluster(
+        assets, partitions, cluster, kill_at, duration, seed, db, metrics_port
+    )
+    if json_out:
+        print_json(report)
+        return
+    out = console()
+    for owner in report["owners"]:
+        out.print(str(owner), markup=False)
+    out.print(f"losses: {report['losses']}", markup=False)
+    out.print(f"truth: {report['truth']}", markup=False)
+    out.print(f"double_commands: {report['double_commands']}", markup=False)
 
 
 def configure_events(verbose: bool) -> None:

@@ -9,6 +9,7 @@ from trading.store.models.bids import (
     ClearingRow,
 )
 from trading.store.models.engine import MeteringRow, PositionRow, ScheduleVersionRow, SettlementRow
+from trading.store.models.leases import PartitionLeaseRow
 from trading.store.models.plans import PlanRow
 from trading.store.models.portfolios import AssetRow, PortfolioRow
 
@@ -22,6 +23,7 @@ __all__ = [
     "BidSubmissionRow",
     "ClearingRow",
     "MeteringRow",
+    "PartitionLeaseRow",
     "PlanRow",
     "PortfolioRow",
     "PositionRow",

@@ -1,0 +1,138 @@
+"""The field: the simulated devices of a partitioned run, in a process of their own.
+
+When partitions run in other processes (Ray actors on other nodes), the devices cannot
+live inside a partition: they must outlast any controller, as real devices do. A
+`DeviceField` holds the in-process devices of `dispatch.inproc` (physics, faults, and
+each device's fencing memory) on a wall clock shared by every process (`WallClock`), and
+answers a partition's reads and writes in batches (`exchange`): one call per batch, not
+one per device, so a partition of thousands of assets costs tens of calls a second.
+
+Readings are plain tuples (cheap to send): power [MW], setpoint [MW], SoC, max [MW],
+min [MW], physical power [MW] (the truth, for the run's own sampler; never used by the
+controller), and the UTC instant as a POSIX timestamp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Coroutine, Sequence
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from dispatch.device import DeviceError
+from dispatch.devices.fencing import Fence
+from dispatch.inproc import InProcessDevice
+from dispatch.simulation import SimulationOptions, inproc_fleet
+
+Reading = tuple[float, float | None, float | None, float | None, float | None, float, float]
+"""power, setpoint, soc, max, min [MW, 1], physical power [MW], UTC timestamp [s]."""
+Write = tuple[str, float, tuple[str, int, str] | None]
+"""asset id, setpoint [MW], fence as (partition, token, owner) or None."""
+Answer = tuple[bool, str | None]
+T = TypeVar("T")
+Exchanged = tuple[list[Answer], list[Reading | None]]
+"""The answers to the writes and the readings, in the order asked."""
+"""accepted, or the refusal's class name and reason ("DeviceFencedError: ...")."""
+
+
+class WallClock:
+    """Seconds since `epoch` [POSIX s] by the system clock: the same time in every
+    process of the run (on one machine exactly; across machines as well as NTP keeps
+    them). `utc()` is the matching instant."""
+
+    def __init__(self, epoch: float) -> None:
+        self.epoch = epoch
+
+    def now(self) -> float:
+        """Seconds since the epoch."""
+        return time.time() - self.epoch
+
+    def utc(self) -> datetime:
+        """Now in UTC."""
+        return datetime.fromtimestamp(time.time(), UTC)
+
+    async def sleep_until(self, t: float) -> None:
+        """Sleep until `now() >= t`."""
+        delay = t - self.now()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class DeviceField:
+    """The run's devices (see the module docstring): `options.assets` of them, built
+    exactly as `dispatch.simulation.inproc_fleet` builds them, on a `WallClock`."""
+
+    def __init__(
+        self, options: SimulationOptions, epoch: float, assets: Sequence[str] | None = None
+    ) -> None:
+        """`assets`: only these of the fleet (a field per partition); None: all."""
+        self.clock = WallClock(epoch)
+        members = inproc_fleet(options, self.clock)
+        wanted = None if assets is None else set(assets)
+        self.devices: dict[str, InProcessDevice] = {
+            m.adapter.asset_id: m.adapter  # type: ignore[misc]
+            for m in members
+            if wanted is None or m.adapter.asset_id in wanted
+        }
+        self.calls = 0
+
+    def exchange(self, writes: Sequence[Write], reads: Sequence[str]) -> Exchanged:
+        """Apply `writes` in order, then read `reads`; a device that cannot answer reads
+        as None."""
+        self.calls += 1
+        answers: list[Answer] = []
+        for asset, setpoint, fence in writes:
+            device = self.devices[asset]
+            try:
+                _sync(device.write_setpoint(setpoint, None if fence is None else Fence(*fence)))
+                answers.append((True, None))
+            except DeviceError as exc:
+                answers.append((False, f"{type(exc).__name__}: {exc.reason}"))
+        readings: list[Reading | None] = []
+        for asset in reads:
+            device = self.devices[asset]
+            try:
+                r = _sync(device.read())
+            except DeviceError:
+                readings.append(None)
+                continue
+            readings.append(
+                (
+                    r.power_mw,
+                    r.setpoint_mw,
+                    r.soc,
+                    r.max_mw,
+                    r.min_mw,
+                    device.physical_power_mw(),
+                    r.at.timestamp(),
+                )
+            )
+        return answers, readings
+
+    def truth_mw(self) -> float:
+        """What every device physically injects now [MW]."""
+        return sum(d.physical_power_mw() for d in self.devices.values())
+
+    def fencing(self) -> dict[str, int]:
+        """Commands accepted and refused by fencing, and double commands, over all devices."""
+        guards = [d.fence for d in self.devices.values() if d.fence is not None]
+        return {
+            "accepted": sum(g.accepted for g in guards),
+            "refused": sum(g.refused for g in guards),
+            "double_commands": sum(g.double_commands for g in guards),
+            "owner_changes": sum(max(0, len(g.owners) - 1) for g in guards),
+        }
+
+
+def _sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run an in-process device's coroutine, which never awaits anything, to its end."""
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    coroutine.close()
+    raise RuntimeError("an in-process device call awaited something")
+
+
+__all__ = ["Answer", "DeviceField", "Exchanged", "Reading", "WallClock", "Write"]

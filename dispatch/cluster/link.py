@@ -1,0 +1,153 @@
+"""A partition's connection to a `DeviceField` in another process: one batched call per
+short window instead of one per device.
+
+Each `RemoteDevice` is the `DeviceAdapter` of one asset (protocol ``field``); its reads
+and writes wait on the partition's `FieldLink`, which every `batch_s` sends what is
+pending as one `exchange` (writes first, then reads) and hands each caller its answer. A
+refusal by the device's fencing memory comes back as `DeviceFencedError`, any other
+refusal as `DeviceRefusedError`, a device that does not answer as `DeviceTimeoutError`;
+the actor's own deadline (0.5 s) bounds the wait for a batch.
+
+`RemoteDevice.physical_power_mw()` is the device's physical power as the field reported it
+with the last reading: the run's truth sampler, never the controller, reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+from dispatch.cluster.field import Exchanged, Reading, Write
+from dispatch.device import (
+    DeviceRefusedError,
+    DeviceTimeoutError,
+    Identity,
+    Telemetry,
+    WriteAck,
+)
+from dispatch.devices.fencing import DeviceFencedError, Fence
+
+Exchange = Callable[[list[Write], list[str]], Awaitable[Exchanged]]
+"""Sends one batch to the field and awaits its answer."""
+
+
+class FieldLink:
+    """Batches a partition's device calls (see the module docstring)."""
+
+    def __init__(self, exchange: Exchange, batch_s: float = 0.05) -> None:
+        self.exchange = exchange
+        self.batch_s = batch_s
+        self._writes: list[tuple[Write, asyncio.Future[tuple[bool, str | None]]]] = []
+        self._reads: list[tuple[str, asyncio.Future[Reading | None]]] = []
+        self.batches = 0
+        self.batch_seconds: list[float] = []
+        """Round-trip time of each batch [s]."""
+
+    async def read(self, asset: str) -> Reading | None:
+        """The asset's reading from the next batch (None: it did not answer)."""
+        future: asyncio.Future[Reading | None] = asyncio.get_running_loop().create_future()
+        self._reads.append((asset, future))
+        return await future
+
+    async def write(
+        self, asset: str, setpoint_mw: float, fence: Fence | None
+    ) -> tuple[bool, str | None]:
+        """Send a setpoint in the next batch; (accepted, refusal)."""
+        future: asyncio.Future[tuple[bool, str | None]] = asyncio.get_running_loop().create_future()
+        packed = None if fence is None else (fence.partition, fence.token, fence.owner)
+        self._writes.append(((asset, setpoint_mw, packed), future))
+        return await future
+
+    async def run(self, until: Callable[[], bool]) -> None:
+        """Send a batch every `batch_s` while `until()` is False."""
+        loop = asyncio.get_running_loop()
+        while not until():
+            await asyncio.sleep(self.batch_s)
+            if not (self._writes or self._reads):
+                continue
+            writes, self._writes = self._writes, []
+            reads, self._reads = self._reads, []
+            started = loop.time()
+            try:
+                answers, readings = await self.exchange(
+                    [w for w, _ in writes], [a for a, _ in reads]
+                )
+            except Exception as exc:  # the field is unreachable: every caller times out
+                for _, future in [*writes, *reads]:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            self.batches += 1
+            self.batch_seconds.append(loop.time() - started)
+            for (_, future), answer in zip(writes, answers, strict=True):
+                if not future.done():
+                    future.set_result(answer)
+            for (_, rfuture), reading in zip(reads, readings, strict=True):
+                if not rfuture.done():
+                    rfuture.set_result(reading)
+
+
+class RemoteDevice:
+    """A `DeviceAdapter` over a `FieldLink` (see the module docstring)."""
+
+    protocol = "field"
+
+    def __init__(self, asset_id: str, kind: str, link: FieldLink) -> None:
+        self.asset_id = asset_id
+        self.kind = kind
+        self.link = link
+        self._physical = 0.0
+
+    async def identify(self) -> Identity:
+        """The simulated identity, once the device answers a read."""
+        await self.read()
+        return Identity("vpp-engine", f"sim-{self.kind}", self.asset_id, "1.0.0")
+
+    async def read(self) -> Telemetry:
+        """A reading from the next batch [MW, SoC 0..1]."""
+        try:
+            reading = await self.link.read(self.asset_id)
+        except Exception as exc:
+            raise DeviceTimeoutError(self.asset_id, f"field unreachable: {exc}") from None
+        if reading is None:
+            raise DeviceTimeoutError(self.asset_id, "no answer from the device")
+        power, setpoint, soc, hi, lo, physical, at = reading
+        self._physical = physical
+        return Telemetry(datetime.fromtimestamp(at, UTC), power, setpoint, soc, hi, lo)
+
+    async def write_setpoint(self, setpoint_mw: float, fence: Fence | None = None) -> WriteAck:
+        """Send a setpoint [MW] with the owner's fence; refused writes raise."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            accepted, refusal = await self.link.write(self.asset_id, setpoint_mw, fence)
+        except Exception as exc:
+            raise DeviceTimeoutError(self.asset_id, f"field unreachable: {exc}") from None
+        if not accepted:
+            reason = refusal or "refused"
+            if reason.startswith("DeviceFencedError"):
+                raise DeviceFencedError(self.asset_id, reason)
+            if reason.startswith(("DeviceTimeoutError", "MapMismatchError")):
+                raise DeviceTimeoutError(self.asset_id, reason)
+            raise DeviceRefusedError(self.asset_id, reason)
+        return WriteAck(datetime.now(UTC), setpoint_mw, setpoint_mw, loop.time() - started)
+
+    async def close(self) -> None:
+        """Nothing to close (the link belongs to the partition)."""
+
+    def physical_power_mw(self) -> float:
+        """The device's physical power at its last reading [MW] (for the truth sampler)."""
+        return self._physical
+
+    def inject(self, fault: object) -> None:
+        """Faults are injected in the field, not through a partition."""
+        raise NotImplementedError("inject faults into the DeviceField, not a partition's link")
+
+
+def remote_devices(assets: Sequence[tuple[str, str]], link: FieldLink) -> list[RemoteDevice]:
+    """A `RemoteDevice` per (asset id, kind) on `link`."""
+    return [RemoteDevice(asset, kind, link) for asset, kind in assets]
+
+
+__all__ = ["Exchange", "FieldLink", "RemoteDevice", "remote_devices"]

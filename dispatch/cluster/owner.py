@@ -1,0 +1,242 @@
+"""One owner's run of one partition against a `DeviceField` elsewhere, on the wall clock.
+
+This is what a partition's process does, Ray or not (`dispatch.cluster.ray_run` wraps it
+in a Ray actor): acquire the partition's lease (retrying until it is free), run today's
+pool controller and asset actors on the partition's assets with `RemoteDevice` adapters,
+every write fenced with the lease's token, renew the lease every quarter of its TTL and stop
+commanding the moment a renewal fails. Each tick it reports its target, measured power and
+available rating to the coordinator, and takes back the share of the pool's activation it
+must add (`Coordinator.share_mw`), used from the next tick on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from dispatch.cluster.field import WallClock
+from dispatch.cluster.leases import Lease, LeaseLostError, PartitionLeases
+from dispatch.cluster.link import Exchange, FieldLink, RemoteDevice
+from dispatch.cluster.partitions import PartitionSpec, partition_schedule
+from dispatch.devices.fencing import Fence, FenceHolder
+from dispatch.inproc import limits_of
+from dispatch.pool import PoolController
+from dispatch.simulation import (
+    FleetMember,
+    SimulationOptions,
+    physics_fleet,
+    plan_for,
+    run_fleet,
+    schedule_of,
+)
+
+Report = Callable[[str, float, float, float, float], Awaitable[float]]
+"""(partition, t, target, measured, available) -> the partition's share [MW]."""
+
+
+@dataclass(frozen=True)
+class PartitionPlan:
+    """What a partition's owner needs, all of it plain data (sent to other processes)."""
+
+    spec: PartitionSpec
+    options: SimulationOptions
+    epoch: float
+    """POSIX time of t = 0 of the run [s]; the schedule starts in its quarter hour."""
+    ttl_s: float = 2.0
+
+
+class CachedShare:
+    """An `ActivationSource` answering the share the coordinator last gave [MW]."""
+
+    def __init__(self) -> None:
+        self.value = 0.0
+
+    def activation_mw(self, t: float) -> float:
+        """The last share [MW]."""
+        return self.value
+
+
+def fleet_members(
+    options: SimulationOptions, assets: set[str], link: FieldLink | None
+) -> list[FleetMember]:
+    """The members of the run's fleet that are in `assets`, as
+    `dispatch.simulation.inproc_fleet` makes them, each reached through `link` (None: only
+    their ids and plans are used)."""
+    members = []
+    for i, (asset_id, physics, kind, energy) in enumerate(
+        physics_fleet(options.assets, options.seed)
+    ):
+        if asset_id not in assets:
+            continue
+        limits = limits_of(physics, options.response_s)
+        device = RemoteDevice(asset_id, kind, link)  # type: ignore[arg-type]
+        members.append(FleetMember(device, limits, kind, energy, plan_for(kind, limits, i), device))
+    return members
+
+
+def full_schedule(options: SimulationOptions, epoch: float) -> Any:
+    """The schedule of the whole run (every partition restricts the same one)."""
+    every = {a for a, *_ in physics_fleet(options.assets, options.seed)}
+    members = fleet_members(options, every, None)
+    return schedule_of(members, datetime.fromtimestamp(epoch, UTC), options.duration_s)
+
+
+async def run_owner(
+    plan: PartitionPlan,
+    owner: str,
+    leases: PartitionLeases,
+    exchange: Exchange,
+    report: Report,
+    until_s: float,
+    *,
+    node: str = "local",
+) -> dict[str, Any]:
+    """Own `plan.spec` as `owner` until `until_s` [s of the run]; what it did."""
+    clock = WallClock(plan.epoch)
+    spec = plan.spec
+    link = FieldLink(exchange)
+    # Everything slow before the lease: a lease taken and then not renewed for seconds of
+    # set-up lapses at once (20,000 assets' schedule takes seconds on a busy machine).
+    members = fleet_members(plan.options, set(spec.assets), link)
+    schedule = partition_schedule(full_schedule(plan.options, plan.epoch), spec)
+    lease: Lease | None = None
+    waited_from = clock.now()
+    while lease is None and clock.now() < until_s:
+        lease = leases.acquire(spec.id, owner, clock.utc(), plan.ttl_s)
+        if lease is None:
+            await asyncio.sleep(0.2)
+    result: dict[str, Any] = {
+        "partition": spec.id,
+        "owner": owner,
+        "node": node,
+        "assets": len(spec.assets),
+        "waited_for_lease_s": round(clock.now() - waited_from, 3),
+    }
+    if lease is None:
+        return {**result, "token": None}
+    acquired_at = clock.now()
+    holder = FenceHolder(Fence(spec.id, lease.token, owner))
+    share = CachedShare()
+    pools: list[PoolController] = []
+    lost_at: list[float] = []
+    pending: set[asyncio.Task[None]] = set()
+
+    async def tell(t: float, target: float, measured: float, available: float) -> None:
+        share.value = await report(spec.id, t, target, measured, available)
+
+    def hook(pool: PoolController) -> None:
+        pools.append(pool)
+
+        def observe(t: float, target: float) -> None:
+            available = sum(a.rating_mw for a in pool.actors if a.in_pool)
+            task = asyncio.ensure_future(tell(t, target, pool.last_measured_mw, available))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+        pool.observers.append(observe)
+
+    options = SimulationOptions(
+        assets=len(members),
+        duration_s=max(0.0, until_s - clock.now()),
+        seed=plan.options.seed,
+        pool=spec.id,
+        response_s=plan.options.response_s,
+        site_size=0,
+        tick_s=plan.options.tick_s,
+    )
+    dispatching = asyncio.ensure_future(
+        run_fleet(
+            options,
+            members,
+            clock,
+            activation=share,
+            schedule=schedule,
+            on_pool=hook,
+            fence=holder,
+        )
+    )
+
+    keeper = LeaseKeeper(leases, lease, plan.ttl_s, clock)
+    keeper.start(asyncio.get_running_loop(), dispatching.cancel)  # stop commanding at once
+    linking = asyncio.ensure_future(link.run(dispatching.done))
+    try:
+        await dispatching
+    except asyncio.CancelledError:
+        if keeper.lost_at is None:
+            raise
+    keeper.stop()
+    lease = keeper.lease
+    if keeper.lost_at is not None:
+        lost_at.append(keeper.lost_at)
+    await asyncio.gather(linking, return_exceptions=True)
+    if not lost_at and lease is not None:  # done: hand the partition over at once
+        with contextlib.suppress(LeaseLostError):
+            leases.release(lease, clock.utc())
+    pool = pools[0] if pools else None
+    ticks = pool.kpi.tick_ms if pool is not None else []
+    rtt = [1000 * s for s in link.batch_seconds]
+    return {
+        **result,
+        "token": lease.token if lease is not None else None,
+        "acquired_at_s": round(acquired_at, 3),
+        "lost_lease_at_s": lost_at[0] if lost_at else None,
+        "ticks": len(ticks),
+        "tick_p50_ms": _pct(ticks, 50),
+        "tick_p99_ms": _pct(ticks, 99),
+        "missed_ticks": pool.kpi.missed if pool is not None else 0,
+        "fenced_writes": sum(a.fenced for a in pool.actors) if pool is not None else 0,
+        "field_batches": link.batches,
+        "field_rtt_p50_ms": _pct(rtt, 50),
+        "field_rtt_p99_ms": _pct(rtt, 99),
+        "lease_statements": leases.statements,
+    }
+
+
+class LeaseKeeper:
+    """Renews a lease every quarter of its TTL on a thread of its own, so that a busy
+    event loop (thousands of asset actors making first contact) does not lose the lease
+    by renewing late; on a failed renewal it calls `on_lost` on the loop."""
+
+    def __init__(self, leases: PartitionLeases, lease: Lease, ttl_s: float, clock: WallClock):
+        self.leases = leases
+        self.lease = lease
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self.lost_at: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop, on_lost: Callable[[], Any]) -> None:
+        """Start renewing."""
+
+        def renew() -> None:
+            while not self._stop.wait(self.ttl_s / 4):
+                try:
+                    self.lease = self.leases.renew(self.lease, self.clock.utc(), self.ttl_s)
+                except LeaseLostError:
+                    self.lost_at = self.clock.now()
+                    loop.call_soon_threadsafe(on_lost)
+                    return
+
+        self._thread = threading.Thread(target=renew, name="vpp-lease", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop renewing (the lease runs out or is released by the caller)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+
+def _pct(values: list[float], q: float) -> float | None:
+    return None if not values else round(float(np.percentile(values, q)), 3)
+
+
+__all__ = ["CachedShare", "PartitionPlan", "fleet_members", "full_schedule", "run_owner"]

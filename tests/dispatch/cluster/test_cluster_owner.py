@@ -1,0 +1,90 @@
+"""A partition's owner against the field of devices in real time, without Ray: reads and
+writes in batches, each write fenced; an owner whose lease is taken stops commanding."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from cluster_db import leases_on, migrated_url
+
+from dispatch.activation import SimulatedTsoSignal
+from dispatch.cluster.coordinator import Coordinator, PartitionReport
+from dispatch.cluster.field import DeviceField
+from dispatch.cluster.leases import PartitionLeases
+from dispatch.cluster.owner import PartitionPlan, full_schedule, run_owner
+from dispatch.cluster.partitions import split_count
+from dispatch.inproc import limits_of
+from dispatch.simulation import SimulationOptions, physics_fleet
+
+POOL = "DE_LU/50Hertz"
+
+
+def _run(leases: PartitionLeases, steal_at_s: float | None) -> tuple[list[Any], DeviceField]:
+    options = SimulationOptions(assets=60, duration_s=8, site_size=0)
+    epoch = time.time() + 0.5
+    field = DeviceField(options, epoch)
+    fleet = physics_fleet(options.assets, options.seed)
+    specs = split_count(dict.fromkeys((a for a, *_ in fleet), POOL), 2)
+    leases.ensure([s.id for s in specs])
+    ratings = {a: max(limits_of(p, 3.0).max_mw, -limits_of(p, 3.0).min_mw) for a, p, *_ in fleet}
+    band = 0.1 * sum(ratings.values())
+    coordinator = Coordinator(
+        specs,
+        ratings,
+        {POOL: SimulatedTsoSignal(band, band, seed=1)},
+        full_schedule(options, epoch),
+        lambda t: datetime.fromtimestamp(epoch + t, UTC),
+    )
+
+    async def exchange(writes: Any, reads: Any) -> Any:
+        return field.exchange(writes, reads)
+
+    async def report(pid: str, t: float, target: float, measured: float, avail: float) -> float:
+        coordinator.report(pid, PartitionReport(t, target, measured, avail))
+        return coordinator.share_mw(pid, t)
+
+    async def steal() -> None:
+        if steal_at_s is None:
+            return
+        await asyncio.sleep(max(0.0, epoch + steal_at_s - time.time()))
+        seen = leases.get(specs[0].id)
+        leases.take_over(specs[0].id, "operator", seen.token, datetime.now(UTC), 60)
+
+    async def main() -> list[Any]:
+        owners = [
+            run_owner(PartitionPlan(s, options, epoch), f"o{k}", leases, exchange, report, 8.0)
+            for k, s in enumerate(specs)
+        ]
+        results = await asyncio.gather(*owners, steal())
+        return list(results[:-1])
+
+    return asyncio.run(main()), field
+
+
+def test_owners_dispatch_the_field_through_fenced_batches(tmp_path) -> None:
+    for url in migrated_url("sqlite", tmp_path):
+        leases = leases_on(url)
+        results, field = _run(leases, None)
+        after = leases.all()
+        leases.engine.dispose()
+    assert [r["token"] for r in results] == [1, 1]
+    assert all(r["ticks"] >= 5 and r["field_batches"] > 0 for r in results)
+    fencing = field.fencing()
+    assert fencing["accepted"] > 0
+    assert (fencing["refused"], fencing["double_commands"]) == (0, 0)
+    assert all(lease.owner is None for lease in after)  # released at the end
+
+
+def test_an_owner_whose_lease_is_taken_stops_commanding(tmp_path) -> None:
+    for url in migrated_url("sqlite", tmp_path):
+        leases = leases_on(url)
+        results, field = _run(leases, steal_at_s=3.0)
+        leases.engine.dispose()
+    robbed = results[0]
+    assert 3.0 <= robbed["lost_lease_at_s"] <= 3.0 + 2.0  # found at its next renewal
+    assert robbed["ticks"] < results[1]["ticks"]  # it stopped; the other ran on
+    guards = [d.fence for d in field.devices.values() if d.fence is not None]
+    assert sum(g.double_commands for g in guards) == 0
