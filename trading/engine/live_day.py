@@ -49,7 +49,7 @@ from trading.engine.live_books import (
     stored_entries,
 )
 from trading.engine.loop import LOST_STATES
-from trading.engine.metering import IspMeter
+from trading.engine.metering import IspMeter, meter_tick
 from trading.engine.positions import BookEntry, PositionBook
 from trading.engine.schedules import ScheduleBuilder, ScheduleVersion
 from trading.engine.settlement import Settlement, ZoneDelivery
@@ -289,16 +289,7 @@ class LiveDay:
                 state.planned_mw[q] = target - requested
             state.afrr_up.sample(t, max(requested, 0.0))
             state.afrr_down.sample(t, max(-requested, 0.0))
-            snapshot = state.pool.board.snapshot()
-            max_age = state.pool.config.max_reading_age_s
-            for member in state.members:
-                asset = member.adapter.asset_id
-                entry = snapshot.get(asset)
-                reading = None
-                if entry is not None and entry.telemetry is not None and entry.fresh(t, max_age):
-                    reading = entry.telemetry.power_mw
-                state.measured[asset].sample(t, reading)
-                state.truth[asset].sample(t, member.device.physical_power_mw())
+            meter_tick(state.pool, state.members, state.measured, state.truth, t)
             state.last_t = t
 
         def ready(pool: PoolController) -> None:

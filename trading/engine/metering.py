@@ -16,10 +16,15 @@ Settlement takes the truth in simulation and the measured meter against real dev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from dispatch.pool import PoolController
+    from dispatch.simulation import FleetMember
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -90,3 +95,26 @@ def integrate(
     for t, p in zip(times_s, powers_mw, strict=True):
         meter.sample(float(t), p)
     return meter.energy_mwh.copy()
+
+
+def meter_tick(
+    pool: PoolController,
+    members: Sequence[FleetMember],
+    measured: Mapping[str, IspMeter],
+    truth: Mapping[str, IspMeter],
+    t: float,
+) -> None:
+    """Meter one tick at `t` [s]: each member's fresh reading of the pool's board [MW] into
+    its measured meter (None where the reading is missing or older than the pool's
+    `max_reading_age_s`, which ends that meter's segment) and its simulated device's
+    physical power [MW] into its truth meter."""
+    snapshot = pool.board.snapshot()
+    max_age = pool.config.max_reading_age_s
+    for member in members:
+        asset = member.adapter.asset_id
+        entry = snapshot.get(asset)
+        reading = None
+        if entry is not None and entry.telemetry is not None and entry.fresh(t, max_age):
+            reading = entry.telemetry.power_mw
+        measured[asset].sample(t, reading)
+        truth[asset].sample(t, member.device.physical_power_mw())
