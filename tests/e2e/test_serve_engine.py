@@ -154,7 +154,12 @@ def test_serve_clears_schedules_dispatches_meters_and_settles_a_sale(
     sold = get(f"/v1/bids/{sold_id}").json()
     assert sold["clearing"]["cleared_volume_mw"] == SOLD_MW
     assert at(sold["history"][-1]["at"]) >= delivery - GATE_LEAD  # at the gate, not before
-    positions = get("/v1/positions", day=day).json()["items"]
+
+    # the engine books the clearing from the store at its next round (seconds, not at once)
+    def booked() -> list[dict[str, Any]] | None:
+        return get("/v1/positions", day=day).json()["items"] or None
+
+    positions = wait_for("the sale's position", running, booked)
     assert [(p["bid_id"], p["mw"], p["remuneration"]) for p in positions] == [
         (sold_id, SOLD_MW, limit)
     ]
