@@ -116,11 +116,8 @@ async def _scenario() -> Run:
     ticks: list[Tick] = []
 
     def on_pool(pool: PoolController) -> None:
-        # Probing moves pairs of assets in opposite directions: the pool's true total does
-        # not move, but the two readings are taken at different instants of the period,
-        # so on a 10-asset pool the reported sum jumps by a battery's probe (up to 0.28 MW,
-        # 14 % of this band). The link is what is tested here, so the pool does not probe.
-        pool.config = dataclasses.replace(pool.config, probe_after_s=math.inf)
+        # The pool probes as configured: while the band is held its probing moves in
+        # flight stay within `PoolConfig.probe_band_share` of it.
         station.attach(pool)
 
         def sample(t: float, target_mw: float) -> None:
