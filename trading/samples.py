@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
 
 SAMPLE_PORTFOLIO = "sample_portfolio.yaml"
 
@@ -22,6 +23,23 @@ def sample_portfolio_path() -> Path:
     raise FileNotFoundError(
         f"sample portfolio not found at {packaged} or {checkout}; reinstall vpp-engine"
     )
+
+
+def sample_site_portfolio(site_id: str, portfolio_id: str, tenant: str) -> dict[str, Any]:
+    """One site of the sample portfolio as a portfolio of its own (`portfolio_id`, owned by
+    `tenant`): the JSON document `POST /v1/portfolio/assets` takes."""
+    from regulatory import read_portfolio
+
+    portfolio = read_portfolio(sample_portfolio_path())
+    part = portfolio.model_copy(
+        update={
+            "id": portfolio_id,
+            "tenant": tenant,
+            "sites": tuple(s for s in portfolio.sites if s.id == site_id),
+            "assets": tuple(a for a in portfolio.assets if a.site == site_id),
+        }
+    )
+    return part.model_dump(mode="json", exclude_none=True)
 
 
 SAMPLE_PRICES = "sample_prices"

@@ -26,10 +26,9 @@ import pytest
 from serve_process import ServerProcess, create_key, start_server
 
 from markets.calendar import delivery_day_of
-from regulatory import read_portfolio
 from trading.api.engine_status import OFF
 from trading.api.jobs import FolderPrices
-from trading.samples import sample_portfolio_path
+from trading.samples import sample_site_portfolio
 
 TENANT = "acme"
 CLOCK_START = "2026-06-14T16:00:00Z"  # evening of a sample-price day: intraday prices are high
@@ -45,17 +44,7 @@ DEADLINE_S = 240.0
 
 def essen_part() -> dict[str, Any]:
     """The sample's Essen site (10 MW battery, 8 MW rooftop PV, DE_LU), of tenant acme."""
-    portfolio = read_portfolio(sample_portfolio_path())
-    sites = tuple(s for s in portfolio.sites if s.id == "de-amp-essen")
-    part = portfolio.model_copy(
-        update={
-            "id": "essen",
-            "tenant": TENANT,
-            "sites": sites,
-            "assets": tuple(a for a in portfolio.assets if a.site == "de-amp-essen"),
-        }
-    )
-    return part.model_dump(mode="json", exclude_none=True)
+    return sample_site_portfolio("de-amp-essen", "essen", TENANT)
 
 
 def intraday_proxy(start: datetime) -> float:

@@ -14,7 +14,6 @@ import pytest
 from dispatch.clock import VirtualClock
 from markets.bids import SingleBid
 from markets.registry import default_registry
-from regulatory import read_portfolio
 from trading.api.jobs import FolderPrices
 from trading.api.server import activation_prices, exchange_prices
 from trading.backtest.imbalance import ImbalancePrices
@@ -26,7 +25,7 @@ from trading.engine.live_day import LiveDay
 from trading.engine.positions import entries_of
 from trading.engine.service import EngineService, TenantEngine
 from trading.exchange.clock import ManualClock
-from trading.samples import sample_portfolio_path
+from trading.samples import sample_site_portfolio
 from trading.store import Actor, Repository, upgrade
 
 TENANT = "acme"
@@ -38,17 +37,7 @@ SOLD_MW, LIMIT = 2.0, 150.0
 
 def essen_part() -> dict[str, object]:
     """The sample's Essen site (a 10 MW battery and 8 MW of rooftop PV, DE_LU), of acme."""
-    portfolio = read_portfolio(sample_portfolio_path())
-    sites = tuple(s for s in portfolio.sites if s.id == "de-amp-essen")
-    part = portfolio.model_copy(
-        update={
-            "id": "essen",
-            "tenant": TENANT,
-            "sites": sites,
-            "assets": tuple(a for a in portfolio.assets if a.site == "de-amp-essen"),
-        }
-    )
-    return part.model_dump(mode="json", exclude_none=True)
+    return sample_site_portfolio("de-amp-essen", "essen", TENANT)
 
 
 def config() -> LiveConfig:

@@ -21,7 +21,6 @@ import sqlalchemy as sa
 from dispatch.clock import VirtualClock
 from markets.bids import SingleBid
 from markets.registry import default_registry
-from regulatory import read_portfolio
 from trading.api.jobs import FolderPrices
 from trading.api.server import activation_prices, exchange_prices
 from trading.backtest.imbalance import ImbalancePrices
@@ -32,7 +31,7 @@ from trading.engine.live_day import LiveDay
 from trading.engine.positions import entries_of
 from trading.engine.service import EngineService
 from trading.exchange.records import Clearing
-from trading.samples import sample_portfolio_path
+from trading.samples import sample_site_portfolio
 from trading.store import Actor, Repository, upgrade
 
 TENANT = "acme"
@@ -45,17 +44,7 @@ PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 def essen_part() -> dict[str, object]:
     """The sample's Essen site (a 10 MW battery and 8 MW of rooftop PV, DE_LU), of acme."""
-    portfolio = read_portfolio(sample_portfolio_path())
-    sites = tuple(s for s in portfolio.sites if s.id == "de-amp-essen")
-    part = portfolio.model_copy(
-        update={
-            "id": "essen",
-            "tenant": TENANT,
-            "sites": sites,
-            "assets": tuple(a for a in portfolio.assets if a.site == "de-amp-essen"),
-        }
-    )
-    return part.model_dump(mode="json", exclude_none=True)
+    return sample_site_portfolio("de-amp-essen", "essen", TENANT)
 
 
 def settings() -> LiveConfig:
