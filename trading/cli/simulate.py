@@ -138,6 +138,13 @@ def simulate_command(
         simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick)
         return
     if cluster is not None or partitions is not None or kill_node is not None:
+        if faults:
+            typer.echo(
+                f"error: --faults {faults!r}: not with --cluster (a partitioned run injects "
+                "no device faults; its fault is --kill-node)",
+                err=True,
+            )
+            raise typer.Exit(EXIT_INVALID_INPUT)
         run_partitioned(
             assets, partitions, cluster, kill_node, duration, seed, db, json_out, metrics_port
         )

@@ -39,6 +39,7 @@ def test_status_shows_partitions_owners_tokens_and_lease_ages(tmp_path) -> None:
         (["--partitions", "2", "--cluster", "local", "--kill-node", "99s"], "0 < AT < 30"),
         (["--partitions", "2", "--cluster", "10.0.0.1:6379", "--kill-node", "5s"], "only with"),
         (["--partitions", "50", "--cluster", "local"], "50 is more than --assets 20"),
+        (["--partitions", "2", "--cluster", "local", "--faults", "trip:0.1"], "not with --cluster"),
     ],
 )
 def test_bad_cluster_options_exit_2_naming_them(args: list[str], message: str) -> None:
