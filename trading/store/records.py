@@ -44,6 +44,7 @@ from trading.store.models import (
     ClearingRow,
     MeteringRow,
     PlanRow,
+    PoolFlagRow,
     PortfolioRow,
     PositionRow,
     RiskLimitRow,
@@ -298,3 +299,7 @@ class MeteringRecord(Record, row=MeteringRow):
 
 class SettlementRecord(Record, row=SettlementRow):
     """A settled delivery day of one portfolio."""
+
+
+class PoolFlagRecord(Record, row=PoolFlagRow):
+    """One flag of one pool of a tenant, as last set."""

@@ -36,6 +36,7 @@ from trading.store.ops import audit as audit_ops
 from trading.store.ops import bids as bid_ops
 from trading.store.ops import decisions as decision_ops
 from trading.store.ops import engine as engine_ops
+from trading.store.ops import flags as flag_ops
 from trading.store.ops import keys as key_ops
 from trading.store.ops import lifecycle, plans, portfolios, tenants
 from trading.store.ops import limits as limit_ops
@@ -205,6 +206,13 @@ class Repository:
     set_risk_limit = _writes(limit_ops.set_limit)
     clear_risk_limit = _writes(limit_ops.clear_limit)
     live_bids = _reads(limit_ops.live_bids)
+
+    # --- pool flags ---------------------------------------------------------------------
+
+    list_pool_flags = _reads(flag_ops.list_flags)
+    all_pool_flags = _reads(flag_ops.all_flags)
+    tenant_pools = _reads(flag_ops.tenant_pools)
+    set_pool_flag = _writes(flag_ops.set_flag)
 
     # --- portfolios ---------------------------------------------------------------------
 

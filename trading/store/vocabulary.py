@@ -90,6 +90,7 @@ class AuditAction(StrEnum):
     PLAN_CREATE = "plan.create"
     PLAN_STATUS = "plan.status"
     PLAN_DELETE = "plan.delete"
+    POOL_FLAG_SET = "pool_flag.set"
 
 
 class RiskLimitKind(StrEnum):
@@ -101,3 +102,14 @@ class RiskLimitKind(StrEnum):
     """Largest net position on one product (and so one bidding zone) [MW], sells positive."""
     MAX_NOTIONAL_EUR_PER_DAY = "max_notional_eur_per_day"
     """Largest sum of |MW| x hours x |price| of the tenant's live bids of one delivery day [EUR]."""
+
+
+class PoolFlag(StrEnum):
+    """A feature flag of a dispatcher pool (values and defaults: `trading.store.ops.flags`)."""
+
+    AFRR_ACTIVATION = "afrr_activation"
+    """on: the pool follows the TSO's aFRR activation; off: it holds its schedule."""
+    VIRTUAL_TRADER = "virtual_trader"
+    """on: the virtual trader may trade for the pool; off: it leaves the pool alone."""
+    ALLOCATION_STRATEGY = "allocation_strategy"
+    """How the pool shares its target among its assets (a named strategy)."""

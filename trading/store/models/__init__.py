@@ -9,6 +9,7 @@ from trading.store.models.bids import (
     ClearingRow,
 )
 from trading.store.models.engine import MeteringRow, PositionRow, ScheduleVersionRow, SettlementRow
+from trading.store.models.flags import PoolFlagRow
 from trading.store.models.leases import PartitionLeaseRow
 from trading.store.models.plans import PlanRow
 from trading.store.models.portfolios import AssetRow, PortfolioRow
@@ -25,6 +26,7 @@ __all__ = [
     "MeteringRow",
     "PartitionLeaseRow",
     "PlanRow",
+    "PoolFlagRow",
     "PortfolioRow",
     "PositionRow",
     "RiskLimitRow",
