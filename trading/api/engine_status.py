@@ -51,6 +51,11 @@ class EngineStatus(BaseModel):
         description="the running day: schedule version in force, last ISP metered (UTC "
         "start), ISPs metered, positions, lost assets, provisional books [EUR]",
     )
+    pools: dict[str, Any] | None = Field(
+        None,
+        description="per pool (bidding zone): its flags in force and, while it runs, what "
+        "it did with the TSO's latest aFRR request [MW, + up]",
+    )
 
 
 class EngineCollector(Collector):

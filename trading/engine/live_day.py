@@ -40,6 +40,7 @@ from dispatch.simulation import FleetMember, SimulationOptions, run_fleet
 from regulatory import Portfolio
 from trading.engine.activation import PatternActivation
 from trading.engine.books import EngineBooks
+from trading.engine.flags import GatedActivation, PoolFlags
 from trading.engine.fleet import fleet_by_zone, simulated_part
 from trading.engine.live_books import (
     MARKET_TIMEZONE,
@@ -97,6 +98,8 @@ class LiveDay:
         day: date,
         config: LiveConfig,
         clock: DispatchClock,
+        *,
+        flags: PoolFlags | None = None,
     ) -> None:
         self.repository, self.tenant, self.day, self.config, self.clock = (
             repository,
@@ -140,6 +143,11 @@ class LiveDay:
         """(zone, ISP) settled before this run -> delivered, metered, scheduled, aFRR up
         and down [MWh]."""
         self._blocking = isinstance(clock, VirtualClock)
+        self.flags = flags if flags is not None else PoolFlags(repository)
+        """The pool flags the pools obey each tick (read in memory: `PoolFlags`)."""
+        self.flags.ensure_loaded()
+        self.activations: dict[str, GatedActivation] = {}
+        """Zone -> its pool's aFRR activation behind the zone's ``afrr_activation`` flag."""
 
     # --- what the service hands in and reads --------------------------------------------
 
@@ -278,15 +286,21 @@ class LiveDay:
 
     async def _dispatch(self, state: _Zone, k: int, duration: float) -> dict[str, Any]:
         assert self.current is not None
-        activation = PatternActivation(self.book, state.zone, self.clock, self.config.activation)
+        activation = GatedActivation(
+            PatternActivation(self.book, state.zone, self.clock, self.config.activation),
+            self.flags,
+            self.tenant,
+            state.zone,
+        )
+        self.activations[state.zone] = activation
         edges = state.afrr_up.edges
 
         def sample(t: float, target: float) -> None:
             assert state.pool is not None
-            requested = activation.activation_mw(t)
+            requested = activation.requested_mw  # what the TSO asked at this tick
             q = int(np.searchsorted(edges, t, side="right")) - 1
-            if 0 <= q < len(state.planned_mw):
-                state.planned_mw[q] = target - requested
+            if 0 <= q < len(state.planned_mw):  # the pool's target less what it followed
+                state.planned_mw[q] = target - activation.applied_mw
             state.afrr_up.sample(t, max(requested, 0.0))
             state.afrr_down.sample(t, max(-requested, 0.0))
             meter_tick(state.pool, state.members, state.measured, state.truth, t)

@@ -21,7 +21,11 @@ server's `ClearingLoop`, on the server's clock (`trading.engine.live_clock.Serve
   anew from the portfolio stored at that moment (batteries at the plan's state of
   charge).
 
-`status(tenant)` is what `GET /v1/engine` shows; `collect()` feeds the metrics.
+`status(tenant)` is what `GET /v1/engine` shows (with each pool's flags and what it did with
+the latest aFRR request), `dispatch_assets(tenant)` what `GET /v1/dispatch/assets` shows;
+`collect()` feeds the metrics. The pools obey their flags (`trading.engine.flags`) at their
+next tick: `flags` is read in memory, changed at once by the API's route (one `PoolFlags`
+shared with the app) and read again from the store every round.
 """
 
 from __future__ import annotations
@@ -46,9 +50,11 @@ from sqlalchemy import select
 from dispatch.clock import DispatchClock
 from markets.registry import MarketRegistry
 from trading.engine.activation import german_pattern
+from trading.engine.flags import PoolFlags
 from trading.engine.live_books import LiveConfig, delivery_day, entry_rows, stored_clearing
 from trading.engine.live_day import LiveDay
 from trading.engine.loop import real_imbalance
+from trading.engine.pool_view import dispatch_assets, pools_status
 from trading.engine.positions import BookEntry, entries_of
 from trading.exchange.records import Clearing
 from trading.optimiser.inputs import PriceInputs
@@ -119,8 +125,11 @@ class EngineService:
         config: LiveConfig,
         *,
         discover_s: float = 1.0,
+        flags: PoolFlags | None = None,
     ) -> None:
         self.repository = repository
+        self.flags = flags if flags is not None else PoolFlags(repository)
+        """The pools' flags, in memory; the API's route changes them through this object."""
         self.clock = clock
         self.config = config
         self.discover_s = discover_s
@@ -149,7 +158,11 @@ class EngineService:
             engine = self.tenants.get(tenant)
             if engine is None:
                 reason = self.ignored.get(tenant, "no portfolio stored for this tenant yet")
-                return {"running": False, "reason": reason}
+                return {
+                    "running": False,
+                    "reason": reason,
+                    "pools": pools_status(self.flags, tenant, None),
+                }
             live = engine.live
             return {
                 "running": live is not None and engine.error is None,
@@ -159,7 +172,29 @@ class EngineService:
                 "days_run": list(engine.days_run),
                 "now": _z(self.clock.utc()),
                 "day": None if live is None else live.status(),
+                "pools": pools_status(self.flags, tenant, live),
             }
+
+    def dispatch_assets(self, tenant: str) -> dict[str, Any]:
+        """The tenant's assets in the running day's pools: state, last measured power and
+        its age (`trading.engine.pool_view.dispatch_assets`)."""
+        with self._lock:
+            engine = self.tenants.get(tenant)
+            live = None if engine is None else engine.live
+        if engine is None or live is None:
+            reason = (
+                self.ignored.get(tenant, "no portfolio stored for this tenant yet")
+                if engine is None
+                else "the tenant's delivery day is starting"
+            )
+            return {"running": False, "reason": reason, "assets": []}
+        return {
+            "running": engine.error is None,
+            "reason": engine.error,
+            "day": str(live.day),
+            "now": _z(live.clock.utc()),
+            "assets": dispatch_assets(live),
+        }
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         """Prometheus gauges per tenant: the schedule version in force, the last ISP
@@ -227,6 +262,7 @@ class EngineService:
         """Discover tenants and book clearings every `discover_s` until `stop` is set."""
         while not stop.is_set():
             try:
+                self.flags.refresh()  # another process's change, within a round
                 self._discover(stop)
                 self.book_inbox()
             except Exception:  # e.g. the database away for a moment: next round
@@ -362,6 +398,7 @@ class EngineService:
                     day,
                     self.config,
                     self.clock,
+                    flags=self.flags,
                 )
                 with self._lock:
                     engine.live, engine.error = live, None
