@@ -14,11 +14,13 @@ from trading.api import (
     bids,
     compliance,
     delivery,
+    dispatch_assets,
     engine_status,
     events,
     markets,
     orders,
     plans,
+    pool_flags,
     portfolio,
 )
 from trading.api.deps import ApiServices, Services
@@ -30,6 +32,7 @@ from trading.api.limits import RiskLimits
 from trading.api.metrics import ApiMetrics
 from trading.api.ratelimit import AccessGuard, AccessLimits
 from trading.api.schemas import Health, Readiness
+from trading.engine.flags import PoolFlags
 from trading.exchange.clock import Clock
 from trading.settings import VppSettings
 from trading.store import Repository, SubmissionWriter
@@ -68,7 +71,9 @@ def create_app(
     the environment, see `AccessLimits.from_env`). A request body larger than
     `max_body_bytes` is refused with 413 before it is read (default
     ``$VPP_MAX_BODY_BYTES``, else 4 MiB; see `EdgeGuard`). `engine`: the engine running
-    beside the API (`vpp serve`), shown on ``GET /v1/engine`` and in the metrics.
+    beside the API (`vpp serve`), shown on ``GET /v1/engine``, ``GET /v1/dispatch/assets``
+    and in the metrics; the pool flags set over the API are its own (`engine.flags`), so
+    that its pools obey a change at their next tick.
     """
     metrics = ApiMetrics()
     writer = SubmissionWriter(repository, metrics_registry=metrics.registry)
@@ -102,6 +107,10 @@ def create_app(
         registry=registry,
     )
     app.state.engine = engine
+    shared_flags = getattr(engine, "flags", None)
+    app.state.pool_flags = (
+        shared_flags if isinstance(shared_flags, PoolFlags) else PoolFlags(repository)
+    )
     if engine is not None:
         metrics.registry.register(engine_status.EngineCollector(engine))
     install_error_handlers(app)
@@ -115,6 +124,8 @@ def create_app(
     app.include_router(portfolio.router)
     app.include_router(delivery.router)
     app.include_router(engine_status.router)
+    app.include_router(dispatch_assets.router)
+    app.include_router(pool_flags.router)
     app.include_router(admin.router)
     app.include_router(admin.metrics_router)
     app.include_router(compliance.router)
