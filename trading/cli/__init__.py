@@ -59,6 +59,13 @@ class _VppGroup(LazyGroup):
         "devices": LazyCommand(
             "trading.cli.devices:devices_app", "Look at field devices (Modbus TCP)."
         ),
+        "pools": LazyCommand(
+            "trading.cli.pools:pools_app", "Feature flags per dispatcher pool of a running server."
+        ),
+        "dispatch": LazyCommand(
+            "trading.cli.dispatch_assets:dispatch_app",
+            "The running server's dispatcher: its assets' state and last readings.",
+        ),
     }
 
 

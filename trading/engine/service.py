@@ -158,11 +158,7 @@ class EngineService:
             engine = self.tenants.get(tenant)
             if engine is None:
                 reason = self.ignored.get(tenant, "no portfolio stored for this tenant yet")
-                return {
-                    "running": False,
-                    "reason": reason,
-                    "pools": pools_status(self.flags, tenant, None),
-                }
+                return {"running": False, "reason": reason}
             live = engine.live
             return {
                 "running": live is not None and engine.error is None,
