@@ -60,11 +60,11 @@ class _VppGroup(LazyGroup):
             "trading.cli.devices:devices_app", "Look at field devices (Modbus TCP)."
         ),
         "pools": LazyCommand(
-            "trading.cli.pools:pools_app", "Feature flags per dispatcher pool of a running server."
+            "trading.cli.pools:pools_app", "Dispatcher pools of a running server (vpp serve)."
         ),
         "dispatch": LazyCommand(
             "trading.cli.dispatch_assets:dispatch_app",
-            "The running server's dispatcher: its assets' state and last readings.",
+            "The dispatcher of a running server (vpp serve).",
         ),
     }
 
