@@ -38,6 +38,8 @@ class PoolFlags:
         self._values: _Values = MappingProxyType({})
         self._loaded = False
         self._write = threading.Lock()
+        self._changes = 0
+        """Changes made through `set`: a refresh that began before one does not undo it."""
         self.refreshes = 0
         """How many times the store was read (a test counts them against ticks)."""
 
@@ -70,18 +72,25 @@ class PoolFlags:
         if not self._loaded:
             self.refresh()
 
-    def refresh(self) -> None:
-        """Read every tenant's flags from the store (one query) and use them from now on."""
+    def refresh(self) -> bool:
+        """Read every tenant's flags from the store (one query) and use them from now on;
+        False if a change made through `set` landed while the store was read (the values
+        in memory, which have it, are kept: the next refresh reads it from the store)."""
+        with self._write:
+            changes = self._changes
         records = self.repository.all_pool_flags()
         values: dict[tuple[str, str], dict[PoolFlag, str]] = {}
         for record in records:
             values.setdefault((record.tenant_id, record.pool), {})[record.flag] = record.value
         with self._write:
+            self.refreshes += 1
+            if self._changes != changes:
+                return False
             self._values = MappingProxyType(
                 {key: MappingProxyType(found) for key, found in values.items()}
             )
             self._loaded = True
-            self.refreshes += 1
+            return True
 
     def set(
         self, actor: Actor, pool: str, flag: PoolFlag | str, value: object, reason: str
@@ -99,6 +108,7 @@ class PoolFlags:
             key = (record.tenant_id, record.pool)
             values[key] = MappingProxyType({**values.get(key, {}), record.flag: record.value})
             self._values = MappingProxyType(values)
+            self._changes += 1
 
 
 class GatedActivation:
