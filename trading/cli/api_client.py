@@ -40,6 +40,9 @@ def call(method: str, path: str, url: str | None, key: str | None, body: Any | N
     """The JSON answer of ``method path``; on a refusal, the problem on stderr and exit 2
     (a client mistake: 4xx) or 3 (server away or failing)."""
     base = (url or os.environ.get(URL_ENV) or DEFAULT_URL).rstrip("/")
+    if not base.startswith(("http://", "https://")):
+        typer.echo(f"error: --url={base!r}: must start with http:// or https://", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
     secret = key or os.environ.get(KEY_ENV)
     if not secret:
         typer.echo(f"error: --key: no API key given (nor ${KEY_ENV})", err=True)

@@ -183,6 +183,11 @@ def test_the_terminal_names_what_the_api_refused(server: Server) -> None:
     )
     assert away.exit_code == 3
     assert "cannot be reached" in away.stderr
+    not_http = runner.invoke(
+        vpp, ["dispatch", "assets", "--url", "file:///etc/passwd", "--key", server.trader]
+    )
+    assert not_http.exit_code == 2
+    assert "must start with http:// or https://" in not_http.stderr
 
 
 def test_the_dispatchers_assets_from_the_terminal(server: Server) -> None:
