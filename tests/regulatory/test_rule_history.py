@@ -24,7 +24,7 @@ def _levies(rule_set: RuleSet) -> dict[str, float | None]:
 
 def test_germany_2026_levies_as_known_today_and_as_believed_before_the_audit():
     today = de.RULES.in_force(FEBRUARY_2026)
-    assert (today.version, today.recorded_at) == ("2026.1", AUDIT)
+    assert (today.version, today.recorded_at) == ("2026.1-rev1", AUDIT)
     assert _levies(today)["KWKG levy"] == pytest.approx(4.46)
     assert _levies(today)["offshore grid levy"] == pytest.approx(9.41)
     name = "Aufschlag für besondere Netznutzung (formerly § 19 StromNEV levy)"
