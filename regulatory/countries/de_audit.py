@@ -71,7 +71,14 @@ _BAND_SOURCES: dict[str, src.Provenance] = {
     "KWKG (Steinkamp, energierechtinderpraxis)": src.KWKG_NEGATIVE,
     "KWKG 2012 [U]": src.KWKG_2012,
 }
+_EEG_SCHEMES = (
+    "EEG 2014 direct marketing, market premium = anzulegender Wert - market value [G]",
+    "EEG 2017 direct marketing, market premium = anzulegender Wert - market value [G]",
+    "EEG 2021 direct marketing, market premium = anzulegender Wert - market value [G]",
+    "EEG direct marketing, market premium = anzulegender Wert - market value [G]",
+)
 _SCHEME_SOURCES: dict[str, src.Provenance] = {
+    **dict.fromkeys(_EEG_SCHEMES, src.EEG_PREMIUM),
     "KWKG (netztransparenz)": src.KWKG_NEGATIVE,
     "KWKG 2012 / KWKG 2016 (netztransparenz)": src.KWKG_2016,
 }
@@ -163,6 +170,9 @@ def _exemption(exemption: Exemption, charge: ChargingCharge, valid_from: date) -
         return _with(exemption, src.STROMSTG_BEFORE_2018 if old else src.STROMSTG_5_4)  # type: ignore[return-value]
     if exemption.source.startswith("EnFG") and charge.name in ("KWKG levy", "offshore grid levy"):
         return _with(exemption, src.ENFG_21)  # type: ignore[return-value]
+    kwkg_storage = exemption.source == "EEG 2021 [G]" or exemption.source.startswith("assumption")
+    if charge.name == "KWKG levy" and kwkg_storage:
+        return _with(exemption, src.KWKG_27B)  # type: ignore[return-value]
     if charge.name == "EEG levy" and ("61k" in exemption.source or "61l" in exemption.source):
         return _with(exemption, src.EEG_STORAGE_2017)  # type: ignore[return-value]
     if charge.name == "EEG levy" and exemption.source == "EEG 2021 [G]":
@@ -174,6 +184,8 @@ def _charge(charge: ChargingCharge, valid_from: date) -> ChargingCharge:
     exemptions = tuple(_exemption(e, charge, valid_from) for e in charge.exemptions)
     if charge.reference:
         provenance = None  # already sourced (the levies of 2015-2021 and 2026)
+    elif charge.site_tariff:
+        provenance = src.GRID_FEE
     elif charge.name.startswith("electricity tax"):
         provenance = src.STROMSTG_3
     else:

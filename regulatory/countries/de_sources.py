@@ -320,3 +320,33 @@ AFRR_2022 = Provenance(
     note="the 15-minute aFRR reservoir and the 1 MW minimum were not read in the conditions' "
     "text; the pooling scope follows the prequalification at the connecting TSO",
 )
+
+# --- premium formula, grid fee, KWKG levy on storage -----------------------------------------
+
+EEG_PREMIUM = Provenance(
+    source="Anlage 1 EEG (zu § 23a): market premium MP = AW - MW (anzulegender Wert minus "
+    "market value), set to zero when negative",
+    reference="https://urteile-gesetze.de/gesetze/eeg-2017/anlage-1; "
+    "https://www.deubner-steuern.de/produkte/bwl-beratung/doc/anlage-zu--23-a-eeg2023-"
+    "erneuerbare-energien-gesetz-1157490",
+    document_version="Anlage 1 EEG 2017 (BGBl. I 2014, 1108); Anlage 1 EEG 2023 as of 2024-02-05",
+    confidence=C,
+    note="monthly market value of the technology; plants commissioned from 2023 use the "
+    "annual market value (Anlage 1 EEG 2023, No. 2)",
+)
+GRID_FEE = Provenance(
+    source="netztransparenz.de 'Netzentgelte': grid fees are charged on withdrawal only, as a "
+    "capacity and an energy price depending on the connection level and hours of use",
+    reference="https://netztransparenz.de/de-de/Über-uns/Netzentgelte",
+    document_version="TSO page, read 2026-12-06",
+    confidence=C,
+    note="the amount is the site operator's published tariff (the site's "
+    "grid_fee_withdrawal_eur_per_mwh)",
+)
+KWKG_27B = Provenance(
+    source="§ 27b KWKG: for electricity consumed to be stored, § 61l EEG applies to the KWKG levy",
+    reference="https://www.gesetze-im-internet.de/kwkg_2016/__27b.html; "
+    "https://urteile-gesetze.de/gesetze/kwkg/27b",
+    document_version="§ 27b KWKG as published by urteile-gesetze.de, read 2026-12-06",
+    note="the wording read refers to § 61l EEG; the day § 27b took this wording was not found",
+)
