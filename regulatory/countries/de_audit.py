@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 
 from regulatory.countries import de_sources as src
-from regulatory.countries._common import AUDIT_DAY
+from regulatory.countries._common import AUDIT_3_VERSION
 from regulatory.rules import (
     ChargingCharge,
     DatedNegativePriceRule,
@@ -34,13 +34,6 @@ from regulatory.rules import (
     SupportBand,
     SupportScheme,
 )
-
-AUDIT_3_VERSION: dict[str, object] = {
-    "recorded_at": AUDIT_DAY,
-    "recorded_by": "compliance (rule-audit session 3 of issue 17)",
-    "approved_by": "vpp-engine coordinator (merge review of branch wt-compliance)",
-}
-"""Knowledge time, author and approver of the re-recorded German versions."""
 
 REVISION = "-rev1"
 

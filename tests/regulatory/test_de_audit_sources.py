@@ -11,7 +11,8 @@ from regulatory_factories import battery, charge, chp, pv, site, treat, wind
 
 from markets.conformance import rule_set_approval_problems
 from regulatory.countries import de
-from regulatory.countries.de_audit import AUDIT_3_VERSION, REVISION
+from regulatory.countries._common import AUDIT_3_VERSION
+from regulatory.countries.de_audit import REVISION
 from regulatory.rules import Confidence
 
 SUPPORTED = {"reference_value_eur_per_mwh": 60.0}

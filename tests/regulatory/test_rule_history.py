@@ -114,3 +114,17 @@ def test_a_correction_naming_no_version_of_the_history_is_refused():
 def test_a_version_approved_by_its_author_is_refused():
     with pytest.raises(ValidationError, match="another person approves"):
         _version("v1", date(2024, 1, 1), recorded_by="Ann", approved_by="ann")
+
+
+def test_belgian_baselines_cite_elia_and_the_versions_before_stay_readable():
+    from markets.conformance import rule_set_approval_problems
+    from regulatory.countries import be
+
+    today = be.RULES.in_force(date(2024, 6, 1))
+    assert today.version == "2024.1-rev1"
+    (baseline,) = today.baselines
+    assert "elia.be" in (baseline.reference or "")
+    assert baseline.retrieved_on == AUDIT
+    before = be.RULES.in_force(date(2024, 6, 1), known_on=BEFORE_AUDIT)
+    assert (before.version, before.baselines[0].reference) == ("2024.1", None)
+    assert rule_set_approval_problems(be.RULES) == []
