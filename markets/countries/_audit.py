@@ -6,9 +6,10 @@ approver is the coordinator whose merge review admits the records into the proje
 eyes: docs/compliance.md; the approver must be registered in ``markets/reviewers.toml``).
 A record the merge does not admit never exists.
 
-Two sessions audited that day: the first (`AUDIT`) corrected the examples of the issue,
+Three sessions audited that day: the first (`AUDIT`) corrected the examples of the issue,
 the second (`AUDIT_2`) went through every record of NL, BE, FR, AT and the shared EU
-blocks. `sourced` re-records a legacy record with the source it was checked against.
+blocks, the third (`AUDIT_3`) sourced German records and regulatory facts. `sourced`
+re-records a legacy record with the source it was checked against.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ AUDIT_2: dict[str, Any] = {
 }
 """Keyword arguments of `markets.rules.rule` for a record of the second audit session."""
 
+AUDIT_3: dict[str, Any] = {
+    "recorded_at": AUDIT_DAY,
+    "retrieved_on": AUDIT_DAY,
+    "recorded_by": "compliance (rule-audit session 3 of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch wt-compliance)",
+}
+"""Keyword arguments of `markets.rules.rule` for a record of the third audit session (the
+German records left without a reference)."""
+
 M = TypeVar("M", bound=Market)
 
 _KEEP: Any = object()
@@ -68,10 +78,11 @@ class Reading:
     review_by: date | None = None
 
 
-def sourced(market: M, *readings: Reading) -> M:
+def sourced(market: M, *readings: Reading, session: dict[str, Any] | None = None) -> M:
     """`market` with each reading's record re-recorded: a record recorded on `AUDIT_DAY`
-    by the second audit session, with the reading's source, reference and confidence,
-    superseding the legacy record it checked (which stays readable with ``--known-on``).
+    by the audit `session` (default: the second, `AUDIT_2`), with the reading's source,
+    reference and confidence, superseding the legacy record it checked (which stays
+    readable with ``--known-on``).
 
     A reading naming no record, or a record the audit of that day already corrected (its
     id would be taken twice), is a `ValueError` naming it.
@@ -107,7 +118,7 @@ def sourced(market: M, *readings: Reading) -> M:
             supersedes=(
                 rule_id(market.country, market.market, reading.parameter, start, entry.recorded_at),
             ),
-            **AUDIT_2,
+            **(AUDIT_2 if session is None else session),
         )
         # records recorded on one day stay in valid-time order (the kit's `rules` check)
         updates[reading.parameter] = tuple(

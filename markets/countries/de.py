@@ -15,11 +15,14 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT, AUDIT_REVIEW_BY
+from markets.countries._audit import AUDIT, AUDIT_3, AUDIT_REVIEW_BY, Reading, sourced
 from markets.countries.de_history import with_german_history
 from markets.eu import (
     BEFORE,
     LEGACY_REVIEW_BY,
+    NEMO_IDA_URL,
+    PICASSO_ACCESSION,
+    PICASSO_ACCESSION_URL,
     C,
     G,
     U,
@@ -38,96 +41,172 @@ from markets.rules import rule, rule_id
 COUNTRY, ZONE, TZ = "DE", "DE_LU", "Europe/Berlin"
 TSOS = "German TSOs on regelleistung.net"
 
+RLM = (
+    "regelleistung.net: 'Ausschreibungs- und Gebotsverfahren' and 'Beschaffung von "
+    "Regelleistung & Regelarbeit'"
+)
+RLM_URL = (
+    "https://regelleistung.net/de-de/Anbieter-werden/Ausschreibungs-und-Gebotsverfahren; "
+    "https://www.regelleistung.net/de-de/Infos-für-Anbieter/Beschaffung-Regelleistung-"
+    "Regelarbeit"
+)
+RLM_READ = "regelleistung.net pages, read 2026-12-06"
+
+
+def _rlm(parameter: str, note: str) -> Reading:
+    """A reading of the German aFRR capacity market (RLM) on regelleistung.net."""
+    return Reading(parameter, "2022-01-01", RLM, RLM_URL, RLM_READ, note=note)
+
+
+DAY_AHEAD, INTRADAY_AUCTIONS, CONTINUOUS = coupled_markets(
+    COUNTRY,
+    ZONE,
+    TZ,
+    contracts=(
+        since_start(
+            (contract(60, 15), contract(30, 15), contract(15, 16)),
+            "Nord Pool; EPEX SPOT; Amprion (cross-border 30-min products since 2020-12)",
+            G,
+            "hours open 15:00 D-1 and quarter hours 16:00 D-1 [confirmed]; the opening "
+            "of half hours is assumed to be 15:00 D-1",
+        ),
+    ),
+    local_gate_closure=(
+        since_start(
+            OffsetGate(minutes_before=5),
+            "Next Kraftwerke",
+            C,
+            "5 min within one control area; trades across German control areas may "
+            "close 30 min before [general, unchecked]",
+        ),
+        since_start(
+            OffsetGate(minutes_before=30),
+            "EPEX SPOT German intraday continuous lead times (market-rules reference "
+            "section 3.1, open point 7); Next Kraftwerke: 'Intraday-Handel'",
+            U,
+            "trades across the four German control areas close 30 min before delivery; "
+            "only trades within one control area run until 5 min before. A bid does "
+            "not say where its counterparty is, so 30 min applies to every bid (the "
+            "5-min trading within one control area is not modelled). Corrects the "
+            "5-min record of 2026-11-22, which let every German trade run to 5 min. "
+            "The 30-min rule was not found in a primary source read in this audit",
+            reference="https://www.epexspot.com/en/tradingproducts (German intraday "
+            "continuous product sheet); https://next-kraftwerke.de/wissen/strommarkt/"
+            "intraday-handel",
+            review_by=AUDIT_REVIEW_BY,
+            supersedes=(
+                rule_id(COUNTRY, "intraday_continuous", "local_gate_closure", "2022-01-01"),
+            ),
+            **AUDIT,
+        ),
+    ),
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    Reading(
+        "mtu_minutes",
+        "2024-06-14",
+        "NEMO Committee: Intraday Auctions; BSP SouthPool: IDA trading in 15-minute MTU products",
+        NEMO_IDA_URL + "; https://bsp-southpool.com/intraday-auction-market",
+        "NEMO Committee IDA page and BSP SouthPool page, read 2026-12-06",
+        G,
+        "15 min, the German imbalance settlement period; the per-zone resolution is not "
+        "listed in the sources read",
+    ),
+    session=AUDIT_3,
+)
+
 _BUILT_IN = MarketPlugin(
     country=COUNTRY,
     name="Germany",
     timezone=TZ,
     markets=(
-        *coupled_markets(
-            COUNTRY,
-            ZONE,
-            TZ,
-            contracts=(
-                since_start(
-                    (contract(60, 15), contract(30, 15), contract(15, 16)),
-                    "Nord Pool; EPEX SPOT; Amprion (cross-border 30-min products since 2020-12)",
-                    G,
-                    "hours open 15:00 D-1 and quarter hours 16:00 D-1 [confirmed]; the opening "
-                    "of half hours is assumed to be 15:00 D-1",
-                ),
-            ),
-            local_gate_closure=(
-                since_start(
-                    OffsetGate(minutes_before=5),
-                    "Next Kraftwerke",
-                    C,
-                    "5 min within one control area; trades across German control areas may "
-                    "close 30 min before [general, unchecked]",
-                ),
-                since_start(
-                    OffsetGate(minutes_before=30),
-                    "EPEX SPOT German intraday continuous lead times (market-rules reference "
-                    "section 3.1, open point 7); Next Kraftwerke: 'Intraday-Handel'",
-                    U,
-                    "trades across the four German control areas close 30 min before delivery; "
-                    "only trades within one control area run until 5 min before. A bid does "
-                    "not say where its counterparty is, so 30 min applies to every bid (the "
-                    "5-min trading within one control area is not modelled). Corrects the "
-                    "5-min record of 2026-11-22, which let every German trade run to 5 min. "
-                    "The 30-min rule was not found in a primary source read in this audit",
-                    reference="https://www.epexspot.com/en/tradingproducts (German intraday "
-                    "continuous product sheet); https://next-kraftwerke.de/wissen/strommarkt/"
-                    "intraday-handel",
-                    review_by=AUDIT_REVIEW_BY,
-                    supersedes=(
-                        rule_id(COUNTRY, "intraday_continuous", "local_gate_closure", "2022-01-01"),
+        DAY_AHEAD,
+        INTRADAY_AUCTIONS,
+        CONTINUOUS,
+        sourced(
+            afrr_capacity(
+                COUNTRY,
+                ZONE,
+                TZ,
+                operator=TSOS,
+                in_operation=(
+                    since_start(
+                        True, "regelleistung.net", note="daily auction since November 2020"
                     ),
-                    **AUDIT,
+                ),
+                block_hours=(
+                    since_start(4, "regelleistung.net", note="6 blocks: 00-04 ... 20-24"),
+                ),
+                directions=(since_start((Direction.POS, Direction.NEG), "regelleistung.net"),),
+                gate_closure=(
+                    since_start(DailyGate(days_before=1, local_time=time(9)), "regelleistung.net"),
+                ),
+                volume_min_mw=(since_start(1.0, "regelleistung.net, batterydata.info"),),
+                price_per_block=(
+                    since_start(
+                        True,
+                        "SMARD aFRR export (procurement price in EUR/MW per 4-hour product)",
+                        U,
+                        "SMARD publishes the capacity price per MW and product; regelleistung.net "
+                        "result files have also been seen quoting (EUR/MW)/h: which unit the RLM "
+                        "bid format takes is to be checked with the TSOs' bid documentation",
+                        review_by=LEGACY_REVIEW_BY,
+                    ),
+                ),
+                pricing=(since_start(Pricing.PAY_AS_BID, "regelleistung.net", note=BEFORE),),
+                energy_price_attachable=(
+                    since_start(
+                        True,
+                        "regelleistung.net",
+                        note="an energy price may be attached and is carried into the energy "
+                        "market",
+                    ),
                 ),
             ),
+            _rlm(
+                "in_operation",
+                "aFRR capacity (RLM) auctioned daily for the next day, apart "
+                "from the energy since November 2020",
+            ),
+            _rlm(
+                "block_hours",
+                "the RLM product is 4 hours long (six per day); energy bids are per quarter hour",
+            ),
+            _rlm(
+                "directions",
+                "unlike FCR, aFRR is not symmetric: positive and negative are separate products",
+            ),
+            _rlm("gate_closure", "the aFRR RLM closes at 09:00 D-1 (mFRR 10:00, FCR 08:00)"),
+            _rlm("pricing", "each accepted bid is paid its own capacity price (pay-as-bid)"),
+            _rlm(
+                "energy_price_attachable",
+                "an energy price may be given in the RLM bid; the "
+                "TSO carries it into the energy market, where it can be changed per quarter "
+                "hour until gate closure",
+            ),
+            session=AUDIT_3,
         ),
-        afrr_capacity(
-            COUNTRY,
-            ZONE,
-            TZ,
-            operator=TSOS,
-            in_operation=(
-                since_start(True, "regelleistung.net", note="daily auction since November 2020"),
-            ),
-            block_hours=(since_start(4, "regelleistung.net", note="6 blocks: 00-04 ... 20-24"),),
-            directions=(since_start((Direction.POS, Direction.NEG), "regelleistung.net"),),
-            gate_closure=(
-                since_start(DailyGate(days_before=1, local_time=time(9)), "regelleistung.net"),
-            ),
-            volume_min_mw=(since_start(1.0, "regelleistung.net, batterydata.info"),),
-            price_per_block=(
-                since_start(
-                    True,
-                    "SMARD aFRR export (procurement price in EUR/MW per 4-hour product)",
-                    U,
-                    "SMARD publishes the capacity price per MW and product; regelleistung.net "
-                    "result files have also been seen quoting (EUR/MW)/h: which unit the RLM "
-                    "bid format takes is to be checked with the TSOs' bid documentation",
-                    review_by=LEGACY_REVIEW_BY,
+        sourced(
+            picasso_afrr_energy(
+                COUNTRY,
+                ZONE,
+                TZ,
+                operator=TSOS,
+                accession=rule(
+                    True, "2022-06-22", "ENTSO-E, netztransparenz", C, "DE TSOs join PICASSO"
                 ),
             ),
-            pricing=(since_start(Pricing.PAY_AS_BID, "regelleistung.net", note=BEFORE),),
-            energy_price_attachable=(
-                since_start(
-                    True,
-                    "regelleistung.net",
-                    note="an energy price may be attached and is carried into the energy market",
-                ),
+            Reading(
+                "in_operation",
+                "2022-06-22",
+                PICASSO_ACCESSION,
+                PICASSO_ACCESSION_URL,
+                "TransnetBW PICASSO page and ENTSO-E news of 2022-06-01, read 2026-12-06",
+                note="50Hertz, TenneT Germany, Amprion and TransnetBW acceded to PICASSO on "
+                "2022-06-22",
             ),
-        ),
-        picasso_afrr_energy(
-            COUNTRY,
-            ZONE,
-            TZ,
-            operator=TSOS,
-            accession=rule(
-                True, "2022-06-22", "ENTSO-E, netztransparenz", C, "DE TSOs join PICASSO"
-            ),
+            session=AUDIT_3,
         ),
         fcr_cooperation(COUNTRY, ZONE, TZ),
     ),

@@ -36,6 +36,14 @@ AUDIT_2_VERSION: dict[str, object] = {
 """Keyword arguments of `CountryRules.amend` for a version the second audit session of
 2026-12-06 added (the NL, BE, FR and AT treatments)."""
 
+AUDIT_3_VERSION: dict[str, object] = {
+    "recorded_at": AUDIT_DAY,
+    "recorded_by": "compliance (rule-audit session 3 of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch wt-compliance)",
+}
+"""Keyword arguments of `CountryRules.amend` for a version the third audit session of
+2026-12-06 re-recorded (every German version, the Belgian baselines)."""
+
 WITHDRAWING: tuple[AssetKind, ...] = ("battery", "ev_fleet", "flexible_load", "heat_pump")
 """Asset kinds that draw energy from the grid and so may pay charges on withdrawal."""
 

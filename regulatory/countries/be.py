@@ -6,11 +6,22 @@ Versions:
 
 - 2022.1 (2022-01-01): base set.
 - 2024.1 (2024-01-01, start date uncertain): Elia adds a real-time baseline option.
+- 2022.1-rev1, 2024.1-rev1 (recorded 2026-12-06, audit session 3 of issue 17): the same
+  with the baselines' sources, Elia's "Testing and control" page and its T&C BSP aFRR
+  consultation of 2024-02-28 (``vpp markets treatments BE --known-on 2026-12-05`` shows
+  the versions before).
 """
 
 from datetime import date
 
-from regulatory.countries._common import WITHDRAWING, afrr, fcr
+from regulatory.countries._common import (
+    AUDIT_3_VERSION,
+    AUDIT_DAY,
+    AUDIT_REVIEW_BY,
+    WITHDRAWING,
+    afrr,
+    fcr,
+)
 from regulatory.rules import (
     LEGACY_REVIEW_BY,
     BaselineRule,
@@ -86,4 +97,58 @@ RULES = RULES.amend(
         ),
     ),
     review_by=LEGACY_REVIEW_BY,
+)
+
+_ELIA_CONTROL = {
+    "reference": "https://www.elia.be/en/electricity-market-and-system/system-services/"
+    "keeping-the-balance/testing-and-control",
+    "document_version": "Elia page 'Testing and control', read 2026-12-06",
+    "retrieved_on": AUDIT_DAY,
+}
+
+RULES = RULES.amend(
+    version="2022.1-rev1",
+    valid_from=date(2022, 1, 1),
+    base="2022.1",
+    supersedes=("2022.1",),
+    change="base rule set, re-recorded with the source of its baseline (Elia: Testing and control)",
+    baselines=(
+        BaselineRule(
+            method="measured_minus_baseline",
+            description="supplied power = measured power minus a baseline, per 4 s step",
+            source="Elia: 'Testing and control': balancing power supplied = power physically "
+            "supplied by the delivery points minus their baseline; aFRR checked per 4 s",
+            confidence=C,
+            **_ELIA_CONTROL,
+        ),
+    ),
+    **AUDIT_3_VERSION,
+)
+RULES = RULES.amend(
+    version="2024.1-rev1",
+    valid_from=date(2024, 1, 1),
+    valid_from_confidence=U,
+    base="2024.1",
+    supersedes=("2024.1",),
+    change="Elia adds a real-time baseline option, re-recorded with its sources (Elia's "
+    "T&C BSP aFRR consultation of 2024-02-28; the day it took effect was not found)",
+    baselines=(
+        BaselineRule(
+            method="measured_minus_baseline_or_realtime",
+            description="measured minus baseline per 4 s step; or a real-time baseline "
+            "sent by the BSP",
+            source="Elia: 'Testing and control' (measured minus baseline); Elia's proposal "
+            "to amend the T&C BSP aFRR (consultation of 2024-02-28) adds the possibility to "
+            "use a real-time baseline",
+            confidence=C,
+            note="the amendment was read as proposed; the day it took effect was not found",
+            reference=_ELIA_CONTROL["reference"]
+            + "; https://elia.be/en/public-consultation/20240228_public-consultation-on-the-"
+            "proposal-for-amendment-to-the-tc-bsp-afrr",
+            document_version="Elia pages, read 2026-12-06",
+            retrieved_on=AUDIT_DAY,
+        ),
+    ),
+    review_by=AUDIT_REVIEW_BY,
+    **AUDIT_3_VERSION,
 )

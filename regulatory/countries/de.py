@@ -29,6 +29,7 @@ from regulatory.countries._common import (
     afrr,
     fcr,
 )
+from regulatory.countries.de_audit import re_record
 from regulatory.countries.de_history import VERSIONS as HISTORY_VERSIONS
 from regulatory.rules import (
     LEGACY_REVIEW_BY,
@@ -405,3 +406,24 @@ RULES = RULES.amend(
     ),
     **AUDIT_VERSION,
 )
+
+
+def _revised(rules: CountryRules) -> CountryRules:
+    """`rules` with every version re-recorded by the audit's session 3 (`de_audit`).
+
+    Versions recorded on the same day must be listed by valid time, so the tuple holds the
+    versions recorded on 2026-12-06 before the audit (2015.1-2021.1, 2026.1) first, then the
+    legacy ones of 2026-11-22, then the re-recorded ones (2015.1-rev1 to 2026.1-rev1).
+    """
+    today = [v for v in rules.versions if v.recorded_at == AUDIT_DAY]
+    legacy = [v for v in rules.versions if v.recorded_at != AUDIT_DAY]
+    revised = [
+        re_record(v, history=v.valid_from.year < 2022)
+        for v in sorted(rules.versions, key=lambda v: v.valid_from)
+    ]
+    return CountryRules(
+        country=rules.country, name=rules.name, versions=(*today, *legacy, *revised)
+    )
+
+
+RULES = _revised(RULES)

@@ -435,6 +435,7 @@ def _testland() -> CountryRules:
         update={
             "country": "XX",
             "version": "1",
+            "supersedes": (),
             "bidding_zones": ("XX",),
             "control_areas": ("XX-TSO",),
         }

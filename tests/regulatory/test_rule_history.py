@@ -24,7 +24,7 @@ def _levies(rule_set: RuleSet) -> dict[str, float | None]:
 
 def test_germany_2026_levies_as_known_today_and_as_believed_before_the_audit():
     today = de.RULES.in_force(FEBRUARY_2026)
-    assert (today.version, today.recorded_at) == ("2026.1", AUDIT)
+    assert (today.version, today.recorded_at) == ("2026.1-rev1", AUDIT)
     assert _levies(today)["KWKG levy"] == pytest.approx(4.46)
     assert _levies(today)["offshore grid levy"] == pytest.approx(9.41)
     name = "Aufschlag für besondere Netznutzung (formerly § 19 StromNEV levy)"
@@ -114,3 +114,17 @@ def test_a_correction_naming_no_version_of_the_history_is_refused():
 def test_a_version_approved_by_its_author_is_refused():
     with pytest.raises(ValidationError, match="another person approves"):
         _version("v1", date(2024, 1, 1), recorded_by="Ann", approved_by="ann")
+
+
+def test_belgian_baselines_cite_elia_and_the_versions_before_stay_readable():
+    from markets.conformance import rule_set_approval_problems
+    from regulatory.countries import be
+
+    today = be.RULES.in_force(date(2024, 6, 1))
+    assert today.version == "2024.1-rev1"
+    (baseline,) = today.baselines
+    assert "elia.be" in (baseline.reference or "")
+    assert baseline.retrieved_on == AUDIT
+    before = be.RULES.in_force(date(2024, 6, 1), known_on=BEFORE_AUDIT)
+    assert (before.version, before.baselines[0].reference) == ("2024.1", None)
+    assert rule_set_approval_problems(be.RULES) == []

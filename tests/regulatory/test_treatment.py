@@ -70,7 +70,7 @@ def big_battery(**overrides):
 def test_same_battery_in_de_and_nl_is_treated_differently():
     de_t = treat(big_battery(), DE_SITE, DAY)
     nl_t = treat(big_battery(), NL_SITE, DAY)
-    assert (de_t.country, de_t.rule_set_version) == ("DE", "2025.2")
+    assert (de_t.country, de_t.rule_set_version) == ("DE", "2025.2-rev1")
     assert (nl_t.country, nl_t.rule_set_version) == ("NL", "2024.1-rev1")
     # Balancing: pooled per connecting TSO in DE, across the country in NL.
     assert {(b.pooling, b.pool_key) for b in de_t.balancing} == {
@@ -218,7 +218,7 @@ def test_uncertain_facts_show_up_in_the_treatment():
     assert balancing(with_afrr, "afrr_pos").confidence is Confidence.UNCERTAIN
 
     later = treat(fcr_only, DE_SITE, date(2025, 12, 1))
-    assert any(u.startswith("rule set 2025.3 start date 2025-12-01") for u in later.uncertain)
+    assert any(u.startswith("rule set 2025.3-rev1 start date 2025-12-01") for u in later.uncertain)
 
     nl = treat(fcr_only, NL_SITE, DAY)
     assert any(u.startswith("balancing fcr") for u in nl.uncertain)

@@ -77,10 +77,10 @@ def test_every_record_ever_held_includes_the_superseded_ones():
 def test_treatments_on_a_day_as_known_before_and_after_the_levies_of_2026():
     after = _json("markets", "treatments", "DE", "--on", "2026-02-01")
     before = _json("markets", "treatments", "DE", "--on", "2026-02-01", "--known-on", "2026-12-05")
-    assert after["in_force"]["id"] == "DE:regulatory:2026.1"  # type: ignore[index]
+    assert after["in_force"]["id"] == "DE:regulatory:2026.1-rev1"  # type: ignore[index]
     assert before["in_force"]["id"] == "DE:regulatory:2025.3"  # type: ignore[index]
     facts = {f["id"]: f for f in after["facts"]}  # type: ignore[index]
-    kwkg = facts["DE:regulatory:2026.1:charging:KWKG levy"]
+    kwkg = facts["DE:regulatory:2026.1-rev1:charging:KWKG levy"]
     assert "eur_per_mwh=4.46" in kwkg["value"]
     assert kwkg["reference"].startswith("https://")
 
