@@ -26,7 +26,12 @@ FAULT_HELP = (
 def simulate_command(
     assets: Annotated[int, typer.Option("--assets", min=1, help="simulated assets")] = 20,
     modbus: Annotated[
-        bool, typer.Option("--modbus", help="devices are Modbus TCP servers on loopback")
+        bool,
+        typer.Option(
+            "--modbus",
+            help="devices are Modbus TCP servers on loopback; with --day: the portfolio's "
+            "assets as plant-scale simulators driven through the Modbus client (needs --speed)",
+        ),
     ] = False,
     duration: Annotated[
         float, typer.Option("--duration", min=1.0, help="simulated seconds")
@@ -127,15 +132,10 @@ def simulate_command(
     """Dispatch a simulated fleet following its schedule and an aFRR signal; print KPIs.
     With --day: run the engine's whole loop for one delivery day."""
     if day is not None:
-        if modbus:
-            typer.echo(
-                "error: --modbus: not available with --day yet (embedded fleet only)", err=True
-            )
-            raise typer.Exit(EXIT_INVALID_INPUT)
         configure_events(verbose)
         from trading.cli.simulate_day import simulate_day
 
-        simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick)
+        simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick, modbus)
         return
     if cluster is not None or partitions is not None or kill_node is not None:
         if faults:

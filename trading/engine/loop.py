@@ -35,6 +35,7 @@ import pandas as pd
 
 from dispatch.clock import DispatchClock, ScaledClock, VirtualClock
 from dispatch.devices.faults import Fault
+from dispatch.modbus_fleet import LoopbackPlants
 from dispatch.pool import PoolController
 from dispatch.simulation import FaultSpec, FleetMember, SimulationOptions, parse_faults, run_fleet
 from markets.registry import MarketRegistry, default_registry
@@ -98,6 +99,9 @@ class DayConfig:
     """Dispatcher tick [s]; coarser makes a faster (and rougher) simulation."""
     tenant: str = "engine-sim"
     registry: MarketRegistry | None = None
+    modbus: bool = False
+    """Serve the fleet as Modbus TCP simulators on loopback and dispatch it through the
+    Modbus client path (`dispatch.modbus_fleet.LoopbackPlants`); needs a scaled clock."""
 
 
 @dataclass
@@ -220,7 +224,17 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
             "(no real intraday prices exist)",
             "costs_by_kind: the planned costs of the last schedule version",
             f"aFRR activation: {config.activation.source}",
+            *(
+                [
+                    "fleet over Modbus TCP: each asset a plant-scale simulator on loopback "
+                    "(dispatch.devices.plant_sims) driven through ModbusAdapter; delivered = "
+                    "the simulators' physics (device truth)"
+                ]
+                if config.modbus
+                else []
+            ),
         ],
+        fleet="modbus" if config.modbus else "embedded",
     )
     repository.close()
     if scratch is not None:
@@ -248,6 +262,9 @@ async def _deliver(
     edges = np.arange(len(periods) + 1) * 900.0 + t0
     duration = float(edges[-1] - t0)
     by_zone = fleet_by_zone(portfolio, first.schedule, available_mw, clock)
+    plants = LoopbackPlants(clock.now) if config.modbus else None
+    if plants is not None:  # the same physics, behind Modbus servers
+        by_zone = {zone: await plants.serve(members) for zone, members in by_zone.items()}
     zones: dict[str, _Zone] = {
         zone: _Zone(
             zone,
@@ -408,14 +425,18 @@ async def _deliver(
         for member in state.members:
             state.truth[member.adapter.asset_id].sample(t0, member.device.physical_power_mw())
     tasks = [dispatch_zone(state, k) for k, state in enumerate(zones.values())]
-    results = await asyncio.gather(*tasks, engine(), inject_faults())
-    kpis = dict(zip(zones, results[: len(zones)], strict=True))
-    await clock.sleep_until(t0 + duration)
-    end_t = clock.now()  # a scaled clock's last tick may come a little after the day's end
-    for state in zones.values():  # and to the last instant of the day
-        for member in state.members:
-            truth = member.device.physical_power_mw()
-            state.truth[member.adapter.asset_id].sample(end_t, truth)
+    try:
+        results = await asyncio.gather(*tasks, engine(), inject_faults())
+        kpis = dict(zip(zones, results[: len(zones)], strict=True))
+        await clock.sleep_until(t0 + duration)
+        end_t = clock.now()  # a scaled clock's last tick may come a little after the day's end
+        for state in zones.values():  # and to the last instant of the day
+            for member in state.members:
+                truth = member.device.physical_power_mw()
+                state.truth[member.adapter.asset_id].sample(end_t, truth)
+    finally:
+        if plants is not None:
+            await plants.stop()
     zone_of = {a: state.zone for state in zones.values() for a in state.truth}
     measured_all = {a: m for state in zones.values() for a, m in state.measured.items()}
     truth_all = {a: m for state in zones.values() for a, m in state.truth.items()}
