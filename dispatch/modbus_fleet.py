@@ -184,6 +184,10 @@ class LoopbackPlants:
                 identity_check_s=IDENTITY_CHECK_S,
             )
             served.append(replace(member, adapter=adapter, device=device))
+        # connected and identified before the dispatcher's first tick, as a running engine's
+        # devices are: on a scaled clock the first negotiation's real milliseconds are
+        # simulated minutes, and an asset not yet answering looks lost to the trader
+        await asyncio.gather(*(m.adapter.identify() for m in served))
         return served
 
     def fleet_file(self, portfolio: str) -> FleetFile:

@@ -92,6 +92,15 @@ def simulate_command(
             "keep up with misses ticks and reads, and assets then look lost",
         ),
     ] = None,
+    hours: Annotated[
+        float | None,
+        typer.Option(
+            "--hours",
+            help="with --day: deliver only the first HOURS of the day (whole quarter hours; "
+            "a short run): the report and the imbalance cover those ISPs, revenue and "
+            "planned costs stay the whole day's",
+        ),
+    ] = None,
     prices: Annotated[
         Path | None,
         typer.Option(
@@ -135,7 +144,7 @@ def simulate_command(
         configure_events(verbose)
         from trading.cli.simulate_day import simulate_day
 
-        simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick, modbus)
+        simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick, modbus, hours)
         return
     if cluster is not None or partitions is not None or kill_node is not None:
         if faults:
@@ -149,6 +158,9 @@ def simulate_command(
             assets, partitions, cluster, kill_node, duration, seed, db, json_out, metrics_port
         )
         return
+    if hours is not None:
+        typer.echo(f"error: --hours={hours:g}: goes with --day", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
     if portfolio is not None or prices is not None:
         typer.echo("error: --portfolio and --prices go with --day", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT)

@@ -102,6 +102,17 @@ class DayConfig:
     modbus: bool = False
     """Serve the fleet as Modbus TCP simulators on loopback and dispatch it through the
     Modbus client path (`dispatch.modbus_fleet.LoopbackPlants`); needs a scaled clock."""
+    hours: float | None = None
+    """Deliver only the first `hours` of the day (whole quarter hours; None: all of it): a
+    short run. Trading plans and clears the whole day; delivery, metering, the report's
+    figures and the imbalance cover the ISPs delivered, revenue and planned costs stay the
+    whole day's (the report's notes say so)."""
+
+    def isps(self, in_day: int) -> int:
+        """How many of the day's `in_day` ISPs are delivered."""
+        if self.hours is None:
+            return in_day
+        return min(in_day, round(self.hours * 4))
 
 
 @dataclass
@@ -186,9 +197,13 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
     finally:
         use_clock(None)
     delivery, zones_report = report.pop("delivery"), report.pop("zones")
-    day_ahead = {z: config.prices.quarter_hourly("day_ahead", z, horizon) for z in zones_report}
+    count = config.isps(len(periods))
+    day_ahead = {
+        z: np.asarray(config.prices.quarter_hourly("day_ahead", z, horizon))[:count]
+        for z in zones_report
+    }
     settled = settle(
-        periods,
+        periods[:count],
         delivery,
         market_revenue=book.revenue_by_market(),
         costs_by_kind=builder.versions[-1].plan.costs_by_kind,
@@ -233,6 +248,15 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
                 if config.modbus
                 else []
             ),
+            *(
+                [
+                    f"delivered the first {config.hours:g} h of the day only ({count} ISPs): "
+                    "revenue and planned costs are the whole day's, the imbalance that of the "
+                    "ISPs delivered"
+                ]
+                if count < len(periods)
+                else []
+            ),
         ],
         fleet="modbus" if config.modbus else "embedded",
     )
@@ -256,7 +280,7 @@ async def _deliver(
     available_mw: Mapping[str, list[float]],
     books: EngineBooks,
 ) -> dict[str, Any]:
-    periods = book.periods
+    periods = book.periods[: config.isps(len(book.periods))]
     t0 = clock.now()
     origin = clock.utc()
     edges = np.arange(len(periods) + 1) * 900.0 + t0
@@ -343,6 +367,8 @@ async def _deliver(
         everyone = [m for state in zones.values() for m in state.members]
         chosen: set[str] = set()
         for spec in sorted(config.faults, key=lambda s: s.at_s):
+            if spec.at_s >= duration:  # after the ISPs delivered (a short run)
+                break
             await clock.sleep_until(t0 + spec.at_s)
             candidates = [
                 m
@@ -444,12 +470,14 @@ async def _deliver(
     delivery = []
     zone_report: dict[str, dict[str, Any]] = {}
     for zone, state in zones.items():
-        position = book.net_mwh(zone)
+        position = book.net_mwh(zone)[: len(periods)]
         delivered = sum(m.energy_mwh for m in state.truth.values())
         measured = sum(m.energy_mwh for m in state.measured.values())
         # the plan the pool dispatched, per ISP (an ISP it never ticked in: the first version)
         planned = np.where(
-            np.isnan(state.planned_mw), first.zone_mw(list(state.truth)), state.planned_mw
+            np.isnan(state.planned_mw),
+            first.zone_mw(list(state.truth))[: len(periods)],
+            state.planned_mw,
         )
         scheduled = planned * 0.25
         up, down = state.afrr_up.energy_mwh, state.afrr_down.energy_mwh

@@ -121,9 +121,7 @@ def test_the_fleet_files_devices_are_dispatched_metered_as_measured_and_settled(
     assert status["delivered_from"] == "measured (no truth)"
     assert status["lost_assets"] == {}
     metering = [
-        m
-        for m in repository.list_metering(TENANT, day)
-        if m.isp_start.replace(tzinfo=UTC) == ISP
+        m for m in repository.list_metering(TENANT, day) if m.isp_start.replace(tzinfo=UTC) == ISP
     ]
     assert {m.asset_id for m in metering} == {battery.id, "pv-de-essen-roof"}
     assert all(m.truth_mwh is None and m.complete for m in metering)  # no truth invented
