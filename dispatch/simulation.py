@@ -441,6 +441,8 @@ def truth_sampler(
         hit = faulted or ()
         for device, asset, lo, hi in zip(devices, ids, low, high, strict=True):
             power = device.physical_power_mw()
+            if power is None:  # a real device (`modbus_fleet.RealDevice`): no truth to record
+                return
             physical += power
             if asset in hit:
                 reach_low += power

@@ -16,6 +16,7 @@ NU16 = 0xFFFF  # uint16 / enum16 "not implemented"
 
 # Model lengths (SunSpec definitions).
 L_COMMON, L_INVERTER, L_CONTROLS, L_STORAGE, L_VENDOR = 66, 50, 24, 24, 10
+L_SETTINGS = 30
 
 # Model 103 (three-phase inverter) offsets.
 M103_PHVPHA, M103_V_SF, M103_W, M103_W_SF, M103_HZ, M103_HZ_SF, M103_ST = 8, 11, 12, 13, 14, 15, 36
@@ -23,6 +24,8 @@ M103_INT16 = (16, 18, 20, 29, 31, 32, 33, 34)  # VA, VAr, PF, DCW, temperatures
 M103_SF = (4, 11, 13, 15, 17, 19, 21, 24, 26, 28, 30, 35)
 # Model 123 (immediate controls) offsets.
 M123_CONN, M123_WMAXLIMPCT, M123_WMAXLIM_ENA, M123_WMAXLIMPCT_SF = 2, 3, 7, 21
+# Model 121 (basic settings) offsets.
+M121_WMAX, M121_WMAX_SF = 0, 20
 # Model 124 (basic storage controls) offsets.
 M124_WCHAMAX, M124_STORCTL_MOD, M124_CHASTATE, M124_OUTWRTE, M124_INWRTE = 0, 3, 6, 10, 11
 M124_WCHAMAX_SF, M124_CHASTATE_SF, M124_INOUTWRTE_SF = 16, 20, 23
@@ -116,12 +119,20 @@ def _storage_124(wchamax_w: int) -> list[int]:
     return body
 
 
+def _settings_121(wmax: int, wmax_sf: int) -> list[int]:
+    body = [NI16] * L_SETTINGS
+    body[M121_WMAX], body[M121_WMAX_SF] = wmax, s16(wmax_sf)
+    return body
+
+
 def sunspec_image(
     common: tuple[str, str, str, str],
     chain: list[int],
     wchamax_w: int = 0,
+    wmax: tuple[int, int] = (0, 0),
 ) -> Image:
-    """'SunS', the given models in order (1, 103, 123, 124 or a vendor 64999), end marker.
+    """'SunS', the given models in order (1, 103, 121, 123, 124 or a vendor 64999), end
+    marker. `wmax`: model 121's WMax register and WMax_SF (WMax = raw * 10**SF W).
 
     Writable: model 123 WMaxLimPct..WMaxLim_Ena, model 124 StorCtl_Mod, OutWRte, InWRte and
     their timers.
@@ -132,6 +143,8 @@ def sunspec_image(
             body = _common(*common)
         elif model_id == 103:
             body = _inverter_103()
+        elif model_id == 121:
+            body = _settings_121(*wmax)
         elif model_id == 123:
             body = _controls_123()
         elif model_id == 124:

@@ -136,12 +136,19 @@ class Pv123:
 
     The setpoint is an upper limit: P >= rated writes 100 %; P < 0 is refused locally.
     Telemetry: setpoint = the limit (rated when WMaxLim_Ena = 0); max = rated, min = 0.
+    The rating is the map's constant `rated_w` (`Pv123WMax`: the device's WMax).
     """
+
+    POINTS: tuple[str, ...] = ("W", "WMaxLimPct", "WMaxLim_Ena")
+    RATING_POINTS: tuple[str, ...] = ()
+
+    def _rated(self, io: PointIO, values: dict[str, Value]) -> float:
+        return io.negotiated.register_map.constants["rated_w"] * 1e-6
 
     async def read(self, io: PointIO) -> Reading:
         """See class docstring."""
-        values = await io.read(["W", "WMaxLimPct", "WMaxLim_Ena"])
-        rated = io.negotiated.register_map.constants["rated_w"] * 1e-6
+        values = await io.read(list(self.POINTS))
+        rated = self._rated(io, values)
         pct = _num(values, "WMaxLimPct")
         enabled = values["WMaxLim_Ena"] == 1
         setpoint = (pct / 100.0 * rated if pct is not None else None) if enabled else rated
@@ -153,11 +160,43 @@ class Pv123:
         """See class docstring."""
         if setpoint_mw < 0:
             raise LocalRefusalError(io.transport.asset_id, "a PV limit cannot be negative")
-        rated = io.negotiated.register_map.constants["rated_w"] * 1e-6
+        scales = await io.read(["WMaxLimPct", *self.RATING_POINTS])
+        rated = self._rated(io, scales)
         pct = round(min(setpoint_mw / rated * 100.0, 100.0), 6)
-        scales = await io.read(["WMaxLimPct"])
         await io.write({"WMaxLimPct": pct}, scales)
         await io.write({"WMaxLim_Ena": 1}, scales)
+
+
+class Pv123WMax(Pv123):
+    """`Pv123` with the rating read from the device: SunSpec 121 WMax (what WMaxLimPct is a
+    percentage of), so one map serves plants of every size; and, where the map has the
+    point `WAvail` (a plant controller's available power), telemetry's max = WAvail (at
+    most WMax): what the weather allows now, so a plant producing all it can below its
+    limit is not taken for one that does not obey."""
+
+    POINTS = ("W", "WMax", "WMaxLimPct", "WMaxLim_Ena")
+    RATING_POINTS = ("WMax",)
+
+    async def read(self, io: PointIO) -> Reading:
+        """See class docstring."""
+        if "WAvail" not in io.negotiated.register_map.points:
+            return await super().read(io)
+        values = await io.read([*self.POINTS, "WAvail"])
+        rated = self._rated(io, values)
+        pct = _num(values, "WMaxLimPct")
+        enabled = values["WMaxLim_Ena"] == 1
+        setpoint = (pct / 100.0 * rated if pct is not None else None) if enabled else rated
+        power = _power(io, values, "W")
+        check_plausible(io, "W", power, rated)
+        available = to_mw(io.negotiated.point("WAvail"), _num(values, "WAvail"))
+        top = rated if available is None else min(rated, max(0.0, available))
+        return Reading(power, setpoint, None, top, 0.0)
+
+    def _rated(self, io: PointIO, values: dict[str, Value]) -> float:
+        wmax = to_mw(io.negotiated.point("WMax"), _num(values, "WMax"))
+        if not wmax:
+            raise LocalRefusalError(io.transport.asset_id, "WMax unknown: cannot scale the limit")
+        return wmax
 
 
 class ChpKw:
@@ -208,4 +247,9 @@ class ChpKw:
             ) from exc
 
 
-PROFILES: dict[str, Profile] = {"storage_124": Storage124(), "pv_123": Pv123(), "chp_kw": ChpKw()}
+PROFILES: dict[str, Profile] = {
+    "storage_124": Storage124(),
+    "pv_123": Pv123(),
+    "pv_123_wmax": Pv123WMax(),
+    "chp_kw": ChpKw(),
+}

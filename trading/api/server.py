@@ -12,6 +12,7 @@ gate's bids when it is back.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 from collections.abc import Callable
@@ -43,6 +44,7 @@ DEFAULT_INTERVAL_S = 3.0
 """Seconds between two rounds of the clearing loop."""
 
 if TYPE_CHECKING:  # the engine imports this module (its desk clears through ClearingLoop)
+    from dispatch.fleet_file import FleetFile
     from trading.engine.service import EngineService
 
 _BID = TypeAdapter(Bid)
@@ -251,12 +253,14 @@ def serve(
     engine: bool = True,
     clock_speed: float = 1.0,
     engine_tick_s: float = 1.0,
+    fleet: FleetFile | None = None,
 ) -> None:
     """Upgrade the database to head and serve the API with uvicorn until interrupted.
 
     `engine`: also run the engine (`trading.engine.service`) on `clock`, which runs
     `clock_speed` simulated seconds per real one; its dispatcher ticks every
-    `engine_tick_s` simulated seconds."""
+    `engine_tick_s` simulated seconds; `fleet`: the Modbus devices of one portfolio
+    (`dispatch.fleet_file`), dispatched instead of its embedded simulated fleet."""
     import uvicorn
 
     upgrade(db_url)
@@ -269,7 +273,9 @@ def serve(
     jobs = JobRunner()
     use_clock(clock.now)  # one clock for the server: the store's own times too
     service = (
-        engine_service(repository, clock, market_prices, balancing, clock_speed, engine_tick_s)
+        engine_service(
+            repository, clock, market_prices, balancing, clock_speed, engine_tick_s, fleet
+        )
         if engine
         else None
     )
@@ -303,11 +309,14 @@ def engine_service(
     balancing: dict[tuple[str, str], pd.Series] | None,
     speed: float,
     tick_s: float,
+    fleet: FleetFile | None = None,
 ) -> EngineService:
-    """The engine on the server's clock and the exchange's prices (not started)."""
+    """The engine on the server's clock and the exchange's prices (not started); `fleet`:
+    the Modbus devices of one portfolio instead of its embedded simulated fleet."""
     from markets.registry import default_registry
     from trading.engine.live_clock import ServerClock
     from trading.engine.service import EngineService, live_config
 
     config = live_config(prices, default_registry(), balancing, tick_s=tick_s, speed=speed)
+    config = dataclasses.replace(config, fleet=fleet)
     return EngineService(repository, ServerClock(clock, speed), config)

@@ -60,6 +60,15 @@ def serve_command(
             help="the engine's dispatcher tick [simulated s]; coarser for a fast --clock-speed",
         ),
     ] = 1.0,
+    fleet_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--fleet",
+            help="fleet file (YAML): the Modbus devices of one portfolio (asset id, host, "
+            "port, unit id); its engine dispatches them instead of the embedded simulated "
+            "fleet, delivered = measured (docs/engine.md, 'Running against real devices')",
+        ),
+    ] = None,
 ) -> None:
     """Upgrade the database, then serve the API; bids clear at their gate on the prices.
 
@@ -86,6 +95,20 @@ def serve_command(
     elif clock_speed != 1.0:
         typer.echo("error: --clock-speed needs --clock-start", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT)
+    fleet = None
+    if fleet_file is not None:
+        if no_engine:
+            typer.echo(
+                "error: --fleet: the engine dispatches the fleet; not with --no-engine", err=True
+            )
+            raise typer.Exit(EXIT_INVALID_INPUT)
+        from dispatch.fleet_file import FleetFileError, load_fleet
+
+        try:
+            fleet = load_fleet(fleet_file)
+        except FleetFileError as exc:
+            typer.echo(f"error: --fleet: {exc}", err=True)
+            raise typer.Exit(EXIT_INVALID_INPUT) from None
     serve(
         db,
         host,
@@ -96,4 +119,5 @@ def serve_command(
         engine=not no_engine,
         clock_speed=clock_speed,
         engine_tick_s=engine_tick,
+        fleet=fleet,
     )

@@ -26,7 +26,12 @@ FAULT_HELP = (
 def simulate_command(
     assets: Annotated[int, typer.Option("--assets", min=1, help="simulated assets")] = 20,
     modbus: Annotated[
-        bool, typer.Option("--modbus", help="devices are Modbus TCP servers on loopback")
+        bool,
+        typer.Option(
+            "--modbus",
+            help="devices are Modbus TCP servers on loopback; with --day: the portfolio's "
+            "assets as plant-scale simulators driven through the Modbus client (needs --speed)",
+        ),
     ] = False,
     duration: Annotated[
         float, typer.Option("--duration", min=1.0, help="simulated seconds")
@@ -87,6 +92,15 @@ def simulate_command(
             "keep up with misses ticks and reads, and assets then look lost",
         ),
     ] = None,
+    hours: Annotated[
+        float | None,
+        typer.Option(
+            "--hours",
+            help="with --day: deliver only the first HOURS of the day (whole quarter hours; "
+            "a short run): the report and the imbalance cover those ISPs, revenue and "
+            "planned costs stay the whole day's",
+        ),
+    ] = None,
     prices: Annotated[
         Path | None,
         typer.Option(
@@ -127,15 +141,10 @@ def simulate_command(
     """Dispatch a simulated fleet following its schedule and an aFRR signal; print KPIs.
     With --day: run the engine's whole loop for one delivery day."""
     if day is not None:
-        if modbus:
-            typer.echo(
-                "error: --modbus: not available with --day yet (embedded fleet only)", err=True
-            )
-            raise typer.Exit(EXIT_INVALID_INPUT)
         configure_events(verbose)
         from trading.cli.simulate_day import simulate_day
 
-        simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick)
+        simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick, modbus, hours)
         return
     if cluster is not None or partitions is not None or kill_node is not None:
         if faults:
@@ -149,6 +158,9 @@ def simulate_command(
             assets, partitions, cluster, kill_node, duration, seed, db, json_out, metrics_port
         )
         return
+    if hours is not None:
+        typer.echo(f"error: --hours={hours:g}: goes with --day", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
     if portfolio is not None or prices is not None:
         typer.echo("error: --portfolio and --prices go with --day", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT)

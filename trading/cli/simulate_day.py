@@ -68,10 +68,14 @@ def simulate_day(
     seed: int,
     json_out: bool,
     tick: float | None = None,
+    modbus: bool = False,
+    hours: float | None = None,
 ) -> None:
     """Run the day; with faults, also the same day without the intraday correction (on a
-    virtual clock), so both imbalances are printed side by side. `tick` [s]: the
-    dispatcher's tick (None: `default_tick(speed)`)."""
+    virtual clock; with `modbus` on the same scaled clock), so both imbalances are printed
+    side by side. `tick` [s]: the dispatcher's tick (None: `default_tick(speed)`);
+    `modbus`: the fleet as Modbus TCP simulators on loopback (needs `speed`); `hours`:
+    deliver only the first hours of the day (whole quarter hours)."""
     try:
         day = date.fromisoformat(day_text)
     except ValueError:
@@ -80,6 +84,22 @@ def simulate_day(
         faults = parse_day_faults(faults_text)
     except FaultSpecError as exc:
         _fail("--faults", faults_text, str(exc))
+    if hours is not None and not (0 < hours <= 24 and float(hours * 4).is_integer()):
+        _fail("--hours", hours, "must be whole quarter hours within the day (0.25 to 24)")
+    late = [f for f in faults if hours is not None and f.at_s >= hours * 3600]
+    if late:
+        _fail(
+            "--faults",
+            faults_text,
+            f"a fault at {late[0].at_s:g} s falls after the {hours:g} h delivered (--hours)",
+        )
+    if modbus and speed is None:
+        _fail(
+            "--speed",
+            None,
+            "is required with --modbus: Modbus devices answer in real time, so the day runs "
+            "on a scaled clock (e.g. --speed 240), not the virtual one",
+        )
     portfolio: Portfolio = load_or_exit(portfolio_file or sample_portfolio_path())
     folder = FolderPrices(prices_dir)
     if prices_dir is not None and not (prices_dir / "day_ahead.csv").is_file():
@@ -98,12 +118,15 @@ def simulate_day(
         faults=faults,
         seed=seed,
         tick_s=tick if tick is not None else default_tick(speed),
+        modbus=modbus,
+        hours=hours,
     )
     try:
         report = run_day(config)
         if faults:
             config.correct = False
-            config.speed = None
+            if not modbus:  # sockets need real (scaled) time
+                config.speed = None
             baseline = run_day(config)
             report["uncorrected"] = {key: baseline[key] for key in SUMMARY_KEYS}
             report["uncorrected"]["books"] = baseline["books"]

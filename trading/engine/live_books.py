@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dispatch.fleet_file import FleetFile
 from markets.bids import BalancingCapacityBid, parse_bid, product_ids_of
 from markets.calendar import delivery_day_of
 from markets.registry import MarketRegistry
@@ -43,6 +44,9 @@ class LiveConfig:
     period_s: float = 60.0
     """Simulated seconds between two engine rounds (book, re-plan, meter, settle)."""
     seed: int = 1
+    fleet: FleetFile | None = None
+    """The Modbus devices of one portfolio (`vpp serve --fleet`): that portfolio's engine
+    dispatches them instead of its embedded simulated fleet (no device truth then)."""
 
 
 def as_utc(at: datetime) -> datetime:

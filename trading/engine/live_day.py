@@ -11,11 +11,15 @@ server's start) to the end of the day, on the server's clock:
    quarter-hour boundary at the schedule in force (the pools read their plan once per
    quarter hour, so the new version takes over at that boundary);
 3. one dispatcher pool per bidding zone drives the embedded simulated fleet (built from
-   the tenant's stored portfolio, `trading.engine.fleet`), following the version in force
+   the tenant's stored portfolio, `trading.engine.fleet`), or, for the portfolio a fleet
+   file names (`vpp serve --fleet`, `LiveConfig.fleet`), its Modbus devices through
+   `ModbusAdapter` (`dispatch.modbus_fleet.on_devices`), following the version in force
    plus the aFRR activation within the band held (`trading.engine.activation`);
-4. every tick meters each asset (measured and device truth) per ISP; as each ISP passes its
-   metering is stored and the ISPs passed since the day's run began are settled
-   (`settle_window`): imbalance = delivered (device truth) - position - aFRR requested.
+4. every tick meters each asset (measured and, simulated, device truth) per ISP; as each
+   ISP passes its metering is stored and the ISPs passed since the day's run began are
+   settled (`settle_window`): imbalance = delivered - position - aFRR requested, delivered
+   = device truth of a simulated fleet, the measured energy of real devices (whose truth
+   nobody knows: stored as none).
 
 Units MW, MWh, EUR; + = injection or sale; times UTC inside.
 """
@@ -35,6 +39,7 @@ import structlog
 from sqlalchemy import func, select
 
 from dispatch.clock import DispatchClock, VirtualClock
+from dispatch.modbus_fleet import on_devices
 from dispatch.pool import PoolController
 from dispatch.simulation import FleetMember, SimulationOptions, run_fleet
 from regulatory import Portfolio
@@ -148,6 +153,11 @@ class LiveDay:
         self.flags.ensure_loaded()
         self.activations: dict[str, GatedActivation] = {}
         """Zone -> its pool's aFRR activation behind the zone's ``afrr_activation`` flag."""
+        fleet = config.fleet
+        self.fleet = fleet if fleet is not None and fleet.portfolio == portfolio.id else None
+        """The Modbus devices this day dispatches (None: the embedded simulated fleet)."""
+        self.truth_known = self.fleet is None
+        """Whether delivered energy is device truth (simulated) or only measured (real)."""
 
     # --- what the service hands in and reads --------------------------------------------
 
@@ -176,6 +186,8 @@ class LiveDay:
             "positions": len(self.book.entries),
             "ticks_missed": sum(z.pool.kpi.missed for z in self.zones.values() if z.pool),
             "lost_assets": {a: _z(at) for a, at in dict(self.lost).items()},  # copied: atomic
+            "fleet": "embedded" if self.fleet is None else "modbus",
+            "delivered_from": "device truth" if self.truth_known else "measured (no truth)",
             "books": None if self.settled is None else self.settled.books(),
             "notes": list(self.notes),
         }
@@ -218,6 +230,9 @@ class LiveDay:
         by_zone = fleet_by_zone(
             self.portfolio, self.current.schedule, plan.inputs.available_mw, self.clock
         )
+        if self.fleet is not None:  # the devices of the fleet file, through the Modbus client
+            self.fleet.check_covers(m.adapter.asset_id for ms in by_zone.values() for m in ms)
+            by_zone = {zone: on_devices(ms, self.fleet) for zone, ms in by_zone.items()}
         self._start_states(by_zone, plan)
         n = len(self.periods)
         self.zones = {
@@ -255,6 +270,10 @@ class LiveDay:
             for task in [*fleets, rounds, stopper]:
                 task.cancel()
             await asyncio.gather(*fleets, rounds, stopper, return_exceptions=True)
+            if self.fleet is not None:  # the next day connects afresh
+                for state in self.zones.values():
+                    for member in state.members:
+                        await member.adapter.close()
         final = not stop.is_set()
         if final:  # the truth to the last instant of the run
             t_end = self.clock.now()
@@ -510,7 +529,9 @@ class LiveDay:
                         "isp_start": starts[q],
                         "zone": zone_of[asset],
                         "measured_mwh": float(np.round(meter.energy_mwh[q], 9)),
-                        "truth_mwh": float(truth[asset].energy_mwh[q]),
+                        "truth_mwh": float(truth[asset].energy_mwh[q])
+                        if self.truth_known
+                        else None,
                         "complete": bool(complete[q]),
                     }
                 )
@@ -552,6 +573,8 @@ class LiveDay:
                     for array, value in zip(arrays, values, strict=True):
                         array[q] = value
             truth, measured, scheduled, up, down = arrays
+            if not self.truth_known:  # real devices: what they measured is all there is
+                truth = measured
             out.append(
                 ZoneDelivery(zone, self.book.net_mwh(zone), scheduled, truth, measured, up, down)
             )
@@ -570,8 +593,13 @@ class LiveDay:
             "notes": [
                 "revenue: every position cleared for the day (paid at clearing, whatever is "
                 "delivered); costs: the planned costs of the schedule version in force for "
-                "the whole day; imbalance: the ISPs settled so far (delivered = device truth "
-                "of the embedded simulated fleet)",
+                "the whole day; imbalance: the ISPs settled so far (delivered = "
+                + (
+                    "device truth of the embedded simulated fleet)"
+                    if self.truth_known
+                    else "the measured energy of the fleet file's Modbus devices: device "
+                    "truth is unavailable for real devices)"
+                ),
                 f"imbalance prices: {self._imbalance_source()}",
                 f"aFRR activation: {self.config.activation.source}",
             ],

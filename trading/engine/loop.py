@@ -35,6 +35,7 @@ import pandas as pd
 
 from dispatch.clock import DispatchClock, ScaledClock, VirtualClock
 from dispatch.devices.faults import Fault
+from dispatch.modbus_fleet import LoopbackPlants
 from dispatch.pool import PoolController
 from dispatch.simulation import FaultSpec, FleetMember, SimulationOptions, parse_faults, run_fleet
 from markets.registry import MarketRegistry, default_registry
@@ -98,6 +99,20 @@ class DayConfig:
     """Dispatcher tick [s]; coarser makes a faster (and rougher) simulation."""
     tenant: str = "engine-sim"
     registry: MarketRegistry | None = None
+    modbus: bool = False
+    """Serve the fleet as Modbus TCP simulators on loopback and dispatch it through the
+    Modbus client path (`dispatch.modbus_fleet.LoopbackPlants`); needs a scaled clock."""
+    hours: float | None = None
+    """Deliver only the first `hours` of the day (whole quarter hours; None: all of it): a
+    short run. Trading plans and clears the whole day; delivery, metering, the report's
+    figures and the imbalance cover the ISPs delivered, revenue and planned costs stay the
+    whole day's (the report's notes say so)."""
+
+    def isps(self, in_day: int) -> int:
+        """How many of the day's `in_day` ISPs are delivered."""
+        if self.hours is None:
+            return in_day
+        return min(in_day, round(self.hours * 4))
 
 
 @dataclass
@@ -182,9 +197,13 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
     finally:
         use_clock(None)
     delivery, zones_report = report.pop("delivery"), report.pop("zones")
-    day_ahead = {z: config.prices.quarter_hourly("day_ahead", z, horizon) for z in zones_report}
+    count = config.isps(len(periods))
+    day_ahead = {
+        z: np.asarray(config.prices.quarter_hourly("day_ahead", z, horizon))[:count]
+        for z in zones_report
+    }
     settled = settle(
-        periods,
+        periods[:count],
         delivery,
         market_revenue=book.revenue_by_market(),
         costs_by_kind=builder.versions[-1].plan.costs_by_kind,
@@ -220,7 +239,26 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
             "(no real intraday prices exist)",
             "costs_by_kind: the planned costs of the last schedule version",
             f"aFRR activation: {config.activation.source}",
+            *(
+                [
+                    "fleet over Modbus TCP: each asset a plant-scale simulator on loopback "
+                    "(dispatch.devices.plant_sims) driven through ModbusAdapter; delivered = "
+                    "the simulators' physics (device truth)"
+                ]
+                if config.modbus
+                else []
+            ),
+            *(
+                [
+                    f"delivered the first {config.hours:g} h of the day only ({count} ISPs): "
+                    "revenue and planned costs are the whole day's, the imbalance that of the "
+                    "ISPs delivered"
+                ]
+                if count < len(periods)
+                else []
+            ),
         ],
+        fleet="modbus" if config.modbus else "embedded",
     )
     repository.close()
     if scratch is not None:
@@ -242,12 +280,15 @@ async def _deliver(
     available_mw: Mapping[str, list[float]],
     books: EngineBooks,
 ) -> dict[str, Any]:
-    periods = book.periods
+    periods = book.periods[: config.isps(len(book.periods))]
     t0 = clock.now()
     origin = clock.utc()
     edges = np.arange(len(periods) + 1) * 900.0 + t0
     duration = float(edges[-1] - t0)
     by_zone = fleet_by_zone(portfolio, first.schedule, available_mw, clock)
+    plants = LoopbackPlants(clock.now) if config.modbus else None
+    if plants is not None:  # the same physics, behind Modbus servers
+        by_zone = {zone: await plants.serve(members) for zone, members in by_zone.items()}
     zones: dict[str, _Zone] = {
         zone: _Zone(
             zone,
@@ -326,6 +367,8 @@ async def _deliver(
         everyone = [m for state in zones.values() for m in state.members]
         chosen: set[str] = set()
         for spec in sorted(config.faults, key=lambda s: s.at_s):
+            if spec.at_s >= duration:  # after the ISPs delivered (a short run)
+                break
             await clock.sleep_until(t0 + spec.at_s)
             candidates = [
                 m
@@ -408,14 +451,18 @@ async def _deliver(
         for member in state.members:
             state.truth[member.adapter.asset_id].sample(t0, member.device.physical_power_mw())
     tasks = [dispatch_zone(state, k) for k, state in enumerate(zones.values())]
-    results = await asyncio.gather(*tasks, engine(), inject_faults())
-    kpis = dict(zip(zones, results[: len(zones)], strict=True))
-    await clock.sleep_until(t0 + duration)
-    end_t = clock.now()  # a scaled clock's last tick may come a little after the day's end
-    for state in zones.values():  # and to the last instant of the day
-        for member in state.members:
-            truth = member.device.physical_power_mw()
-            state.truth[member.adapter.asset_id].sample(end_t, truth)
+    try:
+        results = await asyncio.gather(*tasks, engine(), inject_faults())
+        kpis = dict(zip(zones, results[: len(zones)], strict=True))
+        await clock.sleep_until(t0 + duration)
+        end_t = clock.now()  # a scaled clock's last tick may come a little after the day's end
+        for state in zones.values():  # and to the last instant of the day
+            for member in state.members:
+                truth = member.device.physical_power_mw()
+                state.truth[member.adapter.asset_id].sample(end_t, truth)
+    finally:
+        if plants is not None:
+            await plants.stop()
     zone_of = {a: state.zone for state in zones.values() for a in state.truth}
     measured_all = {a: m for state in zones.values() for a, m in state.measured.items()}
     truth_all = {a: m for state in zones.values() for a, m in state.truth.items()}
@@ -423,12 +470,14 @@ async def _deliver(
     delivery = []
     zone_report: dict[str, dict[str, Any]] = {}
     for zone, state in zones.items():
-        position = book.net_mwh(zone)
+        position = book.net_mwh(zone)[: len(periods)]
         delivered = sum(m.energy_mwh for m in state.truth.values())
         measured = sum(m.energy_mwh for m in state.measured.values())
         # the plan the pool dispatched, per ISP (an ISP it never ticked in: the first version)
         planned = np.where(
-            np.isnan(state.planned_mw), first.zone_mw(list(state.truth)), state.planned_mw
+            np.isnan(state.planned_mw),
+            first.zone_mw(list(state.truth))[: len(periods)],
+            state.planned_mw,
         )
         scheduled = planned * 0.25
         up, down = state.afrr_up.energy_mwh, state.afrr_down.energy_mwh

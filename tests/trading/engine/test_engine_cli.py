@@ -17,6 +17,17 @@ runner = CliRunner()
         (["--day", "13.06.2026"], "--day='13.06.2026': must be a date YYYY-MM-DD"),
         (["--day", "2026-06-13", "--faults", "trip:0.1@noon"], "--faults="),
         (["--day", "2026-06-13", "--modbus"], "--modbus"),
+        (
+            ["--day", "2026-06-13", "--modbus"],
+            "--speed=None: is required with --modbus: Modbus devices answer in real time",
+        ),
+        (["--day", "2026-06-13", "--hours", "0.3"], "--hours=0.3: must be whole quarter hours"),
+        (["--day", "2026-06-13", "--hours", "25"], "--hours=25.0: must be whole quarter hours"),
+        (
+            ["--day", "2026-06-13", "--hours", "2", "--faults", "trip:0.1@12h"],
+            "a fault at 43200 s falls after the 2 h delivered",
+        ),
+        (["--hours", "2"], "--hours=2: goes with --day"),
         (["--portfolio", "data/sample_portfolio.yaml"], "--portfolio and --prices go with --day"),
         (["--day", "2026-06-13", "--prices", "/nonexistent"], "--prices='/nonexistent'"),
     ],
