@@ -154,7 +154,7 @@ class ModbusAdapter:
             serial = (await PointIO(self.transport, negotiated).read(["serial"]))["serial"]
             identity = replace(identity, serial="" if serial is None else str(serial))
             negotiated = replace(negotiated, probe=replace(negotiated.probe, identity=identity))
-        sf_names = list(negotiated.register_map.sf_points)
+        sf_names = [n for n in negotiated.register_map.sf_points if negotiated.has(n)]
         if sf_names:
             found = await PointIO(self.transport, negotiated).read(sf_names)
             scale_factors = {
@@ -283,7 +283,7 @@ class ModbusAdapter:
             raise MapMismatchError(self.asset_id, self._quarantine)
         self._held = {}  # a new session (a reboot?) may legitimately reset setpoints
         self._landing = {}
-        sf_names = list(self._negotiated.register_map.sf_points)
+        sf_names = [n for n in self._negotiated.register_map.sf_points if self._negotiated.has(n)]
         if sf_names:  # raises MapMismatchError naming the register if one changed
             await PointIO(self.transport, self._negotiated).read(sf_names)
         self._generation = self.transport.generation

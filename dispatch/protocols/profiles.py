@@ -135,19 +135,32 @@ class Pv123:
     """PV via SunSpec 123 curtailment: setpoint P [MW] -> WMaxLimPct = P / rated * 100 %.
 
     The setpoint is an upper limit: P >= rated writes 100 %; P < 0 is refused locally.
-    Telemetry: setpoint = the limit (rated when WMaxLim_Ena = 0); max = rated, min = 0.
+    Telemetry: setpoint = the limit (rated when WMaxLim_Ena = 0); max = the available power
+    where the map has a `WAvail` point and the device implements it (what the sun allows:
+    without it, a plant held below its limit looks like one under less sun), else rated;
+    min = 0.
     """
 
     async def read(self, io: PointIO) -> Reading:
         """See class docstring."""
-        values = await io.read(["W", "WMaxLimPct", "WMaxLim_Ena"])
+        names = ["W", "WMaxLimPct", "WMaxLim_Ena"]
+        if io.negotiated.has("WAvail"):
+            names.append("WAvail")
+        values = await io.read(names)
         rated = io.negotiated.register_map.constants["rated_w"] * 1e-6
         pct = _num(values, "WMaxLimPct")
         enabled = values["WMaxLim_Ena"] == 1
         setpoint = (pct / 100.0 * rated if pct is not None else None) if enabled else rated
         power = _power(io, values, "W")
         check_plausible(io, "W", power, rated)
-        return Reading(power, setpoint, None, rated, 0.0)
+        available = (
+            to_mw(io.negotiated.point("WAvail"), _num(values, "WAvail"))
+            if ("WAvail" in values)
+            else None
+        )
+        check_plausible(io, "WAvail", available, rated)
+        top = rated if available is None else min(available, rated)
+        return Reading(power, setpoint, None, top, 0.0)
 
     async def write(self, io: PointIO, setpoint_mw: float) -> None:
         """See class docstring."""
