@@ -195,6 +195,14 @@ class AssetActor:
         self.untrusted = True
 
     @property
+    def unanswered_since(self) -> float | None:
+        """Since when [s] an unavailable asset has not answered (None if it is not
+        unavailable for want of an answer)."""
+        if self.state.state is not AssetState.UNAVAILABLE:
+            return None
+        return self._missed_since
+
+    @property
     def in_pool(self) -> bool:
         """True if the controller may give this asset setpoints."""
         return self.state.allocatable
@@ -285,6 +293,10 @@ class AssetActor:
                     f"no answer: {exc.reason}",
                     MISSED_READS,
                     self._missed_since,
+                )
+            else:  # out already: a fault given meanwhile (a trip) shows at this read
+                self.context.kpi.asset_still_failing(
+                    self.asset_id, t, MISSED_READS, reason=f"still no answer: {exc.reason}"
                 )
             return
         self._read_ok(t, reading)
