@@ -109,19 +109,21 @@ def _detection_misses(report: dict[str, Any]) -> list[str]:
         misses.append(f"devices without a fault taken out of the pool: {blamed}")
     for kind, summary in report["fault_summary"].items():
         # A fault given to a device that was not answering shows only at the next read the
-        # dispatcher tries; where the run tried none, it was never observable: said, with
-        # the device's silence, but not a detection missed.
+        # dispatcher tries; where the device neither answered again nor missed a read its
+        # kind shows by, it was never observable: said, with the device's silence, but not
+        # a detection missed.
         unseen = [
             f"{f['asset']} (no answer since {f['unanswered_since_s']} s)"
             for f in report["faults"]
             if f["kind"] == kind
             and f["unanswered_since_s"] is not None
+            and f["answered_again_s"] is None
             and f["observable_at_s"] is None
         ]
         if unseen:
             print(
-                f"  ({kind}: {len(unseen)} given to devices not answering and never read "
-                f"again in the run, so never observable: {unseen[:5]})"
+                f"  ({kind}: {len(unseen)} given to devices not answering that neither "
+                f"answered nor missed a telling read again, so never observable: {unseen[:5]})"
             )
         if summary["detected"] < summary["injected"] - len(unseen):
             misses.append(

@@ -300,6 +300,8 @@ class AssetActor:
                 )
             return
         self._read_ok(t, reading)
+        if was is AssetState.UNAVAILABLE and not first_contact:
+            self.context.kpi.asset_answered(self.asset_id, t)
         if not self._healthy(reading):
             self.breaker.record_failure(t)
             if was is AssetState.UNAVAILABLE:  # answers again, but not where it was told

@@ -36,9 +36,10 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   that belongs to its kind), ``detected_after_injection_s``, ``evidence`` (kind of
   evidence and the words of the detection), ``unanswered_since_s`` (the asset had not
   answered since then when the fault came: already out of the pool, it shows the fault
-  only at the next read tried; None if it was answering), ``other_evidence`` (failures of that asset
-  that do NOT match its fault kind: not counted as detection), ``recovered_s``,
-  ``recovered`` and ``why`` (from the recovery of its injection, below);
+  only at the next read tried; None if it was answering), ``answered_again_s`` (when such
+  a device first answered again after the fault; None if never), ``other_evidence``
+  (failures of that asset that do NOT match its fault kind: not counted as detection),
+  ``recovered_s``, ``recovered`` and ``why`` (from the recovery of its injection, below);
 - ``recovery``: per injection time: ``injected_at_s``, ``left_tolerance`` (did the TRUE
   error leave tolerance after it), ``left_at_s``, ``recovered`` (True / False),
   ``recovered_s`` (seconds from injection to the first of `recovery_ticks` consecutive
@@ -56,8 +57,8 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
 - ``fault_summary``: per fault kind ``injected``, ``detected``, ``max_detected_s``,
   ``p50_detected_s``, ``undetected`` (asset ids, at most 10), ``unanswered_when_injected``
   (faults given to assets that were not answering then: counted, never left out),
-  ``never_observable`` (faults with no moment at which their evidence could show: e.g. a
-  device not answering whose next read the run never tried).
+  ``unanswered_unobservable`` (of those, the ones whose device neither answered again nor
+  missed a read their kind shows by within the run: nothing could be seen of them).
 
 Detection is matched to the fault's own evidence (`EVIDENCE_FOR`): a trip or a silence by
 missed reads, an execution fault by a setpoint not followed, a fake meter by a cross-check,
@@ -121,6 +122,9 @@ class FaultRecord:
     already out of the pool, unknown): it has no read to miss and no setpoint to fail, so
     its fault shows only at the next read the dispatcher tries (`asset_still_failing`);
     None if it was answering."""
+    answered_at: float | None = None
+    """For a fault given to an asset that was not answering: when it first answered again
+    after the fault [s] (its fault could then show by its own evidence); None if never."""
     seen_at: float | None = None
     """When the simulation, from the physics, first saw the fault at work in a way its
     evidence can show (`KpiRecorder.fault_seen`: a fake meter whose report is off its real
@@ -317,6 +321,16 @@ class KpiRecorder:
                 fault.evidence = evidence
                 fault.reason = reason
 
+    def asset_answered(self, asset: str, t: float) -> None:
+        """`asset`, out of the pool for want of an answer, answered again at `t` [s]."""
+        for fault in self._by_asset.get(asset, ()):
+            if (
+                fault.unanswered_since is not None
+                and fault.answered_at is None
+                and t >= fault.injected_at
+            ):
+                fault.answered_at = t
+
     # --- the report ----------------------------------------------------------------------
 
     def report(self, assets: int) -> dict[str, Any]:
@@ -344,6 +358,9 @@ class KpiRecorder:
                     "unanswered_since_s": None
                     if f.unanswered_since is None
                     else round(self._rel(f.unanswered_since), 3),
+                    "answered_again_s": None
+                    if f.answered_at is None
+                    else round(self._rel(f.answered_at), 3),
                     "other_evidence": f.other_evidence[:5],
                     "recovered": rec["recovered"],
                     "recovered_s": rec["recovered_s"],
@@ -594,7 +611,7 @@ class KpiRecorder:
                 else None,
                 "undetected": [f.asset for f in faults if f.detected_s is None][:10],
                 "unanswered_when_injected": sum(f.unanswered_since is not None for f in faults),
-                "never_observable": sum(f.observable_from is None for f in faults),
+                "unanswered_unobservable": sum(_unobservable(f) for f in faults),
             }
         return summary
 
@@ -618,6 +635,16 @@ class KpiRecorder:
             return 0.0
         first = self._samples[0][0] if self._start is None else self._start
         return self._samples[-1][0] - first + self._period()
+
+
+def _unobservable(fault: FaultRecord) -> bool:
+    """Given to a device that was not answering, which neither answered nor missed a read
+    its fault could show by after it: nothing the dispatcher could have seen."""
+    return (
+        fault.unanswered_since is not None
+        and fault.answered_at is None
+        and fault.observable_from is None
+    )
 
 
 def _reason_kind(reason: str) -> str:

@@ -88,21 +88,28 @@ def test_a_trip_on_a_device_that_never_answered_is_counted_and_seen_at_its_next_
         summary = report["fault_summary"]["trip"]
         assert (summary["injected"], summary["detected"]) == (1, 1)
         assert summary["unanswered_when_injected"] == 1
-        assert summary["never_observable"] == 0
+        assert summary["unanswered_unobservable"] == 0
 
     asyncio.run(scenario())
 
 
-def test_a_fault_on_an_unanswered_device_never_read_again_is_said_never_observable() -> None:
+def test_a_fault_on_an_unanswered_device_never_read_again_is_said_unobservable() -> None:
     kpi = KpiRecorder(tolerance_mw=0.1)
     kpi.started(0.0)
     kpi.fault_injected("chp-1", "trip", 20.0, unanswered_since=3.0)
     kpi.fault_injected("chp-2", "trip", 20.0)
+    kpi.fault_injected("bat-1", "ack_no_exec", 20.0, unanswered_since=3.0)
+    kpi.fault_injected("bat-2", "ack_no_exec", 20.0, unanswered_since=3.0)
     kpi.asset_still_failing("chp-2", 19.0, MISSED_READS)  # before the fault: not it
     kpi.asset_still_failing("chp-3", 21.0, MISSED_READS)  # no fault there: no blame either
-    report = kpi.report(3)
-    summary = report["fault_summary"]["trip"]
-    assert (summary["injected"], summary["detected"]) == (2, 0)
-    assert summary["unanswered_when_injected"] == 1
-    assert summary["never_observable"] == 2
+    kpi.asset_still_failing("bat-1", 22.0, MISSED_READS)  # no answer: not its evidence
+    kpi.asset_answered("bat-2", 25.0)  # answers again: its fault could show from now on
+    report = kpi.report(5)
+    trip, ack = report["fault_summary"]["trip"], report["fault_summary"]["ack_no_exec"]
+    assert (trip["injected"], trip["detected"]) == (2, 0)
+    assert trip["unanswered_when_injected"] == 1
+    assert trip["unanswered_unobservable"] == 1  # chp-1; chp-2 was answering: a miss
+    assert (ack["unanswered_when_injected"], ack["unanswered_unobservable"]) == (2, 1)
+    (bat2,) = [f for f in report["faults"] if f["asset"] == "bat-2"]
+    assert bat2["answered_again_s"] == 25.0
     assert report["unfaulted_failures"]["assets"] == 0
