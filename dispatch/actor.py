@@ -195,6 +195,14 @@ class AssetActor:
         self.untrusted = True
 
     @property
+    def unanswered_since(self) -> float | None:
+        """Since when [s] an unavailable asset has not answered (None if it is not
+        unavailable for want of an answer)."""
+        if self.state.state is not AssetState.UNAVAILABLE:
+            return None
+        return self._missed_since
+
+    @property
     def in_pool(self) -> bool:
         """True if the controller may give this asset setpoints."""
         return self.state.allocatable
@@ -286,8 +294,14 @@ class AssetActor:
                     MISSED_READS,
                     self._missed_since,
                 )
+            else:  # out already: a fault given meanwhile (a trip) shows at this read
+                self.context.kpi.asset_still_failing(
+                    self.asset_id, t, MISSED_READS, reason=f"still no answer: {exc.reason}"
+                )
             return
         self._read_ok(t, reading)
+        if was is AssetState.UNAVAILABLE and not first_contact:
+            self.context.kpi.asset_answered(self.asset_id, t)
         if not self._healthy(reading):
             self.breaker.record_failure(t)
             if was is AssetState.UNAVAILABLE:  # answers again, but not where it was told

@@ -34,9 +34,12 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   moving its site meter; None if never),
   ``detected_s`` (from observable to detection, None if never detected by the evidence
   that belongs to its kind), ``detected_after_injection_s``, ``evidence`` (kind of
-  evidence and the words of the detection), ``other_evidence`` (failures of that asset
-  that do NOT match its fault kind: not counted as detection), ``recovered_s``,
-  ``recovered`` and ``why`` (from the recovery of its injection, below);
+  evidence and the words of the detection), ``unanswered_since_s`` (the asset had not
+  answered since then when the fault came: already out of the pool, it shows the fault
+  only at the next read tried; None if it was answering), ``answered_again_s`` (when such
+  a device first answered again after the fault; None if never), ``other_evidence``
+  (failures of that asset that do NOT match its fault kind: not counted as detection),
+  ``recovered_s``, ``recovered`` and ``why`` (from the recovery of its injection, below);
 - ``recovery``: per injection time: ``injected_at_s``, ``left_tolerance`` (did the TRUE
   error leave tolerance after it), ``left_at_s``, ``recovered`` (True / False),
   ``recovered_s`` (seconds from injection to the first of `recovery_ticks` consecutive
@@ -52,7 +55,10 @@ reads the same keys). Units: MW, MWh, s, ms; positive = injection. Keys:
   device blamed, or one that did not answer in time): ``assets``, how many assets per
   ``by_evidence``, and per ``by_reason`` the assets, ``first_s``, ``last_s``, ``examples``;
 - ``fault_summary``: per fault kind ``injected``, ``detected``, ``max_detected_s``,
-  ``p50_detected_s``, ``undetected`` (asset ids, at most 10).
+  ``p50_detected_s``, ``undetected`` (asset ids, at most 10), ``unanswered_when_injected``
+  (faults given to assets that were not answering then: counted, never left out),
+  ``unanswered_unobservable`` (of those, the ones whose device neither answered again nor
+  missed a read their kind shows by within the run: nothing could be seen of them).
 
 Detection is matched to the fault's own evidence (`EVIDENCE_FOR`): a trip or a silence by
 missed reads, an execution fault by a setpoint not followed, a fake meter by a cross-check,
@@ -111,6 +117,14 @@ class FaultRecord:
     evidence: str | None = None
     reason: str = ""
     other_evidence: list[str] = field(default_factory=list)
+    unanswered_since: float | None = None
+    """The asset had not answered since this time [s] when the fault was injected (it was
+    already out of the pool, unknown): it has no read to miss and no setpoint to fail, so
+    its fault shows only at the next read the dispatcher tries (`asset_still_failing`);
+    None if it was answering."""
+    answered_at: float | None = None
+    """For a fault given to an asset that was not answering: when it first answered again
+    after the fault [s] (its fault could then show by its own evidence); None if never."""
     seen_at: float | None = None
     """When the simulation, from the physics, first saw the fault at work in a way its
     evidence can show (`KpiRecorder.fault_seen`: a fake meter whose report is off its real
@@ -244,9 +258,12 @@ class KpiRecorder:
         issued it."""
         self.execution_latencies_s.append(latency_s)
 
-    def fault_injected(self, asset: str, kind: str, t: float) -> FaultRecord:
-        """Record a fault injected into `asset` at `t` [s]."""
-        record = FaultRecord(asset, kind, t)
+    def fault_injected(
+        self, asset: str, kind: str, t: float, *, unanswered_since: float | None = None
+    ) -> FaultRecord:
+        """Record a fault injected into `asset` at `t` [s]; `unanswered_since` [s]: the
+        asset had not answered since then (None: it was answering)."""
+        record = FaultRecord(asset, kind, t, unanswered_since=unanswered_since)
         self.faults.append(record)
         self._by_asset.setdefault(asset, []).append(record)
         return record
@@ -290,6 +307,30 @@ class KpiRecorder:
             else:
                 fault.other_evidence.append(f"{evidence} at {self._rel(t):.3f} s: {reason}")
 
+    def asset_still_failing(self, asset: str, t: float, evidence: str, *, reason: str = "") -> None:
+        """A read of `asset`, already out of the pool for that `evidence`, failed again at
+        `t` [s]. Not a new failure (nothing is booked against an asset with no fault), but
+        for a fault injected while it was out (a trip on a device that had not answered)
+        this is the first read it could miss: the fault is observable, and detected, now."""
+        for fault in self._by_asset.get(asset, ()):
+            if fault.detected_at is not None or t < fault.injected_at:
+                continue
+            if evidence in EVIDENCE_FOR.get(fault.kind, frozenset()):
+                fault.detected_at = t
+                fault.observable_at = t
+                fault.evidence = evidence
+                fault.reason = reason
+
+    def asset_answered(self, asset: str, t: float) -> None:
+        """`asset`, out of the pool for want of an answer, answered again at `t` [s]."""
+        for fault in self._by_asset.get(asset, ()):
+            if (
+                fault.unanswered_since is not None
+                and fault.answered_at is None
+                and t >= fault.injected_at
+            ):
+                fault.answered_at = t
+
     # --- the report ----------------------------------------------------------------------
 
     def report(self, assets: int) -> dict[str, Any]:
@@ -314,6 +355,12 @@ class KpiRecorder:
                     if f.detected_at is None
                     else round(f.detected_at - f.injected_at, 3),
                     "evidence": None if f.evidence is None else f"{f.evidence}: {f.reason}",
+                    "unanswered_since_s": None
+                    if f.unanswered_since is None
+                    else round(self._rel(f.unanswered_since), 3),
+                    "answered_again_s": None
+                    if f.answered_at is None
+                    else round(self._rel(f.answered_at), 3),
                     "other_evidence": f.other_evidence[:5],
                     "recovered": rec["recovered"],
                     "recovered_s": rec["recovered_s"],
@@ -563,6 +610,8 @@ class KpiRecorder:
                 if detected
                 else None,
                 "undetected": [f.asset for f in faults if f.detected_s is None][:10],
+                "unanswered_when_injected": sum(f.unanswered_since is not None for f in faults),
+                "unanswered_unobservable": sum(_unobservable(f) for f in faults),
             }
         return summary
 
@@ -586,6 +635,16 @@ class KpiRecorder:
             return 0.0
         first = self._samples[0][0] if self._start is None else self._start
         return self._samples[-1][0] - first + self._period()
+
+
+def _unobservable(fault: FaultRecord) -> bool:
+    """Given to a device that was not answering, which neither answered nor missed a read
+    its fault could show by after it: nothing the dispatcher could have seen."""
+    return (
+        fault.unanswered_since is not None
+        and fault.answered_at is None
+        and fault.observable_from is None
+    )
 
 
 def _reason_kind(reason: str) -> str:

@@ -322,6 +322,12 @@ async def run_fleet(
     until = start + options.duration_s
     kpi.started(start)
 
+    actor_of = {actor.asset_id: actor for actor in actors}
+
+    def unanswered_since(asset: str) -> float | None:
+        """Since when the asset had not answered (None if it answers or was never tried)."""
+        return actor_of[asset].unanswered_since
+
     def inject(spec: FaultSpec) -> None:
         candidates = [
             m
@@ -333,9 +339,10 @@ async def run_fleet(
         kind = Fault.SILENCE if spec.kind == OUTAGE_ALIAS else Fault(spec.kind)
         at = clock.now()  # one injection: one time, however long injecting takes
         for member in hit:
-            chosen.add(member.adapter.asset_id)
+            asset = member.adapter.asset_id
+            chosen.add(asset)
             member.device.inject(kind)
-            kpi.fault_injected(member.adapter.asset_id, kind.value, at)
+            kpi.fault_injected(asset, kind.value, at, unanswered_since=unanswered_since(asset))
             if kind is Fault.FAKE_METER:
                 liars.add(member.adapter.asset_id)
 

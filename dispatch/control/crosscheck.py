@@ -23,6 +23,13 @@ _FORGIVEN_MAX = 2
 to that): over a long window more would forgive a member's real moves at some readings
 while its others explain the rest."""
 
+_LONG_ENOUGH = 4
+"""From this many readings on, only the latest must be steady among the `recent` ones: the
+one before it may be the forgiven reading. The meter is read a moment before the members,
+and where the others moved in between (the activation moves them all alike) one reading of
+the window is off by their move; while it stayed among the latest two, a lie six times the
+threshold went unnamed for two readings more (3.5-3.9 s after it showed, the rest 2 s)."""
+
 _FINER = {1e-2: 1e-3, 1e-3: 1e-4, 1e-4: 1e-5, 1e-5: 0.0}
 """The next finer SoC resolution to try (0: not quantized)."""
 
@@ -154,11 +161,12 @@ def explain_residual(
 
     Steady: within `tolerance_mw` of its median at every reading but at most one in five,
     and at most two (a reading taken while a member ramped between the meter's read and
-    its own is off by the ramp), the first (the last balanced reading, before the change) and the
-    `recent` latest readings included. Returns S (sorted) when it is the only
-    explanation; None when the residual is steady (nothing to explain), when no set of up
-    to `max_members` fits, or when explanations contradict each other (the window cannot
-    tell them apart yet: wait for more readings). With more culprits at once than
+    its own is off by the ramp), the first (the last balanced reading, before the change)
+    and the `recent` latest readings included (from `_LONG_ENOUGH` readings on, only the
+    latest). Returns S (sorted) when it is the only explanation; None when the residual
+    is steady (nothing to explain), when no set of up to `max_members` fits, or when
+    explanations contradict each other (the window cannot tell them apart yet: wait for
+    more readings). With more culprits at once than
     `max_members` an honest member whose moves happen to mirror theirs could be named; the
     site meter then keeps seeing the real power of everyone it excluded.
 
@@ -276,4 +284,6 @@ def _steady(series: np.ndarray, tolerance_mw: float, recent: int) -> np.ndarray:
     included."""
     near = np.abs(series - np.median(series, axis=1, keepdims=True)) <= tolerance_mw
     allowed = min(_FORGIVEN_MAX, max(1, series.shape[1] // 5))
+    if series.shape[1] >= _LONG_ENOUGH:
+        recent = 1
     return ((~near).sum(axis=1) <= allowed) & near[:, 0] & near[:, -recent:].all(axis=1)

@@ -207,8 +207,10 @@ class VoltaStorSim:
 
 
 class HelioMaxSim:
-    """Helion HelioMax 60 (60 kW): chain 1,103,123; W_SF 1; curtailment by WMaxLimPct.
-    In place (same version): W_SF 1 -> 2 and WMaxLimPct_SF -1 -> -2."""
+    """Helion HelioMax 60 (60 kW): chain 1,103,123,64210; W_SF 1; curtailment by
+    WMaxLimPct; the vendor model 64210 reports the available power (in W_SF steps, as W).
+    In place (same version): W_SF 1 -> 2 (W and the available power re-encoded) and
+    WMaxLimPct_SF -1 -> -2."""
 
     vendor = "Helion"
     model = "HelioMax 60"
@@ -226,7 +228,7 @@ class HelioMaxSim:
         self.firmware = version
         self.inplace = False
         common = (self.vendor, self.model, version, self.serial)
-        self.image = sr.sunspec_image(common, [1, 103, 123])
+        self.image = sr.sunspec_image(common, [1, 103, 123, sr.HELION_STATUS])
         self._w_sf, self._lim_sf = 1, -1
         self._put_sfs()
         self.refresh()
@@ -249,10 +251,13 @@ class HelioMaxSim:
         self.image.put(self.image.bodies[123] + sr.M123_WMAXLIMPCT_SF, sr.s16(self._lim_sf))
 
     def refresh(self, reported_mw: float | None = None) -> None:
-        """W in 10**W_SF W steps."""
+        """W and the available power (what the sun allows now) in 10**W_SF W steps."""
         power = self.physics.power_mw if reported_mw is None else reported_mw
         raw = max(-32767, min(32767, round(power * 1e6 / 10.0**self._w_sf)))
         self.image.put(self.image.bodies[103] + sr.M103_W, sr.s16(raw))
+        available = round(max(0.0, self.physics.available_mw) * 1e6 / 10.0**self._w_sf)
+        status = self.image.bodies[sr.HELION_STATUS]
+        self.image.put(status + sr.M64210_WAVAIL, min(available, 0xFFFE))
 
     def check_write(self, address: int, values: list[int]) -> int | None:
         """WMaxLimPct <= 100 % (at the current WMaxLimPct_SF), WMaxLim_Ena 0 or 1."""

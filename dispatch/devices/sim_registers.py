@@ -18,6 +18,14 @@ NU16 = 0xFFFF  # uint16 / enum16 "not implemented"
 L_COMMON, L_INVERTER, L_CONTROLS, L_STORAGE, L_VENDOR = 66, 50, 24, 24, 10
 L_SETTINGS = 30
 
+HELION_STATUS = 64210
+"""Helion's vendor model (SunSpec leaves ids 64000-65535 to vendors; ours, not a standard
+one): what the plant could produce now, which no standard model of the chain says."""
+L_HELION_STATUS = 4
+M64210_WAVAIL = 0
+"""Available power [W * 10**W_SF of model 103]: the MPPT's estimate of what the sun
+allows, whatever the curtailment (uint16)."""
+
 # Model 103 (three-phase inverter) offsets.
 M103_PHVPHA, M103_V_SF, M103_W, M103_W_SF, M103_HZ, M103_HZ_SF, M103_ST = 8, 11, 12, 13, 14, 15, 36
 M103_INT16 = (16, 18, 20, 29, 31, 32, 33, 34)  # VA, VAr, PF, DCW, temperatures
@@ -125,14 +133,20 @@ def _settings_121(wmax: int, wmax_sf: int) -> list[int]:
     return body
 
 
+def _helion_status() -> list[int]:
+    body = [0] * L_HELION_STATUS
+    body[M64210_WAVAIL] = NU16  # not implemented until the device first refreshes it
+    return body
+
+
 def sunspec_image(
     common: tuple[str, str, str, str],
     chain: list[int],
     wchamax_w: int = 0,
     wmax: tuple[int, int] = (0, 0),
 ) -> Image:
-    """'SunS', the given models in order (1, 103, 121, 123, 124 or a vendor 64999), end
-    marker. `wmax`: model 121's WMax register and WMax_SF (WMax = raw * 10**SF W).
+    """'SunS', the given models in order (1, 103, 121, 123, 124, Helion's 64210 or a vendor
+    64999), end marker. `wmax`: model 121's WMax register and WMax_SF (WMax = raw * 10**SF W).
 
     Writable: model 123 WMaxLimPct..WMaxLim_Ena, model 124 StorCtl_Mod, OutWRte, InWRte and
     their timers.
@@ -149,6 +163,8 @@ def sunspec_image(
             body = _controls_123()
         elif model_id == 124:
             body = _storage_124(wchamax_w)
+        elif model_id == HELION_STATUS:
+            body = _helion_status()
         else:
             body = [0] * L_VENDOR
         start = image.end + 2

@@ -109,6 +109,8 @@ class ModbusAdapter:
         self.errors: dict[str, int] = {kind: 0 for kind, _ in ERROR_KINDS}
         """Failed operations by error kind (see class docstring)."""
         self._held: dict[str, list[int]] = {}
+        self._landing: dict[str, list[list[int]]] = {}
+        """Writes not acknowledged, per point: they may land late (`points.PointIO`)."""
 
     @property
     def reconnects(self) -> int:
@@ -152,7 +154,7 @@ class ModbusAdapter:
             serial = (await PointIO(self.transport, negotiated).read(["serial"]))["serial"]
             identity = replace(identity, serial="" if serial is None else str(serial))
             negotiated = replace(negotiated, probe=replace(negotiated.probe, identity=identity))
-        sf_names = list(negotiated.register_map.sf_points)
+        sf_names = [n for n in negotiated.register_map.sf_points if negotiated.has(n)]
         if sf_names:
             found = await PointIO(self.transport, negotiated).read(sf_names)
             scale_factors = {
@@ -164,11 +166,12 @@ class ModbusAdapter:
         self._last_check = self._clock()
         self._quarantine = None
         self._held = {}
+        self._landing = {}
         return identity
 
     async def _read(self) -> Telemetry:
         negotiated = await self._bound()
-        io = PointIO(self.transport, negotiated, self._held)
+        io = PointIO(self.transport, negotiated, self._held, self._landing)
         reading = await self._profile(negotiated).read(io)
         return Telemetry(
             at=datetime.now(UTC),
@@ -181,7 +184,7 @@ class ModbusAdapter:
 
     async def _write_setpoint(self, setpoint_mw: float) -> WriteAck:
         negotiated = await self._bound()
-        io = PointIO(self.transport, negotiated, self._held)
+        io = PointIO(self.transport, negotiated, self._held, self._landing)
         profile = self._profile(negotiated)
         started = time.perf_counter()
         await profile.write(io, setpoint_mw)
@@ -279,7 +282,8 @@ class ModbusAdapter:
             )
             raise MapMismatchError(self.asset_id, self._quarantine)
         self._held = {}  # a new session (a reboot?) may legitimately reset setpoints
-        sf_names = list(self._negotiated.register_map.sf_points)
+        self._landing = {}
+        sf_names = [n for n in self._negotiated.register_map.sf_points if self._negotiated.has(n)]
         if sf_names:  # raises MapMismatchError naming the register if one changed
             await PointIO(self.transport, self._negotiated).read(sf_names)
         self._generation = self.transport.generation

@@ -54,6 +54,11 @@ class Negotiated:
         """The named point of the map."""
         return self.register_map.points[name]
 
+    def has(self, name: str) -> bool:
+        """True if this device has the named point (a point of an optional model the
+        device lacks is not resolved)."""
+        return name in self.addresses
+
 
 async def probe(transport: ModbusTransport) -> Probe:
     """Read the identity: SunSpec if 'SunS' is at 40000, 0 or 50000, else FC43/14.
@@ -104,10 +109,13 @@ def select_map(
 
 
 def resolve(probe_result: Probe, register_map: RegisterMap) -> dict[str, int]:
-    """Every point's PDU address: model body start + offset (SunSpec) or the absolute one."""
+    """Every point's PDU address: model body start + offset (SunSpec) or the absolute one;
+    the points of an optional model the device lacks have none."""
     addresses: dict[str, int] = {}
     for name, point in register_map.points.items():
         if point.model is not None and point.offset is not None:
+            if point.model not in probe_result.bodies:
+                continue  # an optional model this device does not have
             addresses[name] = probe_result.bodies[point.model] + point.offset
         elif point.address is not None:
             addresses[name] = point.address

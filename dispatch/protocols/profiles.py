@@ -135,8 +135,10 @@ class Pv123:
     """PV via SunSpec 123 curtailment: setpoint P [MW] -> WMaxLimPct = P / rated * 100 %.
 
     The setpoint is an upper limit: P >= rated writes 100 %; P < 0 is refused locally.
-    Telemetry: setpoint = the limit (rated when WMaxLim_Ena = 0); max = rated, min = 0.
-    The rating is the map's constant `rated_w` (`Pv123WMax`: the device's WMax).
+    Telemetry: setpoint = the limit (rated when WMaxLim_Ena = 0); max = the available power
+    where the map has a `WAvail` point and the device implements it (what the sun allows:
+    without it, a plant held below its limit looks like one under less sun), else rated;
+    min = 0. The rating is the map's constant `rated_w` (`Pv123WMax`: the device's WMax).
     """
 
     POINTS: tuple[str, ...] = ("W", "WMaxLimPct", "WMaxLim_Ena")
@@ -147,14 +149,24 @@ class Pv123:
 
     async def read(self, io: PointIO) -> Reading:
         """See class docstring."""
-        values = await io.read(list(self.POINTS))
+        names = list(self.POINTS)
+        if io.negotiated.has("WAvail"):
+            names.append("WAvail")
+        values = await io.read(names)
         rated = self._rated(io, values)
         pct = _num(values, "WMaxLimPct")
         enabled = values["WMaxLim_Ena"] == 1
         setpoint = (pct / 100.0 * rated if pct is not None else None) if enabled else rated
         power = _power(io, values, "W")
         check_plausible(io, "W", power, rated)
-        return Reading(power, setpoint, None, rated, 0.0)
+        available = (
+            to_mw(io.negotiated.point("WAvail"), _num(values, "WAvail"))
+            if ("WAvail" in values)
+            else None
+        )
+        check_plausible(io, "WAvail", available, rated)
+        top = rated if available is None else min(available, rated)
+        return Reading(power, setpoint, None, top, 0.0)
 
     async def write(self, io: PointIO, setpoint_mw: float) -> None:
         """See class docstring."""
@@ -169,28 +181,10 @@ class Pv123:
 
 class Pv123WMax(Pv123):
     """`Pv123` with the rating read from the device: SunSpec 121 WMax (what WMaxLimPct is a
-    percentage of), so one map serves plants of every size; and, where the map has the
-    point `WAvail` (a plant controller's available power), telemetry's max = WAvail (at
-    most WMax): what the weather allows now, so a plant producing all it can below its
-    limit is not taken for one that does not obey."""
+    percentage of), so one map serves plants of every size; `WAvail` as in `Pv123`."""
 
     POINTS = ("W", "WMax", "WMaxLimPct", "WMaxLim_Ena")
     RATING_POINTS = ("WMax",)
-
-    async def read(self, io: PointIO) -> Reading:
-        """See class docstring."""
-        if "WAvail" not in io.negotiated.register_map.points:
-            return await super().read(io)
-        values = await io.read([*self.POINTS, "WAvail"])
-        rated = self._rated(io, values)
-        pct = _num(values, "WMaxLimPct")
-        enabled = values["WMaxLim_Ena"] == 1
-        setpoint = (pct / 100.0 * rated if pct is not None else None) if enabled else rated
-        power = _power(io, values, "W")
-        check_plausible(io, "W", power, rated)
-        available = to_mw(io.negotiated.point("WAvail"), _num(values, "WAvail"))
-        top = rated if available is None else min(rated, max(0.0, available))
-        return Reading(power, setpoint, None, top, 0.0)
 
     def _rated(self, io: PointIO, values: dict[str, Value]) -> float:
         wmax = to_mw(io.negotiated.point("WMax"), _num(values, "WMax"))

@@ -8,6 +8,11 @@ model id and an offset inside that model's body (after its ID and L registers); 
 addresses are found at run time by walking the model chain, never written down.
 Non-SunSpec points carry an absolute PDU address (0-based).
 
+`optional_models` (same form as `sunspec_models`) are models the map uses where the device
+has them and does without where it does not (a vendor model some units lack): their points
+are resolved only on a device whose chain holds the model (`Negotiated.has`), and a profile
+reads them only then.
+
 Each point: `type` (codec type), `scale` (fixed power of ten, or the name of an SF point),
 `unit` (W, kW, MW, %, ...), `sign` (+1/-1: multiply the device's value by it to get ours,
 + injection), `access` (R or RW), `range` ([min, max] valid engineering values in the device's
@@ -78,6 +83,8 @@ class RegisterMap:
     points: dict[str, Point]
     sunspec_models: dict[int, frozenset[int]] = field(default_factory=dict)
     """Required SunSpec models: id -> the lengths L accepted (model 1: 65 or 66)."""
+    optional_models: dict[int, frozenset[int]] = field(default_factory=dict)
+    """SunSpec models used where the device has them (same form as `sunspec_models`)."""
     constants: dict[str, float] = field(default_factory=dict)
     source: str = ""
     """Where the map's facts come from (datasheet, standard), as written in the map."""
@@ -104,6 +111,13 @@ class RegisterMap:
                 expected = " or ".join(str(n) for n in sorted(lengths))
                 return (
                     f"map {self.map_id} expects model {model_id} length {expected}, "
+                    f"device says {chain[model_id]}"
+                )
+        for model_id, lengths in self.optional_models.items():
+            if model_id in chain and chain[model_id] not in lengths:
+                expected = " or ".join(str(n) for n in sorted(lengths))
+                return (
+                    f"map {self.map_id} expects optional model {model_id} length {expected}, "
                     f"device says {chain[model_id]}"
                 )
         return None
@@ -190,15 +204,15 @@ def _firmware(origin: str, data: dict[str, Any]) -> FirmwareRange:
         raise RegisterMapError(origin, "firmware", str(exc)) from exc
 
 
-def _models(origin: str, raw: Any) -> dict[int, frozenset[int]]:
+def _models(origin: str, raw: Any, key_name: str = "sunspec_models") -> dict[int, frozenset[int]]:
     if not isinstance(raw, dict):
-        raise RegisterMapError(origin, "sunspec_models", "must map model id -> length(s)")
+        raise RegisterMapError(origin, key_name, "must map model id -> length(s)")
     models: dict[int, frozenset[int]] = {}
     for key, value in raw.items():
         lengths = value if isinstance(value, list) else [value]
         if not isinstance(key, int) or not all(isinstance(n, int) and n > 0 for n in lengths):
             raise RegisterMapError(
-                origin, f"sunspec_models.{key}", "model id -> length or list of lengths (ints)"
+                origin, f"{key_name}.{key}", "model id -> length or list of lengths (ints)"
             )
         models[key] = frozenset(lengths)
     return models
@@ -219,16 +233,22 @@ def parse_map(data: Any, source: str = "") -> RegisterMap:
         raise RegisterMapError(origin, "points", "must map point names to their fields")
     points = {name: _point(origin, str(name), raw) for name, raw in data["points"].items()}
     models = _models(origin, data.get("sunspec_models", {}))
+    optional = _models(origin, data.get("optional_models", {}), "optional_models")
+    both = sorted(set(models) & set(optional))
+    if both:
+        raise RegisterMapError(
+            origin, "optional_models", f"model(s) {both} also required in sunspec_models"
+        )
     for point in points.values():
         if isinstance(point.scale, str) and point.scale not in points:
             raise RegisterMapError(
                 origin, f"points.{point.name}.scale", f"{point.scale!r} is no point of this map"
             )
-        if point.model is not None and point.model not in models:
+        if point.model is not None and point.model not in models | optional:
             raise RegisterMapError(
                 origin,
                 f"points.{point.name}.model",
-                f"uses model {point.model}, not declared in sunspec_models",
+                f"uses model {point.model}, not declared in sunspec_models or optional_models",
             )
         if point.unit in UNIT_TO_MW or point.unit == "":
             continue
@@ -255,6 +275,7 @@ def parse_map(data: Any, source: str = "") -> RegisterMap:
         profile=str(data["profile"]),
         points=points,
         sunspec_models=models,
+        optional_models=optional,
         constants={k: float(v) for k, v in constants.items()},
         source=str(data.get("source", "")),
         origin=origin,

@@ -85,6 +85,8 @@ def test_detection_runs_from_the_first_missed_read_and_recovery_from_the_truth()
         "max_detected_s": 1.5,
         "p50_detected_s": 1.5,
         "undetected": [],
+        "unanswered_when_injected": 0,
+        "unanswered_unobservable": 0,
     }
     assert report["tracking"]["rms_mw"] == 0.0
     assert report["truth"]["rms_mw"] > 1.0

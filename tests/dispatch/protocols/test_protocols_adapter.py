@@ -170,6 +170,33 @@ def test_partial_execution_settles_short_of_the_setpoint() -> None:
     asyncio.run(scenario())
 
 
+def test_a_pv_plant_reports_what_the_sun_allows_so_a_partial_one_shows() -> None:
+    # 48 kW of sun on a 60 kW plant: the vendor model's available power says so, capped or
+    # not. A partial fault (30 kW under a 50 kW cap) then reads as 30 kW where the sun
+    # allows 48: below the cap, but not for want of sun.
+    async def scenario() -> None:
+        clock = ManualClock()
+        async with device_and_adapter("pv", clock) as (device, adapter):
+            assert adapter.negotiated is not None
+            assert adapter.negotiated.has("WAvail")
+            reading = await adapter.read()
+            assert reading.max_mw == pytest.approx(0.048, abs=1e-4)
+            await adapter.write_setpoint(0.03)
+            clock.advance(10.0)
+            reading = await adapter.read()
+            assert reading.power_mw == pytest.approx(0.03, abs=1e-4)
+            assert reading.max_mw == pytest.approx(0.048, abs=1e-4)
+            device.inject("partial")
+            await adapter.write_setpoint(0.05)
+            clock.advance(10.0)
+            reading = await adapter.read()
+            assert reading.setpoint_mw == pytest.approx(0.05, abs=1e-4)
+            assert reading.power_mw == pytest.approx(0.03, abs=1e-4)
+            assert reading.max_mw == pytest.approx(0.048, abs=1e-4)
+
+    asyncio.run(scenario())
+
+
 def test_slow_ramp_reaches_the_setpoint_late() -> None:
     async def scenario() -> None:
         clock = ManualClock()

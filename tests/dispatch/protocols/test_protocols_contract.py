@@ -83,7 +83,7 @@ def simulator_in_thread(kind: str, firmware: str | None = None) -> Iterator[Simu
     [
         ("battery", "1.4.2", [1, 103, 124]),
         ("battery", "2.0.1", [1, 64999, 124, 103]),
-        ("pv", None, [1, 103, 123]),
+        ("pv", None, [1, 103, 123, 64210]),
     ],
 )
 def test_pysunspec2_scans_our_simulators_without_errors(
@@ -387,7 +387,11 @@ def test_a_pv_limit_scale_changed_in_place_stops_the_write_before_anything_is_se
 
     async def scenario(adapter: ModbusAdapter) -> None:
         await adapter.identify()
-        assert (await adapter.read()).power_mw == pytest.approx(0.030)  # 3000 * 10 W
+        reading = await adapter.read()
+        assert reading.power_mw == pytest.approx(0.030)  # 3000 * 10 W
+        # No vendor model 64210 on this device: the map drives it all the same, and its
+        # available power is unknown (the rating stands in for it).
+        assert reading.max_mw == pytest.approx(0.060)
         await adapter.write_setpoint(0.03)
         assert peer.get_point(123, "WMaxLimPct") == [50]
         writes = len(peer.handler.writes())

@@ -34,6 +34,12 @@ def bx(firmware: str, chain: tuple[tuple[int, int], ...]) -> Identity:
             Identity("Helion", "HelioMax 60", "H1", "1.2.0", ((1, 66), (103, 50), (123, 24))),
             "helion-heliomax60-fw1",
         ),
+        (
+            Identity(
+                "Helion", "HelioMax 60", "H1", "1.2.0", ((1, 66), (103, 50), (123, 24), (64210, 4))
+            ),
+            "helion-heliomax60-fw1",
+        ),
         (Identity("Thermogen", "KWK-Control 2", "", "2.3.1"), "thermogen-kwk2-fw2"),
     ],
 )
@@ -76,6 +82,34 @@ def test_wrong_model_length_is_refused() -> None:
     chain = ((1, 66), (103, 50), (124, 26))
     with pytest.raises(MapMismatchError, match="model 124 length 24, device says 26"):
         select_map(bx("1.4.2", chain))
+
+
+def test_an_optional_model_is_used_where_present_and_checked_for_its_length() -> None:
+    """Helion's vendor model 64210 (available power): resolved where the chain has it,
+    left out where it does not, a wrong length refused like a required model's."""
+    base = ((1, 66), (103, 50), (123, 24))
+    plain = Identity("Helion", "HelioMax 60", "H1", "1.2.0", base)
+    helion = select_map(plain)
+    assert helion.optional_models == {64210: frozenset({4})}
+    without = resolve(Probe(plain, "sunspec", {1: 40004, 103: 40072, 123: 40124}), helion)
+    assert "WAvail" not in without
+    assert without["W"] == 40072 + 12
+    full = Identity("Helion", "HelioMax 60", "H1", "1.2.0", (*base, (64210, 4)))
+    bodies = {1: 40004, 103: 40072, 123: 40124, 64210: 40150}
+    assert resolve(Probe(full, "sunspec", bodies), helion)["WAvail"] == 40150
+    wrong = Identity("Helion", "HelioMax 60", "H1", "1.2.0", (*base, (64210, 9)))
+    with pytest.raises(MapMismatchError, match="optional model 64210 length 4, device says 9"):
+        select_map(wrong)
+
+
+def test_a_point_of_an_undeclared_model_or_a_model_both_required_and_optional_is_named() -> None:
+    data = yaml.safe_load((MAPS_DIR / "helion_heliomax60_fw1.yaml").read_text(encoding="utf-8"))
+    del data["optional_models"]
+    with pytest.raises(ValueError, match=r"points.WAvail.model.*64210, not declared"):
+        parse_map(data, "test.yaml")
+    data["optional_models"] = {64210: 4, 123: 24}
+    with pytest.raises(ValueError, match=r"optional_models.*\[123\] also required"):
+        parse_map(data, "test.yaml")
 
 
 def test_the_two_battery_firmwares_resolve_to_different_addresses_and_signs() -> None:
