@@ -255,8 +255,10 @@ class HelioMaxSim:
         power = self.physics.power_mw if reported_mw is None else reported_mw
         raw = max(-32767, min(32767, round(power * 1e6 / 10.0**self._w_sf)))
         self.image.put(self.image.bodies[103] + sr.M103_W, sr.s16(raw))
+        status = self.image.bodies.get(sr.HELION_STATUS)
+        if status is None:  # a chain without model 64210 (a subclass's own layout)
+            return
         available = round(max(0.0, self.physics.available_mw) * 1e6 / 10.0**self._w_sf)
-        status = self.image.bodies[sr.HELION_STATUS]
         self.image.put(status + sr.M64210_WAVAIL, min(available, 0xFFFE))
 
     def check_write(self, address: int, values: list[int]) -> int | None:
