@@ -21,7 +21,8 @@ nothing already submitted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -32,19 +33,18 @@ from markets.bids import Bid, product_ids_of
 from markets.products import MarketId, Product
 from markets.registry import MarketRegistry
 from regulatory import Portfolio
-from trading.engine.desk import submit_checked
+from trading.engine.desk import EngineClock, submit_checked
 from trading.engine.flags import PoolFlags
 from trading.engine.live_books import delivery_day
-from trading.engine.trader import VirtualTrader
+from trading.engine.live_day import LiveDay
+from trading.engine.trader import GATE_MARGIN, TRADER_NAME, Correction, VirtualTrader
 from trading.optimiser.inputs import Horizon, PriceInputs
 from trading.optimiser.profiles import proxy_profiles
-from trading.store import IdempotencyKeyReusedError, Repository, StoreError
+from trading.store import AddBidsResult, IdempotencyKeyReusedError, Repository, StoreError
 from trading.store.ops.flags import ON
 from trading.store.vocabulary import PoolFlag
 
 _LOG = structlog.get_logger(__name__)
-TRADER_NAME = "virtual-trader"
-"""How the virtual trader's submissions are named (their idempotency keys start so)."""
 SUBMIT_MARGIN = timedelta(minutes=5)
 """A bid is only submitted if its gate is at least this far ahead of the server clock."""
 
@@ -68,14 +68,41 @@ class PoolOutcome:
 
 @dataclass
 class TenantTrading:
-    """The trader's D-1 work for one tenant: per day, per pool, what it did."""
+    """The trader's work for one tenant: per day, per pool, what it did D-1; per day, the
+    intraday trader (its corrections)."""
 
     days: dict[date, dict[str, PoolOutcome]] = field(default_factory=dict)
+    intraday: dict[date, VirtualTrader] = field(default_factory=dict)
+    failed: dict[date, dict[str, str]] = field(default_factory=dict)
+    """Per day: lost asset -> the error of the correction that failed for it (not tried
+    again for that asset)."""
+
+
+class ServerSubmitter:
+    """A tenant's submissions through the API's path on the server's clock (what
+    `VirtualTrader.correct` submits to)."""
+
+    def __init__(
+        self, repository: Repository, registry: MarketRegistry, tenant: str, clock: EngineClock
+    ) -> None:
+        self.repository, self.registry, self.tenant, self.clock = (
+            repository,
+            registry,
+            tenant,
+            clock,
+        )
+
+    def submit(self, bids: Sequence[Bid], idempotency_key: str) -> AddBidsResult:
+        """`submit_checked` at the clock's now."""
+        return submit_checked(
+            self.repository, self.registry, self.tenant, bids, idempotency_key, self.clock.now()
+        )
 
 
 class ServeTrader:
-    """D-1 planning and submission for every tenant's pools with the flag on (see the
-    module docstring); called from the engine's thread."""
+    """D-1 bids and intraday corrections for every tenant's pools with the flag on (see
+    the module docstring); called from the engine's thread and its workers, `status`
+    from the API's."""
 
     def __init__(
         self,
@@ -95,6 +122,8 @@ class ServeTrader:
         """The server clock's now [UTC, aware]."""
         self.margin = margin
         self.tenants: dict[str, TenantTrading] = {}
+        self._lock = threading.Lock()
+        """Held while what was done is written or read (`record`, `status`)."""
 
     def due(self, tenant: str, portfolio: Portfolio) -> tuple[date, list[str]] | None:
         """(next delivery day, pools to submit for) if a pool of the tenant has the flag on,
@@ -141,15 +170,89 @@ class ServeTrader:
 
     def record(self, tenant: str, day: date, outcomes: Mapping[str, PoolOutcome]) -> None:
         """Remember what was done for the pools and day (not tried again for that day)."""
-        self.tenants.setdefault(tenant, TenantTrading()).days.setdefault(day, {}).update(outcomes)
+        with self._lock:
+            found = self.tenants.setdefault(tenant, TenantTrading())
+            found.days.setdefault(day, {}).update(outcomes)
 
     def status(self, tenant: str) -> dict[str, Any]:
         """What the trader did for the tenant, per delivery day and pool."""
-        found = self.tenants.get(tenant, TenantTrading())
-        return {
-            str(day): {pool: vars(outcome) for pool, outcome in sorted(pools.items())}
-            for day, pools in sorted(found.days.items())
+        with self._lock:
+            return self._status(self.tenants.get(tenant, TenantTrading()))
+
+    def _status(self, found: TenantTrading) -> dict[str, Any]:
+        days = sorted(set(found.days) | set(found.intraday) | set(found.failed))
+        out: dict[str, Any] = {}
+        for day in days:
+            pools = found.days.get(day, {})
+            trader = found.intraday.get(day)
+            out[str(day)] = {
+                "d1": {pool: vars(outcome) for pool, outcome in sorted(pools.items())},
+                "corrections": []
+                if trader is None
+                else [c.summary() for c in list(trader.corrections)],
+                "failed_corrections": dict(found.failed.get(day, {})),
+            }
+        return out
+
+    # --- intraday ------------------------------------------------------------------------
+
+    def correction_due(self, tenant: str, live: LiveDay) -> dict[str, datetime] | None:
+        """The lost assets to correct for now: those of the running day's pools with the
+        flag on, if their rating not yet corrected for exceeds the trader's threshold."""
+        if live.current is None:
+            return None
+        trader = self._intraday(tenant, live)
+        zone_of = trader.zone_of
+        failed = self.tenants[tenant].failed.get(live.day, {})
+        lost = {
+            asset: at
+            for asset, at in dict(live.lost).items()  # copied: the engine's loop adds to it
+            if asset in zone_of
+            and asset not in failed
+            and self.flags.value(tenant, zone_of[asset], PoolFlag.VIRTUAL_TRADER) == ON
         }
+        return lost if trader.needs_correction(lost) else None
+
+    def correct(self, tenant: str, live: LiveDay, lost: Mapping[str, datetime]) -> Correction:
+        """Re-optimise the rest of the running day without `lost` and submit the difference
+        to the book as continuous-intraday orders (`VirtualTrader.correct`), under the
+        idempotency key ``virtual-trader-correction-<day>-<HHMMSS>``. Runs the optimiser:
+        call it off the event loop. The day's own re-plan (`LiveDay`) follows the orders
+        once they clear."""
+        trader = self._intraday(tenant, live)
+        submitter = ServerSubmitter(self.repository, self.registry, tenant, EngineClock(self.now))
+        now = self.now()
+        try:
+            correction = trader.correct(live.builder, live.book, now, lost, submitter, now)
+        except Exception as exc:  # e.g. the re-plan infeasible: named in the status, once
+            with self._lock:
+                failed = self.tenants[tenant].failed.setdefault(live.day, {})
+                failed.update(dict.fromkeys(lost, f"{type(exc).__name__}: {exc}"))
+            raise
+        _LOG.info(
+            "virtual_trader_corrected",
+            tenant=tenant,
+            day=str(live.day),
+            lost=sorted(lost),
+            orders=len(correction.orders),
+            traded_mwh=round(correction.traded_mwh, 6),
+        )
+        return correction
+
+    def _intraday(self, tenant: str, live: LiveDay) -> VirtualTrader:
+        with self._lock:
+            found = self.tenants.setdefault(tenant, TenantTrading()).intraday
+            if live.day in found:
+                return found[live.day]
+            found[live.day] = VirtualTrader(
+                live.portfolio,
+                live.day,
+                self.forecast,
+                live.builder.profiles,
+                self.registry,
+                gate_margin=max(GATE_MARGIN, self.margin),
+            )
+        return found[live.day]
 
     def _submit(self, tenant: str, day: date, pool: str, bids: list[Bid], late: int) -> PoolOutcome:
         if not bids:

@@ -21,6 +21,11 @@ server's `ClearingLoop`, on the server's clock (`trading.engine.live_clock.Serve
   anew from the portfolio stored at that moment (batteries at the plan's state of
   charge).
 
+- every round the virtual trader (`trading.engine.serve_trader.ServeTrader`) trades for
+  the pools whose ``virtual_trader`` flag is on: the next day's D-1 bids before the
+  day-ahead gate, and an intraday correction when the running day loses assets; its
+  optimiser runs in a worker thread, one piece of work per tenant at a time.
+
 `status(tenant)` is what `GET /v1/engine` shows (with each pool's flags and what it did with
 the latest aFRR request), `dispatch_assets(tenant)` what `GET /v1/dispatch/assets` shows;
 `collect()` feeds the metrics. The pools obey their flags (`trading.engine.flags`) at their
@@ -399,6 +404,12 @@ class EngineService:
             pools = self.flags.of_tenant(tenant, [])  # the pools with a flag set
             if not any(flags[PoolFlag.VIRTUAL_TRADER.value] == ON for flags in pools.values()):
                 continue  # off unless set: no need to read the portfolio
+            live = engine.live
+            if live is not None and engine.error is None:
+                lost = self.trader.correction_due(tenant, live)
+                if lost is not None:
+                    self._trading[tenant] = asyncio.ensure_future(self._correct(tenant, live, lost))
+                    continue
             record = self.repository.get_portfolio(tenant, engine.portfolio_id)
             if record is None:
                 continue
@@ -419,6 +430,12 @@ class EngineService:
                 pool: PoolOutcome("failed", error=f"{type(exc).__name__}: {exc}") for pool in pools
             }
             self.trader.record(tenant, day, failed)
+
+    async def _correct(self, tenant: str, live: LiveDay, lost: dict[str, datetime]) -> None:
+        try:
+            await asyncio.to_thread(self.trader.correct, tenant, live, lost)
+        except Exception:  # e.g. the re-plan infeasible: the day's own re-plan still runs
+            _LOG.exception("virtual_trader_correction_failed", tenant=tenant, day=str(live.day))
 
     async def _run_tenant(self, engine: TenantEngine, stop: asyncio.Event) -> None:
         failures = 0

@@ -1,10 +1,15 @@
 """The virtual trader inside the server's engine, in-process on a fast simulated clock.
 
+D-1:
 Two tenants hold the sample's Essen site (DE_LU). The server's clock starts at 09:00Z on
 2026-06-14, an hour before the day-ahead gate of 2026-06-15. acme's admin switches its
 pool's ``virtual_trader`` flag on over the API; globex leaves it at its default (off). The
 engine's rounds then plan 2026-06-15 for acme and submit its bids through the API's path
 before the gate, named as the virtual trader's in the audit trail; globex gets none.
+
+Intraday: from 15:00Z, acme's flag on, its battery trips; the engine finds it lost, and
+the trader re-plans the rest of the day without it and submits continuous-intraday
+orders for the difference, under its own key name.
 """
 
 from __future__ import annotations
@@ -60,8 +65,14 @@ class Client:
         return asyncio.run(send())
 
 
+Served = tuple[EngineService, Client, Client]
+
+
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[EngineService, Client, Client]]:
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
+    """The app and its engine from `START` at `SPEED`, or (start, speed) given as the
+    fixture's parameter."""
+    start, speed = getattr(request, "param", (START, SPEED))
     url = f"sqlite:///{tmp_path / 'trader.sqlite3'}"
     upgrade(url)
     repository = Repository.from_url(url)
@@ -79,8 +90,8 @@ def served(tmp_path: Path) -> Iterator[tuple[EngineService, Client, Client]]:
         tick_s=10.0,
         period_s=60.0,
     )
-    clock = ScaledClock(START, SPEED)
-    engine = EngineService(repository, ServerClock(clock, SPEED), config)
+    clock = ScaledClock(start, speed)
+    engine = EngineService(repository, ServerClock(clock, speed), config)
     app = create_app(repository, clock, prices=folder, engine=engine)
     acme, globex = Client(app, keys["acme"]), Client(app, keys["globex"])
     for tenant, client in (("acme", acme), ("globex", globex)):
@@ -113,7 +124,7 @@ def next_day_bids(client: Client) -> list[dict[str, Any]]:
 
 
 def test_the_flag_on_makes_the_trader_bid_the_next_day_before_the_gate(
-    served: tuple[EngineService, Client, Client],
+    served: Served,
 ) -> None:
     engine, acme, globex = served
     flag = f"/v1/pools/{POOL}/flags/virtual_trader"
@@ -125,7 +136,7 @@ def test_the_flag_on_makes_the_trader_bid_the_next_day_before_the_gate(
 
     def submitted() -> dict[str, Any] | None:
         done = acme.call("GET", "/v1/engine").json().get("virtual_trader", {})
-        outcome = done.get(NEXT_DAY, {}).get(POOL)
+        outcome = done.get(NEXT_DAY, {}).get("d1", {}).get(POOL)
         return outcome if outcome and outcome["state"] != "failed" else None
 
     outcome = wait_for("the virtual trader's D-1 submission", submitted)
@@ -158,3 +169,46 @@ def test_the_flag_on_makes_the_trader_bid_the_next_day_before_the_gate(
     assert globex.call("GET", "/v1/engine").json().get("virtual_trader") == {}
     # and acme's pool is not traded twice for the day
     assert len(next_day_bids(acme)) == len(bids)
+
+
+CORRECTION_START = datetime(2026, 6, 14, 15, 0, tzinfo=UTC)
+BATTERY = "bat-de-essen-01"
+
+
+@pytest.mark.parametrize("served", [(CORRECTION_START, 20.0)], indirect=True)
+def test_a_lost_asset_makes_the_trader_submit_an_intraday_correction(served: Served) -> None:
+    engine, acme, _ = served
+    flag = f"/v1/pools/{POOL}/flags/virtual_trader"
+    switched = acme.call("PUT", flag, json={"value": "on", "reason": "robot corrects"})
+    assert switched.status_code == 200, switched.text
+
+    def running_day() -> Any:
+        found = engine.tenants.get("acme")
+        live = None if found is None else found.live
+        return live if live is not None and live.current is not None else None
+
+    live = wait_for("acme's day running", running_day)
+    (member,) = [
+        m for state in live.zones.values() for m in state.members if m.adapter.asset_id == BATTERY
+    ]
+    member.device.inject("trip")
+
+    def corrected() -> list[dict[str, Any]] | None:
+        done = acme.call("GET", "/v1/engine").json().get("virtual_trader", {})
+        today = done.get("2026-06-14", {})
+        assert not today.get("failed_corrections"), today
+        return today.get("corrections") or None
+
+    (correction,) = wait_for("the intraday correction", corrected)
+    assert correction["lost_assets"] == [BATTERY]
+    assert correction["orders"] > 0
+
+    audit = acme.call("GET", "/v1/audit", params={"action": "bid.create", "limit": 500})
+    keys = {r["details"]["idempotency_key"] for r in audit.json()["items"]}
+    (key,) = keys
+    assert key.startswith("virtual-trader-correction-2026-06-14-")
+    bids = acme.call("GET", "/v1/bids", params={"delivery_day": "2026-06-14", "limit": 500})
+    orders = bids.json()["items"]
+    assert len(orders) == correction["orders"]
+    assert {b["market"] for b in orders} == {"intraday_continuous"}
+    assert all(b["created_at"] < b["gate_closure"] for b in orders)
