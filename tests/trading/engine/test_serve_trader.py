@@ -9,7 +9,8 @@ before the gate, named as the virtual trader's in the audit trail; globex gets n
 
 Intraday: from 15:00Z, acme's flag on, its battery trips; the engine finds it lost, and
 the trader re-plans the rest of the day without it and submits continuous-intraday
-orders for the difference, under its own key name.
+orders for the difference, under its own key name; the clearing loop clears them at
+their gates.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import CollectorRegistry
 
 from markets.registry import default_registry
 from trading.api import create_app
 from trading.api.jobs import FolderPrices
-from trading.api.server import activation_prices, exchange_prices
+from trading.api.server import ClearingLoop, activation_prices, exchange_prices
 from trading.backtest.imbalance import ImbalancePrices
 from trading.engine.activation import NO_ACTIVATION
 from trading.engine.live_books import LiveConfig
@@ -35,8 +37,10 @@ from trading.engine.live_clock import ServerClock
 from trading.engine.serve_trader import d1_key
 from trading.engine.service import EngineService
 from trading.exchange.clock import ScaledClock
+from trading.exchange.simulated import SimulatedExchange
 from trading.samples import sample_site_portfolio
 from trading.store import Repository, Role, upgrade
+from trading.store.timestamps import use_clock
 
 START = datetime(2026, 6, 14, 9, 0, tzinfo=UTC)
 SPEED = 10.0
@@ -99,11 +103,25 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
         part = sample_site_portfolio("de-amp-essen", f"essen-{tenant}", tenant)
         saved = client.call("POST", "/v1/portfolio/assets", json=part)
         assert saved.status_code == 201, saved.text
+    # as `vpp serve` runs them: one clock for the store, a clearing loop telling the engine
+    exchange = SimulatedExchange(
+        config.prices,
+        clock,
+        config.registry,
+        metrics_registry=CollectorRegistry(),
+        balancing_energy=config.afrr_prices,
+    )
+    clearing = ClearingLoop(repository, exchange, 0.5)
+    clearing.listeners.append(engine.on_clearing)
+    use_clock(clock.now)
     engine.start()
+    clearing.start()
     try:
         yield engine, acme, globex
     finally:
+        clearing.stop()
         engine.stop()
+        use_clock(None)
         repository.close()
 
 
@@ -212,3 +230,14 @@ def test_a_lost_asset_makes_the_trader_submit_an_intraday_correction(served: Ser
     assert len(orders) == correction["orders"]
     assert {b["market"] for b in orders} == {"intraday_continuous"}
     assert all(b["created_at"] < b["gate_closure"] for b in orders)
+
+    # the server's clearing loop clears them at their gates, like any other bid
+    first = min(orders, key=lambda b: b["gate_closure"])
+
+    def cleared() -> dict[str, Any] | None:
+        read = acme.call("GET", f"/v1/bids/{first['id']}").json()
+        return read if read["status"] != "submitted" else None
+
+    outcome = wait_for("the first correction order's clearing", cleared)
+    assert outcome["status"] in ("accepted", "rejected")
+    assert outcome["history"][-1]["at"] >= first["gate_closure"]
