@@ -56,6 +56,11 @@ class EngineStatus(BaseModel):
         description="per pool (bidding zone): its flags in force and, while it runs, what "
         "it did with the TSO's latest aFRR request [MW, + up]",
     )
+    virtual_trader: dict[str, Any] | None = Field(
+        None,
+        description="per delivery day and pool: what the virtual trader did (state, bids "
+        "submitted, bids left out as their gate was too near, error)",
+    )
 
 
 class EngineCollector(Collector):

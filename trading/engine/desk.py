@@ -69,16 +69,32 @@ class Desk:
     def submit(self, bids: Sequence[Bid], idempotency_key: str) -> AddBidsResult:
         """Store `bids` as the API would at the clock's now; `BidsRefusedError` lists
         every rule broken (nothing is stored then)."""
-        now = self.clock.now()
-        resolved, unknown = resolve_products(self.registry, list(bids))
-        if unknown:
-            raise BidsRefusedError(describe(unknown, len(bids)))
-        new_bids = [b for b in resolved if b is not None]
-        refused = market_violations(self.registry, list(bids), [b.country for b in new_bids], now)
-        if refused:
-            raise BidsRefusedError(describe(refused, len(bids)))
-        return self.repository.add_bids(self.tenant_id, None, new_bids, idempotency_key, at=now)
+        return submit_checked(
+            self.repository, self.registry, self.tenant_id, bids, idempotency_key, self.clock.now()
+        )
 
     def clear(self) -> list[Clearing]:
         """One clearing round: the outcomes recorded in it."""
         return self.loop.run_once()
+
+
+def submit_checked(
+    repository: Repository,
+    registry: MarketRegistry,
+    tenant_id: str,
+    bids: Sequence[Bid],
+    idempotency_key: str,
+    now: datetime,
+) -> AddBidsResult:
+    """Store the tenant's `bids` as ``POST /v1/bids`` would at `now` [UTC]: each bid's
+    product resolved and every market rule checked, then stored (and audited) under
+    `idempotency_key` by the engine (no API key); `BidsRefusedError` lists every rule
+    broken (nothing is stored then)."""
+    resolved, unknown = resolve_products(registry, list(bids))
+    if unknown:
+        raise BidsRefusedError(describe(unknown, len(bids)))
+    new_bids = [b for b in resolved if b is not None]
+    refused = market_violations(registry, list(bids), [b.country for b in new_bids], now)
+    if refused:
+        raise BidsRefusedError(describe(refused, len(bids)))
+    return repository.add_bids(tenant_id, None, new_bids, idempotency_key, at=now)

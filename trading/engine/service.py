@@ -21,6 +21,11 @@ server's `ClearingLoop`, on the server's clock (`trading.engine.live_clock.Serve
   anew from the portfolio stored at that moment (batteries at the plan's state of
   charge).
 
+- every round the virtual trader (`trading.engine.serve_trader.ServeTrader`) trades for
+  the pools whose ``virtual_trader`` flag is on: the next day's D-1 bids before the
+  day-ahead gate, and an intraday correction when the running day loses assets; its
+  optimiser runs in a worker thread, one piece of work per tenant at a time.
+
 `status(tenant)` is what `GET /v1/engine` shows (with each pool's flags and what it did with
 the latest aFRR request), `dispatch_assets(tenant)` what `GET /v1/dispatch/assets` shows;
 `collect()` feeds the metrics. The pools obey their flags (`trading.engine.flags`) at their
@@ -56,10 +61,13 @@ from trading.engine.live_day import LiveDay
 from trading.engine.loop import real_imbalance
 from trading.engine.pool_view import dispatch_assets, pools_status
 from trading.engine.positions import BookEntry, entries_of
+from trading.engine.serve_trader import PoolOutcome, ServeTrader
 from trading.exchange.records import Clearing
 from trading.optimiser.inputs import PriceInputs
 from trading.store import Repository, session_factory
 from trading.store.models import PortfolioRow
+from trading.store.ops.flags import ON
+from trading.store.vocabulary import PoolFlag
 
 _LOG = structlog.get_logger(__name__)
 RETRY_S = 5.0
@@ -144,6 +152,10 @@ class EngineService:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._lock = threading.Lock()
+        self.trader = ServeTrader(repository, self.flags, config.prices, config.registry, clock.utc)
+        """The virtual trader: D-1 bids for the pools whose ``virtual_trader`` flag is on."""
+        self._trading: dict[str, asyncio.Task[None]] = {}
+        """Tenant -> its virtual trader's D-1 work in progress (one at a time)."""
 
     # --- called from other threads ------------------------------------------------------
 
@@ -169,6 +181,7 @@ class EngineService:
                 "now": _z(self.clock.utc()),
                 "day": None if live is None else live.status(),
                 "pools": pools_status(self.flags, tenant, live),
+                "virtual_trader": self.trader.status(tenant),
             }
 
     def dispatch_assets(self, tenant: str) -> dict[str, Any]:
@@ -261,11 +274,13 @@ class EngineService:
                 self.flags.refresh()  # another process's change, within a round
                 self._discover(stop)
                 self.book_inbox()
+                self.trade()
             except Exception:  # e.g. the database away for a moment: next round
                 _LOG.exception("engine_round_failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.discover_s)
         tasks = [e.task for e in self.tenants.values() if e.task is not None]
+        tasks += list(self._trading.values())
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _discover(self, stop: asyncio.Event) -> None:
@@ -377,6 +392,50 @@ class EngineService:
                 "engine_positions_booked", tenant=engine.tenant, bids=len(booked), entries=len(new)
             )
         return len(new)
+
+    def trade(self) -> None:
+        """Start the virtual trader's D-1 work for each running tenant it is due for
+        (`ServeTrader.due`: a pool with the flag on and its day-ahead gate ahead), in a
+        worker thread (the optimiser must not hold the engine's loop)."""
+        for tenant, engine in sorted(self.tenants.items()):
+            running = self._trading.get(tenant)
+            if running is not None and not running.done():
+                continue
+            pools = self.flags.of_tenant(tenant, [])  # the pools with a flag set
+            if not any(flags[PoolFlag.VIRTUAL_TRADER.value] == ON for flags in pools.values()):
+                continue  # off unless set: no need to read the portfolio
+            live = engine.live
+            if live is not None and engine.error is None:
+                lost = self.trader.correction_due(tenant, live)
+                if lost is not None:
+                    self._trading[tenant] = asyncio.ensure_future(self._correct(tenant, live, lost))
+                    continue
+            record = self.repository.get_portfolio(tenant, engine.portfolio_id)
+            if record is None:
+                continue
+            portfolio = record.portfolio()
+            due = self.trader.due(tenant, portfolio)
+            if due is not None:
+                day, pools = due
+                self._trading[tenant] = asyncio.ensure_future(
+                    self._trade_d1(tenant, portfolio, day, pools)
+                )
+
+    async def _trade_d1(self, tenant: str, portfolio: Any, day: date, pools: list[str]) -> None:
+        try:
+            await asyncio.to_thread(self.trader.trade_d1, tenant, portfolio, day, pools)
+        except Exception as exc:  # e.g. no forecast for the day: named in the status
+            _LOG.exception("virtual_trader_failed", tenant=tenant, day=str(day))
+            failed = {
+                pool: PoolOutcome("failed", error=f"{type(exc).__name__}: {exc}") for pool in pools
+            }
+            self.trader.record(tenant, day, failed)
+
+    async def _correct(self, tenant: str, live: LiveDay, lost: dict[str, datetime]) -> None:
+        try:
+            await asyncio.to_thread(self.trader.correct, tenant, live, lost)
+        except Exception:  # e.g. the re-plan infeasible: the day's own re-plan still runs
+            _LOG.exception("virtual_trader_correction_failed", tenant=tenant, day=str(live.day))
 
     async def _run_tenant(self, engine: TenantEngine, stop: asyncio.Event) -> None:
         failures = 0

@@ -21,14 +21,15 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 import numpy as np
 
-from markets.bids import SingleBid
+from markets.bids import Bid, SingleBid
 from markets.products import MarketId, Product
 from markets.registry import MarketRegistry
 from regulatory import Portfolio
-from trading.engine.desk import Desk
+from trading.engine.desk import Desk, EngineClock
 from trading.engine.positions import PositionBook, quarter_of
 from trading.engine.schedules import ScheduleBuilder
 from trading.optimiser.build import OptimiserOptions
@@ -38,8 +39,21 @@ from trading.optimiser.solver import SolverOptions
 from trading.store import AddBidsResult
 
 D1_MARKETS = ("day_ahead", "afrr_capacity", "intraday")
+TRADER_NAME = "virtual-trader"
+"""How the virtual trader's submissions are named (their idempotency keys start so)."""
 GATE_MARGIN = timedelta(minutes=2)
 """A correction is only traded for quarter hours whose gate is at least this far ahead."""
+
+
+class Submitter(Protocol):
+    """Where the trader's corrections go: the desk of `vpp simulate`, or the server's
+    submission path (`trading.engine.serve_trader`)."""
+
+    clock: EngineClock
+
+    def submit(self, bids: Sequence[Bid], idempotency_key: str) -> AddBidsResult:
+        """Store `bids` after the API's checks at the clock's now."""
+        ...
 
 
 @dataclass
@@ -135,7 +149,7 @@ class VirtualTrader:
         book: PositionBook,
         history_at: datetime,
         lost: Mapping[str, datetime],
-        desk: Desk,
+        desk: Submitter,
         now: datetime,
     ) -> Correction:
         """Re-optimise the rest of the day without the lost assets and trade the difference
@@ -170,7 +184,7 @@ class VirtualTrader:
                 traded += abs(volume) * 0.25
         submitted = None
         if orders:
-            submitted = desk.submit(list(orders), f"correction-{self.day}-{stamp}")
+            submitted = desk.submit(list(orders), f"{TRADER_NAME}-correction-{self.day}-{stamp}")
         correction = Correction(now, dict(lost), plan, orders, submitted, traded, notes)
         self.corrections.append(correction)
         return correction

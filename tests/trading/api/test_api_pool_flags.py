@@ -62,9 +62,9 @@ def test_an_admin_switches_afrr_off_audited_and_every_key_of_the_tenant_reads_it
         admin.request(
             "PUT",
             f"/v1/pools/{POOL}/flags/virtual_trader",
-            json={"value": False, "reason": "manual desk today"},
+            json={"value": True, "reason": "let the virtual trader bid"},
         ).json()["value"]
-        == "off"
+        == "on"
     )
 
     (row,) = repo.list_audit(
@@ -93,7 +93,7 @@ def test_an_admin_switches_afrr_off_audited_and_every_key_of_the_tenant_reads_it
     audited = repo.list_audit("acme", action=AuditAction.POOL_FLAG_SET).items
     assert [(r.details["flag"], r.details["old"], r.details["new"]) for r in audited] == [
         ("afrr_activation", "on", "off"),
-        ("virtual_trader", "on", "off"),
+        ("virtual_trader", "off", "on"),
         ("afrr_activation", "off", "on"),
     ]
     assert flags.afrr_activation("acme", POOL) is True

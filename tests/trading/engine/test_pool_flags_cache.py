@@ -35,7 +35,7 @@ def test_a_change_elsewhere_is_seen_at_the_next_refresh_and_a_change_here_at_onc
     here.ensure_loaded()
     assert here.of_pool("acme", "DE_LU") == {
         "afrr_activation": "on",
-        "virtual_trader": "on",
+        "virtual_trader": "off",
         "allocation_strategy": "plan_then_headroom",
     }
     other_server = PoolFlags(Repository.from_url(str(repository.engine.url)))

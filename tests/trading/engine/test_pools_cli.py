@@ -126,7 +126,7 @@ def test_an_admin_sets_a_flag_from_the_terminal_and_the_engine_has_it(server: Se
     items = {i["flag"]: i for i in json.loads(listed.stdout)["items"]}
     assert items["afrr_activation"]["value"] == "off"
     assert items["afrr_activation"]["reason"] == "maintenance"
-    assert items["virtual_trader"]["value"] == "on"
+    assert items["virtual_trader"]["value"] == "off"  # off unless set
     table = runner.invoke(vpp, ["pools", "flags", "list", *common])
     assert "DE_LU\tafrr_activation\toff\ton\t" in table.stdout
 

@@ -62,7 +62,10 @@ FLAGS: Mapping[PoolFlag, FlagRule] = {
         "requested, so what is not delivered settles as imbalance)",
     ),
     PoolFlag.VIRTUAL_TRADER: FlagRule(
-        (ON, OFF), ON, "on: the virtual trader may trade for the pool; off: it may not"
+        (ON, OFF),
+        OFF,
+        "on: the virtual trader in `vpp serve` plans the pool's next day before the "
+        "day-ahead gate and submits its bids; off (the default): it does not trade for it",
     ),
     PoolFlag.ALLOCATION_STRATEGY: FlagRule(
         tuple(ALLOCATION_STRATEGIES),
