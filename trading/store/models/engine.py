@@ -54,8 +54,10 @@ class ScheduleVersionRow(Base):
         Index("ix_engine_schedules_tenant_id_day", "tenant_id", "day"),
     )
 
-    id: Mapped[str] = mapped_column(String(128), primary_key=True, doc="schedule id")
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    id: Mapped[str] = mapped_column(
+        String(128), primary_key=True, doc="schedule id (unique within the tenant)"
+    )
     portfolio_id: Mapped[str] = mapped_column(String(64))
     day: Mapped[date]
     version: Mapped[int] = mapped_column(Integer, doc="1, 2, ... within the day")
