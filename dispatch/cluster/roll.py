@@ -353,14 +353,14 @@ class RollingRestart:
 async def run_roll(
     roll: RollingRestart, *, roll_from_s: float, duration_s: float | None = None
 ) -> dict[str, Any]:
-    """Start the owners, run the cluster's monitor and the roll from `roll_from_s` [s] for
-    the options' duration (or `duration_s`), release the last owners' leases; the
-    cluster's report with the roll's."""
+    """Start the owners, run the cluster's monitor and the roll from `roll_from_s` [s on
+    the cluster's clock] for the options' duration (or `duration_s`), release the last
+    owners' leases; the cluster's report with the roll's."""
     cluster = roll.cluster
     start = cluster.clock.now()
     until = start + (cluster.options.duration_s if duration_s is None else duration_s)
     await roll.start(until)
-    await asyncio.gather(cluster.monitor(until), roll.roll(start + roll_from_s, until))
+    await asyncio.gather(cluster.monitor(until), roll.roll(roll_from_s, until))
     await cluster.clock.sleep_until(until)
     pending = [r.task for r in cluster.runs if r.task is not None]
     pending += [r.keeper for r in cluster.runs if r.keeper is not None]

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 
-from dispatch.clock import VirtualClock
+from dispatch.clock import DispatchClock, ScaledClock, VirtualClock
 from dispatch.cluster.leases import PartitionLeases
 from dispatch.cluster.local import build
 from dispatch.cluster.partitions import PartitionSpec
@@ -39,6 +39,11 @@ DAY = datetime(2026, 6, 13, tzinfo=UTC)
 LEAD_TICKS = 2
 """The fleet starts this many ticks before the first ISP: its owners have read every
 device and ticked once when the ISP begins."""
+SCALED_TTL_S = 3.0
+"""On a scaled clock, a lease lives at least this many real seconds."""
+SCALED_SLACK_S = 2.0
+"""On a scaled clock, real seconds more of lead: building the fleet and the lease rows
+passes simulated time before the owners start."""
 
 
 @dataclass
@@ -58,9 +63,15 @@ class RollRun:
     """Devices refuse commands with an older token (False: they take them and count them
     as double commands; a roll that stops its old owners has none either way)."""
     seed: int = 1
-    ttl_s: float = 30.0
-    """Lease time to live [s]; renewed every quarter of it (each renewal a database
-    commit: on a virtual clock the lease traffic, not the dispatch, sets the pace)."""
+    ttl_s: float | None = None
+    """Lease time to live [simulated s], renewed every quarter of it (each renewal a
+    database commit: on a virtual clock the lease traffic, not the dispatch, sets the
+    pace). None: 30 s, and on a scaled clock at least `SCALED_TTL_S` real seconds (the
+    owners renew on the event loop, which a loaded machine delays)."""
+    speed: float | None = None
+    """None: a virtual clock (as fast as it computes; the handover's own cost unseen);
+    else simulated seconds per real one (a `ScaledClock`: set-up, lease commits and the
+    new owner's start take real time, and ticks missed for it are counted)."""
     hand_over: bool = True
     """False: each old owner is killed instead and its partition failed over once its
     lease lapses (a restart without a handover, for comparison)."""
@@ -127,6 +138,8 @@ def run_rolling_day(run: RollRun, leases: PartitionLeases) -> dict[str, Any]:
     the cluster's (owners, losses, truth, fencing), the roll's (handovers, restarts,
     missed ticks per partition) and the metering's."""
     lead = LEAD_TICKS * run.tick_s
+    if run.speed is not None:  # the real seconds of building the cluster pass as well
+        lead += SCALED_SLACK_S * run.speed
     isps = round(run.hours * 4)
     duration = lead + isps * 900.0 + run.tick_s  # the last tick falls on the last boundary
     options = SimulationOptions(
@@ -139,8 +152,14 @@ def run_rolling_day(run: RollRun, leases: PartitionLeases) -> dict[str, Any]:
     )
 
     async def main() -> dict[str, Any]:
-        clock = VirtualClock(DAY - timedelta(seconds=lead))
-        cluster = build(options, run.partitions, leases, clock, ttl_s=run.ttl_s)
+        first = DAY - timedelta(seconds=lead)
+        clock: DispatchClock = (
+            VirtualClock(first) if run.speed is None else ScaledClock(first, run.speed)
+        )
+        ttl = run.ttl_s
+        if ttl is None:
+            ttl = 30.0 if run.speed is None else max(30.0, SCALED_TTL_S * run.speed)
+        cluster = build(options, run.partitions, leases, clock, ttl_s=ttl)
         for guard in cluster.guards():
             guard.enforce = run.enforce
         metering = IspMetering(
@@ -217,6 +236,15 @@ def roll_command(
             "owner and let the monitor fail it over once the lease lapses",
         ),
     ] = True,
+    speed: Annotated[
+        float | None,
+        typer.Option(
+            "--speed",
+            min=1.0,
+            help="simulated seconds per real one (default: a virtual clock, as fast as it "
+            "computes, which does not see what a handover itself costs)",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="random seed of fleet and signal")] = 1,
     db: Annotated[
         str | None,
@@ -260,6 +288,7 @@ def roll_command(
         give_back=give_back,
         resume=not cold,
         hand_over=handover,
+        speed=speed,
         seed=seed,
     )
     try:
