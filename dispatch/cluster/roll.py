@@ -17,9 +17,10 @@ switch and the ISP's metering are not split across a half-finished tick):
    schedule version in force and the PI correction (a bumpless start), and the devices'
    own state (first contact reads each within a tick); its first tick is one period after
    the old owner's last, so a handover misses no tick when the machine keeps up;
-4. the old node restarts (a new incarnation: a new owner name); with `give_back` the
-   partition goes back to it at the next boundary the same way, otherwise the restarted
-   node is the partition's standby from then on.
+4. once all its partitions are handed over, the old node restarts (a new incarnation: a
+   new owner name); with `give_back` they go back to it, one per boundary, the same way,
+   otherwise the restarted node is their standby from then on (and a node that took
+   partitions over hands them all on when its own turn comes).
 
 Every owner's ticks are recorded, so the report says per handover the gap between the
 last tick of the old owner and the first of the new one and the ticks missed in between
@@ -184,24 +185,29 @@ class RollingRestart:
         return after_s + (boundary - utc).total_seconds()
 
     async def roll(self, from_s: float, until_s: float) -> None:
-        """Restart the nodes one at a time from the first boundary at or after `from_s`,
-        one handover per boundary; stop where the next boundary is within two ticks of
-        `until_s` (the owners end there)."""
+        """Restart the nodes one at a time from the first boundary at or after `from_s`:
+        each node's partitions handed to their standbys, the node restarted once it owns
+        nothing, then (with `give_back`) its partitions handed back; one handover per
+        boundary. Stops where the next boundary is within two ticks of `until_s` (the
+        owners end there)."""
         tick = self.cluster.options.tick_s
+        limit = until_s - 2 * tick
         at = self.next_boundary_s(from_s)
         for node in list(self.nodes):
-            for spec in self.cluster.specs:
-                if self.home[spec.id] != node:
-                    continue
-                if at > until_s - 2 * tick:
+            mine = [s for s in self.cluster.specs if self.home[s.id] == node]
+            if not mine:
+                continue
+            for spec in mine:
+                if at > limit:
                     return
                 await self._hand_over(spec, self.standby[spec.id], "roll", at, until_s)
-                self._restart(node)
                 at = self.next_boundary_s(self.cluster.clock.now() + tick)
-                if not self.give_back:
+            self._restart(node)
+            for spec in mine:
+                if not self.give_back:  # the standby keeps it; the restarted node stands by
                     self.home[spec.id], self.standby[spec.id] = self.standby[spec.id], node
                     continue
-                if at > until_s - 2 * tick:
+                if at > limit:
                     return
                 await self._hand_over(spec, node, "give_back", at, until_s)
                 at = self.next_boundary_s(self.cluster.clock.now() + tick)

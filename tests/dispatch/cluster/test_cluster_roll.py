@@ -114,6 +114,10 @@ def test_the_roll_command_leaving_partitions_with_the_standby(tmp_path) -> None:
     # restarted node-0 (one per boundary): three handovers, everything on node-0 at the
     # end, partition 0 at token 3 (it moved twice), partition 1 at token 2
     assert summary["handovers"] == 3
+    assert [(r["node"], r["incarnation"]) for r in report["roll"]["restarts"]] == [
+        ("node-0", 1),
+        ("node-1", 1),  # once, after both its partitions left
+    ]
     assert [h["to_owner"].split("@")[1] for h in report["roll"]["handovers"]] == [
         "node-1#0",
         "node-0#1",
