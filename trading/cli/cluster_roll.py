@@ -203,7 +203,7 @@ def roll_command(
         typer.Option("--hours", min=0.5, max=24.0, help="hours of the simulated day to run"),
     ] = 24.0,
     tick: Annotated[
-        float, typer.Option("--tick", min=0.5, max=60.0, help="the dispatcher's tick [s]")
+        float, typer.Option("--tick", min=0.5, max=60.0, help="the dispatcher's tick, in seconds")
     ] = 5.0,
     roll_at: Annotated[
         str,
