@@ -39,6 +39,7 @@ import asyncio
 import contextlib
 import itertools
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -89,6 +90,9 @@ class Handover:
     last_tick_s: float | None
     """The old owner's last tick [s]."""
     new_run: OwnerRun
+    wall_ms: float = 0.0
+    """Wall-clock time of the handover itself [ms]: from stopping the old owner to the
+    new owner's controller built (on a virtual clock, time the loop is blocked)."""
     first_tick_s: float | None = None
     """The new owner's first tick [s] (None until it ticked)."""
 
@@ -241,6 +245,7 @@ class RollingRestart:
         if not self.hand_over:
             return await self._kill_and_wait(old, reason, boundary_s)
         # Stop commanding, release, acquire: no await in between (see the module doc).
+        started = time.perf_counter()
         for task in (old.task, old.keeper):
             if task is not None:
                 task.cancel()
@@ -271,6 +276,7 @@ class RollingRestart:
         )
         self.handovers.append(handover)
         await self._attach(new, handoff)
+        handover.wall_ms = 1000 * (time.perf_counter() - started)
         return handover
 
     async def _kill_and_wait(self, old: OwnerRun, reason: str, boundary_s: float) -> Handover:
@@ -327,6 +333,7 @@ class RollingRestart:
                 if h.first_tick_s is None or h.last_tick_s is None
                 else round(h.first_tick_s - h.last_tick_s, 3),
                 "missed_ticks": h.missed_ticks(tick),
+                "wall_ms": round(h.wall_ms, 2),
             }
             for h in self.handovers
         ]
