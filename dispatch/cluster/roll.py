@@ -14,9 +14,10 @@ switch and the ISP's metering are not split across a half-finished tick):
    + 1), with no await in between: the cluster's monitor never sees the lease free and
    never counts a handover as a loss;
 3. the standby's controller starts from what the old one was doing (`Handoff`): the
-   schedule version in force and the PI correction (a bumpless start), and the devices'
-   own state (first contact reads each within a tick); its first tick is one period after
-   the old owner's last, so a handover misses no tick when the machine keeps up;
+   schedule version in force, the PI correction (a bumpless start) and the assets' last
+   confirmed readings (each out of the pool until its new actor's first contact, within a
+   tick, reads the device); its first tick is one period after the old owner's last, so a
+   handover misses no tick when the machine keeps up;
 4. once all its partitions are handed over, the old node restarts (a new incarnation: a
    new owner name); with `give_back` they go back to it, one per boundary, the same way,
    otherwise the restarted node is their standby from then on (and a node that took
@@ -40,11 +41,12 @@ import contextlib
 import itertools
 import math
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from dispatch.board import BoardEntry
 from dispatch.cluster.leases import LeaseLostError
 from dispatch.cluster.local import LocalCluster, OwnerRun
 from dispatch.cluster.partitions import PartitionSpec
@@ -70,6 +72,11 @@ class Handoff:
     """The schedule version the old owner's pool followed."""
     correction_mw: float
     """The old pool's PI correction in force [MW] (a bumpless restart of the new one)."""
+    readings: Mapping[str, BoardEntry]
+    """The assets' last confirmed state: the old pool's board (readings with the time they
+    were read). The new board starts from it, every asset out of the pool until its own
+    actor has read it: a reading stays fresh for its age limit, so an asset its new actor
+    has not reached by the first tick (a stalled loop) is still measured, not unknown."""
 
 
 @dataclass
@@ -164,6 +171,9 @@ class RollingRestart:
         if handoff is not None:
             pool.schedule = handoff.schedule
             pool.pi.reset(handoff.correction_mw)
+            for asset, entry in handoff.readings.items():
+                if pool.board.get(asset) is None:
+                    pool.board.post(replace(entry, in_pool=False))
         times = self.ticks.setdefault(id(run), [])
         members = [self.cluster.by_id[a] for a in run.spec.assets]
 
@@ -204,7 +214,7 @@ class RollingRestart:
             for spec in mine:
                 if at > limit:
                     return
-                await self._hand_over(spec, self.standby[spec.id], "roll", at, until_s)
+                await self.hand_over_at(spec, self.standby[spec.id], "roll", at, until_s)
                 at = self.next_boundary_s(self.cluster.clock.now() + tick)
             self._restart(node)
             for spec in mine:
@@ -213,14 +223,14 @@ class RollingRestart:
                     continue
                 if at > limit:
                     return
-                await self._hand_over(spec, node, "give_back", at, until_s)
+                await self.hand_over_at(spec, node, "give_back", at, until_s)
                 at = self.next_boundary_s(self.cluster.clock.now() + tick)
 
     def _restart(self, node: str) -> None:
         self.incarnation[node] += 1
         self.restarts.append((node, self.incarnation[node], self.cluster.clock.now()))
 
-    async def _hand_over(
+    async def hand_over_at(
         self, spec: PartitionSpec, to_node: str, reason: str, boundary_s: float, until_s: float
     ) -> Handover:
         """At the old owner's first tick at or after `boundary_s`, hand `spec` to
@@ -241,7 +251,11 @@ class RollingRestart:
         clock = self.cluster.clock
         pool = old.pool
         assert pool is not None
-        handoff = Handoff(pool.schedule, pool.pi.output_mw) if self.resume else None
+        handoff = (
+            Handoff(pool.schedule, pool.pi.output_mw, pool.board.snapshot())
+            if self.resume
+            else None
+        )
         if not self.hand_over:
             return await self._kill_and_wait(old, reason, boundary_s)
         # Stop commanding, release, acquire: no await in between (see the module doc).

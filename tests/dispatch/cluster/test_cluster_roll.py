@@ -149,18 +149,19 @@ def test_bad_roll_options_exit_2_naming_them(args: list[str], message: str) -> N
 
 
 @pytest.mark.parametrize("resume", [True, False], ids=["resume", "cold"])
-def test_the_new_owner_follows_the_schedule_version_in_force(
+def test_the_new_owner_takes_over_the_schedule_version_and_the_last_readings(
     leases: PartitionLeases, resume: bool
 ) -> None:
     """At 10 min the owner's pool switches to schedule version 2 (as an engine does); the
-    owner that takes over at 10:15 follows version 2, where a cold start would fall back
-    to the version it was first given."""
+    owner that takes over at 10:15 follows version 2 and starts from every asset's last
+    reading (out of the pool until its own actor read it), where a cold start falls back
+    to the version it was first given and knows nothing of the assets."""
 
-    async def main() -> tuple[RollingRestart, str]:
+    async def main() -> tuple[Any, dict[str, Any]]:
         clock = VirtualClock(START)
         options = SimulationOptions(assets=10, duration_s=1000.0, tick_s=5.0, site_size=0)
         cluster = build(options, 1, leases, clock, ttl_s=30.0)
-        roll = RollingRestart(cluster, give_back=False, resume=resume)
+        roll = RollingRestart(cluster, resume=resume)
         (spec,) = cluster.specs
         until = options.duration_s
         await roll.start(until)
@@ -168,16 +169,30 @@ def test_the_new_owner_follows_the_schedule_version_in_force(
         pool = roll.current[spec.id].pool
         assert pool is not None
         pool.schedule = pool.schedule.model_copy(update={"plan_id": "sim-10-v2"})
-        await asyncio.gather(cluster.monitor(until), roll.roll(600.0, until))
+        seen: dict[str, Any] = {}
+
+        async def hand_over() -> None:
+            handover = await roll.hand_over_at(spec, "node-1", "roll", 900.0, until)
+            seen["board"] = handover.new_run.pool.board.snapshot()  # before its first turns
+
+        await asyncio.gather(cluster.monitor(until), hand_over())
         await asyncio.gather(*(r.task for r in cluster.runs), return_exceptions=True)
         for run in cluster.runs:
             if run.keeper is not None:
                 run.keeper.cancel()
-        return roll, cluster.runs[0].owner
+        return roll, seen["board"]
 
-    roll, first_owner = asyncio.run(main())
+    roll, board = asyncio.run(main())
     (handover,) = roll.handovers
-    assert (handover.from_owner, handover.boundary_utc.strftime("%H:%M")) == (first_owner, "10:15")
+    assert (handover.from_token, handover.to_token) == (1, 2)
+    assert handover.boundary_utc.strftime("%H:%M") == "10:15"
     new = handover.new_run.pool
     assert new is not None
     assert new.schedule.plan_id == ("sim-10-v2" if resume else "sim-10")
+    if resume:
+        assert sorted(board) == sorted(handover.new_run.spec.assets)
+        assert not any(entry.in_pool for entry in board.values())
+        assert all(entry.read_t is not None and entry.read_t <= 900.0 for entry in board.values())
+    else:
+        assert dict(board) == {}
+    assert [h["missed_ticks"] for h in roll.report(1000.0)["handovers"]] == [0]
