@@ -1,4 +1,5 @@
 """`vpp cluster`: a local Ray cluster for trials, and the partitions' leases and nodes;
+`vpp cluster roll`, a rolling restart on a simulated day in process (`cluster_roll`);
 `simulate_on_cluster` behind `vpp simulate --partitions P --cluster local|ADDRESS`.
 
 Ray is the optional extra ``vpp-engine[cluster]``; without it these commands say how to
@@ -21,15 +22,18 @@ from typing import Annotated, Any
 import typer
 
 from dispatch.cluster.leases import PartitionLeases
+from trading.cli.cluster_roll import roll_command
 from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
 from trading.store import upgrade
 from trading.store.engine import create_engine_for
 from trading.store.models import PartitionLeaseRow
 
 cluster_app = typer.Typer(
-    help="The dispatcher on a Ray cluster: start a local one, look at partitions and nodes.",
+    help="The dispatcher on a Ray cluster: start a local one, look at partitions and nodes; "
+    "roll the partitions on a simulated day.",
     no_args_is_help=True,
 )
+cluster_app.command("roll")(roll_command)
 
 NO_RAY = (
     "error: Ray is not installed: pip install 'vpp-engine[cluster]' (the dispatcher's "
