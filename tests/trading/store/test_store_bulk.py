@@ -68,10 +68,18 @@ def test_a_column_the_table_lacks_is_named(repo: Repository, tenant: str) -> Non
         insert_rows(connection, AuditRow.__table__, rows)
 
 
-def test_new_ids_are_distinct_version_4_uuids() -> None:
-    ids = new_ids(1000)
-    assert len(set(ids)) == 1000
-    assert all(uuid.UUID(i).version == 4 for i in ids)
+def test_new_ids_are_distinct_version_7_uuids_in_ascending_order() -> None:
+    """Time-ordered ids: the indexes they key are appended to, not written all over."""
+    ms = 1_796_000_000_000  # December 2026
+    ids = new_ids(5000, now_ms=ms)
+    assert len(set(ids)) == 5000
+    parsed = [uuid.UUID(i) for i in ids]
+    assert all(u.version == 7 and u.variant == uuid.RFC_4122 for u in parsed)
+    assert all(u.int >> 80 == ms for u in parsed)
+    assert ids == sorted(ids)
+    later = new_ids(3, now_ms=ms + 1)
+    assert min(later) > max(ids)
+    assert new_ids(3, now_ms=ms) != new_ids(3, now_ms=ms)  # random within the millisecond
 
 
 def test_a_broken_constraint_is_reported_as_sqlalchemy_reports_it(

@@ -24,7 +24,14 @@ from sqlalchemy.orm import Session
 
 from markets.products import MarketId
 from regulatory.problems import Problem
-from trading.store.bulk import RowConverter, insert_values, new_ids
+from trading.store.bulk import (
+    RowConverter,
+    drop_parked,
+    insert_parked,
+    insert_values,
+    new_ids,
+    park_values,
+)
 from trading.store.checks import check_enum, check_page
 from trading.store.errors import (
     BidIdTakenError,
@@ -220,12 +227,14 @@ _TABLES: tuple[Table, ...] = tuple(
 
 class _Rows:
     """The rows a group of submissions inserts, table by table, each converted for the
-    driver as it is added (`trading.store.bulk.RowConverter`)."""
+    driver as it is added (`trading.store.bulk.RowConverter`); on SQLite they may be parked
+    in temporary tables of a connection ahead of the transaction (`park`)."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
         self._converters: dict[str, RowConverter] = {}
         self._values: dict[str, list[list[Any]]] = {table.name: [] for table in _TABLES}
+        self._parked: dict[str, list[tuple[RowConverter, str]]] = {t.name: [] for t in _TABLES}
 
     def _put(self, table: Table, row: dict[str, Any]) -> None:
         converter = self._converters.get(table.name)
@@ -250,14 +259,19 @@ class _Rows:
         )
         records = []
         ids = new_ids(len(submission.bids))
+        role = actor.role.value if actor.role else None
         for position, bid in enumerate(submission.bids):
             record = _bid_record(
                 ids[position], submission.tenant_id, submission_id, position, bid, at
             )
+            status = bid.status.value
             records.append(record)
-            self._put(bids, _bid_values(record))
-            self._put(events, _creation_event(record, bid, actor))
-            self._put(audit, _creation_audit(record, bid, actor, submission.idempotency_key))
+            self._put(bids, _bid_values(record, status))
+            self._put(events, _creation_event(record, status, bid, actor))
+            self._put(
+                audit,
+                _creation_audit(record, status, bid, actor, role, submission.idempotency_key),
+            )
         return AddBidsResult(submission_id, submission.idempotency_key, tuple(records), True)
 
     def extend(self, other: _Rows) -> None:
@@ -266,6 +280,25 @@ class _Rows:
             if values:
                 self._converters.setdefault(name, other._converters[name])
                 self._values[name].extend(values)
+            self._parked[name].extend(other._parked[name])
+
+    def park(self, driver_connection: Any) -> None:
+        """SQLite: move the rows into temporary tables of `driver_connection` (no lock on
+        the database is taken); `insert` on that connection copies them in. `unpark`
+        drops the tables."""
+        for table in _TABLES:
+            values = self._values[table.name]
+            if values:
+                converter = self._converters[table.name]
+                name = park_values(driver_connection, converter, values)
+                self._parked[table.name].append((converter, name))
+                self._values[table.name] = []
+
+    def unpark(self, driver_connection: Any) -> None:
+        """Drop the temporary tables of `park` (their rows are inserted, or not wanted)."""
+        for parked in self._parked.values():
+            for _converter, name in parked:
+                drop_parked(driver_connection, name)
 
     def insert(self, session: Session) -> None:
         connection = session.connection()
@@ -273,6 +306,8 @@ class _Rows:
             values = self._values[table.name]
             if values:
                 insert_values(connection, self._converters[table.name], values)
+            for converter, name in self._parked[table.name]:
+                insert_parked(connection, converter, name)
 
 
 _Named = dict[tuple[str, str], tuple[BidRecord, AddBidsResult]]
@@ -439,11 +474,11 @@ def _bid_record(
     )
 
 
-def _bid_values(record: BidRecord) -> dict[str, Any]:
-    """The row of `record`: its fields, the status as text, and the store-only copy of
-    the document's ``bid_id`` (the unique index's column)."""
+def _bid_values(record: BidRecord, status: str) -> dict[str, Any]:
+    """The row of `record`: its fields, the status as text (`status`), and the store-only
+    copy of the document's ``bid_id`` (the unique index's column)."""
     values = {name: getattr(record, name) for name in _BID_FIELDS}
-    values["status"] = record.status.value
+    values["status"] = status
     client_bid_id = record.document.get("bid_id")
     values["client_bid_id"] = client_bid_id if isinstance(client_bid_id, str) else None
     return values
@@ -453,37 +488,47 @@ _BID_FIELDS = tuple(f.name for f in fields(BidRecord))
 """The bid's columns a record holds (the record is derived from `BidRow`)."""
 
 
-def _creation_event(record: BidRecord, bid: PreparedBid, actor: Actor) -> dict[str, Any]:
+def _creation_event(
+    record: BidRecord, status: str, bid: PreparedBid, actor: Actor
+) -> dict[str, Any]:
     return {
         "bid_id": record.id,
         "from_status": None,
-        "to_status": record.status.value,
+        "to_status": status,
         "at": record.created_at,
         "key_id": actor.key_id,
         "reason": "created",
         "rule_version": bid.rule_version,
-        "details": bid.validation,
+        "details": bid.validation,  # one mapping per product: serialised once (bulk)
         "plugin_distribution": bid.plugin_distribution,
         "plugin_version": bid.plugin_version,
-        "rule_ids": None if bid.rule_ids is None else list(bid.rule_ids),
+        "rule_ids": bid.rule_ids,  # a tuple, stored as a JSON list; serialised once per value
     }
 
 
+_BID_CREATE = AuditAction.BID_CREATE.value
+
+
 def _creation_audit(
-    record: BidRecord, bid: PreparedBid, actor: Actor, idempotency_key: str
+    record: BidRecord,
+    status: str,
+    bid: PreparedBid,
+    actor: Actor,
+    role: str | None,
+    idempotency_key: str,
 ) -> dict[str, Any]:
     return {
         "at": record.created_at,
         "tenant_id": actor.tenant_id,
         "key_id": actor.key_id,
-        "role": actor.role.value if actor.role else None,
-        "action": AuditAction.BID_CREATE.value,
+        "role": role,
+        "action": _BID_CREATE,
         "subject": f"bid {record.id}",
         "details": {
             "submission_id": record.submission_id,
             "idempotency_key": idempotency_key,
             "product_id": record.product_id,
-            "status": record.status.value,
+            "status": status,
             "rule_version": bid.rule_version,
             "validation": bid.validation,
             "plugin_distribution": bid.plugin_distribution,
