@@ -105,6 +105,48 @@ def insert_values(
         connection.exec_driver_sql(compiled.sql, [tuple(v) for v in values])
 
 
+PIPELINE_ROWS = 256
+"""On PostgreSQL, tables of at most this many rows in all are inserted together in one
+pipeline (`insert_tables`): one round trip to the server instead of two per table."""
+
+
+def insert_tables(
+    connection: Connection, tables: Sequence[tuple[RowConverter, Sequence[Sequence[Any]]]]
+) -> None:
+    """INSERT each table's converted rows, in the order given, in `connection`'s
+    transaction. On PostgreSQL a few rows in all (`PIPELINE_ROWS`) go as one pipeline of
+    ``executemany`` (a small group commit then waits for one round trip, not a ``COPY``'s
+    two per table); more go by ``COPY``, table by table (`insert_values`)."""
+    tables = [(converter, values) for converter, values in tables if values]
+    if not tables:
+        return
+    rows = sum(len(values) for _, values in tables)
+    if connection.dialect.name != "postgresql" or rows > PIPELINE_ROWS:
+        for converter, values in tables:
+            insert_values(connection, converter, values)
+        return
+    driver = connection.dialect.loaded_dbapi
+    raw = connection.connection.driver_connection  # type: ignore[union-attr]
+    statement = ""
+    try:
+        with raw.pipeline(), raw.cursor() as cursor:
+            for converter, values in tables:
+                statement = _positional_insert(connection, converter)
+                cursor.executemany(statement, values)
+    except driver.Error as exc:  # as SQLAlchemy reports it (IntegrityError, OperationalError...)
+        raise DBAPIError.instance(statement, None, exc, driver.Error) from exc
+
+
+def _positional_insert(connection: Connection, converter: RowConverter) -> str:
+    """``INSERT INTO t (c1, ...) VALUES (%s, ...)`` in `converter`'s column order."""
+    quote = connection.dialect.identifier_preparer.quote
+    columns = converter.compiled.columns
+    return (
+        f"INSERT INTO {quote(converter.table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT `rows` (column name -> value; every row with the same columns) into `table`
     in `connection`'s transaction: one ``executemany``, or on PostgreSQL one ``COPY``."""

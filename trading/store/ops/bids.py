@@ -28,6 +28,7 @@ from trading.store.bulk import (
     RowConverter,
     drop_parked,
     insert_parked,
+    insert_tables,
     insert_values,
     new_ids,
     park_values,
@@ -302,6 +303,16 @@ class _Rows:
 
     def insert(self, session: Session) -> None:
         connection = session.connection()
+        if not any(self._parked.values()):  # the usual group: each table's rows in memory
+            insert_tables(
+                connection,
+                [
+                    (self._converters[t.name], self._values[t.name])
+                    for t in _TABLES
+                    if self._values[t.name]
+                ],
+            )
+            return
         for table in _TABLES:
             values = self._values[table.name]
             if values:
