@@ -264,10 +264,10 @@ class Repository:
         alone, never its neighbours'). Any other failure of the group's transaction
         raises: nothing of it was stored.
 
-        The rows of a submission of `STAGED_BIDS` bids or more are built before the
-        transaction begins (`bid_ops.stage`), so that the write lock is held for the
-        database's part alone; on SQLite they are also parked in temporary tables of the
-        connection the transaction then uses, which copies them with one
+        The rows of a submission of `STAGED_BIDS` bids or more are built, and its bid_ids
+        looked up, before the transaction begins (`bid_ops.stage`), so that the write lock
+        is held for the database's part alone; on SQLite they are also parked in temporary
+        tables of the connection the transaction then uses, which copies them with one
         ``INSERT ... SELECT`` per table. `staged` gives rows built already (by index).
         """
         if staged is not None:
@@ -297,7 +297,9 @@ class Repository:
             # It lost a race for a unique key (its idempotency key, or a bid_id) to another
             # writer: once more, seeing the winner's rows (a replay, or the bid_id's 409).
             with self._write(bind) as session:
-                return bid_ops.add_submissions(session, submissions, staged)
+                return bid_ops.add_submissions(
+                    session, submissions, staged, trust_staged_names=False
+                )
 
     @contextmanager
     def _parking(self, submissions: Sequence[bid_ops.Submission]) -> Iterator[Connection | None]:
@@ -319,11 +321,13 @@ class Repository:
         if not large:
             return {}
         with self._read() as session:
-            actors = [(i, s, bid_ops.acting(session, s)) for i, s in large]
+            actors = [
+                (i, s, bid_ops.acting(session, s), bid_ops.names_free(session, s)) for i, s in large
+            ]
         dialect = self._engine.dialect
         staged = {
-            index: bid_ops.stage(dialect, submission, actor, submission.at)
-            for index, submission, actor in actors
+            index: bid_ops.stage(dialect, submission, actor, submission.at, names_free=free)
+            for index, submission, actor, free in actors
             if actor is not None and submission.at is not None
         }
         if parking is not None:

@@ -179,3 +179,21 @@ def test_a_refused_parked_batch_stores_nothing_and_leaves_no_temporary_table(
         if connection.dialect.name == "sqlite":
             temp = connection.exec_driver_sql("SELECT count(*) FROM sqlite_temp_master")
             assert temp.scalar() == 0
+
+
+def test_a_bid_id_taken_after_its_batch_was_staged_refuses_the_batch_naming_it(
+    repo: Repository, tenant: str
+) -> None:
+    """A staged batch's bid_ids are looked up before its transaction; one taken meanwhile
+    by another writer still refuses the batch whole, naming that bid_id (no 500, no row)."""
+    key = repo.create_api_key(tenant, Role.TRADER, "desk").record
+    big = prepare_submission(tenant, key.id, _named(STAGED_BIDS, "late"), "big", ACCEPTED_AT)
+    staged = repo._stage([big])
+    assert staged[0].names_free
+    other = [replace(b, bid=b.bid.model_copy(update={"volume_mw": 9.0})) for b in _named(1, "late")]
+    (taken,) = repo.add_submissions([prepare_submission(tenant, key.id, other, "o", ACCEPTED_AT)])
+    assert not isinstance(taken, Exception)
+    (refused,) = repo._add([big], staged, None)
+    assert isinstance(refused, StoreError)
+    assert "late/0" in str(refused)
+    assert repo.list_bids(tenant, limit=1000).total == 1

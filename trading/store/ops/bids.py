@@ -129,6 +129,8 @@ def add_submissions(
     session: Session,
     submissions: Sequence[Submission],
     staged: Mapping[int, Staged] | None = None,
+    *,
+    trust_staged_names: bool = True,
 ) -> list[AddBidsResult | StoreError]:
     """Store many submissions in `session`'s transaction: each one's result or its error.
 
@@ -143,14 +145,23 @@ def add_submissions(
 
     `staged`: rows built before the transaction (`stage`), by the submission's index in
     `submissions`; used where the transaction finds the same actor and time, else the
-    rows are built here.
+    rows are built here. A staged submission whose bid_ids were all free when it was
+    staged (`Staged.names_free`) is not looked up again here (thousands of names, read
+    while every other writer waits): should another writer take one meanwhile, the unique
+    index fails the INSERT with `IntegrityError`, and the caller's retry passes
+    `trust_staged_names=False`, which looks every name up.
     """
     now = utc_now()
     tenants = _existing_tenants(session, {s.tenant_id for s in submissions})
     keys = _keys(session, {s.key_id for s in submissions if s.key_id is not None})
     earlier = _earlier_submissions(session, submissions)
     plans = _plans_of(session, submissions)
-    named = _stored_bid_ids(session, submissions)
+    looked_up = [
+        submission
+        for index, submission in enumerate(submissions)
+        if not (trust_staged_names and staged is not None and _names_free(staged.get(index)))
+    ]
+    named = _stored_bid_ids(session, looked_up)
     outcomes: list[AddBidsResult | StoreError] = []
     in_group: dict[tuple[str, str], tuple[str, AddBidsResult]] = {}
     rows = _Rows(session.get_bind().dialect)
@@ -200,6 +211,11 @@ def acting(session: Session, submission: Submission) -> Actor | None:
         return None
 
 
+def names_free(session: Session, submission: Submission) -> bool:
+    """Whether none of `submission`'s bid_ids is stored yet (read only; see `Staged`)."""
+    return not _stored_bid_ids(session, [submission])
+
+
 @dataclass(frozen=True)
 class Staged:
     """A submission's rows, built and converted before its transaction."""
@@ -208,15 +224,30 @@ class Staged:
     at: datetime
     rows: _Rows
     result: AddBidsResult
+    names_free: bool = False
+    """None of its bid_ids was stored when it was staged (`names_free`): the transaction
+    then leaves them to the unique index (see `add_submissions`)."""
 
 
-def stage(dialect: Dialect, submission: Submission, actor: Actor, at: datetime) -> Staged:
+def _names_free(staged: Staged | None) -> bool:
+    return staged is not None and staged.names_free
+
+
+def stage(
+    dialect: Dialect,
+    submission: Submission,
+    actor: Actor,
+    at: datetime,
+    *,
+    names_free: bool = False,
+) -> Staged:
     """The rows `add_submissions` would insert for `submission` by `actor` at `at`, built
     outside any transaction: a large batch's Python work (records, JSON, conversions)
-    then happens before the write lock is taken, not while every other writer waits."""
+    then happens before the write lock is taken, not while every other writer waits.
+    `names_free`: its bid_ids were found free (`names_free`), in a read of its own."""
     rows = _Rows(dialect)
     result = rows.add(submission, actor, at)
-    return Staged(actor, at, rows, result)
+    return Staged(actor, at, rows, result, names_free)
 
 
 _TABLES: tuple[Table, ...] = tuple(
