@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from markets.bids import Bid
 from trading.api.app import create_app
+from trading.api.heap import settle_heap
 from trading.api.jobs import FolderPrices, JobRunner
 from trading.api.plans import recover_plans
 from trading.exchange.clock import Clock, SystemClock
@@ -291,6 +292,7 @@ def serve(
         service.start()
     loop.start()
     sys.setswitchinterval(VppSettings.from_environ().switch_interval_ms / 1000)
+    settle_heap()  # last: what start-up built is out of the collector's walks
     try:
         uvicorn.run(app, host=host, port=port, log_level="info")
     finally:

@@ -14,13 +14,14 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from markets.bids import Bid, BlockBid, product_ids_of
+from markets.bids import BalancingCapacityBid, Bid, BlockBid, product_ids_of
 from markets.plugin import PRODUCT_ID
 from markets.registry import MarketRegistry
 from markets.violations import Violation
 from trading.api.errors import ApiError
 from trading.api.schemas import BidViolations
 from trading.compliance.evidence import (
+    Evidence,
     evidence_for,
     plugin_provenance,
     violated_rule_id,
@@ -52,6 +53,7 @@ def resolve_products(
     """Each bid as a submitted `NewBid` of its first product, or the unknown-product problem."""
     resolved: list[NewBid | None] = []
     refused: list[BidViolations] = []
+    evidence_of: dict[tuple[object, ...], Evidence] = {}  # bids of one product share theirs
     for index, bid in enumerate(bids):
         product_id = product_ids_of(bid)[0]
         match = PRODUCT_ID.fullmatch(product_id)
@@ -63,7 +65,10 @@ def resolve_products(
             refused.append(BidViolations(index=index, bid_id=bid.bid_id, violations=[violation]))
             resolved.append(None)
             continue
-        evidence = evidence_for(registry, product.country, bid)
+        key = _evidence_key(product.country, bid)
+        evidence = evidence_of.get(key)
+        if evidence is None:
+            evidence = evidence_of[key] = evidence_for(registry, product.country, bid)
         resolved.append(
             NewBid.from_product(
                 bid,
@@ -75,6 +80,13 @@ def resolve_products(
             )
         )
     return resolved, refused
+
+
+def _evidence_key(country: str, bid: Bid) -> tuple[object, ...]:
+    """What `evidence_for` a bid without violations depends on: its country, kind and
+    products, and whether a capacity bid carries an energy price."""
+    priced = isinstance(bid, BalancingCapacityBid) and bid.energy_price_eur_per_mwh is not None
+    return (country, type(bid), tuple(product_ids_of(bid)), priced)
 
 
 def market_violations(

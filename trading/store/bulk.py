@@ -12,6 +12,13 @@ text or JSONB) in one tight loop, and hands the rows to the driver: sqlite3's
 writer converts a large batch before its transaction and holds the write lock only for
 the driver's part.
 
+On SQLite a converted batch can also be parked ahead of its transaction (`park_values`):
+its values go into a temporary table of the connection, which takes no lock on the
+database, and the transaction copies them in with one ``INSERT ... SELECT``
+(`insert_parked`), run by SQLite alone without the interpreter lock or a Python loop per
+row. The write lock, which every other writer waits for, is then held for SQLite's own
+b-tree work and the commit.
+
 Only for plain INSERTs of values the caller gives: Python-side column defaults do not
 fire, so every column without a server default must be in the rows (an autoincrement
 primary key may be left out).
@@ -20,6 +27,7 @@ primary key may be left out).
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -97,6 +105,48 @@ def insert_values(
         connection.exec_driver_sql(compiled.sql, [tuple(v) for v in values])
 
 
+PIPELINE_ROWS = 256
+"""On PostgreSQL, tables of at most this many rows in all are inserted together in one
+pipeline (`insert_tables`): one round trip to the server instead of two per table."""
+
+
+def insert_tables(
+    connection: Connection, tables: Sequence[tuple[RowConverter, Sequence[Sequence[Any]]]]
+) -> None:
+    """INSERT each table's converted rows, in the order given, in `connection`'s
+    transaction. On PostgreSQL a few rows in all (`PIPELINE_ROWS`) go as one pipeline of
+    ``executemany`` (a small group commit then waits for one round trip, not a ``COPY``'s
+    two per table); more go by ``COPY``, table by table (`insert_values`)."""
+    tables = [(converter, values) for converter, values in tables if values]
+    if not tables:
+        return
+    rows = sum(len(values) for _, values in tables)
+    if connection.dialect.name != "postgresql" or rows > PIPELINE_ROWS:
+        for converter, values in tables:
+            insert_values(connection, converter, values)
+        return
+    driver = connection.dialect.loaded_dbapi
+    raw = connection.connection.driver_connection  # type: ignore[union-attr]
+    statement = ""
+    try:
+        with raw.pipeline(), raw.cursor() as cursor:
+            for converter, values in tables:
+                statement = _positional_insert(connection, converter)
+                cursor.executemany(statement, values)
+    except driver.Error as exc:  # as SQLAlchemy reports it (IntegrityError, OperationalError...)
+        raise DBAPIError.instance(statement, None, exc, driver.Error) from exc
+
+
+def _positional_insert(connection: Connection, converter: RowConverter) -> str:
+    """``INSERT INTO t (c1, ...) VALUES (%s, ...)`` in `converter`'s column order."""
+    quote = connection.dialect.identifier_preparer.quote
+    columns = converter.compiled.columns
+    return (
+        f"INSERT INTO {quote(converter.table.name)} ({', '.join(quote(c) for c in columns)}) "
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+
+
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
     """INSERT `rows` (column name -> value; every row with the same columns) into `table`
     in `connection`'s transaction: one ``executemany``, or on PostgreSQL one ``COPY``."""
@@ -104,6 +154,43 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         return
     converter = RowConverter(table, tuple(rows[0]), connection.dialect)
     insert_values(connection, converter, [converter.values(row) for row in rows])
+
+
+def park_values(
+    driver_connection: Any, converter: RowConverter, values: Sequence[Sequence[Any]]
+) -> str:
+    """SQLite: rows converted by `converter` into a new temporary table of
+    `driver_connection` (a ``sqlite3.Connection`` outside any transaction of the database),
+    whose name is returned; see `insert_parked`, `drop_parked`.
+
+    The table's columns have no declared type, so SQLite keeps each value as bound, and the
+    ``INSERT ... SELECT`` applies the real columns' affinities exactly as binding would.
+    """
+    name = f"vpp_parked_{uuid.uuid4().hex}"
+    columns = converter.compiled.columns
+    slots = ", ".join("?" * len(columns))
+    driver_connection.execute(f'CREATE TEMP TABLE "{name}" ({", ".join(map(_quoted, columns))})')
+    driver_connection.executemany(f'INSERT INTO temp."{name}" VALUES ({slots})', values)
+    return name
+
+
+def insert_parked(connection: Connection, converter: RowConverter, name: str) -> None:
+    """INSERT the rows parked in temporary table `name` (`park_values`, on this connection)
+    into `converter`'s table, in `connection`'s transaction, with one statement."""
+    columns = ", ".join(map(_quoted, converter.compiled.columns))
+    connection.exec_driver_sql(
+        f"INSERT INTO main.{_quoted(converter.table.name)} ({columns}) "
+        f'SELECT {columns} FROM temp."{name}" ORDER BY rowid'
+    )
+
+
+def drop_parked(driver_connection: Any, name: str) -> None:
+    """Drop the temporary table `name` of `park_values` (outside any transaction)."""
+    driver_connection.execute(f'DROP TABLE IF EXISTS temp."{name}"')
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _copy(
@@ -124,20 +211,34 @@ def _copy(
 
 
 def _memoised(processor: _Processor) -> Callable[[Any], Any]:
-    """`processor` (None: the identity), remembering its answer for each time value: the
-    rows of one group share a handful of instants (accepted at, delivery start, gate)."""
+    """`processor` (None: the identity), remembering its answer for values a group repeats:
+    time values and tuples by value (the rows of one group share a handful of instants and
+    rule-id lists), mappings and lists by identity (one validation mapping serves every bid
+    of a product, see `trading.store.inputs`), so each is converted (JSON: serialised) once.
+    A mapping or list is held while remembered, so that its id is not reused meanwhile."""
     if processor is None:
         return _same
-    done: dict[Any, Any] = {}
+    by_value: dict[Any, Any] = {}
+    by_identity: dict[int, tuple[Any, Any]] = {}
 
     def convert(value: Any) -> Any:
-        if type(value) not in _REPEATED:
-            return processor(value)
-        try:
-            return done[value]
-        except KeyError:
-            done[value] = result = processor(value)
+        kind = type(value)
+        if kind in _BY_VALUE:
+            try:
+                return by_value[value]
+            except KeyError:
+                by_value[value] = result = processor(value)
+                return result
+            except TypeError:  # a tuple holding something unhashable
+                return processor(value)
+        if kind in _BY_IDENTITY:
+            held = by_identity.get(id(value))
+            if held is not None and held[0] is value:
+                return held[1]
+            result = processor(value)
+            by_identity[id(value)] = (value, result)
             return result
+        return processor(value)
 
     return convert
 
@@ -146,11 +247,38 @@ def _same(value: Any) -> Any:
     return value
 
 
-_REPEATED = (datetime, date)
+_BY_VALUE = frozenset({datetime, date, tuple})
+_BY_IDENTITY = frozenset({dict, list})
 
 
-def new_ids(count: int) -> list[str]:
-    """`count` random UUIDs (version 4) as text, from one read of the system's randomness
-    (one `uuid.uuid4` reads it once per id, which costs a system call each)."""
-    pool = os.urandom(16 * count)
-    return [str(uuid.UUID(bytes=pool[16 * i : 16 * i + 16], version=4)) for i in range(count)]
+def new_ids(count: int, *, now_ms: int | None = None) -> list[str]:
+    """`count` new ids, ascending: UUIDs of version 7 (RFC 9562) as text.
+
+    Each holds the Unix time in milliseconds (`now_ms`, default the system's) in its first
+    48 bits and 74 bits that start at a random value and count up through the call, so the
+    ids of one call are in ascending order, and ids made later sort after earlier ones.
+    Ids as primary keys and in the indexes of events and audit entries are then appended
+    at the end of each b-tree instead of landing at random pages all over it (the pages a
+    transaction dirties, writes to the WAL and syncs grow with the table otherwise). One
+    read of the system's randomness per call.
+    """
+    stamp = (time.time_ns() // 1_000_000 if now_ms is None else now_ms) & _MS_MASK
+    start = int.from_bytes(os.urandom(10)) & _START_MASK  # headroom: + count never carries
+    head = (stamp << 80) | (0x7 << 76)
+    return [_v7_text(head, start + i) for i in range(count)]
+
+
+_MS_MASK = (1 << 48) - 1
+_START_MASK = (1 << 73) - 1
+_RAND_B_BITS = 62
+_VARIANT = 0b10 << _RAND_B_BITS
+
+
+def _v7_text(head: int, counter: int) -> str:
+    """The UUID text of version-7 `head` (time and version bits) with `counter`'s 74 bits
+    split around the variant bits."""
+    rand_a = counter >> _RAND_B_BITS
+    rand_b = counter & ((1 << _RAND_B_BITS) - 1)
+    value = head | (rand_a << 64) | _VARIANT | rand_b
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import ValidationError
@@ -110,16 +111,31 @@ class NewBid:
             status=status,
             plan_id=plan_id,
             rule_version=product.valid_from.isoformat(),
-            validation={
-                "product_id": product.product_id,
-                "rules_valid_from": product.valid_from.isoformat(),
-                "source": product.source,
-                "uncertain_rules": list(product.uncertain_rules),
-            },
+            validation=_validation_of(
+                product.product_id,
+                product.valid_from,
+                product.source,
+                tuple(product.uncertain_rules),
+            ),
             plugin_distribution=plugin_distribution,
             plugin_version=plugin_version,
             rule_ids=rule_ids,
         )
+
+
+@lru_cache(maxsize=4096)
+def _validation_of(
+    product_id: str, valid_from: date, source: str, uncertain: tuple[str, ...]
+) -> dict[str, Any]:
+    """The `NewBid.validation` of a product: one mapping for every bid of the product
+    (read-only by contract: `NewBid` is frozen), so that a batch's checks and conversions
+    of it run once per product (`prepare_bids`, `trading.store.bulk`), not once per bid."""
+    return {
+        "product_id": product_id,
+        "rules_valid_from": valid_from.isoformat(),
+        "source": source,
+        "uncertain_rules": list(uncertain),
+    }
 
 
 @dataclass(frozen=True)
@@ -169,16 +185,17 @@ def prepare_bids(bids: Sequence[NewBid]) -> list[PreparedBid]:
         raise invalid("bids", "bids", len(bids), f"must hold at most {MAX_BIDS_PER_CALL} bids")
     problems: list[Problem] = []
     prepared: list[PreparedBid] = []
+    seen = _Seen()
     for index, new in enumerate(bids):
         subject = f"bid #{index + 1}"
         if not isinstance(new, NewBid):
             problems.append(Problem(subject, "", short(new), "must be a NewBid"))
             continue
-        found = list(_bid_problems(new, subject))
+        found = list(_bid_problems(new, subject, seen))
         if found:
             problems.extend(found)
             continue
-        prepared.append(_prepare(new))
+        prepared.append(_prepare(new, seen))
     problems.extend(_repeated_bid_ids(prepared))
     raise_problems(problems)
     return prepared
@@ -198,7 +215,46 @@ def _repeated_bid_ids(bids: Sequence[PreparedBid]) -> Iterator[Problem]:
             first[name] = index
 
 
-def _bid_problems(new: NewBid, subject: str) -> Iterator[Problem]:
+class _Seen:
+    """What one `prepare_bids` call met already: the record fields (status, plan, rule
+    version, validation, evidence) found clean, and the copy made of each validation
+    mapping. The bids of one product share these values (`NewBid.from_product`), so a
+    batch checks, copies and later serialises them once per product instead of once per
+    bid. Mappings are known by identity, held here so that no id is reused meanwhile."""
+
+    def __init__(self) -> None:
+        self.clean: set[tuple[Any, ...]] = set()
+        self.copies: dict[int, tuple[Mapping[str, Any], dict[str, Any]]] = {}
+
+    def record_key(self, new: NewBid) -> tuple[Any, ...] | None:
+        """The record fields of `new` as a key, or None if one of them cannot be a key."""
+        validation = new.validation
+        key = (
+            new.status,
+            new.plan_id,
+            new.rule_version,
+            None if validation is None else id(validation),
+            new.plugin_distribution,
+            new.plugin_version,
+            new.rule_ids,
+        )
+        try:
+            hash(key)
+        except TypeError:
+            return None
+        if isinstance(validation, Mapping) and id(validation) not in self.copies:
+            self.copies[id(validation)] = (validation, dict(validation))
+        return key
+
+    def validation_copy(self, validation: Mapping[str, Any]) -> dict[str, Any]:
+        """One copy of `validation` per mapping met (the store's own, never the caller's)."""
+        held = self.copies.get(id(validation))
+        if held is None or held[0] is not validation:
+            return dict(validation)
+        return held[1]
+
+
+def _bid_problems(new: NewBid, subject: str, seen: _Seen) -> Iterator[Problem]:
     bid: Bid | None = None
     if isinstance(new.bid, Mapping):
         try:
@@ -212,7 +268,12 @@ def _bid_problems(new: NewBid, subject: str) -> Iterator[Problem]:
     where = list(_market_problems(new, subject))
     yield from where
     yield from _time_problems(new, subject)
-    yield from _record_problems(new, subject)
+    key = seen.record_key(new)
+    if key is None or key not in seen.clean:
+        record = list(_record_problems(new, subject))
+        yield from record
+        if key is not None and not record:
+            seen.clean.add(key)
     if bid is not None:
         storable = list(text_problems(subject, "bid", dict(bid)))
         yield from storable
@@ -230,12 +291,15 @@ def _shape_problems(error: ValidationError, subject: str) -> Iterator[Problem]:
         yield problem
 
 
+_MARKETS = tuple(m.value for m in MarketId)
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
 def _market_problems(new: NewBid, subject: str) -> Iterator[Problem]:
-    markets = [m.value for m in MarketId]
-    if not isinstance(new.market, str) or new.market not in markets:
-        rule = f"is not a known market; one of {', '.join(markets)}"
+    if not isinstance(new.market, str) or new.market not in _MARKETS:
+        rule = f"is not a known market; one of {', '.join(_MARKETS)}"
         yield Problem(subject, "market", short(new.market), rule)
-    if not isinstance(new.country, str) or not re.fullmatch(r"[A-Z]{2}", new.country):
+    if not isinstance(new.country, str) or not _COUNTRY.fullmatch(new.country):
         rule = "must be an ISO 3166-1 alpha-2 code, e.g. 'DE'"
         yield Problem(subject, "country", short(new.country), rule)
 
@@ -325,7 +389,7 @@ def _product_problems(subject: str, bid: Bid, market: str, country: str) -> Iter
             )
 
 
-def _prepare(new: NewBid) -> PreparedBid:
+def _prepare(new: NewBid, seen: _Seen) -> PreparedBid:
     bid = parse_bid(dict(new.bid)) if isinstance(new.bid, Mapping) else new.bid
     return PreparedBid(
         bid=bid,
@@ -339,7 +403,7 @@ def _prepare(new: NewBid) -> PreparedBid:
         status=BidStatus(new.status),
         plan_id=new.plan_id,
         rule_version=new.rule_version,
-        validation=dict(new.validation) if new.validation is not None else None,
+        validation=None if new.validation is None else seen.validation_copy(new.validation),
         plugin_distribution=new.plugin_distribution,
         plugin_version=new.plugin_version,
         rule_ids=None if new.rule_ids is None else tuple(new.rule_ids),

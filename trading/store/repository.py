@@ -22,9 +22,10 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import datetime
+from functools import partial
 from typing import Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -48,6 +49,12 @@ from trading.store.timestamps import as_utc
 
 STAGED_BIDS = 256
 """A submission of at least this many bids has its rows built before its transaction."""
+
+
+def _stages(submission: bid_ops.Submission) -> bool:
+    """Whether `add_submissions` builds `submission`'s rows before its transaction."""
+    return len(submission.bids) >= STAGED_BIDS and submission.at is not None
+
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -168,9 +175,11 @@ class Repository:
             yield session
 
     @contextmanager
-    def _write(self) -> Iterator[Session]:
-        with self._serial, self._sessions() as session, session.begin():
-            session.connection(execution_options={WRITE: True})
+    def _write(self, bind: Connection | None = None) -> Iterator[Session]:
+        """A write transaction, on `bind` if given (a connection with the `WRITE` option)."""
+        sessions = self._sessions if bind is None else partial(self._sessions, bind=bind)
+        with self._serial, sessions() as session, session.begin():
+            session.connection(execution_options=None if bind is not None else {WRITE: True})
             yield session
 
     def _in_read(self, operation: Callable[[Session], T]) -> T:
@@ -263,47 +272,86 @@ class Repository:
         alone, never its neighbours'). Any other failure of the group's transaction
         raises: nothing of it was stored.
 
-        The rows of a submission of `STAGED_BIDS` bids or more are built before the
-        transaction begins (`bid_ops.stage`), so that the write lock is held for the
-        database's part alone; `staged` gives rows built already (by index).
+        The rows of a submission of `STAGED_BIDS` bids or more are built, and its bid_ids
+        looked up, before the transaction begins (`bid_ops.stage`), so that the write lock
+        is held for the database's part alone; on SQLite they are also parked in temporary
+        tables of the connection the transaction then uses, which copies them with one
+        ``INSERT ... SELECT`` per table. `staged` gives rows built already (by index).
         """
-        if staged is None:
-            staged = self._stage(submissions)
+        if staged is not None:
+            return self._add(submissions, staged, None)
+        with self._parking(submissions) as parking:
+            ready = self._stage(submissions, parking)
+            try:
+                return self._add(submissions, ready, parking)
+            finally:
+                if parking is not None:
+                    driver = parking.connection.driver_connection
+                    for one in ready.values():
+                        one.rows.unpark(driver)
+
+    def _add(
+        self,
+        submissions: Sequence[bid_ops.Submission],
+        staged: Mapping[int, bid_ops.Staged],
+        bind: Connection | None,
+    ) -> list[AddBidsResult | Exception]:
         try:
-            with self._write() as session:
+            with self._write(bind) as session:
                 return bid_ops.add_submissions(session, submissions, staged)
         except IntegrityError:
             if len(submissions) > 1:
-                return [self._add_alone(s, staged.get(i)) for i, s in enumerate(submissions)]
+                return [self._add_alone(s, staged.get(i), bind) for i, s in enumerate(submissions)]
             # It lost a race for a unique key (its idempotency key, or a bid_id) to another
             # writer: once more, seeing the winner's rows (a replay, or the bid_id's 409).
-            with self._write() as session:
-                return bid_ops.add_submissions(session, submissions, staged)
+            with self._write(bind) as session:
+                return bid_ops.add_submissions(
+                    session, submissions, staged, trust_staged_names=False
+                )
 
-    def _stage(self, submissions: Sequence[bid_ops.Submission]) -> dict[int, bid_ops.Staged]:
+    @contextmanager
+    def _parking(self, submissions: Sequence[bid_ops.Submission]) -> Iterator[Connection | None]:
+        """On SQLite, when a submission will be staged: a connection of its own for the call
+        (temporary tables belong to one connection); else None."""
+        if self._engine.dialect.name != "sqlite" or not any(_stages(s) for s in submissions):
+            yield None
+            return
+        with self._engine.connect() as connection:
+            yield connection.execution_options(**{WRITE: True})
+
+    def _stage(
+        self, submissions: Sequence[bid_ops.Submission], parking: Connection | None = None
+    ) -> dict[int, bid_ops.Staged]:
         """The rows of each large submission with an acceptance time, built for the actor
-        it would be stored as now (read in a transaction of its own, which takes no lock)."""
-        large = [
-            (index, submission)
-            for index, submission in enumerate(submissions)
-            if len(submission.bids) >= STAGED_BIDS and submission.at is not None
-        ]
+        it would be stored as now (read in a transaction of its own, which takes no lock),
+        and parked on `parking` if given (`bid_ops._Rows.park`)."""
+        large = [(index, s) for index, s in enumerate(submissions) if _stages(s)]
         if not large:
             return {}
         with self._read() as session:
-            actors = [(i, s, bid_ops.acting(session, s)) for i, s in large]
+            actors = [
+                (i, s, bid_ops.acting(session, s), bid_ops.names_free(session, s)) for i, s in large
+            ]
         dialect = self._engine.dialect
-        return {
-            index: bid_ops.stage(dialect, submission, actor, submission.at)
-            for index, submission, actor in actors
+        staged = {
+            index: bid_ops.stage(dialect, submission, actor, submission.at, names_free=free)
+            for index, submission, actor, free in actors
             if actor is not None and submission.at is not None
         }
+        if parking is not None:
+            driver = parking.connection.driver_connection
+            for one in staged.values():
+                one.rows.park(driver)
+        return staged
 
     def _add_alone(
-        self, submission: bid_ops.Submission, staged: bid_ops.Staged | None
+        self,
+        submission: bid_ops.Submission,
+        staged: bid_ops.Staged | None,
+        bind: Connection | None,
     ) -> AddBidsResult | Exception:
         try:
-            return self.add_submissions([submission], {} if staged is None else {0: staged})[0]
+            return self._add([submission], {} if staged is None else {0: staged}, bind)[0]
         except Exception as exc:  # this submission's own failure, reported as its outcome
             return exc
 

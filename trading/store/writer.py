@@ -52,7 +52,8 @@ small submissions of other clients are not queued behind it. Its rows are built 
 transaction (`Repository.add_submissions`), so on PostgreSQL both lanes write at once and
 the large batch's Python work never holds the small lane's transaction; on SQLite the lanes
 take the one write lock in turn (queued on the repository's lock, not SQLite's busy
-handler), the large batch for the database's part of its insert alone."""
+handler), the large batch for the database's part of its insert alone (its rows parked in
+temporary tables beforehand and copied in by SQLite, see `Repository.add_submissions`)."""
 
 _STOP = object()
 _LANES = ("small", "bulk")

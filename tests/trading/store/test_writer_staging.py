@@ -4,7 +4,10 @@ and rows built for an actor the transaction no longer finds are never used."""
 
 from __future__ import annotations
 
+import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +15,8 @@ from store_factories import day_ahead
 from store_fixtures import *  # noqa: F403 - the store's fixtures: db_url, pg_url, repo, tenant
 
 from markets.bids import SingleBid
-from trading.store import Actor, NewBid, Repository, Role, StoreError
+from trading.store import Actor, NewBid, Repository, Role, StoreError, upgrade
+from trading.store.engine import create_engine_for
 from trading.store.ops import bids as bid_ops
 from trading.store.repository import STAGED_BIDS, prepare_submission
 
@@ -120,3 +124,76 @@ def test_small_submissions_are_not_staged(repo: Repository, tenant: str, count: 
     assert repo._stage([submission]) == {}
     large = prepare_submission(tenant, None, _named(STAGED_BIDS, "l"), "l", ACCEPTED_AT)
     assert set(repo._stage([submission, large])) == {1}
+
+
+def test_on_sqlite_a_large_batch_is_parked_while_another_writer_holds_the_lock(
+    tmp_path: Path,
+) -> None:
+    """Its rows go into temporary tables without SQLite's write lock (a writer busy with
+    something else does not hold up the parking), and the transaction then stores them."""
+    url = f"sqlite:///{tmp_path / 'park.sqlite3'}"
+    upgrade(url)
+    repo = Repository(create_engine_for(url, busy_timeout_s=0.2))
+    try:
+        repo.create_tenant("acme", "Acme")
+        bids = _named(STAGED_BIDS + 5, "p")
+        submission = prepare_submission("acme", None, bids, "parked", ACCEPTED_AT)
+        other = sqlite3.connect(tmp_path / "park.sqlite3", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process's writer holds the lock
+        try:
+            with repo._parking([submission]) as parking:
+                assert parking is not None
+                staged = repo._stage([submission], parking)  # "database is locked" if it waited
+                driver = parking.connection.driver_connection
+                parked = driver.execute("SELECT count(*) FROM sqlite_temp_master").fetchone()[0]
+                assert parked == 4  # one table each: submission, bids, events, audit
+                other.execute("ROLLBACK")
+                (result,) = repo._add([submission], staged, parking)
+                for one in staged.values():
+                    one.rows.unpark(driver)
+                left = driver.execute("SELECT count(*) FROM sqlite_temp_master").fetchone()[0]
+        finally:
+            other.close()
+        assert not isinstance(result, Exception)
+        assert result.created
+        assert left == 0
+        stored = repo.list_bids("acme", limit=1000).items
+        assert [b.document["bid_id"] for b in stored] == [f"p/{i}" for i in range(len(bids))]
+        assert _stored(repo, "acme")[0]["event"][2] == "created"
+    finally:
+        repo.close()
+
+
+def test_a_refused_parked_batch_stores_nothing_and_leaves_no_temporary_table(
+    repo: Repository, tenant: str
+) -> None:
+    key = repo.create_api_key(tenant, Role.TRADER, "desk").record
+    first = prepare_submission(tenant, key.id, _named(STAGED_BIDS, "same"), "a", ACCEPTED_AT)
+    taken = [replace(b, bid=b.bid.model_copy(update={"volume_mw": 9.0})) for b in _named(2, "same")]
+    (stored,) = repo.add_submissions([prepare_submission(tenant, key.id, taken, "b", ACCEPTED_AT)])
+    assert not isinstance(stored, Exception)
+    (refused,) = repo.add_submissions([first])  # bid_id same/0 is taken by another bid
+    assert isinstance(refused, StoreError)
+    assert repo.list_bids(tenant, limit=1000).total == 2
+    with repo.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            temp = connection.exec_driver_sql("SELECT count(*) FROM sqlite_temp_master")
+            assert temp.scalar() == 0
+
+
+def test_a_bid_id_taken_after_its_batch_was_staged_refuses_the_batch_naming_it(
+    repo: Repository, tenant: str
+) -> None:
+    """A staged batch's bid_ids are looked up before its transaction; one taken meanwhile
+    by another writer still refuses the batch whole, naming that bid_id (no 500, no row)."""
+    key = repo.create_api_key(tenant, Role.TRADER, "desk").record
+    big = prepare_submission(tenant, key.id, _named(STAGED_BIDS, "late"), "big", ACCEPTED_AT)
+    staged = repo._stage([big])
+    assert staged[0].names_free
+    other = [replace(b, bid=b.bid.model_copy(update={"volume_mw": 9.0})) for b in _named(1, "late")]
+    (taken,) = repo.add_submissions([prepare_submission(tenant, key.id, other, "o", ACCEPTED_AT)])
+    assert not isinstance(taken, Exception)
+    (refused,) = repo._add([big], staged, None)
+    assert isinstance(refused, StoreError)
+    assert "late/0" in str(refused)
+    assert repo.list_bids(tenant, limit=1000).total == 1

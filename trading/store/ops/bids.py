@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 
 from markets.products import MarketId
 from regulatory.problems import Problem
-from trading.store.bulk import RowConverter, insert_values, new_ids
+from trading.store.bulk import (
+    RowConverter,
+    drop_parked,
+    insert_parked,
+    insert_tables,
+    insert_values,
+    new_ids,
+    park_values,
+)
 from trading.store.checks import check_enum, check_page
 from trading.store.errors import (
     BidIdTakenError,
@@ -121,6 +129,8 @@ def add_submissions(
     session: Session,
     submissions: Sequence[Submission],
     staged: Mapping[int, Staged] | None = None,
+    *,
+    trust_staged_names: bool = True,
 ) -> list[AddBidsResult | StoreError]:
     """Store many submissions in `session`'s transaction: each one's result or its error.
 
@@ -135,14 +145,23 @@ def add_submissions(
 
     `staged`: rows built before the transaction (`stage`), by the submission's index in
     `submissions`; used where the transaction finds the same actor and time, else the
-    rows are built here.
+    rows are built here. A staged submission whose bid_ids were all free when it was
+    staged (`Staged.names_free`) is not looked up again here (thousands of names, read
+    while every other writer waits): should another writer take one meanwhile, the unique
+    index fails the INSERT with `IntegrityError`, and the caller's retry passes
+    `trust_staged_names=False`, which looks every name up.
     """
     now = utc_now()
     tenants = _existing_tenants(session, {s.tenant_id for s in submissions})
     keys = _keys(session, {s.key_id for s in submissions if s.key_id is not None})
     earlier = _earlier_submissions(session, submissions)
     plans = _plans_of(session, submissions)
-    named = _stored_bid_ids(session, submissions)
+    looked_up = [
+        submission
+        for index, submission in enumerate(submissions)
+        if not (trust_staged_names and staged is not None and _names_free(staged.get(index)))
+    ]
+    named = _stored_bid_ids(session, looked_up)
     outcomes: list[AddBidsResult | StoreError] = []
     in_group: dict[tuple[str, str], tuple[str, AddBidsResult]] = {}
     rows = _Rows(session.get_bind().dialect)
@@ -192,6 +211,11 @@ def acting(session: Session, submission: Submission) -> Actor | None:
         return None
 
 
+def names_free(session: Session, submission: Submission) -> bool:
+    """Whether none of `submission`'s bid_ids is stored yet (read only; see `Staged`)."""
+    return not _stored_bid_ids(session, [submission])
+
+
 @dataclass(frozen=True)
 class Staged:
     """A submission's rows, built and converted before its transaction."""
@@ -200,15 +224,30 @@ class Staged:
     at: datetime
     rows: _Rows
     result: AddBidsResult
+    names_free: bool = False
+    """None of its bid_ids was stored when it was staged (`names_free`): the transaction
+    then leaves them to the unique index (see `add_submissions`)."""
 
 
-def stage(dialect: Dialect, submission: Submission, actor: Actor, at: datetime) -> Staged:
+def _names_free(staged: Staged | None) -> bool:
+    return staged is not None and staged.names_free
+
+
+def stage(
+    dialect: Dialect,
+    submission: Submission,
+    actor: Actor,
+    at: datetime,
+    *,
+    names_free: bool = False,
+) -> Staged:
     """The rows `add_submissions` would insert for `submission` by `actor` at `at`, built
     outside any transaction: a large batch's Python work (records, JSON, conversions)
-    then happens before the write lock is taken, not while every other writer waits."""
+    then happens before the write lock is taken, not while every other writer waits.
+    `names_free`: its bid_ids were found free (`names_free`), in a read of its own."""
     rows = _Rows(dialect)
     result = rows.add(submission, actor, at)
-    return Staged(actor, at, rows, result)
+    return Staged(actor, at, rows, result, names_free)
 
 
 _TABLES: tuple[Table, ...] = tuple(
@@ -220,12 +259,14 @@ _TABLES: tuple[Table, ...] = tuple(
 
 class _Rows:
     """The rows a group of submissions inserts, table by table, each converted for the
-    driver as it is added (`trading.store.bulk.RowConverter`)."""
+    driver as it is added (`trading.store.bulk.RowConverter`); on SQLite they may be parked
+    in temporary tables of a connection ahead of the transaction (`park`)."""
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
         self._converters: dict[str, RowConverter] = {}
         self._values: dict[str, list[list[Any]]] = {table.name: [] for table in _TABLES}
+        self._parked: dict[str, list[tuple[RowConverter, str]]] = {t.name: [] for t in _TABLES}
 
     def _put(self, table: Table, row: dict[str, Any]) -> None:
         converter = self._converters.get(table.name)
@@ -250,14 +291,19 @@ class _Rows:
         )
         records = []
         ids = new_ids(len(submission.bids))
+        role = actor.role.value if actor.role else None
         for position, bid in enumerate(submission.bids):
             record = _bid_record(
                 ids[position], submission.tenant_id, submission_id, position, bid, at
             )
+            status = bid.status.value
             records.append(record)
-            self._put(bids, _bid_values(record))
-            self._put(events, _creation_event(record, bid, actor))
-            self._put(audit, _creation_audit(record, bid, actor, submission.idempotency_key))
+            self._put(bids, _bid_values(record, status))
+            self._put(events, _creation_event(record, status, bid, actor))
+            self._put(
+                audit,
+                _creation_audit(record, status, bid, actor, role, submission.idempotency_key),
+            )
         return AddBidsResult(submission_id, submission.idempotency_key, tuple(records), True)
 
     def extend(self, other: _Rows) -> None:
@@ -266,13 +312,44 @@ class _Rows:
             if values:
                 self._converters.setdefault(name, other._converters[name])
                 self._values[name].extend(values)
+            self._parked[name].extend(other._parked[name])
+
+    def park(self, driver_connection: Any) -> None:
+        """SQLite: move the rows into temporary tables of `driver_connection` (no lock on
+        the database is taken); `insert` on that connection copies them in. `unpark`
+        drops the tables."""
+        for table in _TABLES:
+            values = self._values[table.name]
+            if values:
+                converter = self._converters[table.name]
+                name = park_values(driver_connection, converter, values)
+                self._parked[table.name].append((converter, name))
+                self._values[table.name] = []
+
+    def unpark(self, driver_connection: Any) -> None:
+        """Drop the temporary tables of `park` (their rows are inserted, or not wanted)."""
+        for parked in self._parked.values():
+            for _converter, name in parked:
+                drop_parked(driver_connection, name)
 
     def insert(self, session: Session) -> None:
         connection = session.connection()
+        if not any(self._parked.values()):  # the usual group: each table's rows in memory
+            insert_tables(
+                connection,
+                [
+                    (self._converters[t.name], self._values[t.name])
+                    for t in _TABLES
+                    if self._values[t.name]
+                ],
+            )
+            return
         for table in _TABLES:
             values = self._values[table.name]
             if values:
                 insert_values(connection, self._converters[table.name], values)
+            for converter, name in self._parked[table.name]:
+                insert_parked(connection, converter, name)
 
 
 _Named = dict[tuple[str, str], tuple[BidRecord, AddBidsResult]]
@@ -439,11 +516,11 @@ def _bid_record(
     )
 
 
-def _bid_values(record: BidRecord) -> dict[str, Any]:
-    """The row of `record`: its fields, the status as text, and the store-only copy of
-    the document's ``bid_id`` (the unique index's column)."""
+def _bid_values(record: BidRecord, status: str) -> dict[str, Any]:
+    """The row of `record`: its fields, the status as text (`status`), and the store-only
+    copy of the document's ``bid_id`` (the unique index's column)."""
     values = {name: getattr(record, name) for name in _BID_FIELDS}
-    values["status"] = record.status.value
+    values["status"] = status
     client_bid_id = record.document.get("bid_id")
     values["client_bid_id"] = client_bid_id if isinstance(client_bid_id, str) else None
     return values
@@ -453,37 +530,47 @@ _BID_FIELDS = tuple(f.name for f in fields(BidRecord))
 """The bid's columns a record holds (the record is derived from `BidRow`)."""
 
 
-def _creation_event(record: BidRecord, bid: PreparedBid, actor: Actor) -> dict[str, Any]:
+def _creation_event(
+    record: BidRecord, status: str, bid: PreparedBid, actor: Actor
+) -> dict[str, Any]:
     return {
         "bid_id": record.id,
         "from_status": None,
-        "to_status": record.status.value,
+        "to_status": status,
         "at": record.created_at,
         "key_id": actor.key_id,
         "reason": "created",
         "rule_version": bid.rule_version,
-        "details": bid.validation,
+        "details": bid.validation,  # one mapping per product: serialised once (bulk)
         "plugin_distribution": bid.plugin_distribution,
         "plugin_version": bid.plugin_version,
-        "rule_ids": None if bid.rule_ids is None else list(bid.rule_ids),
+        "rule_ids": bid.rule_ids,  # a tuple, stored as a JSON list; serialised once per value
     }
 
 
+_BID_CREATE = AuditAction.BID_CREATE.value
+
+
 def _creation_audit(
-    record: BidRecord, bid: PreparedBid, actor: Actor, idempotency_key: str
+    record: BidRecord,
+    status: str,
+    bid: PreparedBid,
+    actor: Actor,
+    role: str | None,
+    idempotency_key: str,
 ) -> dict[str, Any]:
     return {
         "at": record.created_at,
         "tenant_id": actor.tenant_id,
         "key_id": actor.key_id,
-        "role": actor.role.value if actor.role else None,
-        "action": AuditAction.BID_CREATE.value,
+        "role": role,
+        "action": _BID_CREATE,
         "subject": f"bid {record.id}",
         "details": {
             "submission_id": record.submission_id,
             "idempotency_key": idempotency_key,
             "product_id": record.product_id,
-            "status": record.status.value,
+            "status": status,
             "rule_version": bid.rule_version,
             "validation": bid.validation,
             "plugin_distribution": bid.plugin_distribution,
