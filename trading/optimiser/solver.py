@@ -259,7 +259,7 @@ def _finish(
         tolerance = 1e-9 * max(1.0, abs(bound))
         if attempt.values is not None and bound - attempt.objective <= allowance_eur + tolerance:
             return _Outcome("optimal", attempt.values, attempt.objective, bound)
-        if m.num_cols > SMALL_PART_COLUMNS and not hopeless:
+        if len(integer) >= NEIGHBOURHOOD_INTEGERS and not hopeless:
             near = _neighbourhood(m, x, integer, allowance_eur, options, started, time_limit_s)
             if near.values is not None and bound - near.objective <= allowance_eur + tolerance:
                 return _Outcome("optimal", near.values, near.objective, bound)
@@ -270,6 +270,11 @@ def _finish(
     found = _search(m, options, started, time_limit_s, start=start, allowance_eur=allowance_eur)
     return _polish(m, options, found, started, time_limit_s)
 
+
+NEIGHBOURHOOD_INTEGERS = 200
+"""Parts with at least this many integer columns search around their LP solution first
+(`_neighbourhood`); smaller ones go to HiGHS's search at once, which closes them at its root
+faster (measured: 0.05-0.25 s against 0.2-0.9 s for parts of 20-95 integers)."""
 
 NEIGHBOURHOOD_NODES = 200
 """Branch-and-bound nodes the search around the LP solution (`_neighbourhood`) may explore:
@@ -291,9 +296,10 @@ def _neighbourhood(
 
     The restriction is small (a pool of 330 integers keeps about 90 open), so HiGHS
     finds a plan within the part's share of the gap in a fraction of what its search
-    over the whole part needs (measured on 21 days of the German aFRR pool: 0.3 s
-    against 3-10 s on the slow days); where it does not, its plan is the search's start.
-    The outcome's bound is the restriction's, not the part's."""
+    over the whole part needs; where it does not, its plan is the search's start, and
+    HiGHS then often stops at its root (measured on the German aFRR pool of 21 days:
+    19 s in all instead of 53 s, no day above 4 s against up to 10 s). The outcome's
+    bound is the restriction's, not the part's."""
     value = x[integer]
     near = replace(m, lower=m.lower.copy(), upper=m.upper.copy())
     near.lower[integer] = np.maximum(m.lower[integer], np.floor(value + INTEGRALITY))
@@ -302,6 +308,9 @@ def _neighbourhood(
     highs.setOptionValue("mip_rel_gap", 0.0)
     highs.setOptionValue("mip_abs_gap", max(float(allowance_eur), 1e-9))
     highs.setOptionValue("mip_max_nodes", NEIGHBOURHOOD_NODES)
+    # HiGHS's presolve of the restriction costs more than it saves (measured on the same
+    # 21 pools: 18.6 s with it off, 28.2 s on, in one session on the loaded machine)
+    highs.setOptionValue("presolve", "off")
     return _outcome(highs, near)
 
 
