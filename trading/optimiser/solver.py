@@ -95,7 +95,9 @@ class SolverReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    status: str = Field(description="optimal, time_limit, infeasible, unbounded, ...")
+    status: str = Field(
+        description="optimal (within the gap), time_limit, node_limit, infeasible, unbounded, ..."
+    )
     has_solution: bool
     objective_eur: float | None
     gap: float | None = Field(description="relative MIP gap of the returned solution")
