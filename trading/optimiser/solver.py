@@ -282,6 +282,13 @@ NEIGHBOURHOOD_NODES = 200
 """Branch-and-bound nodes the search around the LP solution (`_neighbourhood`) may explore:
 a work limit, not a time limit, so that its answer does not depend on the machine's load."""
 
+NEIGHBOURHOOD_SOLUTIONS = 3
+"""... and improving solutions it may find before it stops. Its root node is not bounded by
+nodes, and where the part's share of the gap is out of its reach it spent seconds there
+proving its own bound (a pool of 20 synthetic assets: 2.7-5 s, against 1.4 s with this
+limit); on the German aFRR pool the third solution is within the share, or the search's
+start, as often as without the limit (21 pools: 4.7 s in all against 6.1 s)."""
+
 
 def _neighbourhood(
     m: MatrixModel,
@@ -294,7 +301,8 @@ def _neighbourhood(
 ) -> _Outcome:
     """The best plan near the LP solution `x`: every integer column whole at `x` held
     there, each fractional one between its neighbouring whole values (the search that
-    MIP solvers call RENS), within `NEIGHBOURHOOD_NODES` nodes.
+    MIP solvers call RENS), within `NEIGHBOURHOOD_NODES` nodes and
+    `NEIGHBOURHOOD_SOLUTIONS` improving solutions.
 
     The restriction is small (a pool of 330 integers keeps about 90 open), so HiGHS
     finds a plan within the part's share of the gap in a fraction of what its search
@@ -310,6 +318,7 @@ def _neighbourhood(
     highs.setOptionValue("mip_rel_gap", 0.0)
     highs.setOptionValue("mip_abs_gap", max(float(allowance_eur), 1e-9))
     highs.setOptionValue("mip_max_nodes", NEIGHBOURHOOD_NODES)
+    highs.setOptionValue("mip_max_improving_sols", NEIGHBOURHOOD_SOLUTIONS)
     # HiGHS's presolve of the restriction costs more than it saves (measured on the same
     # 21 pools: 18.6 s with it off, 28.2 s on, in one session on the loaded machine)
     highs.setOptionValue("presolve", "off")
