@@ -81,6 +81,12 @@ class SolverOptions(BaseModel):
         ge=1,
         description="independent parts solved at once (threads); the machine's cores, at most 4",
     )
+    node_limit: int | None = Field(
+        default=None,
+        ge=1,
+        description="branch-and-bound nodes a part's search may explore (a work limit: the "
+        "same answer on a busy machine as on a quiet one); None: no limit",
+    )
     log: bool = Field(default=False, description="print the HiGHS log")
 
 
@@ -89,7 +95,9 @@ class SolverReport(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    status: str = Field(description="optimal, time_limit, infeasible, unbounded, ...")
+    status: str = Field(
+        description="optimal (within the gap), time_limit, node_limit, infeasible, unbounded, ..."
+    )
     has_solution: bool
     objective_eur: float | None
     gap: float | None = Field(description="relative MIP gap of the returned solution")
@@ -124,7 +132,7 @@ _STATUS = {
     highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible_or_unbounded",
     highspy.HighsModelStatus.kTimeLimit: "time_limit",
     highspy.HighsModelStatus.kIterationLimit: "iteration_limit",
-    highspy.HighsModelStatus.kSolutionLimit: "solution_limit",
+    highspy.HighsModelStatus.kSolutionLimit: "node_limit",
     highspy.HighsModelStatus.kInterrupt: "interrupted",
 }
 
@@ -253,8 +261,68 @@ def _finish(
         tolerance = 1e-9 * max(1.0, abs(bound))
         if attempt.values is not None and bound - attempt.objective <= allowance_eur + tolerance:
             return _Outcome("optimal", attempt.values, attempt.objective, bound)
+        if len(integer) >= NEIGHBOURHOOD_INTEGERS and not hopeless:
+            near = _neighbourhood(m, x, integer, allowance_eur, options, started, time_limit_s)
+            if near.values is not None and bound - near.objective <= allowance_eur + tolerance:
+                return _Outcome("optimal", near.values, near.objective, bound)
+            if near.values is not None and (
+                attempt.values is None or near.objective > attempt.objective
+            ):
+                start = near.values
     found = _search(m, options, started, time_limit_s, start=start, allowance_eur=allowance_eur)
     return _polish(m, options, found, started, time_limit_s)
+
+
+NEIGHBOURHOOD_INTEGERS = 200
+"""Parts with at least this many integer columns search around their LP solution first
+(`_neighbourhood`); smaller ones go to HiGHS's search at once, which closes them at its root
+faster (measured: 0.05-0.25 s against 0.2-0.9 s for parts of 20-95 integers)."""
+
+NEIGHBOURHOOD_NODES = 200
+"""Branch-and-bound nodes the search around the LP solution (`_neighbourhood`) may explore:
+a work limit, not a time limit, so that its answer does not depend on the machine's load."""
+
+NEIGHBOURHOOD_SOLUTIONS = 3
+"""... and improving solutions it may find before it stops. Its root node is not bounded by
+nodes, and where the part's share of the gap is out of its reach it spent seconds there
+proving its own bound (a pool of 20 synthetic assets: 2.7-5 s, against 1.4 s with this
+limit); on the German aFRR pool the third solution is within the share, or the search's
+start, as often as without the limit (21 pools: 4.7 s in all against 6.1 s)."""
+
+
+def _neighbourhood(
+    m: MatrixModel,
+    x: FloatArray,
+    integer: IntArray,
+    allowance_eur: float,
+    options: SolverOptions,
+    started: float,
+    time_limit_s: float,
+) -> _Outcome:
+    """The best plan near the LP solution `x`: every integer column whole at `x` held
+    there, each fractional one between its neighbouring whole values (the search that
+    MIP solvers call RENS), within `NEIGHBOURHOOD_NODES` nodes and
+    `NEIGHBOURHOOD_SOLUTIONS` improving solutions.
+
+    The restriction is small (a pool of 330 integers keeps about 90 open), so HiGHS
+    finds a plan within the part's share of the gap in a fraction of what its search
+    over the whole part needs; where it does not, its plan is the search's start, and
+    HiGHS then often stops at its root (measured on the German aFRR pool of 21 days:
+    19 s in all instead of 53 s, no day above 4 s against up to 10 s). The outcome's
+    bound is the restriction's, not the part's."""
+    value = x[integer]
+    near = replace(m, lower=m.lower.copy(), upper=m.upper.copy())
+    near.lower[integer] = np.maximum(m.lower[integer], np.floor(value + INTEGRALITY))
+    near.upper[integer] = np.minimum(m.upper[integer], np.ceil(value - INTEGRALITY))
+    highs = _highs(near, options, max(_left(time_limit_s, started), 1e-3))
+    highs.setOptionValue("mip_rel_gap", 0.0)
+    highs.setOptionValue("mip_abs_gap", max(float(allowance_eur), 1e-9))
+    highs.setOptionValue("mip_max_nodes", NEIGHBOURHOOD_NODES)
+    highs.setOptionValue("mip_max_improving_sols", NEIGHBOURHOOD_SOLUTIONS)
+    # HiGHS's presolve of the restriction costs more than it saves (measured on the same
+    # 21 pools: 18.6 s with it off, 28.2 s on, in one session on the loaded machine)
+    highs.setOptionValue("presolve", "off")
+    return _outcome(highs, near)
 
 
 def _search(
@@ -277,6 +345,8 @@ def _search(
     if allowance_eur is not None:
         highs.setOptionValue("mip_rel_gap", 0.0)
         highs.setOptionValue("mip_abs_gap", max(float(allowance_eur), 1e-9))
+    if options.node_limit is not None:
+        highs.setOptionValue("mip_max_nodes", int(options.node_limit))
     if m.num_cols <= SMALL_PART_COLUMNS:
         highs.setOptionValue("presolve", "off")
     else:  # a large pool's search needs a good first plan most: look harder for one
@@ -583,9 +653,13 @@ def _integral(flags: np.ndarray, values: FloatArray) -> bool:
     return bool(np.abs(chosen - np.round(chosen)).max() <= INTEGRALITY) if len(chosen) else True
 
 
-FIRST_ROUND_S = 1.0
-"""Time an open part gets at first [s]; parts that need longer wait for a second round with
-the gap budget the others did not use (`_finish_open`)."""
+FIRST_ROUND_NODES = 1_000
+"""Branch-and-bound nodes an open part's search may explore at first; parts that need more
+wait for a second round with the gap budget the others did not use (`_finish_open`). A
+work limit, not a time limit: the plan does not depend on the machine's load."""
+
+LIMITED = ("time_limit", "node_limit")
+"""Statuses of a search stopped by a limit before it proved its gap."""
 
 
 def _finish_open(
@@ -597,22 +671,28 @@ def _finish_open(
     started: float,
 ) -> dict[int, _Outcome]:
     """`_finish` for each open part, largest first, on `options.workers` threads, in two
-    rounds: each part first gets up to `FIRST_ROUND_S`; then the gap budget the finished
-    parts left unused goes to the others in proportion to what each still lacks (its
-    best solution's distance to its bound), which often accepts them at once; a part
-    still short of its share gets the rest of the time, from its best solution so far."""
+    rounds: each part's search first explores at most `FIRST_ROUND_NODES` nodes; then the
+    gap budget the finished parts left unused goes to the others in proportion to what
+    each still lacks (its best solution's distance to its bound), which often accepts
+    them at once; a part still short of its share gets the rest of the time and the
+    options' node limit, from its best solution so far.
+
+    Only work limits decide which plan is returned, so that two runs of the same inputs
+    give the same plan; the time limit is a backstop whose status says it was hit."""
     parts = pieces.parts
     sizes = {k: max(1, len(parts[k].cols) + len(parts[k].rows)) for k in open_parts}
     order = sorted(open_parts, key=lambda k: -sizes[k])
     workers = min(options.workers, len(order)) or 1
+    nodes = min(options.node_limit or FIRST_ROUND_NODES, FIRST_ROUND_NODES)
+    first_options = options.model_copy(update={"node_limit": nodes})
 
     def remaining() -> float:
         return options.time_limit_s - (time.perf_counter() - started)
 
     def first(k: int) -> _Outcome:
         m = pieces.reduced.part(parts[k].cols, parts[k].rows)
-        cap = max(min(FIRST_ROUND_S, remaining()), 0.0)
-        return _finish(m, relaxed[k], allowance[k], options, time.perf_counter(), cap)
+        cap = max(remaining(), 0.0)
+        return _finish(m, relaxed[k], allowance[k], first_options, time.perf_counter(), cap)
 
     found = _each(first, order, workers)
     wider = _shares_left(found, order, allowance)
@@ -638,12 +718,12 @@ def _finish_open(
 
     found.update(_each(second, late, workers))
     for k in order:  # within its share of the gap, a part is solved as asked
-        if found[k].status == "time_limit" and _met(found[k], wider.get(k, allowance[k])):
+        if found[k].status in LIMITED and _met(found[k], wider.get(k, allowance[k])):
             found[k] = replace(found[k], status="optimal")
     # a share is a target, not a cap: a part that found nothing in its share gets the
     # time the others left, one after another
     for k in order:
-        if found[k].values is None and found[k].status == "time_limit" and remaining() > 0:
+        if found[k].values is None and found[k].status in LIMITED and remaining() > 0:
             m = pieces.reduced.part(parts[k].cols, parts[k].rows)
             found[k] = _finish(
                 m, relaxed[k], wider.get(k, allowance[k]), options, time.perf_counter(), remaining()
@@ -710,7 +790,7 @@ _PRECEDENCE = (
     "interrupted",
     "time_limit",
     "iteration_limit",
-    "solution_limit",
+    "node_limit",
 )
 
 

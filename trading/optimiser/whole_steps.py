@@ -55,15 +55,23 @@ to take either whole step next to the relaxed value, free within their model bou
 zero where no commitment holds them (with positions held from an earlier pass, trading
 nothing more is always possible)."""
 
+NEIGHBOURS_RUNG_NODES = 5_000
+"""Branch-and-bound nodes a rung choosing neighbouring steps over a whole zone may explore:
+a work limit, so that the plan does not depend on the machine's load."""
+
 NEIGHBOURS_RUNG_S = 15.0
-"""Time a rung choosing neighbouring steps over a whole zone may take at most [s]."""
+"""Time that rung may take at most [s]: a backstop behind its node limit."""
 
 SMALL_ZONE = 30
 """Zones of at most this many assets try the searches with every decision free."""
 
+FREE_RUNG_NODES = 500
+"""Branch-and-bound nodes the rung with free positions may explore: when no whole step can
+be followed, HiGHS may search long without proving it, and the residual rung comes next."""
+
 FREE_RUNG_S = 1.0
-"""Time the rung with free positions may take at most [s]: when no whole step can be
-followed, HiGHS may search long without proving it, and the residual rung comes next."""
+"""Time that rung may take at most [s]: a backstop behind its node limit (on a loaded
+machine it may cut the search short of the node limit, and then decides the plan)."""
 
 MINIMUM_FAMILIES = ("position minimum sold", "position minimum bought", "position one side")
 """Row families of the minimum-volume rule, set aside in the relaxation."""
@@ -311,8 +319,14 @@ def _attempt(
     model.col_integer = [relaxed_integer]
     allowed = _left(options, deadline)
     cap = {FREE: FREE_RUNG_S, NEIGHBOURS: NEIGHBOURS_RUNG_S}.get(rung.steps)
-    if cap is not None:  # a wide search that may not end: it gets a bounded try
-        allowed = allowed.model_copy(update={"time_limit_s": min(allowed.time_limit_s, cap)})
+    nodes = {FREE: FREE_RUNG_NODES, NEIGHBOURS: NEIGHBOURS_RUNG_NODES}.get(rung.steps)
+    if cap is not None and nodes is not None:  # a wide search that may not end: a bounded try
+        allowed = allowed.model_copy(
+            update={
+                "time_limit_s": min(allowed.time_limit_s, cap),
+                "node_limit": min(allowed.node_limit or nodes, nodes),
+            }
+        )
     try:
         solved = solve(model, allowed, build_s=0.0)
     finally:

@@ -6,13 +6,13 @@ the matrix path's: the same objective (to 1e-6 EUR), the same bids, field by fie
 Pyomo model's own objective, evaluated at the solution read back into its variables,
 must be the solver's; and the independent plan checker finds nothing in either plan.
 
-The matrix path's answer depends on time where a search is capped in seconds (a part's
-first round, `solver.FIRST_ROUND_S`; the whole-step rungs, `whole_steps.FREE_RUNG_S` and
-`NEIGHBOURS_RUNG_S`): on a loaded machine two runs of the matrix path itself may stop at
-different plans (measured: 54042.64 and 54036.95 EUR on the sample portfolio; -2654.52
-and -3680.97 EUR on a three-asset portfolio). The caps are raised here, so that both paths
-give what HiGHS finds, not what the machine's load lets it find. That the compiled model
-is the built one, column for column and row for row, is checked directly as well.
+The matrix path's answer may depend on time only where a wall-clock backstop cuts a
+search short of its work limit (the whole-step rungs, `whole_steps.FREE_RUNG_S` and
+`NEIGHBOURS_RUNG_S`, behind their node limits): on a loaded machine two runs of the matrix
+path itself could then stop at different plans. The backstops are raised here, so that
+both paths give what HiGHS finds, not what the machine's load lets it find. That the
+compiled model is the built one, column for column and row for row, is checked directly
+as well.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from markets.registry import default_registry
 from regulatory import Portfolio
 from regulatory.loading import read_portfolio
 from trading.cli.optimise import load_prices
-from trading.optimiser import solver, whole_steps
+from trading.optimiser import whole_steps
 from trading.optimiser.build import OptimiserOptions, build_model
 from trading.optimiser.check import check_plan
 from trading.optimiser.extension import apply_extension
@@ -77,7 +77,6 @@ def sample_prices(zones: frozenset[str]) -> PriceInputs:
 def without_time_caps() -> Iterator[None]:
     """The searches capped in seconds get as long as they need (module docstring)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(solver, "FIRST_ROUND_S", 600.0)
         patch.setattr(whole_steps, "FREE_RUNG_S", 600.0)
         patch.setattr(whole_steps, "NEIGHBOURS_RUNG_S", 600.0)
         yield

@@ -45,7 +45,10 @@ from trading.samples import sample_prices_dir
 
 TOL = 1e-6
 """Slack on a single value read from the solver [MW or MWh]."""
-SOLVER = SolverOptions(time_limit_s=20)
+SOLVER = SolverOptions(time_limit_s=60)
+"""Work limits decide the plans; the time limit is a backstop with slack for a loaded 2-core
+machine (a 20-asset fleet's pooled parts search 10-15 s on a quiet one, and the 20 s this
+was before left no plan at a load average of 10)."""
 SAMPLE_DAYS = [date(2026, 6, d) for d in (12, 13, 14, 15)]
 MARKET_SETS = [
     ("day_ahead",),
