@@ -8,6 +8,14 @@ refusal by the device's fencing memory comes back as `DeviceFencedError`, any ot
 refusal as `DeviceRefusedError`, a device that does not answer as `DeviceTimeoutError`;
 the actor's own deadline (0.5 s) bounds the wait for a batch.
 
+A batch leaves every `batch_s` whether or not the ones before it came back (at most
+`max_in_flight` out at once): a call waits for the next departure and one round trip,
+not for the round trip in flight as well. Sent one after the other, a call made just
+after a batch left waited two round trips; at 5,000 assets a partition (round trip p50
+about 0.1 s, p99 over 1 s on a busy machine) lost most of its reads to the actors' 0.5 s
+deadline although the devices had answered, its assets were counted as unknown (0 MW)
+while they went on injecting, and the pool's truth was 1-2 GW off (`docs/scale.md`).
+
 `RemoteDevice.physical_power_mw()` is the device's physical power as the field reported it
 with the last reading: the run's truth sampler, never the controller, reads it.
 """
@@ -35,9 +43,15 @@ Exchange = Callable[[list[Write], list[str]], Awaitable[Exchanged]]
 class FieldLink:
     """Batches a partition's device calls (see the module docstring)."""
 
-    def __init__(self, exchange: Exchange, batch_s: float = 0.05) -> None:
+    def __init__(self, exchange: Exchange, batch_s: float = 0.05, max_in_flight: int = 8) -> None:
+        if batch_s <= 0 or max_in_flight < 1:
+            raise ValueError(
+                f"batch_s={batch_s}, max_in_flight={max_in_flight}: need batch_s > 0 s and "
+                "at least one batch in flight"
+            )
         self.exchange = exchange
         self.batch_s = batch_s
+        self.max_in_flight = max_in_flight
         self._writes: list[tuple[Write, asyncio.Future[tuple[bool, str | None]]]] = []
         self._reads: list[tuple[str, asyncio.Future[Reading | None]]] = []
         self.batches = 0
@@ -60,32 +74,46 @@ class FieldLink:
         return await future
 
     async def run(self, until: Callable[[], bool]) -> None:
-        """Send a batch every `batch_s` while `until()` is False."""
-        loop = asyncio.get_running_loop()
+        """Send a batch every `batch_s` while `until()` is False, without waiting for the
+        batches in flight (up to `max_in_flight`; then for the first of them to return)."""
+        in_flight: set[asyncio.Task[None]] = set()
         while not until():
             await asyncio.sleep(self.batch_s)
             if not (self._writes or self._reads):
                 continue
+            if len(in_flight) >= self.max_in_flight:
+                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
             writes, self._writes = self._writes, []
             reads, self._reads = self._reads, []
-            started = loop.time()
-            try:
-                answers, readings = await self.exchange(
-                    [w for w, _ in writes], [a for a, _ in reads]
-                )
-            except Exception as exc:  # the field is unreachable: every caller times out
-                for _, future in [*writes, *reads]:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            self.batches += 1
-            self.batch_seconds.append(loop.time() - started)
-            for (_, future), answer in zip(writes, answers, strict=True):
+            task = asyncio.ensure_future(self._send(writes, reads))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+        if in_flight:
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _send(
+        self,
+        writes: list[tuple[Write, asyncio.Future[tuple[bool, str | None]]]],
+        reads: list[tuple[str, asyncio.Future[Reading | None]]],
+    ) -> None:
+        """One batch: exchange it and hand each caller its answer (or the failure)."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            answers, readings = await self.exchange([w for w, _ in writes], [a for a, _ in reads])
+        except Exception as exc:  # the field is unreachable: every caller times out
+            for _, future in [*writes, *reads]:
                 if not future.done():
-                    future.set_result(answer)
-            for (_, rfuture), reading in zip(reads, readings, strict=True):
-                if not rfuture.done():
-                    rfuture.set_result(reading)
+                    future.set_exception(exc)
+            return
+        self.batches += 1
+        self.batch_seconds.append(loop.time() - started)
+        for (_, future), answer in zip(writes, answers, strict=True):
+            if not future.done():
+                future.set_result(answer)
+        for (_, rfuture), reading in zip(reads, readings, strict=True):
+            if not rfuture.done():
+                rfuture.set_result(reading)
 
 
 class RemoteDevice:

@@ -166,8 +166,9 @@ async def run_owner(
     keeper = LeaseKeeper(leases, lease, plan.ttl_s, clock)
     keeper.start(asyncio.get_running_loop(), dispatching.cancel)  # stop commanding at once
     linking = asyncio.ensure_future(link.run(dispatching.done))
+    kpi: dict[str, Any] | None = None
     try:
-        await dispatching
+        kpi = await dispatching
     except asyncio.CancelledError:
         if keeper.lost_at is None:
             raise
@@ -196,6 +197,23 @@ async def run_owner(
         "field_rtt_p50_ms": _pct(rtt, 50),
         "field_rtt_p99_ms": _pct(rtt, 99),
         "lease_statements": leases.statements,
+        **_blindness(kpi),
+    }
+
+
+def _blindness(kpi: dict[str, Any] | None) -> dict[str, Any]:
+    """How much of the partition its controller could not see (None: its run was stopped
+    before it reported): the assets without a fresh reading at the last tick, and the
+    assets ever taken out of the pool for missed reads (a read not answered within the
+    actor's deadline). Those count as 0 MW while they go on injecting what they were last
+    told, so many of them put the pool's truth off by their power."""
+    if kpi is None:
+        return {"unknown_assets_at_end": None, "assets_out_for_missed_reads": None}
+    return {
+        "unknown_assets_at_end": kpi["tracking"]["unknown_assets"]["last"],
+        "assets_out_for_missed_reads": kpi["unfaulted_failures"]["by_evidence"].get(
+            "missed_reads", 0
+        ),
     }
 
 

@@ -153,9 +153,16 @@ def configure_quiet() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
 
 
+WORKER_NICENESS = 0
+"""How much nicer than its raylet a Ray worker process runs. Ray's default (15) is for
+background batch work; here the workers are the partitions' control loops and the
+devices, and at 15 they lost the CPU to anything else on the machine (`docs/scale.md`)."""
+
+
 def start_local_cluster(nodes: int, partitions: int) -> Any:
     """A Ray cluster of `nodes` raylets on this machine: the head offers ``vpp_head`` and
-    every node ``partitions`` partition slots (so a lone survivor can host them all)."""
+    every node ``partitions`` partition slots (so a lone survivor can host them all). Its
+    workers run at the caller's priority (`WORKER_NICENESS`), not Ray's background one."""
     from ray.cluster_utils import Cluster
 
     cluster = Cluster(
@@ -164,6 +171,7 @@ def start_local_cluster(nodes: int, partitions: int) -> Any:
             "num_cpus": 2,
             "resources": {HEAD: 1, SLOT: partitions},
             "include_dashboard": False,
+            "_system_config": {"worker_niceness": WORKER_NICENESS},
         },
     )
     for _ in range(nodes - 1):
@@ -435,4 +443,4 @@ def _live_node(leases: PartitionLeases, placed: dict[str, str], utc: datetime, c
     return str(ray.get_runtime_context().get_node_id())
 
 
-__all__ = ["run_on_ray", "start_local_cluster"]
+__all__ = ["WORKER_NICENESS", "run_on_ray", "start_local_cluster"]

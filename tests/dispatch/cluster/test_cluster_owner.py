@@ -22,7 +22,11 @@ from dispatch.simulation import SimulationOptions, physics_fleet
 POOL = "DE_LU/50Hertz"
 
 
-def _run(leases: PartitionLeases, steal_at_s: float | None) -> tuple[list[Any], DeviceField]:
+def _run(
+    leases: PartitionLeases, steal_at_s: float | None, round_trip_s: float = 0.0
+) -> tuple[list[Any], DeviceField]:
+    """Two owners of 60 assets for 8 s; `round_trip_s`: the field's answer comes back this
+    long after a batch leaves (half on the way there, half on the way back) [s]."""
     options = SimulationOptions(assets=60, duration_s=8, site_size=0)
     epoch = time.time() + 0.5
     field = DeviceField(options, epoch)
@@ -40,7 +44,12 @@ def _run(leases: PartitionLeases, steal_at_s: float | None) -> tuple[list[Any], 
     )
 
     async def exchange(writes: Any, reads: Any) -> Any:
-        return field.exchange(writes, reads)
+        if round_trip_s <= 0:
+            return field.exchange(writes, reads)
+        await asyncio.sleep(round_trip_s / 2)
+        answer = field.exchange(writes, reads)
+        await asyncio.sleep(round_trip_s / 2)
+        return answer
 
     async def report(pid: str, t: float, target: float, measured: float, avail: float) -> float:
         coordinator.report(pid, PartitionReport(t, target, measured, avail))
@@ -88,3 +97,22 @@ def test_an_owner_whose_lease_is_taken_stops_commanding(tmp_path) -> None:
     assert robbed["ticks"] < results[1]["ticks"]  # it stopped; the other ran on
     guards = [d.fence for d in field.devices.values() if d.fence is not None]
     assert sum(g.double_commands for g in guards) == 0
+
+
+def test_a_field_answering_within_the_deadline_loses_no_reading(tmp_path) -> None:
+    """A field whose round trip (0.3 s) is within the actors' 0.5 s deadline: every read is
+    answered in time. With batches sent one after the other, a call made while a batch was
+    out waited for it, then for its own (0.35-0.65 s): about four reads in ten missed the
+    deadline, their assets left the pool for missed reads and counted as 0 MW while
+    injecting (at 20,000 assets, the pool's truth 1-2 GW off)."""
+    for url in migrated_url("sqlite", tmp_path):
+        leases = leases_on(url)
+        results, _ = _run(leases, None, round_trip_s=0.3)
+        leases.engine.dispose()
+    assert [r["token"] for r in results] == [1, 1]
+    # Up to two assets per owner may miss a read in a scheduling hiccup of a loaded machine
+    # (a read then waits the departure, 0.05 s, and the round trip, 0.3 s: 0.15 s of slack);
+    # with batches sent one after the other every asset of both owners left the pool for
+    # missed reads at some point and about half were unknown at the end.
+    assert [r["assets_out_for_missed_reads"] <= 2 for r in results] == [True, True], results
+    assert [r["unknown_assets_at_end"] <= 2 for r in results] == [True, True], results

@@ -5,6 +5,7 @@ next token, and no device took commands from two owners. Skipped without Ray."""
 from __future__ import annotations
 
 import functools
+import os
 import socket
 import threading
 import time
@@ -16,7 +17,7 @@ ray = pytest.importorskip("ray", reason="the cluster extra (vpp-engine[cluster])
 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
-from dispatch.cluster.ray_run import run_on_ray  # noqa: E402
+from dispatch.cluster.ray_run import SLOT, run_on_ray, start_local_cluster  # noqa: E402
 from dispatch.simulation import SimulationOptions  # noqa: E402
 from trading.cli.cluster import open_leases  # noqa: E402
 from trading.store import upgrade  # noqa: E402
@@ -80,3 +81,23 @@ def test_a_killed_node_s_partitions_are_taken_over_by_the_other_node(tmp_path) -
     }
     assert {pool for pool, _ in labels} == set(report["placement"])
     assert {node for _, node in labels} <= set(report["nodes"])
+
+
+def test_the_local_cluster_s_workers_run_at_the_caller_s_priority() -> None:
+    """Ray nices its workers by 15 by default: the partitions' control loops and the devices
+    then ran as background work and, on a shared machine, lost the CPU to everything else
+    (at 20,000 assets most of their reads missed the actors' deadline)."""
+    cluster = start_local_cluster(2, 1)
+    try:
+        ray.init(address=cluster.address, log_to_driver=False)
+
+        @ray.remote(num_cpus=0, resources={SLOT: 1})
+        def niceness() -> int:
+            return os.nice(0)
+
+        spread = niceness.options(scheduling_strategy="SPREAD")
+        got = ray.get([spread.remote() for _ in range(2)], timeout=120)
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    assert got == [os.nice(0)] * 2
