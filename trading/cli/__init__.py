@@ -54,7 +54,8 @@ class _VppGroup(LazyGroup):
         ),
         "cluster": LazyCommand(
             "trading.cli.cluster:cluster_app",
-            "The dispatcher on a Ray cluster: start a local one, look at partitions and nodes.",
+            "The dispatcher on a Ray cluster: start a local one, look at partitions and nodes; "
+            "roll the partitions on a simulated day.",
         ),
         "devices": LazyCommand(
             "trading.cli.devices:devices_app", "Look at field devices (Modbus TCP)."
