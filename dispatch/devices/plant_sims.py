@@ -112,22 +112,14 @@ class HelioParkSim(HelioMaxSim):
         chain = [1, 103, 121, 123, HELIO_STATUS_MODEL]
         self.image = sr.sunspec_image(common, chain, wmax=(self._wmax_raw, self._sf))
         self.image.put(self.image.bodies[123] + sr.M123_WMAXLIMPCT, 10000)  # 100.00 %
-        self._w_sf, self._lim_sf = self._sf, -2
+        self._w_sf, self._lim_sf = self._scale_factors(False)
         self._put_sfs()
         self.refresh()
 
-    def set_inplace(self, on: bool) -> None:
-        """Other W_SF and WMaxLimPct_SF under the same version; the limit re-encoded."""
-        if on == self.inplace:
-            return
-        self.inplace = on
-        new_w_sf, new_lim_sf = (self._sf + 1, -1) if on else (self._sf, -2)
-        at = self.image.bodies[123] + sr.M123_WMAXLIMPCT
-        raw = self.image.get(at)
-        self.image.put(at, round(raw * 10.0 ** (self._lim_sf - new_lim_sf)))
-        self._w_sf, self._lim_sf = new_w_sf, new_lim_sf
-        self._put_sfs()
-        self.refresh()
+    def _scale_factors(self, inplace: bool) -> tuple[int, int]:
+        """(W_SF, WMaxLimPct_SF): the plant's own W_SF and 0.01 % steps; in place one W_SF
+        coarser and 0.1 % steps."""
+        return (self._sf + 1, -1) if inplace else (self._sf, -2)
 
     def refresh(self, reported_mw: float | None = None) -> None:
         """W and WAvail in 10**W_SF W steps."""

@@ -229,7 +229,7 @@ class HelioMaxSim:
         self.inplace = False
         common = (self.vendor, self.model, version, self.serial)
         self.image = sr.sunspec_image(common, [1, 103, 123, sr.HELION_STATUS])
-        self._w_sf, self._lim_sf = 1, -1
+        self._w_sf, self._lim_sf = self._scale_factors(False)
         self._put_sfs()
         self.refresh()
 
@@ -238,13 +238,17 @@ class HelioMaxSim:
         if on == self.inplace:
             return
         self.inplace = on
-        new_w_sf, new_lim_sf = (2, -2) if on else (1, -1)
+        new_w_sf, new_lim_sf = self._scale_factors(on)
         at = self.image.bodies[123] + sr.M123_WMAXLIMPCT
         raw = self.image.get(at)
         self.image.put(at, round(raw * 10.0 ** (self._lim_sf - new_lim_sf)))
         self._w_sf, self._lim_sf = new_w_sf, new_lim_sf
         self._put_sfs()
         self.refresh()
+
+    def _scale_factors(self, inplace: bool) -> tuple[int, int]:
+        """(W_SF, WMaxLimPct_SF) of the layout, after an in-place change or without one."""
+        return (2, -2) if inplace else (1, -1)
 
     def _put_sfs(self) -> None:
         self.image.put(self.image.bodies[103] + sr.M103_W_SF, sr.s16(self._w_sf))
