@@ -8,10 +8,11 @@ and availability profile) and choosing its register scale from the rating:
 - `GridStorSim` (Voltaris VoltaStor GRID, SunSpec 1, 103, 124): W in 10**W_SF W with the
   smallest W_SF >= 0 at which 1.2 x the rating fits an int16 (10 MW: W_SF 3, kW steps);
   WChaMax in the same steps (WChaMax_SF = W_SF); rates in 0.01 % (InOutWRte_SF -2).
-- `HelioParkSim` (Helion HelioPark, SunSpec 1, 103, 121, 123, vendor 64910): a PV or wind
+- `HelioParkSim` (Helion HelioPark, SunSpec 1, 103, 121, 123, Helion 64210): a PV or wind
   plant controller; W as above, WMax (model 121) the rating, curtailment by WMaxLimPct in
   0.01 % of WMax (WMaxLimPct_SF -2), and what the weather allows now (WAvail, the plant
-  controller's available power, in W_SF steps) in its vendor model 64910: without it a
+  controller's available power, in W_SF steps) in Helion's model 64210, written as for the
+  HelioMax: without it a
   plant running at its available power below the limit looks like one not obeying. Wind
   farms use it too (one plant controller each).
 - `KwkPlantSim` (Thermogen KWK-Control 20, fixed registers, FC43 identity): the CHP of
@@ -30,8 +31,6 @@ from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.devices.sim_models import HelioMaxSim, KwkControlSim, VoltaStorSim, _signed
 
 INT16_MAX = 32767
-HELIO_STATUS_MODEL = 64910
-"""HelioPark's vendor model: offset 0 WAvail [W * 10**W_SF], available active power."""
 CHP_MAX_KW = 30000
 """The largest CHP the KWK-Control 20's map declares [kW]."""
 PLAUSIBLE_SHARE = 1.2
@@ -109,7 +108,7 @@ class HelioParkSim(HelioMaxSim):
         self.firmware = version
         self.inplace = False
         common = (self.vendor, self.model, version, self.serial)
-        chain = [1, 103, 121, 123, HELIO_STATUS_MODEL]
+        chain = [1, 103, 121, 123, sr.HELION_STATUS]
         self.image = sr.sunspec_image(common, chain, wmax=(self._wmax_raw, self._sf))
         self.image.put(self.image.bodies[123] + sr.M123_WMAXLIMPCT, 10000)  # 100.00 %
         self._w_sf, self._lim_sf = self._scale_factors(False)
@@ -120,14 +119,6 @@ class HelioParkSim(HelioMaxSim):
         """(W_SF, WMaxLimPct_SF): the plant's own W_SF and 0.01 % steps; in place one W_SF
         coarser and 0.1 % steps."""
         return (self._sf + 1, -1) if inplace else (self._sf, -2)
-
-    def refresh(self, reported_mw: float | None = None) -> None:
-        """W and WAvail in 10**W_SF W steps."""
-        super().refresh(reported_mw)
-        if HELIO_STATUS_MODEL in self.image.bodies:  # not while the image is being built
-            raw = round(self.physics.available_mw * 1e6 / 10.0**self._w_sf)
-            at = self.image.bodies[HELIO_STATUS_MODEL]
-            self.image.put(at, sr.s16(max(0, min(INT16_MAX, raw))))
 
 
 class KwkPlantSim(KwkControlSim):
