@@ -16,7 +16,7 @@ activation, and the report says so.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -87,10 +87,15 @@ class PatternActivation:
         self._cache: tuple[datetime, float, float] | None = None
 
     def activation_mw(self, t: float) -> float:
-        """Requested deviation from the schedule at `t` [MW], + upward."""
+        """Requested deviation from the schedule at `t` [MW], + upward.
+
+        `t` is the dispatcher's tick time (the clock's seconds): on a scaled clock the clock
+        has moved on while the tick computes, and the activation of the tick's own instant
+        is asked for, so a caller that asks again for the same `t` gets the same answer.
+        """
         if not self.on:
             return 0.0
-        at = self.clock.utc()
+        at = self.clock.utc() - timedelta(seconds=self.clock.now() - t)
         quarter = quarter_start(at)
         if self._cache is None or self._cache[0] != quarter:
             q = int(self.book.periods.searchsorted(pd.Timestamp(quarter)))

@@ -312,7 +312,9 @@ async def _deliver(
     def observe(state: _Zone, activation: PatternActivation) -> None:
         def sample(t: float, target: float) -> None:
             assert state.pool is not None
-            requested = activation.activation_mw(t)
+            # the activation this tick's target holds (asked again later, a scaled clock
+            # may have crossed a half or a quarter hour, and the ISP's plan would be off)
+            requested = state.pool.last_activation_mw
             q = int(np.searchsorted(edges, t, side="right")) - 1
             if 0 <= q < len(state.planned_mw):
                 state.planned_mw[q] = target - requested

@@ -46,6 +46,22 @@ def test_each_quarter_hour_asks_the_patterns_energy_up_then_down() -> None:
     assert up_mwh == pytest.approx(0.1 * 4.0 * 0.25, rel=0.05)  # the pattern's share
 
 
+def test_a_tick_gets_its_own_instants_activation_after_the_clock_moved_on() -> None:
+    # On a scaled clock the clock runs on while a tick computes: the day's meter asks for
+    # the activation after the pool did. Asked for the tick's time, both get the same value,
+    # even across the half-hour flip from up to down and across a quarter-hour boundary.
+    book = PositionBook(PERIODS, [band("pos", 4.0), band("neg", 2.0)])
+    up, down = np.zeros(96), np.zeros(96)
+    up[:2], down[:2] = 0.1, 0.25
+    clock = VirtualClock(T0)
+    source = PatternActivation(book, "NL", clock, ActivationPattern(up, down, "hand"))
+    clock._now = 455.0  # the tick of t = 445 s is still computing, 10 s later
+    assert source.activation_mw(445.0) == pytest.approx(0.8)  # first half: up
+    clock._now = 903.0  # the quarter hour's last tick (t = 895 s) is observed in the next
+    assert source.activation_mw(895.0) == pytest.approx(-1.0)  # second half: down
+    assert source.activation_mw(903.0) == pytest.approx(0.8)  # the next quarter hour's up
+
+
 def test_no_band_held_no_activation() -> None:
     book = PositionBook(PERIODS, [])
     clock = VirtualClock(T0)
