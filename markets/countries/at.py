@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import Reading, sourced
+from markets.countries._audit import AUDIT_4, Reading, sourced
 from markets.eu import (
+    AT_DE_AFRR,
+    AT_DE_AFRR_URL,
+    HISTORY_START,
     NEMO_IDA_URL,
+    NOT_MODELLED_BEFORE_PICASSO,
     PICASSO_ACCESSION,
     PICASSO_ACCESSION_URL,
     C,
@@ -99,6 +103,39 @@ INTRADAY_AUCTIONS = sourced(
     ),
 )
 
+AFRR_ENERGY = sourced(
+    picasso_afrr_energy(
+        COUNTRY,
+        ZONE,
+        TZ,
+        operator="APG",
+        accession=rule(True, "2022-06-22", "ENTSO-E, APG", C, "APG joins PICASSO"),
+    ),
+    Reading(
+        "in_operation",
+        "2022-06-22",
+        PICASSO_ACCESSION,
+        PICASSO_ACCESSION_URL,
+        "TransnetBW PICASSO page and ENTSO-E news of 2022-06-01, read 2026-12-06",
+        note="APG acceded to PICASSO on 2022-06-22",
+    ),
+)
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY,
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        AT_DE_AFRR,
+        AT_DE_AFRR_URL,
+        "netztransparenz.de archive page (undated), read 2026-12-06",
+        G,
+        "Austrian and German aFRR energy was activated from a common merit order from July "
+        "2016 up to and including 2022-06-21, the day before APG's PICASSO accession "
+        "[confirmed]; " + NOT_MODELLED_BEFORE_PICASSO,
+    ),
+    session=AUDIT_4,
+)
+
 PLUGIN = MarketPlugin(
     country=COUNTRY,
     name="Austria",
@@ -154,23 +191,7 @@ PLUGIN = MarketPlugin(
                 **_APG_AFRR,
             ),
         ),
-        sourced(
-            picasso_afrr_energy(
-                COUNTRY,
-                ZONE,
-                TZ,
-                operator="APG",
-                accession=rule(True, "2022-06-22", "ENTSO-E, APG", C, "APG joins PICASSO"),
-            ),
-            Reading(
-                "in_operation",
-                "2022-06-22",
-                PICASSO_ACCESSION,
-                PICASSO_ACCESSION_URL,
-                "TransnetBW PICASSO page and ENTSO-E news of 2022-06-01, read 2026-12-06",
-                note="APG acceded to PICASSO on 2022-06-22",
-            ),
-        ),
+        AFRR_ENERGY,
         fcr_cooperation(COUNTRY, ZONE, TZ),
     ),
 )

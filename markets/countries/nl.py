@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import Reading, sourced
+from markets.countries._audit import AUDIT_4, Reading, sourced
 from markets.eu import (
+    HISTORY_START,
     LEGACY_REVIEW_BY,
     NEMO_IDA_URL,
+    NOT_MODELLED_BEFORE_PICASSO,
     C,
     G,
     U,
@@ -73,6 +75,58 @@ INTRADAY_AUCTIONS = sourced(
     ),
 )
 
+AFRR_ENERGY = sourced(
+    picasso_afrr_energy(
+        COUNTRY,
+        ZONE,
+        TZ,
+        operator="TenneT NL",
+        accession=rule(
+            True,
+            "2024-01-01",
+            "ENTSO-E (PICASSO members)",
+            U,
+            "NL was connected 'by 2024'; the exact accession date was not found",
+            review_by=LEGACY_REVIEW_BY,
+        ),
+    ),
+    Reading(
+        "in_operation",
+        "2024-01-01",
+        "Dexter Energy (secondary): 'Belgium joins PICASSO: expected impact on "
+        "imbalance prices' (2024: 'the Netherlands joined PICASSO earlier this "
+        "year'); time2market (secondary): the Netherlands among the platform's users",
+        "https://dexterenergy.ai/news/belgium-joins-picasso-expected-impact-on-"
+        "imbalance-prices/; https://time2market.dk/blog/all-you-need-to-know-about-"
+        "europes-real-time-balancing-power-markets",
+        "Dexter Energy news (2024), time2market blog; read 2026-12-06",
+        U,
+        "TenneT NL joined PICASSO during 2024 (two secondary sources); the day was "
+        "not found, so 2024-01-01 stays: deliveries early in 2024 may be offered "
+        "before the real accession. Review against TenneT's go-live notice",
+    ),
+)
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY,
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        "TenneT TSO B.V.: request to ACM under Art. 62 EB GL for a derogation from the "
+        "deadlines to use the European aFRR and mFRR platforms (letter of 2022-01-24, ref. "
+        "REG-N 22-005); Dexter Energy (secondary): the Netherlands joined PICASSO in 2024",
+        "https://5dok.net/document/y6epm07g-aanvraag-basis-artikel-afwijking-"
+        "implementatietermijnen-europese-platforms-afrr.html (copy of TenneT's letter); "
+        "https://dexterenergy.ai/news/belgium-joins-picasso-expected-impact-on-imbalance-"
+        "prices/",
+        "TenneT letter of 2022-01-24; Dexter Energy news (2024); read 2026-12-06",
+        G,
+        "TenneT asked ACM in January 2022 to derogate from the deadline to use PICASSO and "
+        "kept its national aFRR market until joining in 2024 [confirmed: the request; "
+        "secondary: the 2024 accession]; " + NOT_MODELLED_BEFORE_PICASSO,
+    ),
+    session=AUDIT_4,
+)
+
 PLUGIN = MarketPlugin(
     country=COUNTRY,
     name="Netherlands",
@@ -120,37 +174,7 @@ PLUGIN = MarketPlugin(
                 ),
             ),
         ),
-        sourced(
-            picasso_afrr_energy(
-                COUNTRY,
-                ZONE,
-                TZ,
-                operator="TenneT NL",
-                accession=rule(
-                    True,
-                    "2024-01-01",
-                    "ENTSO-E (PICASSO members)",
-                    U,
-                    "NL was connected 'by 2024'; the exact accession date was not found",
-                    review_by=LEGACY_REVIEW_BY,
-                ),
-            ),
-            Reading(
-                "in_operation",
-                "2024-01-01",
-                "Dexter Energy (secondary): 'Belgium joins PICASSO: expected impact on "
-                "imbalance prices' (2024: 'the Netherlands joined PICASSO earlier this "
-                "year'); time2market (secondary): the Netherlands among the platform's users",
-                "https://dexterenergy.ai/news/belgium-joins-picasso-expected-impact-on-"
-                "imbalance-prices/; https://time2market.dk/blog/all-you-need-to-know-about-"
-                "europes-real-time-balancing-power-markets",
-                "Dexter Energy news (2024), time2market blog; read 2026-12-06",
-                U,
-                "TenneT NL joined PICASSO during 2024 (two secondary sources); the day was "
-                "not found, so 2024-01-01 stays: deliveries early in 2024 may be offered "
-                "before the real accession. Review against TenneT's go-live notice",
-            ),
-        ),
+        AFRR_ENERGY,
         fcr_cooperation(COUNTRY, ZONE, TZ),
     ),
 )
