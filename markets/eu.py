@@ -859,7 +859,7 @@ def fcr_cooperation(country: str, zone: str, timezone: str) -> BalancingCapacity
             ),
         ),
     )
-    return sourced(market, *_FCR_READINGS)
+    return sourced(sourced(market, *_FCR_READINGS), *_FCR_READINGS_4, session=AUDIT_4)
 
 
 _REGELLEISTUNG = {
@@ -913,6 +913,24 @@ _FCR_READINGS = (
     Reading("order_types", HISTORY_START, **_REGELLEISTUNG),
 )
 """What the audit of 2026-12-06 read for the FCR Cooperation records."""
+
+_FCR_READINGS_4 = (
+    Reading(
+        "price_per_block",
+        HISTORY_START,
+        "regelleistung.net: Abrechnung der Frequency Containment Reserve",
+        "https://regelleistung.net/de-DE/Infosf%C3%BCrAnbieter/AnbieterabrechnungderRegelenergie/"
+        "FrequencyContainmentReserve",
+        "regelleistung.net settlement page (undated), read 2026-12-06",
+        G,
+        "the capacity is settled as the awarded MW times the FCR Cooperation's marginal "
+        "price, the highest awarded bid price (a local marginal price where a country reaches "
+        "its import or export limit) [confirmed]; that this price is per MW for the whole "
+        "4-hour product (the result files' settlement capacity price in EUR/MW, seen through "
+        "third-party readers of those files) [general]",
+    ),
+)
+"""What the fourth session of the audit read for the FCR Cooperation records."""
 
 
 def capacity_bid_rules() -> dict[str, tuple[Rule[Any], ...]]:

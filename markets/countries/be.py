@@ -104,6 +104,14 @@ ELIA_BALANCING_RULES_2024_URL = (
     "https://www.elia.be/en/public-consultation/20240329_public-consultation-on-the-proposal-"
     "for-amendment-to-the-balancing-rules"
 )
+ELIA_EXEMPTION_2024 = (
+    "Elia: consultation on the proposal of exemption from the obligation to procure upward "
+    "and downward balancing capacity for aFRR separately (2024-09-05)"
+)
+ELIA_EXEMPTION_2024_URL = (
+    "https://elia.be/en/public-consultation/20240905_public-consultation-on-the-proposal-of-"
+    "exemption-from-the-obligation"
+)
 ELIA_AFRR_PAGE = "Elia: Automatic Frequency Restoration Process (aFRR/R2)"
 ELIA_AFRR_PAGE_URL = (
     "https://www.elia.be/en/electricity-market-and-system/system-services/keeping-the-balance/afrr"
@@ -224,6 +232,28 @@ AFRR_CAPACITY = sourced(
         "Elia consultation page of 2024-02-28, read 2026-12-06",
         note="Elia buys aFRR capacity in an auction (moved from D-2 to D-1 by the amended "
         "T&C BSP aFRR); a BSP then offers energy bids at least for its reserved volume",
+    ),
+    Reading(
+        "directions",
+        HISTORY_START,
+        ELIA_EXEMPTION_2024,
+        ELIA_EXEMPTION_2024_URL,
+        "Elia consultation page of 2024-09-05, read 2026-12-06",
+        note="under the T&C BSP aFRR Elia buys upward and downward aFRR capacity daily in "
+        "one capacity auction, exempted from separate procurement by CREG decision B2299 of "
+        "2021-12-09, valid until 2024-12-15; a combined up-and-down bid is not modelled: bid "
+        "each direction",
+    ),
+    Reading(
+        "directions",
+        "2024-12-15",
+        ELIA_EXEMPTION_2024,
+        ELIA_EXEMPTION_2024_URL,
+        "Elia consultation page of 2024-09-05, read 2026-12-06",
+        U,
+        "B2299 ran until 2024-12-15; Elia consulted from 2024-09-05 to 2024-10-05 on a new "
+        "exemption 'in the continuity' of it [confirmed]; CREG's decision on it, and so the "
+        "product set after 2024-12-15, were not found: up and down stay as before",
     ),
     session=AUDIT_4,
 )

@@ -57,6 +57,13 @@ RLM_URL = (
     "Regelarbeit"
 )
 RLM_READ = "regelleistung.net pages, read 2026-12-06"
+REGELLEISTUNG_AFRR_SETTLEMENT = (
+    "regelleistung.net: Abrechnung der automatic Frequency Restoration Reserve"
+)
+REGELLEISTUNG_AFRR_SETTLEMENT_URL = (
+    "https://regelleistung.net/de-DE/Infosf%C3%BCrAnbieter/AnbieterabrechnungderRegelenergie/"
+    "automaticFrequencyRestorationReserve"
+)
 
 
 def _rlm(parameter: str, note: str) -> Reading:
@@ -190,6 +197,19 @@ AFRR_CAPACITY = sourced(
         RLM_READ,
         note="a capacity bid in the RLM names a volume and a capacity price for a 4-hour "
         "product and direction (paid as bid); an energy price is optional",
+    ),
+    Reading(
+        "price_per_block",
+        HISTORY_START,
+        REGELLEISTUNG_AFRR_SETTLEMENT,
+        REGELLEISTUNG_AFRR_SETTLEMENT_URL,
+        "regelleistung.net settlement page (undated), read 2026-12-06",
+        U,
+        "the capacity is settled as the awarded MW times the bid price, paid as bid "
+        "(regelleistung.net) [confirmed], which fits a price per MW and 4-hour product; the "
+        "data centre's aFRR result files quote capacity prices in (EUR/MW)/h (seen through "
+        "third-party readers of those files, not opened here), so the unit a bid takes stays "
+        "to be checked in the TSOs' bid documentation (MfRRA)",
     ),
     session=AUDIT_4,
 )

@@ -127,6 +127,55 @@ AFRR_ENERGY = sourced(
     session=AUDIT_4,
 )
 
+AFRR_CAPACITY = afrr_capacity(
+    COUNTRY,
+    ZONE,
+    TZ,
+    operator="TenneT NL",
+    in_operation=(since_start(True, "TenneT NL", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
+    block_hours=(since_start(4, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
+    directions=(
+        since_start(
+            (Direction.POS, Direction.NEG),
+            "assumption",
+            U,
+            NOT_FOUND,
+            review_by=LEGACY_REVIEW_BY,
+        ),
+    ),
+    gate_closure=(
+        since_start(
+            DailyGate(days_before=1, local_time=time(9)),
+            "assumption",
+            U,
+            NOT_FOUND,
+            review_by=LEGACY_REVIEW_BY,
+        ),
+    ),
+    volume_min_mw=(since_start(1.0, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
+    volume_step_mw=(since_start(1.0, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
+    pricing=(
+        since_start(Pricing.PAY_AS_BID, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
+    ),
+)
+AFRR_CAPACITY = sourced(
+    AFRR_CAPACITY,
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        "TenneT TSO B.V.: aFRR pilot end report (2021-07-06)",
+        "https://www.readkong.com/page/afrr-pilot-end-report-tennet-8577493 (copy of "
+        "TenneT's report)",
+        "TenneT report of 2021-07-06, read 2026-12-06",
+        G,
+        "TenneT contracts and activates aFRR (regulating power) offered by BSPs, and opened "
+        "the aFRR market to independent aggregators after the pilot [confirmed]; how the "
+        "capacity is procured (auction, frequency, products) was not read: the other records "
+        "of this market stay uncertain",
+    ),
+    session=AUDIT_4,
+)
+
 PLUGIN = MarketPlugin(
     country=COUNTRY,
     name="Netherlands",
@@ -135,45 +184,7 @@ PLUGIN = MarketPlugin(
         DAY_AHEAD,
         INTRADAY_AUCTIONS,
         CONTINUOUS,
-        afrr_capacity(
-            COUNTRY,
-            ZONE,
-            TZ,
-            operator="TenneT NL",
-            in_operation=(
-                since_start(True, "TenneT NL", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
-            ),
-            block_hours=(since_start(4, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
-            directions=(
-                since_start(
-                    (Direction.POS, Direction.NEG),
-                    "assumption",
-                    U,
-                    NOT_FOUND,
-                    review_by=LEGACY_REVIEW_BY,
-                ),
-            ),
-            gate_closure=(
-                since_start(
-                    DailyGate(days_before=1, local_time=time(9)),
-                    "assumption",
-                    U,
-                    NOT_FOUND,
-                    review_by=LEGACY_REVIEW_BY,
-                ),
-            ),
-            volume_min_mw=(
-                since_start(1.0, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
-            ),
-            volume_step_mw=(
-                since_start(1.0, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
-            ),
-            pricing=(
-                since_start(
-                    Pricing.PAY_AS_BID, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY
-                ),
-            ),
-        ),
+        AFRR_CAPACITY,
         AFRR_ENERGY,
         fcr_cooperation(COUNTRY, ZONE, TZ),
     ),

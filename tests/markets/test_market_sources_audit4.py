@@ -48,7 +48,8 @@ def test_day_ahead_pricing_names_where_to_check_it_and_stays_general(country):
     now = _record(PLUGINS[country], MarketId.DAY_AHEAD, "pricing", date(2023, 3, 1))
     assert now.value is Pricing.PAY_AS_CLEARED
     assert now.confidence.value == "general"  # no primary text on SDAC settlement was read
-    assert "pse.pl" in (now.reference or "") and "nemo-committee.eu" in (now.reference or "")
+    assert "pse.pl" in (now.reference or "")
+    assert "nemo-committee.eu" in (now.reference or "")
     assert "EUPHEMIA public description" in (now.note or "")
 
 
@@ -96,3 +97,44 @@ def test_balancing_order_types_name_the_tso_page_read(country, market, day, refe
     record = _record(PLUGINS[country], market, "order_types", day)
     assert reference_part in (record.reference or "")
     assert record.recorded_at == AUDIT
+
+
+@pytest.mark.parametrize("country", sorted(PLUGINS))
+def test_the_fcr_price_per_product_is_now_general_with_the_settlement_page(country):
+    """Believed confirmed before the audit with no page to open; the settlement page read
+    confirms MW times marginal price but not the unit, so the correction says general."""
+    plugin = PLUGINS[country]
+    now = _record(plugin, MarketId.FCR_CAPACITY, "price_per_block", date(2025, 5, 1))
+    old = _record(plugin, MarketId.FCR_CAPACITY, "price_per_block", date(2025, 5, 1), BEFORE_AUDIT)
+    assert now.value is old.value is True
+    assert (old.confidence.value, now.confidence.value) == ("confirmed", "general")
+    assert "AnbieterabrechnungderRegelenergie/FrequencyContainmentReserve" in now.reference
+    assert now.supersedes == (old.id,)
+
+
+def test_the_german_afrr_capacity_price_unit_stays_uncertain_with_a_reason_and_a_date():
+    record = _record(de.PLUGIN, MarketId.AFRR_CAPACITY, "price_per_block", date(2025, 5, 1))
+    assert record.value is True
+    assert record.confidence.value == "uncertain"
+    assert record.review_by == date(2027, 1, 31)
+    assert "(EUR/MW)/h" in (record.note or "")
+    assert "automaticFrequencyRestorationReserve" in (record.reference or "")
+
+
+def test_belgian_afrr_directions_after_the_b2299_exemption_stay_uncertain_with_elias_page():
+    during = _record(be.PLUGIN, MarketId.AFRR_CAPACITY, "directions", date(2023, 5, 1))
+    after = _record(be.PLUGIN, MarketId.AFRR_CAPACITY, "directions", date(2025, 5, 1))
+    assert during.confidence.value == "confirmed"
+    assert "B2299" in (during.note or "")
+    assert after.confidence.value == "uncertain"
+    assert after.review_by == date(2027, 1, 31)
+    for record in (during, after):
+        assert "20240905_public-consultation" in (record.reference or "")
+        assert {d.value for d in record.value} == {"pos", "neg"}
+
+
+def test_the_dutch_afrr_capacity_market_now_names_tennets_pilot_report():
+    record = _record(nl.PLUGIN, MarketId.AFRR_CAPACITY, "in_operation", date(2023, 5, 1))
+    assert record.value is True
+    assert record.confidence.value == "general"  # was uncertain: no source at all
+    assert "afrr-pilot-end-report-tennet" in (record.reference or "")
