@@ -91,6 +91,8 @@ def test_france_had_a_local_afrr_activation_market_from_november_2023_which_is_n
         ("DE", MarketId.AFRR_ENERGY, date(2024, 3, 1), "Ausschreibungs-und-Gebotsverfahren"),
         ("BE", MarketId.AFRR_ENERGY, date(2025, 6, 2), "keeping-the-balance/afrr"),
         ("FR", MarketId.AFRR_ENERGY, date(2025, 6, 2), "activation-market-in-france"),
+        ("AT", MarketId.AFRR_CAPACITY, date(2024, 3, 1), "balancing/secondary-control"),
+        ("AT", MarketId.AFRR_ENERGY, date(2024, 3, 1), "balancing/secondary-control"),
     ],
 )
 def test_balancing_order_types_name_the_tso_page_read(country, market, day, reference_part):
