@@ -599,7 +599,7 @@ def sidc_continuous(
         ),
         order_types=(since_start((OrderType.SINGLE,), "EPEX SPOT (AT)", note="limit orders"),),
     )
-    return sourced(market, *_CONTINUOUS_READINGS)
+    return sourced(sourced(market, *_CONTINUOUS_READINGS), *_CONTINUOUS_READINGS_4, session=AUDIT_4)
 
 
 EPEX_BE_INTRADAY = "EPEX SPOT: Intraday Continuous - Belgium (product page, hourly era)"
@@ -650,6 +650,24 @@ _CONTINUOUS_READINGS = (
 )
 """What the audit of 2026-12-06 read for the continuous intraday records shared by every
 zone (contracts and the local gate closure are each country's own)."""
+
+_CONTINUOUS_READINGS_4 = (
+    Reading(
+        "pricing",
+        HISTORY_START,
+        "Nord Pool: Intraday market; Modo Energy (secondary): 'Trading in the continuous "
+        "intraday market: how does it work?' (2023-12-15)",
+        "https://npspot.com/en/the-power-market/Intraday-market; https://modoenergy.com/"
+        "research/continuous-intraday-trading-wholesale-epex-n2ex-volume-battery-energy-"
+        "storage-prices",
+        "Nord Pool page (undated) and Modo Energy article of 2023-12-15, read 2026-12-06",
+        note="continuous trading, prices set first come first served with the best prices "
+        "first (Nord Pool, a NEMO of all five zones); an order that crosses a resting order "
+        "trades at the resting order's price, each trade priced on its own (Modo Energy, "
+        "describing EPEX's order book)",
+    ),
+)
+"""What the fourth session of the audit read for the continuous intraday records."""
 
 
 def picasso_afrr_energy(

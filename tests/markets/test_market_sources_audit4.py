@@ -140,3 +140,11 @@ def test_the_dutch_afrr_capacity_market_now_names_tennets_pilot_report():
     assert record.value is True
     assert record.confidence.value == "general"  # was uncertain: no source at all
     assert "afrr-pilot-end-report-tennet" in (record.reference or "")
+
+
+@pytest.mark.parametrize("country", sorted(PLUGINS))
+def test_continuous_trades_at_the_resting_orders_price_with_pages_to_open(country):
+    now = _record(PLUGINS[country], MarketId.INTRADAY_CONTINUOUS, "pricing", date(2024, 9, 1))
+    assert now.value is Pricing.PAY_AS_BID
+    assert "npspot.com/en/the-power-market/Intraday-market" in (now.reference or "")
+    assert "modoenergy.com" in (now.reference or "")
