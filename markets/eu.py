@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any, TypeVar
 
-from markets.countries._audit import AUDIT, AUDIT_REVIEW_BY, Reading, sourced
+from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_REVIEW_BY, Reading, sourced
 from markets.gates import DailyGate, OffsetGate
 from markets.kinds import (
     Auction,
@@ -127,6 +127,28 @@ ACER_PICASSO_2022_URL = (
 )
 
 
+AT_DE_AFRR = "netztransparenz.de: aFRR-AT-DE-Kooperation (archive of the German TSOs)"
+AT_DE_AFRR_URL = (
+    "https://netztransparenz.de/de-de/Regelenergie/Altdaten-Archiv/aFRR-AT-DE-Kooperation"
+)
+REGELLEISTUNG_BIDDING = "regelleistung.net: Ausschreibungs- und Gebotsverfahren"
+REGELLEISTUNG_BIDDING_URL = (
+    "https://regelleistung.net/de-de/Anbieter-werden/Ausschreibungs-und-Gebotsverfahren"
+)
+RTE_AFRR_ACTIVATION = (
+    "RTE news of 2023-11-28: 'Automatic frequency restoration reserve activation market in France'"
+)
+RTE_AFRR_ACTIVATION_URL = (
+    "https://services-rte.com/en/news/automatic-frequency-restoration-reserve-activation-"
+    "market-in-france.html"
+)
+RTE_PICASSO_URL = "https://services-rte.com/en/learn-more-about-our-services/picasso.html"
+NOT_MODELLED_BEFORE_PICASSO = (
+    "that local market is not modelled: no aFRR energy product is offered before the "
+    "accession [modelling choice]"
+)
+
+
 def since_start(
     value: Any, source: str, confidence: Confidence = C, note: str = BEFORE, **provenance: Any
 ) -> Rule:
@@ -225,7 +247,7 @@ def sdac_day_ahead(country: str, zone: str, timezone: str) -> Auction:
             since_start(256, "EPEX SPOT", G, "EPEX: 2-256 price/quantity pairs; a NEMO parameter"),
         ),
     )
-    return sourced(market, *_SDAC_READINGS)
+    return sourced(sourced(market, *_SDAC_READINGS), *_SDAC_READINGS_4, session=AUDIT_4)
 
 
 EPEX_DA = "EPEX SPOT: Day-Ahead Auction in the Netherlands & Belgium (product page, hourly era)"
@@ -326,6 +348,28 @@ _SDAC_READINGS = (
 )
 """What the audit of 2026-12-06 read for the day-ahead records."""
 
+PSE_DA_URL = "https://www.pse.pl/web/pse-eng/day-ahead-market"
+TIME2MARKET_COUPLING_URL = "https://time2market.dk/blog/market-coupling-in-european-power-markets"
+_SDAC_READINGS_4 = (
+    Reading(
+        "pricing",
+        HISTORY_START,
+        NEMO_IDA + " (EUPHEMIA serves IDA and SDAC); PSE: Day-ahead market (SDAC); "
+        "time2market (secondary): market coupling in European power markets",
+        NEMO_IDA_URL + "; " + PSE_DA_URL + "; " + TIME2MARKET_COUPLING_URL,
+        "NEMO Committee and ENTSO-E IDA pages, PSE and time2market pages (undated), read "
+        "2026-12-06",
+        G,
+        "SDAC matches orders in an implicit auction run by EUPHEMIA (PSE, a TSO); the same "
+        "algorithm and principles serve the IDAs, which set a clearing price per bidding zone "
+        "from the matched orders (NEMO Committee, ENTSO-E); one price per bidding zone and MTU "
+        "(time2market, secondary). A primary text saying that every accepted SDAC order "
+        "settles at its zone's clearing price was not read: the EUPHEMIA public description "
+        "linked from the NEMO Committee's page is where to check",
+    ),
+)
+"""What the fourth session of the audit of 2026-12-06 read for the day-ahead records."""
+
 
 def _ida_session(name: str, days_before: int, closes: int, delivery_from: int) -> AuctionSession:
     return AuctionSession(
@@ -414,7 +458,7 @@ def sidc_intraday_auctions(country: str, zone: str, timezone: str) -> Auction:
         curve_points_min=(rule(2, "2024-06-14", "as SDAC (EPEX SPOT)", G),),
         curve_points_max=(rule(256, "2024-06-14", "as SDAC (EPEX SPOT)", G),),
     )
-    return sourced(market, *_IDA_READINGS)
+    return sourced(sourced(market, *_IDA_READINGS), *_IDA_READINGS_4, session=AUDIT_4)
 
 
 _NEMO_IDA = {
@@ -466,6 +510,22 @@ _IDA_READINGS = (
     ),
 )
 """What the audit of 2026-12-06 read for the intraday-auction records."""
+
+_IDA_READINGS_4 = (
+    Reading(
+        "pricing",
+        "2024-06-14",
+        NEMO_IDA,
+        NEMO_IDA_URL + " (also read at https://preview.entsoe.eu/network_codes/cacm/"
+        "implementation/ida)",
+        "NEMO Committee IDA page and ENTSO-E IDA page (undated), read 2026-12-06",
+        C,
+        "the IDAs take all valid orders of an auction and determine clearing prices for the "
+        "bidding zones from the matched orders (ENTSO-E), with EUPHEMIA, the SDAC algorithm "
+        "(NEMO Committee): an accepted order settles at its zone's clearing price",
+    ),
+)
+"""What the fourth session of the audit read for the intraday-auction records."""
 
 
 def contract(minutes: int, opens_at: int) -> ContinuousContract:
@@ -539,7 +599,7 @@ def sidc_continuous(
         ),
         order_types=(since_start((OrderType.SINGLE,), "EPEX SPOT (AT)", note="limit orders"),),
     )
-    return sourced(market, *_CONTINUOUS_READINGS)
+    return sourced(sourced(market, *_CONTINUOUS_READINGS), *_CONTINUOUS_READINGS_4, session=AUDIT_4)
 
 
 EPEX_BE_INTRADAY = "EPEX SPOT: Intraday Continuous - Belgium (product page, hourly era)"
@@ -590,6 +650,24 @@ _CONTINUOUS_READINGS = (
 )
 """What the audit of 2026-12-06 read for the continuous intraday records shared by every
 zone (contracts and the local gate closure are each country's own)."""
+
+_CONTINUOUS_READINGS_4 = (
+    Reading(
+        "pricing",
+        HISTORY_START,
+        "Nord Pool: Intraday market; Modo Energy (secondary): 'Trading in the continuous "
+        "intraday market: how does it work?' (2023-12-15)",
+        "https://npspot.com/en/the-power-market/Intraday-market; https://modoenergy.com/"
+        "research/continuous-intraday-trading-wholesale-epex-n2ex-volume-battery-energy-"
+        "storage-prices",
+        "Nord Pool page (undated) and Modo Energy article of 2023-12-15, read 2026-12-06",
+        note="continuous trading, prices set first come first served with the best prices "
+        "first (Nord Pool, a NEMO of all five zones); an order that crosses a resting order "
+        "trades at the resting order's price, each trade priced on its own (Modo Energy, "
+        "describing EPEX's order book)",
+    ),
+)
+"""What the fourth session of the audit read for the continuous intraday records."""
 
 
 def picasso_afrr_energy(
@@ -799,7 +877,7 @@ def fcr_cooperation(country: str, zone: str, timezone: str) -> BalancingCapacity
             ),
         ),
     )
-    return sourced(market, *_FCR_READINGS)
+    return sourced(sourced(market, *_FCR_READINGS), *_FCR_READINGS_4, session=AUDIT_4)
 
 
 _REGELLEISTUNG = {
@@ -853,6 +931,24 @@ _FCR_READINGS = (
     Reading("order_types", HISTORY_START, **_REGELLEISTUNG),
 )
 """What the audit of 2026-12-06 read for the FCR Cooperation records."""
+
+_FCR_READINGS_4 = (
+    Reading(
+        "price_per_block",
+        HISTORY_START,
+        "regelleistung.net: Abrechnung der Frequency Containment Reserve",
+        "https://regelleistung.net/de-DE/Infosf%C3%BCrAnbieter/AnbieterabrechnungderRegelenergie/"
+        "FrequencyContainmentReserve",
+        "regelleistung.net settlement page (undated), read 2026-12-06",
+        G,
+        "the capacity is settled as the awarded MW times the FCR Cooperation's marginal "
+        "price, the highest awarded bid price (a local marginal price where a country reaches "
+        "its import or export limit) [confirmed]; that this price is per MW for the whole "
+        "4-hour product (the result files' settlement capacity price in EUR/MW, seen through "
+        "third-party readers of those files) [general]",
+    ),
+)
+"""What the fourth session of the audit read for the FCR Cooperation records."""
 
 
 def capacity_bid_rules() -> dict[str, tuple[Rule[Any], ...]]:

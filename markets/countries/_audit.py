@@ -6,9 +6,10 @@ approver is the coordinator whose merge review admits the records into the proje
 eyes: docs/compliance.md; the approver must be registered in ``markets/reviewers.toml``).
 A record the merge does not admit never exists.
 
-Three sessions audited that day: the first (`AUDIT`) corrected the examples of the issue,
+Four sessions audited that day: the first (`AUDIT`) corrected the examples of the issue,
 the second (`AUDIT_2`) went through every record of NL, BE, FR, AT and the shared EU
-blocks, the third (`AUDIT_3`) sourced German records and regulatory facts. `sourced`
+blocks, the third (`AUDIT_3`) sourced German records and regulatory facts, the fourth
+(`AUDIT_4`) sourced market records the others had left without a reference. `sourced`
 re-records a legacy record with the source it was checked against.
 """
 
@@ -51,6 +52,15 @@ AUDIT_3: dict[str, Any] = {
 }
 """Keyword arguments of `markets.rules.rule` for a record of the third audit session (the
 German records left without a reference)."""
+
+AUDIT_4: dict[str, Any] = {
+    "recorded_at": AUDIT_DAY,
+    "retrieved_on": AUDIT_DAY,
+    "recorded_by": "mktfacts (rule-audit session 4 of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch wt-mktfacts)",
+}
+"""Keyword arguments of `markets.rules.rule` for a record of the fourth audit session (market
+records of the five countries still without a reference after the first three)."""
 
 M = TypeVar("M", bound=Market)
 

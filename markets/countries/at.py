@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import Reading, sourced
+from markets.countries._audit import AUDIT_4, Reading, sourced
 from markets.eu import (
+    AT_DE_AFRR,
+    AT_DE_AFRR_URL,
+    HISTORY_START,
     NEMO_IDA_URL,
+    NOT_MODELLED_BEFORE_PICASSO,
     PICASSO_ACCESSION,
     PICASSO_ACCESSION_URL,
     C,
@@ -99,6 +103,107 @@ INTRADAY_AUCTIONS = sourced(
     ),
 )
 
+APG_AFRR_MARKET = "APG: aFRR (automatic Frequency Restoration Reserves)"
+APG_AFRR_MARKET_URL = "https://www.apg.at/en/markt/balancing/secondary-control"
+
+AFRR_CAPACITY = sourced(
+    afrr_capacity(
+        COUNTRY,
+        ZONE,
+        TZ,
+        operator="APG",
+        in_operation=(since_start(True, "APG", note="daily auction"),),
+        block_hours=(since_start(4, "APG", note="6 x 4 h; about +/-200 MW needed"),),
+        directions=(since_start((Direction.POS, Direction.NEG), "APG"),),
+        gate_opening=(since_start(DailyGate(days_before=7, local_time=time(10)), "APG"),),
+        gate_closure=(
+            since_start(
+                DailyGate(days_before=1, local_time=time(9)), "APG", note="results by 09:30"
+            ),
+        ),
+        volume_min_mw=(since_start(1.0, "APG", note="first bid >= 1 MW"),),
+        further_bid_min_mw=(since_start(5.0, "APG", note="each further bid >= 5 MW"),),
+        volume_step_mw=(since_start(1.0, "APG"),),
+        pricing=(
+            since_start(
+                Pricing.PAY_AS_BID, "APG", G, "ranked by capacity price; pay-as-bid assumed"
+            ),
+        ),
+    ),
+    Reading("in_operation", "2022-01-01", note="daily tender, Monday to Sunday", **_APG_AFRR),
+    Reading("block_hours", "2022-01-01", note="6 x 4 h from 00:00", **_APG_AFRR),
+    Reading("directions", "2022-01-01", **_APG_AFRR),
+    Reading("gate_opening", "2022-01-01", note="D-7 10:00", **_APG_AFRR),
+    Reading("gate_closure", "2022-01-01", note="D-1 09:00, results by 09:30", **_APG_AFRR),
+    Reading("volume_min_mw", "2022-01-01", note="first bid per product >= 1 MW", **_APG_AFRR),
+    Reading("further_bid_min_mw", "2022-01-01", note="each further bid >= 5 MW", **_APG_AFRR),
+    Reading("volume_step_mw", "2022-01-01", note="full 1 MW increments", **_APG_AFRR),
+    Reading(
+        "pricing",
+        "2022-01-01",
+        confidence=G,
+        note="bids are ranked by capacity price [confirmed]; that each is paid its own "
+        "price (pay-as-bid) is not on the page read [general]",
+        **_APG_AFRR,
+    ),
+)
+AFRR_CAPACITY = sourced(
+    AFRR_CAPACITY,
+    Reading(
+        "order_types",
+        HISTORY_START,
+        APG_AFRR_MARKET,
+        APG_AFRR_MARKET_URL,
+        "APG aFRR page (undated), read 2026-12-06",
+        note="a bid for aFRR capacity names the capacity offered and a capacity price; bids "
+        "are ranked by that price",
+    ),
+    session=AUDIT_4,
+)
+
+AFRR_ENERGY = sourced(
+    picasso_afrr_energy(
+        COUNTRY,
+        ZONE,
+        TZ,
+        operator="APG",
+        accession=rule(True, "2022-06-22", "ENTSO-E, APG", C, "APG joins PICASSO"),
+    ),
+    Reading(
+        "in_operation",
+        "2022-06-22",
+        PICASSO_ACCESSION,
+        PICASSO_ACCESSION_URL,
+        "TransnetBW PICASSO page and ENTSO-E news of 2022-06-01, read 2026-12-06",
+        note="APG acceded to PICASSO on 2022-06-22",
+    ),
+)
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY,
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        AT_DE_AFRR,
+        AT_DE_AFRR_URL,
+        "netztransparenz.de archive page (undated), read 2026-12-06",
+        G,
+        "Austrian and German aFRR energy was activated from a common merit order from July "
+        "2016 up to and including 2022-06-21, the day before APG's PICASSO accession "
+        "[confirmed]; " + NOT_MODELLED_BEFORE_PICASSO,
+    ),
+    Reading(
+        "order_types",
+        "2022-06-22",
+        APG_AFRR_MARKET,
+        APG_AFRR_MARKET_URL,
+        "APG aFRR page (undated), read 2026-12-06",
+        note="in the intraday balancing energy tenders providers adjust the energy prices "
+        "given with their capacity or offer other prequalified capacity; bids are ranked by "
+        "energy price",
+    ),
+    session=AUDIT_4,
+)
+
 PLUGIN = MarketPlugin(
     country=COUNTRY,
     name="Austria",
@@ -107,70 +212,8 @@ PLUGIN = MarketPlugin(
         DAY_AHEAD,
         INTRADAY_AUCTIONS,
         CONTINUOUS,
-        sourced(
-            afrr_capacity(
-                COUNTRY,
-                ZONE,
-                TZ,
-                operator="APG",
-                in_operation=(since_start(True, "APG", note="daily auction"),),
-                block_hours=(since_start(4, "APG", note="6 x 4 h; about +/-200 MW needed"),),
-                directions=(since_start((Direction.POS, Direction.NEG), "APG"),),
-                gate_opening=(since_start(DailyGate(days_before=7, local_time=time(10)), "APG"),),
-                gate_closure=(
-                    since_start(
-                        DailyGate(days_before=1, local_time=time(9)), "APG", note="results by 09:30"
-                    ),
-                ),
-                volume_min_mw=(since_start(1.0, "APG", note="first bid >= 1 MW"),),
-                further_bid_min_mw=(since_start(5.0, "APG", note="each further bid >= 5 MW"),),
-                volume_step_mw=(since_start(1.0, "APG"),),
-                pricing=(
-                    since_start(
-                        Pricing.PAY_AS_BID, "APG", G, "ranked by capacity price; pay-as-bid assumed"
-                    ),
-                ),
-            ),
-            Reading(
-                "in_operation", "2022-01-01", note="daily tender, Monday to Sunday", **_APG_AFRR
-            ),
-            Reading("block_hours", "2022-01-01", note="6 x 4 h from 00:00", **_APG_AFRR),
-            Reading("directions", "2022-01-01", **_APG_AFRR),
-            Reading("gate_opening", "2022-01-01", note="D-7 10:00", **_APG_AFRR),
-            Reading("gate_closure", "2022-01-01", note="D-1 09:00, results by 09:30", **_APG_AFRR),
-            Reading(
-                "volume_min_mw", "2022-01-01", note="first bid per product >= 1 MW", **_APG_AFRR
-            ),
-            Reading(
-                "further_bid_min_mw", "2022-01-01", note="each further bid >= 5 MW", **_APG_AFRR
-            ),
-            Reading("volume_step_mw", "2022-01-01", note="full 1 MW increments", **_APG_AFRR),
-            Reading(
-                "pricing",
-                "2022-01-01",
-                confidence=G,
-                note="bids are ranked by capacity price [confirmed]; that each is paid its own "
-                "price (pay-as-bid) is not on the page read [general]",
-                **_APG_AFRR,
-            ),
-        ),
-        sourced(
-            picasso_afrr_energy(
-                COUNTRY,
-                ZONE,
-                TZ,
-                operator="APG",
-                accession=rule(True, "2022-06-22", "ENTSO-E, APG", C, "APG joins PICASSO"),
-            ),
-            Reading(
-                "in_operation",
-                "2022-06-22",
-                PICASSO_ACCESSION,
-                PICASSO_ACCESSION_URL,
-                "TransnetBW PICASSO page and ENTSO-E news of 2022-06-01, read 2026-12-06",
-                note="APG acceded to PICASSO on 2022-06-22",
-            ),
-        ),
+        AFRR_CAPACITY,
+        AFRR_ENERGY,
         fcr_cooperation(COUNTRY, ZONE, TZ),
     ),
 )

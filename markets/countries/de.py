@@ -15,14 +15,20 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT, AUDIT_3, AUDIT_REVIEW_BY, Reading, sourced
+from markets.countries._audit import AUDIT, AUDIT_3, AUDIT_4, AUDIT_REVIEW_BY, Reading, sourced
 from markets.countries.de_history import with_german_history
 from markets.eu import (
+    AT_DE_AFRR,
+    AT_DE_AFRR_URL,
     BEFORE,
+    HISTORY_START,
     LEGACY_REVIEW_BY,
     NEMO_IDA_URL,
+    NOT_MODELLED_BEFORE_PICASSO,
     PICASSO_ACCESSION,
     PICASSO_ACCESSION_URL,
+    REGELLEISTUNG_BIDDING,
+    REGELLEISTUNG_BIDDING_URL,
     C,
     G,
     U,
@@ -51,6 +57,13 @@ RLM_URL = (
     "Regelarbeit"
 )
 RLM_READ = "regelleistung.net pages, read 2026-12-06"
+REGELLEISTUNG_AFRR_SETTLEMENT = (
+    "regelleistung.net: Abrechnung der automatic Frequency Restoration Reserve"
+)
+REGELLEISTUNG_AFRR_SETTLEMENT_URL = (
+    "https://regelleistung.net/de-DE/Infosf%C3%BCrAnbieter/AnbieterabrechnungderRegelenergie/"
+    "automaticFrequencyRestorationReserve"
+)
 
 
 def _rlm(parameter: str, note: str) -> Reading:
@@ -116,6 +129,134 @@ INTRADAY_AUCTIONS = sourced(
     session=AUDIT_3,
 )
 
+AFRR_CAPACITY = sourced(
+    afrr_capacity(
+        COUNTRY,
+        ZONE,
+        TZ,
+        operator=TSOS,
+        in_operation=(
+            since_start(True, "regelleistung.net", note="daily auction since November 2020"),
+        ),
+        block_hours=(since_start(4, "regelleistung.net", note="6 blocks: 00-04 ... 20-24"),),
+        directions=(since_start((Direction.POS, Direction.NEG), "regelleistung.net"),),
+        gate_closure=(
+            since_start(DailyGate(days_before=1, local_time=time(9)), "regelleistung.net"),
+        ),
+        volume_min_mw=(since_start(1.0, "regelleistung.net, batterydata.info"),),
+        price_per_block=(
+            since_start(
+                True,
+                "SMARD aFRR export (procurement price in EUR/MW per 4-hour product)",
+                U,
+                "SMARD publishes the capacity price per MW and product; regelleistung.net "
+                "result files have also been seen quoting (EUR/MW)/h: which unit the RLM "
+                "bid format takes is to be checked with the TSOs' bid documentation",
+                review_by=LEGACY_REVIEW_BY,
+            ),
+        ),
+        pricing=(since_start(Pricing.PAY_AS_BID, "regelleistung.net", note=BEFORE),),
+        energy_price_attachable=(
+            since_start(
+                True,
+                "regelleistung.net",
+                note="an energy price may be attached and is carried into the energy market",
+            ),
+        ),
+    ),
+    _rlm(
+        "in_operation",
+        "aFRR capacity (RLM) auctioned daily for the next day, apart "
+        "from the energy since November 2020",
+    ),
+    _rlm(
+        "block_hours",
+        "the RLM product is 4 hours long (six per day); energy bids are per quarter hour",
+    ),
+    _rlm(
+        "directions",
+        "unlike FCR, aFRR is not symmetric: positive and negative are separate products",
+    ),
+    _rlm("gate_closure", "the aFRR RLM closes at 09:00 D-1 (mFRR 10:00, FCR 08:00)"),
+    _rlm("pricing", "each accepted bid is paid its own capacity price (pay-as-bid)"),
+    _rlm(
+        "energy_price_attachable",
+        "an energy price may be given in the RLM bid; the "
+        "TSO carries it into the energy market, where it can be changed per quarter "
+        "hour until gate closure",
+    ),
+    session=AUDIT_3,
+)
+AFRR_CAPACITY = sourced(
+    AFRR_CAPACITY,
+    Reading(
+        "order_types",
+        HISTORY_START,
+        REGELLEISTUNG_BIDDING,
+        REGELLEISTUNG_BIDDING_URL,
+        RLM_READ,
+        note="a capacity bid in the RLM names a volume and a capacity price for a 4-hour "
+        "product and direction (paid as bid); an energy price is optional",
+    ),
+    Reading(
+        "price_per_block",
+        HISTORY_START,
+        REGELLEISTUNG_AFRR_SETTLEMENT,
+        REGELLEISTUNG_AFRR_SETTLEMENT_URL,
+        "regelleistung.net settlement page (undated), read 2026-12-06",
+        U,
+        "the capacity is settled as the awarded MW times the bid price, paid as bid "
+        "(regelleistung.net) [confirmed], which fits a price per MW and 4-hour product; the "
+        "data centre's aFRR result files quote capacity prices in (EUR/MW)/h (seen through "
+        "third-party readers of those files, not opened here), so the unit a bid takes stays "
+        "to be checked in the TSOs' bid documentation (MfRRA)",
+    ),
+    session=AUDIT_4,
+)
+
+AFRR_ENERGY = sourced(
+    picasso_afrr_energy(
+        COUNTRY,
+        ZONE,
+        TZ,
+        operator=TSOS,
+        accession=rule(True, "2022-06-22", "ENTSO-E, netztransparenz", C, "DE TSOs join PICASSO"),
+    ),
+    Reading(
+        "in_operation",
+        "2022-06-22",
+        PICASSO_ACCESSION,
+        PICASSO_ACCESSION_URL,
+        "TransnetBW PICASSO page and ENTSO-E news of 2022-06-01, read 2026-12-06",
+        note="50Hertz, TenneT Germany, Amprion and TransnetBW acceded to PICASSO on 2022-06-22",
+    ),
+    session=AUDIT_3,
+)
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY,
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        AT_DE_AFRR,
+        AT_DE_AFRR_URL,
+        "netztransparenz.de archive page (undated), read 2026-12-06",
+        G,
+        "German aFRR energy was activated from a German-Austrian common merit order from July "
+        "2016 up to and including 2022-06-21, the day before the PICASSO accession "
+        "[confirmed]; " + NOT_MODELLED_BEFORE_PICASSO,
+    ),
+    Reading(
+        "order_types",
+        "2022-06-22",
+        REGELLEISTUNG_BIDDING,
+        REGELLEISTUNG_BIDDING_URL,
+        RLM_READ,
+        note="in the energy market (RAM) each quarter hour of the delivery day is bid and "
+        "bought on its own, by holders of capacity and by free bids",
+    ),
+    session=AUDIT_4,
+)
+
 _BUILT_IN = MarketPlugin(
     country=COUNTRY,
     name="Germany",
@@ -124,90 +265,8 @@ _BUILT_IN = MarketPlugin(
         DAY_AHEAD,
         INTRADAY_AUCTIONS,
         CONTINUOUS,
-        sourced(
-            afrr_capacity(
-                COUNTRY,
-                ZONE,
-                TZ,
-                operator=TSOS,
-                in_operation=(
-                    since_start(
-                        True, "regelleistung.net", note="daily auction since November 2020"
-                    ),
-                ),
-                block_hours=(
-                    since_start(4, "regelleistung.net", note="6 blocks: 00-04 ... 20-24"),
-                ),
-                directions=(since_start((Direction.POS, Direction.NEG), "regelleistung.net"),),
-                gate_closure=(
-                    since_start(DailyGate(days_before=1, local_time=time(9)), "regelleistung.net"),
-                ),
-                volume_min_mw=(since_start(1.0, "regelleistung.net, batterydata.info"),),
-                price_per_block=(
-                    since_start(
-                        True,
-                        "SMARD aFRR export (procurement price in EUR/MW per 4-hour product)",
-                        U,
-                        "SMARD publishes the capacity price per MW and product; regelleistung.net "
-                        "result files have also been seen quoting (EUR/MW)/h: which unit the RLM "
-                        "bid format takes is to be checked with the TSOs' bid documentation",
-                        review_by=LEGACY_REVIEW_BY,
-                    ),
-                ),
-                pricing=(since_start(Pricing.PAY_AS_BID, "regelleistung.net", note=BEFORE),),
-                energy_price_attachable=(
-                    since_start(
-                        True,
-                        "regelleistung.net",
-                        note="an energy price may be attached and is carried into the energy "
-                        "market",
-                    ),
-                ),
-            ),
-            _rlm(
-                "in_operation",
-                "aFRR capacity (RLM) auctioned daily for the next day, apart "
-                "from the energy since November 2020",
-            ),
-            _rlm(
-                "block_hours",
-                "the RLM product is 4 hours long (six per day); energy bids are per quarter hour",
-            ),
-            _rlm(
-                "directions",
-                "unlike FCR, aFRR is not symmetric: positive and negative are separate products",
-            ),
-            _rlm("gate_closure", "the aFRR RLM closes at 09:00 D-1 (mFRR 10:00, FCR 08:00)"),
-            _rlm("pricing", "each accepted bid is paid its own capacity price (pay-as-bid)"),
-            _rlm(
-                "energy_price_attachable",
-                "an energy price may be given in the RLM bid; the "
-                "TSO carries it into the energy market, where it can be changed per quarter "
-                "hour until gate closure",
-            ),
-            session=AUDIT_3,
-        ),
-        sourced(
-            picasso_afrr_energy(
-                COUNTRY,
-                ZONE,
-                TZ,
-                operator=TSOS,
-                accession=rule(
-                    True, "2022-06-22", "ENTSO-E, netztransparenz", C, "DE TSOs join PICASSO"
-                ),
-            ),
-            Reading(
-                "in_operation",
-                "2022-06-22",
-                PICASSO_ACCESSION,
-                PICASSO_ACCESSION_URL,
-                "TransnetBW PICASSO page and ENTSO-E news of 2022-06-01, read 2026-12-06",
-                note="50Hertz, TenneT Germany, Amprion and TransnetBW acceded to PICASSO on "
-                "2022-06-22",
-            ),
-            session=AUDIT_3,
-        ),
+        AFRR_CAPACITY,
+        AFRR_ENERGY,
         fcr_cooperation(COUNTRY, ZONE, TZ),
     ),
 )

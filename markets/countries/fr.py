@@ -11,9 +11,14 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT, AUDIT_REVIEW_BY, Reading, sourced
+from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_REVIEW_BY, Reading, sourced
 from markets.eu import (
+    HISTORY_START,
     LEGACY_REVIEW_BY,
+    NOT_MODELLED_BEFORE_PICASSO,
+    RTE_AFRR_ACTIVATION,
+    RTE_AFRR_ACTIVATION_URL,
+    RTE_PICASSO_URL,
     WATTSNEXT_PICASSO,
     WATTSNEXT_PICASSO_URL,
     C,
@@ -148,6 +153,136 @@ _RTE_AFRR = {
     "document_version": "RTE news of 2021 and service page, read 2026-12-06",
 }
 
+AFRR_CAPACITY = sourced(
+    afrr_capacity(
+        COUNTRY,
+        ZONE,
+        TZ,
+        operator="RTE",
+        in_operation=(since_start(True, "RTE", C, "daily procurement since delivery 2021-11-03"),),
+        block_hours=(
+            since_start(
+                4, "assumption", U, "RTE block length not found", review_by=LEGACY_REVIEW_BY
+            ),
+        ),
+        directions=(
+            since_start(
+                (Direction.POS, Direction.NEG),
+                "assumption",
+                U,
+                "RTE products not found",
+                review_by=LEGACY_REVIEW_BY,
+            ),
+        ),
+        gate_opening=(
+            since_start(DailyGate(days_before=8, local_time=time(9)), "RTE", C, "opens D-8"),
+        ),
+        gate_closure=(
+            since_start(DailyGate(days_before=1, local_time=time(9)), "RTE", C, "results by 09:30"),
+        ),
+        volume_min_mw=(
+            since_start(
+                1.0,
+                "assumption",
+                U,
+                "RTE minimum bid not found",
+                review_by=LEGACY_REVIEW_BY,
+            ),
+        ),
+        volume_step_mw=(
+            since_start(1.0, "assumption", U, "RTE bid step not found", review_by=LEGACY_REVIEW_BY),
+        ),
+        pricing=(
+            since_start(
+                Pricing.PAY_AS_BID,
+                "assumption",
+                U,
+                "RTE pricing rule not found",
+                review_by=LEGACY_REVIEW_BY,
+            ),
+        ),
+    ),
+    Reading(
+        "in_operation",
+        "2022-01-01",
+        note="aFRR capacity contracted daily on D-1 since delivery 2021-11-03; RTE's "
+        "service page dates its national call for tenders from 2024-06-19 (by "
+        "prescription from obliged parties before): a D-1 daily market either way",
+        **_RTE_AFRR,
+    ),
+    Reading("gate_opening", "2022-01-01", note="opens D-8 09:00", **_RTE_AFRR),
+    Reading("gate_closure", "2022-01-01", note="D-1 09:00, results by 09:30", **_RTE_AFRR),
+)
+AFRR_CAPACITY = sourced(
+    AFRR_CAPACITY,
+    Reading(
+        "order_types",
+        HISTORY_START,
+        "RTE news: 'Capacités de réserve secondaire : lancement de l'appel d'offres journalier "
+        "2021'",
+        "https://services-rte.com/fr/actualites/capacites-de-reserve-secondaire-lancement-de-l-"
+        "appel-d-offres-journalier-2021.html",
+        "RTE news of 2021, read 2026-12-06",
+        note="RTE contracts all its aFRR capacity need through a daily call for tenders (first "
+        "delivery day 2021-11-03): capacity offers per delivery day",
+    ),
+    session=AUDIT_4,
+)
+
+AFRR_ENERGY = sourced(
+    picasso_afrr_energy(
+        COUNTRY,
+        ZONE,
+        TZ,
+        operator="RTE",
+        accession=rule(
+            True,
+            "2025-04-01",
+            "ENTSO-E; RTE",
+            U,
+            "RTE joined PICASSO in April 2025 [confirmed]; the day was not found; RTE "
+            "has paid the marginal price since 2023-11-21",
+            review_by=LEGACY_REVIEW_BY,
+        ),
+    ),
+    Reading(
+        "in_operation",
+        "2025-04-01",
+        WATTSNEXT_PICASSO + "; RTE: 'PICASSO' (first connection planned in Q1 2025; "
+        "pro-rata activation every 4 s since 2023-07-20)",
+        WATTSNEXT_PICASSO_URL
+        + "; https://services-rte.com/en/learn-more-about-our-services/picasso.html",
+        "wattsnext article (2025); RTE PICASSO page; read 2026-12-06",
+        U,
+        "RTE joined PICASSO in April 2025 (planned for Q1 2025); the day was not "
+        "found, so April's first day is taken: review against RTE's go-live notice",
+    ),
+)
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY,
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        RTE_AFRR_ACTIVATION + "; RTE: PICASSO",
+        RTE_AFRR_ACTIVATION_URL + "; " + RTE_PICASSO_URL,
+        "RTE news of 2023-11-28 and RTE PICASSO page (undated), read 2026-12-06",
+        G,
+        "RTE activated aFRR pro rata every 4 s from 2023-07-20 and ran a local aFRR activation "
+        "market (merit order, marginal price) from 2023-11-21, before its PICASSO connection "
+        "[confirmed]; " + NOT_MODELLED_BEFORE_PICASSO,
+    ),
+    Reading(
+        "order_types",
+        "2025-04-01",
+        RTE_AFRR_ACTIVATION,
+        RTE_AFRR_ACTIVATION_URL,
+        "RTE news of 2023-11-28, read 2026-12-06",
+        note="aFRR is activated in the merit order of the participants' energy bids, paid the "
+        "marginal price (from 2023-11-21, before PICASSO)",
+    ),
+    session=AUDIT_4,
+)
+
 PLUGIN = MarketPlugin(
     country=COUNTRY,
     name="France",
@@ -156,103 +291,8 @@ PLUGIN = MarketPlugin(
         DAY_AHEAD,
         INTRADAY_AUCTIONS,
         CONTINUOUS,
-        sourced(
-            afrr_capacity(
-                COUNTRY,
-                ZONE,
-                TZ,
-                operator="RTE",
-                in_operation=(
-                    since_start(True, "RTE", C, "daily procurement since delivery 2021-11-03"),
-                ),
-                block_hours=(
-                    since_start(
-                        4, "assumption", U, "RTE block length not found", review_by=LEGACY_REVIEW_BY
-                    ),
-                ),
-                directions=(
-                    since_start(
-                        (Direction.POS, Direction.NEG),
-                        "assumption",
-                        U,
-                        "RTE products not found",
-                        review_by=LEGACY_REVIEW_BY,
-                    ),
-                ),
-                gate_opening=(
-                    since_start(
-                        DailyGate(days_before=8, local_time=time(9)), "RTE", C, "opens D-8"
-                    ),
-                ),
-                gate_closure=(
-                    since_start(
-                        DailyGate(days_before=1, local_time=time(9)), "RTE", C, "results by 09:30"
-                    ),
-                ),
-                volume_min_mw=(
-                    since_start(
-                        1.0,
-                        "assumption",
-                        U,
-                        "RTE minimum bid not found",
-                        review_by=LEGACY_REVIEW_BY,
-                    ),
-                ),
-                volume_step_mw=(
-                    since_start(
-                        1.0, "assumption", U, "RTE bid step not found", review_by=LEGACY_REVIEW_BY
-                    ),
-                ),
-                pricing=(
-                    since_start(
-                        Pricing.PAY_AS_BID,
-                        "assumption",
-                        U,
-                        "RTE pricing rule not found",
-                        review_by=LEGACY_REVIEW_BY,
-                    ),
-                ),
-            ),
-            Reading(
-                "in_operation",
-                "2022-01-01",
-                note="aFRR capacity contracted daily on D-1 since delivery 2021-11-03; RTE's "
-                "service page dates its national call for tenders from 2024-06-19 (by "
-                "prescription from obliged parties before): a D-1 daily market either way",
-                **_RTE_AFRR,
-            ),
-            Reading("gate_opening", "2022-01-01", note="opens D-8 09:00", **_RTE_AFRR),
-            Reading("gate_closure", "2022-01-01", note="D-1 09:00, results by 09:30", **_RTE_AFRR),
-        ),
-        sourced(
-            picasso_afrr_energy(
-                COUNTRY,
-                ZONE,
-                TZ,
-                operator="RTE",
-                accession=rule(
-                    True,
-                    "2025-04-01",
-                    "ENTSO-E; RTE",
-                    U,
-                    "RTE joined PICASSO in April 2025 [confirmed]; the day was not found; RTE "
-                    "has paid the marginal price since 2023-11-21",
-                    review_by=LEGACY_REVIEW_BY,
-                ),
-            ),
-            Reading(
-                "in_operation",
-                "2025-04-01",
-                WATTSNEXT_PICASSO + "; RTE: 'PICASSO' (first connection planned in Q1 2025; "
-                "pro-rata activation every 4 s since 2023-07-20)",
-                WATTSNEXT_PICASSO_URL
-                + "; https://services-rte.com/en/learn-more-about-our-services/picasso.html",
-                "wattsnext article (2025); RTE PICASSO page; read 2026-12-06",
-                U,
-                "RTE joined PICASSO in April 2025 (planned for Q1 2025); the day was not "
-                "found, so April's first day is taken: review against RTE's go-live notice",
-            ),
-        ),
+        AFRR_CAPACITY,
+        AFRR_ENERGY,
         fcr_cooperation(COUNTRY, ZONE, TZ),
     ),
 )

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import Reading, sourced
+from markets.countries._audit import AUDIT_4, Reading, sourced
 from markets.eu import (
+    HISTORY_START,
     LEGACY_REVIEW_BY,
     NEMO_IDA_URL,
+    NOT_MODELLED_BEFORE_PICASSO,
     C,
     G,
     U,
@@ -73,6 +75,107 @@ INTRADAY_AUCTIONS = sourced(
     ),
 )
 
+AFRR_ENERGY = sourced(
+    picasso_afrr_energy(
+        COUNTRY,
+        ZONE,
+        TZ,
+        operator="TenneT NL",
+        accession=rule(
+            True,
+            "2024-01-01",
+            "ENTSO-E (PICASSO members)",
+            U,
+            "NL was connected 'by 2024'; the exact accession date was not found",
+            review_by=LEGACY_REVIEW_BY,
+        ),
+    ),
+    Reading(
+        "in_operation",
+        "2024-01-01",
+        "Dexter Energy (secondary): 'Belgium joins PICASSO: expected impact on "
+        "imbalance prices' (2024: 'the Netherlands joined PICASSO earlier this "
+        "year'); time2market (secondary): the Netherlands among the platform's users",
+        "https://dexterenergy.ai/news/belgium-joins-picasso-expected-impact-on-"
+        "imbalance-prices/; https://time2market.dk/blog/all-you-need-to-know-about-"
+        "europes-real-time-balancing-power-markets",
+        "Dexter Energy news (2024), time2market blog; read 2026-12-06",
+        U,
+        "TenneT NL joined PICASSO during 2024 (two secondary sources); the day was "
+        "not found, so 2024-01-01 stays: deliveries early in 2024 may be offered "
+        "before the real accession. Review against TenneT's go-live notice",
+    ),
+)
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY,
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        "TenneT TSO B.V.: request to ACM under Art. 62 EB GL for a derogation from the "
+        "deadlines to use the European aFRR and mFRR platforms (letter of 2022-01-24, ref. "
+        "REG-N 22-005); Dexter Energy (secondary): the Netherlands joined PICASSO in 2024",
+        "https://5dok.net/document/y6epm07g-aanvraag-basis-artikel-afwijking-"
+        "implementatietermijnen-europese-platforms-afrr.html (copy of TenneT's letter); "
+        "https://dexterenergy.ai/news/belgium-joins-picasso-expected-impact-on-imbalance-"
+        "prices/",
+        "TenneT letter of 2022-01-24; Dexter Energy news (2024); read 2026-12-06",
+        G,
+        "TenneT asked ACM in January 2022 to derogate from the deadline to use PICASSO and "
+        "kept its national aFRR market until joining in 2024 [confirmed: the request; "
+        "secondary: the 2024 accession]; " + NOT_MODELLED_BEFORE_PICASSO,
+    ),
+    session=AUDIT_4,
+)
+
+AFRR_CAPACITY = afrr_capacity(
+    COUNTRY,
+    ZONE,
+    TZ,
+    operator="TenneT NL",
+    in_operation=(since_start(True, "TenneT NL", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
+    block_hours=(since_start(4, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
+    directions=(
+        since_start(
+            (Direction.POS, Direction.NEG),
+            "assumption",
+            U,
+            NOT_FOUND,
+            review_by=LEGACY_REVIEW_BY,
+        ),
+    ),
+    gate_closure=(
+        since_start(
+            DailyGate(days_before=1, local_time=time(9)),
+            "assumption",
+            U,
+            NOT_FOUND,
+            review_by=LEGACY_REVIEW_BY,
+        ),
+    ),
+    volume_min_mw=(since_start(1.0, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
+    volume_step_mw=(since_start(1.0, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
+    pricing=(
+        since_start(Pricing.PAY_AS_BID, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
+    ),
+)
+AFRR_CAPACITY = sourced(
+    AFRR_CAPACITY,
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        "TenneT TSO B.V.: aFRR pilot end report (2021-07-06)",
+        "https://www.readkong.com/page/afrr-pilot-end-report-tennet-8577493 (copy of "
+        "TenneT's report)",
+        "TenneT report of 2021-07-06, read 2026-12-06",
+        G,
+        "TenneT contracts and activates aFRR (regulating power) offered by BSPs, and opened "
+        "the aFRR market to independent aggregators after the pilot [confirmed]; how the "
+        "capacity is procured (auction, frequency, products) was not read: the other records "
+        "of this market stay uncertain",
+    ),
+    session=AUDIT_4,
+)
+
 PLUGIN = MarketPlugin(
     country=COUNTRY,
     name="Netherlands",
@@ -81,76 +184,8 @@ PLUGIN = MarketPlugin(
         DAY_AHEAD,
         INTRADAY_AUCTIONS,
         CONTINUOUS,
-        afrr_capacity(
-            COUNTRY,
-            ZONE,
-            TZ,
-            operator="TenneT NL",
-            in_operation=(
-                since_start(True, "TenneT NL", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
-            ),
-            block_hours=(since_start(4, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),),
-            directions=(
-                since_start(
-                    (Direction.POS, Direction.NEG),
-                    "assumption",
-                    U,
-                    NOT_FOUND,
-                    review_by=LEGACY_REVIEW_BY,
-                ),
-            ),
-            gate_closure=(
-                since_start(
-                    DailyGate(days_before=1, local_time=time(9)),
-                    "assumption",
-                    U,
-                    NOT_FOUND,
-                    review_by=LEGACY_REVIEW_BY,
-                ),
-            ),
-            volume_min_mw=(
-                since_start(1.0, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
-            ),
-            volume_step_mw=(
-                since_start(1.0, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY),
-            ),
-            pricing=(
-                since_start(
-                    Pricing.PAY_AS_BID, "assumption", U, NOT_FOUND, review_by=LEGACY_REVIEW_BY
-                ),
-            ),
-        ),
-        sourced(
-            picasso_afrr_energy(
-                COUNTRY,
-                ZONE,
-                TZ,
-                operator="TenneT NL",
-                accession=rule(
-                    True,
-                    "2024-01-01",
-                    "ENTSO-E (PICASSO members)",
-                    U,
-                    "NL was connected 'by 2024'; the exact accession date was not found",
-                    review_by=LEGACY_REVIEW_BY,
-                ),
-            ),
-            Reading(
-                "in_operation",
-                "2024-01-01",
-                "Dexter Energy (secondary): 'Belgium joins PICASSO: expected impact on "
-                "imbalance prices' (2024: 'the Netherlands joined PICASSO earlier this "
-                "year'); time2market (secondary): the Netherlands among the platform's users",
-                "https://dexterenergy.ai/news/belgium-joins-picasso-expected-impact-on-"
-                "imbalance-prices/; https://time2market.dk/blog/all-you-need-to-know-about-"
-                "europes-real-time-balancing-power-markets",
-                "Dexter Energy news (2024), time2market blog; read 2026-12-06",
-                U,
-                "TenneT NL joined PICASSO during 2024 (two secondary sources); the day was "
-                "not found, so 2024-01-01 stays: deliveries early in 2024 may be offered "
-                "before the real accession. Review against TenneT's go-live notice",
-            ),
-        ),
+        AFRR_CAPACITY,
+        AFRR_ENERGY,
         fcr_cooperation(COUNTRY, ZONE, TZ),
     ),
 )

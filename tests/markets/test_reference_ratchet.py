@@ -39,6 +39,16 @@ def test_no_built_in_record_without_a_reference_was_added_since_the_audit():
     )
 
 
+def test_the_list_names_only_records_still_without_a_reference():
+    """A record sourced leaves the list, so the list is the measured count, never more."""
+    missing = {i for p in PLUGINS for i in reference_count(p).without_reference}
+    stale = _known() - missing
+    assert not stale, (
+        f"{len(stale)} listed record(s) now name a reference or no longer exist: "
+        f"{sorted(stale)[:5]}; remove them from {BASELINE.name}"
+    )
+
+
 def test_the_ratchet_catches_a_record_added_with_the_legacy_knowledge_time():
     day_ahead = sdac_day_ahead("DE", "DE_LU", "Europe/Berlin")
     added = day_ahead.with_rules(
