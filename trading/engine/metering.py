@@ -5,9 +5,18 @@ of an ISP [MWh] is the integral of the power over it, taken **trapezoid by trape
 between consecutive samples. A segment that crosses an ISP boundary is split there at the
 linearly interpolated power, so each ISP gets exactly its part. Before the first sample
 and after the last nothing is counted (an ISP the meter did not see whole is marked
-`incomplete`). A sample that is missing (an asset that did not answer: `None`) ends the
-segment: the gap counts nothing for the measured meter and is reported as unmetered
-seconds, never guessed.
+`incomplete`). A sample that is missing (`None`) ends the segment: the gap counts
+nothing and is reported as unmetered seconds.
+
+The measured meter (`meter_tick`) samples each asset's reading at every tick where it is
+fresh for control. A tick where the reading is late, but is at most
+`METER_GAP_BRIDGED_S` old, adds no sample: the next fresh reading joins the last one by the
+trapezoid, which is the linear estimate of a short gap that meter data validation uses
+(a dispatcher on a busy machine reads a little late now and then, and the device kept
+running). A reading older than that, an asset never read, or a quarantined one (what a
+mismatched register map decodes is not a measurement) ends the segment: that gap is not
+metered, and a tripped asset that never answers again is never counted past its last
+fresh reading.
 
 Two meters run side by side in a simulation: `measured` (what the dispatcher read from the
 devices, fresh readings only) and `truth` (what the simulated devices physically injected).
@@ -27,6 +36,8 @@ if TYPE_CHECKING:
     from dispatch.simulation import FleetMember
 
 SECONDS_PER_HOUR = 3600.0
+METER_GAP_BRIDGED_S = 60.0
+"""Longest wait [s] for a late reading that the measured meter still bridges linearly."""
 
 
 @dataclass
@@ -104,17 +115,24 @@ def meter_tick(
     truth: Mapping[str, IspMeter],
     t: float,
 ) -> None:
-    """Meter one tick at `t` [s]: each member's fresh reading of the pool's board [MW] into
-    its measured meter (None where the reading is missing or older than the pool's
-    `max_reading_age_s`, which ends that meter's segment) and its simulated device's
-    physical power [MW] into its truth meter."""
+    """Meter one tick at `t` [s]: each member's reading of the pool's board [MW] into its
+    measured meter where it is fresh (at most the pool's `max_reading_age_s` old); a late
+    one at most `METER_GAP_BRIDGED_S` old adds nothing (the next fresh one bridges the gap),
+    and anything else ends that meter's segment (see the module docstring). The simulated
+    device's physical power [MW] goes into its truth meter."""
     snapshot = pool.board.snapshot()
     max_age = pool.config.max_reading_age_s
     for member in members:
         asset = member.adapter.asset_id
         entry = snapshot.get(asset)
-        reading = None
         if entry is not None and entry.telemetry is not None and entry.fresh(t, max_age):
-            reading = entry.telemetry.power_mw
-        measured[asset].sample(t, reading)
+            measured[asset].sample(t, entry.telemetry.power_mw)
+        elif (
+            entry is None
+            or entry.telemetry is None
+            or entry.read_t is None
+            or entry.state == "quarantined"
+            or t - entry.read_t > METER_GAP_BRIDGED_S
+        ):
+            measured[asset].sample(t, None)
         truth[asset].sample(t, member.device.physical_power_mw())
