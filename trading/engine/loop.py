@@ -486,6 +486,11 @@ async def _deliver(
         delivery.append(ZoneDelivery(zone, position, scheduled, delivered, measured, up, down))
         target = scheduled + up - down
         deviation = float(np.abs(delivered - target).sum())
+        # ISPs every asset's measured meter saw whole (a run on a scaled clock loses the
+        # first seconds to first contact): metered against delivered over those only
+        read_whole = np.zeros(len(periods), dtype=bool)
+        if state.measured:
+            read_whole = np.logical_and.reduce([m.complete() for m in state.measured.values()])
         zone_report[zone] = {
             "isps_metered": int(
                 min(m.complete().sum() for m in state.truth.values()) if state.truth else 0
@@ -493,6 +498,9 @@ async def _deliver(
             "scheduled_mwh": round(float(scheduled.sum()), 6),
             "delivered_mwh": round(float(delivered.sum()), 6),
             "metered_mwh": round(float(measured.sum()), 6),
+            "isps_measured_whole": int(read_whole.sum()),
+            "metered_whole_isps_mwh": round(float(measured[read_whole].sum()), 6),
+            "delivered_whole_isps_mwh": round(float(delivered[read_whole].sum()), 6),
             "position_mwh": round(float(position.sum()), 6),
             "afrr_requested_mwh": round(float((up - down).sum()), 6),
             "abs_scheduled_mwh": round(float(np.abs(target).sum()), 6),
