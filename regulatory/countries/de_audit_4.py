@@ -106,6 +106,14 @@ BSP_BASELINE = Provenance(
 )
 
 
+KEPT_RELIEF = (
+    "storage withdrawal fed back to the grid taken as relieved of this levy (basis not "
+    "confirmed: the § 118(6) EnWG waiver does not cover levies, BGH EnVR 24/16)"
+)
+"""The description of a relief kept, uncertain: it no longer names a basis the BGH denied
+(§ 118(6)) or a law that does not cover the levy (§ 61l EEG, the EnFG)."""
+
+
 def _levy_correction(charge: ChargingCharge) -> Entry:
     """`charge` (sourced for its rate) without its storage relief, saying why in its note."""
     why = (
@@ -136,8 +144,8 @@ def lookup(place: str, fact: Fact, version: RuleSet) -> Entry | None:
         if isinstance(fact, ChargingCharge) and fact.exemptions:
             return _levy_correction(fact)
         return None
-    if not place.endswith(":exemptions[0]"):
-        return None
+    if not place.endswith(":exemptions[0]") or (fact.reference or "").strip():
+        return None  # the EnFG relief of the offshore levy from 2023 is sourced (session 3)
     if version.valid_from < ENFG_FROM:
-        return Entry(RELIEF_FROM_2017)
-    return Entry(S19_FROM_2023)
+        return Entry(RELIEF_FROM_2017, {"description": KEPT_RELIEF})
+    return Entry(S19_FROM_2023, {"description": KEPT_RELIEF})

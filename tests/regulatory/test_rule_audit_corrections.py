@@ -119,6 +119,13 @@ def test_a_german_battery_pays_the_s19_and_offshore_levies_in_2016_but_not_from_
     in_2018 = treat(old_battery, DE_SITE, date(2018, 6, 1))
     kept = charge(in_2018, "§ 19 StromNEV levy")
     assert (kept.exempt, kept.confidence) == (True, Confidence.UNCERTAIN)
+    # From 2023 the EnFG relieves the offshore levy (confirmed); the § 19 levy's relief is
+    # kept but uncertain, the EnFG does not cover it.
+    in_2024 = treat(battery(), DE_SITE, date(2024, 6, 1))
+    offshore, s19_2024 = charge(in_2024, "offshore grid levy"), charge(in_2024, "§ 19 StromNEV")
+    assert (offshore.exempt, offshore.confidence) == (True, Confidence.CONFIRMED)
+    assert (s19_2024.exempt, s19_2024.confidence) == (True, Confidence.UNCERTAIN)
+    assert "BGH EnVR 24/16" in s19_2024.reason
 
 
 def test_the_corrected_values_are_named_in_each_versions_change():
