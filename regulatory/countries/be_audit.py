@@ -2,8 +2,8 @@
 
 No value is corrected: the sources read (Elia's tariffs 2020-2023, its aFRR terms and
 consultations, the CREG's decision B2210) confirm the products' context and leave the
-storage grid fee, the aFRR minimum offer and the FCR reservoir uncertain (reviewed by
-2027-01-31).
+storage grid fee, the aFRR minimum offer and the FCR reservoir uncertain (each says why
+and keeps its review date).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 No value is corrected: the sources read confirm the TURPE periods and RTE's daily aFRR
 tender, and leave the complément de rémunération's negative-price rule, the aFRR minimum
-offer and pooling, and the FCR reservoir uncertain (each says why and is reviewed by
-2027-01-31).
+offer and pooling, and the FCR reservoir uncertain (each says why and keeps its review
+date).
 """
 
 from __future__ import annotations
