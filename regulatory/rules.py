@@ -367,11 +367,13 @@ class CountryRules(BaseModel):
     def _history_is_ordered(self) -> CountryRules:
         seen: set[str] = set()
         for earlier, later in zip(self.versions, self.versions[1:], strict=False):
-            if later.recorded_at == earlier.recorded_at and later.valid_from <= earlier.valid_from:
+            same_day = later.recorded_at == earlier.recorded_at
+            if same_day and later.valid_from <= earlier.valid_from and not later.supersedes:
                 raise ValueError(
                     f"{self.country} version {later.version} valid_from={later.valid_from} must "
                     f"be after {earlier.version}'s {earlier.valid_from} (both recorded on "
-                    f"{later.recorded_at}; a version recorded later may fill in the past)"
+                    f"{later.recorded_at}; a version recorded later, or a correction naming "
+                    "the version it supersedes, may fill in the past)"
                 )
         knowledge_days = {None, *(v.recorded_at for v in self.versions)}
         knowledge_days |= {v.superseded_at for v in self.versions if v.superseded_at}

@@ -44,6 +44,15 @@ AUDIT_3_VERSION: dict[str, object] = {
 """Keyword arguments of `CountryRules.amend` for a version the third audit session of
 2026-12-06 re-recorded (every German version, the Belgian baselines)."""
 
+AUDIT_4_VERSION: dict[str, object] = {
+    "recorded_at": AUDIT_DAY,
+    "recorded_by": "regfacts (rule-audit session 4 of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch wt-regfacts)",
+}
+"""Knowledge time, author and approver of the versions the fourth audit session of
+2026-12-06 re-recorded (every version believed today, all five countries;
+`regulatory.countries.revision`)."""
+
 WITHDRAWING: tuple[AssetKind, ...] = ("battery", "ev_fleet", "flexible_load", "heat_pump")
 """Asset kinds that draw energy from the grid and so may pay charges on withdrawal."""
 

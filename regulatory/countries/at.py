@@ -12,11 +12,17 @@ aFRR: the first bid at least 1 MW, each further one at least 5 MW (APG). Version
 - 2027.1 (2027-01-01): the ElWG's feed-in contribution (Versorgungsinfrastrukturbeitrag,
   capped at 0.05 ct/kWh, plants up to 20 kW exempt) starts; recorded, not modelled: the
   rule set holds charges on withdrawal only.
+- 2022.1-rev1, 2026.1-rev1, 2027.1-rev1 (recorded 2026-12-06, audit session 4 of issue 17):
+  the same with the sources read (`at_audit`); the EAG market premium is lost once the
+  day-ahead price is negative for six consecutive hours (§ 15 EAG), not in every negative
+  period. ``vpp markets treatments AT --known-on 2026-12-05`` shows the belief before.
 """
 
 from datetime import date
 
+from regulatory.countries import at_audit
 from regulatory.countries._common import (
+    AUDIT_4_VERSION,
     AUDIT_DAY,
     AUDIT_REVIEW_BY,
     AUDIT_VERSION,
@@ -25,6 +31,7 @@ from regulatory.countries._common import (
     fcr,
     premium_lost_every_negative_period,
 )
+from regulatory.countries.revision import revise
 from regulatory.rules import (
     LEGACY_REVIEW_BY,
     BaselineRule,
@@ -148,3 +155,5 @@ RULES = RULES.amend(
     "modelled (the rule set holds charges on withdrawal only)",
     **AUDIT_VERSION,
 )
+
+RULES = revise(RULES, lookup=at_audit.lookup, session=at_audit.SESSION, recorded=AUDIT_4_VERSION)

@@ -10,18 +10,24 @@ Versions:
   with the baselines' sources, Elia's "Testing and control" page and its T&C BSP aFRR
   consultation of 2024-02-28 (``vpp markets treatments BE --known-on 2026-12-05`` shows
   the versions before).
+- 2022.1-rev2, 2024.1-rev2 (recorded 2026-12-06, audit session 4 of issue 17): the same
+  with the sources read for the grid fee and the balancing products (`be_audit`); no value
+  corrected.
 """
 
 from datetime import date
 
+from regulatory.countries import be_audit
 from regulatory.countries._common import (
     AUDIT_3_VERSION,
+    AUDIT_4_VERSION,
     AUDIT_DAY,
     AUDIT_REVIEW_BY,
     WITHDRAWING,
     afrr,
     fcr,
 )
+from regulatory.countries.revision import revise
 from regulatory.rules import (
     LEGACY_REVIEW_BY,
     BaselineRule,
@@ -152,3 +158,5 @@ RULES = RULES.amend(
     review_by=AUDIT_REVIEW_BY,
     **AUDIT_3_VERSION,
 )
+
+RULES = revise(RULES, lookup=be_audit.lookup, session=be_audit.SESSION, recorded=AUDIT_4_VERSION)

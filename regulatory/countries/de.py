@@ -17,11 +17,18 @@ confidence mark. Versions:
   believed to apply in 2026 (``vpp markets treatments DE --on 2026-02-01 --known-on
   2026-12-05``). The levy that replaced the § 19 StromNEV levy is called "Aufschlag für
   besondere Netznutzung" since 2025; the versions of 2025 keep the old name.
+
+Every version is re-recorded twice on 2026-12-06: ``V-rev1`` with the sources of the
+audit's session 3 (`de_audit`), then ``V-rev2`` with those of session 4 (`de_audit_4`:
+the BSP-schedule baseline, § 60(3) EEG 2014, the storage relief of the § 19 StromNEV and
+offshore levies, which in 2015 and 2016 is withdrawn).
 """
 
 from datetime import date, timedelta
 
+from regulatory.countries import de_audit_4
 from regulatory.countries._common import (
+    AUDIT_4_VERSION,
     AUDIT_DAY,
     AUDIT_REVIEW_BY,
     AUDIT_VERSION,
@@ -31,6 +38,7 @@ from regulatory.countries._common import (
 )
 from regulatory.countries.de_audit import re_record
 from regulatory.countries.de_history import VERSIONS as HISTORY_VERSIONS
+from regulatory.countries.revision import revise
 from regulatory.rules import (
     LEGACY_REVIEW_BY,
     BaselineRule,
@@ -427,3 +435,6 @@ def _revised(rules: CountryRules) -> CountryRules:
 
 
 RULES = _revised(RULES)
+RULES = revise(
+    RULES, lookup=de_audit_4.lookup, session=de_audit_4.SESSION, recorded=AUDIT_4_VERSION
+)

@@ -9,18 +9,23 @@ Versions:
   2025.1 re-recorded with the CRE deliberation that sets TURPE 7 HTB from 2025-08-01 for
   about four years (and ended TURPE 6 HTB, in force since 2021-08-01), as a reference a
   reviewer can open. ``vpp markets treatments FR --known-on 2026-12-05`` shows 2025.1.
+- 2022.1-rev1, 2025.1-rev2, 2026.1-rev1 (recorded 2026-12-06, audit session 4 of issue 17):
+  the same with the sources read (`fr_audit`); no value corrected.
 """
 
 from datetime import date
 
+from regulatory.countries import fr_audit
 from regulatory.countries._common import (
     AUDIT_2_VERSION,
+    AUDIT_4_VERSION,
     AUDIT_DAY,
     WITHDRAWING,
     afrr,
     fcr,
     premium_lost_every_negative_period,
 )
+from regulatory.countries.revision import revise
 from regulatory.rules import (
     LEGACY_REVIEW_BY,
     BaselineRule,
@@ -135,3 +140,5 @@ RULES = RULES.amend(
     ),
     **AUDIT_2_VERSION,
 )
+
+RULES = revise(RULES, lookup=fr_audit.lookup, session=fr_audit.SESSION, recorded=AUDIT_4_VERSION)

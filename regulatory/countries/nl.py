@@ -10,18 +10,25 @@ aFRR products below are marked uncertain. Versions:
   2024.1 re-recorded with the ACM decision as published in the Staatscourant
   (stcrt-2024-23594) as its reference. ``vpp markets treatments NL --known-on 2026-12-05``
   shows 2024.1.
+- 2022.1-rev1, 2024.1-rev2 (recorded 2026-12-06, audit session 4 of issue 17): the same with
+  the sources read (`nl_audit`); corrected: the SDE+/SDE++ subsidy is lost after six
+  consecutive negative hours for plants >= 0.5 MW (not in every negative period), and a
+  battery's withdrawal is exempt from the energy tax from 2022-01-01 (Belastingplan 2022).
 """
 
 from datetime import date
 
+from regulatory.countries import nl_audit
 from regulatory.countries._common import (
     AUDIT_2_VERSION,
+    AUDIT_4_VERSION,
     AUDIT_DAY,
     WITHDRAWING,
     afrr,
     fcr,
     premium_lost_every_negative_period,
 )
+from regulatory.countries.revision import revise
 from regulatory.rules import (
     LEGACY_REVIEW_BY,
     BaselineRule,
@@ -157,3 +164,5 @@ RULES = RULES.amend(
     ),
     **AUDIT_2_VERSION,
 )
+
+RULES = revise(RULES, lookup=nl_audit.lookup, session=nl_audit.SESSION, recorded=AUDIT_4_VERSION)

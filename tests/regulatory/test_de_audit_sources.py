@@ -11,7 +11,7 @@ from regulatory_factories import battery, charge, chp, pv, site, treat, wind
 
 from markets.conformance import rule_set_approval_problems
 from regulatory.countries import de
-from regulatory.countries._common import AUDIT_3_VERSION
+from regulatory.countries._common import AUDIT_3_VERSION, AUDIT_4_VERSION
 from regulatory.countries.de_audit import REVISION
 from regulatory.rules import Confidence
 
@@ -29,10 +29,16 @@ def test_every_german_version_believed_today_is_a_re_recording_naming_its_author
     today = de.RULES.edition()
     assert today, "no German version believed today"
     for version in today:
-        assert version.version.endswith(REVISION), version.version
-        assert version.supersedes == (version.version.removesuffix(REVISION),)
-        assert version.recorded_by == AUDIT_3_VERSION["recorded_by"]
-        assert version.approved_by == AUDIT_3_VERSION["approved_by"]
+        # Session 4 re-recorded session 3's re-recordings; both stay in the history.
+        assert version.version.endswith("-rev2"), version.version
+        session_3 = version.version.removesuffix("-rev2") + REVISION
+        assert version.supersedes == (session_3,)
+        assert version.recorded_by == AUDIT_4_VERSION["recorded_by"]
+        assert version.approved_by == AUDIT_4_VERSION["approved_by"]
+        earlier = de.RULES.version(session_3)
+        assert earlier.supersedes == (session_3.removesuffix(REVISION),)
+        assert earlier.recorded_by == AUDIT_3_VERSION["recorded_by"]
+        assert earlier.approved_by == AUDIT_3_VERSION["approved_by"]
     assert rule_set_approval_problems(de.RULES) == []
 
 

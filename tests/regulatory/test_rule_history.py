@@ -24,7 +24,7 @@ def _levies(rule_set: RuleSet) -> dict[str, float | None]:
 
 def test_germany_2026_levies_as_known_today_and_as_believed_before_the_audit():
     today = de.RULES.in_force(FEBRUARY_2026)
-    assert (today.version, today.recorded_at) == ("2026.1-rev1", AUDIT)
+    assert (today.version, today.recorded_at) == ("2026.1-rev2", AUDIT)
     assert _levies(today)["KWKG levy"] == pytest.approx(4.46)
     assert _levies(today)["offshore grid levy"] == pytest.approx(9.41)
     name = "Aufschlag für besondere Netznutzung (formerly § 19 StromNEV levy)"
@@ -46,12 +46,12 @@ def test_the_2026_levies_carry_a_reference_and_the_uncertain_one_a_review_date()
 def test_austria_held_the_elwg_a_draft_until_the_audit():
     assert at.RULES.in_force(FEBRUARY_2026, known_on=BEFORE_AUDIT).version == "2022.1"
     today = at.RULES.in_force(FEBRUARY_2026)
-    assert today.version == "2026.1"
+    assert today.version == "2026.1-rev1"
     (exemption,) = today.charging[0].exemptions
     assert exemption.duration_years == 20
     assert exemption.grid_contracts == ("system_serving_storage",)
     assert exemption.review_by is not None
-    assert at.RULES.in_force(date(2027, 1, 1)).version == "2027.1"
+    assert at.RULES.in_force(date(2027, 1, 1)).version == "2027.1-rev1"
 
 
 def test_every_uncertain_fact_believed_today_has_a_review_date():
@@ -121,7 +121,7 @@ def test_belgian_baselines_cite_elia_and_the_versions_before_stay_readable():
     from regulatory.countries import be
 
     today = be.RULES.in_force(date(2024, 6, 1))
-    assert today.version == "2024.1-rev1"
+    assert today.version == "2024.1-rev2"
     (baseline,) = today.baselines
     assert "elia.be" in (baseline.reference or "")
     assert baseline.retrieved_on == AUDIT

@@ -73,7 +73,7 @@ def test_no_rule_set_error_names_the_earliest_version_and_date():
     with pytest.raises(NoRuleSetError) as caught:
         de.RULES.in_force(date(2014, 12, 31))
     assert str(caught.value) == (
-        "no DE rule set is in force on 2014-12-31: the earliest, version 2015.1-rev1, "
+        "no DE rule set is in force on 2014-12-31: the earliest, version 2015.1-rev2, "
         "is valid from 2015-01-01"
     )
 
@@ -114,6 +114,17 @@ def test_versions_out_of_date_order_are_rejected():
         )
 
 
+def test_a_correction_recorded_the_same_day_may_fill_in_the_past():
+    first, second = rule_set(date(2024, 1, 1), "a"), rule_set(date(2025, 1, 1), "b")
+    fixed = rule_set(date(2024, 1, 1), "a-rev1").model_copy(update={"supersedes": ("a",)})
+    rules = CountryRules(country="XX", name="Testland", versions=(first, second, fixed))
+    assert rules.in_force(date(2024, 6, 1)).version == "a-rev1"
+    assert rules.in_force(date(2025, 6, 1)).version == "b"
+    unnamed = rule_set(date(2024, 6, 1), "c")  # fills in the past but corrects nothing
+    with pytest.raises(ValidationError, match="a correction naming the version it supersedes"):
+        CountryRules(country="XX", name="Testland", versions=(first, second, unnamed))
+
+
 def test_duplicate_version_names_are_rejected():
     rules = CountryRules(country="XX", name="Testland", versions=(rule_set(date(2024, 1, 1)),))
     with pytest.raises(ValidationError, match="appears twice"):
@@ -145,7 +156,7 @@ def test_nl_atr85_exemption_from_2024_07_16():
     asset = battery(commissioning_date=date(2023, 5, 1))
     before = treat(asset, atr85, date(2024, 7, 15))
     on_day = treat(asset, atr85, date(2024, 7, 16))
-    assert (before.rule_set_version, on_day.rule_set_version) == ("2022.1", "2024.1-rev1")
+    assert (before.rule_set_version, on_day.rule_set_version) == ("2022.1-rev1", "2024.1-rev2")
     assert on_day.rule_set_valid_from == date(2024, 7, 16)
     assert charge(before, "transport tariff").exempt is False
     tariff = charge(on_day, "transport tariff")
@@ -159,7 +170,7 @@ def test_de_solarspitzengesetz_from_2025_02_25():
     plant = pv(rated_power_mw=5.0, commissioning_date=date(2025, 2, 25), support=SUPPORTED)
     before = treat(plant, site(), date(2025, 2, 24))
     on_day = treat(plant, site(), date(2025, 2, 25))
-    assert (before.rule_set_version, on_day.rule_set_version) == ("2024.1-rev1", "2025.1-rev1")
+    assert (before.rule_set_version, on_day.rule_set_version) == ("2024.1-rev2", "2025.1-rev2")
     assert negative_price_rule(before).kind == "consecutive_hours"
     assert negative_price_rule(on_day).kind == "every_period"
     # A plant commissioned the day before the law keeps the EEG 2023 rule (3 h in 2025).
@@ -211,7 +222,7 @@ def test_de_kwkg_2025_ends_the_small_plant_exemption_for_new_plants():
     )
     assert negative_price_rule(treat(small_new, site(), date(2025, 3, 31))).kind == "not_affected"
     on_day = treat(small_new, site(), date(2025, 4, 1))
-    assert on_day.rule_set_version == "2025.2-rev1"
+    assert on_day.rule_set_version == "2025.2-rev2"
     assert negative_price_rule(on_day).kind == "non_positive_period"
     small_old = {**small_new, "commissioning_date": date(2024, 1, 1)}
     assert negative_price_rule(treat(small_old, site(), date(2025, 6, 1))).kind == "not_affected"
@@ -228,7 +239,7 @@ def test_de_storage_waiver_extension_applies_from_its_assumed_start():
     assert charge(on_day, "grid fee").exempt is True
     assert charge(on_day, "grid fee").exempt_until == date(2047, 6, 1)
     assert on_day.charging_cost_eur_per_mwh == 0.0
-    assert any(u.startswith("rule set 2025.3-rev1 start date") for u in on_day.uncertain)
+    assert any(u.startswith("rule set 2025.3-rev2 start date") for u in on_day.uncertain)
     assert not any(u.startswith("rule set") for u in before.uncertain)
 
 

@@ -70,8 +70,8 @@ def big_battery(**overrides):
 def test_same_battery_in_de_and_nl_is_treated_differently():
     de_t = treat(big_battery(), DE_SITE, DAY)
     nl_t = treat(big_battery(), NL_SITE, DAY)
-    assert (de_t.country, de_t.rule_set_version) == ("DE", "2025.2-rev1")
-    assert (nl_t.country, nl_t.rule_set_version) == ("NL", "2024.1-rev1")
+    assert (de_t.country, de_t.rule_set_version) == ("DE", "2025.2-rev2")
+    assert (nl_t.country, nl_t.rule_set_version) == ("NL", "2024.1-rev2")
     # Balancing: pooled per connecting TSO in DE, across the country in NL.
     assert {(b.pooling, b.pool_key) for b in de_t.balancing} == {
         (PoolingScope.CONTROL_AREA, "Amprion")
@@ -208,21 +208,28 @@ def test_energy_reservoir_only_for_limited_energy_assets():
 
 def test_uncertain_facts_show_up_in_the_treatment():
     fcr_only = big_battery(prequalifications=[{"product": "fcr", "mw": 5.0}])
-    assert treat(fcr_only, DE_SITE, DAY).uncertain == (), "DE FCR and storage charges are not [U]"
+    # DE FCR and storage charges are not [U], except the storage relief of the § 19 levy,
+    # which the EnFG does not cover (rule audit session 4).
+    assert [u.split(":")[0] for u in treat(fcr_only, DE_SITE, DAY).uncertain] == [
+        "charge § 19 StromNEV levy"
+    ]
 
     with_afrr = treat(big_battery(), DE_SITE, DAY)
     assert [u.split(":")[0] for u in with_afrr.uncertain] == [
         "balancing afrr_pos",
         "balancing afrr_neg",
+        "charge § 19 StromNEV levy",
     ]
     assert balancing(with_afrr, "afrr_pos").confidence is Confidence.UNCERTAIN
 
     later = treat(fcr_only, DE_SITE, date(2025, 12, 1))
-    assert any(u.startswith("rule set 2025.3-rev1 start date 2025-12-01") for u in later.uncertain)
+    assert any(u.startswith("rule set 2025.3-rev2 start date 2025-12-01") for u in later.uncertain)
 
     nl = treat(fcr_only, NL_SITE, DAY)
     assert any(u.startswith("balancing fcr") for u in nl.uncertain)
-    assert any(u.startswith("charge energy tax") for u in nl.uncertain)
+    # The energy tax on a battery's withdrawal was uncertain until the audit's session 4
+    # found the storage exemption of the Belastingplan 2022 (general knowledge, sourced).
+    assert not any(u.startswith("charge energy tax") for u in nl.uncertain)
 
     load = treat(flexible_load(), DE_SITE, DAY)
     assert any(u.startswith("baseline bsp_schedule") for u in load.uncertain)
@@ -248,7 +255,7 @@ def test_plant_without_a_support_contract_has_no_support(country, builder):
     assert (treatment.support, treatment.support_note) == (None, None)
 
 
-@pytest.mark.parametrize("country", ["NL", "FR", "AT"])
+@pytest.mark.parametrize("country", ["NL", "FR"])
 def test_renewable_premium_outside_de_is_marked_uncertain(country):
     treatment = treat(wind(support=SUPPORTED), ALL_SITES[country], DAY)
     assert treatment.support is not None

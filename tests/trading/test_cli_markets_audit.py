@@ -77,10 +77,10 @@ def test_every_record_ever_held_includes_the_superseded_ones():
 def test_treatments_on_a_day_as_known_before_and_after_the_levies_of_2026():
     after = _json("markets", "treatments", "DE", "--on", "2026-02-01")
     before = _json("markets", "treatments", "DE", "--on", "2026-02-01", "--known-on", "2026-12-05")
-    assert after["in_force"]["id"] == "DE:regulatory:2026.1-rev1"  # type: ignore[index]
+    assert after["in_force"]["id"] == "DE:regulatory:2026.1-rev2"  # type: ignore[index]
     assert before["in_force"]["id"] == "DE:regulatory:2025.3"  # type: ignore[index]
     facts = {f["id"]: f for f in after["facts"]}  # type: ignore[index]
-    kwkg = facts["DE:regulatory:2026.1-rev1:charging:KWKG levy"]
+    kwkg = facts["DE:regulatory:2026.1-rev2:charging:KWKG levy"]
     assert "eur_per_mwh=4.46" in kwkg["value"]
     assert kwkg["reference"].startswith("https://")
 
@@ -88,7 +88,15 @@ def test_treatments_on_a_day_as_known_before_and_after_the_levies_of_2026():
 def test_treatments_diff_lists_the_versions_the_audit_added():
     found = _json("markets", "treatments", "AT", "--diff", "2026-12-05", "2026-12-06")
     added = [c["id"] for c in found["changes"] if c["diff"] == "added"]  # type: ignore[index]
-    assert added == ["AT:regulatory:2026.1", "AT:regulatory:2027.1"]
+    # 2026.1 and 2027.1 were recorded and re-recorded with sources on 2026-12-06 (session 4),
+    # so the day's edition holds their re-recordings; 2022.1 is withdrawn, corrected.
+    assert added == [
+        "AT:regulatory:2022.1-rev1",
+        "AT:regulatory:2026.1-rev1",
+        "AT:regulatory:2027.1-rev1",
+    ]
+    withdrawn = {c["id"]: c["corrected_by"] for c in found["changes"] if c["diff"] == "withdrawn"}  # type: ignore[index]
+    assert withdrawn == {"AT:regulatory:2022.1": ["AT:regulatory:2022.1-rev1"]}
 
 
 def test_review_lists_every_uncertain_value_with_its_review_date_and_changes_due():
@@ -97,11 +105,13 @@ def test_review_lists_every_uncertain_value_with_its_review_date_and_changes_due
     ids = {row["id"] for row in uncertain}
     assert "FR:intraday_auction:mtu_minutes:2025-02-01:2026-12-06" in ids
     assert "DE:intraday_continuous:local_gate_closure:2022-01-01:2026-12-06" in ids
-    assert "AT:regulatory:2026.1" in ids  # its start day is uncertain
+    assert "AT:regulatory:2026.1-rev1" in ids  # its start day is uncertain
     assert all(row["review_by"] for row in uncertain)
     assert not any(row["overdue"] for row in uncertain)
     scheduled = found["scheduled"]  # type: ignore[index]
-    assert [(row["on"], row["id"]) for row in scheduled] == [("2027-01-01", "AT:regulatory:2027.1")]
+    assert [(row["on"], row["id"]) for row in scheduled] == [
+        ("2027-01-01", "AT:regulatory:2027.1-rev1")
+    ]
 
 
 def test_review_after_the_due_date_marks_the_values_overdue_first():

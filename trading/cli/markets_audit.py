@@ -55,13 +55,15 @@ def diff_rows(
 ) -> list[dict[str, Any]]:
     """What changed between two editions of records (rows with an ``id``): each record
     held only in the later one (``diff``: ``added``) or only in the earlier
-    (``withdrawn``), with the ids of the records that corrected a withdrawn one."""
+    (``withdrawn``), with the ids of the records that corrected a withdrawn one (a
+    record's ``supersedes`` names ids; a rule-set version's names versions)."""
     old = {row["id"]: row for row in before}
     new = {row["id"]: row for row in after}
     changes = []
     for key in sorted(old.keys() - new.keys()):
         row = old[key]
-        by = [r["id"] for r in new.values() if key in r.get("supersedes", ())]
+        names = {key, row.get("version")} - {None}
+        by = [r["id"] for r in new.values() if names & set(r.get("supersedes", ()))]
         changes.append({**row, "diff": "withdrawn", "corrected_by": by})
     for key in sorted(new.keys() - old.keys()):
         changes.append({**new[key], "diff": "added", "corrected_by": []})

@@ -147,7 +147,7 @@ def test_a_day_before_every_rule_set_is_exit_2_naming_what_is_covered(
     assert result.exit_code == 2
     said = " ".join(result.output.split())  # the console wraps long lines
     assert "no DE regulatory rule set is in force on 2014-12-31" in said
-    assert "cover 2015-01-01 (version 2015.1-rev1)" in said
+    assert "cover 2015-01-01 (version 2015.1-rev2)" in said
     assert "Traceback" not in said
 
 
