@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any, TypeVar
 
-from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_REVIEW_BY, Reading, sourced
+from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_5, AUDIT_REVIEW_BY, Reading, sourced
 from markets.gates import DailyGate, OffsetGate
 from markets.kinds import (
     Auction,
@@ -125,8 +125,18 @@ ACER_PICASSO_2022_URL = (
     "https://www.acer.europa.eu/news-and-events/news/acer-will-evaluate-amendments-"
     "pricing-methodology-and-framework-related-electricity-balancing-platforms"
 )
+E_AND_M_IDCZGCT_URL = (
+    "https://www.energie-und-management.de/nachrichten/recht/detail//gate-closure-time-im-"
+    "intraday-stromhandel-wird-verkuerzt-346006"
+)
+ACER_IDCZGCT_2025_NEWS_URL = (
+    "https://mondovisione.com/media-and-resources/news/wellstat-appoints-jeffrey-britell-as-"
+    "chief-operating-officer-amidst-period-of-st-2025729/ (ACER news of 2025-07-29)"
+)
 
 
+REGELLEISTUNG_FAQ = "regelleistung.net: FAQ (English)"
+REGELLEISTUNG_FAQ_URL = "https://www.regelleistung.net/Help/FAQ"
 AT_DE_AFRR = "netztransparenz.de: aFRR-AT-DE-Kooperation (archive of the German TSOs)"
 AT_DE_AFRR_URL = (
     "https://netztransparenz.de/de-de/Regelenergie/Altdaten-Archiv/aFRR-AT-DE-Kooperation"
@@ -599,7 +609,10 @@ def sidc_continuous(
         ),
         order_types=(since_start((OrderType.SINGLE,), "EPEX SPOT (AT)", note="limit orders"),),
     )
-    return sourced(sourced(market, *_CONTINUOUS_READINGS), *_CONTINUOUS_READINGS_4, session=AUDIT_4)
+    market = sourced(
+        sourced(market, *_CONTINUOUS_READINGS), *_CONTINUOUS_READINGS_4, session=AUDIT_4
+    )
+    return sourced(market, *_CONTINUOUS_READINGS_5, session=AUDIT_5)
 
 
 EPEX_BE_INTRADAY = "EPEX SPOT: Intraday Continuous - Belgium (product page, hourly era)"
@@ -668,6 +681,31 @@ _CONTINUOUS_READINGS_4 = (
     ),
 )
 """What the fourth session of the audit read for the continuous intraday records."""
+
+_CONTINUOUS_READINGS_5 = (
+    Reading(
+        "cross_border_gate_closure",
+        "2026-01-01",
+        "Energie & Management: 'Gate-Closure-Time im Intraday-Stromhandel wird verkürzt' "
+        "(2025-12-23), reporting ACER's announcement of 2025-12-22; ACER news of 2025-07-29 "
+        "on the TSOs' proposal of 2025-07-02 (copy on Mondo Visione); Regulation (EU) "
+        "2024/1747",
+        E_AND_M_IDCZGCT_URL + "; " + ACER_IDCZGCT_2025_NEWS_URL + "; "
+        "https://eur-lex.europa.eu/eli/reg/2024/1747",
+        "E&M news of 2025-12-23 and ACER news of 2025-07-29, read 2026-12-06",
+        G,
+        "ACER approved on 2025-12-22 the TSOs' amended methodology moving the cross-zonal "
+        "intraday gate closure from 60 to 30 min before delivery; until the 2024 market-design "
+        "reform is transposed into national law the 30 min is optional and 60 min stays the "
+        "mandatory default; first TSOs apply it from 2026-01-01, full roll-out per national "
+        "regulator (E&M, secondary, quoting ACER; ACER's decision text was not read). 60 min "
+        "is kept for every border of this zone, the default and the earlier bound, so no "
+        "cross-border bid passes after its closure; the borders already on 30 min are not "
+        "modelled. Revises the record of the same day (review by 2027-01-31), which had not "
+        "found the decision",
+    ),
+)
+"""What the fifth session of the audit read for the continuous intraday records."""
 
 
 def picasso_afrr_energy(
