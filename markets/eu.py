@@ -135,6 +135,31 @@ ACER_IDCZGCT_2025_NEWS_URL = (
 )
 
 
+NORD_POOL_IDA = "Nord Pool support: 'About the SIDC Intraday Auctions (IDAs)'"
+NORD_POOL_IDA_URL = (
+    "https://support.nordpoolgroup.com/support/solutions/articles/8000111575-about-the-sidc-"
+    "intraday-auctions-idas-"
+)
+NORD_POOL_IDA_READ = "Nord Pool support article (undated, late 2024), read 2026-12-06"
+
+
+def ida_mtu_reading(country_note: str, minutes: int) -> Reading:
+    """What Nord Pool's IDA article says of one zone's IDA MTU (audit session 5): it lists
+    the MTU per bidding zone, which the sources read before did not."""
+    return Reading(
+        "mtu_minutes",
+        "2024-06-14",
+        NORD_POOL_IDA,
+        NORD_POOL_IDA_URL,
+        NORD_POOL_IDA_READ,
+        C,
+        f"the IDAs, live since 2024-06-13, offer {minutes}-min MTU products in {country_note} "
+        "(Nord Pool's list of MTU per bidding zone); one resolution of simple orders per zone "
+        "(NEMO Committee). Revises the record of the same day, which had not found the "
+        "per-zone list",
+    )
+
+
 REGELLEISTUNG_FAQ = "regelleistung.net: FAQ (English)"
 REGELLEISTUNG_FAQ_URL = "https://www.regelleistung.net/Help/FAQ"
 AT_DE_AFRR = "netztransparenz.de: aFRR-AT-DE-Kooperation (archive of the German TSOs)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT_4, Reading, sourced
+from markets.countries._audit import AUDIT_4, AUDIT_5, Reading, sourced
 from markets.eu import (
     ELIA_AFRR_TC_2024,
     ELIA_AFRR_TC_2024_URL,
@@ -29,6 +29,7 @@ from markets.eu import (
     contract,
     coupled_markets,
     fcr_cooperation,
+    ida_mtu_reading,
     picasso_afrr_energy,
     since_start,
 )
@@ -98,6 +99,11 @@ INTRADAY_AUCTIONS = sourced(
         "15 min, Belgium's imbalance settlement period; the per-zone resolution is not "
         "listed in the sources read",
     ),
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    ida_mtu_reading("Belgium (BE)", 15),
+    session=AUDIT_5,
 )
 
 ELIA_BALANCING_RULES_2024_URL = (

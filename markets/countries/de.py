@@ -46,6 +46,7 @@ from markets.eu import (
     contract,
     coupled_markets,
     fcr_cooperation,
+    ida_mtu_reading,
     picasso_afrr_energy,
     since_start,
 )
@@ -137,6 +138,13 @@ INTRADAY_AUCTIONS = sourced(
         "listed in the sources read",
     ),
     session=AUDIT_3,
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    ida_mtu_reading(
+        "the German-Luxembourg zone (listed as its four TSO areas TBW, AMP, TTG and 50Hz)", 15
+    ),
+    session=AUDIT_5,
 )
 
 AFRR_CAPACITY = sourced(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT_4, Reading, sourced
+from markets.countries._audit import AUDIT_4, AUDIT_5, Reading, sourced
 from markets.eu import (
     HISTORY_START,
     LEGACY_REVIEW_BY,
@@ -21,6 +21,7 @@ from markets.eu import (
     contract,
     coupled_markets,
     fcr_cooperation,
+    ida_mtu_reading,
     picasso_afrr_energy,
     since_start,
 )
@@ -73,6 +74,11 @@ INTRADAY_AUCTIONS = sourced(
         "15 min, the Dutch imbalance settlement period; the per-zone resolution is not "
         "listed in the sources read",
     ),
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    ida_mtu_reading("the Netherlands (NL)", 15),
+    session=AUDIT_5,
 )
 
 AFRR_ENERGY = sourced(

@@ -96,3 +96,33 @@ def test_the_german_capacity_price_unit_is_revised_the_same_day_with_the_faqs_ex
     assert "(EUR/MW)/h" in (now.note or "")
     assert now.supersedes == (today[0].id,)
     assert today[0].superseded_at == AUDIT
+
+
+@pytest.mark.parametrize(
+    ("country", "minutes"), [("AT", 15), ("BE", 15), ("DE", 15), ("FR", 30), ("NL", 15)]
+)
+def test_the_ida_mtu_per_zone_is_confirmed_by_nord_pools_list_as_a_same_day_revision(
+    country, minutes
+):
+    plugin = PLUGINS[country]
+    now = _record(plugin, MarketId.INTRADAY_AUCTION, "mtu_minutes", date(2024, 9, 1))
+    assert now.value == minutes
+    assert now.confidence.value == "confirmed"  # was general: no per-zone list was read
+    assert "support.nordpoolgroup.com" in (now.reference or "")
+    assert now.id == rule_id(country, "intraday_auction", "mtu_minutes", "2024-06-14", AUDIT, 2)
+    (earlier,) = [
+        e
+        for e in plugin.market(MarketId.INTRADAY_AUCTION).mtu_minutes
+        if (e.valid_from, e.recorded_at, e.revision) == (date(2024, 6, 14), AUDIT, 1)
+    ]
+    assert now.supersedes == (earlier.id,)
+    assert (earlier.value, earlier.confidence.value) == (minutes, "general")
+    slots = plugin.products(date(2024, 9, 1), MarketId.INTRADAY_AUCTION)
+    assert {(p.delivery_end - p.delivery_start).total_seconds() / 60 for p in slots} == {minutes}
+
+
+def test_frances_30_min_ida_mtu_still_ends_when_the_french_15_min_products_start():
+    now = _record(fr.PLUGIN, MarketId.INTRADAY_AUCTION, "mtu_minutes", date(2024, 9, 1))
+    assert now.valid_to == date(2025, 2, 1)
+    later = _record(fr.PLUGIN, MarketId.INTRADAY_AUCTION, "mtu_minutes", date(2025, 6, 2))
+    assert later.value == 15
