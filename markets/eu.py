@@ -160,6 +160,35 @@ def ida_mtu_reading(country_note: str, minutes: int) -> Reading:
     )
 
 
+AMPRION_XB_PRODUCTS = (
+    "Amprion press release: 'SIDC: New 15 and 30 minutes cross-border intraday products on "
+    "bidding zone borders between Belgium, Germany, France and The Netherlands'"
+)
+AMPRION_XB_PRODUCTS_URL = "https://amprion.net/Presse/Presse-Detailseite_27840.html"
+
+
+def contracts_reading(
+    borders: str,
+    openings: str = "every contract opening at the cross-zonal gate opening 15:00 D-1 (ACER "
+    "Decision 04/2018) [general: the opening of each local contract was not read]",
+) -> Reading:
+    """What Amprion's release of December 2020 says of a zone's continuous contracts
+    (audit session 5): 15- and 30-min cross-border products from 2020-12-10 beside the
+    60-min ones, in the NEMOs' shared order books."""
+    return Reading(
+        "contracts",
+        HISTORY_START,
+        AMPRION_XB_PRODUCTS + "; " + ACER_IDCZGT,
+        AMPRION_XB_PRODUCTS_URL + "; " + ACER_IDCZGT_URL,
+        "Amprion release of December 2020 (launch 2020-12-10); ACER Decision 04/2018; read "
+        "2026-12-06",
+        G,
+        f"60-, 30- and 15-min contracts in continuous trading: from 2020-12-10 {borders}, "
+        f"beside the 60-min products, all in the NEMOs' shared order books [confirmed]; "
+        f"{openings}",
+    )
+
+
 REGELLEISTUNG_FAQ = "regelleistung.net: FAQ (English)"
 REGELLEISTUNG_FAQ_URL = "https://www.regelleistung.net/Help/FAQ"
 AT_DE_AFRR = "netztransparenz.de: aFRR-AT-DE-Kooperation (archive of the German TSOs)"

@@ -27,6 +27,7 @@ from markets.eu import (
     U,
     afrr_capacity,
     contract,
+    contracts_reading,
     coupled_markets,
     fcr_cooperation,
     ida_mtu_reading,
@@ -85,6 +86,14 @@ CONTINUOUS = sourced(
         "EPEX SPOT product page, undated (hourly era), read 2026-12-06",
         note="trading in Belgium until 5 minutes before delivery",
     ),
+)
+CONTINUOUS = sourced(
+    CONTINUOUS,
+    contracts_reading(
+        "15- and 30-min cross-border products on the BE-DE and BE-NL borders and 30-min "
+        "ones on BE-FR"
+    ),
+    session=AUDIT_5,
 )
 INTRADAY_AUCTIONS = sourced(
     INTRADAY_AUCTIONS,

@@ -44,6 +44,7 @@ from markets.eu import (
     U,
     afrr_capacity,
     contract,
+    contracts_reading,
     coupled_markets,
     fcr_cooperation,
     ida_mtu_reading,
@@ -124,6 +125,16 @@ DAY_AHEAD, INTRADAY_AUCTIONS, CONTINUOUS = coupled_markets(
             **AUDIT,
         ),
     ),
+)
+CONTINUOUS = sourced(
+    CONTINUOUS,
+    contracts_reading(
+        "15- and 30-min cross-border products on the DE-BE and DE-NL borders, where Germany "
+        "already had 15-min and 30-min products",
+        "hours open 15:00 D-1 and quarter hours 16:00 D-1 (Nord Pool, EPEX SPOT) [general: "
+        "not in the release]; half hours assumed to open 15:00 D-1",
+    ),
+    session=AUDIT_5,
 )
 INTRADAY_AUCTIONS = sourced(
     INTRADAY_AUCTIONS,

@@ -19,6 +19,7 @@ from markets.eu import (
     U,
     afrr_capacity,
     contract,
+    contracts_reading,
     coupled_markets,
     fcr_cooperation,
     ida_mtu_reading,
@@ -60,6 +61,11 @@ CONTINUOUS = sourced(
         note="continuous trading in the Netherlands up to 5 minutes before delivery (an "
         "older page: the current EPEX rule book was not read)",
     ),
+)
+CONTINUOUS = sourced(
+    CONTINUOUS,
+    contracts_reading("15- and 30-min cross-border products on the NL-DE and BE-NL borders"),
+    session=AUDIT_5,
 )
 INTRADAY_AUCTIONS = sourced(
     INTRADAY_AUCTIONS,

@@ -126,3 +126,28 @@ def test_frances_30_min_ida_mtu_still_ends_when_the_french_15_min_products_start
     assert now.valid_to == date(2025, 2, 1)
     later = _record(fr.PLUGIN, MarketId.INTRADAY_AUCTION, "mtu_minutes", date(2025, 6, 2))
     assert later.value == 15
+
+
+@pytest.mark.parametrize("country", ["BE", "DE", "NL"])
+def test_60_30_and_15_min_continuous_contracts_name_amprions_release_of_december_2020(country):
+    plugin = PLUGINS[country]
+    now = _record(plugin, MarketId.INTRADAY_CONTINUOUS, "contracts", date(2023, 5, 2))
+    old = _record(plugin, MarketId.INTRADAY_CONTINUOUS, "contracts", date(2023, 5, 2), BEFORE_AUDIT)
+    assert {c.minutes for c in now.value} == {60, 30, 15}
+    assert now.value == old.value
+    assert "amprion.net/Presse/Presse-Detailseite_27840" in (now.reference or "")
+    assert old.reference is None
+    assert now.confidence.value == "general"  # the contracts' opening times were not read
+    assert "2020-12-10" in (now.note or "")
+    lengths = {
+        round((p.delivery_end - p.delivery_start).total_seconds() / 60)
+        for p in plugin.products(date(2023, 5, 2), MarketId.INTRADAY_CONTINUOUS)
+    }
+    assert lengths == {60, 30, 15}
+
+
+def test_german_quarter_hours_still_open_at_16_00_after_the_contracts_were_sourced():
+    now = _record(de.PLUGIN, MarketId.INTRADAY_CONTINUOUS, "contracts", date(2023, 5, 2))
+    opening = {(c.minutes, c.gate_opening.local_time.hour) for c in now.value}
+    assert opening == {(60, 15), (30, 15), (15, 16)}
+    assert "16:00 D-1" in (now.note or "")
