@@ -173,15 +173,17 @@ def _check_rules(plugin: MarketPlugin, report: ConformanceReport) -> Check:
     for spec in plugin.markets:
         for name, history in spec.histories():
             where = f"{spec.market}.{name}"
-            batches: dict[date, list[Rule]] = defaultdict(list)
+            # a same-day revision is its own batch: it repeats the valid_from it revises
+            batches: dict[tuple[date, int], list[Rule]] = defaultdict(list)
             for entry in history:
-                batches[entry.recorded_at].append(entry)
-            for recorded_at, batch in batches.items():
+                batches[(entry.recorded_at, entry.revision)].append(entry)
+            for (recorded_at, revision), batch in batches.items():
                 dates = [r.valid_from for r in batch]
                 if dates != sorted(dates) or len(set(dates)) != len(dates):
+                    which = "" if revision == 1 else f" (revision {revision})"
                     problems.append(
                         f"{where}: valid_from dates out of order or repeated among the "
-                        f"records of {recorded_at}"
+                        f"records of {recorded_at}{which}"
                     )
             ids = [r.id for r in history]
             if None in ids or len(set(ids)) != len(ids):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any, TypeVar
 
-from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_REVIEW_BY, Reading, sourced
+from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_5, AUDIT_REVIEW_BY, Reading, sourced
 from markets.gates import DailyGate, OffsetGate
 from markets.kinds import (
     Auction,
@@ -125,8 +125,72 @@ ACER_PICASSO_2022_URL = (
     "https://www.acer.europa.eu/news-and-events/news/acer-will-evaluate-amendments-"
     "pricing-methodology-and-framework-related-electricity-balancing-platforms"
 )
+E_AND_M_IDCZGCT_URL = (
+    "https://www.energie-und-management.de/nachrichten/recht/detail//gate-closure-time-im-"
+    "intraday-stromhandel-wird-verkuerzt-346006"
+)
+ACER_IDCZGCT_2025_NEWS_URL = (
+    "https://mondovisione.com/media-and-resources/news/wellstat-appoints-jeffrey-britell-as-"
+    "chief-operating-officer-amidst-period-of-st-2025729/ (ACER news of 2025-07-29)"
+)
 
 
+NORD_POOL_IDA = "Nord Pool support: 'About the SIDC Intraday Auctions (IDAs)'"
+NORD_POOL_IDA_URL = (
+    "https://support.nordpoolgroup.com/support/solutions/articles/8000111575-about-the-sidc-"
+    "intraday-auctions-idas-"
+)
+NORD_POOL_IDA_READ = "Nord Pool support article (undated, late 2024), read 2026-12-06"
+
+
+def ida_mtu_reading(country_note: str, minutes: int) -> Reading:
+    """What Nord Pool's IDA article says of one zone's IDA MTU (audit session 5): it lists
+    the MTU per bidding zone, which the sources read before did not."""
+    return Reading(
+        "mtu_minutes",
+        "2024-06-14",
+        NORD_POOL_IDA,
+        NORD_POOL_IDA_URL,
+        NORD_POOL_IDA_READ,
+        C,
+        f"the IDAs, live since 2024-06-13, offer {minutes}-min MTU products in {country_note} "
+        "(Nord Pool's list of MTU per bidding zone); one resolution of simple orders per zone "
+        "(NEMO Committee). Revises the record of the same day, which had not found the "
+        "per-zone list",
+    )
+
+
+AMPRION_XB_PRODUCTS = (
+    "Amprion press release: 'SIDC: New 15 and 30 minutes cross-border intraday products on "
+    "bidding zone borders between Belgium, Germany, France and The Netherlands'"
+)
+AMPRION_XB_PRODUCTS_URL = "https://amprion.net/Presse/Presse-Detailseite_27840.html"
+
+
+def contracts_reading(
+    borders: str,
+    openings: str = "every contract opening at the cross-zonal gate opening 15:00 D-1 (ACER "
+    "Decision 04/2018) [general: the opening of each local contract was not read]",
+) -> Reading:
+    """What Amprion's release of December 2020 says of a zone's continuous contracts
+    (audit session 5): 15- and 30-min cross-border products from 2020-12-10 beside the
+    60-min ones, in the NEMOs' shared order books."""
+    return Reading(
+        "contracts",
+        HISTORY_START,
+        AMPRION_XB_PRODUCTS + "; " + ACER_IDCZGT,
+        AMPRION_XB_PRODUCTS_URL + "; " + ACER_IDCZGT_URL,
+        "Amprion release of December 2020 (launch 2020-12-10); ACER Decision 04/2018; read "
+        "2026-12-06",
+        G,
+        f"60-, 30- and 15-min contracts in continuous trading: from 2020-12-10 {borders}, "
+        f"beside the 60-min products, all in the NEMOs' shared order books [confirmed]; "
+        f"{openings}",
+    )
+
+
+REGELLEISTUNG_FAQ = "regelleistung.net: FAQ (English)"
+REGELLEISTUNG_FAQ_URL = "https://www.regelleistung.net/Help/FAQ"
 AT_DE_AFRR = "netztransparenz.de: aFRR-AT-DE-Kooperation (archive of the German TSOs)"
 AT_DE_AFRR_URL = (
     "https://netztransparenz.de/de-de/Regelenergie/Altdaten-Archiv/aFRR-AT-DE-Kooperation"
@@ -599,7 +663,10 @@ def sidc_continuous(
         ),
         order_types=(since_start((OrderType.SINGLE,), "EPEX SPOT (AT)", note="limit orders"),),
     )
-    return sourced(sourced(market, *_CONTINUOUS_READINGS), *_CONTINUOUS_READINGS_4, session=AUDIT_4)
+    market = sourced(
+        sourced(market, *_CONTINUOUS_READINGS), *_CONTINUOUS_READINGS_4, session=AUDIT_4
+    )
+    return sourced(market, *_CONTINUOUS_READINGS_5, session=AUDIT_5)
 
 
 EPEX_BE_INTRADAY = "EPEX SPOT: Intraday Continuous - Belgium (product page, hourly era)"
@@ -668,6 +735,31 @@ _CONTINUOUS_READINGS_4 = (
     ),
 )
 """What the fourth session of the audit read for the continuous intraday records."""
+
+_CONTINUOUS_READINGS_5 = (
+    Reading(
+        "cross_border_gate_closure",
+        "2026-01-01",
+        "Energie & Management: 'Gate-Closure-Time im Intraday-Stromhandel wird verkürzt' "
+        "(2025-12-23), reporting ACER's announcement of 2025-12-22; ACER news of 2025-07-29 "
+        "on the TSOs' proposal of 2025-07-02 (copy on Mondo Visione); Regulation (EU) "
+        "2024/1747",
+        E_AND_M_IDCZGCT_URL + "; " + ACER_IDCZGCT_2025_NEWS_URL + "; "
+        "https://eur-lex.europa.eu/eli/reg/2024/1747",
+        "E&M news of 2025-12-23 and ACER news of 2025-07-29, read 2026-12-06",
+        G,
+        "ACER approved on 2025-12-22 the TSOs' amended methodology moving the cross-zonal "
+        "intraday gate closure from 60 to 30 min before delivery; until the 2024 market-design "
+        "reform is transposed into national law the 30 min is optional and 60 min stays the "
+        "mandatory default; first TSOs apply it from 2026-01-01, full roll-out per national "
+        "regulator (E&M, secondary, quoting ACER; ACER's decision text was not read). 60 min "
+        "is kept for every border of this zone, the default and the earlier bound, so no "
+        "cross-border bid passes after its closure; the borders already on 30 min are not "
+        "modelled. Revises the record of the same day (review by 2027-01-31), which had not "
+        "found the decision",
+    ),
+)
+"""What the fifth session of the audit read for the continuous intraday records."""
 
 
 def picasso_afrr_energy(

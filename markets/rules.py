@@ -59,16 +59,23 @@ def rule_id(
     parameter: str,
     valid_from: date | str,
     recorded_at: date | str = LEGACY_RECORDED_AT,
+    revision: int = 1,
 ) -> str:
     """The id of a market rule record: ``CC:market:parameter:valid_from:recorded_at``.
 
     Computed from what identifies the record, so it is the same in every run and every
-    installation: ``FR:intraday_auction:mtu_minutes:2024-06-14:2026-11-22``.
+    installation: ``FR:intraday_auction:mtu_minutes:2024-06-14:2026-11-22``. A record that
+    corrects one recorded the same day for the same valid-from date is its `revision` 2
+    (then 3, ...) and its id ends in ``:r2``; the first record of a day keeps the id without
+    a suffix, so no id given out before changes.
     """
+    if revision < 1:
+        raise ValueError(f"rule id of {country} {market}.{parameter}: revision={revision} < 1")
     start = valid_from.isoformat() if isinstance(valid_from, date) else valid_from
     known = recorded_at.isoformat() if isinstance(recorded_at, date) else recorded_at
     market = getattr(market, "value", market)
-    return f"{country}:{market}:{parameter}:{start}:{known}"
+    base = f"{country}:{market}:{parameter}:{start}:{known}"
+    return base if revision == 1 else f"{base}:r{revision}"
 
 
 class Rule(BaseModel, Generic[T]):
@@ -94,6 +101,13 @@ class Rule(BaseModel, Generic[T]):
     retrieved_on: date | None = Field(default=None, description="when the source was read")
     recorded_at: date = Field(
         default=LEGACY_RECORDED_AT, description="when the project came to hold this record"
+    )
+    revision: int = Field(
+        default=1,
+        ge=1,
+        description="1 for the first record of this valid-from date recorded on "
+        "`recorded_at`; a correction recorded the same day takes the next number (its id "
+        "ends in ':r2', ...), since the day is the finest knowledge time kept",
     )
     recorded_by: str = Field(default=LEGACY_RECORDER, min_length=1)
     approved_by: str | None = Field(
@@ -208,16 +222,17 @@ def in_force(history: Sequence[Rule[T]], day: date, known_on: date | None = None
     """The record of `history` in force on delivery day `day`, as known on `known_on`.
 
     Among the records held on `known_on` (None: today's belief) whose valid time covers
-    `day`, the one with the latest `valid_from` (then the latest `recorded_at`); None
-    before the first.
+    `day`, the one with the latest `valid_from` (then the latest `recorded_at`, then the
+    latest `revision` of that day); None before the first.
     """
     current = None
     for entry in history:
         if not entry.known_on(known_on) or not entry.covers(day):
             continue
-        if current is None or (entry.valid_from, entry.recorded_at) >= (
+        if current is None or (entry.valid_from, entry.recorded_at, entry.revision) >= (
             current.valid_from,
             current.recorded_at,
+            current.revision,
         ):
             current = entry
     return current
@@ -227,7 +242,7 @@ def edition(history: Iterable[Rule[T]], known_on: date | None = None) -> list[Ru
     """The records of `history` held on `known_on` (None: today), in valid-time order."""
     return sorted(
         (entry for entry in history if entry.known_on(known_on)),
-        key=lambda e: (e.valid_from, e.recorded_at),
+        key=lambda e: (e.valid_from, e.recorded_at, e.revision),
     )
 
 
@@ -236,10 +251,23 @@ def with_ids(country: str, market: str, parameter: str, history: Iterable[Any]) 
     ``superseded_at`` set to the day of the first correction naming it.
 
     Records may be `Rule`s or their dicts. A ``supersedes`` id that names no record of the
-    history is a `ValueError` naming both.
+    history, two records with one id, or a same-day revision that does not supersede the
+    revision before it, is a `ValueError` naming them.
     """
     entries = [e if isinstance(e, Rule) else Rule[Any].model_validate(e) for e in history]
-    ids = [rule_id(country, market, parameter, e.valid_from, e.recorded_at) for e in entries]
+    ids = [
+        rule_id(country, market, parameter, e.valid_from, e.recorded_at, e.revision)
+        for e in entries
+    ]
+    seen: set[str] = set()
+    for own in ids:
+        if own in seen:
+            raise ValueError(
+                f"two records of {country} {market}.{parameter} have the id {own}: a "
+                "correction recorded on the day of the record it corrects takes the next "
+                "`revision`"
+            )
+        seen.add(own)
     # A market copied to another country keeps its records' `supersedes`: they are matched
     # by market, parameter, valid-from and recorded-at, and renamed to this country's ids.
     by_key = {i.split(":", 1)[1]: i for i in ids}
@@ -258,6 +286,16 @@ def with_ids(country: str, market: str, parameter: str, history: Iterable[Any]) 
                 raise ValueError(f"{own} supersedes itself")
             known = replaced.get(target)
             replaced[target] = entry.recorded_at if known is None else min(known, entry.recorded_at)
+    for entry, own, targets in zip(entries, ids, renamed, strict=True):
+        if entry.revision > 1:
+            follows = rule_id(
+                country, market, parameter, entry.valid_from, entry.recorded_at, entry.revision - 1
+            )
+            if follows not in targets:
+                raise ValueError(
+                    f"{own} is revision {entry.revision} of its day but does not supersede "
+                    f"{follows}, the record it revises"
+                )
     out = []
     for entry, own, targets in zip(entries, ids, renamed, strict=True):
         update: dict[str, Any] = {"id": own, "supersedes": targets}

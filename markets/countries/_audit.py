@@ -6,10 +6,11 @@ approver is the coordinator whose merge review admits the records into the proje
 eyes: docs/compliance.md; the approver must be registered in ``markets/reviewers.toml``).
 A record the merge does not admit never exists.
 
-Four sessions audited that day: the first (`AUDIT`) corrected the examples of the issue,
+Five sessions audited that day: the first (`AUDIT`) corrected the examples of the issue,
 the second (`AUDIT_2`) went through every record of NL, BE, FR, AT and the shared EU
 blocks, the third (`AUDIT_3`) sourced German records and regulatory facts, the fourth
-(`AUDIT_4`) sourced market records the others had left without a reference. `sourced`
+(`AUDIT_4`) sourced market records the others had left without a reference, the fifth
+(`AUDIT_5`) continued it and revised records recorded earlier that day. `sourced`
 re-records a legacy record with the source it was checked against.
 """
 
@@ -62,6 +63,16 @@ AUDIT_4: dict[str, Any] = {
 """Keyword arguments of `markets.rules.rule` for a record of the fourth audit session (market
 records of the five countries still without a reference after the first three)."""
 
+AUDIT_5: dict[str, Any] = {
+    "recorded_at": AUDIT_DAY,
+    "retrieved_on": AUDIT_DAY,
+    "recorded_by": "mktfacts-2 (rule-audit session 5 of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch wt-mktfacts)",
+}
+"""Keyword arguments of `markets.rules.rule` for a record of the fifth audit session (the
+fourth's work continued on its branch: market records still without a reference, and
+same-day revisions of records the earlier sessions recorded that day)."""
+
 M = TypeVar("M", bound=Market)
 
 _KEEP: Any = object()
@@ -94,8 +105,10 @@ def sourced(market: M, *readings: Reading, session: dict[str, Any] | None = None
     reference and confidence, superseding the legacy record it checked (which stays
     readable with ``--known-on``).
 
-    A reading naming no record, or a record the audit of that day already corrected (its
-    id would be taken twice), is a `ValueError` naming it.
+    A record the audit already re-recorded that day (or first recorded that day) is
+    revised: the reading becomes the next `revision` of that day and supersedes the
+    revision believed until then, so no id is taken twice and the earlier record stays in
+    the history. A reading naming no record is a `ValueError` naming it.
     """
     updates: dict[str, tuple[Rule[Any], ...]] = {}
     for reading in readings:
@@ -106,12 +119,15 @@ def sourced(market: M, *readings: Reading, session: dict[str, Any] | None = None
             else date.fromisoformat(reading.valid_from)
         )
         where = f"{market.country} {market.market.value}.{reading.parameter} from {start}"
+        same_day = [e for e in history if e.valid_from == start and e.recorded_at == AUDIT_DAY]
         old = [e for e in history if e.valid_from == start and e.recorded_at < AUDIT_DAY]
-        if len(old) != 1 or any(
-            e.valid_from == start and e.recorded_at == AUDIT_DAY for e in history
-        ):
+        if same_day:
+            entry = max(same_day, key=lambda e: e.revision)
+        elif len(old) == 1:
+            (entry,) = old
+        else:
             raise ValueError(f"{where}: no single legacy record to re-record")
-        (entry,) = old
+        revision = entry.revision + 1 if entry.recorded_at == AUDIT_DAY else 1
         confidence = Confidence(reading.confidence)
         new = rule(
             entry.value if reading.value is _KEEP else reading.value,
@@ -126,12 +142,20 @@ def sourced(market: M, *readings: Reading, session: dict[str, Any] | None = None
             if confidence is Confidence.UNCERTAIN
             else None,
             supersedes=(
-                rule_id(market.country, market.market, reading.parameter, start, entry.recorded_at),
+                rule_id(
+                    market.country,
+                    market.market,
+                    reading.parameter,
+                    start,
+                    entry.recorded_at,
+                    entry.revision,
+                ),
             ),
+            revision=revision,
             **(AUDIT_2 if session is None else session),
         )
         # records recorded on one day stay in valid-time order (the kit's `rules` check)
         updates[reading.parameter] = tuple(
-            sorted((*history, new), key=lambda e: (e.recorded_at, e.valid_from))
+            sorted((*history, new), key=lambda e: (e.recorded_at, e.revision, e.valid_from))
         )
     return market.with_rules(**updates)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT_4, Reading, sourced
+from markets.countries._audit import AUDIT_4, AUDIT_5, Reading, sourced
 from markets.eu import (
     AT_DE_AFRR,
     AT_DE_AFRR_URL,
@@ -26,6 +26,7 @@ from markets.eu import (
     contract,
     coupled_markets,
     fcr_cooperation,
+    ida_mtu_reading,
     picasso_afrr_energy,
     since_start,
 )
@@ -101,6 +102,11 @@ INTRADAY_AUCTIONS = sourced(
         "15 min, Austria's imbalance settlement period; the per-zone resolution is not "
         "listed in the sources read",
     ),
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    ida_mtu_reading("Austria (AT)", 15),
+    session=AUDIT_5,
 )
 
 APG_AFRR_MARKET = "APG: aFRR (automatic Frequency Restoration Reserves)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT_4, Reading, sourced
+from markets.countries._audit import AUDIT_4, AUDIT_5, Reading, sourced
 from markets.eu import (
     ELIA_AFRR_TC_2024,
     ELIA_AFRR_TC_2024_URL,
@@ -27,8 +27,10 @@ from markets.eu import (
     U,
     afrr_capacity,
     contract,
+    contracts_reading,
     coupled_markets,
     fcr_cooperation,
+    ida_mtu_reading,
     picasso_afrr_energy,
     since_start,
 )
@@ -85,6 +87,14 @@ CONTINUOUS = sourced(
         note="trading in Belgium until 5 minutes before delivery",
     ),
 )
+CONTINUOUS = sourced(
+    CONTINUOUS,
+    contracts_reading(
+        "15- and 30-min cross-border products on the BE-DE and BE-NL borders and 30-min "
+        "ones on BE-FR"
+    ),
+    session=AUDIT_5,
+)
 INTRADAY_AUCTIONS = sourced(
     INTRADAY_AUCTIONS,
     Reading(
@@ -98,6 +108,11 @@ INTRADAY_AUCTIONS = sourced(
         "15 min, Belgium's imbalance settlement period; the per-zone resolution is not "
         "listed in the sources read",
     ),
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    ida_mtu_reading("Belgium (BE)", 15),
+    session=AUDIT_5,
 )
 
 ELIA_BALANCING_RULES_2024_URL = (

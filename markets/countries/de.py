@@ -15,7 +15,15 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT, AUDIT_3, AUDIT_4, AUDIT_REVIEW_BY, Reading, sourced
+from markets.countries._audit import (
+    AUDIT,
+    AUDIT_3,
+    AUDIT_4,
+    AUDIT_5,
+    AUDIT_REVIEW_BY,
+    Reading,
+    sourced,
+)
 from markets.countries.de_history import with_german_history
 from markets.eu import (
     AT_DE_AFRR,
@@ -29,13 +37,17 @@ from markets.eu import (
     PICASSO_ACCESSION_URL,
     REGELLEISTUNG_BIDDING,
     REGELLEISTUNG_BIDDING_URL,
+    REGELLEISTUNG_FAQ,
+    REGELLEISTUNG_FAQ_URL,
     C,
     G,
     U,
     afrr_capacity,
     contract,
+    contracts_reading,
     coupled_markets,
     fcr_cooperation,
+    ida_mtu_reading,
     picasso_afrr_energy,
     since_start,
 )
@@ -114,6 +126,16 @@ DAY_AHEAD, INTRADAY_AUCTIONS, CONTINUOUS = coupled_markets(
         ),
     ),
 )
+CONTINUOUS = sourced(
+    CONTINUOUS,
+    contracts_reading(
+        "15- and 30-min cross-border products on the DE-BE and DE-NL borders, where Germany "
+        "already had 15-min and 30-min products",
+        "hours open 15:00 D-1 and quarter hours 16:00 D-1 (Nord Pool, EPEX SPOT) [general: "
+        "not in the release]; half hours assumed to open 15:00 D-1",
+    ),
+    session=AUDIT_5,
+)
 INTRADAY_AUCTIONS = sourced(
     INTRADAY_AUCTIONS,
     Reading(
@@ -127,6 +149,13 @@ INTRADAY_AUCTIONS = sourced(
         "listed in the sources read",
     ),
     session=AUDIT_3,
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    ida_mtu_reading(
+        "the German-Luxembourg zone (listed as its four TSO areas TBW, AMP, TTG and 50Hz)", 15
+    ),
+    session=AUDIT_5,
 )
 
 AFRR_CAPACITY = sourced(
@@ -213,6 +242,34 @@ AFRR_CAPACITY = sourced(
     ),
     session=AUDIT_4,
 )
+FAQ_READ = "regelleistung.net FAQ (undated; names the PQ conditions of 2022-06-03), read 2026-12-06"
+AFRR_CAPACITY = sourced(
+    AFRR_CAPACITY,
+    Reading(
+        "volume_min_mw",
+        HISTORY_START,
+        REGELLEISTUNG_FAQ,
+        REGELLEISTUNG_FAQ_URL,
+        FAQ_READ,
+        note="the minimum bid size is 1 MW for every FCR, aFRR and mFRR product",
+    ),
+    Reading(
+        "price_per_block",
+        HISTORY_START,
+        REGELLEISTUNG_AFRR_SETTLEMENT + "; " + REGELLEISTUNG_FAQ,
+        REGELLEISTUNG_AFRR_SETTLEMENT_URL + "; " + REGELLEISTUNG_FAQ_URL,
+        "regelleistung.net settlement page (undated) and FAQ (undated), read 2026-12-06",
+        U,
+        "the capacity is settled as the awarded MW times the bid price, paid as bid "
+        "[confirmed]; the FAQ's worked example quotes a capacity price in (EUR/MW)/h and pays "
+        "it times MW times the 4 hours of the product (an mFRR bid on the same capacity "
+        "market), which points to a price per MW and hour, against the price per MW and "
+        "product held here. Not changed on an mFRR example alone: the aFRR bid unit stays to "
+        "be checked in the TSOs' bid documentation (MfRRA). Revises the record of the same "
+        "day, which did not know the FAQ",
+    ),
+    session=AUDIT_5,
+)
 
 AFRR_ENERGY = sourced(
     picasso_afrr_energy(
@@ -255,6 +312,21 @@ AFRR_ENERGY = sourced(
         "bought on its own, by holders of capacity and by free bids",
     ),
     session=AUDIT_4,
+)
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY,
+    Reading(
+        "volume_min_mw",
+        "2022-06-22",
+        REGELLEISTUNG_FAQ,
+        REGELLEISTUNG_FAQ_URL,
+        FAQ_READ,
+        G,
+        "the minimum bid size is 1 MW for every FCR, aFRR and mFRR product [confirmed]; "
+        "that it holds for energy bids on PICASSO [general]: the same FAQ still calls energy "
+        "pay-as-bid, so parts of it predate the accession of 2022-06-22",
+    ),
+    session=AUDIT_5,
 )
 
 _BUILT_IN = MarketPlugin(

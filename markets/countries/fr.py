@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_REVIEW_BY, Reading, sourced
+from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_5, AUDIT_REVIEW_BY, Reading, sourced
 from markets.eu import (
     HISTORY_START,
     LEGACY_REVIEW_BY,
@@ -28,6 +28,7 @@ from markets.eu import (
     contract,
     coupled_markets,
     fcr_cooperation,
+    ida_mtu_reading,
     picasso_afrr_energy,
     since_start,
 )
@@ -109,6 +110,11 @@ INTRADAY_AUCTIONS = INTRADAY_AUCTIONS.with_rules(
             **AUDIT,
         ),
     ),
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    ida_mtu_reading("France (FR), the only 30-min zone of the list", 30),
+    session=AUDIT_5,
 )
 
 CONTINUOUS = CONTINUOUS.with_rules(

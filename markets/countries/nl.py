@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT_4, Reading, sourced
+from markets.countries._audit import AUDIT_4, AUDIT_5, Reading, sourced
 from markets.eu import (
     HISTORY_START,
     LEGACY_REVIEW_BY,
@@ -19,8 +19,10 @@ from markets.eu import (
     U,
     afrr_capacity,
     contract,
+    contracts_reading,
     coupled_markets,
     fcr_cooperation,
+    ida_mtu_reading,
     picasso_afrr_energy,
     since_start,
 )
@@ -60,6 +62,11 @@ CONTINUOUS = sourced(
         "older page: the current EPEX rule book was not read)",
     ),
 )
+CONTINUOUS = sourced(
+    CONTINUOUS,
+    contracts_reading("15- and 30-min cross-border products on the NL-DE and BE-NL borders"),
+    session=AUDIT_5,
+)
 INTRADAY_AUCTIONS = sourced(
     INTRADAY_AUCTIONS,
     Reading(
@@ -73,6 +80,11 @@ INTRADAY_AUCTIONS = sourced(
         "15 min, the Dutch imbalance settlement period; the per-zone resolution is not "
         "listed in the sources read",
     ),
+)
+INTRADAY_AUCTIONS = sourced(
+    INTRADAY_AUCTIONS,
+    ida_mtu_reading("the Netherlands (NL)", 15),
+    session=AUDIT_5,
 )
 
 AFRR_ENERGY = sourced(

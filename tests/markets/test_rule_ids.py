@@ -20,7 +20,12 @@ def test_every_record_of_every_built_in_plugin_has_a_unique_id_naming_it():
         assert len(set(ids)) == len(ids)
         for market, name, entry in plugin.rules():
             assert entry.id == rule_id(
-                plugin.country, market.value, name, entry.valid_from, entry.recorded_at
+                plugin.country,
+                market.value,
+                name,
+                entry.valid_from,
+                entry.recorded_at,
+                entry.revision,
             )
 
 

@@ -37,7 +37,10 @@ def test_before_the_correction_the_15_minute_record_was_believed_and_it_is_kept(
     assert (old.recorded_at, old.superseded_at) == (LEGACY_RECORDED_AT, AUDIT)
     assert old.id == rule_id("FR", "intraday_auction", "mtu_minutes", "2024-06-14")
     new = ida.rules_on(date(2024, 9, 1))["mtu_minutes"]
-    assert new.supersedes == (old.id,)
+    # the audit's correction (2026-12-06) was itself revised that day (audit session 5)
+    (first,) = [e for e in ida.mtu_minutes if e.id == new.supersedes[0]]
+    assert (new.revision, first.revision) == (2, 1)
+    assert first.supersedes == (old.id,)
 
 
 def test_the_french_15_minute_products_are_modelled_from_february_2025():
@@ -140,6 +143,8 @@ def test_a_market_copied_to_another_country_keeps_its_corrections_under_the_new_
     copy = ida.model_copy(update={"country": "XX"})
     fixed = copy.rules_on(date(2024, 9, 1))["mtu_minutes"]
     assert fixed.value == 30
-    assert fixed.supersedes == ("XX:intraday_auction:mtu_minutes:2024-06-14:2026-11-22",)
+    assert fixed.supersedes == ("XX:intraday_auction:mtu_minutes:2024-06-14:2026-12-06",)
+    (first,) = [e for e in copy.mtu_minutes if e.id == fixed.supersedes[0]]
+    assert first.supersedes == ("XX:intraday_auction:mtu_minutes:2024-06-14:2026-11-22",)
     old = copy.rules_on(date(2024, 9, 1), known_on=BEFORE_AUDIT)["mtu_minutes"]
-    assert (old.id, old.superseded_at) == (fixed.supersedes[0], AUDIT)
+    assert (old.id, old.superseded_at) == (first.supersedes[0], AUDIT)

@@ -114,7 +114,7 @@ def test_an_afrr_capacity_bid_01_mw_under_the_minimum_fails_naming_the_minimum(a
     assert violation.value == "0.9"
     assert violation.limit == ">= 1 MW"
     assert violation.product_id == afrr_pos.product_id
-    assert violation.source == "regelleistung.net, batterydata.info"
+    assert violation.source == "regelleistung.net: FAQ (English)"  # audit session 5
     assert violation.valid_from == date(2022, 1, 1)
     # 0.9 MW is not a whole number of 1 MW steps either.
     assert rules_of(found) == {"afrr_capacity.volume_min_mw", "afrr_capacity.volume_step_mw"}

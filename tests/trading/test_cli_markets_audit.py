@@ -27,11 +27,11 @@ def test_rules_on_a_day_show_the_corrected_30_minute_mtu_with_its_source():
         _json("markets", "rules", "FR", "--market", "intraday_auction", "--on", "2024-09-01")
     )
     assert row["value"] == "30"
-    assert row["source"].startswith("EPEX SPOT")
+    assert row["source"].startswith("Nord Pool")  # revised the same day (audit session 5)
     assert row["reference"].startswith("https://")
     assert (row["recorded_at"], row["superseded_at"]) == ("2026-12-06", None)
     assert row["recorded_by"] != row["approved_by"]
-    assert row["id"] == "FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06"
+    assert row["id"] == "FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06:r2"
 
 
 def test_rules_known_on_a_day_before_the_correction_show_the_old_value_and_its_times():
@@ -57,7 +57,9 @@ def test_the_diff_of_two_editions_names_what_was_withdrawn_and_what_corrected_it
     changes = {c["id"]: c for c in found["changes"]}  # type: ignore[index]
     old = changes["FR:intraday_auction:mtu_minutes:2024-06-14:2026-11-22"]
     assert old["diff"] == "withdrawn"
-    assert old["corrected_by"] == ["FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06"]
+    # corrected that day, then revised that day: the diff names the record at the chain's end
+    assert old["corrected_by"] == ["FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06:r2"]
+    assert "FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06" not in changes
     assert changes["FR:intraday_auction:mtu_minutes:2025-02-01:2026-12-06"]["diff"] == "added"
     same = _json("markets", "rules", "FR", "--diff", "2026-12-06", "2026-12-07")
     assert same["changes"] == []  # type: ignore[index]
@@ -70,7 +72,9 @@ def test_every_record_ever_held_includes_the_superseded_ones():
     ids_today = {r["id"] for r in today}  # type: ignore[union-attr]
     superseded = ids_all - ids_today
     assert "FR:intraday_auction:mtu_minutes:2024-06-14:2026-11-22" in superseded
-    assert all(i.endswith(":2026-11-22") for i in superseded)  # each replaced by the audit
+    # each replaced by the audit: a legacy record, or one the audit revised the same day
+    assert all(i.endswith((":2026-11-22", ":2026-12-06")) for i in superseded)
+    assert "FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06" in superseded
     assert len(ids_all) > len(ids_today)
 
 
@@ -145,7 +149,7 @@ def test_products_json_gives_each_parameters_own_record_not_only_a_merged_source
     (first, *_) = _json("markets", "products", "FR", "2024-09-01", "--market", "intraday_auction")  # type: ignore[misc]
     mtu = first["rules"]["mtu_minutes"]
     assert mtu["value"] == "30"
-    assert mtu["rule_id"] == "FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06"
+    assert mtu["rule_id"] == "FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06:r2"
     assert mtu["reference"].startswith("https://")
     assert mtu["rule_id"] in first["rule_ids"]
     assert first["rules"]["price_max"]["confidence"] == "uncertain"

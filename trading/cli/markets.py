@@ -516,7 +516,8 @@ def rules(
         first, second = (_day(d, "--diff") for d in diff)
         before = market_rules(plugin, market=market, known_on=first)
         after = market_rules(plugin, market=market, known_on=second)
-        changes = diff_rows(before, after)
+        every = market_rules(plugin, market=market, every_record=True)
+        changes = diff_rows(before, after, every)
         if as_json:
             print_json({"country": plugin.country, "from": first, "to": second, "changes": changes})
             return

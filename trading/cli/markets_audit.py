@@ -51,19 +51,39 @@ def market_rules(
 
 
 def diff_rows(
-    before: Iterable[dict[str, Any]], after: Iterable[dict[str, Any]]
+    before: Iterable[dict[str, Any]],
+    after: Iterable[dict[str, Any]],
+    every: Iterable[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
     """What changed between two editions of records (rows with an ``id``): each record
     held only in the later one (``diff``: ``added``) or only in the earlier
     (``withdrawn``), with the ids of the records that corrected a withdrawn one (a
-    record's ``supersedes`` names ids; a rule-set version's names versions)."""
+    record's ``supersedes`` names ids; a rule-set version's names versions).
+
+    A record corrected twice between the editions (a same-day revision, id ``...:r2``)
+    was corrected by the later edition's record at the end of the chain: `every` (rows of
+    every record ever held) supplies the records in between."""
     old = {row["id"]: row for row in before}
     new = {row["id"]: row for row in after}
+    links = {row["id"]: tuple(row.get("supersedes", ())) for row in every}
+    links.update({key: tuple(row.get("supersedes", ())) for key, row in new.items()})
+
+    def replaced_by(key: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(links.get(key, ()))
+        while todo:
+            target = todo.pop()
+            if target not in seen:
+                seen.add(target)
+                todo.extend(links.get(target, ()))
+        return seen
+
+    corrects = {key: replaced_by(key) for key in new}
     changes = []
     for key in sorted(old.keys() - new.keys()):
         row = old[key]
         names = {key, row.get("version")} - {None}
-        by = [r["id"] for r in new.values() if names & set(r.get("supersedes", ()))]
+        by = [other for other in new if names & corrects[other]]
         changes.append({**row, "diff": "withdrawn", "corrected_by": by})
     for key in sorted(new.keys() - old.keys()):
         changes.append({**new[key], "diff": "added", "corrected_by": []})
