@@ -21,6 +21,13 @@ server's start) to the end of the day, on the server's clock:
    = device truth of a simulated fleet, the measured energy of real devices (whose truth
    nobody knows: stored as none).
 
+A day that follows another (`carried`: the previous day's final state of charge per
+battery, `final_soc`) plans from that state instead of the portfolio's, and its
+simulated batteries start there (a battery does not jump back to a plan's start at
+midnight). If the positions cannot be met from it, the day plans from the portfolio's
+state of charge instead, logs ``engine_carried_soc_infeasible`` and says so in its status
+(`initial_soc`) and notes; the batteries still start where they physically are.
+
 Units MW, MWh, EUR; + = injection or sale; times UTC inside.
 """
 
@@ -43,7 +50,7 @@ from dispatch.modbus_fleet import on_devices
 from dispatch.pool import PoolController
 from dispatch.simulation import FleetMember, SimulationOptions, run_fleet
 from regulatory import Portfolio
-from trading.engine.activation import PatternActivation
+from trading.engine.activation import PatternActivation, schedule_band
 from trading.engine.books import EngineBooks
 from trading.engine.flags import GatedActivation, PoolFlags
 from trading.engine.fleet import fleet_by_zone, simulated_part
@@ -68,6 +75,17 @@ from trading.store.models import ScheduleVersionRow
 QUARTER_S = 900.0
 
 _LOG = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class CarriedSoc:
+    """The state of charge a day ends with, carried into the next [MWh per battery]."""
+
+    day: date
+    """The day that ended with it."""
+    soc_mwh: Mapping[str, float]
+    source: str
+    """``device truth`` (simulated fleet) or ``measured`` (real devices' last reading)."""
 
 
 @dataclass
@@ -105,6 +123,7 @@ class LiveDay:
         clock: DispatchClock,
         *,
         flags: PoolFlags | None = None,
+        carried: CarriedSoc | None = None,
     ) -> None:
         self.repository, self.tenant, self.day, self.config, self.clock = (
             repository,
@@ -129,6 +148,20 @@ class LiveDay:
             proxy_profiles(self.portfolio, horizon),
             config.registry,
         )
+        batteries = {a.id for a in self.portfolio.assets if a.kind == "battery"}
+        self.carried = (
+            None
+            if carried is None
+            else dataclasses.replace(
+                carried, soc_mwh={a: v for a, v in carried.soc_mwh.items() if a in batteries}
+            )
+        )
+        """The previous day's final state of charge this day starts from (None: the
+        portfolio's, e.g. the server's first day)."""
+        self.initial_soc: dict[str, Any] = {"source": "portfolio", "soc_mwh": {}}
+        """Where the day's plans start from (`status`'s ``initial_soc``)."""
+        if self.carried is not None and self.carried.soc_mwh:
+            self.builder.initial_soc_mwh = dict(self.carried.soc_mwh)
         self.inbox: list[BookEntry] = []
         self.current: ScheduleVersion | None = None
         self.zones: dict[str, _Zone] = {}
@@ -189,8 +222,32 @@ class LiveDay:
             "fleet": "embedded" if self.fleet is None else "modbus",
             "delivered_from": "device truth" if self.truth_known else "measured (no truth)",
             "books": None if self.settled is None else self.settled.books(),
+            "initial_soc": dict(self.initial_soc),
             "notes": list(self.notes),
         }
+
+    def final_soc(self) -> CarriedSoc:
+        """Each battery's state of charge now [MWh]: device truth of a simulated fleet, the
+        last reading of real devices (a battery without one is left out)."""
+        found: dict[str, float] = {}
+        for state in self.zones.values():
+            snapshot = None if state.pool is None else state.pool.board.snapshot()
+            for member in state.members:
+                if member.kind != "battery" or not member.energy_mwh:
+                    continue
+                asset = member.adapter.asset_id
+                soc = None
+                if self.truth_known:
+                    physics = getattr(member.device, "physics", None)
+                    soc = getattr(physics, "soc", None)
+                elif snapshot is not None:
+                    entry = snapshot.get(asset)
+                    telemetry = None if entry is None else entry.telemetry
+                    soc = None if telemetry is None else telemetry.soc
+                if soc is not None:
+                    found[asset] = float(soc) * member.energy_mwh
+        source = "device truth" if self.truth_known else "measured"
+        return CarriedSoc(self.day, found, source)
 
     # --- the run ------------------------------------------------------------------------
 
@@ -201,7 +258,7 @@ class LiveDay:
             end_utc = min(end_utc, until)
         reason = "engine started: the positions booked so far"
         try:
-            plan, notes = await self._compute(self.builder.optimise_held, self.book)
+            plan, notes = await self._plan_start()
         except InfeasibleError as exc:  # positions beyond the fleet: dispatch none of them
             plan, notes = await self._compute(
                 self.builder.optimise_held, PositionBook(self.periods)
@@ -284,20 +341,72 @@ class LiveDay:
                 state.last_t = max(state.last_t, t_end)
         await self._round(final=final, closing=True)
 
+    async def _plan_start(self) -> tuple[Any, list[str]]:
+        """Version 1's plan: from the carried state of charge if there is one; if the
+        positions cannot be met from there, from the portfolio's (logged, in the status
+        and notes). `InfeasibleError` if neither can meet them."""
+        carried = self.carried
+        if carried is None or not carried.soc_mwh:
+            self.initial_soc = {"source": "portfolio", "soc_mwh": {}}
+            return await self._compute(self.builder.optimise_held, self.book)
+        rounded = {a: round(v, 6) for a, v in sorted(carried.soc_mwh.items())}
+        try:
+            result = await self._compute(self.builder.optimise_held, self.book)
+        except InfeasibleError as exc:
+            note = (
+                f"the positions cannot be met from the state of charge {carried.day} ended "
+                f"with ({carried.source}: {rounded} MWh; {exc.status}): planned from the "
+                "portfolio's state of charge instead; the batteries start where they are, "
+                "so the plan's energy is off by the difference"
+            )
+            _LOG.warning(
+                "engine_carried_soc_infeasible",
+                tenant=self.tenant,
+                day=str(self.day),
+                carried_mwh=rounded,
+                error=str(exc),
+            )
+            self.notes.append(note)
+            self.builder.initial_soc_mwh = {}
+            self.initial_soc = {
+                "source": "portfolio (fallback)",
+                "carried_from": str(carried.day),
+                "carried_source": carried.source,
+                "carried_mwh": rounded,
+                "soc_mwh": {},
+                "reason": note,
+            }
+            return await self._compute(self.builder.optimise_held, self.book)
+        self.initial_soc = {
+            "source": f"carried from {carried.day} ({carried.source})",
+            "carried_from": str(carried.day),
+            "carried_source": carried.source,
+            "carried_mwh": rounded,
+            "soc_mwh": rounded,
+        }
+        return result
+
     async def _compute(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         if self._blocking:  # virtual time must not run on while the optimiser thinks
             return function(*args, **kwargs)
         return await asyncio.to_thread(function, *args, **kwargs)
 
     def _start_states(self, by_zone: Mapping[str, list[FleetMember]], plan: Any) -> None:
-        """A run that starts during the day starts each battery at the plan's state of
-        charge of the quarter hour in force (the plan starts the day at the portfolio's)."""
+        """Each simulated battery starts where the previous day left it (`carried`), or,
+        without that (the server's first day, a restart during the day), at the plan's
+        state of charge of the quarter hour in force."""
         q = max(0, min(len(self.periods) - 1, self._quarter_now()))
+        carried = {} if self.carried is None else self.carried.soc_mwh
         for members in by_zone.values():
             for member in members:
-                soc = plan.states.get(member.adapter.asset_id, {}).get("soc_mwh")
+                asset = member.adapter.asset_id
+                soc = plan.states.get(asset, {}).get("soc_mwh")
                 physics = getattr(member.device, "physics", None)
-                if soc is not None and member.energy_mwh and hasattr(physics, "soc"):
+                if not member.energy_mwh or not hasattr(physics, "soc"):
+                    continue
+                if asset in carried:
+                    physics.soc = float(carried[asset]) / member.energy_mwh
+                elif soc is not None:
                     physics.soc = float(soc[q]) / member.energy_mwh
 
     def _quarter_now(self) -> int:
@@ -305,8 +414,19 @@ class LiveDay:
 
     async def _dispatch(self, state: _Zone, k: int, duration: float) -> dict[str, Any]:
         assert self.current is not None
+
+        def in_force() -> Any:  # the schedule the pool follows (the current one before)
+            assert self.current is not None
+            return self.current.schedule if state.pool is None else state.pool.schedule
+
         activation = GatedActivation(
-            PatternActivation(self.book, state.zone, self.clock, self.config.activation),
+            PatternActivation(
+                self.book,
+                state.zone,
+                self.clock,
+                self.config.activation,
+                band=schedule_band(in_force, state.zone),
+            ),
             self.flags,
             self.tenant,
             state.zone,

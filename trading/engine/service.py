@@ -17,9 +17,12 @@ server's `ClearingLoop`, on the server's clock (`trading.engine.live_clock.Serve
   thread-safe): a fast path booked the same way at the next round, before the store is
   read;
 - a tenant's engine runs one `LiveDay` after another: the day the server's clock is in,
-  then the next from its local midnight. Each day starts its embedded simulated fleet
-  anew from the portfolio stored at that moment (batteries at the plan's state of
-  charge).
+  then the next from its local midnight. Each day builds its fleet from the portfolio
+  stored at that moment; a day that follows one run to its end starts from the state of
+  charge that day ended with (`LiveDay.final_soc`: device truth of the simulated fleet,
+  the last reading of real devices), both in its plans and in its simulated batteries;
+  the server's first day (or one after a restart) from the portfolio's (batteries at the
+  plan's state of charge of the quarter hour in force).
 
 - every round the virtual trader (`trading.engine.serve_trader.ServeTrader`) trades for
   the pools whose ``virtual_trader`` flag is on: the next day's D-1 bids before the
@@ -42,7 +45,7 @@ import queue
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +60,7 @@ from markets.registry import MarketRegistry
 from trading.engine.activation import german_pattern
 from trading.engine.flags import PoolFlags
 from trading.engine.live_books import LiveConfig, delivery_day, entry_rows, stored_clearing
-from trading.engine.live_day import LiveDay
+from trading.engine.live_day import CarriedSoc, LiveDay
 from trading.engine.loop import real_imbalance
 from trading.engine.pool_view import dispatch_assets, pools_status
 from trading.engine.positions import BookEntry, entries_of
@@ -439,8 +442,11 @@ class EngineService:
 
     async def _run_tenant(self, engine: TenantEngine, stop: asyncio.Event) -> None:
         failures = 0
+        carried: CarriedSoc | None = None
+        """The final state of charge of the last day run to its end."""
         while not stop.is_set():
             day = delivery_day(self.clock.utc())
+            follows = carried is not None and carried.day + timedelta(days=1) == day
             try:
                 self.reconcile(engine)  # the day starts from every clearing stored
                 record = self.repository.get_portfolio(engine.tenant, engine.portfolio_id)
@@ -454,6 +460,7 @@ class EngineService:
                     self.config,
                     self.clock,
                     flags=self.flags,
+                    carried=carried if follows else None,
                 )
                 with self._lock:
                     engine.live, engine.error = live, None
@@ -463,6 +470,7 @@ class EngineService:
                 failures = 0
                 if not stop.is_set():  # run to its end (not stopped with the server)
                     engine.days_run.append(str(day))
+                    carried = live.final_soc()
             except Exception as exc:
                 retry_s = min(MAX_RETRY_S, RETRY_S * 2**failures)
                 failures += 1
