@@ -61,6 +61,12 @@ class EngineStatus(BaseModel):
         description="per delivery day and pool: what the virtual trader did (state, bids "
         "submitted, bids left out as their gate was too near, error)",
     )
+    tso: dict[str, Any] | None = Field(
+        None,
+        description="where the aFRR activation comes from: the loopback pattern, or per "
+        "pool its IEC 104 station (host, port, TSO connected, last setpoint, setpoint in "
+        "force and activation asked of the pool [MW, + up], latest link events)",
+    )
 
 
 class EngineCollector(Collector):

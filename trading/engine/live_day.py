@@ -14,7 +14,8 @@ server's start) to the end of the day, on the server's clock:
    the tenant's stored portfolio, `trading.engine.fleet`), or, for the portfolio a fleet
    file names (`vpp serve --fleet`, `LiveConfig.fleet`), its Modbus devices through
    `ModbusAdapter` (`dispatch.modbus_fleet.on_devices`), following the version in force
-   plus the aFRR activation within the band held (`trading.engine.activation`);
+   plus the aFRR activation within the band sold (`trading.engine.activation`: the real
+   pattern on the loopback, or the TSO's setpoints over IEC 104, `LiveConfig.tso`);
 4. every tick meters each asset (measured and, simulated, device truth) per ISP; as each
    ISP passes its metering is stored and the ISPs passed since the day's run began are
    settled (`settle_window`): imbalance = delivered - position - aFRR requested, delivered
@@ -45,6 +46,7 @@ import pandas as pd
 import structlog
 from sqlalchemy import func, select
 
+from dispatch.activation import ActivationSource
 from dispatch.clock import DispatchClock, VirtualClock
 from dispatch.modbus_fleet import on_devices
 from dispatch.pool import PoolController
@@ -419,14 +421,20 @@ class LiveDay:
             assert self.current is not None
             return self.current.schedule if state.pool is None else state.pool.schedule
 
-        activation = GatedActivation(
+        tso = self.config.tso
+        source: ActivationSource = (
             PatternActivation(
                 self.book,
                 state.zone,
                 self.clock,
                 self.config.activation,
                 band=schedule_band(in_force, state.zone),
-            ),
+            )
+            if tso is None  # the loopback: the real pattern on the band sold
+            else tso.source(self.tenant, state.zone, self.clock)  # the TSO's setpoints
+        )
+        activation = GatedActivation(
+            source,
             self.flags,
             self.tenant,
             state.zone,
@@ -448,6 +456,8 @@ class LiveDay:
         def ready(pool: PoolController) -> None:
             state.pool = pool
             pool.observers.append(sample)
+            if tso is not None:  # the station reads this pool and reports after its ticks
+                tso.attach(self.tenant, state.zone, pool)
 
         options = SimulationOptions(
             assets=len(state.members),

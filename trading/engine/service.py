@@ -185,6 +185,9 @@ class EngineService:
                 "day": None if live is None else live.status(),
                 "pools": pools_status(self.flags, tenant, live),
                 "virtual_trader": self.trader.status(tenant),
+                "tso": {"protocol": "loopback", "activation": self.config.activation.source}
+                if self.config.tso is None
+                else self.config.tso.status(tenant),
             }
 
     def dispatch_assets(self, tenant: str) -> dict[str, Any]:
@@ -258,6 +261,8 @@ class EngineService:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
+        if self.config.tso is not None:  # the TSOs' links close with the engine
+            self.config.tso.close()
 
     # --- the engine's own thread --------------------------------------------------------
 
