@@ -27,7 +27,9 @@ server's `ClearingLoop`, on the server's clock (`trading.engine.live_clock.Serve
 - every round the virtual trader (`trading.engine.serve_trader.ServeTrader`) trades for
   the pools whose ``virtual_trader`` flag is on: the next day's D-1 bids before the
   day-ahead gate, and an intraday correction when the running day loses assets; its
-  optimiser runs in a worker thread, one piece of work per tenant at a time.
+  optimiser runs in a worker thread, one piece of work per tenant at a time. A pool whose
+  flag goes off has the trader's open bids withdrawn at the next round (between two
+  pieces of the tenant's work, so that none lands after the withdrawal).
 
 `status(tenant)` is what `GET /v1/engine` shows (with each pool's flags and what it did with
 the latest aFRR request), `dispatch_assets(tenant)` what `GET /v1/dispatch/assets` shows;
@@ -410,6 +412,10 @@ class EngineService:
             if running is not None and not running.done():
                 continue
             pools = self.flags.of_tenant(tenant, [])  # the pools with a flag set
+            try:  # a pool whose flag went off: the trader's open bids are withdrawn
+                self.trader.withdraw_off(tenant, pools)
+            except Exception:  # e.g. the database away for a moment: tried next round
+                _LOG.exception("virtual_trader_withdrawal_failed", tenant=tenant)
             if not any(flags[PoolFlag.VIRTUAL_TRADER.value] == ON for flags in pools.values()):
                 continue  # off unless set: no need to read the portfolio
             live = engine.live

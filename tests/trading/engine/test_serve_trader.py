@@ -241,3 +241,58 @@ def test_a_lost_asset_makes_the_trader_submit_an_intraday_correction(served: Ser
     outcome = wait_for("the first correction order's clearing", cleared)
     assert outcome["status"] in ("accepted", "rejected")
     assert outcome["history"][-1]["at"] >= first["gate_closure"]
+
+
+def test_switching_the_flag_off_withdraws_the_traders_open_bids_of_the_pool(
+    served: Served,
+) -> None:
+    """acme's trader bids 2026-06-15 D-1; acme's own bid for the pool is beside them.
+    Switched off before the gate, the trader's bids are withdrawn at the next round (by
+    the engine, audited, the reason naming the flag); the person's bid stays submitted."""
+    engine, acme, _ = served
+    flag = f"/v1/pools/{POOL}/flags/virtual_trader"
+    mine = {
+        "type": "single",
+        "product_id": "DE:day_ahead:SDAC:2026-06-15T10:00Z",
+        "volume_mw": 1.0,
+        "price_eur_per_mwh": 2500.0,
+    }
+    manual = acme.call("POST", "/v1/bids", json=[mine])
+    assert manual.status_code == 201, manual.text
+    (manual_id,) = [b["id"] for b in manual.json()["bids"]]
+    on = acme.call("PUT", flag, json={"value": "on", "reason": "robot bids D-1"})
+    assert on.status_code == 200, on.text
+
+    def submitted() -> dict[str, Any] | None:
+        done = acme.call("GET", "/v1/engine").json().get("virtual_trader", {})
+        outcome = done.get(NEXT_DAY, {}).get("d1", {}).get(POOL)
+        return outcome if outcome and outcome["state"] != "failed" else None
+
+    assert wait_for("the D-1 submission", submitted)["state"] == "submitted"
+    robot = [b["id"] for b in next_day_bids(acme) if b["id"] != manual_id]
+    assert robot
+
+    off = acme.call("PUT", flag, json={"value": "off", "reason": "desk takes over"})
+    assert off.status_code == 200, off.text
+
+    def withdrawn() -> list[dict[str, Any]] | None:
+        done = acme.call("GET", "/v1/engine").json().get("virtual_trader", {})
+        return done.get("withdrawals") or None
+
+    (withdrawal,) = wait_for("the withdrawal", withdrawn)
+    assert withdrawal["pool"] == POOL
+    assert sorted(withdrawal["withdrawn"]) == sorted(robot)
+    assert withdrawal["kept"] == {}
+    status = {b["id"]: b["status"] for b in next_day_bids(acme)}
+    assert {status[b] for b in robot} == {"withdrawn"}
+    assert status[manual_id] == "submitted"  # a person's bid is not the trader's to pull
+    audit = acme.call("GET", "/v1/audit", params={"action": "bid.transition", "limit": 500})
+    rows = [r for r in audit.json()["items"] if r["details"].get("to") == "withdrawn"]
+    assert sorted(r["subject"].removeprefix("bid ") for r in rows) == sorted(robot)
+    assert {r["key_id"] for r in rows} == {None}  # the engine
+    assert all("virtual_trader flag of pool DE_LU switched off" in str(r["details"]) for r in rows)
+
+    # nothing is submitted again for the pool while its flag is off
+    seen = engine.flags.refreshes
+    wait_for("two engine rounds", lambda: engine.flags.refreshes >= seen + 2)
+    assert len(next_day_bids(acme)) == len(robot) + 1
