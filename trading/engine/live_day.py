@@ -164,6 +164,16 @@ class LiveDay:
         """Where the day's plans start from (`status`'s ``initial_soc``)."""
         if self.carried is not None and self.carried.soc_mwh:
             self.builder.initial_soc_mwh = dict(self.carried.soc_mwh)
+        self.weather: dict[str, np.ndarray] = {
+            a: np.asarray(series, dtype=float)
+            for a, series in self.builder.profiles.available_mw.items()
+        }
+        """PV/wind asset -> available power per quarter hour [MW]: the forecast the plans
+        use, and the embedded fleet's weather (replaced by `update_forecast`)."""
+        self.forecast_changes: list[dict[str, Any]] = []
+        """Each forecast update of the day: when, which assets, how much energy it moved."""
+        self._forecast_pending: str | None = None
+        """Why the next round re-plans for a forecast update (None: no update pending)."""
         self.inbox: list[BookEntry] = []
         self.current: ScheduleVersion | None = None
         self.zones: dict[str, _Zone] = {}
@@ -225,8 +235,64 @@ class LiveDay:
             "delivered_from": "device truth" if self.truth_known else "measured (no truth)",
             "books": None if self.settled is None else self.settled.books(),
             "initial_soc": dict(self.initial_soc),
+            "forecast_changes": list(self.forecast_changes),
             "notes": list(self.notes),
         }
+
+    def update_forecast(
+        self, available_mw: Mapping[str, Sequence[float]], reason: str
+    ) -> dict[str, Any]:
+        """Replace the forecast of available power of PV plants and wind farms [MW per
+        quarter hour of the day, one value per quarter hour]: the plans use it from the
+        next round on (a new schedule version, positions held), and the embedded fleet's
+        weather follows it at once (perfect forecast). What changed: per asset and in all,
+        the energy moved over the quarter hours still ahead [MWh, |new - old|].
+        `ValueError` naming the asset, the field, the value and the rule."""
+        kinds = {a.id: a for a in self.portfolio.assets if a.kind in ("pv", "wind")}
+        n = len(self.periods)
+        checked: dict[str, np.ndarray] = {}
+        for asset_id, values in sorted(available_mw.items()):
+            where = f"available_mw.{asset_id}"
+            if asset_id not in kinds:
+                raise ValueError(
+                    f"{where}: {asset_id!r} is not a PV plant or wind farm of portfolio "
+                    f"{self.portfolio.id} on {self.day} (those: {', '.join(sorted(kinds))})"
+                )
+            array = np.asarray(list(values), dtype=float)
+            if array.shape != (n,):
+                raise ValueError(
+                    f"{where}: {array.size} values: must be one per quarter hour of "
+                    f"{self.day} ({n})"
+                )
+            rated = float(kinds[asset_id].rated_power_mw)  # type: ignore[attr-defined]
+            bad = ~np.isfinite(array) | (array < 0) | (array > rated + 1e-9)
+            if bad.any():
+                k = int(np.argmax(bad))
+                raise ValueError(
+                    f"{where}[{k}]={float(array[k])!r}: must be a finite MW in 0..{rated:g} "
+                    "(the asset's rated power)"
+                )
+            checked[asset_id] = array
+        ahead = max(0, self._quarter_now() + 1)
+        moved = {
+            a: round(float(np.abs(v[ahead:] - self.weather[a][ahead:]).sum() * 0.25), 6)
+            for a, v in checked.items()
+        }
+        for asset_id, array in checked.items():  # one assignment each: read lock-free
+            self.builder.profiles.available_mw[asset_id] = pd.Series(array, index=self.periods)
+            self.weather[asset_id] = array
+        change = {
+            "at": _z(self.clock.utc()),
+            "reason": reason,
+            "assets": sorted(checked),
+            "moved_mwh": moved,
+            "total_moved_mwh": round(sum(moved.values()), 6),
+            "from_isp": _z(self.periods[min(ahead, n - 1)].to_pydatetime()),
+        }
+        self.forecast_changes.append(change)
+        self._forecast_pending = f"forecast changed ({reason}): {', '.join(sorted(checked))}"
+        _LOG.info("engine_forecast_changed", tenant=self.tenant, day=str(self.day), **change)
+        return change
 
     def final_soc(self) -> CarriedSoc:
         """Each battery's state of charge now [MWh]: device truth of a simulated fleet, the
@@ -286,9 +352,7 @@ class LiveDay:
         self._first_row = self.first_isp - 1 if passed > 0 and edges[passed] > t0 else passed
         self._restore()
         duration = max(0.0, _seconds_at(self.clock, end_utc) - t0)
-        by_zone = fleet_by_zone(
-            self.portfolio, self.current.schedule, plan.inputs.available_mw, self.clock
-        )
+        by_zone = fleet_by_zone(self.portfolio, self.current.schedule, self.weather, self.clock)
         if self.fleet is not None:  # the devices of the fleet file, through the Modbus client
             self.fleet.check_covers(m.adapter.asset_id for ms in by_zone.values() for m in ms)
             by_zone = {zone: on_devices(ms, self.fleet) for zone, ms in by_zone.items()}
@@ -494,12 +558,15 @@ class LiveDay:
         if new:
             self.book.add(new)
         fresh_losses = [] if final else self._losses(now)
-        if (new or fresh_losses) and not final:
+        forecast, self._forecast_pending = self._forecast_pending, None
+        if (new or fresh_losses or forecast) and not final:
             reason = (
                 f"positions changed: {len(new)} new position(s) from "
                 f"{len({e.bid_id for e in new})} cleared bid(s)"
                 if new
                 else f"asset(s) lost: {', '.join(sorted(fresh_losses))}"
+                if fresh_losses
+                else str(forecast)
             )
             await self._replan(reason, now)
         self._meter(final=final, closing=closing)

@@ -14,6 +14,12 @@ server clock's now, stored, audited), one submission per pool under the idempote
 second submission of the same pool and day (a restarted server) return the first one.
 The server's `ClearingLoop` clears the bids at their gates, like any other.
 
+Intraday, for the running day's pools with the flag on, the trader corrects (re-plans
+the rest of the day and trades the difference to the book on continuous intraday) when
+assets are lost (`correction_due`) and when the day's forecast of PV and wind available
+power changes (`PUT /v1/engine/forecast`, `LiveDay.update_forecast`) by at least its
+threshold in energy over the quarter hours ahead (`forecast_correction_due`).
+
 A flag switched on later is obeyed at the next round (while the pool's day-ahead gate is
 still ahead). A flag switched off stops new submissions for the pool and, at the next
 round, withdraws the trader's bids of that pool still open (submitted, gate ahead of the
@@ -61,6 +67,10 @@ from trading.store.vocabulary import PoolFlag
 _LOG = structlog.get_logger(__name__)
 SUBMIT_MARGIN = timedelta(minutes=5)
 """A bid is only submitted if its gate is at least this far ahead of the server clock."""
+FORECAST_THRESHOLD_H = 1.0
+"""A forecast change is traded once the energy it moved over the quarter hours ahead
+reaches the trader's threshold share of the fleet's rating for this many hours [h] (1 %
+of an 18 MW fleet: 0.18 MWh)."""
 
 
 def d1_key(day: date, pool: str) -> str:
@@ -90,6 +100,9 @@ class TenantTrading:
     failed: dict[date, dict[str, str]] = field(default_factory=dict)
     """Per day: lost asset -> the error of the correction that failed for it (not tried
     again for that asset)."""
+    forecasts_traded: dict[date, int] = field(default_factory=dict)
+    """Per day: how many of its forecast changes (`LiveDay.forecast_changes`) the trader
+    has corrected for."""
     withdrawals: list[dict[str, Any]] = field(default_factory=list)
     """Each withdrawal of a pool's open bids after its flag went off, in order."""
 
@@ -296,6 +309,58 @@ class ServeTrader:
             and self.flags.value(tenant, zone_of[asset], PoolFlag.VIRTUAL_TRADER) == ON
         }
         return lost if trader.needs_correction(lost) else None
+
+    def forecast_correction_due(self, tenant: str, live: LiveDay) -> tuple[int, str] | None:
+        """(changes seen, why) if the running day's forecast changes not yet traded moved
+        at least the trader's threshold: `FORECAST_THRESHOLD_H` hours of its threshold
+        share of the fleet's rating [MWh], counting the assets of pools with the flag on;
+        changes below it add up until they reach it."""
+        if live.current is None:
+            return None
+        changes = list(live.forecast_changes)  # copied: the API's thread adds to it
+        trader = self._intraday(tenant, live)
+        with self._lock:
+            done = self.tenants[tenant].forecasts_traded.get(live.day, 0)
+        if len(changes) <= done:
+            return None
+        zone_of = trader.zone_of
+        moved = sum(
+            mwh
+            for change in changes[done:]
+            for asset, mwh in change["moved_mwh"].items()
+            if asset in zone_of
+            and self.flags.value(tenant, zone_of[asset], PoolFlag.VIRTUAL_TRADER) == ON
+        )
+        threshold = FORECAST_THRESHOLD_H * trader.threshold_share * trader.rating_mw()
+        if not trader.enabled or moved < threshold:
+            return None
+        why = (
+            f"forecast changed: {moved:.3f} MWh moved over the quarter hours ahead by "
+            f"{len(changes) - done} update(s) (threshold {threshold:.3f} MWh)"
+        )
+        return len(changes), why
+
+    def correct_forecast(self, tenant: str, live: LiveDay, seen: int, why: str) -> Correction:
+        """Re-optimise the rest of the running day on the changed forecast and submit the
+        difference to the book as continuous-intraday orders (as `correct`, with no asset
+        lost); the changes up to `seen` count as traded, even if this fails (named in the
+        log; the next change is tried again)."""
+        with self._lock:
+            self.tenants.setdefault(tenant, TenantTrading()).forecasts_traded[live.day] = seen
+        trader = self._intraday(tenant, live)
+        submitter = ServerSubmitter(self.repository, self.registry, tenant, EngineClock(self.now))
+        now = self.now()
+        correction = trader.correct(live.builder, live.book, now, {}, submitter, now)
+        correction.notes.insert(0, why)
+        _LOG.info(
+            "virtual_trader_corrected",
+            tenant=tenant,
+            day=str(live.day),
+            reason=why,
+            orders=len(correction.orders),
+            traded_mwh=round(correction.traded_mwh, 6),
+        )
+        return correction
 
     def correct(self, tenant: str, live: LiveDay, lost: Mapping[str, datetime]) -> Correction:
         """Re-optimise the rest of the running day without `lost` and submit the difference

@@ -26,7 +26,8 @@ server's `ClearingLoop`, on the server's clock (`trading.engine.live_clock.Serve
 
 - every round the virtual trader (`trading.engine.serve_trader.ServeTrader`) trades for
   the pools whose ``virtual_trader`` flag is on: the next day's D-1 bids before the
-  day-ahead gate, and an intraday correction when the running day loses assets; its
+  day-ahead gate, and an intraday correction when the running day loses assets or its
+  forecast changes beyond the trader's threshold (`PUT /v1/engine/forecast`); its
   optimiser runs in a worker thread, one piece of work per tenant at a time. A pool whose
   flag goes off has the trader's open bids withdrawn at the next round (between two
   pieces of the tenant's work, so that none lands after the withdrawal).
@@ -191,6 +192,26 @@ class EngineService:
                 if self.config.tso is None
                 else self.config.tso.status(tenant),
             }
+
+    def update_forecast(
+        self, tenant: str, available_mw: Mapping[str, Any], reason: str
+    ) -> dict[str, Any]:
+        """Replace the running day's forecast of PV/wind available power of `tenant`
+        (`LiveDay.update_forecast`): re-planned at the next round, and the virtual trader
+        corrects intraday if it moved enough. `LookupError` if no day runs for the
+        tenant; `ValueError` naming a bad value."""
+        with self._lock:
+            engine = self.tenants.get(tenant)
+            live = None if engine is None else engine.live
+        if engine is None or live is None or live.current is None:
+            reason_off = (
+                self.ignored.get(tenant, "no portfolio stored for this tenant yet")
+                if engine is None
+                else "the tenant's delivery day is starting"
+            )
+            raise LookupError(f"no delivery day runs for the tenant: {reason_off}")
+        change = live.update_forecast(available_mw, reason)
+        return {"day": str(live.day), **change}
 
     def dispatch_assets(self, tenant: str) -> dict[str, Any]:
         """The tenant's assets in the running day's pools: state, last measured power and
@@ -424,6 +445,12 @@ class EngineService:
                 if lost is not None:
                     self._trading[tenant] = asyncio.ensure_future(self._correct(tenant, live, lost))
                     continue
+                forecast = self.trader.forecast_correction_due(tenant, live)
+                if forecast is not None:
+                    self._trading[tenant] = asyncio.ensure_future(
+                        self._correct_forecast(tenant, live, *forecast)
+                    )
+                    continue
             record = self.repository.get_portfolio(tenant, engine.portfolio_id)
             if record is None:
                 continue
@@ -450,6 +477,14 @@ class EngineService:
             await asyncio.to_thread(self.trader.correct, tenant, live, lost)
         except Exception:  # e.g. the re-plan infeasible: the day's own re-plan still runs
             _LOG.exception("virtual_trader_correction_failed", tenant=tenant, day=str(live.day))
+
+    async def _correct_forecast(self, tenant: str, live: LiveDay, seen: int, why: str) -> None:
+        try:
+            await asyncio.to_thread(self.trader.correct_forecast, tenant, live, seen, why)
+        except Exception:  # e.g. the re-plan infeasible: the day's own re-plan still runs
+            _LOG.exception(
+                "virtual_trader_forecast_correction_failed", tenant=tenant, day=str(live.day)
+            )
 
     async def _run_tenant(self, engine: TenantEngine, stop: asyncio.Event) -> None:
         failures = 0

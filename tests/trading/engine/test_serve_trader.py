@@ -296,3 +296,82 @@ def test_switching_the_flag_off_withdraws_the_traders_open_bids_of_the_pool(
     seen = engine.flags.refreshes
     wait_for("two engine rounds", lambda: engine.flags.refreshes >= seen + 2)
     assert len(next_day_bids(acme)) == len(robot) + 1
+
+
+PV = "pv-de-essen-roof"
+
+
+@pytest.mark.parametrize("served", [(CORRECTION_START, 20.0)], indirect=True)
+def test_a_forecast_change_beyond_the_threshold_makes_the_trader_correct_intraday(
+    served: Served,
+) -> None:
+    """From 15:00Z, acme's flag on: a PV forecast nudged by a few kWh is re-planned but
+    not traded; the PV forecast cut to 30 % for the rest of the day moves more than the
+    trader's threshold (1 % of the 18 MW fleet for an hour: 0.18 MWh) and it submits a
+    continuous-intraday correction naming the forecast. The simulated weather follows the
+    new forecast; a forecast the day cannot take is refused naming the value."""
+    engine, acme, _ = served
+    flag = f"/v1/pools/{POOL}/flags/virtual_trader"
+    assert acme.call("PUT", flag, json={"value": "on", "reason": "robot"}).status_code == 200
+
+    def running_day() -> Any:
+        found = engine.tenants.get("acme")
+        live = None if found is None else found.live
+        return live if live is not None and live.zones and live.current is not None else None
+
+    live = wait_for("acme's day running", running_day)
+    before = [float(v) for v in live.weather[PV]]
+    route = "/v1/engine/forecast"
+
+    # refused, naming what is wrong: nothing changes
+    unknown = acme.call("PUT", route, json={"available_mw": {"nope": before}, "reason": "x"})
+    assert unknown.status_code == 422, unknown.text
+    assert "available_mw.nope" in unknown.text
+    short = acme.call("PUT", route, json={"available_mw": {PV: before[:10]}, "reason": "x"})
+    assert short.status_code == 422, short.text
+    assert "one per quarter hour" in short.text
+    over = acme.call("PUT", route, json={"available_mw": {PV: [9.0] * 96}, "reason": "x"})
+    assert over.status_code == 422, over.text
+    assert f"available_mw.{PV}[0]=9.0" in over.text
+    assert live.forecast_changes == []
+
+    # a nudge: re-planned (a new version), below the trader's threshold: nothing traded
+    nudged = [v + 0.004 if v > 0 else v for v in before]
+    small = acme.call("PUT", route, json={"available_mw": {PV: nudged}, "reason": "nudge"})
+    assert small.status_code == 200, small.text
+    assert 0 < small.json()["total_moved_mwh"] < 0.18
+
+    def replanned() -> Any:
+        current = acme.call("GET", "/v1/schedules/current").json()
+        return current if "forecast changed (nudge)" in current.get("reason", "") else None
+
+    wait_for("the re-plan on the nudged forecast", replanned)
+    seen = engine.flags.refreshes
+    wait_for("two engine rounds", lambda: engine.flags.refreshes >= seen + 2)
+    today = acme.call("GET", "/v1/engine").json()["virtual_trader"].get("2026-06-14", {})
+    assert today.get("corrections", []) == []
+
+    # a cut to 30 %: beyond the threshold, corrected on continuous intraday
+    cut = [0.3 * v for v in nudged]
+    big = acme.call("PUT", route, json={"available_mw": {PV: cut}, "reason": "clouds"})
+    assert big.status_code == 200, big.text
+    assert big.json()["moved_mwh"][PV] > 0.18
+    now = engine.clock.utc()
+    q = int((now - live.periods[0].to_pydatetime()).total_seconds() // 900)
+    (pv,) = [m for s in live.zones.values() for m in s.members if m.adapter.asset_id == PV]
+    assert pv.device.physics.available_mw == pytest.approx(cut[q], abs=1e-9)  # the weather
+
+    def corrected() -> list[dict[str, Any]] | None:
+        done = acme.call("GET", "/v1/engine").json().get("virtual_trader", {})
+        return done.get("2026-06-14", {}).get("corrections") or None
+
+    (correction,) = wait_for("the forecast correction", corrected)
+    assert correction["lost_assets"] == []
+    assert correction["notes"][0].startswith("forecast changed: ")
+    assert correction["orders"] > 0
+    bids = acme.call("GET", "/v1/bids", params={"delivery_day": "2026-06-14", "limit": 500})
+    orders = bids.json()["items"]
+    assert len(orders) == correction["orders"]
+    assert {b["market"] for b in orders} == {"intraday_continuous"}
+    status = acme.call("GET", "/v1/engine").json()["day"]
+    assert [c["reason"] for c in status["forecast_changes"]] == ["nudge", "clouds"]
