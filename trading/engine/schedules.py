@@ -21,9 +21,11 @@ The capacity the book holds is the capacity the plan holds: each zone's reserves
 balancing product equal the band cleared in each quarter hour, so the plan keeps headroom
 (power and energy) for exactly that band and none for capacity nobody bought (left free,
 the optimiser reserved the fleet's whole prequalified power for capacity it would have
-liked to sell). The reserves are held per zone rather than through the optimiser's
-commitments per product and pool, because a cleared capacity bid names the bidding zone,
-not the portfolio's pool (a control area, or the country). The schedule's
+liked to sell). Where the book names the portfolio's reserve pools (`vpp simulate`'s
+trader knows them), each pool's products are also held by the optimiser's commitments; a
+clearing read back from the store names the bidding zone instead of the pool (a control
+area, or the country), which the optimiser does not know: then the zone's reserves alone
+hold the band. The schedule's
 `capacity_sold_mw` is the book's cleared band per zone, product and quarter hour
 (`PositionBook.capacity_sold_mw`): the pool's probing budget and the activation's clamp
 read it there. A re-plan whose fleet cannot hold the band (the relaxed variant) holds no
@@ -51,7 +53,7 @@ from markets.registry import MarketRegistry
 from regulatory import Portfolio
 from regulatory.assets.base import BalancingProduct
 from trading.engine.positions import PositionBook, quarter_of
-from trading.optimiser.build import OptimiserOptions
+from trading.optimiser.build import InputError, OptimiserOptions, commitment_key
 from trading.optimiser.diagnose import InfeasibleError
 from trading.optimiser.hooks import ModelView
 from trading.optimiser.inputs import PriceInputs, Profiles
@@ -248,23 +250,45 @@ class ScheduleBuilder:
             if hold_capacity
             else tuple(m for m in self.markets if m != "afrr_capacity")
         )
+        commitments: dict[str, float] = {}
+        if hold_capacity and "afrr_capacity" in self.markets:
+            for entry in book.entries:
+                if not entry.is_energy:
+                    key = commitment_key(entry.product_id, entry.pool)
+                    commitments[key] = commitments.get(key, 0.0) + entry.mw
         batteries = {a.id for a in self.portfolio.assets if a.kind == "battery"}
         options = OptimiserOptions(
             markets=markets,
+            commitments=commitments,
             initial_soc_mwh={a: v for a, v in self.initial_soc_mwh.items() if a in batteries},
             # a lost battery cannot reach its end-of-day target: it has none
             soc_value_eur_per_mwh={a: 0.0 for a in (lost or {}) if a in batteries},
             solver=SolverOptions(time_limit_s=self.time_limit_s),
         )
-        plan = optimise(
-            self.portfolio,
-            self.day,
-            self.prices,
-            profiles=self.profiles,
-            options=options,
-            hook=hooks,
-            registry=self.registry,
-        )
+        try:
+            plan = optimise(
+                self.portfolio,
+                self.day,
+                self.prices,
+                profiles=self.profiles,
+                options=options,
+                hook=hooks,
+                registry=self.registry,
+            )
+        except InputError as exc:
+            if not commitments or not str(exc).startswith("commitment "):
+                raise
+            # the book names a pool the optimiser does not know (a clearing read back
+            # names the bidding zone, not the portfolio's pool): the zone's reserves hold it
+            plan = optimise(
+                self.portfolio,
+                self.day,
+                self.prices,
+                profiles=self.profiles,
+                options=options.model_copy(update={"commitments": {}}),
+                hook=hooks,
+                registry=self.registry,
+            )
         capacity = {
             zone: {product: tuple(float(v) for v in band) for product, band in products.items()}
             for zone, products in sold.items()
