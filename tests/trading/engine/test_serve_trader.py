@@ -200,10 +200,10 @@ def test_a_lost_asset_makes_the_trader_submit_an_intraday_correction(served: Ser
     switched = acme.call("PUT", flag, json={"value": "on", "reason": "robot corrects"})
     assert switched.status_code == 200, switched.text
 
-    def running_day() -> Any:
+    def running_day() -> Any:  # the fleet is built just after version 1 is issued
         found = engine.tenants.get("acme")
         live = None if found is None else found.live
-        return live if live is not None and live.current is not None else None
+        return live if live is not None and live.zones and live.current is not None else None
 
     live = wait_for("acme's day running", running_day)
     (member,) = [
