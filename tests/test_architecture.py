@@ -42,7 +42,7 @@ def test_package_imports_only_lower_layers(package: str) -> None:
 C104_IMPORTER = ROOT / "dispatch" / "protocols" / "iec104" / "transport.py"
 """The only module that imports c104 (GPL-3.0, the optional extra ``iec104``)."""
 IEC104 = ROOT / "dispatch" / "protocols" / "iec104"
-NEEDS_C104 = {"transport", "station", "tso"}
+NEEDS_C104 = {"transport", "station", "tso", "links"}
 """Modules of the iec104 package that import the transport (and so c104)."""
 
 

@@ -9,7 +9,7 @@ value is a `ValueError` naming the variable, the value and the rule. Command-lin
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -42,3 +42,12 @@ class VppSettings(DispatchSettings):
     tenant_plans: WholeNumber = 4
     """``VPP_TENANT_PLANS``: queued or running plans per tenant before ``POST /v1/plans``
     answers 429 [count]; 0: no limit."""
+    tso: Literal["loopback", "iec104"] = "loopback"
+    """``VPP_TSO``: where the engine's aFRR activation comes from: ``loopback`` (the real
+    German activation pattern on the band sold) or ``iec104`` (each pool an IEC 104
+    controlled station the TSO connects to; needs the extra ``vpp-engine[iec104]``)."""
+    tso_host: str = "127.0.0.1"
+    """``VPP_TSO_HOST``: interface the pools' IEC 104 stations listen on."""
+    tso_port: Annotated[int, Field(ge=1, le=65535)] = 2404
+    """``VPP_TSO_PORT``: TCP port of the first pool's IEC 104 station; the next pools take
+    the ports after it, in the order they start."""

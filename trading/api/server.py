@@ -47,6 +47,7 @@ DEFAULT_INTERVAL_S = 3.0
 if TYPE_CHECKING:  # the engine imports this module (its desk clears through ClearingLoop)
     from dispatch.fleet_file import FleetFile
     from trading.engine.service import EngineService
+    from trading.engine.tso import TsoLink
 
 _BID = TypeAdapter(Bid)
 _LOG = structlog.get_logger(__name__)
@@ -255,13 +256,16 @@ def serve(
     clock_speed: float = 1.0,
     engine_tick_s: float = 1.0,
     fleet: FleetFile | None = None,
+    tso: TsoLink | None = None,
 ) -> None:
     """Upgrade the database to head and serve the API with uvicorn until interrupted.
 
     `engine`: also run the engine (`trading.engine.service`) on `clock`, which runs
     `clock_speed` simulated seconds per real one; its dispatcher ticks every
     `engine_tick_s` simulated seconds; `fleet`: the Modbus devices of one portfolio
-    (`dispatch.fleet_file`), dispatched instead of its embedded simulated fleet."""
+    (`dispatch.fleet_file`), dispatched instead of its embedded simulated fleet; `tso`:
+    the TSO's link the pools' aFRR activation comes from (`trading.engine.tso`; None:
+    the loopback pattern)."""
     import uvicorn
 
     upgrade(db_url)
@@ -275,7 +279,7 @@ def serve(
     use_clock(clock.now)  # one clock for the server: the store's own times too
     service = (
         engine_service(
-            repository, clock, market_prices, balancing, clock_speed, engine_tick_s, fleet
+            repository, clock, market_prices, balancing, clock_speed, engine_tick_s, fleet, tso
         )
         if engine
         else None
@@ -312,13 +316,15 @@ def engine_service(
     speed: float,
     tick_s: float,
     fleet: FleetFile | None = None,
+    tso: TsoLink | None = None,
 ) -> EngineService:
     """The engine on the server's clock and the exchange's prices (not started); `fleet`:
-    the Modbus devices of one portfolio instead of its embedded simulated fleet."""
+    the Modbus devices of one portfolio instead of its embedded simulated fleet; `tso`:
+    the TSO's link (None: the loopback activation pattern)."""
     from markets.registry import default_registry
     from trading.engine.live_clock import ServerClock
     from trading.engine.service import EngineService, live_config
 
     config = live_config(prices, default_registry(), balancing, tick_s=tick_s, speed=speed)
-    config = dataclasses.replace(config, fleet=fleet)
+    config = dataclasses.replace(config, fleet=fleet, tso=tso)
     return EngineService(repository, ServerClock(clock, speed), config)

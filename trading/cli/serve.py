@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from trading.api.server import DEFAULT_INTERVAL_S, serve
 from trading.cli.output import EXIT_INVALID_INPUT
 from trading.exchange.clock import Clock, ScaledClock
+
+if TYPE_CHECKING:
+    from trading.engine.tso import TsoLink
 
 
 def serve_command(
@@ -69,6 +72,31 @@ def serve_command(
             "fleet, delivered = measured (docs/engine.md, 'Running against real devices')",
         ),
     ] = None,
+    tso: Annotated[
+        str | None,
+        typer.Option(
+            "--tso",
+            help="where the engine's aFRR activation comes from: loopback (the real German "
+            "activation pattern on the band sold) or iec104 (each pool an IEC 104 station "
+            "the TSO connects to; needs vpp-engine[iec104]); default $VPP_TSO or loopback",
+        ),
+    ] = None,
+    tso_host: Annotated[
+        str | None,
+        typer.Option(
+            "--tso-host", help="with --tso iec104: interface to listen on (default $VPP_TSO_HOST)"
+        ),
+    ] = None,
+    tso_port: Annotated[
+        int | None,
+        typer.Option(
+            "--tso-port",
+            min=1,
+            max=65535,
+            help="with --tso iec104: port of the first pool's station; the next pools take "
+            "the ports after it (default $VPP_TSO_PORT or 2404)",
+        ),
+    ] = None,
 ) -> None:
     """Upgrade the database, then serve the API; bids clear at their gate on the prices.
 
@@ -109,6 +137,7 @@ def serve_command(
         except FleetFileError as exc:
             typer.echo(f"error: --fleet: {exc}", err=True)
             raise typer.Exit(EXIT_INVALID_INPUT) from None
+    link = _tso_link(tso, tso_host, tso_port, no_engine)
     serve(
         db,
         host,
@@ -120,4 +149,40 @@ def serve_command(
         clock_speed=clock_speed,
         engine_tick_s=engine_tick,
         fleet=fleet,
+        tso=link,
     )
+
+
+def _tso_link(
+    kind: str | None, host: str | None, port: int | None, no_engine: bool
+) -> TsoLink | None:
+    """The TSO's link from the options, else the settings (`VppSettings`: ``VPP_TSO``,
+    ``VPP_TSO_HOST``, ``VPP_TSO_PORT``); exits naming the option and the rule on a bad one."""
+    from trading.engine.tso import TSO_KINDS, load_tso_link
+    from trading.settings import VppSettings
+
+    try:
+        settings = VppSettings.from_environ()
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    kind = kind if kind is not None else settings.tso
+    if kind not in TSO_KINDS:
+        typer.echo(f"error: --tso={kind!r} must be one of {', '.join(TSO_KINDS)}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    if kind != "loopback" and no_engine:
+        typer.echo(
+            f"error: --tso {kind}: the engine's pools take the TSO's setpoints; not "
+            "with --no-engine",
+            err=True,
+        )
+        raise typer.Exit(EXIT_INVALID_INPUT)
+    try:
+        return load_tso_link(
+            kind,
+            host if host is not None else settings.tso_host,
+            port if port is not None else settings.tso_port,
+        )
+    except ValueError as exc:
+        typer.echo(f"error: --tso: {exc}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None

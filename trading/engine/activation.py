@@ -15,6 +15,7 @@ activation, and the report says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -23,10 +24,34 @@ import numpy as np
 import pandas as pd
 
 from dispatch.clock import DispatchClock
+from dispatch.schedule import Schedule
+from regulatory.assets.base import BalancingProduct
 from trading.engine.positions import PositionBook, quarter_start
 
 PATTERN_FILE = "afrr_de_smard_2022-01-01_2022-01-08_15min.csv"
 QUARTERS_PER_DAY = 96
+
+BandSource = Callable[[datetime], tuple[float, float]]
+"""(up, down) aFRR band sold at a UTC instant [MW, both >= 0]."""
+
+
+def schedule_band(schedule: Callable[[], Schedule], zone: str) -> BandSource:
+    """The aFRR band `zone` sold in the quarter hour of an instant, read from the schedule
+    in force (`schedule()`: its `capacity_sold_mw`, the capacity cleared) [MW]; 0 outside
+    the schedule."""
+
+    def band(at: datetime) -> tuple[float, float]:
+        found = schedule()
+        quarter = quarter_start(at)
+        if not found.start <= quarter < found.end:
+            return 0.0, 0.0
+        sold = found.capacity_sold_mw.get(zone, {})
+        k = found.index.index(quarter)
+        up = sold.get(BalancingProduct.AFRR_POS)
+        down = sold.get(BalancingProduct.AFRR_NEG)
+        return (0.0 if up is None else float(up[k]), 0.0 if down is None else float(down[k]))
+
+    return band
 
 
 @dataclass(frozen=True)
@@ -72,7 +97,9 @@ def german_pattern(folder: Path | None) -> ActivationPattern:
 
 
 class PatternActivation:
-    """A zone's aFRR activation [MW, + up] from `pattern` and the band `book` holds."""
+    """A zone's aFRR activation [MW, + up] from `pattern` and the band sold: `band` (e.g.
+    `schedule_band`, the schedule's capacity sold), by default the band `book` holds. The
+    request never exceeds that band."""
 
     def __init__(
         self,
@@ -82,9 +109,14 @@ class PatternActivation:
         pattern: ActivationPattern,
         *,
         on: bool = True,
+        band: BandSource | None = None,
     ) -> None:
         self.book, self.zone, self.clock, self.pattern, self.on = book, zone, clock, pattern, on
+        self.band: BandSource = band if band is not None else self._book_band
         self._cache: tuple[datetime, float, float] | None = None
+
+    def _book_band(self, at: datetime) -> tuple[float, float]:
+        return self.book.band_mw(self.zone, "pos", at), self.book.band_mw(self.zone, "neg", at)
 
     def activation_mw(self, t: float) -> float:
         """Requested deviation from the schedule at `t` [MW], + upward.
@@ -100,8 +132,9 @@ class PatternActivation:
         if self._cache is None or self._cache[0] != quarter:
             q = int(self.book.periods.searchsorted(pd.Timestamp(quarter)))
             share_up, share_down = self.pattern.shares(q)
-            up = min(1.0, 2.0 * share_up) * self.book.band_mw(self.zone, "pos", quarter)
-            down = min(1.0, 2.0 * share_down) * self.book.band_mw(self.zone, "neg", quarter)
+            band_up, band_down = self.band(quarter)
+            up = min(1.0, 2.0 * share_up) * band_up
+            down = min(1.0, 2.0 * share_down) * band_down
             self._cache = (quarter, up, down)
         first_half = (at - quarter).total_seconds() < 450.0
         return self._cache[1] if first_half else -self._cache[2]

@@ -5,7 +5,8 @@ Batteries, PV plants, wind farms and CHPs of the portfolio become in-process phy
 state of charge, efficiencies; CHP maximum and minimum stable output). A PV plant's or
 wind farm's available power follows the availability profile the plan was made on
 (per quarter hour, read at the clock's UTC time): the fleet's weather is the forecast's,
-a perfect-forecast assumption named in the run's notes. Loads (flexible loads, heat pumps,
+a perfect-forecast assumption named in the run's notes; a forecast replaced during the
+day is the weather from then on. Loads (flexible loads, heat pumps,
 EV fleets) are not simulated, so the engine's simulation trades and dispatches the
 simulated kinds only (`simulated_part`).
 """
@@ -13,6 +14,7 @@ simulated kinds only (`simulated_part`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -68,7 +70,7 @@ def fleet_by_zone(
             physics = battery_physics(asset, at_start)
         elif isinstance(asset, PV | Wind):
             rated = asset.rated_power_mw
-            share = _availability(available_mw.get(asset.id), rated, index, clock)
+            share = _availability(available_mw, asset.id, rated, index, clock)
             # inverters ramp through their range in about ten seconds
             physics = Pv(rated, profile=share, ramp_mw_per_s=rated / 10)
             physics.target_mw = max(0.0, at_start)
@@ -87,15 +89,26 @@ def fleet_by_zone(
 
 
 def _availability(
-    profile: Sequence[float] | None, rated: float, index: pd.DatetimeIndex, clock: DispatchClock
+    profiles: Mapping[str, Sequence[float]],
+    asset_id: str,
+    rated: float,
+    index: pd.DatetimeIndex,
+    clock: DispatchClock,
 ) -> Callable[[float], float]:
-    """Available share of `rated` at the clock's UTC time (the device's own time unused)."""
-    if profile is None:
+    """Available share of `rated` at the clock's UTC time (the device's own time unused),
+    from `profiles[asset_id]` as it is at each call: a forecast replaced in `profiles`
+    (`LiveDay.update_forecast`) is the simulated weather from then on."""
+    if asset_id not in profiles:
         return lambda _t: 1.0
-    shares = np.clip(np.asarray(profile, dtype=float) / rated, 0.0, 1.0)
     first = index[0].to_pydatetime()
+    seen: list[Any] = [None, np.zeros(0)]  # the profile last read, and its shares
 
     def share(_t: float) -> float:
+        profile = profiles.get(asset_id)
+        if profile is not seen[0]:
+            seen[0] = profile
+            seen[1] = np.clip(np.asarray(profile, dtype=float) / rated, 0.0, 1.0)
+        shares = seen[1]
         q = int((clock.utc() - first).total_seconds() // 900)
         return float(shares[q]) if 0 <= q < len(shares) else 0.0
 

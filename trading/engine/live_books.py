@@ -21,6 +21,7 @@ from trading.backtest.imbalance import ImbalancePrices
 from trading.engine.activation import NO_ACTIVATION, ActivationPattern
 from trading.engine.positions import BookEntry, PositionBook
 from trading.engine.settlement import Settlement, ZoneDelivery, settle
+from trading.engine.tso import TsoLink
 from trading.exchange.records import Clearing, ClearingStatus
 from trading.optimiser.inputs import Horizon, PriceInputs
 from trading.store import Repository
@@ -47,6 +48,9 @@ class LiveConfig:
     fleet: FleetFile | None = None
     """The Modbus devices of one portfolio (`vpp serve --fleet`): that portfolio's engine
     dispatches them instead of its embedded simulated fleet (no device truth then)."""
+    tso: TsoLink | None = None
+    """The TSO's link (`vpp serve --tso iec104`): each pool's aFRR activation comes from
+    its IEC 104 station instead of the loopback pattern (`activation`)."""
 
 
 def as_utc(at: datetime) -> datetime:

@@ -14,12 +14,20 @@ server's start) to the end of the day, on the server's clock:
    the tenant's stored portfolio, `trading.engine.fleet`), or, for the portfolio a fleet
    file names (`vpp serve --fleet`, `LiveConfig.fleet`), its Modbus devices through
    `ModbusAdapter` (`dispatch.modbus_fleet.on_devices`), following the version in force
-   plus the aFRR activation within the band held (`trading.engine.activation`);
+   plus the aFRR activation within the band sold (`trading.engine.activation`: the real
+   pattern on the loopback, or the TSO's setpoints over IEC 104, `LiveConfig.tso`);
 4. every tick meters each asset (measured and, simulated, device truth) per ISP; as each
    ISP passes its metering is stored and the ISPs passed since the day's run began are
    settled (`settle_window`): imbalance = delivered - position - aFRR requested, delivered
    = device truth of a simulated fleet, the measured energy of real devices (whose truth
    nobody knows: stored as none).
+
+A day that follows another (`carried`: the previous day's final state of charge per
+battery, `final_soc`) plans from that state instead of the portfolio's, and its
+simulated batteries start there (a battery does not jump back to a plan's start at
+midnight). If the positions cannot be met from it, the day plans from the portfolio's
+state of charge instead, logs ``engine_carried_soc_infeasible`` and says so in its status
+(`initial_soc`) and notes; the batteries still start where they physically are.
 
 Units MW, MWh, EUR; + = injection or sale; times UTC inside.
 """
@@ -38,12 +46,13 @@ import pandas as pd
 import structlog
 from sqlalchemy import func, select
 
+from dispatch.activation import ActivationSource
 from dispatch.clock import DispatchClock, VirtualClock
 from dispatch.modbus_fleet import on_devices
 from dispatch.pool import PoolController
 from dispatch.simulation import FleetMember, SimulationOptions, run_fleet
 from regulatory import Portfolio
-from trading.engine.activation import PatternActivation
+from trading.engine.activation import PatternActivation, schedule_band
 from trading.engine.books import EngineBooks
 from trading.engine.flags import GatedActivation, PoolFlags
 from trading.engine.fleet import fleet_by_zone, simulated_part
@@ -68,6 +77,17 @@ from trading.store.models import ScheduleVersionRow
 QUARTER_S = 900.0
 
 _LOG = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class CarriedSoc:
+    """The state of charge a day ends with, carried into the next [MWh per battery]."""
+
+    day: date
+    """The day that ended with it."""
+    soc_mwh: Mapping[str, float]
+    source: str
+    """``device truth`` (simulated fleet) or ``measured`` (real devices' last reading)."""
 
 
 @dataclass
@@ -105,6 +125,7 @@ class LiveDay:
         clock: DispatchClock,
         *,
         flags: PoolFlags | None = None,
+        carried: CarriedSoc | None = None,
     ) -> None:
         self.repository, self.tenant, self.day, self.config, self.clock = (
             repository,
@@ -129,6 +150,30 @@ class LiveDay:
             proxy_profiles(self.portfolio, horizon),
             config.registry,
         )
+        batteries = {a.id for a in self.portfolio.assets if a.kind == "battery"}
+        self.carried = (
+            None
+            if carried is None
+            else dataclasses.replace(
+                carried, soc_mwh={a: v for a, v in carried.soc_mwh.items() if a in batteries}
+            )
+        )
+        """The previous day's final state of charge this day starts from (None: the
+        portfolio's, e.g. the server's first day)."""
+        self.initial_soc: dict[str, Any] = {"source": "portfolio", "soc_mwh": {}}
+        """Where the day's plans start from (`status`'s ``initial_soc``)."""
+        if self.carried is not None and self.carried.soc_mwh:
+            self.builder.initial_soc_mwh = dict(self.carried.soc_mwh)
+        self.weather: dict[str, np.ndarray] = {
+            a: np.asarray(series, dtype=float)
+            for a, series in self.builder.profiles.available_mw.items()
+        }
+        """PV/wind asset -> available power per quarter hour [MW]: the forecast the plans
+        use, and the embedded fleet's weather (replaced by `update_forecast`)."""
+        self.forecast_changes: list[dict[str, Any]] = []
+        """Each forecast update of the day: when, which assets, how much energy it moved."""
+        self._forecast_pending: str | None = None
+        """Why the next round re-plans for a forecast update (None: no update pending)."""
         self.inbox: list[BookEntry] = []
         self.current: ScheduleVersion | None = None
         self.zones: dict[str, _Zone] = {}
@@ -189,8 +234,88 @@ class LiveDay:
             "fleet": "embedded" if self.fleet is None else "modbus",
             "delivered_from": "device truth" if self.truth_known else "measured (no truth)",
             "books": None if self.settled is None else self.settled.books(),
+            "initial_soc": dict(self.initial_soc),
+            "forecast_changes": list(self.forecast_changes),
             "notes": list(self.notes),
         }
+
+    def update_forecast(
+        self, available_mw: Mapping[str, Sequence[float]], reason: str
+    ) -> dict[str, Any]:
+        """Replace the forecast of available power of PV plants and wind farms [MW per
+        quarter hour of the day, one value per quarter hour]: the plans use it from the
+        next round on (a new schedule version, positions held), and the embedded fleet's
+        weather follows it at once (perfect forecast). What changed: per asset and in all,
+        the energy moved over the quarter hours still ahead [MWh, |new - old|].
+        `ValueError` naming the asset, the field, the value and the rule."""
+        kinds = {a.id: a for a in self.portfolio.assets if a.kind in ("pv", "wind")}
+        n = len(self.periods)
+        checked: dict[str, np.ndarray] = {}
+        for asset_id, values in sorted(available_mw.items()):
+            where = f"available_mw.{asset_id}"
+            if asset_id not in kinds:
+                raise ValueError(
+                    f"{where}: {asset_id!r} is not a PV plant or wind farm of portfolio "
+                    f"{self.portfolio.id} on {self.day} (those: {', '.join(sorted(kinds))})"
+                )
+            array = np.asarray(list(values), dtype=float)
+            if array.shape != (n,):
+                raise ValueError(
+                    f"{where}: {array.size} values: must be one per quarter hour of "
+                    f"{self.day} ({n})"
+                )
+            rated = float(kinds[asset_id].rated_power_mw)  # type: ignore[attr-defined]
+            bad = ~np.isfinite(array) | (array < 0) | (array > rated + 1e-9)
+            if bad.any():
+                k = int(np.argmax(bad))
+                raise ValueError(
+                    f"{where}[{k}]={float(array[k])!r}: must be a finite MW in 0..{rated:g} "
+                    "(the asset's rated power)"
+                )
+            checked[asset_id] = array
+        ahead = max(0, self._quarter_now() + 1)
+        moved = {
+            a: round(float(np.abs(v[ahead:] - self.weather[a][ahead:]).sum() * 0.25), 6)
+            for a, v in checked.items()
+        }
+        for asset_id, array in checked.items():  # one assignment each: read lock-free
+            self.builder.profiles.available_mw[asset_id] = pd.Series(array, index=self.periods)
+            self.weather[asset_id] = array
+        change = {
+            "at": _z(self.clock.utc()),
+            "reason": reason,
+            "assets": sorted(checked),
+            "moved_mwh": moved,
+            "total_moved_mwh": round(sum(moved.values()), 6),
+            "from_isp": _z(self.periods[min(ahead, n - 1)].to_pydatetime()),
+        }
+        self.forecast_changes.append(change)
+        self._forecast_pending = f"forecast changed ({reason}): {', '.join(sorted(checked))}"
+        _LOG.info("engine_forecast_changed", tenant=self.tenant, day=str(self.day), **change)
+        return change
+
+    def final_soc(self) -> CarriedSoc:
+        """Each battery's state of charge now [MWh]: device truth of a simulated fleet, the
+        last reading of real devices (a battery without one is left out)."""
+        found: dict[str, float] = {}
+        for state in self.zones.values():
+            snapshot = None if state.pool is None else state.pool.board.snapshot()
+            for member in state.members:
+                if member.kind != "battery" or not member.energy_mwh:
+                    continue
+                asset = member.adapter.asset_id
+                soc = None
+                if self.truth_known:
+                    physics = getattr(member.device, "physics", None)
+                    soc = getattr(physics, "soc", None)
+                elif snapshot is not None:
+                    entry = snapshot.get(asset)
+                    telemetry = None if entry is None else entry.telemetry
+                    soc = None if telemetry is None else telemetry.soc
+                if soc is not None:
+                    found[asset] = float(soc) * member.energy_mwh
+        source = "device truth" if self.truth_known else "measured"
+        return CarriedSoc(self.day, found, source)
 
     # --- the run ------------------------------------------------------------------------
 
@@ -201,7 +326,7 @@ class LiveDay:
             end_utc = min(end_utc, until)
         reason = "engine started: the positions booked so far"
         try:
-            plan, notes = await self._compute(self.builder.optimise_held, self.book)
+            plan, notes = await self._plan_start()
         except InfeasibleError as exc:  # positions beyond the fleet: dispatch none of them
             plan, notes = await self._compute(
                 self.builder.optimise_held, PositionBook(self.periods)
@@ -227,9 +352,7 @@ class LiveDay:
         self._first_row = self.first_isp - 1 if passed > 0 and edges[passed] > t0 else passed
         self._restore()
         duration = max(0.0, _seconds_at(self.clock, end_utc) - t0)
-        by_zone = fleet_by_zone(
-            self.portfolio, self.current.schedule, plan.inputs.available_mw, self.clock
-        )
+        by_zone = fleet_by_zone(self.portfolio, self.current.schedule, self.weather, self.clock)
         if self.fleet is not None:  # the devices of the fleet file, through the Modbus client
             self.fleet.check_covers(m.adapter.asset_id for ms in by_zone.values() for m in ms)
             by_zone = {zone: on_devices(ms, self.fleet) for zone, ms in by_zone.items()}
@@ -284,20 +407,72 @@ class LiveDay:
                 state.last_t = max(state.last_t, t_end)
         await self._round(final=final, closing=True)
 
+    async def _plan_start(self) -> tuple[Any, list[str]]:
+        """Version 1's plan: from the carried state of charge if there is one; if the
+        positions cannot be met from there, from the portfolio's (logged, in the status
+        and notes). `InfeasibleError` if neither can meet them."""
+        carried = self.carried
+        if carried is None or not carried.soc_mwh:
+            self.initial_soc = {"source": "portfolio", "soc_mwh": {}}
+            return await self._compute(self.builder.optimise_held, self.book)
+        rounded = {a: round(v, 6) for a, v in sorted(carried.soc_mwh.items())}
+        try:
+            result = await self._compute(self.builder.optimise_held, self.book)
+        except InfeasibleError as exc:
+            note = (
+                f"the positions cannot be met from the state of charge {carried.day} ended "
+                f"with ({carried.source}: {rounded} MWh; {exc.status}): planned from the "
+                "portfolio's state of charge instead; the batteries start where they are, "
+                "so the plan's energy is off by the difference"
+            )
+            _LOG.warning(
+                "engine_carried_soc_infeasible",
+                tenant=self.tenant,
+                day=str(self.day),
+                carried_mwh=rounded,
+                error=str(exc),
+            )
+            self.notes.append(note)
+            self.builder.initial_soc_mwh = {}
+            self.initial_soc = {
+                "source": "portfolio (fallback)",
+                "carried_from": str(carried.day),
+                "carried_source": carried.source,
+                "carried_mwh": rounded,
+                "soc_mwh": {},
+                "reason": note,
+            }
+            return await self._compute(self.builder.optimise_held, self.book)
+        self.initial_soc = {
+            "source": f"carried from {carried.day} ({carried.source})",
+            "carried_from": str(carried.day),
+            "carried_source": carried.source,
+            "carried_mwh": rounded,
+            "soc_mwh": rounded,
+        }
+        return result
+
     async def _compute(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         if self._blocking:  # virtual time must not run on while the optimiser thinks
             return function(*args, **kwargs)
         return await asyncio.to_thread(function, *args, **kwargs)
 
     def _start_states(self, by_zone: Mapping[str, list[FleetMember]], plan: Any) -> None:
-        """A run that starts during the day starts each battery at the plan's state of
-        charge of the quarter hour in force (the plan starts the day at the portfolio's)."""
+        """Each simulated battery starts where the previous day left it (`carried`), or,
+        without that (the server's first day, a restart during the day), at the plan's
+        state of charge of the quarter hour in force."""
         q = max(0, min(len(self.periods) - 1, self._quarter_now()))
+        carried = {} if self.carried is None else self.carried.soc_mwh
         for members in by_zone.values():
             for member in members:
-                soc = plan.states.get(member.adapter.asset_id, {}).get("soc_mwh")
+                asset = member.adapter.asset_id
+                soc = plan.states.get(asset, {}).get("soc_mwh")
                 physics = getattr(member.device, "physics", None)
-                if soc is not None and member.energy_mwh and hasattr(physics, "soc"):
+                if not member.energy_mwh or not hasattr(physics, "soc"):
+                    continue
+                if asset in carried:
+                    physics.soc = float(carried[asset]) / member.energy_mwh
+                elif soc is not None:
                     physics.soc = float(soc[q]) / member.energy_mwh
 
     def _quarter_now(self) -> int:
@@ -305,8 +480,25 @@ class LiveDay:
 
     async def _dispatch(self, state: _Zone, k: int, duration: float) -> dict[str, Any]:
         assert self.current is not None
+
+        def in_force() -> Any:  # the schedule the pool follows (the current one before)
+            assert self.current is not None
+            return self.current.schedule if state.pool is None else state.pool.schedule
+
+        tso = self.config.tso
+        source: ActivationSource = (
+            PatternActivation(
+                self.book,
+                state.zone,
+                self.clock,
+                self.config.activation,
+                band=schedule_band(in_force, state.zone),
+            )
+            if tso is None  # the loopback: the real pattern on the band sold
+            else tso.source(self.tenant, state.zone, self.clock)  # the TSO's setpoints
+        )
         activation = GatedActivation(
-            PatternActivation(self.book, state.zone, self.clock, self.config.activation),
+            source,
             self.flags,
             self.tenant,
             state.zone,
@@ -328,6 +520,8 @@ class LiveDay:
         def ready(pool: PoolController) -> None:
             state.pool = pool
             pool.observers.append(sample)
+            if tso is not None:  # the station reads this pool and reports after its ticks
+                tso.attach(self.tenant, state.zone, pool)
 
         options = SimulationOptions(
             assets=len(state.members),
@@ -364,12 +558,15 @@ class LiveDay:
         if new:
             self.book.add(new)
         fresh_losses = [] if final else self._losses(now)
-        if (new or fresh_losses) and not final:
+        forecast, self._forecast_pending = self._forecast_pending, None
+        if (new or fresh_losses or forecast) and not final:
             reason = (
                 f"positions changed: {len(new)} new position(s) from "
                 f"{len({e.bid_id for e in new})} cleared bid(s)"
                 if new
                 else f"asset(s) lost: {', '.join(sorted(fresh_losses))}"
+                if fresh_losses
+                else str(forecast)
             )
             await self._replan(reason, now)
         self._meter(final=final, closing=closing)

@@ -25,10 +25,19 @@ import pandas as pd
 
 from markets.bids import BalancingCapacityBid
 from markets.registry import MarketRegistry
+from regulatory.assets.base import BalancingProduct
 from trading.exchange.records import Clearing
 
 QUARTER_H = 0.25
 """Length of a quarter hour [h]."""
+CAPACITY_PRODUCTS: Mapping[tuple[str, str], BalancingProduct] = {
+    ("afrr_capacity", "pos"): BalancingProduct.AFRR_POS,
+    ("afrr_capacity", "neg"): BalancingProduct.AFRR_NEG,
+    ("fcr_capacity", "symmetric"): BalancingProduct.FCR,
+    ("fcr_capacity", "pos"): BalancingProduct.FCR,
+    ("fcr_capacity", "neg"): BalancingProduct.FCR,
+}
+"""(market, direction) of a capacity entry -> the balancing product the fleet holds."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +177,26 @@ class PositionBook:
             if not e.is_energy and e.zone == zone and e.direction == direction
             if e.start <= at < e.end
         )
+
+    def capacity_sold_mw(self) -> dict[str, dict[BalancingProduct, np.ndarray]]:
+        """The capacity cleared per zone and balancing product, per quarter hour [MW, >= 0]
+        (summed over the zone's pools and bids): the band the TSO may call, which the
+        schedule carries as `capacity_sold_mw`. Zones and products without any are absent."""
+        sold: dict[str, dict[BalancingProduct, np.ndarray]] = {}
+        for entry in self.entries:
+            if entry.is_energy:
+                continue
+            product = CAPACITY_PRODUCTS.get((entry.market, entry.direction or ""))
+            if product is None:
+                raise ValueError(
+                    f"position of bid {entry.bid_id}: market={entry.market!r} "
+                    f"direction={entry.direction!r} is not a balancing capacity the fleet holds"
+                )
+            first, last = self._span(entry)
+            zone = sold.setdefault(entry.zone, {})
+            band = zone.setdefault(product, np.zeros(len(self.periods)))
+            band[first:last] += entry.mw
+        return sold
 
     def bids_for(self, zone: str, quarter: int) -> list[str]:
         """Ids of the bids making up `zone`'s position in quarter hour `quarter`."""

@@ -3,9 +3,10 @@
 `ScheduleBuilder.build` runs the optimiser on the portfolio with the market positions held:
 each zone's net energy position per quarter hour (day-ahead, intraday auction and
 continuous intraday together, from the `PositionBook`) is fixed through a hook on the
-zone's position expression, and each reserve pool's capacity per block through the
-optimiser's commitments. The optimiser then only decides which asset delivers what, with
-every asset rule (SoC, ramps, minimum loads, grid connections) in force.
+zone's position expression, and each zone's capacity per balancing product and quarter
+hour through its assets' reserves (below). The optimiser then only decides which asset
+delivers what, with every asset rule (SoC, ramps, minimum loads, grid connections) in
+force.
 
 On a change during the day (an asset lost, a correction traded) the past cannot change:
 `history` (the schedule in force) holds every asset's injection up to `keep_until`; a lost
@@ -15,6 +16,25 @@ would the fleet I still have do best from here" (the difference to the book is t
 intraday correction it trades). A quarter hour between the loss and `free_from` keeps its
 position where the remaining assets can still meet it; where they cannot, it is left free
 and the shortfall is imbalance (named in `ScheduleVersion.notes`).
+
+The capacity the book holds is the capacity the plan holds: each zone's reserves per
+balancing product equal the band cleared in each quarter hour, so the plan keeps headroom
+(power and energy) for exactly that band and none for capacity nobody bought (left free,
+the optimiser reserved the fleet's whole prequalified power for capacity it would have
+liked to sell). Where the book names the portfolio's reserve pools (`vpp simulate`'s
+trader knows them), each pool's products are also held by the optimiser's commitments; a
+clearing read back from the store names the bidding zone instead of the pool (a control
+area, or the country), which the optimiser does not know: then the zone's reserves alone
+hold the band. The schedule's
+`capacity_sold_mw` is the book's cleared band per zone, product and quarter hour
+(`PositionBook.capacity_sold_mw`): the pool's probing budget and the activation's clamp
+read it there. A re-plan whose fleet cannot hold the band (the relaxed variant) holds no
+reserves; the band sold is still the schedule's, and what the fleet cannot deliver of an
+activation is imbalance.
+
+`initial_soc_mwh` (battery -> MWh) starts every plan of the day from a state of charge
+carried over from the previous day (the day's measured or simulated final state) instead
+of the portfolio's `soc_initial_mwh`.
 
 Each result is a `ScheduleVersion`: a `dispatch.Schedule` with a new schedule id, the plan
 and the bids it serves, its version number and why it was issued.
@@ -31,16 +51,18 @@ import numpy as np
 from dispatch.schedule import Schedule
 from markets.registry import MarketRegistry
 from regulatory import Portfolio
+from regulatory.assets.base import BalancingProduct
 from trading.engine.positions import PositionBook, quarter_of
-from trading.optimiser.build import OptimiserOptions, commitment_key
+from trading.optimiser.build import InputError, OptimiserOptions, commitment_key
 from trading.optimiser.diagnose import InfeasibleError
 from trading.optimiser.hooks import ModelView
 from trading.optimiser.inputs import PriceInputs, Profiles
-from trading.optimiser.linear import Expr
+from trading.optimiser.linear import Expr, total
 from trading.optimiser.plan import Plan, optimise
 from trading.optimiser.solver import SolverOptions
 
 HELD = "engine: position held"
+CAPACITY = "engine: reserve = capacity cleared"
 HISTORY = "engine: delivered history held"
 LOST = "engine: lost asset at 0 MW"
 
@@ -99,6 +121,8 @@ class ScheduleBuilder:
     markets: tuple[str, ...] = ("day_ahead", "afrr_capacity")
     time_limit_s: float = 30.0
     versions: list[ScheduleVersion] = field(default_factory=list)
+    initial_soc_mwh: dict[str, float] = field(default_factory=dict)
+    """Battery -> state of charge the day starts from [MWh] (absent: the portfolio's)."""
 
     @property
     def zone_assets(self) -> dict[str, list[str]]:
@@ -204,34 +228,73 @@ class ScheduleBuilder:
                         LOST, rows_of(view.injection(asset_id), after), "==", 0.0, subject=asset_id
                     )
 
+        sold = book.capacity_sold_mw()
+
+        def hold_bands(view: ModelView) -> None:
+            """Each zone's reserves per product equal to the capacity cleared [MW]."""
+            for zone, assets in zones.items():
+                for product in BalancingProduct:
+                    reserves = [view.reserve(a, product.value) for a in assets]
+                    reserves = [r for r in reserves if r.terms]
+                    if not reserves:
+                        continue
+                    band = sold.get(zone, {}).get(product, np.zeros(n))
+                    view.add(CAPACITY, total(reserves), "==", np.round(band, 6), subject=zone)
+
+        def hooks(view: ModelView) -> None:
+            hook(view)
+            hold_bands(view)
+
+        markets = (
+            self.markets
+            if hold_capacity
+            else tuple(m for m in self.markets if m != "afrr_capacity")
+        )
         commitments: dict[str, float] = {}
         if hold_capacity and "afrr_capacity" in self.markets:
             for entry in book.entries:
                 if not entry.is_energy:
                     key = commitment_key(entry.product_id, entry.pool)
                     commitments[key] = commitments.get(key, 0.0) + entry.mw
-        markets = (
-            self.markets
-            if hold_capacity
-            else tuple(m for m in self.markets if m != "afrr_capacity")
-        )
         batteries = {a.id for a in self.portfolio.assets if a.kind == "battery"}
         options = OptimiserOptions(
             markets=markets,
             commitments=commitments,
+            initial_soc_mwh={a: v for a, v in self.initial_soc_mwh.items() if a in batteries},
             # a lost battery cannot reach its end-of-day target: it has none
             soc_value_eur_per_mwh={a: 0.0 for a in (lost or {}) if a in batteries},
             solver=SolverOptions(time_limit_s=self.time_limit_s),
         )
-        return optimise(
-            self.portfolio,
-            self.day,
-            self.prices,
-            profiles=self.profiles,
-            options=options,
-            hook=hook,
-            registry=self.registry,
-        )
+        try:
+            plan = optimise(
+                self.portfolio,
+                self.day,
+                self.prices,
+                profiles=self.profiles,
+                options=options,
+                hook=hooks,
+                registry=self.registry,
+            )
+        except InputError as exc:
+            if not commitments or not str(exc).startswith("commitment "):
+                raise
+            # the book names a pool the optimiser does not know (a clearing read back
+            # names the bidding zone, not the portfolio's pool): the zone's reserves hold it
+            plan = optimise(
+                self.portfolio,
+                self.day,
+                self.prices,
+                profiles=self.profiles,
+                options=options.model_copy(update={"commitments": {}}),
+                hook=hooks,
+                registry=self.registry,
+            )
+        capacity = {
+            zone: {product: tuple(float(v) for v in band) for product, band in products.items()}
+            for zone, products in sold.items()
+        }
+        schedule = plan.schedule.model_copy(update={"capacity_sold_mw": capacity})
+        return plan.model_copy(update={"schedule": schedule})
 
     def issue(
         self,

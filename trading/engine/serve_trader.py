@@ -14,9 +14,19 @@ server clock's now, stored, audited), one submission per pool under the idempote
 second submission of the same pool and day (a restarted server) return the first one.
 The server's `ClearingLoop` clears the bids at their gates, like any other.
 
+Intraday, for the running day's pools with the flag on, the trader corrects (re-plans
+the rest of the day and trades the difference to the book on continuous intraday) when
+assets are lost (`correction_due`) and when the day's forecast of PV and wind available
+power changes (`PUT /v1/engine/forecast`, `LiveDay.update_forecast`) by at least its
+threshold in energy over the quarter hours ahead (`forecast_correction_due`).
+
 A flag switched on later is obeyed at the next round (while the pool's day-ahead gate is
-still ahead); a flag switched off stops new submissions for the pool and withdraws
-nothing already submitted.
+still ahead). A flag switched off stops new submissions for the pool and, at the next
+round, withdraws the trader's bids of that pool still open (submitted, gate ahead of the
+server's clock): every bid submitted under a ``virtual-trader-`` idempotency key whose
+product is the pool's (`withdraw_off`), each moved to ``withdrawn`` by the engine (audited
+as a ``bid.transition`` without an API key, reason naming the flag); bids past their gate
+are with the market and stay. Bids a person submitted for the pool are not touched.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import structlog
+from sqlalchemy import select
 
 from markets.bids import Bid, product_ids_of
 from markets.products import MarketId, Product
@@ -40,13 +51,26 @@ from trading.engine.live_day import LiveDay
 from trading.engine.trader import GATE_MARGIN, TRADER_NAME, Correction, VirtualTrader
 from trading.optimiser.inputs import Horizon, PriceInputs
 from trading.optimiser.profiles import proxy_profiles
-from trading.store import AddBidsResult, IdempotencyKeyReusedError, Repository, StoreError
+from trading.store import (
+    Actor,
+    AddBidsResult,
+    BidStatus,
+    IdempotencyKeyReusedError,
+    Repository,
+    StoreError,
+    session_factory,
+)
+from trading.store.models import BidRow, BidSubmissionRow
 from trading.store.ops.flags import ON
 from trading.store.vocabulary import PoolFlag
 
 _LOG = structlog.get_logger(__name__)
 SUBMIT_MARGIN = timedelta(minutes=5)
 """A bid is only submitted if its gate is at least this far ahead of the server clock."""
+FORECAST_THRESHOLD_H = 1.0
+"""A forecast change is traded once the energy it moved over the quarter hours ahead
+reaches the trader's threshold share of the fleet's rating for this many hours [h] (1 %
+of an 18 MW fleet: 0.18 MWh)."""
 
 
 def d1_key(day: date, pool: str) -> str:
@@ -76,6 +100,11 @@ class TenantTrading:
     failed: dict[date, dict[str, str]] = field(default_factory=dict)
     """Per day: lost asset -> the error of the correction that failed for it (not tried
     again for that asset)."""
+    forecasts_traded: dict[date, int] = field(default_factory=dict)
+    """Per day: how many of its forecast changes (`LiveDay.forecast_changes`) the trader
+    has corrected for."""
+    withdrawals: list[dict[str, Any]] = field(default_factory=list)
+    """Each withdrawal of a pool's open bids after its flag went off, in order."""
 
 
 class ServerSubmitter:
@@ -122,6 +151,8 @@ class ServeTrader:
         """The server clock's now [UTC, aware]."""
         self.margin = margin
         self.tenants: dict[str, TenantTrading] = {}
+        self._swept: set[tuple[str, str]] = set()
+        """(tenant, pool) whose open bids were withdrawn since its flag was last seen on."""
         self._lock = threading.Lock()
         """Held while what was done is written or read (`record`, `status`)."""
 
@@ -139,6 +170,70 @@ class ServeTrader:
             if gate is not None and gate - self.margin > now:
                 pools.append(pool)
         return (day, pools) if pools else None
+
+    def withdraw_off(self, tenant: str, pools: Mapping[str, Mapping[str, str]]) -> int:
+        """For each of `pools` (pool -> its flags) whose ``virtual_trader`` flag is off and
+        not swept since it was last seen on: withdraw the trader's open bids of the pool
+        (module docstring). The number of bids withdrawn now. One query per pool whose
+        flag went off; nothing while flags stay as they are."""
+        withdrawn = 0
+        for pool, flags in sorted(pools.items()):
+            key = (tenant, pool)
+            if flags.get(PoolFlag.VIRTUAL_TRADER.value) == ON:
+                self._swept.discard(key)
+                continue
+            if key in self._swept:
+                continue
+            withdrawn += self._withdraw(tenant, pool)
+            self._swept.add(key)
+        return withdrawn
+
+    def _withdraw(self, tenant: str, pool: str) -> int:
+        now = self.now()
+        with session_factory(self.repository.engine)() as session:
+            rows = session.execute(
+                select(BidRow.id, BidRow.product_id)
+                .join(BidSubmissionRow, BidRow.submission_id == BidSubmissionRow.id)
+                .where(
+                    BidRow.tenant_id == tenant,
+                    BidRow.status == BidStatus.SUBMITTED.value,
+                    BidRow.gate_closure > now,
+                    BidSubmissionRow.idempotency_key.like(f"{TRADER_NAME}-%"),
+                )
+                .order_by(BidRow.gate_closure, BidRow.id)
+            ).all()
+        mine = [
+            r.id
+            for r in rows
+            if (product := self._product(r.product_id)) is not None and product.bidding_zone == pool
+        ]
+        reason = f"virtual_trader flag of pool {pool} switched off: the trader withdraws its bids"
+        done: list[str] = []
+        kept: dict[str, str] = {}
+        for bid_id in mine:
+            try:  # the gate may pass, or the bid clear, between the query and the move
+                self.repository.transition(
+                    bid_id, BidStatus.WITHDRAWN, Actor.system(tenant), reason=reason
+                )
+            except StoreError as exc:
+                kept[bid_id] = str(exc)
+                continue
+            done.append(bid_id)
+        if mine:
+            _LOG.info(
+                "virtual_trader_withdrew", tenant=tenant, pool=pool, bids=len(done), kept=len(kept)
+            )
+        with self._lock:
+            found = self.tenants.setdefault(tenant, TenantTrading())
+            found.withdrawals.append(
+                {
+                    "at": now.isoformat().replace("+00:00", "Z"),
+                    "pool": pool,
+                    "withdrawn": done,
+                    "kept": kept,
+                }
+            )
+        return len(done)
 
     def trade_d1(
         self, tenant: str, portfolio: Portfolio, day: date, pools: list[str]
@@ -182,6 +277,8 @@ class ServeTrader:
     def _status(self, found: TenantTrading) -> dict[str, Any]:
         days = sorted(set(found.days) | set(found.intraday) | set(found.failed))
         out: dict[str, Any] = {}
+        if found.withdrawals:  # the pools whose flag went off, and the bids withdrawn
+            out["withdrawals"] = [dict(w) for w in found.withdrawals]
         for day in days:
             pools = found.days.get(day, {})
             trader = found.intraday.get(day)
@@ -212,6 +309,58 @@ class ServeTrader:
             and self.flags.value(tenant, zone_of[asset], PoolFlag.VIRTUAL_TRADER) == ON
         }
         return lost if trader.needs_correction(lost) else None
+
+    def forecast_correction_due(self, tenant: str, live: LiveDay) -> tuple[int, str] | None:
+        """(changes seen, why) if the running day's forecast changes not yet traded moved
+        at least the trader's threshold: `FORECAST_THRESHOLD_H` hours of its threshold
+        share of the fleet's rating [MWh], counting the assets of pools with the flag on;
+        changes below it add up until they reach it."""
+        if live.current is None:
+            return None
+        changes = list(live.forecast_changes)  # copied: the API's thread adds to it
+        trader = self._intraday(tenant, live)
+        with self._lock:
+            done = self.tenants[tenant].forecasts_traded.get(live.day, 0)
+        if len(changes) <= done:
+            return None
+        zone_of = trader.zone_of
+        moved = sum(
+            mwh
+            for change in changes[done:]
+            for asset, mwh in change["moved_mwh"].items()
+            if asset in zone_of
+            and self.flags.value(tenant, zone_of[asset], PoolFlag.VIRTUAL_TRADER) == ON
+        )
+        threshold = FORECAST_THRESHOLD_H * trader.threshold_share * trader.rating_mw()
+        if not trader.enabled or moved < threshold:
+            return None
+        why = (
+            f"forecast changed: {moved:.3f} MWh moved over the quarter hours ahead by "
+            f"{len(changes) - done} update(s) (threshold {threshold:.3f} MWh)"
+        )
+        return len(changes), why
+
+    def correct_forecast(self, tenant: str, live: LiveDay, seen: int, why: str) -> Correction:
+        """Re-optimise the rest of the running day on the changed forecast and submit the
+        difference to the book as continuous-intraday orders (as `correct`, with no asset
+        lost); the changes up to `seen` count as traded, even if this fails (named in the
+        log; the next change is tried again)."""
+        with self._lock:
+            self.tenants.setdefault(tenant, TenantTrading()).forecasts_traded[live.day] = seen
+        trader = self._intraday(tenant, live)
+        submitter = ServerSubmitter(self.repository, self.registry, tenant, EngineClock(self.now))
+        now = self.now()
+        correction = trader.correct(live.builder, live.book, now, {}, submitter, now)
+        correction.notes.insert(0, why)
+        _LOG.info(
+            "virtual_trader_corrected",
+            tenant=tenant,
+            day=str(live.day),
+            reason=why,
+            orders=len(correction.orders),
+            traded_mwh=round(correction.traded_mwh, 6),
+        )
+        return correction
 
     def correct(self, tenant: str, live: LiveDay, lost: Mapping[str, datetime]) -> Correction:
         """Re-optimise the rest of the running day without `lost` and submit the difference

@@ -17,14 +17,20 @@ server's `ClearingLoop`, on the server's clock (`trading.engine.live_clock.Serve
   thread-safe): a fast path booked the same way at the next round, before the store is
   read;
 - a tenant's engine runs one `LiveDay` after another: the day the server's clock is in,
-  then the next from its local midnight. Each day starts its embedded simulated fleet
-  anew from the portfolio stored at that moment (batteries at the plan's state of
-  charge).
+  then the next from its local midnight. Each day builds its fleet from the portfolio
+  stored at that moment; a day that follows one run to its end starts from the state of
+  charge that day ended with (`LiveDay.final_soc`: device truth of the simulated fleet,
+  the last reading of real devices), both in its plans and in its simulated batteries;
+  the server's first day (or one after a restart) from the portfolio's (batteries at the
+  plan's state of charge of the quarter hour in force).
 
 - every round the virtual trader (`trading.engine.serve_trader.ServeTrader`) trades for
   the pools whose ``virtual_trader`` flag is on: the next day's D-1 bids before the
-  day-ahead gate, and an intraday correction when the running day loses assets; its
-  optimiser runs in a worker thread, one piece of work per tenant at a time.
+  day-ahead gate, and an intraday correction when the running day loses assets or its
+  forecast changes beyond the trader's threshold (`PUT /v1/engine/forecast`); its
+  optimiser runs in a worker thread, one piece of work per tenant at a time. A pool whose
+  flag goes off has the trader's open bids withdrawn at the next round (between two
+  pieces of the tenant's work, so that none lands after the withdrawal).
 
 `status(tenant)` is what `GET /v1/engine` shows (with each pool's flags and what it did with
 the latest aFRR request), `dispatch_assets(tenant)` what `GET /v1/dispatch/assets` shows;
@@ -42,7 +48,7 @@ import queue
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -57,7 +63,7 @@ from markets.registry import MarketRegistry
 from trading.engine.activation import german_pattern
 from trading.engine.flags import PoolFlags
 from trading.engine.live_books import LiveConfig, delivery_day, entry_rows, stored_clearing
-from trading.engine.live_day import LiveDay
+from trading.engine.live_day import CarriedSoc, LiveDay
 from trading.engine.loop import real_imbalance
 from trading.engine.pool_view import dispatch_assets, pools_status
 from trading.engine.positions import BookEntry, entries_of
@@ -182,7 +188,30 @@ class EngineService:
                 "day": None if live is None else live.status(),
                 "pools": pools_status(self.flags, tenant, live),
                 "virtual_trader": self.trader.status(tenant),
+                "tso": {"protocol": "loopback", "activation": self.config.activation.source}
+                if self.config.tso is None
+                else self.config.tso.status(tenant),
             }
+
+    def update_forecast(
+        self, tenant: str, available_mw: Mapping[str, Any], reason: str
+    ) -> dict[str, Any]:
+        """Replace the running day's forecast of PV/wind available power of `tenant`
+        (`LiveDay.update_forecast`): re-planned at the next round, and the virtual trader
+        corrects intraday if it moved enough. `LookupError` if no day runs for the
+        tenant; `ValueError` naming a bad value."""
+        with self._lock:
+            engine = self.tenants.get(tenant)
+            live = None if engine is None else engine.live
+        if engine is None or live is None or live.current is None:
+            reason_off = (
+                self.ignored.get(tenant, "no portfolio stored for this tenant yet")
+                if engine is None
+                else "the tenant's delivery day is starting"
+            )
+            raise LookupError(f"no delivery day runs for the tenant: {reason_off}")
+        change = live.update_forecast(available_mw, reason)
+        return {"day": str(live.day), **change}
 
     def dispatch_assets(self, tenant: str) -> dict[str, Any]:
         """The tenant's assets in the running day's pools: state, last measured power and
@@ -255,6 +284,8 @@ class EngineService:
             self._loop.call_soon_threadsafe(self._stop.set)
         if self._thread is not None:
             self._thread.join(timeout=timeout_s)
+        if self.config.tso is not None:  # the TSOs' links close with the engine
+            self.config.tso.close()
 
     # --- the engine's own thread --------------------------------------------------------
 
@@ -402,6 +433,10 @@ class EngineService:
             if running is not None and not running.done():
                 continue
             pools = self.flags.of_tenant(tenant, [])  # the pools with a flag set
+            try:  # a pool whose flag went off: the trader's open bids are withdrawn
+                self.trader.withdraw_off(tenant, pools)
+            except Exception:  # e.g. the database away for a moment: tried next round
+                _LOG.exception("virtual_trader_withdrawal_failed", tenant=tenant)
             if not any(flags[PoolFlag.VIRTUAL_TRADER.value] == ON for flags in pools.values()):
                 continue  # off unless set: no need to read the portfolio
             live = engine.live
@@ -409,6 +444,12 @@ class EngineService:
                 lost = self.trader.correction_due(tenant, live)
                 if lost is not None:
                     self._trading[tenant] = asyncio.ensure_future(self._correct(tenant, live, lost))
+                    continue
+                forecast = self.trader.forecast_correction_due(tenant, live)
+                if forecast is not None:
+                    self._trading[tenant] = asyncio.ensure_future(
+                        self._correct_forecast(tenant, live, *forecast)
+                    )
                     continue
             record = self.repository.get_portfolio(tenant, engine.portfolio_id)
             if record is None:
@@ -437,10 +478,21 @@ class EngineService:
         except Exception:  # e.g. the re-plan infeasible: the day's own re-plan still runs
             _LOG.exception("virtual_trader_correction_failed", tenant=tenant, day=str(live.day))
 
+    async def _correct_forecast(self, tenant: str, live: LiveDay, seen: int, why: str) -> None:
+        try:
+            await asyncio.to_thread(self.trader.correct_forecast, tenant, live, seen, why)
+        except Exception:  # e.g. the re-plan infeasible: the day's own re-plan still runs
+            _LOG.exception(
+                "virtual_trader_forecast_correction_failed", tenant=tenant, day=str(live.day)
+            )
+
     async def _run_tenant(self, engine: TenantEngine, stop: asyncio.Event) -> None:
         failures = 0
+        carried: CarriedSoc | None = None
+        """The final state of charge of the last day run to its end."""
         while not stop.is_set():
             day = delivery_day(self.clock.utc())
+            follows = carried is not None and carried.day + timedelta(days=1) == day
             try:
                 self.reconcile(engine)  # the day starts from every clearing stored
                 record = self.repository.get_portfolio(engine.tenant, engine.portfolio_id)
@@ -454,6 +506,7 @@ class EngineService:
                     self.config,
                     self.clock,
                     flags=self.flags,
+                    carried=carried if follows else None,
                 )
                 with self._lock:
                     engine.live, engine.error = live, None
@@ -463,6 +516,7 @@ class EngineService:
                 failures = 0
                 if not stop.is_set():  # run to its end (not stopped with the server)
                     engine.days_run.append(str(day))
+                    carried = live.final_soc()
             except Exception as exc:
                 retry_s = min(MAX_RETRY_S, RETRY_S * 2**failures)
                 failures += 1

@@ -114,6 +114,8 @@ class TsoStation:
         self.in_force_mw = 0.0
         """The setpoint in force: the request clamped to the band [MW]."""
         self._band = band
+        self._band_given = band is not None
+        """Whether `band` was given (else each attached pool's schedule gives it)."""
         self._lock = threading.Lock()
         self._request: float | None = None
         """The TSO's last setpoint [MW] (None: none since the link came up)."""
@@ -129,10 +131,12 @@ class TsoStation:
         )
 
     def attach(self, pool: Pool) -> None:
-        """Serve `pool`: read its board and schedule, publish after each of its ticks."""
+        """Serve `pool`: read its board and schedule, publish after each of its ticks. A
+        station serves one pool at a time: attaching the next (e.g. the engine's pool of
+        the next day) serves that one from its next tick, over the same link."""
         self._origin = _origin(self.clock)
         self._pool = pool
-        if self._band is None:
+        if not self._band_given:
             self._band = schedule_band(pool, self.zone)
         self._log = event_log(pool=pool.pool, zone=self.zone, protocol="iec104")
         pool.observers.append(self.publish)
@@ -156,6 +160,26 @@ class TsoStation:
         trace: TracebackType | None,
     ) -> None:
         self.stop()
+
+    @property
+    def connected(self) -> bool:
+        """Whether a TSO's connection is open and started."""
+        return self._server.active_connections() > 0
+
+    def status(self) -> dict[str, Any]:
+        """The link seen from the VPP: connection, the TSO's last setpoint, what is in
+        force and asked of the pool now [MW], the latest events."""
+        with self._lock:
+            request = self._request
+        return {
+            "connected": self.connected,
+            "common_address": self.points.common_address,
+            "setpoint_mw": request,
+            "in_force_mw": round(self.in_force_mw, 6),
+            "activation_mw": round(self.ramp.value_mw, 6),
+            "fat_s": self.fat_s,
+            "events": [dict(e) for e in self.events[-5:]],
+        }
 
     def _on_setpoint(self, mw: float) -> bool:
         """A setpoint [MW] from the TSO (c104's thread): kept, or refused if not finite."""

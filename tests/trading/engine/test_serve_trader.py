@@ -200,10 +200,10 @@ def test_a_lost_asset_makes_the_trader_submit_an_intraday_correction(served: Ser
     switched = acme.call("PUT", flag, json={"value": "on", "reason": "robot corrects"})
     assert switched.status_code == 200, switched.text
 
-    def running_day() -> Any:
+    def running_day() -> Any:  # the fleet is built just after version 1 is issued
         found = engine.tenants.get("acme")
         live = None if found is None else found.live
-        return live if live is not None and live.current is not None else None
+        return live if live is not None and live.zones and live.current is not None else None
 
     live = wait_for("acme's day running", running_day)
     (member,) = [
@@ -241,3 +241,137 @@ def test_a_lost_asset_makes_the_trader_submit_an_intraday_correction(served: Ser
     outcome = wait_for("the first correction order's clearing", cleared)
     assert outcome["status"] in ("accepted", "rejected")
     assert outcome["history"][-1]["at"] >= first["gate_closure"]
+
+
+def test_switching_the_flag_off_withdraws_the_traders_open_bids_of_the_pool(
+    served: Served,
+) -> None:
+    """acme's trader bids 2026-06-15 D-1; acme's own bid for the pool is beside them.
+    Switched off before the gate, the trader's bids are withdrawn at the next round (by
+    the engine, audited, the reason naming the flag); the person's bid stays submitted."""
+    engine, acme, _ = served
+    flag = f"/v1/pools/{POOL}/flags/virtual_trader"
+    mine = {
+        "type": "single",
+        "product_id": "DE:day_ahead:SDAC:2026-06-15T10:00Z",
+        "volume_mw": 1.0,
+        "price_eur_per_mwh": 2500.0,
+    }
+    manual = acme.call("POST", "/v1/bids", json=[mine])
+    assert manual.status_code == 201, manual.text
+    (manual_id,) = [b["id"] for b in manual.json()["bids"]]
+    on = acme.call("PUT", flag, json={"value": "on", "reason": "robot bids D-1"})
+    assert on.status_code == 200, on.text
+
+    def submitted() -> dict[str, Any] | None:
+        done = acme.call("GET", "/v1/engine").json().get("virtual_trader", {})
+        outcome = done.get(NEXT_DAY, {}).get("d1", {}).get(POOL)
+        return outcome if outcome and outcome["state"] != "failed" else None
+
+    assert wait_for("the D-1 submission", submitted)["state"] == "submitted"
+    robot = [b["id"] for b in next_day_bids(acme) if b["id"] != manual_id]
+    assert robot
+
+    off = acme.call("PUT", flag, json={"value": "off", "reason": "desk takes over"})
+    assert off.status_code == 200, off.text
+
+    def withdrawn() -> list[dict[str, Any]] | None:
+        done = acme.call("GET", "/v1/engine").json().get("virtual_trader", {})
+        return done.get("withdrawals") or None
+
+    (withdrawal,) = wait_for("the withdrawal", withdrawn)
+    assert withdrawal["pool"] == POOL
+    assert sorted(withdrawal["withdrawn"]) == sorted(robot)
+    assert withdrawal["kept"] == {}
+    status = {b["id"]: b["status"] for b in next_day_bids(acme)}
+    assert {status[b] for b in robot} == {"withdrawn"}
+    assert status[manual_id] == "submitted"  # a person's bid is not the trader's to pull
+    audit = acme.call("GET", "/v1/audit", params={"action": "bid.transition", "limit": 500})
+    rows = [r for r in audit.json()["items"] if r["details"].get("to") == "withdrawn"]
+    assert sorted(r["subject"].removeprefix("bid ") for r in rows) == sorted(robot)
+    assert {r["key_id"] for r in rows} == {None}  # the engine
+    assert all("virtual_trader flag of pool DE_LU switched off" in str(r["details"]) for r in rows)
+
+    # nothing is submitted again for the pool while its flag is off
+    seen = engine.flags.refreshes
+    wait_for("two engine rounds", lambda: engine.flags.refreshes >= seen + 2)
+    assert len(next_day_bids(acme)) == len(robot) + 1
+
+
+PV = "pv-de-essen-roof"
+
+
+@pytest.mark.parametrize("served", [(CORRECTION_START, 20.0)], indirect=True)
+def test_a_forecast_change_beyond_the_threshold_makes_the_trader_correct_intraday(
+    served: Served,
+) -> None:
+    """From 15:00Z, acme's flag on: a PV forecast nudged by a few kWh is re-planned but
+    not traded; the PV forecast cut to 30 % for the rest of the day moves more than the
+    trader's threshold (1 % of the 18 MW fleet for an hour: 0.18 MWh) and it submits a
+    continuous-intraday correction naming the forecast. The simulated weather follows the
+    new forecast; a forecast the day cannot take is refused naming the value."""
+    engine, acme, _ = served
+    flag = f"/v1/pools/{POOL}/flags/virtual_trader"
+    assert acme.call("PUT", flag, json={"value": "on", "reason": "robot"}).status_code == 200
+
+    def running_day() -> Any:
+        found = engine.tenants.get("acme")
+        live = None if found is None else found.live
+        return live if live is not None and live.zones and live.current is not None else None
+
+    live = wait_for("acme's day running", running_day)
+    before = [float(v) for v in live.weather[PV]]
+    route = "/v1/engine/forecast"
+
+    # refused, naming what is wrong: nothing changes
+    unknown = acme.call("PUT", route, json={"available_mw": {"nope": before}, "reason": "x"})
+    assert unknown.status_code == 422, unknown.text
+    assert "available_mw.nope" in unknown.text
+    short = acme.call("PUT", route, json={"available_mw": {PV: before[:10]}, "reason": "x"})
+    assert short.status_code == 422, short.text
+    assert "one per quarter hour" in short.text
+    over = acme.call("PUT", route, json={"available_mw": {PV: [9.0] * 96}, "reason": "x"})
+    assert over.status_code == 422, over.text
+    assert f"available_mw.{PV}[0]=9.0" in over.text
+    assert live.forecast_changes == []
+
+    # a nudge: re-planned (a new version), below the trader's threshold: nothing traded
+    nudged = [v + 0.004 if v > 0 else v for v in before]
+    small = acme.call("PUT", route, json={"available_mw": {PV: nudged}, "reason": "nudge"})
+    assert small.status_code == 200, small.text
+    assert 0 < small.json()["total_moved_mwh"] < 0.18
+
+    def replanned() -> Any:
+        current = acme.call("GET", "/v1/schedules/current").json()
+        return current if "forecast changed (nudge)" in current.get("reason", "") else None
+
+    wait_for("the re-plan on the nudged forecast", replanned)
+    seen = engine.flags.refreshes
+    wait_for("two engine rounds", lambda: engine.flags.refreshes >= seen + 2)
+    today = acme.call("GET", "/v1/engine").json()["virtual_trader"].get("2026-06-14", {})
+    assert today.get("corrections", []) == []
+
+    # a cut to 30 %: beyond the threshold, corrected on continuous intraday
+    cut = [0.3 * v for v in nudged]
+    big = acme.call("PUT", route, json={"available_mw": {PV: cut}, "reason": "clouds"})
+    assert big.status_code == 200, big.text
+    assert big.json()["moved_mwh"][PV] > 0.18
+    now = engine.clock.utc()
+    q = int((now - live.periods[0].to_pydatetime()).total_seconds() // 900)
+    (pv,) = [m for s in live.zones.values() for m in s.members if m.adapter.asset_id == PV]
+    assert pv.device.physics.available_mw == pytest.approx(cut[q], abs=1e-9)  # the weather
+
+    def corrected() -> list[dict[str, Any]] | None:
+        done = acme.call("GET", "/v1/engine").json().get("virtual_trader", {})
+        return done.get("2026-06-14", {}).get("corrections") or None
+
+    (correction,) = wait_for("the forecast correction", corrected)
+    assert correction["lost_assets"] == []
+    assert correction["notes"][0].startswith("forecast changed: ")
+    assert correction["orders"] > 0
+    bids = acme.call("GET", "/v1/bids", params={"delivery_day": "2026-06-14", "limit": 500})
+    orders = bids.json()["items"]
+    assert len(orders) == correction["orders"]
+    assert {b["market"] for b in orders} == {"intraday_continuous"}
+    status = acme.call("GET", "/v1/engine").json()["day"]
+    assert [c["reason"] for c in status["forecast_changes"]] == ["nudge", "clouds"]
