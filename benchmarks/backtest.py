@@ -204,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{n} days ({config.start} to {config.end}, perfect foresight) in {wall:.1f} s wall "
-        f"= {wall / n:.2f} s/day ({cpu:.1f} s of CPU, all threads); optimiser {summary['solver_time_s']:.1f} s (per day p50 "
+        f"= {wall / n:.2f} s/day ({cpu:.1f} s of CPU, all threads); "
+        f"optimiser {summary['solver_time_s']:.1f} s (per day p50 "
         f"{solve.median():.2f} s, p95 {solve.quantile(0.95):.2f} s, max {solve.max():.2f} s)"
     )
     print(

@@ -123,8 +123,9 @@ def _forward_filled(series: pd.Series, horizon: Horizon) -> FloatArray:
     the quarter hour itself (anything finer).
 
     The same as pandas' ``reindex(method="ffill", tolerance=...)``, by binary search on
-    the timestamps instead (a price look-up is made for every market, zone and pass of
-    every day: measured a twentieth of a backtest's time in pandas)."""
+    the timestamps instead: a look-up is made for every market, zone and pass of every
+    day (5 % of a 30-day backtest under cProfile; about 2 % of its CPU time measured,
+    within the noise of the shared machine)."""
     stamps = series.index.to_numpy(dtype="datetime64[ns]")
     wanted = horizon.periods.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
     end = wanted[-1] + np.timedelta64(15, "m")
