@@ -101,19 +101,44 @@ class PriceInputs:
         series = _utc(series, market, label)
         # An hourly price holds for its four quarter hours; a day priced per quarter hour
         # is taken as it is, so a missing quarter hour is named rather than filled.
-        start, end = horizon.periods[0], horizon.periods[-1] + pd.Timedelta("15min")
-        points = int(((series.index >= start) & (series.index < end)).sum())
-        hourly = points <= horizon.n // 4 + 1
-        tolerance = pd.Timedelta("45min") if hourly else pd.Timedelta(0)
-        aligned = series.reindex(horizon.periods, method="ffill", tolerance=tolerance)
-        missing = aligned.isna().to_numpy()
+        aligned = _forward_filled(series, horizon)
+        missing = np.isnan(aligned)
         if missing.any():
             first = horizon.periods[int(np.argmax(missing))]
             raise MissingPriceError(
                 f"{market}: no {label} price for the period starting {iso_z(first)} "
                 f"({int(missing.sum())} of {horizon.n} quarter hours of {horizon.day} unpriced)"
             )
-        return aligned.to_numpy(dtype=float)
+        return aligned
+
+
+HOURLY_REACH = np.timedelta64(45, "m")
+"""How far an hourly price reaches forward from its period's start: its last quarter hour."""
+
+
+def _forward_filled(series: pd.Series, horizon: Horizon) -> FloatArray:
+    """`series` (UTC, sorted, unique) on the horizon's quarter hours [its unit; NaN where
+    unpriced]: each quarter hour takes the last period starting at or before it, if that
+    starts at most 45 minutes before (an hourly series, at most one point an hour) or at
+    the quarter hour itself (anything finer).
+
+    The same as pandas' ``reindex(method="ffill", tolerance=...)``, by binary search on
+    the timestamps instead: a look-up is made for every market, zone and pass of every
+    day (5 % of a 30-day backtest under cProfile; about 2 % of its CPU time measured,
+    within the noise of the shared machine)."""
+    stamps = series.index.to_numpy(dtype="datetime64[ns]")
+    wanted = horizon.periods.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
+    end = wanted[-1] + np.timedelta64(15, "m")
+    points = int(np.searchsorted(stamps, end, "left") - np.searchsorted(stamps, wanted[0], "left"))
+    reach = HOURLY_REACH if points <= horizon.n // 4 + 1 else np.timedelta64(0, "m")
+    at = np.searchsorted(stamps, wanted, side="right") - 1
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    found = at >= 0
+    aligned = np.full(len(wanted), np.nan)
+    near = found.copy()
+    near[found] = wanted[found] - stamps[at[found]] <= reach
+    aligned[near] = values[at[near]]
+    return aligned
 
 
 def _utc(series: pd.Series, market: str, label: str) -> pd.Series:
@@ -122,7 +147,10 @@ def _utc(series: pd.Series, market: str, label: str) -> pd.Series:
         raise MissingPriceError(
             f"{market}: prices for {label} must be indexed by timezone-aware UTC timestamps"
         )
-    series = series.set_axis(index.tz_convert("UTC")).sort_index()
+    series = series.set_axis(index.tz_convert("UTC"))
+    if series.index.is_monotonic_increasing and series.index.is_unique:
+        return series  # already as sorting and dropping repeats would leave it
+    series = series.sort_index()
     return series[~series.index.duplicated(keep="first")]
 
 
