@@ -101,6 +101,38 @@ def simulate_command(
             "planned costs stay the whole day's",
         ),
     ] = None,
+    tso: Annotated[
+        str,
+        typer.Option(
+            "--tso",
+            help="with --day: where the aFRR activation comes from: loopback (in process, "
+            "the default) or iec104 (a simulated TSO over IEC 60870-5-104 to each pool's "
+            "station; needs --speed and the extra vpp-engine[iec104])",
+        ),
+    ] = "loopback",
+    flag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--flag",
+            help="with --day: set a pool flag during the day, POOL:FLAG=VALUE@TIME (TIME in "
+            "seconds or hours of the day), e.g. NL:afrr_activation=off@1h; repeatable",
+        ),
+    ] = None,
+    baseline: Annotated[
+        bool,
+        typer.Option(
+            "--baseline/--no-baseline",
+            help="with --day and --faults: also run the day without the intraday correction "
+            "and print both imbalances (default: on)",
+        ),
+    ] = True,
+    rows: Annotated[
+        bool,
+        typer.Option(
+            "--rows",
+            help="with --day --json: include the settled rows per zone and ISP (isp_rows)",
+        ),
+    ] = False,
     prices: Annotated[
         Path | None,
         typer.Option(
@@ -144,8 +176,26 @@ def simulate_command(
         configure_events(verbose)
         from trading.cli.simulate_day import simulate_day
 
-        simulate_day(day, portfolio, prices, speed, faults, seed, json_out, tick, modbus, hours)
+        simulate_day(
+            day,
+            portfolio,
+            prices,
+            speed,
+            faults,
+            seed,
+            json_out,
+            tick,
+            modbus,
+            hours,
+            tso=tso,
+            flags=flag,
+            baseline=baseline,
+            rows=rows,
+        )
         return
+    if tso != "loopback" or flag or rows or not baseline:
+        typer.echo("error: --tso, --flag, --rows and --no-baseline go with --day", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
     if cluster is not None or partitions is not None or kill_node is not None:
         if faults:
             typer.echo(

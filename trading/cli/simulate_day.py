@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -16,7 +16,14 @@ from trading.api.server import activation_prices, zones_of
 from trading.cli.output import EXIT_INVALID_INPUT, console, print_json
 from trading.cli.portfolio import load_or_exit
 from trading.engine.activation import german_pattern
-from trading.engine.loop import DayConfig, parse_day_faults, real_imbalance, run_day
+from trading.engine.loop import (
+    DayConfig,
+    EngineInputError,
+    parse_day_faults,
+    parse_flag_changes,
+    real_imbalance,
+    run_day,
+)
 from trading.samples import sample_portfolio_path
 
 SHARED_DATA_ENV = "VPP_SHARED_DATA"
@@ -54,8 +61,14 @@ def default_tick(speed: float | None) -> float:
     return max(1.0, speed / TICKS_PER_WALL_S)
 
 
-def _fail(field: str, value: object, rule: str) -> None:
+def _fail(field: str, value: object, rule: str) -> NoReturn:
     typer.echo(f"error: {field}={value!r}: {rule}", err=True)
+    raise typer.Exit(EXIT_INVALID_INPUT)
+
+
+def _refuse(exc: EngineInputError) -> NoReturn:
+    """An input the run refused; its message names the option, the value and the rule."""
+    typer.echo(f"error: {exc}", err=True)
     raise typer.Exit(EXIT_INVALID_INPUT)
 
 
@@ -70,12 +83,20 @@ def simulate_day(
     tick: float | None = None,
     modbus: bool = False,
     hours: float | None = None,
+    *,
+    tso: str = "loopback",
+    flags: list[str] | None = None,
+    baseline: bool = True,
+    rows: bool = False,
 ) -> None:
-    """Run the day; with faults, also the same day without the intraday correction (on a
-    virtual clock; with `modbus` on the same scaled clock), so both imbalances are printed
-    side by side. `tick` [s]: the dispatcher's tick (None: `default_tick(speed)`);
-    `modbus`: the fleet as Modbus TCP simulators on loopback (needs `speed`); `hours`:
-    deliver only the first hours of the day (whole quarter hours)."""
+    """Run the day; with faults (and `baseline`), also the same day without the intraday
+    correction (on a virtual clock; with `modbus` or an IEC 104 `tso` on the same scaled
+    clock), so both imbalances are printed side by side. `tick` [s]: the dispatcher's tick
+    (None: `default_tick(speed)`); `modbus`: the fleet as Modbus TCP simulators on loopback
+    (needs `speed`); `hours`: deliver only the first hours of the day (whole quarter
+    hours); `tso`: ``loopback`` or ``iec104`` (the aFRR activation from a simulated TSO over
+    IEC 104); `flags`: ``POOL:FLAG=VALUE@TIME`` pool-flag changes during the day; `rows`:
+    keep the settled rows per zone and ISP in the JSON."""
     try:
         day = date.fromisoformat(day_text)
     except ValueError:
@@ -84,6 +105,17 @@ def simulate_day(
         faults = parse_day_faults(faults_text)
     except FaultSpecError as exc:
         _fail("--faults", faults_text, str(exc))
+    try:
+        changes = parse_flag_changes(flags)
+    except EngineInputError as exc:
+        _refuse(exc)
+    late_flags = [c for c in changes if hours is not None and c.at_s >= hours * 3600]
+    if late_flags:
+        _fail(
+            "--flag",
+            late_flags[0].text,
+            f"the change falls after the {hours:g} h delivered (--hours)",
+        )
     if hours is not None and not (0 < hours <= 24 and float(hours * 4).is_integer()):
         _fail("--hours", hours, "must be whole quarter hours within the day (0.25 to 24)")
     late = [f for f in faults if hours is not None and f.at_s >= hours * 3600]
@@ -120,20 +152,29 @@ def simulate_day(
         tick_s=tick if tick is not None else default_tick(speed),
         modbus=modbus,
         hours=hours,
+        tso=tso,
+        flag_changes=changes,
     )
     try:
         report = run_day(config)
-        if faults:
+        if faults and baseline:
             config.correct = False
-            if not modbus:  # sockets need real (scaled) time
+            if not (modbus or tso == "iec104"):  # sockets need real (scaled) time
                 config.speed = None
-            baseline = run_day(config)
-            report["uncorrected"] = {key: baseline[key] for key in SUMMARY_KEYS}
-            report["uncorrected"]["books"] = baseline["books"]
+            other = run_day(config)
+            report["uncorrected"] = {key: other[key] for key in SUMMARY_KEYS}
+            report["uncorrected"]["books"] = other["books"]
+    except EngineInputError as exc:
+        _refuse(exc)
     except ValueError as exc:
         _fail("--day", day_text, str(exc))
     if json_out:
-        report.pop("isp_rows", None)
+        if rows:
+            report["isp_rows"] = [
+                {**row, "start": row["start"].isoformat()} for row in report["isp_rows"]
+            ]
+        else:
+            report.pop("isp_rows", None)
         print_json(report)
         return
     show(report)

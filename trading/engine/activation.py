@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from dispatch.clock import DispatchClock
+from dispatch.protocols.iec104.steps import Step
 from dispatch.schedule import Schedule
 from regulatory.assets.base import BalancingProduct
 from trading.engine.positions import PositionBook, quarter_start
@@ -138,3 +139,31 @@ class PatternActivation:
             self._cache = (quarter, up, down)
         first_half = (at - quarter).total_seconds() < 450.0
         return self._cache[1] if first_half else -self._cache[2]
+
+
+def tso_steps(
+    book: PositionBook, zone: str, pattern: ActivationPattern, quarters: int
+) -> list[Step]:
+    """The setpoints a simulated TSO sends `zone` for the day's first `quarters` quarter
+    hours [MW, + up], times in seconds from the day's start: the same steps as
+    `PatternActivation` asks (up in the first half of each quarter hour, down in the
+    second, from the band `book` holds), then a drop of the link at the end."""
+    steps = []
+    for q in range(quarters):
+        quarter = book.periods[q].to_pydatetime()
+        share_up, share_down = pattern.shares(q)
+        up = min(1.0, 2.0 * share_up) * book.band_mw(zone, "pos", quarter)
+        down = min(1.0, 2.0 * share_down) * book.band_mw(zone, "neg", quarter)
+        steps.append(Step(900.0 * q, round(up, 3)))
+        steps.append(Step(900.0 * q + 450.0, round(-down, 3)))
+    steps.append(Step(900.0 * quarters, None))
+    return steps
+
+
+def holds_band(book: PositionBook, zone: str, quarters: int) -> bool:
+    """Whether `zone` holds an aFRR band in any of the day's first `quarters` quarter hours."""
+    return any(
+        book.band_mw(zone, direction, book.periods[q].to_pydatetime()) > 0
+        for q in range(quarters)
+        for direction in ("pos", "neg")
+    )

@@ -37,13 +37,21 @@ from dispatch.clock import DispatchClock, ScaledClock, VirtualClock
 from dispatch.devices.faults import Fault
 from dispatch.modbus_fleet import LoopbackPlants
 from dispatch.pool import PoolController
+from dispatch.protocols.iec104.link import TsoLink, missing_extra
 from dispatch.simulation import FaultSpec, FleetMember, SimulationOptions, parse_faults, run_fleet
 from markets.registry import MarketRegistry, default_registry
 from regulatory import Portfolio
 from trading.backtest.imbalance import ImbalancePrices, read_imbalance_prices
-from trading.engine.activation import NO_ACTIVATION, ActivationPattern, PatternActivation
+from trading.engine.activation import (
+    NO_ACTIVATION,
+    ActivationPattern,
+    PatternActivation,
+    holds_band,
+    tso_steps,
+)
 from trading.engine.books import EngineBooks
 from trading.engine.desk import Desk, EngineClock
+from trading.engine.flags import GatedActivation, PoolFlags
 from trading.engine.fleet import fleet_by_zone, simulated_part
 from trading.engine.metering import IspMeter, meter_tick
 from trading.engine.positions import PositionBook, entries_of
@@ -54,7 +62,9 @@ from trading.exchange.records import Clearing
 from trading.optimiser.inputs import Horizon, PriceInputs
 from trading.optimiser.profiles import proxy_profiles
 from trading.store import Repository, upgrade
+from trading.store.errors import InvalidInputError
 from trading.store.inputs import Actor
+from trading.store.ops.flags import check_value
 from trading.store.timestamps import use_clock
 
 SUBMIT_WALL_S = 5.0
@@ -63,10 +73,61 @@ scaled clock the trader leaves `speed` times as much simulated time before each 
 LOST_STATES = ("unavailable", "quarantined")
 """Dispatcher states in which an asset counts as lost for the trader."""
 _HOURS = re.compile(r"@([0-9.]+)h\b")
+_FLAG = re.compile(
+    r"^(?P<pool>[A-Za-z0-9_]+):(?P<flag>[a-z_]+)=(?P<value>[A-Za-z0-9_]+)"
+    r"@(?P<at>[0-9.]+)(?P<unit>[sh]?)$"
+)
+TSO_LINKS = ("loopback", "iec104")
+"""Where the aFRR activation comes from: the pattern in process (`PatternActivation`), or a
+simulated TSO over IEC 60870-5-104 to each zone's station (`TsoLink`, the extra)."""
 
 
 class EngineInputError(ValueError):
     """Bad input to a day's run; the message names the field, the value and the rule."""
+
+
+@dataclass(frozen=True)
+class FlagChange:
+    """Set pool flag `flag` of `pool` (a bidding zone) to `value` at `at_s` [s] of the day."""
+
+    pool: str
+    flag: str
+    value: str
+    at_s: float
+
+    @property
+    def text(self) -> str:
+        """The change as written on the command line (seconds)."""
+        return f"{self.pool}:{self.flag}={self.value}@{self.at_s:g}s"
+
+
+def parse_flag_changes(texts: list[str] | None) -> list[FlagChange]:
+    """``POOL:FLAG=VALUE@TIME`` each (TIME in seconds, ``900s``, or hours, ``1.5h``, of the
+    delivery day), e.g. ``NL:afrr_activation=off@1h``; `EngineInputError` names the part
+    and the rule. Whether the flag and value exist is checked when they are set."""
+    changes = []
+    for text in texts or []:
+        match = _FLAG.match(text.strip())
+        if match is None:
+            raise EngineInputError(
+                f"--flag={text!r}: must be POOL:FLAG=VALUE@TIME, e.g. NL:afrr_activation=off@1h "
+                "(TIME in seconds or hours of the day)"
+            )
+        try:
+            at = float(match["at"])
+        except ValueError:
+            raise EngineInputError(
+                f"--flag={text!r}: TIME {match['at']!r} is not a number"
+            ) from None
+        changes.append(
+            FlagChange(
+                match["pool"],
+                match["flag"],
+                match["value"],
+                at * 3600.0 if match["unit"] == "h" else at,
+            )
+        )
+    return sorted(changes, key=lambda c: c.at_s)
 
 
 def parse_day_faults(text: str | None) -> list[FaultSpec]:
@@ -107,6 +168,11 @@ class DayConfig:
     short run. Trading plans and clears the whole day; delivery, metering, the report's
     figures and the imbalance cover the ISPs delivered, revenue and planned costs stay the
     whole day's (the report's notes say so)."""
+    tso: str = "loopback"
+    """Where the aFRR activation comes from (`TSO_LINKS`): ``iec104`` needs the extra and
+    a scaled clock (sockets)."""
+    flag_changes: list[FlagChange] = field(default_factory=list)
+    """Pool flags set during the day (each audited in the run's store as an admin would)."""
 
     def isps(self, in_day: int) -> int:
         """How many of the day's `in_day` ISPs are delivered."""
@@ -125,6 +191,9 @@ class _Zone:
     truth: dict[str, IspMeter]
     planned_mw: np.ndarray
     """The pool's planned injection per ISP [MW] as it dispatched it (the version in force)."""
+    applied: IspMeter
+    """The activation the pool followed [MW, + up]: what the TSO asked while the zone's
+    ``afrr_activation`` flag was on, 0 while it was off."""
     pool: PoolController | None = None
 
 
@@ -137,6 +206,7 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
     started = time.perf_counter()
     registry = config.registry if config.registry is not None else default_registry()
     portfolio, left_out = simulated_part(config.portfolio.in_service(config.day))
+    _check_links(config, portfolio)
     horizon = Horizon.of(config.day)
     periods = horizon.periods
     profiles = proxy_profiles(portfolio, horizon)
@@ -193,6 +263,7 @@ async def _run_day(config: DayConfig) -> dict[str, Any]:
             first,
             d1_plan.inputs.available_mw,
             books,
+            repository,
         )
     finally:
         use_clock(None)
@@ -279,6 +350,7 @@ async def _deliver(
     first: ScheduleVersion,
     available_mw: Mapping[str, list[float]],
     books: EngineBooks,
+    repository: Repository,
 ) -> dict[str, Any]:
     periods = book.periods[: config.isps(len(book.periods))]
     t0 = clock.now()
@@ -298,6 +370,7 @@ async def _deliver(
             {m.adapter.asset_id: IspMeter(edges) for m in members},
             {m.adapter.asset_id: IspMeter(edges) for m in members},
             np.full(len(periods), np.nan),
+            IspMeter(edges),
         )
         for zone, members in sorted(by_zone.items())
     }
@@ -308,27 +381,51 @@ async def _deliver(
     current = {"version": first}
     missed = {"seen": 0, "skipped": 0}
     blocking = isinstance(clock, VirtualClock)
+    flags = PoolFlags(repository)
+    flags.ensure_loaded()
+    flag_log: list[dict[str, Any]] = []
+    links = {
+        zone: TsoLink(
+            clock,
+            zone,
+            _band_of(book, zone),
+            tso_steps(book, zone, config.activation, len(periods)),
+        )
+        for zone in zones
+        if config.tso == "iec104" and config.afrr and holds_band(book, zone, len(periods))
+    }
+    """Zone -> its station and simulated TSO over IEC 104 (zones holding a band)."""
 
-    def observe(state: _Zone, activation: PatternActivation) -> None:
+    def observe(state: _Zone, activation: GatedActivation) -> Any:
         def sample(t: float, target: float) -> None:
             assert state.pool is not None
-            # the activation this tick's target holds (asked again later, a scaled clock
-            # may have crossed a half or a quarter hour, and the ISP's plan would be off)
-            requested = state.pool.last_activation_mw
+            # what the TSO asked at this tick (metered as requested even when the pool's
+            # flag has it ignored: the settlement then shows it as imbalance) and what the
+            # pool was told to follow
+            requested, applied = activation.requested_mw, activation.applied_mw
             q = int(np.searchsorted(edges, t, side="right")) - 1
             if 0 <= q < len(state.planned_mw):
-                state.planned_mw[q] = target - requested
+                state.planned_mw[q] = target - applied
             state.afrr_up.sample(t, max(requested, 0.0))
             state.afrr_down.sample(t, max(-requested, 0.0))
+            state.applied.sample(t, applied)
             meter_tick(state.pool, state.members, state.measured, state.truth, t)
 
         return sample
 
     async def dispatch_zone(state: _Zone, k: int) -> dict[str, Any]:
-        activation = PatternActivation(book, state.zone, clock, config.activation, on=config.afrr)
+        link = links.get(state.zone)
+        source = (
+            link
+            if link is not None
+            else PatternActivation(book, state.zone, clock, config.activation, on=config.afrr)
+        )
+        activation = GatedActivation(source, flags, config.tenant, state.zone)
 
         def ready(pool: PoolController) -> None:
             state.pool = pool
+            if link is not None:
+                link.attach(pool)
             pool.observers.append(observe(state, activation))
 
         options = SimulationOptions(
@@ -390,6 +487,27 @@ async def _deliver(
                         "kind_of_asset": member.kind,
                     }
                 )
+
+    async def switch_flags() -> None:
+        for change in config.flag_changes:
+            if change.at_s >= duration:  # after the ISPs delivered (a short run)
+                break
+            await clock.sleep_until(t0 + change.at_s)
+            record = flags.set(
+                Actor.system(config.tenant),
+                change.pool,
+                change.flag,
+                change.value,
+                f"vpp simulate --flag {change.text}",
+            )
+            flag_log.append(
+                {
+                    "pool": record.pool,
+                    "flag": str(record.flag),
+                    "value": record.value,
+                    "at": _z(clock.utc()),
+                }
+            )
 
     async def engine() -> None:
         t = t0
@@ -453,8 +571,11 @@ async def _deliver(
         for member in state.members:
             state.truth[member.adapter.asset_id].sample(t0, member.device.physical_power_mw())
     tasks = [dispatch_zone(state, k) for k, state in enumerate(zones.values())]
+    tso_runs = [link.run_tso(t0) for link in links.values()]
     try:
-        results = await asyncio.gather(*tasks, engine(), inject_faults())
+        for link in links.values():
+            link.start()
+        results = await asyncio.gather(*tasks, engine(), inject_faults(), switch_flags(), *tso_runs)
         kpis = dict(zip(zones, results[: len(zones)], strict=True))
         await clock.sleep_until(t0 + duration)
         end_t = clock.now()  # a scaled clock's last tick may come a little after the day's end
@@ -463,6 +584,8 @@ async def _deliver(
                 truth = member.device.physical_power_mw()
                 state.truth[member.adapter.asset_id].sample(end_t, truth)
     finally:
+        for link in links.values():
+            link.stop()
         if plants is not None:
             await plants.stop()
     zone_of = {a: state.zone for state in zones.values() for a in state.truth}
@@ -503,6 +626,8 @@ async def _deliver(
             "delivered_whole_isps_mwh": round(float(delivered[read_whole].sum()), 6),
             "position_mwh": round(float(position.sum()), 6),
             "afrr_requested_mwh": round(float((up - down).sum()), 6),
+            "afrr_followed_mwh": round(float(state.applied.energy_mwh.sum()), 6),
+            "afrr_followed_by_isp_mwh": [round(float(e), 6) for e in state.applied.energy_mwh],
             "abs_scheduled_mwh": round(float(np.abs(target).sum()), 6),
             "abs_deviation_mwh": round(deviation, 6),
             "deviation_pct": round(100.0 * deviation / max(float(np.abs(target).sum()), 1e-9), 4),
@@ -528,9 +653,51 @@ async def _deliver(
             ),
         },
         "faults": faults,
+        "flag_changes": flag_log,
+        "tso": {
+            "link": config.tso,
+            "zones": {zone: link.summary() for zone, link in links.items()},
+        },
         "lost_assets": {a: _z(at) for a, at in lost.items()},
         "loss_checks_skipped_behind": missed["skipped"],
     }
+
+
+def _check_links(config: DayConfig, portfolio: Portfolio) -> None:
+    """`EngineInputError` for a TSO link or a flag change the run cannot do, before any
+    work: naming the option, the value and the rule."""
+    if config.tso not in TSO_LINKS:
+        raise EngineInputError(f"--tso={config.tso!r}: must be one of {', '.join(TSO_LINKS)}")
+    if config.tso == "iec104":
+        if config.speed is None:
+            raise EngineInputError(
+                "--tso=iec104: needs --speed: the TSO's link is a real socket, so the day runs "
+                "on a scaled clock (e.g. --speed 30), not the virtual one"
+            )
+        why = missing_extra()
+        if why is not None:
+            raise EngineInputError(f"--tso=iec104: {why}")
+    pools = sorted({site.bidding_zone for site in portfolio.sites})
+    for change in config.flag_changes:
+        if change.pool not in pools:
+            raise EngineInputError(
+                f"--flag={change.text!r}: pool {change.pool!r} is not one of the portfolio's "
+                f"pools (bidding zones): {', '.join(pools)}"
+            )
+        try:
+            check_value(change.flag, change.value)
+        except InvalidInputError as exc:
+            raise EngineInputError(f"--flag={change.text!r}: {exc}") from None
+
+
+def _band_of(book: PositionBook, zone: str) -> Any:
+    """The band `zone` holds at an instant [MW], (up, down), from the position book (the
+    engine's schedule versions carry no `capacity_sold_mw`)."""
+
+    def band(at: datetime) -> tuple[float, float]:
+        return book.band_mw(zone, "pos", at), book.band_mw(zone, "neg", at)
+
+    return band
 
 
 def _book_clearings(

@@ -43,6 +43,8 @@ TRADER_NAME = "virtual-trader"
 """How the virtual trader's submissions are named (their idempotency keys start so)."""
 GATE_MARGIN = timedelta(minutes=2)
 """A correction is only traded for quarter hours whose gate is at least this far ahead."""
+REPLAN_TRIES = 3
+"""How many times a correction re-optimises when gates close while it optimises."""
 
 
 class Submitter(Protocol):
@@ -156,9 +158,28 @@ class VirtualTrader:
         (see the module docstring)."""
         current = builder.versions[-1].schedule
         free_from = self._first_open(book, now)
-        plan, notes = builder.optimise_held(
-            book, history=current, keep_until=history_at, lost=lost, free_from=free_from
-        )
+        late_notes: list[str] = []
+        for _ in range(REPLAN_TRIES):
+            plan, notes = builder.optimise_held(
+                book, history=current, keep_until=history_at, lost=lost, free_from=free_from
+            )
+            # On a scaled clock the optimisation takes clock time: a quarter hour it left
+            # free whose gate closed meanwhile gets no order, and a schedule that moved it
+            # would deliver what nobody bought. Optimise again with those held.
+            closed = self._closed_meanwhile(book, plan, free_from, desk.clock.now())
+            if not closed:
+                break
+            late_notes.append(
+                f"gates closed while re-planning ({', '.join(closed)}): re-planned with "
+                "them held at the book"
+            )
+            free_from = self._first_open(book, desk.clock.now())
+        else:
+            late_notes.append(
+                f"gates kept closing while re-planning ({REPLAN_TRIES} tries): the version "
+                "moves quarter hours no order covers; the difference settles as imbalance"
+            )
+        notes = [*notes, *late_notes]
         orders: list[SingleBid] = []
         traded = 0.0
         stamp = now.strftime("%H%M%S")
@@ -188,6 +209,26 @@ class VirtualTrader:
         correction = Correction(now, dict(lost), plan, orders, submitted, traded, notes)
         self.corrections.append(correction)
         return correction
+
+    def _closed_meanwhile(
+        self, book: PositionBook, plan: Plan, free_from: Mapping[str, int], now: datetime
+    ) -> list[str]:
+        """The quarter hours (``zone@HH:MM``Z) `plan` moves from the book that were free
+        when it began but whose gate (less the margin) has passed by `now`."""
+        closed = []
+        for zone, first in free_from.items():
+            wanted, held = _zone_position(plan, zone), book.net_mw(zone)
+            for q in range(first, len(book.periods)):
+                start = book.periods[q].to_pydatetime()
+                product = self._continuous(zone, start)
+                if product is None:
+                    continue
+                if product.gate_closure - self.gate_margin > now:
+                    break
+                step = product.volume_step_mw
+                if abs(wanted[q] - held[q]) >= max(product.volume_min_mw, step) - 1e-9:
+                    closed.append(f"{zone}@{start:%H:%M}Z")
+        return closed
 
     def _first_open(self, book: PositionBook, now: datetime) -> dict[str, int]:
         """Per zone: the first quarter hour whose continuous gate is still open."""

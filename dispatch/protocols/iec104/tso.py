@@ -94,10 +94,12 @@ class SimulatedTso:
         with self._lock:
             return list(self.record.readings.get(ioa, []))
 
-    async def run(self) -> TsoRecord:
-        """Connect, play the steps on the clock, then close the link; the record."""
+    async def run(self, origin_s: float | None = None) -> TsoRecord:
+        """Connect, play the steps on the clock, then close the link; the record.
+        `origin_s` [clock s]: the instant the steps' times count from (default: once
+        connected); a step already due when the link comes up is sent at once."""
         await asyncio.to_thread(self._client.connect)
-        start = self.clock.now()
+        start = self.clock.now() if origin_s is None else origin_s
         try:
             for k, step in enumerate(self.steps):
                 await self.clock.sleep_until(start + step.at_s)
