@@ -183,8 +183,6 @@ class PoolController:
         self.last_target_mw = 0.0
         self.last_measured_mw = 0.0
         """What the last tick counted as delivered [MW]: fresh readings plus metered."""
-        self.last_activation_mw = 0.0
-        """The aFRR activation the last tick's target holds [MW, + up]."""
         n = len(self.actors)
         self._rating = np.maximum(np.abs(self._max), np.abs(self._min))
         self._last_sp = np.full(n, np.nan)
@@ -333,7 +331,6 @@ class PoolController:
         )
         self.last_target_mw = target
         self.last_measured_mw = total_measured
-        self.last_activation_mw = activation
         for observer in self.observers:
             observer(t, target)
 
