@@ -64,9 +64,8 @@ def move_cost(asset: AssetBase, market_value_eur_per_mwh: float | None = None) -
     if isinstance(asset, Battery):
         wear = asset.degradation_cost_eur_per_mwh
         if value is not None:
-            wear += (1.0 / (asset.efficiency_charge * asset.efficiency_discharge) - 1.0) * abs(
-                value
-            )
+            loss = 1.0 / (asset.efficiency_charge * asset.efficiency_discharge) - 1.0
+            wear += loss * value  # energy lost on the way back, bought at the market value
         return MoveCost(wear, wear)
     if isinstance(asset, CHP):
         margin = asset.fuel_cost_eur_per_mwh - _support(asset.support, value)
