@@ -54,6 +54,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -68,6 +69,9 @@ from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics, event_log
 from dispatch.schedule import Schedule
 from regulatory.assets.base import BalancingProduct
+
+if TYPE_CHECKING:
+    from dispatch.allocation import ChosenAllocation
 
 _CROSS_CANDIDATES = 64
 """Partners looked at for one probing move behind another meter (the longest-waiting
@@ -177,6 +181,8 @@ class PoolController:
         self._plan_cache: tuple[object, np.ndarray] | None = None
         self._band_cache: tuple[object, float] | None = None
         self.observers = list(observers)
+        self.allocator: ChosenAllocation | None = None
+        """The allocation strategy chosen per tick (`dispatch.allocation`); None: `_allocate`."""
         self.metered_unseen: list[Callable[[float], float]] = []
         """Sources of power the meters see but no fresh reading accounts for [MW] (e.g.
         `dispatch.sites.SiteWatch.unseen_mw`)."""
@@ -293,7 +299,8 @@ class PoolController:
         unseen = sum(source(t) for source in self.metered_unseen)
         total_measured = float(measured.sum()) + unseen
         correction = self.pi.update(t, target, total_measured)
-        setpoints, lo, hi = self._allocate(
+        allocate = self._allocate if self.allocator is None else self.allocator.bound(self, t)
+        setpoints, lo, hi = allocate(
             target + correction - float(measured[fresh & ~include].sum()) - unseen,
             planned,
             measured,

@@ -11,6 +11,10 @@ server) is seen within a round.
 `GatedActivation` is a pool's aFRR activation source behind its ``afrr_activation`` flag:
 the pool asks it once per tick, and with the flag off it answers 0 MW (the pool holds its
 schedule) while remembering what the TSO requested, which is still metered as requested.
+
+`flagged_allocation` is a pool's allocation strategy behind its ``allocation_strategy``
+flag: the pool reads the flag from memory at each tick and allocates with the strategy
+named (`dispatch.allocation`), so a change is obeyed at its next tick, by that pool only.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from types import MappingProxyType
 from typing import Any
 
 from dispatch.activation import ActivationSource
+from dispatch.allocation import ChosenAllocation
+from dispatch.merit import MoveCost
 from trading.store import Actor, Repository
 from trading.store.ops.flags import FLAGS, ON, check_value
 from trading.store.records import PoolFlagRecord
@@ -138,3 +144,12 @@ class GatedActivation:
             "afrr_requested_mw": round(self.requested_mw, 6),
             "afrr_applied_mw": round(self.applied_mw, 6),
         }
+
+
+def flagged_allocation(
+    flags: PoolFlags, tenant: str, pool: str, costs: Mapping[str, MoveCost]
+) -> ChosenAllocation:
+    """The pool's allocation behind its ``allocation_strategy`` flag (set it as the
+    `dispatch.pool.PoolController.allocator`); `costs` [EUR/MWh] by asset id are what
+    ``merit_order`` ranks the assets by (`dispatch.merit.move_costs`)."""
+    return ChosenAllocation(lambda: flags.value(tenant, pool, PoolFlag.ALLOCATION_STRATEGY), costs)

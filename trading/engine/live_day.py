@@ -47,14 +47,16 @@ import structlog
 from sqlalchemy import func, select
 
 from dispatch.activation import ActivationSource
+from dispatch.allocation import ChosenAllocation
 from dispatch.clock import DispatchClock, VirtualClock
+from dispatch.merit import move_costs
 from dispatch.modbus_fleet import on_devices
 from dispatch.pool import PoolController
 from dispatch.simulation import FleetMember, SimulationOptions, run_fleet
 from regulatory import Portfolio
 from trading.engine.activation import PatternActivation, schedule_band
 from trading.engine.books import EngineBooks
-from trading.engine.flags import GatedActivation, PoolFlags
+from trading.engine.flags import GatedActivation, PoolFlags, flagged_allocation
 from trading.engine.fleet import fleet_by_zone, simulated_part
 from trading.engine.live_books import (
     MARKET_TIMEZONE,
@@ -198,6 +200,8 @@ class LiveDay:
         self.flags.ensure_loaded()
         self.activations: dict[str, GatedActivation] = {}
         """Zone -> its pool's aFRR activation behind the zone's ``afrr_activation`` flag."""
+        self.allocations: dict[str, ChosenAllocation] = {}
+        """Zone -> its pool's allocation behind the zone's ``allocation_strategy`` flag."""
         fleet = config.fleet
         self.fleet = fleet if fleet is not None and fleet.portfolio == portfolio.id else None
         """The Modbus devices this day dispatches (None: the embedded simulated fleet)."""
@@ -517,7 +521,13 @@ class LiveDay:
             meter_tick(state.pool, state.members, state.measured, state.truth, t)
             state.last_t = t
 
+        allocation = flagged_allocation(
+            self.flags, self.tenant, state.zone, move_costs(self.portfolio)
+        )
+        self.allocations[state.zone] = allocation
+
         def ready(pool: PoolController) -> None:
+            pool.allocator = allocation
             state.pool = pool
             pool.observers.append(sample)
             if tso is not None:  # the station reads this pool and reports after its ticks

@@ -22,12 +22,18 @@ NOT_STARTED = "not_started"
 
 def pools_status(flags: PoolFlags, tenant: str, live: LiveDay | None) -> dict[str, Any]:
     """Per pool (bidding zone) of the running day, and per pool with a flag set: its flags
-    in force and, while it runs, what it did with the TSO's latest aFRR request."""
+    in force and, while it runs, what it did with the TSO's latest aFRR request and the
+    allocation strategy its latest tick used."""
     zones = [] if live is None else sorted(live.zones)
     out: dict[str, Any] = {}
     for pool, values in flags.of_tenant(tenant, zones).items():
         gate = None if live is None else live.activations.get(pool)
-        out[pool] = {"flags": values, **({} if gate is None else gate.status())}
+        allocation = None if live is None else live.allocations.get(pool)
+        out[pool] = {
+            "flags": values,
+            **({} if gate is None else gate.status()),
+            **({} if allocation is None else allocation.status()),
+        }
     return out
 
 

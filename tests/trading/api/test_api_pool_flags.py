@@ -67,6 +67,17 @@ def test_an_admin_switches_afrr_off_audited_and_every_key_of_the_tenant_reads_it
         == "on"
     )
 
+    strategy = admin.request(
+        "PUT",
+        f"/v1/pools/{POOL}/flags/allocation_strategy",
+        json={"value": "merit_order", "reason": "cheapest assets take the activation"},
+    )
+    assert strategy.status_code == 200, strategy.text
+    assert strategy.json()["value"] == "merit_order"
+    listed = flag_of(api.get("/v1/pools/flags").json(), POOL, "allocation_strategy")
+    assert listed["allowed"] == ["plan_then_headroom", "merit_order"]
+    assert listed["value"] == "merit_order"
+
     (row,) = repo.list_audit(
         "acme", action=AuditAction.POOL_FLAG_SET, subject=f"pool {POOL} flag afrr_activation"
     ).items
@@ -94,6 +105,7 @@ def test_an_admin_switches_afrr_off_audited_and_every_key_of_the_tenant_reads_it
     assert [(r.details["flag"], r.details["old"], r.details["new"]) for r in audited] == [
         ("afrr_activation", "on", "off"),
         ("virtual_trader", "off", "on"),
+        ("allocation_strategy", "plan_then_headroom", "merit_order"),
         ("afrr_activation", "off", "on"),
     ]
     assert flags.afrr_activation("acme", POOL) is True
@@ -137,7 +149,7 @@ def test_only_an_admin_may_set_a_flag(
             {"value": "random", "reason": "try it"},
             "value",
             "random",
-            "must be one of plan_then_headroom",
+            "must be one of plan_then_headroom, merit_order",
         ),
         (
             "/v1/pools/NL/flags/afrr_activation",

@@ -153,6 +153,26 @@ def test_the_terminal_names_what_the_api_refused(server: Server) -> None:
     assert "422" in bad.stderr
     assert "flag='afrr'" in bad.stderr
     assert "must be one of afrr_activation, virtual_trader, allocation_strategy" in bad.stderr
+    no_strategy = runner.invoke(
+        vpp,
+        [
+            "pools",
+            "flags",
+            "set",
+            "DE_LU",
+            "allocation_strategy",
+            "cheapest",
+            "--reason",
+            "typo",
+            "--url",
+            server.url,
+            "--key",
+            server.admin,
+        ],
+    )
+    assert no_strategy.exit_code == 2
+    assert "value='cheapest'" in no_strategy.stderr
+    assert "must be one of plan_then_headroom, merit_order" in no_strategy.stderr
     not_admin = runner.invoke(
         vpp,
         [

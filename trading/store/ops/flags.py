@@ -18,6 +18,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.allocation import DEFAULT as DEFAULT_ALLOCATION
+from dispatch.allocation import STRATEGIES
 from trading.store.checks import check_enum
 from trading.store.errors import invalid
 from trading.store.inputs import Actor
@@ -35,13 +37,9 @@ ON, OFF = "on", "off"
 MAX_REASON_CHARS = 500
 """The longest reason a change may give [characters]."""
 
-ALLOCATION_STRATEGIES: Mapping[str, str] = {
-    "plan_then_headroom": (
-        "each asset from its planned injection, the rest shared by headroom; downward moves "
-        "go to storage first (dispatch.pool.PoolController)"
-    ),
-}
-"""The allocation strategies the dispatcher has, by name, with what each does."""
+ALLOCATION_STRATEGIES: Mapping[str, str] = STRATEGIES
+"""The allocation strategies the dispatcher has, by name, with what each does (the
+registry of `dispatch.allocation`: a name not in it is refused)."""
 
 
 @dataclass(frozen=True)
@@ -69,8 +67,9 @@ FLAGS: Mapping[PoolFlag, FlagRule] = {
     ),
     PoolFlag.ALLOCATION_STRATEGY: FlagRule(
         tuple(ALLOCATION_STRATEGIES),
-        "plan_then_headroom",
-        "how the pool shares its target among its assets, by name",
+        DEFAULT_ALLOCATION,
+        "how the pool shares its deviation from plan among its assets: "
+        + "; ".join(f"{name}: {meaning}" for name, meaning in ALLOCATION_STRATEGIES.items()),
     ),
 }
 """Every flag's rule."""
