@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,6 +27,7 @@ from dispatch.cluster.field import WallClock
 from dispatch.cluster.leases import Lease, LeaseLostError, PartitionLeases
 from dispatch.cluster.link import Exchange, FieldLink, RemoteDevice
 from dispatch.cluster.partitions import PartitionSpec, partition_schedule
+from dispatch.cluster.renewer import LeasesFactory, RenewerProcess
 from dispatch.devices.fencing import Fence, FenceHolder
 from dispatch.inproc import limits_of
 from dispatch.pool import PoolController
@@ -97,15 +100,26 @@ async def run_owner(
     until_s: float,
     *,
     node: str = "local",
+    leases_factory: LeasesFactory | None = None,
 ) -> dict[str, Any]:
-    """Own `plan.spec` as `owner` until `until_s` [s of the run]; what it did."""
+    """Own `plan.spec` as `owner` until `until_s` [s of the run]; what it did.
+
+    With `leases_factory` the lease is renewed by a process of its own
+    (`dispatch.cluster.renewer`), which this process's pauses (garbage collections hold
+    every thread) do not delay; without, by a thread of this process (`LeaseKeeper`)."""
     clock = WallClock(plan.epoch)
     spec = plan.spec
     link = FieldLink(exchange)
+    renewer = None
+    if leases_factory is not None:  # started first: it opens the database meanwhile
+        renewer = RenewerProcess(leases_factory, plan.ttl_s)
+        renewer.start()
     # Everything slow before the lease: a lease taken and then not renewed for seconds of
     # set-up lapses at once (20,000 assets' schedule takes seconds on a busy machine).
     members = fleet_members(plan.options, set(spec.assets), link)
     schedule = partition_schedule(full_schedule(plan.options, plan.epoch), spec)
+    if renewer is not None:
+        await renewer.ready()
     lease: Lease | None = None
     waited_from = clock.now()
     while lease is None and clock.now() < until_s:
@@ -120,6 +134,8 @@ async def run_owner(
         "waited_for_lease_s": round(clock.now() - waited_from, 3),
     }
     if lease is None:
+        if renewer is not None:
+            renewer.stop()
         return {**result, "token": None}
     acquired_at = clock.now()
     holder = FenceHolder(Fence(spec.id, lease.token, owner))
@@ -163,7 +179,24 @@ async def run_owner(
         )
     )
 
-    keeper = LeaseKeeper(leases, lease, plan.ttl_s, clock)
+    pauses: list[tuple[float, int, float, float]] = []
+    """(at [s], generation, wall [s], CPU [s]) of each garbage collection."""
+    gc_started: list[float] = []
+
+    def gc_watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[:] = [clock.now(), time.process_time()]
+        elif gc_started:
+            at, cpu = gc_started
+            wall = clock.now() - at
+            pauses.append((at, info["generation"], wall, time.process_time() - cpu))
+
+    gc.callbacks.append(gc_watch)
+    keeper: LeaseKeeper | ProcessKeeper
+    if renewer is None:
+        keeper = LeaseKeeper(leases, lease, plan.ttl_s, clock)
+    else:
+        keeper = ProcessKeeper(renewer, lease, clock)
     keeper.start(asyncio.get_running_loop(), dispatching.cancel)  # stop commanding at once
     linking = asyncio.ensure_future(link.run(dispatching.done))
     kpi: dict[str, Any] | None = None
@@ -171,8 +204,13 @@ async def run_owner(
         kpi = await dispatching
     except asyncio.CancelledError:
         if keeper.lost_at is None:
+            keeper.stop()
             raise
+    except BaseException:
+        keeper.stop()
+        raise
     keeper.stop()
+    gc.callbacks.remove(gc_watch)
     lease = keeper.lease
     if keeper.lost_at is not None:
         lost_at.append(keeper.lost_at)
@@ -197,6 +235,10 @@ async def run_owner(
         "field_rtt_p50_ms": _pct(rtt, 50),
         "field_rtt_p99_ms": _pct(rtt, 99),
         "lease_statements": leases.statements,
+        "renewal_gap_max_s": round(max(keeper.gaps_s, default=0.0), 3),
+        "renewal_max_ms": round(1000 * max(keeper.latencies_s, default=0.0), 1),
+        "renewal_p99_ms": _pct([1000 * x for x in keeper.latencies_s], 99),
+        "gc": _gc_summary(pauses),
         **_blindness(kpi),
     }
 
@@ -217,6 +259,48 @@ def _blindness(kpi: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+class ProcessKeeper:
+    """A `RenewerProcess` behind `LeaseKeeper`'s face: the loop beats, the child renews."""
+
+    def __init__(self, renewer: RenewerProcess, lease: Lease, clock: WallClock) -> None:
+        self.renewer = renewer
+        self.first = lease
+        self.clock = clock
+        self._beating: asyncio.Task[None] | None = None
+
+    def start(self, loop: asyncio.AbstractEventLoop, on_lost: Callable[[], Any]) -> None:
+        """Hand the lease to the child and beat from `loop`."""
+        self.renewer.hand(self.first, loop, on_lost)
+        self._beating = loop.create_task(self.renewer.beating())
+
+    def stop(self) -> None:
+        """Stop beating and renewing."""
+        if self._beating is not None:
+            self._beating.cancel()
+        self.renewer.stop()
+
+    @property
+    def lease(self) -> Lease | None:
+        """The lease as last renewed."""
+        return self.renewer.lease
+
+    @property
+    def lost_at(self) -> float | None:
+        """When the lease was found lost [s of the run]; None while held."""
+        at = self.renewer.lost_at_posix
+        return None if at is None else at - self.clock.epoch
+
+    @property
+    def gaps_s(self) -> list[float]:
+        """Time between the starts of consecutive renewals [s]."""
+        return self.renewer.gaps_s
+
+    @property
+    def latencies_s(self) -> list[float]:
+        """Each renewal's round trip to the database [s]."""
+        return self.renewer.latencies_s
+
+
 class LeaseKeeper:
     """Renews a lease every quarter of its TTL on a thread of its own, so that a busy
     event loop (thousands of asset actors making first contact) does not lose the lease
@@ -228,6 +312,8 @@ class LeaseKeeper:
         self.ttl_s = ttl_s
         self.clock = clock
         self.lost_at: float | None = None
+        self.gaps_s: list[float] = []
+        self.latencies_s: list[float] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -235,13 +321,19 @@ class LeaseKeeper:
         """Start renewing."""
 
         def renew() -> None:
+            last = self.clock.now()
             while not self._stop.wait(self.ttl_s / 4):
+                began = self.clock.now()
+                self.gaps_s.append(began - last)
+                last = began
                 try:
                     self.lease = self.leases.renew(self.lease, self.clock.utc(), self.ttl_s)
                 except LeaseLostError:
                     self.lost_at = self.clock.now()
                     loop.call_soon_threadsafe(on_lost)
                     return
+                finally:
+                    self.latencies_s.append(self.clock.now() - began)
 
         self._thread = threading.Thread(target=renew, name="vpp-lease", daemon=True)
         self._thread.start()
@@ -251,6 +343,20 @@ class LeaseKeeper:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+def _gc_summary(pauses: list[tuple[float, int, float, float]]) -> dict[str, Any]:
+    """Collections per generation, their wall and CPU time [s], the longest pause."""
+    out: dict[str, Any] = {}
+    for g in (0, 1, 2):
+        mine = [p for p in pauses if p[1] == g]
+        out[f"gen{g}"] = {
+            "n": len(mine),
+            "wall_s": round(sum(p[2] for p in mine), 3),
+            "cpu_s": round(sum(p[3] for p in mine), 3),
+            "max_wall_s": round(max((p[2] for p in mine), default=0.0), 3),
+        }
+    return out
 
 
 def _pct(values: list[float], q: float) -> float | None:

@@ -117,6 +117,7 @@ class PartitionActor:
 
     def __init__(self, partition: str, leases: LeasesFactory) -> None:
         self.partition = partition
+        self.factory = leases
         self.leases = leases()
         self.node = ray.get_runtime_context().get_node_id()
         self.incarnation = f"{self.node[:8]}-{os.getpid()}"
@@ -141,7 +142,16 @@ class PartitionActor:
 
         configure_quiet()
         owner = f"{plan.spec.id}@{self.incarnation}"
-        return await run_owner(plan, owner, self.leases, exchange, report, until_s, node=self.node)
+        return await run_owner(
+            plan,
+            owner,
+            self.leases,
+            exchange,
+            report,
+            until_s,
+            node=self.node,
+            leases_factory=self.factory,  # renewals in a process the owner's pauses miss
+        )
 
 
 def configure_quiet() -> None:
