@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from dispatch.cluster.field import WallClock
+from dispatch.cluster.held import HeldPower
 from dispatch.cluster.leases import Lease, LeaseLostError, PartitionLeases
 from dispatch.cluster.link import Exchange, FieldLink, RemoteDevice
 from dispatch.cluster.partitions import PartitionSpec, partition_schedule
@@ -53,6 +54,9 @@ class PartitionPlan:
     epoch: float
     """POSIX time of t = 0 of the run [s]; the schedule starts in its quarter hour."""
     ttl_s: float = 2.0
+    count_held: bool = True
+    """Count the assets without a fresh reading at the power they last held
+    (`dispatch.cluster.held`); False: as nothing, as the pool does by itself."""
 
 
 class CachedShare:
@@ -141,6 +145,7 @@ async def run_owner(
     holder = FenceHolder(Fence(spec.id, lease.token, owner))
     share = CachedShare()
     pools: list[PoolController] = []
+    held: list[HeldPower] = []
     lost_at: list[float] = []
     pending: set[asyncio.Task[None]] = set()
 
@@ -149,6 +154,9 @@ async def run_owner(
 
     def hook(pool: PoolController) -> None:
         pools.append(pool)
+        if plan.count_held:
+            held.append(HeldPower(pool))
+            pool.metered_unseen.append(held[-1])
 
         def observe(t: float, target: float) -> None:
             available = sum(a.rating_mw for a in pool.actors if a.in_pool)
@@ -235,6 +243,8 @@ async def run_owner(
         "field_rtt_p50_ms": _pct(rtt, 50),
         "field_rtt_p99_ms": _pct(rtt, 99),
         "lease_statements": leases.statements,
+        "held_assets_at_end": held[0].assets if held else None,
+        "held_mw_at_end": round(held[0].mw, 3) if held else None,
         "renewal_gap_max_s": round(max(keeper.gaps_s, default=0.0), 3),
         "renewal_max_ms": round(1000 * max(keeper.latencies_s, default=0.0), 1),
         "renewal_p99_ms": _pct([1000 * x for x in keeper.latencies_s], 99),
