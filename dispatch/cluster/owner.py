@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from dispatch.actor import ActorConfig
 from dispatch.cluster.field import WallClock
 from dispatch.cluster.held import HeldPower
 from dispatch.cluster.leases import Lease, LeaseLostError, PartitionLeases
@@ -40,6 +41,13 @@ from dispatch.simulation import (
     run_fleet,
     schedule_of,
 )
+
+GC_THRESHOLD = (10_000, 10, 10)
+"""The collector's thresholds while an owner runs (Python's are 700, 10, 10). A partition
+of 5,000 assets makes tens of thousands of short-lived objects a second (futures, readings,
+timer handles); collected every 700 allocations, many were still alive and were promoted
+and walked again by the older generations: at 20,000 assets in 4 partitions the
+collections took 6-7 CPU-s of each owner's 120 s run (`docs/scale.md`)."""
 
 Report = Callable[[str, float, float, float, float], Awaitable[float]]
 """(partition, t, target, measured, available) -> the partition's share [MW]."""
@@ -105,25 +113,30 @@ async def run_owner(
     *,
     node: str = "local",
     leases_factory: LeasesFactory | None = None,
+    renewer: RenewerProcess | None = None,
 ) -> dict[str, Any]:
     """Own `plan.spec` as `owner` until `until_s` [s of the run]; what it did.
 
     With `leases_factory` the lease is renewed by a process of its own
     (`dispatch.cluster.renewer`), which this process's pauses (garbage collections hold
-    every thread) do not delay; without, by a thread of this process (`LeaseKeeper`)."""
+    every thread) do not delay; without, by a thread of this process (`LeaseKeeper`).
+    `renewer`: one started ahead (for `plan.ttl_s`), used instead of a new one."""
     clock = WallClock(plan.epoch)
     spec = plan.spec
-    link = FieldLink(exchange)
-    renewer = None
-    if leases_factory is not None:  # started first: it opens the database meanwhile
+    # The link keeps the actors' deadline (0.5 s) so that they need no task per call.
+    io_timeout_s = ActorConfig().io_timeout_s
+    link = FieldLink(exchange, batch_s=0.05, deadline_s=io_timeout_s - 0.05)
+    if renewer is not None and renewer.ttl_s != plan.ttl_s:
+        renewer.stop()
+        renewer = None
+    if renewer is None and leases_factory is not None:
         renewer = RenewerProcess(leases_factory, plan.ttl_s)
+    if renewer is not None:  # started first: it opens the database meanwhile
         renewer.start()
     # Everything slow before the lease: a lease taken and then not renewed for seconds of
     # set-up lapses at once (20,000 assets' schedule takes seconds on a busy machine).
     members = fleet_members(plan.options, set(spec.assets), link)
     schedule = partition_schedule(full_schedule(plan.options, plan.epoch), spec)
-    if renewer is not None:
-        await renewer.ready()
     lease: Lease | None = None
     waited_from = clock.now()
     while lease is None and clock.now() < until_s:
@@ -175,6 +188,8 @@ async def run_owner(
         site_size=0,
         tick_s=plan.options.tick_s,
     )
+    gc_before = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
     dispatching = asyncio.ensure_future(
         run_fleet(
             options,
@@ -204,7 +219,7 @@ async def run_owner(
     if renewer is None:
         keeper = LeaseKeeper(leases, lease, plan.ttl_s, clock)
     else:
-        keeper = ProcessKeeper(renewer, lease, clock)
+        keeper = ProcessKeeper(renewer, LeaseKeeper(leases, lease, plan.ttl_s, clock), clock)
     keeper.start(asyncio.get_running_loop(), dispatching.cancel)  # stop commanding at once
     linking = asyncio.ensure_future(link.run(dispatching.done))
     kpi: dict[str, Any] | None = None
@@ -212,13 +227,11 @@ async def run_owner(
         kpi = await dispatching
     except asyncio.CancelledError:
         if keeper.lost_at is None:
-            keeper.stop()
             raise
-    except BaseException:
+    finally:
         keeper.stop()
-        raise
-    keeper.stop()
-    gc.callbacks.remove(gc_watch)
+        gc.callbacks.remove(gc_watch)
+        gc.set_threshold(*gc_before)
     lease = keeper.lease
     if keeper.lost_at is not None:
         lost_at.append(keeper.lost_at)
@@ -245,6 +258,11 @@ async def run_owner(
         "lease_statements": leases.statements,
         "held_assets_at_end": held[0].assets if held else None,
         "held_mw_at_end": round(held[0].mw, 3) if held else None,
+        "renewals_in_process_from_s": (
+            None
+            if not isinstance(keeper, ProcessKeeper) or keeper.handed_at is None
+            else round(keeper.handed_at, 3)
+        ),
         "renewal_gap_max_s": round(max(keeper.gaps_s, default=0.0), 3),
         "renewal_max_ms": round(1000 * max(keeper.latencies_s, default=0.0), 1),
         "renewal_p99_ms": _pct([1000 * x for x in keeper.latencies_s], 99),
@@ -270,45 +288,67 @@ def _blindness(kpi: dict[str, Any] | None) -> dict[str, Any]:
 
 
 class ProcessKeeper:
-    """A `RenewerProcess` behind `LeaseKeeper`'s face: the loop beats, the child renews."""
+    """Renews on a thread (`LeaseKeeper`) until the `RenewerProcess` is ready (its child
+    takes seconds to import the engine on a busy machine: waiting for it would delay
+    every start and every takeover), then hands the lease to it: the loop beats, the
+    child renews. A loss on either side calls `on_lost`."""
 
-    def __init__(self, renewer: RenewerProcess, lease: Lease, clock: WallClock) -> None:
+    def __init__(self, renewer: RenewerProcess, thread: LeaseKeeper, clock: WallClock) -> None:
         self.renewer = renewer
-        self.first = lease
+        self.thread = thread
         self.clock = clock
-        self._beating: asyncio.Task[None] | None = None
+        self.handed_at: float | None = None
+        """When the child took the renewals over [s of the run]; None: not (yet)."""
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self, loop: asyncio.AbstractEventLoop, on_lost: Callable[[], Any]) -> None:
-        """Hand the lease to the child and beat from `loop`."""
-        self.renewer.hand(self.first, loop, on_lost)
-        self._beating = loop.create_task(self.renewer.beating())
+        """Renew on the thread now; on the child once it is ready."""
+        self.thread.start(loop, on_lost)
+        self._tasks.append(loop.create_task(self._hand_over(loop, on_lost)))
+
+    async def _hand_over(self, loop: asyncio.AbstractEventLoop, on_lost: Callable[[], Any]) -> None:
+        try:
+            await self.renewer.ready()
+        except (TimeoutError, RuntimeError):
+            return  # the thread goes on renewing
+        self.thread.stop()
+        if self.thread.lost_at is not None or self.thread.lease is None:
+            return
+        self.renewer.hand(self.thread.lease, loop, on_lost)
+        self.handed_at = self.clock.now()
+        self._tasks.append(loop.create_task(self.renewer.beating()))
 
     def stop(self) -> None:
         """Stop beating and renewing."""
-        if self._beating is not None:
-            self._beating.cancel()
+        for task in self._tasks:
+            task.cancel()
+        self.thread.stop()
         self.renewer.stop()
 
     @property
     def lease(self) -> Lease | None:
         """The lease as last renewed."""
+        if self.handed_at is None:
+            return self.thread.lease
         return self.renewer.lease
 
     @property
     def lost_at(self) -> float | None:
         """When the lease was found lost [s of the run]; None while held."""
+        if self.thread.lost_at is not None:
+            return self.thread.lost_at
         at = self.renewer.lost_at_posix
         return None if at is None else at - self.clock.epoch
 
     @property
     def gaps_s(self) -> list[float]:
         """Time between the starts of consecutive renewals [s]."""
-        return self.renewer.gaps_s
+        return self.thread.gaps_s + self.renewer.gaps_s
 
     @property
     def latencies_s(self) -> list[float]:
         """Each renewal's round trip to the database [s]."""
-        return self.renewer.latencies_s
+        return self.thread.latencies_s + self.renewer.latencies_s
 
 
 class LeaseKeeper:

@@ -112,7 +112,11 @@ class RenewerProcess:
     # --- life ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the child; it opens the database and waits for a lease (`hand`)."""
+        """Start the child; it opens the database and waits for a lease (`hand`). Started
+        ahead of need (a partition actor keeps one warm), since the child takes seconds to
+        import the engine on a busy machine; a second call does nothing."""
+        if self._process is not None:
+            return
         # The child imports what this process can (the factory is pickled by reference).
         path = os.pathsep.join(p for p in sys.path if p)
         self._process = subprocess.Popen(
