@@ -137,6 +137,8 @@ async def run_owner(
     # set-up lapses at once (20,000 assets' schedule takes seconds on a busy machine).
     members = fleet_members(plan.options, set(spec.assets), link)
     schedule = partition_schedule(full_schedule(plan.options, plan.epoch), spec)
+    if renewer is not None:  # never a thread's renewals at start: run_fleet collects first
+        await renewer.ready()
     lease: Lease | None = None
     waited_from = clock.now()
     while lease is None and clock.now() < until_s:

@@ -151,18 +151,21 @@ class PartitionActor:
 
         configure_quiet()
         owner = f"{plan.spec.id}@{self.incarnation}"
-        renewer, self.renewer = self.renewer, self._warm_renewer(plan.ttl_s)  # for the next
-        return await run_owner(
-            plan,
-            owner,
-            self.leases,
-            exchange,
-            report,
-            until_s,
-            node=self.node,
-            leases_factory=self.factory,
-            renewer=renewer,  # renewals in a process the owner's pauses do not hold up
-        )
+        renewer = self.renewer
+        try:
+            return await run_owner(
+                plan,
+                owner,
+                self.leases,
+                exchange,
+                report,
+                until_s,
+                node=self.node,
+                leases_factory=self.factory,
+                renewer=renewer,  # renewals in a process the owner's pauses do not hold up
+            )
+        finally:  # warm again for a next run, once this one no longer needs the CPU
+            self.renewer = self._warm_renewer(plan.ttl_s)
 
 
 def configure_quiet() -> None:
