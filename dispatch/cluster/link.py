@@ -171,11 +171,11 @@ class RemoteDevice:
         self.kind = kind
         self.link = link
         self._physical = 0.0
-        self.answers_within_s = (
-            None if link is None or link.deadline_s is None else link.deadline_s + link.batch_s
-        )
-        """Every call answers or raises within this long [s] (the link keeps the deadline;
-        `dispatch.actor.AssetActor` then sets none of its own); None: no such bound."""
+        self.answers_within_s = None if link is None else link.deadline_s
+        """Every call answers or raises once this long [s] has passed, at the link's next
+        departure (the link keeps the deadline; `dispatch.actor.AssetActor` then sets none
+        of its own, as its own timer also fires when the loop next gets to it); None: no
+        such bound."""
 
     async def identify(self) -> Identity:
         """The simulated identity, once the device answers a read."""

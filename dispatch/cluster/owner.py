@@ -125,7 +125,7 @@ async def run_owner(
     spec = plan.spec
     # The link keeps the actors' deadline (0.5 s) so that they need no task per call.
     io_timeout_s = ActorConfig().io_timeout_s
-    link = FieldLink(exchange, batch_s=0.05, deadline_s=io_timeout_s - 0.05)
+    link = FieldLink(exchange, batch_s=0.05, deadline_s=io_timeout_s)
     if renewer is not None and renewer.ttl_s != plan.ttl_s:
         renewer.stop()
         renewer = None
