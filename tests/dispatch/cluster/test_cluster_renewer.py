@@ -11,12 +11,13 @@ import functools
 import time
 from datetime import UTC, datetime, timedelta
 
-from cluster_db import leases_on, migrated_url
+import pytest
+from cluster_db import BACKENDS, leases_on, migrated_url
 
 from dispatch.cluster.field import WallClock
 from dispatch.cluster.leases import PartitionLeases
 from dispatch.cluster.owner import LeaseKeeper
-from dispatch.cluster.renewer import RenewerProcess
+from dispatch.cluster.renewer import RenewerProcess, relax_durability
 
 TTL_S = 1.0
 
@@ -164,3 +165,25 @@ def test_a_lease_taken_by_another_owner_is_reported_lost(tmp_path) -> None:
     assert renewer.lost_at_posix is not None
     assert "lost the lease" in (renewer.lost_reason or "")
     assert _held_by(leases, "b")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_renewer_s_commits_do_not_wait_for_the_disk(tmp_path, backend: str) -> None:
+    """Renewals only (a lost one ends the lease sooner: safe); the owner's own connection,
+    which changes tokens, stays durable."""
+    for url in migrated_url(backend, tmp_path):
+        owner, renewer = leases_on(url), leases_on(url)
+        relax_durability(renewer.engine)
+        setting = "PRAGMA synchronous" if backend == "sqlite" else "SHOW synchronous_commit"
+        with owner.engine.connect() as c:
+            durable = c.exec_driver_sql(setting).scalar()
+        with renewer.engine.connect() as c:
+            relaxed = c.exec_driver_sql(setting).scalar()
+        with renewer.engine.connect() as c:  # and on the next checkout too
+            again = c.exec_driver_sql(setting).scalar()
+        owner.engine.dispose()
+        renewer.engine.dispose()
+        if backend == "sqlite":
+            assert (durable, relaxed, again) == (2, 1, 1)  # FULL, NORMAL
+        else:
+            assert (durable, relaxed, again) == ("on", "off", "off")
