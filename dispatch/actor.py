@@ -174,7 +174,12 @@ class AssetActor:
         )
         self.soc_check = SocCheck(energy_mwh, band) if energy_mwh else None
         self._log = event_log(pool=context.pool, asset=self.asset_id, protocol=adapter.protocol)
-        self._in_process = adapter.protocol == "inproc"
+        bound = getattr(adapter, "answers_within_s", None)
+        self._in_process = adapter.protocol == "inproc" or (
+            bound is not None and bound <= config.io_timeout_s
+        )
+        """The adapter answers or raises within the deadline by itself (in process, or a
+        partition's field link that keeps it: `dispatch.cluster.link`): no deadline task."""
         self.fenced = 0
         """Writes the device refused for an older fencing token (this actor's owner lost
         the partition's lease)."""

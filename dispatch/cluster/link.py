@@ -16,6 +16,13 @@ about 0.1 s, p99 over 1 s on a busy machine) lost most of its reads to the actor
 deadline although the devices had answered, its assets were counted as unknown (0 MW)
 while they went on injecting, and the pool's truth was 1-2 GW off (`docs/scale.md`).
 
+With a `deadline_s` the link keeps the actors' deadline itself: a call not answered within
+`deadline_s` of being made fails with `TimeoutError` at the next departure (so within
+`deadline_s` + `batch_s`), and each `RemoteDevice` says so (`answers_within_s`). The
+actor then awaits the call directly instead of through `asyncio.wait_for`, which made a
+task and a timer per read and per write: about a quarter of a partition's CPU at 5,000
+assets (`docs/scale.md`). One sweep per departure replaces them.
+
 `RemoteDevice.physical_power_mw()` is the device's physical power as the field reported it
 with the last reading: the run's truth sampler, never the controller, reads it.
 """
@@ -23,8 +30,10 @@ with the last reading: the run's truth sampler, never the controller, reads it.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from dispatch.cluster.field import Exchanged, Reading, Write
 from dispatch.device import (
@@ -43,15 +52,28 @@ Exchange = Callable[[list[Write], list[str]], Awaitable[Exchanged]]
 class FieldLink:
     """Batches a partition's device calls (see the module docstring)."""
 
-    def __init__(self, exchange: Exchange, batch_s: float = 0.05, max_in_flight: int = 8) -> None:
+    def __init__(
+        self,
+        exchange: Exchange,
+        batch_s: float = 0.05,
+        max_in_flight: int = 8,
+        deadline_s: float | None = None,
+    ) -> None:
         if batch_s <= 0 or max_in_flight < 1:
             raise ValueError(
                 f"batch_s={batch_s}, max_in_flight={max_in_flight}: need batch_s > 0 s and "
                 "at least one batch in flight"
             )
+        if deadline_s is not None and not deadline_s > 0:
+            raise ValueError(f"deadline_s={deadline_s}: a call's deadline must be > 0 s")
         self.exchange = exchange
         self.batch_s = batch_s
         self.max_in_flight = max_in_flight
+        self.deadline_s = deadline_s
+        self._outstanding: deque[tuple[float, asyncio.Future[Any]]] = deque()
+        """(made at [loop s], future) of every call, oldest first (with a deadline)."""
+        self.expired = 0
+        """Calls failed for want of an answer within the deadline."""
         self._writes: list[tuple[Write, asyncio.Future[tuple[bool, str | None]]]] = []
         self._reads: list[tuple[str, asyncio.Future[Reading | None]]] = []
         self.batches = 0
@@ -60,29 +82,37 @@ class FieldLink:
 
     async def read(self, asset: str) -> Reading | None:
         """The asset's reading from the next batch (None: it did not answer)."""
-        future: asyncio.Future[Reading | None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Reading | None] = loop.create_future()
         self._reads.append((asset, future))
+        if self.deadline_s is not None:
+            self._outstanding.append((loop.time(), future))
         return await future
 
     async def write(
         self, asset: str, setpoint_mw: float, fence: Fence | None
     ) -> tuple[bool, str | None]:
         """Send a setpoint in the next batch; (accepted, refusal)."""
-        future: asyncio.Future[tuple[bool, str | None]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[bool, str | None]] = loop.create_future()
         packed = None if fence is None else (fence.partition, fence.token, fence.owner)
         self._writes.append(((asset, setpoint_mw, packed), future))
+        if self.deadline_s is not None:
+            self._outstanding.append((loop.time(), future))
         return await future
 
     async def run(self, until: Callable[[], bool]) -> None:
         """Send a batch every `batch_s` while `until()` is False, without waiting for the
         batches in flight (up to `max_in_flight`; then for the first of them to return)."""
         in_flight: set[asyncio.Task[None]] = set()
+        loop = asyncio.get_running_loop()
         while not until():
             await asyncio.sleep(self.batch_s)
+            self._expire(loop.time())
             if not (self._writes or self._reads):
                 continue
-            if len(in_flight) >= self.max_in_flight:
-                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+            if len(in_flight) >= self.max_in_flight:  # full: the calls wait a departure
+                continue
             writes, self._writes = self._writes, []
             reads, self._reads = self._reads, []
             task = asyncio.ensure_future(self._send(writes, reads))
@@ -90,6 +120,21 @@ class FieldLink:
             task.add_done_callback(in_flight.discard)
         if in_flight:
             await asyncio.gather(*in_flight, return_exceptions=True)
+
+    def _expire(self, now: float) -> None:
+        """Fail the calls made more than `deadline_s` before `now` [loop s] that have no
+        answer yet (their answers, if they come, are dropped)."""
+        if self.deadline_s is None:
+            return
+        oldest = now - self.deadline_s
+        outstanding = self._outstanding
+        while outstanding and outstanding[0][0] <= oldest:
+            _, future = outstanding.popleft()
+            if not future.done():
+                future.set_exception(TimeoutError(f"no answer within {self.deadline_s:g} s"))
+                self.expired += 1
+        # Answered calls at the head are dropped above; those behind a slow one stay until
+        # it expires (at most one deadline's worth of calls).
 
     async def _send(
         self,
@@ -126,6 +171,11 @@ class RemoteDevice:
         self.kind = kind
         self.link = link
         self._physical = 0.0
+        self.answers_within_s = None if link is None else link.deadline_s
+        """Every call answers or raises once this long [s] has passed, at the link's next
+        departure (the link keeps the deadline; `dispatch.actor.AssetActor` then sets none
+        of its own, as its own timer also fires when the loop next gets to it); None: no
+        such bound."""
 
     async def identify(self) -> Identity:
         """The simulated identity, once the device answers a read."""

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,10 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from dispatch.actor import ActorConfig
 from dispatch.cluster.field import WallClock
+from dispatch.cluster.held import HeldPower
 from dispatch.cluster.leases import Lease, LeaseLostError, PartitionLeases
 from dispatch.cluster.link import Exchange, FieldLink, RemoteDevice
 from dispatch.cluster.partitions import PartitionSpec, partition_schedule
+from dispatch.cluster.renewer import LeasesFactory, RenewerProcess
 from dispatch.devices.fencing import Fence, FenceHolder
 from dispatch.inproc import limits_of
 from dispatch.pool import PoolController
@@ -36,6 +41,13 @@ from dispatch.simulation import (
     run_fleet,
     schedule_of,
 )
+
+GC_THRESHOLD = (10_000, 10, 10)
+"""The collector's thresholds while an owner runs (Python's are 700, 10, 10). A partition
+of 5,000 assets makes tens of thousands of short-lived objects a second (futures, readings,
+timer handles); collected every 700 allocations, many were still alive and were promoted
+and walked again by the older generations: at 20,000 assets in 4 partitions the
+collections took 6-7 CPU-s of each owner's 120 s run (`docs/scale.md`)."""
 
 Report = Callable[[str, float, float, float, float], Awaitable[float]]
 """(partition, t, target, measured, available) -> the partition's share [MW]."""
@@ -50,6 +62,9 @@ class PartitionPlan:
     epoch: float
     """POSIX time of t = 0 of the run [s]; the schedule starts in its quarter hour."""
     ttl_s: float = 2.0
+    count_held: bool = True
+    """Count the assets without a fresh reading at the power they last held
+    (`dispatch.cluster.held`); False: as nothing, as the pool does by itself."""
 
 
 class CachedShare:
@@ -97,15 +112,33 @@ async def run_owner(
     until_s: float,
     *,
     node: str = "local",
+    leases_factory: LeasesFactory | None = None,
+    renewer: RenewerProcess | None = None,
 ) -> dict[str, Any]:
-    """Own `plan.spec` as `owner` until `until_s` [s of the run]; what it did."""
+    """Own `plan.spec` as `owner` until `until_s` [s of the run]; what it did.
+
+    With `leases_factory` the lease is renewed by a process of its own
+    (`dispatch.cluster.renewer`), which this process's pauses (garbage collections hold
+    every thread) do not delay; without, by a thread of this process (`LeaseKeeper`).
+    `renewer`: one started ahead (for `plan.ttl_s`), used instead of a new one."""
     clock = WallClock(plan.epoch)
     spec = plan.spec
-    link = FieldLink(exchange)
+    # The link keeps the actors' deadline (0.5 s) so that they need no task per call.
+    io_timeout_s = ActorConfig().io_timeout_s
+    link = FieldLink(exchange, batch_s=0.05, deadline_s=io_timeout_s)
+    if renewer is not None and renewer.ttl_s != plan.ttl_s:
+        renewer.stop()
+        renewer = None
+    if renewer is None and leases_factory is not None:
+        renewer = RenewerProcess(leases_factory, plan.ttl_s)
+    if renewer is not None:  # started first: it opens the database meanwhile
+        renewer.start()
     # Everything slow before the lease: a lease taken and then not renewed for seconds of
     # set-up lapses at once (20,000 assets' schedule takes seconds on a busy machine).
     members = fleet_members(plan.options, set(spec.assets), link)
     schedule = partition_schedule(full_schedule(plan.options, plan.epoch), spec)
+    if renewer is not None:  # never a thread's renewals at start: run_fleet collects first
+        await renewer.ready()
     lease: Lease | None = None
     waited_from = clock.now()
     while lease is None and clock.now() < until_s:
@@ -120,11 +153,14 @@ async def run_owner(
         "waited_for_lease_s": round(clock.now() - waited_from, 3),
     }
     if lease is None:
+        if renewer is not None:
+            renewer.stop()
         return {**result, "token": None}
     acquired_at = clock.now()
     holder = FenceHolder(Fence(spec.id, lease.token, owner))
     share = CachedShare()
     pools: list[PoolController] = []
+    held: list[HeldPower] = []
     lost_at: list[float] = []
     pending: set[asyncio.Task[None]] = set()
 
@@ -133,6 +169,9 @@ async def run_owner(
 
     def hook(pool: PoolController) -> None:
         pools.append(pool)
+        if plan.count_held:
+            held.append(HeldPower(pool))
+            pool.metered_unseen.append(held[-1])
 
         def observe(t: float, target: float) -> None:
             available = sum(a.rating_mw for a in pool.actors if a.in_pool)
@@ -151,6 +190,8 @@ async def run_owner(
         site_size=0,
         tick_s=plan.options.tick_s,
     )
+    gc_before = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
     dispatching = asyncio.ensure_future(
         run_fleet(
             options,
@@ -163,7 +204,24 @@ async def run_owner(
         )
     )
 
-    keeper = LeaseKeeper(leases, lease, plan.ttl_s, clock)
+    pauses: list[tuple[float, int, float, float]] = []
+    """(at [s], generation, wall [s], CPU [s]) of each garbage collection."""
+    gc_started: list[float] = []
+
+    def gc_watch(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            gc_started[:] = [clock.now(), time.process_time()]
+        elif gc_started:
+            at, cpu = gc_started
+            wall = clock.now() - at
+            pauses.append((at, info["generation"], wall, time.process_time() - cpu))
+
+    gc.callbacks.append(gc_watch)
+    keeper: LeaseKeeper | ProcessKeeper
+    if renewer is None:
+        keeper = LeaseKeeper(leases, lease, plan.ttl_s, clock)
+    else:
+        keeper = ProcessKeeper(renewer, LeaseKeeper(leases, lease, plan.ttl_s, clock), clock)
     keeper.start(asyncio.get_running_loop(), dispatching.cancel)  # stop commanding at once
     linking = asyncio.ensure_future(link.run(dispatching.done))
     kpi: dict[str, Any] | None = None
@@ -172,7 +230,10 @@ async def run_owner(
     except asyncio.CancelledError:
         if keeper.lost_at is None:
             raise
-    keeper.stop()
+    finally:
+        keeper.stop()
+        gc.callbacks.remove(gc_watch)
+        gc.set_threshold(*gc_before)
     lease = keeper.lease
     if keeper.lost_at is not None:
         lost_at.append(keeper.lost_at)
@@ -197,6 +258,17 @@ async def run_owner(
         "field_rtt_p50_ms": _pct(rtt, 50),
         "field_rtt_p99_ms": _pct(rtt, 99),
         "lease_statements": leases.statements,
+        "held_assets_at_end": held[0].assets if held else None,
+        "held_mw_at_end": round(held[0].mw, 3) if held else None,
+        "renewals_in_process_from_s": (
+            None
+            if not isinstance(keeper, ProcessKeeper) or keeper.handed_at is None
+            else round(keeper.handed_at, 3)
+        ),
+        "renewal_gap_max_s": round(max(keeper.gaps_s, default=0.0), 3),
+        "renewal_max_ms": round(1000 * max(keeper.latencies_s, default=0.0), 1),
+        "renewal_p99_ms": _pct([1000 * x for x in keeper.latencies_s], 99),
+        "gc": _gc_summary(pauses),
         **_blindness(kpi),
     }
 
@@ -217,6 +289,70 @@ def _blindness(kpi: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+class ProcessKeeper:
+    """Renews on a thread (`LeaseKeeper`) until the `RenewerProcess` is ready (its child
+    takes seconds to import the engine on a busy machine: waiting for it would delay
+    every start and every takeover), then hands the lease to it: the loop beats, the
+    child renews. A loss on either side calls `on_lost`."""
+
+    def __init__(self, renewer: RenewerProcess, thread: LeaseKeeper, clock: WallClock) -> None:
+        self.renewer = renewer
+        self.thread = thread
+        self.clock = clock
+        self.handed_at: float | None = None
+        """When the child took the renewals over [s of the run]; None: not (yet)."""
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self, loop: asyncio.AbstractEventLoop, on_lost: Callable[[], Any]) -> None:
+        """Renew on the thread now; on the child once it is ready."""
+        self.thread.start(loop, on_lost)
+        self._tasks.append(loop.create_task(self._hand_over(loop, on_lost)))
+
+    async def _hand_over(self, loop: asyncio.AbstractEventLoop, on_lost: Callable[[], Any]) -> None:
+        try:
+            await self.renewer.ready()
+        except (TimeoutError, RuntimeError):
+            return  # the thread goes on renewing
+        self.thread.stop()
+        if self.thread.lost_at is not None or self.thread.lease is None:
+            return
+        self.renewer.hand(self.thread.lease, loop, on_lost)
+        self.handed_at = self.clock.now()
+        self._tasks.append(loop.create_task(self.renewer.beating()))
+
+    def stop(self) -> None:
+        """Stop beating and renewing."""
+        for task in self._tasks:
+            task.cancel()
+        self.thread.stop()
+        self.renewer.stop()
+
+    @property
+    def lease(self) -> Lease | None:
+        """The lease as last renewed."""
+        if self.handed_at is None:
+            return self.thread.lease
+        return self.renewer.lease
+
+    @property
+    def lost_at(self) -> float | None:
+        """When the lease was found lost [s of the run]; None while held."""
+        if self.thread.lost_at is not None:
+            return self.thread.lost_at
+        at = self.renewer.lost_at_posix
+        return None if at is None else at - self.clock.epoch
+
+    @property
+    def gaps_s(self) -> list[float]:
+        """Time between the starts of consecutive renewals [s]."""
+        return self.thread.gaps_s + self.renewer.gaps_s
+
+    @property
+    def latencies_s(self) -> list[float]:
+        """Each renewal's round trip to the database [s]."""
+        return self.thread.latencies_s + self.renewer.latencies_s
+
+
 class LeaseKeeper:
     """Renews a lease every quarter of its TTL on a thread of its own, so that a busy
     event loop (thousands of asset actors making first contact) does not lose the lease
@@ -228,6 +364,8 @@ class LeaseKeeper:
         self.ttl_s = ttl_s
         self.clock = clock
         self.lost_at: float | None = None
+        self.gaps_s: list[float] = []
+        self.latencies_s: list[float] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -235,13 +373,19 @@ class LeaseKeeper:
         """Start renewing."""
 
         def renew() -> None:
+            last = self.clock.now()
             while not self._stop.wait(self.ttl_s / 4):
+                began = self.clock.now()
+                self.gaps_s.append(began - last)
+                last = began
                 try:
                     self.lease = self.leases.renew(self.lease, self.clock.utc(), self.ttl_s)
                 except LeaseLostError:
                     self.lost_at = self.clock.now()
                     loop.call_soon_threadsafe(on_lost)
                     return
+                finally:
+                    self.latencies_s.append(self.clock.now() - began)
 
         self._thread = threading.Thread(target=renew, name="vpp-lease", daemon=True)
         self._thread.start()
@@ -251,6 +395,20 @@ class LeaseKeeper:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+
+def _gc_summary(pauses: list[tuple[float, int, float, float]]) -> dict[str, Any]:
+    """Collections per generation, their wall and CPU time [s], the longest pause."""
+    out: dict[str, Any] = {}
+    for g in (0, 1, 2):
+        mine = [p for p in pauses if p[1] == g]
+        out[f"gen{g}"] = {
+            "n": len(mine),
+            "wall_s": round(sum(p[2] for p in mine), 3),
+            "cpu_s": round(sum(p[3] for p in mine), 3),
+            "max_wall_s": round(max((p[2] for p in mine), default=0.0), 3),
+        }
+    return out
 
 
 def _pct(values: list[float], q: float) -> float | None:

@@ -41,6 +41,7 @@ from dispatch.cluster.field import DeviceField, Write
 from dispatch.cluster.leases import PartitionLeases
 from dispatch.cluster.owner import PartitionPlan, full_schedule, run_owner
 from dispatch.cluster.partitions import PartitionSpec, split_count
+from dispatch.cluster.renewer import RenewerProcess
 from dispatch.inproc import limits_of
 from dispatch.simulation import SimulationOptions, physics_fleet
 
@@ -117,9 +118,18 @@ class PartitionActor:
 
     def __init__(self, partition: str, leases: LeasesFactory) -> None:
         self.partition = partition
+        self.factory = leases
         self.leases = leases()
         self.node = ray.get_runtime_context().get_node_id()
         self.incarnation = f"{self.node[:8]}-{os.getpid()}"
+        self.renewer = self._warm_renewer(2.0)
+
+    def _warm_renewer(self, ttl_s: float) -> RenewerProcess:
+        """A lease renewer started now, so that a run (a standby's takeover above all)
+        does not wait seconds for its process to import the engine."""
+        renewer = RenewerProcess(self.factory, ttl_s)
+        renewer.start()
+        return renewer
 
     async def node_id(self) -> str:
         return self.node
@@ -141,7 +151,21 @@ class PartitionActor:
 
         configure_quiet()
         owner = f"{plan.spec.id}@{self.incarnation}"
-        return await run_owner(plan, owner, self.leases, exchange, report, until_s, node=self.node)
+        renewer = self.renewer
+        try:
+            return await run_owner(
+                plan,
+                owner,
+                self.leases,
+                exchange,
+                report,
+                until_s,
+                node=self.node,
+                leases_factory=self.factory,
+                renewer=renewer,  # renewals in a process the owner's pauses do not hold up
+            )
+        finally:  # warm again for a next run, once this one no longer needs the CPU
+            self.renewer = self._warm_renewer(plan.ttl_s)
 
 
 def configure_quiet() -> None:
@@ -290,6 +314,7 @@ def _drive(
     tick = options.tick_s
     t = max(0.0, time.time() - epoch)
     kill_done = False
+    all_owned_s: float | None = None
     step = tick / 4  # leases are looked at four times a tick, the truth once
     steps = 0
     while t + step < until:
@@ -307,7 +332,10 @@ def _drive(
                     losses[pid] = {"partition": pid, "killed_s": round(now, 3)}
         utc = datetime.now(UTC)
         watching = now < until - 2 * tick  # at the end, owners release their leases
-        for lease in leases.all() if watching else ():
+        seen = leases.all() if watching else []
+        if all_owned_s is None and seen and all(x.held_at(utc) for x in seen):
+            all_owned_s = now
+        for lease in seen:
             pid = lease.partition
             if pid not in actors or lease.token == 0 or lease.held_at(utc):
                 continue  # token 0: its first owner is still starting
@@ -373,10 +401,31 @@ def _drive(
             "tolerance_mw": round(tolerance, 4),
             "ticks_out_of_tolerance": int(np.sum(np.abs(errs) > tolerance)),
         },
+        "all_owned_s": None if all_owned_s is None else round(all_owned_s, 3),
+        "truth_once_owned": _truth_since(errors, all_owned_s, tolerance, tick),
         "double_commands": fencing["double_commands"],
         "refused_commands": fencing["refused"],
         "commands_accepted": fencing["accepted"],
         "lease_statements": leases.statements + sum(o.get("lease_statements", 0) for o in owners),
+    }
+
+
+def _truth_since(
+    errors: list[tuple[float, float]], since: float | None, tolerance: float, tick: float
+) -> dict[str, Any] | None:
+    """The truth's RMS error [MW] and ticks out of tolerance from two ticks after every
+    partition first had an owner (`since` [s]; None: never): what the controllers did, not
+    the devices left at their start-up state while the owners were still setting up."""
+    if since is None:
+        return None
+    errs = np.array([e for t, e in errors if t >= since + 2 * tick])
+    if errs.size == 0:
+        return None
+    return {
+        "rms_mw": round(float(np.sqrt(np.mean(errs**2))), 4),
+        "max_abs_mw": round(float(np.max(np.abs(errs))), 4),
+        "ticks": int(errs.size),
+        "ticks_out_of_tolerance": int(np.sum(np.abs(errs) > tolerance)),
     }
 
 

@@ -82,3 +82,42 @@ def test_a_link_without_period_or_room_is_refused(batch_s: float, max_in_flight:
 
     with pytest.raises(ValueError, match=r"batch_s=.*max_in_flight="):
         FieldLink(exchange, batch_s=batch_s, max_in_flight=max_in_flight)
+
+
+def test_the_link_fails_a_call_left_unanswered_past_its_deadline() -> None:
+    """The actors' deadline kept by the link (one sweep per departure instead of a task
+    per call): a read the field holds fails within the deadline and one period; a read
+    answered in time is answered; an answer that comes after the deadline is dropped."""
+
+    async def main() -> tuple[float, BaseException | None, Any, int]:
+        held = asyncio.Event()
+
+        async def exchange(writes: Any, reads: list[str]) -> Any:
+            if "slow" in reads:
+                await held.wait()
+            return [], [("reading", r) for r in reads]
+
+        link = FieldLink(exchange, batch_s=0.02, deadline_s=0.2)
+        stop = asyncio.Event()
+        running = asyncio.ensure_future(link.run(stop.is_set))
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        slow = asyncio.ensure_future(link.read("slow"))
+        failure: BaseException | None = None
+        try:
+            await asyncio.wait_for(slow, timeout=10)
+        except TimeoutError as exc:
+            failure = exc
+        waited = loop.time() - started
+        fast = await asyncio.wait_for(link.read("fast"), timeout=10)
+        held.set()  # the slow answer comes late: dropped
+        await asyncio.sleep(0.05)
+        stop.set()
+        await asyncio.wait_for(running, timeout=10)
+        return waited, failure, fast, link.expired
+
+    waited, failure, fast, expired = asyncio.run(main())
+    assert isinstance(failure, TimeoutError)
+    assert 0.2 <= waited <= 0.2 + 0.02 + 0.2  # deadline, one period, a loaded machine's slack
+    assert fast == ("reading", "fast")
+    assert expired == 1

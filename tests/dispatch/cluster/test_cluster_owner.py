@@ -4,6 +4,7 @@ writes in batches, each write fenced; an owner whose lease is taken stops comman
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +17,7 @@ from dispatch.cluster.field import DeviceField
 from dispatch.cluster.leases import PartitionLeases
 from dispatch.cluster.owner import PartitionPlan, full_schedule, run_owner
 from dispatch.cluster.partitions import split_count
+from dispatch.cluster.renewer import RenewerProcess
 from dispatch.inproc import limits_of
 from dispatch.simulation import SimulationOptions, physics_fleet
 
@@ -26,7 +28,16 @@ def _run(
     leases: PartitionLeases, steal_at_s: float | None, round_trip_s: float = 0.0
 ) -> tuple[list[Any], DeviceField]:
     """Two owners of 60 assets for 8 s; `round_trip_s`: the field's answer comes back this
-    long after a batch leaves (half on the way there, half on the way back) [s]."""
+    long after a batch leaves (half on the way there, half on the way back) [s]. Each
+    owner's lease is renewed by a renewer process started (and ready) beforehand, as a
+    partition actor keeps one: a thread of this process stalls with it (a collection
+    descheduled on a busy machine held the GIL for 2.5 s and both leases lapsed)."""
+    url = leases.engine.url.render_as_string(hide_password=False)
+    renewers = [RenewerProcess(functools.partial(leases_on, url), 2.0) for _ in range(2)]
+    for renewer in renewers:
+        renewer.start()
+    for renewer in renewers:
+        asyncio.run(renewer.ready())
     options = SimulationOptions(assets=60, duration_s=8, site_size=0)
     epoch = time.time() + 0.5
     field = DeviceField(options, epoch)
@@ -64,7 +75,15 @@ def _run(
 
     async def main() -> list[Any]:
         owners = [
-            run_owner(PartitionPlan(s, options, epoch), f"o{k}", leases, exchange, report, 8.0)
+            run_owner(
+                PartitionPlan(s, options, epoch),
+                f"o{k}",
+                leases,
+                exchange,
+                report,
+                8.0,
+                renewer=renewers[k],
+            )
             for k, s in enumerate(specs)
         ]
         results = await asyncio.gather(*owners, steal())
