@@ -3,7 +3,7 @@
 A submission is published when its ``published_at`` is set. Small submissions are written
 published, in one transaction. A large batch on SQLite is written in chunks, each a short
 transaction of its own, under a submission whose ``published_at`` stays NULL until one last
-transaction sets it (`trading.store.chunked`); until then its bids and their events exist
+transaction sets it (`Repository._add_chunked`); until then its bids and their events exist
 in the tables but no read shows them, so readers see a batch whole or not at all.
 
 Every read that lists bids or their creation events (not by a bid's id: the ids of an

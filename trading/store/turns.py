@@ -2,7 +2,7 @@
 
 `threading.RLock` wakes a waiting thread when it is released, but the thread that released
 it runs on and usually takes it straight back: a writer looping over many short
-transactions (the chunks of a large batch, `trading.store.chunked`) would then hold the
+transactions (the chunks of a large batch, `Repository._add_chunked`) would then hold the
 database's one write lock for the whole batch after all. `TurnLock` hands it to the
 longest waiter instead, so a small submission waits for at most one chunk.
 """
@@ -22,6 +22,7 @@ class TurnLock:
         self._serving = 0
         self._owner: int | None = None
         self._depth = 0
+        self._abandoned: set[int] = set()
 
     def __enter__(self) -> TurnLock:
         me = threading.get_ident()
@@ -31,10 +32,24 @@ class TurnLock:
                 return self
             ticket = self._next_ticket
             self._next_ticket += 1
-            while self._serving != ticket:
-                self._changed.wait()
+            try:
+                while self._serving != ticket:
+                    self._changed.wait()
+            except BaseException:  # interrupted while waiting: give the turn up
+                self._abandoned.add(ticket)
+                self._skip_abandoned()
+                raise
             self._owner, self._depth = me, 1
         return self
+
+    def _skip_abandoned(self) -> None:
+        """Pass over the turns of waiters that gave up (the lock must be free)."""
+        if self._owner is not None:
+            return
+        while self._serving in self._abandoned:
+            self._abandoned.discard(self._serving)
+            self._serving += 1
+        self._changed.notify_all()
 
     def __exit__(
         self,
@@ -47,4 +62,4 @@ class TurnLock:
             if self._depth == 0:
                 self._owner = None
                 self._serving += 1
-                self._changed.notify_all()
+                self._skip_abandoned()

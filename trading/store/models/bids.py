@@ -50,7 +50,7 @@ class BidSubmissionRow(Base):
     created_at: Mapped[datetime]
     published_at: Mapped[datetime | None] = mapped_column(
         doc="when its bids became visible to readers [UTC]; NULL while a large batch is "
-        "still written in chunks (see `trading.store.chunked`)"
+        "still written in chunks (see `Repository._add_chunked`)"
     )
 
 

@@ -157,7 +157,7 @@ def add_submissions(
     `trust_staged_names=False`, which looks every name up.
 
     `head_only`: of the staged rows, insert the submission rows alone (the first step of a
-    batch written in chunks, `trading.store.chunked`); rows built here go in whole.
+    batch written in chunks, `Repository._add_chunked`); rows built here go in whole.
     """
     now = utc_now()
     tenants = _existing_tenants(session, {s.tenant_id for s in submissions})
@@ -367,21 +367,22 @@ class _Rows:
         span: tuple[int, int] | None = None,
     ) -> None:
         """INSERT the rows of `tables` (default: all, in foreign-key order); `span`
-        (first, end): only the rows at those positions of each table (parked rows only,
-        the chunks of `trading.store.chunked`)."""
+        (first, end): only the rows at those positions of each table (the chunks of a
+        batch written in chunks, `Repository._add_chunked`)."""
         connection = session.connection()
+        first, end = (0, None) if span is None else span
         if not any(self._parked[t.name] for t in tables):  # each table's rows in memory
             insert_tables(
                 connection,
                 [
-                    (self._converters[t.name], self._values[t.name])
+                    (self._converters[t.name], self._values[t.name][first:end])
                     for t in tables
                     if self._values[t.name]
                 ],
             )
             return
         for table in tables:
-            values = self._values[table.name]
+            values = self._values[table.name][first:end]
             if values:
                 insert_values(connection, self._converters[table.name], values)
             for converter, name in self._parked[table.name]:
@@ -394,7 +395,7 @@ class _Rows:
 
 def in_flight(subject: str) -> ConflictError:
     """The refusal of a request that meets a batch still written in chunks
-    (`trading.store.chunked`): it is neither stored nor refused yet."""
+    (`Repository._add_chunked`): it is neither stored nor refused yet."""
     return ConflictError(
         subject,
         "is held by a batch of this tenant still being stored; retry in a moment for its "

@@ -7,7 +7,7 @@ Create Date: 2026-12-06
 ``bid_submissions.published_at`` [UTC]: when the submission's bids became visible to
 readers. A large batch on SQLite is written in chunks, each its own short transaction, with
 ``published_at`` NULL; one last transaction sets it, and every read of bids and their
-events leaves out the bids of unpublished submissions (`trading.store.chunked`). Every
+events leaves out the bids of unpublished submissions (`trading.store.published`). Every
 existing submission was written whole, so the upgrade sets its ``published_at`` to its
 ``created_at``. A partial index holds the unpublished ones alone (almost always none), so
 the readers' filter costs one look into an empty index.
