@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import structlog
 from fastapi import FastAPI, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -81,6 +82,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        _sweep_unpublished(repository)
         writer.open()
         yield
         writer.close()  # what was accepted is written before the process ends
@@ -154,6 +156,20 @@ def create_app(
         return problem_response(503, "NotMigrated", state.reason, headers={"Retry-After": "5"})
 
     return app
+
+
+def _sweep_unpublished(repository: Repository) -> None:
+    """Delete the chunks of batches a writer never published (it died between two chunks,
+    `Repository.sweep_unpublished`), before any bid is taken. Logged; a database away is
+    logged too and left to the next start (the chunks stay invisible meanwhile)."""
+    log = structlog.get_logger(__name__)
+    try:
+        swept = repository.sweep_unpublished()
+    except Exception:
+        log.exception("unpublished_sweep_failed")
+        return
+    if swept:
+        log.warning("unpublished_batches_swept", batches=swept)
 
 
 def _max_body_bytes(given: int | None) -> int:

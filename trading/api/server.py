@@ -39,6 +39,7 @@ from trading.prices.inputs import read_afrr_energy_prices
 from trading.settings import VppSettings
 from trading.store import Actor, BidStatus, Repository, StoreError, session_factory, upgrade
 from trading.store.models import BidRow
+from trading.store.published import published_bids
 from trading.store.timestamps import use_clock
 
 DEFAULT_INTERVAL_S = 3.0
@@ -152,6 +153,7 @@ class ClearingLoop:
                 .where(
                     BidRow.status == BidStatus.SUBMITTED.value,
                     BidRow.gate_closure <= self.exchange.now(),
+                    published_bids(),
                 )
                 .order_by(BidRow.created_at, BidRow.submission_id, BidRow.position)
             ).all()

@@ -174,13 +174,20 @@ def park_values(
     return name
 
 
-def insert_parked(connection: Connection, converter: RowConverter, name: str) -> None:
+def insert_parked(
+    connection: Connection,
+    converter: RowConverter,
+    name: str,
+    span: tuple[int, int] | None = None,
+) -> None:
     """INSERT the rows parked in temporary table `name` (`park_values`, on this connection)
-    into `converter`'s table, in `connection`'s transaction, with one statement."""
+    into `converter`'s table, in `connection`'s transaction, with one statement.
+    `span` (first, end): only the rows parked at positions first <= i < end (from 0)."""
     columns = ", ".join(map(_quoted, converter.compiled.columns))
+    where = "" if span is None else f" WHERE rowid > {int(span[0])} AND rowid <= {int(span[1])}"
     connection.exec_driver_sql(
         f"INSERT INTO main.{_quoted(converter.table.name)} ({columns}) "
-        f'SELECT {columns} FROM temp."{name}" ORDER BY rowid'
+        f'SELECT {columns} FROM temp."{name}"{where} ORDER BY rowid'
     )
 
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import functools
 import inspect
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from datetime import datetime
 from functools import partial
 from typing import Concatenate, ParamSpec, TypeVar
@@ -31,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from trading.store.checks import check_idempotency_key
 from trading.store.engine import WRITE, create_engine_for, session_factory
-from trading.store.errors import invalid
+from trading.store.errors import StoreError, invalid
 from trading.store.inputs import NewBid, prepare_bids
 from trading.store.ops import audit as audit_ops
 from trading.store.ops import bids as bid_ops
@@ -46,9 +45,19 @@ from trading.store.records import (
     AddBidsResult,
 )
 from trading.store.timestamps import as_utc
+from trading.store.turns import TurnLock
 
 STAGED_BIDS = 256
 """A submission of at least this many bids has its rows built before its transaction."""
+
+CHUNKED_BIDS = 1000
+"""On SQLite, a submission of at least this many bids is written in chunks of
+`CHUNK_BIDS`, each a transaction of its own, and published by one more (see
+`Repository._add_chunked`): the write lock, which every other writer waits for, is held
+for one chunk at a time."""
+
+CHUNK_BIDS = 250
+"""Bids (with their creation events) per chunk of a batch written in chunks."""
 
 
 def _stages(submission: bid_ops.Submission) -> bool:
@@ -147,11 +156,13 @@ class Repository:
         self._engine = engine
         self._sessions = session_factory(engine)
         self._serial: AbstractContextManager[object] = (
-            threading.RLock() if engine.dialect.name == "sqlite" else nullcontext()
+            TurnLock() if engine.dialect.name == "sqlite" else nullcontext()
         )
         """SQLite lets one transaction write at a time: this process's writers queue here,
-        woken the instant the one before commits, rather than in SQLite's busy handler
-        (which sleeps and polls, up to 100 ms a time, once a wait passes a few ms)."""
+        in turn, each woken the instant the one before commits, rather than in SQLite's
+        busy handler (which sleeps and polls, up to 100 ms a time, once a wait passes a few
+        ms). In turn: a batch written in chunks waits behind the small submissions queued
+        meanwhile, between two chunks (`trading.store.turns`)."""
 
     @classmethod
     def from_url(cls, url: str | None = None) -> Repository:
@@ -283,7 +294,10 @@ class Repository:
         with self._parking(submissions) as parking:
             ready = self._stage(submissions, parking)
             try:
-                return self._add(submissions, ready, parking)
+                chunked = {i for i, one in ready.items() if not one.published}
+                if not chunked:
+                    return self._add(submissions, ready, parking)
+                return self._add_some_chunked(submissions, ready, parking, chunked)
             finally:
                 if parking is not None:
                     driver = parking.connection.driver_connection
@@ -334,7 +348,14 @@ class Repository:
             ]
         dialect = self._engine.dialect
         staged = {
-            index: bid_ops.stage(dialect, submission, actor, submission.at, names_free=free)
+            index: bid_ops.stage(
+                dialect,
+                submission,
+                actor,
+                submission.at,
+                names_free=free,
+                published=not (parking is not None and len(submission.bids) >= CHUNKED_BIDS),
+            )
             for index, submission, actor, free in actors
             if actor is not None and submission.at is not None
         }
@@ -343,6 +364,94 @@ class Repository:
             for one in staged.values():
                 one.rows.park(driver)
         return staged
+
+    def _add_some_chunked(
+        self,
+        submissions: Sequence[bid_ops.Submission],
+        staged: Mapping[int, bid_ops.Staged],
+        parking: Connection,
+        chunked: set[int],
+    ) -> list[AddBidsResult | Exception]:
+        """`_add` for the submissions not in `chunked` (one group), then `_add_chunked` for
+        each in `chunked`; the outcomes in the order of `submissions`."""
+        whole = [i for i in range(len(submissions)) if i not in chunked]
+        outcomes: dict[int, AddBidsResult | Exception] = {}
+        if whole:
+            done = self._add(
+                [submissions[i] for i in whole],
+                {n: staged[i] for n, i in enumerate(whole) if i in staged},
+                parking,
+            )
+            outcomes.update(zip(whole, done, strict=True))
+        for index in sorted(chunked):
+            outcomes[index] = self._add_chunked(submissions[index], staged[index], parking)
+        return [outcomes[i] for i in range(len(submissions))]
+
+    def _add_chunked(
+        self, submission: bid_ops.Submission, staged: bid_ops.Staged, parking: Connection
+    ) -> AddBidsResult | Exception:
+        """Write one large submission in chunks; its result once published, or its error.
+
+        First a transaction checks it as `add_submissions` does (tenant, key, idempotency
+        key, bid_ids, plans) and inserts its submission row unpublished; then each chunk of
+        `CHUNK_BIDS` bids with their creation events goes in by a transaction of its own
+        (copied from the rows parked on `parking`), other writers taking their turn between
+        two; a last transaction checks the key again, inserts the audit rows and publishes
+        it. Readers see none of its bids before that last commit (`trading.store.published`),
+        all of them after. A failure after the first step deletes what went in; a crash
+        leaves the chunks unpublished, for the sweep at the next start (`sweep_unpublished`).
+        A bid_id taken by another writer meanwhile fails a chunk on the unique index: the
+        chunks are deleted and the submission written whole again, which names the taken id.
+        """
+        try:
+            with self._write(parking) as session:
+                (outcome,) = bid_ops.add_submissions(
+                    session, [submission], {0: staged}, head_only=True
+                )
+        except IntegrityError:  # lost a race for its idempotency key or a bid_id
+            return self._add_whole(submission, parking)
+        if outcome is not staged.result:  # a replay, a refusal, or written whole already
+            return outcome
+        submission_id = staged.result.submission_id
+        total = staged.rows.bid_count()
+        try:
+            for first in range(0, total, CHUNK_BIDS):
+                with self._write(parking) as session:
+                    bid_ops.insert_chunk(session, staged, first, min(first + CHUNK_BIDS, total))
+            with self._write(parking) as session:
+                bid_ops.publish(session, submission, staged)
+        except IntegrityError:  # a bid_id taken meanwhile: written whole, its 409 named
+            self._discard(submission_id, parking)
+            return self._add_whole(submission, parking)
+        except StoreError as refused:  # its key revoked meanwhile, or its chunks swept
+            self._discard(submission_id, parking)
+            return refused
+        except BaseException:
+            # the database may be away: then the start-up sweep deletes them
+            with suppress(Exception):
+                self._discard(submission_id, parking)
+            raise
+        return staged.result
+
+    def _add_whole(
+        self, submission: bid_ops.Submission, bind: Connection
+    ) -> AddBidsResult | Exception:
+        """`submission` in one transaction, its rows built in it (published at once)."""
+        try:
+            return self._add([submission], {}, bind)[0]
+        except Exception as exc:  # this submission's own failure, reported as its outcome
+            return exc
+
+    def _discard(self, submission_id: str, bind: Connection | None = None) -> None:
+        """Delete the unpublished submission `submission_id` and what went in of it."""
+        with self._write(bind) as session:
+            bid_ops.discard(session, submission_id)
+
+    def sweep_unpublished(self) -> int:
+        """Delete the chunks of every batch never published (its writer died between two
+        chunks); how many batches. `vpp serve` calls it at start, before taking bids."""
+        with self._write() as session:
+            return bid_ops.sweep_unpublished(session)
 
     def _add_alone(
         self,

@@ -53,7 +53,9 @@ transaction (`Repository.add_submissions`), so on PostgreSQL both lanes write at
 the large batch's Python work never holds the small lane's transaction; on SQLite the lanes
 take the one write lock in turn (queued on the repository's lock, not SQLite's busy
 handler), the large batch for the database's part of its insert alone (its rows parked in
-temporary tables beforehand and copied in by SQLite, see `Repository.add_submissions`)."""
+temporary tables beforehand and copied in by SQLite, see `Repository.add_submissions`); one
+of `CHUNKED_BIDS` bids or more takes the lock for one chunk at a time, the small lane's
+transactions in between (`Repository._add_chunked`)."""
 
 _STOP = object()
 _LANES = ("small", "bulk")

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -33,6 +34,12 @@ class BidSubmissionRow(Base):
     __tablename__ = "bid_submissions"
     __table_args__ = (
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_bid_submissions_tenant_key"),
+        Index(
+            "ix_bid_submissions_unpublished",
+            "id",
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -41,6 +48,10 @@ class BidSubmissionRow(Base):
     request_sha256: Mapped[str] = mapped_column(String(64))
     key_id: Mapped[str | None] = mapped_column(ForeignKey("api_keys.id"))
     created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None] = mapped_column(
+        doc="when its bids became visible to readers [UTC]; NULL while a large batch is "
+        "still written in chunks (see `Repository._add_chunked`)"
+    )
 
 
 class BidRow(Base):

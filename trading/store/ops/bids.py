@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from trading.store.bulk import (
 from trading.store.checks import check_enum, check_page
 from trading.store.errors import (
     BidIdTakenError,
+    ConflictError,
     IdempotencyKeyReusedError,
     NotFoundError,
     StoreError,
@@ -54,6 +55,7 @@ from trading.store.models import (
 )
 from trading.store.ops.audit import count
 from trading.store.ops.keys import key_refused, refused_because
+from trading.store.published import UNPUBLISHED, published_bids
 from trading.store.records import AddBidsResult, BidEventRecord, BidRecord, Page
 from trading.store.timestamps import utc_now
 from trading.store.vocabulary import AuditAction, BidStatus, Role
@@ -83,6 +85,8 @@ def find_submission(
         return None
     if submission.request_sha256 != digest:
         raise IdempotencyKeyReusedError(tenant_id, idempotency_key)
+    if submission.published_at is None:
+        raise in_flight(f"idempotency_key={idempotency_key}")
     rows = session.scalars(
         select(BidRow).where(BidRow.submission_id == submission.id).order_by(BidRow.position)
     )
@@ -131,6 +135,7 @@ def add_submissions(
     staged: Mapping[int, Staged] | None = None,
     *,
     trust_staged_names: bool = True,
+    head_only: bool = False,
 ) -> list[AddBidsResult | StoreError]:
     """Store many submissions in `session`'s transaction: each one's result or its error.
 
@@ -150,6 +155,9 @@ def add_submissions(
     while every other writer waits): should another writer take one meanwhile, the unique
     index fails the INSERT with `IntegrityError`, and the caller's retry passes
     `trust_staged_names=False`, which looks every name up.
+
+    `head_only`: of the staged rows, insert the submission rows alone (the first step of a
+    batch written in chunks, `Repository._add_chunked`); rows built here go in whole.
     """
     now = utc_now()
     tenants = _existing_tenants(session, {s.tenant_id for s in submissions})
@@ -163,8 +171,9 @@ def add_submissions(
     ]
     named = _stored_bid_ids(session, looked_up)
     outcomes: list[AddBidsResult | StoreError] = []
-    in_group: dict[tuple[str, str], tuple[str, AddBidsResult]] = {}
+    in_group: dict[tuple[str, str], tuple[str, AddBidsResult | None]] = {}
     rows = _Rows(session.get_bind().dialect)
+    heads = _Rows(session.get_bind().dialect)
     for index, submission in enumerate(submissions):
         try:
             actor = _actor(submission, tenants, keys)
@@ -174,6 +183,8 @@ def add_submissions(
                 digest, result = found
                 if digest != submission.digest:
                     raise IdempotencyKeyReusedError(*pair)
+                if result is None:  # a batch under this key is still written in chunks
+                    raise in_flight(f"idempotency_key={submission.idempotency_key}")
                 outcomes.append(replace(result, created=False))
                 continue
             _check_plan_ids(submission, plans)
@@ -187,16 +198,20 @@ def add_submissions(
         at = submission.at or now
         ready = None if staged is None else staged.get(index)
         if ready is not None and ready.actor == actor and ready.at == at:
-            rows.extend(ready.rows)
+            if head_only:
+                heads.extend(ready.rows)
+            else:
+                rows.extend(ready.rows)
             result = ready.result
         else:
             result = rows.add(submission, actor, at)
         in_group[pair] = (submission.digest, result)
         for record in result.bids:
             if record.document.get("bid_id") is not None:
-                named[(record.tenant_id, record.document["bid_id"])] = (record, result)
+                named[(record.tenant_id, record.document["bid_id"])] = (record, result, True)
         outcomes.append(result)
     rows.insert(session)
+    heads.insert(session, tables=_TABLES[:1])
     return outcomes
 
 
@@ -227,6 +242,9 @@ class Staged:
     names_free: bool = False
     """None of its bid_ids was stored when it was staged (`names_free`): the transaction
     then leaves them to the unique index (see `add_submissions`)."""
+    published: bool = True
+    """Its submission row is built published; False: unpublished, for a batch written in
+    chunks (`Repository._add_chunked`), which only that writer may insert."""
 
 
 def _names_free(staged: Staged | None) -> bool:
@@ -240,14 +258,16 @@ def stage(
     at: datetime,
     *,
     names_free: bool = False,
+    published: bool = True,
 ) -> Staged:
     """The rows `add_submissions` would insert for `submission` by `actor` at `at`, built
     outside any transaction: a large batch's Python work (records, JSON, conversions)
     then happens before the write lock is taken, not while every other writer waits.
-    `names_free`: its bid_ids were found free (`names_free`), in a read of its own."""
+    `names_free`: its bid_ids were found free (`names_free`), in a read of its own.
+    `published` False: its submission row is built unpublished (written in chunks)."""
     rows = _Rows(dialect)
-    result = rows.add(submission, actor, at)
-    return Staged(actor, at, rows, result, names_free)
+    result = rows.add(submission, actor, at, published=published)
+    return Staged(actor, at, rows, result, names_free, published)
 
 
 _TABLES: tuple[Table, ...] = tuple(
@@ -267,6 +287,7 @@ class _Rows:
         self._converters: dict[str, RowConverter] = {}
         self._values: dict[str, list[list[Any]]] = {table.name: [] for table in _TABLES}
         self._parked: dict[str, list[tuple[RowConverter, str]]] = {t.name: [] for t in _TABLES}
+        self._bid_count = 0
 
     def _put(self, table: Table, row: dict[str, Any]) -> None:
         converter = self._converters.get(table.name)
@@ -275,7 +296,11 @@ class _Rows:
             self._converters[table.name] = converter
         self._values[table.name].append(converter.values(row))
 
-    def add(self, submission: Submission, actor: Actor, at: datetime) -> AddBidsResult:
+    def add(
+        self, submission: Submission, actor: Actor, at: datetime, *, published: bool = True
+    ) -> AddBidsResult:
+        """Build `submission`'s rows; `published` False: its submission row is unpublished
+        (``published_at`` NULL, see `trading.store.published`), else published at `at`."""
         submissions, bids, events, audit = _TABLES
         submission_id = str(uuid.uuid4())
         self._put(
@@ -287,6 +312,7 @@ class _Rows:
                 "request_sha256": submission.digest,
                 "key_id": actor.key_id,
                 "created_at": at,
+                "published_at": at if published else None,
             },
         )
         records = []
@@ -304,6 +330,7 @@ class _Rows:
                 audit,
                 _creation_audit(record, status, bid, actor, role, submission.idempotency_key),
             )
+        self._bid_count += len(records)
         return AddBidsResult(submission_id, submission.idempotency_key, tuple(records), True)
 
     def extend(self, other: _Rows) -> None:
@@ -313,6 +340,7 @@ class _Rows:
                 self._converters.setdefault(name, other._converters[name])
                 self._values[name].extend(values)
             self._parked[name].extend(other._parked[name])
+        self._bid_count += other._bid_count
 
     def park(self, driver_connection: Any) -> None:
         """SQLite: move the rows into temporary tables of `driver_connection` (no lock on
@@ -332,28 +360,104 @@ class _Rows:
             for _converter, name in parked:
                 drop_parked(driver_connection, name)
 
-    def insert(self, session: Session) -> None:
+    def insert(
+        self,
+        session: Session,
+        tables: Sequence[Table] = _TABLES,
+        span: tuple[int, int] | None = None,
+    ) -> None:
+        """INSERT the rows of `tables` (default: all, in foreign-key order); `span`
+        (first, end): only the rows at those positions of each table (the chunks of a
+        batch written in chunks, `Repository._add_chunked`)."""
         connection = session.connection()
-        if not any(self._parked.values()):  # the usual group: each table's rows in memory
+        first, end = (0, None) if span is None else span
+        if not any(self._parked[t.name] for t in tables):  # each table's rows in memory
             insert_tables(
                 connection,
                 [
-                    (self._converters[t.name], self._values[t.name])
-                    for t in _TABLES
+                    (self._converters[t.name], self._values[t.name][first:end])
+                    for t in tables
                     if self._values[t.name]
                 ],
             )
             return
-        for table in _TABLES:
-            values = self._values[table.name]
+        for table in tables:
+            values = self._values[table.name][first:end]
             if values:
                 insert_values(connection, self._converters[table.name], values)
             for converter, name in self._parked[table.name]:
-                insert_parked(connection, converter, name)
+                insert_parked(connection, converter, name, span)
+
+    def bid_count(self) -> int:
+        """How many bids the rows hold (parked or not)."""
+        return self._bid_count
 
 
-_Named = dict[tuple[str, str], tuple[BidRecord, AddBidsResult]]
-"""(tenant, bid_id) -> the stored bid of that id and the submission that stored it."""
+def in_flight(subject: str) -> ConflictError:
+    """The refusal of a request that meets a batch still written in chunks
+    (`Repository._add_chunked`): it is neither stored nor refused yet."""
+    return ConflictError(
+        subject,
+        "is held by a batch of this tenant still being stored; retry in a moment for its "
+        "answer (the batch's own, or a refusal once it is stored)",
+    )
+
+
+def insert_chunk(session: Session, staged: Staged, first: int, end: int) -> None:
+    """One chunk of a batch written in chunks: the bids at positions first <= i < end of
+    `staged` (parked, unpublished) and their creation events."""
+    staged.rows.insert(session, tables=_TABLES[1:3], span=(first, end))
+
+
+def publish(session: Session, submission: Submission, staged: Staged) -> None:
+    """The last step of a batch written in chunks: its key is checked again (revoked or
+    expired meanwhile: the `StoreError` that refuses it), its audit rows go in, and its
+    submission is published, all in `session`'s transaction. `ConflictError` if the
+    submission is no longer there unpublished (another process's start-up sweep deleted
+    its chunks): nothing of it is stored then."""
+    tenants = _existing_tenants(session, {submission.tenant_id})
+    keys = _keys(session, set() if submission.key_id is None else {submission.key_id})
+    _actor(submission, tenants, keys)
+    staged.rows.insert(session, tables=_TABLES[3:])
+    submission_id = staged.result.submission_id
+    done = session.execute(
+        update(BidSubmissionRow)
+        .where(BidSubmissionRow.id == submission_id, BidSubmissionRow.published_at.is_(None))
+        .values(published_at=utc_now())
+    )
+    if done.rowcount != 1:  # type: ignore[attr-defined]
+        raise ConflictError(
+            f"submission {submission_id}",
+            "its chunks were deleted before it was published (a start-up sweep of another "
+            "process); nothing of it is stored, submit it again",
+        )
+
+
+def sweep_unpublished(session: Session) -> int:
+    """Delete every unpublished submission with its bids and their events (the chunks of a
+    batch whose writer died before publishing it); how many submissions. Nothing of them
+    was ever shown or acknowledged (`trading.store.published`)."""
+    ids = list(session.scalars(UNPUBLISHED))
+    for submission_id in ids:
+        discard(session, submission_id)
+    return len(ids)
+
+
+def discard(session: Session, submission_id: str) -> None:
+    """Delete submission `submission_id` with its bids and their events, if it is still
+    unpublished (a published one is never touched)."""
+    unpublished = select(BidSubmissionRow.id).where(
+        BidSubmissionRow.id == submission_id, BidSubmissionRow.published_at.is_(None)
+    )
+    bids = select(BidRow.id).where(BidRow.submission_id.in_(unpublished))
+    session.execute(delete(BidEventRow).where(BidEventRow.bid_id.in_(bids)))
+    session.execute(delete(BidRow).where(BidRow.submission_id.in_(unpublished)))
+    session.execute(delete(BidSubmissionRow).where(BidSubmissionRow.id.in_(unpublished)))
+
+
+_Named = dict[tuple[str, str], tuple[BidRecord, AddBidsResult, bool]]
+"""(tenant, bid_id) -> the stored bid of that id, the submission that stored it, and
+whether that submission is published (False: a batch still written in chunks)."""
 
 
 def _client_bid_id(bid: PreparedBid) -> str | None:
@@ -371,10 +475,10 @@ def _stored_bid_ids(session: Session, submissions: Sequence[Submission]) -> _Nam
     found: _Named = {}
     for tenant_id, wanted in by_tenant.items():
         rows = session.execute(_NAMED_BIDS, {"tenant": tenant_id, "names": sorted(wanted)})
-        for row, key in rows:
+        for row, key, published_at in rows:
             record = BidRecord.of(row)
             result = AddBidsResult(row.submission_id, key, (record,), created=False)
-            found[(tenant_id, row.client_bid_id)] = (record, result)
+            found[(tenant_id, row.client_bid_id)] = (record, result, published_at is not None)
     return found
 
 
@@ -391,7 +495,9 @@ def _twins(submission: Submission, named: _Named) -> AddBidsResult | None:
         stored = named.get((submission.tenant_id, name)) if name is not None else None
         if stored is None:
             continue
-        record, result = stored
+        record, result, published = stored
+        if not published:  # a batch in flight holds the name: neither a replay nor a 409 yet
+            raise in_flight(f"bid_id={name}")
         if record.document != bid.document or record.product_id != bid.product_id:
             raise BidIdTakenError(submission.tenant_id, str(name), record.id)
         found.append(record)
@@ -410,7 +516,7 @@ _KEYS = select(
     ApiKeyRow.id, ApiKeyRow.tenant_id, ApiKeyRow.role, ApiKeyRow.revoked_at, ApiKeyRow.expires_at
 ).where(ApiKeyRow.id.in_(bindparam("ids", expanding=True)))
 _NAMED_BIDS = (
-    select(BidRow, BidSubmissionRow.idempotency_key)
+    select(BidRow, BidSubmissionRow.idempotency_key, BidSubmissionRow.published_at)
     .join(BidSubmissionRow, BidSubmissionRow.id == BidRow.submission_id)
     .where(
         BidRow.tenant_id == bindparam("tenant"),
@@ -449,7 +555,7 @@ def _actor(submission: Submission, tenants: set[str], keys: dict[str, Any]) -> A
 
 def _earlier_submissions(
     session: Session, submissions: Sequence[Submission]
-) -> dict[tuple[str, str], tuple[str, AddBidsResult]]:
+) -> dict[tuple[str, str], tuple[str, AddBidsResult | None]]:
     """Stored submissions under the group's (tenant, idempotency key) pairs, with their bids."""
     by_tenant: dict[str, set[str]] = {}
     for submission in submissions:
@@ -471,7 +577,9 @@ def _earlier_submissions(
     return {
         (row.tenant_id, row.idempotency_key): (
             row.request_sha256,
-            AddBidsResult(row.id, row.idempotency_key, tuple(bids[row.id]), created=False),
+            None
+            if row.published_at is None  # still written in chunks: no answer yet
+            else AddBidsResult(row.id, row.idempotency_key, tuple(bids[row.id]), created=False),
         )
         for row in found.values()
     }
@@ -608,7 +716,7 @@ def list_bids(
         check_enum(MarketId, "bids", "market", market)
     if delivery_day is not None and type(delivery_day) is not date:
         raise invalid("bids", "delivery_day", delivery_day, "must be a date")
-    query = select(BidRow).where(BidRow.tenant_id == tenant_id)
+    query = select(BidRow).where(BidRow.tenant_id == tenant_id, published_bids())
     if market is not None:
         query = query.where(BidRow.market == market)
     if product_id is not None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from trading.store.checks import aware_problems
 from trading.store.errors import invalid, raise_problems
 from trading.store.models import AuditRow, BidEventRow, BidRefusalRow, BidRow
+from trading.store.published import published_bids
 from trading.store.records import AuditRecord
 from trading.store.timestamps import as_utc
 
@@ -50,7 +51,12 @@ def decisions_between(
     accepted = (
         select(BidEventRow, BidRow)
         .join(BidRow, BidRow.id == BidEventRow.bid_id)
-        .where(BidEventRow.from_status.is_(None), BidEventRow.at >= since, BidEventRow.at < until)
+        .where(
+            BidEventRow.from_status.is_(None),
+            BidEventRow.at >= since,
+            BidEventRow.at < until,
+            published_bids(),
+        )
     )
     refused = select(BidRefusalRow).where(BidRefusalRow.at >= since, BidRefusalRow.at < until)
     if tenant_id is not None:

@@ -30,6 +30,7 @@ from trading.store.ops.audit import audit
 from trading.store.ops.bids import Submission, add_submissions, find_submission
 from trading.store.ops.keys import key_actor
 from trading.store.ops.lifecycle import apply_transition, locked_bid
+from trading.store.published import published_bids
 from trading.store.records import AddBidsResult, BidRecord
 from trading.store.timestamps import utc_now
 from trading.store.vocabulary import AuditAction, BidStatus
@@ -186,7 +187,9 @@ def cancel_all(
     is after `now` [UTC]; name the matching ones past their gate as kept. Audited once."""
     actor = key_actor(session, actor.tenant_id, actor.key_id, "bids of the tenant")
     query = select(BidRow).where(
-        BidRow.tenant_id == actor.tenant_id, BidRow.status == BidStatus.SUBMITTED.value
+        BidRow.tenant_id == actor.tenant_id,
+        BidRow.status == BidStatus.SUBMITTED.value,
+        published_bids(),
     )
     if filters.market is not None:
         query = query.where(BidRow.market == filters.market)
