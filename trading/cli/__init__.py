@@ -67,6 +67,11 @@ class _VppGroup(LazyGroup):
             "trading.cli.dispatch_assets:dispatch_app",
             "The dispatcher of a running server (vpp serve).",
         ),
+        "desk": LazyCommand(
+            "trading.cli.desk:desk_app",
+            "The desk's view of a running server (vpp serve): positions, schedule, delivery, "
+            "settlement.",
+        ),
     }
 
 
