@@ -135,6 +135,9 @@ class AssetActor:
         self.telemetry: Telemetry | None = None
         self.read_t: float | None = None
         """When `telemetry` was read [s, monotonic]."""
+        self.answered_t: float | None = None
+        """When the read that gave `telemetry` answered [s, monotonic]: the device took it
+        somewhere between `read_t` and this (a site meter compares it at that span)."""
         self.last_read_failed = False
         self.untrusted = False
         """A cross-check proved its readings wrong: they never count, and it does not
@@ -410,6 +413,7 @@ class AssetActor:
     def _read_ok(self, t: float, reading: Telemetry) -> None:
         self.telemetry = reading
         self.read_t = t
+        self.answered_t = self.context.clock.now()
         self.last_read_failed = self.untrusted
 
     def _read_failed(self) -> None:
