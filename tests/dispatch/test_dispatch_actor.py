@@ -201,7 +201,9 @@ class LostThenStuck(LostAnswers):
 def test_a_device_that_stops_obeying_after_a_lost_answer_is_still_degraded() -> None:
     async def run() -> list[str]:
         clock = HandClock()
-        device = LostThenStuck(clock, {2}, stuck_from=4)
+        # The answer to the second write (2 MW) is lost; it landed, so nothing is resent,
+        # and the next write (4 MW, at 10 s) is the first the device ignores.
+        device = LostThenStuck(clock, {2}, stuck_from=3)
         actor = actor_for(device, clock)
         states = []
         for second in range(20):
