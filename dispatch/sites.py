@@ -139,17 +139,21 @@ class SiteWatch:
         """The power [MW] the meter sees from members without a fresh, trusted reading (a
         silent device, a quarantined one, one whose reports were proven wrong), as of the
         last comparison if it is at most `max_age_s` old at `t` [s]; else 0. A member that
-        has answered since that comparison is counted by its own reading from then on, so
-        its report is taken off (at start-up, when members answer their first contact one
-        after another, it was counted twice: the pool was 7 MW off a 100-asset fleet)."""
+        has answered since that comparison is counted by its own reading once the pool has
+        it (on the board, after the actor's turn), so its report is taken off from then on
+        (at start-up, when members answer their first contact one after another, it was
+        counted twice: the pool was 7 MW off a 100-asset fleet)."""
         if self._unseen is None or t - self._unseen[0] > self.max_age_s:
             return 0.0
         compared, power, unread = self._unseen
         for actor in unread:
+            entry = self.board.get(actor.asset_id)
             if (
                 actor.answered_t is not None
                 and actor.answered_t > compared
-                and _fresh(actor, t, self.max_age_s)
+                and entry is not None
+                and entry.telemetry is actor.telemetry  # the pool has that reading too
+                and entry.fresh(t, self.max_age_s)
                 and not actor.untrusted
             ):
                 assert actor.telemetry is not None  # fresh

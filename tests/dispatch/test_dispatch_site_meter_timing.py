@@ -20,7 +20,7 @@ from hand_clock import HandClock
 from prometheus_client import CollectorRegistry
 
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
-from dispatch.board import TelemetryBoard
+from dispatch.board import BoardEntry, TelemetryBoard
 from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceLimits, Telemetry
@@ -195,4 +195,7 @@ def test_a_member_that_answers_after_the_comparison_is_not_counted_twice() -> No
     chp.telemetry = Telemetry(clock.utc(), 0.015, 0.015)
     chp.read_t, chp.answered_t = 0.0, 0.6
     chp.last_read_failed = False
+    # Not on the board yet (its turn writes before it posts): the pool does not count it.
+    assert abs(watch.unseen_mw(0.7) - 0.045) < 1e-9
+    watch.board.post(BoardEntry("chp0", chp.telemetry, "executing", True, 0.0, False))
     assert abs(watch.unseen_mw(0.8) - 0.030) < 1e-9
