@@ -180,11 +180,15 @@ class SiteWatch:
             last_due = max(a.config.phase_s for a in self.members) - self.phase_s
             until = t + self.settle_s + self.late_s
             await self.clock.sleep_until(min(until, t + max(0.0, last_due) + _POLL_S))
+            waiting = -1
             while True:
-                sample = await self._meter_sample()
-                if sample is not None:
-                    samples.append(sample)
-                if not self._late(t) or self.clock.now() >= until:
+                late = self._late_count(t)
+                if late != waiting:  # someone answered: the meter at that moment
+                    waiting = late
+                    sample = await self._meter_sample()
+                    if sample is not None:
+                        samples.append(sample)
+                if not late or self.clock.now() >= until:
                     break
                 await self.clock.sleep_until(min(until, self.clock.now() + _POLL_S))
         now = self.clock.now()
@@ -387,15 +391,16 @@ class SiteWatch:
         moved = [a for a in sorted(moves, key=lambda a: -moves[a]) if moves[a] > self.threshold_mw]
         return moved or sorted(members)
 
-    def _late(self, t: float) -> bool:
-        """True while a member that is read (fresh) has not answered its read of the period
-        that began after the meter's reading at `t` [s]."""
+    def _late_count(self, t: float) -> int:
+        """How many members that are read (fresh) have not answered their read of the
+        period that began after the meter's reading at `t` [s]."""
         now = self.clock.now()
-        return any(
-            not actor.untrusted
+        return sum(
+            1
+            for actor in self.members
+            if not actor.untrusted
             and _fresh(actor, now, self.max_age_s)
             and (actor.read_t is None or actor.read_t < t)
-            for actor in self.members
         )
 
     def _restart(self, balanced: tuple[float, float, dict[str, float]] | None = None) -> None:
