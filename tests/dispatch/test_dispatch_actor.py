@@ -335,3 +335,19 @@ def test_a_stuck_device_whose_two_writes_in_a_row_went_unanswered_is_degraded() 
     states = _stuck_run(device, lambda s: 1.0 if s < 5 else 2.0 if s < 6 else 3.0)
     assert "degraded" in states
     assert states.index("degraded") <= 9  # within 3 s of the setpoint it ignored (6 s)
+
+
+def test_a_stuck_device_read_back_holding_a_lost_write_is_not_readmitted_unchecked() -> None:
+    # The write of 2 MW (5 s) lands but its answer is lost, the device froze at 1 MW with
+    # it, and the read at 6 s shows its register holding 2 MW; the next two reads time
+    # out and it leaves the pool as unavailable. When it answers again (9 s), at 1 MW, the
+    # health check must compare that with the 2 MW it was read holding. Before, the
+    # command counted as never acknowledged: after the first timed-out read it was resent
+    # (7 s), that answer was lost too, the check passed whatever the power, and the stuck
+    # device rejoined the pool as available.
+    clock = HandClock()
+    device = StuckBehindLostAnswers(clock, {2, 3}, stuck_from=2, unanswered_reads={7.0, 8.0})
+    states = _stuck_run(device, lambda s: 1.0 if s < 5 else 2.0)
+    assert states[8] == "unavailable"
+    assert states[9] == "degraded"  # found at the first read it answered
+    assert "available" not in states[9:]
