@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 from hand_clock import HandClock
 from prometheus_client import CollectorRegistry
@@ -201,7 +202,9 @@ class LostThenStuck(LostAnswers):
 def test_a_device_that_stops_obeying_after_a_lost_answer_is_still_degraded() -> None:
     async def run() -> list[str]:
         clock = HandClock()
-        device = LostThenStuck(clock, {2}, stuck_from=4)
+        # The answer to the second write (2 MW) is lost; it landed, so nothing is resent,
+        # and the next write (4 MW, at 10 s) is the first the device ignores.
+        device = LostThenStuck(clock, {2}, stuck_from=3)
         actor = actor_for(device, clock)
         states = []
         for second in range(20):
@@ -274,3 +277,77 @@ def test_a_pv_plant_below_a_raised_cap_that_reports_its_nameplate_stays_in_the_p
 
     states = asyncio.run(run())
     assert "degraded" not in states
+
+
+class StuckBehindLostAnswers(LostAnswers):
+    """A device whose power froze (``stuck``) when its `stuck_from`th write came in: it
+    still answers and stores every write (its setpoint register holds what it was sent),
+    but its power stays where it was. The answers to the writes whose numbers are in
+    `lost` never come back, and its reads at the seconds in `unanswered_reads` time out,
+    as on an overloaded Modbus link."""
+
+    def __init__(
+        self, clock: HandClock, lost: set[int], stuck_from: int, unanswered_reads: set[float]
+    ) -> None:
+        super().__init__(clock, lost)
+        self.stuck_from = stuck_from
+        self.unanswered_reads = unanswered_reads
+        self.frozen_mw: float | None = None
+
+    async def read(self) -> Telemetry:
+        if self.clock.t in self.unanswered_reads:
+            raise DeviceTimeoutError(self.asset_id, "no answer within 0.5 s")
+        reading = await super().read()
+        if self.frozen_mw is None:
+            return reading
+        return replace(reading, power_mw=self.frozen_mw)
+
+    async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
+        if self.writes + 1 == self.stuck_from and self.frozen_mw is None:
+            self.frozen_mw = (await super().read()).power_mw
+        return await super().write_setpoint(setpoint_mw)
+
+
+def _stuck_run(device: StuckBehindLostAnswers, setpoint: object) -> list[str]:
+    async def run() -> list[str]:
+        clock = device.clock
+        actor = actor_for(device, clock)
+        states = []
+        for second in range(30):
+            clock.t = float(second)
+            actor.command(setpoint(second), "d", "afrr")  # type: ignore[operator]
+            await actor.turn()
+            states.append(actor.state.state.value)
+        return states
+
+    return asyncio.run(run())
+
+
+def test_a_stuck_device_whose_two_writes_in_a_row_went_unanswered_is_degraded() -> None:
+    # Over Modbus on a busy host: the write of 2 MW (5 s) and the next one, 3 MW (6 s),
+    # both land but neither answer comes back, and the read between them times out. The
+    # device froze at 1 MW with the first of them; its register holds 3 MW from 6 s.
+    # Before, the read-back settled only a single lost write and a held command was not
+    # resent: the actor stayed unsure for good and never judged the device while the
+    # schedule stayed flat (on main, the answered resend at least ended the doubt).
+    clock = HandClock()
+    device = StuckBehindLostAnswers(clock, {2, 3}, stuck_from=2, unanswered_reads={6.0})
+    states = _stuck_run(device, lambda s: 1.0 if s < 5 else 2.0 if s < 6 else 3.0)
+    assert "degraded" in states
+    assert states.index("degraded") <= 9  # within 3 s of the setpoint it ignored (6 s)
+
+
+def test_a_stuck_device_read_back_holding_a_lost_write_is_not_readmitted_unchecked() -> None:
+    # The write of 2 MW (5 s) lands but its answer is lost, the device froze at 1 MW with
+    # it, and the read at 6 s shows its register holding 2 MW; the next two reads time
+    # out and it leaves the pool as unavailable. When it answers again (9 s), at 1 MW, the
+    # health check must compare that with the 2 MW it was read holding. Before, the
+    # command counted as never acknowledged: after the first timed-out read it was resent
+    # (7 s), that answer was lost too, the check passed whatever the power, and the stuck
+    # device rejoined the pool as available.
+    clock = HandClock()
+    device = StuckBehindLostAnswers(clock, {2, 3}, stuck_from=2, unanswered_reads={7.0, 8.0})
+    states = _stuck_run(device, lambda s: 1.0 if s < 5 else 2.0)
+    assert states[8] == "unavailable"
+    assert states[9] == "degraded"  # found at the first read it answered
+    assert "available" not in states[9:]
