@@ -101,8 +101,10 @@ def test_a_year_of_wind_and_pv_pays_its_forecast_error_at_real_nl_imbalance_pric
     # ...and paying for it at real imbalance prices is a cost, booked once in the net.
     error_cost = days["forecast_error_cost_eur"].sum()
     assert error_cost > 0
+    # (each day's figure is rounded to the cent: up to half a cent a day apart)
     assert error_cost == pytest.approx(
-        -(imbalance["forecast_error_mwh"] * imbalance["price_eur_mwh"]).sum(), rel=1e-6
+        -(imbalance["forecast_error_mwh"] * imbalance["price_eur_mwh"]).sum(),
+        abs=0.005 * len(days),
     )
     # The whole imbalance (forecast error and what the plan left unsold) is settled once.
     assert days["imbalance_cost_eur"].sum() == pytest.approx(
