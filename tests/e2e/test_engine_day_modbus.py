@@ -58,8 +58,9 @@ def test_45_minutes_over_modbus_is_metered_and_follows_the_schedule(tmp_path: Pa
     assert figures["abs_deviation_mwh"] <= 0.05 * figures["abs_scheduled_mwh"], figures
     # what the dispatcher measured over Modbus is what the devices did, over the ISPs its
     # meters saw whole: the first one starts before the first contact (a second of real
-    # time is a minute on this clock) and says so
-    assert figures["isps_measured_whole"] >= 2, figures
+    # time is a minute on this clock) and the last ends after the last tick's reading, and
+    # the report says so; the middle one is whole unless the machine stalled for a second
+    assert figures["isps_measured_whole"] >= 1, figures
     metered, delivered = figures["metered_whole_isps_mwh"], figures["delivered_whole_isps_mwh"]
     assert abs(metered - delivered) <= 0.02 * abs(delivered), figures
     assert "degraded" not in figures["states"], figures["states"]
