@@ -281,12 +281,7 @@ class PoolController:
             power = reading.power_mw
             last_seen_l[i] = power
             read_t = entry.read_t
-            if not count_stale and (  # `BoardEntry.fresh`, inline
-                read_t is None
-                or entry.last_read_failed
-                or t - read_t > max_age
-                or entry.state == "quarantined"
-            ):
+            if not (count_stale or entry.fresh(t, max_age)):
                 continue  # unknown: counts as nothing, lost for allocation
             fresh_l[i] = True
             ages_l[i] = t - (read_t if read_t is not None else t)
