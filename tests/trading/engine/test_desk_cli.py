@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from engine_setup import seeded_repository
 from typer.testing import CliRunner
 
 from dispatch.clock import VirtualClock
@@ -32,8 +33,7 @@ from trading.engine.live_books import LiveConfig, delivery_day
 from trading.engine.live_day import LiveDay
 from trading.engine.service import EngineService, TenantEngine
 from trading.exchange.clock import ManualClock
-from trading.samples import sample_site_portfolio
-from trading.store import Actor, Repository, Role, upgrade
+from trading.store import Repository, Role
 
 START = datetime(2026, 6, 14, 16, 0, tzinfo=UTC)
 UNTIL = datetime(2026, 6, 14, 16, 16, tzinfo=UTC)  # the 16:00 ISP has passed whole
@@ -60,13 +60,7 @@ def free_port() -> int:
 def desk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Desk]:
     """acme's engine after its first ISP on a virtual clock, served over HTTP."""
     folder: Path = tmp_path_factory.mktemp("desk")
-    url = f"sqlite:///{folder / 'desk.sqlite3'}"
-    upgrade(url)
-    repo = Repository.from_url(url)
-    repo.create_tenant("acme", "Acme Trading")
-    repo.save_portfolio(
-        Actor.system("acme"), sample_site_portfolio("de-amp-essen", "essen", "acme")
-    )
+    repo = seeded_repository(folder / "desk.sqlite3")
     trader = repo.create_api_key("acme", Role.TRADER, "desk").plaintext
     clock = VirtualClock(START)
     config = LiveConfig(prices=exchange_prices(FolderPrices()), registry=default_registry())

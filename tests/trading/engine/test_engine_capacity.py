@@ -17,19 +17,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_setup import folder_config, seeded_repository
 
 from dispatch.clock import VirtualClock
-from markets.registry import default_registry
 from regulatory.assets.base import BalancingProduct
-from trading.api.jobs import FolderPrices
-from trading.api.server import activation_prices, exchange_prices
-from trading.backtest.imbalance import ImbalancePrices
 from trading.engine.activation import ActivationPattern
 from trading.engine.live_books import LiveConfig, delivery_day
 from trading.engine.live_day import LiveDay
 from trading.engine.positions import BookEntry
-from trading.samples import sample_site_portfolio
-from trading.store import Actor, Repository, upgrade
+from trading.store import Repository
 
 TENANT, ZONE, BATTERY = "acme", "DE_LU", "bat-de-essen-01"
 START = datetime(2026, 6, 14, 15, 0, 10, tzinfo=UTC)
@@ -60,28 +56,13 @@ DOWN = BookEntry(
 
 
 def config() -> LiveConfig:
-    folder = FolderPrices()
     everything = ActivationPattern(np.ones(96), np.ones(96), "test: the whole band, always")
-    return LiveConfig(
-        prices=exchange_prices(folder),
-        registry=default_registry(),
-        afrr_prices=activation_prices(folder),
-        imbalance=ImbalancePrices(),
-        activation=everything,
-        tick_s=1.0,
-        period_s=60.0,
-    )
+    return folder_config(activation=everything, tick_s=1.0)
 
 
 @pytest.fixture
 def repository(tmp_path: Path) -> Repository:
-    url = f"sqlite:///{tmp_path / 'capacity.sqlite3'}"
-    upgrade(url)
-    repo = Repository.from_url(url)
-    repo.create_tenant(TENANT, "Acme")
-    repo.save_portfolio(
-        Actor.system(TENANT), sample_site_portfolio("de-amp-essen", "essen", TENANT)
-    )
+    repo = seeded_repository(tmp_path / "capacity.sqlite3", TENANT)
     return repo
 
 

@@ -19,20 +19,15 @@ from typing import Any
 
 import pytest
 import structlog
+from engine_setup import folder_config, seeded_repository
 
 from dispatch.clock import VirtualClock
-from markets.registry import default_registry
-from trading.api.jobs import FolderPrices
-from trading.api.server import activation_prices, exchange_prices
-from trading.backtest.imbalance import ImbalancePrices
 from trading.engine import service as service_module
-from trading.engine.activation import NO_ACTIVATION
 from trading.engine.live_books import LiveConfig, delivery_day
 from trading.engine.live_day import CarriedSoc, LiveDay
 from trading.engine.positions import BookEntry
 from trading.engine.service import EngineService, TenantEngine
-from trading.samples import sample_site_portfolio
-from trading.store import Actor, Repository, upgrade
+from trading.store import Repository
 
 TENANT, BATTERY = "acme", "bat-de-essen-01"
 PORTFOLIO_SOC_MWH = 10.0
@@ -40,27 +35,12 @@ DRIFT_MWH = 4.0
 
 
 def config() -> LiveConfig:
-    folder = FolderPrices()
-    return LiveConfig(
-        prices=exchange_prices(folder),
-        registry=default_registry(),
-        afrr_prices=activation_prices(folder),
-        imbalance=ImbalancePrices(),
-        activation=NO_ACTIVATION,
-        tick_s=5.0,
-        period_s=60.0,
-    )
+    return folder_config(tick_s=5.0)
 
 
 @pytest.fixture
 def repository(tmp_path: Path) -> Repository:
-    url = f"sqlite:///{tmp_path / 'carry.sqlite3'}"
-    upgrade(url)
-    repo = Repository.from_url(url)
-    repo.create_tenant(TENANT, "Acme")
-    repo.save_portfolio(
-        Actor.system(TENANT), sample_site_portfolio("de-amp-essen", "essen", TENANT)
-    )
+    repo = seeded_repository(tmp_path / "carry.sqlite3", TENANT)
     return repo
 
 

@@ -19,14 +19,12 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from engine_setup import folder_config, seeded_repository
 from sqlalchemy import event
 
 from dispatch.clock import VirtualClock
-from markets.registry import default_registry
 from trading.api import create_app
 from trading.api.jobs import FolderPrices
-from trading.api.server import activation_prices, exchange_prices
-from trading.backtest.imbalance import ImbalancePrices
 from trading.engine.activation import ActivationPattern
 from trading.engine.flags import PoolFlags
 from trading.engine.live_books import LiveConfig, delivery_day
@@ -34,8 +32,7 @@ from trading.engine.live_day import LiveDay
 from trading.engine.positions import BookEntry
 from trading.engine.service import EngineService, TenantEngine
 from trading.exchange.clock import ManualClock
-from trading.samples import sample_site_portfolio
-from trading.store import Actor, Repository, Role, upgrade
+from trading.store import Repository, Role
 
 TENANT, POOL = "acme", "DE_LU"
 START = datetime(2026, 6, 14, 16, 0, 10, tzinfo=UTC)
@@ -44,30 +41,15 @@ BAND_PRODUCT = "DE:afrr_capacity:4h:pos:2026-06-14T14:00Z"  # 14:00-18:00 UTC
 
 
 def config() -> LiveConfig:
-    folder = FolderPrices()
     always_up = ActivationPattern(
         np.full(96, 0.5), np.zeros(96), "test: the whole band up in each first half-quarter"
     )
-    return LiveConfig(
-        prices=exchange_prices(folder),
-        registry=default_registry(),
-        afrr_prices=activation_prices(folder),
-        imbalance=ImbalancePrices(),
-        activation=always_up,
-        tick_s=1.0,
-        period_s=60.0,
-    )
+    return folder_config(activation=always_up, tick_s=1.0)
 
 
 @pytest.fixture
 def repository(tmp_path: Path) -> Repository:
-    url = f"sqlite:///{tmp_path / 'flags.sqlite3'}"
-    upgrade(url)
-    repo = Repository.from_url(url)
-    repo.create_tenant(TENANT, "Acme")
-    repo.save_portfolio(
-        Actor.system(TENANT), sample_site_portfolio("de-amp-essen", "essen", TENANT)
-    )
+    repo = seeded_repository(tmp_path / "flags.sqlite3", TENANT)
     return repo
 
 

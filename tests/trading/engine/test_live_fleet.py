@@ -5,12 +5,12 @@ is unknown to the engine: stored as none, never faked)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_setup import folder_config, seeded_repository
 
 from dispatch.clock import ScaledClock
 from dispatch.devices.modbus_sim import SimulatedDevice
@@ -18,50 +18,30 @@ from dispatch.devices.physics import Pv
 from dispatch.devices.plant_sims import plant_model
 from dispatch.fleet_file import FleetFileError, parse_fleet
 from dispatch.portfolio_fleet import battery_physics
-from markets.registry import default_registry
 from regulatory.assets.storage import Battery as BatteryAsset
-from trading.api.jobs import FolderPrices
-from trading.api.server import activation_prices, exchange_prices
-from trading.backtest.imbalance import ImbalancePrices
-from trading.engine.activation import NO_ACTIVATION
 from trading.engine.live_books import LiveConfig, delivery_day
 from trading.engine.live_day import LiveDay
-from trading.samples import sample_site_portfolio
-from trading.store import Actor, Repository, upgrade
+from trading.store import Repository
 
 TENANT = "acme"
-START = datetime(2026, 6, 14, 17, 11, tzinfo=UTC)
-UNTIL = datetime(2026, 6, 14, 17, 31, tzinfo=UTC)  # the 17:15 ISP passed whole
-ISP = datetime(2026, 6, 14, 17, 15, tzinfo=UTC)
-SPEED = 40.0
-"""Simulated seconds per real one: 20 simulated minutes in 30 s."""
+START = datetime(2026, 6, 14, 17, 5, tzinfo=UTC)
+UNTIL = datetime(2026, 6, 14, 17, 46, tzinfo=UTC)  # the 17:15 and 17:30 ISPs passed whole
+ISPS = (datetime(2026, 6, 14, 17, 15, tzinfo=UTC), datetime(2026, 6, 14, 17, 30, tzinfo=UTC))
+SPEED = 30.0
+"""Simulated seconds per real one: 41 simulated minutes in 82 s. The day's plan and the
+devices' first contact run on this clock too: on a loaded host (load 11) they took 20 real
+seconds (600 simulated), so the test judges the first of two ISPs metered whole."""
 PV_SHARE = 0.4
 """The PV device's weather: 40 % of its rating, whatever the plan assumed."""
 
 
 def config(**changes: object) -> LiveConfig:
-    folder = FolderPrices()
-    base = LiveConfig(
-        prices=exchange_prices(folder),
-        registry=default_registry(),
-        afrr_prices=activation_prices(folder),
-        imbalance=ImbalancePrices(),
-        activation=NO_ACTIVATION,
-        tick_s=2.0,
-        period_s=60.0,
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return folder_config(**changes)
 
 
 @pytest.fixture
 def repository(tmp_path: Path) -> Repository:
-    url = f"sqlite:///{tmp_path / 'engine.sqlite3'}"
-    upgrade(url)
-    repo = Repository.from_url(url)
-    repo.create_tenant(TENANT, "Acme")
-    repo.save_portfolio(
-        Actor.system(TENANT), sample_site_portfolio("de-amp-essen", "essen", TENANT)
-    )
+    repo = seeded_repository(tmp_path / "engine.sqlite3", TENANT)
     return repo
 
 
@@ -120,14 +100,18 @@ def test_the_fleet_files_devices_are_dispatched_metered_as_measured_and_settled(
     assert status["fleet"] == "modbus"
     assert status["delivered_from"] == "measured (no truth)"
     assert status["lost_assets"] == {}
-    metering = [
-        m for m in repository.list_metering(TENANT, day) if m.isp_start.replace(tzinfo=UTC) == ISP
-    ]
+    rows = repository.list_metering(TENANT, day)
+    assert rows
+    assert all(m.truth_mwh is None for m in rows)  # no truth invented
+    by_isp = {isp: [m for m in rows if m.isp_start.replace(tzinfo=UTC) == isp] for isp in ISPS}
+    whole = [isp for isp, ms in by_isp.items() if len(ms) == 2 and all(m.complete for m in ms)]
+    assert whole, {isp: [(m.asset_id, m.complete) for m in ms] for isp, ms in by_isp.items()}
+    isp = whole[0]
+    metering = by_isp[isp]
     assert {m.asset_id for m in metering} == {battery.id, "pv-de-essen-roof"}
-    assert all(m.truth_mwh is None and m.complete for m in metering)  # no truth invented
     # the measured energy is what the devices did (the test's own samples), within 2 % of
     # each asset's rating over the quarter hour
-    edges = (ISP - START).total_seconds(), (ISP - START).total_seconds() + 900.0
+    edges = (isp - START).total_seconds(), (isp - START).total_seconds() + 900.0
     for m in metering:
         t, p = np.array(truth[m.asset_id]).T
         inside = (t >= edges[0]) & (t <= edges[1])
@@ -138,7 +122,7 @@ def test_the_fleet_files_devices_are_dispatched_metered_as_measured_and_settled(
     assert pv.measured_mwh <= PV_SHARE * 8.0 * 0.25 + 1e-3  # it cannot give more than the sun
     # settled on what was measured
     (settlement,) = repository.list_settlements(TENANT, day)
-    row = next(r for r in settlement.document["rows"] if r["start"] == "2026-06-14T17:15:00Z")
+    row = next(r for r in settlement.document["rows"] if r["start"] == f"{isp:%Y-%m-%dT%H:%M}:00Z")
     measured = sum(m.measured_mwh for m in metering)
     assert row["delivered_mwh"] == pytest.approx(measured, abs=1e-6)
     assert row["metered_mwh"] == pytest.approx(measured, abs=1e-6)

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from engine_setup import ESSEN, ROTTERDAM, seeded_repository
 from prometheus_client import CollectorRegistry
 from test_engine_flags import START as ENGINE_START
 from test_engine_flags import engine_day, run_with
@@ -31,8 +32,7 @@ from dispatch.observability import DispatchMetrics
 from dispatch.pool import PoolConfig, PoolController
 from dispatch.schedule import Schedule
 from trading.engine.flags import PoolFlags, flagged_allocation
-from trading.samples import sample_site_portfolio
-from trading.store import Actor, Repository, Role, upgrade
+from trading.store import Role
 from trading.store.errors import InvalidInputError
 
 TENANT = "acme"
@@ -71,16 +71,7 @@ class Constant:
 
 @pytest.fixture
 def flags(tmp_path: Path) -> PoolFlags:
-    url = f"sqlite:///{tmp_path / 'strategy.sqlite3'}"
-    upgrade(url)
-    repo = Repository.from_url(url)
-    repo.create_tenant(TENANT, "Acme")
-    repo.save_portfolio(
-        Actor.system(TENANT), sample_site_portfolio("de-amp-essen", "essen", TENANT)
-    )
-    repo.save_portfolio(
-        Actor.system(TENANT), sample_site_portfolio("nl-rotterdam", "rotterdam", TENANT)
-    )
+    repo = seeded_repository(tmp_path / "strategy.sqlite3", TENANT, sites=(ESSEN, ROTTERDAM))
     found = PoolFlags(repo)
     found.ensure_loaded()
     return found

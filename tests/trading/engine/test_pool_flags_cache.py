@@ -8,22 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_setup import seeded_repository
 from sqlalchemy import event
 
 from trading.engine.flags import PoolFlags
-from trading.samples import sample_site_portfolio
-from trading.store import Actor, Repository, Role, upgrade
+from trading.store import Repository, Role
 
 
 @pytest.fixture
 def repository(tmp_path: Path) -> Repository:
-    url = f"sqlite:///{tmp_path / 'cache.sqlite3'}"
-    upgrade(url)
-    repo = Repository.from_url(url)
-    repo.create_tenant("acme", "Acme")
-    repo.save_portfolio(
-        Actor.system("acme"), sample_site_portfolio("de-amp-essen", "essen", "acme")
-    )
+    repo = seeded_repository(tmp_path / "cache.sqlite3", "acme")
     return repo
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from engine_setup import seeded_repository
 from typer.testing import CliRunner
 
 from dispatch.clock import VirtualClock
@@ -27,8 +28,7 @@ from trading.engine.live_books import LiveConfig, delivery_day
 from trading.engine.live_day import LiveDay
 from trading.engine.service import EngineService, TenantEngine
 from trading.exchange.clock import ManualClock
-from trading.samples import sample_site_portfolio
-from trading.store import Actor, Repository, Role, upgrade
+from trading.store import Repository, Role
 
 START = datetime(2026, 6, 14, 16, 0, tzinfo=UTC)
 WAIT_S = 60.0
@@ -55,13 +55,7 @@ def free_port() -> int:
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
     """acme's engine after 30 s of its day on a virtual clock, served over HTTP."""
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    upgrade(url)
-    repo = Repository.from_url(url)
-    repo.create_tenant("acme", "Acme Trading")
-    repo.save_portfolio(
-        Actor.system("acme"), sample_site_portfolio("de-amp-essen", "essen", "acme")
-    )
+    repo = seeded_repository(tmp_path / "cli.sqlite3")
     admin = repo.create_api_key("acme", Role.ADMIN, "ops").plaintext
     trader = repo.create_api_key("acme", Role.TRADER, "desk").plaintext
     clock = VirtualClock(START)

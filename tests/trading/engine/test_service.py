@@ -10,14 +10,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from engine_setup import folder_config, seeded_repository
 
 from dispatch.clock import VirtualClock
 from markets.bids import SingleBid
-from markets.registry import default_registry
-from trading.api.jobs import FolderPrices
-from trading.api.server import activation_prices, exchange_prices
-from trading.backtest.imbalance import ImbalancePrices
-from trading.engine.activation import NO_ACTIVATION
 from trading.engine.desk import Desk, EngineClock
 from trading.engine.live_books import LiveConfig, as_utc, delivery_day, entry_rows
 from trading.engine.live_clock import ServerClock
@@ -26,7 +22,7 @@ from trading.engine.positions import entries_of
 from trading.engine.service import EngineService, TenantEngine
 from trading.exchange.clock import ManualClock
 from trading.samples import sample_site_portfolio
-from trading.store import Actor, Repository, upgrade
+from trading.store import Actor, Repository
 
 TENANT = "acme"
 START = datetime(2026, 6, 14, 16, 5, tzinfo=UTC)
@@ -41,16 +37,7 @@ def essen_part() -> dict[str, object]:
 
 
 def config() -> LiveConfig:
-    folder = FolderPrices()
-    return LiveConfig(
-        prices=exchange_prices(folder),
-        registry=default_registry(),
-        afrr_prices=activation_prices(folder),
-        imbalance=ImbalancePrices(),
-        activation=NO_ACTIVATION,
-        tick_s=2.0,
-        period_s=60.0,
-    )
+    return folder_config()
 
 
 def product_id(at: datetime) -> str:
@@ -59,12 +46,7 @@ def product_id(at: datetime) -> str:
 
 @pytest.fixture
 def repository(tmp_path: Path) -> Repository:
-    url = f"sqlite:///{tmp_path / 'engine.sqlite3'}"
-    upgrade(url)
-    repo = Repository.from_url(url)
-    repo.create_tenant(TENANT, "Acme")
-    repo.save_portfolio(Actor.system(TENANT), essen_part())
-    return repo
+    return seeded_repository(tmp_path / "engine.sqlite3", TENANT)
 
 
 def test_a_cleared_bid_is_scheduled_dispatched_metered_and_settled(
