@@ -189,6 +189,59 @@ def contracts_reading(
     )
 
 
+REGELLEISTUNG_AFRR = (
+    "regelleistung.net: Secondary control reserve (overview of current business rules for aFRR)"
+)
+REGELLEISTUNG_AFRR_URL = "https://www.regelleistung.net/ext/static/srl/?lang=en"
+AFRRIF = (
+    "ACER Decision 02/2020 of 2020-01-24 on the aFRR implementation framework (aFRRIF), Annex I, "
+    "and the All TSOs' aFRRIF proposal of 2018-12-18: Article 8, 'Balancing energy gate opening "
+    "and gate closure times for the standard aFRR balancing energy product bids'"
+)
+AFRRIF_URL = (
+    "https://9pdf.org/document/zkw801ke-annex-decision-afrrif-pursuant-article-regulation-"
+    "decided-agency.html; https://9pdf.org/document/y963wgpl-proposal-implementation-"
+    "framework-european-platform-exchange-balancing-energy.html (copies of the decision and "
+    "of the proposal)"
+)
+
+
+def picasso_gate_reading(country: str, operator: str, accession: date | str) -> Reading:
+    """What the sixth audit session read of the aFRR energy bid gate closure (25 minutes
+    before the quarter hour) for `country`'s PICASSO market from its `accession`.
+
+    The German TSOs state it for their energy market [confirmed for DE]; for another
+    member it rests on the aFRRIF setting one gate for the standard product bids of every
+    member, whose article title, not text, was read [general].
+    """
+    german = country == "DE"
+    note = (
+        "the German TSOs' overview gives the aFRR energy market as: gate opening d-1 (about "
+        "12:00), gate closure t-25, product length 15 minutes, minimum offer 1 MW: bids close "
+        "25 minutes before their quarter hour [confirmed]"
+    )
+    if not german:
+        note = (
+            "25 minutes before the quarter hour: the German TSOs state it (t-25) for the German "
+            "aFRR energy market on PICASSO [confirmed for DE]; the aFRRIF sets one balancing "
+            "energy gate closure for the standard aFRR product bids of every member TSO "
+            "(Article 8; its title was read in the tables of contents of ACER's decision and "
+            "the TSOs' proposal, not its text), so the same 25 minutes is taken for "
+            f"{operator}'s BSPs [general]; {operator}'s own terms were not read"
+        )
+    return Reading(
+        "gate_closure",
+        accession,
+        REGELLEISTUNG_AFRR if german else REGELLEISTUNG_AFRR + "; " + AFRRIF,
+        REGELLEISTUNG_AFRR_URL if german else REGELLEISTUNG_AFRR_URL + "; " + AFRRIF_URL,
+        "regelleistung.net page (undated, PICASSO era: t-25)"
+        + ("" if german else "; ACER Decision 02/2020 of 2020-01-24")
+        + ", read 2026-12-06",
+        Confidence.CONFIRMED if german else Confidence.GENERAL,
+        note,
+    )
+
+
 REGELLEISTUNG_FAQ = "regelleistung.net: FAQ (English)"
 REGELLEISTUNG_FAQ_URL = "https://www.regelleistung.net/Help/FAQ"
 AT_DE_AFRR = "netztransparenz.de: aFRR-AT-DE-Kooperation (archive of the German TSOs)"
