@@ -20,7 +20,15 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any, TypeVar
 
-from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_5, AUDIT_REVIEW_BY, Reading, sourced
+from markets.countries._audit import (
+    AUDIT,
+    AUDIT_4,
+    AUDIT_5,
+    AUDIT_6,
+    AUDIT_REVIEW_BY,
+    Reading,
+    sourced,
+)
 from markets.gates import DailyGate, OffsetGate
 from markets.kinds import (
     Auction,
@@ -644,6 +652,44 @@ _IDA_READINGS_4 = (
 )
 """What the fourth session of the audit read for the intraday-auction records."""
 
+OTE_PARAMETERS = "OTE (Czech NEMO): Parameters of short-term markets (electricity)"
+OTE_PARAMETERS_URL = (
+    "https://ote-cr.cz/en/short-term-markets/electricity/parameters-of-short-term-markets"
+)
+_OTE = {
+    "source": OTE_PARAMETERS,
+    "reference": OTE_PARAMETERS_URL,
+    "document_version": "OTE page (undated; names changes of 2024-07-01), read 2026-12-06",
+}
+_IDA_READINGS_6 = (
+    Reading(
+        "price_tick",
+        "2024-06-14",
+        confidence=G,
+        note="OTE, a NEMO in the same SIDC intraday auctions, lists for them a price tick of "
+        "0.01 EUR/MWh (and 0.1 MW quantity tick, 0.1 MW minimum volume) [confirmed at OTE]; "
+        "the tick is a NEMO parameter, and EPEX SPOT's and Nord Pool's for these zones were "
+        "not read [general]",
+        **_OTE,
+    ),
+    *(
+        Reading(
+            bound,
+            "2024-06-14",
+            confidence=U,
+            note="OTE lists the intraday auctions' price limits as -9,999 and +9,999 EUR/MWh "
+            "[confirmed at OTE]; being harmonised clearing prices of the single intraday "
+            "coupling, they should be one set for every zone the auctions clear together, but "
+            "the NEMOs' amended HMMCP methodology, which would say so for these zones, was not "
+            "read: +/-9,999 stays uncertain, now with a NEMO's page behind it. Revises the "
+            "record of the same day, which held it as a working assumption",
+            **_OTE,
+        )
+        for bound in ("price_min", "price_max")
+    ),
+)
+"""What the sixth session of the audit read for the intraday-auction records."""
+
 
 def contract(minutes: int, opens_at: int) -> ContinuousContract:
     """A continuous contract of `minutes`, open from `opens_at`:00 D-1."""
@@ -1143,10 +1189,15 @@ def coupled_markets(
     contracts: tuple[Rule[tuple[ContinuousContract, ...]], ...],
     local_gate_closure: tuple[Rule[OffsetGate], ...],
 ) -> tuple[Auction, Auction, Continuous]:
-    """Day-ahead, the intraday auctions and continuous intraday of a zone in SDAC and SIDC."""
+    """Day-ahead, the intraday auctions and continuous intraday of a zone in SDAC and SIDC.
+
+    The intraday auctions carry what the sixth audit session read of their price tick and
+    limits (a NEMO's published parameters); `sidc_intraday_auctions` alone keeps them as
+    working assumptions, which a new plugin's author confirms for their zone.
+    """
     return (
         sdac_day_ahead(country, zone, timezone),
-        sidc_intraday_auctions(country, zone, timezone),
+        sourced(sidc_intraday_auctions(country, zone, timezone), *_IDA_READINGS_6, session=AUDIT_6),
         sidc_continuous(
             country, zone, timezone, contracts=contracts, local_gate_closure=local_gate_closure
         ),

@@ -118,3 +118,32 @@ def test_the_french_plugin_with_its_correction_passes_the_kit_on_the_days_it_cha
     days = [date(2022, 3, 1), SUSPENDED, REOPENED, date(2025, 6, 2)]
     report = check_plugin(fr.PLUGIN, days)
     assert report.passed, report.summary()
+
+
+@pytest.mark.parametrize("country", sorted(PLUGINS))
+def test_the_ida_price_tick_names_otes_parameters_page(country):
+    plugin = PLUGINS[country]
+    now = _record(plugin, MarketId.INTRADAY_AUCTION, "price_tick", date(2025, 6, 2))
+    old = _record(plugin, MarketId.INTRADAY_AUCTION, "price_tick", date(2025, 6, 2), BEFORE_AUDIT)
+    assert now.value == old.value == 0.01
+    assert "ote-cr.cz" in (now.reference or "")
+    assert (now.confidence.value, old.confidence.value) == ("general", "uncertain")
+    assert now.review_by is None
+    assert now.id == rule_id(country, "intraday_auction", "price_tick", "2024-06-14", AUDIT)
+
+
+@pytest.mark.parametrize("bound", ["price_min", "price_max"])
+@pytest.mark.parametrize("country", sorted(PLUGINS))
+def test_the_ida_price_limits_name_a_nemos_page_and_stay_uncertain(country, bound):
+    plugin = PLUGINS[country]
+    history = getattr(plugin.market(MarketId.INTRADAY_AUCTION), bound)
+    today = [e for e in history if (e.recorded_at, e.valid_from) == (AUDIT, date(2024, 6, 14))]
+    assert [e.revision for e in today] == [1, 2]
+    now = _record(plugin, MarketId.INTRADAY_AUCTION, bound, date(2025, 6, 2))
+    assert now.id == today[1].id
+    assert abs(now.value) == 9999.0
+    assert (now.confidence.value, now.review_by) == ("uncertain", date(2027, 1, 31))
+    assert "ote-cr.cz" in (now.reference or "")
+    assert "working assumption" in (now.note or "")
+    assert now.supersedes == (today[0].id,)
+    assert today[0].confidence.value == "uncertain"
