@@ -20,7 +20,15 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Any, TypeVar
 
-from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_5, AUDIT_REVIEW_BY, Reading, sourced
+from markets.countries._audit import (
+    AUDIT,
+    AUDIT_4,
+    AUDIT_5,
+    AUDIT_6,
+    AUDIT_REVIEW_BY,
+    Reading,
+    sourced,
+)
 from markets.gates import DailyGate, OffsetGate
 from markets.kinds import (
     Auction,
@@ -186,6 +194,59 @@ def contracts_reading(
         f"60-, 30- and 15-min contracts in continuous trading: from 2020-12-10 {borders}, "
         f"beside the 60-min products, all in the NEMOs' shared order books [confirmed]; "
         f"{openings}",
+    )
+
+
+REGELLEISTUNG_AFRR = (
+    "regelleistung.net: Secondary control reserve (overview of current business rules for aFRR)"
+)
+REGELLEISTUNG_AFRR_URL = "https://www.regelleistung.net/ext/static/srl/?lang=en"
+AFRRIF = (
+    "ACER Decision 02/2020 of 2020-01-24 on the aFRR implementation framework (aFRRIF), Annex I, "
+    "and the All TSOs' aFRRIF proposal of 2018-12-18: Article 8, 'Balancing energy gate opening "
+    "and gate closure times for the standard aFRR balancing energy product bids'"
+)
+AFRRIF_URL = (
+    "https://9pdf.org/document/zkw801ke-annex-decision-afrrif-pursuant-article-regulation-"
+    "decided-agency.html; https://9pdf.org/document/y963wgpl-proposal-implementation-"
+    "framework-european-platform-exchange-balancing-energy.html (copies of the decision and "
+    "of the proposal)"
+)
+
+
+def picasso_gate_reading(country: str, operator: str, accession: date | str) -> Reading:
+    """What the sixth audit session read of the aFRR energy bid gate closure (25 minutes
+    before the quarter hour) for `country`'s PICASSO market from its `accession`.
+
+    The German TSOs state it for their energy market [confirmed for DE]; for another
+    member it rests on the aFRRIF setting one gate for the standard product bids of every
+    member, whose article title, not text, was read [general].
+    """
+    german = country == "DE"
+    note = (
+        "the German TSOs' overview gives the aFRR energy market as: gate opening d-1 (about "
+        "12:00), gate closure t-25, product length 15 minutes, minimum offer 1 MW: bids close "
+        "25 minutes before their quarter hour [confirmed]"
+    )
+    if not german:
+        note = (
+            "25 minutes before the quarter hour: the German TSOs state it (t-25) for the German "
+            "aFRR energy market on PICASSO [confirmed for DE]; the aFRRIF sets one balancing "
+            "energy gate closure for the standard aFRR product bids of every member TSO "
+            "(Article 8; its title was read in the tables of contents of ACER's decision and "
+            "the TSOs' proposal, not its text), so the same 25 minutes is taken for "
+            f"{operator}'s BSPs [general]; {operator}'s own terms were not read"
+        )
+    return Reading(
+        "gate_closure",
+        accession,
+        REGELLEISTUNG_AFRR if german else REGELLEISTUNG_AFRR + "; " + AFRRIF,
+        REGELLEISTUNG_AFRR_URL if german else REGELLEISTUNG_AFRR_URL + "; " + AFRRIF_URL,
+        "regelleistung.net page (undated, PICASSO era: t-25)"
+        + ("" if german else "; ACER Decision 02/2020 of 2020-01-24")
+        + ", read 2026-12-06",
+        Confidence.CONFIRMED if german else Confidence.GENERAL,
+        note,
     )
 
 
@@ -590,6 +651,44 @@ _IDA_READINGS_4 = (
     ),
 )
 """What the fourth session of the audit read for the intraday-auction records."""
+
+OTE_PARAMETERS = "OTE (Czech NEMO): Parameters of short-term markets (electricity)"
+OTE_PARAMETERS_URL = (
+    "https://ote-cr.cz/en/short-term-markets/electricity/parameters-of-short-term-markets"
+)
+_OTE = {
+    "source": OTE_PARAMETERS,
+    "reference": OTE_PARAMETERS_URL,
+    "document_version": "OTE page (undated; names changes of 2024-07-01), read 2026-12-06",
+}
+_IDA_READINGS_6 = (
+    Reading(
+        "price_tick",
+        "2024-06-14",
+        confidence=G,
+        note="OTE, a NEMO in the same SIDC intraday auctions, lists for them a price tick of "
+        "0.01 EUR/MWh (and 0.1 MW quantity tick, 0.1 MW minimum volume) [confirmed at OTE]; "
+        "the tick is a NEMO parameter, and EPEX SPOT's and Nord Pool's for these zones were "
+        "not read [general]",
+        **_OTE,
+    ),
+    *(
+        Reading(
+            bound,
+            "2024-06-14",
+            confidence=U,
+            note="OTE lists the intraday auctions' price limits as -9,999 and +9,999 EUR/MWh "
+            "[confirmed at OTE]; being harmonised clearing prices of the single intraday "
+            "coupling, they should be one set for every zone the auctions clear together, but "
+            "the NEMOs' amended HMMCP methodology, which would say so for these zones, was not "
+            "read: +/-9,999 stays uncertain, now with a NEMO's page behind it. Revises the "
+            "record of the same day, which held it as a working assumption",
+            **_OTE,
+        )
+        for bound in ("price_min", "price_max")
+    ),
+)
+"""What the sixth session of the audit read for the intraday-auction records."""
 
 
 def contract(minutes: int, opens_at: int) -> ContinuousContract:
@@ -1090,10 +1189,15 @@ def coupled_markets(
     contracts: tuple[Rule[tuple[ContinuousContract, ...]], ...],
     local_gate_closure: tuple[Rule[OffsetGate], ...],
 ) -> tuple[Auction, Auction, Continuous]:
-    """Day-ahead, the intraday auctions and continuous intraday of a zone in SDAC and SIDC."""
+    """Day-ahead, the intraday auctions and continuous intraday of a zone in SDAC and SIDC.
+
+    The intraday auctions carry what the sixth audit session read of their price tick and
+    limits (a NEMO's published parameters); `sidc_intraday_auctions` alone keeps them as
+    working assumptions, which a new plugin's author confirms for their zone.
+    """
     return (
         sdac_day_ahead(country, zone, timezone),
-        sidc_intraday_auctions(country, zone, timezone),
+        sourced(sidc_intraday_auctions(country, zone, timezone), *_IDA_READINGS_6, session=AUDIT_6),
         sidc_continuous(
             country, zone, timezone, contracts=contracts, local_gate_closure=local_gate_closure
         ),

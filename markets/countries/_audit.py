@@ -10,7 +10,9 @@ Five sessions audited that day: the first (`AUDIT`) corrected the examples of th
 the second (`AUDIT_2`) went through every record of NL, BE, FR, AT and the shared EU
 blocks, the third (`AUDIT_3`) sourced German records and regulatory facts, the fourth
 (`AUDIT_4`) sourced market records the others had left without a reference, the fifth
-(`AUDIT_5`) continued it and revised records recorded earlier that day. `sourced`
+(`AUDIT_5`) continued it and revised records recorded earlier that day; a sixth (`AUDIT_6`)
+took the records still without a reference and corrected the French aFRR capacity market's
+days in operation. `sourced`
 re-records a legacy record with the source it was checked against.
 """
 
@@ -72,6 +74,16 @@ AUDIT_5: dict[str, Any] = {
 """Keyword arguments of `markets.rules.rule` for a record of the fifth audit session (the
 fourth's work continued on its branch: market records still without a reference, and
 same-day revisions of records the earlier sessions recorded that day)."""
+
+AUDIT_6: dict[str, Any] = {
+    "recorded_at": AUDIT_DAY,
+    "retrieved_on": AUDIT_DAY,
+    "recorded_by": "facts (rule-audit session 6 of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch wt-facts)",
+}
+"""Keyword arguments of `markets.rules.rule` for a record of the sixth audit session (the 72
+market records still without a reference after the fifth, and the French aFRR capacity
+auction's suspension of 2022-2024)."""
 
 M = TypeVar("M", bound=Market)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT_4, AUDIT_5, Reading, sourced
+from markets.countries._audit import AUDIT_4, AUDIT_5, AUDIT_6, Reading, sourced
 from markets.eu import (
     AT_DE_AFRR,
     AT_DE_AFRR_URL,
@@ -28,6 +28,7 @@ from markets.eu import (
     fcr_cooperation,
     ida_mtu_reading,
     picasso_afrr_energy,
+    picasso_gate_reading,
     since_start,
 )
 from markets.gates import DailyGate, OffsetGate
@@ -208,6 +209,10 @@ AFRR_ENERGY = sourced(
         "energy price",
     ),
     session=AUDIT_4,
+)
+
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY, picasso_gate_reading(COUNTRY, "APG", "2022-06-22"), session=AUDIT_6
 )
 
 PLUGIN = MarketPlugin(

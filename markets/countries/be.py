@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT_4, AUDIT_5, Reading, sourced
+from markets.countries._audit import AUDIT_4, AUDIT_5, AUDIT_6, Reading, sourced
 from markets.eu import (
     ELIA_AFRR_TC_2024,
     ELIA_AFRR_TC_2024_URL,
@@ -32,6 +32,7 @@ from markets.eu import (
     fcr_cooperation,
     ida_mtu_reading,
     picasso_afrr_energy,
+    picasso_gate_reading,
     since_start,
 )
 from markets.gates import DailyGate, OffsetGate
@@ -325,6 +326,10 @@ AFRR_ENERGY = sourced(
         "non-reserved energy bids",
     ),
     session=AUDIT_4,
+)
+
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY, picasso_gate_reading(COUNTRY, "Elia", "2025-02-01"), session=AUDIT_6
 )
 
 PLUGIN = MarketPlugin(

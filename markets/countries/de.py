@@ -20,6 +20,7 @@ from markets.countries._audit import (
     AUDIT_3,
     AUDIT_4,
     AUDIT_5,
+    AUDIT_6,
     AUDIT_REVIEW_BY,
     Reading,
     sourced,
@@ -49,6 +50,7 @@ from markets.eu import (
     fcr_cooperation,
     ida_mtu_reading,
     picasso_afrr_energy,
+    picasso_gate_reading,
     since_start,
 )
 from markets.gates import DailyGate, OffsetGate
@@ -327,6 +329,10 @@ AFRR_ENERGY = sourced(
         "pay-as-bid, so parts of it predate the accession of 2022-06-22",
     ),
     session=AUDIT_5,
+)
+
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY, picasso_gate_reading(COUNTRY, TSOS, "2022-06-22"), session=AUDIT_6
 )
 
 _BUILT_IN = MarketPlugin(

@@ -9,9 +9,17 @@ and marked superseded: ``vpp markets rules FR --known-on 2026-12-05`` shows them
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 
-from markets.countries._audit import AUDIT, AUDIT_4, AUDIT_5, AUDIT_REVIEW_BY, Reading, sourced
+from markets.countries._audit import (
+    AUDIT,
+    AUDIT_4,
+    AUDIT_5,
+    AUDIT_6,
+    AUDIT_REVIEW_BY,
+    Reading,
+    sourced,
+)
 from markets.eu import (
     HISTORY_START,
     LEGACY_REVIEW_BY,
@@ -30,6 +38,7 @@ from markets.eu import (
     fcr_cooperation,
     ida_mtu_reading,
     picasso_afrr_energy,
+    picasso_gate_reading,
     since_start,
 )
 from markets.gates import DailyGate, OffsetGate
@@ -235,6 +244,103 @@ AFRR_CAPACITY = sourced(
     session=AUDIT_4,
 )
 
+MODO_FR_AFRR = (
+    "Modo Energy (secondary): 'aFRR explained: how France's automatic frequency reserve "
+    "market works'"
+)
+MODO_FR_AFRR_URL = "https://modoenergy.com/research/france-afrr-market-explainer-bess"
+MODO_FR_AFRR_READ = "Modo Energy article (undated, after the PICASSO connection of April 2025)"
+CE_SSF_2022 = (
+    "Conseil d'Etat, decision n° 470863 of 2024-11-26 (EDF v. CRE): on point 2.6 of CRE "
+    "deliberation n° 2022-226 of 2022-07-28 approving RTE's 'regles services systeme frequence'"
+)
+CE_SSF_2022_URL = "https://juricaf.org/arret/FRANCE-CONSEILDETAT-20241126-470863"
+AFRR_TENDER_SUSPENDED = "2022-07-28"
+"""First delivery day modelled without the French aFRR capacity auction: RTE suspended it
+for about two years before reopening it on 2024-06-19; the first day of the suspension was
+not found, so the day CRE approved the rules that allow it (deliberation 2022-226) is
+taken."""
+AFRR_TENDER_REOPENED = "2024-06-19"
+"""RTE's national D-1 call for tenders for aFRR capacity runs again from this day (RTE)."""
+
+_SUSPENSION = (
+    "RTE reopened the aFRR capacity auction in June 2024 after a two-year suspension during "
+    "the energy crisis (Modo Energy, secondary); RTE contracts aFRR capacity through a "
+    "national D-1 call for tenders 'since June 19th 2024' (RTE); CRE's deliberation 2022-226 "
+    "of 2022-07-28 approved rules under which RTE suspends the call for tenders on an IT "
+    "problem or a market failure signalled by CRE and pays a flat capacity price instead "
+    "(Conseil d'Etat 2024-11-26, on EDF's appeal against that point)"
+)
+AFRR_CAPACITY = sourced(
+    AFRR_CAPACITY,
+    Reading(
+        "in_operation",
+        HISTORY_START,
+        RTE_AFRR + "; " + MODO_FR_AFRR,
+        _RTE_AFRR["reference"] + "; " + MODO_FR_AFRR_URL,
+        "RTE news of 2021 and service page; " + MODO_FR_AFRR_READ + "; read 2026-12-06",
+        U,
+        "RTE's daily D-1 call for tenders ran from delivery 2021-11-03 [confirmed], until "
+        "its suspension of about two years before 2024-06-19 [secondary]; the suspension's "
+        "first day was not found, so this record ends on " + AFRR_TENDER_SUSPENDED + ". "
+        "Revises the record of the same day, whose note took the years before 2024-06-19 "
+        "for a D-1 market either way",
+        valid_to=date.fromisoformat(AFRR_TENDER_SUSPENDED),
+    ),
+    session=AUDIT_6,
+)
+AFRR_CAPACITY = AFRR_CAPACITY.with_rules(
+    in_operation=(
+        *AFRR_CAPACITY.in_operation,
+        rule(
+            False,
+            AFRR_TENDER_SUSPENDED,
+            MODO_FR_AFRR + "; " + RTE_AFRR + "; " + CE_SSF_2022,
+            U,
+            _SUSPENSION
+            + ". No aFRR capacity auction is offered from "
+            + AFRR_TENDER_SUSPENDED
+            + " (the day the suspension became possible, taken for its unknown first day) "
+            "to 2024-06-18; corrects the records believed before, which offered it every day "
+            "since 2022",
+            valid_to=AFRR_TENDER_REOPENED,
+            reference=MODO_FR_AFRR_URL + "; " + _RTE_AFRR["reference"] + "; " + CE_SSF_2022_URL,
+            document_version=MODO_FR_AFRR_READ + "; RTE service page (undated); Conseil d'Etat "
+            "decision of 2024-11-26",
+            review_by=AUDIT_REVIEW_BY,
+            **AUDIT_6,
+        ),
+        rule(
+            True,
+            AFRR_TENDER_REOPENED,
+            RTE_AFRR + "; " + MODO_FR_AFRR,
+            C,
+            "RTE contracts aFRR capacity through a national D-1 call for tenders since "
+            "2024-06-19 (RTE) [confirmed]; the auction reopened then after its suspension "
+            "(Modo Energy, secondary)",
+            reference=_RTE_AFRR["reference"] + "; " + MODO_FR_AFRR_URL,
+            document_version="RTE service page (undated); " + MODO_FR_AFRR_READ,
+            **AUDIT_6,
+        ),
+    ),
+)
+AFRR_CAPACITY = sourced(
+    AFRR_CAPACITY,
+    Reading(
+        "block_hours",
+        HISTORY_START,
+        MODO_FR_AFRR,
+        MODO_FR_AFRR_URL,
+        MODO_FR_AFRR_READ + ", read 2026-12-06",
+        U,
+        "RTE sizes its aFRR need per 4-hour block of the day (the summer 16:00-20:00 block "
+        "reaches 1,500 MW), read in a secondary account of RTE's market rules for the auction "
+        "reopened in June 2024 [secondary]; the product length of the 2021-2022 tender and "
+        "RTE's rules themselves were not read",
+    ),
+    session=AUDIT_6,
+)
+
 AFRR_ENERGY = sourced(
     picasso_afrr_energy(
         COUNTRY,
@@ -287,6 +393,10 @@ AFRR_ENERGY = sourced(
         "marginal price (from 2023-11-21, before PICASSO)",
     ),
     session=AUDIT_4,
+)
+
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY, picasso_gate_reading(COUNTRY, "RTE", "2025-04-01"), session=AUDIT_6
 )
 
 PLUGIN = MarketPlugin(

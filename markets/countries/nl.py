@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT_4, AUDIT_5, Reading, sourced
+from markets.countries._audit import AUDIT_4, AUDIT_5, AUDIT_6, Reading, sourced
 from markets.eu import (
     HISTORY_START,
     LEGACY_REVIEW_BY,
@@ -24,6 +24,7 @@ from markets.eu import (
     fcr_cooperation,
     ida_mtu_reading,
     picasso_afrr_energy,
+    picasso_gate_reading,
     since_start,
 )
 from markets.gates import DailyGate, OffsetGate
@@ -186,6 +187,30 @@ AFRR_CAPACITY = sourced(
         "of this market stay uncertain",
     ),
     session=AUDIT_4,
+)
+
+TENNET_REGULATING = "TenneT: Offering of regulating and reserve capacity"
+TENNET_REGULATING_URL = (
+    "https://www.tennet.org/english/operational_management/system_data_preparation/"
+    "offering_regulating_reserve_capacity/index.aspx"
+)
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY,
+    picasso_gate_reading(COUNTRY, "TenneT NL", "2024-01-01"),
+    Reading(
+        "order_types",
+        "2024-01-01",
+        TENNET_REGULATING,
+        TENNET_REGULATING_URL,
+        "TenneT page (undated, before PICASSO), read 2026-12-06",
+        G,
+        "TenneT buys regulating capacity (aFRR, continuously controlled by the national "
+        "load-frequency controller) through bids, each naming a volume in MW, a direction and "
+        "a price, settled at no less than the bid price [confirmed for TenneT's national "
+        "market]; that the same energy bid carries over to PICASSO from TenneT's accession "
+        "[general]",
+    ),
+    session=AUDIT_6,
 )
 
 PLUGIN = MarketPlugin(

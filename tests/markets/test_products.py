@@ -336,7 +336,8 @@ def test_uncertain_rules_are_visible_on_the_products_that_use_them():
     assert {"block_hours", "gate_closure", "volume_min_mw"} <= set(nl_afrr.uncertain_rules)
     assert "in_operation" not in nl_afrr.uncertain_rules
     ida = DE.products(NORMAL, "intraday_auction")[0]
-    assert {"price_min", "price_max", "price_tick"} <= set(ida.uncertain_rules)
+    assert {"price_min", "price_max"} <= set(ida.uncertain_rules)
+    assert "price_tick" not in ida.uncertain_rules  # general since audit session 6 (OTE's page)
 
 
 def test_asking_for_a_market_the_country_does_not_have_names_the_ones_it_has():
