@@ -129,7 +129,8 @@ def test_battery_soc_min_above_energy_is_named(energy, excess, soc_max_share):
 )
 def test_consistent_battery_validates(energy, shares, eta_charge, eta_discharge, charge, discharge):
     low_share, initial_share, high_share = shares
-    soc_max = energy * high_share if high_share > 0 else None
+    # a share so small its product underflows to 0 MWh means no upper level was given
+    soc_max = energy * high_share if energy * high_share > 0 else None
     data = battery(
         energy_mwh=energy,
         soc_min_mwh=energy * low_share,
