@@ -16,13 +16,7 @@ Every SQLite connection gets WAL journaling (readers never wait for the writer),
 busy timeout; transactions are started by SQLAlchemy with ``BEGIN``, or
 ``BEGIN IMMEDIATE`` for writes (see `WRITE`), so a write never fails half-way because
 another connection wrote first. PostgreSQL connections use psycopg 3 with the session
-time zone set to UTC and ``plan_cache_mode=force_custom_plan``: psycopg prepares a
-statement on the server after its fifth run, and PostgreSQL then plans it once for any
-parameters (a generic plan) whenever that looks no dearer than the plans for the values
-given. For the bid writer's look-ups it was far dearer: the probe of a group's bid_ids
-(`trading.store.held`) ran 50-110 ms on its generic plan against 0.2 ms planned for its
-values, measured on a tenant of 3,200 bids. Planning each run costs a fraction of a
-millisecond; a statement is still parsed once.
+time zone set to UTC.
 """
 
 from __future__ import annotations
@@ -147,6 +141,6 @@ def _create_private(path: Path) -> None:
 def _postgres_engine(url: URL, echo: bool) -> Engine:
     given = url.query.get("options", ())
     given = (given,) if isinstance(given, str) else given
-    options = " ".join((*given, "-c timezone=UTC", "-c plan_cache_mode=force_custom_plan"))
+    options = " ".join((*given, "-c timezone=UTC"))
     url = url.difference_update_query(["options"])
     return create_engine(url, echo=echo, pool_pre_ping=True, connect_args={"options": options})
