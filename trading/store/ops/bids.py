@@ -43,6 +43,7 @@ from trading.store.errors import (
     invalid,
     raise_problems,
 )
+from trading.store.held import held_ids
 from trading.store.inputs import Actor, PreparedBid
 from trading.store.models import (
     ApiKeyRow,
@@ -472,13 +473,17 @@ def _stored_bid_ids(session: Session, submissions: Sequence[Submission]) -> _Nam
         for bid in submission.bids:
             if (name := _client_bid_id(bid)) is not None:
                 by_tenant.setdefault(submission.tenant_id, set()).add(name)
+    ids = [
+        bid_id
+        for tenant_id, wanted in by_tenant.items()
+        for bid_id in held_ids(session, _BIDS, "client_bid_id", tenant_id, wanted)
+    ]
     found: _Named = {}
-    for tenant_id, wanted in by_tenant.items():
-        rows = session.execute(_NAMED_BIDS, {"tenant": tenant_id, "names": sorted(wanted)})
-        for row, key, published_at in rows:
+    if ids:  # the names are free almost always: then this one probe per name was all
+        for row, key, published_at in session.execute(_BIDS_BY_ID, {"ids": ids}):
             record = BidRecord.of(row)
             result = AddBidsResult(row.submission_id, key, (record,), created=False)
-            found[(tenant_id, row.client_bid_id)] = (record, result, published_at is not None)
+            found[(row.tenant_id, row.client_bid_id)] = (record, result, published_at is not None)
     return found
 
 
@@ -515,18 +520,16 @@ _TENANTS = select(TenantRow.id).where(TenantRow.id.in_(bindparam("ids", expandin
 _KEYS = select(
     ApiKeyRow.id, ApiKeyRow.tenant_id, ApiKeyRow.role, ApiKeyRow.revoked_at, ApiKeyRow.expires_at
 ).where(ApiKeyRow.id.in_(bindparam("ids", expanding=True)))
-_NAMED_BIDS = (
+_BIDS_BY_ID = (
     select(BidRow, BidSubmissionRow.idempotency_key, BidSubmissionRow.published_at)
     .join(BidSubmissionRow, BidSubmissionRow.id == BidRow.submission_id)
-    .where(
-        BidRow.tenant_id == bindparam("tenant"),
-        BidRow.client_bid_id.in_(bindparam("names", expanding=True)),
-    )
+    .where(BidRow.id.in_(bindparam("ids", expanding=True)))
 )
-_SUBMISSIONS_UNDER_KEYS = select(BidSubmissionRow).where(
-    BidSubmissionRow.tenant_id == bindparam("tenant"),
-    BidSubmissionRow.idempotency_key.in_(bindparam("keys", expanding=True)),
+_SUBMISSIONS_BY_ID = select(BidSubmissionRow).where(
+    BidSubmissionRow.id.in_(bindparam("ids", expanding=True))
 )
+_BIDS: Table = BidRow.__table__  # type: ignore[assignment]
+_SUBMISSIONS: Table = BidSubmissionRow.__table__  # type: ignore[assignment]
 
 
 def _existing_tenants(session: Session, wanted: set[str]) -> set[str]:
@@ -561,14 +564,14 @@ def _earlier_submissions(
     for submission in submissions:
         if not submission.key_generated:
             by_tenant.setdefault(submission.tenant_id, set()).add(submission.idempotency_key)
-    found: dict[str, BidSubmissionRow] = {}
-    for tenant_id, wanted in by_tenant.items():
-        for row in session.scalars(
-            _SUBMISSIONS_UNDER_KEYS, {"tenant": tenant_id, "keys": sorted(wanted)}
-        ):
-            found[row.id] = row
-    if not found:
+    ids = [
+        submission_id
+        for tenant_id, wanted in by_tenant.items()
+        for submission_id in held_ids(session, _SUBMISSIONS, "idempotency_key", tenant_id, wanted)
+    ]
+    if not ids:
         return {}
+    found = {row.id: row for row in session.scalars(_SUBMISSIONS_BY_ID, {"ids": ids})}
     bids: dict[str, list[BidRecord]] = {submission_id: [] for submission_id in found}
     for bid in session.scalars(
         select(BidRow).where(BidRow.submission_id.in_(found)).order_by(BidRow.position)
