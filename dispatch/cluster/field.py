@@ -39,22 +39,28 @@ Exchanged = tuple[list[Answer], list[Reading | None]]
 class WallClock:
     """Seconds since `epoch` [POSIX s] by the system clock: the same time in every
     process of the run (on one machine exactly; across machines as well as NTP keeps
-    them). `utc()` is the matching instant."""
+    them). `utc()` is the matching instant. A server on a simulated time line
+    (`vpp serve --clock-start/--clock-speed`) runs `speed` seconds per real one, its UTC
+    `offset_s` [s] after the system clock's at `epoch` (0, 1: the machine's time)."""
 
-    def __init__(self, epoch: float) -> None:
+    def __init__(self, epoch: float, offset_s: float = 0.0, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed={speed}: must be > 0 (seconds per real second)")
         self.epoch = epoch
+        self.offset_s = offset_s
+        self.speed = speed
 
     def now(self) -> float:
-        """Seconds since the epoch."""
-        return time.time() - self.epoch
+        """Seconds since the epoch (times `speed`)."""
+        return (time.time() - self.epoch) * self.speed
 
     def utc(self) -> datetime:
-        """Now in UTC."""
-        return datetime.fromtimestamp(time.time(), UTC)
+        """Now in UTC (on the shifted, scaled time line)."""
+        return datetime.fromtimestamp(self.epoch + self.offset_s + self.now(), UTC)
 
     async def sleep_until(self, t: float) -> None:
         """Sleep until `now() >= t`."""
-        delay = t - self.now()
+        delay = (t - self.now()) / self.speed
         if delay > 0:
             await asyncio.sleep(delay)
 
@@ -76,6 +82,15 @@ class DeviceField:
             if wanted is None or m.adapter.asset_id in wanted
         }
         self.calls = 0
+
+    @classmethod
+    def of(cls, devices: dict[str, InProcessDevice]) -> DeviceField:
+        """A field over devices that exist already (e.g. a server's embedded fleet, which
+        its meters read), on their own clock."""
+        field = cls.__new__(cls)
+        field.devices = devices
+        field.calls = 0
+        return field
 
     def exchange(self, writes: Sequence[Write], reads: Sequence[str]) -> Exchanged:
         """Apply `writes` in order, then read `reads`; a device that cannot answer reads

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from dispatch.cluster.renewer import LeasesFactory, RenewerProcess
 from dispatch.devices.fencing import Fence, FenceHolder
 from dispatch.inproc import limits_of
 from dispatch.pool import PoolController
+from dispatch.schedule import Schedule
 from dispatch.simulation import (
     FleetMember,
     SimulationOptions,
@@ -65,6 +66,59 @@ class PartitionPlan:
     count_held: bool = True
     """Count the assets without a fresh reading at the power they last held
     (`dispatch.cluster.held`); False: as nothing, as the pool does by itself."""
+
+    def dispatch_clock(self) -> WallClock:
+        """The clock the partition's pool runs on (the run's: seconds since `epoch`)."""
+        return WallClock(self.epoch)
+
+    def members(self, link: FieldLink) -> list[FleetMember]:
+        """The partition's assets, each reached through `link`."""
+        return fleet_members(self.options, set(self.spec.assets), link)
+
+    def schedule(self) -> Schedule:
+        """The schedule the partition follows: the run's, restricted to its assets."""
+        return partition_schedule(full_schedule(self.options, self.epoch), self.spec)
+
+    @property
+    def seed(self) -> int:
+        """The seed of the asset actors' jitter."""
+        return self.options.seed
+
+    @property
+    def tick_s(self) -> float:
+        """The pool's tick period [s]."""
+        return self.options.tick_s
+
+    @property
+    def response_s(self) -> float:
+        """The assets' response time [s]."""
+        return self.options.response_s
+
+
+class OwnerPlan(Protocol):
+    """What `run_owner` needs of a partition (plain data, sent to other processes):
+    `PartitionPlan` for a simulated run, `dispatch.cluster.serve_zone.EnginePartitionPlan`
+    for a zone of `vpp serve --cluster`."""
+
+    spec: PartitionSpec
+    epoch: float
+    ttl_s: float
+    count_held: bool
+
+    def dispatch_clock(self) -> WallClock: ...
+
+    def members(self, link: FieldLink) -> list[FleetMember]: ...
+
+    def schedule(self) -> Schedule: ...
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def tick_s(self) -> float: ...
+
+    @property
+    def response_s(self) -> float: ...
 
 
 class CachedShare:
@@ -104,7 +158,7 @@ def full_schedule(options: SimulationOptions, epoch: float) -> Any:
 
 
 async def run_owner(
-    plan: PartitionPlan,
+    plan: OwnerPlan,
     owner: str,
     leases: PartitionLeases,
     exchange: Exchange,
@@ -114,8 +168,15 @@ async def run_owner(
     node: str = "local",
     leases_factory: LeasesFactory | None = None,
     renewer: RenewerProcess | None = None,
+    on_pool: Callable[[PoolController], None] | None = None,
 ) -> dict[str, Any]:
     """Own `plan.spec` as `owner` until `until_s` [s of the run]; what it did.
+
+    The lease is taken and renewed on the machine's time (`WallClock(plan.epoch)`), the
+    pool ticks on `plan.dispatch_clock()`, on whose seconds `until_s` is (the same for a
+    simulated run; a server's simulated time line for `vpp serve --cluster`); `on_pool`
+    is called with the pool controller before its first tick (e.g. to switch its schedule
+    later).
 
     With `leases_factory` the lease is renewed by a process of its own
     (`dispatch.cluster.renewer`), which this process's pauses (garbage collections hold
@@ -135,13 +196,14 @@ async def run_owner(
         renewer.start()
     # Everything slow before the lease: a lease taken and then not renewed for seconds of
     # set-up lapses at once (20,000 assets' schedule takes seconds on a busy machine).
-    members = fleet_members(plan.options, set(spec.assets), link)
-    schedule = partition_schedule(full_schedule(plan.options, plan.epoch), spec)
+    members = plan.members(link)
+    schedule = plan.schedule()
     if renewer is not None:  # never a thread's renewals at start: run_fleet collects first
         await renewer.ready()
     lease: Lease | None = None
+    dispatch_clock = plan.dispatch_clock()  # `until_s` is on its time line
     waited_from = clock.now()
-    while lease is None and clock.now() < until_s:
+    while lease is None and dispatch_clock.now() < until_s:
         lease = leases.acquire(spec.id, owner, clock.utc(), plan.ttl_s)
         if lease is None:
             await asyncio.sleep(0.2)
@@ -169,6 +231,8 @@ async def run_owner(
 
     def hook(pool: PoolController) -> None:
         pools.append(pool)
+        if on_pool is not None:
+            on_pool(pool)
         if plan.count_held:
             held.append(HeldPower(pool))
             pool.metered_unseen.append(held[-1])
@@ -183,12 +247,12 @@ async def run_owner(
 
     options = SimulationOptions(
         assets=len(members),
-        duration_s=max(0.0, until_s - clock.now()),
-        seed=plan.options.seed,
+        duration_s=max(0.0, until_s - dispatch_clock.now()),
+        seed=plan.seed,
         pool=spec.id,
-        response_s=plan.options.response_s,
+        response_s=plan.response_s,
         site_size=0,
-        tick_s=plan.options.tick_s,
+        tick_s=plan.tick_s,
     )
     gc_before = gc.get_threshold()
     gc.set_threshold(*GC_THRESHOLD)
@@ -196,7 +260,7 @@ async def run_owner(
         run_fleet(
             options,
             members,
-            clock,
+            dispatch_clock,
             activation=share,
             schedule=schedule,
             on_pool=hook,
@@ -415,4 +479,11 @@ def _pct(values: list[float], q: float) -> float | None:
     return None if not values else round(float(np.percentile(values, q)), 3)
 
 
-__all__ = ["CachedShare", "PartitionPlan", "fleet_members", "full_schedule", "run_owner"]
+__all__ = [
+    "CachedShare",
+    "OwnerPlan",
+    "PartitionPlan",
+    "fleet_members",
+    "full_schedule",
+    "run_owner",
+]

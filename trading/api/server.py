@@ -47,6 +47,7 @@ DEFAULT_INTERVAL_S = 3.0
 
 if TYPE_CHECKING:  # the engine imports this module (its desk clears through ClearingLoop)
     from dispatch.fleet_file import FleetFile
+    from trading.engine.live_books import ZoneRunner
     from trading.engine.service import EngineService
     from trading.engine.tso import TsoLink
 
@@ -259,6 +260,7 @@ def serve(
     engine_tick_s: float = 1.0,
     fleet: FleetFile | None = None,
     tso: TsoLink | None = None,
+    cluster: ZoneRunner | None = None,
 ) -> None:
     """Upgrade the database to head and serve the API with uvicorn until interrupted.
 
@@ -267,7 +269,9 @@ def serve(
     `engine_tick_s` simulated seconds; `fleet`: the Modbus devices of one portfolio
     (`dispatch.fleet_file`), dispatched instead of its embedded simulated fleet; `tso`:
     the TSO's link the pools' aFRR activation comes from (`trading.engine.tso`; None:
-    the loopback pattern)."""
+    the loopback pattern); `cluster`: the Ray cluster the engine's pools run on as
+    partitions (`dispatch.cluster.ray_serve.RayCluster`, joined by the caller; None: in
+    process)."""
     import uvicorn
 
     upgrade(db_url)
@@ -281,7 +285,15 @@ def serve(
     use_clock(clock.now)  # one clock for the server: the store's own times too
     service = (
         engine_service(
-            repository, clock, market_prices, balancing, clock_speed, engine_tick_s, fleet, tso
+            repository,
+            clock,
+            market_prices,
+            balancing,
+            clock_speed,
+            engine_tick_s,
+            fleet,
+            tso,
+            cluster,
         )
         if engine
         else None
@@ -319,14 +331,16 @@ def engine_service(
     tick_s: float,
     fleet: FleetFile | None = None,
     tso: TsoLink | None = None,
+    cluster: ZoneRunner | None = None,
 ) -> EngineService:
     """The engine on the server's clock and the exchange's prices (not started); `fleet`:
     the Modbus devices of one portfolio instead of its embedded simulated fleet; `tso`:
-    the TSO's link (None: the loopback activation pattern)."""
+    the TSO's link (None: the loopback activation pattern); `cluster`: where the pools
+    run as partitions (None: in process)."""
     from markets.registry import default_registry
     from trading.engine.live_clock import ServerClock
     from trading.engine.service import EngineService, live_config
 
     config = live_config(prices, default_registry(), balancing, tick_s=tick_s, speed=speed)
-    config = dataclasses.replace(config, fleet=fleet, tso=tso)
+    config = dataclasses.replace(config, fleet=fleet, tso=tso, cluster=cluster)
     return EngineService(repository, ServerClock(clock, speed), config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -13,6 +14,7 @@ from trading.cli.output import EXIT_INVALID_INPUT
 from trading.exchange.clock import Clock, ScaledClock
 
 if TYPE_CHECKING:
+    from dispatch.cluster.ray_serve import RayCluster
     from trading.engine.tso import TsoLink
 
 
@@ -97,6 +99,21 @@ def serve_command(
             "the ports after it (default $VPP_TSO_PORT or 2404)",
         ),
     ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            help="join the Ray cluster at ADDRESS (ray start --head, vpp cluster up): the "
+            "engine's pools run there as partitions, each owned through a lease in --db, "
+            "which every node must reach (docs/scale.md); needs vpp-engine[cluster]",
+        ),
+    ] = None,
+    partitions: Annotated[
+        int,
+        typer.Option(
+            "--partitions", min=1, help="with --cluster: partitions per pool (bidding zone)"
+        ),
+    ] = 2,
 ) -> None:
     """Upgrade the database, then serve the API; bids clear at their gate on the prices.
 
@@ -137,20 +154,67 @@ def serve_command(
         except FleetFileError as exc:
             typer.echo(f"error: --fleet: {exc}", err=True)
             raise typer.Exit(EXIT_INVALID_INPUT) from None
+    if cluster is not None:  # before the TSO's link is built (it may need an extra)
+        _check_cluster(no_engine, fleet, tso not in (None, "loopback"))
     link = _tso_link(tso, tso_host, tso_port, no_engine)
-    serve(
-        db,
-        host,
-        port,
-        prices,
-        interval_s=interval,
-        clock=clock,
-        engine=not no_engine,
-        clock_speed=clock_speed,
-        engine_tick_s=engine_tick,
-        fleet=fleet,
-        tso=link,
-    )
+    runner = None
+    if cluster is not None:
+        _check_cluster(no_engine, fleet, link is not None)  # $VPP_TSO too
+        runner = _join_cluster(cluster, db, partitions)
+    try:
+        serve(
+            db,
+            host,
+            port,
+            prices,
+            interval_s=interval,
+            clock=clock,
+            engine=not no_engine,
+            clock_speed=clock_speed,
+            engine_tick_s=engine_tick,
+            fleet=fleet,
+            tso=link,
+            cluster=runner,
+        )
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def _check_cluster(no_engine: bool, fleet: object, tso: bool) -> None:
+    """Exit 2 naming the option if ``--cluster`` goes with one it does not support yet."""
+    problem = None
+    if no_engine:
+        problem = "the engine's pools run on the cluster; not with --no-engine"
+    elif fleet is not None:
+        problem = "the partitions dispatch the embedded simulated fleet; not with --fleet"
+    elif tso:
+        problem = "the TSO's stations attach to in-process pools; not with --tso iec104"
+    if problem is not None:
+        typer.echo(f"error: --cluster: {problem}", err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT)
+
+
+def _join_cluster(address: str, db: str | None, partitions: int) -> RayCluster:
+    """Upgrade the database (its lease table), join the Ray cluster at `address`; exits 2
+    saying what to install if Ray is not."""
+    try:
+        from dispatch.cluster.ray_serve import RayCluster
+    except ImportError:
+        from trading.cli.cluster import NO_RAY
+
+        typer.echo(NO_RAY, err=True)
+        raise typer.Exit(EXIT_INVALID_INPUT) from None
+    from trading.cli.cluster import open_leases
+    from trading.store import upgrade
+    from trading.store.engine import database_url
+
+    url = database_url(db).render_as_string(hide_password=False)
+    upgrade(url)
+    runner = RayCluster(address, functools.partial(open_leases, url), partitions=partitions)
+    nodes = runner.connect()
+    typer.echo(f"cluster {address}: {len(nodes)} node(s) alive", err=True)
+    return runner
 
 
 def _tso_link(

@@ -5,10 +5,10 @@ Units MW, MWh, EUR; + = injection or sale; times UTC."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -51,6 +51,15 @@ class LiveConfig:
     tso: TsoLink | None = None
     """The TSO's link (`vpp serve --tso iec104`): each pool's aFRR activation comes from
     its IEC 104 station instead of the loopback pattern (`activation`)."""
+    cluster: ZoneRunner | None = None
+    """A Ray cluster the pools run on as partitions (`vpp serve --cluster ADDRESS`,
+    `dispatch.cluster.ray_serve.RayCluster`); None: in process (`run_fleet`)."""
+
+
+class ZoneRunner(Protocol):
+    """Dispatches one zone's fleet as `dispatch.simulation.run_fleet` does, elsewhere."""
+
+    def run_zone(self, *args: Any, **kwargs: Any) -> Awaitable[dict[str, Any]]: ...
 
 
 def as_utc(at: datetime) -> datetime:

@@ -236,11 +236,27 @@ class LiveDay:
             "ticks_missed": sum(z.pool.kpi.missed for z in self.zones.values() if z.pool),
             "lost_assets": {a: _z(at) for a, at in dict(self.lost).items()},  # copied: atomic
             "fleet": "embedded" if self.fleet is None else "modbus",
+            "dispatcher": self._dispatcher(),
             "delivered_from": "device truth" if self.truth_known else "measured (no truth)",
             "books": None if self.settled is None else self.settled.books(),
             "initial_soc": dict(self.initial_soc),
             "forecast_changes": list(self.forecast_changes),
             "notes": list(self.notes),
+        }
+
+    def _dispatcher(self) -> dict[str, Any]:
+        """Where the pools run: in process, or per zone its partitions on the cluster
+        (`dispatch.cluster.serve_zone.ClusterPool.status`)."""
+        if self.config.cluster is None:
+            return {"mode": "in-process"}
+        zones = dict(self.zones)  # copied: the API's thread reads while the day runs
+        return {
+            "mode": "cluster",
+            "zones": {
+                zone: state.pool.status()  # type: ignore[attr-defined]
+                for zone, state in sorted(zones.items())
+                if state.pool is not None
+            },
         }
 
     def update_forecast(
@@ -542,7 +558,9 @@ class LiveDay:
             site_size=0,
             tick_s=self.config.tick_s,
         )
-        return await run_fleet(
+        cluster = self.config.cluster  # `vpp serve --cluster`: partitions on a Ray cluster
+        dispatch = run_fleet if cluster is None else cluster.run_zone
+        return await dispatch(
             options,
             state.members,
             self.clock,

@@ -46,3 +46,19 @@ def test_bad_cluster_options_exit_2_naming_them(args: list[str], message: str) -
     result = runner.invoke(app, ["simulate", "--assets", "20", "--duration", "30", *args])
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--no-engine"], "--cluster: the engine's pools run on the cluster; not with --no-engine"),
+        (["--tso", "iec104"], "--cluster: the TSO's stations attach to in-process pools"),
+    ],
+)
+def test_serve_cluster_with_an_option_it_does_not_support_exits_2_naming_it(
+    args: list[str], message: str, tmp_path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'serve.sqlite3'}"
+    result = runner.invoke(app, ["serve", "--db", url, "--cluster", "10.0.0.1:6379", *args])
+    assert result.exit_code == 2
+    assert message in result.stderr

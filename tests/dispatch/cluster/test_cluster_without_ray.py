@@ -18,6 +18,10 @@ MODULES = [
     "dispatch.cluster.owner",
     "dispatch.cluster.field",
     "dispatch.cluster.link",
+    "dispatch.cluster.wire",
+    "dispatch.cluster.serve_zone",
+    "trading.cli.serve",
+    "trading.engine.live_day",
 ]
 
 
@@ -43,6 +47,22 @@ def test_vpp_simulate_cluster_without_ray_says_how_to_install_it() -> None:
         "from trading.cli import app\n"
         "sys.argv = ['vpp', 'simulate', '--assets', '10', '--partitions', '2', "
         "'--cluster', 'local', '--duration', '5']\n"
+        "app()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 2
+    assert "pip install 'vpp-engine[cluster]'" in result.stderr
+
+
+def test_vpp_serve_cluster_without_ray_says_how_to_install_it(tmp_path) -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['ray'] = None\n"
+        "from trading.cli import app\n"
+        f"sys.argv = ['vpp', 'serve', '--db', 'sqlite:///{tmp_path}/serve.sqlite3', "
+        "'--cluster', '127.0.0.1:6379']\n"
         "app()\n"
     )
     result = subprocess.run(
