@@ -179,7 +179,17 @@ class AssetActor:
             lag_s=config.execution_lag_s,
             is_limit=limits.setpoint_is_limit,
         )
-        self.soc_check = SocCheck(energy_mwh, band) if energy_mwh else None
+        self.soc_check = (
+            SocCheck(
+                energy_mwh,
+                band,
+                max_mw=limits.max_mw,
+                min_mw=limits.min_mw,
+                ramp_mw_per_s=limits.ramp_mw_per_s,
+            )
+            if energy_mwh
+            else None
+        )
         self._log = event_log(pool=context.pool, asset=self.asset_id, protocol=adapter.protocol)
         bound = getattr(adapter, "answers_within_s", None)
         self._in_process = adapter.protocol == "inproc" or (
@@ -366,6 +376,8 @@ class AssetActor:
         """A read got no answer: unavailable after `unavailable_after` in a row, observable
         since the first of them."""
         self._read_failed()
+        if self.soc_check is not None:
+            self.soc_check.missed()  # its power until the next reading is unknown
         self.breaker.record_failure(t)
         self._failed_reads += 1
         if self._missed_since is None:
