@@ -227,6 +227,30 @@ class AssetActor:
             return None
         return self._missed_since
 
+    def held_mw(self, t: float, max_age_s: float) -> float | None:
+        """This asset's power [MW] at `t` [s] although its read of the period got no
+        answer (or none yet), where an obeying device's envelope pins it down: the latest
+        reading, at most `max_age_s` [s] old and not proven wrong, moved into where an
+        obeying device is at `t` (`ExecutionWatch.interval`, its setpoints since
+        included), if that envelope has narrowed to its band. A liar estimated so is put
+        where it says it is (at its setpoint). None while the envelope is wider (a move
+        under way), while a write whose answer was lost may have landed unseen, or for an
+        asset out of the pool."""
+        reading = self.telemetry
+        if (
+            reading is None
+            or self.read_t is None
+            or t - self.read_t > max_age_s
+            or self.untrusted
+            or t < self._unsure_until
+            or self.state.state in FAILED_STATES
+        ):
+            return None
+        lo, hi = self.watch.interval(t)
+        if hi - lo > 3.0 * self.watch.band_mw:
+            return None  # on its way: where it is now is not known
+        return min(hi, max(lo, reading.power_mw))
+
     @property
     def in_pool(self) -> bool:
         """True if the controller may give this asset setpoints."""
