@@ -7,10 +7,11 @@ from the actors as soon as each read answers, read at the same instant as the me
 own reads (just after them, or with `settle_s` just before them, before any of their new
 setpoints acts, and again each time it looks for their answers, so that the meter's power
 is interpolated to the moment their readings were taken: `_meter_at`; a member whose read
-of the period is late is waited for up to `settle_s` + `late_s` in all, and only a
-comparison for which some read is still missing is skipped). While the
-residual stays within `threshold_mw` the site is balanced and each such reading starts a
-new window. Once it has been beyond for `persist` readings, the window (up to `window`
+of the period is late is waited for up to `settle_s` + `late_s` in all; one whose read
+is still missing, or got no answer, counts where an obeying device's envelope pins it
+down (`AssetActor.held_mw`), and only where that is not known is the comparison skipped).
+While the residual stays within `threshold_mw` the site is balanced and each such reading
+starts a new window. Once it has been beyond for `persist` readings, the window (up to `window`
 readings, the last balanced one first) is explained (`control.crosscheck.
 explain_residual`): the one set of members whose reports, added back to the residual,
 make it steady while they moved by more than small lies can add up to (`min_move_mw`).
