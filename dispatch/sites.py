@@ -84,6 +84,7 @@ class SiteWatch:
         window: int = 30,
         request_probe: Callable[[Sequence[str]], None] | None = None,
         hold_s: float | None = None,
+        max_guesses: int = 2,
     ) -> None:
         self.meter = meter
         self.members = list(members)
@@ -111,6 +112,10 @@ class SiteWatch:
         comparison was skipped, and a fake meter's two-second probe often fell into a run
         of skipped ones: 34 of 84 PV and CHP liars (5 % of reads lost, in process) were
         named 4-32 s after their lie showed, the next probe of them."""
+        self.max_guesses = max_guesses
+        """Most members counted by `held_mw` in one comparison: beyond, the comparison
+        would rest on guesses more than on readings (a busy host where half the reads are
+        late), and it is skipped as before."""
         self.min_move_mw = threshold_mw + sum(a.watch.band_mw for a in self.members)
         """Members are named only for reports that moved by more than this [MW] where they
         explain the residual: every member may be off by up to its execution band unseen
@@ -208,6 +213,7 @@ class SiteWatch:
         """Members whose latest read got no answer, counted at `held_mw` here; the pool has
         no fresh reading of them, so for it they are as unread (the meter tells their
         power). One whose read is only late still counts for the pool by its reading."""
+        guesses = 0
         for actor in self.members:
             if actor.untrusted:
                 self._exclude(actor)
@@ -217,7 +223,8 @@ class SiteWatch:
                 # No answer to this period's read (lost, or late): where an obeying
                 # device's envelope pins it down, that stands for it (`held_mw`).
                 held = actor.held_mw(now, self.hold_s) if self.hold_s > 0 else None
-                if held is not None:
+                if held is not None and guesses < self.max_guesses:
+                    guesses += 1
                     reports[actor.asset_id] = held
                     if not fresh:
                         estimated.append(actor)
