@@ -179,7 +179,17 @@ class AssetActor:
             lag_s=config.execution_lag_s,
             is_limit=limits.setpoint_is_limit,
         )
-        self.soc_check = SocCheck(energy_mwh, band) if energy_mwh else None
+        self.soc_check = (
+            SocCheck(
+                energy_mwh,
+                band,
+                max_mw=limits.max_mw,
+                min_mw=limits.min_mw,
+                ramp_mw_per_s=limits.ramp_mw_per_s,
+            )
+            if energy_mwh
+            else None
+        )
         self._log = event_log(pool=context.pool, asset=self.asset_id, protocol=adapter.protocol)
         bound = getattr(adapter, "answers_within_s", None)
         self._in_process = adapter.protocol == "inproc" or (
@@ -216,6 +226,30 @@ class AssetActor:
         if self.state.state is not AssetState.UNAVAILABLE:
             return None
         return self._missed_since
+
+    def held_mw(self, t: float, max_age_s: float) -> float | None:
+        """This asset's power [MW] at `t` [s] although its read of the period got no
+        answer (or none yet), where an obeying device's envelope pins it down: the latest
+        reading, at most `max_age_s` [s] old and not proven wrong, moved into where an
+        obeying device is at `t` (`ExecutionWatch.interval`, its setpoints since
+        included), if that envelope has narrowed to its band. A liar estimated so is put
+        where it says it is (at its setpoint). None while the envelope is wider (a move
+        under way), while a write whose answer was lost may have landed unseen, or for an
+        asset out of the pool."""
+        reading = self.telemetry
+        if (
+            reading is None
+            or self.read_t is None
+            or t - self.read_t > max_age_s
+            or self.untrusted
+            or t < self._unsure_until
+            or self.state.state in FAILED_STATES
+        ):
+            return None
+        lo, hi = self.watch.interval(t)
+        if hi - lo > 3.0 * self.watch.band_mw:
+            return None  # on its way: where it is now is not known
+        return min(hi, max(lo, reading.power_mw))
 
     @property
     def in_pool(self) -> bool:
@@ -366,6 +400,8 @@ class AssetActor:
         """A read got no answer: unavailable after `unavailable_after` in a row, observable
         since the first of them."""
         self._read_failed()
+        if self.soc_check is not None:
+            self.soc_check.missed()  # its power until the next reading is unknown
         self.breaker.record_failure(t)
         self._failed_reads += 1
         if self._missed_since is None:

@@ -3,7 +3,10 @@
 `SocCheck`: a battery's reported power against its reported state-of-charge change. Over
 a window of readings, the stored energy must change by about -P dt / eta (discharging) or
 -P dt * eta (charging), P the reported power (trapezoid), whatever the efficiency eta
-within [eta_min, 1]. A device reporting a power it does not inject (``fake_meter``) shows
+within [eta_min, 1]. Across a read that got no answer the power is unknown: it may have
+gone anywhere the device's ramp and limits allow and back (two setpoints acted in the gap),
+so that interval counts for the energy of any such path (`reachable_energy`), not the
+trapezoid. A device reporting a power it does not inject (``fake_meter``) shows
 as energy the SoC does not account for. Units: MW, MWh, s, SoC 0..1; + injection (discharge).
 
 `site_residual`: a site meter against the sum of its assets' reports [MW];
@@ -47,14 +50,18 @@ class SocCheck:
     float. Nothing is judged before two SoC changes were seen."""
 
     __slots__ = (
+        "_gap",
         "_history",
         "_resolution",
         "_steps_seen",
         "energy_mwh",
         "eta_min",
+        "max_mw",
         "max_window_s",
+        "min_mw",
         "min_window_s",
         "noise_mw",
+        "ramp_mw_per_s",
     )
 
     def __init__(
@@ -65,22 +72,43 @@ class SocCheck:
         eta_min: float = 0.9,
         min_window_s: float = 1.5,
         max_window_s: float = 10.0,
+        max_mw: float | None = None,
+        min_mw: float | None = None,
+        ramp_mw_per_s: float | None = None,
     ) -> None:
         """`energy_mwh` the usable energy [MWh], `noise_mw` [MW] the power error tolerated
-        (ramps between readings)."""
+        (ramps between readings); `max_mw` (discharge, > 0) and `min_mw` (charge, < 0) the
+        device's power limits and `ramp_mw_per_s` its ramp, bounding what it may have done
+        while a read got no answer (without limits an interval across such a read is not
+        judged at all)."""
         self.energy_mwh = energy_mwh
+        self.max_mw = max_mw
+        self.min_mw = min_mw
+        self.ramp_mw_per_s = ramp_mw_per_s
         self.noise_mw = noise_mw
         self.eta_min = eta_min
         self.min_window_s = min_window_s
         self.max_window_s = max_window_s
-        self._history: list[tuple[float, float, float, float]] = []
-        """(time [s], power [MW], SoC, half the span the reading was taken in [s])."""
+        self._history: list[tuple[float, float, float, float, bool]] = []
+        """(time [s], power [MW], SoC, half the span the reading was taken in [s], a read
+        got no answer between the one before and this one)."""
+        self._gap = False
+        """A read got no answer since the latest reading."""
         self._resolution = 1e-2
         self._steps_seen = 0
 
     def reset(self) -> None:
         """Forget the history (after a gap, a rejoin)."""
         self._history.clear()
+        self._gap = False
+
+    def missed(self) -> None:
+        """A read got no answer: the device's power between the latest reading and the next
+        one is not known (on a lossy link it took that turn's setpoint too, so the power
+        may have gone one way and back between the two readings: 54 of 133 honest 3 kW
+        batteries, ramping 5 kW/s, were named by their state of charge with a fifth of
+        their reads lost when that interval was taken as a straight line)."""
+        self._gap = True
 
     def observe(self, t: float, power_mw: float, soc: float, span_s: float = 0.0) -> float | None:
         """A reading asked for at `t` [s] and answered `span_s` [s] later (the device took
@@ -103,7 +131,8 @@ class SocCheck:
             and abs(soc / self._resolution - round(soc / self._resolution)) > 1e-6
         ):
             self._resolution = _FINER.get(self._resolution, 0.0)
-        history.append((t, power_mw, soc, half))
+        history.append((t, power_mw, soc, half, self._gap))
+        self._gap = False
         while len(history) > 2 and t - history[1][0] >= self.max_window_s:
             history.pop(0)
         if self._steps_seen < 2 or len(history) < 2:
@@ -114,15 +143,28 @@ class SocCheck:
         low = high = ramps = 0.0
         peak = abs(power_mw)
         for j in range(len(history) - 1, 0, -1):
-            t0, p0, _, half0 = history[j - 1]
-            t1, p1, _, _ = history[j]
+            t0, p0, _, half0, _ = history[j - 1]
+            t1, p1, _, _, gap = history[j]
             peak = max(peak, abs(p0))
-            energy = 0.5 * (p0 + p1) * (t1 - t0)  # [MW s], + discharged
-            ramps += 0.5 * abs(p1 - p0) * (t1 - t0)  # a step anywhere in the interval
-            if energy >= 0:
-                low, high = low + energy, high + energy / self.eta_min
+            if gap:  # unread in between: any path the device's ramp and limits allow
+                if self.max_mw is None or self.min_mw is None:
+                    return None  # nothing known of the power from here back
+                lowest = reachable_energy(
+                    p0, p1, t1 - t0, self.ramp_mw_per_s, self.min_mw, self.max_mw, upper=False
+                )
+                highest = reachable_energy(
+                    p0, p1, t1 - t0, self.ramp_mw_per_s, self.min_mw, self.max_mw, upper=True
+                )
+                peak = max(peak, self.max_mw, -self.min_mw)
+                low += lowest[0] + lowest[1]  # eta 1: the least discharge the SoC can show
+                high += highest[0] / self.eta_min + highest[1] * self.eta_min
             else:
-                low, high = low + energy, high + energy * self.eta_min
+                energy = 0.5 * (p0 + p1) * (t1 - t0)  # [MW s], + discharged
+                ramps += 0.5 * abs(p1 - p0) * (t1 - t0)  # a step anywhere in the interval
+                if energy >= 0:
+                    low, high = low + energy, high + energy / self.eta_min
+                else:
+                    low, high = low + energy, high + energy * self.eta_min
             span = t - t0
             if span < self.min_window_s:
                 continue
@@ -132,6 +174,56 @@ class SocCheck:
             if not lo_b <= implied <= hi_b:
                 return t0
         return None
+
+
+def reachable_energy(
+    p0_mw: float,
+    p1_mw: float,
+    seconds: float,
+    ramp_mw_per_s: float | None,
+    min_mw: float,
+    max_mw: float,
+    *,
+    upper: bool,
+) -> tuple[float, float]:
+    """The energy [MW s] of the highest (`upper`) or lowest path a device's power can take
+    from `p0_mw` to `p1_mw` [MW, + discharge] in `seconds`, moving at most `ramp_mw_per_s`
+    (None or <= 0: any step) within [`min_mw`, `max_mw`]: (what it discharged, >= 0; what
+    it charged, <= 0). The highest path is the highest power at every instant, so it also
+    gives the most discharge and the least charge any path can have (and the lowest the
+    reverse), whatever the efficiency applied to each."""
+    if seconds <= 0:
+        return 0.0, 0.0
+    # In a frame mirrored for the lowest path (q = -p), both are the highest path: up at
+    # the ramp from the first reading, down at the ramp to the second, never above the cap.
+    sign = 1.0 if upper else -1.0
+    cap = max_mw if upper else -min_mw
+    q0, q1 = sign * p0_mw, sign * p1_mw
+    if ramp_mw_per_s is None or ramp_mw_per_s <= 0:  # any step: at the cap throughout
+        positive, negative = max(cap, 0.0) * seconds, min(cap, 0.0) * seconds
+    else:
+        rate = ramp_mw_per_s
+        # Breakpoints of the piecewise linear path: where the rise meets the fall or the
+        # cap, and where it crosses 0 (each piece between two keeps one sign).
+        candidates = (
+            0.5 * (seconds + (q1 - q0) / rate),  # the rise meets the fall
+            (cap - q0) / rate,  # the rise meets the cap
+            seconds - (cap - q1) / rate,  # the fall leaves the cap
+            -q0 / rate,  # the rise crosses 0
+            seconds + q1 / rate,  # the fall crosses 0
+        )
+        grid = sorted({0.0, seconds, *(x for x in candidates if 0.0 < x < seconds)})
+        values = [min(cap, q0 + rate * x, q1 + rate * (seconds - x)) for x in grid]
+        positive = negative = 0.0
+        for x0, v0, x1, v1 in zip(grid, values, grid[1:], values[1:], strict=False):
+            part = 0.5 * (v0 + v1) * (x1 - x0)
+            if v0 + v1 >= 0:
+                positive += part
+            else:
+                negative += part
+    if upper:
+        return positive, negative
+    return -negative, -positive
 
 
 def site_residual(meter_mw: float, reported_mw: list[float]) -> float:

@@ -1,0 +1,112 @@
+"""Site meters whose members' reads are sometimes lost (one read in twenty unanswered).
+
+Over Modbus on a busy host a read or two of a site's ten members go unanswered in a third
+of the periods. The site watch skipped every such comparison, and a fake meter's lie, shown
+by a probe that lasts about two seconds, often fell into a run of skipped comparisons: it
+was named at its next probe, 10-30 s later, or never. Now a member whose read got no
+answer counts where an obeying device's envelope pins it down (`AssetActor.held_mw`), and
+the comparison goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import replace
+
+import pytest
+import structlog
+
+from dispatch.clock import DispatchClock, VirtualClock
+from dispatch.device import DeviceAdapter, DeviceTimeoutError, Identity, Telemetry, WriteAck
+from dispatch.devices.modbus_sim import make_model
+from dispatch.devices.physics import Battery
+from dispatch.inproc import InProcessDevice, limits_of
+from dispatch.kpi import CROSS_CHECK
+from dispatch.simulation import FleetMember, SimulationOptions, parse_faults, plan_for, run_fleet
+
+
+@pytest.fixture(autouse=True)
+def _quiet_events() -> None:
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+
+
+class SometimesUnread:
+    """An in-process device a share of whose reads get no answer (after the 0.5 s
+    deadline)."""
+
+    def __init__(
+        self, device: DeviceAdapter, clock: DispatchClock, loss: float, rng: random.Random
+    ) -> None:
+        self.device = device
+        self.asset_id = device.asset_id
+        self.protocol = device.protocol
+        self.clock = clock
+        self.loss = loss
+        self.rng = rng
+        self.lost = 0
+
+    async def identify(self) -> Identity:
+        return await self.device.identify()
+
+    async def read(self) -> Telemetry:
+        if self.rng.random() < self.loss:
+            self.lost += 1
+            await self.clock.sleep_until(self.clock.now() + 0.5)
+            raise DeviceTimeoutError(self.asset_id, "the read got no answer")
+        return await self.device.read()
+
+    async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
+        return await self.device.write_setpoint(setpoint_mw)
+
+    async def close(self) -> None:
+        await self.device.close()
+
+
+def _run(spec: str, seed: int, loss: float = 0.05) -> tuple[dict, list[SometimesUnread]]:
+    """The Modbus benchmark's fleet (battery, PV, CHP in turn, ten per site meter), 150
+    assets in process on a virtual clock, 45 s, `loss` of the reads unanswered."""
+    options = SimulationOptions(assets=150, duration_s=45, faults=parse_faults(spec), seed=seed)
+
+    async def main() -> tuple[dict, list[SometimesUnread]]:
+        clock = VirtualClock(options.start)
+        rng = random.Random(seed + 100)
+        fleet, links = [], []
+        for i in range(options.assets):
+            kind = ("battery", "pv", "chp")[i % 3]
+            physics = make_model(kind, i).physics
+            device = InProcessDevice(f"sim-{kind}-{i:05d}", physics, clock, kind)
+            limits = limits_of(physics, options.response_s)
+            plan = plan_for(kind, limits, i)
+            physics.power_mw = physics.target_mw = plan(0)
+            energy = physics.capacity_mwh if isinstance(physics, Battery) else None
+            link = SometimesUnread(device, clock, loss, rng)
+            links.append(link)
+            member = FleetMember(device, limits, kind, energy, plan, device)
+            fleet.append(replace(member, adapter=link))
+        return await run_fleet(options, fleet, clock), links
+
+    return asyncio.run(main())
+
+
+def test_fake_meters_are_named_though_some_members_reads_are_lost() -> None:
+    runs = [_run("fake_meter:0.3@15s", seed) for seed in (1, 2, 3)]
+    assert all(sum(link.lost for link in links) > 200 for _, links in runs)  # 1 in 20
+    faults = [f for report, _ in runs for f in report["faults"]]
+    assert len(faults) == 135
+    detected = [f for f in faults if f["detected_s"] is not None]
+    late = [f for f in faults if f["detected_s"] is None or f["detected_s"] > 3.0]
+    # Before: 129 of 135 named, 33 later than 3 s after their lie showed or never (now
+    # 133 and 15: a liar whose probe ended while a member was on its way is still missed).
+    assert len(detected) >= 132
+    assert len(late) <= 20
+    assert all(f["evidence"].startswith(CROSS_CHECK) for f in detected)
+    for report, _ in runs:
+        assert CROSS_CHECK not in report["unfaulted_failures"].get("by_evidence", {})
+
+
+def test_an_honest_fleet_with_lost_reads_keeps_its_members_and_its_target() -> None:
+    report, _ = _run("", 2, loss=0.1)
+    assert CROSS_CHECK not in report["unfaulted_failures"].get("by_evidence", {})
+    assert report["truth"]["met"]
