@@ -340,7 +340,10 @@ def _explanations(
         large = (shift > min_move_mw) & (own > own_limit).all(axis=1)
         for row in np.flatnonzero(nearly):
             group = frozenset(groups[row].tolist())
-            if any(smaller < group for smaller in steady_sets):
+            if any(
+                smaller < group and _cancel(matrix, group - smaller, own_limit)
+                for smaller in steady_sets
+            ):
                 continue  # a known explanation plus members that cancel
             steady_sets.append(group)
             if large[row] and _holds_a_cancelling_pair(matrix, groups[row], own_limit):
@@ -353,6 +356,17 @@ def _explanations(
         [tuple(sorted(names[i] for i in group)) for group in fitting],
         [tuple(sorted(names[i] for i in group)) for group in loose],
     )
+
+
+def _cancel(matrix: np.ndarray, added: frozenset[int], limit_mw: float) -> bool:
+    """True if the members `added` (rows of `matrix`) moved together by at most `limit_mw`
+    [MW]: added to a set that nearly explains the window they explain nothing more. A member
+    whose own move makes a near explanation exact is no such addition: a residual stepping
+    between two levels 4 tolerances apart is "nearly steady" about its median, and when the
+    liars were m1 and m4, m1 alone was such a set; skipping every set holding it left an
+    honest m2 (moving with m4 at one reading) the only explanation, and it was named."""
+    rows = sorted(added)
+    return float(np.ptp(matrix[rows].sum(axis=0))) <= limit_mw
 
 
 def _holds_a_cancelling_pair(matrix: np.ndarray, group: np.ndarray, limit_mw: float) -> bool:
