@@ -591,7 +591,8 @@ def end_soc_note(config: BacktestConfig) -> str:
     if config.horizon_days > 1:
         return (
             f"end of day: each battery ends day D at or above the SoC a plan of that battery "
-            f"alone over D..D+{config.horizon_days - 1} on the forecast holds at D's end "
+            f"alone over D..D+{config.horizon_days - 1} on the forecast holds at D's end, "
+            f"but no closer to the top of its range than one volume step moves it "
             f"(trading.backtest.lookahead: continuous positions, no other asset); energy above "
             f"it, and the last day's end, valued at {price}; only D is committed"
         )
