@@ -48,7 +48,7 @@ from trading.backtest import tables as rows_of
 from trading.backtest.forecast import PriceForecast, forecast_named
 from trading.backtest.forecast_output import RenewableOutputs
 from trading.backtest.imbalance import ImbalancePrices
-from trading.backtest.lookahead import AheadPlan, plan_ahead
+from trading.backtest.lookahead import AheadPlan, plan_ahead, reachable_floor, step_energy_mwh
 from trading.backtest.result import BacktestResult
 from trading.backtest.settle import QUARTER_H, ClearedProduct, clear_plan, imbalance_of
 from trading.backtest.window import PriceWindows
@@ -235,7 +235,9 @@ def run_backtest(
                 options=options.model_copy(
                     update={
                         **carried.options_for(today),
-                        **end_soc_options(today, prices, day, forecaster, config, targets),
+                        **end_soc_options(
+                            today, prices, day, forecaster, config, targets, registry
+                        ),
                     }
                 ),
                 registry=registry,
@@ -480,8 +482,11 @@ def end_soc_options(
     forecaster: PriceForecast,
     config: BacktestConfig,
     targets: dict[str, float],
+    registry: MarketRegistry,
 ) -> dict[str, Any]:
-    """`OptimiserOptions` fields planning each battery's end of day by `config.end_soc`."""
+    """`OptimiserOptions` fields planning each battery's end of day by `config.end_soc`;
+    with a look-ahead, D's floor is the joint plan's end of D as whole volume steps can
+    meet it (`trading.backtest.lookahead.reachable_floor`)."""
     batteries = [a for a in today.assets if isinstance(a, Battery)]
     if config.end_soc == "target":
         return {"final_soc_mwh": {a.id: targets[a.id] for a in batteries}}
@@ -497,7 +502,10 @@ def end_soc_options(
         if config.horizon_days > 1:
             ahead = looking_ahead(battery, today, prices, day, forecaster, config)
             if ahead is not None:
-                floors[battery.id] = ahead.end_soc_mwh
+                step = step_energy_mwh(
+                    battery, today.site_of(battery), day, registry, config.markets
+                )
+                floors[battery.id] = reachable_floor(battery, ahead.end_soc_mwh, step)
     return {"soc_value_eur_per_mwh": values, "final_soc_mwh": floors}
 
 
@@ -583,7 +591,8 @@ def end_soc_note(config: BacktestConfig) -> str:
     if config.horizon_days > 1:
         return (
             f"end of day: each battery ends day D at or above the SoC a plan of that battery "
-            f"alone over D..D+{config.horizon_days - 1} on the forecast holds at D's end "
+            f"alone over D..D+{config.horizon_days - 1} on the forecast holds at D's end, "
+            f"but no closer to the top of its range than one volume step moves it "
             f"(trading.backtest.lookahead: continuous positions, no other asset); energy above "
             f"it, and the last day's end, valued at {price}; only D is committed"
         )

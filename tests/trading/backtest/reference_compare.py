@@ -3,7 +3,9 @@ independent reference optimum (`reference_battery`): the figures the realdata te
 
 Run a whole year (too slow for the suite) with::
 
-    python tests/trading/backtest/reference_compare.py 2023-01-01 2023-12-31 [GAP] [HORIZON]
+    python tests/trading/backtest/reference_compare.py 2023-01-01 2023-12-31 [GAP] [HORIZON] [ZONE]
+
+(ZONE: any zone of the file, default DE_LU; the battery's site is moved into it.)
 
 The reference reads the price file with pandas itself and builds its own calendar of
 quarter hours per local day; only the backtest goes through the project's code.
@@ -40,14 +42,20 @@ LOCAL = "Europe/Berlin"
 BATTERY_ID = "bat-de-essen-01"
 
 
-def ten_mw_battery() -> Portfolio:
+def ten_mw_battery(zone: str = ZONE) -> Portfolio:
     """The sample portfolio's 10 MW / 20 MWh battery alone (in service from 2020, so any
-    real year of ../shared/data can be run)."""
+    real year of ../shared/data can be run); outside DE_LU on the sample's first site in
+    `zone`, without its grid fee on withdrawal (the reference has no charging costs: its
+    costs are wear alone)."""
     document = yaml.safe_load(sample_portfolio_path().read_text(encoding="utf-8"))
     (battery,) = [a for a in document["assets"] if a["id"] == BATTERY_ID]
     battery["commissioning_date"] = "2020-01-01"
+    if zone != ZONE:
+        battery["site"] = next(s["id"] for s in document["sites"] if s["bidding_zone"] == zone)
     document["assets"] = [battery]
     document["sites"] = [s for s in document["sites"] if s["id"] == battery["site"]]
+    if zone != ZONE:
+        document["sites"][0].pop("grid_fee_withdrawal_eur_per_mwh", None)
     return Portfolio.model_validate(document)
 
 
@@ -129,23 +137,25 @@ def compare(
     data: Path = SHARED_DATA,
     gap: float = BacktestConfig.gap,
     horizon_days: int = 1,
+    zone: str = ZONE,
 ) -> Comparison:
     """Backtest `start`..`end` (local days) and solve the reference on the same prices;
-    `gap`: the backtest's relative MIP gap; `horizon_days`: its look-ahead."""
+    `gap`: the backtest's relative MIP gap; `horizon_days`: its look-ahead; `zone`: the
+    bidding zone whose prices both trade on."""
     path = data / PRICES_2022_2023
-    portfolio = ten_mw_battery()
+    portfolio = ten_mw_battery(zone)
     (battery,) = portfolio.assets
     assert isinstance(battery, Battery)
-    prices = read_price_inputs(path, None, None, {ZONE}, ("day_ahead",))
+    prices = read_price_inputs(path, None, None, {zone}, ("day_ahead",))
     began = time.perf_counter()
     config = BacktestConfig(start, end, gap=gap, horizon_days=horizon_days)
     result = run_backtest(portfolio, prices, config)
     took = time.perf_counter() - began
-    quarters = quarter_hour_prices(path, ZONE, start, end)
+    quarters = quarter_hour_prices(path, zone, start, end)
     ref = as_reference(battery)
     by_day = [one for _, one in quarters.groupby("day", sort=True)]
     days = [one["price"].to_numpy() for one in by_day]
-    following = next_days(path, end)
+    following = next_days(path, end, zone)
     whole = optimum(
         quarters["price"].to_numpy(),
         ref,
@@ -224,12 +234,11 @@ def end_value(today: np.ndarray, tomorrow: np.ndarray | None, battery: Reference
     return (float(window.min()) + battery.wear_eur_per_mwh) / battery.efficiency_charge
 
 
-def next_days(path: Path, end: date) -> np.ndarray | None:
+def next_days(path: Path, end: date, zone: str = ZONE) -> np.ndarray | None:
     """The quarter-hour prices of the day after `end`, None if the file stops before."""
+    after = end + timedelta(days=1)
     try:
-        return quarter_hour_prices(path, ZONE, end + timedelta(days=1), end + timedelta(days=1))[
-            "price"
-        ].to_numpy()
+        return quarter_hour_prices(path, zone, after, after)["price"].to_numpy()
     except ValueError:
         return None
 
@@ -259,6 +268,7 @@ def main(argv: list[str]) -> int:
         end,
         gap=float(argv[2]) if len(argv) > 2 else BacktestConfig.gap,
         horizon_days=int(argv[3]) if len(argv) > 3 else 1,
+        zone=argv[4] if len(argv) > 4 else ZONE,
     )
     print(json.dumps({**asdict(found), "shortfall": found.shortfall}, indent=2))
     return 0
