@@ -163,7 +163,11 @@ def test_300_bad_logins_in_a_second_get_429_after_the_threshold(url: str, tmp_pa
             f"{codes.count(429)} x 429"
         )
         assert set(codes) == {401, 429}
-        assert 20 <= codes.count(401) <= 20 + 8  # the threshold, plus requests in flight
+        # The threshold, plus requests in flight; the window slides, so on a host loaded
+        # enough that the 300 take longer than it (10.7 s, load 15), each window lets 20 more
+        # through (31 then).
+        windows = 1 + int(elapsed // 10)
+        assert 20 <= codes.count(401) <= 20 * windows + 8
         assert codes[-1] == 429
         for answer in answers:
             if answer.status_code == 429:
