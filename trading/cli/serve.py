@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
+import structlog
 import typer
 
 from trading.api.server import DEFAULT_INTERVAL_S, serve
@@ -120,6 +121,7 @@ def serve_command(
     The engine runs beside it (unless --no-engine): every tenant's stored portfolio is an
     embedded simulated fleet that follows the schedule of its cleared positions, metered
     and settled per ISP on the server's clock (`docs/engine.md`)."""
+    plain_tracebacks()
     if prices is not None and not prices.is_dir():
         typer.echo(f"error: --prices {prices}: no such folder", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT)
@@ -250,3 +252,16 @@ def _tso_link(
     except ValueError as exc:
         typer.echo(f"error: --tso: {exc}", err=True)
         raise typer.Exit(EXIT_INVALID_INPUT) from None
+
+
+def plain_tracebacks() -> None:
+    """The server's events keep structlog's console format, but an exception's traceback is
+    written as Python prints it, not laid out by rich: rendering one rich traceback of a
+    failed submission took 3-6 s at load 14, holding the interpreter lock, and so stalled
+    every request the server was answering."""
+    processors = list(structlog.get_config()["processors"])
+    if processors and isinstance(processors[-1], structlog.dev.ConsoleRenderer):
+        processors[-1] = structlog.dev.ConsoleRenderer(
+            exception_formatter=structlog.dev.plain_traceback
+        )
+    structlog.configure(processors=processors)
