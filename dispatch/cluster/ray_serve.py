@@ -8,7 +8,7 @@ in-process `dispatch.simulation.run_fleet`, with the same arguments:
 
 - the zone's assets are split into partitions (`split_count`, at most
   `max_partition_assets` each); each is a named Ray actor (`EnginePartitionActor`,
-  ``max_restarts=-1``), placed with the ``SPREAD`` strategy over the cluster's nodes, that
+  ``max_restarts=-1``), placed round the cluster's live nodes in turn (`spread_over_nodes`), that
   runs `dispatch.cluster.owner.run_owner`: the partition's lease (the table
   ``partition_leases`` of the server's database, so every node must reach it), today's
   pool controller and asset actors, writes fenced with the lease's token, renewals in a
@@ -42,6 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from dispatch.activation import ActivationSource
 from dispatch.clock import DispatchClock
@@ -227,9 +228,9 @@ class RayCluster:
         actors = {
             s.id: EnginePartitionActor.options(  # type: ignore[attr-defined]
                 name=f"vpp-serve-{s.id}-{run_id}",
-                scheduling_strategy="SPREAD",
+                scheduling_strategy=placement,
             ).remote(s.id, self.leases_factory)
-            for s in specs
+            for s, placement in zip(specs, spread_over_nodes(len(specs)), strict=True)
         }
 
         def plan(spec: PartitionSpec, followed: Schedule) -> EnginePartitionPlan:
@@ -355,3 +356,14 @@ class RayCluster:
 
 
 __all__ = ["EnginePartitionActor", "RayCluster"]
+
+
+def spread_over_nodes(count: int) -> list[NodeAffinitySchedulingStrategy | str]:
+    """Where each of `count` partitions goes: the cluster's live nodes in turn, each a soft
+    preference (Ray places the actor elsewhere if its node is gone, as on a restart after
+    a node's loss). Ray's ``SPREAD`` is best effort only: on a two-node cluster it put both
+    partitions of a zone on one node, where that node's loss takes the whole zone."""
+    nodes = sorted(n["NodeID"] for n in ray.nodes() if n.get("Alive"))
+    if not nodes:
+        return ["SPREAD"] * count
+    return [NodeAffinitySchedulingStrategy(nodes[k % len(nodes)], soft=True) for k in range(count)]

@@ -240,7 +240,8 @@ def test_a_lost_asset_makes_the_trader_submit_an_intraday_correction(served: Ser
 
     outcome = wait_for("the first correction order's clearing", cleared)
     assert outcome["status"] in ("accepted", "rejected")
-    assert outcome["history"][-1]["at"] >= first["gate_closure"]
+    # (as instants: "...15:15:00.949741Z" sorts before "...15:15:00Z" as text)
+    assert _instant(outcome["history"][-1]["at"]) >= _instant(first["gate_closure"])
 
 
 def test_switching_the_flag_off_withdraws_the_traders_open_bids_of_the_pool(
@@ -375,3 +376,8 @@ def test_a_forecast_change_beyond_the_threshold_makes_the_trader_correct_intrada
     assert {b["market"] for b in orders} == {"intraday_continuous"}
     status = acme.call("GET", "/v1/engine").json()["day"]
     assert [c["reason"] for c in status["forecast_changes"]] == ["nudge", "clouds"]
+
+
+def _instant(text: str) -> datetime:
+    """An ISO 8601 instant of the API's ("...Z"), as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
