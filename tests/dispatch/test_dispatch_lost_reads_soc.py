@@ -19,10 +19,10 @@ from dataclasses import replace
 
 import pytest
 import structlog
+from lossy_reads import LossyReads
 
-from dispatch.clock import DispatchClock, VirtualClock
+from dispatch.clock import VirtualClock
 from dispatch.control.crosscheck import SocCheck, reachable_energy
-from dispatch.device import DeviceAdapter, DeviceTimeoutError, Identity, Telemetry, WriteAck
 from dispatch.devices.modbus_sim import make_model
 from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice, limits_of
@@ -100,38 +100,6 @@ def test_the_reachable_energy_bounds_every_path_and_is_reached() -> None:
     assert reachable_energy(0.0, 0.0, 2.0, None, -3 * KW, 3 * KW, upper=True) == pytest.approx(
         (6 * KW, 0.0)
     )
-
-
-class LossyReads:
-    """An in-process device a fifth of whose reads get no answer (after the 0.5 s
-    deadline); its writes land and are answered."""
-
-    def __init__(
-        self, device: DeviceAdapter, clock: DispatchClock, loss: float, rng: random.Random
-    ) -> None:
-        self.device = device
-        self.asset_id = device.asset_id
-        self.protocol = device.protocol
-        self.clock = clock
-        self.loss = loss
-        self.rng = rng
-        self.lost = 0
-
-    async def identify(self) -> Identity:
-        return await self.device.identify()
-
-    async def read(self) -> Telemetry:
-        if self.rng.random() < self.loss:
-            self.lost += 1
-            await self.clock.sleep_until(self.clock.now() + 0.5)
-            raise DeviceTimeoutError(self.asset_id, "the read got no answer")
-        return await self.device.read()
-
-    async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
-        return await self.device.write_setpoint(setpoint_mw)
-
-    async def close(self) -> None:
-        await self.device.close()
 
 
 def _run(spec: str, seed: int) -> tuple[dict, list[LossyReads]]:

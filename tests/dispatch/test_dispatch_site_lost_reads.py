@@ -17,9 +17,9 @@ from dataclasses import replace
 
 import pytest
 import structlog
+from lossy_reads import LossyReads
 
-from dispatch.clock import DispatchClock, VirtualClock
-from dispatch.device import DeviceAdapter, DeviceTimeoutError, Identity, Telemetry, WriteAck
+from dispatch.clock import VirtualClock
 from dispatch.devices.modbus_sim import make_model
 from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice, limits_of
@@ -32,44 +32,12 @@ def _quiet_events() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
 
 
-class SometimesUnread:
-    """An in-process device a share of whose reads get no answer (after the 0.5 s
-    deadline)."""
-
-    def __init__(
-        self, device: DeviceAdapter, clock: DispatchClock, loss: float, rng: random.Random
-    ) -> None:
-        self.device = device
-        self.asset_id = device.asset_id
-        self.protocol = device.protocol
-        self.clock = clock
-        self.loss = loss
-        self.rng = rng
-        self.lost = 0
-
-    async def identify(self) -> Identity:
-        return await self.device.identify()
-
-    async def read(self) -> Telemetry:
-        if self.rng.random() < self.loss:
-            self.lost += 1
-            await self.clock.sleep_until(self.clock.now() + 0.5)
-            raise DeviceTimeoutError(self.asset_id, "the read got no answer")
-        return await self.device.read()
-
-    async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
-        return await self.device.write_setpoint(setpoint_mw)
-
-    async def close(self) -> None:
-        await self.device.close()
-
-
-def _run(spec: str, seed: int, loss: float = 0.05) -> tuple[dict, list[SometimesUnread]]:
+def _run(spec: str, seed: int, loss: float = 0.05) -> tuple[dict, list[LossyReads]]:
     """The Modbus benchmark's fleet (battery, PV, CHP in turn, ten per site meter), 150
     assets in process on a virtual clock, 45 s, `loss` of the reads unanswered."""
     options = SimulationOptions(assets=150, duration_s=45, faults=parse_faults(spec), seed=seed)
 
-    async def main() -> tuple[dict, list[SometimesUnread]]:
+    async def main() -> tuple[dict, list[LossyReads]]:
         clock = VirtualClock(options.start)
         rng = random.Random(seed + 100)
         fleet, links = [], []
@@ -81,7 +49,7 @@ def _run(spec: str, seed: int, loss: float = 0.05) -> tuple[dict, list[Sometimes
             plan = plan_for(kind, limits, i)
             physics.power_mw = physics.target_mw = plan(0)
             energy = physics.capacity_mwh if isinstance(physics, Battery) else None
-            link = SometimesUnread(device, clock, loss, rng)
+            link = LossyReads(device, clock, loss, rng)
             links.append(link)
             member = FleetMember(device, limits, kind, energy, plan, device)
             fleet.append(replace(member, adapter=link))
