@@ -15,7 +15,10 @@ from trading.cli.serve import plain_tracebacks
 @pytest.fixture
 def events() -> Iterator[io.StringIO]:
     structlog.reset_defaults()
+    renderer = structlog.get_config()["processors"][-1]
+    formatter = renderer.exception_formatter  # the server sets it on structlog's own renderer
     yield io.StringIO()
+    renderer.exception_formatter = formatter
     structlog.reset_defaults()
 
 
@@ -35,6 +38,8 @@ def test_the_server_writes_a_failed_submissions_traceback_plainly(events: io.Str
     assert "Traceback (most recent call last):" in text
     assert "ValueError: bid_id 'a\\x00b': NUL is not stored" in text
     assert "╭" not in text  # rich's frame
+    # and the event's fields as before: key=value, uncoloured where the output is no terminal
+    assert "tenant=acme" in text
 
 
 def test_without_it_structlog_lays_the_traceback_out_with_rich(events: io.StringIO) -> None:

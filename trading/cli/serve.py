@@ -259,9 +259,6 @@ def plain_tracebacks() -> None:
     written as Python prints it, not laid out by rich: rendering one rich traceback of a
     failed submission took 3-6 s at load 14, holding the interpreter lock, and so stalled
     every request the server was answering."""
-    processors = list(structlog.get_config()["processors"])
-    if processors and isinstance(processors[-1], structlog.dev.ConsoleRenderer):
-        processors[-1] = structlog.dev.ConsoleRenderer(
-            exception_formatter=structlog.dev.plain_traceback
-        )
-    structlog.configure(processors=processors)
+    renderer = structlog.get_config()["processors"][-1]
+    if isinstance(renderer, structlog.dev.ConsoleRenderer):  # kept: its colours, its columns
+        renderer.exception_formatter = structlog.dev.plain_traceback
