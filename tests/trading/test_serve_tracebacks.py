@@ -15,10 +15,7 @@ from trading.cli.serve import plain_tracebacks
 @pytest.fixture
 def events() -> Iterator[io.StringIO]:
     structlog.reset_defaults()
-    renderer = structlog.get_config()["processors"][-1]
-    formatter = renderer.exception_formatter  # the server sets it on structlog's own renderer
     yield io.StringIO()
-    renderer.exception_formatter = formatter
     structlog.reset_defaults()
 
 
@@ -44,4 +41,14 @@ def test_the_server_writes_a_failed_submissions_traceback_plainly(events: io.Str
 
 def test_without_it_structlog_lays_the_traceback_out_with_rich(events: io.StringIO) -> None:
     # what the server did before: the default console renderer hands tracebacks to rich
+    assert "╭" in _failed_submission(events)
+
+
+def test_the_server_leaves_structlogs_shared_default_renderer_as_it_was(
+    events: io.StringIO,
+) -> None:
+    # an earlier in-process `vpp serve` (the CLI tests run several) must not change the
+    # renderer every other structlog user in the process gets after a reset
+    plain_tracebacks()
+    structlog.reset_defaults()
     assert "╭" in _failed_submission(events)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from datetime import datetime
 from pathlib import Path
@@ -258,7 +259,13 @@ def plain_tracebacks() -> None:
     """The server's events keep structlog's console format, but an exception's traceback is
     written as Python prints it, not laid out by rich: rendering one rich traceback of a
     failed submission took 3-6 s at load 14, holding the interpreter lock, and so stalled
-    every request the server was answering."""
-    renderer = structlog.get_config()["processors"][-1]
-    if isinstance(renderer, structlog.dev.ConsoleRenderer):  # kept: its colours, its columns
-        renderer.exception_formatter = structlog.dev.plain_traceback
+    every request the server was answering.
+
+    The renderer is a copy of structlog's own (its colours, its columns): structlog's default
+    instance is shared by the whole process and outlives `structlog.reset_defaults()`."""
+    processors = list(structlog.get_config()["processors"])
+    renderer = processors[-1]
+    if isinstance(renderer, structlog.dev.ConsoleRenderer):
+        plain = copy.copy(renderer)
+        plain.exception_formatter = structlog.dev.plain_traceback
+        structlog.configure(processors=[*processors[:-1], plain])
