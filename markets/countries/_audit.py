@@ -13,7 +13,9 @@ blocks, the third (`AUDIT_3`) sourced German records and regulatory facts, the f
 (`AUDIT_5`) continued it and revised records recorded earlier that day; a sixth (`AUDIT_6`)
 took the records still without a reference and corrected the French aFRR capacity market's
 days in operation. `sourced`
-re-records a legacy record with the source it was checked against.
+re-records a legacy record with the source it was checked against. A seventh session
+(`AUDIT_7`), on the next day, records its corrections with that day's knowledge time, so
+``--known-on 2026-12-06`` still shows what the sixth believed.
 """
 
 from __future__ import annotations
@@ -84,6 +86,19 @@ AUDIT_6: dict[str, Any] = {
 """Keyword arguments of `markets.rules.rule` for a record of the sixth audit session (the 72
 market records still without a reference after the fifth, and the French aFRR capacity
 auction's suspension of 2022-2024)."""
+
+AUDIT_7_DAY = date(2026, 12, 7)
+"""Knowledge time of the seventh audit session's records."""
+
+AUDIT_7: dict[str, Any] = {
+    "recorded_at": AUDIT_7_DAY,
+    "retrieved_on": AUDIT_7_DAY,
+    "recorded_by": "facts3 (rule-audit session 7 of issue 17)",
+    "approved_by": "vpp-engine coordinator (merge review of branch wt-facts3)",
+}
+"""Keyword arguments of `markets.rules.rule` for a record of the seventh audit session (the
+60 market records still without a reference after the sixth, and the French aFRR capacity
+auction's suspension corrected against RTE's own account of it)."""
 
 M = TypeVar("M", bound=Market)
 

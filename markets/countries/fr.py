@@ -5,6 +5,11 @@ MTU in France from their start until the French 15-minute products went live in 
 2025, and continuous 15-minute contracts started then, not in 2022 (RTE's imbalance
 settlement period was 30 minutes until 2025-01-01). The records believed before are kept
 and marked superseded: ``vpp markets rules FR --known-on 2026-12-05`` shows them.
+
+Corrected on 2026-12-07: RTE's D-1 aFRR capacity auction was suspended three weeks after
+its start in November 2021 and reopened on 2024-06-19 (RTE's news of 2024), so it is not
+offered on any day from 2022-01-01 to 2024-06-18 (the records of 2026-12-06 ran it until
+2022-07-28).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from markets.countries._audit import (
     AUDIT_4,
     AUDIT_5,
     AUDIT_6,
+    AUDIT_7,
+    AUDIT_DAY,
     AUDIT_REVIEW_BY,
     Reading,
     sourced,
@@ -324,6 +331,45 @@ AFRR_CAPACITY = AFRR_CAPACITY.with_rules(
         ),
     ),
 )
+RTE_AFRR_2024 = (
+    "RTE news: 'Automatic frequency restoration reserve: Day-ahead call for tenders launch 2024'"
+)
+RTE_AFRR_2024_URL = (
+    "https://services-rte.com/en/news/automatic-frequency-restoration-reserve-day-ahead-"
+    "call-for-tenders-launch-2024.html"
+)
+_SIXTH_SESSION = (
+    rule_id(COUNTRY, "afrr_capacity", "in_operation", HISTORY_START, AUDIT_DAY, 2),
+    rule_id(COUNTRY, "afrr_capacity", "in_operation", AFRR_TENDER_SUSPENDED, AUDIT_DAY),
+)
+"""The sixth session's records of the suspension (tender until 2022-07-28, none after):
+RTE's own account withdraws both."""
+
+AFRR_CAPACITY = AFRR_CAPACITY.with_rules(
+    in_operation=(
+        *AFRR_CAPACITY.in_operation,
+        rule(
+            False,
+            HISTORY_START,
+            RTE_AFRR_2024,
+            C,
+            "RTE: the D-1 call for tenders of November 2021 ran for 3 weeks, then CRE, noting "
+            "a market failure, suspended it and RTE reverted to the previous system (aFRR "
+            "capacity prescribed to obligated parties on D-1); CRE's deliberation 2024-18 of "
+            "2024-01-25 reopened it, first delivery day 2024-06-19. So no aFRR capacity "
+            "auction is offered on any day of this history before 2024-06-19. Corrects the "
+            "records of 2026-12-06, which ran the tender until 2022-07-28 (a guess at the "
+            "suspension's first day, now known to lie in late 2021, before this history)",
+            valid_to=AFRR_TENDER_REOPENED,
+            reference=RTE_AFRR_2024_URL,
+            document_version="RTE news of 2024 (before the first gate closure of 2024-06-18), "
+            "read 2026-12-07",
+            supersedes=_SIXTH_SESSION,
+            **AUDIT_7,
+        ),
+    ),
+)
+
 AFRR_CAPACITY = sourced(
     AFRR_CAPACITY,
     Reading(

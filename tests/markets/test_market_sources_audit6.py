@@ -69,18 +69,25 @@ SUSPENDED = date(2023, 3, 1)
 REOPENED = date(2024, 6, 19)
 
 
-def test_french_afrr_capacity_is_not_offered_while_rte_suspended_its_auction():
-    market = MarketId.AFRR_CAPACITY
-    assert fr.PLUGIN.products(SUSPENDED, market) == []
-    assert fr.PLUGIN.products(date(2024, 6, 18), market) == []
-    assert fr.PLUGIN.products(REOPENED, market) != []
-    assert fr.PLUGIN.products(date(2022, 3, 1), market) != []  # the 2021 tender ran
+def _in_operation(day: date, known_on: date | None = None) -> bool:
+    return _record(fr.PLUGIN, MarketId.AFRR_CAPACITY, "in_operation", day, known_on).value
+
+
+def test_french_afrr_capacity_was_not_offered_while_rte_suspended_its_auction():
+    """As this session believed it (known on 2026-12-06): the tender ran until 2022-07-28.
+    The seventh session withdrew that end (test_market_sources_audit7.py)."""
+    assert not _in_operation(SUSPENDED, AUDIT)
+    assert not _in_operation(date(2024, 6, 18), AUDIT)
+    assert _in_operation(REOPENED, AUDIT)
+    assert _in_operation(date(2022, 3, 1), AUDIT)  # believed then: the 2021 tender ran
+    assert fr.PLUGIN.products(SUSPENDED, MarketId.AFRR_CAPACITY) == []
+    assert fr.PLUGIN.products(REOPENED, MarketId.AFRR_CAPACITY) != []
     why = fr.PLUGIN.why_unknown("FR:afrr_capacity:4h:pos:2023-02-28T23:00Z")  # 00:00 CET
     assert "does not run for delivery day 2023-03-01; it runs from 2024-06-19" in why
 
 
 def test_the_suspension_corrects_what_was_believed_and_says_how_sure_it_is():
-    off = _record(fr.PLUGIN, MarketId.AFRR_CAPACITY, "in_operation", SUSPENDED)
+    off = _record(fr.PLUGIN, MarketId.AFRR_CAPACITY, "in_operation", SUSPENDED, AUDIT)
     assert off.value is False
     assert (off.confidence.value, off.review_by) == ("uncertain", date(2027, 1, 31))
     assert off.valid_to == REOPENED
@@ -102,8 +109,8 @@ def test_the_french_2022_record_is_revised_the_same_day_to_end_at_the_suspension
     assert revised.id.endswith(":r2")
     assert revised.supersedes == (first.id,)
     assert revised.valid_to == date(2022, 7, 28)
-    now = _record(fr.PLUGIN, MarketId.AFRR_CAPACITY, "in_operation", date(2022, 3, 1))
-    assert now.id == revised.id
+    then = _record(fr.PLUGIN, MarketId.AFRR_CAPACITY, "in_operation", date(2022, 3, 1), AUDIT)
+    assert then.id == revised.id
 
 
 def test_french_4_hour_blocks_name_a_secondary_source_and_stay_uncertain():

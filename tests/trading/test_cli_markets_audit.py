@@ -61,7 +61,18 @@ def test_the_diff_of_two_editions_names_what_was_withdrawn_and_what_corrected_it
     assert old["corrected_by"] == ["FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06:r2"]
     assert "FR:intraday_auction:mtu_minutes:2024-06-14:2026-12-06" not in changes
     assert changes["FR:intraday_auction:mtu_minutes:2025-02-01:2026-12-06"]["diff"] == "added"
-    same = _json("markets", "rules", "FR", "--diff", "2026-12-06", "2026-12-07")
+    # nothing was recorded for the intraday auctions on 2026-12-07 (the French aFRR
+    # capacity market was corrected that day: test_market_sources_audit7.py)
+    same = _json(
+        "markets",
+        "rules",
+        "FR",
+        "--market",
+        "intraday_auction",
+        "--diff",
+        "2026-12-06",
+        "2026-12-07",
+    )
     assert same["changes"] == []  # type: ignore[index]
 
 
