@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import time
 
-from markets.countries._audit import AUDIT_4, AUDIT_5, AUDIT_6, Reading, sourced
+from markets.countries._audit import AUDIT_4, AUDIT_5, AUDIT_6, AUDIT_7, Reading, sourced
 from markets.eu import (
     AT_DE_AFRR,
     AT_DE_AFRR_URL,
@@ -22,6 +22,7 @@ from markets.eu import (
     PICASSO_ACCESSION_URL,
     C,
     G,
+    U,
     afrr_capacity,
     contract,
     coupled_markets,
@@ -213,6 +214,32 @@ AFRR_ENERGY = sourced(
 
 AFRR_ENERGY = sourced(
     AFRR_ENERGY, picasso_gate_reading(COUNTRY, "APG", "2022-06-22"), session=AUDIT_6
+)
+
+_ENERGY_BID_SIZE = (
+    "APG's aFRR tender page states the capacity bid sizes (first bid per product at least "
+    "1 MW, each further bid at least 5 MW, in full 1 MW increments) and its aFRR page says "
+    "the energy bids of awarded capacity carry those bids' energy prices into the balancing "
+    "energy tenders, where other prequalified capacity may also be offered; the size of such "
+    "a free energy bid is not stated, and the 5 MW rule for further bids is not applied to "
+    "energy bids here. Uncertain until APG's aFRR terms (download section of the page) are "
+    "read"
+)
+AFRR_ENERGY = sourced(
+    AFRR_ENERGY,
+    *(
+        Reading(
+            parameter,
+            "2022-06-22",
+            APG_AFRR + "; " + APG_AFRR_MARKET,
+            _APG_AFRR["reference"] + "; " + APG_AFRR_MARKET_URL,
+            "APG aFRR tender page and aFRR page (undated), read 2026-12-07",
+            U,
+            _ENERGY_BID_SIZE,
+        )
+        for parameter in ("volume_min_mw", "volume_step_mw")
+    ),
+    session=AUDIT_7,
 )
 
 PLUGIN = MarketPlugin(
