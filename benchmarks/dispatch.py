@@ -144,15 +144,15 @@ def _recovery_misses(report: dict[str, Any]) -> list[str]:
             continue
         longest = entry.get("longest_excursion_s")
         excursions = entry.get("excursions") or []
-        open_for = report["duration_s"] - excursions[-1]["left_at_s"] if excursions else None
-        if (
-            not entry["recovered"]
-            and open_for is not None
-            and open_for < RECOVERY_TARGET_S
-            and all(e["lasted_s"] is not None for e in excursions[:-1])
-            and all(e["lasted_s"] <= RECOVERY_TARGET_S for e in excursions[:-1])
-        ):
-            # Left tolerance less than the target before the run ended: not decidable.
+        last_open = bool(excursions) and excursions[-1]["lasted_s"] is None
+        open_for = report["duration_s"] - excursions[-1]["left_at_s"] if last_open else None
+        earlier = excursions[:-1] if last_open else excursions
+        earlier_back = all(
+            e["lasted_s"] is not None and e["lasted_s"] <= RECOVERY_TARGET_S for e in earlier
+        )
+        if open_for is not None and open_for < RECOVERY_TARGET_S and earlier_back:
+            # Left tolerance (again) less than the target before the run ended, every
+            # earlier stretch back in time: not decidable.
             print(f"  (undecided: out of tolerance {open_for:.1f} s before the end)")
         elif not entry["recovered"]:
             misses.append(f"not recovered though the rest had headroom: {entry['why']}")
