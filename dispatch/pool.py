@@ -340,8 +340,9 @@ class PoolController:
         starting = include & (self._min_stable > 0.0) & (planned > 0.0)
         setpoints = np.where(starting, np.maximum(setpoints, self._min_stable), setpoints)
         product = "schedule" if activation == 0 else "afrr"
-        for i in np.flatnonzero(include):
-            self.actors[i].command(float(setpoints[i]), dispatch_id, product, t)
+        actors, values = self.actors, setpoints.tolist()  # Python floats: no numpy scalars
+        for i in np.flatnonzero(include).tolist():
+            actors[i].command(values[i], dispatch_id, product, t)
         duration = time.perf_counter() - started
         unknown = ~fresh
         self.metrics.tick_seconds.labels(self.pool).observe(duration)
