@@ -133,10 +133,25 @@ def _residual_mw(built: BuiltModel, solved: Solved) -> dict[str, np.ndarray]:
     return {zone: solved(long) - solved(short) for zone, (long, short) in built.residuals.items()}
 
 
-def _long(rows: list[tuple], keys: tuple[str, str]) -> pd.DataFrame | None:
-    if not rows:
+def _long(
+    times: list[pd.DatetimeIndex],
+    outer: list[np.ndarray],
+    inner: list[np.ndarray],
+    mw: list[np.ndarray],
+    keys: tuple[str, str],
+) -> pd.DataFrame | None:
+    """One long table (``quarter_hour``, the two `keys`, ``mw``) from column pieces, one
+    piece per variable, block or pool, in the pieces' order; None where there is no row."""
+    if not sum(len(m) for m in mw):
         return None
-    return pd.DataFrame(rows, columns=["quarter_hour", *keys, "mw"])
+    return pd.DataFrame(
+        {
+            "quarter_hour": times[0].append(times[1:]) if len(times) > 1 else times[0],
+            keys[0]: np.concatenate(outer),
+            keys[1]: np.concatenate(inner),
+            "mw": np.concatenate(mw).astype(float),
+        }
+    )
 
 
 def _aggregate(frame: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -146,31 +161,48 @@ def _aggregate(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     return frame.groupby(keys, as_index=False, sort=False)["mw"].sum()
 
 
+def _labels(value: object, n: int) -> np.ndarray:
+    """`value` repeated `n` times as an object column (ids, products, markets)."""
+    out = np.empty(n, dtype=object)
+    out[:] = [value] * n
+    return out
+
+
 def _bands(built: BuiltModel, solved: Solved) -> pd.DataFrame | None:
-    rows = []
+    periods = built.horizon.periods
+    times, outer, inner, mw = [], [], [], []
     for (aid, product), var in built.reserves.items():
-        for q, value in enumerate(solved(var)):
-            if value > 1e-9:
-                rows.append((built.horizon.periods[q], aid, product, float(value)))
-    return _long(rows, ("asset_id", "product"))
+        values = solved(var)
+        where = np.flatnonzero(values > 1e-9)
+        times.append(periods[where])
+        outer.append(_labels(aid, len(where)))
+        inner.append(_labels(product, len(where)))
+        mw.append(values[where])
+    return _long(times, outer, inner, mw, ("asset_id", "product"))
 
 
 def _position_frame(built: BuiltModel, solved: Solved) -> pd.DataFrame | None:
-    rows = []
+    periods = built.horizon.periods
+    times, outer, inner, mw = [], [], [], []
     for block in built.positions:
         per_quarter = whole_steps(solved(block.steps), block.step_mw)[block.period_of]
-        for q, value in enumerate(per_quarter):
-            rows.append((built.horizon.periods[q], block.zone, block.market, float(value)))
-    return _aggregate(_long(rows, ("zone", "market")))
+        times.append(periods[: len(per_quarter)])
+        outer.append(_labels(block.zone, len(per_quarter)))
+        inner.append(_labels(block.market, len(per_quarter)))
+        mw.append(per_quarter)
+    return _aggregate(_long(times, outer, inner, mw, ("zone", "market")))
 
 
 def _capacity_frame(built: BuiltModel, solved: Solved) -> pd.DataFrame | None:
-    rows = []
+    periods = built.horizon.periods
+    times, outer, inner, mw = [], [], [], []
     for pool in built.pools:
-        mw = whole_steps(solved(pool.steps), pool.step_mw)
-        for q, block in enumerate(pool.block_of):
-            rows.append((built.horizon.periods[q], pool.zone, pool.product, float(mw[block])))
-    return _aggregate(_long(rows, ("zone", "product")))
+        per_quarter = whole_steps(solved(pool.steps), pool.step_mw)[pool.block_of]
+        times.append(periods[: len(per_quarter)])
+        outer.append(_labels(pool.zone, len(per_quarter)))
+        inner.append(_labels(pool.product, len(per_quarter)))
+        mw.append(per_quarter)
+    return _aggregate(_long(times, outer, inner, mw, ("zone", "product")))
 
 
 def _revenue_by_asset(
