@@ -27,6 +27,7 @@ from trading.api.deps import (
 from trading.api.edge import PARSED_JSON, EdgeRoute
 from trading.api.errors import ApiError
 from trading.api.events import CHANGES
+from trading.api.heap import full_collections_deferred
 from trading.api.schemas import (
     EXAMPLE_BID,
     BidEventPublic,
@@ -170,8 +171,11 @@ async def submit_bids(
     now = services.clock.now()
     if len(bids) <= OFF_LOOP_BIDS:
         return await _submit(services, actor, bids, response, idempotency_key, now, big=False)
-    async with PACER.watch():  # its work in worker threads gives way to the loop's requests
-        return await _submit(services, actor, bids, response, idempotency_key, now, big=True)
+    # its work in worker threads gives way to the loop's requests, and its objects are not
+    # walked by full collections while it is in flight (trading.api.heap)
+    async with PACER.watch():
+        with full_collections_deferred():
+            return await _submit(services, actor, bids, response, idempotency_key, now, big=True)
 
 
 async def _submit(
