@@ -16,10 +16,18 @@ from starlette.concurrency import run_in_threadpool
 from markets.bids import Bid
 from markets.calendar import iso_z, local_label
 from markets.registry import MarketRegistry
-from trading.api.deps import IdempotencyKey, PageNumber, Reader, Services, Writer
+from trading.api.deps import (
+    ApiServices,
+    IdempotencyKey,
+    PageNumber,
+    Reader,
+    Services,
+    Writer,
+)
 from trading.api.edge import PARSED_JSON, EdgeRoute
 from trading.api.errors import ApiError
 from trading.api.events import CHANGES
+from trading.api.heap import full_collections_deferred
 from trading.api.schemas import (
     EXAMPLE_BID,
     BidEventPublic,
@@ -39,7 +47,8 @@ from trading.api.submission import (
     record_refusal,
     resolve_products,
 )
-from trading.store import AddBidsResult, BidRecord, BidStatus, NewBid
+from trading.pacing import PACER, in_background, pace
+from trading.store import Actor, AddBidsResult, BidRecord, BidStatus, NewBid
 from trading.store.checks import MAX_PAGE_SIZE
 from trading.store.inputs import MAX_BIDS_PER_CALL
 from trading.store.repository import prepare_submission
@@ -50,6 +59,23 @@ large batch does not hold up the event loop (and every other client's requests).
 
 _SUBMITTED = TypeAdapter(Bid | list[Bid])
 """The submission body's type, as FastAPI validates it."""
+
+_BID_LIST = TypeAdapter(list[Bid])
+
+STEP_BIDS = 50
+"""A large batch is validated and its answer rendered this many bids at a time: each step
+is one call into pydantic's compiled code, which holds the interpreter lock throughout
+(5,000 bids in one call: 10-50 ms in which the event loop could not run)."""
+
+
+def _validated(document: list[Any]) -> list[Bid]:
+    """`document` (a JSON list) as bids, `STEP_BIDS` at a time, pacing between steps;
+    `ValidationError` if any bid is malformed (the caller then lets FastAPI name them)."""
+    bids: list[Bid] = []
+    for first in range(0, len(document), STEP_BIDS):
+        bids.extend(_BID_LIST.validate_python(document[first : first + STEP_BIDS]))
+        pace()
+    return bids
 
 
 class _BatchRoute(EdgeRoute):
@@ -70,7 +96,8 @@ class _BatchRoute(EdgeRoute):
             document = request.scope.get(PARSED_JSON)
             if isinstance(document, list) and len(document) > OFF_LOOP_BIDS:
                 try:
-                    bids = await run_in_threadpool(_SUBMITTED.validate_python, document)
+                    async with PACER.watch():
+                        bids = await run_in_threadpool(in_background(_validated), document)
                 except ValidationError:
                     pass  # FastAPI validates the document itself and answers its 422
                 else:
@@ -142,9 +169,29 @@ async def submit_bids(
             f"body holds {len(bids)} bids; send 1 to {MAX_BIDS_PER_CALL}",
         )
     now = services.clock.now()
-    big = len(bids) > OFF_LOOP_BIDS  # its checks run in a worker thread: the loop serves others
+    if len(bids) <= OFF_LOOP_BIDS:
+        return await _submit(services, actor, bids, response, idempotency_key, now, big=False)
+    # its work in worker threads gives way to the loop's requests, and its objects are not
+    # walked by full collections while it is in flight (trading.api.heap)
+    async with PACER.watch():
+        with full_collections_deferred():
+            return await _submit(services, actor, bids, response, idempotency_key, now, big=True)
+
+
+async def _submit(
+    services: ApiServices,
+    actor: Actor,
+    bids: list[Bid],
+    response: Response,
+    idempotency_key: str | None,
+    now: datetime,
+    *,
+    big: bool,
+) -> SubmissionPublic | Response:
+    """`submit_bids` at `now`; `big`: the checks run as background work in worker threads
+    (`trading.pacing`), and the answer is rendered there too."""
     screen = partial(_screen, services.registry, bids, now)
-    new_bids, refused, known = await run_in_threadpool(screen) if big else screen()
+    new_bids, refused, known = await run_in_threadpool(in_background(screen)) if big else screen()
     refuse = partial(
         record_refusal,
         services.repository,
@@ -169,7 +216,7 @@ async def submit_bids(
     prepare = partial(
         prepare_submission, actor.tenant_id, actor.key_id, new_bids, idempotency_key, now
     )
-    submission = await run_in_threadpool(prepare) if big else prepare()
+    submission = await run_in_threadpool(in_background(prepare)) if big else prepare()
     async with services.risk.guard(actor, bids, new_bids, idempotency_key, now):
         result = await asyncio.wrap_future(services.writer.submit_prepared(submission))
     if result.created:
@@ -179,7 +226,7 @@ async def submit_bids(
     else:
         response.status_code = 200
     if big:  # thousands of bids to render: off the loop, as FastAPI would render them
-        content = await run_in_threadpool(_rendered, result)
+        content = await run_in_threadpool(in_background(_rendered), result)
         return Response(content, response.status_code or 201, media_type="application/json")
     return SubmissionPublic.of(result)
 
@@ -187,9 +234,27 @@ async def submit_bids(
 _SUBMISSION_JSON = TypeAdapter(SubmissionPublic)
 
 
+_BIDS_JSON = TypeAdapter(list[BidPublic])
+
+
 def _rendered(result: AddBidsResult) -> bytes:
-    """The answer's JSON body, as FastAPI renders a `SubmissionPublic`."""
-    return _SUBMISSION_JSON.dump_json(SubmissionPublic.of(result), by_alias=True)
+    """The answer's JSON body, as FastAPI renders a `SubmissionPublic`: the bids
+    `STEP_BIDS` at a time, pacing between steps, spliced into the submission's own."""
+    head = SubmissionPublic(
+        submission_id=result.submission_id,
+        idempotency_key=result.idempotency_key,
+        replayed=not result.created,
+        bids=[],
+    )
+    shell = _SUBMISSION_JSON.dump_json(head, by_alias=True)
+    if not shell.endswith(b"[]}"):  # the bids are not the last field: render it whole
+        return _SUBMISSION_JSON.dump_json(SubmissionPublic.of(result), by_alias=True)
+    parts = []
+    for first in range(0, len(result.bids), STEP_BIDS):
+        step = [BidPublic.of(record) for record in result.bids[first : first + STEP_BIDS]]
+        parts.append(_BIDS_JSON.dump_json(step, by_alias=True)[1:-1])
+        pace()
+    return shell[:-2] + b",".join(parts) + b"]}"
 
 
 def _screen(

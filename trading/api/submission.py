@@ -27,6 +27,7 @@ from trading.compliance.evidence import (
     violated_rule_id,
     violated_rule_ids,
 )
+from trading.pacing import pace
 from trading.store import Actor, AddBidsResult, BidStatus, NewBid, NewRefusal, Repository
 
 
@@ -55,6 +56,7 @@ def resolve_products(
     refused: list[BidViolations] = []
     evidence_of: dict[tuple[object, ...], Evidence] = {}  # bids of one product share theirs
     for index, bid in enumerate(bids):
+        pace()
         product_id = product_ids_of(bid)[0]
         match = PRODUCT_ID.fullmatch(product_id)
         product = None

@@ -38,6 +38,8 @@ from sqlalchemy import Connection, Table, insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
+from trading.pacing import pace
+
 _Processor = Callable[[Any], Any] | None
 
 
@@ -213,6 +215,7 @@ def _copy(
         with cursor, cursor.copy(sql) as copy:
             for row in values:
                 copy.write_row(row)
+                pace()
     except driver.Error as exc:  # as SQLAlchemy reports it (IntegrityError, OperationalError...)
         raise DBAPIError.instance(sql, None, exc, driver.Error) from exc
 

@@ -31,6 +31,7 @@ from markets.bids import (
 from markets.plugin import PRODUCT_ID
 from markets.products import MarketId, Product
 from regulatory.problems import Problem, problems_from_validation_error
+from trading.pacing import pace
 from trading.store.checks import aware_problems, is_aware, json_problems, short
 from trading.store.errors import invalid, raise_problems
 from trading.store.text import text_problems
@@ -187,6 +188,7 @@ def prepare_bids(bids: Sequence[NewBid]) -> list[PreparedBid]:
     prepared: list[PreparedBid] = []
     seen = _Seen()
     for index, new in enumerate(bids):
+        pace()
         subject = f"bid #{index + 1}"
         if not isinstance(new, NewBid):
             problems.append(Problem(subject, "", short(new), "must be a NewBid"))

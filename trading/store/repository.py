@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from trading.pacing import PACER
 from trading.store.checks import check_idempotency_key
 from trading.store.engine import WRITE, create_engine_for, session_factory
 from trading.store.errors import StoreError, invalid
@@ -163,6 +164,11 @@ class Repository:
         busy handler (which sleeps and polls, up to 100 ms a time, once a wait passes a few
         ms). In turn: a batch written in chunks waits behind the small submissions queued
         meanwhile, between two chunks (`trading.store.turns`)."""
+        self._held: Callable[[], AbstractContextManager[object]] = (
+            PACER.held if engine.dialect.name == "sqlite" else nullcontext
+        )
+        """A write transaction on SQLite holds the one write lock: background work
+        (`trading.pacing`) must not pause while holding it, or every writer waits too."""
 
     @classmethod
     def from_url(cls, url: str | None = None) -> Repository:
@@ -189,7 +195,7 @@ class Repository:
     def _write(self, bind: Connection | None = None) -> Iterator[Session]:
         """A write transaction, on `bind` if given (a connection with the `WRITE` option)."""
         sessions = self._sessions if bind is None else partial(self._sessions, bind=bind)
-        with self._serial, sessions() as session, session.begin():
+        with self._serial, self._held(), sessions() as session, session.begin():
             session.connection(execution_options=None if bind is not None else {WRITE: True})
             yield session
 

@@ -38,6 +38,7 @@ import structlog
 from prometheus_client import REGISTRY, CollectorRegistry, Histogram
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
+from trading.pacing import PACER
 from trading.store.inputs import NewBid
 from trading.store.ops import bids as bid_ops
 from trading.store.records import AddBidsResult
@@ -178,7 +179,11 @@ class SubmissionWriter:
 
     def _run(self, lane: str) -> None:
         try:
-            self._serve(self._queues[lane])
+            if lane == "bulk":  # large batches give way to the event loop (trading.pacing)
+                with PACER.background():
+                    self._serve(self._queues[lane])
+            else:
+                self._serve(self._queues[lane])
         except Exception:  # never expected; logged so that a dead writer is never silent
             self._log.exception("writer_stopped")
             self._closed.set()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from markets.products import MarketId
 from regulatory.problems import Problem
+from trading.pacing import pace
 from trading.store.bulk import (
     RowConverter,
     drop_parked,
@@ -64,9 +65,18 @@ from trading.store.vocabulary import AuditAction, BidStatus, Role
 
 def request_digest(bids: Sequence[PreparedBid]) -> str:
     """Hex SHA-256 of a batch's canonical JSON: equal for equal requests, whatever the order
-    of keys in the documents or the time zone of the datetimes."""
-    canonical = json.dumps([bid.canonical() for bid in bids], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    of keys in the documents or the time zone of the datetimes.
+
+    The JSON of the list, ``[b1,b2,...]``, is written bid by bid (the same text as one
+    ``json.dumps`` of the list, which holds the interpreter lock for all of it: 50 ms for
+    5,000 bids), pacing between bids (`trading.pacing`)."""
+    digest = hashlib.sha256(b"[")
+    for index, bid in enumerate(bids):
+        text = json.dumps(bid.canonical(), sort_keys=True, separators=(",", ":"))
+        digest.update(("," + text if index else text).encode("utf-8"))
+        pace()
+    digest.update(b"]")
+    return digest.hexdigest()
 
 
 def find_submission(
@@ -320,6 +330,7 @@ class _Rows:
         ids = new_ids(len(submission.bids))
         role = actor.role.value if actor.role else None
         for position, bid in enumerate(submission.bids):
+            pace()
             record = _bid_record(
                 ids[position], submission.tenant_id, submission_id, position, bid, at
             )
