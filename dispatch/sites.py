@@ -233,8 +233,11 @@ class SiteWatch:
             if not fresh or (self.settle_s > 0 and (actor.read_t is None or actor.read_t < t)):
                 # No answer to this period's read (lost, or late): where an obeying
                 # device's envelope pins it down, that stands for it (`held_mw`).
+                # Where it was when its read was asked (its turn writes after reading: a
+                # setpoint it was sent since had not acted then).
+                asked = t + max(0.0, actor.config.phase_s - self.phase_s)
                 held = (
-                    actor.held_mw(now, self.hold_s, self.guess_spread_mw - spread)
+                    actor.held_mw(asked, self.hold_s, self.guess_spread_mw - spread)
                     if self.hold_s > 0 and guesses < self.max_guesses
                     else None
                 )
@@ -263,6 +266,8 @@ class SiteWatch:
             self._unseen = None
         if unread:
             return  # an unknown member: no conclusion on the rest, the window waits
+        for actor in self.members:
+            actor.site_compared_t = t  # its moves so far are in a comparison
         residual = metered - self._offset_mw
         balanced = abs(residual) <= self.threshold_mw
         if balanced and not self._pending:

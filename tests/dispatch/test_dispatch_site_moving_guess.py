@@ -176,3 +176,38 @@ def test_a_member_on_a_larger_move_still_costs_the_comparison() -> None:
     assert named_at is None
     assert LOST_AT not in compared
     assert sorted(compared) == [0, 1, 3, 4, 5]
+
+
+def test_a_liar_late_in_its_probe_is_counted_where_it_was_when_its_read_was_asked() -> None:
+    # A 50 kW CHP that reports its setpoint (36 kW from 1 s, its real power stays 15 kW)
+    # does not answer its read of period 2 (asked at 2.01 s) within the comparison's
+    # wait; its probe's return (to 15 kW) was sent at 2.05 s, after that read. Counted
+    # where an obeying device was when the read was asked (at 36 kW, what it says), the
+    # lie shows at period 2 and it is named then. Counted at the end of the wait (2.5 s),
+    # the return's move made its envelope 23 kW wide: the comparison was skipped and the
+    # liar named only at its return (period 3), 3 s after its lie showed; over a lossy
+    # link its lie was hidden altogether (counted at the returned setpoint).
+    watch, actors, reports, clock = _site(liar=False, move_mw=0.0)
+    chp = actors["chp"]
+    chp.watch.reset(0.0, 0.015)
+    chp.watch.commanded(0.5, 0.036, None, None, 0.5)
+    reports["chp"] = lambda t: 0.036 if 1.0 <= t < 3.0 else 0.015
+    named_at = None
+    for second in range(5):
+        t = float(second)
+        clock.t = t
+        for name, actor in actors.items():
+            if name == "chp" and second == LOST_AT:
+                continue  # no answer yet: late, waited for, then counted by its envelope
+            read = t + 0.01
+            mw = reports[name](read)
+            actor.telemetry = Telemetry(clock.utc(), mw, mw)
+            actor.read_t = actor.answered_t = read
+            actor.last_read_failed = False
+        if second == LOST_AT:
+            chp.watch.commanded(2.05, 0.015, None, None, 2.05)
+        asyncio.run(watch.check(t))
+        if watch.flagged and named_at is None:
+            named_at = second
+    assert watch.flagged == ["chp"]
+    assert named_at == LOST_AT
