@@ -149,6 +149,10 @@ class AssetActor:
         self.site_nameable_mw = 0.0
         """The least reported move [MW] its site meter can pin on it as a lie (the
         watch's `min_move_mw`; 0 without a site): the pool probes it by more."""
+        self.site_compared_t = -float("inf")
+        """The meter's reading time [s] of its site's latest comparison of every member
+        (-inf: none, or no site): the pool probes again at once a member whose probing
+        move no comparison saw."""
         self._wanted: tuple[float, str, str, float | None] | None = None
         """setpoint [MW], dispatch id, product, issued at [s]."""
         self._command_issued_t: float | None = None

@@ -206,6 +206,11 @@ class PoolController:
         self._probe_until = np.full(n, -np.inf)
         self._probe_start = np.full(n, -np.inf)
         """When each asset's latest probing move started [s] (the tick that set it)."""
+        self._was_running = np.zeros(n, dtype=bool)
+        """Assets probing after the previous tick."""
+        self._ended_t = np.full(n, np.nan)
+        """When the probe of an asset behind a site meter ended [s], until the pool has
+        looked whether a comparison of its site saw its move (NaN: nothing to look at)."""
         self.probes = 0
         self._sites: np.ndarray | None = None
         self._partner = np.full(n, -1, dtype=np.int64)
@@ -394,6 +399,7 @@ class PoolController:
         moved = include & ~(np.abs(setpoints - self._last_sp) <= significant)
         self._moved_t[moved] = t
         self._last_sp[moved] = setpoints[moved]
+        self._probe_again(t, include)
         # A probe whose partner left the pool stops: alone it would only unbalance it.
         orphaned = (self._probe_until > t) & ~include[np.maximum(self._partner, 0)]
         self._probe_until[orphaned] = t
@@ -518,10 +524,31 @@ class PoolController:
             self.probes += int(chosen.size)
             running = include & (self._probe_until > t)
         self._probe[~running] = 0.0
+        ended = self._was_running & ~running & (self._site_index() >= 0)
+        self._ended_t[ended] = t
+        self._was_running = running
         if running.any():
             with np.errstate(invalid="ignore"):
                 setpoints = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
         return setpoints
+
+    def _probe_again(self, t: float, include: np.ndarray) -> None:
+        """Make due at once each asset behind a site meter whose probe ended a tick ago or
+        more without any comparison of its site seeing its move (`AssetActor.
+        site_compared_t` before the move's first reading, a tick after it started): over
+        a lossy link every comparison during a probe may be skipped (a member's read lost
+        while it was on its way, or the prober's own), and a fake meter's lie then waited
+        for its next routine probe, 10-30 s later, or the run's end (in process, a
+        twentieth of the reads lost). Also a probe cut short because its partner left the
+        pool. It waits for its site to be free as any due member."""
+        tick = self.config.tick_s
+        looked = np.flatnonzero(~np.isnan(self._ended_t) & (t >= self._ended_t + tick))
+        if not looked.size:
+            return
+        compared = np.array([self.actors[i].site_compared_t for i in looked.tolist()])
+        unseen = looked[(compared < self._probe_start[looked] + tick) & include[looked]]
+        self._moved_t[unseen] = t - self.config.probe_after_s
+        self._ended_t[looked] = np.nan
 
     def _pairs(
         self,
