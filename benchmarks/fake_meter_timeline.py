@@ -251,13 +251,13 @@ def main(argv: list[str] | None = None) -> int:
             from dispatch.modbus_fleet import run_modbus_simulation
             from dispatch.simulation import SimulationOptions, parse_faults
 
-            spec = args.spec or "fake_meter:0.3@20s"
+            spec = "fake_meter:0.3@20s" if args.spec is None else args.spec
             options = SimulationOptions(
                 assets=args.assets or 100, duration_s=60, faults=parse_faults(spec)
             )
             report = run_modbus_simulation(options)
         else:
-            spec = args.spec or "fake_meter:0.3@15s"
+            spec = "fake_meter:0.3@15s" if args.spec is None else args.spec
             report = _lossy_run(args.assets or 150, spec, args.lossy, args.loss)
     finally:
         for step in undo:
