@@ -410,11 +410,12 @@ class PoolController:
         # previous probe's return with this one's start leaves two members that moved by
         # the same step: the watch told them apart only at the probe's natural end, a liar
         # named 3.5-4 s after its lie showed (in process, a twentieth of the reads lost).
-        # Only once its move can have been compared (written a tick before), so that move
-        # and return are two readings. A partner behind the same meter returns with it; one
-        # behind another meter holds its move to its end (its own meter may be judging it),
-        # the pool off by that move until then.
-        ending = self._asked & running & (t - self._probe_start >= 2 * cfg.tick_s)
+        # Not in the tick it started: its move is written in the actors' turns after that
+        # tick, its return in the turns after this one, each after the turn's read, so the
+        # move and its return are two readings. A partner behind the same meter returns
+        # with it; one behind another meter holds its move to its end (its own meter may be
+        # judging it), the pool off by that move until then.
+        ending = self._asked & running & (self._probe_start < t)
         if ending.any():
             ended = np.flatnonzero(ending)
             partners = self._partner[ended]
