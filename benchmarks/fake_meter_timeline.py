@@ -274,6 +274,17 @@ def main(argv: list[str] | None = None) -> int:
                 "named": len(named),
                 "late_or_never": len(late),
                 "worst_s": max((f["detected_s"] for f in named), default=None),
+                "worst_by_kind_s": {
+                    kind: max(
+                        (
+                            f["detected_s"]
+                            for f in named
+                            if f["asset"].split("-")[-2].startswith(kind)
+                        ),
+                        default=None,
+                    )
+                    for kind in ("bat", "pv", "chp")
+                },
                 "honest_failures": honest,
                 "ack_p50_ms": report["latency"]["setpoint_to_ack"]["p50_ms"],
             }
