@@ -149,6 +149,10 @@ class AssetActor:
         self.site_nameable_mw = 0.0
         """The least reported move [MW] its site meter can pin on it as a lie (the
         watch's `min_move_mw`; 0 without a site): the pool probes it by more."""
+        self.site_compared_t = -float("inf")
+        """The meter's reading time [s] of its site's latest comparison of every member
+        (-inf: none, or no site): the pool probes again at once a member whose probing
+        move no comparison saw."""
         self._wanted: tuple[float, str, str, float | None] | None = None
         """setpoint [MW], dispatch id, product, issued at [s]."""
         self._command_issued_t: float | None = None
@@ -227,15 +231,19 @@ class AssetActor:
             return None
         return self._missed_since
 
-    def held_mw(self, t: float, max_age_s: float) -> float | None:
+    def held_mw(
+        self, t: float, max_age_s: float, spread_mw: float = 0.0
+    ) -> tuple[float, float] | None:
         """This asset's power [MW] at `t` [s] although its read of the period got no
-        answer (or none yet), where an obeying device's envelope pins it down: the latest
-        reading, at most `max_age_s` [s] old and not proven wrong, moved into where an
-        obeying device is at `t` (`ExecutionWatch.interval`, its setpoints since
-        included), if that envelope has narrowed to its band. A liar estimated so is put
-        where it says it is (at its setpoint). None while the envelope is wider (a move
-        under way), while a write whose answer was lost may have landed unseen, or for an
-        asset out of the pool."""
+        answer (or none yet), where an obeying device's envelope pins it down, and how far
+        [MW] its true power may be from that either way: the latest reading, at most
+        `max_age_s` [s] old and not proven wrong, moved into where an obeying device is at
+        `t` (`ExecutionWatch.interval`, its setpoints since included), off by 0 once that
+        envelope has narrowed to its band; while it is wider (a move under way), the
+        envelope's middle, off by up to half its width, if that is at most `spread_mw`. A
+        liar estimated so is put where it says it is (at its setpoint). None where the
+        envelope is wider, while a write whose answer was lost may have landed unseen, or
+        for an asset out of the pool."""
         reading = self.telemetry
         if (
             reading is None
@@ -247,9 +255,12 @@ class AssetActor:
         ):
             return None
         lo, hi = self.watch.interval(t)
-        if hi - lo > 3.0 * self.watch.band_mw:
-            return None  # on its way: where it is now is not known
-        return min(hi, max(lo, reading.power_mw))
+        if hi - lo <= 3.0 * self.watch.band_mw:
+            return min(hi, max(lo, reading.power_mw)), 0.0
+        lo, hi = max(lo, self.limits.min_mw), min(hi, self.limits.max_mw)
+        if 0.5 * (hi - lo) > spread_mw:
+            return None  # on its way: where it is now is not known closely enough
+        return 0.5 * (lo + hi), 0.5 * (hi - lo)
 
     @property
     def in_pool(self) -> bool:

@@ -204,6 +204,13 @@ class PoolController:
         self._up_only = np.isnan(self._energy) & ~self._is_limit & (self._min >= 0)
         """No storage, not a cap, never below 0 MW: a unit with a minimum stable load."""
         self._probe_until = np.full(n, -np.inf)
+        self._probe_start = np.full(n, -np.inf)
+        """When each asset's latest probing move started [s] (the tick that set it)."""
+        self._was_running = np.zeros(n, dtype=bool)
+        """Assets probing after the previous tick."""
+        self._ended_t = np.full(n, np.nan)
+        """When the probe of an asset behind a site meter ended [s], until the pool has
+        looked whether a comparison of its site saw its move (NaN: nothing to look at)."""
         self.probes = 0
         self._sites: np.ndarray | None = None
         self._partner = np.full(n, -1, dtype=np.int64)
@@ -393,10 +400,32 @@ class PoolController:
         moved = include & ~(np.abs(setpoints - self._last_sp) <= significant)
         self._moved_t[moved] = t
         self._last_sp[moved] = setpoints[moved]
+        self._probe_again(t, include)
         # A probe whose partner left the pool stops: alone it would only unbalance it.
         orphaned = (self._probe_until > t) & ~include[np.maximum(self._partner, 0)]
         self._probe_until[orphaned] = t
         running = include & (self._probe_until > t)
+        # A running probe a site watch asks about ends now: its return is a move of that
+        # member alone, which tells the watch's explanations apart. While it runs its site
+        # starts no other such move, and a skipped comparison that merged the site's
+        # previous probe's return with this one's start leaves two members that moved by
+        # the same step: the watch told them apart only at the probe's natural end, a liar
+        # named 3.5-4 s after its lie showed (in process, a twentieth of the reads lost).
+        # Not in the tick it started: its move is written in the actors' turns after that
+        # tick, its return in the turns after this one, each after the turn's read, so the
+        # move and its return are two readings. A partner behind the same meter returns
+        # with it; one behind another meter holds its move to its end (its own meter may be
+        # judging it), the pool off by that move until then.
+        ending = self._asked & running & (self._probe_start < t)
+        if ending.any():
+            ended = np.flatnonzero(ending)
+            partners = self._partner[ended]
+            site = self._site_index()
+            along = partners[site[partners] == site[ended]]
+            self._probe_until[ended] = t
+            self._probe_until[along] = t
+            self._asked[ended] = False
+            running = include & (self._probe_until > t)
         asked = self._asked & include & ~running
         self._asked[:] = False
         due = include & ~running & ((t - self._moved_t >= cfg.probe_after_s) | asked)
@@ -491,15 +520,37 @@ class PoolController:
             hold = t + cfg.probe_hold_s + np.ceil(step / ramp / cfg.tick_s) * cfg.tick_s
             chosen = np.concatenate((up, down))
             self._probe_until[chosen] = np.concatenate((hold, hold))
+            self._probe_start[chosen] = t
             self._partner[up], self._partner[down] = down, up
             self._moved_t[chosen] = np.concatenate((hold, hold))
             self.probes += int(chosen.size)
             running = include & (self._probe_until > t)
         self._probe[~running] = 0.0
+        ended = self._was_running & ~running & (self._site_index() >= 0)
+        self._ended_t[ended] = t
+        self._was_running = running
         if running.any():
             with np.errstate(invalid="ignore"):
                 setpoints = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
         return setpoints
+
+    def _probe_again(self, t: float, include: np.ndarray) -> None:
+        """Make due at once each asset behind a site meter whose probe ended a tick ago or
+        more without any comparison of its site seeing its move (`AssetActor.
+        site_compared_t` before the move's first reading, a tick after it started): over
+        a lossy link every comparison during a probe may be skipped (a member's read lost
+        while it was on its way, or the prober's own), and a fake meter's lie then waited
+        for its next routine probe, 10-30 s later, or the run's end (in process, a
+        twentieth of the reads lost). Also a probe cut short because its partner left the
+        pool. It waits for its site to be free as any due member."""
+        tick = self.config.tick_s
+        looked = np.flatnonzero(~np.isnan(self._ended_t) & (t >= self._ended_t + tick))
+        if not looked.size:
+            return
+        compared = np.array([self.actors[i].site_compared_t for i in looked.tolist()])
+        unseen = looked[(compared < self._probe_start[looked] + tick) & include[looked]]
+        self._moved_t[unseen] = t - self.config.probe_after_s
+        self._ended_t[looked] = np.nan
 
     def _pairs(
         self,

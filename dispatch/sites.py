@@ -85,6 +85,7 @@ class SiteWatch:
         request_probe: Callable[[Sequence[str]], None] | None = None,
         hold_s: float | None = None,
         max_guesses: int = 2,
+        guess_spread_mw: float | None = None,
     ) -> None:
         self.meter = meter
         self.members = list(members)
@@ -116,6 +117,14 @@ class SiteWatch:
         """Most members counted by `held_mw` in one comparison: beyond, the comparison
         would rest on guesses more than on readings (a busy host where half the reads are
         late), and it is skipped as before."""
+        self.guess_spread_mw = 0.125 * threshold_mw if guess_spread_mw is None else guess_spread_mw
+        """How far [MW] the members counted by `held_mw` in one comparison may be off
+        together, where their envelopes are wider than their bands (a move under way): a
+        quarter of the steadiness tolerance. Counted only where it is narrow, a battery
+        whose read was lost while it followed the activation (3 kW, band 60 W, moving by a
+        kilowatt) cost the comparison, and a fake meter's probe that fell into two such
+        comparisons was named at its return, 3.1-4.1 s after its lie showed (in process, a
+        twentieth of the reads lost)."""
         self.min_move_mw = threshold_mw + sum(a.watch.band_mw for a in self.members)
         """Members are named only for reports that moved by more than this [MW] where they
         explain the residual: every member may be off by up to its execution band unseen
@@ -214,6 +223,8 @@ class SiteWatch:
         no fresh reading of them, so for it they are as unread (the meter tells their
         power). One whose read is only late still counts for the pool by its reading."""
         guesses = 0
+        spread = 0.0
+        """How far [MW] the members counted by `held_mw` may be off together."""
         for actor in self.members:
             if actor.untrusted:
                 self._exclude(actor)
@@ -222,10 +233,18 @@ class SiteWatch:
             if not fresh or (self.settle_s > 0 and (actor.read_t is None or actor.read_t < t)):
                 # No answer to this period's read (lost, or late): where an obeying
                 # device's envelope pins it down, that stands for it (`held_mw`).
-                held = actor.held_mw(now, self.hold_s) if self.hold_s > 0 else None
-                if held is not None and guesses < self.max_guesses:
+                # Where it was when its read was asked (its turn writes after reading: a
+                # setpoint it was sent since had not acted then).
+                asked = t + max(0.0, actor.config.phase_s - self.phase_s)
+                held = (
+                    actor.held_mw(asked, self.hold_s, self.guess_spread_mw - spread)
+                    if self.hold_s > 0 and guesses < self.max_guesses
+                    else None
+                )
+                if held is not None:
                     guesses += 1
-                    reports[actor.asset_id] = held
+                    spread += held[1]
+                    reports[actor.asset_id] = held[0]
                     if not fresh:
                         estimated.append(actor)
                     continue
@@ -247,6 +266,8 @@ class SiteWatch:
             self._unseen = None
         if unread:
             return  # an unknown member: no conclusion on the rest, the window waits
+        for actor in self.members:
+            actor.site_compared_t = t  # its moves so far are in a comparison
         residual = metered - self._offset_mw
         balanced = abs(residual) <= self.threshold_mw
         if balanced and not self._pending:

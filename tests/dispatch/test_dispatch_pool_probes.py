@@ -129,6 +129,60 @@ def test_an_asked_twin_moves_alone_at_the_next_tick_though_its_setpoint_was_not_
     assert pool.probes == 2
 
 
+def test_a_running_probe_the_site_asks_about_returns_at_once() -> None:
+    # bat-3 probes (asked at 1 s) with a partner of its site, held until 4 s. At 2 s the
+    # site watch cannot tell bat-3 from bat-5 (a skipped comparison merged the site's
+    # previous probe's return with this one's start, by the same step; or the activation
+    # moved bat-5 alike): bat-3 returns now, a move of its own, with its partner. Before,
+    # both held to 4 s and the watch could tell them apart only from the reading after, a
+    # liar named 3.5-4.5 s after its lie showed.
+    pool, actors, board, clock = _site(6)
+    _tick(pool, actors, board, clock)
+    clock.t = 1.0
+    pool.request_probe(["bat-3", "bat-5"])  # in the tick it starts, a probe holds
+    moved = {a for a, sp in _tick(pool, actors, board, clock).items() if abs(sp - LEVEL_MW) > 1e-6}
+    assert "bat-3" in moved
+    assert len(moved) == 2
+    clock.t = 2.0
+    pool.request_probe(["bat-3", "bat-5"])
+    back = _tick(pool, actors, board, clock)
+    assert all(abs(sp - LEVEL_MW) < 1e-9 for sp in back.values()), back
+    assert pool.probes == 2  # ended, not started again in the same tick
+
+
+def _probed_again_by(seen_at: float | None) -> list[float]:
+    """bat-3 probes from 1 s (asked), held to 4 s; its site's comparisons saw its move at
+    `seen_at` [s] (None: every one of them was skipped). The times [s] until 12 s at which
+    bat-3 started another probing move."""
+    pool, actors, board, clock = _site(6)
+    _tick(pool, actors, board, clock)
+    clock.t = 1.0
+    pool.request_probe(["bat-3"])
+    _tick(pool, actors, board, clock)
+    starts = []
+    for second in range(2, 13):
+        clock.t = float(second)
+        if seen_at is not None and second == int(seen_at) + 1:
+            for actor in actors:
+                actor.site_compared_t = seen_at
+        before = pool._probe_start[3]
+        _tick(pool, actors, board, clock)
+        if pool._probe_start[3] != before:
+            starts.append(clock.t)
+    return starts
+
+
+def test_a_probe_no_comparison_saw_is_made_again_at_once() -> None:
+    # Every comparison of bat-3's site during its probe was skipped (a member's read lost
+    # while on its way, or its own): its move is made again as soon as its site is free,
+    # not at its next routine probe 10 s after this one ended, at 14 s (a fake meter's lie
+    # waited that long, or for the run's end). Its partner, unseen too, went first (5-8 s:
+    # one pair of a site at a time); bat-3 follows at once.
+    assert _probed_again_by(None) == [9.0]
+    # Seen by one comparison (2.5 s): it waits for its next routine probe, as always.
+    assert _probed_again_by(2.5) == []
+
+
 class Alternating:
     """An activation that changes every second by 0.8 MW: assets that can follow it move
     each tick by more than a probing move."""

@@ -65,10 +65,15 @@ def test_fake_meters_are_named_though_some_members_reads_are_lost() -> None:
     assert len(faults) == 135
     detected = [f for f in faults if f["detected_s"] is not None]
     late = [f for f in faults if f["detected_s"] is None or f["detected_s"] > 3.0]
-    # Before: 129 of 135 named, 33 later than 3 s after their lie showed or never (now
-    # 133 and 15: a liar whose probe ended while a member was on its way is still missed).
+    # Before members were counted by their envelope: 129 of 135 named, 33 later than 3 s
+    # after their lie showed or never; then 134 and 15, a liar's probe falling across a
+    # comparison skipped for a battery on its way, or two members' moves by one step that
+    # the watch told apart only at the probe's end, or a liar whose read was lost counted
+    # where its probe's return put it. Now 133 and 7 (seeds 1-8: 356 of 360 and 22,
+    # against 352 and 53): lies hidden by the liar's own reads lost during its probe, liars
+    # frozen in the middle of a probe, and liars whose probe came too late in the run.
     assert len(detected) >= 132
-    assert len(late) <= 20
+    assert len(late) <= 8
     assert all(f["evidence"].startswith(CROSS_CHECK) for f in detected)
     for report, _ in runs:
         assert CROSS_CHECK not in report["unfaulted_failures"].get("by_evidence", {})
