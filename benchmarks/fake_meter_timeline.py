@@ -201,14 +201,10 @@ def _lossy_run(assets: int, spec: str, seed: int, loss: float) -> dict[str, Any]
     from lossy_reads import LossyReads
 
     from dispatch.clock import VirtualClock
-    from dispatch.devices.modbus_sim import make_model
-    from dispatch.devices.physics import Battery
-    from dispatch.inproc import InProcessDevice, limits_of
     from dispatch.simulation import (
-        FleetMember,
         SimulationOptions,
+        modbus_like_fleet,
         parse_faults,
-        plan_for,
         run_fleet,
     )
 
@@ -217,17 +213,10 @@ def _lossy_run(assets: int, spec: str, seed: int, loss: float) -> dict[str, Any]
     async def main() -> dict[str, Any]:
         clock = VirtualClock(options.start)
         rng = random.Random(seed + 100)
-        fleet = []
-        for i in range(options.assets):
-            kind = ("battery", "pv", "chp")[i % 3]
-            physics = make_model(kind, i).physics
-            device = InProcessDevice(f"sim-{kind}-{i:05d}", physics, clock, kind)
-            limits = limits_of(physics, options.response_s)
-            plan = plan_for(kind, limits, i)
-            physics.power_mw = physics.target_mw = plan(0)
-            energy = physics.capacity_mwh if isinstance(physics, Battery) else None
-            member = FleetMember(device, limits, kind, energy, plan, device)
-            fleet.append(replace(member, adapter=LossyReads(device, clock, loss, rng)))
+        fleet = [
+            replace(m, adapter=LossyReads(m.adapter, clock, loss, rng))
+            for m in modbus_like_fleet(options, clock)
+        ]
         return await run_fleet(options, fleet, clock)
 
     return asyncio.run(main())

@@ -213,6 +213,27 @@ def inproc_fleet(options: SimulationOptions, clock: DispatchClock) -> list[Fleet
     return members
 
 
+def modbus_like_fleet(options: SimulationOptions, clock: DispatchClock) -> list[FleetMember]:
+    """The Modbus benchmark's fleet as `options.assets` in-process devices on `clock`, each
+    at its plan: the device models a Modbus run serves (`dispatch.devices.modbus_sim.
+    make_model`: 3 kW batteries, 60 kW PV plants and 50 kW CHPs in turn, ten behind each
+    site meter), the same in every run on a virtual clock. A test or a trace wraps their
+    adapters (lost reads, lost answers) with `dataclasses.replace(member, adapter=...)`."""
+    from dispatch.devices.modbus_sim import make_model  # pymodbus only where it is asked for
+
+    members = []
+    for i in range(options.assets):
+        kind = ("battery", "pv", "chp")[i % 3]
+        physics = make_model(kind, i).physics
+        device = InProcessDevice(f"sim-{kind}-{i:05d}", physics, clock, kind)
+        limits = limits_of(physics, options.response_s)
+        plan = plan_for(kind, limits, i)
+        physics.power_mw = physics.target_mw = plan(0)  # a running fleet, at its plan
+        energy = physics.capacity_mwh if isinstance(physics, Battery) else None
+        members.append(FleetMember(device, limits, kind, energy, plan, device))
+    return members
+
+
 def schedule_of(fleet: Sequence[FleetMember], start: datetime, duration_s: float) -> Schedule:
     """Each member's plan over the quarter hours covering [start, start + duration)."""
     first = start.replace(minute=start.minute - start.minute % 15, second=0, microsecond=0)

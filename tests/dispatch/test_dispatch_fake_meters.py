@@ -23,15 +23,11 @@ import pytest
 import structlog
 
 from dispatch.clock import VirtualClock
-from dispatch.devices.modbus_sim import make_model
-from dispatch.devices.physics import Battery
-from dispatch.inproc import InProcessDevice, limits_of
 from dispatch.kpi import CROSS_CHECK, KpiRecorder
 from dispatch.simulation import (
-    FleetMember,
     SimulationOptions,
+    modbus_like_fleet,
     parse_faults,
-    plan_for,
     run_fleet,
 )
 
@@ -41,26 +37,10 @@ def _quiet_events() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
 
 
-def _modbus_like(options: SimulationOptions, clock: VirtualClock) -> list[FleetMember]:
-    """The Modbus benchmark's fleet (`dispatch.devices.modbus_sim.make_model`: battery, PV,
-    CHP in turn) as in-process devices on `clock`, each at its plan."""
-    members = []
-    for i in range(options.assets):
-        kind = ("battery", "pv", "chp")[i % 3]
-        physics = make_model(kind, i).physics
-        device = InProcessDevice(f"sim-{kind}-{i:05d}", physics, clock, kind)
-        limits = limits_of(physics, options.response_s)
-        plan = plan_for(kind, limits, i)
-        physics.power_mw = physics.target_mw = plan(0)
-        energy = physics.capacity_mwh if isinstance(physics, Battery) else None
-        members.append(FleetMember(device, limits, kind, energy, plan, device))
-    return members
-
-
 def _run(options: SimulationOptions) -> dict:
     async def main() -> dict:
         clock = VirtualClock(options.start)
-        return await run_fleet(options, _modbus_like(options, clock), clock)
+        return await run_fleet(options, modbus_like_fleet(options, clock), clock)
 
     return asyncio.run(main())
 

@@ -23,10 +23,12 @@ import structlog
 
 from dispatch.clock import DispatchClock, VirtualClock
 from dispatch.device import DeviceAdapter, DeviceTimeoutError, Identity, Telemetry, WriteAck
-from dispatch.devices.modbus_sim import make_model
-from dispatch.devices.physics import Battery
-from dispatch.inproc import InProcessDevice, limits_of
-from dispatch.simulation import FleetMember, SimulationOptions, parse_faults, plan_for, run_fleet
+from dispatch.simulation import (
+    SimulationOptions,
+    modbus_like_fleet,
+    parse_faults,
+    run_fleet,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -76,20 +78,9 @@ def _run(spec: str, loss: float) -> tuple[dict, list[LossyLink]]:
     async def main() -> tuple[dict, list[LossyLink]]:
         clock = VirtualClock(options.start)
         rng = random.Random(3)
-        fleet, links = [], []
-        for i in range(options.assets):
-            kind = ("battery", "pv", "chp")[i % 3]
-            physics = make_model(kind, i).physics
-            device = InProcessDevice(f"sim-{kind}-{i:05d}", physics, clock, kind)
-            limits = limits_of(physics, options.response_s)
-            plan = plan_for(kind, limits, i)
-            physics.power_mw = physics.target_mw = plan(0)
-            energy = physics.capacity_mwh if isinstance(physics, Battery) else None
-            link = LossyLink(device, clock, loss, rng)
-            links.append(link)
-            fleet.append(
-                replace(FleetMember(device, limits, kind, energy, plan, device), adapter=link)
-            )
+        fleet = modbus_like_fleet(options, clock)
+        links = [LossyLink(m.adapter, clock, loss, rng) for m in fleet]
+        fleet = [replace(m, adapter=link) for m, link in zip(fleet, links, strict=True)]
         return await run_fleet(options, fleet, clock), links
 
     return asyncio.run(main())

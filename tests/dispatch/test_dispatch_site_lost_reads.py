@@ -20,11 +20,13 @@ import structlog
 from lossy_reads import LossyReads
 
 from dispatch.clock import VirtualClock
-from dispatch.devices.modbus_sim import make_model
-from dispatch.devices.physics import Battery
-from dispatch.inproc import InProcessDevice, limits_of
 from dispatch.kpi import CROSS_CHECK
-from dispatch.simulation import FleetMember, SimulationOptions, parse_faults, plan_for, run_fleet
+from dispatch.simulation import (
+    SimulationOptions,
+    modbus_like_fleet,
+    parse_faults,
+    run_fleet,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -40,19 +42,9 @@ def _run(spec: str, seed: int, loss: float = 0.05) -> tuple[dict, list[LossyRead
     async def main() -> tuple[dict, list[LossyReads]]:
         clock = VirtualClock(options.start)
         rng = random.Random(seed + 100)
-        fleet, links = [], []
-        for i in range(options.assets):
-            kind = ("battery", "pv", "chp")[i % 3]
-            physics = make_model(kind, i).physics
-            device = InProcessDevice(f"sim-{kind}-{i:05d}", physics, clock, kind)
-            limits = limits_of(physics, options.response_s)
-            plan = plan_for(kind, limits, i)
-            physics.power_mw = physics.target_mw = plan(0)
-            energy = physics.capacity_mwh if isinstance(physics, Battery) else None
-            link = LossyReads(device, clock, loss, rng)
-            links.append(link)
-            member = FleetMember(device, limits, kind, energy, plan, device)
-            fleet.append(replace(member, adapter=link))
+        fleet = modbus_like_fleet(options, clock)
+        links = [LossyReads(m.adapter, clock, loss, rng) for m in fleet]
+        fleet = [replace(m, adapter=link) for m, link in zip(fleet, links, strict=True)]
         return await run_fleet(options, fleet, clock), links
 
     return asyncio.run(main())
