@@ -6,6 +6,7 @@ by name (as the store's tests import their factories).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
@@ -26,3 +27,15 @@ class HandClock:
 
     async def sleep_until(self, t: float) -> None:
         self.t = max(self.t, t)
+
+
+class Real:
+    """A site member's real power [MW] as a function of the clock's time [s]: what a site
+    meter sums."""
+
+    def __init__(self, clock: HandClock, power: Callable[[float], float]) -> None:
+        self.clock = clock
+        self.power = power
+
+    def physical_power_mw(self) -> float:
+        return self.power(self.clock.t)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from hand_clock import HandClock
+from hand_clock import HandClock, Real
 from prometheus_client import CollectorRegistry
 
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
@@ -50,17 +50,6 @@ class BusyClock(HandClock):
         self.due = [(at, deliver) for at, deliver in self.due if at > self.t]
         for deliver in ready:
             deliver()
-
-
-class Real:
-    """One member's real power [MW] as a function of the clock's time [s]."""
-
-    def __init__(self, clock: HandClock, power: Callable[[float], float]) -> None:
-        self.clock = clock
-        self.power = power
-
-    def physical_power_mw(self) -> float:
-        return self.power(self.clock.t)
 
 
 def _chp_ramp(t: float) -> float:

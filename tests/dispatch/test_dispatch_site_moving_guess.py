@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from hand_clock import HandClock
+from hand_clock import HandClock, Real
 from prometheus_client import CollectorRegistry
 
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
@@ -39,17 +39,6 @@ BATTERY_RAMP = 0.002
 """The battery's ramp [MW/s]."""
 LOST_AT = 2
 """The period whose battery read gets no answer."""
-
-
-class Real:
-    """One member's real power [MW] as a function of the clock's time [s]."""
-
-    def __init__(self, clock: HandClock, power: Callable[[float], float]) -> None:
-        self.clock = clock
-        self.power = power
-
-    def physical_power_mw(self) -> float:
-        return self.power(self.clock.t)
 
 
 def _battery_real(move_mw: float) -> Callable[[float], float]:
