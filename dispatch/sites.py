@@ -148,6 +148,10 @@ class SiteWatch:
         self._readings: deque[tuple[float, float, dict[str, float]]] = deque(maxlen=window)
         """(time [s], residual [MW], members' reports [MW]) since the last balanced reading
         (that one first), or since the window was last restarted."""
+        self._before: tuple[float, float, dict[str, float]] | None = None
+        """The balanced reading of the comparison just before the window's first one, kept
+        while the window starts from a single balanced reading: `_explain` may start from
+        it when the window's first reading was taken in the middle of a move."""
         self._unbalanced_since: float | None = None
         """The first reading of the current unbalanced stretch [s]: observable since."""
         self._unbalanced = 0
@@ -280,7 +284,10 @@ class SiteWatch:
                 if culprits is not None:
                     self._name(culprits, now, meter_mw, reports)
                     return
+            anchor = self._readings[0] if len(self._readings) == 1 else None
             self._restart((t, residual, reports))
+            if anchor is not None and t - anchor[0] <= 1.5 * self.period_s:
+                self._before = anchor  # the comparison just before, balanced too
             return
         if not balanced:
             if self._unbalanced_since is None:
@@ -362,6 +369,16 @@ class SiteWatch:
         ]
         self._readings.clear()
         self._readings.extend(rewritten)
+        if self._before is not None:
+            t, residual, reports = self._before
+            if all(a in reports for a in assets):
+                self._before = (
+                    t,
+                    residual + sum(reports[a] for a in assets) - honest_mw,
+                    {a: p for a, p in reports.items() if a not in assets},
+                )
+            else:
+                self._before = None
 
     def _explain(self) -> tuple[str, ...] | None:
         """The members whose reported changes over the window the meter did not see.
@@ -399,6 +416,31 @@ class SiteWatch:
             if culprits is not None:
                 for _ in range(start):
                     self._readings.popleft()
+                return culprits
+        # The window's first reading may itself have been taken in the middle of a move
+        # (an honest member ramping with the activation between the meter's read and its
+        # own: balanced, but off by up to the threshold, more than the tolerance), and no
+        # set fits with it however long the window: started from the balanced reading
+        # before it, that one is an inner reading the steadiness test may forgive, as it
+        # forgives any other one taken mid-ramp, but only where it is off by no more than
+        # the threshold. Unbounded, an honest CHP that ramped with the liar's probe (the
+        # meter saw its move at that reading, it was 18 kW off there) explained such a
+        # window as well as the liar, whose report was 2.9 kW off.
+        before = self._before
+        if before is not None and len(readings) < (self._readings.maxlen or 0):
+            part = [before, *readings]
+            members = set(part[0][2]).intersection(*(r[2] for r in part[1:]))
+            culprits = explain_residual(
+                [r[1] for r in part],
+                {a: [r[2][a] for r in part] for a in members},
+                0.5 * self.threshold_mw,
+                min_move_mw=self.min_move_mw,
+                max_members=_MAX_CULPRITS,
+                forgive_within_mw=self.threshold_mw,
+            )
+            if culprits is not None:
+                self._readings.appendleft(before)
+                self._before = None
                 return culprits
         return None
 
@@ -464,6 +506,7 @@ class SiteWatch:
         self._readings.clear()
         if balanced is not None:
             self._readings.append(balanced)
+        self._before = None
         self._unbalanced_since = None
         self._unbalanced = 0
         self._pending = False

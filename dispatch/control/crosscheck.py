@@ -239,6 +239,7 @@ def explain_residual(
     max_members: int = 4,
     recent: int = 2,
     min_move_mw: float = 0.0,
+    forgive_within_mw: float | None = None,
 ) -> tuple[str, ...] | None:
     """The members whose reports a site meter did not see, from a window of readings.
 
@@ -270,9 +271,14 @@ def explain_residual(
     steadiness test forgives, may happen to match, alone or beside a real culprit. With
     lies that move the residual by at most L between the first reading and any other, no
     set of honest members is named once `min_move_mw` >= L + 2 `tolerance_mw`.
+
+    With `forgive_within_mw` [MW] a reading the steadiness test forgives must still be
+    within that of the median (within twice that for the sets that contradict a name): a
+    reading taken mid-ramp is off by a ramp's share, while an honest member whose move the
+    meter saw at that reading is off by its whole move there.
     """
     fitting, nearly = _explanations(
-        residuals, reports, tolerance_mw, max_members, recent, min_move_mw
+        residuals, reports, tolerance_mw, max_members, recent, min_move_mw, forgive_within_mw
     )
     if len(fitting) != 1 or nearly != fitting:
         return None  # nothing fits, or explanations that contradict each other
@@ -304,6 +310,7 @@ def _explanations(
     max_members: int,
     recent: int,
     min_move_mw: float,
+    forgive_within_mw: float | None = None,
 ) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
     """(the sets that fit within `tolerance_mw`, those that fit within twice it): the first
     names, the second must hold nothing else for a name (one that fits only a little worse
@@ -335,8 +342,9 @@ def _explanations(
         # at the readings the set explains [MW].
         shift = np.where(near, np.abs(sums - sums[:, :1]), 0.0).max(axis=1)
         own = np.where(near[:, None, :], np.abs(members - members[:, :, :1]), 0.0).max(axis=2)
-        steady = _steady(explained, tolerance_mw, recent)
-        nearly = _steady(explained, 2.0 * tolerance_mw, recent)
+        bound = None if forgive_within_mw is None else 2.0 * forgive_within_mw
+        steady = _steady(explained, tolerance_mw, recent, forgive_within_mw)
+        nearly = _steady(explained, 2.0 * tolerance_mw, recent, bound)
         large = (shift > min_move_mw) & (own > own_limit).all(axis=1)
         for row in np.flatnonzero(nearly):
             group = frozenset(groups[row].tolist())
@@ -384,12 +392,18 @@ def _holds_a_cancelling_pair(matrix: np.ndarray, group: np.ndarray, limit_mw: fl
     return False
 
 
-def _steady(series: np.ndarray, tolerance_mw: float, recent: int) -> np.ndarray:
+def _steady(
+    series: np.ndarray, tolerance_mw: float, recent: int, forgive_within_mw: float | None = None
+) -> np.ndarray:
     """Per row of `series`: within `tolerance_mw` of the row's median at every reading but
     at most one in five (and `_FORGIVEN_MAX`), the first and the `recent` last ones
-    included."""
-    near = np.abs(series - np.median(series, axis=1, keepdims=True)) <= tolerance_mw
+    included; with `forgive_within_mw`, every reading within that of the median."""
+    off = np.abs(series - np.median(series, axis=1, keepdims=True))
+    near = off <= tolerance_mw
     allowed = min(_FORGIVEN_MAX, max(1, series.shape[1] // 5))
     if series.shape[1] >= _LONG_ENOUGH:
         recent = 1
-    return ((~near).sum(axis=1) <= allowed) & near[:, 0] & near[:, -recent:].all(axis=1)
+    steady = ((~near).sum(axis=1) <= allowed) & near[:, 0] & near[:, -recent:].all(axis=1)
+    if forgive_within_mw is not None:
+        steady &= (off <= forgive_within_mw).all(axis=1)
+    return steady
