@@ -198,7 +198,7 @@ _START: list[float | None] = [None]
 def _lossy_run(assets: int, spec: str, seed: int, loss: float) -> dict[str, Any]:
     """The lost-read test's fleet (`tests/dispatch/test_dispatch_site_lost_reads.py`)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "dispatch"))
-    from lossy_reads import LossyReads
+    from lossy_links import LossyReads
 
     from dispatch.clock import VirtualClock
     from dispatch.simulation import (

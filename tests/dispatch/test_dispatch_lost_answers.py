@@ -20,9 +20,9 @@ from dataclasses import replace
 
 import pytest
 import structlog
+from lossy_links import LossyAnswers
 
-from dispatch.clock import DispatchClock, VirtualClock
-from dispatch.device import DeviceAdapter, DeviceTimeoutError, Identity, Telemetry, WriteAck
+from dispatch.clock import VirtualClock
 from dispatch.simulation import (
     SimulationOptions,
     modbus_like_fleet,
@@ -36,50 +36,17 @@ def _quiet_events() -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
 
 
-class LossyLink:
-    """An in-process device whose write answers are lost with probability `loss`: the
-    device takes the setpoint, the answer never comes (a timeout after 0.5 s)."""
-
-    def __init__(
-        self, device: DeviceAdapter, clock: DispatchClock, loss: float, rng: random.Random
-    ) -> None:
-        self.device = device
-        self.asset_id = device.asset_id
-        self.protocol = device.protocol
-        self.clock = clock
-        self.loss = loss
-        self.rng = rng
-        self.lost = 0
-
-    async def identify(self) -> Identity:
-        return await self.device.identify()
-
-    async def read(self) -> Telemetry:
-        return await self.device.read()
-
-    async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
-        ack = await self.device.write_setpoint(setpoint_mw)
-        if self.rng.random() < self.loss:
-            self.lost += 1
-            await self.clock.sleep_until(self.clock.now() + 0.5)
-            raise DeviceTimeoutError(self.asset_id, "the answer was lost")
-        return ack
-
-    async def close(self) -> None:
-        await self.device.close()
-
-
-def _run(spec: str, loss: float) -> tuple[dict, list[LossyLink]]:
+def _run(spec: str, loss: float) -> tuple[dict, list[LossyAnswers]]:
     """The Modbus benchmark's fleet (battery, PV, CHP in turn, ten per site meter), 150
     assets in process on a virtual clock, 45 s, `spec` faults, `loss` of write answers
     lost."""
     options = SimulationOptions(assets=150, duration_s=45, faults=parse_faults(spec), seed=1)
 
-    async def main() -> tuple[dict, list[LossyLink]]:
+    async def main() -> tuple[dict, list[LossyAnswers]]:
         clock = VirtualClock(options.start)
         rng = random.Random(3)
         fleet = modbus_like_fleet(options, clock)
-        links = [LossyLink(m.adapter, clock, loss, rng) for m in fleet]
+        links = [LossyAnswers(m.adapter, clock, loss, rng) for m in fleet]
         fleet = [replace(m, adapter=link) for m, link in zip(fleet, links, strict=True)]
         return await run_fleet(options, fleet, clock), links
 

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 import pytest
 import structlog
-from lossy_reads import LossyReads
+from lossy_links import LossyReads
 
 from dispatch.clock import VirtualClock
 from dispatch.control.crosscheck import SocCheck, reachable_energy

@@ -17,7 +17,7 @@ from dataclasses import replace
 
 import pytest
 import structlog
-from lossy_reads import LossyReads
+from lossy_links import LossyReads
 
 from dispatch.clock import VirtualClock
 from dispatch.kpi import CROSS_CHECK
