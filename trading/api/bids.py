@@ -57,10 +57,9 @@ OFF_LOOP_BIDS = 64
 """A submission of more bids is read into bids and checked in a worker thread, so that one
 large batch does not hold up the event loop (and every other client's requests)."""
 
-_SUBMITTED = TypeAdapter(Bid | list[Bid])
-"""The submission body's type, as FastAPI validates it."""
-
 _BID_LIST = TypeAdapter(list[Bid])
+"""A large submission body's type, validated `STEP_BIDS` at a time (FastAPI validates the
+rest, and names a malformed bid's fields)."""
 
 STEP_BIDS = 50
 """A large batch is validated and its answer rendered this many bids at a time: each step
