@@ -67,6 +67,10 @@ class _VppGroup(LazyGroup):
             "trading.cli.dispatch_assets:dispatch_app",
             "The dispatcher of a running server (vpp serve).",
         ),
+        "tso": LazyCommand(
+            "trading.cli.tso:tso_app",
+            "A simulated TSO for a pool's IEC 104 station (vpp serve --tso iec104).",
+        ),
         "desk": LazyCommand(
             "trading.cli.desk:desk_app",
             "The desk's view of a running server (vpp serve): positions, schedule, delivery, "

@@ -15,6 +15,7 @@ activation, and the report says so.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pendulum
 
 from dispatch.clock import DispatchClock
 from dispatch.protocols.iec104.steps import Step
@@ -157,6 +159,42 @@ def tso_steps(
         steps.append(Step(900.0 * q, round(up, 3)))
         steps.append(Step(900.0 * q + 450.0, round(-down, 3)))
     steps.append(Step(900.0 * quarters, None))
+    return steps
+
+
+PATTERN_ZONE_TZ = "Europe/Berlin"
+"""The pattern's quarter hours are of the German day (its file starts at local midnight)."""
+
+
+def pattern_share_steps(
+    pattern: ActivationPattern, start: datetime, duration_s: float
+) -> list[Step]:
+    """A TSO's steps over `duration_s` [s] from `start` (UTC) playing `pattern` by the
+    German local quarter hour of the day (wall clock: a DST day's repeated hour plays its
+    slots twice, the skipped one not at all), each step's `setpoint_mw` a SHARE of the
+    band [-1..1, + up], not MW: up at 2 x share_up in the first half of each quarter hour,
+    down at 2 x share_down in the second (as `PatternActivation` asks), times in seconds
+    from `start`; then a drop of the link at `duration_s`. The sender turns shares into MW
+    from the band it reads back (`SimulatedTso.band_share`)."""
+    if not (duration_s > 0 and math.isfinite(duration_s)):
+        raise ValueError(f"duration_s={duration_s} must be a finite number of seconds > 0")
+    first = quarter_start(start)
+    steps: list[Step] = []
+    k = 0
+    while (first - start).total_seconds() + 900.0 * k < duration_s:
+        quarter = first + timedelta(minutes=15 * k)
+        local = pendulum.instance(quarter).in_timezone(PATTERN_ZONE_TZ)
+        share_up, share_down = pattern.shares(local.hour * 4 + local.minute // 15)
+        begin = (quarter - start).total_seconds()
+        for at_s, share in (
+            (begin, min(1.0, 2.0 * share_up)),
+            (begin + 450.0, -min(1.0, 2.0 * share_down)),
+        ):
+            if at_s + 450.0 <= 0.0 or at_s >= duration_s:
+                continue  # this half ended before the start, or begins after the end
+            steps.append(Step(max(0.0, at_s), round(share, 4)))
+        k += 1
+    steps.append(Step(duration_s, None))
     return steps
 
 

@@ -119,3 +119,37 @@ class TsoLink:
             "events": [e["event"] for e in self.station.events],
             "error": self.error,
         }
+
+
+def standalone_tso(
+    clock: DispatchClock,
+    steps: list[Step],
+    *,
+    host: str,
+    port: int,
+    points: Any,
+    repeat_s: float = 4.0,
+    band_shares: bool = False,
+) -> Any:
+    """A simulated TSO for a station run elsewhere (`vpp tso simulate`): a
+    `tso.SimulatedTso` (needs the extra: ask `missing_extra` first). With `band_shares`,
+    each step's `setpoint_mw` is a share of the band the station reports, sent as MW
+    (`SimulatedTso.band_share`)."""
+    from dispatch.protocols.iec104.tso import SimulatedTso
+
+    tso = SimulatedTso(clock, steps, host=host, port=port, points=points, repeat_s=repeat_s)
+    if band_shares:
+        tso.setpoint_of = tso.band_share
+    return tso
+
+
+async def play(tso: Any, origin_s: float, band_wait_s: float = 0.0) -> str | None:
+    """Run `tso` (from `standalone_tso`) from `origin_s` [clock s]; None, or why its link
+    could not be set up."""
+    from dispatch.protocols.iec104.transport import LinkError
+
+    try:
+        await tso.run(origin_s, band_wait_s=band_wait_s)
+    except LinkError as exc:
+        return str(exc)
+    return None

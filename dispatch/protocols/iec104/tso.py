@@ -3,7 +3,9 @@ a pool's station and records what it reads back.
 
 Steps (`steps.parse_steps`): each setpoint is sent from its time on (in the dispatcher's
 clock, from the TSO's start) and repeated every `repeat_s` (a real aFRR setpoint is re-sent
-every 1-4 s); a drop closes the link (a TSO disconnect).
+every 1-4 s); a drop closes the link (a TSO disconnect). What is sent for a step is its
+setpoint, or what `setpoint_of` makes of the step at the moment it is sent (a share of the
+band the station reports, for a pattern: `band_share`).
 
 What it reads back is decoded from the raw frames by `frames.decode` (our own decoder):
 each measured value with its time tag, and each setpoint's confirmation (ACT_CON, positive
@@ -15,6 +17,8 @@ from __future__ import annotations
 import asyncio
 import math
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from dispatch.clock import DispatchClock
@@ -29,6 +33,9 @@ from dispatch.protocols.iec104.frames import (
 from dispatch.protocols.iec104.points import PointsMap
 from dispatch.protocols.iec104.steps import Step
 from dispatch.protocols.iec104.transport import TsoClient
+
+QUALITY_INVALID = 0x80
+"""The IV bit of a measured value's quality descriptor: no asset answered."""
 
 
 @dataclass(frozen=True)
@@ -64,10 +71,14 @@ class SimulatedTso:
         port: int = 2404,
         points: PointsMap | None = None,
         repeat_s: float = 4.0,
+        setpoint_of: Callable[[Step], float] | None = None,
     ) -> None:
         if not (math.isfinite(repeat_s) and repeat_s > 0):
             raise ValueError(f"repeat_s={repeat_s} must be > 0 s")
         self.clock, self.steps, self.repeat_s = clock, steps, repeat_s
+        self.setpoint_of = setpoint_of
+        """What to send for a step at the moment it is sent [MW, + up] (None: the step's
+        own `setpoint_mw`)."""
         self.points = points if points is not None else PointsMap()
         self.record = TsoRecord()
         self._lock = threading.Lock()
@@ -94,13 +105,42 @@ class SimulatedTso:
         with self._lock:
             return list(self.record.readings.get(ioa, []))
 
-    async def run(self, origin_s: float | None = None) -> TsoRecord:
+    def latest(self, ioa: int) -> float | None:
+        """The last good value of `ioa` read back (invalid ones skipped); None if none yet."""
+        with self._lock:
+            found = self.record.readings.get(ioa, [])
+            for reading in reversed(found):
+                if not reading.value.quality & QUALITY_INVALID:
+                    return float(reading.value.value)
+        return None
+
+    def band_share(self, step: Step) -> float:
+        """A step whose `setpoint_mw` is a share of the band [-1..1, + up] as MW: the share
+        of the band up (or down, for a negative share) the station reported last; 0 MW
+        while it has reported no good band."""
+        share = step.setpoint_mw or 0.0
+        band = self.latest(self.points.band_up if share > 0 else self.points.band_down)
+        return 0.0 if band is None else round(share * band, 3)
+
+    async def run(self, origin_s: float | None = None, band_wait_s: float = 0.0) -> TsoRecord:
         """Connect, play the steps on the clock, then close the link; the record.
         `origin_s` [clock s]: the instant the steps' times count from (default: once
-        connected); a step already due when the link comes up is sent at once."""
-        await asyncio.to_thread(self._client.connect)
+        connected); a step already due when the link comes up is sent at once.
+        `band_wait_s` [real s]: after connecting, wait up to this long for the station's
+        first good band reading (its answer to the interrogation) before the first step,
+        so that steps sent as shares of the band (`band_share`) do not start at 0 MW."""
+        try:
+            await asyncio.to_thread(self._client.connect)
+        except BaseException:
+            # c104's client threads outlive a failed connect unless stopped: left running,
+            # they crash the interpreter at exit
+            await asyncio.to_thread(self._client.disconnect)
+            raise
         start = self.clock.now() if origin_s is None else origin_s
         try:
+            waited_until = time.monotonic() + band_wait_s
+            while self.latest(self.points.band_up) is None and time.monotonic() < waited_until:
+                await asyncio.sleep(0.02)
             for k, step in enumerate(self.steps):
                 await self.clock.sleep_until(start + step.at_s)
                 if step.setpoint_mw is None:
@@ -109,8 +149,9 @@ class SimulatedTso:
                 due = start + step.at_s
                 while True:
                     sent_t = self.clock.now()
-                    ok = await asyncio.to_thread(self._client.send_setpoint, step.setpoint_mw)
-                    self.record.sent.append((sent_t, step.setpoint_mw, ok))
+                    mw = step.setpoint_mw if self.setpoint_of is None else self.setpoint_of(step)
+                    ok = await asyncio.to_thread(self._client.send_setpoint, mw)
+                    self.record.sent.append((sent_t, mw, ok))
                     due += self.repeat_s
                     if due >= start + end:
                         break
