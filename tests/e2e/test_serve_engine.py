@@ -14,6 +14,7 @@ every core beside it).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -175,6 +176,11 @@ def test_serve_clears_schedules_dispatches_meters_and_settles_a_sale(
     metrics = get("/metrics").text
     assert f'vpp_engine_schedule_version{{tenant="{TENANT}"}}' in metrics
     assert f'vpp_engine_isps_metered{{tenant="{TENANT}"}}' in metrics
+    # one scrape shows the dispatcher's pools and the exchange's clearings too
+    ticks = re.findall(r'^vpp_dispatch_tick_seconds_count\{pool="([^"]+)"\} (\S+)$', metrics, re.M)
+    assert ticks, "no dispatcher tick series on /metrics"
+    assert max(float(count) for _pool, count in ticks) > 0
+    assert re.search(r"^vpp_exchange_clearings_total\{.*\} [1-9]", metrics, re.M), metrics[-2000:]
 
     # the books first, then the metering (which holds at least every ISP the books settled)
     (books,) = get("/v1/settlement", day=day).json()

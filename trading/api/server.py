@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import structlog
+from prometheus_client import REGISTRY
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
@@ -32,6 +33,7 @@ from trading.api.jobs import FolderPrices, JobRunner
 from trading.api.plans import recover_plans
 from trading.exchange.clock import Clock, SystemClock
 from trading.exchange.errors import ExchangeError
+from trading.exchange.metrics import EXCHANGE_METRICS_REGISTRY
 from trading.exchange.records import Clearing
 from trading.exchange.simulated import SimulatedExchange
 from trading.optimiser.inputs import PriceInputs
@@ -299,6 +301,9 @@ def serve(
         else None
     )
     app = create_app(repository, clock, prices=prices, jobs=jobs, engine=service)
+    # the process's own families (the engine's dispatcher pools, the Python process) and
+    # the exchange's clearing counters are this server's too: one scrape shows them all
+    app.state.services.metrics.include(REGISTRY, EXCHANGE_METRICS_REGISTRY)
     if (metrics_port := VppSettings.from_environ().metrics_port) is not None:
         app.state.services.metrics.serve_on(host, metrics_port)
     queued, failed = recover_plans(repository, app.state.plan_services)
