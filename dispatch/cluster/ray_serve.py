@@ -49,6 +49,7 @@ from dispatch.clock import DispatchClock
 from dispatch.cluster.coordinator import Coordinator, PartitionReport
 from dispatch.cluster.field import DeviceField
 from dispatch.cluster.leases import PartitionLeases
+from dispatch.cluster.metrics import ClusterCollector
 from dispatch.cluster.owner import run_owner
 from dispatch.cluster.partitions import PartitionSpec, partition_schedule, split_fleet
 from dispatch.cluster.ray_run import NAMESPACE, LeasesFactory, configure_quiet
@@ -67,6 +68,8 @@ from dispatch.simulation import FleetMember, SimulationOptions
 TTL_S = 2.0
 """The partitions' lease TTL [s]."""
 VIEW_TIMEOUT_S = 5.0
+METRICS_TIMEOUT_S = 5.0
+"""Real seconds a scrape waits for the partitions' metrics."""
 """How long the server waits for the partitions' boards at a tick [s]."""
 
 
@@ -91,6 +94,14 @@ class EnginePartitionActor:
 
     async def node_id(self) -> str:
         return self.node
+
+    async def metrics_text(self) -> tuple[str, str]:
+        """(node, this process's Prometheus text): see `dispatch.cluster.metrics`."""
+        from prometheus_client import REGISTRY
+
+        from dispatch.metrics_server import exposition
+
+        return self.node, exposition(REGISTRY).decode()
 
     async def run(self, plan: EnginePartitionPlan, host: str, port: int, until_s: float) -> Any:
         """Own the partition until `until_s` [s of the server's clock]; what it did."""
@@ -168,6 +179,28 @@ class RayCluster:
         """Partitions per zone (fewer if the zone has fewer assets; more if a partition
         would exceed `max_partition_assets`)."""
         self.host: str | None = None
+        self._running: dict[str, Any] = {}
+        """The partition actors of the zones running now, by actor name (for metrics)."""
+
+    def metrics_collector(self) -> ClusterCollector:
+        """The running partitions' dispatch series, each sample with its ``node`` label
+        (the partition id is its ``pool``), fetched from the partitions at each scrape;
+        a partition that does not answer within `METRICS_TIMEOUT_S` is left out of it."""
+
+        def fetch() -> list[tuple[str, str]]:
+            refs = [actor.metrics_text.remote() for actor in list(self._running.values())]
+            if not refs:
+                return []
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=METRICS_TIMEOUT_S)
+            texts = []
+            for ref in ready:
+                try:
+                    texts.append(ray.get(ref))
+                except ray.exceptions.RayError:
+                    continue  # a lost partition has nothing to say
+            return texts
+
+        return ClusterCollector(fetch)
 
     def connect(self) -> list[str]:
         """Join the cluster (in the server's main thread, at start-up); its live nodes."""
@@ -258,6 +291,7 @@ class RayCluster:
             return actors[pid].run.remote(plan(specs_by_id[pid], pool.schedule), host, port, until)
 
         runs = {pid: start(pid) for pid in actors}
+        self._running.update({f"{pid}-{run_id}": actor for pid, actor in actors.items()})
         if on_pool is not None:
             on_pool(pool)
         try:
@@ -275,7 +309,8 @@ class RayCluster:
                     results.append(ray.get(ref) if ref in done else {"partition": pid})
                 except ray.exceptions.RayError as exc:
                     results.append({"partition": pid, "error": type(exc).__name__})
-            for actor in actors.values():
+            for pid, actor in actors.items():
+                self._running.pop(f"{pid}-{run_id}", None)
                 with contextlib.suppress(Exception):
                     ray.kill(actor)
             await server.close()

@@ -16,6 +16,7 @@ per real one, and every wait polls with a generous deadline.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -129,6 +130,21 @@ def test_serve_runs_its_pool_as_partitions_on_the_cluster(cluster: Any, tmp_path
         assert len(set(owners)) == 2
         assert sum(p["assets"] for p in found["partitions"]) == len(ASSETS)
         assert all(p["token"] == 1 and p["runs"] == 1 for p in found["partitions"])
+
+        # one scrape of the server shows every partition's ticks, labelled with its node
+        metrics = httpx.get(f"{base}/metrics", headers=headers, timeout=30).text
+        ticks = [
+            (dict(re.findall(r'(\w+)="([^"]*)"', labels)), float(count))
+            for labels, count in re.findall(
+                r"^vpp_dispatch_tick_seconds_count\{([^}]*)\} (\S+)$", metrics, re.M
+            )
+        ]
+        by_partition = {seen["pool"]: (seen.get("node"), count) for seen, count in ticks}
+        assert set(by_partition) == {p["partition"] for p in found["partitions"]}, ticks
+        for partition in found["partitions"]:
+            node, count = by_partition[partition["partition"]]
+            assert node == partition["node"]
+            assert count >= 5
 
         # the leases in the server's database say the same: held by those owners, token 1
         listed = subprocess.run(

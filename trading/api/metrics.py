@@ -122,8 +122,17 @@ class _Union(Collector):
         self.sources = sources
 
     def collect(self) -> Iterable[Metric]:
+        """Each family once: one of the same name in several sources (the dispatcher's, in
+        the process and from a cluster's partitions) has all their samples."""
+        families: dict[str, Metric] = {}
         for source in self.sources:
-            yield from source.collect()
+            for family in source.collect():
+                found = families.get(family.name)
+                if found is None:
+                    families[family.name] = family
+                elif found.type == family.type:
+                    found.samples = [*found.samples, *family.samples]
+        yield from families.values()
 
 
 class _Live(CollectorRegistry):

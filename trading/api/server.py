@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import structlog
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
 from pydantic import TypeAdapter
 from sqlalchemy import select
 
@@ -303,7 +303,12 @@ def serve(
     app = create_app(repository, clock, prices=prices, jobs=jobs, engine=service)
     # the process's own families (the engine's dispatcher pools, the Python process) and
     # the exchange's clearing counters are this server's too: one scrape shows them all
-    app.state.services.metrics.include(REGISTRY, EXCHANGE_METRICS_REGISTRY)
+    exposed = [REGISTRY, EXCHANGE_METRICS_REGISTRY]
+    if cluster is not None and hasattr(cluster, "metrics_collector"):
+        partitions = CollectorRegistry(auto_describe=False)  # the cluster's, at each scrape
+        partitions.register(cluster.metrics_collector())
+        exposed.append(partitions)
+    app.state.services.metrics.include(*exposed)
     if (metrics_port := VppSettings.from_environ().metrics_port) is not None:
         app.state.services.metrics.serve_on(host, metrics_port)
     queued, failed = recover_plans(repository, app.state.plan_services)
