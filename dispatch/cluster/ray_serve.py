@@ -45,6 +45,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from dispatch.activation import ActivationSource
+from dispatch.allocation import DEFAULT, STRATEGIES, ChosenAllocation
 from dispatch.clock import DispatchClock
 from dispatch.cluster.coordinator import Coordinator, PartitionReport
 from dispatch.cluster.field import DeviceField
@@ -91,6 +92,9 @@ class EnginePartitionActor:
         self.owner: str | None = None
         self.token: int | None = None
         self.task: asyncio.Task[Any] | None = None
+        self.allocation: tuple[str, dict[str, Any]] | None = None
+        """The allocation strategy the server's pool flag chose, with the assets' move
+        costs (None: the pool's default)."""
 
     async def node_id(self) -> str:
         return self.node
@@ -112,6 +116,7 @@ class EnginePartitionActor:
 
         def hold(pool: PoolController) -> None:
             self.pool = pool
+            self._allocate_with(pool)
             lease = self.leases.get(plan.spec.id)
             self.token = None if lease is None else lease.token
 
@@ -142,6 +147,18 @@ class EnginePartitionActor:
         if self.task is not None:
             self.task.cancel()
 
+    async def set_allocation(self, name: str, costs: dict[str, Any]) -> None:
+        """Allocate with strategy `name` from the pool's next tick (and in every later run
+        of this actor); `costs`: the assets' move costs `merit_order` ranks them by."""
+        self.allocation = (name, costs)
+        if self.pool is not None:
+            self._allocate_with(self.pool)
+
+    def _allocate_with(self, pool: PoolController) -> None:
+        if self.allocation is not None:
+            name, costs = self.allocation
+            pool.allocator = ChosenAllocation(lambda: name, costs)
+
     async def set_schedule(self, schedule: Schedule) -> None:
         """Follow `schedule` (the zone's new version) from the pool's next quarter hour."""
         if self.pool is not None and self.spec is not None:
@@ -157,6 +174,7 @@ class EnginePartitionActor:
             "ticks": 0 if pool is None else len(pool.kpi.tick_ms),
             "missed": 0 if pool is None else pool.kpi.missed,
             "measured_mw": None if pool is None else pool.last_measured_mw,
+            "allocation": None if pool is None or pool.allocator is None else pool.allocator.name,
         }
         return status, {} if pool is None else dict(pool.board.snapshot())
 
@@ -288,7 +306,10 @@ class RayCluster:
         pool = ClusterPool(self.address, schedule, views, push, options.tick_s)
 
         def start(pid: str) -> Any:
-            return actors[pid].run.remote(plan(specs_by_id[pid], pool.schedule), host, port, until)
+            run = actors[pid].run.remote(plan(specs_by_id[pid], pool.schedule), host, port, until)
+            if pool.pushed_allocation is not None:  # a run again: the strategy in force
+                actors[pid].set_allocation.remote(*pool.pushed_allocation)
+            return run
 
         runs = {pid: start(pid) for pid in actors}
         self._running.update({f"{pid}-{run_id}": actor for pid, actor in actors.items()})
@@ -337,11 +358,27 @@ class RayCluster:
             await clock.sleep_until(t)
             now = clock.now()
             await self._views(pool, actors)
+            self._allocation(pool, actors)
             if now < until - 2 * tick:  # at the end the owners release their leases
                 self._leases(pool, coordinator, leases, runs, start, now)
             target = coordinator.pool_target_mw(next(iter(coordinator.activation)), now)
             for observer in list(pool.observers):
                 observer(now, target)
+
+    @staticmethod
+    def _allocation(pool: ClusterPool, actors: dict[str, Any]) -> None:
+        """The pool's allocation strategy as its flag chooses it now (`pool.allocator`, a
+        `ChosenAllocation` set by the day), sent to every partition when it changes."""
+        chosen = pool.allocator
+        if chosen is None:
+            return
+        wanted = chosen.choose()
+        name = wanted if wanted in STRATEGIES else DEFAULT
+        chosen.name, chosen.refused = name, None if name == wanted else wanted
+        if pool.pushed_allocation is None or pool.pushed_allocation[0] != name:
+            pool.pushed_allocation = (name, dict(chosen.costs))
+            for actor in actors.values():
+                actor.set_allocation.remote(*pool.pushed_allocation)
 
     @staticmethod
     def tick_of(pool: ClusterPool) -> float:
@@ -359,6 +396,7 @@ class RayCluster:
             view = pool.partitions[pid]
             view.node, view.owner, view.token = status["node"], status["owner"], status["token"]
             view.ticks, view.missed = status["ticks"], status["missed"]
+            view.allocation = status["allocation"]
             measured = status["measured_mw"]
             view.last_measured_mw = None if measured is None else round(measured, 6)
             pool.merge(board)

@@ -106,6 +106,8 @@ class PartitionView:
     last_target_mw: float | None = None
     last_measured_mw: float | None = None
     runs: int = 1
+    allocation: str | None = None
+    """The allocation strategy the partition's pool used at its latest tick."""
     """Runs started (a lost partition is run again)."""
     lost_at: list[float] = field(default_factory=list)
     """When its lease was seen lapsed [s]."""
@@ -123,6 +125,7 @@ class PartitionView:
             "target_mw": self.last_target_mw,
             "measured_mw": self.last_measured_mw,
             "runs": self.runs,
+            "allocation": self.allocation,
             "lost_at_s": list(self.lost_at),
         }
 
@@ -157,12 +160,15 @@ class ClusterPool:
         self.partitions = views
         self.kpi = _Kpi(views)
         self.actors: list[Any] = []
-        """No asset actors in the server: an asset a partition judges lost is not re-planned
-        for (its state shows in the board)."""
+        """No asset actors in the server: what the partitions judged of each asset is the
+        state on its board entry (the day re-plans around those lost from it)."""
         self.observers: list[Callable[[float, float], None]] = []
         """Called with (t, pool target [MW]) at each of the server's ticks."""
         self.allocator: Any = None
-        """Set by the day; the partitions allocate with the pool's default."""
+        """Set by the day (a `ChosenAllocation` behind the pool's flag): the server sends
+        the strategy it chooses to the partitions, which allocate with it."""
+        self.pushed_allocation: tuple[str, dict[str, Any]] | None = None
+        """The strategy (and move costs) last sent to the partitions (None: none yet)."""
         self._schedule = schedule
         self._push = push
 

@@ -219,5 +219,22 @@ def test_serve_runs_its_pool_as_partitions_on_the_cluster(cluster: Any, tmp_path
         assert get("/v1/engine")["day"]["lost_assets"] == {}
         # nothing moved to another owner: the partitions kept their first leases
         assert all(p["runs"] == 1 and not p["lost_at_s"] for p in zone()["partitions"])
+
+        # the pool's allocation flag reaches the partitions: they allocate with it next tick
+        assert {p["allocation"] for p in zone()["partitions"]} == {"plan_then_headroom"}
+        flagged = httpx.put(
+            f"{base}/v1/pools/DE_LU/flags/allocation_strategy",
+            json={"value": "merit_order", "reason": "cheapest assets take the activation"},
+            headers=headers,
+            timeout=30,
+        )
+        assert flagged.status_code == 200, flagged.text
+
+        def merit_order() -> list[dict[str, Any]] | None:
+            parts = (zone() or {}).get("partitions", [])
+            used = {p["allocation"] for p in parts}
+            return parts if used == {"merit_order"} else None
+
+        wait_for("both partitions allocating by merit order", running, merit_order)
     finally:
         running.stop()

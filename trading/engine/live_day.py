@@ -107,6 +107,16 @@ class _Zone:
     pool: PoolController | None = None
 
 
+def dispatcher_states(pool: Any) -> list[tuple[str, str]]:
+    """(asset, its dispatcher state's name) for every asset `pool` dispatches: its asset
+    actors' states in process; for a pool on a cluster (`ClusterPool`, no asset actors in
+    the server) the states its partitions posted on the merged board (an asset no partition
+    has posted yet is absent: it cannot be judged lost before a partition has tried it)."""
+    if pool.actors:
+        return [(actor.asset_id, actor.state.state.value) for actor in pool.actors]
+    return [(asset, entry.state) for asset, entry in pool.board.snapshot().items()]
+
+
 def _seconds_at(clock: DispatchClock, at: datetime) -> float:
     exact = getattr(clock, "seconds_at", None)
     if exact is not None:
@@ -609,10 +619,10 @@ class LiveDay:
             return []
         found = []
         for pool in pools:
-            for actor in pool.actors:
-                if actor.state.state.value in LOST_STATES and actor.asset_id not in self.lost:
-                    self.lost[actor.asset_id] = now
-                    found.append(actor.asset_id)
+            for asset, state in dispatcher_states(pool):
+                if state in LOST_STATES and asset not in self.lost:
+                    self.lost[asset] = now
+                    found.append(asset)
         return found
 
     async def _replan(self, reason: str, now: datetime) -> None:
