@@ -136,11 +136,7 @@ class PartitionActor:
 
     async def metrics_text(self) -> tuple[str, str]:
         """(node, this process's Prometheus text): see `dispatch.cluster.metrics`."""
-        from prometheus_client import REGISTRY
-
-        from dispatch.metrics_server import exposition
-
-        return self.node, exposition(REGISTRY).decode()
+        return process_metrics(self.node)
 
     async def run(self, plan: PartitionPlan, field: Any, coord: Any, until_s: float) -> Any:
         async def exchange(writes: list[Write], reads: list[str]) -> Any:
@@ -429,6 +425,32 @@ def _truth_since(
     }
 
 
+def process_metrics(node: str) -> tuple[str, str]:
+    """(`node`, this process's Prometheus text): what a partition actor answers a scrape."""
+    from prometheus_client import REGISTRY
+
+    from dispatch.metrics_server import exposition
+
+    return node, exposition(REGISTRY).decode()
+
+
+def partition_metrics(actors: list[Any], timeout_s: float) -> list[tuple[str, str]]:
+    """(node, Prometheus text) of each partition actor among `actors` (each with a
+    `metrics_text` method) that answers within `timeout_s` real seconds; a lost one has
+    nothing to say and is left out."""
+    refs = [actor.metrics_text.remote() for actor in actors]
+    if not refs:
+        return []
+    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
+    texts = []
+    for ref in ready:
+        try:
+            texts.append(ray.get(ref))
+        except ray.exceptions.RayError:
+            continue
+    return texts
+
+
 def _serve(port: int, partitions: Callable[[], list[Any]]) -> Any:
     """``/metrics`` on `port`: the live partitions' dispatch series with node labels."""
     from prometheus_client import CollectorRegistry
@@ -436,19 +458,8 @@ def _serve(port: int, partitions: Callable[[], list[Any]]) -> Any:
     from dispatch.cluster.metrics import ClusterCollector
     from dispatch.metrics_server import serve_metrics
 
-    def fetch() -> list[tuple[str, str]]:
-        refs = [p.metrics_text.remote() for p in partitions()]
-        ready, _ = ray.wait(refs, num_returns=len(refs), timeout=5)
-        texts = []
-        for ref in ready:
-            try:
-                texts.append(ray.get(ref))
-            except ray.exceptions.RayError:
-                continue  # a lost partition has nothing to say
-        return texts
-
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ClusterCollector(fetch))
+    registry.register(ClusterCollector(lambda: partition_metrics(partitions(), 5.0)))
     server = serve_metrics(port, registry=registry)
     print(f"metrics: {server.url}", file=sys.stderr, flush=True)
     return server

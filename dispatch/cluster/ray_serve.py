@@ -53,7 +53,13 @@ from dispatch.cluster.leases import PartitionLeases
 from dispatch.cluster.metrics import ClusterCollector
 from dispatch.cluster.owner import run_owner
 from dispatch.cluster.partitions import PartitionSpec, partition_schedule, split_fleet
-from dispatch.cluster.ray_run import NAMESPACE, LeasesFactory, configure_quiet
+from dispatch.cluster.ray_run import (
+    NAMESPACE,
+    LeasesFactory,
+    configure_quiet,
+    partition_metrics,
+    process_metrics,
+)
 from dispatch.cluster.renewer import RenewerProcess
 from dispatch.cluster.serve_zone import (
     ClusterPool,
@@ -101,11 +107,7 @@ class EnginePartitionActor:
 
     async def metrics_text(self) -> tuple[str, str]:
         """(node, this process's Prometheus text): see `dispatch.cluster.metrics`."""
-        from prometheus_client import REGISTRY
-
-        from dispatch.metrics_server import exposition
-
-        return self.node, exposition(REGISTRY).decode()
+        return process_metrics(self.node)
 
     async def run(self, plan: EnginePartitionPlan, host: str, port: int, until_s: float) -> Any:
         """Own the partition until `until_s` [s of the server's clock]; what it did."""
@@ -204,21 +206,9 @@ class RayCluster:
         """The running partitions' dispatch series, each sample with its ``node`` label
         (the partition id is its ``pool``), fetched from the partitions at each scrape;
         a partition that does not answer within `METRICS_TIMEOUT_S` is left out of it."""
-
-        def fetch() -> list[tuple[str, str]]:
-            refs = [actor.metrics_text.remote() for actor in list(self._running.values())]
-            if not refs:
-                return []
-            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=METRICS_TIMEOUT_S)
-            texts = []
-            for ref in ready:
-                try:
-                    texts.append(ray.get(ref))
-                except ray.exceptions.RayError:
-                    continue  # a lost partition has nothing to say
-            return texts
-
-        return ClusterCollector(fetch)
+        return ClusterCollector(
+            lambda: partition_metrics(list(self._running.values()), METRICS_TIMEOUT_S)
+        )
 
     def connect(self) -> list[str]:
         """Join the cluster (in the server's main thread, at start-up); its live nodes."""
