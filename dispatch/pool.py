@@ -87,6 +87,18 @@ class PoolConfig:
     tick_s: float = 1.0
     kp: float = 0.1
     ki: float = 0.1
+    """Integral gain [1/s]; at a coarse tick it is bounded by `max_ki_per_tick`."""
+    max_ki_per_tick: float = 0.3
+    """Bound of the integral gain per tick, ki x tick_s [1]. A setpoint reaches the pool's
+    sum of readings two ticks after the tick that set it (an actor's turn reads before it
+    writes, so the write's effect is read at its next turn and used at the tick after
+    that); an integrator with a two-tick delay is unstable above 1.0 per tick (with kp 0.1)
+    and rings above about 0.4. At 0.1/s a 15 s tick gave 1.5 per tick: the pool swung
+    between 1 and 31 MW around a 15 MW target with a period of five ticks, and what an ISP
+    delivered off its target was the residue of that swing (an NL ISP of the CI day moved
+    0.05-0.2 MWh of the 0.25 MWh of aFRR it took on). At 0.3 the loop's slowest pole is
+    0.61 with a two-tick delay and 0.75 with three (a read a tick late on a loaded host);
+    a 1 s tick keeps ki = 0.1/s."""
     correction_limit_mw: float = 10.0
     """Bound of the PI correction [MW] (anti-windup acts here)."""
     correction_rate_mw_per_s: float = 5.0
@@ -161,7 +173,7 @@ class PoolController:
         self.pi = PIController(
             PIConfig(
                 kp=self.config.kp,
-                ki=self.config.ki,
+                ki=min(self.config.ki, self.config.max_ki_per_tick / self.config.tick_s),
                 min_mw=-limit,
                 max_mw=limit,
                 rate_mw_per_s=self.config.correction_rate_mw_per_s,

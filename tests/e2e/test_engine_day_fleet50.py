@@ -17,10 +17,12 @@ During the run (seconds of the delivery day, on a clock `SPEED` times real time)
   then on the pool holds its schedule, and what the TSO still asks is settled as imbalance.
 
 Checked: every ISP metered in both pools; delivered energy follows the positions (plus the
-activation followed) within `FOLLOW_SHARE`; the re-plan and the correction; the NL pool
-follows the activation in the quarter hour before the flag (delivered - scheduled nearer
-the activation asked than 0) and not in the one after (nearer 0), and what it did not
-deliver is settled as imbalance; the books add up to the cent.
+activation followed) within `FOLLOW_SHARE` over the run and `ISP_SHARE` in each ISP, and the
+devices' total stays within `TRUTH_RMS_MW` of the pool's target; the re-plan and the
+correction; the NL pool follows the activation in the quarter hour before the flag
+(delivered - scheduled the activation's way, by at least half of it) and not in the one
+after (nearer 0 than the activation), and what it did not deliver is settled as imbalance;
+the books add up to the cent.
 """
 
 from __future__ import annotations
@@ -64,6 +66,17 @@ so that it is off for the whole of it although a scaled clock's sleeps wake a li
 FOLLOW_SHARE = 0.05
 """Per pool, the sum over ISPs of |delivered - position - activation followed| may be at
 most this share of the sum of |position| (delivered: the simulators' physics)."""
+ISP_SHARE = 0.03
+"""Per pool and ISP, |delivered - scheduled - activation followed| may be at most this share
+of |position|. Since the PI's integral gain is bounded per tick (`PoolConfig.
+max_ki_per_tick`) it was at most 1.3 % (0.037 of 2.8 MWh) in six runs at load 3 to 8; before,
+the pool swung around its target and an ISP was off by up to 0.21 MWh (NL took on 0.246 MWh
+of aFRR and moved 0.059-0.195 of it): each of three runs failed this."""
+TRUTH_RMS_MW = 3.0
+"""Per pool and ISP, the devices' physical total may be at most this far from the pool's
+target, RMS over the ISP's ticks [MW] (`truth_rms_mw_by_isp`): 0.5-2.0 MW at load 3 to 8
+(the lag after each activation step, the first contacts under load), 7.9-10.4 MW when the
+pool swung between 1 and 31 MW around 15 MW."""
 
 
 def _run(folder: Path) -> tuple[dict[str, Any], float]:
@@ -130,6 +143,14 @@ def test_a_compressed_day_of_50_modbus_assets_with_a_trip_and_a_flag_switched_of
         )
         scale = sum(abs(r["position_mwh"]) for r in mine)
         assert off <= FOLLOW_SHARE * scale, (zone, off, scale, mine)
+        # and per ISP: the activation the pool took on is what its devices moved, and
+        # their total stayed near the pool's target tick by tick
+        rms_by_isp = figures["truth_rms_mw_by_isp"]
+        for r, taken, rms in zip(mine, followed, rms_by_isp, strict=True):
+            moved = r["delivered_mwh"] - r["scheduled_mwh"]
+            assert abs(moved - taken) <= ISP_SHARE * abs(r["position_mwh"]), (zone, r, taken)
+            assert rms is not None, (zone, r, rms_by_isp)
+            assert rms <= TRUTH_RMS_MW, (zone, r, rms_by_isp)
 
     # the trip: found lost, re-planned without it, corrected on continuous intraday
     (fault,) = report["faults"]
@@ -160,17 +181,15 @@ def test_a_compressed_day_of_50_modbus_assets_with_a_trip_and_a_flag_switched_of
         asked_after = sum(abs(r["afrr_requested_mwh"]) for r in after)
         assert asked_before > 0.05, before
         assert asked_after > 0.05, after
-        # Whether the pool followed: did delivered - scheduled move the activation's way?
-        # How far is not asked here: on a loaded 2-core host the 50 Modbus devices at x18
-        # deliver physically much less than the pool took on. In CI, beside CPU-bound
-        # tests, the NL pool took on 0.246 of the 0.264 MWh asked in that ISP, and its
-        # devices' physics moved 0.069 and 0.052 MWh (0.21 MWh short at load 15). An open
-        # defect of issue 13 (truth against the controller's belief under load), not
-        # explained yet; the whole run's tracking is held to FOLLOW_SHARE above. After the
-        # flag, it must not move at all.
+        # Whether the pool followed: delivered - scheduled moved the activation's way, by
+        # at least half of what was asked (how far, ISP by ISP, is held above: in CI it
+        # once moved 0.052-0.069 of 0.264 MWh asked while it took on 0.246, the residue of
+        # the pool swinging around its target, see ISP_SHARE). After the flag, it must not
+        # move at all.
         for r in before:
             moved, asked = r["delivered_mwh"] - r["scheduled_mwh"], r["afrr_requested_mwh"]
             assert moved * asked > 0, ("followed", r)
+            assert abs(moved) >= 0.5 * abs(asked), ("followed", r)
         for r in after:  # the pool holds its schedule although the TSO still asks
             moved = r["delivered_mwh"] - r["scheduled_mwh"]
             assert abs(moved) < abs(moved - r["afrr_requested_mwh"]), ("held", r)

@@ -20,6 +20,7 @@ which switch at the next quarter-hour boundary. After the day everything is sett
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import re
 import tempfile
@@ -195,6 +196,10 @@ class _Zone:
     """The activation the pool followed [MW, + up]: what the TSO asked while the zone's
     ``afrr_activation`` flag was on, 0 while it was off."""
     pool: PoolController | None = None
+    truth_error_sq: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per ISP, the sum over the pool's ticks of (device truth - target)^2 [MW^2]."""
+    truth_ticks: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """Per ISP, the ticks summed in `truth_error_sq`."""
 
 
 def run_day(config: DayConfig) -> dict[str, Any]:
@@ -371,6 +376,8 @@ async def _deliver(
             {m.adapter.asset_id: IspMeter(edges) for m in members},
             np.full(len(periods), np.nan),
             IspMeter(edges),
+            truth_error_sq=np.zeros(len(periods)),
+            truth_ticks=np.zeros(len(periods)),
         )
         for zone, members in sorted(by_zone.items())
     }
@@ -404,12 +411,14 @@ async def _deliver(
             # pool was told to follow
             requested, applied = activation.requested_mw, activation.applied_mw
             q = int(np.searchsorted(edges, t, side="right")) - 1
-            if 0 <= q < len(state.planned_mw):
-                state.planned_mw[q] = target - applied
             state.afrr_up.sample(t, max(requested, 0.0))
             state.afrr_down.sample(t, max(-requested, 0.0))
             state.applied.sample(t, applied)
-            meter_tick(state.pool, state.members, state.measured, state.truth, t)
+            truth = meter_tick(state.pool, state.members, state.measured, state.truth, t)
+            if 0 <= q < len(state.planned_mw):
+                state.planned_mw[q] = target - applied
+                state.truth_error_sq[q] += (truth - target) ** 2
+                state.truth_ticks[q] += 1
 
         return sample
 
@@ -628,6 +637,10 @@ async def _deliver(
             "afrr_requested_mwh": round(float((up - down).sum()), 6),
             "afrr_followed_mwh": round(float(state.applied.energy_mwh.sum()), 6),
             "afrr_followed_by_isp_mwh": [round(float(e), 6) for e in state.applied.energy_mwh],
+            "truth_rms_mw_by_isp": [
+                round(math.sqrt(sq / n), 4) if n else None
+                for sq, n in zip(state.truth_error_sq, state.truth_ticks, strict=True)
+            ],
             "abs_scheduled_mwh": round(float(np.abs(target).sum()), 6),
             "abs_deviation_mwh": round(deviation, 6),
             "deviation_pct": round(100.0 * deviation / max(float(np.abs(target).sum()), 1e-9), 4),

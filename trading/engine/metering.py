@@ -25,6 +25,7 @@ Settlement takes the truth in simulation and the measured meter against real dev
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -114,14 +115,16 @@ def meter_tick(
     measured: Mapping[str, IspMeter],
     truth: Mapping[str, IspMeter],
     t: float,
-) -> None:
+) -> float:
     """Meter one tick at `t` [s]: each member's reading of the pool's board [MW] into its
     measured meter where it is fresh (at most the pool's `max_reading_age_s` old); a late
     one at most `METER_GAP_BRIDGED_S` old adds nothing (the next fresh one bridges the gap),
     and anything else ends that meter's segment (see the module docstring). The simulated
-    device's physical power [MW] goes into its truth meter."""
+    device's physical power [MW] goes into its truth meter; returns the members' physical
+    power summed [MW, + injection] (NaN if one has none: a real device)."""
     snapshot = pool.board.snapshot()
     max_age = pool.config.max_reading_age_s
+    total = 0.0
     for member in members:
         asset = member.adapter.asset_id
         entry = snapshot.get(asset)
@@ -135,4 +138,7 @@ def meter_tick(
             or t - entry.read_t > METER_GAP_BRIDGED_S
         ):
             measured[asset].sample(t, None)
-        truth[asset].sample(t, member.device.physical_power_mw())
+        physical = member.device.physical_power_mw()
+        truth[asset].sample(t, physical)
+        total = math.nan if physical is None else total + physical
+    return total
