@@ -637,8 +637,8 @@ async def _deliver(
             "afrr_requested_mwh": round(float((up - down).sum()), 6),
             "afrr_followed_mwh": round(float(state.applied.energy_mwh.sum()), 6),
             "afrr_followed_by_isp_mwh": [round(float(e), 6) for e in state.applied.energy_mwh],
-            "truth_rms_mw_by_isp": [
-                round(math.sqrt(sq / n), 4) if n else None
+            "truth_rms_mw_by_isp": [  # None: no tick, or devices whose truth is unknown
+                round(math.sqrt(sq / n), 4) if n and math.isfinite(sq) else None
                 for sq, n in zip(state.truth_error_sq, state.truth_ticks, strict=True)
             ],
             "abs_scheduled_mwh": round(float(np.abs(target).sum()), 6),
