@@ -165,6 +165,12 @@ class InProcessDevice:
             return self._written_mw if self._written_mw is not None else self.physics.target_mw
         return self.physics.power_mw
 
+    soc_resolution = 1e-4
+    """The step of the state of charge a real device reports [0..1] (SunSpec's ChaState in
+    0.01 %, as the Modbus simulator's): the simulation counts a lying battery's fault as
+    observable once its lie reaches one such step (`simulation.truth_sampler`). This device
+    itself reports its state of charge exactly, so the detector may see it sooner."""
+
     def physical_soc(self) -> float | None:
         """The real state of charge now [0..1] for a battery, else None."""
         self._advance()

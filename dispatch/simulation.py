@@ -462,6 +462,25 @@ def truth_sampler(
     """Per fake meter, (its lie, its site's total lie) [MW] at the previous tick."""
     low = [m.limits.min_mw for m in fleet]
     high = [m.limits.max_mw for m in fleet]
+    soc_lies: dict[str, tuple[float, float, float]] = {}
+    """Per lying battery, (tick [s], its lie then [MW], the lie's energy since the fault was
+    first sampled [MWh])."""
+
+    def soc_shows(asset: str, t: float) -> bool:
+        """Whether a lying battery's state of charge now shows its lie: the energy it
+        claimed and did not move (its lie, integrated over the ticks) reaches one step of
+        the state of charge it reports (0.01 % over Modbus, any amount in process)."""
+        device = by_id[asset]
+        step = _soc_step_mwh(device)
+        lie = _lie_mw(device)
+        if step is None or lie is None:
+            return False
+        before = soc_lies.get(asset)
+        energy = (
+            0.0 if before is None else before[2] + (before[1] + lie) / 2 * (t - before[0]) / 3600
+        )
+        soc_lies[asset] = (t, lie, energy)
+        return abs(energy) > max(step, SOC_NOISE_MWH)
 
     def sample(t: float, target_mw: float) -> None:
         physical = 0.0
@@ -480,6 +499,10 @@ def truth_sampler(
                 reach_high += hi
         kpi.truth(t, clock.utc(), target_mw, physical, reachable_mw=(reach_low, reach_high))
         for asset in list(liars or ()):
+            if soc_shows(asset, t):
+                kpi.fault_seen(asset, t)
+                liars.discard(asset)  # type: ignore[union-attr]
+                continue
             site = (nameable or {}).get(asset)
             if site is None:
                 continue
@@ -498,6 +521,21 @@ def truth_sampler(
                 liars.discard(asset)  # seen once: enough
 
     return sample
+
+
+SOC_NOISE_MWH = 1e-9
+"""Below this the energy a battery lied about is rounding, not a lie [MWh]."""
+
+
+def _soc_step_mwh(device: Any) -> float | None:
+    """One step of the state of charge `device` reports, as energy [MWh]; None if it is not
+    a battery."""
+    physics = getattr(device, "physics", None) or getattr(
+        getattr(device, "model", None), "physics", None
+    )
+    if not isinstance(physics, Battery):
+        return None
+    return float(getattr(device, "soc_resolution", 0.0)) * physics.capacity_mwh
 
 
 def _lie_mw(device: Injectable) -> float | None:

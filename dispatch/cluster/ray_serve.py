@@ -389,7 +389,7 @@ class RayCluster:
             view.allocation = status["allocation"]
             measured = status["measured_mw"]
             view.last_measured_mw = None if measured is None else round(measured, 6)
-            pool.merge(board)
+            pool.merge(board, partition=pid)
 
     def _leases(
         self,
@@ -415,7 +415,7 @@ class RayCluster:
             ready, _ = ray.wait([runs[pid]], timeout=0)
             if ready:
                 runs[pid] = start(pid)
-                view.runs += 1
+                view.run_again()
 
 
 __all__ = ["EnginePartitionActor", "RayCluster"]

@@ -106,11 +106,20 @@ class PartitionView:
     last_target_mw: float | None = None
     last_measured_mw: float | None = None
     runs: int = 1
+    missed_earlier: int = 0
+    """Ticks the partition's earlier runs missed (`missed` counts its current run's)."""
     allocation: str | None = None
     """The allocation strategy the partition's pool used at its latest tick."""
     """Runs started (a lost partition is run again)."""
     lost_at: list[float] = field(default_factory=list)
     """When its lease was seen lapsed [s]."""
+
+    def run_again(self) -> None:
+        """The partition is run again: its new run counts ticks and missed ticks from 0,
+        and what the earlier runs missed is kept (`ClusterPool.kpi.missed` never falls)."""
+        self.runs += 1
+        self.missed_earlier += self.missed
+        self.missed = self.ticks = 0
 
     def as_dict(self) -> dict[str, Any]:
         """For the engine's status."""
@@ -130,14 +139,19 @@ class PartitionView:
         }
 
 
+JUDGED_AFTER_TICKS = 3
+"""A partition's posted asset states count for the day (lost assets) once its current run
+has ticked this many times."""
+
+
 @dataclass
 class _Kpi:
     views: Mapping[str, PartitionView]
 
     @property
     def missed(self) -> int:
-        """Ticks the partitions missed, in all."""
-        return sum(v.missed for v in self.views.values())
+        """Ticks the partitions missed, in all, over all their runs (never falls)."""
+        return sum(v.missed + v.missed_earlier for v in self.views.values())
 
 
 class ClusterPool:
@@ -171,6 +185,7 @@ class ClusterPool:
         """The strategy (and move costs) last sent to the partitions (None: none yet)."""
         self._schedule = schedule
         self._push = push
+        self._partition_of: dict[str, str] = {}
 
     @property
     def schedule(self) -> Schedule:
@@ -182,10 +197,24 @@ class ClusterPool:
         self._schedule = schedule
         self._push(schedule)
 
-    def merge(self, entries: Mapping[str, BoardEntry]) -> None:
-        """Post a partition's board entries."""
+    def merge(self, entries: Mapping[str, BoardEntry], partition: str | None = None) -> None:
+        """Post a partition's board entries (`partition`: whose they are)."""
         for entry in entries.values():
             self.board.post(entry)
+            if partition is not None:
+                self._partition_of[entry.asset_id] = partition
+
+    def asset_states(self) -> list[tuple[str, str]]:
+        """(asset, the state its partition posted) for the assets of partitions whose
+        current run has ticked `JUDGED_AFTER_TICKS` times: a partition run again (or just
+        started) posts 'unavailable' for assets its first reads have not reached yet,
+        which says nothing of the devices."""
+        judged = {p for p, v in self.partitions.items() if v.ticks >= JUDGED_AFTER_TICKS}
+        return [
+            (asset, entry.state)
+            for asset, entry in self.board.snapshot().items()
+            if self._partition_of.get(asset) in judged
+        ]
 
     def status(self) -> dict[str, Any]:
         """The dispatcher part of the engine's status: where the partitions run."""

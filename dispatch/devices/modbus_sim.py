@@ -74,6 +74,7 @@ from dispatch.devices import sim_fc43
 from dispatch.devices.fault_injection import choose_share, inject_share
 from dispatch.devices.faults import OUTAGE_ALIAS, Fault
 from dispatch.devices.sim_models import HelioMaxSim, KwkControlSim, SimModel, VoltaStorSim
+from dispatch.devices.sim_registers import CHASTATE_SF
 
 WRITE_CODES = frozenset({5, 6, 15, 16, 22, 23})
 PARTIAL_SHARE = 0.6
@@ -324,6 +325,12 @@ class SimulatedDevice:
         its registers say; advances the physics. The simulator's side (the truth)."""
         self.advance()
         return self.model.physics.power_mw
+
+    @property
+    def soc_resolution(self) -> float:
+        """The step of the state of charge this device reports [0..1]: ChaState in 0.01 %
+        (`sim_registers.CHASTATE_SF`)."""
+        return 10.0**CHASTATE_SF / 100.0
 
     def metered_power_mw(self) -> float:
         """What the measured-power register says now [MW, + injection], silence aside (a

@@ -129,10 +129,14 @@ def test_honest_batteries_whose_reads_are_lost_are_not_named_by_their_soc(seed: 
     assert CROSS_CHECK not in report["unfaulted_failures"].get("by_evidence", {})
 
 
-def test_lying_batteries_whose_reads_are_lost_are_named_within_3_s() -> None:
+def test_lying_batteries_whose_reads_are_lost_are_named() -> None:
+    """Counted from when each lie reached one 0.01 % step of the state of charge (the
+    physics, `truth_sampler`): 8 of 10 within 3 s, the other two 6.3 and 6.5 s (seed 1).
+    Counted from the check's own window, as before, all 10 were "within 3 s"."""
     report, _ = _run("fake_meter:10/battery@10s", 1)
     faults = report["faults"]
     assert len(faults) == 10
     assert all(f["evidence"].startswith(CROSS_CHECK) for f in faults)
-    assert all(f["detected_s"] is not None and f["detected_s"] <= 3.0 for f in faults)
+    assert all(f["detected_s"] is not None and f["detected_s"] <= 7.0 for f in faults)
+    assert sum(f["detected_s"] <= 3.0 for f in faults) >= 8
     assert CROSS_CHECK not in report["unfaulted_failures"].get("by_evidence", {})

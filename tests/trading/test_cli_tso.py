@@ -46,11 +46,15 @@ def test_a_share_beyond_half_asks_the_whole_band_not_more() -> None:
     assert [s.setpoint_mw for s in steps] == [1.0, -1.0, None]
 
 
-def test_on_the_autumn_dst_day_the_repeated_hour_plays_its_slots_again() -> None:
-    # 00:45Z is 02:45 CEST (slot 11), 01:00Z is 02:00 CET (slot 8 again)
-    start = datetime(2026, 10, 25, 0, 45, tzinfo=UTC)
-    ups = [s.setpoint_mw for s in pattern_share_steps(PATTERN, start, 1800.0)[::2]][:2]
-    assert ups == [2 * 11 / 200, 2 * 8 / 200]
+def test_on_dst_days_quarters_count_from_local_midnight_as_the_engine_counts() -> None:
+    # autumn: 01:00Z is 02:00 CET, the 13th quarter hour of a 100-quarter day (00:00 CEST
+    # was 22:00Z): the engine's PatternActivation asks slot 12 there, not 8 (wall clock)
+    autumn = pattern_share_steps(PATTERN, datetime(2026, 10, 25, 1, 0, tzinfo=UTC), 900.0)
+    assert autumn[0].setpoint_mw == 2 * 12 / 200
+    # spring: 01:00Z is 03:00 CEST, two hours after midnight on a 92-quarter day: slot 8,
+    # not 12 (wall clock)
+    spring = pattern_share_steps(PATTERN, datetime(2026, 3, 29, 1, 0, tzinfo=UTC), 900.0)
+    assert spring[0].setpoint_mw == 2 * 8 / 200
 
 
 def test_a_duration_that_is_not_positive_is_refused() -> None:
@@ -75,6 +79,16 @@ def test_bad_input_exits_2_naming_the_option_and_the_rule(args: list[str], named
     result = runner.invoke(app, ["tso", "simulate", "--port", "2404", *args])
     assert result.exit_code == 2, result.output
     assert named in result.output
+
+
+def test_a_host_that_does_not_resolve_exits_2_naming_it() -> None:
+    pytest.importorskip("c104", reason="the iec104 extra (c104) is not installed")
+    result = runner.invoke(
+        app, ["tso", "simulate", "--port", "2404", "--host", "no-such-host.invalid",
+              "--steps", "1@0s,drop@1s"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "--host='no-such-host.invalid'" in result.output
 
 
 def test_a_station_that_does_not_answer_exits_3_and_says_where() -> None:

@@ -17,6 +17,7 @@ server run on a scaled clock. c104 is GPL-3.0, so this needs the optional extra
 from __future__ import annotations
 
 import asyncio
+import socket
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -168,7 +169,11 @@ def simulate_command(
     ] = 1,
     clock_start: Annotated[
         str | None,
-        typer.Option("--clock-start", help="follow a server's scaled clock from this instant"),
+        typer.Option(
+            "--clock-start",
+            help="follow a server on a scaled clock: the server's time NOW (its /healthz "
+            "'now'), not the --clock-start it was started with",
+        ),
     ] = None,
     clock_speed: Annotated[
         float,
@@ -198,13 +203,17 @@ def simulate_command(
     why = missing_extra()
     if why is not None:
         _fail("vpp tso simulate", "iec104", why)
+    try:
+        address = socket.gethostbyname(host)  # c104 takes an IP address only
+    except OSError as exc:
+        _fail("--host", host, f"must be an IP address or a name that resolves ({exc})")
 
     from dispatch.protocols.iec104.link import play, standalone_tso
     from dispatch.protocols.iec104.points import PointsMap
 
     points = PointsMap(common_address=common_address)
     tso = standalone_tso(
-        clock, plan, host=host, port=port, points=points, repeat_s=repeat,
+        clock, plan, host=address, port=port, points=points, repeat_s=repeat,
         band_shares=pattern is not None,
     )  # fmt: skip
     error = asyncio.run(play(tso, origin, BAND_WAIT_S if pattern is not None else 0.0))

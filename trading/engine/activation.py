@@ -170,12 +170,12 @@ def pattern_share_steps(
     pattern: ActivationPattern, start: datetime, duration_s: float
 ) -> list[Step]:
     """A TSO's steps over `duration_s` [s] from `start` (UTC) playing `pattern` by the
-    German local quarter hour of the day (wall clock: a DST day's repeated hour plays its
-    slots twice, the skipped one not at all), each step's `setpoint_mw` a SHARE of the
-    band [-1..1, + up], not MW: up at 2 x share_up in the first half of each quarter hour,
-    down at 2 x share_down in the second (as `PatternActivation` asks), times in seconds
-    from `start`; then a drop of the link at `duration_s`. The sender turns shares into MW
-    from the band it reads back (`SimulatedTso.band_share`)."""
+    quarter hour of the German delivery day, counted from its local midnight as the
+    engine's `PatternActivation` counts (a 92- or 100-quarter DST day: `shares` wraps),
+    each step's `setpoint_mw` a SHARE of the band [-1..1, + up], not MW: up at 2 x share_up
+    in the first half of each quarter hour, down at 2 x share_down in the second, times in
+    seconds from `start`; then a drop of the link at `duration_s`. The sender turns shares
+    into MW from the band it reads back (`SimulatedTso.band_share`)."""
     if not (duration_s > 0 and math.isfinite(duration_s)):
         raise ValueError(f"duration_s={duration_s} must be a finite number of seconds > 0")
     first = quarter_start(start)
@@ -184,12 +184,12 @@ def pattern_share_steps(
     while (first - start).total_seconds() + 900.0 * k < duration_s:
         quarter = first + timedelta(minutes=15 * k)
         local = pendulum.instance(quarter).in_timezone(PATTERN_ZONE_TZ)
-        share_up, share_down = pattern.shares(local.hour * 4 + local.minute // 15)
+        midnight = local.start_of("day").in_timezone("UTC")
+        q = int((quarter - midnight).total_seconds() // 900)
+        share_up, share_down = pattern.shares(q)
         begin = (quarter - start).total_seconds()
-        for at_s, share in (
-            (begin, min(1.0, 2.0 * share_up)),
-            (begin + 450.0, -min(1.0, 2.0 * share_down)),
-        ):
+        halves = ((begin, min(1.0, 2.0 * share_up)), (begin + 450.0, -min(1.0, 2.0 * share_down)))
+        for at_s, share in halves:
             if at_s + 450.0 <= 0.0 or at_s >= duration_s:
                 continue  # this half ended before the start, or begins after the end
             steps.append(Step(max(0.0, at_s), round(share, 4)))

@@ -41,15 +41,16 @@ def cluster_pool(views: dict[str, PartitionView]) -> ClusterPool:
     return ClusterPool("127.0.0.1:6379", schedule, views, lambda _s: None)
 
 
-def test_a_cluster_pool_tells_the_states_its_partitions_posted() -> None:
-    pool = cluster_pool({"p1": PartitionView("p1", 2)})
+def test_a_cluster_pool_tells_the_states_its_partitions_posted_once_they_ran_a_while() -> None:
+    views = {"p1": PartitionView("p1", 1, ticks=5), "p2": PartitionView("p2", 1)}
+    pool = cluster_pool(views)
     assert dispatcher_states(pool) == []  # nothing posted: nothing judged
-    pool.merge(
-        {
-            BATTERY: BoardEntry(BATTERY, None, "available", True),
-            PV: BoardEntry(PV, None, "unavailable", False, last_read_failed=True),
-        }
-    )
+    pool.merge({BATTERY: BoardEntry(BATTERY, None, "available", True)}, partition="p1")
+    unread = BoardEntry(PV, None, "unavailable", False, last_read_failed=True)
+    pool.merge({PV: unread}, partition="p2")
+    # p2's run has not ticked yet: its first reads say nothing of the device
+    assert dispatcher_states(pool) == [(BATTERY, "available")]
+    views["p2"].ticks = 3
     assert sorted(dispatcher_states(pool)) == [(BATTERY, "available"), (PV, "unavailable")]
 
 
@@ -65,15 +66,16 @@ def test_the_day_takes_an_asset_a_partition_lost_as_lost_once(tmp_path: Path) ->
         folder_config(),
         ScaledClock(START, 1.0),
     )
-    views = {"p1": PartitionView("p1", 1), "p2": PartitionView("p2", 1)}
+    views = {"p1": PartitionView("p1", 1, ticks=5), "p2": PartitionView("p2", 1, ticks=5)}
     pool = cluster_pool(views)
     meter = IspMeter(np.array([0.0, 900.0]))
     live.zones = {"DE_LU": _Zone("DE_LU", [], {}, {}, meter, meter, np.array([]), pool=pool)}  # type: ignore[arg-type]
-    pool.merge({BATTERY: BoardEntry(BATTERY, None, "available", True)})
+    pool.merge({BATTERY: BoardEntry(BATTERY, None, "available", True)}, partition="p1")
     assert live._losses(START) == []
 
     views["p2"].missed = 1  # a partition behind its clock: its unanswered reads say nothing
-    pool.merge({PV: BoardEntry(PV, None, "unavailable", False, last_read_failed=True)})
+    lost = BoardEntry(PV, None, "unavailable", False, last_read_failed=True)
+    pool.merge({PV: lost}, partition="p2")
     assert live._losses(START) == []
     assert live.lost == {}
 
@@ -81,3 +83,12 @@ def test_the_day_takes_an_asset_a_partition_lost_as_lost_once(tmp_path: Path) ->
     assert live._losses(later) == [PV]  # the next round, caught up: lost, and re-planned for
     assert live.lost == {PV: later}
     assert live._losses(later + timedelta(seconds=30)) == []  # once
+
+
+def test_a_partition_run_again_does_not_hide_that_it_fell_behind() -> None:
+    views = {"p1": PartitionView("p1", 1, ticks=40, missed=3)}
+    pool = cluster_pool(views)
+    before = pool.kpi.missed
+    views["p1"].run_again()  # its new run counts from 0
+    assert views["p1"].missed == 0
+    assert pool.kpi.missed == before == 3
