@@ -34,7 +34,7 @@ never written to again in this run.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -94,10 +94,6 @@ class ActorConfig:
     it [s] (its dead time; the timing of reads is covered by stamping each setpoint with
     both its send and its acknowledgement)."""
     policy: ConfirmationPolicy = field(default_factory=ConfirmationPolicy)
-    doubt_probe_every_s: float = 5.0
-    """A battery whose state-of-charge check leans towards a lie (`SocCheck.doubt`) asks
-    its pool for a probe of itself (`AssetActor.ask_probe`) at most this often [s]: a probe
-    is held about 3 s, and its readings settle the doubt either way."""
 
 
 @dataclass
@@ -153,11 +149,6 @@ class AssetActor:
         self.site_nameable_mw = 0.0
         """The least reported move [MW] its site meter can pin on it as a lie (the
         watch's `min_move_mw`; 0 without a site): the pool probes it by more."""
-        self.ask_probe: Callable[[str, float], None] | None = None
-        """Asks the pool for a probing move of this asset at its next tick, (asset id, +1
-        up / -1 down the way a lie would grow): set by the pool (`PoolController.
-        request_own_probe`); None: nobody to ask."""
-        self._doubt_asked_t = -float("inf")
         self.site_compared_t = -float("inf")
         """The meter's reading time [s] of its site's latest comparison of every member
         (-inf: none, or no site): the pool probes again at once a member whose probing
@@ -546,24 +537,7 @@ class AssetActor:
                 )
                 self.last_read_failed = True
                 return False
-            self._ask_if_doubtful(t)
         return True
-
-    def _ask_if_doubtful(self, t: float) -> None:
-        """A battery whose SoC check leans towards a lie (`SocCheck.doubt`) asks the pool
-        to move it the way a lie would grow: over Modbus a lie of 0.5-1 kW (the activation's
-        move of a 3 kW battery) needed 4-8 s to exceed one 0.01 % step of its SoC, a probe
-        of a few kW shows within two readings of landing. At most once per
-        `ActorConfig.doubt_probe_every_s`; the check then counts a failure from the doubt's
-        start, not from the probe."""
-        check = self.soc_check
-        if check is None or check.doubt is None or self.ask_probe is None:
-            return
-        if t - self._doubt_asked_t < self.config.doubt_probe_every_s:
-            return
-        self._doubt_asked_t = t
-        check.probe_asked(t, self.config.doubt_probe_every_s)
-        self.ask_probe(self.asset_id, check.doubt[1])
 
     def _landed(self, t: float, reading: Telemetry, answered_t: float | None) -> None:
         """After writes whose answers were lost (and none answered since), a reading whose

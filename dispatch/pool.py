@@ -218,14 +218,6 @@ class PoolController:
         self._index = {asset_id: i for i, asset_id in enumerate(self._ids)}
         self._asked = np.zeros(n, dtype=bool)
         """Assets a site watch asked to probe now (`request_probe`), for the next tick."""
-        self._own = np.zeros(n, dtype=bool)
-        """Assets that asked for a probe of themselves (`request_own_probe`: a battery whose
-        state of charge leans towards a lie), for the next tick."""
-        self._lean = np.zeros(n)
-        """The way each such asset asked to move (+1 up, -1 down, 0 either)."""
-        for actor in self.actors:
-            if actor.soc_check is not None:
-                actor.ask_probe = self.request_own_probe
         self._crossing = np.zeros(n, dtype=bool)
         """Per asset, True if it sits behind a site meter, its lie shows only there (a lie
         floor: PV, CHP) and a unit of that kind behind another meter can be its probing
@@ -245,18 +237,6 @@ class PoolController:
             i = self._index.get(asset_id)
             if i is not None:
                 self._asked[i] = True
-
-    def request_own_probe(self, asset_id: str, sign: float) -> None:
-        """Probe `asset_id` at the next tick, moving it up (`sign` > 0) or down (< 0) where
-        it has the room: a battery whose state-of-charge check leans towards a lie
-        (`AssetActor.ask_probe`) asks so, the way its lie would grow. Paired as an asset a
-        site watch asked for (its partner makes the opposite move), within the same budget
-        rules; unlike a site watch's ask it never ends a probe that runs (that probe is
-        already the move it asks for). The request holds for one tick."""
-        i = self._index.get(asset_id)
-        if i is not None:
-            self._own[i] = True
-            self._lean[i] = math.copysign(1.0, sign) if sign else 0.0
 
     async def run(self, until_s: float) -> None:
         """Tick every `tick_s` until the clock reaches `until_s` [s]."""
@@ -446,11 +426,8 @@ class PoolController:
             self._probe_until[along] = t
             self._asked[ended] = False
             running = include & (self._probe_until > t)
-        by_watch = self._asked & include & ~running
-        asked = by_watch | (self._own & include & ~running)
-        lean = np.where(self._own & ~self._asked, self._lean, 0.0)
+        asked = self._asked & include & ~running
         self._asked[:] = False
-        self._own[:] = False
         due = include & ~running & ((t - self._moved_t >= cfg.probe_after_s) | asked)
         # Only assets with room to move their own way: one without would head its site's
         # queue, the longest waiting, and block the site's probes.
@@ -494,17 +471,7 @@ class PoolController:
             room_a = np.where(self._is_limit[up], -np.inf, room_a)
             room_b = np.where(self._is_limit[down], -np.inf, room_b)
             sign = np.where(room_a >= room_b, 1.0, -1.0)
-            # An asset that asked to move one way (its lie would grow that way) does, where
-            # that way has room for a useful move.
-            want = np.where(lean[up] != 0.0, lean[up], -lean[down])
-            usable = 2 * np.minimum(self._band[up], self._band[down])
-            sign = np.where((want > 0) & (room_a > usable), 1.0, sign)
-            sign = np.where((want < 0) & (room_b > usable), -1.0, sign)
-            room = np.where(sign > 0, room_a, room_b)
-            # Not the other way: a move against the lean shrinks the lie it asks about
-            # (a battery paired with a CHP that can only move up moved down, its lie of
-            # 0.7 kW turned to -1.1 kW, and the SoC check lost it for the rest of the run).
-            room = np.where(want * sign < 0, -np.inf, room)
+            room = np.maximum(room_a, room_b)
             # At least the share of the smaller rating; more, where there is room, for a
             # fast asset: what its declared ramp covers in `probe_ramp_s`. The whole move is
             # kept; a slow asset reaches it over several ticks (clipped to its reachable
@@ -539,9 +506,8 @@ class PoolController:
                 # An aFRR band is held: the moves in flight, these included, stay within
                 # `probe_band_share` of it (one move per pair: its two readings can be a
                 # move apart). Pairs a site watch asked for go regardless: they name a
-                # device the meters already doubt. A battery's own ask waits like any
-                # other: honest batteries ask too (a doubt is a share of the slack).
-                pinned = by_watch[up] | by_watch[down]
+                # device the meters already doubt.
+                pinned = asked[up] | asked[down]
                 in_flight = 0.5 * float(np.abs(self._probe[running]).sum())
                 routine = np.where(keep & ~pinned, step, 0.0)
                 keep &= pinned | (
@@ -613,7 +579,7 @@ class PoolController:
         counting before a smaller move."""
         site = self._site_index()
         asked = asked if asked is not None else np.zeros(len(site), dtype=bool)
-        ups, downs = self._pair_among(candidates[site[candidates] < 0])
+        ups, downs = self._pair_among(candidates[(site[candidates] < 0) & ~asked[candidates]])
         grouped = candidates[site[candidates] >= 0]
         if grouped.size:
             # A PV plant or CHP (a lie only its meter shows) moves with a partner behind

@@ -47,24 +47,13 @@ class SocCheck:
     resolution (two quantized readings differ by at most one step more than the truth,
     whatever the window): the coarsest
     decimal step (1 % down to 0.001 %) every reading so far is a multiple of, none for a
-    float. Nothing is judged before two SoC changes were seen.
-
-    A window whose energy is off by more than `doubt_share` of that slack, though within
-    it, leaves a *doubt* (`doubt`: the window's start and the way the reports lean): over
-    Modbus the SoC comes in 0.01 % steps (1.8 kW s of a 5 kWh battery), and a lie of
-    0.5-1 kW needed 4-8 s to exceed one; a larger move of the battery's setpoint (a probe)
-    makes a lie grow by that move. Once such a probe was asked for (`probe_asked`), a
-    window that fails while the probe is judged counts from the doubt's start if that is
-    earlier: the probe never makes a lie look younger than the evidence that called it."""
+    float. Nothing is judged before two SoC changes were seen."""
 
     __slots__ = (
-        "_asked",
         "_gap",
         "_history",
         "_resolution",
         "_steps_seen",
-        "doubt",
-        "doubt_share",
         "energy_mwh",
         "eta_min",
         "max_mw",
@@ -86,23 +75,13 @@ class SocCheck:
         max_mw: float | None = None,
         min_mw: float | None = None,
         ramp_mw_per_s: float | None = None,
-        doubt_share: float = 0.6,
     ) -> None:
         """`energy_mwh` the usable energy [MWh], `noise_mw` [MW] the power error tolerated
         (ramps between readings); `max_mw` (discharge, > 0) and `min_mw` (charge, < 0) the
         device's power limits and `ramp_mw_per_s` its ramp, bounding what it may have done
         while a read got no answer (without limits an interval across such a read is not
-        judged at all); `doubt_share` [1] the share of the slack past which a window
-        leaves a doubt."""
+        judged at all)."""
         self.energy_mwh = energy_mwh
-        self.doubt_share = doubt_share
-        self.doubt: tuple[float, float] | None = None
-        """After the latest reading: (the start [s] of the shortest window whose energy is
-        off by more than `doubt_share` of its slack, the way its reports lean: +1 when they
-        say more injection than the SoC shows, -1 less); None if no window is."""
-        self._asked: tuple[float, float] | None = None
-        """(the doubt's window start [s], until when [s] a failure counts from it) after a
-        probe was asked for it."""
         self.max_mw = max_mw
         self.min_mw = min_mw
         self.ramp_mw_per_s = ramp_mw_per_s
@@ -122,19 +101,6 @@ class SocCheck:
         """Forget the history (after a gap, a rejoin)."""
         self._history.clear()
         self._gap = False
-        self.doubt = None
-        self._asked = None
-
-    def probe_asked(self, t: float, for_s: float) -> None:
-        """A probe was asked for at `t` [s] because of the current `doubt`: a window that
-        fails within `for_s` [s] (the probe and the readings that judge it) counts from the
-        doubt's start at the latest (its lie was there before the probe made it larger)."""
-        if self.doubt is None:
-            return
-        start = self.doubt[0]
-        if self._asked is not None and t < self._asked[1]:
-            start = min(start, self._asked[0])
-        self._asked = (start, t + for_s)
 
     def missed(self) -> None:
         """A read got no answer: the device's power between the latest reading and the next
@@ -148,15 +114,11 @@ class SocCheck:
         """A reading asked for at `t` [s] and answered `span_s` [s] later (the device took
         it somewhere in between: on a busy link, anywhere in a few hundred ms); None while
         consistent, else the start [s] of the shortest window over which the reported power
-        and the SoC disagree (or the start of a doubt a probe was asked for, if earlier:
-        `probe_asked`); `doubt` tells whether a window leans towards a lie. The energy over
-        a window is taken between the middles of its first and last readings' spans, give
-        or take the largest power in the window over their half-spans."""
+        and the SoC disagree. The energy over a window is taken between the middles of its
+        first and last readings' spans, give or take the largest power in the window over
+        their half-spans."""
         half = 0.5 * max(0.0, span_s)
         t = t + half
-        self.doubt = None
-        if self._asked is not None and t >= self._asked[1]:
-            self._asked = None
         history = self._history
         if history and t <= history[-1][0]:
             return None
@@ -210,13 +172,7 @@ class SocCheck:
             slack = self.noise_mw * span + quantum + ramps + peak * (half0 + half)
             lo_b, hi_b = min(low, high) - slack, max(low, high) + slack
             if not lo_b <= implied <= hi_b:
-                return t0 if self._asked is None else min(t0, self._asked[0])
-            if self.doubt is None:
-                off = self.doubt_share * slack
-                if implied < min(low, high) - off:  # the SoC shows less discharge
-                    self.doubt = (t0, 1.0)
-                elif implied > max(low, high) + off:
-                    self.doubt = (t0, -1.0)
+                return t0
         return None
 
 
