@@ -56,6 +56,9 @@ class Recorder:
         self.events: dict[str, list[tuple[float, str]]] = {}
         self.site_of: dict[str, str] = {}
         self._held: dict[str, tuple[float, Any]] = {}
+        self.ticks: dict[str, list[str]] = {}
+        """Per asset, what each tick made of it (setpoint, in the pool, room each way,
+        how long flat): printed for a liar never named, to tell why no probe reached it."""
 
     def rel(self, t: float) -> float:
         return t - (self.start or 0.0)
@@ -111,7 +114,17 @@ class Recorder:
             def inner(self: PoolController, t: float, *args: Any, **kwargs: Any) -> Any:
                 asked = self._asked.copy()
                 before = self._probe_until.copy()
+                flat = t - self._moved_t
                 out = original(self, t, *args, **kwargs)
+                setpoints, include, cap_lo, cap_hi = args[0], args[3], args[4], args[5]
+                for i, actor in enumerate(self.actors):
+                    rec.ticks.setdefault(actor.asset_id, []).append(
+                        f"{rec.rel(t):7.2f} tick   setpoint {setpoints[i] * 1000:+.1f} kW, "
+                        f"{'in pool' if include[i] else 'OUT'}, room up "
+                        f"{(cap_hi[i] - setpoints[i]) * 1000:.1f} down "
+                        f"{(setpoints[i] - cap_lo[i]) * 1000:.1f} kW, flat {flat[i]:.1f} s"
+                        f"{', probing' if self._probe_until[i] > t else ''}"
+                    )
                 for i in (self._probe_until != before).nonzero()[0].tolist():
                     if self._probe_until[i] <= t:
                         continue
@@ -285,7 +298,14 @@ def main(argv: list[str] | None = None) -> int:
         found = None if fault["detected_s"] is None else seen + fault["detected_s"]
         site = rec.site_of.get(asset, asset)
         print(f"\n== {asset} ({site}): lie showed {seen} s, named {found} s")
-        if seen is None:
+        if seen is None:  # never observable: what each tick made of it after the fault
+            injected = fault["injected_at_s"]
+            for line in rec.ticks.get(asset, []):
+                if float(line.split()[0]) >= injected - 1.0:
+                    print(f"  {line}")
+            for at, text in sorted(rec.events.get(site, []), key=lambda e: e[0]):
+                if at >= injected - 1.0 and asset in text and text.startswith("probe"):
+                    print(f"  {at:7.2f} {text}")
             continue
         end = (found if found is not None else seen + 15.0) + 0.6
         for at, text in sorted(rec.events.get(site, []), key=lambda e: e[0]):
