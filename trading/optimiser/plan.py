@@ -162,19 +162,21 @@ def _is_intraday(commitment: str) -> bool:
     return len(parts) > 1 and parts[1] == "intraday_auction"
 
 
-RELAXED_GAP_SHARE = 0.75
+RELAXED_GAP_SHARE = 0.85
 """Share of the requested gap (`SolverOptions.mip_gap`) the relaxation may leave; the rest
 is for the whole-step stage. Putting positions on whole steps cost 0.01-0.09 % of the
-objective on the benchmark's first passes (30 days from 2024-06-14, gap 0.5 %), so a
-quarter of 0.5 % covers it; the relaxation's aFRR pool is the day's slowest part, and
-with three quarters of the gap instead of half its 30 pools took 8.5 s instead of 17 s
-(CPU, `docs/backtest.md`)."""
+objective on the benchmark's first passes (30 days from 2024-06-14, gap 0.5 %), mostly
+less than the 0.075 % this leaves; the relaxation's aFRR pool is the day's slowest part,
+and the larger its share the sooner it closes (30 days of the benchmark: 34.9 s of CPU
+with half the gap, 25.7 s with 0.75, 21.3 s with 0.85, 21.5 s with 0.9;
+`docs/backtest.md`)."""
 
 FALLBACK_GAP_SHARE = 0.5
 """The relaxation's share when the whole-step plan missed the requested gap at
 `RELAXED_GAP_SHARE`: the pass is built again (hook and extension applied again) and
 solved with this share, a decision on the gap found, never on time, so that the same
-inputs give the same plan. On 30 benchmark days from 2024-06-14 no pass needed it."""
+inputs give the same plan. On 30 benchmark days from 2024-06-14 one pass of 60 needed it
+(2024-06-16's first: 0.502 % with whole steps)."""
 
 
 def _optimise_once(
