@@ -94,9 +94,16 @@ def block_average_price_eur_per_mwh(
     return total / sum(weights)
 
 
+PRICE_NOISE = 1e-9
+"""Relative difference below which two prices are the same price written two ways (6.746
+and 6.7459999999999996 came from one price through different arithmetic)."""
+
+
 def capacity_accepted(bid_eur_per_mw_h: float, marginal_eur_per_mw_h: float) -> bool:
-    """Whether a capacity bid at `bid_eur_per_mw_h` is within the marginal price [EUR/MW/h]."""
-    return bid_eur_per_mw_h <= marginal_eur_per_mw_h
+    """Whether a capacity bid at `bid_eur_per_mw_h` is within the marginal price [EUR/MW/h];
+    a bid at the marginal price is, however its float was reached."""
+    slack = PRICE_NOISE * max(1.0, abs(marginal_eur_per_mw_h))
+    return bid_eur_per_mw_h <= marginal_eur_per_mw_h + slack
 
 
 def capacity_remuneration_eur_per_mw_h(

@@ -76,3 +76,10 @@ def test_capacity_is_paid_by_the_products_pricing_rule(pricing: Pricing, paid: f
     assert capacity_accepted(4.0, 9.0)
     assert not capacity_accepted(9.01, 9.0)
     assert capacity_remuneration_eur_per_mw_h(pricing, 4.0, 9.0) == paid
+
+
+def test_a_capacity_bid_at_the_marginal_price_is_accepted_whatever_its_float() -> None:
+    # the backtest's plan bid 6.746 against a marginal price computed as 6.7459999999999996
+    # on 2024-10-27 and both offers were rejected "6.75 above 6.75"
+    assert capacity_accepted(6.746, 6.7459999999999996)
+    assert not capacity_accepted(6.7461, 6.746)
