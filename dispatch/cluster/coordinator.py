@@ -103,7 +103,8 @@ class Coordinator:
         extra = self.extra_mw(state.spec.pool, t)
         if total <= 0:
             return extra / len(live)
-        return extra * self._available(state) / total
+        return extra * (self._available(state) / total)  # the ratio first: a subnormal
+        # room times the extra underflows to 0, and the shares would not add up
 
     def extra_mw(self, pool: str, t: float) -> float:
         """The pool's activation plus what its lost partitions' schedules want beyond the

@@ -124,6 +124,14 @@ def test_live_shares_always_sum_to_the_pool_s_extra(activation, available, lost)
     assert coord.extra_mw("Z/CA", 3.0) == pytest.approx(activation + sum(lost) * (0.6 - 0.2))
 
 
+def test_shares_add_up_when_the_only_room_is_subnormal() -> None:
+    """Found by hypothesis in CI: one live partition with 5e-324 MW of room took
+    0.4 MW x 5e-324 / 5e-324, which underflowed to 0 before the division."""
+    test_live_shares_always_sum_to_the_pool_s_extra.hypothesis.inner_test(  # type: ignore[attr-defined]
+        0.0, [5e-324, 0.0, 0.0, 0.0], [False, True, False, False]
+    )
+
+
 def test_partition_schedule_keeps_only_its_assets() -> None:
     schedule = _schedule({"a": 1.0, "b": 2.0})
     spec = split_fleet({"a": "Z/CA", "b": "Z/CA"}, 1)[1]
