@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from socketserver import ThreadingMixIn
@@ -24,6 +24,8 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from dispatch.observability import series_on
 from dispatch.settings import DispatchSettings
@@ -76,7 +78,14 @@ def serve_metrics(
     disable_created_metrics()
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     on = registry if registry is not None else REGISTRY
-    server = make_server(address, port, _app(on), _ThreadingServer, handler_class=_Quiet)
+    return serve_text(port, address, lambda: exposition(on))
+
+
+def serve_text(port: int, address: str, render: Callable[[], bytes]) -> MetricsServer:
+    """Serve what `render()` writes (Prometheus text, rendered at each scrape) on
+    ``http://address:port/metrics`` from a daemon thread; `port` 0 picks a free one. No
+    process-wide setting is changed (`serve_metrics` changes two for a dispatcher)."""
+    server = make_server(address, port, _app(render), _ThreadingServer, handler_class=_Quiet)
     thread = threading.Thread(target=server.serve_forever, name="vpp-metrics", daemon=True)
     thread.start()
     return MetricsServer(address, int(server.server_port), server, thread)
@@ -94,12 +103,53 @@ def exposition(registry: CollectorRegistry) -> bytes:
     return head + series.fleet.exposition().encode()
 
 
-def _app(registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
+def exposition_of(registries: Sequence[CollectorRegistry]) -> bytes:
+    """Several registries as one Prometheus text: a family several of them hold (same name
+    and type: the dispatcher's, made in this process and gathered from a cluster's
+    partitions) once, with all their samples. Where one registry holds the dispatcher's
+    per-asset series and no other holds a family of theirs, those are written by their own
+    fast pass (`exposition`); otherwise every family goes through the merge."""
+    if len(registries) == 1:
+        return exposition(registries[0])
+    union = CollectorRegistry(auto_describe=False)
+    union.register(_Union(tuple(registries)))
+    fleets = [found.fleet for found in map(series_on, registries) if found is not None]
+    if len(fleets) != 1:
+        return generate_latest(union)
+    (fleet,) = fleets
+    with fleet.without_me():
+        head = generate_latest(union)
+    tail = fleet.exposition()
+    written = {line.split()[2] for line in head.decode().splitlines() if line.startswith("# TYPE")}
+    if any(line.split()[2] in written for line in tail.splitlines() if line.startswith("# TYPE")):
+        return generate_latest(union)  # a partition's family of the same name: merge all
+    return head + tail.encode()
+
+
+class _Union(Collector):
+    """The families of several registries at each scrape, merged by name and type."""
+
+    def __init__(self, sources: tuple[CollectorRegistry, ...]) -> None:
+        self.sources = sources
+
+    def collect(self) -> Iterator[Metric]:
+        families: dict[tuple[str, str], Metric] = {}
+        for source in self.sources:
+            for family in source.collect():
+                found = families.get((family.name, family.type))
+                if found is None:
+                    families[(family.name, family.type)] = family
+                else:
+                    found.samples = [*found.samples, *family.samples]
+        yield from families.values()
+
+
+def _app(render: Callable[[], bytes]) -> Callable[..., Iterable[bytes]]:
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("PATH_INFO", "/") not in ("/", "/metrics"):
             start_response("404 Not Found", [("Content-Type", "text/plain")])
             return [b"not found: try /metrics\n"]
-        body = exposition(registry)
+        body = render()
         start_response(
             "200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))]
         )

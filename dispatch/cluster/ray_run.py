@@ -426,12 +426,20 @@ def _truth_since(
 
 
 def process_metrics(node: str) -> tuple[str, str]:
-    """(`node`, this process's Prometheus text): what a partition actor answers a scrape."""
-    from prometheus_client import REGISTRY
+    """(`node`, this process's Prometheus text): what a partition actor answers a scrape.
+    Without the per-asset series (`ClusterCollector` leaves them out: writing them would
+    cost the partition's loop a scrape's worth of formatting for nothing) and without the
+    counters' ``_created`` samples."""
+    from prometheus_client import REGISTRY, disable_created_metrics, generate_latest
 
-    from dispatch.metrics_server import exposition
+    from dispatch.observability import series_on
 
-    return node, exposition(REGISTRY).decode()
+    disable_created_metrics()
+    found = series_on(REGISTRY)
+    if found is None:
+        return node, generate_latest(REGISTRY).decode()
+    with found.fleet.without_me():
+        return node, generate_latest(REGISTRY).decode()
 
 
 def partition_metrics(actors: list[Any], timeout_s: float) -> list[tuple[str, str]]:

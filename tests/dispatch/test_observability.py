@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import structlog
-from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from prometheus_client.parser import text_string_to_metric_families
 from structlog.testing import LogCapture
 
@@ -22,7 +22,12 @@ from dispatch.clock import VirtualClock
 from dispatch.device import Telemetry
 from dispatch.ids import uuid7_time_ms
 from dispatch.inproc import InProcessDevice
-from dispatch.metrics_server import exposition, metrics_port_from_env, serve_metrics
+from dispatch.metrics_server import (
+    exposition,
+    exposition_of,
+    metrics_port_from_env,
+    serve_metrics,
+)
 from dispatch.observability import DispatchMetrics, DispatchSeries
 from dispatch.portfolio_fleet import portfolio_fleet
 from dispatch.schedule import Schedule
@@ -399,3 +404,36 @@ def test_the_fast_exposition_says_exactly_what_the_registry_says() -> None:
     assert any(dict(labels).get("zone") == 'DE\\LU "x"' for _, labels, _ in fast)
     names = {name for name, _, _ in fast}
     assert {"vpp_dispatch_asset_power_mw", "vpp_dispatch_commands_total"} <= names
+
+
+@pytest.mark.parametrize("pools", [("pool-a",), ("pool-a", "pool-b")])
+def test_several_registries_render_as_one_valid_text_with_every_series(
+    pools: tuple[str, ...],
+) -> None:
+    """`vpp serve`'s scrape: the API's registry and the process's (its pools), or a
+    cluster's partitions beside them, in one text. A family several hold is written once
+    with all their samples, and the per-asset gauge named like a counter family survives
+    (with one pool's registry by the fast pass, with two by the merge)."""
+    api = CollectorRegistry()
+    Counter("vpp_api_requests", "answered", registry=api).inc()
+    registries = [api]
+    for pool in pools:
+        registries.append(CollectorRegistry())
+        _run(SimulationOptions(assets=4, duration_s=10, pool=pool), registry=registries[-1])
+
+    def samples(families: Iterable[Any]) -> set[tuple[str, tuple[tuple[str, str], ...]]]:
+        return {
+            (s.name, tuple(sorted(s.labels.items())))
+            for f in families
+            for s in f.samples
+            if not s.name.endswith("_created")
+        }
+
+    text = exposition_of(registries).decode()
+    families = list(text_string_to_metric_families(text))
+    names = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")]
+    assert len(names) == len(set(names)), "a family written twice"
+    assert samples(families) == set().union(*(samples(r.collect()) for r in registries))
+    states = {s.labels["pool"] for f in families for s in f.samples if f.type == "gauge"
+              and s.name == "vpp_dispatch_asset_state"}  # fmt: skip
+    assert states == set(pools)

@@ -14,7 +14,6 @@ own (same host), for a scraper on a network the traders do not reach.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 
 from fastapi import FastAPI, Response
 from prometheus_client import (
@@ -22,12 +21,10 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Histogram,
-    start_http_server,
 )
-from prometheus_client.exposition import generate_latest
-from prometheus_client.metrics_core import Metric
-from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dispatch.metrics_server import exposition_of, serve_text
 
 METRICS_PORT_ENV = "VPP_METRICS_PORT"
 """The environment variable of the metrics' own port (unset: only ``/metrics``, admin key)."""
@@ -60,25 +57,28 @@ class ApiMetrics:
             registry=self.registry,
         )
 
-        self.exposed: CollectorRegistry = self.registry
+        self.sources: tuple[CollectorRegistry, ...] = (self.registry,)
         """What ``/metrics`` shows: this registry, and those `include` added."""
 
     def include(self, *registries: CollectorRegistry) -> None:
         """Also show the families of `registries` (e.g. the process registry, where the
-        dispatcher's pools keep theirs, and the exchange's) on ``/metrics`` and the
-        metrics port. Families must not share names across them."""
-        sources = (self.registry, *registries)
-        self.exposed = CollectorRegistry(auto_describe=False)
-        self.exposed.register(_Union(sources))
+        dispatcher's pools keep theirs, the exchange's, a cluster's partitions') on
+        ``/metrics`` and the metrics port; a family several hold (same name and type) is
+        shown once with all their samples."""
+        self.sources = (self.registry, *registries)
+
+    def render(self) -> bytes:
+        """The Prometheus text of what ``/metrics`` shows, rendered now."""
+        return exposition_of(self.sources)
 
     def exposition(self) -> Response:
         """The Prometheus text exposition of what ``/metrics`` shows."""
-        return Response(generate_latest(self.exposed), media_type=CONTENT_TYPE_LATEST)
+        return Response(self.render(), media_type=CONTENT_TYPE_LATEST)
 
     def serve_on(self, host: str, port: int) -> None:
         """Also serve what ``/metrics`` shows, without a key, on `host`:`port` (a thread of
         its own); registries included later are shown there too."""
-        start_http_server(port, addr=host, registry=_Live(self))
+        serve_text(port, host, self.render)
 
     def install(self, app: FastAPI) -> None:
         """Count and time every request `app` answers (a plain ASGI middleware: no extra
@@ -113,34 +113,3 @@ class _Measure:
             method = scope["method"]
             self.metrics.latency.labels(method, label).observe(time.perf_counter() - started)
             self.metrics.requests.labels(method, label, str(status)).inc()
-
-
-class _Union(Collector):
-    """The families of several registries, collected in turn at each scrape."""
-
-    def __init__(self, sources: tuple[CollectorRegistry, ...]) -> None:
-        self.sources = sources
-
-    def collect(self) -> Iterable[Metric]:
-        """Each family once: one of the same name in several sources (the dispatcher's, in
-        the process and from a cluster's partitions) has all their samples."""
-        families: dict[str, Metric] = {}
-        for source in self.sources:
-            for family in source.collect():
-                found = families.get(family.name)
-                if found is None:
-                    families[family.name] = family
-                elif found.type == family.type:
-                    found.samples = [*found.samples, *family.samples]
-        yield from families.values()
-
-
-class _Live(CollectorRegistry):
-    """What an `ApiMetrics` shows at the moment of each scrape (for the metrics port)."""
-
-    def __init__(self, metrics: ApiMetrics) -> None:
-        super().__init__(auto_describe=False)
-        self._metrics = metrics
-
-    def collect(self) -> Iterable[Metric]:
-        yield from self._metrics.exposed.collect()
