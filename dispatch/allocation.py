@@ -154,13 +154,18 @@ class ChosenAllocation:
         """A chosen name that is not a strategy (the default was used instead)."""
         self._built: dict[tuple[int, str], Allocate] = {}
 
+    def read(self) -> str:
+        """The strategy chosen now (the default for a name no strategy has, kept in
+        `refused`), recorded as the one in use (`name`)."""
+        wanted = self.choose()
+        self.name = wanted if wanted in STRATEGIES else DEFAULT
+        self.refused = None if self.name == wanted else wanted
+        return self.name
+
     def bound(self, pool: PoolController, t: float) -> Allocate:
         """The allocation `pool` uses at its tick at `t` [s]."""
         del t  # the choice is read now; the time is for strategies that would need it
-        wanted = self.choose()
-        name = wanted if wanted in STRATEGIES else DEFAULT
-        self.refused = None if name == wanted else wanted
-        self.name = name
+        name = self.read()
         key = (id(pool), name)
         found = self._built.get(key)
         if found is None:

@@ -45,7 +45,7 @@ import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from dispatch.activation import ActivationSource
-from dispatch.allocation import DEFAULT, STRATEGIES, ChosenAllocation
+from dispatch.allocation import ChosenAllocation
 from dispatch.clock import DispatchClock
 from dispatch.cluster.coordinator import Coordinator, PartitionReport
 from dispatch.cluster.field import DeviceField
@@ -362,9 +362,7 @@ class RayCluster:
         chosen = pool.allocator
         if chosen is None:
             return
-        wanted = chosen.choose()
-        name = wanted if wanted in STRATEGIES else DEFAULT
-        chosen.name, chosen.refused = name, None if name == wanted else wanted
+        name = chosen.read()
         if pool.pushed_allocation is None or pool.pushed_allocation[0] != name:
             pool.pushed_allocation = (name, dict(chosen.costs))
             for actor in actors.values():

@@ -113,12 +113,10 @@ def dispatcher_states(pool: Any) -> list[tuple[str, str]]:
     the server) the states its partitions posted on the merged board, once a partition's
     current run has ticked a few times (`ClusterPool.asset_states`: an asset no partition
     has posted yet is absent, it cannot be judged lost before a partition has tried it)."""
-    if pool.actors:
-        return [(actor.asset_id, actor.state.state.value) for actor in pool.actors]
     judged = getattr(pool, "asset_states", None)  # `ClusterPool`: its partitions' word
     if judged is not None:
         return list(judged())
-    return [(asset, entry.state) for asset, entry in pool.board.snapshot().items()]
+    return [(actor.asset_id, actor.state.state.value) for actor in pool.actors]
 
 
 def _seconds_at(clock: DispatchClock, at: datetime) -> float:
