@@ -27,6 +27,7 @@ For each delivery day D from `start` to `end` (market-local, inclusive):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -49,6 +50,7 @@ from trading.backtest.forecast import PriceForecast, forecast_named
 from trading.backtest.forecast_output import RenewableOutputs
 from trading.backtest.imbalance import ImbalancePrices
 from trading.backtest.lookahead import AheadPlan, plan_ahead, reachable_floor, step_energy_mwh
+from trading.backtest.overlap import NextDay
 from trading.backtest.result import BacktestResult
 from trading.backtest.settle import QUARTER_H, ClearedProduct, clear_plan, imbalance_of
 from trading.backtest.window import PriceWindows
@@ -208,20 +210,17 @@ def run_backtest(
     targets = {
         a.id: battery_initial_soc(a, None) for a in portfolio.assets if isinstance(a, Battery)
     }
-    for day in _days(config, progress):
-        horizon = Horizon.of(day)
-        if day in gap_report.skip_days:
-            tables["days"].append(_idle_day(day, SKIPPED_PRICE_GAP, gap_report.day_note(day)))
-            continue
+
+    def plan_of(day: date, state: Portfolio, carried: CarriedState) -> _DayPlan:
+        """Day `day` planned from `state` and `carried` (what the days before left)."""
         try:
             today = state.in_service(day)
         except NothingInServiceError:
-            tables["days"].append(_idle_day(day, price_gaps=gap_report.day_note(day)))
-            continue
+            return _DayPlan(None)
         if renewables is not None:
             profiles, actual_output = renewables.day(today, day)
         else:
-            profiles, actual_output = proxy_profiles(today, horizon), {}
+            profiles, actual_output = proxy_profiles(today, Horizon.of(day)), {}
         # each day reads its own window of the actual prices (`trading.backtest.window`):
         # the same answers as the whole series, without looking up a year per product
         actual = windows.around(day)
@@ -243,58 +242,89 @@ def run_backtest(
                 registry=registry,
                 extend=extend,
             )
-            cleared = clear_plan(plan, actual, registry)
         except MissingPriceError as exc:
-            if config.gaps == "skip-day" and gap_report.gaps:
-                why = f"skip-day: prices missing for this day or its forecast ({exc})"
-                tables["days"].append(_idle_day(day, SKIPPED_PRICE_GAP, why))
+            return _DayPlan(today, profiles, actual_output, actual, missing=exc)
+        return _DayPlan(today, profiles, actual_output, actual, seen, plan)
+
+    planned = [day for day in config.days() if day not in gap_report.skip_days]
+    following = dict(itertools.pairwise(planned))
+    with NextDay[_DayPlan]() as next_day:
+        for day in _days(config, progress):
+            horizon = Horizon.of(day)
+            if day in gap_report.skip_days:
+                tables["days"].append(_idle_day(day, SKIPPED_PRICE_GAP, gap_report.day_note(day)))
                 continue
-            raise BacktestError(f"delivery day {day}: {exc}") from None
-        revenue = rows_of.revenue_rows(day, cleared)
-        deviation = output_deviation(
-            plan, profiles, actual_output, zone_of, horizon, _energy_seen(seen, horizon)
-        )
-        settled = _imbalance_rows(plan, cleared, day, zone_of, actual, imbalance, deviation)
-        soc, assets, state = _batteries(state, plan, day)
-        assets = _with_service_notes(assets, state, config)
-        carried = carried.after(plan)
-        imbalance_cost = -float((settled["imbalance_mwh"] * settled["price_eur_mwh"]).sum())
-        revenue_eur = float(revenue["revenue_eur"].sum()) if not revenue.empty else 0.0
-        costs = realised_costs(plan)
-        support = plan.revenue_by_market.get(SUPPORT_PREMIUM, 0.0)
-        tables["days"].append(
-            {
-                "day": day,
-                "revenue_eur": round(revenue_eur, 2),
-                "support_eur": round(support, 2),
-                "imbalance_cost_eur": round(imbalance_cost, 2),
-                "costs_eur": round(costs, 2),
-                "net_eur": round(revenue_eur + support - imbalance_cost - costs, 2),
-                "stored_value_eur": round(plan.revenue_by_market.get(STORED_ENERGY, 0.0), 2),
-                "forecast_objective_eur": round(plan.objective_eur, 2),
-                "status": plan.solver.status,
-                "gap": plan.solver.gap,
-                "build_s": plan.solver.build_s,
-                "solve_s": plan.solver.solve_s,
-                "price_gaps": gap_report.day_note(day),
-                "forecast_error_cost_eur": round(
-                    -float((settled["forecast_error_mwh"] * settled["price_eur_mwh"]).sum()), 2
-                ),
-            }
-        )
-        tables["revenue"].append(revenue)
-        tables["assets"].append(assets)
-        tables["positions"].append(rows_of.position_rows(day, cleared))
-        tables["soc"].append(soc)
-        tables["imbalance"].append(settled)
-        by_zone = settled.groupby("zone")["cost_eur"].sum().to_dict() if len(settled) else {}
-        tables["rejected"].append(rows_of.rejected_rows(day, cleared))
-        tables["costs"].append(rows_of.cost_rows(day, plan))
-        tables["attribution"].append(
-            rows_of.attribution_rows(day, plan, cleared, actual, zone_of, by_zone)
-        )
-        tables["prices"].append(rows_of.price_rows(day, seen, actual, zones))
-        tables["dispatch"].append(rows_of.dispatch_rows(plan))
+            got = next_day.take(
+                day, (state, carried), lambda d=day, s=state, c=carried: plan_of(d, s, c)
+            )
+            if got.today is None:
+                tables["days"].append(_idle_day(day, price_gaps=gap_report.day_note(day)))
+                continue
+            profiles, actual_output, actual = got.profiles, got.actual_output, got.actual
+            try:
+                if got.missing is not None:
+                    raise got.missing
+                seen, plan = got.seen, got.plan
+                assert seen is not None
+                assert plan is not None
+                booked_state = _batteries(state, plan, day)
+                booked_carried = carried.after(plan)
+                after = following.get(day)
+                if after is not None:  # plan the next day while this one is booked
+                    s, c = booked_state[2], booked_carried
+                    next_day.start(after, (s, c), lambda d=after, s=s, c=c: plan_of(d, s, c))
+                cleared = clear_plan(plan, actual, registry)
+            except MissingPriceError as exc:
+                if config.gaps == "skip-day" and gap_report.gaps:
+                    why = f"skip-day: prices missing for this day or its forecast ({exc})"
+                    tables["days"].append(_idle_day(day, SKIPPED_PRICE_GAP, why))
+                    continue
+                raise BacktestError(f"delivery day {day}: {exc}") from None
+            revenue = rows_of.revenue_rows(day, cleared)
+            deviation = output_deviation(
+                plan, profiles, actual_output, zone_of, horizon, _energy_seen(seen, horizon)
+            )
+            settled = _imbalance_rows(plan, cleared, day, zone_of, actual, imbalance, deviation)
+            soc, assets, state = booked_state
+            assets = _with_service_notes(assets, state, config)
+            carried = booked_carried
+            imbalance_cost = -float((settled["imbalance_mwh"] * settled["price_eur_mwh"]).sum())
+            revenue_eur = float(revenue["revenue_eur"].sum()) if not revenue.empty else 0.0
+            costs = realised_costs(plan)
+            support = plan.revenue_by_market.get(SUPPORT_PREMIUM, 0.0)
+            tables["days"].append(
+                {
+                    "day": day,
+                    "revenue_eur": round(revenue_eur, 2),
+                    "support_eur": round(support, 2),
+                    "imbalance_cost_eur": round(imbalance_cost, 2),
+                    "costs_eur": round(costs, 2),
+                    "net_eur": round(revenue_eur + support - imbalance_cost - costs, 2),
+                    "stored_value_eur": round(plan.revenue_by_market.get(STORED_ENERGY, 0.0), 2),
+                    "forecast_objective_eur": round(plan.objective_eur, 2),
+                    "status": plan.solver.status,
+                    "gap": plan.solver.gap,
+                    "build_s": plan.solver.build_s,
+                    "solve_s": plan.solver.solve_s,
+                    "price_gaps": gap_report.day_note(day),
+                    "forecast_error_cost_eur": round(
+                        -float((settled["forecast_error_mwh"] * settled["price_eur_mwh"]).sum()), 2
+                    ),
+                }
+            )
+            tables["revenue"].append(revenue)
+            tables["assets"].append(assets)
+            tables["positions"].append(rows_of.position_rows(day, cleared))
+            tables["soc"].append(soc)
+            tables["imbalance"].append(settled)
+            by_zone = settled.groupby("zone")["cost_eur"].sum().to_dict() if len(settled) else {}
+            tables["rejected"].append(rows_of.rejected_rows(day, cleared))
+            tables["costs"].append(rows_of.cost_rows(day, plan))
+            tables["attribution"].append(
+                rows_of.attribution_rows(day, plan, cleared, actual, zone_of, by_zone)
+            )
+            tables["prices"].append(rows_of.price_rows(day, seen, actual, zones))
+            tables["dispatch"].append(rows_of.dispatch_rows(plan))
     notes = [
         *(notes or []),
         gap_report.note(),
@@ -353,6 +383,21 @@ EXTRA_TABLES = {
     "dispatch": rows_of.DISPATCH_COLUMNS,
 }
 """The tables of `trading.backtest.tables` beside the six first ones, with their columns."""
+
+
+@dataclass(frozen=True)
+class _DayPlan:
+    """What planning a day gave: the assets in service (None: nothing in service), their
+    output profiles and actual output, the actual prices' window, the prices as forecast
+    and the plan, or the `MissingPriceError` that stopped the forecast or the plan."""
+
+    today: Portfolio | None
+    profiles: Profiles | None = None
+    actual_output: dict[str, Any] = field(default_factory=dict)
+    actual: PriceInputs | None = None
+    seen: PriceInputs | None = None
+    plan: Plan | None = None
+    missing: MissingPriceError | None = None
 
 
 def zone_timezones(portfolio: Portfolio, registry: MarketRegistry) -> dict[str, str]:
