@@ -10,6 +10,7 @@ product), which is what an infeasibility diagnosis reports.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -290,7 +291,7 @@ class LinearModel:
             self.families[family] = fam
         fam.subjects.extend(names)
         fam.descriptions.extend([description or family] * n)
-        fam.positions.extend((k, n) for k in range(n))
+        fam.positions.extend(zip(range(n), itertools.repeat(n, n), strict=True))
         span = range(self.num_rows, self.num_rows + n)
         self._row_family.extend([family] * n)
         self.num_rows += n
