@@ -60,6 +60,8 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from trading.backtest.csv_out import write_csv
+
 TABLES = (
     "days",
     "revenue",
@@ -160,6 +162,6 @@ class BacktestResult:
             if fmt == "parquet":
                 frame.to_parquet(path, index=False)
             else:
-                frame.to_csv(path, index=False)
+                write_csv(frame, path)
             written.append(path)
         return written
