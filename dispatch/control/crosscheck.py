@@ -149,9 +149,9 @@ class SocCheck:
         low = high = ramps = 0.0
         peak = abs(power_mw)
         # Windows from the latest interval back: (t0, p0) the reading before (t1, p1).
-        t1, p1, _, _, gap = history[-1]
-        for j in range(len(history) - 2, -1, -1):
-            t0, p0, soc0, half0, gap0 = history[j]
+        walk = reversed(history)
+        t1, p1, _, _, gap = next(walk)
+        for t0, p0, soc0, half0, gap0 in walk:
             size = abs(p0)
             if size > peak:
                 peak = size
@@ -179,7 +179,9 @@ class SocCheck:
             if not span < min_window_s:
                 implied = -(soc - soc0) * energy_mwh * 3600.0
                 slack = noise_mw * span + quantum + ramps + peak * (half0 + half)
-                lo_b, hi_b = min(low, high) - slack, max(low, high) + slack
+                # min(low, high) and max(low, high), without the calls
+                lo_b = (high if high < low else low) - slack
+                hi_b = (high if high > low else low) + slack
                 if not lo_b <= implied <= hi_b:
                     return t0
             t1, p1, gap = t0, p0, gap0
