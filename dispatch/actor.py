@@ -200,8 +200,10 @@ class AssetActor:
             else None
         )
         self._log = event_log(pool=context.pool, asset=self.asset_id, protocol=adapter.protocol)
-        enabled = getattr(self._log, "is_enabled_for", None)
-        self._debug = enabled is None or bool(enabled(logging.DEBUG))
+        # Looked up on the class: a generic structlog logger answers any attribute with a
+        # method that logs an event of that name.
+        enabled = getattr(type(self._log), "is_enabled_for", None)
+        self._debug = enabled is None or bool(enabled(self._log, logging.DEBUG))
         """The logger (its level fixed when it was bound) keeps debug events: an actor that
         would only drop them does not build them (three a second per asset)."""
         bound = getattr(adapter, "answers_within_s", None)
