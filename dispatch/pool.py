@@ -202,6 +202,10 @@ class PoolController:
         self.metered_unseen: list[Callable[[float], float]] = []
         """Sources of power the meters see but no fresh reading accounts for [MW] (e.g.
         `dispatch.sites.SiteWatch.unseen_mw`)."""
+        self.unread: tuple[float, list[int] | None] = (-math.inf, None)
+        """(t [s], the assets with a reading that is not fresh at t, by index, in order) of
+        the tick at t, known before its `metered_unseen` sources are asked (they may walk
+        only these; None: not known, every asset counts as fresh with `count_stale`)."""
         self.last_target_mw = 0.0
         self.last_measured_mw = 0.0
         """What the last tick counted as delivered [MW]: fresh readings plus metered."""
@@ -292,6 +296,7 @@ class PoolController:
         band = self._band_l
         min_stable = self._min_stable_l
         get = snapshot.get
+        unread: list[int] = []
         for i, asset_id in enumerate(self._ids):
             entry = get(asset_id)
             if entry is None or entry.telemetry is None:
@@ -301,6 +306,7 @@ class PoolController:
             last_seen_l[i] = power
             read_t = entry.read_t
             if not (count_stale or entry.fresh(t, max_age)):
+                unread.append(i)
                 continue  # unknown: counts as nothing, lost for allocation
             fresh_l[i] = True
             ages_l[i] = t - (read_t if read_t is not None else t)
@@ -336,6 +342,7 @@ class PoolController:
         fresh = np.array(fresh_l, dtype=bool)
         activation = self.activation.activation_mw(t)
         target = float(planned.sum()) + activation
+        self.unread = (t, None if count_stale else unread)
         unseen = sum(source(t) for source in self.metered_unseen)
         total_measured = float(measured.sum()) + unseen
         correction = self.pi.update(t, target, total_measured)

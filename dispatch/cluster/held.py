@@ -36,10 +36,16 @@ class HeldPower:
 
     def __call__(self, t: float) -> float:
         """The held power of the assets without a fresh reading at `t` [s] [MW]."""
-        board = self.pool.board
-        max_age = self.pool.config.max_reading_age_s
+        pool = self.pool
+        board = pool.board
+        max_age = pool.config.max_reading_age_s
         total, count = 0.0, 0
-        for actor in self.pool.actors:
+        # In a tick, only the assets it found without a fresh reading, in the same order
+        # (the same sum): the others are skipped below anyway, and walking all 5,000 of a
+        # partition was a fifth of its tick.
+        at, unread = pool.unread
+        actors = pool.actors if unread is None or at != t else [pool.actors[i] for i in unread]
+        for actor in actors:
             entry = board.get(actor.asset_id)
             if entry is None or entry.telemetry is None or entry.state == "quarantined":
                 continue

@@ -396,6 +396,11 @@ def _drive(
             "max_abs_mw": round(float(np.max(np.abs(errs))), 4),
             "tolerance_mw": round(tolerance, 4),
             "ticks_out_of_tolerance": int(np.sum(np.abs(errs) > tolerance)),
+            "out_of_tolerance": [  # when [s of the run] and by how much [MW]
+                [round(tt, 2), round(e, 1)]
+                for tt, e in errors
+                if tt >= 2 * tick and abs(e) > tolerance
+            ],
         },
         "all_owned_s": None if all_owned_s is None else round(all_owned_s, 3),
         "truth_once_owned": _truth_since(errors, all_owned_s, tolerance, tick),

@@ -120,17 +120,21 @@ class SocCheck:
         half = 0.5 * max(0.0, span_s)
         t = t + half
         history = self._history
-        if history and t <= history[-1][0]:
-            return None
-        if history and soc != history[-1][2]:
-            self._steps_seen += 1
+        if history:
+            last = history[-1]
+            if t <= last[0]:
+                return None
+            if soc != last[2]:
+                self._steps_seen += 1
         # The SoC's resolution: the coarsest decimal step all its readings are multiples
         # of (a register in 0.01 % steps gives 1e-4; a float gives none).
-        while (
-            self._resolution > 0
-            and abs(soc / self._resolution - round(soc / self._resolution)) > 1e-6
-        ):
-            self._resolution = _FINER.get(self._resolution, 0.0)
+        resolution = self._resolution
+        while resolution > 0:
+            scaled = soc / resolution
+            if not abs(scaled - round(scaled)) > 1e-6:
+                break
+            resolution = _FINER.get(resolution, 0.0)
+        self._resolution = resolution
         history.append((t, power_mw, soc, half, self._gap))
         self._gap = False
         while len(history) > 2 and t - history[1][0] >= self.max_window_s:
@@ -139,13 +143,18 @@ class SocCheck:
             return None
         # Two readings each off by less than one step (rounded or truncated): their
         # difference is off by at most one step.
-        quantum = self._resolution * self.energy_mwh * 3600.0  # [MW s]
+        energy_mwh = self.energy_mwh
+        quantum = resolution * energy_mwh * 3600.0  # [MW s]
+        eta_min, noise_mw, min_window_s = self.eta_min, self.noise_mw, self.min_window_s
         low = high = ramps = 0.0
         peak = abs(power_mw)
-        for j in range(len(history) - 1, 0, -1):
-            t0, p0, _, half0, _ = history[j - 1]
-            t1, p1, _, _, gap = history[j]
-            peak = max(peak, abs(p0))
+        # Windows from the latest interval back: (t0, p0) the reading before (t1, p1).
+        walk = reversed(history)
+        t1, p1, _, _, gap = next(walk)
+        for t0, p0, soc0, half0, gap0 in walk:
+            size = abs(p0)
+            if size > peak:
+                peak = size
             if gap:  # unread in between: any path the device's ramp and limits allow
                 if self.max_mw is None or self.min_mw is None:
                     return None  # nothing known of the power from here back
@@ -157,22 +166,25 @@ class SocCheck:
                 )
                 peak = max(peak, self.max_mw, -self.min_mw)
                 low += lowest[0] + lowest[1]  # eta 1: the least discharge the SoC can show
-                high += highest[0] / self.eta_min + highest[1] * self.eta_min
+                high += highest[0] / eta_min + highest[1] * eta_min
             else:
-                energy = 0.5 * (p0 + p1) * (t1 - t0)  # [MW s], + discharged
-                ramps += 0.5 * abs(p1 - p0) * (t1 - t0)  # a step anywhere in the interval
+                dt = t1 - t0
+                energy = 0.5 * (p0 + p1) * dt  # [MW s], + discharged
+                ramps += 0.5 * abs(p1 - p0) * dt  # a step anywhere in the interval
                 if energy >= 0:
-                    low, high = low + energy, high + energy / self.eta_min
+                    low, high = low + energy, high + energy / eta_min
                 else:
-                    low, high = low + energy, high + energy * self.eta_min
+                    low, high = low + energy, high + energy * eta_min
             span = t - t0
-            if span < self.min_window_s:
-                continue
-            implied = -(soc - history[j - 1][2]) * self.energy_mwh * 3600.0
-            slack = self.noise_mw * span + quantum + ramps + peak * (half0 + half)
-            lo_b, hi_b = min(low, high) - slack, max(low, high) + slack
-            if not lo_b <= implied <= hi_b:
-                return t0
+            if not span < min_window_s:
+                implied = -(soc - soc0) * energy_mwh * 3600.0
+                slack = noise_mw * span + quantum + ramps + peak * (half0 + half)
+                # min(low, high) and max(low, high), without the calls
+                lo_b = (high if high < low else low) - slack
+                hi_b = (high if high > low else low) + slack
+                if not lo_b <= implied <= hi_b:
+                    return t0
+            t1, p1, gap = t0, p0, gap0
         return None
 
 

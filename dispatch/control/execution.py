@@ -278,6 +278,41 @@ class ExecutionWatch:
         latest = self._commands[-1][1]
         return (measured_mw > hi and latest > hi) or (measured_mw < lo and latest < lo)
 
+    def _consistent(self, t: float, measured_mw: float, answered_t: float | None) -> None:
+        """A consistent reading [MW], asked at `t` and answered at `answered_t` [s]: the new
+        anchor; setpoints acknowledged long before it are forgotten (the latest stays)."""
+        self._anchor = (t, measured_mw, t if answered_t is None else max(t, answered_t))
+        commands = self._commands
+        while commands and commands[0][2] < t - self.lag_s - 1.0:
+            if len(commands) == 1:
+                break
+            commands.popleft()
+
+    def _fast_from(self, t: float, t_a: float, p_a: float) -> float:
+        """The fast follower [MW] at `t` [s] of a device at `p_a` [MW] at `t_a` [s]: the
+        first value of `_followers_from` (the same arithmetic, in the same order, without
+        its other followers): heading for the latest setpoint sent by `t_a`, taking each
+        one sent after `t_a` from its send on, at the rated ramp."""
+        ramp = self.ramp_mw_per_s
+        goal: float | None = None
+        for at, target, _ in self._commands:
+            if at <= t_a:
+                goal = target
+        p, now = p_a, t_a
+        for at, target, _ in self._commands:
+            if at <= t_a:
+                continue
+            if at >= t:
+                break
+            if at > now:
+                if goal is not None:
+                    p = _ramp(p, goal, ramp * max(0.0, at - now))
+                now = at
+            goal = target
+        if goal is not None and t > now:
+            p = _ramp(p, goal, ramp * max(0.0, t - now))
+        return p
+
     def observe(
         self,
         t: float,
@@ -314,6 +349,23 @@ class ExecutionWatch:
         if self._anchor is None:
             self.reset(t, measured_mw)
             return None, False
+        # Nearly every reading of an obeying device lies within the band of the fast
+        # follower: the envelope holds that follower, so such a reading is consistent,
+        # overtakes nothing and has caught up, whatever the other followers say. Only
+        # that follower is computed then (the whole envelope, two starts and two ends of
+        # up to eight followers each, was about a third of the event loop's time of a
+        # partition owner of 5,000 assets, sampled with py-spy).
+        # Exactly the full answer: the envelope's lo is the lowest follower (the fast one
+        # included) less slack and band, rounded no higher than `fast - band` (rounding is
+        # monotone); hi alike.
+        t_a, p_a, _ = self._anchor
+        fast = self._fast_from(t, t_a, p_a)
+        band = self.band_mw
+        if fast - band <= measured_mw <= fast + band and abs(measured_mw - fast) <= band:
+            self._caught_up_t = t
+            self._first_after = None
+            self._consistent(t, measured_mw, answered_t)
+            return None, False
         fast, fast_end, lo, hi = self._window(t, answered_t)
         overtook = self._beyond(measured_mw, lo, hi)
         if self.is_limit:
@@ -325,11 +377,7 @@ class ExecutionWatch:
             self._caught_up_t = t
             self._first_after = None
         if ok:
-            self._anchor = (t, measured_mw, t if answered_t is None else max(t, answered_t))
-            while self._commands and self._commands[0][2] < t - self.lag_s - 1.0:
-                if len(self._commands) == 1:
-                    break
-                self._commands.popleft()
+            self._consistent(t, measured_mw, answered_t)
             return None, overtook
         if self._first_after is not None:
             return self._first_after, overtook

@@ -88,3 +88,18 @@ def test_new_asset_starts_unavailable_and_time_cannot_go_back() -> None:
     assert asset.state is A.UNAVAILABLE
     with pytest.raises(ValueError, match="backwards"):
         asset.transition(A.AVAILABLE, 9.0, "connected")
+
+
+def test_a_machine_keeps_only_its_latest_changes_when_told_to() -> None:
+    asset = AssetStateMachine("bat-07", 0.0, initial=A.AVAILABLE, keep=3)
+    t = 0.0
+    for _ in range(50):  # commanded, acknowledged, executing, commanded again...
+        for to in (A.COMMANDED, A.ACKNOWLEDGED, A.EXECUTING):
+            t += 0.1
+            asset.transition(to, t, "step")
+    assert [h.to_state for h in asset.history] == [A.COMMANDED, A.ACKNOWLEDGED, A.EXECUTING]
+    assert asset.history[-1].t == t
+    assert asset.state is A.EXECUTING
+    assert asset.since == t
+    with pytest.raises(ValueError, match="keep=0"):
+        AssetStateMachine("bat-07", 0.0, keep=0)
