@@ -50,9 +50,11 @@ class WallClock:
         self.epoch = epoch
         self.offset_s = offset_s
         self.speed = speed
-        self._sleepers: dict[tuple[asyncio.AbstractEventLoop, int], list[asyncio.Future[None]]]
-        self._sleepers = {}
-        """The futures of `sleep_until` to wake per (loop, quantum of its time)."""
+        self._sleepers: dict[
+            tuple[asyncio.AbstractEventLoop, int], list[tuple[float, asyncio.Future[None]]]
+        ] = {}
+        """The futures of `sleep_until` to wake per (loop, quantum of its time), each with
+        the loop time it is due at."""
 
     def now(self) -> float:
         """Seconds since the epoch (times `speed`)."""
@@ -64,26 +66,30 @@ class WallClock:
 
     async def sleep_until(self, t: float) -> None:
         """Sleep until `now() >= t`, waking at the next whole `WAKE_QUANTUM_S` of the loop's
-        time at or after it (at most that much late): the sleepers due within one quantum
-        share one timer. A partition's 5,000 actors sleeping on a timer each kept a heap
-        of 5,000 timers, each pushed and popped through Python-level comparisons, every
-        second."""
+        time at or after it (that much late at most, beside the loop's own lateness): the
+        sleepers due within one quantum share one timer and wake in the order they are
+        due. A partition's 5,000 actors sleeping on a timer each kept a heap of 5,000
+        timers, each pushed and popped through Python-level comparisons, every second."""
         delay = (t - self.now()) / self.speed
         if delay <= 0:
             return
         loop = asyncio.get_running_loop()
-        key = (loop, math.ceil((loop.time() + delay) / WAKE_QUANTUM_S))
+        due = loop.time() + delay
+        key = (loop, math.ceil(due / WAKE_QUANTUM_S))
         sleepers = self._sleepers.get(key)
         if sleepers is None:
             sleepers = self._sleepers[key] = []
             loop.call_at(key[1] * WAKE_QUANTUM_S, self._wake, key)
         future: asyncio.Future[None] = loop.create_future()
-        sleepers.append(future)
+        sleepers.append((due, future))
         await future
 
     def _wake(self, key: tuple[asyncio.AbstractEventLoop, int]) -> None:
-        """Wake the sleepers of one quantum (those cancelled meanwhile are left alone)."""
-        for future in self._sleepers.pop(key, ()):
+        """Wake the sleepers of one quantum in the order they are due (those cancelled
+        meanwhile are left alone)."""
+        sleepers = self._sleepers.pop(key, [])
+        sleepers.sort(key=lambda sleeper: sleeper[0])  # stable: ties keep their order
+        for _, future in sleepers:
             if not future.done():
                 future.set_result(None)
 

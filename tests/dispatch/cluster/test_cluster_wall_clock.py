@@ -47,3 +47,24 @@ def test_sleepers_due_within_a_quantum_share_a_timer_and_wake_in_time() -> None:
     assert min(lateness) >= -0.002  # the loop's own clock resolution, at most
     assert max(lateness) <= WAKE_QUANTUM_S + 0.5  # a quantum, and a busy machine's slack
     assert cancelled
+
+
+def test_sleepers_of_one_quantum_wake_in_the_order_they_are_due() -> None:
+    """A scripted event due before a tick in the same quantum must not come after it."""
+    clock = WallClock(time.time())
+
+    async def main() -> list[int]:
+        woke: list[int] = []
+        start = clock.now() + 0.05
+        # due last first: went to sleep in the opposite order of their times
+        due = [start + 0.0009 * k for k in range(4, -1, -1)]  # within 3.6 ms
+
+        async def sleeper(k: int, t: float) -> None:
+            await clock.sleep_until(t)
+            woke.append(k)
+
+        await asyncio.gather(*(sleeper(k, t) for k, t in enumerate(due)))
+        return woke
+
+    woke = asyncio.run(main())
+    assert woke == [4, 3, 2, 1, 0]
