@@ -4,7 +4,8 @@ pandas formats a timezone-aware column value by value (most of the time a year's
 `dispatch` table takes to write: 350,000 rows). Whole-second UTC timestamps are formatted
 here with numpy's `datetime_as_string` into exactly the text pandas writes
 (``2024-06-13 22:00:00+00:00``); any other column, and a UTC column holding a missing
-value or a fraction of a second, is left to pandas.
+value or a fraction of a second, is left to pandas, as is a frame whose column names
+repeat or are not strings.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ NS_PER_S = 1_000_000_000
 
 def write_csv(frame: pd.DataFrame, path: Path) -> None:
     """`frame` to `path` as ``frame.to_csv(path, index=False)`` writes it, faster."""
+    names = list(frame.columns)
+    if len(set(names)) != len(names) or not all(isinstance(n, str) for n in names):
+        frame.to_csv(path, index=False)  # columns `assign` cannot address one by one
+        return
     formatted = {
         name: text for name, column in frame.items() if (text := _utc_text(column)) is not None
     }

@@ -47,3 +47,14 @@ def test_the_frame_written_is_left_as_it_was(tmp_path: Path) -> None:
     frame = pd.DataFrame({"timestamp_utc": QUARTERS, "mw": 1.0})
     write_csv(frame, tmp_path / "t.csv")
     assert isinstance(frame["timestamp_utc"].dtype, pd.DatetimeTZDtype)
+
+
+@pytest.mark.parametrize("names", [["timestamp_utc", "timestamp_utc"], [0, "mw"]])
+def test_repeated_or_numbered_columns_are_written_as_pandas_writes_them(
+    names: list[object], tmp_path: Path
+) -> None:
+    frame = pd.DataFrame([[t, t + pd.Timedelta("1h")] for t in QUARTERS[:4]], columns=names)
+    expected, written = tmp_path / "pandas.csv", tmp_path / "ours.csv"
+    frame.to_csv(expected, index=False)
+    write_csv(frame, written)
+    assert written.read_bytes() == expected.read_bytes()
