@@ -9,6 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import CollectorRegistry
+
+from dispatch.actor import ActorContext
+from dispatch.board import TelemetryBoard
+from dispatch.control.budget import BucketConfig, RetryBudgets
+from dispatch.kpi import KpiRecorder
+from dispatch.observability import DispatchMetrics
+
 START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
 """The instant the hand clock reads at t = 0 [UTC]."""
 
@@ -39,3 +47,18 @@ class Real:
 
     def physical_power_mw(self) -> float:
         return self.power(self.clock.t)
+
+
+def hand_context(
+    clock: HandClock, board: TelemetryBoard, *, pool: str = "pool", tolerance_mw: float = 0.1
+) -> ActorContext:
+    """The context a test pool's actors share: ample retry budgets, metrics on a registry
+    of their own, KPIs judged at `tolerance_mw` [MW]."""
+    return ActorContext(
+        pool,
+        clock,
+        board,
+        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
+        DispatchMetrics(CollectorRegistry()),
+        KpiRecorder(tolerance_mw=tolerance_mw),
+    )

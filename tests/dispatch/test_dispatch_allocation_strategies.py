@@ -10,23 +10,20 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from hand_clock import START, HandClock
+from hand_clock import START, HandClock, hand_context
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry
 
 from dispatch.activation import NoActivation
-from dispatch.actor import ActorConfig, ActorContext, AssetActor
+from dispatch.actor import ActorConfig, AssetActor
 from dispatch.allocation import MERIT_ORDER, STRATEGIES, merit_fill, strategy
 from dispatch.board import TelemetryBoard
 from dispatch.control.allocation import soc_power_limits
-from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.control.budget import BreakerConfig, CircuitBreaker
 from dispatch.device import DeviceLimits
 from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice
-from dispatch.kpi import KpiRecorder
 from dispatch.merit import MoveCost, move_costs
-from dispatch.observability import DispatchMetrics
 from dispatch.pool import PoolController
 from dispatch.schedule import Schedule
 from regulatory import read_portfolio
@@ -39,14 +36,7 @@ def _pool(specs: list[dict]) -> PoolController:
     """A pool of assets with the given limits (the devices are never driven here)."""
     clock = HandClock()
     board = TelemetryBoard()
-    context = ActorContext(
-        "pool",
-        clock,
-        board,
-        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
-        DispatchMetrics(CollectorRegistry()),
-        KpiRecorder(tolerance_mw=0.1),
-    )
+    context = hand_context(clock, board)
     actors = [
         AssetActor(
             InProcessDevice(f"a-{i}", Battery(1.0, -1.0, 2.0, soc=0.5), clock, "battery"),

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hand_clock import START, HandClock
-from prometheus_client import CollectorRegistry
+from hand_clock import START, HandClock, hand_context
 
 from dispatch.activation import NoActivation
-from dispatch.actor import ActorConfig, ActorContext, AssetActor
+from dispatch.actor import ActorConfig, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
 from dispatch.cluster.held import HeldPower
-from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.control.budget import BreakerConfig, CircuitBreaker
 from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice
-from dispatch.kpi import KpiRecorder
-from dispatch.observability import DispatchMetrics
 from dispatch.pool import PoolController
 from dispatch.schedule import Schedule
 
@@ -26,14 +23,7 @@ from dispatch.schedule import Schedule
 def _pool(n: int) -> tuple[PoolController, TelemetryBoard, HandClock]:
     clock = HandClock()
     board = TelemetryBoard()
-    context = ActorContext(
-        "pool",
-        clock,
-        board,
-        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
-        DispatchMetrics(CollectorRegistry()),
-        KpiRecorder(tolerance_mw=0.1),
-    )
+    context = hand_context(clock, board)
     actors = [
         AssetActor(
             InProcessDevice(f"bat-{i}", Battery(1.0, -1.0, 2.0, soc=0.5), clock, "battery"),

@@ -8,19 +8,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hand_clock import START, HandClock
-from prometheus_client import CollectorRegistry
+from hand_clock import START, HandClock, hand_context
 
 from dispatch.activation import NoActivation
-from dispatch.actor import ActorConfig, ActorContext, AssetActor
+from dispatch.actor import ActorConfig, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
-from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.control.budget import BreakerConfig, CircuitBreaker
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice
-from dispatch.kpi import KpiRecorder
-from dispatch.observability import DispatchMetrics
 from dispatch.pool import PoolController
 from dispatch.schedule import Schedule
 from regulatory.assets.base import BalancingProduct
@@ -36,14 +33,7 @@ def _fleet(band_mw: float) -> tuple[PoolController, list[AssetActor], TelemetryB
     probing pair per site at a time), with `band_mw` of aFRR sold up and down (none if 0)."""
     clock = HandClock()
     board = TelemetryBoard()
-    context = ActorContext(
-        "pool",
-        clock,
-        board,
-        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
-        DispatchMetrics(CollectorRegistry()),
-        KpiRecorder(tolerance_mw=0.1),
-    )
+    context = hand_context(clock, board)
     policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.01)
     actors = [
         AssetActor(

@@ -9,20 +9,17 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
-from hand_clock import START, HandClock
-from prometheus_client import CollectorRegistry
+from hand_clock import START, HandClock, hand_context
 
 from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
-from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.control.budget import BreakerConfig, CircuitBreaker
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.devices.site_meter import SiteMeter
 from dispatch.inproc import InProcessDevice
-from dispatch.kpi import KpiRecorder
-from dispatch.observability import DispatchMetrics
 from dispatch.pool import PoolConfig, PoolController
 from dispatch.schedule import Schedule
 from dispatch.sites import SiteWatch
@@ -34,14 +31,7 @@ def _context(tolerance_mw: float) -> tuple[HandClock, TelemetryBoard, ActorConte
     """A hand clock, a board and the actors' context, the KPI judged at `tolerance_mw`."""
     clock = HandClock()
     board = TelemetryBoard()
-    context = ActorContext(
-        "pool",
-        clock,
-        board,
-        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
-        DispatchMetrics(CollectorRegistry()),
-        KpiRecorder(tolerance_mw=tolerance_mw),
-    )
+    context = hand_context(clock, board, tolerance_mw=tolerance_mw)
     return clock, board, context
 
 

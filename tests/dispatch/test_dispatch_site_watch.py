@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import asyncio
 
-from hand_clock import HandClock
-from prometheus_client import CollectorRegistry
+from hand_clock import HandClock, hand_context
 
-from dispatch.actor import ActorConfig, ActorContext, AssetActor
+from dispatch.actor import ActorConfig, AssetActor
 from dispatch.board import TelemetryBoard
-from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.control.budget import BreakerConfig, CircuitBreaker
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.devices.site_meter import SiteMeter
 from dispatch.inproc import InProcessDevice
-from dispatch.kpi import KpiRecorder
-from dispatch.observability import DispatchMetrics
 from dispatch.sites import SiteWatch
 
 
@@ -41,14 +38,7 @@ def _site() -> tuple[SiteWatch, dict[str, AssetActor], dict[str, Real], HandCloc
     """A 60 kW PV plant, a 50 kW CHP and a 3 kW battery behind one meter (threshold 3 kW)."""
     clock = HandClock()
     board = TelemetryBoard()
-    context = ActorContext(
-        "pool",
-        clock,
-        board,
-        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
-        DispatchMetrics(CollectorRegistry()),
-        KpiRecorder(tolerance_mw=0.003),
-    )
+    context = hand_context(clock, board, tolerance_mw=0.003)
     units = {
         "pv": (Pv(0.06, ramp_mw_per_s=0.06), DeviceLimits(0.06, 0.0, 0.06, 3.0, True)),
         "chp": (
