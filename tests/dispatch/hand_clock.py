@@ -16,6 +16,7 @@ from dispatch.board import TelemetryBoard
 from dispatch.control.budget import BucketConfig, RetryBudgets
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics
+from dispatch.schedule import Schedule
 
 START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
 """The instant the hand clock reads at t = 0 [UTC]."""
@@ -61,4 +62,20 @@ def hand_context(
         RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
         DispatchMetrics(CollectorRegistry()),
         KpiRecorder(tolerance_mw=tolerance_mw),
+    )
+
+
+def quarter_schedule(injection_mw: dict[str, float], **more: object) -> Schedule:
+    """A schedule of the one quarter hour from `START`: each asset's flat injection [MW]
+    (+ = injection); `more`: further `Schedule` fields (bands, capacity sold)."""
+    return Schedule(
+        portfolio_id="p",
+        plan_id="plan",
+        created_at=START,
+        source="test",
+        start=START,
+        end=START + timedelta(minutes=15),
+        index=(START,),
+        injection_mw={asset: (mw,) for asset, mw in injection_mw.items()},
+        **more,  # type: ignore[arg-type]
     )

@@ -6,11 +6,9 @@ portfolio's own fields."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import numpy as np
 import pytest
-from hand_clock import START, HandClock, hand_context
+from hand_clock import HandClock, hand_context, quarter_schedule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +23,6 @@ from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice
 from dispatch.merit import MoveCost, move_costs
 from dispatch.pool import PoolController
-from dispatch.schedule import Schedule
 from regulatory import read_portfolio
 from trading.samples import sample_portfolio_path
 
@@ -50,16 +47,7 @@ def _pool(specs: list[dict]) -> PoolController:
         )
         for i, s in enumerate(specs)
     ]
-    schedule = Schedule(
-        portfolio_id="p",
-        plan_id="plan",
-        created_at=START,
-        source="test",
-        start=START,
-        end=START + timedelta(minutes=15),
-        index=(START,),
-        injection_mw={a.asset_id: (0.0,) for a in actors},
-    )
+    schedule = quarter_schedule({a.asset_id: 0.0 for a in actors})
     return PoolController(
         "pool", schedule, NoActivation(), actors, board, clock, context.metrics, context.kpi
     )

@@ -4,9 +4,7 @@ every asset, and the full walk outside a tick."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from hand_clock import START, HandClock, hand_context
+from hand_clock import HandClock, hand_context, quarter_schedule
 
 from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, AssetActor
@@ -17,7 +15,6 @@ from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice
 from dispatch.pool import PoolController
-from dispatch.schedule import Schedule
 
 
 def _pool(n: int) -> tuple[PoolController, TelemetryBoard, HandClock]:
@@ -35,16 +32,7 @@ def _pool(n: int) -> tuple[PoolController, TelemetryBoard, HandClock]:
         )
         for i in range(n)
     ]
-    schedule = Schedule(
-        portfolio_id="p",
-        plan_id="plan",
-        created_at=START,
-        source="test",
-        start=START,
-        end=START + timedelta(minutes=15),
-        index=(START,),
-        injection_mw={a.asset_id: (0.1,) for a in actors},
-    )
+    schedule = quarter_schedule({a.asset_id: 0.1 for a in actors})
     pool = PoolController(
         "pool", schedule, NoActivation(), actors, board, clock, context.metrics, context.kpi
     )

@@ -5,10 +5,8 @@ asks for still goes."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from hand_clock import START, HandClock, hand_context
+from hand_clock import START, HandClock, hand_context, quarter_schedule
 
 from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, AssetActor
@@ -19,7 +17,6 @@ from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice
 from dispatch.pool import PoolController
-from dispatch.schedule import Schedule
 from regulatory.assets.base import BalancingProduct
 
 LEVEL_MW = 0.2
@@ -53,17 +50,7 @@ def _fleet(band_mw: float) -> tuple[PoolController, list[AssetActor], TelemetryB
         if band_mw
         else {}
     )
-    schedule = Schedule(
-        portfolio_id="p",
-        plan_id="plan",
-        created_at=START,
-        source="test",
-        start=START,
-        end=START + timedelta(minutes=15),
-        index=(START,),
-        injection_mw={a.asset_id: (LEVEL_MW,) for a in actors},
-        capacity_sold_mw=sold,
-    )
+    schedule = quarter_schedule({a.asset_id: LEVEL_MW for a in actors}, capacity_sold_mw=sold)
     pool = PoolController(
         "pool", schedule, NoActivation(), actors, board, clock, context.metrics, context.kpi
     )

@@ -5,11 +5,10 @@ opposite unseen moves that cancel at the meter)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from itertools import pairwise
 
 import pytest
-from hand_clock import START, HandClock, hand_context
+from hand_clock import HandClock, hand_context, quarter_schedule
 
 from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
@@ -21,7 +20,6 @@ from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.devices.site_meter import SiteMeter
 from dispatch.inproc import InProcessDevice
 from dispatch.pool import PoolConfig, PoolController
-from dispatch.schedule import Schedule
 from dispatch.sites import SiteWatch
 
 LEVEL_MW = 0.2
@@ -44,16 +42,7 @@ def _pool(
     config: PoolConfig | None = None,
 ) -> PoolController:
     """The pool of `actors` on a flat quarter-hour schedule: `plan` [MW] per asset."""
-    schedule = Schedule(
-        portfolio_id="p",
-        plan_id="plan",
-        created_at=START,
-        source="test",
-        start=START,
-        end=START + timedelta(minutes=15),
-        index=(START,),
-        injection_mw={name: (mw,) for name, mw in plan.items()},
-    )
+    schedule = quarter_schedule(plan)
     return PoolController(
         "pool",
         schedule,
