@@ -5,25 +5,20 @@ opposite unseen moves that cancel at the meter)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from itertools import pairwise
 
-from hand_clock import START, HandClock
-from prometheus_client import CollectorRegistry
+from hand_clock import HandClock, hand_context, quarter_schedule
 
 from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
-from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.control.budget import BreakerConfig, CircuitBreaker
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.devices.site_meter import SiteMeter
 from dispatch.inproc import InProcessDevice
-from dispatch.kpi import KpiRecorder
-from dispatch.observability import DispatchMetrics
 from dispatch.pool import PoolController
-from dispatch.schedule import Schedule
 from dispatch.sites import SiteWatch
 
 LEVEL_MW = 0.2
@@ -33,14 +28,7 @@ def _context(tolerance_mw: float) -> tuple[HandClock, TelemetryBoard, ActorConte
     """A hand clock, a board and the actors' context, the KPI judged at `tolerance_mw`."""
     clock = HandClock()
     board = TelemetryBoard()
-    context = ActorContext(
-        "pool",
-        clock,
-        board,
-        RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
-        DispatchMetrics(CollectorRegistry()),
-        KpiRecorder(tolerance_mw=tolerance_mw),
-    )
+    context = hand_context(clock, board, tolerance_mw=tolerance_mw)
     return clock, board, context
 
 
@@ -52,16 +40,7 @@ def _pool(
     context: ActorContext,
 ) -> PoolController:
     """The pool of `actors` on a flat quarter-hour schedule: `plan` [MW] per asset."""
-    schedule = Schedule(
-        portfolio_id="p",
-        plan_id="plan",
-        created_at=START,
-        source="test",
-        start=START,
-        end=START + timedelta(minutes=15),
-        index=(START,),
-        injection_mw={name: (mw,) for name, mw in plan.items()},
-    )
+    schedule = quarter_schedule(plan)
     return PoolController(
         "pool", schedule, NoActivation(), actors, board, clock, context.metrics, context.kpi
     )
