@@ -361,6 +361,8 @@ class ExecutionWatch:
         t_a, p_a, _ = self._anchor
         fast = self._fast_from(t, t_a, p_a)
         band = self.band_mw
+        # both forms: in floating point they differ at the band's edge, and the envelope's
+        # answer needs both (the equivalence test finds a case that needs the second)
         if fast - band <= measured_mw <= fast + band and abs(measured_mw - fast) <= band:
             self._caught_up_t = t
             self._first_after = None
