@@ -65,6 +65,7 @@ from dispatch.board import TelemetryBoard
 from dispatch.clock import DispatchClock
 from dispatch.control.allocation import reachable_interval, soc_power_limits, water_fill
 from dispatch.control.pi import PIConfig, PIController
+from dispatch.control.probe_balance import balance_probes
 from dispatch.ids import new_dispatch_id
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics, event_log
@@ -550,7 +551,10 @@ class PoolController:
         self._was_running = running
         if running.any():
             with np.errstate(invalid="ignore"):
-                setpoints = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
+                probed = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
+            # What clipped moves take from the total, the others give back.
+            free = include & (self._site_index() < 0)
+            setpoints = balance_probes(setpoints, probed, running, free, lo, hi)
         return setpoints
 
     def _probe_again(self, t: float, include: np.ndarray) -> None:
