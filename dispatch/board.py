@@ -57,6 +57,10 @@ class TelemetryBoard:
         """Replace the asset's entry."""
         self._entries[entry.asset_id] = entry
 
+    def __len__(self) -> int:
+        """How many assets have posted (each actor posts at the end of every turn)."""
+        return len(self._entries)
+
     def get(self, asset_id: str) -> BoardEntry | None:
         """The asset's current entry (no copy), or None before its first post."""
         return self._entries.get(asset_id)

@@ -264,12 +264,17 @@ async def run_fleet(
     zones: Mapping[str, str] | None = None,
     on_pool: Callable[[PoolController], None] | None = None,
     fence: FenceHolder | None = None,
+    first_contact_s: float = 0.0,
 ) -> dict[str, Any]:
     """Dispatch `fleet` for `options.duration_s` on `clock`; the KPI report. `schedule`:
     the one the fleet follows (default: built from the members' plans); `zones`: asset id
     -> bidding zone, for the metrics' labels; `on_pool`: called with the pool controller
     before the first tick (an engine switches its schedule, adds observers); `fence`: the
-    partition lease's fence every write carries (`dispatch.cluster`; None: unfenced)."""
+    partition lease's fence every write carries (`dispatch.cluster`; None: unfenced);
+    `first_contact_s` [s]: the first tick waits up to this long past its due time for
+    every actor's first turn (first contact) to end, so that it does not count the assets
+    whose first reading is still on its way as nothing (a partition reached over a busy
+    link: `docs/scale.md`; 0: it does not wait)."""
     rated = sum(m.limits.max_mw for m in fleet)
     board = TelemetryBoard()
     metrics = metrics if metrics is not None else DispatchMetrics(pool=options.pool, zones=zones)
@@ -381,6 +386,9 @@ async def run_fleet(
     async def control() -> None:
         # Ticks start once every actor has had its first turn (connect, first reading).
         await clock.sleep_until(start + pool.config.tick_s)
+        latest = start + pool.config.tick_s + first_contact_s
+        while len(board) < len(actors) and clock.now() < latest:
+            await clock.sleep_until(min(latest, clock.now() + 0.05))
         await pool.run(until)
 
     sites = [

@@ -50,6 +50,21 @@ timer handles); collected every 700 allocations, many were still alive and were 
 and walked again by the older generations: at 20,000 assets in 4 partitions the
 collections took 6-7 CPU-s of each owner's 120 s run (`docs/scale.md`)."""
 
+TIMELINE_FIELDS = (
+    "t_s",
+    "target_mw",
+    "measured_mw",
+    "share_mw",
+    "available_mw",
+    "in_pool",
+    "unknown",
+    "held_assets",
+    "held_mw",
+    "correction_mw",
+    "probing",
+)
+"""The columns of an owner's per-tick `timeline` in its report."""
+
 Report = Callable[[str, float, float, float, float], Awaitable[float]]
 """(partition, t, target, measured, available) -> the partition's share [MW]."""
 
@@ -225,6 +240,10 @@ async def run_owner(
     held: list[HeldPower] = []
     lost_at: list[float] = []
     pending: set[asyncio.Task[None]] = set()
+    timeline: list[tuple[float, ...]] = []
+    """Per tick: t [s], target, measured [MW], the share in force, available rating [MW],
+    assets in the pool, assets without a fresh reading, of them counted at held power,
+    and that power [MW], the PI correction [MW], assets probing."""
 
     async def tell(t: float, target: float, measured: float, available: float) -> None:
         share.value = await report(spec.id, t, target, measured, available)
@@ -238,7 +257,28 @@ async def run_owner(
             pool.metered_unseen.append(held[-1])
 
         def observe(t: float, target: float) -> None:
-            available = sum(a.rating_mw for a in pool.actors if a.in_pool)
+            available, in_pool = 0.0, 0
+            for a in pool.actors:
+                if a.in_pool:
+                    available += a.rating_mw
+                    in_pool += 1
+            unknown = pool.kpi._unknown[-1][0] if pool.kpi._unknown else 0
+            counted = held[0] if held else None
+            timeline.append(
+                (
+                    round(t, 3),
+                    round(target, 1),
+                    round(pool.last_measured_mw, 1),
+                    round(share.value, 1),
+                    round(available, 1),
+                    in_pool,
+                    unknown,
+                    0 if counted is None else counted.assets,
+                    0.0 if counted is None else round(counted.mw, 1),
+                    round(pool.pi.output_mw, 1),
+                    int((pool._probe_until > t).sum()),
+                )
+            )
             task = asyncio.ensure_future(tell(t, target, pool.last_measured_mw, available))
             pending.add(task)
             task.add_done_callback(pending.discard)
@@ -265,6 +305,10 @@ async def run_owner(
             schedule=schedule,
             on_pool=hook,
             fence=holder,
+            # Up to two ticks for the first contacts (a link's deadline of 0.5 s twice,
+            # identify and read, past the last actor's phase): a first tick before them
+            # drove the seen assets to cover the unread ones (`docs/scale.md`).
+            first_contact_s=2.0 * plan.tick_s,
         )
     )
 
@@ -333,6 +377,8 @@ async def run_owner(
         "renewal_max_ms": round(1000 * max(keeper.latencies_s, default=0.0), 1),
         "renewal_p99_ms": _pct([1000 * x for x in keeper.latencies_s], 99),
         "gc": _gc_summary(pauses),
+        "timeline_fields": list(TIMELINE_FIELDS),
+        "timeline": timeline,
         **_blindness(kpi),
     }
 

@@ -307,6 +307,8 @@ def _drive(
         killed_node = next((n for n in cluster.list_all_nodes() if n.node_id != head_id), None)
     losses: dict[str, dict[str, Any]] = {}
     errors: list[tuple[float, float]] = []
+    timeline: list[tuple[float, ...]] = []
+    """Per truth sample: t [s], the pool's target [MW], each partition's devices' truth [MW]."""
     tick = options.tick_s
     t = max(0.0, time.time() - epoch)
     kill_done = False
@@ -360,9 +362,11 @@ def _drive(
                 loss["standby_s"] = round(now, 3)
         if steps % 4:
             continue
-        truth = sum(ray.get([f.truth_mw.remote() for f in fields.values()]))
+        truths = ray.get([f.truth_mw.remote() for f in fields.values()])
+        truth = sum(truths)
         target = ray.get(coord.pool_target_mw.remote(now))
         errors.append((now, truth - target))
+        timeline.append((round(now, 3), round(target, 1), *(round(x, 1) for x in truths)))
     every = [ref for refs in runs.values() for ref in refs]
     done, _ = ray.wait(every, num_returns=len(every), timeout=30)
     owners = []
@@ -402,6 +406,8 @@ def _drive(
                 if tt >= 2 * tick and abs(e) > tolerance
             ],
         },
+        "timeline_fields": ["t_s", "target_mw", *(f"truth_{pid}_mw" for pid in fields)],
+        "timeline": timeline,
         "all_owned_s": None if all_owned_s is None else round(all_owned_s, 3),
         "truth_once_owned": _truth_since(errors, all_owned_s, tolerance, tick),
         "double_commands": fencing["double_commands"],
