@@ -186,7 +186,8 @@ class RemoteDevice:
         answer to the next `read` (an actor's first contact identifies and reads at once):
         one round trip instead of two, so that 5,000 first contacts are back before the
         pool's first tick on a busy link (`docs/scale.md`)."""
-        self._identified_with = await self._read()
+        reading = await self.read()
+        self._identified_with = reading
         return Identity("vpp-engine", f"sim-{self.kind}", self.asset_id, "1.0.0")
 
     async def read(self) -> Telemetry:
@@ -195,9 +196,6 @@ class RemoteDevice:
         if first is not None:
             self._identified_with = None
             return first
-        return await self._read()
-
-    async def _read(self) -> Telemetry:
         try:
             reading = await self.link.read(self.asset_id)
         except Exception as exc:
