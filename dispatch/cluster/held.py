@@ -33,6 +33,10 @@ class HeldPower:
         """Unread assets counted at the last call."""
         self.mw = 0.0
         """Their held power at the last call [MW]."""
+        self.unanswered = 0
+        """Of them, those whose latest write got no answer (it may have landed or not)."""
+        self.unanswered_mw = 0.0
+        """What those writes' setpoints add to their held power, had they landed [MW]."""
 
     def __call__(self, t: float) -> float:
         """The held power of the assets without a fresh reading at `t` [s] [MW]."""
@@ -40,6 +44,7 @@ class HeldPower:
         board = pool.board
         max_age = pool.config.max_reading_age_s
         total, count = 0.0, 0
+        unanswered, unanswered_mw = 0, 0.0
         # In a tick, only the assets it found without a fresh reading, in the same order
         # (the same sum): the others are skipped below anyway, and walking all 5,000 of a
         # partition was a fifth of its tick.
@@ -54,6 +59,9 @@ class HeldPower:
             reading = entry.telemetry
             held = reading.power_mw
             command = actor.command_now
+            if command is not None and command.acked_t is None and command.sent_t is not None:
+                unanswered += 1
+                unanswered_mw += command.setpoint_mw - held
             if (
                 command is not None
                 and command.acked_t is not None
@@ -68,6 +76,7 @@ class HeldPower:
             total += held
             count += 1
         self.assets, self.mw = count, total
+        self.unanswered, self.unanswered_mw = unanswered, unanswered_mw
         return total
 
 

@@ -62,6 +62,8 @@ TIMELINE_FIELDS = (
     "held_mw",
     "correction_mw",
     "probing",
+    "held_unanswered",
+    "held_unanswered_mw",
 )
 """The columns of an owner's per-tick `timeline` in its report."""
 
@@ -243,7 +245,8 @@ async def run_owner(
     timeline: list[tuple[float, ...]] = []
     """Per tick: t [s], target, measured [MW], the share in force, available rating [MW],
     assets in the pool, assets without a fresh reading, of them counted at held power,
-    and that power [MW], the PI correction [MW], assets probing."""
+    and that power [MW], the PI correction [MW], assets probing, and of the held assets
+    those whose latest write got no answer and what its setpoint would add [MW]."""
 
     async def tell(t: float, target: float, measured: float, available: float) -> None:
         share.value = await report(spec.id, t, target, measured, available)
@@ -277,6 +280,8 @@ async def run_owner(
                     0.0 if counted is None else round(counted.mw, 1),
                     round(pool.pi.output_mw, 1),
                     int((pool._probe_until > t).sum()),
+                    0 if counted is None else counted.unanswered,
+                    0.0 if counted is None else round(counted.unanswered_mw, 1),
                 )
             )
             task = asyncio.ensure_future(tell(t, target, pool.last_measured_mw, available))
