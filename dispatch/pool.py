@@ -255,10 +255,17 @@ class PoolController:
             if i is not None:
                 self._asked[i] = True
 
-    async def run(self, until_s: float) -> None:
-        """Tick every `tick_s` until the clock reaches `until_s` [s]."""
+    async def run(self, until_s: float, grid_s: float | None = None) -> None:
+        """Tick every `tick_s` until the clock reaches `until_s` [s], the first tick now.
+        With `grid_s` [s], the ticks after the first fall on `grid_s` + k `tick_s` (a first
+        tick that waited for first contacts does not shift every later one off the grid
+        that the quarter hours and the assets' turns keep)."""
         period = self.config.tick_s
         due = self.clock.now()
+        if grid_s is not None and due < until_s:
+            await self.clock.sleep_until(due)
+            self.tick(self.clock.now())
+            due = grid_s + (math.floor((due - grid_s) / period + 1e-9) + 1) * period
         while due < until_s:
             await self.clock.sleep_until(due)
             now = self.clock.now()
@@ -553,8 +560,11 @@ class PoolController:
             with np.errstate(invalid="ignore"):
                 probed = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
             # What clipped moves take from the total, the others give back.
-            free = include & (self._site_index() < 0)
-            setpoints = balance_probes(setpoints, probed, running, free, lo, hi)
+            free = include & (self._site_index() < 0) & ~(self._min_stable > 0.0)
+            storage = ~np.isnan(self._energy)
+            setpoints = balance_probes(
+                setpoints, probed, running, free, lo, hi, storage=storage, caps=self._is_limit
+            )
         return setpoints
 
     def _probe_again(self, t: float, include: np.ndarray) -> None:

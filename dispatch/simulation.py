@@ -389,7 +389,7 @@ async def run_fleet(
         latest = start + pool.config.tick_s + first_contact_s
         while len(board) < len(actors) and clock.now() < latest:
             await clock.sleep_until(min(latest, clock.now() + 0.05))
-        await pool.run(until)
+        await pool.run(until, grid_s=start if first_contact_s > 0 else None)
 
     sites = [
         SiteWatch(

@@ -21,6 +21,7 @@ measurement) count as nothing, as before.
 
 from __future__ import annotations
 
+from dispatch.control.confirmation import CommandState
 from dispatch.pool import PoolController
 
 
@@ -34,7 +35,8 @@ class HeldPower:
         self.mw = 0.0
         """Their held power at the last call [MW]."""
         self.unanswered = 0
-        """Of them, those whose latest write got no answer (it may have landed or not)."""
+        """Of them, those whose latest write, sent after their latest reading, timed out
+        unanswered (it may have landed unseen, or not)."""
         self.unanswered_mw = 0.0
         """What those writes' setpoints add to their held power, had they landed [MW]."""
 
@@ -59,7 +61,12 @@ class HeldPower:
             reading = entry.telemetry
             held = reading.power_mw
             command = actor.command_now
-            if command is not None and command.acked_t is None and command.sent_t is not None:
+            if (
+                command is not None
+                and command.state is CommandState.ACK_TIMEOUT
+                and command.sent_t is not None
+                and (entry.read_t is None or command.sent_t >= entry.read_t)
+            ):  # lost after the latest reading: it may have landed unseen, or not
                 unanswered += 1
                 unanswered_mw += command.setpoint_mw - held
             if (

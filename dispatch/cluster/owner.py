@@ -83,6 +83,9 @@ class PartitionPlan:
     count_held: bool = True
     """Count the assets without a fresh reading at the power they last held
     (`dispatch.cluster.held`); False: as nothing, as the pool does by itself."""
+    timeline: bool = True
+    """Keep a row a tick for the report's `timeline` (a simulated run's length is known;
+    a day at 1 s ticks is about 40 MB an owner)."""
 
     def dispatch_clock(self) -> WallClock:
         """The clock the partition's pool runs on (the run's: seconds since `epoch`)."""
@@ -121,6 +124,8 @@ class OwnerPlan(Protocol):
     epoch: float
     ttl_s: float
     count_held: bool
+    timeline: bool
+    """Keep a row a tick for the report's `timeline` (`TIMELINE_FIELDS`)."""
 
     def dispatch_clock(self) -> WallClock: ...
 
@@ -242,6 +247,7 @@ async def run_owner(
     held: list[HeldPower] = []
     lost_at: list[float] = []
     pending: set[asyncio.Task[None]] = set()
+    keep_timeline = plan.timeline
     timeline: list[tuple[float, ...]] = []
     """Per tick: t [s], target, measured [MW], the share in force, available rating [MW],
     assets in the pool, assets without a fresh reading, of them counted at held power,
@@ -267,23 +273,24 @@ async def run_owner(
                     in_pool += 1
             unknown = pool.kpi._unknown[-1][0] if pool.kpi._unknown else 0
             counted = held[0] if held else None
-            timeline.append(
-                (
-                    round(t, 3),
-                    round(target, 1),
-                    round(pool.last_measured_mw, 1),
-                    round(share.value, 1),
-                    round(available, 1),
-                    in_pool,
-                    unknown,
-                    0 if counted is None else counted.assets,
-                    0.0 if counted is None else round(counted.mw, 1),
-                    round(pool.pi.output_mw, 1),
-                    int((pool._probe_until > t).sum()),
-                    0 if counted is None else counted.unanswered,
-                    0.0 if counted is None else round(counted.unanswered_mw, 1),
+            if keep_timeline:
+                timeline.append(
+                    (
+                        round(t, 3),
+                        round(target, 1),
+                        round(pool.last_measured_mw, 1),
+                        round(share.value, 1),
+                        round(available, 1),
+                        in_pool,
+                        unknown,
+                        0 if counted is None else counted.assets,
+                        0.0 if counted is None else round(counted.mw, 1),
+                        round(pool.pi.output_mw, 1),
+                        int((pool._probe_until > t).sum()),
+                        0 if counted is None else counted.unanswered,
+                        0.0 if counted is None else round(counted.unanswered_mw, 1),
+                    )
                 )
-            )
             task = asyncio.ensure_future(tell(t, target, pool.last_measured_mw, available))
             pending.add(task)
             task.add_done_callback(pending.discard)

@@ -61,6 +61,8 @@ class EnginePartitionPlan:
     response_s: float = 3.0
     ttl_s: float = 2.0
     count_held: bool = True
+    timeline: bool = False
+    """No per-tick timeline: a served partition runs for days."""
 
     def dispatch_clock(self) -> WallClock:
         """The server's time line in this process (same seconds, same UTC)."""

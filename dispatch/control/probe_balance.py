@@ -12,11 +12,12 @@ read (`docs/scale.md`).
 
 `balance_probes` hands that residual (the sum over the probing assets of their clipped
 probe moves) to the `free` assets (in the pool, not probing, behind no site meter: a site
-member's unexpected move would blur what its meter tells the site watch), within the
-interval each can reach this tick, shared by their room (`water_fill`). The probing
-assets keep their moves exactly, so what a probe shows of a device is unchanged; only
-the others' setpoints move, and the pool's setpoints again sum to the allocation where
-the free assets have the room. Units MW, + injection.
+member's unexpected move would blur what its meter tells the site watch; no unit with a
+minimum stable load, which the pool clamps to it), within the interval each can reach
+this tick, shared by their room (`water_fill`), storage first; PV caps are never
+lowered. The probing assets keep their moves exactly, so what a probe shows of a device
+is unchanged; only the others' setpoints move, and the pool's setpoints again sum to the
+allocation where the free assets have the room. Units MW, + injection.
 """
 
 from __future__ import annotations
@@ -33,20 +34,36 @@ def balance_probes(
     free: np.ndarray,
     lo: np.ndarray,
     hi: np.ndarray,
+    storage: np.ndarray | None = None,
+    caps: np.ndarray | None = None,
 ) -> np.ndarray:
     """`probed` [MW] (the allocation `allocated` with the running probes' moves, clipped to
     each asset's reachable [`lo`, `hi`] [MW]) with the probes' net move taken back by the
-    `free` assets that are not `running`, as far as their room allows."""
+    `free` assets that are not `running`, as far as their room allows.
+
+    `storage` (mask) goes first, as the allocation takes a call from storage first; `caps`
+    (mask: the setpoint is a limit, a PV plant's cap) are never lowered: that would curtail
+    energy nobody gives back (the pool never probes them down either)."""
     residual = float(np.nansum(probed[running] - allocated[running]))
-    movers = np.flatnonzero(free & ~running)
-    if abs(residual) <= 1e-9 or movers.size == 0:
+    if abs(residual) <= 1e-9:
         return probed
-    base = probed[movers]
-    room = base - lo[movers] if residual > 0 else hi[movers] - base
-    room = np.nan_to_num(np.maximum(room, 0.0))
-    moved = water_fill(abs(residual), room, np.ones(movers.size))
+    movers = free & ~running
+    if residual > 0 and caps is not None:
+        movers = movers & ~caps
+    first = movers if storage is None else movers & storage
+    groups = (first, movers & ~first)
     out = probed.copy()
-    out[movers] = base - moved if residual > 0 else base + moved
+    left = abs(residual)
+    for group in groups:
+        idx = np.flatnonzero(group)
+        if idx.size == 0 or left <= 1e-9:
+            continue
+        base = out[idx]
+        room = base - lo[idx] if residual > 0 else hi[idx] - base
+        room = np.nan_to_num(np.maximum(room, 0.0))
+        moved = water_fill(left, room, np.ones(idx.size))
+        out[idx] = base - moved if residual > 0 else base + moved
+        left -= float(moved.sum())
     return out
 
 

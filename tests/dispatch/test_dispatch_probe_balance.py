@@ -95,15 +95,47 @@ def test_a_slow_units_probe_leaves_the_pools_total_at_its_target() -> None:
 
 
 def test_the_probing_assets_keep_their_moves_and_the_free_ones_take_the_rest() -> None:
-    allocated = np.array([0.6, 0.0, 0.0, 0.0, np.nan])
-    probed = np.array([0.65, -0.25, 0.0, 0.0, np.nan])  # the CHP's +0.25 clipped to +0.05
-    running = np.array([True, True, False, False, False])
-    free = np.array([True, True, True, True, False])  # the last one is out of the pool
-    lo = np.array([0.55, -0.75, -0.5, -0.1, np.nan])
-    hi = np.array([0.65, 0.5, 0.5, 0.1, np.nan])
+    allocated = np.array([0.6, 0.0, 0.0, 0.0, 0.0, np.nan])
+    probed = np.array([0.65, -0.25, 0.0, 0.0, 0.0, np.nan])  # the CHP's +0.25 clipped to +0.05
+    running = np.array([True, True, False, False, False, False])
+    # The fifth is out of the pool (or behind a site meter) but could move: it must not.
+    free = np.array([True, True, True, True, False, False])
+    lo = np.array([0.55, -0.75, -0.5, -0.1, -1.0, np.nan])
+    hi = np.array([0.65, 0.5, 0.5, 0.1, 1.0, np.nan])
     out = balance_probes(allocated, probed, running, free, lo, hi)
     assert out[:2].tolist() == probed[:2].tolist()
-    assert np.isnan(out[4])
+    assert out[4] == 0.0
+    assert np.isnan(out[5])
     assert abs(float(np.nansum(out)) - float(np.nansum(allocated))) < 1e-12
     assert out[2] > 0.0
     assert 0.0 < out[3] <= 0.1  # within what it can reach
+
+
+def test_a_surplus_lowers_storage_first_and_never_a_pv_cap() -> None:
+    # A CHP at the top probed down (-0.25 clipped to -0.05) beside a battery taking +0.25:
+    # the pair adds 0.2 MW; a PV plant at its cap has the most room but must not be curtailed.
+    allocated = np.array([1.0, 0.0, 0.0, 5.0, 0.0])
+    probed = np.array([0.95, 0.25, 0.0, 5.0, 0.0])
+    running = np.array([True, True, False, False, False])
+    free = np.array([False, False, True, True, True])
+    lo = np.array([0.95, -1.0, -0.15, 0.0, -1.0])
+    hi = np.array([1.0, 1.0, 0.5, 5.0, 1.0])
+    storage = np.array([False, True, True, False, False])
+    caps = np.array([False, False, False, True, False])
+    out = balance_probes(allocated, probed, running, free, lo, hi, storage=storage, caps=caps)
+    assert out[3] == 5.0  # the PV cap stays
+    assert out[2] == -0.15  # storage first, to what it can reach
+    assert abs(out[4] - -0.05) < 1e-12  # the rest from the other free unit
+    assert abs(float(out.sum()) - float(allocated.sum())) < 1e-12
+
+
+def test_with_too_little_room_the_free_assets_give_what_they_can() -> None:
+    allocated = np.array([0.6, 0.0, 0.0])
+    probed = np.array([0.65, -0.25, 0.0])
+    running = np.array([True, True, False])
+    free = np.array([False, False, True])
+    lo = np.array([0.55, -0.75, -0.05])
+    hi = np.array([0.65, 0.5, 0.05])
+    out = balance_probes(allocated, probed, running, free, lo, hi)
+    assert out[2] == 0.05  # all of its room
+    assert out[:2].tolist() == probed[:2].tolist()
