@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
+import pytest
 from hand_clock import HandClock, hand_context, quarter_schedule
 
 from dispatch.activation import NoActivation
@@ -18,7 +19,7 @@ from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.devices.site_meter import SiteMeter
 from dispatch.inproc import InProcessDevice
-from dispatch.pool import PoolController
+from dispatch.pool import PoolConfig, PoolController
 from dispatch.sites import SiteWatch
 
 LEVEL_MW = 0.2
@@ -38,19 +39,28 @@ def _pool(
     board: TelemetryBoard,
     clock: HandClock,
     context: ActorContext,
+    config: PoolConfig | None = None,
 ) -> PoolController:
     """The pool of `actors` on a flat quarter-hour schedule: `plan` [MW] per asset."""
     schedule = quarter_schedule(plan)
     return PoolController(
-        "pool", schedule, NoActivation(), actors, board, clock, context.metrics, context.kpi
+        "pool",
+        schedule,
+        NoActivation(),
+        actors,
+        board,
+        clock,
+        context.metrics,
+        context.kpi,
+        config=config,
     )
 
 
 def _site(
-    n: int, slow: frozenset[str] = frozenset()
+    n: int, slow: frozenset[str] = frozenset(), config: PoolConfig | None = None
 ) -> tuple[PoolController, list[AssetActor], TelemetryBoard, HandClock]:
     """`n` 1 MW batteries behind one site meter, planned flat at LEVEL_MW each, ramping at
-    0.5 MW/s (those in `slow` at 20 kW/s)."""
+    0.5 MW/s (those in `slow` at 20 kW/s); `config`: the pool's (default: the default)."""
     clock, board, context = _context(tolerance_mw=0.1)
     policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.01)
     actors = []
@@ -66,7 +76,7 @@ def _site(
         )
         actor.site_id = "site-1"
         actors.append(actor)
-    pool = _pool({a.asset_id: LEVEL_MW for a in actors}, actors, board, clock, context)
+    pool = _pool({a.asset_id: LEVEL_MW for a in actors}, actors, board, clock, context, config)
     return pool, actors, board, clock
 
 
@@ -103,7 +113,7 @@ def test_an_asked_twin_moves_alone_at_the_next_tick_though_its_setpoint_was_not_
     assert "bat-4" not in moved
     assert len(moved) == 2  # and one partner of the site, the other way
     (partner,) = set(moved) - {"bat-3"}
-    assert moved[partner] - LEVEL_MW == -(moved["bat-3"] - LEVEL_MW)
+    assert moved[partner] - LEVEL_MW == pytest.approx(-(moved["bat-3"] - LEVEL_MW))
     # Asked once, it is not moved again after the probe unless asked again.
     assert pool.probes == 2
 
@@ -132,8 +142,11 @@ def test_a_running_probe_the_site_asks_about_returns_at_once() -> None:
 def _probed_again_by(seen_at: float | None) -> list[float]:
     """bat-3 probes from 1 s (asked), held to 4 s; its site's comparisons saw its move at
     `seen_at` [s] (None: every one of them was skipped). The times [s] until 12 s at which
-    bat-3 started another probing move."""
-    pool, actors, board, clock = _site(6)
+    bat-3 started another probing move. Storage probed as any asset (after 10 s flat, by
+    `probe_share`): the timing this follows."""
+    pool, actors, board, clock = _site(
+        6, config=PoolConfig(storage_probe_after_s=10.0, storage_probe_share=0.0)
+    )
     _tick(pool, actors, board, clock)
     clock.t = 1.0
     pool.request_probe(["bat-3"])
