@@ -7,8 +7,8 @@ and did not move reaches one step of the state of charge it reports (0.01 % of 5
 activation moves a 3 kW battery by a few hundred watts, so without a probe such a lie takes
 4-18 s per step: batteries probed only every 10 s, and only with a flat partner in their
 site, were named up to 22 s after their lie showed. Storage is now probed every 3 s, by
-90 % of its rating, with any member of its site that can move (`PoolConfig.
-storage_probe_after_s`, `storage_probe_share`).
+90 % of its rating (where both of a pair are sure of their link), with any member of its
+site that can move (`PoolConfig.storage_probe_after_share`, `storage_probe_share`).
 
 The fleet is the Modbus benchmark's in process on a virtual clock (the same every run),
 with each battery's state of charge rounded to 0.01 % as the Modbus register gives it.

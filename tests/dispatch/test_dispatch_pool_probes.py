@@ -5,6 +5,7 @@ opposite unseen moves that cancel at the meter)."""
 
 from __future__ import annotations
 
+import math
 from itertools import pairwise
 
 import pytest
@@ -14,7 +15,7 @@ from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
 from dispatch.control.budget import BreakerConfig, CircuitBreaker
-from dispatch.control.confirmation import ConfirmationPolicy
+from dispatch.control.confirmation import Command, ConfirmationPolicy
 from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.devices.site_meter import SiteMeter
@@ -145,7 +146,7 @@ def _probed_again_by(seen_at: float | None) -> list[float]:
     bat-3 started another probing move. Storage probed as any asset (after 10 s flat, by
     `probe_share`): the timing this follows."""
     pool, actors, board, clock = _site(
-        6, config=PoolConfig(storage_probe_after_s=10.0, storage_probe_share=0.0)
+        6, config=PoolConfig(storage_probe_after_share=1.0, storage_probe_share=0.0)
     )
     _tick(pool, actors, board, clock)
     clock.t = 1.0
@@ -422,3 +423,43 @@ def test_a_pv_plant_or_chp_behind_a_meter_moves_with_a_partner_behind_another_me
             (a, up), (b, down) = moved.items()
             assert a[-1] != b[-1]
             assert abs(up + down) < 1e-9
+
+
+def _moves_until(
+    pool: PoolController,
+    actors: list[AssetActor],
+    board: TelemetryBoard,
+    clock: HandClock,
+    until_s: float,
+) -> list[float]:
+    """Tick every second up to `until_s` [s]: each tick's largest move off LEVEL_MW [MW]."""
+    moves = []
+    for second in range(int(until_s) + 1):
+        clock.t = float(second)
+        wanted = _tick(pool, actors, board, clock)
+        moves.append(max((abs(sp - LEVEL_MW) for sp in wanted.values()), default=0.0))
+    return moves
+
+
+@pytest.mark.parametrize("off", [1e9, math.inf])
+def test_probing_turned_off_by_probe_after_s_moves_no_battery(off: float) -> None:
+    # The operator's one switch: before, storage had a flat time of its own (3 s) and
+    # batteries of a pool with probing turned off were moved by 90 % of their rating.
+    pool, actors, board, clock = _site(6, config=PoolConfig(probe_after_s=off))
+    assert max(_moves_until(pool, actors, board, clock, 30.0)) < 1e-9
+    assert pool.probes == 0
+
+
+def test_a_battery_whose_write_is_in_doubt_is_probed_by_a_small_move_only() -> None:
+    # Two batteries, flat from the start: due after 3 s (`storage_probe_after_share` of
+    # 10 s). Both sure of their link: moved by 0.8 MW (90 % of 1 MW, within the 0.8 MW of
+    # room above 0.2 MW). bat-1's latest write unanswered (it may have landed; were it to
+    # fall silent now it would be counted at its reading, a whole move off): the routine
+    # move, what 0.5 MW/s covers in 0.5 s.
+    pool, actors, board, clock = _site(2)
+    sure = max(_moves_until(pool, actors, board, clock, 4.0))
+    assert sure == pytest.approx(0.8)
+    pool, actors, board, clock = _site(2)
+    actors[1].command_now = Command("bat-1", LEVEL_MW, ConfirmationPolicy(), 0.0)
+    doubtful = max(_moves_until(pool, actors, board, clock, 4.0))
+    assert doubtful == pytest.approx(0.25)
