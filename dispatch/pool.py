@@ -620,10 +620,20 @@ class PoolController:
             with np.errstate(invalid="ignore"):
                 probed = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
             # What clipped moves take from the total, the others give back.
-            free = include & (self._site_index() < 0) & ~(self._min_stable > 0.0)
-            storage = ~np.isnan(self._energy)
+            # A unit with a minimum stable load moves only while it runs, and not below
+            # that load (the pool would clamp a starting one back up to it).
+            stable = self._min_stable
+            off = (stable > 0.0) & ~(setpoints >= stable)
+            free = include & (self._site_index() < 0) & ~off
             setpoints = balance_probes(
-                setpoints, probed, running, free, lo, hi, storage=storage, caps=self._is_limit
+                setpoints,
+                probed,
+                running,
+                free,
+                np.where(stable > 0.0, np.maximum(lo, stable), lo),
+                hi,
+                storage=~np.isnan(self._energy),
+                caps=self._is_limit,
             )
         return setpoints
 

@@ -12,12 +12,12 @@ read (`docs/scale.md`).
 
 `balance_probes` hands that residual (the sum over the probing assets of their clipped
 probe moves) to the `free` assets (in the pool, not probing, behind no site meter: a site
-member's unexpected move would blur what its meter tells the site watch; no unit with a
-minimum stable load, which the pool clamps to it), within the interval each can reach
-this tick, shared by their room (`water_fill`), storage first; PV caps are never
-lowered. The probing assets keep their moves exactly, so what a probe shows of a device
-is unchanged; only the others' setpoints move, and the pool's setpoints again sum to the
-allocation where the free assets have the room. Units MW, + injection.
+member's unexpected move would blur what its meter tells the site watch; a unit with a
+minimum stable load only while it runs, never below that load), within the interval
+each can reach this tick, shared by their room (`water_fill`), storage first; PV caps
+are never lowered. The probing assets keep their moves exactly, so what a probe shows of
+a device is unchanged; only the others' setpoints move, and the pool's setpoints again
+sum to the allocation where the free assets have the room. Units MW, + injection.
 """
 
 from __future__ import annotations
