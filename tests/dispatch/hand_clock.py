@@ -6,16 +6,18 @@ by name (as the store's tests import their factories).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
 
-from dispatch.actor import ActorContext
+from dispatch.activation import NoActivation
+from dispatch.actor import ActorContext, AssetActor
 from dispatch.board import TelemetryBoard
 from dispatch.control.budget import BucketConfig, RetryBudgets
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics
+from dispatch.pool import PoolConfig, PoolController
 from dispatch.schedule import Schedule
 
 START = datetime(2026, 6, 13, 10, 0, tzinfo=UTC)
@@ -78,4 +80,27 @@ def quarter_schedule(injection_mw: dict[str, float], **more: object) -> Schedule
         index=(START,),
         injection_mw={asset: (mw,) for asset, mw in injection_mw.items()},
         **more,  # type: ignore[arg-type]
+    )
+
+
+def hand_pool(
+    plan: dict[str, float],
+    actors: Sequence[AssetActor],
+    board: TelemetryBoard,
+    clock: HandClock,
+    context: ActorContext,
+    config: PoolConfig | None = None,
+) -> PoolController:
+    """A test pool of `actors` on the one-quarter-hour schedule of `plan` [MW] per asset
+    (`quarter_schedule`), without aFRR activation; `config`: the pool's (None: default)."""
+    return PoolController(
+        "pool",
+        quarter_schedule(plan),
+        NoActivation(),
+        list(actors),
+        board,
+        clock,
+        context.metrics,
+        context.kpi,
+        config=config,
     )

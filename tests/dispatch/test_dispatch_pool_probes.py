@@ -9,9 +9,8 @@ import math
 from itertools import pairwise
 
 import pytest
-from hand_clock import HandClock, hand_context, quarter_schedule
+from hand_clock import HandClock, hand_context, hand_pool
 
-from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
 from dispatch.control.budget import BreakerConfig, CircuitBreaker
@@ -43,18 +42,7 @@ def _pool(
     config: PoolConfig | None = None,
 ) -> PoolController:
     """The pool of `actors` on a flat quarter-hour schedule: `plan` [MW] per asset."""
-    schedule = quarter_schedule(plan)
-    return PoolController(
-        "pool",
-        schedule,
-        NoActivation(),
-        actors,
-        board,
-        clock,
-        context.metrics,
-        context.kpi,
-        config=config,
-    )
+    return hand_pool(plan, actors, board, clock, context, config)
 
 
 def _site(

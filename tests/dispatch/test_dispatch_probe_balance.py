@@ -9,9 +9,8 @@ that do not probe give the difference back; the probing moves themselves are unc
 from __future__ import annotations
 
 import numpy as np
-from hand_clock import HandClock, hand_context, quarter_schedule
+from hand_clock import HandClock, hand_context, hand_pool
 
-from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
 from dispatch.control.budget import BreakerConfig, CircuitBreaker
@@ -56,20 +55,11 @@ def _pool() -> tuple[PoolController, list[AssetActor], TelemetryBoard, HandClock
                 energy_mwh=energy,
             )
         )
-    pool = PoolController(
-        "pool",
-        quarter_schedule(PLAN),
-        NoActivation(),
-        actors,
-        board,
-        clock,
-        context.metrics,
-        context.kpi,
-        # Storage's own probes (two batteries by 90 % of their rating, from 3 s flat) would
-        # leave no battery room to give anything back in a pool this small; this test is
-        # about the CHP's pair, so storage probes as before them (10 s flat, 15 %).
-        config=PoolConfig(storage_probe_after_share=1.0, storage_probe_share=0.15),
-    )
+    # Storage's own probes (two batteries by 90 % of their rating, from 3 s flat) would
+    # leave no battery room to give anything back in a pool this small; this test is
+    # about the CHP's pair, so storage probes as before them (10 s flat, 15 %).
+    config = PoolConfig(storage_probe_after_share=1.0, storage_probe_share=0.15)
+    pool = hand_pool(PLAN, actors, board, clock, context, config)
     return pool, actors, board, clock
 
 

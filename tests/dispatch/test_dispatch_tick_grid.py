@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import asyncio
 
-from hand_clock import HandClock, hand_context, quarter_schedule
+from hand_clock import HandClock, hand_context, hand_pool
 
-from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, AssetActor
 from dispatch.board import TelemetryBoard
 from dispatch.control.budget import BreakerConfig, CircuitBreaker
 from dispatch.device import DeviceLimits
 from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice
-from dispatch.pool import PoolController
 
 
 def _tick_times(start_at: float, grid_s: float | None) -> list[float]:
@@ -34,16 +32,7 @@ def _tick_times(start_at: float, grid_s: float | None) -> list[float]:
         CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
         energy_mwh=2.0,
     )
-    pool = PoolController(
-        "pool",
-        quarter_schedule({"bat": 0.0}),
-        NoActivation(),
-        [actor],
-        board,
-        clock,
-        context.metrics,
-        context.kpi,
-    )
+    pool = hand_pool({"bat": 0.0}, [actor], board, clock, context)
     times: list[float] = []
     pool.observers.append(lambda t, _target: times.append(round(t, 9)))
     clock.t = start_at
