@@ -273,13 +273,6 @@ class AssetActor:
             return None  # on its way: where it is now is not known closely enough
         return 0.5 * (lo + hi), 0.5 * (hi - lo)
 
-    def writes_sure(self, t: float) -> bool:
-        """True if at `t` [s] this asset's latest write was answered and no earlier one
-        whose answer was lost may still be landing: what it was told is what it runs at
-        (once ramped), were it to fall silent now."""
-        command = self.command_now
-        return t >= self._unsure_until and (command is None or command.acked_t is not None)
-
     @property
     def in_pool(self) -> bool:
         """True if the controller may give this asset setpoints."""

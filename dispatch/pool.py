@@ -18,23 +18,21 @@ the tick computes:
    (clipped to what it can reach this tick, given its limits, ramp and state of charge),
    and the rest is shared by headroom (`dispatch.control.allocation.water_fill`);
 5. probing: an asset whose setpoint has not moved by more than half a probing move for
-   `probe_after_s` (storage: `storage_probe_after_share` of it, by `storage_probe_share` of
-   its rating where both of a pair are sure of their link) is given a small move
-   (`probe_share` of its rating, or what its declared ramp covers in `probe_ramp_s` if
-   more, within its room; held `probe_hold_s` once reached at its ramp), paired with an
-   opposite move of another flat asset so that the pool's total is unchanged, so that a
-   device that does not follow, or follows too slowly, is seen on a flat schedule. A PV
-   plant or CHP behind a site meter is paired with one behind another meter (one such move
-   per meter at a time: two fake meters of one site probed together made opposite unseen
-   moves that cancelled at their meter); the other members of a site (storage) pair among
-   themselves, one pair per site at a time, so that the site watch can tell whose reported
-   move its meter did not see; a PV plant or CHP there moves by more than its meter can put
-   down to band errors (`AssetActor.site_nameable_mw`), with a partner that has the room;
-   the pairs starting in one tick move at most `PoolConfig.probe_budget_share` of the
-   fleet's rating, since a pair's two moves do not land at once; while the schedule sells
-   an aFRR band, the moves in flight add up to at most `PoolConfig.probe_band_share` of it
-   (pairs a site watch asked for excepted), so that the TSO's read-back stays within its
-   tolerance;
+   `probe_after_s` is given a small move (`probe_share` of its rating, or what its declared
+   ramp covers in `probe_ramp_s` if more, within its room; held `probe_hold_s` once reached
+   at its ramp), paired with an opposite move of another flat asset so that the pool's
+   total is unchanged, so that a device that does not follow, or follows too slowly, is
+   seen on a flat schedule. A PV plant or CHP behind a site meter is paired with one
+   behind another meter (one such move per meter at a time: two fake meters of one site
+   probed together made opposite unseen moves that cancelled at their meter); the other
+   members of a site (storage) pair among themselves, one pair per site at a time, so
+   that the site watch can tell whose reported move its meter did not see;
+   a PV plant or CHP there moves by more than its meter can put down to band errors
+   (`AssetActor.site_nameable_mw`), with a partner that has the room; the pairs starting
+   in one tick move at most `PoolConfig.probe_budget_share` of the fleet's rating, since
+   a pair's two moves do not land at once; while the schedule sells an aFRR band, the
+   moves in flight add up to at most `PoolConfig.probe_band_share` of it (pairs a site
+   watch asked for excepted), so that the TSO's read-back stays within its tolerance;
 6. each actor is handed its setpoint (`AssetActor.command`, latest wins, with the tick's
    time so that latencies run from here): the tick never waits on a device;
 7. observers (e.g. the simulation's truth sampler) are called with the tick's time and
@@ -110,35 +108,7 @@ class PoolConfig:
     max_reading_age_s: float = 2.5
     """A reading older than this [s] is stale: never counted as delivery."""
     probe_after_s: float = 10.0
-    """A setpoint flat this long [s] gets a probing move (`math.inf`: no routine probing;
-    a site watch's asks are still served)."""
-
-    storage_probe_after_share: float = 0.3
-    """Storage flat for this share of `probe_after_s` (3 s of 10 s) gets a probing move, so
-    that `probe_after_s` stays the one switch of routine probing (`math.inf`: none, for
-    storage too; an operator who turned probing off by it saw batteries probed every 3 s
-    while a storage setting of its own stood at 3 s). A lying battery's own state of
-    charge gives it away only once its lie has moved enough energy: a lie of the few
-    hundred watts the activation gives a 3 kW battery takes 4-18 s to make one 0.01 %
-    step, a probe's 2.7 kW under one. Probed only every `probe_after_s` (10 s), such
-    batteries were named 3-22 s after their lie showed (in process, the Modbus benchmark's
-    fleet with its state of charge in 0.01 % steps, `fake_meter:0.3@20s`, seeds 1-8: 83
-    of 960 later than 3 s, all batteries)."""
-    storage_probe_share: float = 0.9
-    """A probing pair of two storage units moves by this share of the smaller rating where
-    both have the room (else by what they have): the larger the move, the sooner a liar's
-    state of charge parts from its reports (a lie of 2.7 kW makes a 0.01 % step of a 5 kWh
-    battery in 0.7 s). Both ramp alike, so the pool's true total hardly notices. Only for
-    a pair whose two members are sure (`AssetActor.writes_sure`, read in the last tick):
-    a write whose answer is lost may have landed, and a device that goes silent then is
-    counted where it was read (`HeldPower`), off by the whole move."""
-    asked_again_after_s: float = 10.0
-    """An asset a site watch asked to move, and that was moved for that, goes ahead of its
-    site's queue again only after this long [s]; before, it waits its turn like any other.
-    A battery's unseen move left its site's window unbalanced, the watch asked to move its
-    suspects (the members that had just moved most, by their probe), and the same two
-    honest members were moved on ask again and again while four liars of the site waited
-    40 s and were never probed (in process, seed 17)."""
+    """A setpoint flat this long [s] gets a probing move."""
     probe_share: float = 0.15
     """Size of a probing move, as a share of the asset's rating."""
     probe_hold_s: float = 2.0
@@ -169,11 +139,6 @@ class PoolConfig:
     count_stale: bool = False
     """The old, wrong way, kept only to show what it hides: every asset's LAST reading
     counts as delivery, stale or not (never use it to dispatch)."""
-
-    @property
-    def storage_probe_after_s(self) -> float:
-        """Storage flat this long [s] gets a probing move (`storage_probe_after_share`)."""
-        return self.storage_probe_after_share * self.probe_after_s
 
 
 TickObserver = Callable[[float, float], None]
@@ -270,8 +235,6 @@ class PoolController:
         self._index = {asset_id: i for i, asset_id in enumerate(self._ids)}
         self._asked = np.zeros(n, dtype=bool)
         """Assets a site watch asked to probe now (`request_probe`), for the next tick."""
-        self._asked_probe_t = np.full(n, -np.inf)
-        """When each asset was last moved because a site watch asked for it [s]."""
         self._crossing = np.zeros(n, dtype=bool)
         """Per asset, True if it sits behind a site meter, its lie shows only there (a lie
         floor: PV, CHP) and a unit of that kind behind another meter can be its probing
@@ -402,7 +365,7 @@ class PoolController:
             include,
         )
         setpoints = self._add_probes(
-            t, setpoints, lo, hi, include, cap_lo, cap_hi, self.afrr_band_mw(utc), ages
+            t, setpoints, lo, hi, include, cap_lo, cap_hi, self.afrr_band_mw(utc)
         )
         # A unit planned on that is still below its minimum stable load is starting: it is
         # told at least that load (it ramps up through its unstable range at its own rate,
@@ -444,7 +407,6 @@ class PoolController:
         cap_lo: np.ndarray,
         cap_hi: np.ndarray,
         band_mw: float = 0.0,
-        ages: np.ndarray | None = None,
     ) -> np.ndarray:
         """Hold running probes; start new ones, in pairs of opposite moves, for assets in
         the pool whose setpoint has been flat for `probe_after_s` (see the module doc).
@@ -452,9 +414,7 @@ class PoolController:
         `lo`, `hi` [MW]: what each asset can reach this tick (a probe is clipped to it and
         reached over several ticks by a slow asset); `cap_lo`, `cap_hi` [MW]: its limits
         now, which bound the room a probe may use; `band_mw` [MW]: the aFRR band held now
-        (0: none), which bounds the moves in flight (`PoolConfig.probe_band_share`);
-        `ages` [s]: how old each asset's fresh reading is (NaN: none fresh; None: all read
-        this tick)."""
+        (0: none), which bounds the moves in flight (`PoolConfig.probe_band_share`)."""
         if not include.any():
             return setpoints
         cfg = self.config
@@ -494,11 +454,8 @@ class PoolController:
             self._asked[ended] = False
             running = include & (self._probe_until > t)
         asked = self._asked & include & ~running
-        asked &= t - self._asked_probe_t >= cfg.asked_again_after_s
         self._asked[:] = False
-        storage = ~np.isnan(self._energy)
-        flat_for = np.where(storage, cfg.storage_probe_after_s, cfg.probe_after_s)
-        due = include & ~running & ((t - self._moved_t >= flat_for) | asked)
+        due = include & ~running & ((t - self._moved_t >= cfg.probe_after_s) | asked)
         # Only assets with room to move their own way: one without would head its site's
         # queue, the longest waiting, and block the site's probes.
         room_up = np.where(self._is_limit, 0.0, cap_hi - setpoints)
@@ -554,21 +511,6 @@ class PoolController:
             # Behind a site meter, a unit whose lie only the meter can show moves by more
             # than the meter can put down to every member's band at once, where there is
             # room: a smaller unseen move is no proof against anyone.
-            # Two storage units move by `storage_probe_share` of the smaller rating, where
-            # both have the room (`PoolConfig.storage_probe_share`); not while an aFRR band
-            # is held, whose share for probes a move of 0.9 MW of a 1 MW battery would not
-            # fit (`probe_band_share`: no pair ran at 1 % of a 25 MW band).
-            # Only where both are sure of their link: read in the last tick and every write
-            # answered. A write whose answer was lost may have landed, and a device that
-            # falls silent then is counted at its reading, a whole move off (the served
-            # cluster's silent-devices run on a busy host: 0.54 MW of held power that was
-            # not there, a battery read at its probe and silent after its return).
-            if band_mw <= 0.0:
-                both = storage[up] & storage[down]
-                if both.any():
-                    both &= self._sure(t, up, ages) & self._sure(t, down, ages)
-                large = cfg.storage_probe_share * np.minimum(self._rating[up], self._rating[down])
-                size = np.where(both, np.maximum(size, np.minimum(large, room)), size)
             floor = np.maximum(self._lie_floor[up], self._lie_floor[down])
             size = np.maximum(size, np.minimum(floor, room))
             useful = np.isfinite(room) & (room > 2 * np.minimum(self._band[up], self._band[down]))
@@ -606,8 +548,6 @@ class PoolController:
             chosen = np.concatenate((up, down))
             self._probe_until[chosen] = np.concatenate((hold, hold))
             self._probe_start[chosen] = t
-            self._asked_probe_t[up[asked[up]]] = t
-            self._asked_probe_t[down[asked[down]]] = t
             self._partner[up], self._partner[down] = down, up
             self._moved_t[chosen] = np.concatenate((hold, hold))
             self.probes += int(chosen.size)
@@ -636,19 +576,6 @@ class PoolController:
                 caps=self._is_limit,
             )
         return setpoints
-
-    def _sure(self, t: float, assets: np.ndarray, ages: np.ndarray | None) -> np.ndarray:
-        """Per asset of `assets`: read within the last tick (`ages` [s]) and every write
-        answered at `t` [s] (`AssetActor.writes_sure`)."""
-        if ages is None:
-            read = np.ones(assets.size, dtype=bool)
-        else:
-            with np.errstate(invalid="ignore"):
-                read = ages[assets] <= self.config.tick_s
-        actors = self.actors
-        return read & np.array(
-            [actors[i].writes_sure(t) for i in assets.tolist()], dtype=bool
-        ).reshape(assets.shape)
 
     def _probe_again(self, t: float, include: np.ndarray) -> None:
         """Make due at once each asset behind a site meter whose probe ended a tick ago or
@@ -823,12 +750,7 @@ class PoolController:
         again."""
         flat = [i for i in rest if not asked[i]]
         wide, narrow = self._wide_enough(first, rest + others, room)
-        # A storage unit whose site has no other flat member takes any other that can
-        # move (flat ones still first): the activation moves a site's batteries one by
-        # one, so a due battery seldom found a flat partner, and a liar sat unprobed for
-        # 20 s and more while its lie grew by a few hundred watts (seed 3: three of them).
-        storage = not np.isnan(self._energy[first])
-        if not asked[first] and flat != [self._partner[first]] and not wide and not storage:
+        if not asked[first] and flat != [self._partner[first]] and not wide:
             others = []  # a flat member with flat partners, or none: as always
         free: list[int] = []
         tiers = [

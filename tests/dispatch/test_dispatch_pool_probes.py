@@ -5,21 +5,19 @@ opposite unseen moves that cancel at the meter)."""
 
 from __future__ import annotations
 
-import math
 from itertools import pairwise
 
-import pytest
 from hand_clock import HandClock, hand_context, hand_pool
 
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
 from dispatch.control.budget import BreakerConfig, CircuitBreaker
-from dispatch.control.confirmation import Command, ConfirmationPolicy
+from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.devices.site_meter import SiteMeter
 from dispatch.inproc import InProcessDevice
-from dispatch.pool import PoolConfig, PoolController
+from dispatch.pool import PoolController
 from dispatch.sites import SiteWatch
 
 LEVEL_MW = 0.2
@@ -39,17 +37,16 @@ def _pool(
     board: TelemetryBoard,
     clock: HandClock,
     context: ActorContext,
-    config: PoolConfig | None = None,
 ) -> PoolController:
     """The pool of `actors` on a flat quarter-hour schedule: `plan` [MW] per asset."""
-    return hand_pool(plan, actors, board, clock, context, config)
+    return hand_pool(plan, actors, board, clock, context)
 
 
 def _site(
-    n: int, slow: frozenset[str] = frozenset(), config: PoolConfig | None = None
+    n: int, slow: frozenset[str] = frozenset()
 ) -> tuple[PoolController, list[AssetActor], TelemetryBoard, HandClock]:
     """`n` 1 MW batteries behind one site meter, planned flat at LEVEL_MW each, ramping at
-    0.5 MW/s (those in `slow` at 20 kW/s); `config`: the pool's (default: the default)."""
+    0.5 MW/s (those in `slow` at 20 kW/s)."""
     clock, board, context = _context(tolerance_mw=0.1)
     policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.01)
     actors = []
@@ -65,7 +62,7 @@ def _site(
         )
         actor.site_id = "site-1"
         actors.append(actor)
-    pool = _pool({a.asset_id: LEVEL_MW for a in actors}, actors, board, clock, context, config)
+    pool = _pool({a.asset_id: LEVEL_MW for a in actors}, actors, board, clock, context)
     return pool, actors, board, clock
 
 
@@ -102,7 +99,7 @@ def test_an_asked_twin_moves_alone_at_the_next_tick_though_its_setpoint_was_not_
     assert "bat-4" not in moved
     assert len(moved) == 2  # and one partner of the site, the other way
     (partner,) = set(moved) - {"bat-3"}
-    assert moved[partner] - LEVEL_MW == pytest.approx(-(moved["bat-3"] - LEVEL_MW))
+    assert moved[partner] - LEVEL_MW == -(moved["bat-3"] - LEVEL_MW)
     # Asked once, it is not moved again after the probe unless asked again.
     assert pool.probes == 2
 
@@ -131,11 +128,8 @@ def test_a_running_probe_the_site_asks_about_returns_at_once() -> None:
 def _probed_again_by(seen_at: float | None) -> list[float]:
     """bat-3 probes from 1 s (asked), held to 4 s; its site's comparisons saw its move at
     `seen_at` [s] (None: every one of them was skipped). The times [s] until 12 s at which
-    bat-3 started another probing move. Storage probed as any asset (after 10 s flat, by
-    `probe_share`): the timing this follows."""
-    pool, actors, board, clock = _site(
-        6, config=PoolConfig(storage_probe_after_share=1.0, storage_probe_share=0.0)
-    )
+    bat-3 started another probing move."""
+    pool, actors, board, clock = _site(6)
     _tick(pool, actors, board, clock)
     clock.t = 1.0
     pool.request_probe(["bat-3"])
@@ -411,43 +405,3 @@ def test_a_pv_plant_or_chp_behind_a_meter_moves_with_a_partner_behind_another_me
             (a, up), (b, down) = moved.items()
             assert a[-1] != b[-1]
             assert abs(up + down) < 1e-9
-
-
-def _moves_until(
-    pool: PoolController,
-    actors: list[AssetActor],
-    board: TelemetryBoard,
-    clock: HandClock,
-    until_s: float,
-) -> list[float]:
-    """Tick every second up to `until_s` [s]: each tick's largest move off LEVEL_MW [MW]."""
-    moves = []
-    for second in range(int(until_s) + 1):
-        clock.t = float(second)
-        wanted = _tick(pool, actors, board, clock)
-        moves.append(max((abs(sp - LEVEL_MW) for sp in wanted.values()), default=0.0))
-    return moves
-
-
-@pytest.mark.parametrize("off", [1e9, math.inf])
-def test_probing_turned_off_by_probe_after_s_moves_no_battery(off: float) -> None:
-    # The operator's one switch: before, storage had a flat time of its own (3 s) and
-    # batteries of a pool with probing turned off were moved by 90 % of their rating.
-    pool, actors, board, clock = _site(6, config=PoolConfig(probe_after_s=off))
-    assert max(_moves_until(pool, actors, board, clock, 30.0)) < 1e-9
-    assert pool.probes == 0
-
-
-def test_a_battery_whose_write_is_in_doubt_is_probed_by_a_small_move_only() -> None:
-    # Two batteries, flat from the start: due after 3 s (`storage_probe_after_share` of
-    # 10 s). Both sure of their link: moved by 0.8 MW (90 % of 1 MW, within the 0.8 MW of
-    # room above 0.2 MW). bat-1's latest write unanswered (it may have landed; were it to
-    # fall silent now it would be counted at its reading, a whole move off): the routine
-    # move, what 0.5 MW/s covers in 0.5 s.
-    pool, actors, board, clock = _site(2)
-    sure = max(_moves_until(pool, actors, board, clock, 4.0))
-    assert sure == pytest.approx(0.8)
-    pool, actors, board, clock = _site(2)
-    actors[1].command_now = Command("bat-1", LEVEL_MW, ConfirmationPolicy(), 0.0)
-    doubtful = max(_moves_until(pool, actors, board, clock, 4.0))
-    assert doubtful == pytest.approx(0.25)

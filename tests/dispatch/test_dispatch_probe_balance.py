@@ -19,7 +19,7 @@ from dispatch.control.probe_balance import balance_probes
 from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery, Chp
 from dispatch.inproc import InProcessDevice
-from dispatch.pool import PoolConfig, PoolController
+from dispatch.pool import PoolController
 
 PLAN = {"chp": 0.6, "bat-0": 0.0, "bat-1": 0.0, "bat-2": 0.0, "bat-3": 0.0}
 
@@ -55,11 +55,7 @@ def _pool() -> tuple[PoolController, list[AssetActor], TelemetryBoard, HandClock
                 energy_mwh=energy,
             )
         )
-    # Storage's own probes (two batteries by 90 % of their rating, from 3 s flat) would
-    # leave no battery room to give anything back in a pool this small; this test is
-    # about the CHP's pair, so storage probes as before them (10 s flat, 15 %).
-    config = PoolConfig(storage_probe_after_share=1.0, storage_probe_share=0.15)
-    pool = hand_pool(PLAN, actors, board, clock, context, config)
+    pool = hand_pool(PLAN, actors, board, clock, context)
     return pool, actors, board, clock
 
 
