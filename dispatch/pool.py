@@ -123,6 +123,14 @@ class PoolConfig:
     probe_budget_share: float = 0.03
     """Probing moves that start in one tick add up to at most this share of the fleet's
     rating (the pairs asked for or waiting longest first; the rest wait a tick)."""
+    probe_flight_share: float = 0.05
+    """The probing moves in flight (one move per pair) add up to at most this share of the
+    fleet's rating [1]; pairs a site watch asked for go regardless. A pair's two moves land
+    at different instants (a CHP ramps for several ticks while its battery partner moves
+    at once), so each pair in flight can put up to its move into the pool's true error:
+    at 20,000 assets in 4 partitions about 2,000 CHP pairs were in flight in a
+    partition's first probing wave, and its devices' truth fell up to 387 MW below its
+    target (tolerance 340 MW)."""
     cross_budget_share: float = 0.02
     """Of that, the pairs behind two site meters (`PoolController._crossing`) that start
     in one tick add up to at most this share of the fleet's rating."""
@@ -529,13 +537,20 @@ class PoolController:
             keep &= np.cumsum(crossing) - crossing < cfg.cross_budget_share * float(
                 self._rating.sum()
             )
+            pinned = asked[up] | asked[down]
+            in_flight = 0.5 * float(np.abs(self._probe[running]).sum())
+            routine = np.where(keep & ~pinned, step, 0.0)
+            # A pair starts while the moves before it stay under the bound: with none in
+            # flight one always may (a small pool's probe can be larger than the bound).
+            keep &= pinned | (
+                in_flight + np.cumsum(routine) - routine
+                < cfg.probe_flight_share * float(self._rating.sum())
+            )
             if band_mw > 0.0:
                 # An aFRR band is held: the moves in flight, these included, stay within
                 # `probe_band_share` of it (one move per pair: its two readings can be a
                 # move apart). Pairs a site watch asked for go regardless: they name a
                 # device the meters already doubt.
-                pinned = asked[up] | asked[down]
-                in_flight = 0.5 * float(np.abs(self._probe[running]).sum())
                 routine = np.where(keep & ~pinned, step, 0.0)
                 keep &= pinned | (
                     in_flight + np.cumsum(routine) <= cfg.probe_band_share * band_mw + 1e-12
