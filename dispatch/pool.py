@@ -29,8 +29,9 @@ the tick computes:
    that the site watch can tell whose reported move its meter did not see;
    a PV plant or CHP there moves by more than its meter can put down to band errors
    (`AssetActor.site_nameable_mw`), with a partner that has the room; the pairs starting
-   in one tick move at most `PoolConfig.probe_budget_share` of the fleet's rating, since
-   a pair's two moves do not land at once; while the schedule sells an aFRR band, the
+   in one tick move at most `PoolConfig.probe_budget_share` of the fleet's rating and
+   those in flight at most `PoolConfig.probe_flight_share` of it, since a pair's two moves
+   do not land at once; while the schedule sells an aFRR band, the
    moves in flight add up to at most `PoolConfig.probe_band_share` of it (pairs a site
    watch asked for excepted), so that the TSO's read-back stays within its tolerance;
 6. each actor is handed its setpoint (`AssetActor.command`, latest wins, with the tick's
