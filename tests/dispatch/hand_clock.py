@@ -12,9 +12,12 @@ from datetime import UTC, datetime, timedelta
 from prometheus_client import CollectorRegistry
 
 from dispatch.activation import NoActivation
-from dispatch.actor import ActorContext, AssetActor
-from dispatch.board import TelemetryBoard
-from dispatch.control.budget import BucketConfig, RetryBudgets
+from dispatch.actor import ActorConfig, ActorContext, AssetActor
+from dispatch.board import BoardEntry, TelemetryBoard
+from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.device import DeviceLimits, Telemetry
+from dispatch.devices.physics import Battery
+from dispatch.inproc import InProcessDevice
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics
 from dispatch.pool import PoolConfig, PoolController
@@ -104,3 +107,44 @@ def hand_pool(
         context.kpi,
         config=config,
     )
+
+
+def hand_batteries(n: int, clock: HandClock, context: ActorContext) -> list[AssetActor]:
+    """`n` actors of 1 MW in-process batteries (`bat-0`...; 2 MWh at half charge, 0.5 MW/s,
+    no site), on `context`."""
+    return [
+        AssetActor(
+            InProcessDevice(f"bat-{i}", Battery(1.0, -1.0, 2.0, soc=0.5), clock, "battery"),
+            DeviceLimits(1.0, -1.0, 0.5, 3.0),
+            context,
+            ActorConfig(),
+            CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
+            energy_mwh=2.0,
+        )
+        for i in range(n)
+    ]
+
+
+def obedient_tick(
+    pool: PoolController,
+    actors: Sequence[AssetActor],
+    board: TelemetryBoard,
+    clock: HandClock,
+    level_mw: float,
+) -> dict[str, float]:
+    """Every 1 MW battery reads at its setpoint (`level_mw` [MW] before its first; an
+    obedient, instant fleet at half charge), then one tick; the setpoints it hands out
+    [MW]."""
+    for actor in actors:
+        wanted = actor._wanted[0] if actor._wanted is not None else level_mw
+        board.post(
+            BoardEntry(
+                actor.asset_id,
+                Telemetry(clock.utc(), wanted, wanted, 0.5, 1.0, -1.0),
+                "available",
+                True,
+                clock.t,
+            )
+        )
+    pool.tick(clock.t)
+    return {a.asset_id: a._wanted[0] for a in actors if a._wanted is not None}

@@ -4,16 +4,12 @@ every asset, and the full walk outside a tick."""
 
 from __future__ import annotations
 
-from hand_clock import HandClock, hand_context, quarter_schedule
+from hand_clock import HandClock, hand_batteries, hand_context, quarter_schedule
 
 from dispatch.activation import NoActivation
-from dispatch.actor import ActorConfig, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
 from dispatch.cluster.held import HeldPower
-from dispatch.control.budget import BreakerConfig, CircuitBreaker
-from dispatch.device import DeviceLimits, Telemetry
-from dispatch.devices.physics import Battery
-from dispatch.inproc import InProcessDevice
+from dispatch.device import Telemetry
 from dispatch.pool import PoolController
 
 
@@ -21,17 +17,7 @@ def _pool(n: int) -> tuple[PoolController, TelemetryBoard, HandClock]:
     clock = HandClock()
     board = TelemetryBoard()
     context = hand_context(clock, board)
-    actors = [
-        AssetActor(
-            InProcessDevice(f"bat-{i}", Battery(1.0, -1.0, 2.0, soc=0.5), clock, "battery"),
-            DeviceLimits(1.0, -1.0, 0.5, 3.0),
-            context,
-            ActorConfig(),
-            CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
-            energy_mwh=2.0,
-        )
-        for i in range(n)
-    ]
+    actors = hand_batteries(n, clock, context)
     schedule = quarter_schedule({a.asset_id: 0.1 for a in actors})
     pool = PoolController(
         "pool", schedule, NoActivation(), actors, board, clock, context.metrics, context.kpi

@@ -6,14 +6,14 @@ asks for still goes."""
 from __future__ import annotations
 
 import pytest
-from hand_clock import START, HandClock, hand_context, quarter_schedule
+from hand_clock import START, HandClock, hand_context, obedient_tick, quarter_schedule
 
 from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, AssetActor
-from dispatch.board import BoardEntry, TelemetryBoard
+from dispatch.board import TelemetryBoard
 from dispatch.control.budget import BreakerConfig, CircuitBreaker
 from dispatch.control.confirmation import ConfirmationPolicy
-from dispatch.device import DeviceLimits, Telemetry
+from dispatch.device import DeviceLimits
 from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice
 from dispatch.pool import PoolController
@@ -62,19 +62,7 @@ def _tick(
 ) -> dict[str, float]:
     """Every asset reads at its setpoint (an obedient, instant fleet), then one tick; the
     setpoints it hands out [MW]."""
-    for actor in actors:
-        wanted = actor._wanted[0] if actor._wanted is not None else LEVEL_MW
-        board.post(
-            BoardEntry(
-                actor.asset_id,
-                Telemetry(clock.utc(), wanted, wanted, 0.5, 1.0, -1.0),
-                "available",
-                True,
-                clock.t,
-            )
-        )
-    pool.tick(clock.t)
-    return {a.asset_id: a._wanted[0] for a in actors if a._wanted is not None}
+    return obedient_tick(pool, actors, board, clock, LEVEL_MW)
 
 
 def _in_flight(setpoints: dict[str, float]) -> float:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from hand_clock import HandClock, hand_context, hand_pool
+from hand_clock import HandClock, hand_context, hand_pool, obedient_tick
 
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
@@ -71,19 +71,7 @@ def _tick(
 ) -> dict[str, float]:
     """Every asset reads at its setpoint (an obedient, instant fleet), then one tick; the
     setpoints it hands out [MW]."""
-    for actor in actors:
-        wanted = actor._wanted[0] if actor._wanted is not None else LEVEL_MW
-        board.post(
-            BoardEntry(
-                actor.asset_id,
-                Telemetry(clock.utc(), wanted, wanted, 0.5, 1.0, -1.0),
-                "available",
-                True,
-                clock.t,
-            )
-        )
-    pool.tick(clock.t)
-    return {a.asset_id: a._wanted[0] for a in actors if a._wanted is not None}
+    return obedient_tick(pool, actors, board, clock, LEVEL_MW)
 
 
 def test_an_asked_twin_moves_alone_at_the_next_tick_though_its_setpoint_was_not_flat() -> None:

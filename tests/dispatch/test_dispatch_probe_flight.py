@@ -7,14 +7,9 @@ move into the pool's true error; bounding only the pairs that start per tick let
 
 from __future__ import annotations
 
-from hand_clock import HandClock, hand_context, hand_pool
+from hand_clock import HandClock, hand_batteries, hand_context, hand_pool, obedient_tick
 
-from dispatch.actor import ActorConfig, AssetActor
-from dispatch.board import BoardEntry, TelemetryBoard
-from dispatch.control.budget import BreakerConfig, CircuitBreaker
-from dispatch.device import DeviceLimits, Telemetry
-from dispatch.devices.physics import Battery
-from dispatch.inproc import InProcessDevice
+from dispatch.board import TelemetryBoard
 from dispatch.pool import PoolConfig
 
 
@@ -24,33 +19,12 @@ def _in_flight_by_tick(n: int, config: PoolConfig) -> list[float]:
     clock = HandClock()
     board = TelemetryBoard()
     context = hand_context(clock, board)
-    actors = [
-        AssetActor(
-            InProcessDevice(f"bat-{i}", Battery(1.0, -1.0, 2.0, soc=0.5), clock, "battery"),
-            DeviceLimits(1.0, -1.0, 0.5, 3.0),
-            context,
-            ActorConfig(),
-            CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
-            energy_mwh=2.0,
-        )
-        for i in range(n)
-    ]
+    actors = hand_batteries(n, clock, context)
     pool = hand_pool({a.asset_id: 0.0 for a in actors}, actors, board, clock, context, config)
     flight = []
     for second in range(40):
         clock.t = float(second)
-        for actor in actors:
-            wanted = actor._wanted[0] if actor._wanted is not None else 0.0
-            board.post(
-                BoardEntry(
-                    actor.asset_id,
-                    Telemetry(clock.utc(), wanted, wanted, 0.5, 1.0, -1.0),
-                    "available",
-                    True,
-                    clock.t,
-                )
-            )
-        pool.tick(clock.t)
+        obedient_tick(pool, actors, board, clock, 0.0)
         flight.append(0.5 * float(abs(pool._probe).sum()))
     return flight
 
