@@ -31,11 +31,13 @@ from itertools import pairwise
 
 SHORT_SPAN_S = 0.001
 """A reading's span (asked to answered, or an anchor's) up to this long [s] is bounded, not
-computed twice: every follower moves at most the rated ramp, so the envelope at the span's
-end lies within the one at its start widened by ramp x span (at most a thousandth of the
-ramp [MW]; a wider envelope never names an obeying device). On the real clock nearly every
-in-process reading has a span of some microseconds, and computing both ends made the
-envelope four times the work of the check."""
+computed twice: the envelope at the span's end lies within the one at its start widened
+by twice ramp x span (at most two thousandths of the ramp [MW]; a wider envelope never
+names an obeying device). Twice: a device moves at most its ramp, but the envelope's lower
+edge, the lowest of several followers, can fall at twice it where a reversal's followers
+take over from each other (hypothesis found one: 1 MW/s at a 0.5 MW/s ramp). On the real
+clock nearly every in-process reading has a span of some microseconds, and computing both
+ends made the envelope four times the work of the check."""
 
 
 def _follow(
@@ -176,7 +178,7 @@ class ExecutionWatch:
         fast, low, high = self._followers_from(t, t_a, p_a)
         if t_end > t_a and t > t_end:
             if t_end - t_a <= SHORT_SPAN_S:
-                slack = self.ramp_mw_per_s * (t_end - t_a)
+                slack = 2.0 * self.ramp_mw_per_s * (t_end - t_a)
                 return fast, low - slack, high + slack
             _, low_end, high_end = self._followers_from(t, t_end, p_a)
             low, high = min(low, low_end), max(high, high_end)
@@ -254,7 +256,7 @@ class ExecutionWatch:
         fast_end = fast
         if answered_t is not None and answered_t > t:
             if answered_t - t <= SHORT_SPAN_S:
-                slack = self.ramp_mw_per_s * (answered_t - t)
+                slack = 2.0 * self.ramp_mw_per_s * (answered_t - t)
                 low, high = low - slack, high + slack
             else:
                 fast_end, low_end, high_end = self._followers(answered_t)

@@ -1,7 +1,7 @@
 """A reading answered within `SHORT_SPAN_S` of its asking (on the real clock, nearly every
 in-process one) is judged against the envelope at its asking widened by the ramp over the
 span, not computed again at the answer: the bound must hold everything the exact envelope
-holds (no obeying device named) and be wider by no more than ramp x span."""
+holds (no obeying device named) and be wider by no more than twice ramp x span."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def _watch(history: list[tuple[float, float, float]], anchor_span: float) -> Exe
     st.floats(0.0, SHORT_SPAN_S),
     st.floats(0.0, 8.0),
 )
-def test_the_bounded_envelope_holds_the_exact_one_and_is_wider_by_at_most_the_ramp_over_the_span(
+def test_the_bounded_envelope_holds_the_exact_one_widened_by_twice_the_ramp_over_the_span(
     history: list[tuple[float, float, float]],
     anchor_span: float,
     answer_span: float,
@@ -54,7 +54,9 @@ def test_the_bounded_envelope_holds_the_exact_one_and_is_wider_by_at_most_the_ra
         patch.setattr(execution, "SHORT_SPAN_S", -1.0)  # every span computed at both ends
         exact = _watch(history, anchor_span)._window(t, t + answer_span)
     (_, _, lo, hi), (_, _, lo_exact, hi_exact) = bounded, exact
-    slack = RAMP * (anchor_span + answer_span) + 1e-12
+    # Twice the ramp: the envelope's lower edge can fall at twice it (a reversal's
+    # followers taking over from each other; hypothesis found one at 1 MW/s).
+    slack = 2.0 * RAMP * (anchor_span + answer_span) + 1e-12
     assert lo <= lo_exact + 1e-12
     assert hi >= hi_exact - 1e-12
     assert lo_exact - lo <= slack
