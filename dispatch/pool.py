@@ -227,7 +227,9 @@ class PoolController:
         spread = (np.arange(n) * 0.6180339887498949) % 1.0
         self._moved_t = t0 - self.config.probe_after_s * spread
         self._probe = np.zeros(n)
-        self._up_only = np.isnan(self._energy) & ~self._is_limit & (self._min >= 0)
+        self._storage = ~np.isnan(self._energy)
+        """Per asset, True for storage (it has an energy content)."""
+        self._up_only = ~self._storage & ~self._is_limit & (self._min >= 0)
         """No storage, not a cap, never below 0 MW: a unit with a minimum stable load."""
         self._probe_until = np.full(n, -np.inf)
         self._probe_start = np.full(n, -np.inf)
@@ -588,7 +590,7 @@ class PoolController:
                 free,
                 np.where(stable > 0.0, np.maximum(lo, stable), lo),
                 hi,
-                storage=~np.isnan(self._energy),
+                storage=self._storage,
                 caps=self._is_limit,
             )
         return setpoints
@@ -877,7 +879,7 @@ class PoolController:
             self._lie_floor = np.array(
                 [
                     1.1 * a.site_nameable_mw if a.site_id is not None and not storage else 0.0
-                    for a, storage in zip(self.actors, ~np.isnan(self._energy), strict=True)
+                    for a, storage in zip(self.actors, self._storage, strict=True)
                 ]
             )
             self._crossing = self._cross_partners_exist(index)
@@ -958,7 +960,7 @@ class PoolController:
         if not include.any():
             return nan, nan, nan
         lo_soc, hi_soc = soc_power_limits(soc, self._energy, self.config.soc_horizon_s)
-        storage = ~np.isnan(soc) & ~np.isnan(self._energy)
+        storage = ~np.isnan(soc) & self._storage
         lo_cap = np.where(storage, np.maximum(cap_lo, lo_soc), cap_lo)
         hi_cap = np.where(storage, np.minimum(cap_hi, hi_soc), cap_hi)
         lo_cap = np.minimum(lo_cap, hi_cap)

@@ -271,9 +271,9 @@ async def run_owner(
                 if a.in_pool:
                     available += a.rating_mw
                     in_pool += 1
-            unknown = pool.kpi._unknown[-1][0] if pool.kpi._unknown else 0
-            counted = held[0] if held else None
             if keep_timeline:
+                unknown = pool.kpi._unknown[-1][0] if pool.kpi._unknown else 0
+                counted = held[0] if held else None
                 timeline.append(
                     (
                         round(t, 3),
