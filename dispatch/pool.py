@@ -110,6 +110,12 @@ class PoolConfig:
     """A reading older than this [s] is stale: never counted as delivery."""
     probe_after_s: float = 10.0
     """A setpoint flat this long [s] gets a probing move."""
+    probe_retries: int = 2
+    """A probe behind a site meter that no comparison of its site saw is made again at
+    once at most this many times in a row (`PoolController._probe_again`); after that the
+    asset waits for its next routine probe. Unbounded, an asked probe whose move no
+    comparison ever saw was asked again every 5 s for ever where routine probing is off
+    (`probe_after_s` infinite)."""
     probe_share: float = 0.15
     """Size of a probing move, as a share of the asset's rating."""
     probe_hold_s: float = 2.0
@@ -239,6 +245,10 @@ class PoolController:
         self._ended_t = np.full(n, np.nan)
         """When the probe of an asset behind a site meter ended [s], until the pool has
         looked whether a comparison of its site saw its move (NaN: nothing to look at)."""
+        self._again = np.zeros(n, dtype=bool)
+        """Assets whose probe no comparison of their site saw, due again at once."""
+        self._retries = np.zeros(n, dtype=np.int64)
+        """How many probes in a row each asset was given again (`_again`)."""
         self.probes = 0
         self._sites: np.ndarray | None = None
         self._partner = np.full(n, -1, dtype=np.int64)
@@ -466,7 +476,7 @@ class PoolController:
             running = include & (self._probe_until > t)
         asked = self._asked & include & ~running
         self._asked[:] = False
-        due = include & ~running & ((t - self._moved_t >= cfg.probe_after_s) | asked)
+        due = include & ~running & ((t - self._moved_t >= cfg.probe_after_s) | asked | self._again)
         # Only assets with room to move their own way: one without would head its site's
         # queue, the longest waiting, and block the site's probes.
         room_up = np.where(self._is_limit, 0.0, cap_hi - setpoints)
@@ -566,6 +576,8 @@ class PoolController:
             chosen = np.concatenate((up, down))
             self._probe_until[chosen] = np.concatenate((hold, hold))
             self._probe_start[chosen] = t
+            self._retries[chosen] = np.where(self._again[chosen], self._retries[chosen] + 1, 0)
+            self._again[chosen] = False
             self._partner[up], self._partner[down] = down, up
             self._moved_t[chosen] = np.concatenate((hold, hold))
             self.probes += int(chosen.size)
@@ -603,14 +615,19 @@ class PoolController:
         while it was on its way, or the prober's own), and a fake meter's lie then waited
         for its next routine probe, 10-30 s later, or the run's end (in process, a
         twentieth of the reads lost). Also a probe cut short because its partner left the
-        pool. It waits for its site to be free as any due member."""
+        pool. It waits for its site to be free as any due member, and is made again at most
+        `PoolConfig.probe_retries` times in a row."""
         tick = self.config.tick_s
         looked = np.flatnonzero(~np.isnan(self._ended_t) & (t >= self._ended_t + tick))
         if not looked.size:
             return
         compared = np.array([self.actors[i].site_compared_t for i in looked.tolist()])
         unseen = looked[(compared < self._probe_start[looked] + tick) & include[looked]]
-        self._moved_t[unseen] = t - self.config.probe_after_s
+        unseen = unseen[self._retries[unseen] < self.config.probe_retries]
+        self._again[unseen] = True
+        if math.isfinite(self.config.probe_after_s):
+            # Ordered among the due members as one that became due now.
+            self._moved_t[unseen] = np.minimum(self._moved_t[unseen], t - self.config.probe_after_s)
         self._ended_t[looked] = np.nan
 
     def _pairs(

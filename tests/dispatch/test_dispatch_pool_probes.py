@@ -5,6 +5,8 @@ opposite unseen moves that cancel at the meter)."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from itertools import pairwise
 
 from hand_clock import HandClock, hand_context, hand_pool, obedient_tick
@@ -17,7 +19,7 @@ from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery, Chp, Pv
 from dispatch.devices.site_meter import SiteMeter
 from dispatch.inproc import InProcessDevice
-from dispatch.pool import PoolController
+from dispatch.pool import PoolConfig, PoolController
 from dispatch.sites import SiteWatch
 
 LEVEL_MW = 0.2
@@ -113,17 +115,20 @@ def test_a_running_probe_the_site_asks_about_returns_at_once() -> None:
     assert pool.probes == 2  # ended, not started again in the same tick
 
 
-def _probed_again_by(seen_at: float | None) -> list[float]:
+def _probed_again_by(
+    seen_at: float | None, until_s: int = 12, probe_after_s: float = 10.0
+) -> list[float]:
     """bat-3 probes from 1 s (asked), held to 4 s; its site's comparisons saw its move at
-    `seen_at` [s] (None: every one of them was skipped). The times [s] until 12 s at which
-    bat-3 started another probing move."""
+    `seen_at` [s] (None: every one of them was skipped). The times [s] until `until_s` at
+    which bat-3 started another probing move (routine probes after `probe_after_s`)."""
     pool, actors, board, clock = _site(6)
+    pool.config = replace(pool.config, probe_after_s=probe_after_s)
     _tick(pool, actors, board, clock)
     clock.t = 1.0
     pool.request_probe(["bat-3"])
     _tick(pool, actors, board, clock)
     starts = []
-    for second in range(2, 13):
+    for second in range(2, until_s + 1):
         clock.t = float(second)
         if seen_at is not None and second == int(seen_at) + 1:
             for actor in actors:
@@ -144,6 +149,14 @@ def test_a_probe_no_comparison_saw_is_made_again_at_once() -> None:
     assert _probed_again_by(None) == [9.0]
     # Seen by one comparison (2.5 s): it waits for its next routine probe, as always.
     assert _probed_again_by(2.5) == []
+
+
+def test_with_routine_probing_off_an_unseen_asked_probe_is_not_made_again_for_ever() -> None:
+    # Routine probing off (`probe_after_s` infinite), no comparison ever sees bat-3's
+    # asked move: it is made again `probe_retries` (2) times, then left alone. Before, it
+    # was made again every 5 s to the run's end (its flat time set to minus infinity).
+    starts = _probed_again_by(None, until_s=60, probe_after_s=math.inf)
+    assert len(starts) == PoolConfig().probe_retries, starts
 
 
 class Alternating:
