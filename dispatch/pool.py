@@ -67,6 +67,7 @@ from dispatch.clock import DispatchClock
 from dispatch.control.allocation import reachable_interval, soc_power_limits, water_fill
 from dispatch.control.pi import PIConfig, PIController
 from dispatch.control.probe_balance import balance_probes
+from dispatch.control.storage_rounds import balance_groups, round_moves
 from dispatch.ids import new_dispatch_id
 from dispatch.kpi import KpiRecorder
 from dispatch.observability import DispatchMetrics, event_log
@@ -118,6 +119,28 @@ class PoolConfig:
     (`probe_after_s` infinite)."""
     probe_share: float = 0.15
     """Size of a probing move, as a share of the asset's rating."""
+    storage_probe_share: float = 0.9
+    """Storage behind a site meter is probed in *rounds* (`dispatch.control.storage_rounds`):
+    every free storage unit of the site at once, each by up to this share of its rating
+    within what it can hold for `soc_horizon_s` (less `storage_probe_margin_share`), some
+    up and some down, summing to zero. A lying battery's state of charge gives it away once
+    its lie has moved enough energy: a lie of the few hundred watts the activation gives a
+    3 kW battery takes 4-18 s to make one 0.01 % step, a probe of 2.7 kW under one second.
+    0: no rounds (storage pairs inside its site by `probe_share`, as any member)."""
+    storage_probe_after_share: float = 0.3
+    """A site's storage round starts once one of its storage units was flat for this share
+    of `probe_after_s` (3 s of 10 s), so that `probe_after_s` stays the one switch of
+    routine probing (`math.inf`: none; a site watch's asks are still served)."""
+    storage_flight_share: float = 0.02
+    """The storage rounds in flight (one side of each) add up to at most this share of the
+    fleet's rating [1] (rounds a site watch asked for excepted); the pairs have their own
+    bound (`probe_flight_share`). A round's members ramp alike and its setpoints sum to
+    zero every tick, but their writes land up to a second apart: each round in flight can
+    put up to one side of its moves into the pool's true error for that long."""
+    storage_probe_margin_share: float = 0.1
+    """Room a round leaves each storage unit [share of its rating]: the allocation's base
+    moves while the round runs (`dispatch.control.storage_rounds.balance_groups` keeps the
+    round's sum at zero if it does anyway)."""
     probe_hold_s: float = 2.0
     """How long a probing move is held [s]."""
     probe_gap_s: float = 1.0
@@ -245,6 +268,28 @@ class PoolController:
         self._ended_t = np.full(n, np.nan)
         """When the probe of an asset behind a site meter ended [s], until the pool has
         looked whether a comparison of its site saw its move (NaN: nothing to look at)."""
+        self._group = np.full(n, -1, dtype=np.int64)
+        """The probe group of each asset (a storage round, or a pair inside one site) whose
+        moves are kept summing to zero tick by tick (-1: none)."""
+        self._groups = 0
+        self._round = np.zeros(n, dtype=bool)
+        """Assets whose latest probe is a storage round (`PoolConfig.storage_probe_share`)."""
+        self._last_sign = np.zeros(n)
+        """The way each asset's latest probe went (+1 up, -1 down, 0: none yet)."""
+        self._round_cap = np.full(n, np.inf)
+        """Per asset, what the moves of its site's storage round may add up to, both ways
+        [MW]: under what its site meter can pin on one member (`AssetActor.
+        site_nameable_mw`), so that a round's moves never name anyone by the meter, however
+        many of its members lie (their own states of charge judge them; 90 % moves of the
+        in-process fleet's large batteries, read up to 450 ms late, named two honest ones
+        by their site meter)."""
+        self._in_rounds = np.zeros(n, dtype=bool)
+        """Per asset, True for storage behind a site meter too small for the meter to pin
+        its lie on it (its rating under `_round_cap`): it is probed in rounds, judged by
+        its own state of charge. Larger storage pairs inside its site, as before: its
+        meter names it (in process, where batteries of a few hundred kW read a state of
+        charge with no steps, rounds kept under what the meter can pin left 20-35 lying
+        batteries of 40 unnamed)."""
         self._again = np.zeros(n, dtype=bool)
         """Assets whose probe no comparison of their site saw, due again at once."""
         self._retries = np.zeros(n, dtype=np.int64)
@@ -386,7 +431,7 @@ class PoolController:
             include,
         )
         setpoints = self._add_probes(
-            t, setpoints, lo, hi, include, cap_lo, cap_hi, self.afrr_band_mw(utc)
+            t, setpoints, lo, hi, include, cap_lo, cap_hi, self.afrr_band_mw(utc), soc
         )
         # A unit planned on that is still below its minimum stable load is starting: it is
         # told at least that load (it ramps up through its unstable range at its own rate,
@@ -428,6 +473,7 @@ class PoolController:
         cap_lo: np.ndarray,
         cap_hi: np.ndarray,
         band_mw: float = 0.0,
+        soc: np.ndarray | None = None,
     ) -> np.ndarray:
         """Hold running probes; start new ones, in pairs of opposite moves, for assets in
         the pool whose setpoint has been flat for `probe_after_s` (see the module doc).
@@ -435,7 +481,9 @@ class PoolController:
         `lo`, `hi` [MW]: what each asset can reach this tick (a probe is clipped to it and
         reached over several ticks by a slow asset); `cap_lo`, `cap_hi` [MW]: its limits
         now, which bound the room a probe may use; `band_mw` [MW]: the aFRR band held now
-        (0: none), which bounds the moves in flight (`PoolConfig.probe_band_share`)."""
+        (0: none), which bounds the moves in flight (`PoolConfig.probe_band_share`); `soc`
+        [1]: each asset's fresh state of charge (NaN: none), which bounds a storage round's
+        room (None: no rounds)."""
         if not include.any():
             return setpoints
         cfg = self.config
@@ -452,6 +500,7 @@ class PoolController:
         # A probe whose partner left the pool stops: alone it would only unbalance it.
         orphaned = (self._probe_until > t) & ~include[np.maximum(self._partner, 0)]
         self._probe_until[orphaned] = t
+        self._end_broken_groups(t)
         running = include & (self._probe_until > t)
         # A running probe a site watch asks about ends now: its return is a move of that
         # member alone, which tells the watch's explanations apart. While it runs its site
@@ -464,7 +513,9 @@ class PoolController:
         # move and its return are two readings. A partner behind the same meter returns
         # with it; one behind another meter holds its move to its end (its own meter may be
         # judging it), the pool off by that move until then.
-        ending = self._asked & running & (self._probe_start < t)
+        # Not a storage round: its members' own states of charge judge them, and a round cut
+        # short moves too little energy for that.
+        ending = self._asked & running & (self._probe_start < t) & ~self._round
         if ending.any():
             ended = np.flatnonzero(ending)
             partners = self._partner[ended]
@@ -476,7 +527,16 @@ class PoolController:
             running = include & (self._probe_until > t)
         asked = self._asked & include & ~running
         self._asked[:] = False
-        due = include & ~running & ((t - self._moved_t >= cfg.probe_after_s) | asked | self._again)
+        site = self._site_index()
+        rounds = (
+            self._in_rounds
+            if cfg.storage_probe_share > 0 and soc is not None
+            else np.zeros(len(site), dtype=bool)
+        )
+        flat_for = np.where(
+            rounds, cfg.storage_probe_after_share * cfg.probe_after_s, cfg.probe_after_s
+        )
+        due = include & ~running & ((t - self._moved_t >= flat_for) | asked | self._again)
         # Only assets with room to move their own way: one without would head its site's
         # queue, the longest waiting, and block the site's probes.
         room_up = np.where(self._is_limit, 0.0, cap_hi - setpoints)
@@ -493,7 +553,10 @@ class PoolController:
         room_down = np.where(uncurtailed, 0.0, room_down)
         roomy = np.maximum(room_up, room_down) > 2 * self._band
         due &= roomy
-        asked &= roomy
+        round_due = due & rounds
+        round_asked = asked & round_due
+        due &= ~rounds
+        asked &= roomy & ~rounds
         candidates = np.flatnonzero(due)
         if candidates.size >= 2 or (candidates.size and asked.any()):
             recent = include & (self._probe_until > t - cfg.probe_gap_s)
@@ -579,16 +642,39 @@ class PoolController:
             self._retries[chosen] = np.where(self._again[chosen], self._retries[chosen] + 1, 0)
             self._again[chosen] = False
             self._partner[up], self._partner[down] = down, up
+            self._round[chosen] = False
+            self._last_sign[up], self._last_sign[down] = sign, -sign
+            # A storage pair inside one site is kept summing to zero (its site's total with
+            # it): one member clipped by its state of charge no longer leaves the other's
+            # whole move in the site. Not a PV plant's or CHP's pair: held to its partner's
+            # ramp, a cap's drop would show its lie no sooner than the partner's move.
+            inside = (site[up] == site[down]) & self._storage[up] & self._storage[down]
+            ids = self._groups + np.arange(int(inside.sum()))
+            self._group[up], self._group[down] = -1, -1
+            self._group[up[inside]], self._group[down[inside]] = ids, ids
+            self._groups += ids.size
             self._moved_t[chosen] = np.concatenate((hold, hold))
             self.probes += int(chosen.size)
             running = include & (self._probe_until > t)
+        if round_due.any():
+            running = self._start_rounds(
+                t,
+                setpoints,
+                running,
+                include & ~running & rounds,
+                (round_due, round_asked),
+                (cap_lo, cap_hi),
+                soc,
+                band_mw,
+            )
         self._probe[~running] = 0.0
-        ended = self._was_running & ~running & (self._site_index() >= 0)
+        ended = self._was_running & ~running & (self._site_index() >= 0) & ~self._round
         self._ended_t[ended] = t
         self._was_running = running
         if running.any():
             with np.errstate(invalid="ignore"):
                 probed = np.where(running, np.clip(setpoints + self._probe, lo, hi), setpoints)
+            probed = balance_groups(setpoints, probed, self._group, running)
             # What clipped moves take from the total, the others give back.
             # A unit with a minimum stable load moves only while it runs, and not below
             # that load (the pool would clamp a starting one back up to it).
@@ -606,6 +692,148 @@ class PoolController:
                 caps=self._is_limit,
             )
         return setpoints
+
+    def _end_broken_groups(self, t: float) -> None:
+        """A probe group (`_group`) whose member stopped (its partner left the pool, a site
+        watch ended it) stops as a whole at `t` [s]: the others alone would move the
+        site's total."""
+        live = self._was_running & (self._group >= 0)
+        stopped = live & (self._probe_until <= t)
+        if stopped.any():
+            dead = live & np.isin(self._group, np.unique(self._group[stopped]))
+            self._probe_until[dead] = np.minimum(self._probe_until[dead], t)
+
+    def _start_rounds(
+        self,
+        t: float,
+        setpoints: np.ndarray,
+        running: np.ndarray,
+        free: np.ndarray,
+        wanted: tuple[np.ndarray, np.ndarray],
+        caps: tuple[np.ndarray, np.ndarray],
+        soc: np.ndarray | None,
+        band_mw: float,
+    ) -> np.ndarray:
+        """Start a storage round (`dispatch.control.storage_rounds`) in each site with a
+        `due` storage unit and none of its rounds running or just returned: every `free`
+        storage unit of the site (in the pool, not probing) with room. Rounds asked for by
+        a site watch go first and regardless; the others while the moves in flight stay
+        under `probe_flight_share` of the fleet's rating (and `probe_band_share` of an aFRR
+        band held). `running`: the assets probing before; `wanted`: (due, asked) masks;
+        `caps`: (lo, hi) [MW] each asset's limits now. Returns which assets are probing."""
+        cfg = self.config
+        site = self._site_index()
+        due, asked = wanted
+        cap_lo, cap_hi = caps
+        recent = self._round & (self._probe_until > t - cfg.probe_gap_s)
+        busy = np.unique(site[recent])
+        wanted_sites = np.unique(site[due])
+        cand = np.flatnonzero(free & np.isin(site, wanted_sites) & ~np.isin(site, busy))
+        if cand.size < 2 or soc is None:
+            return running
+        # While an aFRR band is held, by the routine share: the TSO reads the pool back
+        # within `probe_band_share` of the band, and a large move the allocation's base
+        # cannot follow in one tick spreads over the pool.
+        share = cfg.storage_probe_share if band_mw <= 0.0 else cfg.probe_share
+        lo_soc, hi_soc = soc_power_limits(soc[cand], self._energy[cand], cfg.soc_horizon_s)
+        known = ~np.isnan(soc[cand])  # no fresh state of charge: no room known
+        margin = cfg.storage_probe_margin_share * self._rating[cand]
+        up_room = np.minimum(cap_hi[cand], hi_soc) - setpoints[cand] - margin
+        down_room = setpoints[cand] - np.maximum(cap_lo[cand], lo_soc) - margin
+        up_room = np.where(known, up_room, 0.0)
+        down_room = np.where(known, down_room, 0.0)
+        moves = round_moves(
+            site[cand],
+            up_room,
+            down_room,
+            share * self._rating[cand],
+            self._last_sign[cand],
+            2 * self._band[cand],
+        )
+        moving = moves != 0.0
+        cand, moves = cand[moving], moves[moving]
+        if cand.size < 2:
+            return running
+        # One round per site, asked ones first, then the longest waiting.
+        sites, first = np.unique(site[cand], return_inverse=True)
+        # A round's moves add up (both ways) to less than its meter can pin on a member:
+        # lying members' unseen moves, each too small to name, summed to a residual that
+        # the site watch pinned on an honest PV plant moving at the same time (in process,
+        # 400 assets, `fake_meter:0.3@20s`, seed 2: two honest PV plants named).
+        total = np.zeros(sites.size)
+        np.add.at(total, first, np.abs(moves))
+        cap = np.full(sites.size, np.inf)
+        np.minimum.at(cap, first, self._round_cap[cand])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            moves = moves * np.minimum(1.0, cap / total)[first]
+        asked_site = np.zeros(sites.size, dtype=bool)
+        np.logical_or.at(asked_site, first, asked[cand])
+        waited = np.full(sites.size, np.inf)
+        np.minimum.at(waited, first, self._moved_t[cand])
+        size = np.zeros(sites.size)
+        np.add.at(size, first, np.maximum(moves, 0.0))
+        order = np.lexsort((waited, ~asked_site))
+        # Rounds in flight have a bound of their own (`storage_flight_share`): sharing the
+        # pairs' bound, the PV plants' and CHPs' pairs took it all and the rounds of 400
+        # Modbus devices were cut to moves of 0.4-1.2 kW, liars named 10-19 s after their
+        # lie showed. While an aFRR band is held, everything in flight shares its bound.
+        if band_mw > 0.0:
+            in_flight = 0.5 * float(np.abs(self._probe[running]).sum())
+            bound = min(
+                cfg.probe_flight_share * float(self._rating.sum()),
+                cfg.probe_band_share * band_mw,
+            )
+        else:
+            in_flight = 0.5 * float(np.abs(self._probe[running & self._round]).sum())
+            bound = cfg.storage_flight_share * float(self._rating.sum())
+        scale = np.zeros(sites.size)
+        for k in order.tolist():
+            left = bound - in_flight
+            # With nothing in flight and no band held one round always may (a small pool's
+            # round can be larger than the bound); else a round that does not fit waits,
+            # or while a band is held moves less (scaled alike, its moves still cancel).
+            if asked_site[k] or size[k] <= left or (band_mw <= 0.0 and not in_flight > 0.0):
+                scale[k] = 1.0
+            elif band_mw > 0.0 and left > 0.0:
+                scale[k] = left / size[k]
+            in_flight += scale[k] * size[k]
+        moves = moves * scale[first]
+        whole = np.ones(sites.size, dtype=bool)
+        np.logical_and.at(
+            whole, first, (scale[first] >= 1.0) | (np.abs(moves) >= 2 * self._band[cand])
+        )
+        chosen = whole[first]
+        cand, moves, first = cand[chosen], moves[chosen], first[chosen]
+        if cand.size < 2:
+            return running
+        ramp = np.maximum(self._ramp[cand], 1e-9)
+        reach = np.ceil(np.abs(moves) / ramp / cfg.tick_s) * cfg.tick_s
+        longest = np.zeros(sites.size)
+        np.maximum.at(longest, first, reach)
+        hold = t + cfg.probe_hold_s + longest[first]
+        ids = self._groups + first
+        self._groups += sites.size
+        self._probe[cand] = moves
+        self._probe_until[cand] = hold
+        self._probe_start[cand] = t
+        self._moved_t[cand] = hold
+        self._group[cand] = ids
+        self._round[cand] = True
+        self._last_sign[cand] = np.sign(moves)
+        self._retries[cand] = 0
+        self._again[cand] = False
+        # Each member's partner is the next of its round, the last's the first (a round
+        # whose member leaves the pool stops as a whole, `_end_broken_groups`).
+        order = np.argsort(ids, kind="stable")
+        ranked, by_group = cand[order], ids[order]
+        new = np.r_[True, by_group[1:] != by_group[:-1]]
+        last = np.r_[new[1:], True]
+        heads = ranked[np.flatnonzero(new)[np.cumsum(new) - 1]]
+        self._partner[ranked] = np.where(last, heads, np.r_[ranked[1:], ranked[:1]])
+        self.probes += int(cand.size)
+        out = running.copy()
+        out[cand] = True
+        return out
 
     def _probe_again(self, t: float, include: np.ndarray) -> None:
         """Make due at once each asset behind a site meter whose probe ended a tick ago or
@@ -900,6 +1128,9 @@ class PoolController:
                 ]
             )
             self._crossing = self._cross_partners_exist(index)
+            nameable = np.array([a.site_nameable_mw if a.site_id else 0.0 for a in self.actors])
+            self._round_cap = np.where(nameable > 0.0, 0.9 * nameable, np.inf)
+            self._in_rounds = self._storage & (index >= 0) & (self._rating < self._round_cap)
         return index
 
     def _cross_partners_exist(self, site: np.ndarray) -> np.ndarray:

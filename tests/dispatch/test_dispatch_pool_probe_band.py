@@ -21,13 +21,13 @@ from regulatory.assets.base import BalancingProduct
 
 LEVEL_MW = 0.2
 ASSETS = 40
-"""1 MW batteries: 40 MW of fleet in 10 sites, whose 3 % per-tick budget (1.2 MW) starts
-four 0.25 MW probing pairs in one tick."""
+"""1 MW batteries: 40 MW of fleet in 10 sites of four, each site's batteries probed
+together (a storage round)."""
 
 
 def _fleet(band_mw: float) -> tuple[PoolController, list[AssetActor], TelemetryBoard, HandClock]:
     """`ASSETS` batteries planned flat at `LEVEL_MW`, four behind each site meter (one
-    probing pair per site at a time), with `band_mw` of aFRR sold up and down (none if 0)."""
+    storage round per site at a time), with `band_mw` of aFRR sold up and down (none if 0)."""
     clock = HandClock()
     board = TelemetryBoard()
     context = hand_context(clock, board)
@@ -96,7 +96,9 @@ def test_probes_in_flight_stay_within_their_share_of_the_band_and_still_run(
     share = pool.config.probe_band_share
     worst, probes = _run(band_mw)
     assert worst <= share * band_mw + 1e-9
-    assert worst >= 0.25 - 1e-9  # a 0.25 MW pair fits and runs
+    # A round of a site's four batteries (15 % of a battery, 0.15 MW a side, while a band
+    # is held) fits and runs.
+    assert worst >= 0.15 - 1e-9
     # Within two minutes, every asset of the fleet was probed at least once.
     assert probes >= ASSETS
 
@@ -109,7 +111,10 @@ def test_a_band_too_small_for_any_pair_leaves_only_the_asked_probes() -> None:
     assert pool.probes == 0
     clock.t = 60.0
     pool.request_probe(["bat-7"])  # a site watch doubts this one: it is probed at once
-    moved = {a for a, sp in _tick(pool, actors, board, clock).items() if abs(sp - LEVEL_MW) > 1e-6}
+    setpoints = _tick(pool, actors, board, clock)
+    moved = {a for a, sp in setpoints.items() if abs(sp - LEVEL_MW) > 1e-6}
+    # With its site's other storage (a round), the site's total unchanged.
     assert "bat-7" in moved
-    assert len(moved) == 2
-    assert pool.probes == 2
+    assert moved <= {"bat-4", "bat-5", "bat-6", "bat-7"}
+    assert sum(setpoints[a] - LEVEL_MW for a in moved) == pytest.approx(0.0, abs=1e-9)
+    assert pool.probes == len(moved)
