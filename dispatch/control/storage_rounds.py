@@ -114,7 +114,7 @@ def balance_groups(
     if members.size < 2:
         return probed
     move = probed[members] - allocated[members]
-    ids = group[members]
+    _, ids = np.unique(group[members], return_inverse=True)  # 0..k-1, however large
     width = int(ids.max()) + 1
     ups = np.bincount(ids, weights=np.where(move > 0, move, 0.0), minlength=width)
     downs = -np.bincount(ids, weights=np.where(move < 0, move, 0.0), minlength=width)
