@@ -26,7 +26,12 @@ the tick computes:
    behind another meter (one such move per meter at a time: two fake meters of one site
    probed together made opposite unseen moves that cancelled at their meter); the other
    members of a site (storage) pair among themselves, one pair per site at a time, so
-   that the site watch can tell whose reported move its meter did not see;
+   that the site watch can tell whose reported move its meter did not see; storage too
+   small for its meter to pin a lie on (two units or more in a site) is probed in
+   *rounds* instead (`PoolConfig.storage_probe_share`, `dispatch.control.storage_rounds`):
+   all of a site's such units at once, by up to 90 % of their rating within what their
+   state of charge holds, moves summing to zero tick by tick, judged by their own state of
+   charge;
    a PV plant or CHP there moves by more than its meter can put down to band errors
    (`AssetActor.site_nameable_mw`), with a partner that has the room; the pairs starting
    in one tick move at most `PoolConfig.probe_budget_share` of the fleet's rating and
