@@ -535,11 +535,13 @@ class PoolController:
         asked = self._asked & include & ~running
         self._asked[:] = False
         site = self._site_index()
-        rounds = (
-            self._in_rounds
-            if cfg.storage_probe_share > 0 and soc is not None
-            else np.zeros(len(site), dtype=bool)
-        )
+        rounds = np.zeros(len(site), dtype=bool)
+        if cfg.storage_probe_share > 0 and soc is not None and self._in_rounds.any():
+            # Where two of a site's small storage units are in the pool now: a lone one
+            # (its partner out of the pool) pairs as any member.
+            here = self._in_rounds & include
+            count = np.bincount(site[here], minlength=int(site.max()) + 1)
+            rounds = here & (count[np.maximum(site, 0)] >= 2)
         flat_for = np.where(
             rounds, cfg.storage_probe_after_share * cfg.probe_after_s, cfg.probe_after_s
         )
@@ -759,27 +761,37 @@ class PoolController:
         else:
             in_flight = 0.5 * float(np.abs(self._probe[running & self._round]).sum())
             bound = cfg.storage_flight_share * float(self._rating.sum())
-        # Only the sites that may fit are sized (asked ones, then the longest waiting, while
-        # the most each could move fits what is left of the bound): sizing every due site
-        # each tick cost 22 ms at 500 sites of six batteries, 89 ms at 2,000.
-        sites, first = np.unique(site[cand], return_inverse=True)
-        most = np.zeros(sites.size)
-        np.add.at(most, first, 0.5 * share * self._rating[cand])
-        asked_site = np.zeros(sites.size, dtype=bool)
-        np.logical_or.at(asked_site, first, asked[cand])
-        waited = np.full(sites.size, np.inf)
-        np.minimum.at(waited, first, self._moved_t[cand])
-        order = np.lexsort((waited, ~asked_site))
-        before = np.cumsum(most[order]) - most[order]
-        fits = asked_site[order] | (before < max(bound - in_flight, 0.0)) | (before <= 0.0)
-        cand = cand[np.isin(first, order[fits])]
         lo_soc, hi_soc = soc_power_limits(soc[cand], self._energy[cand], cfg.soc_horizon_s)
         known = ~np.isnan(soc[cand])  # no fresh state of charge: no room known
         margin = cfg.storage_probe_margin_share * self._rating[cand]
         up_room = np.minimum(cap_hi[cand], hi_soc) - setpoints[cand] - margin
         down_room = setpoints[cand] - np.maximum(cap_lo[cand], lo_soc) - margin
-        up_room = np.where(known, up_room, 0.0)
-        down_room = np.where(known, down_room, 0.0)
+        wanted_mw = share * self._rating[cand]
+        up_room = np.clip(np.where(known, up_room, 0.0), 0.0, wanted_mw)
+        down_room = np.clip(np.where(known, down_room, 0.0), 0.0, wanted_mw)
+        # Only the sites that may fit are sized (asked ones, then the longest waiting, while
+        # the most each could move fits what is left of the bound; sizing every due site
+        # each tick cost 22 ms at 500 sites of six batteries, 89 ms at 2,000), and only
+        # those that could move at all (else a site of full, idle batteries, never probed,
+        # stayed the longest waiting and took the bound from every other).
+        sites, first = np.unique(site[cand], return_inverse=True)
+        ups = np.zeros(sites.size)
+        np.add.at(ups, first, up_room)
+        downs = np.zeros(sites.size)
+        np.add.at(downs, first, down_room)
+        most = np.minimum(ups, downs)
+        least = np.full(sites.size, np.inf)
+        np.minimum.at(least, first, 2 * self._band[cand])
+        asked_site = np.zeros(sites.size, dtype=bool)
+        np.logical_or.at(asked_site, first, asked[cand])
+        waited = np.full(sites.size, np.inf)
+        np.minimum.at(waited, first, self._moved_t[cand])
+        order = np.lexsort((waited, ~asked_site))
+        order = order[most[order] >= least[order]]
+        before = np.cumsum(most[order]) - most[order]
+        fits = asked_site[order] | (before < max(bound - in_flight, 0.0)) | (before <= 0.0)
+        sized = np.isin(first, order[fits])
+        cand, up_room, down_room = cand[sized], up_room[sized], down_room[sized]
         moves = round_moves(
             site[cand],
             up_room,
@@ -789,6 +801,9 @@ class PoolController:
             2 * self._band[cand],
         )
         moving = moves != 0.0
+        # A site sized that makes no round now is tried again after a flat time, not first
+        # at every tick.
+        self._moved_t[cand[~moving]] = t
         cand, moves = cand[moving], moves[moving]
         if cand.size < 2:
             return running
@@ -946,6 +961,7 @@ class PoolController:
                 # plant): then the next member that has a better one.
                 in_site = movable_by_site.get(s, [])
                 fallback: tuple[int, int] | None = None
+                leader = next((i for i in members if not self._no_lead[i]), None)
                 for k, first in enumerate(members):
                     if self._no_lead[first]:
                         continue
@@ -957,7 +973,7 @@ class PoolController:
                     if not small:
                         fallback = pair
                         break
-                    if fallback is None and k == 0:
+                    if fallback is None and first == leader:
                         fallback = pair
                 if fallback is not None:
                     site_up.append(fallback[0])

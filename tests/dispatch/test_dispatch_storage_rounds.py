@@ -276,3 +276,47 @@ def test_a_lone_small_battery_and_a_pv_plant_of_its_site_are_still_probed() -> N
                 moved[actor.asset_id] += 1
     assert moved["pv"] > 0
     assert moved["bat"] > 0
+
+
+def test_sites_that_cannot_make_a_round_do_not_hold_up_the_others() -> None:
+    # 45 sites of two 3 kW batteries; the first two sites' batteries are full and idle
+    # (room only up: no round). Never probed, they stayed the longest waiting and took the
+    # rounds' bound (2 % of 270 kW) from every other site: no round in the pool for a
+    # minute (114 probes with no such site).
+    clock = HandClock()
+    board = TelemetryBoard()
+    context = hand_context(clock, board, tolerance_mw=0.003)
+    policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.06 * KW)
+    actors, plan, charge = [], {}, {}
+    for s in range(45):
+        for j in range(2):
+            name = f"b{s}-{j}"
+            actor = AssetActor(
+                InProcessDevice(name, Battery(3 * KW, -3 * KW, 0.005), clock, "battery"),
+                DeviceLimits(3 * KW, -3 * KW, 5 * KW, 3.0),
+                context,
+                ActorConfig(policy=policy),
+                CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
+                energy_mwh=0.005,
+            )
+            actor.site_id = f"site-{s}"
+            actor.site_nameable_mw = 0.01
+            actors.append(actor)
+            plan[name] = 0.0 if s < 2 else 1 * KW
+            charge[name] = 1.0 if s < 2 else 0.5
+    pool = hand_pool(plan, actors, board, clock, context)
+    for second in range(60):
+        clock.t = float(second)
+        for actor in actors:
+            wanted = actor._wanted[0] if actor._wanted is not None else plan[actor.asset_id]
+            board.post(
+                BoardEntry(
+                    actor.asset_id,
+                    Telemetry(clock.utc(), wanted, wanted, charge[actor.asset_id], 3 * KW, -3 * KW),
+                    "available",
+                    True,
+                    clock.t,
+                )
+            )
+        pool.tick(clock.t)
+    assert pool.probes >= 100
