@@ -6,7 +6,7 @@ by name (as the store's tests import their factories).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from prometheus_client import CollectorRegistry
@@ -143,6 +143,44 @@ def obedient_tick(
                 Telemetry(clock.utc(), wanted, wanted, 0.5, 1.0, -1.0),
                 "available",
                 True,
+                clock.t,
+            )
+        )
+    pool.tick(clock.t)
+    return {a.asset_id: a._wanted[0] for a in actors if a._wanted is not None}
+
+
+def reads_then_tick(
+    pool: PoolController,
+    actors: Sequence[AssetActor],
+    board: TelemetryBoard,
+    clock: HandClock,
+    plan_mw: Mapping[str, float],
+    soc: Mapping[str, float | None] | None = None,
+    top_mw: Mapping[str, float] | None = None,
+    out: str | None = None,
+) -> dict[str, float]:
+    """Every asset reads at its latest setpoint (`plan_mw` [MW] before its first), at its
+    state of charge `soc` (None: none) and with its maximum `top_mw` [MW] (default: its
+    limit; a PV plant's sun), in the pool unless it is `out`; then one tick. The setpoints
+    it hands out [MW]."""
+    for actor in actors:
+        name = actor.asset_id
+        wanted = actor._wanted[0] if actor._wanted is not None else plan_mw[name]
+        top = (top_mw or {}).get(name, actor.limits.max_mw)
+        board.post(
+            BoardEntry(
+                name,
+                Telemetry(
+                    clock.utc(),
+                    wanted,
+                    wanted,
+                    (soc or {}).get(name),
+                    top,
+                    actor.limits.min_mw,
+                ),
+                "available",
+                name != out,
                 clock.t,
             )
         )

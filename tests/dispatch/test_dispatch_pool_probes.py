@@ -9,7 +9,7 @@ import math
 from dataclasses import replace
 from itertools import pairwise
 
-from hand_clock import HandClock, hand_context, hand_pool, obedient_tick
+from hand_clock import HandClock, hand_context, hand_pool, obedient_tick, reads_then_tick
 
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
@@ -241,21 +241,8 @@ def _mixed_tick(
     plan: dict[str, float],
 ) -> dict[str, float]:
     """Every unit reads at its setpoint (PV with 60 kW of sun), then one tick."""
-    for actor in actors:
-        wanted = actor._wanted[0] if actor._wanted is not None else plan[actor.asset_id]
-        top = 0.06 if actor.asset_id == "pv" else actor.limits.max_mw
-        soc = 0.5 if actor.asset_id.startswith("bat") else None
-        board.post(
-            BoardEntry(
-                actor.asset_id,
-                Telemetry(clock.utc(), wanted, wanted, soc, top, actor.limits.min_mw),
-                "available",
-                True,
-                clock.t,
-            )
-        )
-    pool.tick(clock.t)
-    return {a.asset_id: a._wanted[0] for a in actors if a._wanted is not None}
+    batteries = {a.asset_id: 0.5 for a in actors if a.asset_id.startswith("bat")}
+    return reads_then_tick(pool, actors, board, clock, plan, batteries, {"pv": 0.06})
 
 
 def test_a_pv_plant_is_probed_by_what_a_slow_ramp_cannot_hide() -> None:

@@ -4,16 +4,16 @@ their rating, their moves summing to zero (`dispatch.control.storage_rounds`).""
 from __future__ import annotations
 
 import numpy as np
-from hand_clock import HandClock, hand_batteries, hand_context, hand_pool
+from hand_clock import HandClock, hand_batteries, hand_context, hand_pool, reads_then_tick
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dispatch.actor import ActorConfig, AssetActor
-from dispatch.board import BoardEntry, TelemetryBoard
+from dispatch.board import TelemetryBoard
 from dispatch.control.budget import BreakerConfig, CircuitBreaker
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.control.storage_rounds import balance_groups, round_moves
-from dispatch.device import DeviceLimits, Telemetry
+from dispatch.device import DeviceLimits
 from dispatch.devices.physics import Battery, Pv
 from dispatch.inproc import InProcessDevice
 from dispatch.pool import PoolController
@@ -107,19 +107,7 @@ def _tick(
     plan_mw: float,
 ) -> dict[str, float]:
     """Every battery reads at its setpoint at its state of charge, then one tick."""
-    for actor in actors:
-        wanted = actor._wanted[0] if actor._wanted is not None else plan_mw
-        board.post(
-            BoardEntry(
-                actor.asset_id,
-                Telemetry(clock.utc(), wanted, wanted, soc[actor.asset_id], 3 * KW, -3 * KW),
-                "available",
-                True,
-                clock.t,
-            )
-        )
-    pool.tick(clock.t)
-    return {a.asset_id: a._wanted[0] for a in actors if a._wanted is not None}
+    return reads_then_tick(pool, actors, board, clock, dict.fromkeys(soc, plan_mw), soc)
 
 
 def test_every_battery_of_a_site_is_probed_by_most_of_its_rating_within_seconds() -> None:
@@ -174,21 +162,11 @@ def _obedient(
     plan_mw: float,
     out: str | None = None,
 ) -> dict[str, float]:
-    """Every asset reads at its setpoint (`out` not in the pool), then one tick."""
-    for actor in actors:
-        wanted = actor._wanted[0] if actor._wanted is not None else plan_mw
-        rating = actor.limits.max_mw
-        board.post(
-            BoardEntry(
-                actor.asset_id,
-                Telemetry(clock.utc(), wanted, wanted, 0.5, rating, -rating),
-                "available",
-                actor.asset_id != out,
-                clock.t,
-            )
-        )
-    pool.tick(clock.t)
-    return {a.asset_id: a._wanted[0] for a in actors if a._wanted is not None}
+    """Every asset reads at its setpoint at half charge (`out` not in the pool), then one
+    tick."""
+    names = [a.asset_id for a in actors]
+    plan = dict.fromkeys(names, plan_mw)
+    return reads_then_tick(pool, actors, board, clock, plan, dict.fromkeys(names, 0.5), out=out)
 
 
 def test_a_member_its_ramp_holds_back_takes_the_same_share_off_the_others() -> None:
@@ -257,23 +235,9 @@ def test_a_lone_small_battery_and_a_pv_plant_of_its_site_are_still_probed() -> N
     moved = dict.fromkeys(plan, 0)
     for second in range(40):
         clock.t = float(second)
-        for actor in actors:
-            wanted = actor._wanted[0] if actor._wanted is not None else plan[actor.asset_id]
-            top = 0.06 if actor.asset_id == "pv" else 3 * KW
-            soc = 0.5 if actor.asset_id == "bat" else None
-            board.post(
-                BoardEntry(
-                    actor.asset_id,
-                    Telemetry(clock.utc(), wanted, wanted, soc, top, actor.limits.min_mw),
-                    "available",
-                    True,
-                    clock.t,
-                )
-            )
-        pool.tick(clock.t)
-        for actor in actors:
-            if actor._wanted is not None and abs(actor._wanted[0] - plan[actor.asset_id]) > 1e-7:
-                moved[actor.asset_id] += 1
+        setpoints = reads_then_tick(pool, actors, board, clock, plan, {"bat": 0.5}, {"pv": 0.06})
+        for name, sp in setpoints.items():
+            moved[name] += abs(sp - plan[name]) > 1e-7
     assert moved["pv"] > 0
     assert moved["bat"] > 0
 
@@ -307,16 +271,5 @@ def test_sites_that_cannot_make_a_round_do_not_hold_up_the_others() -> None:
     pool = hand_pool(plan, actors, board, clock, context)
     for second in range(60):
         clock.t = float(second)
-        for actor in actors:
-            wanted = actor._wanted[0] if actor._wanted is not None else plan[actor.asset_id]
-            board.post(
-                BoardEntry(
-                    actor.asset_id,
-                    Telemetry(clock.utc(), wanted, wanted, charge[actor.asset_id], 3 * KW, -3 * KW),
-                    "available",
-                    True,
-                    clock.t,
-                )
-            )
-        pool.tick(clock.t)
+        reads_then_tick(pool, actors, board, clock, plan, charge)
     assert pool.probes >= 100
