@@ -291,12 +291,11 @@ class PoolController:
         self._in_rounds = np.zeros(n, dtype=bool)
         """Per asset, True for storage behind a site meter too small for the meter to pin
         its lie on it (its rating under `_round_cap`): it is probed in rounds, judged by
-        its own state of charge. Larger storage pairs inside its site, as before: its
+        its own state of charge, while two of its site's such units are in the pool (a
+        lone one pairs as any member). Larger storage pairs inside its site, as before: its
         meter names it (in process, where batteries of a few hundred kW read a state of
         charge with no steps, rounds kept under what the meter can pin left 20-35 lying
         batteries of 40 unnamed)."""
-        self._no_lead = np.zeros(n, dtype=bool)
-        """Per asset, True if it may not lead a probing pair this tick (storage in rounds)."""
         self._again = np.zeros(n, dtype=bool)
         """Assets whose probe no comparison of their site saw, due again at once."""
         self._retries = np.zeros(n, dtype=np.int64)
@@ -564,16 +563,17 @@ class PoolController:
         due &= roomy
         round_due = due & rounds
         round_asked = asked & round_due
-        # Storage in rounds never leads a pair, but may be the partner a PV plant or CHP
-        # pairing inside its site needs (a single-site pool: no partner behind another
-        # meter; without it such a PV plant was never probed).
-        self._no_lead = rounds
         asked &= roomy & ~rounds
         candidates = np.flatnonzero(due)
         if candidates.size >= 2 or (candidates.size and asked.any()):
             recent = include & (self._probe_until > t - cfg.probe_gap_s)
             up, down = self._pairs(
-                candidates, recent, asked, include & ~running & roomy, (room_up, room_down)
+                candidates,
+                recent,
+                asked,
+                include & ~running & roomy,
+                (room_up, room_down),
+                no_lead=rounds,
             )
             forced = self._up_only[up]
             room_a = np.minimum(cap_hi[up] - setpoints[up], setpoints[down] - cap_lo[down])
@@ -782,21 +782,17 @@ class PoolController:
         most = np.minimum(ups, downs)
         least = np.full(sites.size, np.inf)
         np.minimum.at(least, first, 2 * self._band[cand])
-        asked_site = np.zeros(sites.size, dtype=bool)
-        np.logical_or.at(asked_site, first, asked[cand])
-        waited = np.full(sites.size, np.inf)
-        np.minimum.at(waited, first, self._moved_t[cand])
-        order = np.lexsort((waited, ~asked_site))
+        asked_site, order = self._site_order(cand, first, sites.size, asked)
         order = order[most[order] >= least[order]]
         before = np.cumsum(most[order]) - most[order]
         fits = asked_site[order] | (before < max(bound - in_flight, 0.0)) | (before <= 0.0)
         sized = np.isin(first, order[fits])
-        cand, up_room, down_room = cand[sized], up_room[sized], down_room[sized]
+        cand, first = cand[sized], first[sized]
         moves = round_moves(
             site[cand],
-            up_room,
-            down_room,
-            share * self._rating[cand],
+            up_room[sized],
+            down_room[sized],
+            wanted_mw[sized],
             self._last_sign[cand],
             2 * self._band[cand],
         )
@@ -804,29 +800,25 @@ class PoolController:
         # A site sized that makes no round now is tried again after a flat time, not first
         # at every tick.
         self._moved_t[cand[~moving]] = t
-        cand, moves = cand[moving], moves[moving]
+        cand, moves, first = cand[moving], moves[moving], first[moving]
         if cand.size < 2:
             return running
         # One round per site, asked ones first, then the longest waiting.
-        sites, first = np.unique(site[cand], return_inverse=True)
+        kept, first = np.unique(first, return_inverse=True)  # sites with a round to make
         # A round's moves add up (both ways) to less than its meter can pin on a member:
         # lying members' unseen moves, each too small to name, summed to a residual that
         # the site watch pinned on an honest PV plant moving at the same time (in process,
         # 400 assets, `fake_meter:0.3@20s`, seed 2: two honest PV plants named).
-        total = np.zeros(sites.size)
+        total = np.zeros(kept.size)
         np.add.at(total, first, np.abs(moves))
-        cap = np.full(sites.size, np.inf)
+        cap = np.full(kept.size, np.inf)
         np.minimum.at(cap, first, self._round_cap[cand])
         with np.errstate(divide="ignore", invalid="ignore"):
             moves = moves * np.minimum(1.0, cap / total)[first]
-        asked_site = np.zeros(sites.size, dtype=bool)
-        np.logical_or.at(asked_site, first, asked[cand])
-        waited = np.full(sites.size, np.inf)
-        np.minimum.at(waited, first, self._moved_t[cand])
-        size = np.zeros(sites.size)
+        size = np.zeros(kept.size)
         np.add.at(size, first, np.maximum(moves, 0.0))
-        order = np.lexsort((waited, ~asked_site))
-        scale = np.zeros(sites.size)
+        asked_site, order = self._site_order(cand, first, kept.size, asked)
+        scale = np.zeros(kept.size)
         for k in order.tolist():
             left = bound - in_flight
             # With nothing in flight and no band held one round always may (a small pool's
@@ -838,7 +830,7 @@ class PoolController:
                 scale[k] = left / size[k]
             in_flight += scale[k] * size[k]
         moves = moves * scale[first]
-        whole = np.ones(sites.size, dtype=bool)
+        whole = np.ones(kept.size, dtype=bool)
         np.logical_and.at(
             whole, first, (scale[first] >= 1.0) | (np.abs(moves) >= 2 * self._band[cand])
         )
@@ -848,7 +840,7 @@ class PoolController:
             return running
         ramp = np.maximum(self._ramp[cand], 1e-9)
         reach = np.ceil(np.abs(moves) / ramp / cfg.tick_s) * cfg.tick_s
-        longest = np.zeros(sites.size)
+        longest = np.zeros(kept.size)
         np.maximum.at(longest, first, reach)
         hold = t + cfg.probe_hold_s + longest[first]
         started, first = np.unique(first, return_inverse=True)
@@ -875,6 +867,18 @@ class PoolController:
         out = running.copy()
         out[cand] = True
         return out
+
+    def _site_order(
+        self, members: np.ndarray, first: np.ndarray, sites: int, asked: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(asked, order) of `sites` sites whose `members` (assets) sit at `first` (each
+        member's site position): per site, whether a site watch asked for one of its
+        members, and the sites asked ones first, then the longest waiting."""
+        asked_site = np.zeros(sites, dtype=bool)
+        np.logical_or.at(asked_site, first, asked[members])
+        waited = np.full(sites, np.inf)
+        np.minimum.at(waited, first, self._moved_t[members])
+        return asked_site, np.lexsort((waited, ~asked_site))
 
     def _probe_again(self, t: float, include: np.ndarray) -> None:
         """Make due at once each asset behind a site meter whose probe ended a tick ago or
@@ -906,6 +910,7 @@ class PoolController:
         asked: np.ndarray | None = None,
         movable: np.ndarray | None = None,
         room: tuple[np.ndarray, np.ndarray] | None = None,
+        no_lead: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (up[k], down[k]) of due assets to probe in opposite directions (`up` may
         move down instead when it has more room, unless it is up-only).
@@ -923,8 +928,13 @@ class PoolController:
         allows it, with a partner that lets both move by more than that floor (a 50 kW CHP
         paired with a 3 kW battery moved by 4 kW: unseen by the meter's rules, a fake
         meter's lie went unnamed until its next probe, 20 s later), any movable member
-        counting before a smaller move."""
+        counting before a smaller move.
+
+        `no_lead` (storage in rounds) never leads a pair inside its site, but may be the
+        partner a PV plant or CHP pairing there needs (a single-site pool: no partner
+        behind another meter; without it such a PV plant was never probed)."""
         site = self._site_index()
+        no_lead = no_lead if no_lead is not None else np.zeros(len(site), dtype=bool)
         asked = asked if asked is not None else np.zeros(len(site), dtype=bool)
         ups, downs = self._pair_among(candidates[(site[candidates] < 0) & ~asked[candidates]])
         grouped = candidates[site[candidates] >= 0]
@@ -961,9 +971,9 @@ class PoolController:
                 # plant): then the next member that has a better one.
                 in_site = movable_by_site.get(s, [])
                 fallback: tuple[int, int] | None = None
-                leader = next((i for i in members if not self._no_lead[i]), None)
+                leader = next((i for i in members if not no_lead[i]), None)
                 for k, first in enumerate(members):
-                    if self._no_lead[first]:
+                    if no_lead[first]:
                         continue
                     rest = members[:k] + members[k + 1 :]
                     others = [i for i in in_site if i != first and i not in rest]
@@ -1174,12 +1184,7 @@ class PoolController:
             self._crossing = self._cross_partners_exist(index)
             nameable = np.array([a.site_nameable_mw if a.site_id else 0.0 for a in self.actors])
             self._round_cap = np.where(nameable > 0.0, 0.9 * nameable, np.inf)
-            small = self._storage & (index >= 0) & (self._rating < self._round_cap)
-            # Only where a site has two such units or more: a lone one pairs as before.
-            count = np.bincount(index[small], minlength=len(keys)) if small.any() else None
-            self._in_rounds = small & (
-                count[np.maximum(index, 0)] >= 2 if count is not None else small
-            )
+            self._in_rounds = self._storage & (index >= 0) & (self._rating < self._round_cap)
         return index
 
     def _cross_partners_exist(self, site: np.ndarray) -> np.ndarray:
