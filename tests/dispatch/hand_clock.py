@@ -15,6 +15,7 @@ from dispatch.activation import NoActivation
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
 from dispatch.control.budget import BreakerConfig, BucketConfig, CircuitBreaker, RetryBudgets
+from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.device import DeviceLimits, Telemetry
 from dispatch.devices.physics import Battery
 from dispatch.inproc import InProcessDevice
@@ -109,20 +110,49 @@ def hand_pool(
     )
 
 
+def hand_battery(
+    name: str,
+    clock: HandClock,
+    context: ActorContext,
+    *,
+    rating_mw: float = 1.0,
+    energy_mwh: float = 2.0,
+    ramp_mw_per_s: float = 0.5,
+    soc: float = 0.5,
+    tolerance_mw: float | None = None,
+    site: str | None = None,
+) -> AssetActor:
+    """One in-process battery's actor: +-`rating_mw` [MW], `energy_mwh` [MWh] at `soc`,
+    ramping `ramp_mw_per_s` [MW/s], behind `site`'s meter (None: none); its execution
+    judged within `tolerance_mw` [MW] of its setpoint within 3 s (None: the default
+    policy), on `context`."""
+    config = (
+        ActorConfig()
+        if tolerance_mw is None
+        else ActorConfig(
+            policy=ConfirmationPolicy(
+                ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=tolerance_mw
+            )
+        )
+    )
+    actor = AssetActor(
+        InProcessDevice(
+            name, Battery(rating_mw, -rating_mw, energy_mwh, soc=soc), clock, "battery"
+        ),
+        DeviceLimits(rating_mw, -rating_mw, ramp_mw_per_s, 3.0),
+        context,
+        config,
+        CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
+        energy_mwh=energy_mwh,
+    )
+    actor.site_id = site
+    return actor
+
+
 def hand_batteries(n: int, clock: HandClock, context: ActorContext) -> list[AssetActor]:
     """`n` actors of 1 MW in-process batteries (`bat-0`...; 2 MWh at half charge, 0.5 MW/s,
     no site), on `context`."""
-    return [
-        AssetActor(
-            InProcessDevice(f"bat-{i}", Battery(1.0, -1.0, 2.0, soc=0.5), clock, "battery"),
-            DeviceLimits(1.0, -1.0, 0.5, 3.0),
-            context,
-            ActorConfig(),
-            CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
-            energy_mwh=2.0,
-        )
-        for i in range(n)
-    ]
+    return [hand_battery(f"bat-{i}", clock, context) for i in range(n)]
 
 
 def obedient_tick(

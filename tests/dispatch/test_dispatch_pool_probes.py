@@ -9,7 +9,14 @@ import math
 from dataclasses import replace
 from itertools import pairwise
 
-from hand_clock import HandClock, hand_context, hand_pool, obedient_tick, reads_then_tick
+from hand_clock import (
+    HandClock,
+    hand_battery,
+    hand_context,
+    hand_pool,
+    obedient_tick,
+    reads_then_tick,
+)
 
 from dispatch.actor import ActorConfig, ActorContext, AssetActor
 from dispatch.board import BoardEntry, TelemetryBoard
@@ -50,20 +57,17 @@ def _site(
     """`n` 1 MW batteries behind one site meter, planned flat at LEVEL_MW each, ramping at
     0.5 MW/s (those in `slow` at 20 kW/s), probed in pairs (as PV plants and CHPs)."""
     clock, board, context = _context(tolerance_mw=0.1)
-    policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.01)
-    actors = []
-    for i in range(n):
-        device = InProcessDevice(f"bat-{i}", Battery(1.0, -1.0, 2.0, soc=0.5), clock, "battery")
-        actor = AssetActor(
-            device,
-            DeviceLimits(1.0, -1.0, 0.02 if f"bat-{i}" in slow else 0.5, 3.0),
+    actors = [
+        hand_battery(
+            f"bat-{i}",
+            clock,
             context,
-            ActorConfig(policy=policy),
-            CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
-            energy_mwh=2.0,
+            ramp_mw_per_s=0.02 if f"bat-{i}" in slow else 0.5,
+            tolerance_mw=0.01,
+            site="site-1",
         )
-        actor.site_id = "site-1"
-        actors.append(actor)
+        for i in range(n)
+    ]
     pool = _pool({a.asset_id: LEVEL_MW for a in actors}, actors, board, clock, context)
     # Pairs, as a site's PV plants and CHPs probe: no storage rounds (their own tests are
     # in test_dispatch_storage_rounds.py).

@@ -4,17 +4,24 @@ their rating, their moves summing to zero (`dispatch.control.storage_rounds`).""
 from __future__ import annotations
 
 import numpy as np
-from hand_clock import HandClock, hand_batteries, hand_context, hand_pool, reads_then_tick
+from hand_clock import (
+    HandClock,
+    hand_batteries,
+    hand_battery,
+    hand_context,
+    hand_pool,
+    reads_then_tick,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.actor import ActorConfig, AssetActor
+from dispatch.actor import ActorConfig, ActorContext, AssetActor
 from dispatch.board import TelemetryBoard
 from dispatch.control.budget import BreakerConfig, CircuitBreaker
 from dispatch.control.confirmation import ConfirmationPolicy
 from dispatch.control.storage_rounds import balance_groups, round_moves
 from dispatch.device import DeviceLimits
-from dispatch.devices.physics import Battery, Pv
+from dispatch.devices.physics import Pv
 from dispatch.inproc import InProcessDevice
 from dispatch.pool import PoolController
 
@@ -73,6 +80,24 @@ def test_a_clipped_member_takes_the_same_share_off_the_other_side() -> None:
     assert abs((out - allocated)[:3].sum()) < 1e-12
 
 
+def _small_battery(
+    name: str, clock: HandClock, context: ActorContext, site: str, soc: float = 0.5
+) -> AssetActor:
+    """The Modbus benchmark's battery behind `site`'s meter: 3 kW, 5 kWh at `soc`, 5 kW/s,
+    its execution judged within 60 W."""
+    return hand_battery(
+        name,
+        clock,
+        context,
+        rating_mw=3 * KW,
+        energy_mwh=0.005,
+        ramp_mw_per_s=5 * KW,
+        soc=soc,
+        tolerance_mw=0.06 * KW,
+        site=site,
+    )
+
+
 def _battery_site(
     soc: dict[str, float], plan_mw: float
 ) -> tuple[PoolController, list[AssetActor], TelemetryBoard, HandClock]:
@@ -81,19 +106,9 @@ def _battery_site(
     clock = HandClock()
     board = TelemetryBoard()
     context = hand_context(clock, board, tolerance_mw=0.003)
-    policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.06 * KW)
-    actors = []
-    for name, charge in soc.items():
-        actor = AssetActor(
-            InProcessDevice(name, Battery(3 * KW, -3 * KW, 0.005, soc=charge), clock, "battery"),
-            DeviceLimits(3 * KW, -3 * KW, 5 * KW, 3.0),
-            context,
-            ActorConfig(policy=policy),
-            CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
-            energy_mwh=0.005,
-        )
-        actor.site_id = "site-1"
-        actors.append(actor)
+    actors = [
+        _small_battery(name, clock, context, "site-1", charge) for name, charge in soc.items()
+    ]
     pool = hand_pool({a.asset_id: plan_mw for a in actors}, actors, board, clock, context)
     return pool, actors, board, clock
 
@@ -213,23 +228,17 @@ def test_a_lone_small_battery_and_a_pv_plant_of_its_site_are_still_probed() -> N
     board = TelemetryBoard()
     context = hand_context(clock, board, tolerance_mw=0.003)
     policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.06 * KW)
-    units = [
-        ("pv", Pv(0.06, ramp_mw_per_s=0.06), DeviceLimits(0.06, 0.0, 0.06, 3.0, True), None),
-        ("bat", Battery(3 * KW, -3 * KW, 0.005), DeviceLimits(3 * KW, -3 * KW, 5 * KW, 3.0), 0.005),
-    ]
-    actors = []
-    for name, physics, limits, energy in units:
-        actor = AssetActor(
-            InProcessDevice(name, physics, clock, "battery" if energy else "pv"),
-            limits,
-            context,
-            ActorConfig(policy=policy),
-            CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
-            energy_mwh=energy,
-        )
-        actor.site_id = "site-1"
+    pv = AssetActor(
+        InProcessDevice("pv", Pv(0.06, ramp_mw_per_s=0.06), clock, "pv"),
+        DeviceLimits(0.06, 0.0, 0.06, 3.0, True),
+        context,
+        ActorConfig(policy=policy),
+        CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
+    )
+    pv.site_id = "site-1"
+    actors = [pv, _small_battery("bat", clock, context, "site-1")]
+    for actor in actors:
         actor.site_nameable_mw = 0.01
-        actors.append(actor)
     plan = {"pv": 0.03, "bat": 1 * KW}
     pool = hand_pool(plan, actors, board, clock, context)
     moved = dict.fromkeys(plan, 0)
@@ -250,20 +259,11 @@ def test_sites_that_cannot_make_a_round_do_not_hold_up_the_others() -> None:
     clock = HandClock()
     board = TelemetryBoard()
     context = hand_context(clock, board, tolerance_mw=0.003)
-    policy = ConfirmationPolicy(ack_timeout_s=1, response_s=3, dwell_s=0, tolerance_mw=0.06 * KW)
     actors, plan, charge = [], {}, {}
     for s in range(45):
         for j in range(2):
             name = f"b{s}-{j}"
-            actor = AssetActor(
-                InProcessDevice(name, Battery(3 * KW, -3 * KW, 0.005), clock, "battery"),
-                DeviceLimits(3 * KW, -3 * KW, 5 * KW, 3.0),
-                context,
-                ActorConfig(policy=policy),
-                CircuitBreaker(BreakerConfig(), rng=lambda: 0.5),
-                energy_mwh=0.005,
-            )
-            actor.site_id = f"site-{s}"
+            actor = _small_battery(name, clock, context, f"site-{s}")
             actor.site_nameable_mw = 0.01
             actors.append(actor)
             plan[name] = 0.0 if s < 2 else 1 * KW
