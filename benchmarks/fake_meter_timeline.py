@@ -20,7 +20,10 @@ Times are seconds from the start of the run. It only watches (wrapping methods o
 dispatcher's classes for the run); the run is the one the benchmark makes.
 
 Run: ``python benchmarks/fake_meter_timeline.py --modbus [--assets 100] [--spec ...]``
-or ``python benchmarks/fake_meter_timeline.py --lossy 2 [--assets 150] [--loss 0.05]``.
+or ``python benchmarks/fake_meter_timeline.py --lossy 2 [--assets 150] [--loss 0.05]``
+or ``python benchmarks/fake_meter_timeline.py --paced 7 [--assets 400]`` (in process, each
+request as slow as over Modbus, the state of charge in 0.01 % steps: the Modbus run's
+timing on a virtual clock, the same every run of a seed).
 """
 
 from __future__ import annotations
@@ -119,7 +122,8 @@ class Recorder:
                 setpoints, include, cap_lo, cap_hi = args[0], args[3], args[4], args[5]
                 for i, actor in enumerate(self.actors):
                     rec.ticks.setdefault(actor.asset_id, []).append(
-                        f"{rec.rel(t):7.2f} tick   setpoint {setpoints[i] * 1000:+.1f} kW, "
+                        f"{rec.rel(t):7.2f} tick   setpoint {setpoints[i] * 1000:+.1f} kW "
+                        f"(sent {out[i] * 1000:+.1f}), "
                         f"{'in pool' if include[i] else 'OUT'}, room up "
                         f"{(cap_hi[i] - setpoints[i]) * 1000:.1f} down "
                         f"{(setpoints[i] - cap_lo[i]) * 1000:.1f} kW, flat {flat[i]:.1f} s"
@@ -208,10 +212,14 @@ def _why(watch: SiteWatch) -> str:
 _START: list[float | None] = [None]
 
 
-def _lossy_run(assets: int, spec: str, seed: int, loss: float) -> dict[str, Any]:
-    """The lost-read test's fleet (`tests/dispatch/test_dispatch_site_lost_reads.py`)."""
+def _lossy_run(
+    assets: int, spec: str, seed: int, loss: float, paced: bool = False
+) -> dict[str, Any]:
+    """The lost-read test's fleet (`tests/dispatch/test_dispatch_site_lost_reads.py`);
+    `paced`: nothing lost, every request as slow as over Modbus and the state of charge in
+    0.01 % steps (`lossy_links.ModbusPaced`)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "dispatch"))
-    from lossy_links import LossyReads
+    from lossy_links import LossyReads, ModbusPaced
 
     from dispatch.clock import VirtualClock
     from dispatch.simulation import (
@@ -221,15 +229,18 @@ def _lossy_run(assets: int, spec: str, seed: int, loss: float) -> dict[str, Any]
         run_fleet,
     )
 
-    options = SimulationOptions(assets=assets, duration_s=45, faults=parse_faults(spec), seed=seed)
+    options = SimulationOptions(
+        assets=assets, duration_s=60 if paced else 45, faults=parse_faults(spec), seed=seed
+    )
 
     async def main() -> dict[str, Any]:
         clock = VirtualClock(options.start)
         rng = random.Random(seed + 100)
-        fleet = [
-            replace(m, adapter=LossyReads(m.adapter, clock, loss, rng))
-            for m in modbus_like_fleet(options, clock)
-        ]
+        fleet = modbus_like_fleet(options, clock)
+        if paced:
+            fleet = [replace(m, adapter=ModbusPaced(m.adapter, clock, rng)) for m in fleet]
+        else:
+            fleet = [replace(m, adapter=LossyReads(m.adapter, clock, loss, rng)) for m in fleet]
         return await run_fleet(options, fleet, clock)
 
     return asyncio.run(main())
@@ -240,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--modbus", action="store_true", help="Modbus simulators, real time")
     mode.add_argument("--lossy", type=int, metavar="SEED", help="in process, reads lost")
+    mode.add_argument(
+        "--paced", type=int, metavar="SEED", help="in process, Modbus-like timing and SoC steps"
+    )
     parser.add_argument("--assets", type=int, default=None, help="100 (Modbus) or 150")
     parser.add_argument("--spec", default=None, help="faults (fake_meter:0.3@20s / @15s)")
     parser.add_argument("--loss", type=float, default=0.05, help="share of reads lost")
@@ -258,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
                 assets=args.assets or 100, duration_s=60, faults=parse_faults(spec)
             )
             report = run_modbus_simulation(options)
+        elif args.paced is not None:
+            spec = "fake_meter:0.3@20s" if args.spec is None else args.spec
+            report = _lossy_run(args.assets or 400, spec, args.paced, 0.0, paced=True)
         else:
             spec = "fake_meter:0.3@15s" if args.spec is None else args.spec
             report = _lossy_run(args.assets or 150, spec, args.lossy, args.loss)
@@ -308,9 +325,31 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {at:7.2f} {text}")
             continue
         end = (found if found is not None else seen + 15.0) + 0.6
-        for at, text in sorted(rec.events.get(site, []), key=lambda e: e[0]):
+        lines = [(float(line.split()[0]), line[8:]) for line in rec.ticks.get(asset, [])]
+        lines = [(at, f"{text} ({asset[-5:]})") for at, text in lines]
+        for member in (a for a, s in rec.site_of.items() if s == site and a != asset):
+            before = None
+            for line in rec.ticks.get(member, []):
+                at, setpoint = float(line.split()[0]), float(line.split()[6].rstrip("),"))
+                if before is not None and abs(setpoint - before) > 5.0:
+                    lines.append((at, f"{line[8:]} ({member[-5:]} moved)"))
+                before = setpoint
+        for at, text in sorted(rec.events.get(site, []) + lines, key=lambda e: e[0]):
             if seen - args.before <= at <= end:
                 print(f"  {at:7.2f} {text}")
+    # Honest devices named: their site's timeline before it.
+    faulted = {f["asset"] for f in faults}
+    for site, events in rec.events.items():
+        for at, text in events:
+            if not text.startswith("named"):
+                continue
+            asset = text.split()[1]
+            if asset in faulted:
+                continue
+            print(f"\n== HONEST {asset} ({site}) named at {at:.2f} s")
+            for when, line in sorted(events, key=lambda e: e[0]):
+                if at - 2 * args.before <= when <= at + 0.6:
+                    print(f"  {when:7.2f} {line}")
     return 0
 
 
