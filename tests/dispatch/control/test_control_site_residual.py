@@ -37,6 +37,27 @@ def test_one_reading_off_by_a_ramp_does_not_hide_the_culprit() -> None:
     assert explain_residual(residuals, reports, TOL) == ("b",)
 
 
+def test_an_honest_unit_returning_as_a_liar_moves_alike_is_not_named() -> None:
+    # A window seen in process with Modbus timing (`fake_meter_timeline.py --paced 7`): an
+    # honest CHP's probe returned (50 -> 30 kW, its report mid-way at reading 2) just as a
+    # fake PV plant's report dropped by 20 kW unseen. The CHP made the residual steady at
+    # every reading but the one where it was on its way, and forgiven that one, it was
+    # named. The first reading, taken while it ramped up, rules the PV plant out too.
+    kw = 0.001
+    residuals = [3.5 * kw, 0.0, 1.1 * kw, 20 * kw, 20 * kw]
+    reports = {
+        "chp": [46.4 * kw, 50 * kw, 38.3 * kw, 30 * kw, 30 * kw],
+        "pv": [30 * kw, 30 * kw, 30 * kw, 10 * kw, 10 * kw],
+        "other": [30 * kw] * 5,
+    }
+    assert explain_residual(residuals, reports, 1.5 * kw, min_move_mw=6 * kw) is None
+    # Without the CHP's reading mid-way (its report jumped like a setpoint), it is named.
+    jumped = {**reports, "chp": [46.4 * kw, 50 * kw, 50 * kw, 30 * kw, 30 * kw]}
+    assert explain_residual(
+        [3.5 * kw, 0.0, -10.6 * kw, 20 * kw, 20 * kw], jumped, 1.5 * kw, min_move_mw=6 * kw
+    ) == ("chp",)
+
+
 def test_a_reading_off_by_a_ramp_just_before_the_latest_does_not_hold_the_culprit_back() -> None:
     # A PV plant's report drops 19 kW at reading 1 while its real power stays; at reading
     # 2 the others (activation) moved, the meter read a moment before them: that reading is
