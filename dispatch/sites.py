@@ -423,9 +423,12 @@ class SiteWatch:
         # set fits with it however long the window: started from the balanced reading
         # before it, that one is an inner reading the steadiness test may forgive, as it
         # forgives any other one taken mid-ramp, but only where it is off by no more than
-        # the threshold. Unbounded, an honest CHP that ramped with the liar's probe (the
-        # meter saw its move at that reading, it was 18 kW off there) explained such a
-        # window as well as the liar, whose report was 2.9 kW off.
+        # twice the threshold (two balanced readings, each within the threshold, differ by
+        # up to that: within the threshold alone, a fake PV plant 3.1 kW off there waited
+        # 5.7 s for its next probe, in process with Modbus timing). Unbounded, an honest
+        # CHP that ramped with the liar's probe (the meter saw its move at that reading, it
+        # was 18 kW off there) explained such a window as well as the liar, whose report
+        # was 2.9 kW off.
         before = self._before
         if before is not None and len(readings) < (self._readings.maxlen or 0):
             part = [before, *readings]
@@ -436,7 +439,7 @@ class SiteWatch:
                 0.5 * self.threshold_mw,
                 min_move_mw=self.min_move_mw,
                 max_members=_MAX_CULPRITS,
-                forgive_within_mw=self.threshold_mw,
+                forgive_within_mw=2.0 * self.threshold_mw,
             )
             if culprits is not None:
                 self._readings.appendleft(before)

@@ -161,6 +161,31 @@ def test_an_honest_neighbour_whose_move_the_mid_ramp_reading_saw_is_not_its_twin
     assert not actors["chp"].untrusted
 
 
+def test_a_mid_ramp_reading_off_the_one_before_by_more_than_the_threshold_is_forgiven() -> None:
+    # Both readings before the lie are balanced (+0.3 and -2.8 kW, threshold 3 kW), so
+    # they may differ by up to twice the threshold: here 3.1 kW. Forgiven only within the
+    # threshold, the fake PV plant waited for the pool's next probe of it (in process with
+    # Modbus timing, `fake_meter_timeline.py --paced 5`, 10 %: named 5.7 s after its lie
+    # showed); within twice the threshold it is named at the lie's second reading.
+    watch, actors, real, clock = _site()
+    real["battery"].mw = 0.0013  # 0.3 kW more than it reports, all along
+    real["pv"].mw = 0.030
+    _reading(watch, actors, clock, {"pv": 0.030, "chp": 0.05, "battery": 0.001})
+    clock.t = 1.0
+    real["chp"].mw = 0.0369  # caught half-way, 3.1 kW behind its report
+    _reading(watch, actors, clock, {"pv": 0.030, "chp": 0.040, "battery": 0.001})
+    real["chp"].mw = 0.030
+    named_at = None
+    for second in range(2, 6):
+        clock.t = float(second)
+        _reading(watch, actors, clock, {"pv": 0.010, "chp": 0.030, "battery": 0.001})
+        if watch.flagged and named_at is None:
+            named_at = second
+    assert watch.flagged == ["pv"]
+    assert named_at == 3
+    assert not actors["chp"].untrusted
+
+
 def test_an_honest_move_at_the_moment_of_a_lie_still_names_nobody() -> None:
     # Twin moves: the CHP ramps down by 20 kW (the meter sees it) at the very reading at
     # which the PV plant reports a 20 kW drop it does not make. Either explains the
