@@ -516,18 +516,27 @@ class SiteWatch:
 
     def _exclude(self, actor: AssetActor) -> None:
         """Stop counting `actor`'s reports (proven wrong elsewhere, e.g. by its state of
-        charge): it is taken to inject what the meter made of it at the latest reading, the
-        other members' reports taken as true (its last report if there is none)."""
+        charge): it is taken to inject what the meter made of it at the window's latest
+        balanced reading (the latest reading where there is none), the other members'
+        reports taken as true, within its limits (its last report if there is no reading).
+
+        Not simply the latest reading: where another member's lie showed there, all of it
+        was put down to this one. A fake battery named by its state of charge just as a
+        fake PV plant's 20 kW lie showed was taken to inject -19.5 kW, the PV plant's lie
+        vanished from the residual with it, and the PV plant was named 26 s later (in
+        process with Modbus timing, `fake_meter_timeline.py --paced 5`)."""
         if actor.asset_id in self._excluded:
             return
         honest: float | None = None
-        if self._readings:  # what the meter says it injects, the others taken as true
-            _, residual, reports = self._readings[-1]
-            if actor.asset_id in reports:
-                honest = residual + reports[actor.asset_id]
+        readings = [r for r in self._readings if actor.asset_id in r[2]]
+        balanced = [r for r in readings if abs(r[1]) <= self.threshold_mw]
+        for _, residual, reports in (balanced or readings)[-1:]:
+            # What the meter says it injects, the others taken as true.
+            honest = residual + reports[actor.asset_id]
         if honest is None:
             honest = 0.0 if actor.telemetry is None else actor.telemetry.power_mw
-        self._take_out([actor.asset_id], honest)
+        limits = actor.limits
+        self._take_out([actor.asset_id], min(max(honest, limits.min_mw), limits.max_mw))
 
 
 def _meter_at(samples: Sequence[tuple[float, float]], members: Sequence[AssetActor]) -> float:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hand_clock import HandClock, hand_context
 
 from dispatch.actor import ActorConfig, AssetActor
@@ -184,6 +185,27 @@ def test_a_mid_ramp_reading_off_the_one_before_by_more_than_the_threshold_is_for
     assert watch.flagged == ["pv"]
     assert named_at == 3
     assert not actors["chp"].untrusted
+
+
+def test_a_member_proven_wrong_elsewhere_does_not_take_another_members_lie_with_it() -> None:
+    # The battery is proven wrong by its state of charge just as the PV plant's lie shows.
+    # Taken to inject what the meter made of it at that reading, it took the PV plant's
+    # 20 kW lie for its own (a 3 kW battery "injecting" 21 kW): the residual balanced and
+    # the PV plant was named 26 s later (in process with Modbus timing). It is taken at
+    # the latest balanced reading, within its limits, and the PV plant is still named.
+    watch, actors, real, clock = _site()
+    real["pv"].mw = 0.030
+    _reading(watch, actors, clock, {"pv": 0.030, "chp": 0.05, "battery": 0.001})
+    clock.t = 1.0
+    _reading(watch, actors, clock, {"pv": 0.010, "chp": 0.05, "battery": 0.001})  # +20 kW
+    actors["battery"].untrusted = True  # named by its own check in between
+    real["chp"].mw = 0.0474  # the next reading catches the CHP 2.6 kW off its report
+    for second in range(2, 6):
+        clock.t = float(second)
+        _reading(watch, actors, clock, {"pv": 0.010, "chp": 0.05, "battery": 0.001})
+        real["chp"].mw = 0.05
+    assert watch.flagged == ["pv"]
+    assert watch._offset_mw == pytest.approx(0.001 + 0.030, abs=1e-9)  # battery + PV
 
 
 def test_an_honest_move_at_the_moment_of_a_lie_still_names_nobody() -> None:
