@@ -58,6 +58,36 @@ def test_an_honest_unit_returning_as_a_liar_moves_alike_is_not_named() -> None:
     ) == ("chp",)
 
 
+def test_a_liar_whose_setpoint_ramps_is_still_named_though_a_neighbour_is_off_there() -> None:
+    # (From the review.) A fake meter's probe setpoint ramps over two readings (30, 40,
+    # 50 kW; its real power stays at 30); its honest partner ramps the other way and the
+    # meter catches the partner 3 kW behind at the reading where both are mid-way. That
+    # reading is off by the partner's timing, not by the liar's own way: it is forgiven.
+    kw = 0.001
+    liar = [30, 30, 40, 50, 50, 50]
+    partner = [50, 50, 40, 30, 30, 30]
+    seen = [50, 50, 43, 30, 30, 30]  # the partner's real power at the meter's moments
+    residuals = [(30 + s - r - p) * kw for s, r, p in zip(seen, liar, partner, strict=True)]
+    reports = {"liar": [x * kw for x in liar], "partner": [x * kw for x in partner]}
+    reports["other"] = [20 * kw] * 6
+    assert explain_residual(residuals, reports, 1.5 * kw, min_move_mw=6 * kw) == ("liar",)
+
+
+def test_an_honest_twin_of_a_liar_whose_setpoint_ramps_is_not_named() -> None:
+    # (From the review.) The liar's report ramps 30, 40, 50 kW while an honest PV plant
+    # steps 30 -> 50 kW, caught 5 kW short at the mid reading: both nearly explain the
+    # window, so nobody is named yet (the pool moves one of them alone).
+    kw = 0.001
+    liar = [30, 30, 40, 50, 50, 50]
+    pv = [30, 30, 50, 50, 50, 50]
+    seen = [30, 30, 45, 50, 50, 50]
+    residuals = [(s - r - p + 30) * kw for s, r, p in zip(seen, liar, pv, strict=True)]
+    reports = {"liar": [x * kw for x in liar], "pv": [x * kw for x in pv]}
+    for n in (4, 5, 6):
+        window = {a: v[:n] for a, v in reports.items()}
+        assert explain_residual(residuals[:n], window, 1.5 * kw, min_move_mw=6 * kw) is None
+
+
 def test_a_reading_off_by_a_ramp_just_before_the_latest_does_not_hold_the_culprit_back() -> None:
     # A PV plant's report drops 19 kW at reading 1 while its real power stays; at reading
     # 2 the others (activation) moved, the meter read a moment before them: that reading is
