@@ -362,9 +362,10 @@ def _explanations(
         # A reading forgiven where a member of the set was itself on its way (its report
         # between the one before and the one after): the set's own move, seen mid-way by
         # its report and by the meter alike, is what the forgiveness would explain away.
-        # Not where the set's own report was on its way (`_midway`).
-        steady &= ~(~near & _midway(sums, off, tolerance_mw)).any(axis=1)
-        nearly &= ~((off > 2.0 * tolerance_mw) & _midway(sums, off, tolerance_mw)).any(axis=1)
+        # Not where a member's own report was on its way (`_midway`).
+        midway = _midway(members, off, tolerance_mw)
+        steady &= ~(~near & midway).any(axis=1)
+        nearly &= ~((off > 2.0 * tolerance_mw) & midway).any(axis=1)
         large = (shift > min_move_mw) & (own > own_limit).all(axis=1)
         for row in np.flatnonzero(nearly):
             group = frozenset(groups[row].tolist())
@@ -386,25 +387,28 @@ def _explanations(
     )
 
 
-def _midway(sums: np.ndarray, off: np.ndarray, tolerance_mw: float) -> np.ndarray:
-    """Per set (rows of `sums`: its members' reports together [MW] per reading) and
-    reading: the set's report was on its way between the readings before and after it
-    (more than `tolerance_mw` from both) and the explained residual is off (`off` [MW])
-    by about as much as that way still had to go, to the nearer of the two (less the
-    tolerance): what is off there is the set's own move, caught mid-way by its report and
-    by the meter alike (a device following its setpoint ramps; a fake meter's report
+def _midway(members: np.ndarray, off: np.ndarray, tolerance_mw: float) -> np.ndarray:
+    """Per set (rows of `members`: (set, member, reading) reports [MW]) and reading: a
+    member's report was on its way between its readings before and after (more than
+    `tolerance_mw` from both) and the explained residual is off there (`off` [MW]) by
+    about as much as that member still had to go, to the nearer of the two (less the
+    tolerance): what is off there is the member's own move, caught mid-way by its report
+    and by the meter alike (a device following its setpoint ramps; a fake meter's report
     jumps with its setpoint). An honest CHP's probe returned, its report 38 kW on the way
     from 50 to 30, as a fake PV plant's report dropped by 20 kW unseen: the CHP explained
     every reading but that one, 10.6 kW off, which the steadiness test forgave, and it was
     named (`fake_meter_timeline.py --paced 7`). A liar whose setpoint ramps over two
-    readings, off there by a neighbour's timing (a few kW), is still forgiven it."""
-    out = np.zeros(sums.shape, dtype=bool)
-    if sums.shape[1] < 3:
+    readings, off there by a neighbour's timing (a few kW), is still forgiven it. Judged
+    per member: on the set's total, a second liar's step at that reading hid the CHP's
+    way and the pair was named (found in review)."""
+    out = np.zeros((members.shape[0], members.shape[2]), dtype=bool)
+    if members.shape[2] < 3:
         return out
-    before, now, after = sums[:, :-2], sums[:, 1:-1], sums[:, 2:]
+    before, now, after = members[:, :, :-2], members[:, :, 1:-1], members[:, :, 2:]
     low, high = np.minimum(before, after), np.maximum(before, after)
     way = np.minimum(now - low, high - now)  # what was left to go to the nearer one
-    out[:, 1:-1] = (way > tolerance_mw) & (off[:, 1:-1] >= way - tolerance_mw)
+    caught = (way > tolerance_mw) & (off[:, None, 1:-1] >= way - tolerance_mw)
+    out[:, 1:-1] = caught.any(axis=1)
     return out
 
 

@@ -58,6 +58,21 @@ def test_an_honest_unit_returning_as_a_liar_moves_alike_is_not_named() -> None:
     ) == ("chp",)
 
 
+def test_an_honest_unit_mid_way_is_not_named_beside_a_second_liar_that_hides_its_way() -> None:
+    # (From the review.) As above, and a second liar's report steps up by 8.3 kW at the
+    # reading where the CHP is mid-way: on the pair's total the CHP's way is hidden, and
+    # the pair (CHP and liar) was named. Judged per member, nobody is named yet.
+    kw = 0.001
+    residuals = [3.5 * kw, 0.0, 1.1 * kw, 11.7 * kw, 11.7 * kw]
+    reports = {
+        "chp": [46.4 * kw, 50 * kw, 38.3 * kw, 30 * kw, 30 * kw],
+        "pv": [30 * kw, 30 * kw, 30 * kw, 10 * kw, 10 * kw],
+        "x": [20 * kw, 20 * kw, 20 * kw, 28.3 * kw, 28.3 * kw],
+        "other": [30 * kw] * 5,
+    }
+    assert explain_residual(residuals, reports, 1.5 * kw, min_move_mw=6 * kw) is None
+
+
 def test_a_liar_whose_setpoint_ramps_is_still_named_though_a_neighbour_is_off_there() -> None:
     # (From the review.) A fake meter's probe setpoint ramps over two readings (30, 40,
     # 50 kW; its real power stays at 30); its honest partner ramps the other way and the
