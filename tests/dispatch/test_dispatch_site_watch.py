@@ -208,6 +208,30 @@ def test_a_member_proven_wrong_elsewhere_does_not_take_another_members_lie_with_
     assert watch._offset_mw == pytest.approx(0.001 + 0.030, abs=1e-9)  # battery + PV
 
 
+def test_an_honest_unit_caught_on_its_way_at_the_windows_first_reading_is_not_named() -> None:
+    # (Found in review, in process with Modbus timing, seed 10.) The CHP returns from a
+    # probe, 50 -> 30 kW; the window's first reading catches it at 41.9 kW (balanced), and
+    # from the next one a fake PV plant frozen in the middle of its probe reports 9.1 kW
+    # less than it injects: the CHP's last 11.9 kW and the lie nearly match, and from its
+    # first reading the window had the CHP as its only explanation.
+    watch, actors, real, clock = _site()
+    real["pv"].mw = 0.030
+    real["chp"].mw = 0.05
+    _reading(watch, actors, clock, {"pv": 0.030, "chp": 0.05, "battery": 0.001})
+    clock.t = 1.0
+    _reading(watch, actors, clock, {"pv": 0.030, "chp": 0.05, "battery": 0.001})
+    clock.t = 2.0
+    real["chp"].mw = 0.0398  # the meter's moment, 2.1 kW behind its report
+    _reading(watch, actors, clock, {"pv": 0.030, "chp": 0.0419, "battery": 0.001})
+    real["chp"].mw = 0.030
+    real["pv"].mw = 0.0192  # frozen half-way down; it reports its setpoint
+    for second in range(3, 7):
+        clock.t = float(second)
+        _reading(watch, actors, clock, {"pv": 0.0101, "chp": 0.030, "battery": 0.001})
+    assert "chp" not in watch.flagged
+    assert not actors["chp"].untrusted
+
+
 def test_an_honest_move_at_the_moment_of_a_lie_still_names_nobody() -> None:
     # Twin moves: the CHP ramps down by 20 kW (the meter sees it) at the very reading at
     # which the PV plant reports a 20 kW drop it does not make. Either explains the
