@@ -52,7 +52,12 @@ from dispatch.actor import AssetActor
 from dispatch.board import TelemetryBoard
 from dispatch.clock import DispatchClock
 from dispatch.control.asset_state import AssetState
-from dispatch.control.crosscheck import explain_residual, explanations, site_residual
+from dispatch.control.crosscheck import (
+    explain_residual,
+    explanations,
+    site_residual,
+    way_left,
+)
 from dispatch.device import DeviceAdapter, DeviceError
 
 _POLL_S = 0.02
@@ -461,20 +466,17 @@ class SiteWatch:
         (in process with Modbus timing, `fake_meter_timeline.py --paced 10`, found in
         review). A liar caught so waits for the pool's probe of it."""
         before = self._before
-        if before is None or len(part) < 2:
+        if before is None or len(part) < 2 or not all(c in before[2] for c in culprits):
             return False
         tolerance = 0.5 * self.threshold_mw
         steady = float(np.median([r + sum(rep[c] for c in culprits) for _, r, rep in part]))
-        if not all(c in before[2] for c in culprits):
-            return False
         off = abs(before[1] + sum(before[2][c] for c in culprits) - steady)
-        for culprit in culprits:
-            first, after = part[0][2][culprit], part[1][2][culprit]
-            low, high = sorted((before[2][culprit], after))
-            way = min(first - low, high - first)
-            if way > tolerance and off >= way - tolerance:
-                return True
-        return False
+        way = way_left(
+            [before[2][c] for c in culprits],
+            [part[0][2][c] for c in culprits],
+            [part[1][2][c] for c in culprits],
+        )
+        return bool(((way > tolerance) & (off >= way - tolerance)).any())
 
     def _separate(self, recent: int = 2) -> None:
         """Where several sets of members explain the window, ask the pool to move one of
@@ -556,13 +558,12 @@ class SiteWatch:
         process with Modbus timing, `fake_meter_timeline.py --paced 5`)."""
         if actor.asset_id in self._excluded:
             return
-        honest: float | None = None
         readings = [r for r in self._readings if actor.asset_id in r[2]]
         balanced = [r for r in readings if abs(r[1]) <= self.threshold_mw]
-        for _, residual, reports in (balanced or readings)[-1:]:
-            # What the meter says it injects, the others taken as true.
+        if readings:  # what the meter says it injects, the others taken as true
+            _, residual, reports = (balanced or readings)[-1]
             honest = residual + reports[actor.asset_id]
-        if honest is None:
+        else:
             honest = 0.0 if actor.telemetry is None else actor.telemetry.power_mw
         limits = actor.limits
         self._take_out([actor.asset_id], min(max(honest, limits.min_mw), limits.max_mw))

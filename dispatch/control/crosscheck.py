@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from itertools import combinations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 _FORGIVEN_MAX = 2
 """Most readings a steady series may be off at, however long the window (one in five up
@@ -359,10 +360,7 @@ def _explanations(
         bound = None if forgive_within_mw is None else 2.0 * forgive_within_mw
         steady = _steady(explained, tolerance_mw, recent, forgive_within_mw)
         nearly = _steady(explained, 2.0 * tolerance_mw, recent, bound)
-        # A reading forgiven where a member of the set was itself on its way (its report
-        # between the one before and the one after): the set's own move, seen mid-way by
-        # its report and by the meter alike, is what the forgiveness would explain away.
-        # Not where a member's own report was on its way (`_midway`).
+        # No reading is forgiven where a member's own report was on its way (`_midway`).
         midway = _midway(members, off, tolerance_mw)
         steady &= ~(~near & midway).any(axis=1)
         nearly &= ~((off > 2.0 * tolerance_mw) & midway).any(axis=1)
@@ -404,12 +402,18 @@ def _midway(members: np.ndarray, off: np.ndarray, tolerance_mw: float) -> np.nda
     out = np.zeros((members.shape[0], members.shape[2]), dtype=bool)
     if members.shape[2] < 3:
         return out
-    before, now, after = members[:, :, :-2], members[:, :, 1:-1], members[:, :, 2:]
-    low, high = np.minimum(before, after), np.maximum(before, after)
-    way = np.minimum(now - low, high - now)  # what was left to go to the nearer one
+    way = way_left(members[:, :, :-2], members[:, :, 1:-1], members[:, :, 2:])
     caught = (way > tolerance_mw) & (off[:, None, 1:-1] >= way - tolerance_mw)
     out[:, 1:-1] = caught.any(axis=1)
     return out
+
+
+def way_left(before: ArrayLike, now: ArrayLike, after: ArrayLike) -> np.ndarray:
+    """How far [MW] a report `now` still had to go to the nearer of its neighbours
+    `before` and `after` (elementwise); negative where it lay outside them (not on its
+    way from one to the other)."""
+    low, high = np.minimum(before, after), np.maximum(before, after)
+    return np.minimum(np.subtract(now, low), np.subtract(high, now))
 
 
 def _cancel(matrix: np.ndarray, added: frozenset[int], limit_mw: float) -> bool:
