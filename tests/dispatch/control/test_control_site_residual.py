@@ -37,40 +37,46 @@ def test_one_reading_off_by_a_ramp_does_not_hide_the_culprit() -> None:
     assert explain_residual(residuals, reports, TOL) == ("b",)
 
 
+def _explain_kw(residuals: list[float], reports: dict[str, list[float]]) -> tuple[str, ...] | None:
+    """`explain_residual` of a window given in kW, as one of the Modbus benchmark's site
+    meters judges it (tolerance 1.5 kW; a set named for moves beyond 6 kW)."""
+    kw = 0.001
+    return explain_residual(
+        [r * kw for r in residuals],
+        {a: [p * kw for p in series] for a, series in reports.items()},
+        1.5 * kw,
+        min_move_mw=6 * kw,
+    )
+
+
 def test_an_honest_unit_returning_as_a_liar_moves_alike_is_not_named() -> None:
     # A window seen in process with Modbus timing (`fake_meter_timeline.py --paced 7`): an
     # honest CHP's probe returned (50 -> 30 kW, its report mid-way at reading 2) just as a
     # fake PV plant's report dropped by 20 kW unseen. The CHP made the residual steady at
     # every reading but the one where it was on its way, and forgiven that one, it was
     # named. The first reading, taken while it ramped up, rules the PV plant out too.
-    kw = 0.001
-    residuals = [3.5 * kw, 0.0, 1.1 * kw, 20 * kw, 20 * kw]
     reports = {
-        "chp": [46.4 * kw, 50 * kw, 38.3 * kw, 30 * kw, 30 * kw],
-        "pv": [30 * kw, 30 * kw, 30 * kw, 10 * kw, 10 * kw],
-        "other": [30 * kw] * 5,
+        "chp": [46.4, 50, 38.3, 30, 30],
+        "pv": [30, 30, 30, 10, 10],
+        "other": [30] * 5,
     }
-    assert explain_residual(residuals, reports, 1.5 * kw, min_move_mw=6 * kw) is None
+    assert _explain_kw([3.5, 0.0, 1.1, 20, 20], reports) is None
     # Without the CHP's reading mid-way (its report jumped like a setpoint), it is named.
-    jumped = {**reports, "chp": [46.4 * kw, 50 * kw, 50 * kw, 30 * kw, 30 * kw]}
-    assert explain_residual(
-        [3.5 * kw, 0.0, -10.6 * kw, 20 * kw, 20 * kw], jumped, 1.5 * kw, min_move_mw=6 * kw
-    ) == ("chp",)
+    jumped = {**reports, "chp": [46.4, 50, 50, 30, 30]}
+    assert _explain_kw([3.5, 0.0, -10.6, 20, 20], jumped) == ("chp",)
 
 
 def test_an_honest_unit_mid_way_is_not_named_beside_a_second_liar_that_hides_its_way() -> None:
     # (From the review.) As above, and a second liar's report steps up by 8.3 kW at the
     # reading where the CHP is mid-way: on the pair's total the CHP's way is hidden, and
     # the pair (CHP and liar) was named. Judged per member, nobody is named yet.
-    kw = 0.001
-    residuals = [3.5 * kw, 0.0, 1.1 * kw, 11.7 * kw, 11.7 * kw]
     reports = {
-        "chp": [46.4 * kw, 50 * kw, 38.3 * kw, 30 * kw, 30 * kw],
-        "pv": [30 * kw, 30 * kw, 30 * kw, 10 * kw, 10 * kw],
-        "x": [20 * kw, 20 * kw, 20 * kw, 28.3 * kw, 28.3 * kw],
-        "other": [30 * kw] * 5,
+        "chp": [46.4, 50, 38.3, 30, 30],
+        "pv": [30, 30, 30, 10, 10],
+        "x": [20, 20, 20, 28.3, 28.3],
+        "other": [30] * 5,
     }
-    assert explain_residual(residuals, reports, 1.5 * kw, min_move_mw=6 * kw) is None
+    assert _explain_kw([3.5, 0.0, 1.1, 11.7, 11.7], reports) is None
 
 
 def test_a_liar_whose_setpoint_ramps_is_still_named_though_a_neighbour_is_off_there() -> None:
@@ -78,29 +84,25 @@ def test_a_liar_whose_setpoint_ramps_is_still_named_though_a_neighbour_is_off_th
     # 50 kW; its real power stays at 30); its honest partner ramps the other way and the
     # meter catches the partner 3 kW behind at the reading where both are mid-way. That
     # reading is off by the partner's timing, not by the liar's own way: it is forgiven.
-    kw = 0.001
     liar = [30, 30, 40, 50, 50, 50]
     partner = [50, 50, 40, 30, 30, 30]
     seen = [50, 50, 43, 30, 30, 30]  # the partner's real power at the meter's moments
-    residuals = [(30 + s - r - p) * kw for s, r, p in zip(seen, liar, partner, strict=True)]
-    reports = {"liar": [x * kw for x in liar], "partner": [x * kw for x in partner]}
-    reports["other"] = [20 * kw] * 6
-    assert explain_residual(residuals, reports, 1.5 * kw, min_move_mw=6 * kw) == ("liar",)
+    residuals = [30 + s - r - p for s, r, p in zip(seen, liar, partner, strict=True)]
+    reports = {"liar": liar, "partner": partner, "other": [20] * 6}
+    assert _explain_kw(residuals, reports) == ("liar",)
 
 
 def test_an_honest_twin_of_a_liar_whose_setpoint_ramps_is_not_named() -> None:
     # (From the review.) The liar's report ramps 30, 40, 50 kW while an honest PV plant
     # steps 30 -> 50 kW, caught 5 kW short at the mid reading: both nearly explain the
     # window, so nobody is named yet (the pool moves one of them alone).
-    kw = 0.001
     liar = [30, 30, 40, 50, 50, 50]
     pv = [30, 30, 50, 50, 50, 50]
     seen = [30, 30, 45, 50, 50, 50]
-    residuals = [(s - r - p + 30) * kw for s, r, p in zip(seen, liar, pv, strict=True)]
-    reports = {"liar": [x * kw for x in liar], "pv": [x * kw for x in pv]}
+    residuals = [s - r - p + 30 for s, r, p in zip(seen, liar, pv, strict=True)]
+    reports = {"liar": liar, "pv": pv}
     for n in (4, 5, 6):
-        window = {a: v[:n] for a, v in reports.items()}
-        assert explain_residual(residuals[:n], window, 1.5 * kw, min_move_mw=6 * kw) is None
+        assert _explain_kw(residuals[:n], reports_upto(reports, n)) is None
 
 
 def test_a_reading_off_by_a_ramp_just_before_the_latest_does_not_hold_the_culprit_back() -> None:
