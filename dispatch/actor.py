@@ -351,7 +351,7 @@ class AssetActor:
             if first_contact:  # starts unavailable: no transition, but a detection
                 self.context.kpi.asset_failed(
                     self.asset_id,
-                    t,
+                    max(t, self.context.clock.now()),  # found at the read's deadline
                     MISSED_READS,
                     since=t,
                     reason=f"no answer at first contact: {exc.reason}",
@@ -367,7 +367,11 @@ class AssetActor:
                 )
             else:  # out already: a fault given meanwhile (a trip) shows at this read
                 self.context.kpi.asset_still_failing(
-                    self.asset_id, t, MISSED_READS, reason=f"still no answer: {exc.reason}"
+                    self.asset_id,
+                    t,
+                    MISSED_READS,
+                    reason=f"still no answer: {exc.reason}",
+                    found=self.context.clock.now(),
                 )
             return
         self._read_ok(t, reading)
@@ -798,12 +802,18 @@ class AssetActor:
         since: float | None = None,
     ) -> None:
         """Take the asset out of the pool at `t` [s] for `reason`, found by `evidence`
-        (`dispatch.kpi`), observable since `since` [s]."""
+        (`dispatch.kpi`), observable since `since` [s].
+
+        The KPIs count the failure as found when the evidence arrived (now), not at `t`:
+        a read's answer comes back up to a few hundred ms after the turn that asked for it
+        began, and detection stamped with the turn's start (as it was) read up to 0.4 s
+        early over a busy Modbus link."""
+        found = max(t, self.context.clock.now())
         if self.state.state is to_state or not self.state.can(to_state):
             if evidence != self._failed_by:  # new evidence of a failure already acted on
                 self._failed_by = evidence
                 self.context.kpi.asset_failed(
-                    self.asset_id, t, evidence, since=since, reason=reason
+                    self.asset_id, found, evidence, since=since, reason=reason
                 )
             return
         self._failed_by = evidence
@@ -811,7 +821,7 @@ class AssetActor:
         self.state.transition(to_state, t, reason)
         self._series(self.context.metrics.asset_states, to_state.value).inc()
         self.context.metrics.breaker_open.labels(self.asset_id).set(1)
-        self.context.kpi.asset_failed(self.asset_id, t, evidence, since=since, reason=reason)
+        self.context.kpi.asset_failed(self.asset_id, found, evidence, since=since, reason=reason)
         dispatch_id = self._wanted[1] if self._wanted else None
         self._log.warning(
             "asset_left_pool",

@@ -307,16 +307,25 @@ class KpiRecorder:
             else:
                 fault.other_evidence.append(f"{evidence} at {self._rel(t):.3f} s: {reason}")
 
-    def asset_still_failing(self, asset: str, t: float, evidence: str, *, reason: str = "") -> None:
-        """A read of `asset`, already out of the pool for that `evidence`, failed again at
-        `t` [s]. Not a new failure (nothing is booked against an asset with no fault), but
-        for a fault injected while it was out (a trip on a device that had not answered)
-        this is the first read it could miss: the fault is observable, and detected, now."""
+    def asset_still_failing(
+        self,
+        asset: str,
+        t: float,
+        evidence: str,
+        *,
+        reason: str = "",
+        found: float | None = None,
+    ) -> None:
+        """A read of `asset`, already out of the pool for that `evidence`, asked for at `t`
+        [s], failed again (found so at `found` [s], the read's deadline; `t` if None). Not a
+        new failure (nothing is booked against an asset with no fault), but for a fault
+        injected while it was out (a trip on a device that had not answered) this is the
+        first read it could miss: the fault is observable from `t`, detected at `found`."""
         for fault in self._by_asset.get(asset, ()):
             if fault.detected_at is not None or t < fault.injected_at:
                 continue
             if evidence in EVIDENCE_FOR.get(fault.kind, frozenset()):
-                fault.detected_at = t
+                fault.detected_at = t if found is None else max(t, found)
                 fault.observable_at = t
                 fault.evidence = evidence
                 fault.reason = reason

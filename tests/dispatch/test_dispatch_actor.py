@@ -129,6 +129,48 @@ def test_a_device_that_does_not_move_on_a_ramp_is_degraded() -> None:
     assert asyncio.run(run()) is AssetState.DEGRADED
 
 
+class SlowAnswers(LaggingDevice):
+    """Answers each read `answer_s` after it was asked (a busy Modbus link)."""
+
+    def __init__(self, clock: HandClock, lag_s: float, answer_s: float) -> None:
+        super().__init__(clock, lag_s=lag_s)
+        self.answer_s = answer_s
+
+    async def read(self) -> Telemetry:
+        reading = await super().read()
+        self.clock.t += self.answer_s
+        return reading
+
+
+def test_a_fault_found_by_a_slow_answer_counts_as_detected_when_the_answer_came() -> None:
+    """The dispatcher knows of a failure when the read proving it is answered, not when the
+    turn that asked for it began: detection stamped at the turn's start read up to 0.4 s
+    early over a busy Modbus link."""
+
+    async def run() -> tuple[dict, list[float]]:
+        clock = HandClock()
+        device = SlowAnswers(clock, lag_s=1e6, answer_s=0.3)  # never executes anything
+        actor = actor_for(device, clock)
+        actor.context.kpi.started(0.0)
+        actor.context.kpi.fault_injected("bat-1", "ack_no_exec", 0.0)
+        answered = []
+        for second in range(15):
+            clock.t = float(second)
+            actor.command(0.1 * second, f"d{second}", "afrr")
+            await actor.turn()
+            answered.append(clock.t)
+            if actor.state.state is AssetState.DEGRADED:
+                break
+        (fault,) = actor.context.kpi.report(1)["faults"]
+        return fault, answered
+
+    fault, answered = asyncio.run(run())
+    assert fault["evidence"] is not None, fault
+    found = fault["observable_at_s"] + fault["detected_s"]
+    assert abs(found - answered[-1]) < 1e-9, (found, answered[-1])
+    assert found % 1.0 > 0.29  # 0.3 s after its turn began
+
+
 def test_a_refused_setpoint_degrades_until_a_health_check_then_the_asset_rejoins() -> None:
     async def run() -> list[str]:
         clock = HandClock()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hand_clock import HandClock
 from prometheus_client import CollectorRegistry
 
@@ -23,21 +24,29 @@ from dispatch.observability import DispatchMetrics
 
 
 class MuteDevice:
-    """Never answers (a device lost to a busy link, then tripped)."""
+    """Never answers (a device lost to a busy link, then tripped); each request gives up
+    `deadline_s` after it was sent (the clock moved on by then)."""
 
     protocol = "test"
     asset_id = "chp-1"
 
-    def __init__(self) -> None:
+    def __init__(self, clock: HandClock | None = None, deadline_s: float = 0.0) -> None:
         self.attempts: list[str] = []
+        self.clock = clock
+        self.deadline_s = deadline_s
+
+    def _give_up(self) -> DeviceTimeoutError:
+        if self.clock is not None:
+            self.clock.t += self.deadline_s
+        return DeviceTimeoutError(self.asset_id, "no answer within 0.5 s")
 
     async def identify(self) -> Identity:
         self.attempts.append("identify")
-        raise DeviceTimeoutError(self.asset_id, "no answer within 0.5 s")
+        raise self._give_up()
 
     async def read(self) -> Telemetry:
         self.attempts.append("read")
-        raise DeviceTimeoutError(self.asset_id, "no answer within 0.5 s")
+        raise self._give_up()
 
     async def write_setpoint(self, setpoint_mw: float) -> WriteAck:
         raise AssertionError("nothing is written to a device that never answered")
@@ -46,12 +55,18 @@ class MuteDevice:
         pass
 
 
-def test_a_trip_on_a_device_that_never_answered_is_counted_and_seen_at_its_next_read() -> None:
+@pytest.mark.parametrize("deadline_s", [0.0, 0.5])
+def test_a_trip_on_a_device_that_never_answered_is_counted_and_seen_at_its_next_read(
+    deadline_s: float,
+) -> None:
+    """Observable when the read after the fault was asked for; detected when it gave up
+    (`deadline_s` later), not before."""
+
     async def scenario() -> None:
         clock = HandClock()
         kpi = KpiRecorder(tolerance_mw=0.1)
         kpi.started(0.0)
-        device = MuteDevice()
+        device = MuteDevice(clock, deadline_s)
         actor = AssetActor(
             device,
             DeviceLimits(0.05, 0.0, 0.05, 3.0),
@@ -81,9 +96,9 @@ def test_a_trip_on_a_device_that_never_answered_is_counted_and_seen_at_its_next_
         assert fault["unanswered_since_s"] == 0.0
         assert fault["evidence"] is not None, fault
         assert fault["evidence"].startswith(f"{MISSED_READS}: still no answer")
-        assert fault["detected_s"] == 0.0
-        assert (
-            fault["observable_at_s"] == fault["injected_at_s"] + fault["detected_after_injection_s"]
+        assert fault["detected_s"] == deadline_s
+        assert fault["observable_at_s"] + deadline_s == pytest.approx(
+            fault["injected_at_s"] + fault["detected_after_injection_s"]
         )
         summary = report["fault_summary"]["trip"]
         assert (summary["injected"], summary["detected"]) == (1, 1)
