@@ -418,7 +418,10 @@ class SiteWatch:
                 min_move_mw=self.min_move_mw,
                 max_members=_MAX_CULPRITS,
             )
-            if culprits is not None and not (start == 0 and self._on_its_way(culprits, part)):
+            # The reading before the stretch: a member of the set caught mid-move at the
+            # stretch's first reading is judged against it (`_on_its_way`).
+            before = self._before if start == 0 else readings[start - 1]
+            if culprits is not None and not self._on_its_way(culprits, part, before):
                 for _ in range(start):
                     self._readings.popleft()
                 return culprits
@@ -453,7 +456,10 @@ class SiteWatch:
         return None
 
     def _on_its_way(
-        self, culprits: tuple[str, ...], part: list[tuple[float, float, dict[str, float]]]
+        self,
+        culprits: tuple[str, ...],
+        part: list[tuple[float, float, dict[str, float]]],
+        before: tuple[float, float, dict[str, float]] | None,
     ) -> bool:
         """True if a member of `culprits` was on its way at the first reading of `part`
         (the window from its start): its report there between its reports at the balanced
@@ -464,8 +470,11 @@ class SiteWatch:
         CHP caught at 41.9 kW on its way from 50 to 30, whose last 12 kW matched a fake PV
         plant's 9 kW lie, explained the window from its first reading alone and was named
         (in process with Modbus timing, `fake_meter_timeline.py --paced 10`, found in
-        review). A liar caught so waits for the pool's probe of it."""
-        before = self._before
+        review). A liar caught so waits for the pool's probe of it. `before`: the reading
+        before `part` (`_before` for the whole window, the reading before a stretch); the
+        same CHP, caught at 44.8 kW at the first reading of a stretch after a jump, matched
+        a fake PV plant's 10.6 kW lie over the rest and was named (`--paced 8`, storage
+        probes held 3 s)."""
         if before is None or len(part) < 2 or not all(c in before[2] for c in culprits):
             return False
         tolerance = 0.5 * self.threshold_mw

@@ -232,6 +232,30 @@ def test_an_honest_unit_caught_on_its_way_at_the_windows_first_reading_is_not_na
     assert not actors["chp"].untrusted
 
 
+def test_an_honest_unit_caught_on_its_way_where_a_stretch_starts_is_not_named() -> None:
+    # (In process with Modbus timing, seed 8, storage rounds held 3 s.) The CHP returns
+    # from a probe, 50 -> 30 kW; the reading after the balanced one catches it at 44.8 kW
+    # (the meter, read a moment earlier, at 41.2), and from the next one a fake PV plant
+    # frozen half-way down its probe reports 10.6 kW less than it injects. The residual
+    # jumps there, so the window is also tried from the reading before the jump: from
+    # that reading the CHP's last 11.2 kW matched the lie and it was named. The reading
+    # before that stretch shows it was on its way.
+    watch, actors, real, clock = _site()
+    real["pv"].mw = 0.03021
+    real["chp"].mw = 0.05
+    _reading(watch, actors, clock, {"pv": 0.03021, "chp": 0.05, "battery": 0.001})
+    clock.t = 1.0
+    real["chp"].mw = 0.04122  # the meter's moment, 3.55 kW behind its report
+    _reading(watch, actors, clock, {"pv": 0.03021, "chp": 0.04477, "battery": 0.001})
+    real["chp"].mw = 0.030
+    real["pv"].mw = 0.02063  # frozen part-way down; it reports its setpoint
+    for second in range(2, 5):
+        clock.t = float(second)
+        _reading(watch, actors, clock, {"pv": 0.010, "chp": 0.030, "battery": 0.001})
+    assert "chp" not in watch.flagged
+    assert not actors["chp"].untrusted
+
+
 def test_a_liar_caught_on_its_way_at_the_windows_first_reading_is_asked_to_move_alone() -> None:
     # (From the review.) The fake PV plant's setpoint steps 30 -> 20 -> 10 kW over two
     # readings; its real power follows to 20 kW, which the window's first (balanced)
