@@ -505,7 +505,7 @@ class PoolController:
         self._probe_again(t, include)
         # A probe whose partner left the pool stops: alone it would only unbalance it.
         orphaned = (self._probe_until > t) & ~include[np.maximum(self._partner, 0)]
-        self._probe_until[orphaned] = t
+        self._stop_probes(orphaned, t)
         self._end_broken_groups(t)
         running = include & (self._probe_until > t)
         # A running probe a site watch asks about ends now: its return is a move of that
@@ -714,7 +714,17 @@ class PoolController:
         stopped = live & (self._probe_until <= t)
         if stopped.any():
             dead = live & np.isin(self._group, np.unique(self._group[stopped]))
-            self._probe_until[dead] = np.minimum(self._probe_until[dead], t)
+            self._stop_probes(dead & (self._probe_until > t), t)
+
+    def _stop_probes(self, which: np.ndarray, t: float) -> None:
+        """The probes of `which` (mask) stop at `t` [s], before their end: their setpoints
+        go back now, so they count as flat from now, not from the end they were given.
+        Counted from that end, a storage round broken by a member's lost read kept its
+        site waiting for the rest of the round's hold before the next could start (a
+        fifth of the reads lost: two lying batteries of a site, their round of 19 s broken
+        at 20 s, probed again at 26 s)."""
+        self._probe_until[which] = t
+        self._moved_t[which] = np.minimum(self._moved_t[which], t)
 
     def _start_rounds(
         self,
