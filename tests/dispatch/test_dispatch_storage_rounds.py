@@ -282,7 +282,8 @@ def test_sites_that_cannot_make_a_round_do_not_hold_up_the_others() -> None:
     # 45 sites of two 3 kW batteries; the first two sites' batteries are full and idle
     # (room only up: no round). Never probed, they stayed the longest waiting and took the
     # rounds' bound (2 % of 270 kW) from every other site: no round in the pool for a
-    # minute (114 probes with no such site).
+    # minute. Now 88 probes, as many as with no such site (114 when rounds were held 2 s
+    # instead of 3: under the bound, fewer longer rounds fit in a minute).
     clock = HandClock()
     board = TelemetryBoard()
     context = hand_context(clock, board, tolerance_mw=0.003)
@@ -299,4 +300,4 @@ def test_sites_that_cannot_make_a_round_do_not_hold_up_the_others() -> None:
     for second in range(60):
         clock.t = float(second)
         reads_then_tick(pool, actors, board, clock, plan, charge)
-    assert pool.probes >= 100
+    assert pool.probes >= 80
