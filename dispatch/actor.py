@@ -351,7 +351,7 @@ class AssetActor:
             if first_contact:  # starts unavailable: no transition, but a detection
                 self.context.kpi.asset_failed(
                     self.asset_id,
-                    max(t, self.context.clock.now()),  # found at the read's deadline
+                    max(t, self.context.clock.now()),  # found when the read gave up
                     MISSED_READS,
                     since=t,
                     reason=f"no answer at first contact: {exc.reason}",

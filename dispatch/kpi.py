@@ -321,11 +321,13 @@ class KpiRecorder:
         new failure (nothing is booked against an asset with no fault), but for a fault
         injected while it was out (a trip on a device that had not answered) this is the
         first read it could miss: the fault is observable from `t`, detected at `found`."""
+        found = t if found is None else max(t, found)
         for fault in self._by_asset.get(asset, ()):
-            if fault.detected_at is not None or t < fault.injected_at:
+            # As `asset_failed`: by when it was found, not asked for.
+            if fault.detected_at is not None or found < fault.injected_at:
                 continue
             if evidence in EVIDENCE_FOR.get(fault.kind, frozenset()):
-                fault.detected_at = t if found is None else max(t, found)
+                fault.detected_at = found
                 fault.observable_at = t
                 fault.evidence = evidence
                 fault.reason = reason

@@ -729,8 +729,10 @@ class PoolController:
             self._stop_probes(dead & (self._probe_until > t), t)
 
     def _stop_probes(self, which: np.ndarray, t: float) -> None:
-        """The probes of `which` (mask) stop at `t` [s], before their end: their setpoints
-        go back now, so they count as flat from now, not from the end they were given.
+        """The probes of `which` (mask) stop at `t` [s], before their end, because a
+        partner or a member of their group left the pool: their setpoints go back now, so
+        they count as flat from now, not from the end they were given. (A probe a site
+        watch ends early keeps that end: its asset's next routine probe waits as before.)
         Counted from that end, a storage round broken by a member's lost read kept its
         site waiting for the rest of the round's hold before the next could start (a
         fifth of the reads lost: two lying batteries of a site, their round of 19 s broken

@@ -462,8 +462,8 @@ class SiteWatch:
         before: tuple[float, float, dict[str, float]] | None,
     ) -> bool:
         """True if a member of `culprits` was on its way at the first reading of `part`
-        (the window from its start): its report there between its reports at the balanced
-        reading before the window (`_before`) and at the next one, more than the
+        (the window, or a stretch of it, from its start): its report there between its
+        reports at the reading `before` and at the next one, more than the
         tolerance from both, and the set's explanation off at that reading before by about
         as much as it still had to go (`control.crosscheck._midway`'s rule, one reading
         further back). The meter saw that move as it saw the rest of the way: an honest
@@ -471,7 +471,9 @@ class SiteWatch:
         plant's 9 kW lie, explained the window from its first reading alone and was named
         (in process with Modbus timing, `fake_meter_timeline.py --paced 10`, found in
         review). A liar caught so waits for the pool's probe of it. `before`: the reading
-        before `part` (`_before` for the whole window, the reading before a stretch); the
+        before `part` (`_before`, balanced, for the whole window; for a stretch the reading
+        before it, which may be unbalanced: a liar moving at the stretch's start then
+        waits for the pool's probe of it, as above); the
         same CHP, caught at 44.8 kW at the first reading of a stretch after a jump, matched
         a fake PV plant's 10.6 kW lie over the rest and was named (`--paced 8`, storage
         probes held 3 s)."""

@@ -128,3 +128,37 @@ def test_a_fault_on_an_unanswered_device_never_read_again_is_said_unobservable()
     (bat2,) = [f for f in report["faults"] if f["asset"] == "bat-2"]
     assert bat2["answered_again_s"] == 25.0
     assert report["unfaulted_failures"]["assets"] == 0
+
+
+def test_a_fault_at_t0_on_a_silent_device_is_detected_when_its_first_read_gave_up() -> None:
+    """A device that never answers, its fault given at t = 0: observable at the first
+    read asked for, detected when that read gave up (0.5 s later), not before."""
+
+    async def scenario() -> dict:
+        clock = HandClock()
+        kpi = KpiRecorder(tolerance_mw=0.1)
+        kpi.started(0.0)
+        kpi.fault_injected("chp-1", "silence", 0.0)
+        actor = AssetActor(
+            MuteDevice(clock, 0.5),
+            DeviceLimits(0.05, 0.0, 0.05, 3.0),
+            ActorContext(
+                "pool",
+                clock,
+                TelemetryBoard(),
+                RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
+                DispatchMetrics(CollectorRegistry()),
+                kpi,
+            ),
+            ActorConfig(policy=ConfirmationPolicy(tolerance_mw=0.001)),
+            CircuitBreaker(BreakerConfig(failure_threshold=1, base_cooldown_s=2), rng=lambda: 0.5),
+        )
+        await actor.turn()
+        (fault,) = kpi.report(1)["faults"]
+        return fault
+
+    fault = asyncio.run(scenario())
+    assert fault["evidence"] is not None, fault
+    assert fault["evidence"].startswith(MISSED_READS)
+    assert fault["observable_at_s"] == 0.0
+    assert fault["detected_s"] == 0.5
