@@ -82,6 +82,10 @@ from regulatory.assets.base import BalancingProduct
 if TYPE_CHECKING:
     from dispatch.allocation import ChosenAllocation
 
+_OVERDUE = 3.0
+"""A member flat for this many times `PoolConfig.probe_after_s` goes before members a site
+watch asked for again though they probed lately (`PoolController._pairs`)."""
+
 _CROSS_CANDIDATES = 64
 """Partners looked at for one probing move behind another meter (the longest-waiting
 first): the search costs at most this many looks per site and tick, not one per due
@@ -301,13 +305,13 @@ class PoolController:
         in-process fleet's large batteries, read up to 450 ms late, named two honest ones
         by their site meter)."""
         self._in_rounds = np.zeros(n, dtype=bool)
-        """Per asset, True for storage behind a site meter too small for the meter to pin
-        its lie on it (its rating under `_round_cap`): it is probed in rounds, judged by
-        its own state of charge, while two of its site's such units are in the pool (a
-        lone one pairs as any member). Larger storage pairs inside its site, as before: its
-        meter names it (in process, where batteries of a few hundred kW read a state of
-        charge with no steps, rounds kept under what the meter can pin left 20-35 lying
-        batteries of 40 unnamed)."""
+        """Per asset, True for storage behind a site meter too small for the meter to pin its lie
+        on it (its rating under `_round_cap`): it is probed in rounds, judged by its own
+        state of charge, while two of its site's such units are in the pool (a lone one
+        pairs with a lone one behind another meter, else as any member, as often).
+        Larger storage pairs inside its site, as before: its meter names it (in process,
+        where batteries of a few hundred kW read a state of charge with no steps, rounds
+        kept under what the meter can pin left 20-35 lying batteries of 40 unnamed)."""
         self._again = np.zeros(n, dtype=bool)
         """Assets whose probe no comparison of their site saw, due again at once."""
         self._retries = np.zeros(n, dtype=np.int64)
@@ -553,8 +557,13 @@ class PoolController:
             here = self._in_rounds & include
             count = np.bincount(site[here], minlength=int(site.max()) + 1)
             rounds = here & (count[np.maximum(site, 0)] >= 2)
+        # Storage behind a site meter is probed as often as rounds run, alone in its site
+        # too (paired with another such unit behind another meter, `_pairs`).
+        small_storage = self._in_rounds & include if cfg.storage_probe_share > 0 else rounds
         flat_for = np.where(
-            rounds, cfg.storage_probe_after_share * cfg.probe_after_s, cfg.probe_after_s
+            rounds | small_storage,
+            cfg.storage_probe_after_share * cfg.probe_after_s,
+            cfg.probe_after_s,
         )
         due = include & ~running & ((t - self._moved_t >= flat_for) | asked | self._again)
         # Only assets with room to move their own way: one without would head its site's
@@ -586,6 +595,8 @@ class PoolController:
                 include & ~running & roomy,
                 (room_up, room_down),
                 no_lead=rounds,
+                overdue=t - self._moved_t >= _OVERDUE * cfg.probe_after_s,
+                asked_lately=t - self._probe_start < cfg.probe_after_s,
             )
             forced = self._up_only[up]
             room_a = np.minimum(cap_hi[up] - setpoints[up], setpoints[down] - cap_lo[down])
@@ -935,13 +946,22 @@ class PoolController:
         movable: np.ndarray | None = None,
         room: tuple[np.ndarray, np.ndarray] | None = None,
         no_lead: np.ndarray | None = None,
+        overdue: np.ndarray | None = None,
+        asked_lately: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Pairs (up[k], down[k]) of due assets to probe in opposite directions (`up` may
         move down instead when it has more room, unless it is up-only).
 
         Behind a site meter, one pair of the site's own assets at a time, and only when
         none of them is probing or has just returned (`busy_now`); an asset a site watch
-        asked for (`asked`) first, then the longest-waiting. The site's total is unchanged
+        asked for (`asked`) first, then an `overdue` one (flat for `_OVERDUE` times
+        `probe_after_s`), then one asked for again though it probed lately
+        (`asked_lately`: within `probe_after_s`), then the longest-waiting. A site watch
+        whose doubt its asks do not settle asks for the same members every few seconds:
+        first in line, they kept the site's one move to themselves, and fake CHPs of such
+        sites, flat at their setpoints, were never probed in 60 s, their lies never shown
+        (in process with Modbus timing, seeds 4 and 12; over Modbus one of 40 fake meters
+        was never named). The site's total is unchanged
         and its meter sees one move each way, so a reported move it did not see points at
         one asset. An asked asset's partner may be any `movable` member of its site (in
         the pool, not probing, with room), flat or not, but not another asked one when
@@ -974,7 +994,12 @@ class PoolController:
             crossing = self._crossing
             busy = set(site[busy_now & ~crossing].tolist())
             busy_crossing = set(site[busy_now & crossing].tolist())
-            order = np.lexsort((self._moved_t[grouped], ~asked[grouped]))
+            none = np.zeros(grouped.size, dtype=bool)
+            late = overdue[grouped] if overdue is not None else none
+            lately = asked_lately[grouped] if asked_lately is not None else none
+            again = asked[grouped] & lately
+            rank = np.where(asked[grouped] & ~again, 0, np.where(late, 1, np.where(again, 2, 3)))
+            order = np.lexsort((self._moved_t[grouped], rank))
             waiting = grouped[order]
             by_site: dict[int, list[int]] = {}
             cross: dict[int, list[int]] = {}
@@ -989,6 +1014,9 @@ class PoolController:
                 for i in np.flatnonzero(movable & (site >= 0) & ~crossing).tolist():
                     movable_by_site.setdefault(int(site[i]), []).append(i)
             site_up, site_down = self._cross_site_pairs(cross, site, room)
+            # Storage units that found no partner in their site (the others of their site
+            # named, or out of the pool), the longest waiting of each site.
+            lone: list[int] = []
             for s, members in by_site.items():
                 # The asked or longest-waiting member goes first, unless its only partners
                 # make a move too small for the meter to pin a lie on (a battery and a PV
@@ -1012,6 +1040,17 @@ class PoolController:
                 if fallback is not None:
                     site_up.append(fallback[0])
                     site_down.append(fallback[1])
+                elif leader is not None and self._storage[leader]:
+                    lone.append(leader)
+            # Such units pair with each other across sites: each one's state of charge
+            # judges it, and each meter sees one move. Alone in its site once the other
+            # batteries there were named, a fake battery whose lie had shown in its last
+            # round was never moved again (in process with Modbus timing, seed 16: two
+            # never named in the 37 s after their lie showed).
+            if len(lone) >= 2:
+                lone_up, lone_down = self._pair_among(np.array(lone, dtype=np.int64))
+                site_up.extend(lone_up.tolist())
+                site_down.extend(lone_down.tolist())
             ups = np.concatenate((ups, np.array(site_up, dtype=np.int64)))
             downs = np.concatenate((downs, np.array(site_down, dtype=np.int64)))
         return ups, downs
