@@ -152,8 +152,12 @@ class SiteWatch:
         """How far [MW] (down, up) what members excluded on outside evidence inject may be
         from what they were taken to inject, until the readings after settle it
         (`_settle_excluded`); None when nothing is to settle."""
-        self._loose_seen: list[tuple[float, dict[str, float]]] = []
-        """(residual [MW], reports [MW]) of the comparisons since the latest such exclusion."""
+        self._loose_seen: list[float] = []
+        """The residuals [MW] of the latest comparisons since the latest such exclusion."""
+        self._loose_balanced = 0
+        """Balanced comparisons in a row since then: two, and the estimate stands."""
+        self._loose_reports: dict[str, float] = {}
+        """The members' reports [MW] at the comparison before."""
         for actor in self.members:
             actor.site_id = meter.asset_id
         self._readings: deque[tuple[float, float, dict[str, float]]] = deque(maxlen=window)
@@ -590,10 +594,12 @@ class SiteWatch:
         down, up = self._loose or (0.0, 0.0)
         self._loose = (down + limits.min_mw - taken, up + limits.max_mw - taken)
         self._loose_seen = []
+        self._loose_balanced = 0
+        self._loose_reports = readings[-1][2] if readings else {}
 
     def _settle_excluded(self, residual: float, reports: dict[str, float]) -> float:
         """How far [MW] to move the offset (what the excluded members are taken to inject)
-        by this comparison's `residual` [MW] and the members' `reports`: where the latest
+        by this comparison's `residual` [MW]: where the latest
         `_SETTLE_READINGS` comparisons since an exclusion on outside evidence (`_exclude`)
         agree on an unbalanced residual, and the members so
         excluded can be off by that much (`_loose`), that residual is theirs: the offset
@@ -606,17 +612,35 @@ class SiteWatch:
         stayed at -4.1 kW for good, no member explained it, and the watch asked the pool
         to probe the same honest CHP every 2 s for the rest of the run while a fake CHP of
         the site was never moved (in process with Modbus timing, seed 4: its lie never
-        showed; seed 14, three lying batteries of one site, two fake PV plants). A lie
-        that shows and then stays put that long without a member explaining it would be
-        taken in as the excluded members' power; it shows again at the liar's next move."""
-        seen = self._loose_seen
-        seen.append((residual, reports))
-        del seen[:-_SETTLE_READINGS]
-        if len(seen) < _SETTLE_READINGS or abs(residual) <= self.threshold_mw:
-            return 0.0
+        showed; seed 14, three lying batteries of one site, two fake PV plants). Two
+        balanced comparisons in a row end the settling (the estimate stands), and so does
+        a residual that turns unbalanced from balanced as a member's report moves (a lie
+        showing): armed until a settle, it took in a fake PV plant's lie that showed
+        after the exclusion as an excluded CHP's power (found in review). A lie that shows
+        with no report moving (a liar frozen mid-move) and stays put three comparisons
+        unexplained is still taken in as the excluded members' power; it shows again at
+        the liar's next move."""
+        before, self._loose_reports = self._loose_reports, reports
         tolerance = 0.5 * self.threshold_mw
-        residuals = [r for r, _ in seen]
-        if max(residuals) - min(residuals) > tolerance:
+        if abs(residual) <= self.threshold_mw:
+            self._loose_balanced += 1
+            if self._loose_balanced >= 2:  # the estimate was good enough: it stands
+                self._loose = None
+                self._loose_seen = []
+            return 0.0
+        turned = self._loose_balanced > 0
+        self._loose_balanced = 0
+        moved = any(abs(p - before[a]) > tolerance for a, p in reports.items() if a in before)
+        if turned and moved:
+            # Unbalanced from balanced as a member's report moved: a lie showing (the
+            # window's explanations are for that), not the estimate.
+            self._loose = None
+            self._loose_seen = []
+            return 0.0
+        residuals = self._loose_seen
+        residuals.append(residual)
+        del residuals[:-_SETTLE_READINGS]
+        if len(residuals) < _SETTLE_READINGS or max(residuals) - min(residuals) > tolerance:
             return 0.0
         shift = float(np.median(residuals))
         down, up = self._loose or (0.0, 0.0)

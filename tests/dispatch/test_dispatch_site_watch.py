@@ -240,6 +240,30 @@ def test_a_member_taken_out_elsewhere_at_a_wrong_power_is_settled_by_the_next_re
     assert watch.flagged == ["pv"]
 
 
+def test_a_lie_that_shows_after_a_member_was_taken_out_is_not_settled_as_its_power() -> None:
+    # (Found in review.) The CHP is taken out on outside evidence at its right power; the
+    # next reading a fake PV plant's report drops 10 kW below what it injects. That step
+    # is the PV plant's (its report moved with it), not the CHP's estimate: the lie stays
+    # in the residual and the watch goes on asking for the PV plant to move alone.
+    watch, actors, real, clock = _site()
+    asked: list[float] = []
+    watch.request_probe = lambda _ids: asked.append(clock.t)
+    real["pv"].mw = 0.030
+    real["chp"].mw = 0.030
+    for second in (0, 1):
+        clock.t = float(second)
+        _reading(watch, actors, clock, {"pv": 0.030, "chp": 0.03, "battery": 0.001})
+    actors["chp"].untrusted = True  # named by its own check, taken at 30 kW (right)
+    clock.t = 2.0
+    real["pv"].mw = 0.020
+    _reading(watch, actors, clock, {"pv": 0.020, "chp": 0.03, "battery": 0.001})
+    for second in range(3, 12):
+        clock.t = float(second)
+        _reading(watch, actors, clock, {"pv": 0.010, "chp": 0.03, "battery": 0.001})
+    assert watch._offset_mw == pytest.approx(0.030, abs=1e-9)
+    assert max(asked, default=0.0) >= 10.0, asked
+
+
 def test_an_honest_unit_caught_on_its_way_at_the_windows_first_reading_is_not_named() -> None:
     # (Found in review, in process with Modbus timing, seed 10.) The CHP returns from a
     # probe, 50 -> 30 kW; the window's first reading catches it at 41.9 kW (balanced), and
