@@ -55,6 +55,24 @@ class MuteDevice:
         pass
 
 
+def _mute_actor(device: MuteDevice, clock: HandClock, kpi: KpiRecorder) -> AssetActor:
+    """An actor for `device` (a 50 kW CHP) whose breaker opens at the first failure."""
+    return AssetActor(
+        device,
+        DeviceLimits(0.05, 0.0, 0.05, 3.0),
+        ActorContext(
+            "pool",
+            clock,
+            TelemetryBoard(),
+            RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
+            DispatchMetrics(CollectorRegistry()),
+            kpi,
+        ),
+        ActorConfig(policy=ConfirmationPolicy(tolerance_mw=0.001)),
+        CircuitBreaker(BreakerConfig(failure_threshold=1, base_cooldown_s=2), rng=lambda: 0.5),
+    )
+
+
 @pytest.mark.parametrize("deadline_s", [0.0, 0.5])
 def test_a_trip_on_a_device_that_never_answered_is_counted_and_seen_at_its_next_read(
     deadline_s: float,
@@ -67,20 +85,7 @@ def test_a_trip_on_a_device_that_never_answered_is_counted_and_seen_at_its_next_
         kpi = KpiRecorder(tolerance_mw=0.1)
         kpi.started(0.0)
         device = MuteDevice(clock, deadline_s)
-        actor = AssetActor(
-            device,
-            DeviceLimits(0.05, 0.0, 0.05, 3.0),
-            ActorContext(
-                "pool",
-                clock,
-                TelemetryBoard(),
-                RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
-                DispatchMetrics(CollectorRegistry()),
-                kpi,
-            ),
-            ActorConfig(policy=ConfirmationPolicy(tolerance_mw=0.001)),
-            CircuitBreaker(BreakerConfig(failure_threshold=1, base_cooldown_s=2), rng=lambda: 0.5),
-        )
+        actor = _mute_actor(device, clock, kpi)
         for second in range(5):  # first contact and a few probes: never an answer
             clock.t = float(second)
             await actor.turn()
@@ -139,20 +144,7 @@ def test_a_fault_at_t0_on_a_silent_device_is_detected_when_its_first_read_gave_u
         kpi = KpiRecorder(tolerance_mw=0.1)
         kpi.started(0.0)
         kpi.fault_injected("chp-1", "silence", 0.0)
-        actor = AssetActor(
-            MuteDevice(clock, 0.5),
-            DeviceLimits(0.05, 0.0, 0.05, 3.0),
-            ActorContext(
-                "pool",
-                clock,
-                TelemetryBoard(),
-                RetryBudgets(BucketConfig(10, 10), BucketConfig(10, 10)),
-                DispatchMetrics(CollectorRegistry()),
-                kpi,
-            ),
-            ActorConfig(policy=ConfirmationPolicy(tolerance_mw=0.001)),
-            CircuitBreaker(BreakerConfig(failure_threshold=1, base_cooldown_s=2), rng=lambda: 0.5),
-        )
+        actor = _mute_actor(MuteDevice(clock, 0.5), clock, kpi)
         await actor.turn()
         (fault,) = kpi.report(1)["faults"]
         return fault
