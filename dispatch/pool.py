@@ -30,8 +30,10 @@ the tick computes:
    small for its meter to pin a lie on (two units or more in a site) is probed in
    *rounds* instead (`PoolConfig.storage_probe_share`, `dispatch.control.storage_rounds`):
    all of a site's such units at once, by up to 90 % of their rating within what their
-   state of charge holds, moves summing to zero tick by tick, judged by their own state of
-   charge;
+   state of charge holds, held `PoolConfig.storage_probe_hold_s`, moves summing to zero
+   tick by tick, judged by their own state of charge (one left alone in its site pairs
+   with one alone in another); members a site watch asks for go first, but one flat for
+   three probing intervals goes before one asked for again soon after its last probe;
    a PV plant or CHP there moves by more than its meter can put down to band errors
    (`AssetActor.site_nameable_mw`), with a partner that has the room; the pairs starting
    in one tick move at most `PoolConfig.probe_budget_share` of the fleet's rating and
