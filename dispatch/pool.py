@@ -307,13 +307,14 @@ class PoolController:
         in-process fleet's large batteries, read up to 450 ms late, named two honest ones
         by their site meter)."""
         self._in_rounds = np.zeros(n, dtype=bool)
-        """Per asset, True for storage behind a site meter too small for the meter to pin its lie
-        on it (its rating under `_round_cap`): it is probed in rounds, judged by its own
-        state of charge, while two of its site's such units are in the pool (a lone one
-        pairs with a lone one behind another meter, else as any member, as often).
-        Larger storage pairs inside its site, as before: its meter names it (in process,
-        where batteries of a few hundred kW read a state of charge with no steps, rounds
-        kept under what the meter can pin left 20-35 lying batteries of 40 unnamed)."""
+        """Per asset, True for storage behind a site meter too small for the meter to pin
+        its lie on it (its rating under `_round_cap`): it is probed in rounds, judged by
+        its own state of charge, while two of its site's such units are in the pool (a
+        lone one pairs with a lone one behind another meter, else as any member, as
+        often). Larger storage pairs inside its site, as before: its meter names it (in
+        process, where batteries of a few hundred kW read a state of charge with no steps,
+        rounds kept under what the meter can pin left 20-35 lying batteries of 40
+        unnamed)."""
         self._again = np.zeros(n, dtype=bool)
         """Assets whose probe no comparison of their site saw, due again at once."""
         self._retries = np.zeros(n, dtype=np.int64)
@@ -563,9 +564,7 @@ class PoolController:
         # too (paired with another such unit behind another meter, `_pairs`).
         small_storage = self._in_rounds & include if cfg.storage_probe_share > 0 else rounds
         flat_for = np.where(
-            rounds | small_storage,
-            cfg.storage_probe_after_share * cfg.probe_after_s,
-            cfg.probe_after_s,
+            small_storage, cfg.storage_probe_after_share * cfg.probe_after_s, cfg.probe_after_s
         )
         due = include & ~running & ((t - self._moved_t >= flat_for) | asked | self._again)
         # Only assets with room to move their own way: one without would head its site's
@@ -1049,13 +1048,12 @@ class PoolController:
                 ):
                     lone.append(leader)
             # Such units pair with each other across sites: each one's state of charge
-            # judges it, and each meter sees one move. Alone in its site once the other
-            # batteries there were named, a fake battery whose lie had shown in its last
-            # round was never moved again (in process with Modbus timing, seed 16: two
-            # never named in the 37 s after their lie showed).
-            # Beside a PV plant's or CHP's move at the same meter, as a round's can be: a
-            # battery's lie is shown by its own state of charge. Kept apart from those
-            # (not while its site had one), seed 16's two lone liars were never moved.
+            # judges it, and each meter sees one move (beside a PV plant's or CHP's move
+            # there, as a round's can be). Alone in its site once the other batteries
+            # there were named, a fake battery whose lie had shown in its last round was
+            # never moved again (in process with Modbus timing, seed 16: two never named
+            # in the 37 s after their lie showed; also when kept from sites with such a
+            # move).
             if len(lone) >= 2:
                 lone_up, lone_down = self._pair_among(np.array(lone, dtype=np.int64))
                 site_up.extend(lone_up.tolist())

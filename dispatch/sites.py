@@ -62,6 +62,11 @@ from dispatch.device import DeviceAdapter, DeviceError
 
 _POLL_S = 0.02
 """How often [s] to look again for members whose read is late."""
+
+_SETTLE_READINGS = 3
+"""Comparisons that must agree on what members excluded on outside evidence inject before
+it is settled (`SiteWatch._settle_excluded`)."""
+
 _MAX_CULPRITS = 6
 """Most members of one site named at once (a third of a fleet of fake meters puts up to
 six or seven behind one meter of ten, all moving with the same activation step)."""
@@ -485,10 +490,9 @@ class SiteWatch:
         review). A liar caught so waits for the pool's probe of it. `before`: the reading
         before `part` (`_before`, balanced, for the whole window; for a stretch the reading
         before it, which may be unbalanced: a liar moving at the stretch's start then
-        waits for the pool's probe of it, as above); the
-        same CHP, caught at 44.8 kW at the first reading of a stretch after a jump, matched
-        a fake PV plant's 10.6 kW lie over the rest and was named (`--paced 8`, storage
-        probes held 3 s)."""
+        waits for the pool's probe of it, as above); the same CHP, caught at 44.8 kW at
+        the first reading of a stretch after a jump, matched a fake PV plant's 10.6 kW lie
+        over the rest and was named (`--paced 8`, storage probes held 3 s)."""
         if before is None or len(part) < 2 or not all(c in before[2] for c in culprits):
             return False
         tolerance = 0.5 * self.threshold_mw
@@ -599,11 +603,11 @@ class SiteWatch:
 
     def _settle_excluded(self, residual: float, reports: dict[str, float]) -> float:
         """How far [MW] to move the offset (what the excluded members are taken to inject)
-        by this comparison's `residual` [MW]: where the latest
-        `_SETTLE_READINGS` comparisons since an exclusion on outside evidence (`_exclude`)
-        agree on an unbalanced residual, and the members so
-        excluded can be off by that much (`_loose`), that residual is theirs: the offset
-        takes it and the window restarts from here. 0 otherwise. Members may move
+        by this comparison's `residual` [MW]: where the latest `_SETTLE_READINGS`
+        comparisons since an exclusion on outside evidence (`_exclude`) agree on an
+        unbalanced residual, and the members so excluded can be off by that much
+        (`_loose`), that residual is theirs: the offset takes it and the window restarts
+        from here. 0 otherwise. Members may move
         meanwhile: a move the residual does not follow is in the meter (the watch's asks
         for probes move them; waiting for still readings, it waited for ever).
 
@@ -625,8 +629,7 @@ class SiteWatch:
         if abs(residual) <= self.threshold_mw:
             self._loose_balanced += 1
             if self._loose_balanced >= 2:  # the estimate was good enough: it stands
-                self._loose = None
-                self._loose_seen = []
+                self._stop_settling()
             return 0.0
         turned = self._loose_balanced > 0
         self._loose_balanced = 0
@@ -634,8 +637,7 @@ class SiteWatch:
         if turned and moved:
             # Unbalanced from balanced as a member's report moved: a lie showing (the
             # window's explanations are for that), not the estimate.
-            self._loose = None
-            self._loose_seen = []
+            self._stop_settling()
             return 0.0
         residuals = self._loose_seen
         residuals.append(residual)
@@ -647,15 +649,14 @@ class SiteWatch:
         if not down - tolerance <= shift <= up + tolerance:
             return 0.0
         self._offset_mw += shift
-        self._loose = None
-        self._loose_seen = []
+        self._stop_settling()
         self._restart()
         return shift
 
-
-_SETTLE_READINGS = 3
-"""Comparisons that must agree on what members excluded on outside evidence inject before
-it is settled (`SiteWatch._settle_excluded`)."""
+    def _stop_settling(self) -> None:
+        """Nothing is left to settle (`_settle_excluded`)."""
+        self._loose = None
+        self._loose_seen = []
 
 
 def _meter_at(samples: Sequence[tuple[float, float]], members: Sequence[AssetActor]) -> float:
