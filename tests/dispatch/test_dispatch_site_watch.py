@@ -264,50 +264,56 @@ def test_a_lie_that_shows_after_a_member_was_taken_out_is_not_settled_as_its_pow
     assert max(asked, default=0.0) >= 10.0, asked
 
 
-def test_an_honest_unit_caught_on_its_way_at_the_windows_first_reading_is_not_named() -> None:
-    # (Found in review, in process with Modbus timing, seed 10.) The CHP returns from a
-    # probe, 50 -> 30 kW; the window's first reading catches it at 41.9 kW (balanced), and
-    # from the next one a fake PV plant frozen in the middle of its probe reports 9.1 kW
-    # less than it injects: the CHP's last 11.9 kW and the lie nearly match, and from its
-    # first reading the window had the CHP as its only explanation.
+@pytest.mark.parametrize(
+    (
+        "balanced",
+        "pv_mw",
+        "chp_reported_mw",
+        "chp_seen_mw",
+        "pv_frozen_mw",
+        "pv_reports_mw",
+        "lies",
+    ),
+    [
+        # (Found in review, in process with Modbus timing, seed 10.) The window's first
+        # reading catches the CHP at 41.9 kW (balanced); from the next one a fake PV plant
+        # frozen in the middle of its probe reports 9.1 kW less than it injects: the CHP's
+        # last 11.9 kW and the lie nearly match, and from its first reading the window had
+        # the CHP as its only explanation.
+        pytest.param(2, 0.030, 0.0419, 0.0398, 0.0192, 0.0101, 4, id="window-start"),
+        # (Seed 8, storage rounds held 3 s.) The reading after the balanced one catches
+        # the CHP at 44.8 kW (the meter, read a moment earlier, at 41.2); the residual
+        # jumps at the lie, so the window is also tried from the reading before the jump:
+        # from there the CHP's last 11.2 kW matched the PV plant's 10.6 kW lie and it was
+        # named. The reading before that stretch shows it was on its way.
+        pytest.param(1, 0.03021, 0.04477, 0.04122, 0.02063, 0.010, 3, id="stretch-start"),
+    ],
+)
+def test_an_honest_unit_caught_on_its_way_is_not_named(
+    balanced: int,
+    pv_mw: float,
+    chp_reported_mw: float,
+    chp_seen_mw: float,
+    pv_frozen_mw: float,
+    pv_reports_mw: float,
+    lies: int,
+) -> None:
+    # The CHP returns from a probe, 50 -> 30 kW, and is caught on its way at one reading;
+    # from the next one a fake PV plant frozen part-way down reports its setpoint.
     watch, actors, real, clock = _site()
-    real["pv"].mw = 0.030
+    real["pv"].mw = pv_mw
     real["chp"].mw = 0.05
-    _reading(watch, actors, clock, {"pv": 0.030, "chp": 0.05, "battery": 0.001})
-    clock.t = 1.0
-    _reading(watch, actors, clock, {"pv": 0.030, "chp": 0.05, "battery": 0.001})
-    clock.t = 2.0
-    real["chp"].mw = 0.0398  # the meter's moment, 2.1 kW behind its report
-    _reading(watch, actors, clock, {"pv": 0.030, "chp": 0.0419, "battery": 0.001})
-    real["chp"].mw = 0.030
-    real["pv"].mw = 0.0192  # frozen half-way down; it reports its setpoint
-    for second in range(3, 7):
+    for second in range(balanced):
         clock.t = float(second)
-        _reading(watch, actors, clock, {"pv": 0.0101, "chp": 0.030, "battery": 0.001})
-    assert "chp" not in watch.flagged
-    assert not actors["chp"].untrusted
-
-
-def test_an_honest_unit_caught_on_its_way_where_a_stretch_starts_is_not_named() -> None:
-    # (In process with Modbus timing, seed 8, storage rounds held 3 s.) The CHP returns
-    # from a probe, 50 -> 30 kW; the reading after the balanced one catches it at 44.8 kW
-    # (the meter, read a moment earlier, at 41.2), and from the next one a fake PV plant
-    # frozen half-way down its probe reports 10.6 kW less than it injects. The residual
-    # jumps there, so the window is also tried from the reading before the jump: from
-    # that reading the CHP's last 11.2 kW matched the lie and it was named. The reading
-    # before that stretch shows it was on its way.
-    watch, actors, real, clock = _site()
-    real["pv"].mw = 0.03021
-    real["chp"].mw = 0.05
-    _reading(watch, actors, clock, {"pv": 0.03021, "chp": 0.05, "battery": 0.001})
-    clock.t = 1.0
-    real["chp"].mw = 0.04122  # the meter's moment, 3.55 kW behind its report
-    _reading(watch, actors, clock, {"pv": 0.03021, "chp": 0.04477, "battery": 0.001})
+        _reading(watch, actors, clock, {"pv": pv_mw, "chp": 0.05, "battery": 0.001})
+    clock.t = float(balanced)
+    real["chp"].mw = chp_seen_mw  # the meter's moment, behind its report
+    _reading(watch, actors, clock, {"pv": pv_mw, "chp": chp_reported_mw, "battery": 0.001})
     real["chp"].mw = 0.030
-    real["pv"].mw = 0.02063  # frozen part-way down; it reports its setpoint
-    for second in range(2, 5):
+    real["pv"].mw = pv_frozen_mw
+    for second in range(balanced + 1, balanced + 1 + lies):
         clock.t = float(second)
-        _reading(watch, actors, clock, {"pv": 0.010, "chp": 0.030, "battery": 0.001})
+        _reading(watch, actors, clock, {"pv": pv_reports_mw, "chp": 0.030, "battery": 0.001})
     assert "chp" not in watch.flagged
     assert not actors["chp"].untrusted
 
